@@ -1,0 +1,46 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Every domain's error table (src/<domain>/errors.ts, exports named `*ErrorCodes`) and its page
+// docs/errors/<domain>.md must list the same codes: a code added without docs, or documented after
+// removal, fails here.
+const root = join(import.meta.dirname, '..', '..');
+
+async function codeTables(): Promise<Map<string, Set<string>>> {
+  const tables = new Map<string, Set<string>>();
+  for (const domain of await readdir(join(root, 'src'))) {
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(join(root, 'src', domain, 'errors.ts'))) as Record<string, unknown>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') continue;
+      throw error;
+    }
+    const codes = new Set<string>();
+    for (const [name, value] of Object.entries(module)) {
+      if (name.endsWith('ErrorCodes') && value && typeof value === 'object') {
+        for (const code of Object.keys(value)) codes.add(code);
+      }
+    }
+    tables.set(domain, codes);
+  }
+  return tables;
+}
+
+function documentedCodes(markdown: string): Set<string> {
+  const codes = new Set<string>();
+  for (const match of markdown.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)) codes.add(match[1]!);
+  return codes;
+}
+
+describe('docs/errors', () => {
+  it('lists exactly the codes each domain defines', async () => {
+    const tables = await codeTables();
+    expect(tables.get('lib')?.size).toBeGreaterThan(0);
+    for (const [domain, codes] of tables) {
+      const doc = await readFile(join(root, 'docs', 'errors', `${domain}.md`), 'utf8');
+      expect([...documentedCodes(doc)].sort(), `docs/errors/${domain}.md`).toEqual([...codes].sort());
+    }
+  });
+});
