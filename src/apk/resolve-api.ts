@@ -1,0 +1,2 @@
+// Public API of versions, dependencies, the resolver and the repository client (re-exported by index.ts).
+export {};
