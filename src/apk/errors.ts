@@ -1,10 +1,10 @@
 import { KilnError } from '../lib/index.ts';
-import type { ErrorCodeTable } from '../lib/index.ts';
+import { packageErrorCodes } from './package-errors.ts';
+import { resolveErrorCodes } from './resolve-errors.ts';
+import { repositoryErrorCodes } from './repository-errors.ts';
 
-/** Error codes of the apk domain (packages, indexes, versions, resolver, repositories). */
-export const apkErrorCodes = {
-  APK_RECORD_INVALID: 'an APKINDEX or installed-database record is malformed',
-} as const satisfies ErrorCodeTable<string>;
+/** Error codes of the apk domain: packages and indexes, resolver, repository client. */
+export const apkErrorCodes = { ...packageErrorCodes, ...resolveErrorCodes, ...repositoryErrorCodes } as const;
 
 export type ApkErrorCode = keyof typeof apkErrorCodes;
 

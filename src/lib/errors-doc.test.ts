@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// Every domain's error table (src/<domain>/errors.ts, exports named `*ErrorCodes`) and its page
-// docs/errors/<domain>.md must list the same codes: a code added without docs, or documented after
+// Every domain's error table (src/<domain>/errors.ts, exports named `*ErrorCodes`) and its pages
+// docs/errors/<domain>[-area].md must list the same codes: a code added without docs, or documented after
 // removal, fails here.
 const root = join(import.meta.dirname, '..', '..');
 
@@ -39,8 +39,12 @@ describe('docs/errors', () => {
     const tables = await codeTables();
     expect(tables.get('lib')?.size).toBeGreaterThan(0);
     for (const [domain, codes] of tables) {
-      const doc = await readFile(join(root, 'docs', 'errors', `${domain}.md`), 'utf8');
-      expect([...documentedCodes(doc)].sort(), `docs/errors/${domain}.md`).toEqual([...codes].sort());
+      // A domain's page may be split by area: docs/errors/<domain>.md and docs/errors/<domain>-<area>.md.
+      const pages = (await readdir(join(root, 'docs', 'errors'))).filter((name) => name === `${domain}.md` || name.startsWith(`${domain}-`));
+      expect(pages.length, `docs/errors/${domain}.md`).toBeGreaterThan(0);
+      const documented = new Set<string>();
+      for (const page of pages) for (const code of documentedCodes(await readFile(join(root, 'docs', 'errors', page), 'utf8'))) documented.add(code);
+      expect([...documented].sort(), `docs/errors/${domain}*.md`).toEqual([...codes].sort());
     }
   });
 });
