@@ -1,0 +1,24 @@
+import { KilnError } from '../lib/index.ts';
+import type { ErrorCodeTable } from '../lib/index.ts';
+
+/** Error codes of the image assembler (docs/errors/image.md). */
+export const imageErrorCodes = {
+  IMAGE_CONFIG_INVALID: 'an image configuration is not valid YAML/JSON, has an unknown or ill-typed field, or fails validation',
+  IMAGE_CONFIG_INCLUDE: 'an included image configuration cannot be found or includes itself',
+  IMAGE_ARCH_UNKNOWN: 'an architecture name is not one of the nine apko architectures or their aliases',
+  IMAGE_BUILD_DATE_INVALID: 'SOURCE_DATE_EPOCH or --build-date is not a valid time',
+  IMAGE_PATH_ESCAPES: 'a path in a package or a path mutation leaves the image root',
+  IMAGE_PATH_CONFLICT: 'two packages (or a package and a path mutation) own the same path with different content',
+  IMAGE_PATH_MISSING: 'a path mutation or link refers to a path that does not exist in the image',
+  IMAGE_KEY_INVALID: 'a keyring or runtime key is missing or is not one PEM RSA public key',
+  IMAGE_LOCK_INVALID: 'a lock file is malformed or lacks a checksum',
+  IMAGE_LOCK_MISMATCH: 'a lock file was made from another configuration or does not match the fetched packages',
+  IMAGE_RESOLVE_FAILED: 'the packages of an image cannot be resolved to a consistent set',
+  IMAGE_REFERENCE_INVALID: 'an image tag/reference is malformed',
+  IMAGE_ANNOTATION_INVALID: 'an --annotations value is not key:value with a valid key',
+} as const satisfies ErrorCodeTable<string>;
+
+export type ImageErrorCode = keyof typeof imageErrorCodes;
+
+/** An image-assembly failure; `detail` names the file, line, package or path at fault. */
+export class ImageError extends KilnError<ImageErrorCode> {}
