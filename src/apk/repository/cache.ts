@@ -1,0 +1,138 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic } from '../../lib/index.ts';
+import { ApkError } from '../errors.ts';
+import type { FetchValidators } from './fetcher.ts';
+
+/** `$XDG_CACHE_HOME/kiln` when XDG_CACHE_HOME is an absolute path (per the XDG spec), else `~/.cache/kiln`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.cache'), 'kiln');
+}
+
+/** What is remembered about a cached index. */
+export interface IndexCacheEntry {
+  url: string;
+  /** Milliseconds since the epoch when the server last confirmed or sent this copy. */
+  fetchedAt: number;
+  validators: FetchValidators;
+  sha256: string;
+  size: number;
+}
+
+/** Byte count and limit checks while a download streams to its temporary file. */
+export interface StoreOptions {
+  /** Exact size expected (index `S:`): more bytes abort the download early. */
+  expectedSize?: number;
+  /** Hard cap when no size is known. */
+  maxBytes: number;
+  /** Called with each chunk length, for progress. */
+  onBytes?: (count: number) => void;
+  /** Names the download in errors. */
+  where: string;
+}
+
+/**
+ * Content-addressed on-disk cache, cacache-style: downloads stream to a temporary file in the same
+ * file system while being counted, are verified by the caller's check, then renamed to their final
+ * name; a failed check removes the temporary file, so nothing unverified ever has a final name.
+ * Layout under `<root>/apk/`: `packages/<2 hex>/<identity hex>.apk` (keyed by the index `C:`),
+ * `indexes/<sha256(url)>.tar.gz` + `.json`, `tmp/`.
+ */
+export class ApkCache {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = join(root, 'apk');
+  }
+
+  /** Final path of a package by identity key (lower-case hex of the `C:` digest). */
+  packagePath(key: string): string {
+    return join(this.root, 'packages', key.slice(0, 2), `${key}.apk`);
+  }
+
+  async hasFile(path: string): Promise<boolean> {
+    try {
+      return (await stat(path)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async removeFile(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  /** Streams `body` to a temporary file, runs `check(tempPath)` (which throws on bad content), then
+   *  renames the file to `finalPath`. The temporary file is removed whatever happens. */
+  async store<T>(finalPath: string, body: Readable, options: StoreOptions, check: (tempPath: string) => Promise<T>): Promise<T> {
+    const tmpDir = join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    await mkdir(join(finalPath, '..'), { recursive: true });
+    const temp = join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+    try {
+      let written = 0;
+      const limit = options.expectedSize ?? options.maxBytes;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          written += chunk.length;
+          if (written > limit) {
+            const code = options.expectedSize !== undefined ? 'APK_REPO_PACKAGE_SIZE_MISMATCH' : 'APK_REPO_PACKAGE_INVALID';
+            callback(new ApkError(code, `${options.where}: more than ${limit} bytes${options.expectedSize !== undefined ? ' (the size the index gives)' : ''}`, { detail: { where: options.where, limit } }));
+            return;
+          }
+          options.onBytes?.(chunk.length);
+          callback(null, chunk);
+        },
+      });
+      await pipeline(body, counter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      const result = await check(temp);
+      await rename(temp, finalPath);
+      return result;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  #indexPaths(url: string): { data: string; meta: string } {
+    const key = createHash('sha256').update(url).digest('hex');
+    return { data: join(this.root, 'indexes', `${key}.tar.gz`), meta: join(this.root, 'indexes', `${key}.json`) };
+  }
+
+  /** The cached copy of an index, if its metadata and bytes are present and agree. */
+  async readIndex(url: string): Promise<{ entry: IndexCacheEntry; bytes: Buffer } | undefined> {
+    const paths = this.#indexPaths(url);
+    try {
+      const entry = JSON.parse(await readFile(paths.meta, 'utf8')) as IndexCacheEntry;
+      const bytes = await readFile(paths.data);
+      if (entry.url !== url || entry.size !== bytes.length || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) return undefined;
+      return { entry, bytes };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores an index (bytes first, then the metadata that points at them, both atomically). */
+  async writeIndex(url: string, bytes: Buffer, fetchedAt: number, validators: FetchValidators): Promise<void> {
+    const paths = this.#indexPaths(url);
+    const entry: IndexCacheEntry = { url, fetchedAt, validators, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    await writeFileAtomic(paths.data, bytes);
+    await writeFileAtomic(paths.meta, `${JSON.stringify(entry)}\n`);
+  }
+
+  /** Records that the server confirmed the cached index is current. */
+  async touchIndex(entry: IndexCacheEntry, fetchedAt: number): Promise<void> {
+    await writeFileAtomic(this.#indexPaths(entry.url).meta, `${JSON.stringify({ ...entry, fetchedAt })}\n`);
+  }
+
+  async removeIndex(url: string): Promise<void> {
+    const paths = this.#indexPaths(url);
+    await rm(paths.meta, { force: true });
+    await rm(paths.data, { force: true });
+  }
+}

@@ -1,0 +1,307 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { silentLogger } from '../../lib/index.ts';
+import type { Logger, Progress } from '../../lib/index.ts';
+import type { PackageRecord } from '../package-api.ts';
+import { ApkError } from '../errors.ts';
+import type { ApkCache } from './cache.ts';
+import type { Fetcher, FetchValidators } from './fetcher.ts';
+import { identityKey } from './identity.ts';
+import { readIndexMember, splitIndex, verifyIndexSignature } from './index-reader.ts';
+import type { Keyring } from './keyring.ts';
+import { verifyPackageFile } from './package-verify.ts';
+import { describeRepository, indexUrl, packageUrl } from './repositories.ts';
+import type { Repository } from './repositories.ts';
+
+/** A repository's verified index for one architecture. */
+export interface RepositoryIndex {
+  repository: Repository;
+  arch: string;
+  /** The APKINDEX.tar.gz URL. */
+  url: string;
+  description?: string;
+  /** Installable records (records with upper-case fields this reader does not know are dropped, as apk does). */
+  records: PackageRecord[];
+  /** Key that verified the index; absent when it was accepted untrusted. */
+  signedBy?: string;
+  /** Whether the bytes came from the cache (fresh or confirmed by a 304) rather than a download. */
+  fromCache: boolean;
+}
+
+/** Where one package comes from: its index record, the repository and the arch directory. */
+export interface PackageSource {
+  record: PackageRecord;
+  repository: Repository;
+  arch: string;
+}
+
+/** A package that is in the cache and verified against its index record. */
+export interface FetchedPackage {
+  source: PackageSource;
+  /** URL it was (or would be) downloaded from. */
+  url: string;
+  /** Path of the verified file in the cache. Read-only: never modify it. */
+  path: string;
+  /** `C:` (Q1 SHA-1 of the control member), as recomputed. */
+  identity: string;
+  /** SHA-256 hex of the data member (the `.PKGINFO` datahash), as recomputed. */
+  datahash: string;
+  size: number;
+  /** True when no download was needed. */
+  cached: boolean;
+}
+
+/** Download progress: `done`/`total` count packages, `bytes`/`totalBytes` count bytes. */
+export interface DownloadProgress extends Progress {
+  phase: 'download';
+  bytes: number;
+  /** Sum of the index `S:` sizes of packages still to download plus those done, when all are known. */
+  totalBytes?: number;
+}
+
+/** Options of the repository client. */
+export interface RepositoryClientOptions {
+  fetcher: Fetcher;
+  cache: ApkCache;
+  keyring: Keyring;
+  /** Accept indexes without a trusted signature (a bad signature by a trusted key is still fatal). */
+  allowUntrusted?: boolean;
+  /** A cached index younger than this is used without asking the server (default 0: always
+   *  revalidate with If-None-Match / If-Modified-Since). */
+  indexMaxAgeMs?: number;
+  /** Parallel package downloads (default 6). */
+  concurrency?: number;
+  /** Cap on an index download and on a package download whose record has no `S:`. */
+  maxDownloadBytes?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+const DEFAULT_MAX_DOWNLOAD = 4 * 1024 * 1024 * 1024;
+const MAX_INDEX_DOWNLOAD = 512 * 1024 * 1024;
+
+/**
+ * The apk repository client: loads and verifies indexes, downloads packages into the cache with
+ * verification, and hands out only verified packages. Concurrent requests for the same index or
+ * package share one download.
+ */
+export class RepositoryClient {
+  readonly #options: Required<Omit<RepositoryClientOptions, 'allowUntrusted'>> & { allowUntrusted: boolean };
+  readonly #indexLoads = new Map<string, Promise<RepositoryIndex>>();
+  readonly #packageLoads = new Map<string, Promise<FetchedPackage>>();
+
+  constructor(options: RepositoryClientOptions) {
+    if (options.keyring.keys.size === 0 && !options.allowUntrusted) {
+      throw new ApkError('APK_REPO_KEYRING_EMPTY', 'no trusted keys: give a keyring (--keyring DIR or key files) or --allow-untrusted', {});
+    }
+    this.#options = {
+      allowUntrusted: options.allowUntrusted ?? false,
+      indexMaxAgeMs: options.indexMaxAgeMs ?? 0,
+      concurrency: Math.max(1, options.concurrency ?? 6),
+      maxDownloadBytes: options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD,
+      now: options.now ?? Date.now,
+      logger: options.logger ?? silentLogger,
+      fetcher: options.fetcher,
+      cache: options.cache,
+      keyring: options.keyring,
+    };
+  }
+
+  /** Loads the indexes of several repositories for one arch, in parallel, keeping their order. */
+  loadIndexes(repositories: readonly Repository[], arch: string): Promise<RepositoryIndex[]> {
+    return Promise.all(repositories.map((repository) => this.loadIndex(repository, arch)));
+  }
+
+  /** Fetches (or revalidates) `URL/ARCH/APKINDEX.tar.gz`, verifies its signature against the
+   *  keyring before reading any record, and parses it. */
+  loadIndex(repository: Repository, arch: string): Promise<RepositoryIndex> {
+    const url = indexUrl(repository, arch);
+    const key = `${repository.tag ?? ''}\u0000${url}`;
+    let load = this.#indexLoads.get(key);
+    if (!load) {
+      load = this.#loadIndex(repository, arch, url).finally(() => this.#indexLoads.delete(key));
+      this.#indexLoads.set(key, load);
+    }
+    return load;
+  }
+
+  async #loadIndex(repository: Repository, arch: string, url: string): Promise<RepositoryIndex> {
+    const { cache, fetcher, logger, now } = this.#options;
+    const cached = await cache.readIndex(url);
+    let bytes: Buffer | undefined;
+    let fromCache = false;
+    let fresh: { validators: FetchValidators } | undefined;
+    if (cached && now() - cached.entry.fetchedAt <= this.#options.indexMaxAgeMs) {
+      bytes = cached.bytes;
+      fromCache = true;
+    } else {
+      const result = await fetcher.fetch(url, cached ? { validators: cached.entry.validators } : {});
+      if (result.kind === 'not-modified' && cached) {
+        bytes = cached.bytes;
+        fromCache = true;
+        await cache.touchIndex(cached.entry, now());
+      } else if (result.kind === 'body') {
+        bytes = await readAll(result.body, MAX_INDEX_DOWNLOAD, url);
+        fresh = { validators: result.validators };
+      } else {
+        const again = await fetcher.fetch(url);
+        if (again.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
+        bytes = await readAll(again.body, MAX_INDEX_DOWNLOAD, url);
+        fresh = { validators: again.validators };
+      }
+    }
+    let split;
+    let trust;
+    try {
+      split = splitIndex(bytes, url);
+      trust = verifyIndexSignature(bytes, split, this.#options.keyring, { allowUntrusted: this.#options.allowUntrusted, source: url });
+    } catch (error) {
+      if (!fromCache) throw error;
+      // The cached copy does not verify under today's keyring: forget it and download afresh.
+      logger.warn({ url, code: (error as ApkError).code }, 'cached index failed verification, refetching');
+      await cache.removeIndex(url);
+      return this.#loadIndex(repository, arch, url);
+    }
+    const contents = readIndexMember(bytes, split.signedOffset, url);
+    if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators);
+    const records = contents.records.filter((record) => {
+      const unknown = record.unknown.find(([letter]) => letter >= 'A' && letter <= 'Z');
+      if (unknown) logger.warn({ url, package: `${record.name}-${record.version}`, field: unknown[0] }, 'package has an unknown upper-case field, skipped');
+      return !unknown;
+    });
+    logger.debug({ url, records: records.length, fromCache, signedBy: trust.keyName }, 'index loaded');
+    return {
+      repository,
+      arch,
+      url,
+      ...(contents.description !== undefined ? { description: contents.description } : {}),
+      records,
+      ...(trust.keyName !== undefined ? { signedBy: trust.keyName } : {}),
+      fromCache,
+    };
+  }
+
+  /** URL of a package: `URL/ARCH/NAME-VERSION.apk`. */
+  packageUrl(source: PackageSource): string {
+    return packageUrl(source.repository, source.arch, source.record.name, source.record.version);
+  }
+
+  /**
+   * Makes one package available, verified, in the cache: a cached copy is re-verified against the
+   * record (`S:`, `C:`, datahash) before use and replaced if it fails; a download streams to a
+   * temporary file and is renamed into the cache only after it verifies.
+   */
+  fetchPackage(source: PackageSource, onBytes?: (count: number) => void): Promise<FetchedPackage> {
+    const where = `${source.record.name}-${source.record.version} (${source.record.identity})`;
+    const key = identityKey(source.record.identity, where);
+    let load = this.#packageLoads.get(key);
+    if (!load) {
+      load = this.#fetchPackage(source, key, onBytes).finally(() => this.#packageLoads.delete(key));
+      this.#packageLoads.set(key, load);
+    }
+    return load;
+  }
+
+  async #fetchPackage(source: PackageSource, key: string, onBytes?: (count: number) => void): Promise<FetchedPackage> {
+    const { cache, fetcher, logger } = this.#options;
+    const { record } = source;
+    const url = this.packageUrl(source);
+    const path = cache.packagePath(key);
+    const expected = record.size !== undefined ? { identity: record.identity, size: record.size } : { identity: record.identity };
+    if (await cache.hasFile(path)) {
+      try {
+        const verified = await verifyPackageFile(path, expected, `${url} (cached ${path})`);
+        return { source, url, path, ...verified, cached: true };
+      } catch (error) {
+        logger.warn({ url, path, code: (error as ApkError).code }, 'cached package failed verification, refetching');
+        await cache.removeFile(path);
+      }
+    }
+    const result = await fetcher.fetch(url);
+    if (result.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
+    if (record.size !== undefined && result.contentLength !== undefined && result.contentLength !== record.size) {
+      result.body.destroy();
+      throw new ApkError('APK_REPO_PACKAGE_SIZE_MISMATCH', `${url}: server announces ${result.contentLength} bytes, but the index says ${record.size}`, {
+        detail: { url, size: result.contentLength, expected: record.size },
+      });
+    }
+    const verified = await cache.store(
+      path,
+      result.body,
+      { ...(record.size !== undefined ? { expectedSize: record.size } : {}), maxBytes: this.#options.maxDownloadBytes, where: url, ...(onBytes ? { onBytes } : {}) },
+      (temp) => verifyPackageFile(temp, expected, url),
+    );
+    logger.debug({ url, size: verified.size }, 'package downloaded');
+    return { source, url, path, ...verified, cached: false };
+  }
+
+  /**
+   * Fetches packages with at most `concurrency` downloads in flight, reporting progress after each
+   * chunk and each finished package. Resolves in input order; the first failure rejects (downloads
+   * already running finish or fail on their own, and never leave unverified files behind).
+   */
+  async fetchPackages(
+    sources: readonly PackageSource[],
+    options: { concurrency?: number; onProgress?: (progress: DownloadProgress) => void } = {},
+  ): Promise<FetchedPackage[]> {
+    const concurrency = Math.max(1, options.concurrency ?? this.#options.concurrency);
+    const results: FetchedPackage[] = new Array<FetchedPackage>(sources.length);
+    const sizes = sources.map((source) => source.record.size);
+    const totalBytes = sizes.every((size) => size !== undefined) ? sizes.reduce<number>((sum, size) => sum + size!, 0) : undefined;
+    let bytes = 0;
+    let done = 0;
+    let next = 0;
+    let failed = false;
+    const report = (item?: string): void => {
+      options.onProgress?.({ phase: 'download', done, total: sources.length, bytes, ...(totalBytes !== undefined ? { totalBytes } : {}), ...(item ? { item } : {}) });
+    };
+    const worker = async (): Promise<void> => {
+      while (!failed && next < sources.length) {
+        const index = next++;
+        const source = sources[index]!;
+        const item = `${source.record.name}-${source.record.version}`;
+        try {
+          const fetched = await this.fetchPackage(source, (count) => {
+            bytes += count;
+            report(item);
+          });
+          if (fetched.cached) bytes += fetched.size;
+          results[index] = fetched;
+          done++;
+          report(item);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    return results;
+  }
+
+  /** A readable stream of a verified package file (fetching it first if needed): what the image
+   *  assembler consumes. */
+  async openPackage(source: PackageSource): Promise<{ package: FetchedPackage; stream: Readable }> {
+    const fetched = await this.fetchPackage(source);
+    return { package: fetched, stream: createReadStream(fetched.path) };
+  }
+
+  /** Describes a repository as apk prints it. */
+  static describe(repository: Repository): string {
+    return describeRepository(repository);
+  }
+}
+
+async function readAll(body: Readable, limit: number, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      body.destroy();
+      throw new ApkError('APK_REPO_INDEX_INVALID', `${url}: larger than ${limit} bytes`, { detail: { url, limit } });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,20 @@
+// Public API of the apk repository client. Other domains should reach it through src/apk/index.ts
+// once that re-exports this file; the CLI imports it directly.
+export type { Fetcher, FetchOptions, FetchResult, FetchBody, FetchNotModified, FetchValidators } from './fetcher.ts';
+export { HttpTransport } from './http-transport.ts';
+export type { HttpTransportOptions } from './http-transport.ts';
+export { FileTransport } from './file-transport.ts';
+export { SchemeFetcher } from './transports.ts';
+export { ApkCache, defaultCacheDir } from './cache.ts';
+export type { IndexCacheEntry } from './cache.ts';
+export { keyringFromPem, loadKeyring, findKey } from './keyring.ts';
+export type { Keyring } from './keyring.ts';
+export { parseRepositories, parseRepository, formatRepositories, normalizeRepositoryUrl, indexUrl, packageUrl, describeRepository } from './repositories.ts';
+export type { Repository } from './repositories.ts';
+export { splitIndex, verifyIndexSignature, readIndexMember } from './index-reader.ts';
+export type { SignatureEntry, SplitIndex, IndexTrust, IndexContents } from './index-reader.ts';
+export { verifyPackageFile } from './package-verify.ts';
+export type { ExpectedPackage, VerifiedPackageFile } from './package-verify.ts';
+export { identityBytes, identityKey } from './identity.ts';
+export { RepositoryClient } from './client.ts';
+export type { RepositoryIndex, PackageSource, FetchedPackage, DownloadProgress, RepositoryClientOptions } from './client.ts';

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { ApkError } from '../errors.ts';
+import { MemberError, readGzipMember, readTarEntries } from './archive.ts';
+import { identityBytes, q1 } from './identity.ts';
+
+/** What the index says a package must be. */
+export interface ExpectedPackage {
+  /** Index `C:`. */
+  identity: string;
+  /** Index `S:`, when present. */
+  size?: number;
+}
+
+/** A package file that passed verification. */
+export interface VerifiedPackageFile {
+  identity: string;
+  datahash: string;
+  size: number;
+}
+
+const FIRST_READ = 256 * 1024;
+/** Upper bound on signature + control members read into memory. */
+const MAX_HEAD = 64 * 1024 * 1024;
+const MAX_CONTROL_OUTPUT = 64 * 1024 * 1024;
+
+/**
+ * Verifies an .apk file against its index record: file size = `S:`, SHA-1 of the exact control
+ * member bytes = `C:`, and SHA-256 of everything after the control member = `.PKGINFO` datahash.
+ * A package without datahash is refused (its data could not be verified). `where` names the package
+ * in errors (URL or name-version).
+ */
+export async function verifyPackageFile(path: string, expected: ExpectedPackage, where: string): Promise<VerifiedPackageFile> {
+  const handle = await open(path, 'r');
+  let size: number;
+  let controlEnd: number;
+  let identity: string;
+  let datahash: string;
+  try {
+    size = (await handle.stat()).size;
+    if (expected.size !== undefined && size !== expected.size) {
+      throw new ApkError('APK_REPO_PACKAGE_SIZE_MISMATCH', `${where}: ${size} bytes, but the index says ${expected.size}`, {
+        detail: { package: where, size, expected: expected.size },
+      });
+    }
+    let head = Buffer.alloc(0);
+    let wanted = Math.min(size, FIRST_READ);
+    for (;;) {
+      if (wanted > head.length) {
+        const more = Buffer.alloc(wanted - head.length);
+        const { bytesRead } = await handle.read(more, 0, more.length, head.length);
+        head = Buffer.concat([head, more.subarray(0, bytesRead)]);
+      }
+      try {
+        ({ controlEnd, identity, datahash } = readControl(head, where));
+        break;
+      } catch (error) {
+        if (!(error instanceof MemberError && error.truncated) || head.length >= size) throw invalidPackage(where, error);
+        if (head.length >= MAX_HEAD) throw invalidPackage(where, new Error(`signature and control members exceed ${MAX_HEAD} bytes`));
+        wanted = Math.min(size, MAX_HEAD, head.length * 4);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  const expectedBytes = identityBytes(expected.identity);
+  if (!expectedBytes || !expectedBytes.equals(identityBytes(identity)!)) {
+    throw new ApkError('APK_REPO_PACKAGE_IDENTITY_MISMATCH', `${where}: control member hashes to ${identity}, but the index says ${expected.identity}`, {
+      detail: { package: where, identity, expected: expected.identity },
+    });
+  }
+  const hash = createHash('sha256');
+  if (controlEnd < size) await pipeline(createReadStream(path, { start: controlEnd }), hash);
+  const actual = hash.digest('hex');
+  if (actual !== datahash) {
+    throw new ApkError('APK_REPO_PACKAGE_DATAHASH_MISMATCH', `${where}: data member hashes to sha256:${actual}, but .PKGINFO datahash is ${datahash}`, {
+      detail: { package: where, datahash, actual },
+    });
+  }
+  return { identity, datahash, size };
+}
+
+function invalidPackage(where: string, cause: unknown): ApkError {
+  if (cause instanceof ApkError) return cause;
+  return new ApkError('APK_REPO_PACKAGE_INVALID', `${where}: not a valid apk v2 package: ${(cause as Error).message}`, { cause, detail: { package: where } });
+}
+
+/** Finds the control member after any signature members; returns its end, identity and datahash. */
+function readControl(head: Buffer, where: string): { controlEnd: number; identity: string; datahash: string } {
+  let offset = 0;
+  for (;;) {
+    const member = readGzipMember(head, offset, MAX_CONTROL_OUTPUT);
+    const entries = readTarEntries(member.data);
+    if (entries[0]?.name.startsWith('.SIGN.')) {
+      offset = member.end;
+      continue;
+    }
+    const pkginfo = entries.find((entry) => entry.name === '.PKGINFO');
+    if (!pkginfo) throw new Error(`control member at byte ${offset} has no .PKGINFO`);
+    let datahash: string | undefined;
+    for (const line of pkginfo.content.toString('utf8').split('\n')) {
+      const match = /^datahash = ([0-9a-f]{64})$/.exec(line);
+      if (match) datahash = match[1];
+    }
+    if (!datahash) {
+      throw new ApkError('APK_REPO_PACKAGE_INVALID', `${where}: .PKGINFO has no datahash, so the package data cannot be verified`, {
+        detail: { package: where },
+      });
+    }
+    const identity = q1(createHash('sha1').update(head.subarray(member.start, member.end)).digest());
+    return { controlEnd: member.end, identity, datahash };
+  }
+}
