@@ -1,0 +1,18 @@
+// Public API of the OCI formats: deterministic tar, layers, image config/manifest/index, outputs.
+export { OciError, ociErrorCodes } from './errors.ts';
+export type { OciErrorCode } from './errors.ts';
+export { encodeTarHeader, encodeTar, tarPadding, TAR_END } from './format/tar.ts';
+export type { TarHeader, TarEntryType, TarMember } from './format/tar.ts';
+export { goJson, goJsonBytes, sortedRecord } from './format/json.ts';
+export { MEDIA_TYPE, descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';
+export type { Descriptor, Platform, HistoryEntry, RuntimeConfig, ImageConfigInput } from './format/image.ts';
+export { LayerBuilder, compressLayer, LAYER_GZIP_OPTIONS } from './layer.ts';
+export type { LayerBlob } from './layer.ts';
+export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';
+export type { Blob, BuiltImage, BuiltIndex, AssembleImageInput } from './artifacts.ts';
+export { writeOciLayout, readLayoutBlob } from './layout.ts';
+export type { WriteLayoutOptions } from './layout.ts';
+export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
+export type { DockerArchiveOptions } from './docker-archive.ts';
+export { parseImageReference, formatTaggedReference } from './reference.ts';
+export type { ImageReference } from './reference.ts';

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { KilnError } from '../lib/index.ts';
+import type { Digest } from '../lib/index.ts';
+import { allBlobs, blobDescriptor } from './artifacts.ts';
+import type { BuiltIndex } from './artifacts.ts';
+import { goJsonBytes } from './format/json.ts';
+import { imageIndexDocument } from './format/image.ts';
+import { OciError } from './errors.ts';
+import { sha256Hex } from '../lib/index.ts';
+
+/** Options of {@link writeOciLayout}. */
+export interface WriteLayoutOptions {
+  /** Tag recorded as `org.opencontainers.image.ref.name` on the index in index.json (umoci, skopeo use it). */
+  refName?: string;
+  /** Replace an existing directory instead of failing with FILE_EXISTS. */
+  overwrite?: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes an OCI image layout (oci-layout, index.json, blobs/sha256/*) atomically: everything goes
+ *  into a temporary sibling directory that is renamed into place at the end. index.json holds one
+ *  descriptor: the image index, annotated with the ref name. */
+export async function writeOciLayout(dir: string, built: BuiltIndex, options: WriteLayoutOptions = {}): Promise<void> {
+  if (!options.overwrite && (await exists(dir))) {
+    throw new KilnError('FILE_EXISTS', `${dir}: already exists (remove it or pass the overwrite flag)`, { detail: { path: dir } });
+  }
+  await mkdir(dirname(dir), { recursive: true });
+  const temp = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.tmp`);
+  let committed = false;
+  try {
+    await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(temp, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    for (const item of allBlobs(built)) {
+      await writeFile(join(temp, 'blobs', 'sha256', item.digest.slice('sha256:'.length)), item.data);
+    }
+    const annotations: Record<string, string> = options.refName ? { 'org.opencontainers.image.ref.name': options.refName } : {};
+    await writeFile(join(temp, 'index.json'), goJsonBytes(imageIndexDocument([blobDescriptor(built.index, { annotations })])));
+    if (options.overwrite && (await exists(dir))) await rm(dir, { recursive: true, force: true });
+    await rename(temp, dir);
+    committed = true;
+  } finally {
+    if (!committed) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** Reads a blob from a layout and verifies its digest. */
+export async function readLayoutBlob(dir: string, digest: Digest): Promise<Buffer> {
+  const hex = digest.slice('sha256:'.length);
+  const data = await readFile(join(dir, 'blobs', 'sha256', hex));
+  if (sha256Hex(data) !== hex) {
+    throw new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} does not match its digest`, { detail: { dir, digest } });
+  }
+  return data;
+}
