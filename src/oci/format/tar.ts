@@ -75,7 +75,8 @@ function splitUstarPath(name: string): [prefix: string, name: string] | undefine
 }
 
 function isAscii(value: string): boolean {
-  return /^[\x00-\x7f]*$/.test(value);
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 function paxRecord(key: string, value: string): string {
@@ -133,7 +134,7 @@ export function encodeTarHeader(header: TarHeader): Uint8Array {
   }
   const size = header.type === 'file' ? (header.size ?? 0) : 0;
   const pax: Record<string, string> = { ...(header.pax ?? {}) };
-  let ustarName = name;
+  let ustarName: string;
   let prefix = '';
   const split = isAscii(name) ? splitUstarPath(name) : undefined;
   if (split) [prefix, ustarName] = split;
