@@ -1,0 +1,155 @@
+import { ApkError } from '../errors.ts';
+import type { GzipMember } from './gzip-members.ts';
+import { BLOCK, isZeroBlock, padded, parseHeaderBlock, parsePaxRecords, resolveHeader } from './tar.ts';
+import type { TarHeader } from './tar.ts';
+
+/** Limits on tar metadata records (PAX and GNU long names). */
+export const PAX_LIMIT = 1024 * 1024;
+export const LONG_NAME_LIMIT = 4096;
+
+/** What the next tar item in a member is. */
+export type TarStep = { kind: 'entry'; header: TarHeader; offset: number } | { kind: 'end-of-archive' } | { kind: 'member-end' };
+
+/**
+ * Reads tar records from one gzip member. Tar entries (with their PAX/long-name prefixes) must not
+ * straddle a member boundary: apk's boundary checks assume whole entries per member.
+ */
+export class TarMemberReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private ended = false;
+  /** Decompressed bytes taken from this member so far. */
+  position = 0;
+
+  constructor(
+    private readonly member: GzipMember,
+    private readonly where: string,
+  ) {}
+
+  private fault(code: 'APK_TAR_INVALID' | 'APK_PACKAGE_INVALID', message: string): ApkError {
+    return new ApkError(code, `${this.where}: ${message}`, { detail: { file: this.where, member: this.member.index, offset: this.position } });
+  }
+
+  private async fill(count: number): Promise<boolean> {
+    while (this.buffered < count) {
+      if (this.ended) return false;
+      const chunk = await this.member.read();
+      if (!chunk) {
+        this.ended = true;
+        return false;
+      }
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes (at least one) of what is buffered or next read; null at member end. */
+  async readSome(max: number): Promise<Buffer | null> {
+    if (this.buffered === 0 && !(await this.fill(1))) return null;
+    const head = this.chunks[0]!;
+    const take = Math.min(max, head.length);
+    const out = head.subarray(0, take);
+    if (take === head.length) this.chunks.shift();
+    else this.chunks[0] = head.subarray(take);
+    this.buffered -= take;
+    this.position += take;
+    return out;
+  }
+
+  /** Exactly `count` bytes; null when the member ends before them (and `partial` reports how many were there). */
+  async readExact(count: number): Promise<Buffer | null> {
+    if (!(await this.fill(count))) return null;
+    const parts: Buffer[] = [];
+    let left = count;
+    while (left > 0) {
+      const part = (await this.readSome(left))!;
+      parts.push(part);
+      left -= part.length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private async exact(count: number, what: string): Promise<Buffer> {
+    const bytes = await this.readExact(count);
+    if (!bytes) throw this.fault('APK_TAR_INVALID', `${what} is cut off at the end of gzip member ${this.member.index}`);
+    return bytes;
+  }
+
+  /** Skips `count` bytes inside the current entry. */
+  async discard(count: number, what: string): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      const part = await this.readSome(Math.min(left, 1 << 20));
+      if (!part) throw this.fault('APK_TAR_INVALID', `${what} is cut off at the end of gzip member ${this.member.index}`);
+      left -= part.length;
+    }
+  }
+
+  /** Reads the next header, applying `x` (PAX), `g` (ignored), `L` (GNU long name) and `K` (ignored, as apk does). */
+  async next(): Promise<TarStep> {
+    let pax: Map<string, Buffer> | undefined;
+    let longName: string | undefined;
+    for (;;) {
+      const offset = this.position;
+      const block = await this.readExact(BLOCK);
+      if (!block) {
+        if (this.buffered > 0) throw this.fault('APK_TAR_INVALID', `gzip member ${this.member.index} ends inside a tar header block`);
+        if (pax || longName !== undefined) throw this.fault('APK_TAR_INVALID', `gzip member ${this.member.index} ends after an extended header with no entry`);
+        return { kind: 'member-end' };
+      }
+      if (isZeroBlock(block)) {
+        if (pax || longName !== undefined) throw this.fault('APK_TAR_INVALID', 'end-of-archive block after an extended header');
+        return { kind: 'end-of-archive' };
+      }
+      const raw = parseHeaderBlock(block, `${this.where}: tar header at member ${this.member.index} offset ${offset}`);
+      const where = `${this.where}: ${JSON.stringify(raw.name)}`;
+      switch (raw.typeflag) {
+        case 'x':
+        case 'g': {
+          if (raw.size > PAX_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: PAX header of ${raw.size} bytes exceeds ${PAX_LIMIT}`, { detail: { file: this.where, size: raw.size } });
+          const data = await this.exact(raw.size, 'a PAX header');
+          await this.discard(padded(raw.size) - raw.size, 'a PAX header');
+          if (raw.typeflag === 'x') {
+            if (pax) throw this.fault('APK_TAR_INVALID', 'two PAX headers in a row');
+            pax = parsePaxRecords(data, where);
+          }
+          continue;
+        }
+        case 'L':
+        case 'K': {
+          if (raw.size > LONG_NAME_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: GNU long name of ${raw.size} bytes exceeds ${LONG_NAME_LIMIT}`, { detail: { file: this.where, size: raw.size } });
+          const data = await this.exact(raw.size, 'a GNU long name');
+          await this.discard(padded(raw.size) - raw.size, 'a GNU long name');
+          if (raw.typeflag === 'L') {
+            const end = data.indexOf(0);
+            longName = data.subarray(0, end < 0 ? data.length : end).toString('utf8');
+          }
+          continue;
+        }
+        default:
+          return { kind: 'entry', header: resolveHeader(raw, pax, longName, where), offset };
+      }
+    }
+  }
+
+  /** Reads an entry's whole content (caller has checked the size) and its padding. */
+  async content(size: number, what: string): Promise<Buffer> {
+    const data = size === 0 ? Buffer.alloc(0) : await this.exact(size, what);
+    await this.discard(padded(size) - size, what);
+    return data;
+  }
+
+  /** After an end-of-archive block: checks the second one and that only zero padding follows. */
+  async finishArchive(): Promise<void> {
+    const second = await this.readExact(BLOCK);
+    if (!second || !isZeroBlock(second)) throw this.fault('APK_TAR_INVALID', 'a lone zero block is not a valid end of archive');
+    for (;;) {
+      const rest = await this.readSome(1 << 16);
+      if (!rest) return;
+      for (const byte of rest) {
+        if (byte !== 0) throw this.fault('APK_PACKAGE_INVALID', 'non-zero bytes after the end-of-archive blocks');
+      }
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import { ApkError } from '../errors.ts';
+
+// A hand-written tar dialect for apk (spec §1.2) rather than tar-stream: apk needs headers that span
+// gzip member boundaries to be detected, control/signature members WITHOUT end-of-archive blocks,
+// byte-exact PAX records (APK-TOOLS.checksum.SHA1, binary SCHILY.xattr values that tar-stream would
+// decode as UTF-8), and a reader that refuses base-256 numbers and unknown magic like apk-tools does.
+
+export const BLOCK = 512;
+
+/** Entry kinds apk understands (typeflags 0/7, 1, 2, 3, 4, 5, 6). */
+export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'chardev' | 'blockdev' | 'directory' | 'fifo';
+
+/** One tar header after PAX and GNU long-name records have been applied. */
+export interface TarHeader {
+  name: string;
+  type: TarEntryType;
+  /** Low 12 bits of the mode field (permissions, setuid/setgid/sticky). */
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  size: number;
+  mtime: number;
+  linkName: string;
+  devMajor: number;
+  devMinor: number;
+  /** SCHILY.xattr.<name> records: raw values. */
+  xattrs: Map<string, Buffer>;
+  /** APK-TOOLS.checksum.SHA1 (lowercase hex), when present. */
+  checksumSha1?: string;
+}
+
+/** A raw header block as found in the stream (typeflag not yet interpreted). */
+export interface RawTarHeader {
+  name: string;
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkName: string;
+  uname: string;
+  gname: string;
+  devMajor: number;
+  devMinor: number;
+}
+
+function cString(block: Uint8Array, start: number, length: number): string {
+  let end = start;
+  while (end < start + length && block[end] !== 0) end++;
+  return Buffer.from(block.buffer, block.byteOffset + start, end - start).toString('utf8');
+}
+
+function octal(block: Uint8Array, start: number, length: number, field: string, where: string): number {
+  if (block[start]! & 0x80) {
+    throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} uses base-256 encoding, which apk does not support`, { detail: { field } });
+  }
+  let index = start;
+  const end = start + length;
+  while (index < end && block[index] === 0x20) index++;
+  let value = 0;
+  let digits = 0;
+  for (; index < end; index++) {
+    const byte = block[index]!;
+    if (byte === 0 || byte === 0x20) break;
+    if (byte < 0x30 || byte > 0x37) {
+      throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} is not octal`, { detail: { field } });
+    }
+    value = value * 8 + (byte - 0x30);
+    digits++;
+  }
+  for (; index < end; index++) {
+    const byte = block[index]!;
+    if (byte !== 0 && byte !== 0x20) throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} has garbage after its number`, { detail: { field } });
+  }
+  return digits === 0 ? 0 : value;
+}
+
+/** True for an all-zero block (end-of-archive marker). */
+export function isZeroBlock(block: Uint8Array): boolean {
+  for (let index = 0; index < BLOCK; index++) if (block[index] !== 0) return false;
+  return true;
+}
+
+/** Parses and checks one 512-byte header block (checksum, ustar magic, octal fields). */
+export function parseHeaderBlock(block: Uint8Array, where: string): RawTarHeader {
+  const stored = octal(block, 148, 8, 'chksum', where);
+  let sum = 0;
+  for (let index = 0; index < BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : block[index]!;
+  if (stored !== sum) throw new ApkError('APK_TAR_INVALID', `${where}: tar header checksum mismatch (stored ${stored}, computed ${sum})`, { detail: { stored, sum } });
+  if (cString(block, 257, 5) !== 'ustar') throw new ApkError('APK_TAR_INVALID', `${where}: tar header has no ustar magic`, { detail: {} });
+  const name = cString(block, 0, 100);
+  const prefix = cString(block, 345, 155);
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    typeflag: String.fromCharCode(block[156]!),
+    mode: octal(block, 100, 8, 'mode', where) & 0o7777,
+    uid: octal(block, 108, 8, 'uid', where),
+    gid: octal(block, 116, 8, 'gid', where),
+    size: octal(block, 124, 12, 'size', where),
+    mtime: octal(block, 136, 12, 'mtime', where),
+    linkName: cString(block, 157, 100),
+    uname: cString(block, 265, 32),
+    gname: cString(block, 297, 32),
+    devMajor: octal(block, 329, 8, 'devmajor', where),
+    devMinor: octal(block, 337, 8, 'devminor', where),
+  };
+}
+
+/** Parses PAX extended header records (`<len> <key>=<value>\n`), keeping values as raw bytes. */
+export function parsePaxRecords(data: Buffer, where: string): Map<string, Buffer> {
+  const records = new Map<string, Buffer>();
+  let offset = 0;
+  while (offset < data.length) {
+    const space = data.indexOf(0x20, offset);
+    const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
+    const length = /^[1-9]\d{0,9}$/.test(lengthText) ? Number(lengthText) : NaN;
+    if (!(length > 0) || offset + length > data.length || data[offset + length - 1] !== 0x0a) {
+      throw new ApkError('APK_TAR_INVALID', `${where}: malformed PAX record at offset ${offset}`, { detail: { offset } });
+    }
+    const record = data.subarray(space + 1, offset + length - 1);
+    const equals = record.indexOf(0x3d);
+    if (equals <= 0) throw new ApkError('APK_TAR_INVALID', `${where}: PAX record without key=value at offset ${offset}`, { detail: { offset } });
+    records.set(record.subarray(0, equals).toString('utf8'), Buffer.from(record.subarray(equals + 1)));
+    offset += length;
+  }
+  return records;
+}
+
+const TYPES: Record<string, TarEntryType> = {
+  '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'chardev', '4': 'blockdev', '5': 'directory', '6': 'fifo',
+};
+
+/** Applies pending PAX/GNU records to a raw header, producing the entry apk would see. */
+export function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, longName: string | undefined, where: string): TarHeader {
+  const type = TYPES[raw.typeflag];
+  if (!type) {
+    throw new ApkError('APK_TAR_INVALID', `${where}: unsupported tar entry type ${JSON.stringify(raw.typeflag)} for ${JSON.stringify(raw.name)}`, {
+      detail: { typeflag: raw.typeflag, name: raw.name },
+    });
+  }
+  let name = longName ?? raw.name;
+  let linkName = raw.linkName;
+  const xattrs = new Map<string, Buffer>();
+  let checksumSha1: string | undefined;
+  if (pax) {
+    for (const [key, value] of pax) {
+      if (key === 'path') name = value.toString('utf8');
+      else if (key === 'linkpath') linkName = value.toString('utf8');
+      else if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+      else if (key === 'APK-TOOLS.checksum.SHA1') {
+        const hex = value.toString('latin1');
+        if (!/^[0-9a-f]{40}$/.test(hex)) {
+          throw new ApkError('APK_TAR_INVALID', `${where}: ${JSON.stringify(name)}: APK-TOOLS.checksum.SHA1 is not 40 lowercase hex digits`, { detail: { name } });
+        }
+        checksumSha1 = hex;
+      }
+    }
+  }
+  const entry: TarHeader = {
+    name, type, mode: raw.mode, uid: raw.uid, gid: raw.gid, uname: raw.uname, gname: raw.gname,
+    size: type === 'file' ? raw.size : 0, mtime: raw.mtime, linkName, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs,
+  };
+  if (checksumSha1 !== undefined) entry.checksumSha1 = checksumSha1;
+  if (type !== 'file' && raw.size !== 0) {
+    throw new ApkError('APK_TAR_INVALID', `${where}: ${JSON.stringify(name)}: ${type} entry has a non-zero size`, { detail: { name, type } });
+  }
+  return entry;
+}
+
+/** Rounds a content length up to whole blocks. */
+export function padded(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+// ---------------------------------------------------------------- writer
+
+/** What the writer needs for one entry (content is written separately by the caller). */
+export interface TarWriteHeader {
+  name: string;
+  type: TarEntryType;
+  mode: number;
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
+  size?: number;
+  mtime: number;
+  linkName?: string;
+  devMajor?: number;
+  devMinor?: number;
+  /** Extra PAX records, written in the given order (keys sorted by the caller for determinism). */
+  pax?: Array<[key: string, value: Buffer | string]>;
+}
+
+const TYPEFLAG: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', chardev: '3', blockdev: '4', directory: '5', fifo: '6' };
+
+function writeString(block: Buffer, start: number, length: number, value: string): boolean {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > length) return false;
+  bytes.copy(block, start);
+  return true;
+}
+
+function writeOctal(block: Buffer, start: number, length: number, value: number, field: string): void {
+  const text = value.toString(8).padStart(length - 1, '0');
+  if (!Number.isSafeInteger(value) || value < 0 || text.length > length - 1) {
+    throw new ApkError('APK_TAR_INVALID', `tar field ${field} value ${value} does not fit`, { detail: { field, value } });
+  }
+  block.write(`${text}\0`, start, 'latin1');
+}
+
+/** Encodes PAX records with their self-including decimal length prefix. */
+export function encodePaxRecords(records: ReadonlyArray<[string, Buffer | string]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [key, value] of records) {
+    const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'), Buffer.from('\n')]);
+    let length = body.length + 1;
+    while (String(length).length + body.length !== length) length = String(length).length + body.length;
+    parts.push(Buffer.from(String(length), 'latin1'), body);
+  }
+  return Buffer.concat(parts);
+}
+
+function headerBlock(header: TarWriteHeader, name: string, linkName: string, typeflag: string, size: number): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  if (!writeString(block, 0, 100, name)) throw new ApkError('APK_TAR_INVALID', `tar name too long for a ustar header: ${name}`, { detail: { name } });
+  writeOctal(block, 100, 8, header.mode & 0o7777, 'mode');
+  writeOctal(block, 108, 8, header.uid ?? 0, 'uid');
+  writeOctal(block, 116, 8, header.gid ?? 0, 'gid');
+  writeOctal(block, 124, 12, size, 'size');
+  writeOctal(block, 136, 12, header.mtime, 'mtime');
+  block.write(typeflag, 156, 'latin1');
+  writeString(block, 157, 100, linkName);
+  block.write('ustar\x0000', 257, 'latin1');
+  if (!writeString(block, 265, 32, header.uname ?? '') || !writeString(block, 297, 32, header.gname ?? '')) {
+    throw new ApkError('APK_TAR_INVALID', `tar user or group name too long for ${header.name}`, { detail: { name: header.name } });
+  }
+  writeOctal(block, 329, 8, header.devMajor ?? 0, 'devmajor');
+  writeOctal(block, 337, 8, header.devMinor ?? 0, 'devminor');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return block;
+}
+
+function fitsUstar(value: string, length: number): boolean {
+  return Buffer.byteLength(value, 'utf8') <= length;
+}
+
+/**
+ * Encodes the header blocks of one entry: a PAX `x` header first when there are PAX records or a
+ * name/link target that does not fit ustar (POSIX prefix splitting is not used, so readers see one
+ * obvious source for the name), then the ustar header. Content and padding follow from the caller.
+ */
+export function encodeHeader(header: TarWriteHeader): Buffer {
+  const pax: Array<[string, Buffer | string]> = [];
+  const linkName = header.linkName ?? '';
+  let name = header.name;
+  let link = linkName;
+  if (!fitsUstar(name, 100)) {
+    pax.push(['path', name]);
+    name = Buffer.from(name, 'utf8').subarray(0, 99).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
+  }
+  if (!fitsUstar(link, 100)) {
+    pax.push(['linkpath', link]);
+    link = Buffer.from(link, 'utf8').subarray(0, 99).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
+  }
+  pax.push(...(header.pax ?? []));
+  const size = header.type === 'file' ? (header.size ?? 0) : 0;
+  const main = headerBlock(header, name, link, TYPEFLAG[header.type], size);
+  if (pax.length === 0) return main;
+  const records = encodePaxRecords(pax);
+  const paxName = `PaxHeaders/${name}`.slice(0, 99);
+  const paxHeader = headerBlock({ name: paxName, type: 'file', mode: 0o644, mtime: header.mtime }, paxName, '', 'x', records.length);
+  return Buffer.concat([paxHeader, records, Buffer.alloc(padded(records.length) - records.length), main]);
+}
+
+/** Zero padding after `size` content bytes. */
+export function padding(size: number): Buffer {
+  return Buffer.alloc(padded(size) - size);
+}
