@@ -29,6 +29,8 @@ export class FileTransport implements Fetcher {
     const stamp = `"${info.size}-${Math.trunc(info.mtimeMs * 1000)}-${info.ino}"`;
     if (options.validators?.etag === stamp) return { kind: 'not-modified', url };
     const body = createReadStream(path, { signal: options.signal });
+    body.on('error', () => undefined); // recorded on body.errored and reported to the reader
+
     return { kind: 'body', url, finalUrl: url, body, contentLength: info.size, validators: { etag: stamp, lastModified } };
   }
 }

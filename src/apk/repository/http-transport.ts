@@ -130,6 +130,9 @@ export class HttpTransport implements Fetcher {
         // A PassThrough in front of the response so that early end (fewer bytes than declared)
         // and socket errors arrive as one 'error' on the stream the caller reads.
         const body = new PassThrough();
+        // The caller may attach its reader a few ticks later; an error before then stays recorded
+        // on the stream (stream.errored) and is reported by pipeline()/iteration instead of crashing.
+        body.on('error', () => undefined);
         bodyStream = body;
         let received = 0;
         response.on('data', (chunk: Buffer) => {

@@ -1,0 +1,312 @@
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApkError } from '../errors.ts';
+import { ApkCache } from './cache.ts';
+import { RepositoryClient } from './client.ts';
+import type { DownloadProgress, PackageSource, RepositoryClientOptions } from './client.ts';
+import { loadKeyring } from './keyring.ts';
+import type { Keyring } from './keyring.ts';
+import { parseRepository } from './repositories.ts';
+import { startRepoServer } from './test-server.ts';
+import type { RepoServer } from './test-server.ts';
+import { SchemeFetcher } from './transports.ts';
+
+const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
+const repoFixture = join(fixtures, 'apko-cli-packages');
+
+let server: RepoServer;
+let cacheRoot: string;
+let fetcher: SchemeFetcher;
+let melange: Keyring;
+
+beforeAll(async () => {
+  melange = await loadKeyring([join(repoFixture, 'melange.rsa.pub')]);
+});
+beforeEach(async () => {
+  server = await startRepoServer(repoFixture);
+  cacheRoot = await mkdtemp(join(tmpdir(), 'kiln-cache-'));
+  fetcher = new SchemeFetcher({ timeoutMs: 5000 });
+});
+afterEach(async () => {
+  fetcher.close();
+  await server.close();
+  await rm(cacheRoot, { recursive: true, force: true });
+});
+
+function client(options: Partial<RepositoryClientOptions> = {}): RepositoryClient {
+  return new RepositoryClient({ fetcher, cache: new ApkCache(cacheRoot), keyring: melange, ...options });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ApkError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApkError);
+    return error as ApkError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+async function sources(repositoryClient: RepositoryClient, arch: string, url = server.url): Promise<PackageSource[]> {
+  const repository = parseRepository(url, 'test');
+  const index = await repositoryClient.loadIndex(repository, arch);
+  return index.records.map((record) => ({ record, repository, arch }));
+}
+
+describe('index loading', () => {
+  it('fetches and verifies a signed index over http', async () => {
+    const index = await client().loadIndex(parseRepository(server.url, 'test'), 'x86_64');
+    expect(index.url).toBe(`${server.url}/x86_64/APKINDEX.tar.gz`);
+    expect(index.signedBy).toBe('melange.rsa.pub');
+    expect(index.records.map((record) => record.name).sort()).toEqual(['custom-ca-certs-1', 'custom-ca-certs-2', 'pretend-baselayout', 'replayout']);
+    expect(server.requests).toEqual(['/x86_64/APKINDEX.tar.gz']);
+  });
+
+  it('refuses an index signed by a key not in the keyring', async () => {
+    const keyring = await loadKeyring([join(fixtures, 'keys')]);
+    const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_INDEX_UNTRUSTED');
+    expect(error.message).toContain(`${server.url}/x86_64/APKINDEX.tar.gz`);
+    expect(error.message).toContain('.SIGN.RSA256.melange.rsa.pub');
+  });
+
+  it('refuses a signature that does not verify with a key of the same name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-keys-'));
+    await cp(join(fixtures, 'apko', 'rsa256-signed', 'test-rsa256.rsa.pub'), join(dir, 'melange.rsa.pub'));
+    const keyring = await loadKeyring([dir]);
+    const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_INDEX_SIGNATURE_INVALID');
+    await rm(dir, { recursive: true });
+  });
+
+  it('refuses a tampered index and caches nothing', async () => {
+    const path = join(server.root, 'x86_64', 'APKINDEX.tar.gz');
+    const bytes = await readFile(path);
+    bytes[bytes.length - 20]! ^= 0x01;
+    await writeFile(path, bytes);
+    const error = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_INDEX_SIGNATURE_INVALID');
+    expect(await listFiles(join(cacheRoot, 'apk', 'indexes'))).toEqual([]);
+  });
+
+  it('accepts an unsigned index only with allowUntrusted', async () => {
+    const path = join(server.root, 'x86_64', 'APKINDEX.tar.gz');
+    const { splitIndex } = await import('./index-reader.ts');
+    const bytes = await readFile(path);
+    await writeFile(path, bytes.subarray(splitIndex(bytes, 'x').signedOffset));
+    const refused = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(refused.code).toBe('APK_REPO_INDEX_UNTRUSTED');
+    expect(refused.message).toContain('not signed');
+    const index = await client({ allowUntrusted: true, keyring: { keys: new Map() } }).loadIndex(parseRepository(server.url, 'test'), 'x86_64');
+    expect(index.signedBy).toBeUndefined();
+    expect(index.records).toHaveLength(4);
+  });
+
+  it('requires a keyring unless untrusted indexes are allowed', () => {
+    expect(() => client({ keyring: { keys: new Map() } })).toThrow(expect.objectContaining({ code: 'APK_REPO_KEYRING_EMPTY' }));
+  });
+
+  it('reports 404 and 500 with the URL and status', async () => {
+    const missing = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'riscv64'));
+    expect(missing.code).toBe('APK_REPO_NOT_FOUND');
+    expect(missing.message).toContain(`${server.url}/riscv64/APKINDEX.tar.gz`);
+    expect(missing.message).toContain('404');
+    server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'status', status: 500 });
+    const broken = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(broken.code).toBe('APK_REPO_HTTP_STATUS');
+    expect(broken.message).toContain(`${server.url}/x86_64/APKINDEX.tar.gz`);
+    expect(broken.message).toContain('HTTP 500');
+    expect(broken.detail.status).toBe(500);
+  });
+
+  it('serves a fresh cached index without a request, and revalidates a stale one with a 304', async () => {
+    const repository = parseRepository(server.url, 'test');
+    let clock = 1_000_000;
+    const now = (): number => clock;
+    const first = await client({ now, indexMaxAgeMs: 60_000 }).loadIndex(repository, 'x86_64');
+    expect(first.fromCache).toBe(false);
+    clock += 30_000;
+    const second = await client({ now, indexMaxAgeMs: 60_000 }).loadIndex(repository, 'x86_64');
+    expect(second.fromCache).toBe(true);
+    expect(server.requests).toHaveLength(1);
+    clock += 60_000;
+    const third = await client({ now, indexMaxAgeMs: 60_000 }).loadIndex(repository, 'x86_64');
+    expect(third.fromCache).toBe(true);
+    expect(server.requests).toHaveLength(2);
+    expect(server.notModified).toEqual(['/x86_64/APKINDEX.tar.gz']);
+    expect(third.records).toEqual(first.records);
+  });
+
+  it('downloads a changed index when the validator no longer matches', async () => {
+    const repository = parseRepository(server.url, 'test');
+    await client().loadIndex(repository, 'x86_64');
+    await cp(join(repoFixture, 'aarch64', 'APKINDEX.tar.gz'), join(server.root, 'x86_64', 'APKINDEX.tar.gz'));
+    const index = await client().loadIndex(repository, 'x86_64');
+    expect(index.fromCache).toBe(false);
+    expect(server.notModified).toEqual([]);
+    expect(index.records.find((record) => record.name === 'replayout')?.identity).toBe('Q1u62watWiRSQgVtAIuVuYoDOaVO4=');
+  });
+
+  it('follows a redirect and gives up after too many', async () => {
+    server.faults.set('/moved/x86_64/APKINDEX.tar.gz', { kind: 'redirect', location: '/x86_64/APKINDEX.tar.gz' });
+    const index = await client().loadIndex(parseRepository(`${server.url}/moved`, 'test'), 'x86_64');
+    expect(index.records).toHaveLength(4);
+    server.faults.set('/loop/x86_64/APKINDEX.tar.gz', { kind: 'redirect', location: '/loop/x86_64/APKINDEX.tar.gz' });
+    const error = await rejection(client().loadIndex(parseRepository(`${server.url}/loop`, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_REDIRECTS');
+    expect(server.requests.filter((path) => path.startsWith('/loop/'))).toHaveLength(6);
+  });
+
+  it('times out on a server that never answers', async () => {
+    fetcher.close();
+    fetcher = new SchemeFetcher({ timeoutMs: 200 });
+    server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'stall' });
+    const error = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_TIMEOUT');
+    expect(error.message).toContain(`${server.url}/x86_64/APKINDEX.tar.gz`);
+  });
+
+  it('loads file:// repositories and plain paths', async () => {
+    const viaUrl = await client().loadIndex(parseRepository(pathToFileURL(server.root).href, 'test'), 'aarch64');
+    const viaPath = await client().loadIndex(parseRepository(server.root, 'test'), 'aarch64');
+    expect(viaUrl.signedBy).toBe('melange.rsa.pub');
+    expect(viaPath.records).toEqual(viaUrl.records);
+    expect(viaPath.fromCache).toBe(true);
+    const missing = await rejection(client().loadIndex(parseRepository(server.root, 'test'), 's390x'));
+    expect(missing.code).toBe('APK_REPO_NOT_FOUND');
+    expect(server.requests).toEqual([]);
+  });
+});
+
+describe('package downloads', () => {
+  it('downloads, verifies and caches packages; a second fetch makes no request', async () => {
+    const repositoryClient = client();
+    const list = await sources(repositoryClient, 'x86_64');
+    const progress: DownloadProgress[] = [];
+    const fetched = await repositoryClient.fetchPackages(list, { onProgress: (event) => progress.push(event) });
+    expect(fetched.map((item) => item.identity)).toEqual(list.map((source) => source.record.identity));
+    expect(fetched.every((item) => !item.cached)).toBe(true);
+    for (const item of fetched) expect((await readFile(item.path)).length).toBe(item.source.record.size);
+    const last = progress.at(-1)!;
+    expect(last).toMatchObject({ phase: 'download', done: 4, total: 4 });
+    expect(last.bytes).toBe(list.reduce((sum, source) => sum + source.record.size!, 0));
+    expect(last.totalBytes).toBe(last.bytes);
+    const before = server.requests.length;
+    const again = await client().fetchPackages(list);
+    expect(again.every((item) => item.cached)).toBe(true);
+    expect(server.requests.length).toBe(before);
+    expect(await listFiles(join(cacheRoot, 'apk', 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a corrupt package and leaves nothing in the cache', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64')).find((item) => item.record.name === 'replayout')!;
+    const path = join(server.root, 'x86_64', 'replayout-1.0.0-r0.apk');
+    const bytes = await readFile(path);
+    bytes[bytes.length - 30]! ^= 0xff; // inside the data member
+    await writeFile(path, bytes);
+    const error = await rejection(repositoryClient.fetchPackage(source));
+    expect(error.code).toBe('APK_REPO_PACKAGE_DATAHASH_MISMATCH');
+    expect(error.message).toContain(`${server.url}/x86_64/replayout-1.0.0-r0.apk`);
+    expect(await listFiles(join(cacheRoot, 'apk', 'packages'))).toEqual([]);
+    expect(await listFiles(join(cacheRoot, 'apk', 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a package whose control member does not match the index identity', async () => {
+    const repositoryClient = client();
+    const list = await sources(repositoryClient, 'x86_64');
+    // Serve the aarch64 build where the x86_64 one should be, cut to the expected size.
+    const wanted = list.find((item) => item.record.name === 'custom-ca-certs-1')!;
+    const other = await readFile(join(server.root, 'aarch64', 'custom-ca-certs-1-1.0.0-r0.apk'));
+    await writeFile(join(server.root, 'x86_64', 'custom-ca-certs-1-1.0.0-r0.apk'), other.subarray(0, wanted.record.size));
+    const error = await rejection(repositoryClient.fetchPackage(wanted));
+    expect(error.code).toBe('APK_REPO_PACKAGE_IDENTITY_MISMATCH');
+    expect(error.message).toContain(wanted.record.identity);
+    expect(await listFiles(join(cacheRoot, 'apk', 'packages'))).toEqual([]);
+  });
+
+  it('refuses a truncated download and leaves nothing in the cache', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64')).find((item) => item.record.name === 'pretend-baselayout')!;
+    server.faults.set('/x86_64/pretend-baselayout-1.0.0-r0.apk', { kind: 'truncate', bytes: 1000 });
+    const error = await rejection(repositoryClient.fetchPackage(source));
+    expect(error.code).toBe('APK_REPO_NETWORK');
+    expect(error.message).toContain('pretend-baselayout-1.0.0-r0.apk');
+    expect(await listFiles(join(cacheRoot, 'apk', 'packages'))).toEqual([]);
+    expect(await listFiles(join(cacheRoot, 'apk', 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a package of the wrong size', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64')).find((item) => item.record.name === 'pretend-baselayout')!;
+    const path = join(server.root, 'x86_64', 'pretend-baselayout-1.0.0-r0.apk');
+    await writeFile(path, Buffer.concat([await readFile(path), Buffer.alloc(10)]));
+    const error = await rejection(repositoryClient.fetchPackage(source));
+    expect(error.code).toBe('APK_REPO_PACKAGE_SIZE_MISMATCH');
+    expect(await listFiles(join(cacheRoot, 'apk', 'packages'))).toEqual([]);
+  });
+
+  it('reports a missing package with its URL', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64'))[0]!;
+    await rm(join(server.root, 'x86_64', `${source.record.name}-${source.record.version}.apk`));
+    const error = await rejection(repositoryClient.fetchPackage(source));
+    expect(error.code).toBe('APK_REPO_NOT_FOUND');
+    expect(error.message).toContain(`${server.url}/x86_64/${source.record.name}-${source.record.version}.apk`);
+  });
+
+  it('re-verifies a cached package and replaces it when it was altered on disk', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64'))[0]!;
+    const first = await repositoryClient.fetchPackage(source);
+    const bytes = await readFile(first.path);
+    bytes[bytes.length - 30]! ^= 0xff;
+    await writeFile(first.path, bytes);
+    const requestsBefore = server.requests.length;
+    const second = await repositoryClient.fetchPackage(source);
+    expect(second.cached).toBe(false);
+    expect(server.requests.length).toBe(requestsBefore + 1);
+    expect(await readFile(second.path)).toEqual(await readFile(join(repoFixture, 'x86_64', `${source.record.name}-${source.record.version}.apk`)));
+  });
+
+  it('deduplicates concurrent fetches of the same package', async () => {
+    const repositoryClient = client();
+    const source = (await sources(repositoryClient, 'x86_64'))[0]!;
+    const results = await Promise.all([repositoryClient.fetchPackage(source), repositoryClient.fetchPackage(source), repositoryClient.fetchPackage(source)]);
+    expect(new Set(results.map((item) => item.path)).size).toBe(1);
+    expect(server.requests.filter((path) => path.endsWith('.apk'))).toHaveLength(1);
+  });
+
+  it('keeps at most `concurrency` downloads in flight', async () => {
+    const repositoryClient = client();
+    const list = [...(await sources(repositoryClient, 'x86_64')), ...(await sources(repositoryClient, 'aarch64'))];
+    server.gate = 3;
+    const fetched = await repositoryClient.fetchPackages(list, { concurrency: 3 });
+    expect(fetched).toHaveLength(8);
+    expect(server.maxInFlight()).toBe(3);
+  });
+
+  it('opens a verified package stream for file:// repositories without touching the network', async () => {
+    const repositoryClient = client();
+    const list = await sources(repositoryClient, 'aarch64', pathToFileURL(server.root).href);
+    const { package: fetched, stream } = await repositoryClient.openPackage(list[0]!);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(await readFile(join(repoFixture, 'aarch64', `${fetched.source.record.name}-${fetched.source.record.version}.apk`)));
+    expect(fetched.url.startsWith('file://')).toBe(true);
+    expect(server.requests).toEqual([]);
+  });
+});
+
