@@ -9,7 +9,7 @@ export const repositoryErrorCodes = {
   APK_REPO_NETWORK: 'connecting to or reading from a repository failed',
   APK_REPO_TIMEOUT: 'a repository did not answer or stalled longer than the timeout',
   APK_REPO_REDIRECTS: 'a repository redirected too often or to an unsupported URL',
-  APK_REPO_KEY_INVALID: 'a keyring file is not a PEM RSA public key, or the keyring path is unreadable',
+  APK_REPO_KEY_INVALID: 'a --keyring path does not exist or cannot be read',
   APK_REPO_KEYRING_EMPTY: 'no trusted keys were given and --allow-untrusted was not set',
   APK_REPO_INDEX_UNTRUSTED: 'an APKINDEX carries no signature by a key in the keyring',
   APK_REPO_INDEX_SIGNATURE_INVALID: 'an APKINDEX signature by a trusted key does not verify (tampered or corrupt index)',

@@ -7,7 +7,7 @@ import { ApkError } from '../errors.ts';
 import { ApkCache } from './cache.ts';
 import { RepositoryClient } from './client.ts';
 import type { DownloadProgress, PackageSource, RepositoryClientOptions } from './client.ts';
-import { loadKeyring } from './keyring.ts';
+import { loadRepositoryKeyring } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 import { parseRepository } from './repositories.ts';
 import { startRepoServer } from './test-server.ts';
@@ -23,7 +23,7 @@ let fetcher: SchemeFetcher;
 let melange: Keyring;
 
 beforeAll(async () => {
-  melange = await loadKeyring([join(repoFixture, 'melange.rsa.pub')]);
+  melange = await loadRepositoryKeyring([join(repoFixture, 'melange.rsa.pub')]);
 });
 beforeEach(async () => {
   server = await startRepoServer(repoFixture);
@@ -75,7 +75,7 @@ describe('index loading', () => {
   });
 
   it('refuses an index signed by a key not in the keyring', async () => {
-    const keyring = await loadKeyring([join(fixtures, 'keys')]);
+    const keyring = await loadRepositoryKeyring([join(fixtures, 'keys')]);
     const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
     expect(error.code).toBe('APK_REPO_INDEX_UNTRUSTED');
     expect(error.message).toContain(`${server.url}/x86_64/APKINDEX.tar.gz`);
@@ -85,7 +85,7 @@ describe('index loading', () => {
   it('refuses a signature that does not verify with a key of the same name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-keys-'));
     await cp(join(fixtures, 'apko', 'rsa256-signed', 'test-rsa256.rsa.pub'), join(dir, 'melange.rsa.pub'));
-    const keyring = await loadKeyring([dir]);
+    const keyring = await loadRepositoryKeyring([dir]);
     const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
     expect(error.code).toBe('APK_REPO_INDEX_SIGNATURE_INVALID');
     await rm(dir, { recursive: true });
@@ -109,13 +109,13 @@ describe('index loading', () => {
     const refused = await rejection(client().loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
     expect(refused.code).toBe('APK_REPO_INDEX_UNTRUSTED');
     expect(refused.message).toContain('not signed');
-    const index = await client({ allowUntrusted: true, keyring: { keys: new Map() } }).loadIndex(parseRepository(server.url, 'test'), 'x86_64');
+    const index = await client({ allowUntrusted: true, keyring: new Map() }).loadIndex(parseRepository(server.url, 'test'), 'x86_64');
     expect(index.signedBy).toBeUndefined();
     expect(index.records).toHaveLength(4);
   });
 
   it('requires a keyring unless untrusted indexes are allowed', () => {
-    expect(() => client({ keyring: { keys: new Map() } })).toThrow(expect.objectContaining({ code: 'APK_REPO_KEYRING_EMPTY' }));
+    expect(() => client({ keyring: new Map() })).toThrow(expect.objectContaining({ code: 'APK_REPO_KEYRING_EMPTY' }));
   });
 
   it('reports 404 and 500 with the URL and status', async () => {

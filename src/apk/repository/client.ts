@@ -91,7 +91,7 @@ export class RepositoryClient {
   readonly #packageLoads = new Map<string, Promise<FetchedPackage>>();
 
   constructor(options: RepositoryClientOptions) {
-    if (options.keyring.keys.size === 0 && !options.allowUntrusted) {
+    if (options.keyring.size === 0 && !options.allowUntrusted) {
       throw new ApkError('APK_REPO_KEYRING_EMPTY', 'no trusted keys: give a keyring (--keyring DIR or key files) or --allow-untrusted', {});
     }
     this.#options = {

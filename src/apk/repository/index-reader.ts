@@ -99,7 +99,7 @@ export function verifyIndexSignature(bytes: Buffer, split: SplitIndex, keyring: 
   }
   if (options.allowUntrusted) return {};
   const signers = split.signatures.map((entry) => `.SIGN.${entry.algorithm}.${entry.keyName}`);
-  const trusted = [...keyring.keys.keys()];
+  const trusted = [...keyring.keys()];
   throw new ApkError(
     'APK_REPO_INDEX_UNTRUSTED',
     signers.length === 0

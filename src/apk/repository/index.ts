@@ -7,7 +7,7 @@ export { FileTransport } from './file-transport.ts';
 export { SchemeFetcher } from './transports.ts';
 export { ApkCache, defaultCacheDir } from './cache.ts';
 export type { IndexCacheEntry } from './cache.ts';
-export { keyringFromPem, loadKeyring, findKey } from './keyring.ts';
+export { loadRepositoryKeyring, findKey } from './keyring.ts';
 export type { Keyring } from './keyring.ts';
 export { parseRepositories, parseRepository, formatRepositories, normalizeRepositoryUrl, indexUrl, packageUrl, describeRepository } from './repositories.ts';
 export type { Repository } from './repositories.ts';

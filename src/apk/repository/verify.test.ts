@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ApkError } from '../errors.ts';
 import { readGzipMember } from './archive.ts';
 import { readIndexMember, splitIndex, verifyIndexSignature } from './index-reader.ts';
-import { loadKeyring } from './keyring.ts';
+import { loadRepositoryKeyring } from './keyring.ts';
 import { verifyPackageFile } from './package-verify.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
@@ -61,7 +61,7 @@ describe('index verification', () => {
   it.each(verifiable.map((item) => [item.file, item] as const))('%s verifies and parses', async (file, item) => {
     const bytes = await readFile(join(fixtures, file));
     const signature = item.signatures!.find((entry) => entry.verifies_with.length > 0)!;
-    const keyring = await loadKeyring(signature.verifies_with.map((key) => join(fixtures, key)));
+    const keyring = await loadRepositoryKeyring(signature.verifies_with.map((key) => join(fixtures, key)));
     const split = splitIndex(bytes, file);
     expect(split.signatures.map((entry) => `.SIGN.${entry.algorithm}.${entry.keyName}`)).toEqual(item.signatures!.map((entry) => entry.entry));
     expect(verifyIndexSignature(bytes, split, keyring, { source: file }).keyName).toBeDefined();
@@ -71,9 +71,9 @@ describe('index verification', () => {
   it('verifies the real Alpine indexes with Alpine keys and not with another Alpine key', async () => {
     const bytes = await readFile(join(fixtures, 'apko', 'alpine-316', 'APKINDEX.tar.gz'));
     const split = splitIndex(bytes, 'alpine-316');
-    const keys = await loadKeyring([join(fixtures, 'keys')]);
+    const keys = await loadRepositoryKeyring([join(fixtures, 'keys')]);
     expect(verifyIndexSignature(bytes, split, keys, { source: 'alpine-316' }).keyName).toBe('alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub');
-    const other = await loadKeyring([join(fixtures, 'apko', 'alpine-316', 'alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub')]);
+    const other = await loadRepositoryKeyring([join(fixtures, 'apko', 'alpine-316', 'alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub')]);
     expect(() => verifyIndexSignature(bytes, split, other, { source: 'alpine-316' })).toThrow(expect.objectContaining({ code: 'APK_REPO_INDEX_UNTRUSTED' }));
     expect(readIndexMember(bytes, split.signedOffset, 'alpine-316').description).toBe('v3.16.3-13-g4d933a1fa3');
   });
