@@ -15,7 +15,9 @@ async function readBack(bytes: Uint8Array): Promise<Array<{ name: string; type: 
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: unknown) => {
+        chunks.push(chunk as Buffer);
+      });
       stream.on('end', () => {
         out.push({
           name: header.name,
