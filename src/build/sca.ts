@@ -102,7 +102,7 @@ function interpreterDependency(interpreter: string): string {
 async function libraryDirs(pkg: ScaPackage): Promise<Set<string>> {
   const dirs = new Set(LIB_DIRS);
   const confDir = join(pkg.dir, 'etc', 'ld.so.conf.d');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = await readdir(confDir);
   } catch {

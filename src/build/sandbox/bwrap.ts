@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { posix } from 'node:path';
+import { BuildError } from '../errors.ts';
+import type { SandboxResult, SandboxRunner, SandboxSpec, SandboxOutput } from './runner.ts';
+
+/** Capabilities kept in the sandbox when running as root: Docker's default set (no CAP_SYS_ADMIN,
+ *  so a step cannot remount the read-only root writable). */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+] as const;
+
+/** Options of the bubblewrap adapter. */
+export interface BwrapOptions {
+  /** bwrap executable (default `bwrap` from PATH). */
+  executable?: string;
+  /** Capabilities to add to / drop from the default set (recipe `capabilities`). */
+  addCapabilities?: readonly string[];
+  dropCapabilities?: readonly string[];
+}
+
+/** Runs each step with `bwrap`: the root read-only, fresh /dev, /proc and /tmp, new pid/ipc/uts
+ *  (and net unless allowed) namespaces, cleared environment, dies with its parent. */
+export function createBwrapRunner(options: BwrapOptions = {}): SandboxRunner {
+  const executable = options.executable ?? 'bwrap';
+  return {
+    name: 'bubblewrap',
+    isolation: { filesystem: true, network: true },
+    run(spec, output, signal) {
+      return runProcess(executable, bwrapArguments(spec, options), output, signal);
+    },
+  };
+}
+
+/** The bwrap command line for a spec (exported for tests and debugging). */
+export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): string[] {
+  const args = ['--ro-bind', spec.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session');
+  if (!spec.network) args.push('--unshare-net');
+  else if (spec.rootfs !== '/' && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  if (process.getuid?.() === 0) {
+    const caps = new Set<string>(DEFAULT_CAPABILITIES);
+    for (const cap of options.addCapabilities ?? []) caps.add(cap.toUpperCase());
+    for (const cap of options.dropCapabilities ?? []) caps.delete(cap.toUpperCase());
+    args.push('--cap-drop', 'ALL');
+    for (const cap of [...caps].sort()) args.push('--cap-add', cap);
+  } else {
+    args.push('--unshare-user', '--uid', '1000', '--gid', '1000');
+  }
+  // A mount target missing from the read-only root needs a writable parent: cover the deepest
+  // existing ancestor with a tmpfs (e.g. /home for /home/build), never the root itself.
+  const tmpfs = new Set<string>(['/tmp', '/dev', '/proc']);
+  for (const mount of spec.mounts) {
+    const covered = [...tmpfs].some((dir) => mount.target === dir || mount.target.startsWith(`${dir}/`));
+    if (!covered && !existsSync(hostPath(spec.rootfs, mount.target))) {
+      let ancestor = posix.dirname(mount.target);
+      while (ancestor !== '/' && !existsSync(hostPath(spec.rootfs, ancestor))) ancestor = posix.dirname(ancestor);
+      if (ancestor === '/') {
+        throw new BuildError('SANDBOX_FAILED', `cannot mount ${mount.target}: no parent directory exists in the build root ${spec.rootfs}`, { detail: { target: mount.target } });
+      }
+      if (!tmpfs.has(ancestor)) {
+        args.push('--tmpfs', ancestor);
+        tmpfs.add(ancestor);
+      }
+    }
+    args.push(mount.writable ? '--bind' : '--ro-bind', mount.source, mount.target);
+  }
+  args.push('--chdir', spec.workdir, '--clearenv');
+  for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) args.push('--setenv', key, value);
+  args.push('--', ...spec.argv);
+  return args;
+}
+
+function hostPath(rootfs: string, guest: string): string {
+  return rootfs === '/' ? guest : posix.join(rootfs, guest);
+}
+
+/** Spawns a process, streams its output, and kills it on abort. */
+export function runProcess(
+  executable: string,
+  args: readonly string[],
+  output: SandboxOutput,
+  signal?: AbortSignal,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+): Promise<SandboxResult> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      resolve({ exitCode: 137, signal: 'SIGKILL' });
+      return;
+    }
+    const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? {}, detached: options.detached ?? false });
+    const kill = () => {
+      if (options.detached && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+          return;
+        } catch {
+          // fall through to killing the direct child
+        }
+      }
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', kill, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => output('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => output('stderr', chunk));
+    child.on('error', (error) => {
+      signal?.removeEventListener('abort', kill);
+      reject(new BuildError('SANDBOX_FAILED', `cannot start ${executable}: ${error.message}`, { cause: error, detail: { executable } }));
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', kill);
+      resolve(killedBy ? { exitCode: 128 + 9, signal: killedBy } : { exitCode: code ?? 1 });
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { createFakeRunner } from './fake.ts';
+import { runSandboxConformance } from './conformance.ts';
+
+runSandboxConformance('fake', { create: createFakeRunner });
