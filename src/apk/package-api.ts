@@ -19,3 +19,7 @@ export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signa
 export type { TarEntryType } from './format/tar.ts';
 export { loadKeyring, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
+export { buildApk, buildApkBuffer, normalizeEntries } from './format/apk-writer.ts';
+export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
+export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile } from './package/package-files.ts';
+export type { DirectoryEntryOptions } from './package/package-files.ts';
