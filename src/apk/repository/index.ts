@@ -18,3 +18,5 @@ export type { ExpectedPackage, VerifiedPackageFile } from './package-verify.ts';
 export { identityBytes, identityKey } from './identity.ts';
 export { RepositoryClient } from './client.ts';
 export type { RepositoryIndex, PackageSource, FetchedPackage, DownloadProgress, RepositoryClientOptions } from './client.ts';
+export { openRepositoryClient } from './setup.ts';
+export type { RepositoryClientSettings, RepositoryClientHandle } from './setup.ts';

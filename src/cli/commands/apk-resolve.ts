@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { KilnError } from '../../lib/index.ts';
+import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository } from '../../apk/repository/index.ts';
+import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
+import type { CliContext } from '../context.ts';
+
+/** Flags shared by `kiln apk resolve` and `kiln apk fetch` (apk/apko spellings). */
+export interface RepositoryFlags {
+  repository?: string[];
+  repositoriesFile?: string;
+  keyring?: string[];
+  allowUntrusted?: boolean;
+  arch?: string;
+  cacheDir?: string;
+  cacheMaxAge?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** apk's name for the machine's architecture. */
+export function hostArch(): string {
+  const names: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7', ia32: 'x86', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' };
+  return names[process.arch] ?? process.arch;
+}
+
+/** Adds the repository, trust and cache flags to a command. */
+export function addRepositoryOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-X, --repository <[@tag ]URL>', 'repository to use (repeatable); https://, http://, file:// or a path; "@tag URL" pins a tag').argParser(collect))
+    .option('--repositories-file <FILE>', 'read repositories from FILE (/etc/apk/repositories syntax); used before --repository')
+    .addOption(new Option('-k, --keyring <PATH>', 'trusted public key file, or directory of keys (repeatable); key name = file name').argParser(collect))
+    .option('--allow-untrusted', 'accept indexes without a signature by a trusted key')
+    .option('--arch <ARCH>', `architecture to resolve for (default: ${hostArch()})`)
+    .option('--cache-dir <DIR>', 'cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)')
+    .option('--cache-max-age <MINUTES>', 'use a cached index younger than this without asking the server (default 0: revalidate)')
+    .option('--timeout <SECONDS>', 'network idle timeout per request (default 30)');
+}
+
+function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new KilnError('USAGE', `${flag}: expected a non-negative number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Repositories, arch and an open client from the shared flags. */
+export interface OpenRepositories {
+  repositories: Repository[];
+  arch: string;
+  handle: RepositoryClientHandle;
+}
+
+export async function openRepositories(flags: RepositoryFlags, context: CliContext): Promise<OpenRepositories> {
+  const repositories: Repository[] = [];
+  if (flags.repositoriesFile) {
+    const path = resolve(context.cwd, flags.repositoriesFile);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new KilnError('USAGE', `--repositories-file ${flags.repositoriesFile}: ${(cause as Error).message}`, { cause });
+    }
+    repositories.push(...parseRepositories(text, path));
+  }
+  for (const spec of flags.repository ?? []) {
+    // A location that is neither a URL nor absolute is a directory relative to the working directory.
+    const local = spec.trim().replace(/^(@\S+\s+)?(\S+)$/, (_match, tag: string | undefined, location: string) =>
+      `${tag ?? ''}${/^[a-z][a-z0-9+.-]*:/i.test(location) || location.startsWith('/') ? location : resolve(context.cwd, location)}`,
+    );
+    repositories.push(parseRepository(local, `--repository ${spec}`));
+  }
+  if (repositories.length === 0) throw new KilnError('USAGE', 'no repositories: give --repository URL or --repositories-file FILE');
+  if (!flags.keyring?.length && !flags.allowUntrusted) throw new KilnError('USAGE', 'no trusted keys: give --keyring DIR|FILE or --allow-untrusted');
+  const arch = flags.arch ?? hostArch();
+  if (!/^[A-Za-z0-9_.-]+$/.test(arch)) throw new KilnError('USAGE', `--arch: invalid architecture ${JSON.stringify(arch)}`);
+  const maxAge = positiveNumber(flags.cacheMaxAge, '--cache-max-age');
+  const timeout = positiveNumber(flags.timeout, '--timeout');
+  const handle = await openRepositoryClient({
+    cacheDir: flags.cacheDir ? resolve(context.cwd, flags.cacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
+    keyringPaths: (flags.keyring ?? []).map((path) => resolve(context.cwd, path)),
+    allowUntrusted: Boolean(flags.allowUntrusted),
+    ...(maxAge !== undefined ? { indexMaxAgeMs: maxAge * 60_000 } : {}),
+    ...(timeout !== undefined ? { timeoutMs: Math.max(1, timeout * 1000) } : {}),
+  });
+  return { repositories, arch, handle };
+}
+
+/** Loads every repository's index (verified) for the arch. */
+export async function loadIndexes(open: OpenRepositories): Promise<RepositoryIndex[]> {
+  return open.handle.client.loadIndexes(open.repositories, open.arch);
+}
+
+/** Progress line on stderr, only on a terminal. */
+export function downloadProgress(context: CliContext): ((progress: DownloadProgress) => void) | undefined {
+  if (!context.isTTY) return undefined;
+  return (progress) => {
+    const mib = (progress.bytes / 2 ** 20).toFixed(1);
+    context.stderr(`\rdownloading ${progress.done}/${progress.total ?? '?'} packages, ${mib} MiB${progress.done === progress.total ? '\n' : ''}`);
+  };
+}
+
+/**
+ * Resolves `world` over the loaded indexes and returns the packages to install, in install order.
+ * On an unsatisfiable world, the resolver's explanation goes to stderr and an error is thrown.
+ */
+export function planInstall(_indexes: readonly RepositoryIndex[], _world: readonly string[], _arch: string, _context: CliContext): PackageSource[] {
+  throw new KilnError('USAGE', 'dependency resolution is not available in this build yet');
+}
