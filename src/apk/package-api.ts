@@ -23,3 +23,7 @@ export { buildApk, buildApkBuffer, normalizeEntries } from './format/apk-writer.
 export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
 export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile } from './package/package-files.ts';
 export type { DirectoryEntryOptions } from './package/package-files.ts';
+export { readIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from './format/index-archive.ts';
+export type { ApkIndex, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
+export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/index-files.ts';
+export type { IndexPackageOptions } from './package/index-files.ts';

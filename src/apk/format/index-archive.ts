@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import type { KeyObject, Verify } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { ApkError } from '../errors.ts';
+import { compareVersions } from '../version.ts';
+import type { ApkSignatureInfo, ApkTrust } from './apk-reader.ts';
+import { GzipMemberReader } from './gzip-members.ts';
+import { formatRecords, parseRecords } from './record.ts';
+import type { PackageRecord } from './record.ts';
+import { chooseSignature, createSignatureVerifier, parseSignatureName, signBytes, SIGNATURE_LIMIT } from './signature.ts';
+import type { Keyring, SignatureAlgorithm, SignatureEntry } from './signature.ts';
+import { BLOCK, encodeHeader, padding } from './tar.ts';
+import { TarMemberReader } from './tar-member.ts';
+import type { TarHeader } from './tar.ts';
+
+/** Options of {@link readIndex}. */
+export interface ReadIndexOptions {
+  /** File name or URL for messages. */
+  name?: string;
+  keyring?: Keyring;
+  /** Accept an index without a signature from a trusted key (a bad trusted signature still fails). */
+  allowUntrusted?: boolean;
+  /**
+   * Record-parsing mode for test data and tools: dot entries inside the index tar (which apk-tools
+   * rejects) are skipped instead of refused; implies allowUntrusted.
+   */
+  lenient?: boolean;
+  /** Largest decompressed index member (default 300 MiB, apko's cap). */
+  maxSize?: number;
+}
+
+/** A parsed repository index. */
+export interface ApkIndex {
+  records: PackageRecord[];
+  /** `DESCRIPTION` content, if the index has one. */
+  description?: string;
+  /** `APKINDEX` text exactly as stored. */
+  text: string;
+  signatures: ApkSignatureInfo[];
+  trust: ApkTrust;
+  signedBy?: string;
+  /** Entries skipped in lenient mode. */
+  skipped: string[];
+}
+
+const DESCRIPTION_LIMIT = 4096;
+export const DEFAULT_INDEX_LIMIT = 300 * 1024 * 1024;
+
+/**
+ * Reads an APKINDEX.tar.gz: signature member(s), then the index member whose bytes are verified
+ * with the first signature made by a trusted key (apk-tools' rule), then `DESCRIPTION` and
+ * `APKINDEX`. Unknown upper-case record fields are refused (apk cannot install such packages).
+ */
+export async function readIndex(source: AsyncIterable<Uint8Array>, options: ReadIndexOptions = {}): Promise<ApkIndex> {
+  const name = options.name ?? 'APKINDEX.tar.gz';
+  const maxSize = options.maxSize ?? DEFAULT_INDEX_LIMIT;
+  const gzip = new GzipMemberReader(source, name);
+  const fault = (message: string, code: 'APK_INDEX_INVALID' | 'APK_LIMIT_EXCEEDED' = 'APK_INDEX_INVALID'): ApkError =>
+    new ApkError(code, `${name}: ${message}`, { detail: { file: name } });
+  try {
+    const signatures: SignatureEntry[] = [];
+    let chosen: SignatureEntry | undefined;
+    let verifier: Verify | undefined;
+    let tar: TarMemberReader;
+    let first: TarHeader;
+    for (;;) {
+      verifier = chosen ? createSignatureVerifier(chosen) : undefined;
+      const sink = verifier ? (bytes: Buffer) => verifier!.update(bytes) : undefined;
+      const member = await gzip.next(sink, maxSize);
+      if (!member) throw fault(signatures.length ? 'no index after the signature' : 'empty file');
+      tar = new TarMemberReader(member, name);
+      const step = await tar.next();
+      if (step.kind !== 'entry') throw fault(`gzip member ${member.index} holds no tar entry`);
+      if (!step.header.name.startsWith('.SIGN.')) {
+        first = step.header;
+        break;
+      }
+      let header: TarHeader | undefined = step.header;
+      while (header) {
+        const parsed = parseSignatureName(header.name);
+        if (!parsed) throw fault(`signature member ${member.index} also holds ${JSON.stringify(header.name)}`);
+        if (header.type !== 'file') throw fault(`signature entry ${header.name} is not a regular file`);
+        if (header.size > SIGNATURE_LIMIT) throw fault(`signature entry ${header.name} is ${header.size} bytes (limit ${SIGNATURE_LIMIT})`, 'APK_LIMIT_EXCEEDED');
+        signatures.push({ entryName: header.name, ...parsed, signature: await tar.content(header.size, header.name) });
+        const next = await tar.next();
+        if (next.kind === 'end-of-archive') throw fault(`end-of-archive blocks inside signature member ${member.index}`);
+        header = next.kind === 'entry' ? next.header : undefined;
+      }
+      chosen ??= chooseSignature(signatures, options.keyring);
+    }
+
+    let description: string | undefined;
+    let text: string | undefined;
+    const skipped: string[] = [];
+    let header: TarHeader | undefined = first;
+    let ended = false;
+    while (header) {
+      if (header.name.startsWith('.')) {
+        if (!options.lenient) {
+          throw fault(`entry ${JSON.stringify(header.name)} inside the index tar (apk-tools refuses dot entries there; a signature belongs in its own gzip member before the index)`);
+        }
+        skipped.push(header.name);
+        await tar.discard(Math.ceil(header.size / BLOCK) * BLOCK, header.name);
+      } else if (header.name === 'APKINDEX' || header.name === 'DESCRIPTION') {
+        if (header.type !== 'file') throw fault(`${header.name} is not a regular file`);
+        if ((header.name === 'APKINDEX' ? text : description) !== undefined) throw fault(`two ${header.name} entries`);
+        if (header.name === 'DESCRIPTION' && header.size > DESCRIPTION_LIMIT) throw fault(`DESCRIPTION is ${header.size} bytes (limit ${DESCRIPTION_LIMIT})`, 'APK_LIMIT_EXCEEDED');
+        const content = (await tar.content(header.size, header.name)).toString('utf8');
+        if (header.name === 'APKINDEX') text = content;
+        else description = content;
+      } else {
+        await tar.discard(Math.ceil(header.size / BLOCK) * BLOCK, header.name);
+      }
+      const next = await tar.next();
+      if (next.kind === 'end-of-archive') {
+        await tar.finishArchive();
+        ended = true;
+        break;
+      }
+      header = next.kind === 'entry' ? next.header : undefined;
+    }
+    if (!ended) throw fault('index tar has no end-of-archive blocks');
+    if (await gzip.next()) throw fault('extra gzip member after the index');
+    if (text === undefined) throw fault('no APKINDEX entry');
+
+    const signatureInfo: ApkSignatureInfo[] = signatures.map((entry) => ({
+      algorithm: entry.algorithm, keyName: entry.keyName, verified: false, trusted: options.keyring?.has(entry.keyName) ?? false,
+    }));
+    let trust: ApkTrust = 'untrusted';
+    if (chosen) {
+      if (!verifier!.verify(options.keyring!.get(chosen.keyName)!, chosen.signature)) {
+        throw new ApkError('APK_SIGNATURE_INVALID', `${name}: signature ${chosen.entryName} does not verify with trusted key ${chosen.keyName}`, {
+          detail: { file: name, key: chosen.keyName },
+        });
+      }
+      signatureInfo[signatures.indexOf(chosen)]!.verified = true;
+      trust = 'signature';
+    } else if (!options.allowUntrusted && !options.lenient) {
+      const names = signatures.map((entry) => entry.keyName);
+      throw new ApkError('APK_UNTRUSTED', `${name}: ${names.length ? `signed by ${names.join(', ')}, none of which is in the keyring` : 'index is not signed'}`, {
+        detail: { file: name, keys: names },
+      });
+    }
+    const records = parseRecords(text, { source: `${name}: APKINDEX` });
+    const index: ApkIndex = { records, text, signatures: signatureInfo, trust, skipped };
+    if (description !== undefined) index.description = description;
+    if (chosen) index.signedBy = chosen.keyName;
+    return index;
+  } finally {
+    await gzip.close();
+  }
+}
+
+/** apk index order: name case-insensitively, then exactly, then version (oldest first). */
+export function compareIndexRecords(a: PackageRecord, b: PackageRecord): number {
+  const left = a.name.toLowerCase();
+  const right = b.name.toLowerCase();
+  if (left !== right) return left < right ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  const byVersion = compareVersions(a.version, b.version);
+  if (byVersion !== 0) return byVersion;
+  return a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0;
+}
+
+/** Options of {@link buildIndex}. */
+export interface BuildIndexOptions {
+  description?: string;
+  signer?: { privateKey: KeyObject; keyName: string; algorithm?: SignatureAlgorithm };
+  /** mtime of the tar entries (SOURCE_DATE_EPOCH). */
+  mtime?: number;
+}
+
+/**
+ * Builds a signed APKINDEX.tar.gz: records sorted (see {@link compareIndexRecords}), installed-DB-only
+ * fields dropped, `DESCRIPTION` then `APKINDEX` in a tar with end blocks, signature member in front.
+ */
+export function buildIndex(records: readonly PackageRecord[], options: BuildIndexOptions = {}): Buffer {
+  const mtime = options.mtime ?? 0;
+  const sorted = records.map((record) => {
+    const copy: PackageRecord = { ...record, replaces: [], unknown: record.unknown.filter(([letter]) => !'FMRaZ'.includes(letter)) };
+    delete copy.replacesPriority;
+    delete copy.repositoryTag;
+    delete copy.flags;
+    delete copy.tags;
+    return copy;
+  }).sort(compareIndexRecords);
+  for (let index = 1; index < sorted.length; index++) {
+    if (sorted[index]!.identity === sorted[index - 1]!.identity && sorted[index]!.name === sorted[index - 1]!.name) {
+      throw new ApkError('APK_INDEX_INVALID', `package ${sorted[index]!.name}-${sorted[index]!.version} (${sorted[index]!.identity}) is listed twice`, {
+        detail: { name: sorted[index]!.name, identity: sorted[index]!.identity },
+      });
+    }
+  }
+  const text = Buffer.from(formatRecords(sorted), 'utf8');
+  const parts: Buffer[] = [];
+  const add = (entryName: string, data: Buffer): void => {
+    parts.push(encodeHeader({ name: entryName, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: data.length, mtime }), data, padding(data.length));
+  };
+  if (options.description !== undefined) {
+    if (Buffer.byteLength(options.description) > 160) throw new ApkError('APK_INDEX_INVALID', 'index description is longer than 160 bytes (apk ignores longer ones)', { detail: {} });
+    add('DESCRIPTION', Buffer.from(options.description, 'utf8'));
+  }
+  add('APKINDEX', text);
+  parts.push(Buffer.alloc(2 * BLOCK));
+  const indexMember = gzipSync(Buffer.concat(parts), { level: 9 });
+  if (!options.signer) return indexMember;
+  const algorithm = options.signer.algorithm ?? 'RSA256';
+  const signature = signBytes(indexMember, options.signer.privateKey, algorithm);
+  const signatureTar = Buffer.concat([
+    encodeHeader({ name: `.SIGN.${algorithm}.${options.signer.keyName}`, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: signature.length, mtime }),
+    signature,
+    padding(signature.length),
+  ]);
+  return Buffer.concat([gzipSync(signatureTar, { level: 9 }), indexMember]);
+}
+
+/** SHA-256 of a built index, for callers that publish it by digest. */
+export function indexDigest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
