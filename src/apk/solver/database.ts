@@ -1,0 +1,489 @@
+// The package universe the solver works on, shaped like apk-tools' in-memory database: names with
+// their providers and reverse dependencies, packages keyed by identity (`C:`) with a repository
+// bitmask, repository tags, and the installed set. Loading order matters and follows apk_db_open:
+// world, installed database, cache index, then repositories in order.
+import type { PackageRecord } from '../format/record.ts';
+import { DEPMASK_ANY, DEPMASK_CHECKSUM, isValidVersion, parseVersionOperator, VERSION_CONFLICT } from '../version.ts';
+import { sortInTableOrder } from './name-order.ts';
+
+/** Solver flags (apk_solver.h). */
+export const SOLVERF_UPGRADE = 0x01;
+export const SOLVERF_AVAILABLE = 0x02;
+export const SOLVERF_REINSTALL = 0x04;
+export const SOLVERF_LATEST = 0x08;
+export const SOLVERF_IGNORE_CONFLICT = 0x10;
+export const SOLVERF_INSTALLED = 0x20;
+export const SOLVERF_REMOVE = 0x40;
+
+/** A dependency bound to names of one database. */
+export interface Dep {
+  name: Name;
+  op: number;
+  /** '' is apk's null atom (no version). */
+  version: string;
+  /** Repository tag id (0 = untagged). */
+  tag: number;
+  broken: boolean;
+}
+
+/** A (package, version) pair offering a name. `version` '' marks an unversioned provide. */
+export interface Provider {
+  pkg: Package;
+  version: string;
+}
+
+/** Per-solve state of a name (apk_name.ss). */
+export interface NameState {
+  seen: boolean;
+  locked: boolean;
+  /** The locked choice; `pkg` undefined when the name resolved to no package. */
+  chosen: { pkg: Package | undefined; version: string } | undefined;
+  requirers: number;
+  reevaluateDeps: boolean;
+  reevaluateIif: boolean;
+  noIif: boolean;
+  hasIif: boolean;
+  iifNeeded: boolean;
+  hasOptions: boolean;
+  hasAutoSelectable: boolean;
+  reverseDepsDone: boolean;
+  resolvenow: boolean;
+  orderId: number;
+  mergeDepends: number;
+  mergeProvides: number;
+  hasVirtualProvides: boolean;
+  dirtySeq: number;
+  /** 0 = not queued, 1 = resolvenow, 2 = selectable, 3 = unresolved. */
+  queue: number;
+  queueSeq: number;
+  installedPkg: Package | undefined;
+  installedName: Name | undefined;
+  changesetProcessed: boolean;
+  changesetRemoved: boolean;
+}
+
+export function newNameState(): NameState {
+  return {
+    seen: false, locked: false, chosen: undefined, requirers: 0, reevaluateDeps: false, reevaluateIif: false,
+    noIif: false, hasIif: false, iifNeeded: false, hasOptions: false, hasAutoSelectable: false, reverseDepsDone: false,
+    resolvenow: false, orderId: 0, mergeDepends: 0, mergeProvides: 0, hasVirtualProvides: false, dirtySeq: 0, queue: 0,
+    queueSeq: 0, installedPkg: undefined, installedName: undefined, changesetProcessed: false, changesetRemoved: false,
+  };
+}
+
+/** A package or provided name. */
+export class Name {
+  providers: Provider[] = [];
+  rdepends: Name[] = [];
+  rinstallIf: Name[] = [];
+  solverFlagsSet = false;
+  hasRepositoryProviders = false;
+  isDependency = false;
+  /** Scratch bits of the error reporter and the del applet. */
+  stateInt = 0;
+  ss: NameState = newNameState();
+  constructor(
+    readonly name: string,
+    /** Creation order, for the hash-table walk. */
+    readonly serial: number,
+  ) {}
+}
+
+/** Per-solve state of a package (apk_package.ss). */
+export interface PackageState {
+  seen: boolean;
+  pinningAllowed: number;
+  pinningPreferred: number;
+  pkgAvailable: boolean;
+  pkgSelectable: boolean;
+  iifFailed: boolean;
+  iifTriggered: boolean;
+  tagPreferred: boolean;
+  tagOk: boolean;
+  solverFlags: number;
+  solverFlagsInheritable: number;
+  conflicts: number;
+  dependenciesMerged: boolean;
+  dependenciesUsed: boolean;
+  error: boolean;
+  inChangeset: boolean;
+}
+
+export function newPackageState(): PackageState {
+  return {
+    seen: false, pinningAllowed: 0, pinningPreferred: 0, pkgAvailable: false, pkgSelectable: false, iifFailed: false,
+    iifTriggered: false, tagPreferred: false, tagOk: false, solverFlags: 0, solverFlagsInheritable: 0, conflicts: 0,
+    dependenciesMerged: false, dependenciesUsed: false, error: false, inChangeset: false,
+  };
+}
+
+/** Installed-database facts of a package. */
+export interface InstalledInfo {
+  repositoryTag: number;
+  brokenFiles: boolean;
+  brokenScript: boolean;
+  brokenXattr: boolean;
+  /** Where the package sits in the installed list (apk keeps file order). */
+  order: number;
+}
+
+/** One package, keyed by identity. */
+export class Package {
+  repos = 0;
+  installed: InstalledInfo | undefined;
+  cached = false;
+  cachedNonRepository = false;
+  fromFile = false;
+  uninstallable = false;
+  marked = false;
+  stateInt = 0;
+  foreachGenid = 0;
+  ss: PackageState = newPackageState();
+  constructor(
+    readonly identity: string,
+    readonly name: Name,
+    readonly version: string,
+    readonly arch: string,
+    readonly installedSize: number,
+    public size: number,
+    readonly providerPriority: number,
+    readonly depends: Dep[],
+    readonly provides: Dep[],
+    public installIf: Dep[],
+    readonly record: PackageRecord,
+  ) {}
+}
+
+/** A repository (index) and the tags it is listed under. */
+export interface Repository {
+  key: string;
+  tagMask: number;
+}
+
+/** A repository tag; index 0 is the untagged default. */
+export interface RepoTag {
+  /** `@name`, or '' for the default tag. */
+  tag: string;
+  plain: string;
+  allowedRepos: number;
+}
+
+/** How a record enters the database. */
+export type RecordSource = { kind: 'installed'; files?: readonly string[] } | { kind: 'repository'; index: number } | { kind: 'cache' } | { kind: 'file' };
+
+const MAX_TAGS = 16;
+
+/** The package universe and repository/tag configuration. */
+export class Database {
+  readonly names = new Map<string, Name>();
+  readonly packages = new Map<string, Package>();
+  readonly installed: Package[] = [];
+  /** /etc/apk/world as read when the database was opened. */
+  world: Dep[] = [];
+  readonly repoTags: RepoTag[] = [{ tag: '', plain: '', allowedRepos: 0 }];
+  readonly repos: Repository[] = [];
+  availableRepos = 0;
+  openComplete = false;
+  compatNewFeatures = false;
+  compatNotInstallable = false;
+  compatDepVersions = false;
+  performingPreupgrade = false;
+  cacheActive = false;
+  installedBytes = 0;
+  /** Generation counter of apk_foreach_genid. */
+  genid = 0;
+  readonly dirs = new Set<string>();
+  readonly files = new Map<string, Package>();
+  private nameSerial = 0;
+
+  constructor(readonly arches: readonly string[]) {}
+
+  getName(name: string): Name {
+    let n = this.names.get(name);
+    if (!n) {
+      n = new Name(name, this.nameSerial++);
+      this.names.set(name, n);
+    }
+    return n;
+  }
+
+  /** apk_db_get_tag_id: `@tag` or plain `tag`; creates the tag if new; -1 when there are too many. */
+  getTagId(tag: string | undefined): number {
+    if (tag === undefined) return 0;
+    const withAt = tag.startsWith('@');
+    for (let i = 1; i < this.repoTags.length; i++) {
+      if ((withAt ? this.repoTags[i]!.tag : this.repoTags[i]!.plain) === tag) return i;
+    }
+    if (this.repoTags.length >= MAX_TAGS) return -1;
+    const full = withAt ? tag : `@${tag}`;
+    this.repoTags.push({ tag: full, plain: full.slice(1), allowedRepos: 0 });
+    return this.repoTags.length - 1;
+  }
+
+  pinningMaskRepos(mask: number): number {
+    let repos = 0;
+    for (let i = 0; i < this.repoTags.length; i++) if (mask & (1 << i)) repos |= this.repoTags[i]!.allowedRepos;
+    return repos;
+  }
+
+  archCompatible(arch: string): boolean {
+    return arch === '' || arch === 'noarch' || this.arches.includes(arch);
+  }
+
+  isAvailable(pkg: Package): boolean {
+    return (pkg.repos & this.availableRepos) !== 0;
+  }
+
+  /**
+   * apk_blob_pull_dep over one word. Returns undefined on a format error. Names are created
+   * only for entries that parse.
+   */
+  pullDep(word: string, allowTag: boolean): Dep | undefined {
+    let spec = word;
+    let op = 0;
+    if (spec.startsWith('!')) {
+      op |= VERSION_CONFLICT;
+      spec = spec.slice(1);
+    }
+    let name = spec;
+    let version = '';
+    const opStart = spec.search(/[<>=~]/);
+    if (opStart >= 0) {
+      name = spec.slice(0, opStart);
+      let end = opStart;
+      while (end < spec.length && '<>=~'.includes(spec[end]!)) end++;
+      if (end >= spec.length) return undefined;
+      op |= parseVersionOperator(spec.slice(opStart, end));
+      if ((op & ~VERSION_CONFLICT) === 0) return undefined;
+      version = spec.slice(end);
+    } else {
+      op |= DEPMASK_ANY;
+    }
+    const broken = (op & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion(version);
+    let tag = 0;
+    const at = name.indexOf('@');
+    if (at >= 0) {
+      if (!allowTag) return undefined;
+      tag = this.getTagId(name.slice(at + 1));
+      name = name.slice(0, at);
+    }
+    if (name === '') return undefined;
+    return { name: this.getName(name), op, version, tag, broken };
+  }
+
+  /** apk_blob_pull_deps: returns the parsed entries and whether a format or version error occurred. */
+  pullDeps(words: readonly string[], allowTag: boolean): { deps: Dep[]; formatError: boolean; versionError: boolean } {
+    const deps: Dep[] = [];
+    let formatError = false;
+    let versionError = false;
+    for (const word of words.join(' ').split(/[ \t\n]+/)) {
+      if (word === '') continue;
+      const dep = this.pullDep(word, allowTag);
+      if (!dep) {
+        formatError = true;
+        break;
+      }
+      if (dep.broken) versionError = true;
+      deps.push(dep);
+    }
+    return { deps, formatError, versionError };
+  }
+
+  /** apk_db_pkg_add for one record from the given source. */
+  addRecord(record: PackageRecord, source: RecordSource): Package {
+    const name = this.getName(record.name);
+    const depends = this.pullDeps(record.depends, false);
+    let uninstallable = false;
+    if (depends.formatError || depends.versionError) {
+      this.compatDepVersions = true;
+      this.compatNotInstallable = true;
+      uninstallable = true;
+    }
+    const provides = this.pullDeps(record.provides, false);
+    if (provides.formatError || provides.versionError) this.compatDepVersions = true;
+    const installIf = this.pullDeps(record.installIf, false);
+    let iif = installIf.deps;
+    if (installIf.formatError || installIf.versionError) {
+      iif = [];
+      this.compatDepVersions = true;
+    }
+    for (const [letter] of record.unknown) {
+      if (!(letter >= 'a' && letter <= 'z')) {
+        this.compatNotInstallable = true;
+        uninstallable = true;
+      }
+      this.compatNewFeatures = true;
+    }
+    const arch = record.arch ?? '';
+    if (!this.archCompatible(arch)) uninstallable = true;
+
+    const key = identityKey(record.identity);
+    let pkg = this.packages.get(key);
+    let oldRepos = 0;
+    const repoBit = source.kind === 'repository' ? 1 << source.index : 0;
+    if (!pkg) {
+      pkg = new Package(
+        record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
+        depends.deps, provides.deps, iif, record,
+      );
+      pkg.uninstallable = uninstallable;
+      this.packages.set(key, pkg);
+      name.providers.push({ pkg, version: pkg.version });
+      for (const dep of pkg.provides) dep.name.providers.push({ pkg, version: dep.version });
+      if (this.openComplete) this.addReverseDependencies(pkg);
+    } else {
+      oldRepos = pkg.repos;
+      if (!oldRepos && repoBit && pkg.size !== (record.size ?? 0)) pkg.size = record.size ?? 0;
+    }
+    pkg.repos |= repoBit;
+    if (source.kind === 'cache') pkg.cachedNonRepository = true;
+    if (source.kind === 'file') {
+      pkg.cached = true;
+      pkg.fromFile = true;
+    }
+    if (pkg.repos && !oldRepos) {
+      pkg.name.hasRepositoryProviders = true;
+      for (const dep of pkg.provides) dep.name.hasRepositoryProviders = true;
+    }
+    if (source.kind === 'installed' && !pkg.installed) {
+      const flags = record.flags ?? '';
+      pkg.installed = {
+        repositoryTag: record.repositoryTag !== undefined ? Math.max(0, this.getTagId(record.repositoryTag)) : 0,
+        brokenFiles: flags.includes('f'),
+        brokenScript: flags.includes('s'),
+        brokenXattr: flags.includes('x'),
+        order: this.installed.length,
+      };
+      this.installed.push(pkg);
+      this.installedBytes += pkg.installedSize;
+      for (const file of source.files ?? []) {
+        this.files.set(file, pkg);
+      }
+    }
+    return pkg;
+  }
+
+  /** Registers installed directories (for the `-v` statistics line). */
+  addInstalledDir(dir: string): void {
+    this.dirs.add('');
+    let path = dir.replace(/\/+$/, '');
+    while (path !== '') {
+      this.dirs.add(path);
+      const slash = path.lastIndexOf('/');
+      path = slash < 0 ? '' : path.slice(0, slash);
+    }
+  }
+
+  /** apk_db_pkg_rdepends: reverse links for a package added after the database was opened. */
+  private addReverseDependencies(pkg: Package): void {
+    const add = (name: Name, list: Name[]): void => {
+      if (!list.includes(name)) list.push(name);
+    };
+    for (const dep of pkg.depends) {
+      dep.name.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
+      add(pkg.name, dep.name.rdepends);
+      for (const p of pkg.provides) add(p.name, dep.name.rdepends);
+    }
+    for (const dep of pkg.installIf) {
+      add(pkg.name, dep.name.rinstallIf);
+      for (const p of pkg.provides) add(p.name, dep.name.rinstallIf);
+    }
+  }
+
+  /** apk_db_name_rdepends over the name table, then marks the database open. */
+  finishOpen(): void {
+    for (const name of sortInTableOrder([...this.names.values()].filter((n) => n.providers.length > 0))) {
+      const seenDeps = new Set<Name>();
+      const seenIif = new Set<Name>();
+      for (const p of name.providers) {
+        for (const dep of p.pkg.depends) {
+          dep.name.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
+          if (!seenDeps.has(dep.name)) {
+            seenDeps.add(dep.name);
+            dep.name.rdepends.push(name);
+          }
+        }
+        for (const dep of p.pkg.installIf) {
+          if (!seenIif.has(dep.name)) {
+            seenIif.add(dep.name);
+            dep.name.rinstallIf.push(name);
+          }
+        }
+      }
+    }
+    this.openComplete = true;
+  }
+
+  /** Adds a repository (apk merges repeated URLs and ORs their tags). Returns its index. */
+  addRepository(key: string, tag: string | undefined): number {
+    const tagId = Math.max(0, this.getTagId(tag));
+    const existing = this.repos.findIndex((r) => r.key === key);
+    if (existing >= 0) {
+      this.repos[existing]!.tagMask |= 1 << tagId;
+      return existing;
+    }
+    if (this.repos.length >= 32) throw new RangeError('apk supports at most 32 repositories');
+    this.repos.push({ key, tagMask: 1 << tagId });
+    return this.repos.length - 1;
+  }
+
+  /** Marks a loaded repository usable (and fetchable when `available`). */
+  openRepository(index: number, available: boolean): void {
+    const repo = this.repos[index]!;
+    const bit = 1 << index;
+    if (available) this.availableRepos |= bit;
+    for (let tagId = 0; tagId < this.repoTags.length; tagId++) {
+      if (repo.tagMask & (1 << tagId)) this.repoTags[tagId]!.allowedRepos |= bit;
+    }
+  }
+
+  /** apk_solver_set_name_flags. */
+  setNameFlags(name: Name, flags: number, inheritable: number): void {
+    name.solverFlagsSet = true;
+    for (const p of name.providers) {
+      p.pkg.ss.solverFlags |= flags;
+      p.pkg.ss.solverFlagsInheritable |= inheritable;
+    }
+  }
+
+  /** The installed package whose own name is `name`. */
+  installedByName(name: Name): Package | undefined {
+    for (const p of name.providers) if (p.pkg.name === name && p.pkg.installed) return p.pkg;
+    return undefined;
+  }
+
+  /** Warnings apk prints after opening the database. */
+  openWarnings(): string[] {
+    const out: string[] = [];
+    const how = this.compatNotInstallable ? 'are not installable' : 'might not function properly';
+    if (this.compatNewFeatures) out.push(`WARNING: This apk-tools is OLD! Some packages ${how}.`);
+    if (this.compatDepVersions) out.push(`WARNING: The indexes contain broken packages which ${how}.`);
+    return out;
+  }
+}
+
+/**
+ * The key apk stores a package under: the decoded digest of its `C:` value. apk decodes base64
+ * leniently (unused low bits of the last character are dropped), so two spellings that differ only
+ * there name the same package — the solver fixtures rely on this.
+ */
+export function identityKey(identity: string): string {
+  const q = /^Q([12])([A-Za-z0-9+/]+=*)$/.exec(identity);
+  if (q) return `${q[1]}:${Buffer.from(q[2]!, 'base64').toString('hex')}`;
+  const x = /^X([12])([0-9a-fA-F]+)$/.exec(identity);
+  if (x) return `${x[1]}:${x[2]!.toLowerCase()}`;
+  return identity;
+}
+
+/** apk_name_cmp_display: case-insensitive, then exact. */
+export function compareNamesForDisplay(a: string, b: string): number {
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  if (la !== lb) return la < lb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `name-version` as apk prints packages. */
+export function pkgText(pkg: Package): string {
+  return `${pkg.name.name}-${pkg.version}`;
+}
