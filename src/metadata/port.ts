@@ -1,0 +1,107 @@
+import type { Digest } from '../lib/index.ts';
+
+/** One manifest revision stored in a repository. The bytes live in the blob store under `digest`. */
+export interface ManifestRecord {
+  repository: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  /** `subject.digest` when the manifest refers to another one (referrers API). */
+  subject?: Digest;
+  /** Referrer artifact type: top-level `artifactType`, else the config media type of an image manifest. */
+  artifactType?: string;
+  /** Top-level annotations, copied into referrers descriptors. */
+  annotations?: Record<string, string>;
+  /** Blobs (config and layers) the manifest needs in this repository. */
+  blobs: Digest[];
+  /** Child manifests of an index. */
+  children: Digest[];
+  createdAt: number;
+}
+
+/** A resumable blob upload session; `offset` is the durable, acknowledged length. */
+export interface UploadSession {
+  id: string;
+  repository: string;
+  offset: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A tag and the manifest it points at. */
+export interface TagRecord {
+  repository: string;
+  tag: string;
+  digest: Digest;
+  updatedAt: number;
+}
+
+/** A blob linked into a repository (pushed or mounted there). */
+export interface BlobLink {
+  repository: string;
+  digest: Digest;
+  size: number;
+  linkedAt: number;
+}
+
+/** Result of `putManifest`: what was missing (nothing stored then). */
+export interface PutManifestResult {
+  missingBlobs: Digest[];
+  missingManifests: Digest[];
+}
+
+/** Pagination of sorted listings: entries strictly after `last`, at most `limit`. */
+export interface Page {
+  last?: string;
+  limit: number;
+}
+
+/** Registry metadata: repositories, blob links, manifests, tags, referrers and upload sessions.
+ *  Each method is one atomic transaction. Drivers: SQLite (metadata/sqlite); PostgreSQL later. All
+ *  drivers pass `runMetadataConformance`. Listings sort byte-wise. */
+export interface MetadataStore {
+  /** Repository names after `page.last`, sorted. */
+  listRepositories(page: Page): Promise<string[]>;
+  /** True when the repository has any blob, manifest or upload. */
+  repositoryExists(name: string): Promise<boolean>;
+
+  /** Links a committed blob into a repository (creating it); refreshes the link time. */
+  linkBlob(repository: string, digest: Digest, size: number, now: number): Promise<void>;
+  blobLink(repository: string, digest: Digest): Promise<BlobLink | undefined>;
+  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+  /** True when some repository links the blob or stores a manifest with that digest. */
+  isBlobReferenced(digest: Digest): Promise<boolean>;
+
+  /** Stores a manifest and points `tags` at it, atomically — but only when every blob it needs is
+   *  linked in the repository and every child manifest is stored there; otherwise stores nothing
+   *  and reports what is missing. Re-putting the same digest updates nothing but the tags. */
+  putManifest(record: ManifestRecord, tags: readonly string[], now: number): Promise<PutManifestResult>;
+  getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined>;
+  /** Removes a manifest revision and every tag pointing at it. */
+  deleteManifest(repository: string, digest: Digest): Promise<boolean>;
+  resolveTag(repository: string, tag: string): Promise<Digest | undefined>;
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  listTags(repository: string, page: Page): Promise<string[]>;
+  /** Manifests in `repository` whose subject is `subject`, oldest first. */
+  listReferrers(repository: string, subject: Digest): Promise<ManifestRecord[]>;
+
+  createUpload(session: UploadSession): Promise<void>;
+  getUpload(id: string): Promise<UploadSession | undefined>;
+  /** Moves an upload's offset from `from` to `to`; false (nothing changed) when the stored offset is
+   *  not `from` or the session is gone — a compare-and-set that keeps concurrent appends honest. */
+  advanceUpload(id: string, from: number, to: number, now: number): Promise<boolean>;
+  deleteUpload(id: string): Promise<boolean>;
+  listUploads(): Promise<UploadSession[]>;
+
+  /** For garbage collection: every manifest, tag and blob link. */
+  listAllManifests(): Promise<ManifestRecord[]>;
+  listAllTags(): Promise<TagRecord[]>;
+  listAllBlobLinks(): Promise<BlobLink[]>;
+  /** Deletes an untagged manifest only if it is still untagged, not a child of another manifest in
+   *  its repository, and created before `olderThan`; the checks and the delete are one transaction. */
+  deleteManifestIfUnused(repository: string, digest: Digest, olderThan: number): Promise<boolean>;
+  /** Unlinks a blob only if no manifest in the repository needs it and it was linked before `olderThan`. */
+  unlinkBlobIfUnused(repository: string, digest: Digest, olderThan: number): Promise<boolean>;
+
+  close(): Promise<void>;
+}
