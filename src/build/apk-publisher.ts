@@ -1,0 +1,89 @@
+import { createPublicKey } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { buildIndex, entriesFromDirectory, indexRecordForFile, readIndexFile, writeApkFile } from '../apk/index.ts';
+import type { Keyring, PackageRecord, SigningKey } from '../apk/index.ts';
+import { writeFileAtomic } from '../lib/index.ts';
+import { hashFile } from './hash-file.ts';
+import { BuildError } from './errors.ts';
+import type { PackageMetadata, PackagePublisher, WrittenPackage } from './publisher.ts';
+
+/** Options of the apk publisher. */
+export interface ApkPublisherOptions {
+  /** Signs packages and the index; without it both are unsigned. */
+  signingKey?: SigningKey;
+  /** SOURCE_DATE_EPOCH for index tar entries. */
+  indexMtime?: number;
+}
+
+/** The PackagePublisher over Kiln's apk writer and index builder. */
+export function createApkPublisher(options: ApkPublisherOptions = {}): PackagePublisher {
+  const signer = options.signingKey;
+  // Our own previous index must verify with our own key before we merge into it.
+  const keyring: Keyring | undefined = signer ? new Map([[signer.keyName, createPublicKey(signer.privateKey)]]) : undefined;
+  return {
+    async writePackage(outFile, dir, meta, scripts, sourceDateEpoch): Promise<WrittenPackage> {
+      try {
+        const entries = await entriesFromDirectory(dir);
+        const built = await writeApkFile(outFile, {
+          pkginfo: pkginfoInput(meta),
+          entries,
+          scripts,
+          mtime: sourceDateEpoch,
+          ...(signer ? { signer: { privateKey: signer.privateKey, keyName: signer.keyName } } : {}),
+        });
+        return { file: outFile, identity: built.identity, size: built.fileSize, sha256: await hashFile(outFile), pkginfo: built.pkginfoText };
+      } catch (error) {
+        throw new BuildError('PACKAGE_WRITE_FAILED', `package ${meta.name}-${meta.version}: writing ${outFile} failed`, { cause: error, detail: { package: meta.name } });
+      }
+    },
+
+    async updateIndex(indexFile, packageFiles) {
+      try {
+        let records: PackageRecord[] = [];
+        if (await exists(indexFile)) {
+          const existing = await readIndexFile(indexFile, keyring ? { keyring } : { allowUntrusted: true });
+          records = existing.records;
+        }
+        const fresh: PackageRecord[] = [];
+        for (const file of packageFiles) fresh.push(await indexRecordForFile(file, keyring ? { keyring } : {}));
+        const replaced = new Set(fresh.map((record) => `${record.name}\0${record.version}`));
+        const merged = [...records.filter((record) => !replaced.has(`${record.name}\0${record.version}`)), ...fresh];
+        const bytes = buildIndex(merged, { mtime: options.indexMtime ?? 0, ...(signer ? { signer: { privateKey: signer.privateKey, keyName: signer.keyName } } : {}) });
+        await writeFileAtomic(indexFile, bytes);
+      } catch (error) {
+        throw new BuildError('PACKAGE_WRITE_FAILED', `updating the index ${indexFile} failed`, { cause: error, detail: { index: indexFile } });
+      }
+    },
+  };
+}
+
+function pkginfoInput(meta: PackageMetadata) {
+  return {
+    name: meta.name,
+    version: meta.version,
+    arch: meta.arch,
+    description: meta.description,
+    url: meta.url,
+    // apk keeps only the last license line, so several licenses become one expression
+    ...(meta.licenses.length ? { license: meta.licenses.join(' AND ') } : {}),
+    origin: meta.origin,
+    commit: meta.commit,
+    ...(meta.maintainer ? { maintainer: meta.maintainer } : {}),
+    ...(meta.buildDate ? { buildDate: meta.buildDate } : {}),
+    depends: meta.depends,
+    provides: meta.provides,
+    replaces: meta.replaces,
+    ...(meta.providerPriority !== undefined ? { providerPriority: meta.providerPriority } : {}),
+    ...(meta.replacesPriority !== undefined ? { replacesPriority: meta.replacesPriority } : {}),
+    ...(meta.triggers.length ? { triggers: meta.triggers } : {}),
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

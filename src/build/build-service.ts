@@ -1,0 +1,419 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { silentLogger, writeFileAtomic } from '../lib/index.ts';
+import type { Logger } from '../lib/index.ts';
+import { archInfo, hostArch } from './arch.ts';
+import { compileBuild, GUEST_WORKSPACE } from './compile.ts';
+import type { CompiledBuild, SourceReference } from './compile.ts';
+import { guestBaseEnvironment, runSteps } from './engine.ts';
+import type { StepLogLine } from './engine.ts';
+import type { BuildEnvironment, BuildEnvironmentProvider } from './environment/provider.ts';
+import { BuildError } from './errors.ts';
+import { lintPackage } from './lint.ts';
+import type { LintFinding } from './lint.ts';
+import { createPipelineLibrary } from './pipeline-library.ts';
+import type { PackagePublisher, WrittenPackage } from './publisher.ts';
+import { loadRecipe } from './recipe/load.ts';
+import type { Recipe } from './recipe/load.ts';
+import type { SandboxMount, SandboxRunner } from './sandbox/runner.ts';
+import { analyzePackage } from './sca.ts';
+import { hashFile } from './hash-file.ts';
+import type { ScaPackage } from './sca.ts';
+import { buildSbom, sbomPath } from './sbom.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** Version recorded as the builder in SBOMs and provenance. */
+export const BUILDER_VERSION = '0.1.0';
+
+/** What to build and where. */
+export interface BuildRequest {
+  recipeFile: string;
+  /** apk or OCI arch name; default the host's. */
+  arch?: string;
+  outDir: string;
+  /** Files copied into the workspace (default: the recipe's directory). `null` = empty workspace. */
+  sourceDir?: string | null;
+  pipelineDirs?: readonly string[];
+  /** SOURCE_DATE_EPOCH for every timestamp (default 0). */
+  sourceDateEpoch?: number;
+  namespace?: string;
+  gitCommit?: string;
+  gitRepoUrl?: string;
+  /** License of the recipe itself, for the SBOM (default NOASSERTION). */
+  license?: string;
+  varsOverride?: Readonly<Record<string, string>>;
+  buildOptions?: readonly string[];
+  /** Update and sign OUT/ARCH/APKINDEX.tar.gz (default true). */
+  generateIndex?: boolean;
+  /** Host directory mounted at /var/cache/melange. */
+  cacheDir?: string;
+  /** Keep the workspace after the build (for debugging). */
+  keepWorkspace?: boolean;
+  /** Content hash of the build's inputs, recorded in provenance (build-all uses it to skip). */
+  inputHash?: string;
+}
+
+/** Ports the build uses. */
+export interface BuildPorts {
+  runner: SandboxRunner;
+  environment: BuildEnvironmentProvider;
+  publisher: PackagePublisher;
+  logger?: Logger;
+  onLog?: (line: StepLogLine) => void;
+  signal?: AbortSignal;
+}
+
+/** One emitted package. */
+export interface BuiltPackage extends WrittenPackage {
+  name: string;
+  version: string;
+  depends: string[];
+  provides: string[];
+  vendored: string[];
+  lintWarnings: LintFinding[];
+}
+
+/** Result of a build. */
+export interface BuildResult {
+  origin: string;
+  version: string;
+  arch: string;
+  packages: BuiltPackage[];
+  provenanceFile: string;
+  indexFile?: string;
+  environment: { kind: string; description: string };
+  stepsRun: number;
+  durationMs: number;
+}
+
+/** melange output layout: OUT/ARCH/NAME-VERSION.apk. */
+export function packageFileName(name: string, fullVersion: string): string {
+  return `${name}-${fullVersion}.apk`;
+}
+
+/** File name of the provenance statement written beside the packages of a build. */
+export function provenanceFileName(origin: string, fullVersion: string): string {
+  return `${origin}-${fullVersion}.provenance.json`;
+}
+
+/** Builds every package of a recipe: compile, run steps in the sandbox, lint, SBOM, dependency
+ *  detection, write signed packages, update the signed index, write provenance. Nothing from a
+ *  failed build appears in the output directory. */
+export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Promise<BuildResult> {
+  const started = Date.now();
+  const logger = ports.logger ?? silentLogger;
+  const recipeFile = resolve(request.recipeFile);
+  let recipeText: string;
+  try {
+    recipeText = await readFile(recipeFile, 'utf8');
+  } catch (error) {
+    throw new BuildError('RECIPE_NOT_FOUND', `${recipeFile}: cannot read recipe`, { cause: error, detail: { file: recipeFile } });
+  }
+  const recipe = loadRecipe(recipeFile, recipeText, {
+    ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
+    ...(request.varsOverride ? { varsOverride: request.varsOverride } : {}),
+  });
+  const arch = request.arch ? archInfo(request.arch) : hostArch();
+  rejectUnsupported(recipe);
+  const targets = recipe.package['target-architecture'];
+  if (targets && targets.length > 0 && !targets.includes('all') && !targets.includes(arch.apk)) {
+    throw new BuildError('RECIPE_UNSUPPORTED', `${recipe.source.where(['package', 'target-architecture'])}: ${recipe.package.name} does not build for ${arch.apk} (target-architecture: ${targets.join(', ')})`, { detail: { arch: arch.apk } });
+  }
+  const sde = request.sourceDateEpoch ?? 0;
+  const library = createPipelineLibrary(request.pipelineDirs ?? []);
+  const compiled = await compileBuild(recipe, { arch, library });
+  const sourceChecks = await verifyLocalSources(compiled.sources);
+
+  const archDir = join(resolve(request.outDir), arch.apk);
+  const workspace = await mkdtemp(join(tmpdir(), `kiln-build-${recipe.package.name}-`));
+  const staging = join(archDir, `.kiln-staging-${randomBytes(6).toString('hex')}`);
+  let environment: BuildEnvironment | undefined;
+  try {
+    const sourceDir = request.sourceDir === undefined ? dirname(recipeFile) : request.sourceDir;
+    if (sourceDir !== null) await populateWorkspace(resolve(sourceDir), workspace, [resolve(request.outDir)]);
+    for (const pkg of compiled.packages) await mkdir(join(workspace, 'melange-out', pkg.name), { recursive: true });
+
+    environment = await ports.environment.prepare({
+      arch: arch.apk,
+      config: recipe.environment,
+      extraPackages: compiled.needs,
+      repositories: [],
+      keyring: [],
+    });
+    logger.info({ recipe: recipeFile, arch: arch.apk, environment: environment.kind }, 'build started');
+
+    const mounts: SandboxMount[] = [{ source: workspace, target: GUEST_WORKSPACE, writable: true }];
+    if (request.cacheDir) mounts.push({ source: resolve(request.cacheDir), target: '/var/cache/melange', writable: true });
+    for (const path of sourceChecks.localPaths) mounts.push({ source: path, target: path, writable: false });
+    const baseEnv = guestBaseEnvironment(recipe.environment.environment ?? {}, sde);
+    const stats = { stepsRun: 0 };
+    for (const pkg of compiled.packages) {
+      await runSteps(pkg.steps, {
+        runner: ports.runner,
+        rootfs: environment.rootfs,
+        mounts,
+        baseEnv,
+        ...(ports.onLog ? { onLog: ports.onLog } : {}),
+        ...(ports.signal ? { signal: ports.signal } : {}),
+      }, stats);
+    }
+
+    const packages = await emitPackages(recipe, compiled, request, ports, workspace, staging, sde);
+    const commit = await recipeCommit(request, recipeFile);
+
+    // Commit: move packages into place, then update the index, then provenance.
+    await mkdir(archDir, { recursive: true });
+    const placed: string[] = [];
+    try {
+      for (const pkg of packages) {
+        const target = join(archDir, basename(pkg.file));
+        await rename(pkg.file, target);
+        pkg.file = target;
+        placed.push(target);
+      }
+      let indexFile: string | undefined;
+      if (request.generateIndex ?? true) {
+        indexFile = join(archDir, 'APKINDEX.tar.gz');
+        await ports.publisher.updateIndex(indexFile, placed);
+      }
+      const provenanceFile = join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion));
+      await writeFileAtomic(provenanceFile, provenance(recipe, recipeText, compiled, packages, environment, ports.runner.name, sde, commit, request));
+      const result: BuildResult = {
+        origin: recipe.package.name,
+        version: recipe.fullVersion,
+        arch: arch.apk,
+        packages,
+        provenanceFile,
+        environment: { kind: environment.kind, description: environment.description },
+        stepsRun: stats.stepsRun,
+        durationMs: Date.now() - started,
+      };
+      if (indexFile) result.indexFile = indexFile;
+      logger.info({ origin: result.origin, packages: packages.length, ms: result.durationMs }, 'build finished');
+      return result;
+    } catch (error) {
+      for (const file of placed) await rm(file, { force: true });
+      throw error;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    if (environment) await environment.release();
+    if (!request.keepWorkspace) await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+function rejectUnsupported(recipe: Recipe): void {
+  const unsupported: [boolean, string, (string | number)[]][] = [
+    [(recipe.package.setcap ?? []).length > 0, 'package.setcap (file capabilities)', ['package', 'setcap']],
+    [(recipe.capabilities?.add ?? []).length > 0 || (recipe.capabilities?.drop ?? []).length > 0, 'capabilities (sandbox capability changes)', ['capabilities']],
+  ];
+  for (const sub of recipe.subpackages) if ((sub.setcap ?? []).length > 0) unsupported.push([true, `subpackages[].setcap (file capabilities) in ${sub.name}`, [...sub.path, 'setcap']]);
+  for (const [used, feature, path] of unsupported) {
+    if (used) throw new BuildError('RECIPE_UNSUPPORTED', `${recipe.source.where(path)}: ${feature} is not supported by kiln yet`, { detail: { feature } });
+  }
+}
+
+/** file:// sources are checked on the host before any step runs, and mounted read-only. */
+async function verifyLocalSources(sources: readonly SourceReference[]): Promise<{ localPaths: string[] }> {
+  const localPaths: string[] = [];
+  for (const source of sources) {
+    if (!source.uri.startsWith('file://')) {
+      if (source.kind === 'git-checkout' && source.uri.startsWith('/')) localPaths.push(source.uri);
+      continue;
+    }
+    const path = fileURLToPath(source.uri);
+    if (source.kind === 'git-checkout') {
+      localPaths.push(path);
+      continue;
+    }
+    for (const [algorithm, expected] of [['sha256', source.sha256], ['sha512', source.sha512]] as const) {
+      if (!expected) continue;
+      const actual = await hashFile(path, algorithm).catch((error: unknown) => {
+        throw new BuildError('SOURCE_CHECKSUM_MISMATCH', `source ${source.uri} cannot be read`, { cause: error, detail: { uri: source.uri } });
+      });
+      if (actual !== expected) {
+        throw new BuildError('SOURCE_CHECKSUM_MISMATCH', `source ${source.uri}: expected ${algorithm} ${expected}, got ${actual}`, { detail: { uri: source.uri, algorithm, expected, actual } });
+      }
+    }
+    localPaths.push(path);
+  }
+  return { localPaths: [...new Set(localPaths)] };
+}
+
+/** Copies regular files and directories (modes kept; symlinks and the output dir skipped). */
+async function populateWorkspace(source: string, workspace: string, skip: readonly string[]): Promise<void> {
+  const visit = async (rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(join(source, rel));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') return;
+      throw error;
+    }
+    for (const name of names) {
+      const from = join(source, rel, name);
+      if (name === '.git' || skip.some((dir) => from === dir || from.startsWith(`${dir}/`))) continue;
+      const info = await lstat(from);
+      const to = join(workspace, rel, name);
+      if (info.isDirectory()) {
+        await mkdir(to, { recursive: true });
+        await visit(join(rel, name));
+      } else if (info.isFile()) {
+        await copyFile(from, to);
+        await chmod(to, info.mode & 0o7777);
+      }
+    }
+  };
+  await visit('');
+}
+
+async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: BuildRequest, ports: BuildPorts, workspace: string, staging: string, sde: number): Promise<BuiltPackage[]> {
+  const outRoot = join(workspace, 'melange-out');
+  const namespace = request.namespace ?? 'unknown';
+  const commit = await recipeCommit(request, resolve(request.recipeFile));
+  const siblings: ScaPackage[] = compiled.packages.map((pkg) => {
+    const meta = pkg.subpackage ?? recipe.package;
+    const options = meta.options;
+    return {
+      name: pkg.name,
+      dir: join(outRoot, pkg.name),
+      runtime: meta.dependencies?.runtime ?? [],
+      provides: meta.dependencies?.provides ?? [],
+      options: { noProvides: options?.['no-provides'] ?? false, noDepends: options?.['no-depends'] ?? false, noCommands: options?.['no-commands'] ?? false },
+    };
+  });
+  await mkdir(staging, { recursive: true });
+  const built: BuiltPackage[] = [];
+  const mainSources = compiled.sources.filter((source) => source.package === recipe.package.name);
+  for (const [index, pkg] of compiled.packages.entries()) {
+    const dir = join(outRoot, pkg.name);
+    const meta = pkg.subpackage ?? recipe.package;
+    const findings = await lintPackage(dir, meta.checks?.disabled ?? []);
+    const failed = findings.filter((finding) => finding.required);
+    if (failed.length > 0) {
+      throw new BuildError('LINT_FAILED', `package ${pkg.name}: required linter ${failed.map((finding) => `${finding.linter} (${finding.path}: ${finding.message})`).join(', ')} failed; disable it with checks.disabled if intended`, {
+        detail: { package: pkg.name, findings: failed },
+      });
+    }
+    for (const warning of findings) ports.logger?.warn({ package: pkg.name, linter: warning.linter, path: warning.path }, 'lint warning');
+
+    const sca = await analyzePackage(siblings[index]!, siblings, recipe.fullVersion);
+    const licenses = (recipe.package.copyright ?? []).map((entry) => entry.license);
+    const sbom = buildSbom({
+      packageName: pkg.name,
+      fullVersion: recipe.fullVersion,
+      arch: compiled.arch.apk,
+      namespace,
+      licenses,
+      attestations: (recipe.package.copyright ?? []).flatMap((entry) => (entry.attestation ? [entry.attestation] : [])),
+      sourceDateEpoch: sde,
+      recipePath: basename(request.recipeFile),
+      recipeCommit: commit,
+      recipeLicense: request.license ?? 'NOASSERTION',
+      gitRepoUrl: request.gitRepoUrl ?? 'https://unknown/unknown/unknown',
+      sources: pkg.isMain ? mainSources : [...mainSources, ...compiled.sources.filter((source) => source.package === pkg.name)],
+      toolVersion: BUILDER_VERSION,
+    });
+    await writeFileAtomic(join(dir, sbomPath(pkg.name, recipe.fullVersion)), sbom);
+
+    const scripts: Record<string, string> = {};
+    const scriptlets = meta.scriptlets;
+    for (const name of ['pre-install', 'post-install', 'pre-deinstall', 'post-deinstall', 'pre-upgrade', 'post-upgrade'] as const) {
+      const body = scriptlets?.[name];
+      if (body !== undefined) scripts[name] = body;
+    }
+    if (scriptlets?.trigger?.script !== undefined) scripts.trigger = scriptlets.trigger.script;
+    const providerPriority = meta.dependencies?.['provider-priority'];
+    const replacesPriority = meta.dependencies?.['replaces-priority'];
+    const written = await ports.publisher.writePackage(
+      join(staging, packageFileName(pkg.name, recipe.fullVersion)),
+      dir,
+      {
+        name: pkg.name,
+        version: recipe.fullVersion,
+        arch: compiled.arch.apk,
+        description: meta.description ?? '',
+        url: meta.url ?? recipe.package.url ?? '',
+        licenses,
+        origin: recipe.package.name,
+        commit,
+        ...(namespace !== 'unknown' ? { maintainer: namespace } : {}),
+        buildDate: sde,
+        depends: sca.depends,
+        provides: sca.provides,
+        replaces: meta.dependencies?.replaces ?? [],
+        ...(providerPriority !== undefined ? { providerPriority: Number(providerPriority) } : {}),
+        ...(replacesPriority !== undefined ? { replacesPriority: Number(replacesPriority) } : {}),
+        triggers: scriptlets?.trigger?.paths ?? [],
+      },
+      scripts,
+      sde,
+    );
+    built.push({ ...written, name: pkg.name, version: recipe.fullVersion, depends: sca.depends, provides: sca.provides, vendored: sca.vendored, lintWarnings: findings });
+  }
+  return built;
+}
+
+async function recipeCommit(request: BuildRequest, recipeFile: string): Promise<string> {
+  if (request.gitCommit) return request.gitCommit;
+  try {
+    const { stdout } = await execFileAsync('git', ['-C', dirname(recipeFile), 'rev-parse', 'HEAD'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    return stdout.trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function provenance(
+  recipe: Recipe,
+  recipeText: string,
+  compiled: CompiledBuild,
+  packages: readonly BuiltPackage[],
+  environment: BuildEnvironment,
+  runner: string,
+  sde: number,
+  commit: string,
+  request: BuildRequest,
+): string {
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: packages.map((pkg) => ({ name: basename(pkg.file), digest: { sha256: pkg.sha256 } })),
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: {
+        buildType: 'https://kiln.dev/build/melange-recipe/v1',
+        externalParameters: {
+          recipe: { path: basename(recipe.source.file), digest: { sha256: createHash('sha256').update(recipeText).digest('hex') }, commit },
+          arch: compiled.arch.apk,
+          buildOptions: [...(request.buildOptions ?? [])],
+          vars: request.varsOverride ?? {},
+        },
+        internalParameters: {
+          sourceDateEpoch: sde,
+          runner,
+          environment: { kind: environment.kind, description: environment.description, requestedPackages: [...(recipe.environment.contents?.packages ?? []), ...compiled.needs] },
+          ...(request.inputHash ? { inputHash: request.inputHash } : {}),
+        },
+        resolvedDependencies: [
+          ...compiled.sources.map((source) => ({
+            uri: source.uri,
+            digest: { ...(source.sha256 ? { sha256: source.sha256 } : {}), ...(source.sha512 ? { sha512: source.sha512 } : {}), ...(source.commit ? { gitCommit: source.commit } : {}) },
+            annotations: { kind: source.kind, package: source.package },
+          })),
+          ...environment.packages.map((pkg) => ({ name: pkg.name, uri: `pkg:${environment.kind === 'bootstrap-host' ? 'deb' : 'apk'}/${pkg.name}@${pkg.version}`, annotations: { version: pkg.version } })),
+        ],
+      },
+      runDetails: {
+        builder: { id: `https://kiln.dev/builder/${runner}`, version: { kiln: BUILDER_VERSION } },
+        metadata: { startedOn: new Date(sde * 1000).toISOString() },
+      },
+    },
+  };
+  return `${JSON.stringify(statement, null, 2)}\n`;
+}
