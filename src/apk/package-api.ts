@@ -27,3 +27,10 @@ export { readIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from 
 export type { ApkIndex, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
 export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/index-files.ts';
 export type { IndexPackageOptions } from './package/index-files.ts';
+export {
+  parseInstalledDb, formatInstalledDb, formatInstalledPackage, installedPackageFromApk, installedScriptsFromApk, xattrDigest,
+  buildScriptsTar, parseScriptsTar, formatTriggers, parseTriggers, formatWorld, parseWorld, formatRepositories, parseRepositories,
+} from './format/installed-db.ts';
+export type {
+  InstalledPackage, InstalledDirectory, InstalledFile, InstalledAcl, InstalledScript, InstalledFromApkOptions, ParseInstalledDbOptions,
+} from './format/installed-db.ts';
