@@ -18,6 +18,8 @@ import type { ImageReference } from './format/reference.ts';
 export interface TestRegistry {
   /** `127.0.0.1:<port>`, usable as the registry part of a reference. */
   host: string;
+  /** Storage root (Distribution layout under docker/registry/v2), for tamper tests. */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startDockerRegistry(options: { htpasswd?: string } = {}): 
     if (await waitReady(host, child)) {
       return {
         host,
+        dataDir: join(dir, 'data'),
         stop: async () => {
           await stopChild(child);
           await rm(dir, { recursive: true, force: true });

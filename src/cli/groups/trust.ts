@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { registerGenerateKeyPair } from '../commands/generate-key-pair.ts';
+import { registerSign } from '../commands/sign.ts';
+import { registerVerify } from '../commands/verify.ts';
 
-/** Registers the `kiln trust …` commands. */
-export function registerTrustCommands(_program: Command, _context: CliContext): void {}
+/** Registers the trust commands (cosign's verbs, at the top level): generate-key-pair, sign, verify,
+ *  attest, verify-attestation, download, tree, policy verify. */
+export function registerTrustCommands(program: Command, context: CliContext): void {
+  registerGenerateKeyPair(program, context);
+  registerSign(program, context);
+  registerVerify(program, context);
+}

@@ -1,0 +1,87 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { KilnError } from '../../lib/index.ts';
+import { SignError, keySigner, keylessSigner, rekorWitnesses, signImage } from '../../sign/index.ts';
+import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
+import type { Witness } from '@sigstore/sign';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { addRegistryOptions, collect, imageArgument, loadSigningKey, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
+
+interface SignFlags {
+  key?: string;
+  annotations?: string[];
+  recursive?: boolean;
+  allowInsecureRegistry?: boolean;
+  tlogUpload?: boolean;
+  newBundleFormat?: boolean;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  identityToken?: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+/** `kiln sign`: cosign-compatible image signatures (.sig tag; plus a bundle referrer where the registry has the referrers API). */
+export function registerSign(program: Command, context: CliContext): void {
+  addRegistryOptions(
+    program
+      .command('sign')
+      .description('sign images like cosign: simple-signing payload in the sha256-<digest>.sig tag, and a Sigstore bundle referrer where the registry supports the referrers API')
+      .argument('<images...>', 'image references (tag or digest); tags are resolved to a digest first')
+      .option('--key <PATH>', 'cosign.key (encrypted; password from COSIGN_PASSWORD or a prompt) or a PEM private key; without it, keyless signing')
+      .addOption(new Option('-a, --annotations <KEY=VALUE>', 'extra key=value stored in the signed payload (repeatable)').argParser(collect))
+      .option('--recursive', 'for an index, also sign each platform manifest')
+      .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip').argParser(parseBool('--tlog-upload')).default(true))
+      .addOption(new Option('--new-bundle-format [BOOL]', 'true: store only a Sigstore bundle referrer; false: only the .sig tag; unset: .sig tag plus a bundle where the referrers API exists').argParser(parseBool('--new-bundle-format')))
+      .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
+      .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)')
+      .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
+      .option('-y, --yes', 'do not prompt for confirmation (accepted for cosign compatibility)')
+      .option('--json', 'print the signed digests and where their signatures went as JSON'),
+  ).action(async (images: string[], flags: SignFlags) => {
+    const references = images.map(imageArgument);
+    const client = openClient(flags, context);
+    let signer: ImageSigner;
+    let witnesses: Witness[] = [];
+    let format: SignatureFormat = flags.newBundleFormat === undefined ? 'auto' : flags.newBundleFormat ? 'bundle' : 'legacy';
+    if (flags.key) {
+      signer = keySigner(await loadSigningKey(flags.key, context));
+      // A key-based signature goes to a transparency log only when a Rekor is named: Kiln is
+      // self-hosted and never publishes private image digests to the public log by default.
+      if (flags.rekorUrl && flags.tlogUpload !== false) {
+        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true });
+        if (format !== 'bundle') format = 'both';
+      }
+    } else {
+      const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
+      if (!token) throw new SignError('KEYLESS_FAILED', 'keyless signing needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or sign with --key)', {});
+      if (format === 'legacy') throw new KilnError('USAGE', 'keyless signatures are stored as Sigstore bundles; drop --new-bundle-format=false');
+      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: flags.tlogUpload !== false });
+      signer = keyless.signer;
+      witnesses = keyless.witnesses;
+      format = 'bundle';
+    }
+    const results: SignedManifest[] = [];
+    for (const reference of references) {
+      const signed = await signImage({
+        client,
+        reference,
+        signer,
+        format,
+        witnesses,
+        recursive: Boolean(flags.recursive),
+        ...(signatureRepository(context) ? { signatureRepository: signatureRepository(context)! } : {}),
+        ...(parseAnnotations(flags.annotations) ? { annotations: parseAnnotations(flags.annotations)! } : {}),
+      });
+      for (const entry of signed) {
+        if (!flags.json) {
+          if (entry.signatureTag) context.stderr(`Pushing signature to: ${reference.registry}/${reference.repository}:${entry.signatureTag}\n`);
+          if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+        }
+      }
+      results.push(...signed);
+    }
+    if (flags.json) printJson(context, { signed: results });
+  });
+}

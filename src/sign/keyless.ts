@@ -1,0 +1,42 @@
+import { FulcioSigner, RekorWitness } from '@sigstore/sign';
+import type { Witness } from '@sigstore/sign';
+import { SignError } from './errors.ts';
+import type { ImageSigner } from './signer.ts';
+
+/** Options of {@link keylessSigner}. */
+export interface KeylessOptions {
+  /** Fulcio base URL (public good: https://fulcio.sigstore.dev). */
+  fulcioURL: string;
+  /** Rekor base URL; used when `tlogUpload` is true. */
+  rekorURL?: string;
+  /** OIDC identity token (audience `sigstore`), e.g. from `SIGSTORE_ID_TOKEN` or CI. */
+  identityToken: string | (() => Promise<string>);
+  tlogUpload: boolean;
+  timeoutMs?: number;
+}
+
+/** Keyless signing through Fulcio: an ephemeral P-256 key, a short-lived certificate for the
+ *  token's identity, and (with `tlogUpload`) a Rekor `dsse` entry as the bundle's witness. The
+ *  ephemeral private key never leaves @sigstore/sign. */
+export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; witnesses: Witness[] } {
+  const getToken = typeof options.identityToken === 'string' ? async () => options.identityToken as string : options.identityToken;
+  const fulcio = new FulcioSigner({ fulcioBaseURL: options.fulcioURL, identityProvider: { getToken }, timeout: options.timeoutMs ?? 30_000, retry: 0 });
+  const signer: ImageSigner = {
+    async sign(data) {
+      try {
+        const result = await fulcio.sign(Buffer.from(data));
+        if (result.key.$case !== 'x509Certificate') throw new Error('Fulcio signer returned no certificate');
+        return { signature: result.signature, certificatePem: result.key.certificate };
+      } catch (error) {
+        throw new SignError('KEYLESS_FAILED', `keyless signing via ${options.fulcioURL}: ${(error as Error).message}`, { cause: error, detail: { fulcio: options.fulcioURL } });
+      }
+    },
+  };
+  return { signer, witnesses: rekorWitnesses(options) };
+}
+
+/** The Rekor witness list for `tlogUpload` (empty when off). */
+export function rekorWitnesses(options: { rekorURL?: string; tlogUpload: boolean; timeoutMs?: number }): Witness[] {
+  if (!options.tlogUpload || !options.rekorURL) return [];
+  return [new RekorWitness({ rekorBaseURL: options.rekorURL, entryType: 'dsse', timeout: options.timeoutMs ?? 30_000, retry: 0, fetchOnConflict: true })];
+}

@@ -1,0 +1,84 @@
+import type { Witness } from '@sigstore/sign';
+import type { Digest } from '../lib/index.ts';
+import type { Descriptor, ImageIndex, ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import { isIndexMediaType } from '../registry-client/index.ts';
+import { createDsseBundle } from './bundle.ts';
+import { CosignAnnotations, cosignTag } from './format/cosign-manifest.ts';
+import { IN_TOTO_PAYLOAD_TYPE } from './format/dsse.ts';
+import { COSIGN_SIGN_PREDICATE, buildStatement } from './format/in-toto.ts';
+import { SIMPLE_SIGNING_MEDIA_TYPE, buildSimpleSigningPayload } from './format/simple-signing.ts';
+import type { ImageSigner } from './signer.ts';
+import { appendCosignLayer, pushBundleReferrer } from './storage.ts';
+
+/** Where signatures go: the `.sig` tag (cosign ≤ v2 and every cosign), a Sigstore bundle referrer
+ *  (cosign v3), both, or `auto` = the tag always plus a bundle when the registry has the referrers API. */
+export type SignatureFormat = 'legacy' | 'bundle' | 'both' | 'auto';
+
+/** Options of {@link signImage}. */
+export interface SignImageOptions {
+  client: RegistryClient;
+  reference: ImageReference;
+  signer: ImageSigner;
+  /** `-a k=v`: stored in the payload's `optional` (legacy) or the subject's annotations (bundle). */
+  annotations?: Record<string, string>;
+  /** For an index, also sign every child manifest. */
+  recursive?: boolean;
+  /** `COSIGN_REPOSITORY`: store signatures in another repository. */
+  signatureRepository?: RepositoryRef;
+  format?: SignatureFormat;
+  /** Rekor/TSA witnesses for bundles (empty = no transparency log, as `--tlog-upload=false`). */
+  witnesses?: Witness[];
+  /** Creation time written on bundle referrers. */
+  now?: Date;
+}
+
+/** One signed manifest and where its signature was stored. */
+export interface SignedManifest {
+  digest: Digest;
+  reference: string;
+  signatureTag?: string;
+  signatureManifest?: Digest;
+  bundle?: Descriptor & { viaApi: boolean };
+}
+
+/** Signs an image (and with `recursive`, each manifest of an index) the way cosign does. The image
+ *  is resolved to a digest first; what is signed is that digest, never the tag. */
+export async function signImage(options: SignImageOptions): Promise<SignedManifest[]> {
+  const { client, reference } = options;
+  const root = await client.resolve(reference);
+  const targets: Descriptor[] = [root];
+  if (options.recursive && isIndexMediaType(root.mediaType)) {
+    const pulled = await client.getManifest({ ...reference, digest: root.digest });
+    targets.push(...(pulled.manifest as ImageIndex).manifests);
+  }
+  const repo = options.signatureRepository ?? { registry: reference.registry, repository: reference.repository };
+  const identity = `${reference.registry}/${reference.repository}`;
+  const format = options.format ?? 'auto';
+  const results: SignedManifest[] = [];
+  for (const target of targets) {
+    const result: SignedManifest = { digest: target.digest, reference: `${identity}@${target.digest}` };
+    let wantBundle = format === 'bundle' || format === 'both';
+    if (format === 'auto') wantBundle = (await client.referrers(repo, target.digest)).viaApi;
+    if (format !== 'bundle') {
+      const payload = buildSimpleSigningPayload(identity, target.digest, options.annotations);
+      const signed = await options.signer.sign(payload);
+      const annotations: Record<string, string> = { [CosignAnnotations.signature]: signed.signature.toString('base64') };
+      if (signed.certificatePem) annotations[CosignAnnotations.certificate] = signed.certificatePem;
+      if (signed.chainPem) annotations[CosignAnnotations.chain] = signed.chainPem;
+      const tag = cosignTag(target.digest, 'sig');
+      result.signatureTag = tag;
+      result.signatureManifest = await appendCosignLayer(client, repo, tag, payload, { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, annotations });
+    }
+    if (wantBundle) {
+      const statement = buildStatement(identity, target.digest, COSIGN_SIGN_PREDICATE, {}, options.annotations);
+      const { json } = await createDsseBundle(options.signer, new TextEncoder().encode(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, options.witnesses ?? []);
+      result.bundle = await pushBundleReferrer(client, repo, target, json, {
+        'dev.sigstore.bundle.content': 'dsse-envelope',
+        'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE,
+        'org.opencontainers.image.created': (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      });
+    }
+    results.push(result);
+  }
+  return results;
+}
