@@ -17,7 +17,7 @@ export type {
 export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, SIGNATURE_DIGESTS } from './format/signature.ts';
 export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signature.ts';
 export type { TarEntryType } from './format/tar.ts';
-export { loadKeyring, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
+export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
 export { buildApk, buildApkBuffer, normalizeEntries } from './format/apk-writer.ts';
 export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
@@ -29,7 +29,7 @@ export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/ind
 export type { IndexPackageOptions } from './package/index-files.ts';
 export {
   parseInstalledDb, formatInstalledDb, formatInstalledPackage, installedPackageFromApk, installedScriptsFromApk, xattrDigest,
-  buildScriptsTar, parseScriptsTar, formatTriggers, parseTriggers, formatWorld, parseWorld, formatRepositories, parseRepositories,
+  buildScriptsTar, parseScriptsTar, formatTriggers, parseTriggers, formatWorldFile, parseWorldFile, formatRepositoriesFile, parseRepositoriesFile,
 } from './format/installed-db.ts';
 export type {
   InstalledPackage, InstalledDirectory, InstalledFile, InstalledAcl, InstalledScript, InstalledFromApkOptions, ParseInstalledDbOptions,

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeApk } from './apk-reader.ts';
 import {
-  buildScriptsTar, formatInstalledDb, formatInstalledPackage, formatTriggers, formatWorld, installedPackageFromApk, installedScriptsFromApk,
-  parseInstalledDb, parseRepositories, parseScriptsTar, parseTriggers, parseWorld, xattrDigest,
+  buildScriptsTar, formatInstalledDb, formatInstalledPackage, formatTriggers, formatWorldFile, installedPackageFromApk, installedScriptsFromApk,
+  parseInstalledDb, parseRepositoriesFile, parseScriptsTar, parseTriggers, parseWorldFile, xattrDigest,
 } from './installed-db.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
@@ -115,9 +115,9 @@ describe('scripts.tar, triggers, world, repositories', () => {
     expect(triggers.get('Q1Meo+LHGPSi3uY9gIouEVb9z8Fbo=')).toEqual(['/bin', '/usr/bin', '/sbin', '/usr/sbin', '/lib/modules/*']);
     expect(formatTriggers([{ identity: 'Q1Meo+LHGPSi3uY9gIouEVb9z8Fbo=', triggers: triggers.get('Q1Meo+LHGPSi3uY9gIouEVb9z8Fbo=')! }])).toBe(text('apko/root-db/triggers'));
     expect(parseTriggers('Q1Meo+LHGPSi3uY9gIouEVb9z8Fbo= /a\nQ1Meo+LHGPSi3uY9gIouEVb9z8Fbo= /b\n').get('Q1Meo+LHGPSi3uY9gIouEVb9z8Fbo=')).toEqual(['/a', '/b']);
-    expect(formatWorld(['zlib', 'busybox', 'busybox', 'ca-certificates>=1'])).toBe('busybox\nca-certificates>=1\nzlib\n');
-    expect(parseWorld('busybox\nzlib\n')).toEqual(['busybox', 'zlib']);
-    expect(() => formatWorld(['a b'])).toThrow(/whitespace/);
-    expect(parseRepositories('# comment\nhttps://dl-cdn.alpinelinux.org/alpine/v3.17/main\n\n@edge https://x/edge\n')).toEqual(['https://dl-cdn.alpinelinux.org/alpine/v3.17/main', '@edge https://x/edge']);
+    expect(formatWorldFile(['zlib', 'busybox', 'busybox', 'ca-certificates>=1'])).toBe('busybox\nca-certificates>=1\nzlib\n');
+    expect(parseWorldFile('busybox\nzlib\n')).toEqual(['busybox', 'zlib']);
+    expect(() => formatWorldFile(['a b'])).toThrow(/whitespace/);
+    expect(parseRepositoriesFile('# comment\nhttps://dl-cdn.alpinelinux.org/alpine/v3.17/main\n\n@edge https://x/edge\n')).toEqual(['https://dl-cdn.alpinelinux.org/alpine/v3.17/main', '@edge https://x/edge']);
   });
 });

@@ -332,7 +332,7 @@ export function parseTriggers(text: string, source = 'triggers'): Map<string, st
 }
 
 /** `/etc/apk/world`: dependencies sorted and de-duplicated, one per line, trailing newline. */
-export function formatWorld(dependencies: readonly string[]): string {
+export function formatWorldFile(dependencies: readonly string[]): string {
   for (const dependency of dependencies) {
     if (!dependency || /\s/.test(dependency)) throw dbFault('world', `dependency ${JSON.stringify(dependency)} is empty or contains whitespace`);
   }
@@ -341,18 +341,18 @@ export function formatWorld(dependencies: readonly string[]): string {
 }
 
 /** Parses `/etc/apk/world` (whitespace-separated dependencies). */
-export function parseWorld(text: string): string[] {
+export function parseWorldFile(text: string): string[] {
   return text.split(/\s+/).filter((word) => word !== '');
 }
 
 /** `/etc/apk/repositories`: one `[@tag ]URL` per line. */
-export function formatRepositories(repositories: readonly string[]): string {
+export function formatRepositoriesFile(repositories: readonly string[]): string {
   for (const line of repositories) if (/[\n\r]/.test(line) || line.trim() === '') throw dbFault('repositories', `repository ${JSON.stringify(line)} is empty or has a newline`);
   return repositories.map((line) => `${line}\n`).join('');
 }
 
 /** Parses `/etc/apk/repositories`, dropping blank lines and `#` comments. */
-export function parseRepositories(text: string): string[] {
+export function parseRepositoriesFile(text: string): string[] {
   return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 

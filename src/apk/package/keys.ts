@@ -92,3 +92,19 @@ export async function generateSigningKey(prefix: string, bits = 4096): Promise<G
   await writeFileAtomic(publicKeyPath, publicKey, { exclusive: true, mode: 0o644 });
   return { privateKeyPath, publicKeyPath, keyName: basename(publicKeyPath) };
 }
+
+/** Builds a keyring from paths that are key files or directories of key files (earlier paths win). */
+export async function loadKeyringFromPaths(paths: readonly string[]): Promise<Keyring> {
+  const keyring = new Map<string, KeyObject>();
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new ApkError('APK_KEY_INVALID', `${path}: no such key file or directory`, { cause: error, detail: { key: path } });
+    }
+    const part = info.isDirectory() ? await loadKeyring(path) : await loadPublicKeys([path]);
+    for (const [name, key] of part) if (!keyring.has(name)) keyring.set(name, key);
+  }
+  return keyring;
+}
