@@ -1,0 +1,177 @@
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { buildApkBuffer, readApk, readApkFile } from '../apk/index.ts';
+import type { ApkWriteEntry, PkgInfoInput } from '../apk/index.ts';
+import { archInfo } from './config/archs.ts';
+import { loadImageConfigText } from './config/load.ts';
+import { buildArchImage } from './build-arch.ts';
+import type { ArchPackage } from './build-arch.ts';
+
+const repo = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages', 'x86_64');
+
+function pkg(name: string, version = '1.0.0-r0'): ArchPackage {
+  const path = join(repo, `${name}-${version}.apk`);
+  return { name, version, location: path, open: () => readApkFile(path, { allowUntrusted: true }) };
+}
+
+async function made(pkginfo: PkgInfoInput, entries: ApkWriteEntry[], scripts?: Record<string, string>): Promise<ArchPackage> {
+  const { bytes } = await buildApkBuffer({ pkginfo: { arch: 'x86_64', ...pkginfo }, entries, mtime: 1_700_000_000, ...(scripts ? { scripts } : {}) });
+  return { name: pkginfo.name, version: pkginfo.version, location: pkginfo.name, open: () => readApk((async function* () {
+    yield bytes;
+  })(), { allowUntrusted: true, name: pkginfo.name }) };
+}
+
+function tarNames(layer: Uint8Array, types?: Map<string, string>): string[] {
+  const tar = gunzipSync(layer);
+  const names: string[] = [];
+  for (let offset = 0; offset + 512 <= tar.length; ) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((byte) => byte === 0)) break;
+    const name = header.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+    const prefix = header.subarray(345, 500).toString('latin1').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('latin1'), 8) || 0;
+    if (String.fromCharCode(header[156]!) !== 'x') {
+      names.push(prefix ? `${prefix}/${name}` : name);
+      types?.set(names.at(-1)!, String.fromCharCode(header[156]!));
+    }
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names;
+}
+
+const CONFIG = `
+contents:
+  packages: [replayout]
+accounts:
+  groups: [{groupname: nonroot, gid: 65532}]
+  users: [{username: nonroot, uid: 65532}]
+  run-as: nonroot
+entrypoint: {command: "/bin/echo 'hello world'"}
+cmd: --flag
+environment: {FOO: bar}
+work-dir: /home/nonroot
+stop-signal: SIGQUIT
+volumes: [/data]
+annotations: {org.opencontainers.image.title: demo, org.opencontainers.image.vendor: kiln}
+paths:
+  - {path: /data, type: directory, uid: 65532, gid: 65532, permissions: 0o750}
+  - {path: /etc/motd, type: empty-file, permissions: 0o644}
+  - {path: /usr/bin/hello, type: symlink, source: /bin/echo}
+`;
+
+async function build(configText = CONFIG, packages = [pkg('pretend-baselayout'), pkg('replayout')]) {
+  const { config } = loadImageConfigText(configText, 'image.yaml');
+  return buildArchImage({
+    config,
+    arch: archInfo('x86_64'),
+    packages,
+    keys: [{ name: 'melange.rsa.pub', content: Buffer.from('key') }],
+    repositories: ['./packages'],
+    world: ['replayout'],
+    buildDate: 0,
+    buildDateIsFixed: false,
+    annotations: { ...config.annotations },
+  });
+}
+
+describe('buildArchImage', () => {
+  it('installs packages, writes the apk database, accounts and the runtime config', async () => {
+    const result = await build();
+    expect(result.installed.map((p) => p.control.pkginfo.name)).toEqual(['pretend-baselayout', 'replayout']);
+    const byPath = new Map(result.files.map((file) => [file.path, file]));
+    // replayout replaces pretend-baselayout: its os-release wins
+    expect(byPath.get('/etc/os-release')?.owner).toBe('replayout');
+    expect(byPath.get('/lib/apk/db/installed')).toMatchObject({ type: 'file', mode: 0o644 });
+    expect(byPath.get('/home/nonroot')).toMatchObject({ type: 'dir', mode: 0o700, uid: 65532, gid: 65532 });
+    expect(byPath.get('/data')).toMatchObject({ mode: 0o750, uid: 65532 });
+    expect(byPath.get('/tmp')).toMatchObject({ mode: 0o1777 });
+    expect(byPath.get('/dev/null')).toMatchObject({ type: 'char' });
+    expect(byPath.get('/usr/bin/hello')).toMatchObject({ type: 'symlink', linkTarget: '/bin/echo' });
+    const config = JSON.parse(Buffer.from(result.image.config.data).toString('utf8')) as { config: Record<string, unknown>; history: Array<{ comment?: string }> };
+    expect(config.config).toMatchObject({
+      Entrypoint: ['/bin/echo', 'hello world'],
+      Cmd: ['--flag'],
+      User: '65532',
+      WorkingDir: '/home/nonroot',
+      StopSignal: 'SIGQUIT',
+      Volumes: { '/data': {} },
+      Env: ['FOO=bar', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
+    });
+    expect(config.history[0]!.comment).toBe('demo by kiln');
+    expect(result.osRelease.ID).toBeTruthy();
+    const names = tarNames(result.layers[0]!.data);
+    expect(names).toContain('lib/apk/db/installed');
+    expect(names.indexOf('etc')).toBeLessThan(names.indexOf('etc/passwd'));
+    expect([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))).not.toEqual(names.filter(() => false));
+  });
+
+  it('is deterministic', async () => {
+    const [a, b] = await Promise.all([build(), build()]);
+    expect(a.image.manifest.digest).toBe(b.image.manifest.digest);
+  });
+
+  it('splits layers by origin with layering (replaces merges groups)', async () => {
+    const result = await build(`${CONFIG}\nlayering: {strategy: origin, budget: 10}\n`);
+    // replayout replaces pretend-baselayout, so both share one group layer; then the top layer
+    expect(result.layers).toHaveLength(2);
+    const group = tarNames(result.layers[0]!.data);
+    expect(group).toEqual(expect.arrayContaining(['etc', 'etc/os-release', 'var/lib/db/sbom/replayout-1.0.0-r0.spdx.json', 'var/lib/db/sbom/pretend-baselayout-1.0.0-r0.spdx.json', 'lib/apk/db/installed']));
+    const top = tarNames(result.layers[1]!.data);
+    expect(top).toContain('etc/passwd');
+    expect(top).not.toContain('etc/os-release');
+  });
+
+  it('keeps at most budget+1 layers, largest groups first', async () => {
+    const packages = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name, index) => made({ name, version: '1-r0', installedSize: (index + 1) * 1000 }, [{ path: `usr/share/${name}`, type: 'file', content: name.repeat(10) }])),
+    );
+    const result = await build('contents: {packages: [a]}\nlayering: {strategy: origin, budget: 2}\n', packages);
+    expect(result.layers).toHaveLength(3);
+    expect(tarNames(result.layers[0]!.data)).toContain('usr/share/d');
+    expect(tarNames(result.layers[1]!.data)).toEqual(expect.arrayContaining(['usr/share/a', 'usr/share/b', 'usr/share/c']));
+  });
+
+  it('refuses two packages owning one path without replaces, allows it with replaces or same content', async () => {
+    const one = await made({ name: 'one', version: '1-r0', origin: 'one' }, [{ path: 'etc/conf', type: 'file', content: 'one' }]);
+    const two = await made({ name: 'two', version: '1-r0', origin: 'two' }, [{ path: 'etc/conf', type: 'file', content: 'two' }]);
+    await expect(build('contents: {packages: [a]}\n', [one, two])).rejects.toMatchObject({
+      code: 'IMAGE_PATH_CONFLICT',
+      message: expect.stringMatching(/etc\/conf: owned by both one \(origin one\) and two \(origin two\)/),
+    });
+    const replacer = await made({ name: 'three', version: '1-r0', replaces: ['one'] }, [{ path: 'etc/conf', type: 'file', content: 'three' }]);
+    const ok = await build('contents: {packages: [a]}\n', [one, replacer]);
+    expect(ok.files.find((file) => file.path === '/etc/conf')).toMatchObject({ owner: 'three', size: 5 });
+    const same = await made({ name: 'same', version: '1-r0' }, [{ path: 'etc/conf', type: 'file', content: 'one' }]);
+    const kept = await build('contents: {packages: [a]}\n', [one, same]);
+    expect(kept.files.find((file) => file.path === '/etc/conf')).toMatchObject({ owner: 'one' });
+  });
+
+  it('keeps hard links, symlinks, setuid bits, xattrs and shared directories as apk would', async () => {
+    const tool = await made({ name: 'tool', version: '1-r0' }, [
+      { path: 'usr/bin/tool', type: 'file', mode: 0o4755, content: '#!/bin/sh\n', xattrs: { 'security.capability': 'cap' } },
+      { path: 'usr/bin/tool2', type: 'hardlink', linkTarget: 'usr/bin/tool' },
+      { path: 'usr/bin/short', type: 'symlink', linkTarget: 'tool' },
+      { path: 'var/shared', type: 'directory', mode: 0o750 },
+    ]);
+    const other = await made({ name: 'other', version: '1-r0' }, [{ path: 'var/shared', type: 'directory', mode: 0o700 }, { path: 'var/shared/x', type: 'file', content: 'x' }], { 'post-install': '#!/bin/sh\ntrue\n' });
+    const result = await build('contents: {packages: [a]}\n', [tool, other]);
+    const byPath = new Map(result.files.map((file) => [file.path, file]));
+    expect(byPath.get('/usr/bin/tool')).toMatchObject({ mode: 0o4755 });
+    expect(byPath.get('/usr/bin/tool2')).toMatchObject({ type: 'hardlink', linkTarget: 'usr/bin/tool' });
+    expect(byPath.get('/usr/bin/short')).toMatchObject({ type: 'symlink', linkTarget: 'tool' });
+    expect(byPath.get('/var/shared')).toMatchObject({ mode: 0o750, owner: 'tool' });
+    const tar = gunzipSync(result.layers[0]!.data).toString('latin1');
+    expect(tar).toContain('SCHILY.xattr.security.capability=cap');
+    const types = new Map<string, string>();
+    const names = tarNames(result.layers[0]!.data, types);
+    expect(names.indexOf('usr/bin/tool')).toBeLessThan(names.indexOf('usr/bin/tool2'));
+    expect([types.get('usr/bin/tool'), types.get('usr/bin/tool2'), types.get('usr/bin/short')]).toEqual(['0', '1', '2']);
+    // scripts.tar holds the post-install script
+    expect(byPath.get('/lib/apk/db/scripts.tar')!.size).toBeGreaterThan(1024);
+  });
+
+  it('refuses path mutations that escape the root', async () => {
+    await expect(build(`${CONFIG.replace('/etc/motd', '/../../etc/evil')}`)).rejects.toMatchObject({ code: 'IMAGE_PATH_ESCAPES' });
+  });
+});
