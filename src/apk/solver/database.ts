@@ -81,6 +81,8 @@ export class Name {
   isDependency = false;
   /** Scratch bits of the error reporter and the del applet. */
   stateInt = 0;
+  rdependsStamp = 0;
+  rinstallIfStamp = 0;
   ss: NameState = newNameState();
   constructor(
     readonly name: string,
@@ -169,7 +171,14 @@ export interface RepoTag {
 }
 
 /** How a record enters the database. */
-export type RecordSource = { kind: 'installed'; files?: readonly string[] } | { kind: 'repository'; index: number } | { kind: 'cache' } | { kind: 'file' };
+export type RecordSource =
+  | { kind: 'installed'; files?: readonly string[] }
+  | { kind: 'repository'; index: number }
+  | { kind: 'cache' }
+  /** A package given as a local .apk file. */
+  | { kind: 'file' }
+  /** `apk add -t`: a virtual package apk marks as cached. */
+  | { kind: 'virtual' };
 
 const MAX_TAGS = 16;
 
@@ -239,24 +248,32 @@ export class Database {
    * only for entries that parse.
    */
   pullDep(word: string, allowTag: boolean): Dep | undefined {
-    let spec = word;
+    let start = 0;
     let op = 0;
-    if (spec.startsWith('!')) {
+    if (word.charCodeAt(0) === 33 /* ! */) {
       op |= VERSION_CONFLICT;
-      spec = spec.slice(1);
+      start = 1;
     }
-    let name = spec;
+    let opStart = -1;
+    for (let i = start; i < word.length; i++) {
+      const c = word.charCodeAt(i);
+      if (c === 60 || c === 62 || c === 61 || c === 126) {
+        opStart = i;
+        break;
+      }
+    }
+    let name: string;
     let version = '';
-    const opStart = spec.search(/[<>=~]/);
     if (opStart >= 0) {
-      name = spec.slice(0, opStart);
+      name = word.slice(start, opStart);
       let end = opStart;
-      while (end < spec.length && '<>=~'.includes(spec[end]!)) end++;
-      if (end >= spec.length) return undefined;
-      op |= parseVersionOperator(spec.slice(opStart, end));
+      while (end < word.length && '<>=~'.includes(word[end]!)) end++;
+      if (end >= word.length) return undefined;
+      op |= parseVersionOperator(word.slice(opStart, end));
       if ((op & ~VERSION_CONFLICT) === 0) return undefined;
-      version = spec.slice(end);
+      version = word.slice(end);
     } else {
+      name = start ? word.slice(start) : word;
       op |= DEPMASK_ANY;
     }
     const broken = (op & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion(version);
@@ -276,15 +293,17 @@ export class Database {
     const deps: Dep[] = [];
     let formatError = false;
     let versionError = false;
-    for (const word of words.join(' ').split(/[ \t\n]+/)) {
-      if (word === '') continue;
-      const dep = this.pullDep(word, allowTag);
-      if (!dep) {
-        formatError = true;
-        break;
+    outer: for (const item of words) {
+      for (const word of /[ \t\n]/.test(item) ? item.split(/[ \t\n]+/) : [item]) {
+        if (word === '') continue;
+        const dep = this.pullDep(word, allowTag);
+        if (!dep) {
+          formatError = true;
+          break outer;
+        }
+        if (dep.broken) versionError = true;
+        deps.push(dep);
       }
-      if (dep.broken) versionError = true;
-      deps.push(dep);
     }
     return { deps, formatError, versionError };
   }
@@ -337,10 +356,8 @@ export class Database {
     }
     pkg.repos |= repoBit;
     if (source.kind === 'cache') pkg.cachedNonRepository = true;
-    if (source.kind === 'file') {
-      pkg.cached = true;
-      pkg.fromFile = true;
-    }
+    if (source.kind === 'file') pkg.fromFile = true;
+    if (source.kind === 'virtual') pkg.cached = true;
     if (pkg.repos && !oldRepos) {
       pkg.name.hasRepositoryProviders = true;
       for (const dep of pkg.provides) dep.name.hasRepositoryProviders = true;
@@ -392,21 +409,23 @@ export class Database {
 
   /** apk_db_name_rdepends over the name table, then marks the database open. */
   finishOpen(): void {
+    let stamp = 0;
     for (const name of sortInTableOrder([...this.names.values()].filter((n) => n.providers.length > 0))) {
-      const seenDeps = new Set<Name>();
-      const seenIif = new Set<Name>();
+      stamp++;
       for (const p of name.providers) {
         for (const dep of p.pkg.depends) {
-          dep.name.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
-          if (!seenDeps.has(dep.name)) {
-            seenDeps.add(dep.name);
-            dep.name.rdepends.push(name);
+          const rname = dep.name;
+          rname.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
+          if (rname.rdependsStamp !== stamp) {
+            rname.rdependsStamp = stamp;
+            rname.rdepends.push(name);
           }
         }
         for (const dep of p.pkg.installIf) {
-          if (!seenIif.has(dep.name)) {
-            seenIif.add(dep.name);
-            dep.name.rinstallIf.push(name);
+          const rname = dep.name;
+          if (rname.rinstallIfStamp !== stamp) {
+            rname.rinstallIfStamp = stamp;
+            rname.rinstallIf.push(name);
           }
         }
       }

@@ -12,9 +12,21 @@ function rotl32(x: number, r: number): number {
   return ((x << r) | (x >>> (32 - r))) >>> 0;
 }
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function asciiBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
 /** MurmurHash3 x86 32-bit of the UTF-8 bytes of `text`. */
 export function murmur3(text: string, seed = SEED): number {
-  const key = encoder.encode(text);
+  // Names are almost always ASCII: skip the UTF-8 encoder for them.
+  const key = isAscii(text) ? asciiBytes(text) : encoder.encode(text);
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   const blocks = key.length >>> 2;

@@ -16,7 +16,7 @@ import {
   SOLVERF_REMOVE,
   SOLVERF_UPGRADE,
 } from './database.ts';
-import { commitChangeset, Indented, nextGenid, Output, printSolverErrors } from './report.ts';
+import { checkWorld, commitChangeset, Indented, nextGenid, Output, printSolverErrors } from './report.ts';
 import { DEP_SATISFIES, depIsMaterialized, foreachReverseDependency, matchGenid, solve } from './solve.ts';
 
 /** A repository as listed in /etc/apk/repositories. */
@@ -283,6 +283,11 @@ function matchingNames(db: Database, args: readonly string[], cb: (match: string
 }
 
 function solveAndCommit(db: Database, flags: number, world: Dep[], out: Output, forceBrokenWorld: boolean): number {
+  // apk_solver_commit refuses up front when a world entry names a tag without repositories.
+  if (checkWorld(db, world, out, forceBrokenWorld) !== 0) {
+    out.err('Not committing changes due to missing repository tags.');
+    return 1;
+  }
   const { errors, changeset } = solve(db, flags, world, { forceBrokenWorld });
   if (errors === 0) return commitChangeset(db, changeset, world, out, { forceBrokenWorld });
   printSolverErrors(db, changeset, world, out);
@@ -346,7 +351,7 @@ function addApplet(db: Database, p: ParsedArgs, out: Output, now: Date): number 
       replaces: [],
       unknown: [],
     };
-    db.addRecord(virtualRecord, { kind: 'file' });
+    db.addRecord(virtualRecord, { kind: 'virtual' });
     depsAdd(world, virtdep);
     db.setNameFlags(virtdep.name, flags, flags);
   }

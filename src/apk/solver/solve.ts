@@ -786,9 +786,10 @@ class SolverRun {
   generateChangeset(world: readonly Dep[]): void {
     const db = this.db;
     for (const name of db.names.values()) {
-      name.ss.installedPkg = undefined;
-      name.ss.installedName = undefined;
-      name.ss.requirers = 0;
+      const ss = name.ss;
+      if (ss.requirers) ss.requirers = 0;
+      if (ss.installedPkg) ss.installedPkg = undefined;
+      if (ss.installedName) ss.installedName = undefined;
     }
     for (const pkg of db.installed) {
       pkg.name.ss.installedPkg = pkg;
@@ -814,10 +815,20 @@ function ffs(x: number): number {
   return i;
 }
 
-/** Resets every name's and package's per-solve state (apk's free_name/free_package). */
+/** Resets every name's and package's per-solve state (apk's free_name/free_package). Only state a
+ *  solve touched is replaced, which keeps repeated solves over large indexes cheap. */
 export function resetSolverState(db: Database): void {
-  for (const name of db.names.values()) name.ss = newNameState();
-  for (const pkg of db.packages.values()) pkg.ss = newPackageState();
+  for (const name of db.names.values()) {
+    const ss = name.ss;
+    if (ss.seen || ss.requirers || ss.installedPkg || ss.installedName || ss.changesetProcessed || ss.changesetRemoved || ss.locked ||
+      ss.iifNeeded || ss.queue || ss.dirtySeq || ss.mergeDepends || ss.mergeProvides || ss.reevaluateDeps || ss.reevaluateIif) {
+      name.ss = newNameState();
+    }
+  }
+  for (const pkg of db.packages.values()) {
+    const ss = pkg.ss;
+    if (ss.seen || ss.solverFlags || ss.solverFlagsInheritable || ss.inChangeset || ss.error || ss.conflicts) pkg.ss = newPackageState();
+  }
 }
 
 /** Sorts world entries in place by name as apk does before solving. */

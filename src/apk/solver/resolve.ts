@@ -1,0 +1,191 @@
+// The resolver as a library call: repositories, installed and cached records and a world in, an
+// apk-tools-identical changeset (or apk's explanation of the failure) out. Pure: no I/O, no clock.
+import type { PackageRecord } from '../format/record.ts';
+import { ApkError } from '../errors.ts';
+import type { Dep, Package } from './database.ts';
+import {
+  Database,
+  SOLVERF_AVAILABLE,
+  SOLVERF_IGNORE_CONFLICT,
+  SOLVERF_LATEST,
+  SOLVERF_REINSTALL,
+  SOLVERF_UPGRADE,
+} from './database.ts';
+import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } from './report.ts';
+import { solve } from './solve.ts';
+
+/** One repository (an APKINDEX), in priority order. */
+export interface ResolveRepository {
+  /** The index records. */
+  records: readonly PackageRecord[];
+  /** Repository tag without `@` (`@edge URL` in /etc/apk/repositories); untagged when absent. */
+  tag?: string;
+  /** Shown in messages; repositories with the same name are one repository listed under several tags. */
+  name?: string;
+  /** Packages can be fetched from it now (false models `--no-network` for remote repositories). Default true. */
+  available?: boolean;
+}
+
+/** Solver flags applied to the whole world (apk's global flags). */
+export interface ResolveFlags {
+  /** `apk upgrade`: prefer newer versions over installed ones. */
+  upgrade?: boolean;
+  /** `--available`: prefer packages that can be fetched. */
+  available?: boolean;
+  /** `--latest`: always pick the newest version. */
+  latest?: boolean;
+  /** Reinstall installed packages. */
+  reinstall?: boolean;
+  /** `--force` on conflicts: ignore conflict dependencies. */
+  ignoreConflict?: boolean;
+}
+
+/** Inputs of {@link resolve}. */
+export interface ResolveInput {
+  repositories: readonly ResolveRepository[];
+  /** World: dependency expressions `[!]name[@tag][op version]` (or one whitespace-separated string). */
+  world: readonly string[] | string;
+  /** Architectures packages may have (`A:`); packages with no arch or `noarch` always qualify. */
+  arch: string | readonly string[];
+  /** The installed database (`repositoryTag` = `s:` tag); empty for a fresh root. */
+  installed?: readonly PackageRecord[];
+  /** Packages in the local cache (etc/apk/cache/installed): installable without a repository. */
+  cache?: readonly PackageRecord[];
+  flags?: ResolveFlags;
+  /** `--force-broken-world`: drop world entries that cannot be satisfied instead of failing. */
+  forceBrokenWorld?: boolean;
+}
+
+/** What happens to one package. */
+export type ChangeAction = 'install' | 'remove' | 'upgrade' | 'downgrade' | 'replace' | 'reinstall' | 'repin' | 'keep';
+
+/** One changeset entry in apk's execution order. */
+export interface ResolvedChange {
+  action: ChangeAction;
+  /** The installed package being replaced or removed. */
+  old?: PackageRecord;
+  /** The package installed or kept. */
+  new?: PackageRecord;
+  /** Repository tag the new package is pinned to (without `@`), if any. */
+  tag?: string;
+}
+
+/** A successful resolution. */
+export interface Resolution {
+  /** Every package of the resulting system, in apk's install order (dependencies first). */
+  install: PackageRecord[];
+  /** Packages to remove, in apk's order. */
+  remove: PackageRecord[];
+  /** The full changeset including unchanged packages (`keep`). */
+  changes: ResolvedChange[];
+  /** What `apk add --simulate` would print for this changeset. */
+  text: string;
+}
+
+/** The resolver could not satisfy the world; `message` is apk's report ("unable to select packages: …"). */
+export class ApkResolveError extends ApkError {
+  /** apk's full error text, starting with `ERROR: unable to select packages:`. */
+  readonly report: string;
+  constructor(report: string, detail: Record<string, unknown>) {
+    super('APK_RESOLVE_UNSATISFIABLE', report.replace(/^ERROR: /, '').trimEnd(), { detail });
+    this.name = 'ApkResolveError';
+    this.report = report;
+  }
+}
+
+const ACTIONS: Record<string, ChangeAction> = {
+  Installing: 'install',
+  Purging: 'remove',
+  Upgrading: 'upgrade',
+  Downgrading: 'downgrade',
+  Replacing: 'replace',
+  Reinstalling: 'reinstall',
+  '[APK unavailable, skipped] Reinstalling': 'reinstall',
+  'Updating pinning': 'repin',
+};
+
+/** Builds the solver database from records (apk_db_open order: installed, cache, repositories). */
+export function openResolveDatabase(input: Omit<ResolveInput, 'world' | 'flags' | 'forceBrokenWorld'>): Database {
+  const db = new Database(typeof input.arch === 'string' ? [input.arch] : [...input.arch]);
+  for (const record of input.installed ?? []) db.addRecord(record, { kind: 'installed' });
+  if (input.cache) {
+    db.cacheActive = true;
+    for (const record of input.cache) db.addRecord(record, { kind: 'cache' });
+  }
+  const loaded = new Set<number>();
+  input.repositories.forEach((repo, position) => {
+    const index = db.addRepository(repo.name ?? `#${position}`, repo.tag === undefined ? undefined : `@${repo.tag}`);
+    if (!loaded.has(index)) {
+      loaded.add(index);
+      for (const record of repo.records) db.addRecord(record, { kind: 'repository', index });
+    }
+    db.openRepository(index, repo.available ?? true);
+  });
+  db.finishOpen();
+  return db;
+}
+
+function parseWorld(db: Database, world: readonly string[] | string): Dep[] {
+  const words = typeof world === 'string' ? world.split(/\s+/) : world.flatMap((w) => w.split(/\s+/));
+  const deps: Dep[] = [];
+  for (const word of words) {
+    if (!word) continue;
+    const dep = db.pullDep(word, true);
+    if (!dep || dep.broken) {
+      throw new ApkError('APK_DEPENDENCY_INVALID', `'${word}' is not a valid world dependency, format is name(@tag)([<>~=]version)`, {
+        detail: { dependency: word },
+      });
+    }
+    const existing = deps.findIndex((d) => d.name === dep.name);
+    if (existing >= 0) deps[existing] = dep;
+    else deps.push(dep);
+  }
+  return deps;
+}
+
+function solverFlags(flags: ResolveFlags | undefined): number {
+  return (
+    (flags?.upgrade ? SOLVERF_UPGRADE : 0) |
+    (flags?.available ? SOLVERF_AVAILABLE : 0) |
+    (flags?.latest ? SOLVERF_LATEST : 0) |
+    (flags?.reinstall ? SOLVERF_REINSTALL : 0) |
+    (flags?.ignoreConflict ? SOLVERF_IGNORE_CONFLICT : 0)
+  );
+}
+
+/**
+ * Resolves `world` exactly as apk-tools 3.0.6 would (`apk add`/`apk upgrade` with the given flags).
+ * Throws {@link ApkResolveError} (code APK_RESOLVE_UNSATISFIABLE) with apk's report when the world
+ * cannot be satisfied, APK_DEPENDENCY_INVALID for a malformed world entry, and
+ * APK_REPOSITORY_TAG_UNKNOWN when a world entry is pinned to a tag no repository carries.
+ */
+export function resolve(input: ResolveInput): Resolution {
+  const db = openResolveDatabase(input);
+  const world = parseWorld(db, input.world);
+  const out = new Output(1);
+  const forceBrokenWorld = input.forceBrokenWorld ?? false;
+  if (checkWorld(db, world, out, forceBrokenWorld) !== 0) {
+    throw new ApkError('APK_REPOSITORY_TAG_UNKNOWN', out.text().replace(/^WARNING: /gm, '').trimEnd(), {
+      detail: { tags: world.filter((d) => d.tag > 0 && !db.repoTags[d.tag]!.allowedRepos).map((d) => db.repoTags[d.tag]!.plain) },
+    });
+  }
+  const { errors, changeset } = solve(db, solverFlags(input.flags), world, { forceBrokenWorld });
+  if (errors) {
+    const report = new Output(1);
+    printSolverErrors(db, changeset, world, report);
+    throw new ApkResolveError(report.text(), { errors, world: world.map((d) => d.name.name) });
+  }
+  const changes: ResolvedChange[] = changeset.changes.map((change) => {
+    const action = ACTIONS[changeAction(db, change) ?? ''] ?? 'keep';
+    const entry: ResolvedChange = { action };
+    if (change.oldPkg) entry.old = change.oldPkg.record;
+    if (change.newPkg) entry.new = change.newPkg.record;
+    const tag = db.repoTags[change.newTag]!.plain;
+    if (change.newPkg && tag) entry.tag = tag;
+    return entry;
+  });
+  commitChangeset(db, changeset, world, out, { forceBrokenWorld });
+  const install = changeset.changes.filter((c) => c.newPkg).map((c) => (c.newPkg as Package).record);
+  const remove = changeset.changes.filter((c) => !c.newPkg).map((c) => (c.oldPkg as Package).record);
+  return { install, remove, changes, text: out.text() };
+}
