@@ -1,7 +1,7 @@
 import type { ApkControl, ApkEnd, ApkEntry, ApkItem } from '../../apk/index.ts';
 import { ImageError } from '../errors.ts';
-import { FsTree, splitPath } from './tree.ts';
-import type { FsNode, NodeType } from './tree.ts';
+import { splitPath } from './tree.ts';
+import type { FsNode, NodeType , FsTree} from './tree.ts';
 
 // Installs one package's data entries into the in-memory tree the way apk would: directories are
 // shared (first creator sets mode and owner, the last package that lists one sets its mtime), a

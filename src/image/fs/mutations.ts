@@ -1,7 +1,7 @@
 import type { PathMutation } from '../config/types.ts';
 import { ImageError } from '../errors.ts';
-import { FsTree, splitPath } from './tree.ts';
-import type { FsNode } from './tree.ts';
+import { splitPath } from './tree.ts';
+import type { FsNode , FsTree} from './tree.ts';
 
 // Pure: apko's `paths` mutations (image-config.md §2.5) on the in-memory tree.
 
