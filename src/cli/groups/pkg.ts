@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { registerPkgBuild } from '../commands/pkg-build.ts';
 
-/** Registers the `kiln pkg …` commands. */
-export function registerPkgCommands(_program: Command, _context: CliContext): void {}
+/** Registers the `kiln pkg …` commands (melange-compatible package building). */
+export function registerPkgCommands(program: Command, context: CliContext): void {
+  const pkg = program.command('pkg').description('build, test, lint, sign and index apk packages from melange recipes');
+  registerPkgBuild(pkg, context);
+}

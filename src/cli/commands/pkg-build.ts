@@ -1,0 +1,81 @@
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildRecipe } from '../../build/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { addBuildOptions, createEnvironment, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import type { PkgBuildFlags } from './pkg-options.ts';
+
+interface BuildFlags extends PkgBuildFlags {
+  sourceDir?: string;
+  emptyWorkspace?: boolean;
+  keepWorkspace?: boolean;
+}
+
+const DISCOVERY = ['.melange.yaml', '.melange.yml', 'melange.yaml', 'melange.yml'];
+
+/** `kiln pkg build [RECIPE]`: melange build. */
+export function registerPkgBuild(pkg: Command, context: CliContext): void {
+  addBuildOptions(
+    pkg
+      .command('build')
+      .description('build the packages of a melange recipe in a sandbox: signed .apk per package and subpackage, index, SBOM and provenance')
+      .argument('[recipe]', `recipe file (default: first of ${DISCOVERY.join(', ')})`)
+      .option('--source-dir <DIR>', 'files copied into the workspace (default: the recipe\'s directory)')
+      .option('--empty-workspace', 'start from an empty workspace')
+      .option('--keep-workspace', 'keep the workspace after the build, for debugging'),
+  ).action(async (recipeArg: string | undefined, flags: BuildFlags) => {
+    const recipeFile = recipeArg ? resolve(context.cwd, recipeArg) : await discover(context.cwd);
+    const sde = sourceDateEpoch(flags, context);
+    const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
+    const result = await buildRecipe(
+      {
+        recipeFile,
+        outDir: resolve(context.cwd, flags.outDir),
+        sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
+        sourceDateEpoch: sde,
+        ...(flags.arch ? { arch: flags.arch } : {}),
+        ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
+        ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
+        ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
+        ...(flags.license ? { license: flags.license } : {}),
+        ...(varsOverride ? { varsOverride } : {}),
+        ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
+        generateIndex: flags.generateIndex !== false,
+        ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+        ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
+      },
+      { runner: createRunner(flags), environment: createEnvironment(flags), publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+    );
+    if (flags.json) {
+      printJson(context, {
+        origin: result.origin,
+        version: result.version,
+        arch: result.arch,
+        packages: result.packages.map((p) => ({ name: p.name, version: p.version, file: p.file, sha256: p.sha256, size: p.size, identity: p.identity, depends: p.depends, provides: p.provides })),
+        index: result.indexFile ?? null,
+        provenance: result.provenanceFile,
+        environment: result.environment,
+        steps: result.stepsRun,
+        durationMs: result.durationMs,
+      });
+    } else {
+      for (const p of result.packages) context.stderr(`built ${p.file}\n`);
+    }
+  });
+}
+
+async function discover(cwd: string): Promise<string> {
+  for (const name of DISCOVERY) {
+    try {
+      await access(join(cwd, name));
+      return join(cwd, name);
+    } catch {
+      // try the next name
+    }
+  }
+  throw new KilnError('USAGE', `no recipe given and none of ${DISCOVERY.join(', ')} exists in ${cwd}`);
+}

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { loadSigningKey } from '../../apk/index.ts';
+import {
+  createApkPublisher,
+  createBwrapRunner,
+  createFakeRunner,
+  createHostEnvironmentProvider,
+  createUnavailableEnvironmentProvider,
+} from '../../build/index.ts';
+import type { BuildEnvironmentProvider, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import type { CliContext } from '../context.ts';
+
+/** Flags shared by `kiln pkg build`, `build-all` and `test`. */
+export interface PkgBuildFlags {
+  arch?: string;
+  outDir: string;
+  signingKey?: string;
+  runner: string;
+  bootstrapHost?: boolean;
+  pipelineDir?: string[];
+  buildDate?: string;
+  namespace?: string;
+  gitCommit?: string;
+  gitRepoUrl?: string;
+  license?: string;
+  varsFile?: string;
+  buildOption?: string[];
+  generateIndex?: boolean;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Adds the melange-style build flags. */
+export function addBuildOptions(command: Command): Command {
+  return command
+    .option('--arch <ARCH>', 'architecture to build for (apk or OCI name; default the host\'s)')
+    .option('--out-dir <DIR>', 'output directory (melange layout OUT/ARCH/NAME-VERSION.apk)', './packages/')
+    .option('--signing-key <KEY>', 'RSA private key (PEM) signing packages and the index; the signature is named <key file>.pub')
+    .addOption(new Option('--runner <RUNNER>', 'sandbox runner').choices(['bubblewrap', 'fake']).default('bubblewrap'))
+    .option('--bootstrap-host', 'use the host root filesystem (read-only) as the build environment instead of assembling it from packages')
+    .addOption(new Option('--pipeline-dir <DIR>', 'directory of extra pipeline definitions, searched before the built-ins (repeatable)').argParser(collect))
+    .option('--build-date <RFC3339>', 'timestamp of everything built (SOURCE_DATE_EPOCH from the environment wins)')
+    .option('--namespace <NAME>', 'distribution namespace for SBOM and maintainer', 'unknown')
+    .option('--git-commit <SHA>', 'commit of the recipe repository (default: detected, else unknown)')
+    .option('--git-repo-url <URL>', 'URL of the recipe repository, for the SBOM')
+    .option('--license <SPDX>', 'license of the recipe itself, for the SBOM', 'NOASSERTION')
+    .option('--vars-file <FILE>', 'YAML map overriding recipe vars')
+    .addOption(new Option('--build-option <NAME>', 'enable a build option declared in the recipe (repeatable)').argParser(collect))
+    .option('--no-generate-index', 'do not update OUT/ARCH/APKINDEX.tar.gz')
+    .option('--cache-dir <DIR>', 'host directory mounted at /var/cache/melange')
+    .option('--json', 'print a JSON summary on stdout');
+}
+
+/** SOURCE_DATE_EPOCH from the environment, else --build-date, else 0. */
+export function sourceDateEpoch(flags: PkgBuildFlags, context: CliContext): number {
+  const env = context.env.SOURCE_DATE_EPOCH;
+  if (env !== undefined && env !== '') {
+    if (!/^\d+$/.test(env)) throw new KilnError('USAGE', `SOURCE_DATE_EPOCH must be an integer number of seconds, got ${JSON.stringify(env)}`);
+    return Number(env);
+  }
+  if (flags.buildDate) {
+    const ms = Date.parse(flags.buildDate);
+    if (Number.isNaN(ms)) throw new KilnError('USAGE', `--build-date: not an RFC 3339 timestamp: ${JSON.stringify(flags.buildDate)}`);
+    return Math.floor(ms / 1000);
+  }
+  return 0;
+}
+
+export async function readVarsFile(path: string | undefined): Promise<Record<string, string> | undefined> {
+  if (!path) return undefined;
+  let value: unknown;
+  try {
+    value = parse(await readFile(path, 'utf8'), { schema: 'failsafe' });
+  } catch (error) {
+    throw new KilnError('USAGE', `--vars-file ${path}: cannot read a YAML map`, { cause: error });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new KilnError('USAGE', `--vars-file ${path}: must be a YAML map of strings`);
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') throw new KilnError('USAGE', `--vars-file ${path}: value of ${key} must be a string`);
+    out[key] = item;
+  }
+  return out;
+}
+
+export function createRunner(flags: PkgBuildFlags): SandboxRunner {
+  return flags.runner === 'fake' ? createFakeRunner() : createBwrapRunner();
+}
+
+export function createEnvironment(flags: PkgBuildFlags): BuildEnvironmentProvider {
+  if (flags.bootstrapHost) return createHostEnvironmentProvider();
+  return createUnavailableEnvironmentProvider('assembling the build environment from environment.contents is not available yet; pass --bootstrap-host to build in the host root filesystem (read-only)');
+}
+
+export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {
+  const signingKey = flags.signingKey ? await loadSigningKey(flags.signingKey) : undefined;
+  return createApkPublisher({ ...(signingKey ? { signingKey } : {}), indexMtime: sde });
+}
+
+/** Streams step output to stderr, each line prefixed with its step. */
+export function stepLogger(context: CliContext, prefix = ''): (line: StepLogLine) => void {
+  return (line) => context.stderr(`${prefix}[${line.step}] ${line.line}\n`);
+}
