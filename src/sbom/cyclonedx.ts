@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { apkPurl, ociPurl } from './model.ts';
+import type { SbomImage, SbomTool } from './model.ts';
+
+// Pure: a CycloneDX 1.6 JSON BOM of one image. The serial number is derived from the manifest
+// digest so the same image always gets the same document.
+
+function uuidFrom(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex');
+  // RFC 4122 version 5-style layout (name-based), from SHA-256 instead of SHA-1
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The CycloneDX document of one image. */
+export function cyclonedxImageDocument(image: SbomImage, tool: SbomTool): Record<string, unknown> {
+  const imageRef = ociPurl(image.repository, image.digest, { arch: image.ociArch, mediaType: 'application/vnd.oci.image.manifest.v1+json', os: 'linux' });
+  const osRef = `os:${image.os.ID || 'unknown'}@${image.os.VERSION_ID || 'unknown'}`;
+  const refOf = new Map(image.packages.map((pkg) => [pkg.name, apkPurl(pkg, image.os)]));
+  const components: Array<Record<string, unknown>> = [
+    {
+      type: 'operating-system',
+      'bom-ref': osRef,
+      name: image.os.ID || 'unknown',
+      ...(image.os.VERSION_ID ? { version: image.os.VERSION_ID } : {}),
+      ...(image.os.NAME ? { description: image.os.NAME } : {}),
+    },
+  ];
+  for (const pkg of image.packages) {
+    const hashes = [{ alg: 'SHA-1', content: pkg.controlSha1 }];
+    if (pkg.dataSha256) hashes.push({ alg: 'SHA-256', content: pkg.dataSha256 });
+    components.push({
+      type: 'library',
+      'bom-ref': refOf.get(pkg.name),
+      ...(image.os.NAME ? { supplier: { name: image.os.NAME } } : {}),
+      name: pkg.name,
+      version: pkg.version,
+      ...(pkg.description ? { description: pkg.description } : {}),
+      hashes,
+      ...(pkg.license ? { licenses: [{ expression: pkg.license }] } : {}),
+      purl: refOf.get(pkg.name),
+      ...(pkg.url ? { externalReferences: [{ type: 'website', url: pkg.url }] } : {}),
+      properties: [
+        { name: 'kiln:apk:arch', value: pkg.arch },
+        ...(pkg.origin ? [{ name: 'kiln:apk:origin', value: pkg.origin }] : []),
+      ],
+    });
+  }
+  const dependencies = [
+    { ref: imageRef, dependsOn: [osRef, ...image.packages.map((pkg) => refOf.get(pkg.name)!)] },
+    ...image.packages.map((pkg) => ({ ref: refOf.get(pkg.name)!, dependsOn: [...new Set(pkg.dependsOn.map((name) => refOf.get(name)).filter((ref): ref is string => ref !== undefined && ref !== refOf.get(pkg.name)))] })),
+  ];
+  return {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    serialNumber: `urn:uuid:${uuidFrom(image.digest)}`,
+    version: 1,
+    metadata: {
+      timestamp: image.created,
+      tools: { components: [{ type: 'application', name: tool.name, version: tool.version }] },
+      component: {
+        type: 'container',
+        'bom-ref': imageRef,
+        name: image.repository,
+        version: image.digest,
+        hashes: [{ alg: 'SHA-256', content: image.digest.replace(/^sha256:/, '') }],
+        purl: imageRef,
+      },
+    },
+    components,
+    dependencies,
+  };
+}

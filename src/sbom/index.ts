@@ -1,0 +1,7 @@
+// Public API of SBOM generation: SPDX 2.3 and CycloneDX 1.6 JSON documents.
+export { SbomError, sbomErrorCodes } from './errors.ts';
+export type { SbomErrorCode } from './errors.ts';
+export { apkPurl, ociPurl } from './model.ts';
+export type { SbomPackage, SbomImage, SbomIndex, SbomTool } from './model.ts';
+export { spdxImageDocument, spdxIndexDocument, spdxId } from './spdx.ts';
+export { cyclonedxImageDocument } from './cyclonedx.ts';
