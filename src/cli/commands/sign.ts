@@ -6,7 +6,7 @@ import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/in
 import type { Witness } from '@sigstore/sign';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addRegistryOptions, collect, imageArgument, loadSigningKey, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
+import { boolFlag, positionals, addRegistryOptions, collect, imageArgument, loadSigningKey, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
 
 interface SignFlags {
   key?: string;
@@ -28,7 +28,7 @@ export function registerSign(program: Command, context: CliContext): void {
     program
       .command('sign')
       .description('sign images like cosign: simple-signing payload in the sha256-<digest>.sig tag, and a Sigstore bundle referrer where the registry supports the referrers API')
-      .argument('<images...>', 'image references (tag or digest); tags are resolved to a digest first')
+      .argument('[images...]', 'image references (tag or digest); tags are resolved to a digest first')
       .option('--key <PATH>', 'cosign.key (encrypted; password from COSIGN_PASSWORD or a prompt) or a PEM private key; without it, keyless signing')
       .addOption(new Option('-a, --annotations <KEY=VALUE>', 'extra key=value stored in the signed payload (repeatable)').argParser(collect))
       .option('--recursive', 'for an index, also sign each platform manifest')
@@ -40,16 +40,17 @@ export function registerSign(program: Command, context: CliContext): void {
       .option('-y, --yes', 'do not prompt for confirmation (accepted for cosign compatibility)')
       .option('--json', 'print the signed digests and where their signatures went as JSON'),
   ).action(async (images: string[], flags: SignFlags) => {
+    images = positionals(images, flags);
     const references = images.map(imageArgument);
     const client = openClient(flags, context);
     let signer: ImageSigner;
     let witnesses: Witness[] = [];
-    let format: SignatureFormat = flags.newBundleFormat === undefined ? 'auto' : flags.newBundleFormat ? 'bundle' : 'legacy';
+    let format: SignatureFormat = boolFlag(flags.newBundleFormat) === undefined ? 'auto' : boolFlag(flags.newBundleFormat) ? 'bundle' : 'legacy';
     if (flags.key) {
       signer = keySigner(await loadSigningKey(flags.key, context));
       // A key-based signature goes to a transparency log only when a Rekor is named: Kiln is
       // self-hosted and never publishes private image digests to the public log by default.
-      if (flags.rekorUrl && flags.tlogUpload !== false) {
+      if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
         witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true });
         if (format !== 'bundle') format = 'both';
       }
@@ -57,7 +58,7 @@ export function registerSign(program: Command, context: CliContext): void {
       const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
       if (!token) throw new SignError('KEYLESS_FAILED', 'keyless signing needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or sign with --key)', {});
       if (format === 'legacy') throw new KilnError('USAGE', 'keyless signatures are stored as Sigstore bundles; drop --new-bundle-format=false');
-      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: flags.tlogUpload !== false });
+      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false });
       signer = keyless.signer;
       witnesses = keyless.witnesses;
       format = 'bundle';

@@ -22,13 +22,33 @@ export interface RegistryFlags {
 
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** cosign-style booleans: `--flag`, `--flag=true`, `--flag=false`. */
-export function parseBool(flag: string): (value: string | undefined) => boolean {
-  return (value) => {
+/** A positional argument that an optional-value boolean flag consumed (`--flag IMAGE`). */
+export class SwallowedArgument {
+  constructor(readonly value: string) {}
+}
+
+/** cosign-style booleans: `--flag`, `--flag=true`, `--flag=false` (pflag never takes the next
+ *  word as the value). Commander does, so a non-boolean value is kept as a positional argument and
+ *  given back by {@link positionals}. */
+export function parseBool(_flag: string): (value: string | undefined) => boolean {
+  return ((value: string | undefined) => {
     if (value === undefined || value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
-    throw new KilnError('USAGE', `${flag}: expected true or false, got ${JSON.stringify(value)}`);
-  };
+    return new SwallowedArgument(value);
+  }) as (value: string | undefined) => boolean;
+}
+
+/** The boolean value of a {@link parseBool} flag. */
+export function boolFlag(value: unknown): boolean | undefined {
+  return value instanceof SwallowedArgument ? true : (value as boolean | undefined);
+}
+
+/** Positional arguments plus any a boolean flag swallowed; at least one is required. */
+export function positionals(args: string[], flags: object, what = 'image'): string[] {
+  const swallowed = Object.values(flags).filter((value): value is SwallowedArgument => value instanceof SwallowedArgument).map((value) => value.value);
+  const all = [...swallowed, ...args];
+  if (!all.length) throw new KilnError('USAGE', `missing required argument: ${what}`);
+  return all;
 }
 
 export function addRegistryOptions(command: Command): Command {
@@ -183,8 +203,8 @@ export async function trustPolicyFromFlags(flags: IdentityFlags, context: CliCon
       trust: trustMaterialFromTrustedRoot(json, flags.trustedRoot),
       identity,
       issuer,
-      tlogThreshold: flags.insecureIgnoreTlog ? 0 : 1,
-      ctlogThreshold: flags.insecureIgnoreSct ? 0 : 1,
+      tlogThreshold: boolFlag(flags.insecureIgnoreTlog) ? 0 : 1,
+      ctlogThreshold: boolFlag(flags.insecureIgnoreSct) ? 0 : 1,
     };
   }
   if (!policy.keys && !policy.keyless) throw new KilnError('USAGE', 'give --key PATH, or --certificate-identity and --certificate-oidc-issuer (keyless)');

@@ -4,7 +4,7 @@ import { verifyImage } from '../../sign/index.ts';
 import type { VerifiedSignature } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addIdentityOptions, addRegistryOptions, collect, imageArgument, openClient, parseAnnotations, signatureRepository, trustPolicyFromFlags } from './trust-options.ts';
+import { positionals, addIdentityOptions, addRegistryOptions, collect, imageArgument, openClient, parseAnnotations, signatureRepository, trustPolicyFromFlags } from './trust-options.ts';
 import type { IdentityFlags, RegistryFlags } from './trust-options.ts';
 
 interface VerifyFlags extends IdentityFlags, RegistryFlags {
@@ -20,12 +20,13 @@ export function registerVerify(program: Command, context: CliContext): void {
       program
         .command('verify')
         .description('verify cosign signatures of images (sha256-<digest>.sig and Sigstore bundle referrers) with --key or a keyless identity; exits 1 unless at least one signature verifies')
-        .argument('<images...>', 'image references'),
+        .argument('[images...]', 'image references'),
     )
       .addOption(new Option('-a, --annotations <KEY=VALUE>', 'require key=value in the signed payload (repeatable)').argParser(collect))
       .option('-o, --output <FORMAT>', 'json (default, the verified payloads like cosign) or text', 'json')
       .option('--json', 'print one JSON document with each image\'s verified signatures'),
   ).action(async (images: string[], flags: VerifyFlags) => {
+    images = positionals(images, flags);
     const references = images.map(imageArgument);
     const policy = await trustPolicyFromFlags(flags, context);
     const client = openClient(flags, context);

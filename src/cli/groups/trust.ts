@@ -3,6 +3,10 @@ import type { CliContext } from '../context.ts';
 import { registerGenerateKeyPair } from '../commands/generate-key-pair.ts';
 import { registerSign } from '../commands/sign.ts';
 import { registerVerify } from '../commands/verify.ts';
+import { registerAttest } from '../commands/attest.ts';
+import { registerVerifyAttestation } from '../commands/verify-attestation.ts';
+import { registerDownload } from '../commands/download.ts';
+import { registerTree } from '../commands/tree.ts';
 
 /** Registers the trust commands (cosign's verbs, at the top level): generate-key-pair, sign, verify,
  *  attest, verify-attestation, download, tree, policy verify. */
@@ -10,4 +14,8 @@ export function registerTrustCommands(program: Command, context: CliContext): vo
   registerGenerateKeyPair(program, context);
   registerSign(program, context);
   registerVerify(program, context);
+  registerAttest(program, context);
+  registerVerifyAttestation(program, context);
+  registerDownload(program, context);
+  registerTree(program, context);
 }

@@ -1,0 +1,85 @@
+import type { Digest } from '../lib/index.ts';
+import type { Descriptor, ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import { MediaTypes } from '../registry-client/index.ts';
+import { BUNDLE_MEDIA_TYPE, CosignAnnotations, DSSE_ENVELOPE_MEDIA_TYPE, cosignTag } from '../sign/index.ts';
+import type { DsseEnvelope } from '../sign/index.ts';
+import { predicateTypeMatches } from './format/predicate-types.ts';
+
+/** Supply-chain artifacts attached to an image, as `kiln tree` shows them. */
+export interface ImageTree {
+  reference: string;
+  digest: Digest;
+  mediaType: string;
+  signatures?: { tag: string; layers: Descriptor[] };
+  attestations?: { tag: string; layers: Descriptor[] };
+  sboms?: { tag: string; layers: Descriptor[] };
+  /** OCI referrers (bundles and other artifacts); `viaApi` false when read from the fallback tag. */
+  referrers: Descriptor[];
+  referrersViaApi: boolean;
+}
+
+/** Lists the cosign tags (`.sig`, `.att`, `.sbom`) and referrers of an image's digest. */
+export async function imageTree(client: RegistryClient, reference: ImageReference, signatureRepository?: RepositoryRef): Promise<ImageTree> {
+  const target = await client.resolve(reference);
+  const repo = signatureRepository ?? { registry: reference.registry, repository: reference.repository };
+  const tree: ImageTree = { reference: `${reference.registry}/${reference.repository}`, digest: target.digest, mediaType: target.mediaType, referrers: [], referrersViaApi: false };
+  for (const [suffix, field] of [['sig', 'signatures'], ['att', 'attestations'], ['sbom', 'sboms']] as const) {
+    const tag = cosignTag(target.digest, suffix);
+    const pulled = await client.getManifestIfExists({ ...repo, tag }, [MediaTypes.ociManifest, MediaTypes.dockerManifest]);
+    if (pulled && 'layers' in pulled.manifest) tree[field] = { tag, layers: pulled.manifest.layers };
+  }
+  const referrers = await client.referrers(repo, target.digest);
+  tree.referrers = referrers.manifests;
+  tree.referrersViaApi = referrers.viaApi;
+  return tree;
+}
+
+/** An attestation as stored, not verified (cosign `download attestation`). */
+export interface DownloadedAttestation {
+  source: 'tag' | 'bundle';
+  /** The `.att` layer or bundle referrer manifest digest. */
+  digest: Digest;
+  predicateType?: string;
+  envelope: DsseEnvelope;
+}
+
+/** Fetches (digest-checked, but NOT signature-verified) the DSSE envelopes attached to an image. */
+export async function downloadAttestations(
+  client: RegistryClient,
+  reference: ImageReference,
+  options: { predicateType?: string; signatureRepository?: RepositoryRef } = {},
+): Promise<DownloadedAttestation[]> {
+  const tree = await imageTree(client, reference, options.signatureRepository);
+  const repo = options.signatureRepository ?? { registry: reference.registry, repository: reference.repository };
+  const wanted = options.predicateType;
+  const result: DownloadedAttestation[] = [];
+  for (const layer of tree.attestations?.layers ?? []) {
+    if (layer.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE) continue;
+    const predicateType = layer.annotations?.[CosignAnnotations.predicateType];
+    if (wanted && !(predicateType && predicateTypeMatches(predicateType, wanted))) continue;
+    const envelope = JSON.parse(new TextDecoder().decode(await client.getBlob(repo, layer.digest, 32 * 1024 * 1024))) as DsseEnvelope;
+    result.push({ source: 'tag', digest: layer.digest, ...(predicateType ? { predicateType } : {}), envelope });
+  }
+  for (const referrer of tree.referrers) {
+    if (referrer.artifactType !== BUNDLE_MEDIA_TYPE) continue;
+    const predicateType = referrer.annotations?.['dev.sigstore.bundle.predicateType'];
+    if (predicateType === 'https://sigstore.dev/cosign/sign/v1') continue;
+    if (wanted && !(predicateType && predicateTypeMatches(predicateType, wanted))) continue;
+    const manifest = (await client.getManifest({ ...repo, digest: referrer.digest })).manifest;
+    const layer = 'layers' in manifest ? manifest.layers[0] : undefined;
+    if (!layer) continue;
+    const bundle = JSON.parse(new TextDecoder().decode(await client.getBlob(repo, layer.digest, 16 * 1024 * 1024))) as { dsseEnvelope?: DsseEnvelope };
+    if (!bundle.dsseEnvelope) continue;
+    result.push({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), envelope: bundle.dsseEnvelope });
+  }
+  return result;
+}
+
+/** SBOMs attached the deprecated way (`.sbom` tag, unsigned): each layer's bytes and media type. */
+export async function downloadAttachedSboms(client: RegistryClient, reference: ImageReference, signatureRepository?: RepositoryRef): Promise<{ mediaType: string; bytes: Uint8Array }[]> {
+  const tree = await imageTree(client, reference, signatureRepository);
+  const repo = signatureRepository ?? { registry: reference.registry, repository: reference.repository };
+  const result: { mediaType: string; bytes: Uint8Array }[] = [];
+  for (const layer of tree.sboms?.layers ?? []) result.push({ mediaType: layer.mediaType, bytes: await client.getBlob(repo, layer.digest, 256 * 1024 * 1024) });
+  return result;
+}

@@ -1,0 +1,21 @@
+/**
+ * Attestations: in-toto statements in DSSE envelopes, stored like cosign (`.att` tag layers) and as
+ * Sigstore bundle referrers; predicate builders (SLSA v1) and checks (SPDX, CycloneDX, OpenVEX);
+ * policies over signatures and attestations.
+ *
+ *   const predicate = buildSlsaProvenanceV1({ buildType, externalParameters, builder: { id } });
+ *   await attestImage({ client, reference, signer, predicateType: SLSA_PROVENANCE_V1, predicate });
+ *   await verifyAttestations({ client, reference, policy: { keys }, predicateType: SLSA_PROVENANCE_V1 });
+ */
+export { AttestError, attestErrorCodes } from './errors.ts';
+export type { AttestErrorCode } from './errors.ts';
+export { PREDICATE_TYPES, predicateTypeUri, predicateTypeMatches } from './format/predicate-types.ts';
+export { parsePredicate, validatePredicate, predicateTime } from './format/predicates.ts';
+export { buildSlsaProvenanceV1, digestResource, SLSA_PROVENANCE_V1 } from './format/slsa.ts';
+export type { SlsaBuildInput, SlsaResource } from './format/slsa.ts';
+export { attestImage } from './attest-image.ts';
+export type { AttestImageOptions, AttestedManifest } from './attest-image.ts';
+export { verifyAttestations } from './verify-attestation.ts';
+export type { VerifyAttestationsOptions, VerifiedAttestation } from './verify-attestation.ts';
+export { imageTree, downloadAttestations, downloadAttachedSboms } from './discover.ts';
+export type { ImageTree, DownloadedAttestation } from './discover.ts';

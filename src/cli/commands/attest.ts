@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { Witness } from '@sigstore/sign';
+import { KilnError } from '../../lib/index.ts';
+import { AttestError, attestImage, parsePredicate, predicateTypeUri } from '../../attest/index.ts';
+import type { AttestedManifest } from '../../attest/index.ts';
+import { SignError, keySigner, keylessSigner, rekorWitnesses } from '../../sign/index.ts';
+import type { ImageSigner, SignatureFormat } from '../../sign/index.ts';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { boolFlag, positionals, addRegistryOptions, imageArgument, loadSigningKey, openClient, parseBool, signatureRepository } from './trust-options.ts';
+
+interface AttestFlags {
+  predicate: string;
+  type: string;
+  key?: string;
+  replace?: boolean;
+  recursive?: boolean;
+  allowInsecureRegistry?: boolean;
+  tlogUpload?: boolean;
+  newBundleFormat?: boolean;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  identityToken?: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+/** `kiln attest`: sign an in-toto statement about an image (DSSE) and attach it like cosign. */
+export function registerAttest(program: Command, context: CliContext): void {
+  addRegistryOptions(
+    program
+      .command('attest')
+      .description('attach a signed in-toto attestation (DSSE) to images: sha256-<digest>.att layers, and a Sigstore bundle referrer where the referrers API exists')
+      .argument('[images...]', 'image references')
+      .requiredOption('--predicate <FILE>', 'predicate file (JSON; "-" reads stdin); for --type custom any text')
+      .option('--type <TYPE>', 'slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom, or a predicate type URI', 'custom')
+      .option('--key <PATH>', 'cosign.key or PEM private key; without it, keyless (Fulcio)')
+      .option('--replace', 'replace existing .att layers of the same predicate type')
+      .option('--recursive', 'for an index, also attest each platform manifest')
+      .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (keyless, or with --rekor-url)').argParser(parseBool('--tlog-upload')).default(true))
+      .addOption(new Option('--new-bundle-format [BOOL]', 'true: only a bundle referrer; false: only the .att tag; unset: both where the referrers API exists').argParser(parseBool('--new-bundle-format')))
+      .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
+      .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry')
+      .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
+      .option('-y, --yes', 'do not prompt (accepted for cosign compatibility)')
+      .option('--json', 'print where each attestation went as JSON'),
+  ).action(async (images: string[], flags: AttestFlags) => {
+    images = positionals(images, flags);
+    const references = images.map(imageArgument);
+    const predicateType = predicateTypeUri(flags.type);
+    let bytes: Uint8Array;
+    try {
+      bytes = flags.predicate === '-' ? await readStdin() : await readFile(resolve(context.cwd, flags.predicate));
+    } catch (error) {
+      throw new AttestError('PREDICATE_INVALID', `${flags.predicate}: cannot read predicate file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    }
+    const predicate = parsePredicate(bytes, predicateType, flags.predicate, new Date());
+    let signer: ImageSigner;
+    let witnesses: Witness[] = [];
+    let format: SignatureFormat = boolFlag(flags.newBundleFormat) === undefined ? 'auto' : boolFlag(flags.newBundleFormat) ? 'bundle' : 'legacy';
+    if (flags.key) {
+      signer = keySigner(await loadSigningKey(flags.key, context));
+      if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
+        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true });
+        if (format !== 'bundle') format = 'both';
+      }
+    } else {
+      const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
+      if (!token) throw new SignError('KEYLESS_FAILED', 'keyless attestation needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or use --key)', {});
+      if (format === 'legacy') throw new KilnError('USAGE', 'keyless attestations are stored as Sigstore bundles; drop --new-bundle-format=false');
+      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false });
+      signer = keyless.signer;
+      witnesses = keyless.witnesses;
+      format = 'bundle';
+    }
+    const client = openClient(flags, context);
+    const results: AttestedManifest[] = [];
+    for (const reference of references) {
+      const attested = await attestImage({
+        client,
+        reference,
+        signer,
+        predicateType,
+        predicate,
+        format,
+        witnesses,
+        replace: Boolean(flags.replace),
+        recursive: Boolean(flags.recursive),
+        ...(signatureRepository(context) ? { signatureRepository: signatureRepository(context)! } : {}),
+      });
+      if (!flags.json) {
+        for (const entry of attested) {
+          if (entry.attestationTag) context.stderr(`Pushing attestation (${predicateType}) to: ${reference.registry}/${reference.repository}:${entry.attestationTag}\n`);
+          if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+        }
+      }
+      results.push(...attested);
+    }
+    if (flags.json) printJson(context, { attested: results });
+  });
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
