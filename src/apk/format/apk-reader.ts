@@ -319,7 +319,11 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
       const raw = step.header;
       if (++entryCount > limits.maxEntries) throw fault('APK_LIMIT_EXCEEDED', `more than ${limits.maxEntries} data entries`);
       if (isSkippedDataName(raw.name)) {
-        // apk silently skips dot-leading names; drain their content without exposing it.
+        // apk silently skips dot-leading names; drain their content without exposing it. A name that
+        // climbs out of the root ("../x") is still refused: it can only be an attack.
+        if (raw.name.split('/').includes('..') || [...raw.name].some((char) => char < ' ' || char === '\x7f')) {
+          safeEntryPath(raw.name.replace(/^(\.\/)+/, ''), name);
+        }
         skipped.push(raw.name);
         await tar.discard(Math.ceil(raw.size / 512) * 512, raw.name);
         continue;
