@@ -28,3 +28,7 @@ export type { ElfInfo } from './format/elf.ts';
 export { lintPackage } from './lint.ts';
 export type { LintFinding } from './lint.ts';
 export { buildSbom, sbomPath } from './sbom.ts';
+export { planBuildAll, dependencyName } from './build-all-plan.ts';
+export type { BuildAllPlan, PlanRecipe, PlanEdge } from './build-all-plan.ts';
+export { buildAll } from './build-all.ts';
+export type { BuildAllRequest, BuildAllResult, BuildAllOutcome } from './build-all.ts';

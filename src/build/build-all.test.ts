@@ -1,0 +1,53 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createApkPublisher } from './apk-publisher.ts';
+import { buildAll } from './build-all.ts';
+import type { BuildEnvironmentProvider } from './environment/provider.ts';
+import { createFakeRunner } from './sandbox/fake.ts';
+
+const environment: BuildEnvironmentProvider = {
+  name: 'test',
+  prepare: () => Promise.resolve({ rootfs: '/', kind: 'bootstrap-host', description: 'test', packages: [], release: () => Promise.resolve() }),
+};
+
+function recipe(name: string, runtime: string[] = [], script = 'true'): string {
+  return `package:\n  name: ${name}\n  version: 1.0.0\n  dependencies:\n    runtime: [${runtime.join(', ')}]\npipeline:\n  - runs: |\n      mkdir -p \${{targets.destdir}}/usr/share/${name}\n      echo ${name} > \${{targets.destdir}}/usr/share/${name}/file\n      ${script}\n`;
+}
+
+describe('buildAll with the fake runner', () => {
+  const ports = () => ({ runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+
+  it('builds in order, then skips everything unchanged, then rebuilds what changed and its dependents', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-all-'));
+    const out = join(dir, 'out');
+    writeFileSync(join(dir, 'app.yaml'), recipe('app', ['lib']));
+    writeFileSync(join(dir, 'lib.yaml'), recipe('lib'));
+    writeFileSync(join(dir, 'other.yaml'), recipe('other'));
+    const first = await buildAll({ dir, outDir: out, arch: 'x86_64', jobs: 2 }, ports());
+    expect(first.outcomes.map((o) => [o.name, o.status])).toEqual([['lib', 'built'], ['app', 'built'], ['other', 'built']]);
+    expect(readdirSync(join(out, 'x86_64')).filter((name) => name.endsWith('.apk')).sort()).toEqual(['app-1.0.0-r0.apk', 'lib-1.0.0-r0.apk', 'other-1.0.0-r0.apk']);
+
+    const second = await buildAll({ dir, outDir: out, arch: 'x86_64' }, ports());
+    expect(second.outcomes.every((o) => o.status === 'up-to-date')).toBe(true);
+
+    writeFileSync(join(dir, 'lib.yaml'), recipe('lib', [], 'echo changed'));
+    const third = await buildAll({ dir, outDir: out, arch: 'x86_64' }, ports());
+    expect(Object.fromEntries(third.outcomes.map((o) => [o.name, o.status]))).toEqual({ lib: 'built', app: 'built', other: 'up-to-date' });
+  });
+
+  it('blocks dependents of a failed recipe and keeps building the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-all-'));
+    writeFileSync(join(dir, 'app.yaml'), recipe('app', ['lib']));
+    writeFileSync(join(dir, 'lib.yaml'), recipe('lib', [], 'exit 3'));
+    writeFileSync(join(dir, 'other.yaml'), recipe('other'));
+    const result = await buildAll({ dir, outDir: join(dir, 'out'), arch: 'x86_64' }, ports());
+    const byName = Object.fromEntries(result.outcomes.map((o) => [o.name, o]));
+    expect(byName.lib!.status).toBe('failed');
+    expect(byName.lib!.error).toMatch(/exit code 3/);
+    expect(byName.app).toMatchObject({ status: 'blocked', blockedBy: ['lib'] });
+    expect(byName.other!.status).toBe('built');
+    expect(readdirSync(join(dir, 'out', 'x86_64')).filter((name) => name.endsWith('.apk'))).toEqual(['other-1.0.0-r0.apk']);
+  });
+});

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { access, readFile, readdir, stat } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { silentLogger } from '../lib/index.ts';
+import { archInfo, hostArch } from './arch.ts';
+import { planBuildAll } from './build-all-plan.ts';
+import type { BuildAllPlan, PlanRecipe } from './build-all-plan.ts';
+import { BUILDER_VERSION, buildRecipe, provenanceFileName } from './build-service.ts';
+import type { BuildPorts, BuildRequest, BuildResult } from './build-service.ts';
+import { BuildError } from './errors.ts';
+import { hashFile } from './hash-file.ts';
+import { builtinPipelineDir } from './pipeline-library.ts';
+import type { PackagePublisher } from './publisher.ts';
+import { loadRecipe } from './recipe/load.ts';
+import type { Recipe } from './recipe/load.ts';
+
+/** What to build: every recipe (`*.yaml`) directly in `dir`. */
+export interface BuildAllRequest extends Omit<BuildRequest, 'recipeFile' | 'sourceDir' | 'inputHash'> {
+  dir: string;
+  /** Parallel builds (default: number of cores). */
+  jobs?: number;
+  /** Plan and report only. */
+  dryRun?: boolean;
+}
+
+/** Outcome per recipe. */
+export interface BuildAllOutcome {
+  name: string;
+  file: string;
+  status: 'built' | 'up-to-date' | 'failed' | 'blocked' | 'planned';
+  inputHash: string;
+  error?: string;
+  /** Recipes it waited for that failed. */
+  blockedBy?: string[];
+  result?: BuildResult;
+}
+
+/** Result of a build-all run. */
+export interface BuildAllResult {
+  plan: BuildAllPlan;
+  outcomes: BuildAllOutcome[];
+  durationMs: number;
+}
+
+interface Loaded {
+  file: string;
+  text: string;
+  recipe: Recipe;
+  sourceDir: string | null;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Builds every recipe of a directory in dependency order, in parallel, skipping recipes whose
+ *  inputs (recipe, its source directory `<dir>/<name>/`, pipelines, options and the inputs of what it
+ *  depends on) are unchanged since their last successful build. */
+export async function buildAll(request: BuildAllRequest, ports: BuildPorts, build: typeof buildRecipe = buildRecipe): Promise<BuildAllResult> {
+  const started = Date.now();
+  const logger = ports.logger ?? silentLogger;
+  const dir = resolve(request.dir);
+  const arch = request.arch ? archInfo(request.arch) : hostArch();
+  const files = (await readdir(dir)).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => join(dir, name));
+  if (files.length === 0) throw new BuildError('RECIPE_NOT_FOUND', `${dir}: no *.yaml recipes found`, { detail: { dir } });
+  const pipelineDigest = await digestDirectories([...(request.pipelineDirs ?? []), builtinPipelineDir()]);
+  const options = JSON.stringify({ arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown' });
+
+  const loaded = new Map<string, Loaded>();
+  const planRecipes: PlanRecipe[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
+    const recipe = loadRecipe(file, text, {
+      ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
+      ...(request.varsOverride ? { varsOverride: request.varsOverride } : {}),
+    });
+    const sourceDir = join(dir, recipe.package.name);
+    const hasSource = await isDirectory(sourceDir);
+    const ownHash = sha256([options, pipelineDigest, text, hasSource ? await digestDirectories([sourceDir]) : ''].join('\n'));
+    loaded.set(recipe.package.name, { file, text, recipe, sourceDir: hasSource ? sourceDir : null });
+    const packages = [recipe.package, ...recipe.subpackages];
+    planRecipes.push({
+      file,
+      name: recipe.package.name,
+      fullVersion: recipe.fullVersion,
+      provides: [...packages.map((pkg) => pkg.name), ...packages.flatMap((pkg) => pkg.dependencies?.provides ?? [])],
+      needs: [...(recipe.environment.contents?.packages ?? []), ...packages.flatMap((pkg) => pkg.dependencies?.runtime ?? [])],
+      ownHash,
+    });
+  }
+  const plan = planBuildAll(planRecipes, sha256);
+  const archDir = join(resolve(request.outDir), arch.apk);
+
+  const outcomes = new Map<string, BuildAllOutcome>();
+  for (const name of plan.order) {
+    const item = loaded.get(name)!;
+    const upToDate = await isUpToDate(archDir, item.recipe, plan.inputHash[name]!);
+    outcomes.set(name, { name, file: item.file, status: request.dryRun ? (upToDate ? 'up-to-date' : 'planned') : upToDate ? 'up-to-date' : 'planned', inputHash: plan.inputHash[name]! });
+  }
+  if (request.dryRun) return { plan, outcomes: plan.order.map((name) => outcomes.get(name)!), durationMs: Date.now() - started };
+
+  // Index updates of parallel builds go one at a time.
+  let indexQueue: Promise<void> = Promise.resolve();
+  const publisher: PackagePublisher = {
+    writePackage: (...args) => ports.publisher.writePackage(...args),
+    updateIndex: (indexFile, packageFiles) => {
+      const next = indexQueue.then(() => ports.publisher.updateIndex(indexFile, packageFiles));
+      indexQueue = next.catch(() => {});
+      return next;
+    },
+  };
+
+  const jobs = Math.max(1, request.jobs ?? cpus().length);
+  const finished = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const pending = plan.order.filter((name) => outcomes.get(name)!.status === 'planned');
+  for (const name of plan.order) if (outcomes.get(name)!.status === 'up-to-date') finished.add(name);
+
+  const runOne = async (name: string): Promise<void> => {
+    const item = loaded.get(name)!;
+    const outcome = outcomes.get(name)!;
+    logger.info({ recipe: name }, 'build-all building');
+    try {
+      const { dir: _dir, jobs: _jobs, dryRun: _dryRun, ...rest } = request;
+      outcome.result = await build(
+        { ...rest, recipeFile: item.file, sourceDir: item.sourceDir, inputHash: outcome.inputHash, arch: arch.apk },
+        { ...ports, publisher, ...(ports.onLog ? { onLog: (line) => ports.onLog!({ ...line, step: `${name}: ${line.step}` }) } : {}) },
+      );
+      outcome.status = 'built';
+    } catch (error) {
+      outcome.status = 'failed';
+      outcome.error = error instanceof Error ? error.message : String(error);
+    }
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    // Block recipes whose dependencies failed or were blocked.
+    for (let index = 0; index < pending.length; index++) {
+      const name = pending[index]!;
+      const bad = plan.dependsOn[name]!.filter((dep) => ['failed', 'blocked'].includes(outcomes.get(dep)!.status));
+      if (bad.length > 0) {
+        Object.assign(outcomes.get(name)!, { status: 'blocked', blockedBy: bad });
+        finished.add(name);
+        pending.splice(index--, 1);
+      }
+    }
+    let started = false;
+    for (let index = 0; index < pending.length && running.size < jobs; index++) {
+      const name = pending[index]!;
+      if (!plan.dependsOn[name]!.every((dep) => finished.has(dep))) continue;
+      pending.splice(index--, 1);
+      started = true;
+      running.set(
+        name,
+        runOne(name).finally(() => {
+          running.delete(name);
+          finished.add(name);
+        }),
+      );
+    }
+    if (running.size > 0) await Promise.race(running.values());
+    else if (!started && pending.length > 0) break;
+  }
+  return { plan, outcomes: plan.order.map((name) => outcomes.get(name)!), durationMs: Date.now() - started };
+}
+
+async function isUpToDate(archDir: string, recipe: Recipe, inputHash: string): Promise<boolean> {
+  let statement: { subject?: { name: string }[]; predicate?: { buildDefinition?: { internalParameters?: { inputHash?: string } } } };
+  try {
+    statement = JSON.parse(await readFile(join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion)), 'utf8')) as typeof statement;
+  } catch {
+    return false;
+  }
+  if (statement.predicate?.buildDefinition?.internalParameters?.inputHash !== inputHash) return false;
+  for (const subject of statement.subject ?? []) {
+    try {
+      await access(join(archDir, subject.name));
+    } catch {
+      return false;
+    }
+  }
+  return (statement.subject ?? []).length > 0;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Digest over every file (relative path and content hash) under the directories. */
+async function digestDirectories(dirs: readonly string[]): Promise<string> {
+  const lines: string[] = [];
+  const visit = async (root: string, rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(join(root, rel))).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = rel ? `${rel}/${name}` : name;
+      const info = await stat(join(root, path));
+      if (info.isDirectory()) await visit(root, path);
+      else if (info.isFile()) lines.push(`${root}:${path}:${(info.mode & 0o777).toString(8)}:${await hashFile(join(root, path))}`);
+    }
+  };
+  for (const dir of dirs) await visit(dir, '');
+  return sha256(lines.join('\n'));
+}

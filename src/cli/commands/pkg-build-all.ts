@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { BuildError, buildAll } from '../../build/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { addBuildOptions, createEnvironment, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import type { PkgBuildFlags } from './pkg-options.ts';
+
+interface BuildAllFlags extends PkgBuildFlags {
+  jobs?: string;
+  dryRun?: boolean;
+}
+
+/** `kiln pkg build-all DIR`: every recipe of a directory in dependency order. */
+export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
+  addBuildOptions(
+    pkg
+      .command('build-all')
+      .description('build every recipe (*.yaml) in a directory in dependency order, in parallel, skipping recipes whose inputs are unchanged')
+      .argument('<dir>', 'directory of recipes; <dir>/<package>/ is the source directory of that recipe when present')
+      .option('-j, --jobs <N>', 'parallel builds (default: number of cores)')
+      .option('--dry-run', 'print the plan (order, up-to-date or not) without building'),
+  ).action(async (dir: string, flags: BuildAllFlags) => {
+    const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new KilnError('USAGE', `--jobs must be a positive integer, got ${JSON.stringify(flags.jobs)}`);
+    const sde = sourceDateEpoch(flags, context);
+    const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
+    const result = await buildAll(
+      {
+        dir: resolve(context.cwd, dir),
+        outDir: resolve(context.cwd, flags.outDir),
+        sourceDateEpoch: sde,
+        ...(jobs ? { jobs } : {}),
+        ...(flags.dryRun ? { dryRun: true } : {}),
+        ...(flags.arch ? { arch: flags.arch } : {}),
+        ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((p) => resolve(context.cwd, p)) } : {}),
+        ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
+        ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
+        ...(flags.license ? { license: flags.license } : {}),
+        ...(varsOverride ? { varsOverride } : {}),
+        ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
+        generateIndex: flags.generateIndex !== false,
+        ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+      },
+      { runner: createRunner(flags), environment: createEnvironment(flags), publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+    );
+    const summary = result.outcomes.map((o) => ({
+      name: o.name,
+      status: o.status,
+      inputHash: o.inputHash,
+      ...(o.error ? { error: o.error } : {}),
+      ...(o.blockedBy ? { blockedBy: o.blockedBy } : {}),
+      ...(o.result ? { packages: o.result.packages.map((p) => p.file) } : {}),
+    }));
+    if (flags.json) printJson(context, { order: result.plan.order, recipes: summary, durationMs: result.durationMs });
+    else for (const o of summary) context.stderr(`${o.status.padEnd(10)} ${o.name}${o.blockedBy ? ` (blocked by ${o.blockedBy.join(', ')})` : ''}\n`);
+    const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked');
+    if (failed.length > 0) {
+      throw new BuildError('BUILD_ALL_FAILED', `${failed.length} of ${result.outcomes.length} recipes did not build:\n${failed.map((o) => `  ${o.name}: ${o.status === 'blocked' ? `blocked by ${o.blockedBy!.join(', ')}` : o.error!.split('\n')[0]}`).join('\n')}`, {
+        detail: { failed: failed.map((o) => o.name) },
+      });
+    }
+  });
+}
