@@ -1,8 +1,11 @@
 import { KilnError } from '../lib/index.ts';
 import type { ErrorCodeTable } from '../lib/index.ts';
 
-/** Error codes of the OCI distribution client (docs/errors/registry-client.md). */
-export const registryClientErrorCodes = {
+/** Error codes of the OCI distribution client, documented in docs/errors/sign-registry-client.md.
+ *  Deliberately not named `*ErrorCodes`: src/lib/errors-doc.test.ts treats docs/errors/registry-*.md as
+ *  pages of the `registry` (server) domain, so this table is checked through src/sign/errors.ts, which
+ *  re-exports it as `registryClientErrorCodes`. */
+export const registryClientErrorTable = {
   REFERENCE_INVALID: 'an image reference (registry/repository:tag@digest) is malformed',
   REGISTRY_UNREACHABLE: 'the registry could not be reached (connection refused, DNS, TLS)',
   REGISTRY_AUTH_FAILED: 'the registry refused the credentials or no token could be obtained',
@@ -15,7 +18,7 @@ export const registryClientErrorCodes = {
   DOCKER_CONFIG_INVALID: 'the Docker credentials file (config.json) or a credential helper answer is malformed',
 } as const satisfies ErrorCodeTable<string>;
 
-export type RegistryClientErrorCode = keyof typeof registryClientErrorCodes;
+export type RegistryClientErrorCode = keyof typeof registryClientErrorTable;
 
 /** A registry-client failure; `detail` names the registry, repository, reference or digest at fault. */
 export class RegistryClientError extends KilnError<RegistryClientErrorCode> {}

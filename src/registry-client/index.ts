@@ -27,5 +27,5 @@ export {
 export type { ImageReference } from './format/reference.ts';
 export { MediaTypes, MANIFEST_ACCEPT, EMPTY_JSON_DIGEST, encodeJson, isIndexMediaType, isManifestMediaType } from './format/manifest.ts';
 export type { Descriptor, Platform, ImageManifest, ImageIndex } from './format/manifest.ts';
-export { RegistryClientError, registryClientErrorCodes } from './errors.ts';
+export { RegistryClientError, registryClientErrorTable } from './errors.ts';
 export type { RegistryClientErrorCode } from './errors.ts';

@@ -1,6 +1,10 @@
 import { KilnError } from '../lib/index.ts';
 import type { ErrorCodeTable } from '../lib/index.ts';
 
+/** The registry client's codes, re-exported here so docs/errors/sign-registry-client.md is checked
+ *  (see src/registry-client/errors.ts for why). */
+export { registryClientErrorTable as registryClientErrorCodes } from '../registry-client/index.ts';
+
 /** Error codes of cosign-compatible keys and image signatures (docs/errors/sign.md). */
 export const signErrorCodes = {
   KEY_INVALID: 'a key file is not a PEM public key, cosign encrypted private key or supported private key',
