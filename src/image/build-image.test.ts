@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRepositoryClient } from '../apk/repository/index.ts';
+import type { RepositoryClientHandle } from '../apk/repository/index.ts';
+import { loadImageConfigText } from './config/load.ts';
+import { buildImage } from './build-image.ts';
+
+const fixtures = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
+const CONFIG = `
+contents:
+  repositories: [${fixtures}]
+  keyring: [${join(fixtures, 'melange.rsa.pub')}]
+  packages: [replayout]
+archs: [x86_64, aarch64]
+accounts:
+  users: [{username: nonroot, uid: 65532}]
+  run-as: nonroot
+`;
+
+let cache: string;
+let handle: RepositoryClientHandle;
+beforeAll(async () => {
+  cache = await mkdtemp(join(tmpdir(), 'kiln-image-build-'));
+  handle = await openRepositoryClient({ cacheDir: cache, keyringPaths: [join(fixtures, 'melange.rsa.pub')] });
+});
+afterAll(async () => {
+  handle.close();
+  await rm(cache, { recursive: true, force: true });
+});
+
+describe('buildImage', () => {
+  it('resolves, verifies and assembles a two-arch index with SBOMs and a lock', async () => {
+    const loaded = loadImageConfigText(CONFIG, 'image.yaml');
+    const result = await buildImage({ loaded, repository: handle.client, tag: 'example.com/demo:1' });
+    expect(result.arches.map((arch) => arch.arch.oci)).toEqual(['amd64', 'arm64']);
+    expect(result.arches[0]!.result.installed.map((pkg) => pkg.control.pkginfo.name)).toEqual(['pretend-baselayout', 'replayout']);
+    expect(result.lock.contents.packages.map((pkg) => `${pkg.architecture}/${pkg.name}`)).toEqual(['x86_64/pretend-baselayout', 'x86_64/replayout', 'aarch64/pretend-baselayout', 'aarch64/replayout']);
+    const pkg = result.lock.contents.packages[0]!;
+    expect(pkg.signature.range).toMatch(/^bytes=0-\d+$/);
+    expect(pkg.checksum).toMatch(/^Q1/);
+    expect([...result.spdx.perArch.keys()]).toEqual(['x86_64', 'aarch64']);
+    const index = JSON.parse(Buffer.from(result.index.index.data).toString('utf8')) as { manifests: Array<{ platform: { architecture: string } }> };
+    expect(index.manifests.map((m) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
+
+    // building again from the lock gives the same digests
+    const again = await buildImage({ loaded, repository: handle.client, tag: 'example.com/demo:1', lock: result.lock });
+    expect(again.index.index.digest).toBe(result.index.index.digest);
+  });
+
+  it('names the failing constraint when packages cannot be resolved', async () => {
+    const loaded = loadImageConfigText(CONFIG.replace('[replayout]', '[replayout, no-such-package>=2]'), 'image.yaml');
+    await expect(buildImage({ loaded, repository: handle.client, tag: 'demo', archs: ['amd64'] })).rejects.toMatchObject({
+      code: 'IMAGE_RESOLVE_FAILED',
+      message: expect.stringContaining('no-such-package'),
+    });
+  });
+
+  it('refuses a lock made from another configuration', async () => {
+    const loaded = loadImageConfigText(CONFIG, 'image.yaml');
+    const result = await buildImage({ loaded, repository: handle.client, tag: 'demo', archs: ['amd64'] });
+    const other = loadImageConfigText(`${CONFIG}\ncmd: /bin/true\n`, 'image.yaml');
+    await expect(buildImage({ loaded: other, repository: handle.client, tag: 'demo', archs: ['amd64'], lock: result.lock })).rejects.toMatchObject({ code: 'IMAGE_LOCK_MISMATCH' });
+  });
+});

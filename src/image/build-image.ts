@@ -1,0 +1,359 @@
+import { createHash } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import { basename, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ApkError, compareVersions, emptyRecord, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
+import type { PackageRecord } from '../apk/index.ts';
+import { isKilnError } from '../lib/index.ts';
+import type { Logger } from '../lib/index.ts';
+import { assembleIndex, parseImageReference } from '../oci/index.ts';
+import type { BuiltIndex } from '../oci/index.ts';
+import { cyclonedxImageDocument, spdxImageDocument, spdxIndexDocument } from '../sbom/index.ts';
+import type { SbomImage, SbomTool } from '../sbom/index.ts';
+import { archInfo, ARCHS, normalizeArchs } from './config/archs.ts';
+import type { ArchInfo } from './config/archs.ts';
+import type { LoadedImageConfig } from './config/load.ts';
+import type { ImageConfig } from './config/types.ts';
+import { buildArchImage, rfc3339 } from './build-arch.ts';
+import type { BuildArchResult } from './build-arch.ts';
+import { ImageError } from './errors.ts';
+import { byteRange } from './lock.ts';
+import type { LockFile, LockPackage } from './lock.ts';
+
+// The image build service: resolve (or read the lock), fetch verified packages through the
+// repository port, assemble each architecture, then the index, SBOMs and lock document. Outputs are
+// written by the caller (CLI) with the OCI writers.
+
+/** A repository as the port understands it. */
+export interface PortRepository {
+  url: string;
+  tag?: string;
+}
+
+/** The repository capability the builder needs (the apk RepositoryClient satisfies it). */
+export interface PackageRepositoryPort {
+  /** Loads and verifies `URL/ARCH/APKINDEX.tar.gz`. */
+  loadIndex(repository: PortRepository, arch: string): Promise<{ records: PackageRecord[]; url: string }>;
+  /** Makes a package available in the verified cache and returns its file. */
+  fetchPackage(source: { record: PackageRecord; repository: PortRepository; arch: string }): Promise<{ path: string; url: string; identity: string; datahash: string; size: number }>;
+}
+
+/** Options of {@link buildImage}. */
+export interface BuildImageOptions {
+  loaded: LoadedImageConfig;
+  repository: PackageRepositoryPort;
+  /** Image tag (for purls and the docker archive). */
+  tag: string;
+  /** --arch (overrides the config). */
+  archs?: readonly string[];
+  /** -r: added to build and runtime repositories. */
+  repositoryAppend?: readonly string[];
+  /** -k: extra key files. */
+  keyringAppend?: readonly string[];
+  /** -p: extra world entries. */
+  packageAppend?: readonly string[];
+  /** --annotations overrides. */
+  annotations?: Readonly<Record<string, string>>;
+  /** Build date option in seconds (--build-date); default 0 = newest package build date. */
+  buildDate?: number;
+  /** SOURCE_DATE_EPOCH in seconds: fixes the image time. */
+  sourceDateEpoch?: number;
+  /** Build from these locked packages instead of resolving. */
+  lock?: LockFile;
+  cwd?: string;
+  logger?: Logger;
+  onProgress?: (phase: string, done: number, total: number, item: string) => void;
+  /** Host architecture for `--arch host` (OCI name). */
+  hostArch?: string;
+}
+
+/** One architecture's build output. */
+export interface ArchOutput {
+  arch: ArchInfo;
+  result: BuildArchResult;
+  packages: Array<{ record: PackageRecord; url: string; path: string; size: number; datahash: string }>;
+  sbom: SbomImage;
+}
+
+/** The whole build output. */
+export interface BuildImageResult {
+  index: BuiltIndex;
+  arches: ArchOutput[];
+  lock: LockFile;
+  /** Index time, RFC 3339. */
+  created: string;
+  spdx: { index: Record<string, unknown>; perArch: Map<string, Record<string, unknown>> };
+  cyclonedx: Map<string, Record<string, unknown>>;
+}
+
+/** The SBOM tool identity. */
+export const KILN_SBOM_TOOL: SbomTool = { name: 'kiln', version: '0.1.0', organization: 'Kiln' };
+
+/** Splits `[@tag ]location` and turns a local path into a file:// URL. */
+export function portRepository(spec: string, cwd: string): PortRepository {
+  const words = spec.trim().split(/\s+/);
+  let tag: string | undefined;
+  if (words[0]?.startsWith('@')) tag = words.shift()!.slice(1);
+  const location = (words.join(' ') || '').replace(/\/+$/, '');
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : pathToFileURL(resolvePath(cwd, location)).href;
+  return { url, ...(tag ? { tag } : {}) };
+}
+
+/** Effective archs: CLI > config > all nine. */
+export function effectiveArchs(config: ImageConfig, cli: readonly string[] | undefined, hostArch = 'amd64'): ArchInfo[] {
+  const names = cli && cli.length ? normalizeArchs(cli.flatMap((value) => value.split(',')).filter(Boolean), '--arch', hostArch) : config.archs.length ? config.archs : ARCHS.map((arch) => arch.oci);
+  return names.map((name) => archInfo(name));
+}
+
+/** Parses SOURCE_DATE_EPOCH: integer seconds; empty = unset; anything else is an error. */
+export function parseSourceDateEpoch(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new ImageError('IMAGE_BUILD_DATE_INVALID', `SOURCE_DATE_EPOCH=${JSON.stringify(value)} is not an integer number of seconds`, { detail: { value } });
+  return Number(value);
+}
+
+/** Parses an RFC 3339 --build-date into seconds. */
+export function parseBuildDate(value: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new ImageError('IMAGE_BUILD_DATE_INVALID', `--build-date ${JSON.stringify(value)} is not an RFC 3339 time`, { detail: { value } });
+  return Math.floor(ms / 1000);
+}
+
+/** Names the world contains for this config and CLI. */
+function worldOf(config: ImageConfig, append: readonly string[] = []): string[] {
+  const world = [...config.contents.packages, ...append];
+  if (config.entrypoint.type === 'service-bundle' && !world.some((spec) => spec.split(/[<>=~@]/)[0] === 's6')) world.push('s6');
+  return world;
+}
+
+interface Selected {
+  record: PackageRecord;
+  repository: PortRepository;
+}
+
+async function resolveArch(options: BuildImageOptions, arch: ArchInfo, repositories: PortRepository[], world: string[]): Promise<Selected[]> {
+  const indexes = await Promise.all(
+    repositories.map(async (repository) => {
+      try {
+        return { repository, index: await options.repository.loadIndex(repository, arch.apk) };
+      } catch (error) {
+        if (isKilnError(error)) {
+          throw new ImageError('IMAGE_RESOLVE_FAILED', `${arch.apk}: repository ${repository.url}: ${error.message}`, { cause: error, detail: { arch: arch.apk, repository: repository.url, code: error.code } });
+        }
+        throw error;
+      }
+    }),
+  );
+  let install: PackageRecord[];
+  try {
+    install = resolvePackages({
+      repositories: indexes.map(({ repository, index }) => ({ records: index.records, ...(repository.tag ? { tag: repository.tag } : {}), name: repository.url })),
+      world,
+      arch: arch.apk,
+    }).install;
+  } catch (error) {
+    if (error instanceof ApkError) {
+      throw new ImageError('IMAGE_RESOLVE_FAILED', `cannot resolve the packages for ${arch.oci} (${arch.apk}): ${error.message}`, { cause: error, detail: { arch: arch.apk, world } });
+    }
+    throw error;
+  }
+  return install.map((record) => {
+    const found = indexes.find(({ index }) => index.records.some((candidate) => candidate.identity === record.identity));
+    return { record, repository: found!.repository };
+  });
+}
+
+function lockedSelection(lock: LockFile, arch: ArchInfo): Selected[] {
+  const packages = lock.contents.packages.filter((pkg) => pkg.architecture === arch.apk);
+  if (packages.length === 0) throw new ImageError('IMAGE_LOCK_MISMATCH', `lock file has no packages for ${arch.apk}`, { detail: { arch: arch.apk } });
+  return packages.map((pkg) => {
+    const suffix = `/${arch.apk}/${pkg.name}-${pkg.version}.apk`;
+    if (!pkg.url.endsWith(suffix)) throw new ImageError('IMAGE_LOCK_INVALID', `lock file: ${pkg.name} url ${pkg.url} does not end in ${suffix}`, { detail: { package: pkg.name } });
+    const record = emptyRecord();
+    record.name = pkg.name;
+    record.version = pkg.version;
+    record.identity = pkg.checksum;
+    record.arch = arch.apk;
+    const dataEnd = Number(/-(\d+)$/.exec(pkg.data.range)?.[1]);
+    if (Number.isInteger(dataEnd)) record.size = dataEnd + 1;
+    return { record, repository: { url: pkg.url.slice(0, -suffix.length) } };
+  });
+}
+
+/** Unifies versions across arches: a package resolved at different versions is pinned to the
+ *  highest version every arch has, then each arch is resolved again (apko's "index" lock rule). */
+function commonPins(selections: Map<string, Selected[]>): string[] {
+  const versions = new Map<string, Set<string>>();
+  for (const selected of selections.values()) for (const { record } of selected) versions.set(record.name, new Set([...(versions.get(record.name) ?? []), record.version]));
+  const pins: string[] = [];
+  for (const [name, set] of versions) {
+    if (set.size < 2) continue;
+    const lowest = [...set].sort(compareVersions)[0]!;
+    pins.push(`${name}=${lowest}`);
+  }
+  return pins;
+}
+
+async function signatureChecksum(path: string, length: number): Promise<string> {
+  if (length === 0) return '';
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, 0);
+    return `sha1-${createHash('sha1').update(buffer).digest('base64')}`;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Builds the image index for every architecture. */
+export async function buildImage(options: BuildImageOptions): Promise<BuildImageResult> {
+  const { config } = options.loaded;
+  const cwd = options.cwd ?? process.cwd();
+  const arches = effectiveArchs(config, options.archs, options.hostArch);
+  const buildSpecs = [...config.contents.repositories, ...config.contents.build_repositories, ...(options.repositoryAppend ?? [])];
+  const repositories = [...new Set(buildSpecs)].map((spec) => portRepository(spec, cwd));
+  const runtimeRepositories = [...config.contents.repositories, ...config.contents.runtime_repositories, ...(options.repositoryAppend ?? [])];
+  const world = worldOf(config, options.packageAppend);
+  const keyFiles = [...config.contents.keyring, ...(options.keyringAppend ?? [])];
+  const keys = await Promise.all(
+    keyFiles.map(async (file) => {
+      if (/^https?:\/\//.test(file)) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: only local key files are supported`, { detail: { key: file } });
+      try {
+        return { name: basename(file), url: file, content: await readFile(resolvePath(cwd, file)) };
+      } catch (error) {
+        throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: cannot read the key file`, { cause: error, detail: { key: file } });
+      }
+    }),
+  );
+  if (options.lock && options.lock.config && options.lock.config.checksum !== options.loaded.checksum) {
+    throw new ImageError('IMAGE_LOCK_MISMATCH', `lock file was made from another configuration (checksum ${options.lock.config.checksum}, ${options.loaded.path} now has ${options.loaded.checksum})`, {
+      detail: { expected: options.lock.config.checksum, actual: options.loaded.checksum },
+    });
+  }
+
+  // resolution
+  const selections = new Map<string, Selected[]>();
+  for (const arch of arches) {
+    options.onProgress?.('resolve', selections.size, arches.length, arch.apk);
+    selections.set(arch.oci, options.lock ? lockedSelection(options.lock, arch) : await resolveArch(options, arch, repositories, world));
+  }
+  if (!options.lock && arches.length > 1) {
+    const pins = commonPins(selections);
+    if (pins.length) for (const arch of arches) selections.set(arch.oci, await resolveArch(options, arch, repositories, [...world, ...pins]));
+  }
+
+  // fetch (verified) and assemble each arch
+  const annotations: Record<string, string> = { ...config.annotations, ...(options.annotations ?? {}) };
+  const vcs = config['vcs-url'];
+  if (vcs && vcs.includes('@')) {
+    annotations['org.opencontainers.image.source'] = vcs.slice(0, vcs.lastIndexOf('@'));
+    annotations['org.opencontainers.image.revision'] = vcs.slice(vcs.lastIndexOf('@') + 1);
+  }
+  const reference = parseImageReference(options.tag);
+  const repositoryName = reference.repository.split('/').pop()!;
+  const outputs: ArchOutput[] = [];
+  const lockPackages: LockPackage[] = [];
+  const fixed = options.sourceDateEpoch !== undefined;
+  const buildDate = options.sourceDateEpoch ?? options.buildDate ?? 0;
+  for (const arch of arches) {
+    const selected = selections.get(arch.oci)!;
+    let fetchedCount = 0;
+    const fetched = await Promise.all(
+      selected.map(async ({ record, repository }) => {
+        const file = await options.repository.fetchPackage({ record, repository, arch: arch.apk });
+        options.onProgress?.('fetch', ++fetchedCount, selected.length, `${record.name}-${record.version}`);
+        return { record, repository, ...file };
+      }),
+    );
+    const result = await buildArchImage({
+      config,
+      arch,
+      packages: fetched.map((pkg) => ({
+        name: pkg.record.name,
+        version: pkg.record.version,
+        location: pkg.url,
+        ...(pkg.repository.tag ? { repositoryTag: pkg.repository.tag } : {}),
+        open: () => readApkFile(pkg.path, { name: pkg.url, expectedIdentity: pkg.record.identity }),
+      })),
+      keys: keys.map((key) => ({ name: key.name, content: key.content })),
+      repositories: runtimeRepositories,
+      world: selected.map(({ record, repository }) => `${record.name}=${record.version}${repository.tag ? `@${repository.tag}` : ''}`),
+      buildDate,
+      buildDateIsFixed: fixed,
+      annotations,
+      warn: (message) => options.logger?.warn({ arch: arch.apk, detail: message }, 'image build warning'),
+      onProgress: (done, total, item) => options.onProgress?.(`install ${arch.apk}`, done, total, item),
+    });
+    for (const [index, pkg] of fetched.entries()) {
+      const installed = result.installed[index]!;
+      const signatureLength = installed.control.controlOffset;
+      lockPackages.push({
+        name: pkg.record.name,
+        url: pkg.url,
+        version: pkg.record.version,
+        architecture: arch.apk,
+        signature: { range: signatureLength ? byteRange(0, signatureLength) : '', checksum: await signatureChecksum(pkg.path, signatureLength) },
+        control: { range: byteRange(installed.control.controlOffset, installed.control.dataOffset), checksum: `sha1-${Buffer.from(installed.control.identitySha1, 'hex').toString('base64')}` },
+        data: { range: byteRange(installed.control.dataOffset, installed.end.fileSize), checksum: `sha256-${Buffer.from(installed.end.datahash, 'hex').toString('base64')}` },
+        checksum: installed.control.identity,
+      });
+    }
+    const installedNames = new Set(result.installed.map((pkg) => pkg.control.pkginfo.name));
+    const provided = new Map<string, string>();
+    for (const pkg of result.installed) {
+      provided.set(pkg.control.pkginfo.name, pkg.control.pkginfo.name);
+      for (const provide of pkg.control.pkginfo.provides) provided.set(provide.split('=')[0]!, pkg.control.pkginfo.name);
+    }
+    const sbom: SbomImage = {
+      digest: result.image.manifest.digest,
+      ociArch: arch.oci,
+      apkArch: arch.apk,
+      layers: result.layers.map((layer) => ({ digest: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+      os: result.osRelease,
+      created: rfc3339(result.created),
+      repository: repositoryName,
+      packages: result.installed.map((pkg) => {
+        const info = pkg.control.pkginfo;
+        return {
+          name: info.name,
+          version: info.version,
+          arch: info.arch ?? arch.apk,
+          ...(info.license ? { license: info.license } : {}),
+          ...(info.description ? { description: info.description } : {}),
+          ...(info.url ? { url: info.url } : {}),
+          ...(info.origin ? { origin: info.origin } : {}),
+          ...(info.maintainer ? { maintainer: info.maintainer } : {}),
+          controlSha1: pkg.control.identitySha1,
+          dataSha256: pkg.end.datahash,
+          dependsOn: [...new Set(info.depends.map((dep) => provided.get(dep.replace(/^!/, '').split(/[<>=~]/)[0]!)).filter((name): name is string => name !== undefined && installedNames.has(name) && name !== info.name))],
+        };
+      }),
+    };
+    outputs.push({ arch, result, packages: fetched.map((pkg) => ({ record: pkg.record, url: pkg.url, path: pkg.path, size: pkg.size, datahash: pkg.datahash })), sbom });
+  }
+
+  const created = Math.max(...outputs.map((output) => output.result.created));
+  const createdText = rfc3339(created);
+  const index = assembleIndex(
+    outputs.map((output) => output.result.image),
+    { ...annotations, 'org.opencontainers.image.created': createdText },
+  );
+  const perArch = new Map(outputs.map((output) => [output.arch.apk, spdxImageDocument(output.sbom, KILN_SBOM_TOOL)]));
+  const spdxIndex = spdxIndexDocument({ digest: index.index.digest, created: createdText, repository: repositoryName, images: outputs.map((output) => output.sbom) }, KILN_SBOM_TOOL);
+  const cyclonedx = new Map(outputs.map((output) => [output.arch.apk, cyclonedxImageDocument(output.sbom, KILN_SBOM_TOOL)]));
+  const lock: LockFile = {
+    version: 'v1',
+    config: { name: options.loaded.path, checksum: options.loaded.checksum },
+    contents: {
+      keyring: keys.map((key) => ({ name: key.url.replace(/^https?:\/\//, ''), url: key.url, content: key.content.toString('utf8') })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      build_repositories: [],
+      runtime_repositories: [],
+      repositories: arches.flatMap((arch) =>
+        repositories.map((repository) => ({ name: `${repository.url.replace(/^[a-z]+:\/\//, '')}/${arch.apk}`, url: `${repository.url}/${arch.apk}/APKINDEX.tar.gz`, architecture: arch.apk })),
+      ),
+      packages: lockPackages,
+    },
+  };
+  return { index, arches: outputs, lock, created: createdText, spdx: { index: spdxIndex, perArch }, cyclonedx };
+}
