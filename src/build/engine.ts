@@ -58,7 +58,7 @@ export function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-const NETWORK_PATTERNS = [/Could not resolve host/i, /Temporary failure in name resolution/i, /Network is unreachable/i, /unable to resolve host address/i, /Name or service not known/i, /getaddrinfo/i, /Couldn't connect to server/i];
+const NETWORK_PATTERNS = [/Could not resolve host/i, /Temporary failure in name resolution/i, /Network is unreachable/i, /unable to resolve host address/i, /Name or service not known/i, /getaddrinfo/i, /Couldn't connect to server/i, /Connection refused/i];
 
 /** Runs compiled steps in order (each `runs` in a fresh sandbox, then its nested steps). */
 export async function runSteps(steps: readonly CompiledStep[], context: EngineContext, stats: EngineStats = { stepsRun: 0 }): Promise<EngineStats> {
