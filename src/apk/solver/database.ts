@@ -71,11 +71,14 @@ export function newNameState(): NameState {
   };
 }
 
+// Most names have no reverse links; they share this empty list until the first link is added.
+const NO_NAMES: Name[] = [];
+
 /** A package or provided name. */
 export class Name {
   providers: Provider[] = [];
-  rdepends: Name[] = [];
-  rinstallIf: Name[] = [];
+  rdepends: Name[] = NO_NAMES;
+  rinstallIf: Name[] = NO_NAMES;
   solverFlagsSet = false;
   hasRepositoryProviders = false;
   isDependency = false;
@@ -83,7 +86,18 @@ export class Name {
   stateInt = 0;
   rdependsStamp = 0;
   rinstallIfStamp = 0;
-  ss: NameState = newNameState();
+  private state: NameState | undefined;
+  /** Per-solve state, allocated on first use (large indexes have many names no solve touches). */
+  get ss(): NameState {
+    return (this.state ??= newNameState());
+  }
+  set ss(value: NameState | undefined) {
+    this.state = value;
+  }
+  /** True when a solve has touched this name since the last reset. */
+  get hasState(): boolean {
+    return this.state !== undefined;
+  }
   constructor(
     readonly name: string,
     /** Creation order, for the hash-table walk. */
@@ -140,7 +154,17 @@ export class Package {
   marked = false;
   stateInt = 0;
   foreachGenid = 0;
-  ss: PackageState = newPackageState();
+  private state: PackageState | undefined;
+  /** Per-solve state, allocated on first use. */
+  get ss(): PackageState {
+    return (this.state ??= newPackageState());
+  }
+  set ss(value: PackageState | undefined) {
+    this.state = value;
+  }
+  get hasState(): boolean {
+    return this.state !== undefined;
+  }
   constructor(
     readonly identity: string,
     readonly name: Name,
@@ -393,17 +417,22 @@ export class Database {
 
   /** apk_db_pkg_rdepends: reverse links for a package added after the database was opened. */
   private addReverseDependencies(pkg: Package): void {
-    const add = (name: Name, list: Name[]): void => {
-      if (!list.includes(name)) list.push(name);
+    const addRdep = (name: Name, target: Name): void => {
+      if (target.rdepends === NO_NAMES) target.rdepends = [];
+      if (!target.rdepends.includes(name)) target.rdepends.push(name);
+    };
+    const addRiif = (name: Name, target: Name): void => {
+      if (target.rinstallIf === NO_NAMES) target.rinstallIf = [];
+      if (!target.rinstallIf.includes(name)) target.rinstallIf.push(name);
     };
     for (const dep of pkg.depends) {
       dep.name.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
-      add(pkg.name, dep.name.rdepends);
-      for (const p of pkg.provides) add(p.name, dep.name.rdepends);
+      addRdep(pkg.name, dep.name);
+      for (const p of pkg.provides) addRdep(p.name, dep.name);
     }
     for (const dep of pkg.installIf) {
-      add(pkg.name, dep.name.rinstallIf);
-      for (const p of pkg.provides) add(p.name, dep.name.rinstallIf);
+      addRiif(pkg.name, dep.name);
+      for (const p of pkg.provides) addRiif(p.name, dep.name);
     }
   }
 
@@ -418,6 +447,7 @@ export class Database {
           rname.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
           if (rname.rdependsStamp !== stamp) {
             rname.rdependsStamp = stamp;
+            if (rname.rdepends === NO_NAMES) rname.rdepends = [];
             rname.rdepends.push(name);
           }
         }
@@ -425,6 +455,7 @@ export class Database {
           const rname = dep.name;
           if (rname.rinstallIfStamp !== stamp) {
             rname.rinstallIfStamp = stamp;
+            if (rname.rinstallIf === NO_NAMES) rname.rinstallIf = [];
             rname.rinstallIf.push(name);
           }
         }
@@ -487,12 +518,19 @@ export class Database {
  * there name the same package — the solver fixtures rely on this.
  */
 export function identityKey(identity: string): string {
-  const q = /^Q([12])([A-Za-z0-9+/]+=*)$/.exec(identity);
-  if (q) return `${q[1]}:${Buffer.from(q[2]!, 'base64').toString('hex')}`;
-  const x = /^X([12])([0-9a-fA-F]+)$/.exec(identity);
-  if (x) return `${x[1]}:${x[2]!.toLowerCase()}`;
-  return identity;
+  if (identity.length < 4 || identity[0] !== 'Q' || !identity.endsWith('=')) {
+    return identity[0] === 'X' ? identity.toLowerCase() : identity;
+  }
+  // Clear the bits of the last base64 character that padding leaves unused (2 per '=').
+  const padding = identity.endsWith('==') ? 2 : 1;
+  const last = identity.length - padding - 1;
+  const index = B64.indexOf(identity[last]!);
+  if (index < 0) return identity;
+  const mask = padding === 1 ? ~3 : ~15;
+  return identity.slice(0, last) + B64[index & mask]! + identity.slice(last + 1);
 }
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** apk_name_cmp_display: case-insensitive, then exact. */
 export function compareNamesForDisplay(a: string, b: string): number {

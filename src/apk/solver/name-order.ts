@@ -17,24 +17,21 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-function asciiBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
 /** MurmurHash3 x86 32-bit of the UTF-8 bytes of `text`. */
 export function murmur3(text: string, seed = SEED): number {
-  // Names are almost always ASCII: skip the UTF-8 encoder for them.
-  const key = isAscii(text) ? asciiBytes(text) : encoder.encode(text);
+  // Names are almost always ASCII: read char codes directly instead of UTF-8 encoding them.
+  const ascii = isAscii(text);
+  const key = ascii ? undefined : encoder.encode(text);
+  const length = key ? key.length : text.length;
+  const byte = key ? (i: number): number => key[i]! : (i: number): number => text.charCodeAt(i);
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
-  const blocks = key.length >>> 2;
+  const blocks = length >>> 2;
   let h = seed >>> 0;
   let k: number;
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
-    k = (key[o]! | (key[o + 1]! << 8) | (key[o + 2]! << 16) | (key[o + 3]! << 24)) >>> 0;
+    k = (byte(o) | (byte(o + 1) << 8) | (byte(o + 2) << 16) | (byte(o + 3) << 24)) >>> 0;
     k = Math.imul(k, c1);
     k = rotl32(k, 15);
     k = Math.imul(k, c2);
@@ -44,17 +41,17 @@ export function murmur3(text: string, seed = SEED): number {
   }
   const tail = blocks * 4;
   k = 0;
-  const rest = key.length & 3;
-  if (rest >= 3) k ^= key[tail + 2]! << 16;
-  if (rest >= 2) k ^= key[tail + 1]! << 8;
+  const rest = length & 3;
+  if (rest >= 3) k ^= byte(tail + 2) << 16;
+  if (rest >= 2) k ^= byte(tail + 1) << 8;
   if (rest >= 1) {
-    k ^= key[tail]!;
+    k ^= byte(tail);
     k = Math.imul(k, c1);
     k = rotl32(k, 15);
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= key.length;
+  h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -8,8 +8,6 @@ import type { Database, Dep, Name, Package, Provider } from './database.ts';
 import {
   compareNamesForDisplay,
   identityKey,
-  newNameState,
-  newPackageState,
   SOLVERF_AVAILABLE,
   SOLVERF_IGNORE_CONFLICT,
   SOLVERF_INSTALLED,
@@ -786,10 +784,11 @@ class SolverRun {
   generateChangeset(world: readonly Dep[]): void {
     const db = this.db;
     for (const name of db.names.values()) {
+      if (!name.hasState) continue;
       const ss = name.ss;
-      if (ss.requirers) ss.requirers = 0;
-      if (ss.installedPkg) ss.installedPkg = undefined;
-      if (ss.installedName) ss.installedName = undefined;
+      ss.requirers = 0;
+      ss.installedPkg = undefined;
+      ss.installedName = undefined;
     }
     for (const pkg of db.installed) {
       pkg.name.ss.installedPkg = pkg;
@@ -815,20 +814,11 @@ function ffs(x: number): number {
   return i;
 }
 
-/** Resets every name's and package's per-solve state (apk's free_name/free_package). Only state a
- *  solve touched is replaced, which keeps repeated solves over large indexes cheap. */
+/** Resets every name's and package's per-solve state (apk's free_name/free_package). State is
+ *  allocated lazily, so only what a solve touched is dropped. */
 export function resetSolverState(db: Database): void {
-  for (const name of db.names.values()) {
-    const ss = name.ss;
-    if (ss.seen || ss.requirers || ss.installedPkg || ss.installedName || ss.changesetProcessed || ss.changesetRemoved || ss.locked ||
-      ss.iifNeeded || ss.queue || ss.dirtySeq || ss.mergeDepends || ss.mergeProvides || ss.reevaluateDeps || ss.reevaluateIif) {
-      name.ss = newNameState();
-    }
-  }
-  for (const pkg of db.packages.values()) {
-    const ss = pkg.ss;
-    if (ss.seen || ss.solverFlags || ss.solverFlagsInheritable || ss.inChangeset || ss.error || ss.conflicts) pkg.ss = newPackageState();
-  }
+  for (const name of db.names.values()) if (name.hasState) name.ss = undefined;
+  for (const pkg of db.packages.values()) if (pkg.hasState) pkg.ss = undefined;
 }
 
 /** Sorts world entries in place by name as apk does before solving. */
