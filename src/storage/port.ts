@@ -24,7 +24,7 @@ export interface BlobStore {
   /** Streams `source` into the store, verifying it hashes to `digest` (and has `expectedSize` if
    *  given) before it becomes visible. Idempotent: an existing blob is kept and touched. Throws
    *  STORAGE_DIGEST_MISMATCH / STORAGE_SIZE_MISMATCH and leaves nothing behind on bad content. */
-  put(digest: Digest, source: AsyncIterable<Uint8Array>, expectedSize?: number): Promise<{ size: number; created: boolean }>;
+  put(digest: Digest, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expectedSize?: number): Promise<{ size: number; created: boolean }>;
   /** Size and time of a committed blob, or undefined. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;
   /** Reads a committed blob, optionally the inclusive byte range [start, end]. Throws

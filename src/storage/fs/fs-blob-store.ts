@@ -51,7 +51,7 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, 'uploads', id);
   }
 
-  async put(digest: Digest, source: AsyncIterable<Uint8Array>, expectedSize?: number): Promise<{ size: number; created: boolean }> {
+  async put(digest: Digest, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expectedSize?: number): Promise<{ size: number; created: boolean }> {
     await this.#init();
     const target = this.#blobPath(digest);
     const temp = join(this.root, 'tmp', `${randomBytes(12).toString('hex')}`);

@@ -1,0 +1,185 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'prom-client';
+import { writeFileAtomic } from '../lib/index.ts';
+import type { Logger } from '../lib/index.ts';
+import { SqliteMetadataStore } from '../metadata/index.ts';
+import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer } from '../registry/index.ts';
+import type { AccessConfig, GcOptions, GcReport, TokenSettings } from '../registry/index.ts';
+import { FsBlobStore } from '../storage/index.ts';
+import { parseAddr } from './registry-config.ts';
+import type { RegistryConfig } from './registry-config.ts';
+
+/** A running registry: its address, and a graceful stop that lets running requests finish. */
+export interface RunningRegistry {
+  url: string;
+  port: number;
+  server: Server;
+  registry: RegistryServer;
+  close(): Promise<void>;
+  /** Runs one garbage-collection pass now with the configured policy. */
+  collectGarbage(overrides?: Partial<GcOptions>): Promise<GcReport>;
+}
+
+/** Creates the pino logger the registry logs through (JSON lines on stderr). */
+export function createRegistryLogger(level: string): Logger & { level: string } {
+  return pino({ level, base: { service: 'kiln-registry' } }, pino.destination({ fd: 2, sync: false }));
+}
+
+async function tokenSettings(config: RegistryConfig, baseUrl: string): Promise<TokenSettings | undefined> {
+  const token = config.auth.token;
+  if (!token) return undefined;
+  const keyPath = token.key ?? join(config.dataDir, 'token-key.pem');
+  let pem = await readFile(keyPath, 'utf8').catch(() => undefined);
+  if (pem === undefined) {
+    if (token.key) throw new RegistryError('CONFIG_INVALID', `${keyPath}: cannot read auth.token.key`, { detail: { path: keyPath } });
+    pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await writeFileAtomic(keyPath, pem, { mode: 0o600 });
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    throw new RegistryError('CONFIG_INVALID', `${keyPath}: not a PEM private key`, { cause: error, detail: { path: keyPath } });
+  }
+  if (privateKey.asymmetricKeyType !== 'ec') throw new RegistryError('CONFIG_INVALID', `${keyPath}: the token key must be an EC P-256 key (ES256)`, { detail: { path: keyPath } });
+  return { realm: token.realm ?? `${baseUrl}/auth/token`, service: token.service, issuer: token.issuer, expiresInSeconds: token.expiresIn, privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** Composition root of `kiln registry serve`: config → filesystem blob store, SQLite metadata,
+ *  access control, metrics, HTTP(S) server, online GC. */
+export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
+  const { host, port } = parseAddr(config.addr);
+  const tls = config.http.tls ? { cert: await readFile(config.http.tls.certificate), key: await readFile(config.http.tls.key) } : undefined;
+  const scheme = tls ? 'https' : 'http';
+  const blobs = new FsBlobStore(config.storage.filesystem.root!);
+  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!);
+  const users = config.auth.htpasswd ? await loadHtpasswd(config.auth.htpasswd) : new Map<string, string>();
+  const open = users.size === 0;
+  const displayHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const accessConfig: AccessConfig = { open, users, rules: config.auth.access };
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const digestLocks = new KeyedMutex();
+  let server: Server | undefined;
+  try {
+    const registry = new RegistryServer({
+      blobs,
+      metadata,
+      access: new AccessController(accessConfig),
+      logger,
+      metrics,
+      digestLocks,
+      settings: {
+        deleteEnabled: config.storage.delete.enabled,
+        maxManifestBytes: config.http.maxManifestBytes,
+        maxNameLength: config.http.maxNameLength,
+        maxPageSize: config.http.maxPageSize,
+        rateLimit: config.http.rateLimit,
+        trustProxy: config.http.trustProxy,
+      },
+    });
+    const gcRuns = new Counter({ name: 'kiln_registry_gc_runs_total', help: 'Garbage-collection passes', registers: [metrics] });
+    const gcDeleted = new Counter({ name: 'kiln_registry_gc_deleted_total', help: 'Objects removed by garbage collection', labelNames: ['type'], registers: [metrics] });
+    const gcOptions: GcOptions = { deleteUntagged: config.gc.deleteUntagged, gracePeriodMs: config.gc.gracePeriod * 1000, uploadExpiryMs: config.gc.uploadExpiry * 1000, dryRun: false };
+    const runGc = async (overrides: Partial<GcOptions> = {}): Promise<GcReport> => {
+      const report = await collectGarbage({ blobs, metadata, logger, digestLocks }, { ...gcOptions, ...overrides }, Date.now());
+      gcRuns.inc();
+      gcDeleted.inc({ type: 'manifest' }, report.manifestsDeleted.length);
+      gcDeleted.inc({ type: 'blob' }, report.blobsDeleted.length);
+      gcDeleted.inc({ type: 'upload' }, report.uploadsExpired.length);
+      return report;
+    };
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const path = req.url?.split('?')[0];
+      if (path === '/healthz') {
+        res.setHeader('Content-Type', 'application/json');
+        res.end('{"status":"ok"}');
+        return;
+      }
+      if (path === '/metrics') {
+        void metrics.metrics().then((text) => {
+          res.setHeader('Content-Type', metrics.contentType);
+          res.end(text);
+        });
+        return;
+      }
+      registry.handle(req, res);
+    };
+    server = tls ? createHttpsServer({ ...tls }, listener) : createHttpServer(listener);
+    server.keepAliveTimeout = 65_000;
+    server.requestTimeout = 0;
+    await new Promise<void>((resolvePromise, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, host, () => resolvePromise());
+    });
+    const actualPort = (server.address() as AddressInfo).port;
+    const url = `${scheme}://${displayHost}:${actualPort}`;
+    const token = await tokenSettings(config, url);
+    if (token) accessConfig.token = token;
+    if (open) {
+      logger.warn(
+        { addr: config.addr, loopbackOnly: true },
+        isLoopback(host) || host === 'localhost'
+          ? 'no auth configured: anonymous pull and push allowed, push and delete only from loopback clients'
+          : 'no auth configured: anonymous pull allowed; push and delete refused except from loopback clients',
+      );
+    }
+    let gcTimer: NodeJS.Timeout | undefined;
+    if (config.gc.online) {
+      gcTimer = setInterval(() => {
+        runGc().catch((error: unknown) => logger.error({ err: error }, 'garbage collection failed'));
+      }, config.gc.interval * 1000);
+      gcTimer.unref();
+    }
+    logger.info({ url, dataDir: config.dataDir, tls: Boolean(tls), auth: open ? 'none' : token ? 'token' : 'basic', deletes: config.storage.delete.enabled }, 'registry listening');
+    const httpServer = server;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port: actualPort,
+      server: httpServer,
+      registry,
+      collectGarbage: runGc,
+      close: () => {
+        closing ??= (async () => {
+          if (gcTimer) clearInterval(gcTimer);
+          registry.drain();
+          const closed = new Promise<void>((resolvePromise) => httpServer.close(() => resolvePromise()));
+          httpServer.closeIdleConnections();
+          const timer = setTimeout(() => httpServer.closeAllConnections(), config.http.shutdownTimeout * 1000);
+          await closed;
+          clearTimeout(timer);
+          await metadata.close();
+          logger.info({}, 'registry stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await metadata.close();
+    throw error;
+  }
+}
+
+/** Offline garbage collection (`kiln registry gc`) over a data directory. */
+export async function runOfflineGc(config: RegistryConfig, logger: Logger, options: Partial<GcOptions>): Promise<GcReport> {
+  const blobs = new FsBlobStore(config.storage.filesystem.root!);
+  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!);
+  try {
+    return await collectGarbage(
+      { blobs, metadata, logger, digestLocks: new KeyedMutex() },
+      { deleteUntagged: config.gc.deleteUntagged, gracePeriodMs: config.gc.gracePeriod * 1000, uploadExpiryMs: config.gc.uploadExpiry * 1000, dryRun: false, ...options },
+      Date.now(),
+    );
+  } finally {
+    await metadata.close();
+  }
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { RegistryError } from '../registry/index.ts';
+
+const seconds = z.number().int().nonnegative();
+
+const accessRule = z.strictObject({
+  repository: z.string().min(1),
+  public: z.boolean().default(false),
+  pull: z.array(z.string()).default([]),
+  push: z.array(z.string()).default([]),
+  delete: z.array(z.string()).default([]),
+});
+
+/** The registry config file (YAML); docs/registry.md is its reference. Every key is optional. */
+export const registryConfigSchema = z.strictObject({
+  addr: z.string().default('127.0.0.1:5000'),
+  dataDir: z.string().optional(),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+  storage: z
+    .strictObject({
+      filesystem: z.strictObject({ root: z.string().optional() }).prefault({}),
+      delete: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+    })
+    .prefault({}),
+  metadata: z.strictObject({ sqlite: z.strictObject({ path: z.string().optional() }).prefault({}) }).prefault({}),
+  http: z
+    .strictObject({
+      tls: z.strictObject({ certificate: z.string(), key: z.string() }).optional(),
+      trustProxy: z.boolean().default(false),
+      maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      maxNameLength: z.number().int().positive().default(255),
+      maxPageSize: z.number().int().positive().default(1000),
+      shutdownTimeout: seconds.default(30),
+      rateLimit: z.strictObject({ requestsPerSecond: z.number().nonnegative().default(0), burst: z.number().int().positive().default(200) }).prefault({}),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      htpasswd: z.string().optional(),
+      token: z
+        .strictObject({
+          realm: z.string().optional(),
+          service: z.string().default('kiln-registry'),
+          issuer: z.string().default('kiln-registry'),
+          key: z.string().optional(),
+          expiresIn: z.number().int().min(60).default(300),
+        })
+        .optional(),
+      access: z.array(accessRule).default([]),
+    })
+    .prefault({}),
+  gc: z
+    .strictObject({
+      online: z.boolean().default(false),
+      interval: seconds.default(3600),
+      gracePeriod: seconds.default(3600),
+      deleteUntagged: z.boolean().default(true),
+      uploadExpiry: seconds.default(7 * 24 * 3600),
+    })
+    .prefault({}),
+});
+
+/** A parsed, defaulted config with every path resolved. */
+export type RegistryConfig = z.infer<typeof registryConfigSchema> & { dataDir: string; configFile?: string };
+
+/** Default data directory: $KILN_REGISTRY_DATA, else $XDG_DATA_HOME/kiln/registry, else ~/.local/share/kiln/registry. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.KILN_REGISTRY_DATA) return env.KILN_REGISTRY_DATA;
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'kiln', 'registry');
+}
+
+/** Loads the config: the file given, else `<data dir>/config.yaml` if present, else embedded defaults;
+ *  flags override file values. Errors name the file and the key at fault. */
+export async function loadRegistryConfig(options: { file?: string; addr?: string; dataDir?: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<RegistryConfig> {
+  let file = options.file ? resolve(options.cwd, options.file) : undefined;
+  let text: string | undefined;
+  if (file) {
+    text = await readFile(file, 'utf8').catch((error: unknown) => {
+      throw new RegistryError('CONFIG_INVALID', `${file}: cannot read config file: ${(error as Error).message}`, { cause: error, detail: { file } });
+    });
+  } else {
+    const dataDir = options.dataDir ? resolve(options.cwd, options.dataDir) : defaultDataDir(options.env);
+    const candidate = join(dataDir, 'config.yaml');
+    text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text !== undefined) file = candidate;
+  }
+  let raw: unknown = {};
+  if (text !== undefined) {
+    const document = parseDocument(text);
+    if (document.errors.length) {
+      const first = document.errors[0]!;
+      const line = first.linePos?.[0]?.line;
+      throw new RegistryError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`, { detail: { file, line } });
+    }
+    raw = document.toJS() ?? {};
+  }
+  const parsed = registryConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RegistryError('CONFIG_INVALID', `${file ?? 'config'}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, { detail: { file, key: issue.path.join('.') } });
+  }
+  const config = parsed.data;
+  const base = file ? join(file, '..') : options.cwd;
+  const dataDir = options.dataDir ? resolve(options.cwd, options.dataDir) : config.dataDir ? resolve(base, config.dataDir) : defaultDataDir(options.env);
+  const at = (path: string | undefined) => (path === undefined ? undefined : isAbsolute(path) ? path : resolve(base, path));
+  return {
+    ...config,
+    ...(file ? { configFile: file } : {}),
+    addr: options.addr ?? config.addr,
+    dataDir,
+    storage: { ...config.storage, filesystem: { root: at(config.storage.filesystem.root) ?? join(dataDir, 'storage') } },
+    metadata: { sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db') } },
+    http: { ...config.http, ...(config.http.tls ? { tls: { certificate: at(config.http.tls.certificate)!, key: at(config.http.tls.key)! } } : {}) },
+    auth: {
+      ...config.auth,
+      ...(config.auth.htpasswd ? { htpasswd: at(config.auth.htpasswd)! } : {}),
+      ...(config.auth.token ? { token: { ...config.auth.token, ...(config.auth.token.key ? { key: at(config.auth.token.key)! } : {}) } } : {}),
+    },
+  };
+}
+
+/** Splits `host:port` / `[v6]:port` / `:port`. */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new RegistryError('CONFIG_INVALID', `--addr ${JSON.stringify(addr)}: expected HOST:PORT`, { detail: { addr } });
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}

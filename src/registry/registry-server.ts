@@ -1,0 +1,720 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { Counter, Histogram } from 'prom-client';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import { isKilnError } from '../lib/index.ts';
+import type { Digest, Logger } from '../lib/index.ts';
+import type { ManifestRecord, MetadataStore } from '../metadata/index.ts';
+import type { BlobStore } from '../storage/index.ts';
+import type { AccessController, AccessRequest, Principal } from './access.ts';
+import { RegistryError } from './errors.ts';
+import type { RegistryErrorCode } from './errors.ts';
+import { algorithmOf, DIGEST_GRAMMAR, digestWith, isSupportedDigest, isValidName, isValidTag } from './format/grammar.ts';
+import { ManifestProblem, OCI_INDEX, parseManifest } from './format/manifest.ts';
+import { parseByteRange, parseChunkRange } from './format/ranges.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+/** Settings of the registry's HTTP behaviour (from the config file). */
+export interface RegistrySettings {
+  /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
+  deleteEnabled: boolean;
+  /** Largest manifest body accepted, in bytes (413 above). */
+  maxManifestBytes: number;
+  /** Longest repository name accepted. */
+  maxNameLength: number;
+  /** Largest page of tags/catalog/referrers returned; bigger `n` is clamped and a Link header sent. */
+  maxPageSize: number;
+  /** Requests per second per client, and burst; 0 disables rate limiting. */
+  rateLimit: { requestsPerSecond: number; burst: number };
+  /** Trust X-Forwarded-For for the client address (behind a proxy). */
+  trustProxy: boolean;
+}
+
+/** Everything the registry needs, injected by the composition root (src/app). */
+export interface RegistryDependencies {
+  blobs: BlobStore;
+  metadata: MetadataStore;
+  access: AccessController;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  settings: RegistrySettings;
+  /** Shared with garbage collection so a sweep and a push of the same digest never interleave. */
+  digestLocks: KeyedMutex;
+  now?: () => number;
+}
+
+const API_VERSION_HEADER = 'registry/2.0';
+const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
+
+type Route =
+  | { kind: 'base' }
+  | { kind: 'catalog' }
+  | { kind: 'token' }
+  | { kind: 'manifest'; name: string; reference: string }
+  | { kind: 'blob'; name: string; digest: string }
+  | { kind: 'upload-start'; name: string }
+  | { kind: 'upload'; name: string; id: string }
+  | { kind: 'tags'; name: string }
+  | { kind: 'referrers'; name: string; digest: string };
+
+/** Splits a request path into a route; the repository name is everything between `/v2/` and the
+ *  trailing fixed segments, so names like `team/blobs` stay legal. */
+function route(path: string): Route | undefined {
+  if (path === '/v2/' || path === '/v2') return { kind: 'base' };
+  if (path === '/v2/_catalog') return { kind: 'catalog' };
+  if (path === '/auth/token') return { kind: 'token' };
+  if (!path.startsWith('/v2/')) return undefined;
+  const rest = path.slice(4);
+  let match: RegExpExecArray | null;
+  if ((match = /^(.+)\/manifests\/([^/]+)$/.exec(rest))) return { kind: 'manifest', name: match[1]!, reference: match[2]! };
+  if ((match = /^(.+)\/blobs\/uploads\/?$/.exec(rest))) return { kind: 'upload-start', name: match[1]! };
+  if ((match = /^(.+)\/blobs\/uploads\/([^/]+)$/.exec(rest))) return { kind: 'upload', name: match[1]!, id: match[2]! };
+  if ((match = /^(.+)\/blobs\/([^/]+)$/.exec(rest))) return { kind: 'blob', name: match[1]!, digest: match[2]! };
+  if ((match = /^(.+)\/tags\/list$/.exec(rest))) return { kind: 'tags', name: match[1]! };
+  if ((match = /^(.+)\/referrers\/([^/]+)$/.exec(rest))) return { kind: 'referrers', name: match[1]!, digest: match[2]! };
+  return undefined;
+}
+
+/** Per-request state shared by the handlers. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  principal: Principal;
+}
+
+/** The OCI distribution v1.1 API over a BlobStore and a MetadataStore, as a plain node:http request
+ *  handler (plain node:http rather than Fastify: blob bodies stream straight from the socket to disk,
+ *  and the manifest hot path avoids per-request framework work — see bench/registry.bench.ts). */
+export class RegistryServer {
+  readonly #deps: RegistryDependencies;
+  readonly #now: () => number;
+  readonly #uploadLocks = new KeyedMutex();
+  readonly #manifestCache = new Map<string, Buffer>();
+  #manifestCacheBytes = 0;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #requests: Counter<'method' | 'route' | 'status'>;
+  readonly #duration: Histogram<'method' | 'route'>;
+  readonly #bytes: Counter<'direction'>;
+  #draining = false;
+
+  constructor(deps: RegistryDependencies) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    const { requestsPerSecond, burst } = deps.settings.rateLimit;
+    this.#limiter = requestsPerSecond > 0 ? new RateLimiter(requestsPerSecond, burst, this.#now) : undefined;
+    this.#requests = new Counter({ name: 'kiln_registry_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [deps.metrics] });
+    this.#duration = new Histogram({
+      name: 'kiln_registry_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [deps.metrics],
+    });
+    this.#bytes = new Counter({ name: 'kiln_registry_blob_bytes_total', help: 'Blob bytes received (push) and sent (pull)', labelNames: ['direction'], registers: [deps.metrics] });
+  }
+
+  /** Stops accepting new work: later requests get 503 UNAVAILABLE while running ones finish. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** node:http request listener. Never throws; every failure becomes a spec error body. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    let routeName = 'unknown';
+    res.setHeader('Docker-Distribution-API-Version', API_VERSION_HEADER);
+    res.once('finish', () => {
+      this.#requests.inc({ method: req.method ?? '', route: routeName, status: String(res.statusCode) });
+      this.#duration.observe({ method: req.method ?? '', route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    void this.#dispatch(req, res, (name) => {
+      routeName = name;
+    }).catch((error: unknown) => this.#fail(req, res, error));
+  };
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, setRoute: (name: string) => void): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://registry.invalid');
+    } catch {
+      throw new RegistryError('NOT_FOUND', 'malformed request URL');
+    }
+    if (this.#draining) throw new RegistryError('UNAVAILABLE', 'the registry is shutting down', { headers: { 'retry-after': '1', connection: 'close' } });
+    const remoteAddress = this.#clientAddress(req);
+    if (this.#limiter) {
+      const wait = this.#limiter.take(remoteAddress);
+      if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `rate limit exceeded for ${remoteAddress}`, { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding');
+    }
+    const target = route(path);
+    if (!target) throw new RegistryError('NOT_FOUND', `no endpoint at ${url.pathname}`);
+    setRoute(target.kind);
+    const principal = await this.#deps.access.authenticate(req.headers.authorization, remoteAddress);
+    const exchange: Exchange = { req, res, url, principal };
+    const method = req.method ?? 'GET';
+    switch (target.kind) {
+      case 'base':
+        return this.#onBase(exchange, method);
+      case 'catalog':
+        return this.#onCatalog(exchange, method);
+      case 'token':
+        return this.#onToken(exchange, method);
+      default:
+        break;
+    }
+    const name = target.name;
+    if (!isValidName(name, this.#deps.settings.maxNameLength)) {
+      throw new RegistryError('NAME_INVALID', `invalid repository name ${JSON.stringify(name.slice(0, 300))}`, { detail: { name: name.slice(0, 300) } });
+    }
+    switch (target.kind) {
+      case 'manifest':
+        return this.#onManifest(exchange, method, name, target.reference);
+      case 'blob':
+        return this.#onBlob(exchange, method, name, target.digest);
+      case 'upload-start':
+        if (method !== 'POST') throw notAllowed(method, 'POST');
+        return this.#onUploadStart(exchange, name);
+      case 'upload':
+        return this.#onUpload(exchange, method, name, target.id);
+      case 'tags':
+        if (method !== 'GET') throw notAllowed(method, 'GET');
+        return this.#onTags(exchange, name);
+      case 'referrers':
+        if (method !== 'GET') throw notAllowed(method, 'GET');
+        return this.#onReferrers(exchange, name, target.digest);
+    }
+  }
+
+  #clientAddress(req: IncomingMessage): string {
+    if (this.#deps.settings.trustProxy) {
+      const forwarded = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  #authorize(exchange: Exchange, needs: AccessRequest[]): void {
+    this.#deps.access.authorize(exchange.principal, needs);
+  }
+
+  // ---- /v2/, catalog, token ------------------------------------------------------------------
+
+  async #onBase(exchange: Exchange, method: string): Promise<void> {
+    if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, 'GET, HEAD');
+    const { access } = this.#deps;
+    // Anonymous clients of a registry with users must learn the challenge here (docker login, skopeo).
+    if (!access.config.open && exchange.principal.user === undefined && exchange.principal.tokenAccess === undefined) throw access.challenge([], 'authentication required');
+    sendJson(exchange.res, 200, {}, method === 'HEAD');
+  }
+
+  async #onCatalog(exchange: Exchange, method: string): Promise<void> {
+    if (method !== 'GET') throw notAllowed(method, 'GET');
+    const { limit, last, requested } = this.#page(exchange.url);
+    const names = limit === 0 ? [] : await this.#deps.metadata.listRepositories({ ...(last ? { last } : {}), limit: limit + 1 });
+    const visible: string[] = [];
+    for (const name of names.slice(0, limit)) {
+      if (this.#deps.access.config.open || exchange.principal.tokenAccess || this.#deps.access.allowedActions(exchange.principal, name).includes('pull')) visible.push(name);
+    }
+    if (names.length > limit) exchange.res.setHeader('Link', `</v2/_catalog?n=${requested ?? limit}&last=${encodeURIComponent(names[limit - 1]!)}>; rel="next"`);
+    sendJson(exchange.res, 200, { repositories: visible });
+  }
+
+  async #onToken(exchange: Exchange, method: string): Promise<void> {
+    if (method !== 'GET') throw new RegistryError('NOT_FOUND', 'the token endpoint answers GET only (OAuth2 POST is not supported)');
+    const scopes = exchange.url.searchParams.getAll('scope');
+    const token = await this.#deps.access.issueToken(exchange.principal, scopes, this.#now());
+    exchange.res.setHeader('Cache-Control', 'no-store');
+    sendJson(exchange.res, 200, token);
+  }
+
+  // ---- manifests -------------------------------------------------------------------------------
+
+  async #resolveReference(name: string, reference: string): Promise<ManifestRecord> {
+    const { metadata } = this.#deps;
+    let digest: Digest | undefined;
+    if (reference.includes(':')) {
+      if (!isSupportedDigest(reference)) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not a supported digest`, { detail: { digest: reference } });
+      digest = reference;
+    } else {
+      if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
+      digest = await metadata.resolveTag(name, reference);
+      if (!digest) throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${reference} is not a known tag`, { detail: { tag: reference } });
+    }
+    const record = await metadata.getManifest(name, digest);
+    if (!record) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${digest} is unknown`, { detail: { digest } });
+    return record;
+  }
+
+  async #manifestBytes(digest: Digest): Promise<Buffer> {
+    const cached = this.#manifestCache.get(digest);
+    if (cached) return cached;
+    const bytes = await this.#deps.blobs.read(digest);
+    // Content-addressed bytes never change, so caching by digest needs no invalidation.
+    if (bytes.length < MANIFEST_CACHE_BYTES / 16) {
+      while (this.#manifestCacheBytes + bytes.length > MANIFEST_CACHE_BYTES && this.#manifestCache.size) {
+        const [oldest, value] = this.#manifestCache.entries().next().value as [string, Buffer];
+        this.#manifestCache.delete(oldest);
+        this.#manifestCacheBytes -= value.length;
+      }
+      this.#manifestCache.set(digest, bytes);
+      this.#manifestCacheBytes += bytes.length;
+    }
+    return bytes;
+  }
+
+  async #onManifest(exchange: Exchange, method: string, name: string, reference: string): Promise<void> {
+    const { res } = exchange;
+    if (method === 'GET' || method === 'HEAD') {
+      this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
+      const record = await this.#resolveReference(name, reference);
+      res.setHeader('Docker-Content-Digest', record.digest);
+      res.setHeader('ETag', `"${record.digest}"`);
+      res.setHeader('Content-Type', record.mediaType);
+      if (exchange.req.headers['if-none-match'] === `"${record.digest}"`) {
+        res.statusCode = 304;
+        res.end();
+        return;
+      }
+      res.setHeader('Content-Length', record.size);
+      res.statusCode = 200;
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      res.end(await this.#manifestBytes(record.digest));
+      return;
+    }
+    if (method === 'PUT') return this.#putManifest(exchange, name, reference);
+    if (method === 'DELETE') return this.#deleteManifest(exchange, name, reference);
+    throw notAllowed(method, 'GET, HEAD, PUT, DELETE');
+  }
+
+  async #putManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
+    const { req, res, url } = exchange;
+    this.#authorize(exchange, [{ repository: name, actions: ['pull', 'push'] }]);
+    const isDigestRef = reference.includes(':');
+    if (isDigestRef) {
+      if (!DIGEST_GRAMMAR.test(reference) || !isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
+    } else if (!isValidTag(reference)) {
+      throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
+    }
+    const extraTags = url.searchParams.getAll('tag');
+    if (extraTags.length && !isDigestRef) throw new RegistryError('TAG_INVALID', 'tag= parameters are only allowed when pushing by digest');
+    for (const tag of extraTags) if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag)}`, { detail: { tag } });
+    const bytes = await readLimited(req, this.#deps.settings.maxManifestBytes);
+    const contentType = req.headers['content-type']?.split(';')[0]?.trim() || undefined;
+    let parsed;
+    try {
+      parsed = parseManifest(bytes, contentType);
+    } catch (error) {
+      if (error instanceof ManifestProblem) throw new RegistryError('MANIFEST_INVALID', error.message, { detail: { field: error.field } });
+      throw error;
+    }
+    const digest = isDigestRef ? digestWith(bytes, algorithmOf(reference as Digest)) : digestWith(bytes);
+    if (isDigestRef && digest !== reference) {
+      throw new RegistryError('DIGEST_INVALID', `manifest bytes hash to ${digest}, not ${reference}`, { detail: { digest: reference, actual: digest } });
+    }
+    const tags = isDigestRef ? extraTags : [reference];
+    const record: ManifestRecord = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length, blobs: parsed.blobs, children: parsed.children, createdAt: this.#now() };
+    if (parsed.subject) record.subject = parsed.subject;
+    if (parsed.artifactType) record.artifactType = parsed.artifactType;
+    if (parsed.annotations) record.annotations = parsed.annotations;
+    // Bytes first (verified, atomic), metadata second: a crash in between leaves an unreferenced blob
+    // for GC, never a manifest without its bytes.
+    const result = await this.#deps.digestLocks.run(digest, async () => {
+      await this.#deps.blobs.put(digest, [bytes], bytes.length);
+      return this.#deps.metadata.putManifest(record, tags, this.#now());
+    });
+    const missing = [...result.missingBlobs, ...result.missingManifests];
+    if (missing.length) {
+      const entries = missing.map((item) => ({ code: 'MANIFEST_BLOB_UNKNOWN' as RegistryErrorCode, message: `${item} is not in ${name}`, detail: { digest: item } }));
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', entries[0]!.message, { detail: { digest: missing[0] }, extra: entries.slice(1) });
+    }
+    this.#deps.logger.info({ repository: name, digest, tags }, 'manifest pushed');
+    res.setHeader('Location', `/v2/${name}/manifests/${digest}`);
+    res.setHeader('Docker-Content-Digest', digest);
+    if (parsed.subject) res.setHeader('OCI-Subject', parsed.subject);
+    if (extraTags.length) res.setHeader('OCI-Tag', extraTags.join(','));
+    res.setHeader('Content-Length', 0);
+    res.statusCode = 201;
+    res.end();
+  }
+
+  async #deleteManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
+    this.#authorize(exchange, [{ repository: name, actions: ['delete'] }]);
+    if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
+    const { metadata } = this.#deps;
+    if (reference.includes(':')) {
+      if (!isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
+      if (!(await metadata.deleteManifest(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${reference} is unknown`, { detail: { digest: reference } });
+    } else {
+      if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
+      if (!(await metadata.deleteTag(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${reference} is not a known tag`, { detail: { tag: reference } });
+    }
+    this.#deps.logger.info({ repository: name, reference }, 'manifest deleted');
+    exchange.res.statusCode = 202;
+    exchange.res.setHeader('Content-Length', 0);
+    exchange.res.end();
+  }
+
+  // ---- blobs -----------------------------------------------------------------------------------
+
+  async #onBlob(exchange: Exchange, method: string, name: string, digestText: string): Promise<void> {
+    const { req, res } = exchange;
+    if (method === 'DELETE') {
+      this.#authorize(exchange, [{ repository: name, actions: ['delete'] }]);
+      if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
+      if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText)}`, { detail: { digest: digestText } });
+      if (!(await this.#deps.metadata.unlinkBlob(name, digestText))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} is not in ${name}`, { detail: { digest: digestText } });
+      res.statusCode = 202;
+      res.setHeader('Content-Length', 0);
+      res.end();
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, 'GET, HEAD, DELETE');
+    this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
+    if (!isSupportedDigest(digestText)) {
+      throw new RegistryError(DIGEST_GRAMMAR.test(digestText) ? 'BLOB_UNKNOWN' : 'DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
+    }
+    const digest = digestText;
+    const link = await this.#deps.metadata.blobLink(name, digest);
+    const info = link ? await this.#deps.blobs.stat(digest) : undefined;
+    if (!link || !info) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { detail: { digest } });
+    res.setHeader('Docker-Content-Digest', digest);
+    res.setHeader('ETag', `"${digest}"`);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Cache-Control', 'max-age=31536000');
+    if (req.headers['if-none-match'] === `"${digest}"`) {
+      res.statusCode = 304;
+      res.end();
+      return;
+    }
+    const range = parseByteRange(req.headers.range, info.size);
+    if (range.kind === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${info.size}`);
+      throw new RegistryError('RANGE_INVALID', `range ${req.headers.range} is outside blob ${digest} of ${info.size} bytes`, { detail: { digest, size: info.size } });
+    }
+    if (range.kind === 'range') {
+      res.statusCode = 206;
+      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+      res.setHeader('Content-Length', range.end - range.start + 1);
+    } else {
+      res.statusCode = 200;
+      res.setHeader('Content-Length', info.size);
+    }
+    if (method === 'HEAD' || info.size === 0) {
+      res.end();
+      return;
+    }
+    const stream = await this.#deps.blobs.get(digest, range.kind === 'range' ? range : undefined);
+    let sent = 0;
+    stream.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
+    try {
+      await pipeline(stream, res);
+    } finally {
+      this.#bytes.inc({ direction: 'pull' }, sent);
+    }
+  }
+
+  // ---- uploads ---------------------------------------------------------------------------------
+
+  async #onUploadStart(exchange: Exchange, name: string): Promise<void> {
+    const { req, res, url } = exchange;
+    this.#authorize(exchange, [{ repository: name, actions: ['pull', 'push'] }]);
+    const mount = url.searchParams.get('mount');
+    const from = url.searchParams.get('from');
+    if (mount !== null) {
+      if (await this.#tryMount(exchange, name, mount, from)) return;
+    }
+    const digestParam = url.searchParams.get('digest');
+    if (digestParam !== null) {
+      const digest = checkUploadDigest(digestParam);
+      const expected = contentLength(req);
+      const { size } = await this.#deps.digestLocks.run(digest, async () => {
+        const stored = await this.#deps.blobs.put(digest, this.#countIn(req), expected);
+        await this.#deps.metadata.linkBlob(name, digest, stored.size, this.#now());
+        return stored;
+      });
+      this.#deps.logger.debug({ repository: name, digest, size }, 'blob pushed');
+      return blobCreated(res, name, digest);
+    }
+    const id = randomUUID();
+    const now = this.#now();
+    await this.#deps.blobs.createUpload(id);
+    await this.#deps.metadata.createUpload({ id, repository: name, offset: 0, createdAt: now, updatedAt: now });
+    // A POST may carry the first (or only) chunk of a session.
+    let offset = 0;
+    if (hasBody(req)) offset = await this.#append(name, id, 0, req, undefined);
+    else await drainBody(req);
+    uploadAccepted(res, name, id, offset);
+  }
+
+  async #tryMount(exchange: Exchange, name: string, mount: string, from: string | null): Promise<boolean> {
+    if (!isSupportedDigest(mount) || from === null || !isValidName(from, this.#deps.settings.maxNameLength)) return false;
+    const pulls = this.#deps.access;
+    try {
+      pulls.authorize(exchange.principal, [{ repository: from, actions: ['pull'] }]);
+    } catch {
+      return false;
+    }
+    const mounted = await this.#deps.digestLocks.run(mount, async () => {
+      const link = await this.#deps.metadata.blobLink(from, mount);
+      if (!link || !(await this.#deps.blobs.touch(mount))) return false;
+      await this.#deps.metadata.linkBlob(name, mount, link.size, this.#now());
+      return true;
+    });
+    if (!mounted) return false;
+    await drainBody(exchange.req);
+    blobCreated(exchange.res, name, mount);
+    return true;
+  }
+
+  async #onUpload(exchange: Exchange, method: string, name: string, id: string): Promise<void> {
+    const { req, res, url } = exchange;
+    this.#authorize(exchange, [{ repository: name, actions: method === 'GET' ? ['pull'] : ['pull', 'push'] }]);
+    if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(method)) throw notAllowed(method, 'GET, PATCH, PUT, DELETE');
+    await this.#uploadLocks.run(id, async () => {
+      const session = /^[A-Za-z0-9-]{8,64}$/.test(id) ? await this.#deps.metadata.getUpload(id) : undefined;
+      if (!session || session.repository !== name) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 80)} is unknown in ${name}`, { detail: { uuid: id.slice(0, 80) } });
+      if (method === 'GET') {
+        res.statusCode = 204;
+        res.setHeader('Location', `/v2/${name}/blobs/uploads/${id}`);
+        res.setHeader('Range', `0-${Math.max(session.offset - 1, 0)}`);
+        res.setHeader('Docker-Upload-UUID', id);
+        res.end();
+        return;
+      }
+      if (method === 'DELETE') {
+        await this.#deps.metadata.deleteUpload(id);
+        await this.#deps.blobs.deleteUpload(id);
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
+      if (method === 'PATCH') {
+        const offset = await this.#append(name, id, session.offset, req, req.headers['content-range']);
+        uploadAccepted(res, name, id, offset);
+        return;
+      }
+      // PUT closes the session, optionally with a final chunk.
+      const digestParam = url.searchParams.get('digest');
+      if (digestParam === null) throw new RegistryError('DIGEST_INVALID', 'closing an upload needs ?digest=');
+      const digest = checkUploadDigest(digestParam);
+      let offset = session.offset;
+      if (hasBody(req)) offset = await this.#append(name, id, offset, req, req.headers['content-range']);
+      else await drainBody(req);
+      try {
+        await this.#deps.digestLocks.run(digest, async () => {
+          await this.#deps.blobs.commitUpload(id, digest, offset);
+          await this.#deps.metadata.linkBlob(name, digest, offset, this.#now());
+        });
+      } catch (error) {
+        if (isKilnError(error) && error.code === 'STORAGE_DIGEST_MISMATCH') {
+          // The client must restart: discard the session, as Distribution does.
+          await this.#deps.metadata.deleteUpload(id);
+          await this.#deps.blobs.deleteUpload(id);
+        }
+        throw error;
+      }
+      await this.#deps.metadata.deleteUpload(id);
+      this.#deps.logger.debug({ repository: name, digest, size: offset }, 'blob pushed');
+      blobCreated(res, name, digest);
+    });
+  }
+
+  /** Appends a request body at the session's durable offset; with Content-Range it must continue
+   *  exactly there (416 otherwise) and match Content-Length. Returns the new durable offset. */
+  async #append(name: string, id: string, offset: number, req: IncomingMessage, contentRange: string | undefined): Promise<number> {
+    let expected: number | undefined;
+    if (contentRange !== undefined) {
+      const range = parseChunkRange(contentRange);
+      if (!range) throw new RegistryError('BLOB_UPLOAD_INVALID', `malformed Content-Range ${JSON.stringify(contentRange.slice(0, 100))}`);
+      if (range.start !== offset) {
+        throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start} but upload ${id} has ${offset} bytes`, { detail: { uuid: id, offset }, headers: { range: `0-${Math.max(offset - 1, 0)}`, location: `/v2/${name}/blobs/uploads/${id}` } });
+      }
+      expected = range.end - range.start + 1;
+      const length = contentLength(req);
+      if (length !== undefined && length !== expected) throw new RegistryError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${contentRange}`);
+    }
+    const size = await this.#deps.blobs.appendUpload(id, offset, this.#countIn(req));
+    if (expected !== undefined && size - offset !== expected) {
+      throw new RegistryError('SIZE_INVALID', `chunk of ${size - offset} bytes does not match Content-Range ${contentRange}`);
+    }
+    if (!(await this.#deps.metadata.advanceUpload(id, offset, size, this.#now()))) {
+      throw new RegistryError('RANGE_INVALID', `upload ${id} changed concurrently`, { detail: { uuid: id } });
+    }
+    return size;
+  }
+
+  async *#countIn(req: IncomingMessage): AsyncIterable<Uint8Array> {
+    for await (const chunk of req) {
+      this.#bytes.inc({ direction: 'push' }, (chunk as Buffer).length);
+      yield chunk as Buffer;
+    }
+  }
+
+  // ---- tags and referrers ------------------------------------------------------------------------
+
+  #page(url: URL): { limit: number; last: string | undefined; requested: number | undefined } {
+    const n = url.searchParams.get('n');
+    let requested: number | undefined;
+    if (n !== null) {
+      if (!/^\d{1,9}$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got ${JSON.stringify(n.slice(0, 20))}`);
+      requested = Number(n);
+    }
+    const limit = Math.min(requested ?? this.#deps.settings.maxPageSize, this.#deps.settings.maxPageSize);
+    return { limit, last: url.searchParams.get('last') ?? undefined, requested };
+  }
+
+  async #onTags(exchange: Exchange, name: string): Promise<void> {
+    this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
+    const { limit, last, requested } = this.#page(exchange.url);
+    const { metadata } = this.#deps;
+    const tags = limit === 0 ? [] : await metadata.listTags(name, { ...(last !== undefined ? { last } : {}), limit: limit + 1 });
+    if (tags.length === 0 && !(await metadata.repositoryExists(name))) throw new RegistryError('NAME_UNKNOWN', `repository ${name} is unknown`, { detail: { name } });
+    if (tags.length > limit) {
+      exchange.res.setHeader('Link', `</v2/${name}/tags/list?n=${requested ?? limit}&last=${encodeURIComponent(tags[limit - 1]!)}>; rel="next"`);
+    }
+    sendJson(exchange.res, 200, { name, tags: tags.slice(0, limit) });
+  }
+
+  async #onReferrers(exchange: Exchange, name: string, digestText: string): Promise<void> {
+    this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
+    if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
+    const filters = exchange.url.searchParams.getAll('artifactType');
+    let records = await this.#deps.metadata.listReferrers(name, digestText);
+    if (filters.length) {
+      records = records.filter((record) => record.artifactType !== undefined && filters.includes(record.artifactType));
+      exchange.res.setHeader('OCI-Filters-Applied', 'artifactType');
+    }
+    const manifests = records.map((record) => ({
+      mediaType: record.mediaType,
+      digest: record.digest,
+      size: record.size,
+      ...(record.artifactType ? { artifactType: record.artifactType } : {}),
+      ...(record.annotations ? { annotations: record.annotations } : {}),
+    }));
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+    exchange.res.statusCode = 200;
+    exchange.res.setHeader('Content-Type', OCI_INDEX);
+    exchange.res.setHeader('Content-Length', body.length);
+    exchange.res.end(body);
+  }
+
+  // ---- errors ----------------------------------------------------------------------------------
+
+  #fail(req: IncomingMessage, res: ServerResponse, caught: unknown): void {
+    const error = toRegistryError(caught);
+    if (error.code === 'UNKNOWN') this.#deps.logger.error({ err: caught, method: req.method, url: req.url?.slice(0, 500) }, 'request failed');
+    else this.#deps.logger.debug({ code: error.code, method: req.method, url: req.url?.slice(0, 500), message: error.message }, 'request refused');
+    if (res.headersSent || res.destroyed || req.destroyed && !req.complete && res.writableEnded) {
+      res.destroy();
+      return;
+    }
+    for (const [header, value] of Object.entries(error.headers)) res.setHeader(header, value);
+    // A refused request whose body was not read: close the connection instead of reading it all.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    res.removeHeader('Docker-Content-Digest');
+    res.removeHeader('ETag');
+    res.removeHeader('Content-Length');
+    sendJson(res, error.httpStatus, error.toBody(), req.method === 'HEAD');
+    if (!req.complete) res.once('finish', () => req.destroy());
+  }
+}
+
+const STORAGE_TO_REGISTRY: Readonly<Record<string, RegistryErrorCode>> = {
+  STORAGE_BLOB_NOT_FOUND: 'BLOB_UNKNOWN',
+  STORAGE_DIGEST_MISMATCH: 'DIGEST_INVALID',
+  STORAGE_SIZE_MISMATCH: 'SIZE_INVALID',
+  STORAGE_UPLOAD_NOT_FOUND: 'BLOB_UPLOAD_UNKNOWN',
+  STORAGE_UPLOAD_OFFSET: 'RANGE_INVALID',
+  STORAGE_RANGE_INVALID: 'RANGE_INVALID',
+  STORAGE_INVALID_ID: 'BLOB_UPLOAD_UNKNOWN',
+};
+
+function toRegistryError(error: unknown): RegistryError {
+  if (error instanceof RegistryError) return error;
+  if (isKilnError(error) && STORAGE_TO_REGISTRY[error.code]) return new RegistryError(STORAGE_TO_REGISTRY[error.code]!, error.message, { cause: error, detail: { ...error.detail } });
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted') {
+    return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { cause: error });
+  }
+  return new RegistryError('UNKNOWN', 'internal error; see the registry log', { cause: error });
+}
+
+function notAllowed(method: string, allowed: string): RegistryError {
+  return new RegistryError('METHOD_NOT_ALLOWED', `${method} is not allowed here (${allowed})`, { headers: { allow: allowed } });
+}
+
+function checkUploadDigest(value: string): Digest {
+  if (!isSupportedDigest(value)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(value.slice(0, 200))} (sha256 and sha512 are supported)`, { detail: { digest: value.slice(0, 200) } });
+  return value;
+}
+
+function contentLength(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-length'];
+  return header === undefined ? undefined : Number(header);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = contentLength(req);
+  return (length !== undefined && length > 0) || (length === undefined && req.headers['transfer-encoding'] !== undefined);
+}
+
+async function drainBody(req: IncomingMessage): Promise<void> {
+  if (req.complete) return;
+  for await (const _ of req) {
+    // discard
+  }
+}
+
+async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = contentLength(req);
+  if (declared !== undefined && declared > limit) throw new RegistryError('MANIFEST_TOO_LARGE', `manifest of ${declared} bytes exceeds the limit of ${limit}`, { detail: { size: declared, limit } });
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds the limit of ${limit} bytes`, { detail: { limit } });
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headOnly = false): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', body.length);
+  res.end(headOnly ? undefined : body);
+}
+
+function blobCreated(res: ServerResponse, name: string, digest: Digest): void {
+  res.statusCode = 201;
+  res.setHeader('Location', `/v2/${name}/blobs/${digest}`);
+  res.setHeader('Docker-Content-Digest', digest);
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+function uploadAccepted(res: ServerResponse, name: string, id: string, offset: number): void {
+  res.statusCode = 202;
+  res.setHeader('Location', `/v2/${name}/blobs/uploads/${id}`);
+  res.setHeader('Range', `0-${Math.max(offset - 1, 0)}`);
+  res.setHeader('Docker-Upload-UUID', id);
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
