@@ -3,9 +3,7 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
-import { ApkError } from '../../apk/index.ts';
-import { isConflict, parseDependency } from '../../apk/dependency.ts';
-import { compareVersions, versionMatches } from '../../apk/version.ts';
+import { ApkError, compareVersions, isConflict, parseDependency, versionMatches } from '../../apk/index.ts';
 import type { PackageSource, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -66,7 +64,7 @@ export function registerApkFetch(apk: Command, context: CliContext): void {
       const open = await openRepositories(flags, context);
       try {
         const indexes = await loadIndexes(open);
-        const sources = flags.recursive ? planInstall(indexes, packages, open.arch, context) : packages.map((spec) => pickPackage(indexes, spec));
+        const sources = flags.recursive ? planInstall(indexes, packages, open.arch).install : packages.map((spec) => pickPackage(indexes, spec));
         const progress = downloadProgress(context);
         const fetched = await open.handle.client.fetchPackages(sources, { ...(concurrency ? { concurrency } : {}), ...(progress ? { onProgress: progress } : {}) });
         const output = resolve(context.cwd, flags.output ?? '.');

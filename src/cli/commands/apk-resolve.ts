@@ -4,9 +4,12 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
-import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository } from '../../apk/repository/index.ts';
+import { resolve as resolveWorld } from '../../apk/index.ts';
+import type { PackageRecord } from '../../apk/index.ts';
+import { defaultCacheDir, identityBytes, openRepositoryClient, parseRepositories, parseRepository } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
 
 /** Flags shared by `kiln apk resolve` and `kiln apk fetch` (apk/apko spellings). */
 export interface RepositoryFlags {
@@ -104,10 +107,76 @@ export function downloadProgress(context: CliContext): ((progress: DownloadProgr
   };
 }
 
+/** The install plan of a world: packages in install order with where to fetch them, and apk's text. */
+export interface InstallPlan {
+  install: PackageSource[];
+  /** What `apk add --simulate` prints for this plan. */
+  text: string;
+}
+
 /**
- * Resolves `world` over the loaded indexes and returns the packages to install, in install order.
- * On an unsatisfiable world, the resolver's explanation goes to stderr and an error is thrown.
+ * Resolves `world` over the loaded indexes with the resolver (apk-tools' choices, repository order =
+ * priority, tags from `@tag URL`) and maps each chosen record back to the first repository that
+ * carries its identity, as apk picks the download source. An unsatisfiable world throws the
+ * resolver's ApkResolveError, whose message is apk's explanation.
  */
-export function planInstall(_indexes: readonly RepositoryIndex[], _world: readonly string[], _arch: string, _context: CliContext): PackageSource[] {
-  throw new KilnError('USAGE', 'dependency resolution is not available in this build yet');
+export function planInstall(indexes: readonly RepositoryIndex[], world: readonly string[], arch: string): InstallPlan {
+  const resolution = resolveWorld({
+    repositories: indexes.map((index) => ({ records: index.records, name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
+    world,
+    arch,
+  });
+  const byRecord = new Map<PackageRecord, RepositoryIndex>();
+  const byIdentity = new Map<string, RepositoryIndex>();
+  for (const index of indexes) {
+    for (const record of index.records) {
+      if (!byRecord.has(record)) byRecord.set(record, index);
+      const key = identityBytes(record.identity)?.toString('hex') ?? record.identity;
+      if (!byIdentity.has(key)) byIdentity.set(key, index);
+    }
+  }
+  const install = resolution.install.map((record): PackageSource => {
+    const index = byIdentity.get(identityBytes(record.identity)?.toString('hex') ?? record.identity) ?? byRecord.get(record);
+    if (!index) throw new KilnError('IO', `resolver chose ${record.name}-${record.version} (${record.identity}), which no loaded index lists`);
+    return { record, repository: index.repository, arch: index.arch };
+  });
+  return { install, text: resolution.text };
+}
+
+/** One `--json` plan entry. */
+function planEntry(source: PackageSource, client: RepositoryClientHandle['client']): Record<string, unknown> {
+  const { record, repository } = source;
+  return {
+    name: record.name,
+    version: record.version,
+    arch: record.arch ?? source.arch,
+    identity: record.identity,
+    repository: repository.url,
+    ...(repository.tag ? { tag: repository.tag } : {}),
+    url: client.packageUrl(source),
+    ...(record.size !== undefined ? { size: record.size } : {}),
+    ...(record.installedSize !== undefined ? { installedSize: record.installedSize } : {}),
+  };
+}
+
+/** `kiln apk resolve`: load and verify the indexes, resolve the world, print the install plan. */
+export function registerApkResolve(apk: Command, context: CliContext): void {
+  addRepositoryOptions(
+    apk
+      .command('resolve')
+      .description('resolve a world against signed repositories and print the install plan (like apk add --simulate on an empty root)')
+      .argument('<world...>', 'dependencies: name, name@tag, name>=version, !name, so:libfoo.so.1 …'),
+  )
+    .option('--json', 'print {"install":[{name,version,arch,identity,repository,url,…}]} in install order')
+    .action(async (world: string[], flags: RepositoryFlags) => {
+      const open = await openRepositories(flags, context);
+      try {
+        const indexes = await loadIndexes(open);
+        const plan = planInstall(indexes, world, open.arch);
+        if (flags.json) printJson(context, { install: plan.install.map((source) => planEntry(source, open.handle.client)) });
+        else context.stdout(plan.text);
+      } finally {
+        open.handle.close();
+      }
+    });
 }
