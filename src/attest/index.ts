@@ -19,3 +19,7 @@ export { verifyAttestations } from './verify-attestation.ts';
 export type { VerifyAttestationsOptions, VerifiedAttestation } from './verify-attestation.ts';
 export { imageTree, downloadAttestations, downloadAttachedSboms } from './discover.ts';
 export type { ImageTree, DownloadedAttestation } from './discover.ts';
+export { parsePolicy, parseDuration } from './format/policy.ts';
+export type { Policy, KeylessAuthority } from './format/policy.ts';
+export { evaluatePolicy, assertPolicyPassed } from './policy.ts';
+export type { PolicyReport, PolicyCheck, EvaluatePolicyOptions } from './policy.ts';

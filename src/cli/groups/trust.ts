@@ -7,6 +7,7 @@ import { registerAttest } from '../commands/attest.ts';
 import { registerVerifyAttestation } from '../commands/verify-attestation.ts';
 import { registerDownload } from '../commands/download.ts';
 import { registerTree } from '../commands/tree.ts';
+import { registerPolicyVerify } from '../commands/policy-verify.ts';
 
 /** Registers the trust commands (cosign's verbs, at the top level): generate-key-pair, sign, verify,
  *  attest, verify-attestation, download, tree, policy verify. */
@@ -18,4 +19,5 @@ export function registerTrustCommands(program: Command, context: CliContext): vo
   registerVerifyAttestation(program, context);
   registerDownload(program, context);
   registerTree(program, context);
+  registerPolicyVerify(program, context);
 }

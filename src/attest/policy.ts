@@ -1,0 +1,91 @@
+import type { Digest } from '../lib/index.ts';
+import type { ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import { verifyImage } from '../sign/index.ts';
+import type { TrustPolicy } from '../sign/index.ts';
+import { AttestError } from './errors.ts';
+import type { Policy } from './format/policy.ts';
+import { verifyAttestations } from './verify-attestation.ts';
+
+/** One requirement of a policy and whether the image met it. */
+export interface PolicyCheck {
+  requirement: string;
+  passed: boolean;
+  detail: string;
+}
+
+/** The outcome of {@link evaluatePolicy}. */
+export interface PolicyReport {
+  image: string;
+  digest: Digest;
+  passed: boolean;
+  checks: PolicyCheck[];
+}
+
+/** Options of {@link evaluatePolicy}: the policy plus each authority's loaded trust material. */
+export interface EvaluatePolicyOptions {
+  client: RegistryClient;
+  reference: ImageReference;
+  policy: Policy;
+  /** Trust material per authority name (keys loaded, trusted roots parsed by the caller). */
+  trust: Record<string, TrustPolicy>;
+  now: Date;
+  signatureRepository?: RepositoryRef;
+}
+
+function message(error: unknown): string {
+  return (error as Error).message.replace(/\n\s*/g, '; ');
+}
+
+/** Checks every requirement of a policy against an image and reports each; never stops at the
+ *  first failure, so the report lists everything that is wrong. */
+export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<PolicyReport> {
+  const { client, reference, policy, trust, now } = options;
+  const digest = (await client.resolve(reference)).digest;
+  const pinned: ImageReference = { registry: reference.registry, repository: reference.repository, digest };
+  const repo = options.signatureRepository ? { signatureRepository: options.signatureRepository } : {};
+  const checks: PolicyCheck[] = [];
+  for (const name of policy.requiredSignatures) {
+    const requirement = `signature by ${name}`;
+    try {
+      const verified = await verifyImage({ client, reference: pinned, policy: trust[name]!, ...repo });
+      checks.push({ requirement, passed: true, detail: `${verified.length} valid (${[...new Set(verified.map((s) => s.source))].join(', ')})` });
+    } catch (error) {
+      checks.push({ requirement, passed: false, detail: message(error) });
+    }
+  }
+  for (const rule of policy.attestations) {
+    const requirement = `attestation ${rule.type} by ${rule.authorities.join(' or ')}${rule.maxAge ? ` within ${rule.maxAge}` : ''}`;
+    const reasons: string[] = [];
+    let satisfied: string | undefined;
+    for (const name of rule.authorities) {
+      try {
+        const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: rule.predicateType, ...repo });
+        if (rule.maxAgeMs === undefined) {
+          satisfied = `${verified.length} valid by ${name}`;
+          break;
+        }
+        const fresh = verified.filter((a) => a.producedAt && now.getTime() - a.producedAt.getTime() <= rule.maxAgeMs! && a.producedAt.getTime() <= now.getTime() + 5 * 60_000);
+        if (fresh.length) {
+          satisfied = `${fresh.length} valid by ${name}, newest produced ${fresh.map((a) => a.producedAt!).sort((a, b) => b.getTime() - a.getTime())[0]!.toISOString()}`;
+          break;
+        }
+        const times = verified.map((a) => a.producedAt?.toISOString() ?? 'no signed time');
+        reasons.push(`${name}: ${verified.length} valid but none produced within ${rule.maxAge} (${times.join(', ')})`);
+      } catch (error) {
+        reasons.push(`${name}: ${message(error)}`);
+      }
+    }
+    checks.push({ requirement, passed: satisfied !== undefined, detail: satisfied ?? reasons.join(' | ') });
+  }
+  const image = `${reference.registry}/${reference.repository}@${digest}`;
+  return { image, digest, passed: checks.every((check) => check.passed), checks };
+}
+
+/** Throws POLICY_FAILED listing each failed requirement when the report did not pass. */
+export function assertPolicyPassed(report: PolicyReport): void {
+  if (report.passed) return;
+  const failed = report.checks.filter((check) => !check.passed);
+  throw new AttestError('POLICY_FAILED', `${report.image} does not satisfy the policy:\n  ${failed.map((check) => `${check.requirement}: ${check.detail}`).join('\n  ')}`, {
+    detail: { digest: report.digest, failed: failed.map((check) => check.requirement) },
+  });
+}
