@@ -488,6 +488,13 @@ export class RegistryServer {
     await this.#uploadLocks.run(id, async () => {
       const session = /^[A-Za-z0-9-]{8,64}$/.test(id) ? await this.#deps.metadata.getUpload(id) : undefined;
       if (!session || session.repository !== name) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 80)} is unknown in ${name}`, { detail: { uuid: id.slice(0, 80) } });
+      // A crash after the staged bytes were committed (or lost) but before the session row was
+      // removed leaves a session without bytes: it can only be restarted, never resumed.
+      const staged = await this.#deps.blobs.uploadSize(id);
+      if (staged === undefined || staged < session.offset) {
+        await this.#deps.metadata.deleteUpload(id);
+        throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} lost its staged bytes; start a new upload`, { detail: { uuid: id } });
+      }
       if (method === 'GET') {
         res.statusCode = 204;
         res.setHeader('Location', `/v2/${name}/blobs/uploads/${id}`);
