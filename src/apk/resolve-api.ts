@@ -8,6 +8,8 @@
 // Resolver (§6): resolve({ repositories: [{ records, tag? }], world, arch, installed?, cache?, flags? })
 //   → { install: PackageRecord[] (final system, dependencies first, apk's order), remove, changes, text }
 //   or throws ApkResolveError (code APK_RESOLVE_UNSATISFIABLE) whose message is apk's report.
+//   new Resolver({ repositories, installed?, arch }).resolve(world, { flags? }) builds the package
+//   universe once and resolves many worlds against it (the universe costs more than a solve).
 //   The choice is apk-tools' own: the same provider, version and order `apk add` picks.
 //   Packages are keyed by identity (`C:`; base64 decoded leniently like apk, so spellings that differ
 //   only in unused bits are one package); records with the same identity in several repositories
@@ -42,8 +44,8 @@ export {
   isConflict,
 } from './dependency.ts';
 export type { Dependency, DependencyList, ParseDependencyOptions, ProvidedName } from './dependency.ts';
-export { resolve, ApkResolveError } from './solver/resolve.ts';
-export type { ResolveInput, ResolveRepository, ResolveFlags, Resolution, ResolvedChange, ChangeAction } from './solver/resolve.ts';
+export { resolve, Resolver, ApkResolveError } from './solver/resolve.ts';
+export type { ResolveInput, ResolveOptions, ResolveRepository, ResolveFlags, Resolution, ResolvedChange, ChangeAction } from './solver/resolve.ts';
 export { simulateApk } from './solver/simulate.ts';
 export type { SimulationInput, SimulationResult, SimulatedRepository } from './solver/simulate.ts';
 export { parseSolverTest, runSolverTest, unifiedDiff } from './solver/test-file.ts';

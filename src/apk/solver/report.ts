@@ -218,7 +218,6 @@ export function commitChangeset(db: Database, changeset: Changeset, world: reado
         ? `${change.oldPkg.version} -> ${change.newPkg.version}`
         : pkg.version;
       out.msg(`${status} ${action} ${pkg.name.name}${tag} (${versions})`);
-      if (change.newPkg?.installed) change.newPkg.installed.repositoryTag = change.newTag;
     }
     errors += broken;
     if (change.newPkg !== change.oldPkg || change.reinstall || change.newTag !== change.oldTag) done++;

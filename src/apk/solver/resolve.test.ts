@@ -5,7 +5,7 @@ import { readIndex } from '../format/index-archive.ts';
 import { parseRecords } from '../format/record.ts';
 import type { PackageRecord } from '../format/record.ts';
 import { parseDependencyList, dependencySatisfiedBy, providedNames } from '../dependency.ts';
-import { ApkResolveError, resolve } from './resolve.ts';
+import { ApkResolveError, resolve, Resolver } from './resolve.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 const solverRepo = (name: string): PackageRecord[] => parseRecords(readFileSync(join(fixtures, 'solver', name), 'utf8'));
@@ -62,6 +62,17 @@ describe('resolve', () => {
     expect(resolve({ repositories, world: 'tool', arch: 'x86_64' }).install[0]!.arch).toBe('x86_64');
     expect(resolve({ repositories, world: 'tool', arch: 'aarch64' }).install[0]!.arch).toBe('aarch64');
     expect(() => resolve({ repositories, world: 'tool', arch: 'riscv64' })).toThrow(/arch: aarch64/);
+  });
+
+  it('a Resolver gives the same answers as fresh resolves, also after a failure', () => {
+    const repositories = [{ records: solverRepo('complicated1.repo') }];
+    const resolver = new Resolver({ repositories, arch: 'x86_64' });
+    const names = (world: string): string[] => resolver.resolve(world).install.map((r) => `${r.name}-${r.version}`);
+    const fresh = (world: string): string[] => resolve({ repositories, world, arch: 'x86_64' }).install.map((r) => `${r.name}-${r.version}`);
+    expect(names('a')).toEqual(fresh('a'));
+    expect(() => resolver.resolve('a d>1.5')).toThrow(ApkResolveError);
+    expect(names('c')).toEqual(fresh('c'));
+    expect(names('a')).toEqual(['d-1.5', 'c-1', 'b-1', 'a-2']);
   });
 
   it('rejects malformed world entries and unknown tags', () => {

@@ -153,6 +153,55 @@ function solverFlags(flags: ResolveFlags | undefined): number {
   );
 }
 
+/** Per-call options of {@link Resolver.resolve}. */
+export interface ResolveOptions {
+  flags?: ResolveFlags;
+  forceBrokenWorld?: boolean;
+}
+
+/**
+ * A package universe built once from repositories (plus installed and cached records) that can
+ * resolve many worlds; building the universe costs more than a solve on large indexes.
+ */
+export class Resolver {
+  private readonly db: Database;
+  constructor(input: Omit<ResolveInput, 'world' | 'flags' | 'forceBrokenWorld'>) {
+    this.db = openResolveDatabase(input);
+  }
+
+  /** See {@link resolve}. */
+  resolve(worldInput: readonly string[] | string, options: ResolveOptions = {}): Resolution {
+    const db = this.db;
+    const world = parseWorld(db, worldInput);
+    const out = new Output(1);
+    const forceBrokenWorld = options.forceBrokenWorld ?? false;
+    if (checkWorld(db, world, out, forceBrokenWorld) !== 0) {
+      throw new ApkError('APK_REPOSITORY_TAG_UNKNOWN', out.text().replace(/^WARNING: /gm, '').trimEnd(), {
+        detail: { tags: world.filter((d) => d.tag !== 0 && !(d.tag > 0 && db.repoTags[d.tag]!.allowedRepos)).map((d) => db.repoTags[Math.max(d.tag, 0)]!.plain) },
+      });
+    }
+    const { errors, changeset } = solve(db, solverFlags(options.flags), world, { forceBrokenWorld });
+    if (errors) {
+      const report = new Output(1);
+      printSolverErrors(db, changeset, world, report);
+      throw new ApkResolveError(report.text(), { errors, world: world.map((d) => d.name.name) });
+    }
+    const changes: ResolvedChange[] = changeset.changes.map((change) => {
+      const action = ACTIONS[changeAction(db, change) ?? ''] ?? 'keep';
+      const entry: ResolvedChange = { action };
+      if (change.oldPkg) entry.old = change.oldPkg.record;
+      if (change.newPkg) entry.new = change.newPkg.record;
+      const tag = db.repoTags[change.newTag]!.plain;
+      if (change.newPkg && tag) entry.tag = tag;
+      return entry;
+    });
+    commitChangeset(db, changeset, world, out, { forceBrokenWorld });
+    const install = changeset.changes.filter((c) => c.newPkg).map((c) => (c.newPkg as Package).record);
+    const remove = changeset.changes.filter((c) => !c.newPkg).map((c) => (c.oldPkg as Package).record);
+    return { install, remove, changes, text: out.text() };
+  }
+}
+
 /**
  * Resolves `world` exactly as apk-tools 3.0.6 would (`apk add`/`apk upgrade` with the given flags).
  * Throws {@link ApkResolveError} (code APK_RESOLVE_UNSATISFIABLE) with apk's report when the world
@@ -160,32 +209,8 @@ function solverFlags(flags: ResolveFlags | undefined): number {
  * APK_REPOSITORY_TAG_UNKNOWN when a world entry is pinned to a tag no repository carries.
  */
 export function resolve(input: ResolveInput): Resolution {
-  const db = openResolveDatabase(input);
-  const world = parseWorld(db, input.world);
-  const out = new Output(1);
-  const forceBrokenWorld = input.forceBrokenWorld ?? false;
-  if (checkWorld(db, world, out, forceBrokenWorld) !== 0) {
-    throw new ApkError('APK_REPOSITORY_TAG_UNKNOWN', out.text().replace(/^WARNING: /gm, '').trimEnd(), {
-      detail: { tags: world.filter((d) => d.tag > 0 && !db.repoTags[d.tag]!.allowedRepos).map((d) => db.repoTags[d.tag]!.plain) },
-    });
-  }
-  const { errors, changeset } = solve(db, solverFlags(input.flags), world, { forceBrokenWorld });
-  if (errors) {
-    const report = new Output(1);
-    printSolverErrors(db, changeset, world, report);
-    throw new ApkResolveError(report.text(), { errors, world: world.map((d) => d.name.name) });
-  }
-  const changes: ResolvedChange[] = changeset.changes.map((change) => {
-    const action = ACTIONS[changeAction(db, change) ?? ''] ?? 'keep';
-    const entry: ResolvedChange = { action };
-    if (change.oldPkg) entry.old = change.oldPkg.record;
-    if (change.newPkg) entry.new = change.newPkg.record;
-    const tag = db.repoTags[change.newTag]!.plain;
-    if (change.newPkg && tag) entry.tag = tag;
-    return entry;
-  });
-  commitChangeset(db, changeset, world, out, { forceBrokenWorld });
-  const install = changeset.changes.filter((c) => c.newPkg).map((c) => (c.newPkg as Package).record);
-  const remove = changeset.changes.filter((c) => !c.newPkg).map((c) => (c.oldPkg as Package).record);
-  return { install, remove, changes, text: out.text() };
+  const options: ResolveOptions = {};
+  if (input.flags) options.flags = input.flags;
+  if (input.forceBrokenWorld !== undefined) options.forceBrokenWorld = input.forceBrokenWorld;
+  return new Resolver(input).resolve(input.world, options);
 }
