@@ -1,8 +1,31 @@
 // Public API of apk packages, indexes, keys and the installed database (re-exported by index.ts).
+// Format reference: /work/shared/docs/apk-format.md (§1 package, §2 index, §5 installed database).
 //
-// Reading:  readApk (async iterator: control, entries with content streams, end) / summarizeApk,
-//           readApkFile / verifyApkFile (files on disk).
-// Keys:     loadKeyring (directory, file name = key name), loadSigningKey, generateSigningKey.
+// Reading a package (streaming; never holds a whole package in memory):
+//   for await (const item of readApk(stream, { name, keyring, allowUntrusted?, expectedIdentity? })) …
+//     item.kind === 'control' → item.control: pkginfo (every field, apk repeat semantics), identity (Q1),
+//                               signatures, trust ('signature' | 'identity' | 'untrusted'), scripts.
+//                               Yielded only after the signature (or expected identity) checked out.
+//     item.kind === 'entry'   → item.entry (path, type, mode, uid/gid, uname/gname, size, linkTarget,
+//                               xattrs, sha1) and item.content (async iterable of Buffers, files only;
+//                               read it before the next item or it is skipped). Paths are safe:
+//                               relative, no `..`, parents are directories of the same package.
+//     item.kind === 'end'     → datahash verified, totals. Data is trustworthy only once this arrives:
+//                               discard anything written from entries if the iteration throws.
+//   summarizeApk(stream, options) → { control, entries, end } (contents skipped, all checks done).
+//   readApkFile(path, options) / verifyApkFile(path, options): the same over a file.
+// Writing a package (deterministic; RSA256 signature named `<key file>.pub`):
+//   buildApk({ pkginfo, entries, scripts?, mtime, signer? }, writeData) / buildApkBuffer(input) /
+//   writeApkFile(path, input) (atomic); entriesFromDirectory(dir) lists a tree as entries.
+// Indexes: readIndex(stream, { keyring, allowUntrusted?, lenient? }) → { records, description, trust },
+//   buildIndex(records, { description?, signer? }) → bytes; readIndexFile / writeIndexFile /
+//   indexRecordForFile (package file → verified index record).
+// Keys: loadKeyring(dirs) (file name = key name), loadKeyringFromPaths, loadSigningKey(path),
+//   generateSigningKey(prefix, bits) (PREFIX.rsa PKCS#1 + PREFIX.rsa.pub SPKI).
+// Installed database: installedPackageFromApk(control, entries, { fileSize, resolveOwner? }) →
+//   InstalledPackage; formatInstalledDb / parseInstalledDb (lib/apk/db/installed), buildScriptsTar /
+//   parseScriptsTar, formatTriggers / parseTriggers, formatWorldFile, formatRepositoriesFile.
+// Errors: ApkError with the codes of package-errors.ts (docs/errors/apk.md); messages name the file.
 export { parseRecords, formatRecord, formatRecords, emptyRecord, applyRecordField } from './format/record.ts';
 export type { PackageRecord, ParseRecordsOptions } from './format/record.ts';
 export { encodeQ1, decodeQ1, encodeX1, sameQ1 } from './format/encoding.ts';

@@ -52,7 +52,7 @@ describe('package files', () => {
     await link(join(root, 'b', 'file'), join(root, 'a-link'));
     await symlink('/etc/passwd', join(root, 'b', 'sym'));
     const entries = await entriesFromDirectory(root);
-    expect(entries.map((e) => [e.path, e.type, e.linkTarget ?? '', e.mode.toString(8)])).toEqual([
+    expect(entries.map((e) => [e.path, e.type, e.linkTarget ?? '', (e.mode ?? 0).toString(8)])).toEqual([
       ['a-link', 'file', '', '4755'], ['b', 'directory', '', '755'], ['b/file', 'hardlink', 'a-link', '4755'], ['b/sym', 'symlink', '/etc/passwd', '777'],
     ]);
   });

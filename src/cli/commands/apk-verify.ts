@@ -47,7 +47,8 @@ export function registerApkVerify(apk: Command, context: CliContext): void {
       if (flags.json) printJson(context, { results });
       else {
         for (const result of results) {
-          context.stdout(result.ok ? `${result.file}: OK${result.signedBy ? ` (signed by ${result.signedBy})` : ' (untrusted)'}\n` : `${result.file}: FAILED: ${result.error}\n`);
+          const reason = result.error?.startsWith(`${result.file}: `) ? result.error.slice(result.file.length + 2) : result.error;
+          context.stdout(result.ok ? `${result.file}: OK${result.signedBy ? ` (signed by ${result.signedBy})` : ' (untrusted)'}\n` : `${result.file}: FAILED: ${reason}\n`);
         }
       }
       const failed = results.filter((result) => !result.ok);
