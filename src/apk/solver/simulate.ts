@@ -205,11 +205,16 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
   return p;
 }
 
+class DatabaseOpenError extends Error {}
+
 /** Opens the database from the simulated root, in apk_db_open's order. */
 function openDatabase(input: SimulationInput, noNetwork: boolean, out: Output): Database {
   const db = new Database([input.arch ?? 'x86_64']);
   const world = db.pullDeps((input.world ?? '').trim().split(/\s+/), true);
   db.world = world.deps;
+  // apk refuses to open a root whose world file does not parse.
+  if (world.formatError) throw new DatabaseOpenError('Unable to read database: dependency format is invalid');
+  if (world.versionError) throw new DatabaseOpenError('Unable to read database: package version is invalid');
   if (input.installed) {
     const files = new Map<PackageRecord, string[]>();
     let dir = '';
@@ -565,7 +570,14 @@ export function simulateApk(input: SimulationInput): SimulationResult {
     throw error;
   }
   const out = new Output(parsed.verbosity);
-  const db = openDatabase(input, parsed.noNetwork, out);
+  let db: Database;
+  try {
+    db = openDatabase(input, parsed.noNetwork, out);
+  } catch (error) {
+    if (!(error instanceof DatabaseOpenError)) throw error;
+    out.err(error.message);
+    return { output: out.text(), exitCode: 1 };
+  }
   let r: number;
   switch (parsed.applet) {
     case 'add':
