@@ -113,6 +113,14 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       registry.handle(req, res);
     };
     server = tls ? createHttpsServer({ ...tls }, listener) : createHttpServer(listener);
+    // Requests the HTTP parser rejects (bad bytes in the path, oversized headers) still get a spec body.
+    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const isHead = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: `malformed HTTP request: ${error.code ?? 'parse error'}` }] });
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nDocker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\n\r\n${isHead ? '' : body}`);
+    });
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0;
     await new Promise<void>((resolvePromise, reject) => {
