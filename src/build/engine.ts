@@ -25,6 +25,8 @@ export interface EngineContext {
   signal?: AbortSignal;
   /** Lines of output kept for failure messages (default 25). */
   tailLines?: number;
+  /** Directories put before the standard PATH (tests of packages mounted beside the root). */
+  pathPrefix?: readonly string[];
 }
 
 /** Counts of what ran. */
@@ -85,7 +87,8 @@ async function runOne(step: CompiledStep, context: EngineContext): Promise<void>
     if (tail.length > keep) tail.shift();
     context.onLog?.({ step: step.label, stream, line });
   };
-  const env = { ...context.baseEnv, PATH: STEP_PATH, ...step.environment };
+  const path = [...(context.pathPrefix ?? []), STEP_PATH].join(':');
+  const env = { ...context.baseEnv, PATH: path, ...step.environment };
   const result = await context.runner.run(
     { rootfs: context.rootfs, mounts: context.mounts, workdir: GUEST_WORKSPACE, env, argv: ['/bin/sh', '-c', stepScript(step)], network: step.network },
     (stream, chunk) => {

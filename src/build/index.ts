@@ -32,3 +32,8 @@ export { planBuildAll, dependencyName } from './build-all-plan.ts';
 export type { BuildAllPlan, PlanRecipe, PlanEdge } from './build-all-plan.ts';
 export { buildAll } from './build-all.ts';
 export type { BuildAllRequest, BuildAllResult, BuildAllOutcome } from './build-all.ts';
+export { lintEntries } from './lint.ts';
+export type { LintEntry } from './lint.ts';
+export { resignPackage } from './resign.ts';
+export { testRecipe, TEST_ROOT } from './test-service.ts';
+export type { TestRequest, TestPorts, TestOutcome } from './test-service.ts';

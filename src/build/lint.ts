@@ -35,10 +35,34 @@ const RULES: readonly Rule[] = [
   { linter: 'object', test: (path, _mode, kind) => (kind === 'file' && path.endsWith('.o') ? 'object file' : undefined) },
 ];
 
-/** Lints one package tree; `disabled` are the package's `checks.disabled`. */
-export async function lintPackage(root: string, disabled: readonly string[] = []): Promise<LintFinding[]> {
+/** A path of a package as the linters see it. */
+export interface LintEntry {
+  path: string;
+  mode: number;
+  kind: 'file' | 'dir' | 'symlink';
+}
+
+/** Lints a list of entries (from a tree or a package file); `disabled` are `checks.disabled`. */
+export function lintEntries(entries: readonly LintEntry[], disabled: readonly string[] = []): LintFinding[] {
   const findings: LintFinding[] = [];
   const seen = new Set<string>();
+  for (const { path, mode, kind } of entries) {
+    for (const rule of RULES) {
+      // one finding per linter is enough to explain the failure
+      if (seen.has(rule.linter)) continue;
+      if (kind === 'dir' && !['worldwrite', 'dev', 'varempty', 'usrmerge'].includes(rule.linter)) continue;
+      const message = rule.test(kind === 'dir' ? `${path}/` : path, mode & 0o7777, kind);
+      if (message === undefined) continue;
+      seen.add(rule.linter);
+      findings.push({ linter: rule.linter, path, message, required: REQUIRED.has(rule.linter) && !disabled.includes(rule.linter) });
+    }
+  }
+  return findings;
+}
+
+/** Lints one package tree; `disabled` are the package's `checks.disabled`. */
+export async function lintPackage(root: string, disabled: readonly string[] = []): Promise<LintFinding[]> {
+  const entries: LintEntry[] = [];
   const visit = async (relative: string): Promise<void> => {
     let names: string[];
     try {
@@ -51,18 +75,10 @@ export async function lintPackage(root: string, disabled: readonly string[] = []
       const path = relative ? `${relative}/${name}` : name;
       const info = await lstat(join(root, path));
       const kind = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
-      for (const rule of RULES) {
-        // one finding per linter is enough to explain the failure
-        if (seen.has(rule.linter)) continue;
-        const message = rule.test(kind === 'dir' ? `${path}/` : path, info.mode & 0o7777, kind);
-        if (message === undefined) continue;
-        if (kind === 'dir' && !['worldwrite', 'dev', 'varempty', 'usrmerge'].includes(rule.linter)) continue;
-        seen.add(rule.linter);
-        findings.push({ linter: rule.linter, path, message, required: REQUIRED.has(rule.linter) && !disabled.includes(rule.linter) });
-      }
+      entries.push({ path, mode: info.mode, kind });
       if (kind === 'dir') await visit(path);
     }
   };
   await visit('');
-  return findings;
+  return lintEntries(entries, disabled);
 }

@@ -137,6 +137,13 @@ describe('kiln pkg build: GNU hello from its upstream tarball', () => {
     expect(text).toMatch(/^P:hello-doc$/m);
   });
 
+  it('passes its own test pipeline with kiln pkg test', async () => {
+    const result = await kiln(['pkg', 'test', join(built.out, '..', 'hello.yaml'), '--bootstrap-host', '--out-dir', built.out, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('hello (GNU Hello) 2.10');
+    expect(JSON.parse(result.stdout)).toEqual({ tested: [{ package: 'hello', steps: 1 }] });
+  });
+
   it('records provenance: recipe digest, source checksum, builder and environment packages', () => {
     const statement = JSON.parse(readFileSync(built.summary.provenance, 'utf8')) as {
       subject: { name: string; digest: { sha256: string } }[];
