@@ -94,4 +94,20 @@ describe('kiln apk fetch', () => {
     expect(local.stdout).toContain('custom-ca-certs-2-1.0.0-r0');
     expect(await readFile(join(work, 'local', 'custom-ca-certs-2-1.0.0-r0.apk'))).toEqual(await readFile(join(fixtures, 'aarch64', 'custom-ca-certs-2-1.0.0-r0.apk')));
   });
+
+  it('fetches the resolved dependency closure with --recursive, with bounded concurrency', async () => {
+    server.gate = 2;
+    const run = await kiln(['apk', 'fetch', '-X', server.url, '-k', key, '--arch', 'aarch64', '-o', 'out', '--recursive', '--concurrency', '2', '--json', 'replayout', 'custom-ca-certs-1']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const names = (JSON.parse(run.stdout) as { fetched: Array<{ name: string }> }).fetched.map((item) => item.name);
+    expect([...names].sort()).toEqual(['custom-ca-certs-1', 'pretend-baselayout', 'replayout']);
+    expect(names.indexOf('pretend-baselayout')).toBeLessThan(names.indexOf('replayout'));
+    expect((await readdir(join(work, 'out'))).sort()).toEqual(['custom-ca-certs-1-1.0.0-r0.apk', 'pretend-baselayout-1.0.0-r0.apk', 'replayout-1.0.0-r0.apk']);
+    expect(server.maxInFlight()).toBe(2);
+  });
+
+  it('rejects a bad --concurrency as usage', async () => {
+    expect((await kiln(['apk', 'fetch', '-X', server.url, '-k', key, '--concurrency', '0', 'replayout'])).code).toBe(2);
+  });
 });

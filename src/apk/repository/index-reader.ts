@@ -14,7 +14,7 @@ const MAX_SIGNATURE_MEMBER_BYTES = 1024 * 1024;
 const DIGEST_BY_ALGORITHM: Readonly<Record<string, string>> = { RSA: 'sha1', RSA256: 'sha256', RSA512: 'sha512' };
 
 /** One `.SIGN.<ALG>.<key>` entry. */
-export interface SignatureEntry {
+export interface IndexSignature {
   algorithm: string;
   keyName: string;
   signature: Buffer;
@@ -22,7 +22,7 @@ export interface SignatureEntry {
 
 /** An index archive split into its signatures and the signed index member. */
 export interface SplitIndex {
-  signatures: SignatureEntry[];
+  signatures: IndexSignature[];
   /** Offset of the index member: the signed bytes are everything from here to the end. */
   signedOffset: number;
 }
@@ -33,7 +33,7 @@ function invalid(source: string, message: string, cause?: unknown): ApkError {
 
 /** Reads the leading signature member(s): members whose first tar entry is a `.SIGN.` file. */
 export function splitIndex(bytes: Buffer, source: string): SplitIndex {
-  const signatures: SignatureEntry[] = [];
+  const signatures: IndexSignature[] = [];
   let offset = 0;
   while (offset < bytes.length) {
     let member;

@@ -4,12 +4,12 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
 import { ApkError, compareVersions, isConflict, parseDependency, versionMatches } from '../../apk/index.ts';
+import { planInstall } from '../../apk/repository/index.ts';
 import type { PackageSource, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { addRepositoryOptions, downloadProgress, loadIndexes, openRepositories } from './apk-resolve.ts';
 import type { RepositoryFlags } from './apk-resolve.ts';
-import { planInstall } from './apk-resolve.ts';
 
 interface FetchFlags extends RepositoryFlags {
   output?: string;

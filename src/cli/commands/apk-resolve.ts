@@ -4,9 +4,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
-import { resolve as resolveWorld } from '../../apk/index.ts';
-import type { PackageRecord } from '../../apk/index.ts';
-import { defaultCacheDir, identityBytes, openRepositoryClient, parseRepositories, parseRepository } from '../../apk/repository/index.ts';
+import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository, planInstall } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -105,42 +103,6 @@ export function downloadProgress(context: CliContext): ((progress: DownloadProgr
     const mib = (progress.bytes / 2 ** 20).toFixed(1);
     context.stderr(`\rdownloading ${progress.done}/${progress.total ?? '?'} packages, ${mib} MiB${progress.done === progress.total ? '\n' : ''}`);
   };
-}
-
-/** The install plan of a world: packages in install order with where to fetch them, and apk's text. */
-export interface InstallPlan {
-  install: PackageSource[];
-  /** What `apk add --simulate` prints for this plan. */
-  text: string;
-}
-
-/**
- * Resolves `world` over the loaded indexes with the resolver (apk-tools' choices, repository order =
- * priority, tags from `@tag URL`) and maps each chosen record back to the first repository that
- * carries its identity, as apk picks the download source. An unsatisfiable world throws the
- * resolver's ApkResolveError, whose message is apk's explanation.
- */
-export function planInstall(indexes: readonly RepositoryIndex[], world: readonly string[], arch: string): InstallPlan {
-  const resolution = resolveWorld({
-    repositories: indexes.map((index) => ({ records: index.records, name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
-    world,
-    arch,
-  });
-  const byRecord = new Map<PackageRecord, RepositoryIndex>();
-  const byIdentity = new Map<string, RepositoryIndex>();
-  for (const index of indexes) {
-    for (const record of index.records) {
-      if (!byRecord.has(record)) byRecord.set(record, index);
-      const key = identityBytes(record.identity)?.toString('hex') ?? record.identity;
-      if (!byIdentity.has(key)) byIdentity.set(key, index);
-    }
-  }
-  const install = resolution.install.map((record): PackageSource => {
-    const index = byIdentity.get(identityBytes(record.identity)?.toString('hex') ?? record.identity) ?? byRecord.get(record);
-    if (!index) throw new KilnError('IO', `resolver chose ${record.name}-${record.version} (${record.identity}), which no loaded index lists`);
-    return { record, repository: index.repository, arch: index.arch };
-  });
-  return { install, text: resolution.text };
 }
 
 /** One `--json` plan entry. */
