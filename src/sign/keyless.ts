@@ -12,6 +12,8 @@ export interface KeylessOptions {
   /** OIDC identity token (audience `sigstore`), e.g. from `SIGSTORE_ID_TOKEN` or CI. */
   identityToken: string | (() => Promise<string>);
   tlogUpload: boolean;
+  /** Rekor entry kind for DSSE envelopes: `dsse` (cosign v3, default) or `intoto` (legacy). */
+  entryType?: 'dsse' | 'intoto';
   timeoutMs?: number;
 }
 
@@ -36,7 +38,7 @@ export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; w
 }
 
 /** The Rekor witness list for `tlogUpload` (empty when off). */
-export function rekorWitnesses(options: { rekorURL?: string; tlogUpload: boolean; timeoutMs?: number }): Witness[] {
+export function rekorWitnesses(options: { rekorURL?: string; tlogUpload: boolean; entryType?: 'dsse' | 'intoto'; timeoutMs?: number }): Witness[] {
   if (!options.tlogUpload || !options.rekorURL) return [];
-  return [new RekorWitness({ rekorBaseURL: options.rekorURL, entryType: 'dsse', timeout: options.timeoutMs ?? 30_000, retry: 0, fetchOnConflict: true })];
+  return [new RekorWitness({ rekorBaseURL: options.rekorURL, entryType: options.entryType ?? 'dsse', timeout: options.timeoutMs ?? 30_000, retry: 0, fetchOnConflict: true })];
 }

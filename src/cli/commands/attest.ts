@@ -24,6 +24,7 @@ interface AttestFlags {
   fulcioUrl?: string;
   rekorUrl?: string;
   identityToken?: string;
+  rekorEntryType?: string;
   yes?: boolean;
   json?: boolean;
 }
@@ -44,6 +45,7 @@ export function registerAttest(program: Command, context: CliContext): void {
       .addOption(new Option('--new-bundle-format [BOOL]', 'true: only a bundle referrer; false: only the .att tag; unset: both where the referrers API exists').argParser(parseBool('--new-bundle-format')))
       .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
       .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry')
+      .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelope').choices(['dsse', 'intoto']).default('dsse'))
       .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
       .option('-y, --yes', 'do not prompt (accepted for cosign compatibility)')
       .option('--json', 'print where each attestation went as JSON'),
@@ -64,14 +66,14 @@ export function registerAttest(program: Command, context: CliContext): void {
     if (flags.key) {
       signer = keySigner(await loadSigningKey(flags.key, context));
       if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
-        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true });
+        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
         if (format !== 'bundle') format = 'both';
       }
     } else {
       const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
       if (!token) throw new SignError('KEYLESS_FAILED', 'keyless attestation needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or use --key)', {});
       if (format === 'legacy') throw new KilnError('USAGE', 'keyless attestations are stored as Sigstore bundles; drop --new-bundle-format=false');
-      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false });
+      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
       signer = keyless.signer;
       witnesses = keyless.witnesses;
       format = 'bundle';

@@ -18,6 +18,7 @@ interface SignFlags {
   fulcioUrl?: string;
   rekorUrl?: string;
   identityToken?: string;
+  rekorEntryType?: string;
   yes?: boolean;
   json?: boolean;
 }
@@ -36,6 +37,7 @@ export function registerSign(program: Command, context: CliContext): void {
       .addOption(new Option('--new-bundle-format [BOOL]', 'true: store only a Sigstore bundle referrer; false: only the .sig tag; unset: .sig tag plus a bundle where the referrers API exists').argParser(parseBool('--new-bundle-format')))
       .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
       .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)')
+      .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelope').choices(['dsse', 'intoto']).default('dsse'))
       .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
       .option('-y, --yes', 'do not prompt for confirmation (accepted for cosign compatibility)')
       .option('--json', 'print the signed digests and where their signatures went as JSON'),
@@ -51,14 +53,14 @@ export function registerSign(program: Command, context: CliContext): void {
       // A key-based signature goes to a transparency log only when a Rekor is named: Kiln is
       // self-hosted and never publishes private image digests to the public log by default.
       if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
-        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true });
+        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
         if (format !== 'bundle') format = 'both';
       }
     } else {
       const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
       if (!token) throw new SignError('KEYLESS_FAILED', 'keyless signing needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or sign with --key)', {});
       if (format === 'legacy') throw new KilnError('USAGE', 'keyless signatures are stored as Sigstore bundles; drop --new-bundle-format=false');
-      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false });
+      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
       signer = keyless.signer;
       witnesses = keyless.witnesses;
       format = 'bundle';

@@ -1,0 +1,175 @@
+// Keyless signing and attestation through Fulcio and Rekor stand-ins (@sigstore/mock handlers served
+// on loopback; the stand-in Rekor stores proposed entries verbatim, which matches what the real one
+// stores only for `intoto` entries, hence --rekor-entry-type intoto), with verification that enforces the certificate identity and issuer.
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
+import type { HandlerFn } from '@sigstore/mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/registry-client/index.ts';
+import type { Descriptor } from '../../src/registry-client/index.ts';
+import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
+import type { TestRegistry } from '../../src/registry-client/testing.ts';
+import { kiln } from './trust-helpers.ts';
+
+const IDENTITY = 'https://git.example/team/app/.ci/release.yml@refs/heads/main';
+const ISSUER = 'https://oidc.example';
+
+function b64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** An OIDC-shaped token; the stand-in Fulcio reads its claims without checking a signature. */
+const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: 'sigstore', exp: 4102444800 })}.c2ln`;
+
+const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
+  let registry: TestRegistry;
+  let sigstore: Server;
+  let dir: string;
+  let base: string;
+  let image: Descriptor;
+  let ref: string;
+
+  beforeAll(async () => {
+    registry = await startDockerRegistry();
+    dir = await mkdtemp(join(tmpdir(), 'kiln-trust-keyless-'));
+    const ctKeys = keyPair();
+    const ctLog = await initializeCTLog(ctKeys);
+    const caKeys = keyPair();
+    const ca = await initializeCA(caKeys, ctLog);
+    const tlogKeys = keyPair();
+    const handlers = new Map<string, HandlerFn>();
+    sigstore = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const handler = handlers.get(req.url ?? '');
+        if (!handler || req.method !== 'POST') {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        void handler(Buffer.concat(chunks).toString()).then(({ statusCode, response, contentType }) => {
+          res.statusCode = statusCode;
+          res.setHeader('content-type', contentType ?? 'text/plain');
+          res.end(response);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => sigstore.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(sigstore.address() as { port: number }).port}`;
+    const tlog = await initializeTLog(base, tlogKeys);
+    for (const handler of [fulcioHandler(ca), rekorHandler(tlog)]) handlers.set(handler.path, handler.fn);
+
+    const der = (key: ReturnType<typeof keyPair>['publicKey']) => key.export({ type: 'spki', format: 'der' });
+    const validFor = { start: '2000-01-01T00:00:00Z' };
+    const trustedRoot = {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [
+        {
+          baseUrl: base,
+          hashAlgorithm: 'SHA2_256',
+          publicKey: { rawBytes: der(tlogKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
+          logId: { keyId: createHash('sha256').update(der(tlogKeys.publicKey)).digest('base64') },
+        },
+      ],
+      certificateAuthorities: [
+        { subject: { organization: 'kiln-test', commonName: 'kiln-test' }, uri: base, certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate as Uint8Array).toString('base64') }] }, validFor },
+      ],
+      ctlogs: [
+        {
+          baseUrl: base,
+          hashAlgorithm: 'SHA2_256',
+          publicKey: { rawBytes: der(ctKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
+          logId: { keyId: Buffer.from(ctLog.logID as Uint8Array).toString('base64') },
+        },
+      ],
+      timestampAuthorities: [],
+    };
+    await writeFile(join(dir, 'trusted-root.json'), JSON.stringify(trustedRoot));
+    image = await pushTestImage(new RegistryClient(), { registry: registry.host, repository: 'team/app', tag: 'v1' });
+    ref = `${registry.host}/team/app:v1`;
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    await new Promise((resolve) => sigstore?.close(resolve));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const verifyArgs = (identity: string, issuer: string) => ['verify', '--certificate-identity', identity, '--certificate-oidc-issuer', issuer, '--trusted-root', 'trusted-root.json', '--json', ref];
+
+  it('signs with a Fulcio certificate and a Rekor entry, stored as a bundle, and verifies the identity', async () => {
+    const signed = await kiln(['sign', '--identity-token', token, '--fulcio-url', base, '--rekor-url', base, '--rekor-entry-type', 'intoto', '--json', ref], { cwd: dir });
+    expect(signed.code, signed.stderr).toBe(0);
+    const out = JSON.parse(signed.stdout) as { signed: { digest: string; signatureTag?: string; bundle: { viaApi: boolean } }[] };
+    expect(out.signed[0]!.digest).toBe(image.digest);
+    expect(out.signed[0]!.signatureTag).toBeUndefined();
+
+    const verified = await kiln(verifyArgs(IDENTITY, ISSUER), { cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
+    const signature = (JSON.parse(verified.stdout) as { verified: { signatures: { source: string; identity: { subjectAlternativeName: string; issuer: string } }[] }[] }).verified[0]!.signatures[0]!;
+    expect(signature.source).toBe('bundle');
+    expect(signature.identity).toEqual({ subjectAlternativeName: IDENTITY, issuer: ISSUER });
+
+    const regexp = await kiln(['verify', '--certificate-identity-regexp', '^https://git\\.example/team/', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', ref], { cwd: dir });
+    expect(regexp.code, regexp.stderr).toBe(0);
+  });
+
+  it('refuses another identity, another issuer, and a key where a certificate signed', async () => {
+    const wrongIdentity = await kiln(verifyArgs('https://git.example/attacker/app/.ci/release.yml@refs/heads/main', ISSUER), { cwd: dir });
+    expect(wrongIdentity.code).toBe(1);
+    expect(wrongIdentity.stderr).toContain('does not match');
+    expect(wrongIdentity.stderr).toContain(IDENTITY);
+    const wrongIssuer = await kiln(verifyArgs(IDENTITY, 'https://accounts.example'), { cwd: dir });
+    expect(wrongIssuer.code).toBe(1);
+    expect(wrongIssuer.stderr).toContain('issuer');
+    expect((await kiln(['generate-key-pair'], { cwd: dir, env: { COSIGN_PASSWORD: '' } })).code).toBe(0);
+    const withKey = await kiln(['verify', '--key', 'cosign.pub', ref], { cwd: dir });
+    expect(withKey.code).toBe(1);
+    expect(withKey.stderr).toContain('certificate (keyless)');
+  });
+
+  it('rejects a signature whose certificate does not chain to the trusted root', async () => {
+    const other = keyPair();
+    const foreignCa = await initializeCA(other, await initializeCTLog(keyPair()));
+    const root = JSON.parse(await (await import('node:fs/promises')).readFile(join(dir, 'trusted-root.json'), 'utf8')) as { certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
+    root.certificateAuthorities[0]!.certChain.certificates[0]!.rawBytes = Buffer.from(foreignCa.rootCertificate as Uint8Array).toString('base64');
+    await writeFile(join(dir, 'foreign-root.json'), JSON.stringify(root));
+    const result = await kiln(['verify', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'foreign-root.json', ref], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CERTIFICATE|certificate|chain/);
+  });
+
+  it('attests keylessly and verify-attestation enforces the identity', async () => {
+    await writeFile(join(dir, 'vex.json'), JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://kiln.dev/vex/2', author: 'ci', timestamp: '2026-01-01T00:00:00Z', version: 1, statements: [] }));
+    const attested = await kiln(['attest', '--identity-token', token, '--fulcio-url', base, '--rekor-url', base, '--rekor-entry-type', 'intoto', '--type', 'openvex', '--predicate', 'vex.json', ref], { cwd: dir });
+    expect(attested.code, attested.stderr).toBe(0);
+    const ok = await kiln(['verify-attestation', '--type', 'openvex', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', ref], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    const bad = await kiln(['verify-attestation', '--type', 'openvex', '--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', ref], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('does not match');
+  });
+
+  it('requires a transparency-log entry unless told to ignore it', async () => {
+    const target = `${registry.host}/team/notlog:v1`;
+    await pushTestImage(new RegistryClient(), { registry: registry.host, repository: 'team/notlog', tag: 'v1' });
+    const signed = await kiln(['sign', '--identity-token', token, '--fulcio-url', base, '--tlog-upload=false', target], { cwd: dir });
+    expect(signed.code, signed.stderr).toBe(0);
+    const strict = await kiln(['verify', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', target], { cwd: dir });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/tlog|timestamp/i);
+  });
+
+  it('needs a token for keyless signing and says so', async () => {
+    const result = await kiln(['sign', '--fulcio-url', base, ref], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('SIGSTORE_ID_TOKEN');
+  });
+});
