@@ -83,6 +83,7 @@ describe('OCI artifacts', () => {
     await writeOciLayout(layout, built, { refName: 'latest' });
     const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
     expect(index.manifests[0]).toMatchObject({ digest: built.index.digest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } });
+    expect(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['latest', 'latest-amd64', 'latest-arm64', 'latest-armv7']);
     expect((await readdir(join(layout, 'blobs', 'sha256'))).length).toBe(1 + 3 + 3 + 1 + 3);
     await expect(readLayoutBlob(layout, built.images[0]!.manifest.digest)).resolves.toBeInstanceOf(Buffer);
     await expect(writeOciLayout(layout, built)).rejects.toMatchObject({ code: 'FILE_EXISTS' });

@@ -28,8 +28,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes an OCI image layout (oci-layout, index.json, blobs/sha256/*) atomically: everything goes
- *  into a temporary sibling directory that is renamed into place at the end. index.json holds one
- *  descriptor: the image index, annotated with the ref name. */
+ *  into a temporary sibling directory that is renamed into place at the end. index.json holds the
+ *  image index annotated with the ref name (and, for several images, one ref per arch). */
 export async function writeOciLayout(dir: string, built: BuiltIndex, options: WriteLayoutOptions = {}): Promise<void> {
   if (!options.overwrite && (await exists(dir))) {
     throw new KilnError('FILE_EXISTS', `${dir}: already exists (remove it or pass the overwrite flag)`, { detail: { path: dir } });
@@ -44,7 +44,18 @@ export async function writeOciLayout(dir: string, built: BuiltIndex, options: Wr
       await writeFile(join(temp, 'blobs', 'sha256', item.digest.slice('sha256:'.length)), item.data);
     }
     const annotations: Record<string, string> = options.refName ? { 'org.opencontainers.image.ref.name': options.refName } : {};
-    await writeFile(join(temp, 'index.json'), goJsonBytes(imageIndexDocument([blobDescriptor(built.index, { annotations })])));
+    // With several images, each also gets `<ref>-<arch><variant>` so tools that cannot choose a
+    // platform from a nested index (umoci) can address one image.
+    const perArch =
+      options.refName && built.images.length > 1
+        ? built.images.map((image) =>
+            blobDescriptor(image.manifest, {
+              platform: image.platform,
+              annotations: { 'org.opencontainers.image.ref.name': `${options.refName!}-${image.platform.architecture}${image.platform.variant ?? ''}` },
+            }),
+          )
+        : [];
+    await writeFile(join(temp, 'index.json'), goJsonBytes(imageIndexDocument([blobDescriptor(built.index, { annotations }), ...perArch])));
     if (options.overwrite && (await exists(dir))) await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
     committed = true;

@@ -107,7 +107,7 @@ describe('tar writer', () => {
         fc.array(segment, { minLength: 1, maxLength: 6 }),
         fc.integer({ min: 0, max: 0o7777 }),
         fc.integer({ min: 0, max: 0o7777777 }), // larger ids go to PAX records, which tar-stream does not read back
-        fc.integer({ min: 0, max: 2 ** 33 }),
+        fc.integer({ min: 0, max: 2 ** 33 - 1 }),
         fc.string({ maxLength: 300 }),
         async (parts, mode, uid, mtime, content) => {
           const name = parts.join('/');

@@ -1,0 +1,129 @@
+import { access, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { KilnError, writeFileAtomic } from '../../lib/index.ts';
+import { buildImage, parseLockFile } from '../../image/index.ts';
+import type { BuildImageResult } from '../../image/index.ts';
+import { goJson, parseImageReference, writeDockerArchive, writeOciLayout } from '../../oci/index.ts';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories, usage } from './image-options.ts';
+import type { ImageFlags } from './image-options.ts';
+
+interface BuildFlags extends ImageFlags {
+  ociLayout?: string;
+  sbomPath?: string;
+  sbomFormats?: string;
+  sbom?: boolean;
+  lockfile?: string;
+  overwrite?: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sbomFiles(result: BuildImageResult, formats: Set<string>): Array<[name: string, body: unknown]> {
+  const files: Array<[string, unknown]> = [];
+  if (formats.has('spdx')) {
+    for (const [arch, doc] of result.spdx.perArch) files.push([`sbom-${arch}.spdx.json`, doc]);
+    files.push(['sbom-index.spdx.json', result.spdx.index]);
+  }
+  if (formats.has('cyclonedx')) for (const [arch, doc] of result.cyclonedx) files.push([`sbom-${arch}.cdx.json`, doc]);
+  return files;
+}
+
+/** A summary of a build for `--json` and the human output. */
+export function buildSummary(result: BuildImageResult, outputs: Record<string, string | string[]>): Record<string, unknown> {
+  return {
+    index: { digest: result.index.index.digest, size: result.index.index.data.length },
+    created: result.created,
+    images: result.arches.map((output) => ({
+      arch: output.arch.oci,
+      digest: output.result.image.manifest.digest,
+      config: output.result.image.config.digest,
+      layers: output.result.layers.map((layer) => ({ digest: layer.digest, diffId: layer.diffId, size: layer.size, uncompressedSize: layer.uncompressedSize })),
+      size: output.result.layers.reduce((sum, layer) => sum + layer.size, 0) + output.result.image.config.data.length + output.result.image.manifest.data.length,
+      packages: output.result.installed.length,
+    })),
+    outputs,
+  };
+}
+
+/** `kiln image build CONFIG TAG [OUTPUT.tar]`: apko build. */
+export function registerImageBuild(image: Command, context: CliContext): void {
+  addImageOptions(
+    image
+      .command('build')
+      .description('build an image (OCI index, one image per arch) from an apko configuration')
+      .argument('<config>', 'image configuration (YAML or JSON)')
+      .argument('<tag>', 'image reference, e.g. registry.example.com/app:1.0')
+      .argument('[output]', 'docker-archive tarball to write (podman/docker load)'),
+  )
+    .option('--oci-layout <DIR>', 'also (or instead) write an OCI image layout directory')
+    .option('--sbom-path <DIR>', 'directory for SBOM files (sbom-<arch>.spdx.json, sbom-index.spdx.json)')
+    .option('--sbom-formats <LIST>', 'comma-separated: spdx, cyclonedx', 'spdx')
+    .option('--no-sbom', 'do not write SBOM files')
+    .option('--lockfile <FILE>', 'build exactly the packages of this lock file (kiln image lock)')
+    .option('--build-date <RFC3339>', 'build date (default: newest package build date; SOURCE_DATE_EPOCH overrides)')
+    .option('--annotations <KEY:VALUE>', 'annotation to add (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--overwrite', 'replace existing output files instead of failing')
+    .option('--json', 'print a JSON summary (digests, sizes, package counts) on stdout')
+    .action(async (configPath: string, tag: string, output: string | undefined, flags: BuildFlags) => {
+      if (!output && !flags.ociLayout) throw usage('give an OUTPUT tarball and/or --oci-layout DIR');
+      const formats = new Set((flags.sbomFormats ?? 'spdx').split(',').map((value) => value.trim()).filter(Boolean));
+      for (const format of formats) if (format !== 'spdx' && format !== 'cyclonedx') throw usage(`--sbom-formats: unknown format ${JSON.stringify(format)} (spdx, cyclonedx)`);
+      const tarPath = output ? resolve(context.cwd, output) : undefined;
+      const layoutPath = flags.ociLayout ? resolve(context.cwd, flags.ociLayout) : undefined;
+      const sbomDir = flags.sbom !== false && flags.sbomPath ? resolve(context.cwd, flags.sbomPath) : undefined;
+      const options = buildOptionsFromFlags(context, flags);
+      parseImageReference(tag);
+      const loaded = await loadConfigFromFlags(context, configPath, flags);
+      const lock = flags.lockfile ? parseLockFile(await readFile(resolve(context.cwd, flags.lockfile), 'utf8'), flags.lockfile) : undefined;
+      // fail before any work when an output is in the way
+      if (!flags.overwrite) {
+        for (const path of [tarPath, layoutPath]) {
+          if (path && (await exists(path))) throw new KilnError('FILE_EXISTS', `${path}: already exists (remove it or pass --overwrite)`, { detail: { path } });
+        }
+      }
+      const handle = await openImageRepositories(context, loaded, flags);
+      let result: BuildImageResult;
+      try {
+        const progress = imageProgress(context);
+        result = await buildImage({ ...options, loaded, repository: handle.client, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) });
+      } finally {
+        handle.close();
+      }
+      const sboms = sbomDir ? sbomFiles(result, formats) : [];
+      if (sbomDir && !flags.overwrite) {
+        for (const [name] of sboms) if (await exists(join(sbomDir, name))) throw new KilnError('FILE_EXISTS', `${join(sbomDir, name)}: already exists (remove it or pass --overwrite)`, { detail: { path: join(sbomDir, name) } });
+      }
+      const outputs: Record<string, string | string[]> = {};
+      if (layoutPath) {
+        await writeOciLayout(layoutPath, result.index, { refName: parseImageReference(tag).tag ?? 'latest', overwrite: Boolean(flags.overwrite) });
+        outputs.ociLayout = layoutPath;
+      }
+      if (tarPath) {
+        await writeDockerArchive(tarPath, result.index, tag, { overwrite: Boolean(flags.overwrite) });
+        outputs.tarball = tarPath;
+      }
+      if (sbomDir) {
+        outputs.sboms = [];
+        for (const [name, body] of sboms) {
+          await writeFileAtomic(join(sbomDir, name), `${goJson(body, 2)}\n`, { exclusive: !flags.overwrite });
+          outputs.sboms.push(join(sbomDir, name));
+        }
+      }
+      const summary = buildSummary(result, outputs);
+      if (flags.json) printJson(context, summary);
+      else {
+        context.stdout(`${result.index.index.digest}\n`);
+        for (const output of result.arches) context.stdout(`  ${output.arch.oci}: ${output.result.image.manifest.digest} (${output.result.installed.length} packages, ${output.result.layers.length} layer${output.result.layers.length === 1 ? '' : 's'})\n`);
+      }
+    });
+}

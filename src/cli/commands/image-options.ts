@@ -1,0 +1,100 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { defaultCacheDir, openRepositoryClient } from '../../apk/repository/index.ts';
+import type { RepositoryClientHandle } from '../../apk/repository/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import { ImageError, loadImageConfig, parseBuildDate, parseSourceDateEpoch } from '../../image/index.ts';
+import type { BuildImageOptions, LoadedImageConfig } from '../../image/index.ts';
+import type { CliContext } from '../context.ts';
+
+/** Flags shared by the image commands (apko's names). */
+export interface ImageFlags {
+  arch?: string[];
+  keyringAppend?: string[];
+  repositoryAppend?: string[];
+  packageAppend?: string[];
+  buildDate?: string;
+  annotations?: string[];
+  cacheDir?: string;
+  includePaths?: string[];
+  ignoreSignatures?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds the resolution flags apko's build, lock and ls-files share. */
+export function addImageOptions(command: Command): Command {
+  return command
+    .option('--arch <ARCH>', 'architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)', collect)
+    .option('-k, --keyring-append <FILE>', 'extra public key file for verifying repository indexes', collect)
+    .option('-r, --repository-append <REPO>', 'extra repository (used to build and written into the image)', collect)
+    .option('-p, --package-append <PKG>', 'extra package to install', collect)
+    .option('--include-paths <DIR>', 'directory to look for `include:` files in', collect)
+    .option('--cache-dir <DIR>', 'package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)')
+    .option('--ignore-signatures', 'accept repository indexes without a trusted signature');
+}
+
+/** Reads the configuration named on the command line. */
+export async function loadConfigFromFlags(context: CliContext, path: string, flags: ImageFlags): Promise<LoadedImageConfig> {
+  return loadImageConfig(path, { cwd: context.cwd, includePaths: (flags.includePaths ?? []).map((dir) => resolve(context.cwd, dir)) });
+}
+
+/** Opens the repository client with the config keyring plus -k keys. */
+export async function openImageRepositories(context: CliContext, loaded: LoadedImageConfig, flags: ImageFlags): Promise<RepositoryClientHandle> {
+  const keyringPaths = [...loaded.config.contents.keyring, ...(flags.keyringAppend ?? [])]
+    .filter((key) => !/^https?:\/\//.test(key))
+    .map((key) => resolve(context.cwd, key));
+  return openRepositoryClient({
+    cacheDir: flags.cacheDir ? resolve(context.cwd, flags.cacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
+    keyringPaths,
+    ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
+  });
+}
+
+/** `--annotations key:value` parsed (apko's rules: key `^[a-z0-9-.]+$`, value non-empty, no duplicates). */
+export function parseAnnotations(values: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const colon = value.indexOf(':');
+    const key = value.slice(0, colon);
+    const text = value.slice(colon + 1);
+    if (colon <= 0 || !/^[a-z0-9-.]+$/.test(key) || !text) {
+      throw new ImageError('IMAGE_ANNOTATION_INVALID', `--annotations ${JSON.stringify(value)}: expected key:value with a key of [a-z0-9-.]`, { detail: { value } });
+    }
+    if (key in out) throw new ImageError('IMAGE_ANNOTATION_INVALID', `--annotations: ${key} given twice`, { detail: { key } });
+    out[key] = text;
+  }
+  return out;
+}
+
+/** Build options common to build, lock and ls-files. */
+export function buildOptionsFromFlags(context: CliContext, flags: ImageFlags): Omit<BuildImageOptions, 'loaded' | 'repository' | 'tag'> {
+  const sourceDateEpoch = parseSourceDateEpoch(context.env.SOURCE_DATE_EPOCH);
+  return {
+    cwd: context.cwd,
+    ...(flags.arch ? { archs: flags.arch } : {}),
+    ...(flags.repositoryAppend ? { repositoryAppend: flags.repositoryAppend } : {}),
+    ...(flags.keyringAppend ? { keyringAppend: flags.keyringAppend } : {}),
+    ...(flags.packageAppend ? { packageAppend: flags.packageAppend } : {}),
+    annotations: parseAnnotations(flags.annotations),
+    ...(flags.buildDate ? { buildDate: parseBuildDate(flags.buildDate) } : {}),
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+    hostArch: process.arch === 'arm64' ? 'arm64' : 'amd64',
+  };
+}
+
+/** A progress reporter drawing one line on stderr, only on a TTY. */
+export function imageProgress(context: CliContext): BuildImageOptions['onProgress'] {
+  if (!context.isTTY) return undefined;
+  return (phase, done, total, item) => {
+    context.stderr(`\r\u001b[K${phase} ${done}/${total} ${item}`);
+    if (done === total && phase.startsWith('install')) context.stderr('\n');
+  };
+}
+
+/** Usage error helper. */
+export function usage(message: string): KilnError {
+  return new KilnError('USAGE', message);
+}
