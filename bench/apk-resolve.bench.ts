@@ -4,6 +4,7 @@
 // the benchmark machine (not packaged in Debian 12, and no other download source is reachable), so
 // the table compares against the aims only.
 import { createReadStream } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readIndex, resolve, Resolver } from '../src/apk/index.ts';
@@ -73,6 +74,7 @@ export default async function bench(context: BenchContext): Promise<string> {
     `Alpine 3.17 \`main\` aarch64 index (${records.length} records, fixture \`test/fixtures/apk/apko/alpine-317/APKINDEX.tar.gz\`). Median of ${RUNS} runs, milliseconds.`,
     'Peer: apk-tools 3.0.6 cannot be installed on this machine (not in Debian 12; no other download source), so the',
     'numbers are compared with the aims instead of a side-by-side run.',
+    `Machine load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) — other jobs share the cores.`,
     '',
     '| step | median ms | aim ms | ratio to aim |',
     '|---|---|---|---|',
