@@ -110,7 +110,9 @@ function tarOf(entries: { name: string; data: Buffer; mode: number }[]): Promise
   return new Promise((resolve, reject) => {
     const pack = tar.pack();
     const parts: Buffer[] = [];
-    pack.on('data', (chunk: Buffer) => parts.push(chunk));
+    pack.on('data', (chunk: unknown) => {
+      parts.push(chunk as Buffer);
+    });
     pack.on('end', () => resolve(Buffer.concat(parts)));
     pack.on('error', reject);
     for (const entry of entries) pack.entry({ name: entry.name, mode: entry.mode, mtime: new Date(0), uid: 0, gid: 0 }, entry.data);
