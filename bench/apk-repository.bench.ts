@@ -6,7 +6,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApkCache, RepositoryClient, SchemeFetcher, loadRepositoryKeyring, parseRepository } from '../src/apk/repository/index.ts';
+import { ApkCache, RepositoryClient, SchemeFetcher, loadRepositoryKeyring, parseRepository, planInstall } from '../src/apk/repository/index.ts';
 import type { PackageSource } from '../src/apk/repository/index.ts';
 import { startRepoServer } from '../src/apk/repository/test-server.ts';
 import type { BenchContext } from './run.ts';
@@ -67,6 +67,17 @@ export default async function bench(context: BenchContext): Promise<string> {
       await run('curl', ['-sf', '-o', '/dev/null', `${server.url}/alpine/x86_64/APKINDEX.tar.gz`]);
     });
 
+    context.log('alpine index + resolve');
+    const world = ['alpine-base', 'curl', 'openssl'];
+    let planned = 0;
+    const resolveOnce = async (maxAge: number): Promise<void> => {
+      const index = await client(alpineKeys, maxAge).loadIndex(alpine, 'x86_64');
+      planned = planInstall([index], world, 'x86_64').install.length;
+    };
+    const coldResolve = await time(RUNS, emptyCache, () => resolveOnce(0));
+    const revalidatedResolve = await time(RUNS, noop, () => resolveOnce(0));
+    const warmResolve = await time(RUNS, noop, () => resolveOnce(3_600_000));
+
     context.log('packages');
     let sources: PackageSource[] = [];
     const load = async (): Promise<void> => {
@@ -98,6 +109,7 @@ export default async function bench(context: BenchContext): Promise<string> {
       '| operation | kiln cold | kiln revalidated | kiln warm | curl download only | cold / curl |',
       '|---|---|---|---|---|---|',
       `| Alpine 3.16 main x86_64 index (655 KB, ${records} records): fetch + RSA verify + parse | ${ms(coldIndex)} | ${ms(revalidated)} | ${ms(warmIndex)} | ${ms(curlIndex)} | ${ratio(coldIndex, curlIndex)} |`,
+      `| same index + resolve \`${world.join(' ')}\` (${planned} packages) | ${ms(coldResolve)} | ${ms(revalidatedResolve)} | ${ms(warmResolve)} | ${ms(curlIndex)} | ${ratio(coldResolve, curlIndex)} |`,
       `| ${sources.length} melange packages: download + identity + datahash (concurrency 6) | ${ms(coldPackages)} | — | ${ms(warmPackages)} | ${ms(curlPackages)} | ${ratio(coldPackages, curlPackages)} |`,
       '',
       'Warm package fetches re-verify each cached file (control-member SHA-1 and data SHA-256) before use.',
