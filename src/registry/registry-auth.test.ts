@@ -1,0 +1,115 @@
+// Access control: htpasswd basic auth, the Docker/OCI token flow, per-repository rules.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRegistryConfig, startRegistry } from '../app/index.ts';
+import type { RunningRegistry } from '../app/index.ts';
+import { silentLogger } from '../lib/index.ts';
+import { makeImage, tempDir, TestClient } from './test-support.ts';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let running: RunningRegistry;
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+beforeAll(async () => {
+  dir = await tempDir('kiln-registry-auth-');
+  await writeFile(join(dir.path, 'users.htpasswd'), `alice:${bcrypt.hashSync('alice-pw', 4).replace(/^\$2b\$/, '$2y$')}\nbob:${bcrypt.hashSync('bob-pw', 4)}\n`);
+  await writeFile(
+    join(dir.path, 'config.yaml'),
+    [
+      'addr: 127.0.0.1:0',
+      'auth:',
+      '  htpasswd: users.htpasswd',
+      '  token:',
+      '    service: kiln-test',
+      '  access:',
+      '    - repository: "private/**"',
+      '      pull: [alice, bob]',
+      '      push: [alice]',
+      '    - repository: "**"',
+      '      public: true',
+      '      pull: ["*"]',
+      '      push: [alice]',
+      '',
+    ].join('\n'),
+  );
+  running = await startRegistry(await loadRegistryConfig({ file: join(dir.path, 'config.yaml'), dataDir: dir.path, cwd: dir.path, env: {} }), silentLogger);
+});
+
+afterAll(async () => {
+  await running.close();
+  await dir[Symbol.asyncDispose]();
+});
+
+async function token(scope: string, authorization?: string): Promise<Response> {
+  return fetch(`${running.url}/auth/token?service=kiln-test&scope=${encodeURIComponent(scope)}`, { headers: authorization ? { authorization } : {} });
+}
+
+async function bearer(scope: string, authorization?: string): Promise<TestClient> {
+  const response = await token(scope, authorization);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { token: string; access_token: string; expires_in: number };
+  expect(body.access_token).toBe(body.token);
+  expect(body.expires_in).toBeGreaterThanOrEqual(60);
+  return new TestClient(running.url, { authorization: `Bearer ${body.token}` });
+}
+
+describe('token flow', () => {
+  it('challenges anonymous clients with a Bearer realm, service and scope', async () => {
+    const base = await fetch(`${running.url}/v2/`);
+    expect(base.status).toBe(401);
+    expect(base.headers.get('www-authenticate')).toBe(`Bearer realm="${running.url}/auth/token",service="kiln-test"`);
+    const push = await fetch(`${running.url}/v2/pub/app/blobs/uploads/`, { method: 'POST' });
+    expect(push.status).toBe(401);
+    expect(push.headers.get('www-authenticate')).toContain('scope="repository:pub/app:pull,push"');
+    expect(((await push.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
+  });
+
+  it('lets alice push with a token and anyone pull public repositories with an anonymous token', async () => {
+    const alice = await bearer('repository:pub/app:pull,push', basic('alice', 'alice-pw'));
+    const image = makeImage();
+    expect((await alice.pushImage('pub/app', image, 'v1')).status).toBe(201);
+    const anonymous = await bearer('repository:pub/app:pull');
+    expect((await anonymous.request('GET', '/v2/pub/app/manifests/v1')).status).toBe(200);
+    const refused = await anonymous.request('POST', '/v2/pub/app/blobs/uploads/');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  });
+
+  it('grants only what the rules allow (partial grants are not errors)', async () => {
+    const bob = await bearer('repository:pub/app:pull,push', basic('bob', 'bob-pw'));
+    expect((await bob.request('POST', '/v2/pub/app/blobs/uploads/')).status).toBe(401);
+    const anonymousPrivate = await bearer('repository:private/x:pull');
+    expect((await anonymousPrivate.request('GET', '/v2/private/x/tags/list')).status).toBe(401);
+    const alice = await bearer('repository:private/x:pull,push', basic('alice', 'alice-pw'));
+    expect((await alice.pushImage('private/x', makeImage(), 'secret')).status).toBe(201);
+    const bobPrivate = await bearer('repository:private/x:pull', basic('bob', 'bob-pw'));
+    expect((await bobPrivate.request('GET', '/v2/private/x/manifests/secret')).status).toBe(200);
+  });
+
+  it('refuses bad passwords at the token endpoint and tampered tokens at the registry', async () => {
+    expect((await token('repository:pub/app:pull', basic('alice', 'wrong'))).status).toBe(401);
+    const good = (await (await token('repository:pub/app:pull', basic('alice', 'alice-pw'))).json()) as { token: string };
+    const [header, payload, signature] = good.token.split('.');
+    const forged = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
+    forged.access = [{ type: 'repository', name: 'private/x', actions: ['pull', 'push', 'delete'] }];
+    const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
+    const response = await fetch(`${running.url}/v2/private/x/tags/list`, { headers: { authorization: `Bearer ${tampered}` } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
+
+describe('basic auth', () => {
+  it('accepts htpasswd credentials directly and answers 403 DENIED to users without the right', async () => {
+    const alice = new TestClient(running.url, { authorization: basic('alice', 'alice-pw') });
+    expect((await alice.request('GET', '/v2/')).status).toBe(200);
+    expect((await alice.pushImage('pub/basic', makeImage(), 'v1')).status).toBe(201);
+    const bob = new TestClient(running.url, { authorization: basic('bob', 'bob-pw') });
+    const denied = await bob.request('POST', '/v2/pub/basic/blobs/uploads/');
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DENIED');
+    expect((await new TestClient(running.url, { authorization: basic('bob', 'nope') }).request('GET', '/v2/')).status).toBe(401);
+  });
+});
