@@ -1,0 +1,157 @@
+// Garbage collection: what is marked and swept, referrer awareness, grace periods, and safety while
+// pushes run; plus `kiln registry gc` over a data directory.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRegistryConfig, startRegistry } from '../app/index.ts';
+import type { RunningRegistry } from '../app/index.ts';
+import { runCli } from '../cli/program.ts';
+import { silentLogger } from '../lib/index.ts';
+import type { ManifestRecord, TagRecord } from '../metadata/index.ts';
+import { planGc } from './gc-plan.ts';
+import { makeImage, randomBytes, sha256, tempDir, TestClient } from './test-support.ts';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+describe('planGc', () => {
+  const record = (digest: string, extra: Partial<ManifestRecord> = {}): ManifestRecord => ({
+    repository: 'r',
+    digest: sha256(digest),
+    mediaType: OCI_MANIFEST,
+    size: 1,
+    blobs: [],
+    children: [],
+    createdAt: 0,
+    ...extra,
+  });
+  const tag = (digest: string): TagRecord => ({ repository: 'r', tag: 't', digest: sha256(digest), updatedAt: 0 });
+
+  it('keeps tagged manifests, index children and referrers of live subjects; sweeps the rest, referrers last', () => {
+    const manifests = [
+      record('child', { blobs: [sha256('layer')] }),
+      record('index', { children: [sha256('child')] }),
+      record('sig', { subject: sha256('index') }),
+      record('sig-of-sig', { subject: sha256('sig') }),
+      record('orphan-sig', { subject: sha256('gone') }),
+      record('untagged', { blobs: [sha256('old-layer')] }),
+    ];
+    const links = ['layer', 'old-layer', 'loose'].map((seed) => ({ repository: 'r', digest: sha256(seed), size: 1, linkedAt: 0 }));
+    const plan = planGc(manifests, [tag('index')], links, { deleteUntagged: true });
+    expect(plan.manifests.map((item) => item.digest)).toEqual([sha256('untagged'), sha256('orphan-sig')]);
+    expect(plan.blobLinks.map((item) => item.digest)).toEqual([sha256('old-layer'), sha256('loose')]);
+    expect(plan.liveManifests).toBe(4);
+    const keepUntagged = planGc(manifests, [tag('index')], links, { deleteUntagged: false });
+    expect(keepUntagged.manifests).toEqual([]);
+    expect(keepUntagged.blobLinks.map((item) => item.digest)).toEqual([sha256('loose')]);
+  });
+});
+
+describe('garbage collection on a running registry', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let running: RunningRegistry;
+  let client: TestClient;
+
+  beforeAll(async () => {
+    dir = await tempDir('kiln-registry-gc-');
+    await writeFile(join(dir.path, 'config.yaml'), 'addr: 127.0.0.1:0\nstorage:\n  delete:\n    enabled: true\ngc:\n  gracePeriod: 0\n');
+    running = await startRegistry(await loadRegistryConfig({ file: join(dir.path, 'config.yaml'), dataDir: dir.path, cwd: dir.path, env: {} }), silentLogger);
+    client = new TestClient(running.url);
+  });
+
+  afterAll(async () => {
+    await running.close();
+    await dir[Symbol.asyncDispose]();
+  });
+
+  it('sweeps untagged manifests and unreferenced blobs, keeps tagged images, indexes and referrers', async () => {
+    const kept = makeImage();
+    const dropped = makeImage();
+    const child = makeImage();
+    await client.pushImage('gc/app', kept, 'keep');
+    await client.pushImage('gc/app', dropped, 'drop');
+    await client.pushImage('gc/app', child, child.digest);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.manifest.length }] }));
+    expect((await client.request('PUT', '/v2/gc/app/manifests/multi', { body: index, headers: { 'content-type': OCI_INDEX } })).status).toBe(201);
+    const signature = makeImage({ subject: { mediaType: OCI_MANIFEST, digest: kept.digest, size: kept.manifest.length }, artifactType: 'application/x-sig' });
+    await client.pushImage('gc/app', signature, signature.digest);
+    const loose = randomBytes(300);
+    await client.pushBlob('gc/app', loose);
+    await client.request('DELETE', '/v2/gc/app/manifests/drop');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const report = await running.collectGarbage();
+    expect(report.manifestsDeleted.map((item) => item.digest)).toEqual([dropped.digest]);
+    expect(report.blobsDeleted.sort()).toEqual([sha256(loose), ...dropped.blobs.map((blob) => sha256(blob)), dropped.digest].sort());
+    for (const image of [kept, child, signature]) {
+      expect((await client.request('GET', `/v2/gc/app/manifests/${image.digest}`)).status).toBe(200);
+      for (const blob of image.blobs) expect((await client.request('HEAD', `/v2/gc/app/blobs/${sha256(blob)}`)).status).toBe(200);
+    }
+    expect((await client.request('GET', `/v2/gc/app/manifests/${dropped.digest}`)).status).toBe(404);
+    expect((await client.request('HEAD', `/v2/gc/app/blobs/${sha256(dropped.layer)}`)).status).toBe(404);
+    const referrers = (await (await client.request('GET', `/v2/gc/app/referrers/${kept.digest}`)).json()) as { manifests: unknown[] };
+    expect(referrers.manifests).toHaveLength(1);
+  });
+
+  it('spares everything within the grace period', async () => {
+    const image = makeImage();
+    await client.pushImage('gc/grace', image, image.digest);
+    const report = await running.collectGarbage({ gracePeriodMs: 60_000 });
+    expect(report.manifestsDeleted).toEqual([]);
+    expect(report.blobsDeleted).toEqual([]);
+    expect((await client.request('GET', `/v2/gc/grace/manifests/${image.digest}`)).status).toBe(200);
+  });
+
+  it('never breaks an image re-pushed while a collection sweeps its old blobs', async () => {
+    const images = Array.from({ length: 12 }, () => makeImage({ layerSize: 50_000 }));
+    // First make every blob garbage: pushed, then untagged, older than the grace period.
+    for (const [i, image] of images.entries()) await client.pushImage('gc/busy', image, `t${i}`);
+    for (const [i] of images.entries()) await client.request('DELETE', `/v2/gc/busy/manifests/t${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let collecting = true;
+    const collector = (async () => {
+      let passes = 0;
+      while (collecting) {
+        await running.collectGarbage({ gracePeriodMs: 200 });
+        passes++;
+      }
+      return passes;
+    })();
+    const statuses = await Promise.all(images.map(async (image, i) => (await client.pushImage('gc/busy', image, `t${i}`)).status));
+    collecting = false;
+    expect(await collector).toBeGreaterThan(0);
+    // A push may lose a race with GC only by being refused (the client retries); an accepted one is whole.
+    for (const [i, image] of images.entries()) {
+      if (statuses[i] !== 201) continue;
+      expect(Buffer.from(await (await client.request('GET', `/v2/gc/busy/manifests/t${i}`)).arrayBuffer()).equals(image.manifest)).toBe(true);
+      for (const blob of image.blobs) {
+        const response = await client.request('GET', `/v2/gc/busy/blobs/${sha256(blob)}`);
+        expect(Buffer.from(await response.arrayBuffer()).equals(blob)).toBe(true);
+      }
+    }
+    expect(statuses.filter((status) => status === 201).length).toBeGreaterThan(0);
+    const after = await running.collectGarbage({ gracePeriodMs: 0, deleteUntagged: true });
+    expect(after.manifestsDeleted.filter((item) => item.repository === 'gc/busy')).toEqual([]);
+  });
+});
+
+describe('kiln registry gc', () => {
+  it('reports in JSON and removes unreferenced data from a data directory', async () => {
+    await using dir = await tempDir('kiln-registry-gc-cli-');
+    const config = await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} });
+    const running = await startRegistry(config, silentLogger);
+    const client = new TestClient(running.url);
+    const image = makeImage();
+    await client.pushImage('cli/app', image, image.digest);
+    await running.close();
+    const out: string[] = [];
+    const context = { stdout: (text: string) => out.push(text), stderr: () => {}, env: {}, cwd: dir.path, isTTY: false };
+    expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--grace-period', '0', '--dry-run', '--json'], context)).toBe(0);
+    const dry = JSON.parse(out.pop()!) as { dryRun: boolean; manifestsDeleted: { digest: string }[]; blobsDeleted: string[] };
+    expect(dry.dryRun).toBe(true);
+    expect(dry.manifestsDeleted.map((item) => item.digest)).toEqual([image.digest]);
+    expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--grace-period', '0', '--json'], context)).toBe(0);
+    const real = JSON.parse(out.pop()!) as { blobsDeleted: string[] };
+    expect(real.blobsDeleted.sort()).toEqual([image.digest, ...image.blobs.map((blob) => sha256(blob))].sort());
+    expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--grace-period', 'soon'], context)).toBe(2);
+  });
+});
