@@ -1,0 +1,58 @@
+// Uses openssl to make a throwaway self-signed certificate for a loopback https server.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FetchResult } from './fetcher.ts';
+import { HttpTransport } from './http-transport.ts';
+
+async function text(result: FetchResult): Promise<string> {
+  if (result.kind !== 'body') throw new Error('expected a body');
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('HttpTransport over https', () => {
+  let dir: string;
+  let cert: Buffer;
+  let server: https.Server;
+  let port: number;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiln-tls-'));
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ]);
+    cert = await readFile(join(dir, 'cert.pem'));
+    server = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert }, (_request, response) => response.end('secure index'));
+    port = await listen(server);
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fetches from a server whose certificate the agent trusts', async () => {
+    const transport = new HttpTransport({ httpsAgent: new https.Agent({ ca: cert }) });
+    expect(await text(await transport.fetch(`https://127.0.0.1:${port}/os/x86_64/APKINDEX.tar.gz`))).toBe('secure index');
+    transport.close();
+  });
+
+  it('refuses an untrusted certificate, naming the URL', async () => {
+    const transport = new HttpTransport();
+    const url = `https://127.0.0.1:${port}/os/x86_64/APKINDEX.tar.gz`;
+    await expect(transport.fetch(url)).rejects.toMatchObject({ code: 'APK_REPO_NETWORK', message: expect.stringContaining(url) });
+    transport.close();
+  });
+});
