@@ -167,6 +167,30 @@ describe('kiln sign / verify against docker-registry', () => {
     expect(wrongPassword.stderr).not.toContain('nope');
   });
 
+  it('checks -a annotations in the signed payload', async () => {
+    await pushTestImage(client, { registry: registry.host, repository: 'team/annotated', tag: 'v1' });
+    const ref = `${registry.host}/team/annotated:v1`;
+    expect((await kiln(['sign', '--key', 'cosign.key', '-a', 'env=prod', '-a', 'team=core', ref], { cwd: dir, env })).code).toBe(0);
+    const ok = await kiln(['verify', '--key', 'cosign.pub', '-a', 'env=prod', ref], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as { optional: Record<string, string> }[])[0]!.optional).toEqual({ env: 'prod', team: 'core' });
+    const wrong = await kiln(['verify', '--key', 'cosign.pub', '-a', 'env=dev', ref], { cwd: dir });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('annotation env="prod", required "dev"');
+  });
+
+  it('stores and finds signatures in COSIGN_REPOSITORY', async () => {
+    const target = await pushTestImage(client, { registry: registry.host, repository: 'team/elsewhere', tag: 'v1' });
+    const ref = `${registry.host}/team/elsewhere:v1`;
+    const repoEnv = { COSIGN_REPOSITORY: `${registry.host}/signatures/store` };
+    expect((await kiln(['sign', '--key', 'cosign.key', ref], { cwd: dir, env: { ...env, ...repoEnv } })).code).toBe(0);
+    const tags = await client.listTags({ registry: registry.host, repository: 'signatures/store' });
+    expect(tags).toContain(`sha256-${target.digest.slice(7)}.sig`);
+    expect(await client.listTags({ registry: registry.host, repository: 'team/elsewhere' })).toEqual(['v1']);
+    expect((await kiln(['verify', '--key', 'cosign.pub', ref], { cwd: dir, env: repoEnv })).code).toBe(0);
+    expect((await kiln(['verify', '--key', 'cosign.pub', ref], { cwd: dir })).code).toBe(1);
+  });
+
   it('asks for a password instead of hanging when there is no terminal', async () => {
     const result = await kiln(['sign', '--key', 'cosign.key', `${registry.host}/team/app:v1`], { cwd: dir });
     expect(result.code).toBe(1);
