@@ -24,7 +24,8 @@
 //   generateSigningKey(prefix, bits) (PREFIX.rsa PKCS#1 + PREFIX.rsa.pub SPKI).
 // Installed database: installedPackageFromApk(control, entries, { fileSize, resolveOwner? }) →
 //   InstalledPackage; formatInstalledDb / parseInstalledDb (lib/apk/db/installed), buildScriptsTar /
-//   parseScriptsTar, formatTriggers / parseTriggers, formatWorldFile, formatRepositoriesFile.
+//   parseScriptsTar, formatTriggers / parseTriggers, formatWorldFile, formatRepositoriesFile, formatArchFile,
+//   keyFiles(keyring) (etc/apk/keys/<name>).
 // Errors: ApkError with the codes of package-errors.ts (docs/errors/apk.md); messages name the file.
 export { parseRecords, formatRecord, formatRecords, emptyRecord, applyRecordField } from './format/record.ts';
 export type { PackageRecord, ParseRecordsOptions } from './format/record.ts';
@@ -53,6 +54,7 @@ export type { IndexPackageOptions } from './package/index-files.ts';
 export {
   parseInstalledDb, formatInstalledDb, formatInstalledPackage, installedPackageFromApk, installedScriptsFromApk, xattrDigest,
   buildScriptsTar, parseScriptsTar, formatTriggers, parseTriggers, formatWorldFile, parseWorldFile, formatRepositoriesFile, parseRepositoriesFile,
+  formatArchFile, keyFiles,
 } from './format/installed-db.ts';
 export type {
   InstalledPackage, InstalledDirectory, InstalledFile, InstalledAcl, InstalledScript, InstalledFromApkOptions, ParseInstalledDbOptions,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeApk } from './apk-reader.ts';
 import {
-  buildScriptsTar, formatInstalledDb, formatInstalledPackage, formatTriggers, formatWorldFile, installedPackageFromApk, installedScriptsFromApk,
+  buildScriptsTar, formatArchFile, formatInstalledDb, keyFiles, formatInstalledPackage, formatTriggers, formatWorldFile, installedPackageFromApk, installedScriptsFromApk,
   parseInstalledDb, parseRepositoriesFile, parseScriptsTar, parseTriggers, parseWorldFile, xattrDigest,
 } from './installed-db.ts';
 
@@ -118,6 +119,11 @@ describe('scripts.tar, triggers, world, repositories', () => {
     expect(formatWorldFile(['zlib', 'busybox', 'busybox', 'ca-certificates>=1'])).toBe('busybox\nca-certificates>=1\nzlib\n');
     expect(parseWorldFile('busybox\nzlib\n')).toEqual(['busybox', 'zlib']);
     expect(() => formatWorldFile(['a b'])).toThrow(/whitespace/);
+    expect(formatArchFile('x86_64')).toBe('x86_64\n');
+    expect(() => formatArchFile('x86_64\nevil')).toThrow(/not a plain name/);
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    expect(keyFiles(new Map([['b.rsa.pub', publicKey], ['a.rsa.pub', publicKey]])).map((f) => f.path)).toEqual(['etc/apk/keys/a.rsa.pub', 'etc/apk/keys/b.rsa.pub']);
+    expect(() => keyFiles(new Map([['../x', publicKey]]))).toThrow(/not a file name/);
     expect(parseRepositoriesFile('# comment\nhttps://dl-cdn.alpinelinux.org/alpine/v3.17/main\n\n@edge https://x/edge\n')).toEqual(['https://dl-cdn.alpinelinux.org/alpine/v3.17/main', '@edge https://x/edge']);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ApkError } from '../errors.ts';
 import type { ApkControl, ApkEntry, ScriptName } from './apk-reader.ts';
 import { SCRIPT_NAMES } from './apk-reader.ts';
@@ -363,4 +364,20 @@ export function installedScriptsFromApk(control: ApkControl): InstalledScript[] 
     if (control.pkginfo.buildDate !== undefined) entry.mtime = control.pkginfo.buildDate;
     return entry;
   });
+}
+
+/** `/etc/apk/arch`: the primary architecture on one line (apk 2.14 reads one). */
+export function formatArchFile(arch: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(arch)) throw dbFault('arch', `architecture ${JSON.stringify(arch)} is not a plain name`);
+  return `${arch}\n`;
+}
+
+/** `/etc/apk/keys/<name>` files for a keyring: SPKI PEM per key, sorted by name; names are checked to be plain file names. */
+export function keyFiles(keyring: ReadonlyMap<string, KeyObject>): Array<{ path: string; content: string }> {
+  return [...keyring]
+    .sort(([a], [b]) => compareText(a, b))
+    .map(([name, key]) => {
+      if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw dbFault('keys', `key name ${JSON.stringify(name)} is not a file name`);
+      return { path: `etc/apk/keys/${name}`, content: key.export({ type: 'spki', format: 'pem' }).toString() };
+    });
 }

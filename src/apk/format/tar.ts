@@ -159,6 +159,9 @@ export function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | unde
       }
     }
   }
+  if (name.includes('\0') || linkName.includes('\0')) {
+    throw new ApkError('APK_TAR_INVALID', `${where}: entry name or link target contains a NUL byte`, { detail: { name: name.replace(/\0/g, '\\0') } });
+  }
   const entry: TarHeader = {
     name, type, mode: raw.mode, uid: raw.uid, gid: raw.gid, uname: raw.uname, gname: raw.gname,
     size: type === 'file' ? raw.size : 0, mtime: raw.mtime, linkName, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs,
