@@ -53,6 +53,9 @@ export interface VerifyAttestationsOptions {
 export async function verifyAttestations(options: VerifyAttestationsOptions): Promise<VerifiedAttestation[]> {
   const { client, reference, policy } = options;
   const target = await client.resolve(reference);
+  // Pull the manifest by digest: its bytes must hash to the digest the attestations name, so a
+  // manifest altered in the registry's storage fails here even though its tag still resolves.
+  await client.getManifest({ registry: reference.registry, repository: reference.repository, digest: target.digest });
   const repo = options.signatureRepository ?? { registry: reference.registry, repository: reference.repository };
   const name = `${reference.registry}/${reference.repository}@${target.digest}`;
   const verified: VerifiedAttestation[] = [];

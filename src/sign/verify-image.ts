@@ -64,6 +64,9 @@ export async function verifyImage(options: VerifyImageOptions): Promise<Verified
   const { client, reference, policy } = options;
   if (!policy.keys?.length && !policy.keyless) throw new SignError('SIGNATURE_INVALID', 'nothing to verify against: give a key or a certificate identity and issuer', {});
   const target = await client.resolve(reference);
+  // Pull the manifest by digest: its bytes must hash to the digest the signatures name, so a
+  // manifest altered in the registry's storage fails here even though its tag still resolves.
+  await client.getManifest({ registry: reference.registry, repository: reference.repository, digest: target.digest });
   const repo = options.signatureRepository ?? { registry: reference.registry, repository: reference.repository };
   const name = `${reference.registry}/${reference.repository}@${target.digest}`;
   const failures: string[] = [];

@@ -140,7 +140,17 @@ describe('kiln sign / verify against docker-registry', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(layer.digest);
 
-    // 4. The image tag moved to a different manifest (one changed layer byte): that digest is unsigned.
+    // 4. The image manifest's bytes altered in storage (its tag still resolves to the signed digest).
+    const manifestPath = distributionBlobPath(registry.dataDir, target.digest);
+    const manifestBytes = await readFile(manifestPath);
+    await writeFile(manifestPath, Buffer.from(manifestBytes.toString().replace('"schemaVersion":2', '"schemaVersion": 2')));
+    result = await verify();
+    await writeFile(manifestPath, manifestBytes);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`expected ${target.digest}`);
+    expect((await verify()).code).toBe(0);
+
+    // 5. The image tag moved to a different manifest (one changed layer byte): that digest is unsigned.
     await pushTestImage(client, { ...repo, tag: 'v1' }, { content: 'hello from amd64!\n' });
     result = await verify();
     expect(result.code).toBe(1);
