@@ -143,11 +143,6 @@ export class RegistryServer {
       throw new RegistryError('NOT_FOUND', 'malformed request URL');
     }
     if (this.#draining) throw new RegistryError('UNAVAILABLE', 'the registry is shutting down', { headers: { 'retry-after': '1', connection: 'close' } });
-    const remoteAddress = this.#clientAddress(req);
-    if (this.#limiter) {
-      const wait = this.#limiter.take(remoteAddress);
-      if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `rate limit exceeded for ${remoteAddress}`, { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
-    }
     let path: string;
     try {
       path = decodeURIComponent(url.pathname);
@@ -155,8 +150,13 @@ export class RegistryServer {
       throw new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding');
     }
     const target = route(path);
+    setRoute(target?.kind ?? 'unknown');
+    const remoteAddress = this.#clientAddress(req);
+    if (this.#limiter) {
+      const wait = this.#limiter.take(remoteAddress);
+      if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `rate limit exceeded for ${remoteAddress}`, { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
+    }
     if (!target) throw new RegistryError('NOT_FOUND', `no endpoint at ${url.pathname}`);
-    setRoute(target.kind);
     const principal = await this.#deps.access.authenticate(req.headers.authorization, remoteAddress);
     const exchange: Exchange = { req, res, url, principal };
     const method = req.method ?? 'GET';
