@@ -16,7 +16,8 @@
 //   readApkFile(path, options) / verifyApkFile(path, options): the same over a file.
 // Writing a package (deterministic; RSA256 signature named `<key file>.pub`):
 //   buildApk({ pkginfo, entries, scripts?, mtime, signer? }, writeData) / buildApkBuffer(input) /
-//   writeApkFile(path, input) (atomic); entriesFromDirectory(dir) lists a tree as entries.
+//   writeApkFile(path, input) (atomic); entriesFromDirectory(dir) lists a tree as entries;
+//   resignApkFile(in, out, signer) replaces the signature, keeping identity and datahash.
 // Indexes: readIndex(stream, { keyring, allowUntrusted?, lenient? }) → { records, description, trust },
 //   buildIndex(records, { description?, signer? }) → bytes; readIndexFile / writeIndexFile /
 //   indexRecordForFile (package file → verified index record).
@@ -43,10 +44,10 @@ export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signa
 export type { TarEntryType } from './format/tar.ts';
 export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
-export { buildApk, buildApkBuffer, normalizeEntries } from './format/apk-writer.ts';
+export { buildApk, buildApkBuffer, normalizeEntries, signatureMember } from './format/apk-writer.ts';
 export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
-export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile } from './package/package-files.ts';
-export type { DirectoryEntryOptions } from './package/package-files.ts';
+export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile, resignApkFile } from './package/package-files.ts';
+export type { DirectoryEntryOptions, ResignOptions } from './package/package-files.ts';
 export { readIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from './format/index-archive.ts';
 export type { ApkIndex, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
 export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/index-files.ts';

@@ -254,12 +254,7 @@ export async function buildApk(input: BuildApkInput, writeData: (chunk: Buffer) 
     if (!(SCRIPT_NAMES as readonly string[]).includes(key)) throw new ApkError('APK_PKGINFO_INVALID', `unknown script ${JSON.stringify(key)} (expected one of ${SCRIPT_NAMES.join(', ')})`, { detail: { script: key } });
   }
   const control = gzipSync(tarWithoutEnd(controlFiles, input.mtime), { level });
-  let signature = Buffer.alloc(0);
-  if (input.signer) {
-    const algorithm = input.signer.algorithm ?? 'RSA256';
-    const sig = signBytes(control, input.signer.privateKey, algorithm);
-    signature = gzipSync(tarWithoutEnd([{ name: `.SIGN.${algorithm}.${input.signer.keyName}`, data: sig, mode: 0o644 }], input.mtime), { level });
-  }
+  const signature = input.signer ? signatureMember(control, input.signer, input.mtime, level) : Buffer.alloc(0);
   return {
     signature,
     control,
@@ -269,6 +264,14 @@ export async function buildApk(input: BuildApkInput, writeData: (chunk: Buffer) 
     pkginfoText,
     fileSize: signature.length + control.length + dataSize,
   };
+}
+
+/** The gzip'd signature member (`.SIGN.<ALG>.<key name>`, no end blocks) for a control member. */
+export function signatureMember(control: Uint8Array, signer: { privateKey: KeyObject; keyName: string; algorithm?: SignatureAlgorithm }, mtime: number, level = 9): Buffer {
+  const algorithm = signer.algorithm ?? 'RSA256';
+  if (!signer.keyName || signer.keyName.includes('/')) throw new ApkError('APK_KEY_INVALID', `signing key name ${JSON.stringify(signer.keyName)} is not a file name`, { detail: { key: signer.keyName } });
+  const signature = signBytes(control, signer.privateKey, algorithm);
+  return gzipSync(tarWithoutEnd([{ name: `.SIGN.${algorithm}.${signer.keyName}`, data: signature, mode: 0o644 }], mtime), { level });
 }
 
 /** Builds a whole package in memory (small packages and tests). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readIndexFile, writeIndexFile } from './index-files.ts';
 import { generateSigningKey, loadKeyring, loadKeyringFromPaths, loadSigningKey } from './keys.ts';
-import { entriesFromDirectory, verifyApkFile, writeApkFile } from './package-files.ts';
+import { entriesFromDirectory, resignApkFile, verifyApkFile, writeApkFile } from './package-files.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 let work: string;
@@ -98,5 +98,24 @@ describe('package files', () => {
         C: record.identity, V: record.version, S: record.size, I: record.installedSize, D: record.depends, p: record.provides,
       });
     }
+  });
+
+  it('re-signs melange-sign/test.apk with test.pem (RSA256): identity unchanged, new key verifies, old one no longer needed', async () => {
+    const source = join(fixtures, 'melange-sign', 'test.apk');
+    const wolfi = await loadKeyringFromPaths([join(fixtures, 'keys', 'wolfi-signing.rsa.pub')]);
+    const before = await verifyApkFile(source, { keyring: wolfi });
+    const signer = await loadSigningKey(join(fixtures, 'melange-sign', 'test.pem'));
+    expect(signer.keyName).toBe('test.pem.pub');
+    const out = join(work, 'resigned.apk');
+    const result = await resignApkFile(source, out, signer, { keyring: wolfi });
+    expect(result.identity).toBe(before.control.identity);
+    const after = await verifyApkFile(out, { keyring: await loadKeyringFromPaths([join(fixtures, 'melange-sign', 'test.pem.pub')]) });
+    expect(after.control).toMatchObject({ identity: before.control.identity, trust: 'signature', signedBy: 'test.pem.pub' });
+    expect(after.control.signatures.map((s) => `${s.algorithm}.${s.keyName}`)).toEqual(['RSA256.test.pem.pub']);
+    expect(after.end.datahash).toBe(before.end.datahash);
+    await expect(verifyApkFile(out, { keyring: wolfi })).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
+    const both = await resignApkFile(source, join(work, 'both.apk'), signer, { keepExisting: true });
+    expect((await verifyApkFile(join(work, 'both.apk'), { keyring: wolfi })).control.signatures.map((s) => s.keyName)).toEqual(['test.pem.pub', 'wolfi-signing.rsa.pub']);
+    expect(both.fileSize).toBe((await stat(join(work, 'both.apk'))).size);
   });
 });

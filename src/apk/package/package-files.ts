@@ -1,12 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { writeFileAtomic } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 import { readApk, summarizeApk } from '../format/apk-reader.ts';
 import type { ApkItem, ApkSummary, ReadApkOptions } from '../format/apk-reader.ts';
-import { buildApk } from '../format/apk-writer.ts';
+import { buildApk, signatureMember } from '../format/apk-writer.ts';
+import { encodeQ1 } from '../format/encoding.ts';
+import type { Keyring, SignatureAlgorithm } from '../format/signature.ts';
 import type { ApkWriteEntry, BuildApkInput, BuiltApk } from '../format/apk-writer.ts';
 
 /** Streams a package file through {@link readApk}; `options.name` defaults to the path. */
@@ -121,4 +124,53 @@ export async function writeApkFile(outPath: string, input: BuildApkInput): Promi
   } finally {
     await rm(dataPath, { force: true });
   }
+}
+
+/** Options of {@link resignApkFile}. */
+export interface ResignOptions {
+  /** Verify the existing package with these keys first (default: integrity only, any or no signature). */
+  keyring?: Keyring;
+  /** Keep existing signature entries after the new one (default: replace them). */
+  keepExisting?: boolean;
+}
+
+/**
+ * Signs an existing package again (e.g. with a release key): the package is read and verified
+ * first, then written as a new signature member ‖ the original control and data bytes. The
+ * identity (SHA-1 of the control member) and datahash are unchanged. Atomic.
+ */
+export async function resignApkFile(inPath: string, outPath: string, signer: { privateKey: KeyObject; keyName: string; algorithm?: SignatureAlgorithm }, options: ResignOptions = {}): Promise<{ identity: string; fileSize: number }> {
+  const summary = await verifyApkFile(inPath, options.keyring ? { keyring: options.keyring } : { allowUntrusted: true });
+  if (!summary.end.hadDatahash) {
+    throw new ApkError('APK_PACKAGE_INVALID', `${inPath}: package has no datahash; its signature would have to cover the data, which is not supported`, { detail: { file: inPath } });
+  }
+  const { controlOffset, dataOffset } = summary.control;
+  const handle = await open(inPath, 'r');
+  let control: Buffer;
+  let existing: Buffer;
+  try {
+    control = Buffer.alloc(dataOffset - controlOffset);
+    await handle.read(control, 0, control.length, controlOffset);
+    existing = Buffer.alloc(controlOffset);
+    await handle.read(existing, 0, existing.length, 0);
+  } finally {
+    await handle.close();
+  }
+  // The file may have changed since it was verified: the control bytes must still hash to the identity.
+  const identity = encodeQ1(createHash('sha1').update(control).digest());
+  if (identity !== summary.control.identity) {
+    throw new ApkError('APK_IDENTITY_MISMATCH', `${inPath}: changed while it was being signed`, { detail: { file: inPath } });
+  }
+  const signature = signatureMember(control, signer, summary.control.pkginfo.buildDate ?? 0);
+  let fileSize = 0;
+  await writeFileAtomic(outPath, async (out) => {
+    await out.write(signature);
+    if (options.keepExisting) await out.write(existing);
+    fileSize = signature.length + (options.keepExisting ? existing.length : 0);
+    for await (const chunk of createReadStream(inPath, { start: controlOffset, highWaterMark: 1 << 20 })) {
+      await out.write(chunk as Buffer);
+      fileSize += (chunk as Buffer).length;
+    }
+  });
+  return { identity, fileSize };
 }
