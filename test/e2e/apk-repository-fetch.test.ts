@@ -66,7 +66,7 @@ describe('kiln apk fetch', () => {
     const run = await kiln(['apk', 'fetch', '-X', server.url, '-k', other, '--arch', 'x86_64', '-o', 'out', 'replayout']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${server.url}/x86_64/APKINDEX.tar.gz`);
-    expect(run.stderr).toContain('no signature by a trusted key');
+    expect(run.stderr).toContain('signed by melange.rsa.pub, none of which is in the keyring');
     await expect(readdir(join(work, 'out'))).rejects.toThrow();
   });
 

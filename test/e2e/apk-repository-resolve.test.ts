@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.ts';
 import { startRepoServer } from '../../src/apk/repository/test-server.ts';
@@ -12,6 +13,13 @@ const fixtures = join(fixtureRoot, 'apko-cli-packages');
 const key = join(fixtures, 'melange.rsa.pub');
 const manifest = JSON.parse(await readFile(join(fixtureRoot, 'manifest.json'), 'utf8')) as { items: Array<{ file: string; identity?: string; bytes: number }> };
 const fromManifest = (file: string): { identity?: string; bytes: number } => manifest.items.find((item) => item.file === `apko-cli-packages/${file}`)!;
+
+/** Length of the leading signature member: gzip header (10 bytes, no optional fields in these
+ *  fixtures) + deflate data + 8-byte trailer, found by inflating until the stream ends. */
+function signatureMemberLength(bytes: Buffer): number {
+  const { engine } = inflateRawSync(bytes.subarray(10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+  return 10 + engine.bytesWritten + 8;
+}
 
 let server: RepoServer;
 let work: string;
@@ -91,9 +99,10 @@ describe('kiln apk resolve', () => {
   it('refuses a tampered index before resolving', async () => {
     const { writeFile } = await import('node:fs/promises');
     const path = join(server.root, 'x86_64', 'APKINDEX.tar.gz');
-    const bytes = await readFile(path);
-    bytes[bytes.length - 40]! ^= 0x10;
-    await writeFile(path, bytes);
+    // x86_64's signature member in front of aarch64's index member.
+    const x86 = await readFile(path);
+    const arm = await readFile(join(server.root, 'aarch64', 'APKINDEX.tar.gz'));
+    await writeFile(path, Buffer.concat([x86.subarray(0, signatureMemberLength(x86)), arm.subarray(signatureMemberLength(arm))]));
     const run = await kiln(['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'x86_64', 'replayout']);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');

@@ -2,13 +2,12 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../lib/index.ts';
 import type { Logger, Progress } from '../../lib/index.ts';
-import type { PackageRecord } from '../package-api.ts';
+import { readIndex } from '../package-api.ts';
+import type { Keyring, PackageRecord } from '../package-api.ts';
 import { ApkError } from '../errors.ts';
 import type { ApkCache } from './cache.ts';
 import type { Fetcher, FetchValidators } from './fetcher.ts';
 import { identityKey } from './identity.ts';
-import { readIndexMember, splitIndex, verifyIndexSignature } from './index-reader.ts';
-import type { Keyring } from './keyring.ts';
 import { verifyPackageFile } from './package-verify.ts';
 import { describeRepository, indexUrl, packageUrl } from './repositories.ts';
 import type { Repository } from './repositories.ts';
@@ -20,7 +19,7 @@ export interface RepositoryIndex {
   /** The APKINDEX.tar.gz URL. */
   url: string;
   description?: string;
-  /** Installable records (records with upper-case fields this reader does not know are dropped, as apk does). */
+  /** The index records, verified. */
   records: PackageRecord[];
   /** Key that verified the index; absent when it was accepted untrusted. */
   signedBy?: string;
@@ -89,11 +88,16 @@ export class RepositoryClient {
   readonly #options: Required<Omit<RepositoryClientOptions, 'allowUntrusted'>> & { allowUntrusted: boolean };
   readonly #indexLoads = new Map<string, Promise<RepositoryIndex>>();
   readonly #packageLoads = new Map<string, Promise<FetchedPackage>>();
+  /** The keyring plus apko-style aliases: a key stored as `name` also answers to `name.rsa.pub`. */
+  readonly #keyring: Keyring;
 
   constructor(options: RepositoryClientOptions) {
     if (options.keyring.size === 0 && !options.allowUntrusted) {
       throw new ApkError('APK_REPO_KEYRING_EMPTY', 'no trusted keys: give a keyring (--keyring DIR or key files) or --allow-untrusted', {});
     }
+    const keyring = new Map(options.keyring);
+    for (const [name, key] of options.keyring) if (!name.endsWith('.rsa.pub') && !keyring.has(`${name}.rsa.pub`)) keyring.set(`${name}.rsa.pub`, key);
+    this.#keyring = keyring;
     this.#options = {
       allowUntrusted: options.allowUntrusted ?? false,
       indexMaxAgeMs: options.indexMaxAgeMs ?? 0,
@@ -150,33 +154,28 @@ export class RepositoryClient {
         fresh = { validators: again.validators };
       }
     }
-    let split;
-    let trust;
+    let index;
     try {
-      split = splitIndex(bytes, url);
-      trust = verifyIndexSignature(bytes, split, this.#options.keyring, { allowUntrusted: this.#options.allowUntrusted, source: url });
+      // The package core's reader checks the signature over the index member before any record is
+      // parsed, and refuses dot entries and unknown upper-case fields as apk does.
+      index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
     } catch (error) {
-      if (!fromCache) throw error;
+      if (!fromCache || !(error instanceof ApkError)) throw error;
       // The cached copy does not verify under today's keyring: forget it and download afresh.
-      logger.warn({ url, code: (error as ApkError).code }, 'cached index failed verification, refetching');
+      logger.warn({ url, code: error.code }, 'cached index failed verification, refetching');
       await cache.removeIndex(url);
       return this.#loadIndex(repository, arch, url);
     }
-    const contents = readIndexMember(bytes, split.signedOffset, url);
     if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators);
-    const records = contents.records.filter((record) => {
-      const unknown = record.unknown.find(([letter]) => letter >= 'A' && letter <= 'Z');
-      if (unknown) logger.warn({ url, package: `${record.name}-${record.version}`, field: unknown[0] }, 'package has an unknown upper-case field, skipped');
-      return !unknown;
-    });
-    logger.debug({ url, records: records.length, fromCache, signedBy: trust.keyName }, 'index loaded');
+    const records = index.records;
+    logger.debug({ url, records: records.length, fromCache, signedBy: index.signedBy }, 'index loaded');
     return {
       repository,
       arch,
       url,
-      ...(contents.description !== undefined ? { description: contents.description } : {}),
+      ...(index.description !== undefined ? { description: index.description } : {}),
       records,
-      ...(trust.keyName !== undefined ? { signedBy: trust.keyName } : {}),
+      ...(index.signedBy !== undefined ? { signedBy: index.signedBy } : {}),
       fromCache,
     };
   }
@@ -292,6 +291,10 @@ export class RepositoryClient {
   }
 }
 
+async function* chunks(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
 async function readAll(body: Readable, limit: number, url: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -299,7 +302,7 @@ async function readAll(body: Readable, limit: number, url: string): Promise<Buff
     total += chunk.length;
     if (total > limit) {
       body.destroy();
-      throw new ApkError('APK_REPO_INDEX_INVALID', `${url}: larger than ${limit} bytes`, { detail: { url, limit } });
+      throw new ApkError('APK_LIMIT_EXCEEDED', `${url}: index download is larger than ${limit} bytes`, { detail: { url, limit } });
     }
     chunks.push(chunk);
   }

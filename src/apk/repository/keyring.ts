@@ -28,9 +28,3 @@ export async function loadRepositoryKeyring(paths: readonly string[]): Promise<K
   }
   return keyring;
 }
-
-/** The trusted key a `.SIGN.<ALG>.<name>` entry refers to: the exact file name, or (as apko
- *  accepts) the name without its `.rsa.pub` suffix. */
-export function findKey(keyring: Keyring, keyName: string): KeyObject | undefined {
-  return keyring.get(keyName) ?? (keyName.endsWith('.rsa.pub') ? keyring.get(keyName.slice(0, -'.rsa.pub'.length)) : undefined);
-}

@@ -2,14 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RepositoryIndex } from './client.ts';
-import { readIndexMember, splitIndex } from './index-reader.ts';
+import { readIndex } from '../package-api.ts';
 import { planInstall } from './plan.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
 
 async function records(arch: string) {
   const bytes = await readFile(join(fixtures, arch, 'APKINDEX.tar.gz'));
-  return readIndexMember(bytes, splitIndex(bytes, arch).signedOffset, arch).records;
+  return (await readIndex((async function* () {
+    yield bytes;
+  })(), { name: arch, allowUntrusted: true })).records;
 }
 
 function index(url: string, arch: string, list: RepositoryIndex['records'], tag?: string): RepositoryIndex {

@@ -1,14 +1,11 @@
-// Table-driven checks of index and package verification against every fixture in
+// Table-driven checks of package verification against every fixture in
 // test/fixtures/apk/manifest.json (whose values were computed independently from the files).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApkError } from '../errors.ts';
 import { readGzipMember } from './archive.ts';
-import { readIndexMember, splitIndex, verifyIndexSignature } from './index-reader.ts';
-import { loadRepositoryKeyring } from './keyring.ts';
 import { verifyPackageFile } from './package-verify.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
@@ -25,7 +22,6 @@ interface ManifestItem {
 
 const manifest = JSON.parse(await readFile(join(fixtures, 'manifest.json'), 'utf8')) as { items: ManifestItem[] };
 const packages = manifest.items.filter((item) => item.kind === 'package');
-const indexes = manifest.items.filter((item) => item.kind === 'index');
 
 describe('verifyPackageFile', () => {
   it.each(packages.map((item) => [item.file, item] as const))('%s', async (file, item) => {
@@ -53,44 +49,6 @@ describe('verifyPackageFile', () => {
     await expect(verifyPackageFile(path, { identity: 'Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=' }, 'version.data')).rejects.toMatchObject({
       code: 'APK_REPO_PACKAGE_INVALID',
     });
-  });
-});
-
-describe('index verification', () => {
-  const verifiable = indexes.filter((item) => item.signatures?.some((signature) => signature.verifies_with.length > 0));
-  it.each(verifiable.map((item) => [item.file, item] as const))('%s verifies and parses', async (file, item) => {
-    const bytes = await readFile(join(fixtures, file));
-    const signature = item.signatures!.find((entry) => entry.verifies_with.length > 0)!;
-    const keyring = await loadRepositoryKeyring(signature.verifies_with.map((key) => join(fixtures, key)));
-    const split = splitIndex(bytes, file);
-    expect(split.signatures.map((entry) => `.SIGN.${entry.algorithm}.${entry.keyName}`)).toEqual(item.signatures!.map((entry) => entry.entry));
-    expect(verifyIndexSignature(bytes, split, keyring, { source: file }).keyName).toBeDefined();
-    expect(readIndexMember(bytes, split.signedOffset, file).records).toHaveLength(item.records!);
-  });
-
-  it('verifies the real Alpine indexes with Alpine keys and not with another Alpine key', async () => {
-    const bytes = await readFile(join(fixtures, 'apko', 'alpine-316', 'APKINDEX.tar.gz'));
-    const split = splitIndex(bytes, 'alpine-316');
-    const keys = await loadRepositoryKeyring([join(fixtures, 'keys')]);
-    expect(verifyIndexSignature(bytes, split, keys, { source: 'alpine-316' }).keyName).toBe('alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub');
-    const other = await loadRepositoryKeyring([join(fixtures, 'apko', 'alpine-316', 'alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub')]);
-    expect(() => verifyIndexSignature(bytes, split, other, { source: 'alpine-316' })).toThrow(expect.objectContaining({ code: 'APK_REPO_INDEX_UNTRUSTED' }));
-    expect(readIndexMember(bytes, split.signedOffset, 'alpine-316').description).toBe('v3.16.3-13-g4d933a1fa3');
-  });
-
-  it('rejects the hand-made single-member index that hides a .SIGN entry inside the tar', async () => {
-    const bytes = await readFile(join(fixtures, 'apko', 'APKINDEX.tar.gz'));
-    const split = splitIndex(bytes, 'apko');
-    expect(split.signatures).toEqual([]);
-    expect(() => readIndexMember(bytes, split.signedOffset, 'apko')).toThrow(expect.objectContaining({ code: 'APK_REPO_INDEX_INVALID' }));
-  });
-
-  it('rejects trailing bytes and garbage with APK_REPO_INDEX_INVALID', async () => {
-    const bytes = await readFile(join(fixtures, 'apko-cli-packages', 'x86_64', 'APKINDEX.tar.gz'));
-    const split = splitIndex(bytes, 'x');
-    const trailing = Buffer.concat([bytes, Buffer.from('junk')]);
-    expect(() => readIndexMember(trailing, split.signedOffset, 'x')).toThrow(ApkError);
-    expect(() => readIndexMember(Buffer.from('not gzip at all'), 0, 'x')).toThrow(expect.objectContaining({ code: 'APK_REPO_INDEX_INVALID' }));
   });
 });
 
