@@ -144,6 +144,35 @@ describe('kiln pkg build: GNU hello from its upstream tarball', () => {
     expect(JSON.parse(result.stdout)).toEqual({ tested: [{ package: 'hello', steps: 1 }] });
   });
 
+  it('assembles an image from the built packages that runs hello under runc', async () => {
+    // Packages built over the host root link against Debian's glibc: package that runtime too.
+    // Building it into the same output directory also updates (not rewrites) the signed index.
+    const work = join(built.out, '..');
+    copyFileSync(join(recipes, 'host-glibc.yaml'), join(work, 'host-glibc.yaml'));
+    const privateKey = built.key.replace(/\.pub$/, '');
+    const glibc = await kiln(['pkg', 'build', join(work, 'host-glibc.yaml'), '--bootstrap-host', '--signing-key', privateKey, '--out-dir', built.out, '--empty-workspace', '--json']);
+    expect(glibc.code, glibc.stderr).toBe(0);
+    const [, index] = splitGzipMembers(readFileSync(join(built.out, 'x86_64', 'APKINDEX.tar.gz')));
+    expect([...tarEntries(index!.content).get('APKINDEX')!.toString('utf8').matchAll(/^P:(.*)$/gm)].map((m) => m[1])).toEqual(['hello', 'hello-doc', 'host-glibc']);
+
+    writeFileSync(
+      join(work, 'image.yaml'),
+      `contents:\n  repositories:\n    - ${built.out}\n  keyring:\n    - ${built.key}\n  packages:\n    - hello\naccounts:\n  groups:\n    - groupname: nonroot\n      gid: 65532\n  users:\n    - username: nonroot\n      uid: 65532\n      gid: 65532\n  run-as: 65532\nentrypoint:\n  command: /usr/bin/hello\narchs:\n  - x86_64\n`,
+    );
+    const image = await kiln(['image', 'build', join(work, 'image.yaml'), 'kiln.test/hello:1', '--oci-layout', join(work, 'layout'), '--cache-dir', join(work, 'image-cache'), '--json']);
+    expect(image.code, image.stderr).toBe(0);
+    const bundle = join(work, 'bundle');
+    execFileSync('umoci', ['unpack', '--image', `${join(work, 'layout')}:1`, bundle]);
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process: { terminal: boolean } };
+    config.process.terminal = false;
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    const output = execFileSync('runc', ['run', '--bundle', bundle, `kiln-pkg-e2e-${process.pid}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(output).toBe('Hello, world!\n');
+    // the image's package database lists the package built here, with its SBOM in place
+    expect(readFileSync(join(bundle, 'rootfs', 'lib', 'apk', 'db', 'installed'), 'utf8')).toMatch(/^P:hello\nV:2\.10-r0$/m);
+    expect(existsSync(join(bundle, 'rootfs', 'var', 'lib', 'db', 'sbom', 'hello-2.10-r0.spdx.json'))).toBe(true);
+  });
+
   it('records provenance: recipe digest, source checksum, builder and environment packages', () => {
     const statement = JSON.parse(readFileSync(built.summary.provenance, 'utf8')) as {
       subject: { name: string; digest: { sha256: string } }[];
