@@ -156,6 +156,15 @@ describe('signatures, datahash and identity', () => {
   it('verifies a legacy package (no datahash) over control and data at the end', async () => {
     const summary = await read(craft({ datahash: 'none', sign: 'none' }), { allowUntrusted: true });
     expect(summary.end.hadDatahash).toBe(false);
+    expect(summary.control.trust).toBe('untrusted');
+    // signed over control ‖ data, as legacy abuild did
+    const unsigned = craft({ datahash: 'none', sign: 'none' });
+    const sig = signBytes(unsigned, privateKey, 'RSA256');
+    const legacy = Buffer.concat([gzipSync(tarBlocks([{ header: { name: '.SIGN.RSA256.test.rsa.pub' }, data: sig }], false)), unsigned]);
+    const verified = await read(legacy);
+    expect(verified.control).toMatchObject({ trust: 'signature', signedBy: 'test.rsa.pub' });
+    const tampered = Buffer.concat([gzipSync(tarBlocks([{ header: { name: '.SIGN.RSA256.test.rsa.pub' }, data: sig }], false)), craft({ datahash: 'none', sign: 'none', data: [{ header: { name: 'other' }, data: 'x' }] })]);
+    await expectRefused(tampered, 'APK_SIGNATURE_INVALID', /over control and data/);
   });
 
   it('refuses a file whose content does not match its PAX checksum, and says which file', async () => {

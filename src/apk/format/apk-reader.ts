@@ -415,6 +415,9 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
         });
       }
       signatureInfo[signatures.indexOf(chosen)]!.verified = true;
+      // The control item was yielded as untrusted; the object is shared, so summaries see the outcome.
+      controlInfo.trust = 'signature';
+      controlInfo.signedBy = chosen.keyName;
     }
     yield {
       kind: 'end',
