@@ -75,6 +75,7 @@ describe('RegistryClient against docker-registry (Distribution 2.8)', () => {
     expect((pulledIndex.manifest as ImageIndex).manifests.map((m) => m.platform?.architecture)).toEqual(['amd64', 'arm64']);
     expect(children).toHaveLength(2);
     const tags = await client.listTags(ref);
+    expect(await client.listTags(ref, 2)).toEqual(tags);
     expect(tags).toEqual(expect.arrayContaining(['v1', 'multi', 'multi-amd64', 'multi-arm64']));
     expect(await client.headManifest({ ...ref, tag: 'nope' })).toBeUndefined();
     await expect(client.getManifest({ ...ref, tag: 'nope' })).rejects.toMatchObject({ code: 'MANIFEST_NOT_FOUND' });

@@ -29,7 +29,7 @@ export { keySigner, verifyWithKey } from './signer.ts';
 export type { ImageSigner, SignatureResult } from './signer.ts';
 export { signImage } from './sign-image.ts';
 export type { SignImageOptions, SignedManifest, SignatureFormat } from './sign-image.ts';
-export { verifyImage, verifyBundleReferrer, listBundleReferrers, describeFailure } from './verify-image.ts';
+export { verifyImage, verifyBundleReferrer, listBundleReferrers, describeFailure, COSIGN_SIG_ARTIFACT_TYPE } from './verify-image.ts';
 export type { VerifyImageOptions, VerifiedSignature, TrustPolicy, Matcher } from './verify-image.ts';
 export { appendCosignLayer, pushBundleReferrer, BUNDLE_MEDIA_TYPE } from './storage.ts';
 export { createDsseBundle, parseBundle, keyTrustMaterial, verifyDsseBundle } from './bundle.ts';

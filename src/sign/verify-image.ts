@@ -12,6 +12,9 @@ import type { Statement } from './format/in-toto.ts';
 import { SIMPLE_SIGNING_MEDIA_TYPE, parseSimpleSigningPayload } from './format/simple-signing.ts';
 import type { SimpleSigningPayload } from './format/simple-signing.ts';
 import { BUNDLE_MEDIA_TYPE } from './storage.ts';
+
+/** artifactType of cosign's experimental OCI 1.1 signature referrers (`--registry-referrers-mode=oci-1-1`). */
+export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 import { keyHint } from './keys.ts';
 import { verifyWithKey } from './signer.ts';
 
@@ -35,7 +38,8 @@ export interface TrustPolicy {
 /** A signature that verified, with what it said. */
 export interface VerifiedSignature {
   digest: Digest;
-  source: 'tag' | 'bundle';
+  /** `tag`: the .sig tag; `referrer`: cosign's experimental OCI 1.1 signature referrer; `bundle`: a Sigstore bundle referrer. */
+  source: 'tag' | 'referrer' | 'bundle';
   /** cosign key hint of the key that verified it, for key-based signatures. */
   keyHint?: string;
   identity?: { subjectAlternativeName?: string; issuer?: string };
@@ -88,7 +92,26 @@ export async function verifyImage(options: VerifyImageOptions): Promise<Verified
     }
   }
 
-  for (const referrer of await listBundleReferrers(client, repo, target.digest)) {
+  const referrers = (await client.referrers(repo, target.digest)).manifests;
+  // cosign's experimental OCI 1.1 form: the .sig manifest pushed as a referrer (no tag).
+  for (const referrer of referrers) {
+    if (referrer.artifactType !== COSIGN_SIG_ARTIFACT_TYPE) continue;
+    const pulled = await client.getManifest({ ...repo, digest: referrer.digest });
+    const manifest = pulled.manifest as ImageManifest;
+    if (manifest.subject?.digest !== target.digest) continue;
+    for (const [index, layer] of (manifest.layers ?? []).entries()) {
+      if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
+      found++;
+      const where = `signature referrer ${referrer.digest} layer ${index}`;
+      try {
+        verified.push({ ...(await verifyLegacyLayer(client, repo, layer, target.digest, policy, options.annotations, where)), source: 'referrer' });
+      } catch (error) {
+        failures.push(describeFailure(error, where));
+      }
+    }
+  }
+
+  for (const referrer of referrers.filter((entry) => entry.artifactType === BUNDLE_MEDIA_TYPE)) {
     const predicate = referrer.annotations?.['dev.sigstore.bundle.predicateType'];
     if (predicate !== undefined && predicate !== 'https://sigstore.dev/cosign/sign/v1') continue;
     found++;
@@ -108,7 +131,7 @@ export async function verifyImage(options: VerifyImageOptions): Promise<Verified
   }
 
   if (verified.length) return verified;
-  if (found === 0) throw new SignError('SIGNATURE_NOT_FOUND', `${name}: no signatures found (no ${tag} tag and no signature bundle referrers)`, { detail: { digest: target.digest } });
+  if (found === 0) throw new SignError('SIGNATURE_NOT_FOUND', `${name}: no signatures found (no ${tag} tag and no signature referrers)`, { detail: { digest: target.digest } });
   const identityOnly = failures.length > 0 && failures.every((failure) => failure.includes('identity') || failure.includes('issuer'));
   throw new SignError(identityOnly ? 'IDENTITY_MISMATCH' : 'SIGNATURE_INVALID', `${name}: no valid signature among ${found}:\n  ${failures.join('\n  ')}`, { detail: { digest: target.digest, failures } });
 }

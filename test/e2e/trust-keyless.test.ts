@@ -157,6 +157,20 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
     expect(bad.stderr).toContain('does not match');
   });
 
+  it('enforces a keyless authority in kiln policy verify', async () => {
+    const policy = (identity: string) =>
+      `authorities:\n  ci:\n    keyless: { identity: '${identity}', issuer: '${ISSUER}', trustedRoot: trusted-root.json }\nsignatures: { required: [ci] }\n`;
+    await writeFile(join(dir, 'policy-ok.yaml'), policy(IDENTITY));
+    const ok = await kiln(['policy', 'verify', '--policy', 'policy-ok.yaml', ref], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('✓ signature by ci');
+    await writeFile(join(dir, 'policy-bad.yaml'), policy('https://git.example/other'));
+    const bad = await kiln(['policy', 'verify', '--policy', 'policy-bad.yaml', ref], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('✗ signature by ci');
+    expect(bad.stderr).toContain('does not match');
+  });
+
   it('requires a transparency-log entry unless told to ignore it', async () => {
     const target = `${registry.host}/team/notlog:v1`;
     await pushTestImage(new RegistryClient(), { registry: registry.host, repository: 'team/notlog', tag: 'v1' });

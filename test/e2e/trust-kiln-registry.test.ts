@@ -1,11 +1,13 @@
 // Sign and attest against Kiln's own registry (`kiln registry serve`), which has the OCI referrers
 // API: signatures go both to the .sig tag and, as Sigstore bundles, to referrers found through the API.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { sign } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSlsaProvenanceV1 } from '../../src/attest/index.ts';
-import { RegistryClient } from '../../src/registry-client/index.ts';
+import { MediaTypes, RegistryClient } from '../../src/registry-client/index.ts';
+import { COSIGN_SIG_ARTIFACT_TYPE, SIMPLE_SIGNING_MEDIA_TYPE, buildSimpleSigningPayload, decryptPrivateKey } from '../../src/sign/index.ts';
 import type { Descriptor } from '../../src/registry-client/index.ts';
 import { pushTestImage, pushTestIndex } from '../../src/registry-client/testing.ts';
 import { startKiln } from './registry-support.ts';
@@ -71,6 +73,27 @@ describe('trust commands against kiln registry serve (referrers API)', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('bundle referrer');
     expect(wrong.stderr).toContain('not among the keys given');
+  });
+
+  it('reads cosign\'s experimental OCI 1.1 signature referrer (simple-signing layer, no tag)', async () => {
+    const target = await pushTestImage(client, { registry: server.host, repository: 'team/oci11', tag: 'v1' });
+    const repo = { registry: server.host, repository: 'team/oci11' };
+    const key = await decryptPrivateKey(await readFile(join(dir, 'cosign.key'), 'utf8'), env.COSIGN_PASSWORD);
+    const payload = buildSimpleSigningPayload(`${server.host}/team/oci11`, target.digest);
+    const layer = await client.pushBlob(repo, payload, { mediaType: SIMPLE_SIGNING_MEDIA_TYPE });
+    const config = await client.pushBlob(repo, Buffer.from('{}'), { mediaType: COSIGN_SIG_ARTIFACT_TYPE });
+    const pushed = await client.pushReferrer(repo, {
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      artifactType: COSIGN_SIG_ARTIFACT_TYPE,
+      config: { ...config, mediaType: COSIGN_SIG_ARTIFACT_TYPE },
+      layers: [{ ...layer, annotations: { 'dev.cosignproject.cosign/signature': sign('sha256', payload, key).toString('base64') } }],
+      subject: { mediaType: target.mediaType, digest: target.digest, size: target.size },
+    });
+    expect(pushed.viaApi).toBe(true);
+    const verified = await kiln(['verify', '--key', 'cosign.pub', '--json', `${server.host}/team/oci11:v1`], { cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect((JSON.parse(verified.stdout) as { verified: { signatures: { source: string }[] }[] }).verified[0]!.signatures.map((s) => s.source)).toEqual(['referrer']);
   });
 
   it('signs a two-architecture index recursively', async () => {
