@@ -386,9 +386,9 @@ export class RegistryServer {
       throw new RegistryError(DIGEST_GRAMMAR.test(digestText) ? 'BLOB_UNKNOWN' : 'DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
     }
     const digest = digestText;
-    const link = await this.#deps.metadata.blobLink(name, digest);
-    const info = link ? await this.#deps.blobs.stat(digest) : undefined;
-    if (!link || !info) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { detail: { digest } });
+    // A link implies the bytes: GC deletes a blob only after its last link is gone (under the digest lock).
+    const info = await this.#deps.metadata.blobLink(name, digest);
+    if (!info) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { detail: { digest } });
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     res.setHeader('Accept-Ranges', 'bytes');

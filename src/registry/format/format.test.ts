@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isSupportedDigest, isValidName, isValidTag } from './grammar.ts';
+import { ManifestProblem, parseManifest } from './manifest.ts';
+import { parseByteRange, parseChunkRange } from './ranges.ts';
+
+const D = `sha256:${'a'.repeat(64)}`;
+const E = `sha256:${'b'.repeat(64)}`;
+
+describe('grammar', () => {
+  it('accepts spec repository names and refuses the rest', () => {
+    for (const name of ['a', 'library/ubuntu', 'a.b_c__d---e/f', 'team/blobs', '0/1/2']) expect(isValidName(name, 255)).toBe(true);
+    for (const name of ['', 'A', '../x', 'a//b', '/a', 'a/', '-a', 'a-', 'a___b', '_x', 'a..b', 'a/./b']) expect(isValidName(name, 255)).toBe(false);
+    expect(isValidName('a'.repeat(256), 255)).toBe(false);
+  });
+
+  it('accepts tags of 1..128 characters not starting with . or -', () => {
+    expect(isValidTag('v1.0-rc_1')).toBe(true);
+    expect(isValidTag('a'.repeat(128))).toBe(true);
+    for (const tag of ['', '.x', '-x', 'a'.repeat(129), 'a/b', 'a:b']) expect(isValidTag(tag)).toBe(false);
+  });
+
+  it('supports lower-case sha256 and sha512 only', () => {
+    expect(isSupportedDigest(D)).toBe(true);
+    expect(isSupportedDigest(`sha512:${'0'.repeat(128)}`)).toBe(true);
+    for (const digest of [`sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, `md5:${'a'.repeat(32)}`, `sha512:${'0'.repeat(64)}`, 'sha256:']) expect(isSupportedDigest(digest)).toBe(false);
+  });
+});
+
+describe('ranges', () => {
+  it('parses chunk ranges and refuses reversed or malformed ones', () => {
+    expect(parseChunkRange('0-999')).toEqual({ start: 0, end: 999 });
+    expect(parseChunkRange('bytes 10-19/100')).toEqual({ start: 10, end: 19 });
+    for (const value of ['5-2', '0-', '-1-5', 'abc', '1-2-3']) expect(parseChunkRange(value)).toBeUndefined();
+  });
+
+  it('resolves every satisfiable byte range inside the blob (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.nat(), fc.nat(), (size, a, b) => {
+        const start = a % (size + 5);
+        const end = start + (b % 50);
+        const range = parseByteRange(`bytes=${start}-${end}`, size);
+        if (start >= size) expect(range.kind).toBe('unsatisfiable');
+        else expect(range).toEqual({ kind: 'range', start, end: Math.min(end, size - 1) });
+      }),
+    );
+    expect(parseByteRange('bytes=-10', 100)).toEqual({ kind: 'range', start: 90, end: 99 });
+    expect(parseByteRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseByteRange('bytes=0-1,5-6', 100)).toEqual({ kind: 'none' });
+    expect(parseByteRange(undefined, 100)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('parseManifest', () => {
+  const manifest = (extra: Record<string, unknown> = {}) =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D, size: 2 }, layers: [], ...extra }));
+
+  it('extracts blobs, subject, artifact type and annotations', () => {
+    const parsed = parseManifest(
+      manifest({
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: E, size: 1 },
+          { mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar', digest: `sha256:${'c'.repeat(64)}`, size: 1, urls: ['https://example.com'] },
+        ],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: E, size: 5 },
+        annotations: { a: 'b' },
+        custom: { anything: true },
+      }),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    expect(parsed).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', blobs: [D, E], children: [], subject: E, artifactType: 'application/vnd.oci.image.config.v1+json', annotations: { a: 'b' } });
+    expect(parseManifest(manifest({ artifactType: 'application/x' }), undefined).artifactType).toBe('application/x');
+  });
+
+  it('refuses type confusion, media-type disagreement, schema 1 and bad descriptors', () => {
+    const problems = [
+      [manifest({ manifests: [] }), undefined],
+      [manifest(), 'application/vnd.oci.image.index.v1+json'],
+      [Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'x' })), 'application/vnd.docker.distribution.manifest.v1+prettyjws'],
+      [manifest({ config: { mediaType: 'x', digest: 'sha256:zz', size: 1 } }), undefined],
+      [manifest({ layers: [{ mediaType: 'x', digest: D, size: -1 }] }), undefined],
+      [Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [], config: {} })), undefined],
+      [Buffer.from('not json'), 'application/vnd.oci.image.manifest.v1+json'],
+    ] as const;
+    for (const [bytes, type] of problems) expect(() => parseManifest(bytes, type)).toThrow(ManifestProblem);
+  });
+});
