@@ -18,3 +18,5 @@ export type { LockFile, LockPackage } from './lock.ts';
 export { splitShellWords } from './format/shell-words.ts';
 export { planLayerGroups } from './layers-plan.ts';
 export type { LayeringPackage } from './layers-plan.ts';
+export { publishIndex } from './publish.ts';
+export type { PublishTarget, RegistryPort } from './publish.ts';
