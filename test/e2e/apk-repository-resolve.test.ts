@@ -86,6 +86,16 @@ describe('kiln apk resolve', () => {
     expect(server.notModified).toEqual(['/x86_64/APKINDEX.tar.gz']);
   });
 
+  it('warns and uses the cached index when the server fails', async () => {
+    const args = ['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'x86_64', 'replayout'];
+    const first = await kiln(args);
+    server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'status', status: 502 });
+    const second = await kiln(args);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toBe(`WARNING: repository unreachable, using the cached index: ${server.url}/x86_64/APKINDEX.tar.gz (GET ${server.url}/x86_64/APKINDEX.tar.gz: HTTP 502 Bad Gateway)\n`);
+  });
+
   it('explains an unsatisfiable world on stderr and exits 1', async () => {
     const run = await kiln(['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'x86_64', '--json', 'custom-ca-certificates', 'no-such-thing']);
     expect(run.code).toBe(1);

@@ -180,6 +180,21 @@ describe('index loading', () => {
     expect(third.records).toEqual(first.records);
   });
 
+  it('falls back to the verified cached index when the server fails, but not on 404', async () => {
+    const repository = parseRepository(server.url, 'test');
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (fields: Record<string, unknown>, message: string) => warnings.push(`${message} ${String(fields.url)}`) };
+    await client().loadIndex(repository, 'x86_64');
+    server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'status', status: 503 });
+    const stale = await client({ logger }).loadIndex(repository, 'x86_64');
+    expect(stale.fromCache).toBe(true);
+    expect(stale.records).toHaveLength(4);
+    expect(warnings).toEqual([`repository unreachable, using the cached index ${server.url}/x86_64/APKINDEX.tar.gz`]);
+    await expect(client({ staleIfError: false }).loadIndex(repository, 'x86_64')).rejects.toMatchObject({ code: 'APK_REPO_HTTP_STATUS' });
+    server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'status', status: 404 });
+    await expect(client().loadIndex(repository, 'x86_64')).rejects.toMatchObject({ code: 'APK_REPO_NOT_FOUND' });
+  });
+
   it('downloads a changed index when the validator no longer matches', async () => {
     const repository = parseRepository(server.url, 'test');
     await client().loadIndex(repository, 'x86_64');

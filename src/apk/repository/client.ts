@@ -68,6 +68,9 @@ export interface RepositoryClientOptions {
   /** A cached index younger than this is used without asking the server (default 0: always
    *  revalidate with If-None-Match / If-Modified-Since). */
   indexMaxAgeMs?: number;
+  /** Use a cached index when the server cannot be reached or fails (5xx, timeout), with a warning
+   *  (default true, as apk does). */
+  staleIfError?: boolean;
   /** Parallel package downloads (default 6). */
   concurrency?: number;
   /** Cap on an index download and on a package download whose record has no `S:`. */
@@ -100,6 +103,7 @@ export class RepositoryClient {
     this.#keyring = keyring;
     this.#options = {
       allowUntrusted: options.allowUntrusted ?? false,
+      staleIfError: options.staleIfError ?? true,
       indexMaxAgeMs: options.indexMaxAgeMs ?? 0,
       concurrency: Math.max(1, options.concurrency ?? 6),
       maxDownloadBytes: options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD,
@@ -139,19 +143,29 @@ export class RepositoryClient {
       bytes = cached.bytes;
       fromCache = true;
     } else {
-      const result = await fetcher.fetch(url, cached ? { validators: cached.entry.validators } : {});
-      if (result.kind === 'not-modified' && cached) {
+      try {
+        const result = await fetcher.fetch(url, cached ? { validators: cached.entry.validators } : {});
+        if (result.kind === 'not-modified' && cached) {
+          bytes = cached.bytes;
+          fromCache = true;
+          await cache.touchIndex(cached.entry, now());
+        } else if (result.kind === 'body') {
+          bytes = await readAll(result.body, MAX_INDEX_DOWNLOAD, url);
+          fresh = { validators: result.validators };
+        } else {
+          const again = await fetcher.fetch(url);
+          if (again.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
+          bytes = await readAll(again.body, MAX_INDEX_DOWNLOAD, url);
+          fresh = { validators: again.validators };
+        }
+      } catch (error) {
+        // Like apk, an unreachable or failing server does not stop work when a copy is cached; the
+        // copy is still verified below. A 404 is not papered over: the repository URL is wrong.
+        const transient = error instanceof ApkError && ['APK_REPO_NETWORK', 'APK_REPO_TIMEOUT', 'APK_REPO_HTTP_STATUS'].includes(error.code);
+        if (!cached || !transient || !this.#options.staleIfError) throw error;
+        logger.warn({ url, code: error.code, reason: error.message }, 'repository unreachable, using the cached index');
         bytes = cached.bytes;
         fromCache = true;
-        await cache.touchIndex(cached.entry, now());
-      } else if (result.kind === 'body') {
-        bytes = await readAll(result.body, MAX_INDEX_DOWNLOAD, url);
-        fresh = { validators: result.validators };
-      } else {
-        const again = await fetcher.fetch(url);
-        if (again.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
-        bytes = await readAll(again.body, MAX_INDEX_DOWNLOAD, url);
-        fresh = { validators: again.validators };
       }
     }
     let index;

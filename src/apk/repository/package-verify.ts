@@ -27,10 +27,14 @@ const MAX_HEAD = 64 * 1024 * 1024;
 const MAX_CONTROL_OUTPUT = 64 * 1024 * 1024;
 
 /**
- * Verifies an .apk file against its index record: file size = `S:`, SHA-1 of the exact control
+ * Verifies an .apk file against its index record (what apk checks when installing from an index): file size = `S:`, SHA-1 of the exact control
  * member bytes = `C:`, and SHA-256 of everything after the control member = `.PKGINFO` datahash.
  * A package without datahash is refused (its data could not be verified). `where` names the package
  * in errors (URL or name-version).
+ *
+ * This hashes the compressed data member without inflating it, so re-verifying a cached package on
+ * every use costs one SHA-256 pass. Structural checks of the contents (tar dialect, paths) are left to
+ * the package core's readApk, which the consumer runs while extracting anyway.
  */
 export async function verifyPackageFile(path: string, expected: ExpectedPackage, where: string): Promise<VerifiedPackageFile> {
   const handle = await open(path, 'r');

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
+import type { Logger } from '../../lib/index.ts';
 import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository, planInstall } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
@@ -87,8 +88,23 @@ export async function openRepositories(flags: RepositoryFlags, context: CliConte
     allowUntrusted: Boolean(flags.allowUntrusted),
     ...(maxAge !== undefined ? { indexMaxAgeMs: maxAge * 60_000 } : {}),
     ...(timeout !== undefined ? { timeoutMs: Math.max(1, timeout * 1000) } : {}),
+    logger: warningsToStderr(context),
   });
   return { repositories, arch, handle };
+}
+
+/** Shows the client's warnings (stale index used, cached package replaced) apk-style on stderr. */
+function warningsToStderr(context: CliContext): Logger {
+  const ignore = (): void => undefined;
+  return {
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (fields, message) => {
+      const reason = typeof fields.reason === 'string' ? ` (${fields.reason})` : '';
+      context.stderr(`WARNING: ${message}: ${String(fields.url ?? '')}${reason}\n`);
+    },
+  };
 }
 
 /** Loads every repository's index (verified) for the arch. */
