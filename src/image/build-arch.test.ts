@@ -175,3 +175,17 @@ describe('buildArchImage', () => {
     await expect(build(`${CONFIG.replace('/etc/motd', '/../../etc/evil')}`)).rejects.toMatchObject({ code: 'IMAGE_PATH_ESCAPES' });
   });
 });
+
+describe('generated files', () => {
+  it('writes world, repositories, arch, keys and a generic os-release when no package has one', async () => {
+    const bare = await made({ name: 'bare', version: '1-r0' }, [{ path: 'usr/share/bare', type: 'file', content: 'x' }]);
+    const result = await build('contents: {packages: [bare]}\n', [bare]);
+    const byPath = new Map(result.files.map((file) => [file.path, file]));
+    for (const path of ['/etc/apk/world', '/etc/apk/repositories', '/etc/apk/arch', '/etc/apk/keys/melange.rsa.pub', '/etc/os-release', '/etc/passwd', '/lib/apk/db/triggers', '/lib/apk/db/lock']) {
+      expect(byPath.has(path), path).toBe(true);
+    }
+    expect(byPath.get('/lib/apk/db/lock')!.mode).toBe(0o600);
+    expect(byPath.get('/usr/lib/apk')).toMatchObject({ type: 'symlink', linkTarget: '../../lib/apk' });
+    expect(result.osRelease.ID).toBe('kiln');
+  });
+});

@@ -267,7 +267,13 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     }
   }
 
-  for (const required of ['etc/passwd', 'etc/group', 'etc/os-release']) if (!tree.get(required, true)) warn(`/${required} is missing from the image`);
+  for (const required of ['etc/passwd', 'etc/group']) if (!tree.get(required, true)) warn(`/${required} is missing from the image`);
+  if (!tree.get('etc/os-release', true) && !tree.get('usr/lib/os-release', true)) {
+    // No package ships one (a baselayout normally does): write a minimal one so that the image and
+    // its SBOM still identify themselves.
+    warn('/etc/os-release is missing from the packages; writing a generic one');
+    putFile(tree, 'etc/os-release', file('ID=kiln\nNAME="Kiln image"\nPRETTY_NAME="Kiln image"\n'));
+  }
   const osRelease = parseOsRelease(text(tree.get('etc/os-release', true)) ?? text(tree.get('usr/lib/os-release', true)) ?? '');
 
   // layers

@@ -199,6 +199,28 @@ describe('kiln image build (e2e)', () => {
   });
 });
 
+describe('kiln image show-config and ls-files (e2e)', () => {
+  it('show-config prints the merged configuration with credentials redacted', async () => {
+    await writeFile(join(work, 'creds.yaml'), configText().replace(`repositories: [${repo}]`, `repositories: [https://user:secret@packages.example.com/os/]`));
+    const result = await kiln(['image', 'show-config', 'creds.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('https://user:REDACTED@packages.example.com/os');
+    expect(result.stdout).not.toContain('secret');
+    expect(result.stdout).toContain('run-as: nonroot');
+  });
+
+  it('ls-files lists paths with owners and packages', async () => {
+    const result = await kiln(['image', 'ls-files', 'image.yaml', '--arch', 'amd64', '--cache-dir', 'cache']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^-rwxr-xr-x 0:0 +\d+ \/usr\/bin\/hello {2}\[hello\]$/m);
+    expect(result.stdout).toMatch(/^drwx------ 65532:65532 +0 \/home\/nonroot$/m);
+    const json = await kiln(['image', 'ls-files', 'image.yaml', '--arch', 'amd64', '--cache-dir', 'cache', '--json']);
+    const [first] = JSON.parse(json.stdout) as Array<{ arch: string; files: Array<{ path: string; owner?: string }> }>;
+    expect(first!.arch).toBe('amd64');
+    expect(first!.files.find((file) => file.path === '/etc/os-release')?.owner).toBe('kiln-baselayout');
+  });
+});
+
 describe('kiln image build: bad input (e2e)', () => {
   it('refuses an existing output and leaves it untouched', async () => {
     await writeFile(join(work, 'exists.tar'), 'keep me');
