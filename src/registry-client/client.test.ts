@@ -145,3 +145,32 @@ describe('RegistryClient against an in-process registry', () => {
     expect(result.manifests.map((m) => m.digest)).toEqual([sha('r')]);
   });
 });
+
+describe('retries', () => {
+  it('retries a read after a 503 and does not retry a write', async () => {
+    let reads = 0;
+    let writes = 0;
+    const manifest = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}';
+    const host = await serve((req, res) => {
+      if (req.method === 'PUT') {
+        writes++;
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      reads++;
+      if (reads === 1) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
+      res.end(manifest);
+    });
+    const client = new RegistryClient();
+    expect((await client.getManifest({ registry: host, repository: 'a', tag: 't' })).digest).toBe(sha(manifest));
+    expect(reads).toBe(2);
+    await expect(client.putManifest({ registry: host, repository: 'a', tag: 't' }, Buffer.from(manifest), 'application/vnd.oci.image.manifest.v1+json')).rejects.toMatchObject({ code: 'REGISTRY_REQUEST_FAILED' });
+    expect(writes).toBe(1);
+  });
+});

@@ -298,8 +298,9 @@ export class RegistryClient {
   /** Uploads a blob unless the repository already has it. Bytes up to the chunk size go in one
    *  PUT (POST + PUT); larger sources and streams are sent as ordered PATCH chunks. The digest is
    *  computed while sending and checked against `options.digest` when given. `mountFrom` tries a
-   *  cross-repository mount first. */
-  async pushBlob(repo: RepositoryRef, source: BlobSource, options: { digest?: Digest; mediaType?: string; mountFrom?: string; chunked?: boolean } = {}): Promise<Descriptor> {
+   *  cross-repository mount first. For a stream whose blob already exists, the returned size is
+   *  `options.size` (or -1 when not given). */
+  async pushBlob(repo: RepositoryRef, source: BlobSource, options: { digest?: Digest; size?: number; mediaType?: string; mountFrom?: string; chunked?: boolean } = {}): Promise<Descriptor> {
     const mediaType = options.mediaType ?? 'application/octet-stream';
     if (source instanceof Uint8Array) {
       const digest = `sha256:${createHash('sha256').update(source).digest('hex')}` as Digest;
@@ -317,10 +318,15 @@ export class RegistryClient {
       return this.#chunkedUpload(repo, chunksOf(source, this.#chunkSize), mediaType, digest);
     }
     if (options.digest !== undefined) {
-      if (await this.blobExists(repo, options.digest)) return { mediaType, digest: options.digest, size: -1 };
-      if (options.mountFrom && (await this.mountBlob(repo, options.digest, options.mountFrom))) return { mediaType, digest: options.digest, size: -1 };
+      const known: Descriptor = { mediaType, digest: options.digest, size: options.size ?? -1 };
+      if (await this.blobExists(repo, options.digest)) return known;
+      if (options.mountFrom && (await this.mountBlob(repo, options.digest, options.mountFrom))) return known;
     }
-    return this.#chunkedUpload(repo, source, mediaType, options.digest);
+    const pushed = await this.#chunkedUpload(repo, source, mediaType, options.digest);
+    if (options.size !== undefined && pushed.size !== options.size) {
+      throw new RegistryClientError('REGISTRY_REQUEST_FAILED', `streamed blob ${pushed.digest} was ${pushed.size} bytes, declared ${options.size}`, { detail: { digest: pushed.digest } });
+    }
+    return pushed;
   }
 
   /** Lists all tags of a repository, following `Link` pagination. */
@@ -520,7 +526,7 @@ export class RegistryClient {
       if (options.body instanceof Uint8Array) headers['content-length'] = String(options.body.length);
       let response: Response;
       try {
-        response = await this.#fetch(url, {
+        response = await this.#fetchRetrying(url, options.method, {
           method: options.method,
           headers,
           redirect: 'manual',
@@ -540,6 +546,24 @@ export class RegistryClient {
       return response;
     }
     throw new RegistryClientError('REGISTRY_RESPONSE_INVALID', `${options.method} ${options.url}: too many redirects`, { detail: { url: options.url } });
+  }
+
+  /** Reads (GET/HEAD) are retried twice on connection errors and 429/502/503/504, with a short
+   *  backoff; writes are not, since a registry may have applied them. */
+  async #fetchRetrying(url: string, method: string, init: RequestInit): Promise<Response> {
+    const idempotent = method === 'GET' || method === 'HEAD';
+    for (let attempt = 0; ; attempt++) {
+      const last = !idempotent || attempt >= 2;
+      try {
+        const response = await this.#fetch(url, init);
+        if (last || ![429, 502, 503, 504].includes(response.status)) return response;
+        await response.body?.cancel();
+      } catch (error) {
+        if (last) throw error;
+      }
+      this.#logger.debug({ url, attempt }, 'retrying registry read');
+      await new Promise((resolve) => setTimeout(resolve, 200 * 3 ** attempt));
+    }
   }
 
   async #authorizationFor(host: string, scopeKey: string): Promise<string | undefined> {
