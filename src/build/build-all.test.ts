@@ -51,3 +51,17 @@ describe('buildAll with the fake runner', () => {
     expect(readdirSync(join(dir, 'out', 'x86_64')).filter((name) => name.endsWith('.apk'))).toEqual(['other-1.0.0-r0.apk']);
   });
 });
+
+describe('package.timeout', () => {
+  it('stops a build that runs past its deadline and names the timeout', async () => {
+    const { buildRecipe, parseDuration } = await import('./build-service.ts');
+    expect(parseDuration('90m')).toBe(5_400_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('120')).toBe(120_000);
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-timeout-'));
+    writeFileSync(join(dir, 'slow.yaml'), 'package:\n  name: slow\n  version: 1\n  timeout: 300ms\npipeline:\n  - runs: sleep 20\n');
+    await expect(
+      buildRecipe({ recipeFile: join(dir, 'slow.yaml'), outDir: join(dir, 'out'), sourceDir: null, arch: 'x86_64' }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() }),
+    ).rejects.toThrow(/slow\.yaml:4:12: the build exceeded package\.timeout 300ms/);
+  });
+});

@@ -89,6 +89,8 @@ export interface BuildResult {
   indexFile?: string;
   environment: { kind: string; description: string };
   stepsRun: number;
+  /** Wall time of each `runs` step, in order. */
+  stepTimings: { step: string; ms: number }[];
   durationMs: number;
 }
 
@@ -152,16 +154,20 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     if (request.cacheDir) mounts.push({ source: resolve(request.cacheDir), target: '/var/cache/melange', writable: true });
     for (const path of sourceChecks.localPaths) mounts.push({ source: path, target: path, writable: false });
     const baseEnv = guestBaseEnvironment(recipe.environment.environment ?? {}, sde);
-    const stats = { stepsRun: 0 };
-    for (const pkg of compiled.packages) {
-      await runSteps(pkg.steps, {
-        runner: ports.runner,
-        rootfs: environment.rootfs,
-        mounts,
-        baseEnv,
-        ...(ports.onLog ? { onLog: ports.onLog } : {}),
-        ...(ports.signal ? { signal: ports.signal } : {}),
-      }, stats);
+    const stats = { stepsRun: 0, timings: [] as { step: string; ms: number }[] };
+    const timeoutMs = recipe.package.timeout === undefined ? undefined : parseDuration(recipe.package.timeout);
+    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const signals = [ports.signal, deadline].filter((signal): signal is AbortSignal => signal !== undefined);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    try {
+      for (const pkg of compiled.packages) {
+        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
+      }
+    } catch (error) {
+      if (deadline?.aborted) {
+        throw new BuildError('STEP_FAILED', `${recipe.source.where(['package', 'timeout'])}: the build exceeded package.timeout ${recipe.package.timeout}`, { cause: error, detail: { timeout: recipe.package.timeout } });
+      }
+      throw error;
     }
 
     const packages = await emitPackages(recipe, compiled, request, ports, workspace, staging, sde);
@@ -192,6 +198,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
         provenanceFile,
         environment: { kind: environment.kind, description: environment.description },
         stepsRun: stats.stepsRun,
+        stepTimings: stats.timings,
         durationMs: Date.now() - started,
       };
       if (indexFile) result.indexFile = indexFile;
@@ -206,6 +213,15 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     if (environment) await environment.release();
     if (!request.keepWorkspace) await rm(workspace, { recursive: true, force: true });
   }
+}
+
+/** Go duration (`90m`, `1h30m`, `45s`) or integer seconds → milliseconds. */
+export function parseDuration(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * units[match[2]!]!;
+  return Math.round(total);
 }
 
 function rejectUnsupported(recipe: Recipe): void {

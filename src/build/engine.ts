@@ -29,9 +29,10 @@ export interface EngineContext {
   pathPrefix?: readonly string[];
 }
 
-/** Counts of what ran. */
+/** What ran: the number of steps and the wall time of each `runs` step. */
 export interface EngineStats {
   stepsRun: number;
+  timings?: { step: string; ms: number }[];
 }
 
 /** Builder defaults added to the guest environment when unset (melange §4). */
@@ -66,7 +67,11 @@ const NETWORK_PATTERNS = [/Could not resolve host/i, /Temporary failure in name 
 export async function runSteps(steps: readonly CompiledStep[], context: EngineContext, stats: EngineStats = { stepsRun: 0 }): Promise<EngineStats> {
   for (const step of steps) {
     if (context.signal?.aborted) throw new BuildError('STEP_FAILED', `step "${step.label}" (${step.where}) was not started: the build was cancelled`, { detail: { step: step.label } });
-    if (step.runs !== undefined) await runOne(step, context);
+    if (step.runs !== undefined) {
+      const started = performance.now();
+      await runOne(step, context);
+      stats.timings?.push({ step: step.label, ms: Math.round(performance.now() - started) });
+    }
     stats.stepsRun++;
     await runSteps(step.steps, context, stats);
     if (step.requiredSteps !== undefined && step.steps.length !== step.requiredSteps) {

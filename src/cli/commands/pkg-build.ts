@@ -60,6 +60,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
         provenance: result.provenanceFile,
         environment: result.environment,
         steps: result.stepsRun,
+        stepTimings: result.stepTimings,
         durationMs: result.durationMs,
       });
     } else {
