@@ -344,6 +344,15 @@ describe('package downloads', () => {
     expect(server.maxInFlight()).toBe(3);
   });
 
+  it('bounds downloads across independent fetchPackage calls too', async () => {
+    const repositoryClient = client({ concurrency: 2 });
+    const list = [...(await sources(repositoryClient, 'x86_64')), ...(await sources(repositoryClient, 'aarch64'))];
+    server.gate = 2;
+    const fetched = await Promise.all(list.map((source) => repositoryClient.fetchPackage(source)));
+    expect(fetched.every((item) => !item.cached)).toBe(true);
+    expect(server.maxInFlight()).toBe(2);
+  });
+
   it('opens a verified package stream for file:// repositories without touching the network', async () => {
     const repositoryClient = client();
     const list = await sources(repositoryClient, 'aarch64', pathToFileURL(server.root).href);

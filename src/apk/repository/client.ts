@@ -71,7 +71,7 @@ export interface RepositoryClientOptions {
   /** Use a cached index when the server cannot be reached or fails (5xx, timeout), with a warning
    *  (default true, as apk does). */
   staleIfError?: boolean;
-  /** Parallel package downloads (default 6). */
+  /** Package downloads in flight at once across all callers of this client (default 6). */
   concurrency?: number;
   /** Cap on an index download and on a package download whose record has no `S:`. */
   maxDownloadBytes?: number;
@@ -91,6 +91,8 @@ export class RepositoryClient {
   readonly #options: Required<Omit<RepositoryClientOptions, 'allowUntrusted'>> & { allowUntrusted: boolean };
   readonly #indexLoads = new Map<string, Promise<RepositoryIndex>>();
   readonly #packageLoads = new Map<string, Promise<FetchedPackage>>();
+  #activeDownloads = 0;
+  readonly #waiting: Array<() => void> = [];
   /** The keyring plus apko-style aliases: a key stored as `name` also answers to `name.rsa.pub`. */
   readonly #keyring: Keyring;
 
@@ -230,20 +232,27 @@ export class RepositoryClient {
         await cache.removeFile(path);
       }
     }
-    const result = await fetcher.fetch(url);
-    if (result.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
-    if (record.size !== undefined && result.contentLength !== undefined && result.contentLength !== record.size) {
-      result.body.destroy();
-      throw new ApkError('APK_REPO_PACKAGE_SIZE_MISMATCH', `${url}: server announces ${result.contentLength} bytes, but the index says ${record.size}`, {
-        detail: { url, size: result.contentLength, expected: record.size },
-      });
+    // Every download, whoever asks for it, takes one of `concurrency` slots.
+    await this.#acquireSlot();
+    let verified;
+    try {
+      const result = await fetcher.fetch(url);
+      if (result.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
+      if (record.size !== undefined && result.contentLength !== undefined && result.contentLength !== record.size) {
+        result.body.destroy();
+        throw new ApkError('APK_REPO_PACKAGE_SIZE_MISMATCH', `${url}: server announces ${result.contentLength} bytes, but the index says ${record.size}`, {
+          detail: { url, size: result.contentLength, expected: record.size },
+        });
+      }
+      verified = await cache.store(
+        path,
+        result.body,
+        { ...(record.size !== undefined ? { expectedSize: record.size } : {}), maxBytes: this.#options.maxDownloadBytes, where: url, ...(onBytes ? { onBytes } : {}) },
+        (temp) => verifyPackageFile(temp, expected, url),
+      );
+    } finally {
+      this.#releaseSlot();
     }
-    const verified = await cache.store(
-      path,
-      result.body,
-      { ...(record.size !== undefined ? { expectedSize: record.size } : {}), maxBytes: this.#options.maxDownloadBytes, where: url, ...(onBytes ? { onBytes } : {}) },
-      (temp) => verifyPackageFile(temp, expected, url),
-    );
     logger.debug({ url, size: verified.size }, 'package downloaded');
     return { source, url, path, ...verified, cached: false };
   }
@@ -290,6 +299,20 @@ export class RepositoryClient {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
     return results;
+  }
+
+  #acquireSlot(): Promise<void> {
+    if (this.#activeDownloads < this.#options.concurrency) {
+      this.#activeDownloads++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #releaseSlot(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#activeDownloads--;
   }
 
   /** A readable stream of a verified package file (fetching it first if needed): what the image
