@@ -417,15 +417,8 @@ export class RegistryServer {
       return;
     }
     const stream = await this.#deps.blobs.get(digest, range.kind === 'range' ? range : undefined);
-    let sent = 0;
-    stream.on('data', (chunk: Buffer) => {
-      sent += chunk.length;
-    });
-    try {
-      await pipeline(stream, res);
-    } finally {
-      this.#bytes.inc({ direction: 'pull' }, sent);
-    }
+    await pipeline(stream, res);
+    this.#bytes.inc({ direction: 'pull' }, range.kind === 'range' ? range.end - range.start + 1 : info.size);
   }
 
   // ---- uploads ---------------------------------------------------------------------------------

@@ -116,9 +116,9 @@ export class FsBlobStore implements BlobStore {
         await handle.close();
         throw new StorageError('STORAGE_RANGE_INVALID', `${digest}: range ${range.start}-${range.end} is outside the blob of ${size} bytes`, { detail: { digest, ...range, size } });
       }
-      return handle.createReadStream({ start: range.start, end: range.end, highWaterMark: 256 * 1024 });
+      return handle.createReadStream({ start: range.start, end: range.end, highWaterMark: 1024 * 1024 });
     }
-    return handle.createReadStream({ highWaterMark: 256 * 1024 });
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
   async read(digest: Digest): Promise<Buffer> {
@@ -167,10 +167,10 @@ export class FsBlobStore implements BlobStore {
 
   async createUpload(id: string): Promise<void> {
     await this.#init();
+    // No fsync: an empty upload lost in a crash is indistinguishable from none, and the first durable
+    // append syncs the file (the registry treats a session without staged bytes as unknown).
     const handle = await open(this.#uploadPath(id), 'wx', 0o600);
-    await handle.sync();
     await handle.close();
-    await fsyncDir(join(this.root, 'uploads'));
     this.#running.set(id, { offset: 0, hash: createHash('sha256') });
   }
 
@@ -241,7 +241,6 @@ export class FsBlobStore implements BlobStore {
     }
     this.#running.delete(id);
     const created = await this.#install(path, target);
-    await fsyncDir(join(this.root, 'uploads'));
     return { size, created };
   }
 

@@ -1,0 +1,35 @@
+// Upload sessions and committed content survive a restart of the registry on the same data dir.
+import { describe, expect, it } from 'vitest';
+import { loadRegistryConfig, startRegistry } from '../app/index.ts';
+import { silentLogger } from '../lib/index.ts';
+import { makeImage, randomBytes, sha256, tempDir, TestClient } from './test-support.ts';
+
+describe('restart', () => {
+  it('resumes an upload session after a restart and keeps committed images', async () => {
+    await using dir = await tempDir('kiln-registry-restart-');
+    const config = await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} });
+    let running = await startRegistry(config, silentLogger);
+    let client = new TestClient(running.url);
+    const image = makeImage();
+    expect((await client.pushImage('restart/app', image, 'v1')).status).toBe(201);
+    const data = randomBytes(10_000);
+    const start = await client.request('POST', '/v2/restart/app/blobs/uploads/');
+    const patch = await client.request('PATCH', start.headers.get('location')!, { body: data.subarray(0, 6000), headers: { 'content-range': '0-5999' } });
+    const location = patch.headers.get('location')!;
+    await running.close();
+
+    running = await startRegistry({ ...config, addr: '127.0.0.1:0' }, silentLogger);
+    client = new TestClient(running.url);
+    try {
+      const status = await client.request('GET', location);
+      expect(status.status).toBe(204);
+      expect(status.headers.get('range')).toBe('0-5999');
+      const close = await client.request('PUT', `${location}?digest=${sha256(data)}`, { body: data.subarray(6000), headers: { 'content-range': '6000-9999' } });
+      expect(close.status).toBe(201);
+      expect(Buffer.from(await (await client.request('GET', `/v2/restart/app/blobs/${sha256(data)}`)).arrayBuffer()).equals(data)).toBe(true);
+      expect(Buffer.from(await (await client.request('GET', '/v2/restart/app/manifests/v1')).arrayBuffer()).equals(image.manifest)).toBe(true);
+    } finally {
+      await running.close();
+    }
+  });
+});
