@@ -147,4 +147,16 @@ subpackages:
     expect(files['split-demo-dbg']).toEqual(['usr/lib/debug/usr/bin/demo.debug']);
     expect(result.packages.find((pkg) => pkg.name === 'split-demo-dev')!.provides).toEqual(['pc:demo=1.0-r0']);
   });
+
+  it('cmake/configure, cmake/build and cmake/install build and install a CMake project', async () => {
+    const project = join(dir, 'cmake-src');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.10)\nproject(greet C)\nadd_executable(greet greet.c)\ninstall(TARGETS greet DESTINATION bin)\n');
+    writeFileSync(join(project, 'greet.c'), '#include <stdio.h>\nint main(void) { puts("greetings"); return 0; }\n');
+    const recipe = `package:\n  name: greet\n  version: 1.0\npipeline:\n  - uses: cmake/configure\n  - uses: cmake/build\n  - uses: cmake/install\n`;
+    const result = await build('cmake', recipe, { sourceDir: project });
+    expect(await packageFiles(result.packages[0]!.file)).toContain('usr/bin/greet');
+    expect(result.packages[0]!.provides).toContain('cmd:greet=1.0-r0');
+    expect(result.packages[0]!.depends).toContain('so:libc.so.6');
+  });
 });
