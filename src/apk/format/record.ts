@@ -62,21 +62,29 @@ function splitList(value: string): string[] {
   return value.split(' ').filter((word) => word.length > 0);
 }
 
-function parseNumber(letter: string, value: string, where: string): number {
+function location(source: string, line: number | undefined): string {
+  return line === undefined ? source : `${source}:${line}`;
+}
+
+function parseNumber(letter: string, value: string, source: string, line: number | undefined): number {
   if (!/^\d+$/.test(value)) {
-    throw new ApkError('APK_RECORD_INVALID', `${where}: field ${letter}: is not a decimal number: ${JSON.stringify(value)}`, {
+    throw new ApkError('APK_RECORD_INVALID', `${location(source, line)}: field ${letter}: is not a decimal number: ${JSON.stringify(value)}`, {
       detail: { letter, value },
     });
   }
   const number = Number(value);
   if (!Number.isSafeInteger(number)) {
-    throw new ApkError('APK_RECORD_INVALID', `${where}: field ${letter}: number is too large: ${value}`, { detail: { letter, value } });
+    throw new ApkError('APK_RECORD_INVALID', `${location(source, line)}: field ${letter}: number is too large: ${value}`, { detail: { letter, value } });
   }
   return number;
 }
 
 /** Applies one `letter:value` line to a record. Returns false for letters it does not know. */
 export function applyRecordField(record: PackageRecord, letter: string, value: string, where: string): boolean {
+  return applyField(record, letter, value, where, undefined);
+}
+
+function applyField(record: PackageRecord, letter: string, value: string, source: string, line: number | undefined): boolean {
   // A switch rather than table lookups: this runs once per line of 5000-record indexes.
   switch (letter) {
     case 'C': record.identity = value; return true;
@@ -91,11 +99,11 @@ export function applyRecordField(record: PackageRecord, letter: string, value: s
     case 'c': record.commit = value; return true;
     case 's': record.repositoryTag = value; return true;
     case 'f': record.flags = value; return true;
-    case 'S': record.size = parseNumber(letter, value, where); return true;
-    case 'I': record.installedSize = parseNumber(letter, value, where); return true;
-    case 't': record.buildTime = parseNumber(letter, value, where); return true;
-    case 'k': record.providerPriority = parseNumber(letter, value, where); return true;
-    case 'q': record.replacesPriority = parseNumber(letter, value, where); return true;
+    case 'S': record.size = parseNumber(letter, value, source, line); return true;
+    case 'I': record.installedSize = parseNumber(letter, value, source, line); return true;
+    case 't': record.buildTime = parseNumber(letter, value, source, line); return true;
+    case 'k': record.providerPriority = parseNumber(letter, value, source, line); return true;
+    case 'q': record.replacesPriority = parseNumber(letter, value, source, line); return true;
     case 'D': pushWords(record.depends, value); return true;
     case 'p': pushWords(record.provides, value); return true;
     case 'i': pushWords(record.installIf, value); return true;
@@ -149,15 +157,16 @@ export function parseRecords(text: string, options: ParseRecordsOptions = {}): P
   for (let start = 0; start <= text.length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    const line = text.slice(start, end);
+    const lineStart = start;
     start = end + 1;
     lineNumber++;
-    if (line === '') {
+    if (end === lineStart) {
       finish();
       continue;
     }
-    if (line.length < 2 || line[1] !== ':') {
-      throw new ApkError('APK_RECORD_INVALID', `${source}:${lineNumber}: expected "letter:value", got ${JSON.stringify(line.slice(0, 80))}`, {
+    // Slice only the value (and build location strings only on error): this loop allocates per line.
+    if (end - lineStart < 2 || text.charCodeAt(lineStart + 1) !== 0x3a) {
+      throw new ApkError('APK_RECORD_INVALID', `${source}:${lineNumber}: expected "letter:value", got ${JSON.stringify(text.slice(lineStart, Math.min(end, lineStart + 80)))}`, {
         detail: { source, line: lineNumber },
       });
     }
@@ -165,13 +174,13 @@ export function parseRecords(text: string, options: ParseRecordsOptions = {}): P
       current = emptyRecord();
       startLine = lineNumber;
     }
-    const letter = line[0]!;
-    const value = line.slice(2);
-    if (FILE_LETTERS.has(letter) && options.onFileField) {
+    const letter = text[lineStart]!;
+    const value = text.slice(lineStart + 2, end);
+    if (options.onFileField && FILE_LETTERS.has(letter)) {
       options.onFileField(current, letter, value, lineNumber);
       continue;
     }
-    if (applyRecordField(current, letter, value, `${source}:${lineNumber}`)) continue;
+    if (applyField(current, letter, value, source, lineNumber)) continue;
     if (letter >= 'A' && letter <= 'Z' && !options.allowUnknownUpperCase) {
       throw new ApkError('APK_RECORD_INVALID', `${source}:${lineNumber}: unknown field ${letter}: (written by a newer apk?)`, {
         detail: { source, line: lineNumber, letter },
