@@ -1,8 +1,8 @@
 // Image assembly benchmark: a full `kiln image build` of a realistic configuration (30 packages of
 // real ELF binaries and libraries from this machine, ~60 MiB installed) from a warm package cache,
 // side by side with buildah making an image from the same unpacked root filesystem (from scratch,
-// copy, commit to an OCI layout; vfs driver, isolated root/runroot), and the floor: gzip (level 6)
-// plus SHA-256 of the same uncompressed layer bytes.
+// copy, commit to an OCI layout; vfs driver, isolated root/runroot), and the floor: compressing
+// (Kiln's parallel gzip, level 6) plus SHA-256 of the same uncompressed layer bytes.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey, pkgInfo
 import type { ApkWriteEntry, PackageRecord } from '../src/apk/index.ts';
 import { openRepositoryClient } from '../src/apk/repository/index.ts';
 import { buildImage, loadImageConfigText } from '../src/image/index.ts';
-import { writeOciLayout } from '../src/oci/index.ts';
+import { parallelGzip, writeOciLayout } from '../src/oci/index.ts';
 
 const run = promisify(execFile);
 const PACKAGES = 30;
@@ -125,8 +125,16 @@ export default async function imageBench(ctx: BenchContext): Promise<string> {
     await rm(join(work, 'buildah-root'), { recursive: true, force: true }).catch(() => undefined);
 
     const floorTimes: number[] = [];
+    const singleTimes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       floorTimes.push(
+        await timed(async () => {
+          createHash('sha256').update(layer).digest();
+          const gz = await parallelGzip(layer);
+          createHash('sha256').update(gz).digest();
+        }),
+      );
+      singleTimes.push(
         await timed(async () => {
           createHash('sha256').update(layer).digest();
           const gz = gzipSync(layer, { level: 6 });
@@ -137,6 +145,7 @@ export default async function imageBench(ctx: BenchContext): Promise<string> {
     const kiln = median(kilnTimes);
     const buildah = median(buildahTimes);
     const floor = median(floorTimes);
+    const single = median(singleTimes);
     const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     return `## Image
 
@@ -145,14 +154,16 @@ apk database, one gzip layer, config/manifest/index, OCI layout written) of a ${
 (${files.length} real ELF files from this machine, ${mib(installedBytes)} MiB installed; layer ${mib(layer.length)} MiB
 uncompressed, ${mib(compressed)} MiB gzip) from a warm package cache, against buildah building an image from the
 same unpacked root filesystem (\`buildah from scratch\`, \`copy\`, \`config\`, \`commit\` to an OCI layout; vfs
-driver, isolated root/runroot). The floor is gzip level 6 + SHA-256 of the same layer bytes in one thread.
+driver, isolated root/runroot). The floor is compressing (level 6, Kiln's 1 MiB-block parallel gzip) and
+hashing the same layer bytes and nothing else; single-stream gzip of the same bytes is shown for scale.
 Median of ${RUNS} runs each.
 
 | what | seconds | vs kiln |
 |---|---|---|
 | kiln image build | ${kiln.toFixed(2)} | 1.00 |
 | buildah from/copy/commit | ${buildah.toFixed(2)} | ${(buildah / kiln).toFixed(2)} |
-| gzip + sha256 floor | ${floor.toFixed(2)} | ${(floor / kiln).toFixed(2)} |
+| floor: parallel gzip + sha256 | ${floor.toFixed(2)} | ${(floor / kiln).toFixed(2)} |
+| single-stream gzip + sha256 | ${single.toFixed(2)} | ${(single / kiln).toFixed(2)} |
 
 kiln takes ${(kiln / buildah).toFixed(2)}× buildah's time and ${(kiln / floor).toFixed(2)}× the compression floor.
 `;
