@@ -10,7 +10,7 @@ import { keyHint } from './keys.ts';
 import type { ImageSigner } from './signer.ts';
 
 /** Adapts Kiln's signer port to the Sigstore bundle builder's signer. */
-function sigstoreSigner(signer: ImageSigner): SigstoreSigner {
+export function sigstoreSigner(signer: ImageSigner): SigstoreSigner {
   return {
     async sign(data) {
       const result = await signer.sign(data);

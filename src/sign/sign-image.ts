@@ -9,6 +9,7 @@ import { COSIGN_SIGN_PREDICATE, buildStatement } from './format/in-toto.ts';
 import { SIMPLE_SIGNING_MEDIA_TYPE, buildSimpleSigningPayload } from './format/simple-signing.ts';
 import type { ImageSigner } from './signer.ts';
 import { appendCosignLayer, pushBundleReferrer } from './storage.ts';
+import { signLegacyWithWitnesses } from './legacy-keyless.ts';
 
 /** Where signatures go: the `.sig` tag (cosign ≤ v2 and every cosign), a Sigstore bundle referrer
  *  (cosign v3), both, or `auto` = the tag always plus a bundle when the registry has the referrers API. */
@@ -61,10 +62,16 @@ export async function signImage(options: SignImageOptions): Promise<SignedManife
     if (format === 'auto') wantBundle = (await client.referrers(repo, target.digest)).viaApi;
     if (format !== 'bundle') {
       const payload = buildSimpleSigningPayload(identity, target.digest, options.annotations);
-      const signed = await options.signer.sign(payload);
-      const annotations: Record<string, string> = { [CosignAnnotations.signature]: signed.signature.toString('base64') };
-      if (signed.certificatePem) annotations[CosignAnnotations.certificate] = signed.certificatePem;
-      if (signed.chainPem) annotations[CosignAnnotations.chain] = signed.chainPem;
+      let annotations: Record<string, string>;
+      if (options.witnesses?.length) {
+        // With a transparency log, the layer carries the Rekor entry (and certificate) as cosign v2 writes it.
+        annotations = await signLegacyWithWitnesses(options.signer, payload, options.witnesses);
+      } else {
+        const signed = await options.signer.sign(payload);
+        annotations = { [CosignAnnotations.signature]: signed.signature.toString('base64') };
+        if (signed.certificatePem) annotations[CosignAnnotations.certificate] = signed.certificatePem;
+        if (signed.chainPem) annotations[CosignAnnotations.chain] = signed.chainPem;
+      }
       const tag = cosignTag(target.digest, 'sig');
       result.signatureTag = tag;
       result.signatureManifest = await appendCosignLayer(client, repo, tag, payload, { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, annotations });

@@ -17,6 +17,7 @@ import { BUNDLE_MEDIA_TYPE } from './storage.ts';
 export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 import { keyHint } from './keys.ts';
 import { verifyWithKey } from './signer.ts';
+import { verifyLegacyKeyless } from './legacy-keyless.ts';
 
 /** A string that must match exactly, or a regular expression (cosign's `--certificate-identity-regexp`). */
 export type Matcher = string | RegExp;
@@ -149,11 +150,21 @@ async function verifyLegacyLayer(
   const encoded = layer.annotations?.[CosignAnnotations.signature];
   if (!encoded) throw new SignError('SIGNATURE_INVALID', `${where}: no ${CosignAnnotations.signature} annotation`, {});
   const signature = Buffer.from(encoded, 'base64');
-  if (layer.annotations?.[CosignAnnotations.certificate] && !policy.keys?.length) {
-    throw new SignError('SIGNATURE_INVALID', `${where}: keyless signatures in the .sig tag are not verified by Kiln; verify the bundle referrer instead`, {});
+  if (layer.annotations?.[CosignAnnotations.certificate] && policy.keyless) {
+    const keyless = policy.keyless;
+    const identity = verifyLegacyKeyless(payloadBytes, layer.annotations, keyless.trust, { tlogThreshold: keyless.tlogThreshold ?? 1, ctlogThreshold: keyless.ctlogThreshold ?? 1 }, where);
+    const san = identity.subjectAlternativeName ?? '';
+    const issuer = identity.issuer ?? '';
+    if (!matches(keyless.identity, san)) throw new SignError('IDENTITY_MISMATCH', `${where}: certificate identity ${JSON.stringify(san)} does not match ${String(keyless.identity)}`, {});
+    if (!matches(keyless.issuer, issuer)) throw new SignError('IDENTITY_MISMATCH', `${where}: certificate issuer ${JSON.stringify(issuer)} does not match ${String(keyless.issuer)}`, {});
+    const payload = parseSimpleSigningPayload(payloadBytes, where);
+    if (payload.dockerManifestDigest !== digest) throw new SignError('SIGNATURE_PAYLOAD_INVALID', `${where}: payload signs ${payload.dockerManifestDigest}, not ${digest}`, {});
+    assertAnnotations(annotations, payload.optional ?? {}, where);
+    return { digest, source: 'tag', identity, payload, payloadBytes };
   }
-  const key = policy.keys?.find((candidate) => verifyWithKey(candidate, payloadBytes, signature));
-  if (!key) throw new SignError('SIGNATURE_INVALID', `${where}: signature does not verify with ${policy.keys?.length === 1 ? 'the given key' : `any of the ${policy.keys?.length ?? 0} given keys`}`, {});
+  if (!policy.keys?.length) throw new SignError('SIGNATURE_INVALID', `${where}: signed with a key, which the given policy does not cover`, {});
+  const key = policy.keys.find((candidate) => verifyWithKey(candidate, payloadBytes, signature));
+  if (!key) throw new SignError('SIGNATURE_INVALID', `${where}: signature does not verify with ${policy.keys.length === 1 ? 'the given key' : `any of the ${policy.keys.length} given keys`}`, {});
   const payload = parseSimpleSigningPayload(payloadBytes, where);
   if (payload.dockerManifestDigest !== digest) {
     throw new SignError('SIGNATURE_PAYLOAD_INVALID', `${where}: payload signs ${payload.dockerManifestDigest}, not ${digest}`, {});

@@ -11,7 +11,7 @@ import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHand
 import type { HandlerFn } from '@sigstore/mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { Descriptor } from '../../src/registry-client/index.ts';
+import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
 import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { kiln } from './trust-helpers.ts';
@@ -169,6 +169,40 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('✗ signature by ci');
     expect(bad.stderr).toContain('does not match');
+  });
+
+  it('writes and verifies cosign v2 legacy keyless signatures (.sig layer with certificate and Rekor bundle)', async () => {
+    const client = new RegistryClient();
+    const target = await pushTestImage(client, { registry: registry.host, repository: 'team/legacy', tag: 'v1' });
+    const legacyRef = `${registry.host}/team/legacy:v1`;
+    const signed = await kiln(['sign', '--identity-token', token, '--fulcio-url', base, '--rekor-url', base, '--new-bundle-format=false', legacyRef], { cwd: dir });
+    expect(signed.code, signed.stderr).toBe(0);
+    const repo = { registry: registry.host, repository: 'team/legacy' };
+    const sig = (await client.getManifest({ ...repo, tag: `sha256-${target.digest.slice(7)}.sig` })).manifest as ImageManifest;
+    const annotations = sig.layers[0]!.annotations!;
+    expect(annotations['dev.sigstore.cosign/certificate']).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const rekor = JSON.parse(annotations['dev.sigstore.cosign/bundle']!) as { SignedEntryTimestamp: string; Payload: { body: string; logID: string } };
+    expect(JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString()).kind).toBe('hashedrekord');
+    expect((await client.referrers(repo, target.digest)).manifests).toEqual([]);
+
+    const args = (identity: string) => ['verify', '--certificate-identity', identity, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', '--json', legacyRef];
+    const ok = await kiln(args(IDENTITY), { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    const signature = (JSON.parse(ok.stdout) as { verified: { signatures: { source: string; identity: { subjectAlternativeName: string } }[] }[] }).verified[0]!.signatures[0]!;
+    expect(signature.source).toBe('tag');
+    expect(signature.identity.subjectAlternativeName).toBe(IDENTITY);
+    const wrong = await kiln(args('https://git.example/other'), { cwd: dir });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('does not match');
+
+    // A forged Signed Entry Timestamp (one byte flipped) makes the transparency-log proof fail.
+    const set = Buffer.from(rekor.SignedEntryTimestamp, 'base64');
+    set[set.length - 1]! ^= 0x01;
+    const forged = { ...rekor, SignedEntryTimestamp: set.toString('base64') };
+    await client.putManifestJson({ ...repo, tag: `sha256-${target.digest.slice(7)}.sig` }, { ...sig, layers: [{ ...sig.layers[0]!, annotations: { ...annotations, 'dev.sigstore.cosign/bundle': JSON.stringify(forged) } }] });
+    const tampered = await kiln(args(IDENTITY), { cwd: dir });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toMatch(/TLOG_[A-Z_]+/);
   });
 
   it('requires a transparency-log entry unless told to ignore it', async () => {

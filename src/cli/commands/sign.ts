@@ -1,6 +1,5 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { KilnError } from '../../lib/index.ts';
 import { SignError, keySigner, keylessSigner, rekorWitnesses, signImage } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
 import type { Witness } from '@sigstore/sign';
@@ -59,11 +58,12 @@ export function registerSign(program: Command, context: CliContext): void {
     } else {
       const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
       if (!token) throw new SignError('KEYLESS_FAILED', 'keyless signing needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or sign with --key)', {});
-      if (format === 'legacy') throw new KilnError('USAGE', 'keyless signatures are stored as Sigstore bundles; drop --new-bundle-format=false');
       const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
       signer = keyless.signer;
       witnesses = keyless.witnesses;
-      format = 'bundle';
+      // cosign v3 stores keyless signatures as bundles; --new-bundle-format=false gives cosign v2's
+      // .sig layer with certificate, chain and Rekor bundle annotations.
+      format = format === 'legacy' ? 'legacy' : 'bundle';
     }
     const results: SignedManifest[] = [];
     for (const reference of references) {
