@@ -124,3 +124,14 @@ describe('readApk on real packages', () => {
     expect(perl.control.otherControlFiles.map((f) => f.name)).toEqual(['.melange.yaml']);
   });
 });
+
+describe('readApk early exit', () => {
+  it('releases the input when the consumer stops after the control item', async () => {
+    const stream = createReadStream(join(fixtures, 'wolfi/libcap-2.69-r0.apk'), { highWaterMark: 1024 });
+    for await (const item of readApk(stream, { keyring: allKeys })) {
+      expect(item.kind).toBe('control');
+      break;
+    }
+    expect(stream.destroyed).toBe(true);
+  });
+});

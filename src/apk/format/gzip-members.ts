@@ -51,6 +51,7 @@ export class GzipMemberReader {
   private position = 0;
   private memberCount = 0;
   private active = false;
+  private inflating: InflateRaw | undefined;
 
   constructor(
     source: AsyncIterable<Uint8Array>,
@@ -81,6 +82,8 @@ export class GzipMemberReader {
   /** Releases the source (for callers that stop early). */
   async close(): Promise<void> {
     this.pending = [];
+    this.inflating?.destroy();
+    this.inflating = undefined;
     if (!this.sourceDone) {
       this.sourceDone = true;
       await this.iterator.return?.();
@@ -187,6 +190,7 @@ export class GzipMemberReader {
 
   private inflate(index: number, offset: number, sink: CompressedSink, maxSize: number): GzipMember {
     const inflater: InflateRaw = createInflateRaw({ chunkSize: 64 * 1024 });
+    this.inflating = inflater;
     // Compressed chunks handed to the inflater that it may not have consumed completely yet.
     let written: Buffer[] = [];
     let writtenStart = 0; // inflater-relative offset of written[0]
