@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 function client(options: Partial<RepositoryClientOptions> = {}): RepositoryClient {
-  return new RepositoryClient({ fetcher, cache: new ApkCache(cacheRoot), keyring: melange, ...options });
+  return new RepositoryClient({ fetcher, cache: new ApkCache(cacheRoot), keyring: melange, sleep: async () => undefined, ...options });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ApkError> {
@@ -189,7 +189,10 @@ describe('index loading', () => {
     const stale = await client({ logger }).loadIndex(repository, 'x86_64');
     expect(stale.fromCache).toBe(true);
     expect(stale.records).toHaveLength(4);
-    expect(warnings).toEqual([`repository unreachable, using the cached index ${server.url}/x86_64/APKINDEX.tar.gz`]);
+    expect(warnings.filter((warning) => !warning.startsWith('download failed, retrying'))).toEqual([
+      `repository unreachable, using the cached index ${server.url}/x86_64/APKINDEX.tar.gz`,
+    ]);
+    expect(warnings.filter((warning) => warning.startsWith('download failed, retrying'))).toHaveLength(2);
     await expect(client({ staleIfError: false }).loadIndex(repository, 'x86_64')).rejects.toMatchObject({ code: 'APK_REPO_HTTP_STATUS' });
     server.faults.set('/x86_64/APKINDEX.tar.gz', { kind: 'status', status: 404 });
     await expect(client().loadIndex(repository, 'x86_64')).rejects.toMatchObject({ code: 'APK_REPO_NOT_FOUND' });
@@ -292,6 +295,26 @@ describe('package downloads', () => {
     expect(error.message).toContain('pretend-baselayout-1.0.0-r0.apk');
     expect(await listFiles(join(cacheRoot, 'apk', 'packages'))).toEqual([]);
     expect(await listFiles(join(cacheRoot, 'apk', 'tmp'))).toEqual([]);
+  });
+
+  it('retries a transient failure and succeeds, but not a verification failure', async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_fields: Record<string, unknown>, message: string) => warnings.push(message) };
+    const repositoryClient = client({ logger });
+    const list = await sources(repositoryClient, 'x86_64');
+    const source = list.find((item) => item.record.name === 'pretend-baselayout')!;
+    server.faults.set('/x86_64/pretend-baselayout-1.0.0-r0.apk', { kind: 'truncate', bytes: 100, times: 1 });
+    const fetched = await repositoryClient.fetchPackage(source);
+    expect(fetched.cached).toBe(false);
+    expect(server.requests.filter((path) => path === '/x86_64/pretend-baselayout-1.0.0-r0.apk')).toHaveLength(2);
+    expect(warnings).toEqual(['download failed, retrying']);
+    const other = list.find((item) => item.record.name === 'replayout')!;
+    const path = join(server.root, 'x86_64', 'replayout-1.0.0-r0.apk');
+    const bytes = await readFile(path);
+    bytes[bytes.length - 30]! ^= 0xff;
+    await writeFile(path, bytes);
+    await expect(repositoryClient.fetchPackage(other)).rejects.toMatchObject({ code: 'APK_REPO_PACKAGE_DATAHASH_MISMATCH' });
+    expect(server.requests.filter((item) => item === '/x86_64/replayout-1.0.0-r0.apk')).toHaveLength(1);
   });
 
   it('refuses a package of the wrong size', async () => {

@@ -9,6 +9,7 @@ import type { ApkCache } from './cache.ts';
 import type { Fetcher, FetchValidators } from './fetcher.ts';
 import { identityKey } from './identity.ts';
 import { verifyPackageFile } from './package-verify.ts';
+import type { ExpectedPackage, VerifiedPackageFile } from './package-verify.ts';
 import { describeRepository, indexUrl, packageUrl } from './repositories.ts';
 import type { Repository } from './repositories.ts';
 
@@ -71,6 +72,12 @@ export interface RepositoryClientOptions {
   /** Use a cached index when the server cannot be reached or fails (5xx, timeout), with a warning
    *  (default true, as apk does). */
   staleIfError?: boolean;
+  /** Retries of a failed download after transient errors (default 2). */
+  retries?: number;
+  /** Delay before the first retry, doubled each time (default 250 ms). */
+  retryDelayMs?: number;
+  /** How to wait between retries (tests pass a fake). */
+  sleep?: (ms: number) => Promise<void>;
   /** Package downloads in flight at once across all callers of this client (default 6). */
   concurrency?: number;
   /** Cap on an index download and on a package download whose record has no `S:`. */
@@ -106,6 +113,9 @@ export class RepositoryClient {
     this.#options = {
       allowUntrusted: options.allowUntrusted ?? false,
       staleIfError: options.staleIfError ?? true,
+      retries: Math.max(0, options.retries ?? 2),
+      retryDelayMs: options.retryDelayMs ?? 250,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       indexMaxAgeMs: options.indexMaxAgeMs ?? 0,
       concurrency: Math.max(1, options.concurrency ?? 6),
       maxDownloadBytes: options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD,
@@ -146,7 +156,7 @@ export class RepositoryClient {
       fromCache = true;
     } else {
       try {
-        const result = await fetcher.fetch(url, cached ? { validators: cached.entry.validators } : {});
+        const result = await this.#withRetries(url, () => fetcher.fetch(url, cached ? { validators: cached.entry.validators } : {}));
         if (result.kind === 'not-modified' && cached) {
           bytes = cached.bytes;
           fromCache = true;
@@ -218,7 +228,7 @@ export class RepositoryClient {
   }
 
   async #fetchPackage(source: PackageSource, key: string, onBytes?: (count: number) => void): Promise<FetchedPackage> {
-    const { cache, fetcher, logger } = this.#options;
+    const { cache, logger } = this.#options;
     const { record } = source;
     const url = this.packageUrl(source);
     const path = cache.packagePath(key);
@@ -232,9 +242,15 @@ export class RepositoryClient {
         await cache.removeFile(path);
       }
     }
+    const verified = await this.#withRetries(url, () => this.#download(record, url, path, expected, onBytes));
+    logger.debug({ url, size: verified.size }, 'package downloaded');
+    return { source, url, path, ...verified, cached: false };
+  }
+
+  async #download(record: PackageRecord, url: string, path: string, expected: ExpectedPackage, onBytes?: (count: number) => void): Promise<VerifiedPackageFile> {
+    const { cache, fetcher } = this.#options;
     // Every download, whoever asks for it, takes one of `concurrency` slots.
     await this.#acquireSlot();
-    let verified;
     try {
       const result = await fetcher.fetch(url);
       if (result.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
@@ -244,7 +260,7 @@ export class RepositoryClient {
           detail: { url, size: result.contentLength, expected: record.size },
         });
       }
-      verified = await cache.store(
+      return await cache.store(
         path,
         result.body,
         { ...(record.size !== undefined ? { expectedSize: record.size } : {}), maxBytes: this.#options.maxDownloadBytes, where: url, ...(onBytes ? { onBytes } : {}) },
@@ -253,8 +269,21 @@ export class RepositoryClient {
     } finally {
       this.#releaseSlot();
     }
-    logger.debug({ url, size: verified.size }, 'package downloaded');
-    return { source, url, path, ...verified, cached: false };
+  }
+
+  /** Retries transient failures (network, timeout, 5xx/429) with exponential backoff; a
+   *  verification failure is not transient and fails at once. */
+  async #withRetries<T>(url: string, attempt: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (retry >= this.#options.retries || !isTransient(error)) throw error;
+        const delay = this.#options.retryDelayMs * 2 ** retry;
+        this.#options.logger.warn({ url, code: (error as ApkError).code, reason: (error as Error).message, retry: retry + 1, delayMs: delay }, 'download failed, retrying');
+        await this.#options.sleep(delay);
+      }
+    }
   }
 
   /**
@@ -326,6 +355,13 @@ export class RepositoryClient {
   static describe(repository: Repository): string {
     return describeRepository(repository);
   }
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof ApkError)) return false;
+  if (error.code === 'APK_REPO_NETWORK' || error.code === 'APK_REPO_TIMEOUT') return true;
+  const status = error.detail.status;
+  return error.code === 'APK_REPO_HTTP_STATUS' && typeof status === 'number' && (status >= 500 || status === 429 || status === 408);
 }
 
 async function* chunks(bytes: Buffer): AsyncGenerator<Buffer> {

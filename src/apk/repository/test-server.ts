@@ -9,11 +9,15 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 
 /** How the server misbehaves for one path. */
-export type Fault =
+export type Fault = (
   | { kind: 'status'; status: number }
   | { kind: 'truncate'; bytes: number }
   | { kind: 'redirect'; location: string }
-  | { kind: 'stall' };
+  | { kind: 'stall' }
+) & {
+  /** Applies to this many requests, then the path is served normally (default: every request). */
+  times?: number;
+};
 
 /** A running test repository server. */
 export interface RepoServer {
@@ -69,6 +73,7 @@ export async function startRepoServer(source: string): Promise<RepoServer> {
       });
     }
     const fault = state.faults.get(path);
+    if (fault?.times !== undefined && --fault.times <= 0) state.faults.delete(path);
     if (fault?.kind === 'status') {
       response.writeHead(fault.status, { 'content-type': 'text/plain' }).end(`fault ${fault.status}\n`);
       return;
