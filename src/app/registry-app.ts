@@ -59,7 +59,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
   const tls = config.http.tls ? { cert: await readFile(config.http.tls.certificate), key: await readFile(config.http.tls.key) } : undefined;
   const scheme = tls ? 'https' : 'http';
   const blobs = new FsBlobStore(config.storage.filesystem.root!);
-  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!);
+  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
   const users = config.auth.htpasswd ? await loadHtpasswd(config.auth.htpasswd) : new Map<string, string>();
   const open = users.size === 0;
   const displayHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -180,7 +180,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
 /** Offline garbage collection (`kiln registry gc`) over a data directory. */
 export async function runOfflineGc(config: RegistryConfig, logger: Logger, options: Partial<GcOptions>): Promise<GcReport> {
   const blobs = new FsBlobStore(config.storage.filesystem.root!);
-  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!);
+  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
   try {
     return await collectGarbage(
       { blobs, metadata, logger, digestLocks: new KeyedMutex() },

@@ -26,7 +26,7 @@ export const registryConfigSchema = z.strictObject({
       delete: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
     })
     .prefault({}),
-  metadata: z.strictObject({ sqlite: z.strictObject({ path: z.string().optional() }).prefault({}) }).prefault({}),
+  metadata: z.strictObject({ sqlite: z.strictObject({ path: z.string().optional(), synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}) }).prefault({}),
   http: z
     .strictObject({
       tls: z.strictObject({ certificate: z.string(), key: z.string() }).optional(),
@@ -113,7 +113,7 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
     addr: options.addr ?? config.addr,
     dataDir,
     storage: { ...config.storage, filesystem: { root: at(config.storage.filesystem.root) ?? join(dataDir, 'storage') } },
-    metadata: { sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db') } },
+    metadata: { sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db'), synchronous: config.metadata.sqlite.synchronous } },
     http: { ...config.http, ...(config.http.tls ? { tls: { certificate: at(config.http.tls.certificate)!, key: at(config.http.tls.key)! } } : {}) },
     auth: {
       ...config.auth,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../lib/index.ts';
-import { MetadataError } from './errors.ts';
+import type { MetadataError } from './errors.ts';
 import type { ManifestRecord, MetadataStore } from './port.ts';
 
 /** How the suite makes and disposes of a fresh, empty store for each case. */

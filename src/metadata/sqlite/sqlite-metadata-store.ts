@@ -49,20 +49,22 @@ interface UploadRow {
   updated_at: number;
 }
 
-/** SQLite metadata store (better-sqlite3, WAL, synchronous=FULL so a committed transaction survives
- *  power loss). Every port method is one transaction; the port is async so networked drivers fit. */
+/** SQLite metadata store (better-sqlite3, WAL). `synchronous: 'full'` (default) makes every committed
+ *  transaction survive power loss; `'normal'` survives process crashes but may lose the last
+ *  transactions on power loss (never corrupting the database). Every port method is one transaction;
+ *  the port is async so networked drivers fit. */
 export class SqliteMetadataStore implements MetadataStore {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #stmts: ReturnType<typeof prepare>;
 
-  constructor(path: string) {
+  constructor(path: string, options: { synchronous?: 'full' | 'normal' } = {}) {
     this.path = path;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       this.#db = new Database(path);
       this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       this.#db.pragma('busy_timeout = 5000');
       const version = this.#db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this Kiln understands (${SCHEMA_VERSION})`);

@@ -61,7 +61,7 @@ export class FsBlobStore implements BlobStore {
     try {
       const handle = await open(temp, 'wx', 0o444);
       try {
-        for await (const chunk of source) {
+        for await (const chunk of batched(source)) {
           hash.update(chunk);
           size += chunk.length;
           if (expectedSize !== undefined && size > expectedSize) break;
@@ -198,7 +198,7 @@ export class FsBlobStore implements BlobStore {
       if (running && running.offset !== offset) running = undefined;
       this.#running.delete(id);
       let position = offset;
-      for await (const chunk of source) {
+      for await (const chunk of batched(source)) {
         await writeAll(handle, chunk, position);
         running?.hash.update(chunk);
         position += chunk.length;
@@ -276,6 +276,22 @@ function checkContent(digest: Digest, hash: Hash, size: number, expectedSize: nu
   if (actual !== digest) {
     throw new StorageError('STORAGE_DIGEST_MISMATCH', `content hashes to ${actual}, not ${digest}`, { detail: { digest, actual } });
   }
+}
+
+/** Coalesces small socket chunks into ~1 MiB writes: one awaited syscall per MiB instead of per 64 KiB. */
+async function* batched(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size = 1024 * 1024): AsyncIterable<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
 }
 
 async function writeAll(handle: FileHandle, chunk: Uint8Array, position?: number): Promise<void> {
