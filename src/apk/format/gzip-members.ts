@@ -6,7 +6,8 @@ import { ApkError } from '../errors.ts';
 // data), but Node's gunzip silently continues across members. So the header and trailer are parsed
 // here and only the deflate body goes through a native raw inflater; `bytesWritten` of a finished
 // raw inflater is exactly the number of compressed bytes it consumed, which gives the boundary
-// without giving up native inflate speed (a pure-JS inflater measured roughly 3x slower).
+// without giving up native inflate speed (pako, a pure-JS inflater that reports positions, took
+// 2.5-4x the CPU time of native inflate on 32 MiB of mixed data on this machine).
 
 const HEADER_LIMIT = 64 * 1024;
 const FHCRC = 0x02;
