@@ -18,6 +18,8 @@ import { buildArchImage, rfc3339 } from './build-arch.ts';
 import type { BuildArchResult } from './build-arch.ts';
 import { ImageError } from './errors.ts';
 import { byteRange } from './lock.ts';
+import { planImage } from './image-plan.ts';
+import type { ImagePlan } from './image-plan.ts';
 import type { LockFile, LockPackage } from './lock.ts';
 
 // The image build service: resolve (or read the lock), fetch verified packages through the
@@ -206,33 +208,19 @@ async function signatureChecksum(path: string, length: number): Promise<string> 
   }
 }
 
-/** Builds the image index for every architecture. */
-export async function buildImage(options: BuildImageOptions): Promise<BuildImageResult> {
+/** Resolves (or reads the lock) and returns the pure build plan; nothing is fetched. */
+export async function planImageBuild(options: BuildImageOptions): Promise<ImagePlan> {
   const { config } = options.loaded;
   const cwd = options.cwd ?? process.cwd();
   const arches = effectiveArchs(config, options.archs, options.hostArch);
   const buildSpecs = [...config.contents.repositories, ...config.contents.build_repositories, ...(options.repositoryAppend ?? [])];
   const repositories = [...new Set(buildSpecs)].map((spec) => portRepository(spec, cwd));
-  const runtimeRepositories = [...config.contents.repositories, ...config.contents.runtime_repositories, ...(options.repositoryAppend ?? [])];
   const world = worldOf(config, options.packageAppend);
-  const keyFiles = [...config.contents.keyring, ...(options.keyringAppend ?? [])];
-  const keys = await Promise.all(
-    keyFiles.map(async (file) => {
-      if (/^https?:\/\//.test(file)) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: only local key files are supported`, { detail: { key: file } });
-      try {
-        return { name: basename(file), url: file, content: await readFile(resolvePath(cwd, file)) };
-      } catch (error) {
-        throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: cannot read the key file`, { cause: error, detail: { key: file } });
-      }
-    }),
-  );
   if (options.lock && options.lock.config && options.lock.config.checksum !== options.loaded.checksum) {
     throw new ImageError('IMAGE_LOCK_MISMATCH', `lock file was made from another configuration (checksum ${options.lock.config.checksum}, ${options.loaded.path} now has ${options.loaded.checksum})`, {
       detail: { expected: options.lock.config.checksum, actual: options.loaded.checksum },
     });
   }
-
-  // resolution
   const selections = new Map<string, Selected[]>();
   for (const arch of arches) {
     options.onProgress?.('resolve', selections.size, arches.length, arch.apk);
@@ -242,20 +230,64 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildImage
     const pins = commonPins(selections);
     if (pins.length) for (const arch of arches) selections.set(arch.oci, await resolveArch(options, arch, repositories, [...world, ...pins]));
   }
+  return planImage({
+    config,
+    tag: options.tag,
+    arches,
+    selections,
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+    ...(options.repositoryAppend ? { repositoryAppend: options.repositoryAppend } : {}),
+    ...(options.keyringAppend ? { keyringAppend: options.keyringAppend } : {}),
+    ...(options.buildDate !== undefined ? { buildDate: options.buildDate } : {}),
+    ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+  });
+}
 
+/** Builds the image index for every architecture: plan, then apply. */
+export async function buildImage(options: BuildImageOptions): Promise<BuildImageResult> {
+  const plan = await planImageBuild(options);
+  return applyImagePlan(plan, options);
+}
+
+/** Applies a plan: fetches and verifies every package, assembles each arch, the index and SBOMs. */
+export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress'>): Promise<BuildImageResult> {
+  const { config } = options.loaded;
+  const cwd = options.cwd ?? process.cwd();
+  const keys = await Promise.all(
+    plan.keyFiles.map(async (file) => {
+      if (/^https?:\/\//.test(file)) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: only local key files are supported`, { detail: { key: file } });
+      try {
+        return { name: basename(file), url: file, content: await readFile(resolvePath(cwd, file)) };
+      } catch (error) {
+        throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: cannot read the key file`, { cause: error, detail: { key: file } });
+      }
+    }),
+  );
+  const arches = plan.arches.map((planned) => planned.arch);
+  const repositories = [...new Map(plan.arches.flatMap((planned) => planned.packages.map((pkg) => [pkg.repository.url, pkg.repository] as const))).values()];
+  const annotations = plan.annotations;
+  const runtimeRepositories = plan.runtimeRepositories;
+  const selections = new Map(
+    plan.arches.map((planned) => [
+      planned.arch.oci,
+      planned.packages.map((pkg) => {
+        const record = emptyRecord();
+        record.name = pkg.name;
+        record.version = pkg.version;
+        record.identity = pkg.identity;
+        record.arch = planned.arch.apk;
+        if (pkg.size !== undefined) record.size = pkg.size;
+        return { record, repository: pkg.repository };
+      }),
+    ]),
+  );
   // fetch (verified) and assemble each arch
-  const annotations: Record<string, string> = { ...config.annotations, ...(options.annotations ?? {}) };
-  const vcs = config['vcs-url'];
-  if (vcs && vcs.includes('@')) {
-    annotations['org.opencontainers.image.source'] = vcs.slice(0, vcs.lastIndexOf('@'));
-    annotations['org.opencontainers.image.revision'] = vcs.slice(vcs.lastIndexOf('@') + 1);
-  }
-  const reference = parseImageReference(options.tag);
+  const reference = parseImageReference(plan.tag);
   const repositoryName = reference.repository.split('/').pop()!;
   const outputs: ArchOutput[] = [];
   const lockPackages: LockPackage[] = [];
-  const fixed = options.sourceDateEpoch !== undefined;
-  const buildDate = options.sourceDateEpoch ?? options.buildDate ?? 0;
+  const fixed = plan.buildDateIsFixed;
+  const buildDate = plan.buildDate;
   for (const arch of arches) {
     const selected = selections.get(arch.oci)!;
     let fetchedCount = 0;
@@ -278,7 +310,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildImage
       })),
       keys: keys.map((key) => ({ name: key.name, content: key.content })),
       repositories: runtimeRepositories,
-      world: selected.map(({ record, repository }) => `${record.name}=${record.version}${repository.tag ? `@${repository.tag}` : ''}`),
+      world: plan.arches.find((planned) => planned.arch.oci === arch.oci)!.world,
       buildDate,
       buildDateIsFixed: fixed,
       annotations,

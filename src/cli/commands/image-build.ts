@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError, writeFileAtomic } from '../../lib/index.ts';
-import { buildImage, parseLockFile } from '../../image/index.ts';
+import { applyImagePlan, parseLockFile, planImageBuild } from '../../image/index.ts';
 import type { BuildImageResult } from '../../image/index.ts';
 import { goJson, parseImageReference, writeDockerArchive, writeOciLayout } from '../../oci/index.ts';
 import type { CliContext } from '../context.ts';
@@ -17,6 +17,7 @@ interface BuildFlags extends ImageFlags {
   sbom?: boolean;
   lockfile?: string;
   overwrite?: boolean;
+  dryRun?: boolean;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -73,9 +74,10 @@ export function registerImageBuild(image: Command, context: CliContext): void {
     .option('--build-date <RFC3339>', 'build date (default: newest package build date; SOURCE_DATE_EPOCH overrides)')
     .option('--annotations <KEY:VALUE>', 'annotation to add (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--overwrite', 'replace existing output files instead of failing')
+    .option('--dry-run', 'resolve and print the build plan as JSON; fetch and write nothing')
     .option('--json', 'print a JSON summary (digests, sizes, package counts) on stdout')
     .action(async (configPath: string, tag: string, output: string | undefined, flags: BuildFlags) => {
-      if (!output && !flags.ociLayout) throw usage('give an OUTPUT tarball and/or --oci-layout DIR');
+      if (!output && !flags.ociLayout && !flags.dryRun) throw usage('give an OUTPUT tarball and/or --oci-layout DIR');
       const formats = new Set((flags.sbomFormats ?? 'spdx').split(',').map((value) => value.trim()).filter(Boolean));
       for (const format of formats) if (format !== 'spdx' && format !== 'cyclonedx') throw usage(`--sbom-formats: unknown format ${JSON.stringify(format)} (spdx, cyclonedx)`);
       const tarPath = output ? resolve(context.cwd, output) : undefined;
@@ -95,7 +97,13 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       let result: BuildImageResult;
       try {
         const progress = imageProgress(context);
-        result = await buildImage({ ...options, loaded, repository: handle.client, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) });
+        const buildOptions = { ...options, loaded, repository: handle.client, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) };
+        const plan = await planImageBuild(buildOptions);
+        if (flags.dryRun) {
+          printJson(context, plan);
+          return;
+        }
+        result = await applyImagePlan(plan, buildOptions);
       } finally {
         handle.close();
       }
