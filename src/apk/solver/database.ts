@@ -3,8 +3,17 @@
 // bitmask, repository tags, and the installed set. Loading order matters and follows apk_db_open:
 // world, installed database, cache index, then repositories in order.
 import type { PackageRecord } from '../format/record.ts';
-import { DEPMASK_ANY, DEPMASK_CHECKSUM, isValidVersion, parseVersionOperator, VERSION_CONFLICT } from '../version.ts';
-import { sortInTableOrder } from './name-order.ts';
+import {
+  DEPMASK_ANY,
+  DEPMASK_CHECKSUM,
+  isValidVersion,
+  VERSION_CONFLICT,
+  VERSION_EQUAL,
+  VERSION_FUZZY,
+  VERSION_GREATER,
+  VERSION_LESS,
+} from '../version.ts';
+import { nameBucket } from './name-order.ts';
 
 /** Solver flags (apk_solver.h). */
 export const SOLVERF_UPGRADE = 0x01;
@@ -71,25 +80,91 @@ export function newNameState(): NameState {
   };
 }
 
-// Most names have no reverse links; they share this empty list until the first link is added.
+// Most names have no reverse links; they share these empty lists until the first link is added.
 const NO_NAMES: Name[] = [];
+const NO_PACKAGES: Package[] = [];
+/** Generation counter for de-duplicating names while collecting reverse links. */
+let collectStamp = 0;
+
+/**
+ * apk_db_name_rdepends for one name: the names of the given packages (own name and provided names),
+ * each once, in apk's name-table walk order (bucket ascending, newer name first within a bucket).
+ * The set equals what apk collects by walking every name's providers, so computing it on demand
+ * gives the same list as the eager walk over the whole table.
+ */
+function reverseNames(packages: readonly Package[]): Name[] {
+  if (packages.length === 0) return NO_NAMES;
+  const stamp = ++collectStamp;
+  const out: Name[] = [];
+  for (const pkg of packages) {
+    const own = pkg.name;
+    if (own.collectStamp !== stamp) {
+      own.collectStamp = stamp;
+      out.push(own);
+    }
+    for (const d of pkg.provides) {
+      const n = d.name;
+      if (n.collectStamp !== stamp) {
+        n.collectStamp = stamp;
+        out.push(n);
+      }
+    }
+  }
+  if (out.length > 1) out.sort((a, b) => a.bucket - b.bucket || b.serial - a.serial);
+  return out;
+}
 
 /** A package or provided name. */
 export class Name {
   providers: Provider[] = [];
-  rdepends: Name[] = NO_NAMES;
-  rinstallIf: Name[] = NO_NAMES;
+  /** Packages loaded before the database was opened whose depends / install_if name this one. */
+  dependents: Package[] = NO_PACKAGES;
+  iifDependents: Package[] = NO_PACKAGES;
+  /** Reverse links, built on first use from `dependents` (undefined = not built yet). */
+  private rdependsList: Name[] | undefined = NO_NAMES;
+  private rinstallIfList: Name[] | undefined = NO_NAMES;
   solverFlagsSet = false;
   hasRepositoryProviders = false;
   isDependency = false;
   /** Scratch bits of the error reporter and the del applet. */
   stateInt = 0;
-  rdependsStamp = 0;
-  rinstallIfStamp = 0;
+  collectStamp = 0;
+  private bucketCache = -1;
   private state: NameState | undefined;
+  /** Names that depend on this one (apk's rdepends), in apk's name-table order. */
+  get rdepends(): Name[] {
+    return (this.rdependsList ??= reverseNames(this.dependents));
+  }
+  set rdepends(value: Name[]) {
+    this.rdependsList = value;
+  }
+  /** Names with an install_if on this one, in apk's name-table order. */
+  get rinstallIf(): Name[] {
+    return (this.rinstallIfList ??= reverseNames(this.iifDependents));
+  }
+  set rinstallIf(value: Name[]) {
+    this.rinstallIfList = value;
+  }
+  /** Marks the reverse links for rebuilding after a package was added to `dependents`. */
+  staleReverse(): void {
+    this.rdependsList = undefined;
+  }
+  staleReverseIif(): void {
+    this.rinstallIfList = undefined;
+  }
+  /** Bucket in apk's name hash table. */
+  get bucket(): number {
+    if (this.bucketCache < 0) this.bucketCache = nameBucket(this.name);
+    return this.bucketCache;
+  }
   /** Per-solve state, allocated on first use (large indexes have many names no solve touches). */
   get ss(): NameState {
-    return (this.state ??= newNameState());
+    let state = this.state;
+    if (state === undefined) {
+      state = this.state = newNameState();
+      this.touched.push(this);
+    }
+    return state;
   }
   set ss(value: NameState | undefined) {
     this.state = value;
@@ -102,6 +177,8 @@ export class Name {
     readonly name: string,
     /** Creation order, for the hash-table walk. */
     readonly serial: number,
+    /** The database's list of names with per-solve state. */
+    private readonly touched: Name[],
   ) {}
 }
 
@@ -157,7 +234,12 @@ export class Package {
   private state: PackageState | undefined;
   /** Per-solve state, allocated on first use. */
   get ss(): PackageState {
-    return (this.state ??= newPackageState());
+    let state = this.state;
+    if (state === undefined) {
+      state = this.state = newPackageState();
+      this.touched.push(this);
+    }
+    return state;
   }
   set ss(value: PackageState | undefined) {
     this.state = value;
@@ -177,6 +259,8 @@ export class Package {
     readonly provides: Dep[],
     public installIf: Dep[],
     readonly record: PackageRecord,
+    /** The database's list of packages with per-solve state. */
+    private readonly touched: Package[],
   ) {}
 }
 
@@ -228,13 +312,16 @@ export class Database {
   readonly dirs = new Set<string>();
   readonly files = new Map<string, Package>();
   private nameSerial = 0;
+  /** Names and packages whose per-solve state is allocated (reset after each solve). */
+  readonly touchedNames: Name[] = [];
+  readonly touchedPackages: Package[] = [];
 
   constructor(readonly arches: readonly string[]) {}
 
   getName(name: string): Name {
     let n = this.names.get(name);
     if (!n) {
-      n = new Name(name, this.nameSerial++);
+      n = new Name(name, this.nameSerial++, this.touchedNames);
       this.names.set(name, n);
     }
     return n;
@@ -291,9 +378,17 @@ export class Database {
     if (opStart >= 0) {
       name = word.slice(start, opStart);
       let end = opStart;
-      while (end < word.length && '<>=~'.includes(word[end]!)) end++;
+      let bits = 0;
+      for (; end < word.length; end++) {
+        const c = word.charCodeAt(end);
+        if (c === 60 /* < */) bits |= VERSION_LESS;
+        else if (c === 62 /* > */) bits |= VERSION_GREATER;
+        else if (c === 61 /* = */) bits |= VERSION_EQUAL;
+        else if (c === 126 /* ~ */) bits |= VERSION_FUZZY | VERSION_EQUAL;
+        else break;
+      }
       if (end >= word.length) return undefined;
-      op |= parseVersionOperator(word.slice(opStart, end));
+      op |= bits;
       if ((op & ~VERSION_CONFLICT) === 0) return undefined;
       version = word.slice(end);
     } else {
@@ -318,7 +413,19 @@ export class Database {
     let formatError = false;
     let versionError = false;
     outer: for (const item of words) {
-      for (const word of /[ \t\n]/.test(item) ? item.split(/[ \t\n]+/) : [item]) {
+      if (!hasSeparator(item)) {
+        // The index parser already split the field at spaces: one word per item.
+        if (item === '') continue;
+        const dep = this.pullDep(item, allowTag);
+        if (!dep) {
+          formatError = true;
+          break;
+        }
+        if (dep.broken) versionError = true;
+        deps.push(dep);
+        continue;
+      }
+      for (const word of item.split(/[ \t\n]+/)) {
         if (word === '') continue;
         const dep = this.pullDep(word, allowTag);
         if (!dep) {
@@ -367,13 +474,14 @@ export class Database {
     if (!pkg) {
       pkg = new Package(
         record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
-        depends.deps, provides.deps, iif, record,
+        depends.deps, provides.deps, iif, record, this.touchedPackages,
       );
       pkg.uninstallable = uninstallable;
       this.packages.set(key, pkg);
       name.providers.push({ pkg, version: pkg.version });
       for (const dep of pkg.provides) dep.name.providers.push({ pkg, version: dep.version });
       if (this.openComplete) this.addReverseDependencies(pkg);
+      else this.indexReverseDependencies(pkg);
     } else {
       oldRepos = pkg.repos;
       if (!oldRepos && repoBit && pkg.size !== (record.size ?? 0)) pkg.size = record.size ?? 0;
@@ -436,31 +544,31 @@ export class Database {
     }
   }
 
-  /** apk_db_name_rdepends over the name table, then marks the database open. */
-  finishOpen(): void {
-    let stamp = 0;
-    for (const name of sortInTableOrder([...this.names.values()].filter((n) => n.providers.length > 0))) {
-      stamp++;
-      for (const p of name.providers) {
-        for (const dep of p.pkg.depends) {
-          const rname = dep.name;
-          rname.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
-          if (rname.rdependsStamp !== stamp) {
-            rname.rdependsStamp = stamp;
-            if (rname.rdepends === NO_NAMES) rname.rdepends = [];
-            rname.rdepends.push(name);
-          }
-        }
-        for (const dep of p.pkg.installIf) {
-          const rname = dep.name;
-          if (rname.rinstallIfStamp !== stamp) {
-            rname.rinstallIfStamp = stamp;
-            if (rname.rinstallIf === NO_NAMES) rname.rinstallIf = [];
-            rname.rinstallIf.push(name);
-          }
-        }
-      }
+  /**
+   * Records a package loaded before the database is opened as a dependent of the names it depends
+   * on; each name's reverse links (apk_db_name_rdepends) are built from these on first use.
+   */
+  private indexReverseDependencies(pkg: Package): void {
+    for (const dep of pkg.depends) {
+      const target = dep.name;
+      target.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
+      if (target.dependents.length === 0) target.dependents = [pkg];
+      else target.dependents.push(pkg);
+      target.staleReverse();
     }
+    for (const dep of pkg.installIf) {
+      const target = dep.name;
+      if (target.iifDependents.length === 0) target.iifDependents = [pkg];
+      else target.iifDependents.push(pkg);
+      target.staleReverseIif();
+    }
+  }
+
+  /**
+   * Marks the database open. apk links every name to its reverse dependencies here by walking the
+   * name table; the links are built lazily per name instead, in the same order (see reverseNames).
+   */
+  finishOpen(): void {
     this.openComplete = true;
   }
 
@@ -527,10 +635,21 @@ export function identityKey(identity: string): string {
   const index = B64.indexOf(identity[last]!);
   if (index < 0) return identity;
   const mask = padding === 1 ? ~3 : ~15;
+  // Canonical spellings (the unused bits already clear) are their own key.
+  if ((index & mask) === index) return identity;
   return identity.slice(0, last) + B64[index & mask]! + identity.slice(last + 1);
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Does a dependency field item contain a list separator (space, tab, newline)? */
+function hasSeparator(item: string): boolean {
+  for (let i = 0; i < item.length; i++) {
+    const c = item.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10) return true;
+  }
+  return false;
+}
 
 /** apk_name_cmp_display: case-insensitive, then exact. */
 export function compareNamesForDisplay(a: string, b: string): number {

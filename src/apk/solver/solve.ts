@@ -783,8 +783,7 @@ class SolverRun {
 
   generateChangeset(world: readonly Dep[]): void {
     const db = this.db;
-    for (const name of db.names.values()) {
-      if (!name.hasState) continue;
+    for (const name of db.touchedNames) {
       const ss = name.ss;
       ss.requirers = 0;
       ss.installedPkg = undefined;
@@ -817,8 +816,10 @@ function ffs(x: number): number {
 /** Resets every name's and package's per-solve state (apk's free_name/free_package). State is
  *  allocated lazily, so only what a solve touched is dropped. */
 export function resetSolverState(db: Database): void {
-  for (const name of db.names.values()) if (name.hasState) name.ss = undefined;
-  for (const pkg of db.packages.values()) if (pkg.hasState) pkg.ss = undefined;
+  for (const name of db.touchedNames) name.ss = undefined;
+  for (const pkg of db.touchedPackages) pkg.ss = undefined;
+  db.touchedNames.length = 0;
+  db.touchedPackages.length = 0;
 }
 
 /** Sorts world entries in place by name as apk does before solving. */
