@@ -70,7 +70,7 @@ export async function startDockerRegistry(options: { htpasswd?: string } = {}): 
 }
 
 async function waitReady(host: string, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) return false;
     try {
       const response = await fetch(`http://${host}/v2/`);

@@ -141,6 +141,24 @@ describe('kiln attest / verify-attestation / download / tree against docker-regi
     expect(wrong.code).toBe(1);
   });
 
+  it('downloads an SBOM attached the deprecated way (.sbom tag, unsigned)', async () => {
+    const target = await pushTestImage(client, { registry: registry.host, repository: 'team/oldsbom', tag: 'v1' });
+    const repo = { registry: registry.host, repository: 'team/oldsbom' };
+    const sbom = Buffer.from('{"spdxVersion":"SPDX-2.2","SPDXID":"SPDXRef-DOCUMENT","name":"old"}');
+    const layer = await client.pushBlob(repo, sbom, { mediaType: 'text/spdx+json' });
+    const config = await client.pushBlob(repo, Buffer.from('{}'), { mediaType: 'application/vnd.oci.image.config.v1+json' });
+    await client.putManifestJson({ ...repo, tag: `sha256-${target.digest.slice(7)}.sbom` }, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { ...config, mediaType: 'application/vnd.oci.image.config.v1+json' }, layers: [{ ...layer, mediaType: 'text/spdx+json' }] });
+    const result = await kiln(['download', 'sbom', `${registry.host}/team/oldsbom:v1`], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(sbom.toString());
+    expect(result.stderr).toContain('not signature-verified');
+    const tree = await kiln(['tree', `${registry.host}/team/oldsbom:v1`], { cwd: dir });
+    expect(tree.stdout).toContain('SBOMs for an image tag');
+    const verified = await kiln(['download', 'sbom', '--key', 'cosign.pub', `${registry.host}/team/oldsbom:v1`], { cwd: dir });
+    expect(verified.code).toBe(1);
+    expect(verified.stderr).toContain('no SBOM attached');
+  });
+
   it('downloads attestations and the SBOM, and shows the tree', async () => {
     const downloaded = await kiln(['download', 'attestation', '--predicate-type', 'openvex', ref], { cwd: dir });
     expect(downloaded.code, downloaded.stderr).toBe(0);
