@@ -37,3 +37,5 @@ export type { LintEntry } from './lint.ts';
 export { resignPackage } from './resign.ts';
 export { testRecipe, TEST_ROOT } from './test-service.ts';
 export type { TestRequest, TestPorts, TestOutcome } from './test-service.ts';
+export { createImageEnvironmentProvider } from './environment/image.ts';
+export type { ImageEnvironmentOptions } from './environment/image.ts';

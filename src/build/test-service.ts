@@ -68,7 +68,9 @@ export async function testRecipe(request: TestRequest, ports: TestPorts): Promis
     const apk = join(resolve(request.outDir), arch.apk, packageFileName(candidate.name, recipe.fullVersion));
     const root = await mkdtemp(join(tmpdir(), `kiln-test-${candidate.name}-`));
     const workspace = await mkdtemp(join(tmpdir(), `kiln-test-ws-${candidate.name}-`));
-    const environment = await ports.environment.prepare({ arch: arch.apk, config: candidate.test?.environment ?? {}, extraPackages: needs, repositories: [], keyring: [] });
+    // An assembled guest installs the package under test from the output directory; the host guest
+    // cannot, and gets it mounted instead.
+    const environment = await ports.environment.prepare({ arch: arch.apk, config: candidate.test?.environment ?? {}, extraPackages: [...needs, candidate.name], repositories: [resolve(request.outDir)], keyring: [] });
     try {
       await extractPackage(apk, root);
       const prefixes = environment.rootfs === '/' ? [`${TEST_ROOT}/usr/bin`, `${TEST_ROOT}/usr/sbin`, `${TEST_ROOT}/bin`, `${TEST_ROOT}/sbin`] : [];

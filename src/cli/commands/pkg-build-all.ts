@@ -26,26 +26,32 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new KilnError('USAGE', `--jobs must be a positive integer, got ${JSON.stringify(flags.jobs)}`);
     const sde = sourceDateEpoch(flags, context);
     const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
-    const result = await buildAll(
-      {
-        dir: resolve(context.cwd, dir),
-        outDir: resolve(context.cwd, flags.outDir),
-        sourceDateEpoch: sde,
-        ...(jobs ? { jobs } : {}),
-        ...(flags.dryRun ? { dryRun: true } : {}),
-        ...(flags.arch ? { arch: flags.arch } : {}),
-        ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((p) => resolve(context.cwd, p)) } : {}),
-        ...(flags.namespace ? { namespace: flags.namespace } : {}),
-        ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
-        ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
-        ...(flags.license ? { license: flags.license } : {}),
-        ...(varsOverride ? { varsOverride } : {}),
-        ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
-        generateIndex: flags.generateIndex !== false,
-        ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
-      },
-      { runner: createRunner(flags), environment: createEnvironment(flags), publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
-    );
+    const environment = await createEnvironment(flags, context);
+    let result: Awaited<ReturnType<typeof buildAll>>;
+    try {
+      result = await buildAll(
+        {
+          dir: resolve(context.cwd, dir),
+          outDir: resolve(context.cwd, flags.outDir),
+          sourceDateEpoch: sde,
+          ...(jobs ? { jobs } : {}),
+          ...(flags.dryRun ? { dryRun: true } : {}),
+          ...(flags.arch ? { arch: flags.arch } : {}),
+          ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((p) => resolve(context.cwd, p)) } : {}),
+          ...(flags.namespace ? { namespace: flags.namespace } : {}),
+          ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
+          ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
+          ...(flags.license ? { license: flags.license } : {}),
+          ...(varsOverride ? { varsOverride } : {}),
+          ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
+          generateIndex: flags.generateIndex !== false,
+          ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+        },
+        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+      );
+    } finally {
+      environment.close();
+    }
     const summary = result.outcomes.map((o) => ({
       name: o.name,
       status: o.status,

@@ -30,26 +30,32 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
     const recipeFile = recipeArg ? resolve(context.cwd, recipeArg) : await discover(context.cwd);
     const sde = sourceDateEpoch(flags, context);
     const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
-    const result = await buildRecipe(
-      {
-        recipeFile,
-        outDir: resolve(context.cwd, flags.outDir),
-        sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
-        sourceDateEpoch: sde,
-        ...(flags.arch ? { arch: flags.arch } : {}),
-        ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
-        ...(flags.namespace ? { namespace: flags.namespace } : {}),
-        ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
-        ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
-        ...(flags.license ? { license: flags.license } : {}),
-        ...(varsOverride ? { varsOverride } : {}),
-        ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
-        generateIndex: flags.generateIndex !== false,
-        ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
-        ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
-      },
-      { runner: createRunner(flags), environment: createEnvironment(flags), publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
-    );
+    const environment = await createEnvironment(flags, context);
+    let result: Awaited<ReturnType<typeof buildRecipe>>;
+    try {
+      result = await buildRecipe(
+        {
+          recipeFile,
+          outDir: resolve(context.cwd, flags.outDir),
+          sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
+          sourceDateEpoch: sde,
+          ...(flags.arch ? { arch: flags.arch } : {}),
+          ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
+          ...(flags.namespace ? { namespace: flags.namespace } : {}),
+          ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
+          ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
+          ...(flags.license ? { license: flags.license } : {}),
+          ...(varsOverride ? { varsOverride } : {}),
+          ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
+          generateIndex: flags.generateIndex !== false,
+          ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+          ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
+        },
+        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+      );
+    } finally {
+      environment.close();
+    }
     if (flags.json) {
       printJson(context, {
         origin: result.origin,

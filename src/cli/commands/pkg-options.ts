@@ -2,13 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { loadSigningKey } from '../../apk/index.ts';
+import { defaultCacheDir, openRepositoryClient } from '../../apk/repository/index.ts';
 import {
   createApkPublisher,
   createBwrapRunner,
   createFakeRunner,
   createHostEnvironmentProvider,
-  createUnavailableEnvironmentProvider,
+  createImageEnvironmentProvider,
 } from '../../build/index.ts';
 import type { BuildEnvironmentProvider, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
 import { KilnError } from '../../lib/index.ts';
@@ -31,6 +34,10 @@ export interface PkgBuildFlags {
   buildOption?: string[];
   generateIndex?: boolean;
   cacheDir?: string;
+  repositoryAppend?: string[];
+  keyringAppend?: string[];
+  apkCacheDir?: string;
+  ignoreSignatures?: boolean;
   json?: boolean;
 }
 
@@ -56,6 +63,10 @@ export function addBuildOptions(command: Command): Command {
     .addOption(new Option('--build-option <NAME>', 'enable a build option declared in the recipe (repeatable)').argParser(collect))
     .option('--no-generate-index', 'do not update OUT/ARCH/APKINDEX.tar.gz')
     .option('--cache-dir <DIR>', 'host directory mounted at /var/cache/melange')
+    .addOption(new Option('-r, --repository-append <REPO>', 'repository for the build environment (path or URL; repeatable)').argParser(collect))
+    .addOption(new Option('-k, --keyring-append <KEY>', 'public key trusted for the build environment\'s repositories (repeatable)').argParser(collect))
+    .option('--apk-cache-dir <DIR>', 'cache of fetched packages and indexes (default: $XDG_CACHE_HOME/kiln)')
+    .option('--ignore-signatures', 'accept build-environment repositories without a trusted signature')
     .option('--json', 'print a JSON summary on stdout');
 }
 
@@ -95,9 +106,18 @@ export function createRunner(flags: PkgBuildFlags): SandboxRunner {
   return flags.runner === 'fake' ? createFakeRunner() : createBwrapRunner();
 }
 
-export function createEnvironment(flags: PkgBuildFlags): BuildEnvironmentProvider {
-  if (flags.bootstrapHost) return createHostEnvironmentProvider();
-  return createUnavailableEnvironmentProvider('assembling the build environment from environment.contents is not available yet; pass --bootstrap-host to build in the host root filesystem (read-only)');
+/** The build-environment provider: the host root (--bootstrap-host) or one assembled from
+ *  packages by the image assembler. Call `close` when done. */
+export async function createEnvironment(flags: PkgBuildFlags, context: CliContext): Promise<{ provider: BuildEnvironmentProvider; close: () => void }> {
+  if (flags.bootstrapHost) return { provider: createHostEnvironmentProvider(), close: () => {} };
+  const keyring = (flags.keyringAppend ?? []).map((key) => resolve(context.cwd, key));
+  const handle = await openRepositoryClient({
+    cacheDir: flags.apkCacheDir ? resolve(context.cwd, flags.apkCacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
+    keyringPaths: keyring,
+    ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
+  });
+  const repositories = (flags.repositoryAppend ?? []).map((repo) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? repo : resolve(context.cwd, repo)));
+  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, cwd: context.cwd }), close: handle.close };
 }
 
 export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {

@@ -19,18 +19,28 @@ export function registerPkgTest(pkg: Command, context: CliContext): void {
     .addOption(new Option('--runner <RUNNER>', 'sandbox runner').choices(['bubblewrap', 'fake']).default('bubblewrap'))
     .option('--bootstrap-host', 'use the host root filesystem (read-only) as the test environment; the package is mounted at /tmp/kiln-test-root')
     .addOption(new Option('--pipeline-dir <DIR>', 'directory of extra pipeline definitions (repeatable)').argParser(collect))
+    .addOption(new Option('-r, --repository-append <REPO>', 'repository for the test environment (the --out-dir is added; repeatable)').argParser(collect))
+    .addOption(new Option('-k, --keyring-append <KEY>', 'public key trusted for those repositories (repeatable)').argParser(collect))
+    .option('--apk-cache-dir <DIR>', 'cache of fetched packages and indexes')
+    .option('--ignore-signatures', 'accept test-environment repositories without a trusted signature')
     .option('--json', 'print the tested packages as JSON')
     .action(async (recipe: string, packageName: string | undefined, flags: PkgBuildFlags) => {
-      const outcomes = await testRecipe(
-        {
-          recipeFile: resolve(context.cwd, recipe),
-          outDir: resolve(context.cwd, flags.outDir),
-          ...(flags.arch ? { arch: flags.arch } : {}),
-          ...(packageName ? { packageName } : {}),
-          ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
-        },
-        { runner: createRunner(flags), environment: createEnvironment(flags), onLog: stepLogger(context) },
-      );
+      const environment = await createEnvironment(flags, context);
+      let outcomes: Awaited<ReturnType<typeof testRecipe>>;
+      try {
+        outcomes = await testRecipe(
+          {
+            recipeFile: resolve(context.cwd, recipe),
+            outDir: resolve(context.cwd, flags.outDir),
+            ...(flags.arch ? { arch: flags.arch } : {}),
+            ...(packageName ? { packageName } : {}),
+            ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
+          },
+          { runner: createRunner(flags), environment: environment.provider, onLog: stepLogger(context) },
+        );
+      } finally {
+        environment.close();
+      }
       if (flags.json) printJson(context, { tested: outcomes });
       else for (const o of outcomes) context.stderr(`tested ${o.package} (${o.steps} steps)\n`);
     });
