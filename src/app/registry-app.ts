@@ -135,8 +135,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       logger.warn(
         { addr: config.addr, loopbackOnly: true },
         isLoopback(host) || host === 'localhost'
-          ? 'no auth configured: anonymous pull and push allowed, push and delete only from loopback clients'
-          : 'no auth configured: anonymous pull allowed; push and delete refused except from loopback clients',
+          ? 'no auth configured: anonymous pull and push allowed for loopback clients only'
+          : 'no auth configured: anonymous pull and push allowed for loopback clients only; every other client is denied until auth.htpasswd is set',
       );
     }
     let gcTimer: NodeJS.Timeout | undefined;

@@ -46,7 +46,7 @@ export interface Principal {
 
 /** The registry's access-control configuration. */
 export interface AccessConfig {
-  /** No users configured: anonymous pull everywhere, anonymous push and delete from loopback only. */
+  /** No users configured: anonymous pull, push and delete for loopback clients only; others are denied. */
   open: boolean;
   users: Map<string, string>;
   rules: AccessRule[];
@@ -102,7 +102,7 @@ export class AccessController {
   /** Actions `principal` may take on `repository`, ignoring token claims. */
   allowedActions(principal: Principal, repository: string): Action[] {
     if (this.config.open) {
-      return isLoopback(principal.remoteAddress) ? ['pull', 'push', 'delete'] : ['pull'];
+      return isLoopback(principal.remoteAddress) ? ['pull', 'push', 'delete'] : [];
     }
     const rule = this.#rules.find((entry) => entry.pattern.test(repository))!.rule;
     const user = principal.user;
