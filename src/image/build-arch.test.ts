@@ -189,3 +189,18 @@ describe('generated files', () => {
     expect(result.osRelease.ID).toBe('kiln');
   });
 });
+
+describe('usr-merged images', () => {
+  it('keeps the database under usr/lib and adds a lib/apk/db/installed entry for scanners', async () => {
+    const baselayout = await made({ name: 'merged', version: '1-r0' }, [
+      { path: 'usr/lib', type: 'directory' },
+      { path: 'lib', type: 'symlink', linkTarget: 'usr/lib' },
+    ]);
+    const result = await build('contents: {packages: [merged]}\n', [baselayout]);
+    const byPath = new Map(result.files.map((file) => [file.path, file]));
+    expect(byPath.get('/lib')).toMatchObject({ type: 'symlink', linkTarget: 'usr/lib' });
+    expect(byPath.get('/usr/lib/apk/db/installed')?.type).toBe('file');
+    const names = tarNames(result.layers[0]!.data);
+    expect(names.filter((name) => name.endsWith('apk/db/installed'))).toEqual(['usr/lib/apk/db/installed', 'lib/apk/db/installed']);
+  });
+});

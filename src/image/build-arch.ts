@@ -297,7 +297,11 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     ...(groups ? { groups } : {}),
     users,
     groupNames,
-    installedDb: { path: `${dbDir}/installed`, render: (names) => Buffer.from(names.map((name) => records.get(name) ?? '').join('')) },
+    installedDb: {
+      path: `${dbDir}/installed`,
+      render: (names) => Buffer.from(names.map((name) => records.get(name) ?? '').join('')),
+      ...(libIsLink ? { alias: 'lib/apk/db/installed' } : {}),
+    },
   });
   const layers = await Promise.all(builders.map((builder) => builder.finish()));
 

@@ -16,7 +16,7 @@ export interface SerializeOptions {
   users: ReadonlyMap<number, string>;
   groupNames: ReadonlyMap<number, string>;
   /** Path of the installed database (no leading slash) and a renderer for one group's records. */
-  installedDb?: { path: string; render: (packages: readonly string[]) => Uint8Array };
+  installedDb?: { path: string; render: (packages: readonly string[]) => Uint8Array; alias?: string };
 }
 
 /** Per-layer entry counts and the builders, in manifest order (groups…, top). */
@@ -105,6 +105,10 @@ export function serializeTree(tree: FsTree, options: SerializeOptions): Serializ
       builder.add(header(path, node, options));
     }
     if (options.installedDb && path === options.installedDb.path) {
+      // When /lib links to usr/lib the database lives in usr/lib/apk/db; scanners that look for the
+      // exact layer path lib/apk/db/installed (Trivy) get a second entry under that name, which an
+      // extractor writes through the symlink onto the same file with the same bytes.
+      if (options.installedDb.alias) builders[top]!.add(header(options.installedDb.alias, node, options), node.content);
       groups.forEach((names, index) => {
         ensureDirs(index, path, node.mtime);
         builders[index]!.add(header(path, node, options), options.installedDb!.render(names));
