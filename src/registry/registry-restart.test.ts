@@ -33,3 +33,31 @@ describe('restart', () => {
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('finishes a running upload before stopping, and refuses new connections', async () => {
+    await using dir = await tempDir('kiln-registry-shutdown-');
+    const config = await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} });
+    const running = await startRegistry(config, silentLogger);
+    const client = new TestClient(running.url);
+    const start = await client.request('POST', '/v2/shutdown/app/blobs/uploads/');
+    const location = start.headers.get('location')!;
+    const data = randomBytes(200_000);
+    const { request } = await import('node:http');
+    const response = new Promise<number>((resolve, reject) => {
+      const req = request(`${running.url}${location}`, { method: 'PATCH', headers: { 'content-length': String(data.length), 'content-range': `0-${data.length - 1}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.write(data.subarray(0, 100_000));
+      // The rest arrives only after shutdown has begun.
+      setTimeout(() => req.end(data.subarray(100_000)), 300);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closed = running.close();
+    expect(await response).toBe(202);
+    await closed;
+    await expect(fetch(`${running.url}/v2/`)).rejects.toThrow();
+  });
+});

@@ -127,8 +127,10 @@ export class RegistryServer {
     let routeName = 'unknown';
     res.setHeader('Docker-Distribution-API-Version', API_VERSION_HEADER);
     res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#requests.inc({ method: req.method ?? '', route: routeName, status: String(res.statusCode) });
-      this.#duration.observe({ method: req.method ?? '', route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.#duration.observe({ method: req.method ?? '', route: routeName }, seconds);
+      this.#deps.logger.debug({ method: req.method, route: routeName, status: res.statusCode, ms: Math.round(seconds * 1000), remote: req.socket.remoteAddress }, 'request');
     });
     void this.#dispatch(req, res, (name) => {
       routeName = name;
