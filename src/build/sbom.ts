@@ -96,7 +96,7 @@ export function buildSbom(input: SbomInput): string {
     ],
   };
   const packages: Record<string, unknown>[] = [
-    { SPDXID: 'SPDXRef-OperatingSystem', name: input.namespace, filesAnalyzed: false, licenseConcluded: 'NOASSERTION', licenseDeclared: 'NOASSERTION', downloadLocation: 'NOASSERTION', copyrightText: 'NOASSERTION', supplier, originator: supplier, description: 'Operating System', primaryPackagePurpose: 'OPERATING-SYSTEM' },
+    { SPDXID: 'SPDXRef-OperatingSystem', name: input.namespace, filesAnalyzed: false, licenseConcluded: 'NOASSERTION', licenseDeclared: 'NOASSERTION', downloadLocation: 'NOASSERTION', copyrightText: 'NOASSERTION', supplier, originator: supplier, description: 'Operating System', primaryPackagePurpose: 'OPERATING_SYSTEM' },
     apkPackage,
     {
       SPDXID: recipeId,

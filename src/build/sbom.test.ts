@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import addFormatsModule from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { buildSbom, fnv1a128, sbomPath, spdxId } from './sbom.ts';
+
+const schemaFile = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'schemas', 'spdx-2.3.schema.json');
+
+const addFormats = addFormatsModule as unknown as (ajv: object) => void;
+
+function validator() {
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  addFormats(ajv);
+  return ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+}
+
+const input = {
+  packageName: 'hello',
+  fullVersion: '2.10-r0',
+  arch: 'x86_64',
+  namespace: 'wolfi',
+  licenses: ['GPL-3.0-or-later', 'Custom License'],
+  attestations: [],
+  sourceDateEpoch: 1700000000,
+  recipePath: 'hello.yaml',
+  recipeCommit: 'abc123',
+  recipeLicense: 'Apache-2.0',
+  gitRepoUrl: 'https://github.com/Example/Recipes',
+  sources: [{ kind: 'fetch' as const, package: 'hello', uri: 'https://ftp.gnu.org/gnu/hello/hello-2.10.tar.gz', sha256: 'a'.repeat(64), purlName: 'hello', purlVersion: '2.10', stepIndex: 0 }],
+  toolVersion: '0.1.0',
+};
+
+describe('SPDX SBOM', () => {
+  it('validates against the official SPDX 2.3 schema', () => {
+    const validate = validator();
+    const document = JSON.parse(buildSbom(input)) as unknown;
+    expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('describes the package, its recipe and its upstream source like melange', () => {
+    const document = JSON.parse(buildSbom(input)) as {
+      name: string;
+      creationInfo: { created: string };
+      packages: { SPDXID: string; licenseDeclared: string; externalRefs?: { referenceLocator: string }[] }[];
+      relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[];
+      hasExtractedLicensingInfos: { licenseId: string }[];
+    };
+    expect(document.name).toBe('apk-hello-2.10-r0');
+    expect(document.creationInfo.created).toBe('2023-11-14T22:13:20Z');
+    const apk = document.packages.find((pkg) => pkg.SPDXID === 'SPDXRef-Package-apk-hello-2.10-r0')!;
+    expect(apk.licenseDeclared).toBe('GPL-3.0-or-later AND LicenseRef-Custom-License');
+    expect(apk.externalRefs![0]!.referenceLocator).toBe('pkg:apk/wolfi/hello@2.10-r0?arch=x86_64&distro=wolfi');
+    expect(document.hasExtractedLicensingInfos.map((info) => info.licenseId)).toEqual(['LicenseRef-Custom-License']);
+    const recipe = document.packages.find((pkg) => pkg.SPDXID.startsWith('SPDXRef-Package-Melange-'))!;
+    expect(recipe.externalRefs![0]!.referenceLocator).toBe('pkg:github/example/recipes@abc123#hello.yaml');
+    const source = document.packages.find((pkg) => pkg.SPDXID.startsWith('SPDXRef-Package-Source-'))!;
+    expect(source.externalRefs![0]!.referenceLocator).toBe(`pkg:generic/hello@2.10?checksum=sha256:${'a'.repeat(64)}&download_url=https%3A%2F%2Fftp.gnu.org%2Fgnu%2Fhello%2Fhello-2.10.tar.gz`);
+    expect(document.relationships).toContainEqual({ spdxElementId: apk.SPDXID, relationshipType: 'GENERATED_FROM', relatedSpdxElement: source.SPDXID });
+  });
+
+  it('has stable helpers', () => {
+    expect(sbomPath('hello', '2.10-r0')).toBe('var/lib/db/sbom/hello-2.10-r0.spdx.json');
+    expect(spdxId('a:b/c_d+e')).toBe('a-b-cC95dC43e');
+    // FNV-1a 128 of the empty string is the offset basis
+    expect(fnv1a128('')).toBe('6c62272e07bb014262b821756295c58d');
+    expect(fnv1a128('a')).not.toBe(fnv1a128('b'));
+    expect(buildSbom(input)).toBe(buildSbom(input));
+  });
+});
