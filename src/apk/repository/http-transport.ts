@@ -3,6 +3,8 @@ import https from 'node:https';
 import { PassThrough } from 'node:stream';
 import { ApkError } from '../errors.ts';
 import type { FetchOptions, FetchResult, Fetcher, FetchValidators } from './fetcher.ts';
+import { proxyAuthorization, proxyFor, TunnelingAgent } from './proxy.ts';
+import type { ProxySettings } from './proxy.ts';
 
 /** Options of the HTTP(S) transport. */
 export interface HttpTransportOptions {
@@ -14,6 +16,8 @@ export interface HttpTransportOptions {
   /** Agents for connection reuse; defaults are keep-alive agents owned by this transport. */
   httpAgent?: http.Agent;
   httpsAgent?: https.Agent;
+  /** Proxies (see proxyFromEnvironment); loopback targets never use them. */
+  proxy?: ProxySettings;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -27,6 +31,9 @@ export class HttpTransport implements Fetcher {
   readonly #userAgent: string;
   readonly #httpAgent: http.Agent;
   readonly #httpsAgent: https.Agent;
+  readonly #proxy: ProxySettings;
+  readonly #tunnels = new Map<string, TunnelingAgent>();
+  readonly #proxyAgent = new http.Agent({ keepAlive: true });
 
   constructor(options: HttpTransportOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -34,12 +41,15 @@ export class HttpTransport implements Fetcher {
     this.#userAgent = options.userAgent ?? 'kiln-apk';
     this.#httpAgent = options.httpAgent ?? new http.Agent({ keepAlive: true });
     this.#httpsAgent = options.httpsAgent ?? new https.Agent({ keepAlive: true });
+    this.#proxy = options.proxy ?? {};
   }
 
   /** Closes idle keep-alive connections (call when done, so the process can exit promptly). */
   close(): void {
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
+    this.#proxyAgent.destroy();
+    for (const tunnel of this.#tunnels.values()) tunnel.destroy();
   }
 
   async fetch(url: string, options: FetchOptions = {}): Promise<FetchResult> {
@@ -65,6 +75,31 @@ export class HttpTransport implements Fetcher {
     }
   }
 
+  /** A GET to `target`, directly or through the configured proxy. */
+  #request(target: URL, isHttps: boolean, headers: Record<string, string>, signal: AbortSignal | undefined): http.ClientRequest {
+    const proxy = proxyFor(target, this.#proxy);
+    if (!proxy) return (isHttps ? https : http).request(target, { method: 'GET', headers, agent: isHttps ? this.#httpsAgent : this.#httpAgent, signal });
+    if (isHttps) {
+      let tunnel = this.#tunnels.get(proxy.href);
+      if (!tunnel) {
+        tunnel = new TunnelingAgent(proxy, this.#httpsAgent.options);
+        this.#tunnels.set(proxy.href, tunnel);
+      }
+      return https.request(target, { method: 'GET', headers, agent: tunnel, signal });
+    }
+    // Plain http through a proxy: the absolute URI goes in the request line.
+    const authorization = proxyAuthorization(proxy);
+    return http.request({
+      host: proxy.hostname,
+      port: proxy.port || 80,
+      path: target.href,
+      method: 'GET',
+      headers: { ...headers, host: target.host, ...(authorization ? { 'proxy-authorization': authorization } : {}) },
+      agent: this.#proxyAgent,
+      signal,
+    });
+  }
+
   #get(url: string, target: URL, options: FetchOptions): Promise<FetchResult | { kind: 'redirect'; location: string }> {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, accept: '*/*', 'accept-encoding': 'identity' };
     const validators = options.validators;
@@ -82,12 +117,7 @@ export class HttpTransport implements Fetcher {
         settled = true;
         reject(error);
       };
-      const request = (isHttps ? https : http).request(target, {
-        method: 'GET',
-        headers,
-        agent: isHttps ? this.#httpsAgent : this.#httpAgent,
-        signal: options.signal,
-      });
+      const request = this.#request(target, isHttps, headers, options.signal);
       let bodyStream: PassThrough | undefined;
       request.setTimeout(this.#timeoutMs, () => {
         const error = new ApkError('APK_REPO_TIMEOUT', `GET ${where}: no data for ${this.#timeoutMs} ms`, { detail: { url, timeoutMs: this.#timeoutMs } });

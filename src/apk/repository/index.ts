@@ -20,3 +20,5 @@ export { openRepositoryClient } from './setup.ts';
 export type { RepositoryClientSettings, RepositoryClientHandle } from './setup.ts';
 export { planInstall } from './plan.ts';
 export type { InstallPlan } from './plan.ts';
+export { proxyFromEnvironment, proxyFor } from './proxy.ts';
+export type { ProxySettings } from './proxy.ts';

@@ -4,6 +4,7 @@ import { RepositoryClient } from './client.ts';
 import { loadRepositoryKeyring } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 import { SchemeFetcher } from './transports.ts';
+import type { ProxySettings } from './proxy.ts';
 
 /** Everything needed to build a repository client from command-line style settings. */
 export interface RepositoryClientSettings {
@@ -15,6 +16,8 @@ export interface RepositoryClientSettings {
   indexMaxAgeMs?: number;
   concurrency?: number;
   timeoutMs?: number;
+  /** Proxies for http(s) (see proxyFromEnvironment). */
+  proxy?: ProxySettings;
   logger?: Logger;
 }
 
@@ -29,7 +32,7 @@ export interface RepositoryClientHandle {
 /** Builds the default client: https/http/file fetcher, on-disk cache, keyring from paths. */
 export async function openRepositoryClient(settings: RepositoryClientSettings): Promise<RepositoryClientHandle> {
   const keyring = await loadRepositoryKeyring(settings.keyringPaths);
-  const fetcher = new SchemeFetcher(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {});
+  const fetcher = new SchemeFetcher({ ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}), ...(settings.proxy ? { proxy: settings.proxy } : {}) });
   try {
     const client = new RepositoryClient({
       fetcher,

@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
-import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository, planInstall } from '../../apk/repository/index.ts';
+import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository, planInstall, proxyFromEnvironment } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -88,6 +88,7 @@ export async function openRepositories(flags: RepositoryFlags, context: CliConte
     allowUntrusted: Boolean(flags.allowUntrusted),
     ...(maxAge !== undefined ? { indexMaxAgeMs: maxAge * 60_000 } : {}),
     ...(timeout !== undefined ? { timeoutMs: Math.max(1, timeout * 1000) } : {}),
+    proxy: proxyFromEnvironment(context.env),
     logger: warningsToStderr(context),
   });
   return { repositories, arch, handle };
