@@ -35,7 +35,10 @@ const C_F = 102;
 const C_Z = 122;
 const U64 = (1n << 64n) - 1n;
 
-/** One step of the tokenizer; mutable so comparison walks both strings without allocating. */
+/**
+ * One step of the tokenizer; mutable so comparison walks both strings without allocating. The
+ * module keeps three instances that `reset` reuses (the functions below never nest).
+ */
 class Tokenizer {
   kind = T_INITIAL;
   /** Start and end of the token text in `text`. */
@@ -43,8 +46,18 @@ class Tokenizer {
   end = 0;
   suffix = 0;
   private pos = 0;
-  constructor(private readonly text: string) {
+  private text = '';
+
+  /** Starts tokenizing `text` (reads the initial digits). */
+  reset(text: string): this {
+    this.text = text;
+    this.kind = T_INITIAL;
+    this.start = 0;
+    this.end = 0;
+    this.suffix = 0;
+    this.pos = 0;
     this.digits(T_INITIAL);
+    return this;
   }
 
   private digits(kind: number): void {
@@ -136,10 +149,20 @@ class Tokenizer {
   /** Unsigned 64-bit value of a digit token; apk does not guard overflow, so it wraps. */
   number(): bigint | number {
     const length = this.end - this.start;
-    if (length <= 15) return Number(this.text.slice(this.start, this.end));
+    if (length <= 15) {
+      // Up to 15 decimal digits are exact in a double: accumulate without slicing.
+      const text = this.text;
+      let value = 0;
+      for (let i = this.start; i < this.end; i++) value = value * 10 + (text.charCodeAt(i) - C_0);
+      return value;
+    }
     return BigInt(this.text.slice(this.start, this.end)) & U64;
   }
 }
+
+const tokenA = new Tokenizer();
+const tokenB = new Tokenizer();
+const tokenV = new Tokenizer();
 
 function compareNumbers(a: bigint | number, b: bigint | number): number {
   if (a < b) return VERSION_LESS;
@@ -183,8 +206,8 @@ export function compareVersionBits(a: string | null, b: string | null, fuzzy = f
     return VERSION_EQUAL | VERSION_GREATER | VERSION_LESS;
   }
   if (a === b) return VERSION_EQUAL;
-  const ta = new Tokenizer(a);
-  const tb = new Tokenizer(b);
+  const ta = tokenA.reset(a);
+  const tb = tokenB.reset(b);
   while (ta.kind === tb.kind && ta.kind < T_END) {
     const r = compareTokens(ta, tb, a, b);
     if (r !== VERSION_EQUAL) return r;
@@ -209,7 +232,7 @@ export function compareVersions(a: string, b: string): number {
 
 /** True when the whole string is an apk version (the tokenizer reaches the end). */
 export function isValidVersion(version: string): boolean {
-  const t = new Tokenizer(version);
+  const t = tokenV.reset(version);
   while (t.kind < T_END) t.next();
   return t.kind === T_END;
 }

@@ -19,11 +19,10 @@ function isAscii(text: string): boolean {
 
 /** MurmurHash3 x86 32-bit of the UTF-8 bytes of `text`. */
 export function murmur3(text: string, seed = SEED): number {
-  // Names are almost always ASCII: read char codes directly instead of UTF-8 encoding them.
-  const ascii = isAscii(text);
-  const key = ascii ? undefined : encoder.encode(text);
-  const length = key ? key.length : text.length;
-  const byte = key ? (i: number): number => key[i]! : (i: number): number => text.charCodeAt(i);
+  // Names are almost always ASCII: read char codes directly. Otherwise hash the UTF-8 bytes, held
+  // as a one-byte-per-character string so the same loop reads them.
+  const key = isAscii(text) ? text : String.fromCharCode(...encoder.encode(text));
+  const length = key.length;
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   const blocks = length >>> 2;
@@ -31,7 +30,7 @@ export function murmur3(text: string, seed = SEED): number {
   let k: number;
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
-    k = (byte(o) | (byte(o + 1) << 8) | (byte(o + 2) << 16) | (byte(o + 3) << 24)) >>> 0;
+    k = (key.charCodeAt(o) | (key.charCodeAt(o + 1) << 8) | (key.charCodeAt(o + 2) << 16) | (key.charCodeAt(o + 3) << 24)) >>> 0;
     k = Math.imul(k, c1);
     k = rotl32(k, 15);
     k = Math.imul(k, c2);
@@ -42,10 +41,10 @@ export function murmur3(text: string, seed = SEED): number {
   const tail = blocks * 4;
   k = 0;
   const rest = length & 3;
-  if (rest >= 3) k ^= byte(tail + 2) << 16;
-  if (rest >= 2) k ^= byte(tail + 1) << 8;
+  if (rest >= 3) k ^= key.charCodeAt(tail + 2) << 16;
+  if (rest >= 2) k ^= key.charCodeAt(tail + 1) << 8;
   if (rest >= 1) {
-    k ^= byte(tail);
+    k ^= key.charCodeAt(tail);
     k = Math.imul(k, c1);
     k = rotl32(k, 15);
     k = Math.imul(k, c2);
