@@ -73,6 +73,14 @@ describe('readApk on real packages', () => {
     await expect(summarizeApk(open('apko/hello-0.1.0-r0.apk'), { name: 'hello', expectedIdentity: 'Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=' })).rejects.toMatchObject({ code: 'APK_IDENTITY_MISMATCH' });
   });
 
+  it('checks the expected file size (index S:) while reading', async () => {
+    const file = 'apko/hello-0.1.0-r0.apk';
+    const { end } = await summarizeApk(open(file), { allowUntrusted: true, expectedSize: 499 });
+    expect(end.fileSize).toBe(499);
+    await expect(summarizeApk(open(file), { name: 'h', allowUntrusted: true, expectedSize: 400 })).rejects.toMatchObject({ code: 'SIZE_MISMATCH', message: 'h: longer than the expected 400 bytes' });
+    await expect(summarizeApk(open(file), { name: 'h', allowUntrusted: true, expectedSize: 600 })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+  });
+
   it('gives the same result however the input is chunked', async () => {
     const file = 'wolfi/libcap-2.69-r0.apk';
     const big = await summarizeApk(open(file), { keyring: allKeys });

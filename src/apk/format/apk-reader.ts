@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Hash, Verify } from 'node:crypto';
+import { KilnError } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 import { decodeQ1, encodeQ1 } from './encoding.ts';
 import { GzipMemberReader } from './gzip-members.ts';
@@ -51,6 +52,8 @@ export interface ReadApkOptions {
   allowUntrusted?: boolean;
   /** Identity (index `C:`, Q1) the control member must have; when it matches, no signature is required. */
   expectedIdentity?: string;
+  /** File size (index `S:`) the package must have; reading stops as soon as the input is longer. */
+  expectedSize?: number;
   /** Refuse data entries whose parent directory has no entry earlier in the package (apk: "no dirent in archive"). Default true. */
   requireParentDirectories?: boolean;
   limits?: Partial<ApkReadLimits>;
@@ -173,7 +176,7 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
   const name = options.name ?? 'package';
   const limits = { ...DEFAULT_APK_LIMITS, ...options.limits };
   const requireParents = options.requireParentDirectories ?? true;
-  const gzip = new GzipMemberReader(source, name);
+  const gzip = new GzipMemberReader(options.expectedSize === undefined ? source : limitSize(source, options.expectedSize, name), name);
   const fault = (code: 'APK_PACKAGE_INVALID' | 'APK_LIMIT_EXCEEDED', message: string, detail: Record<string, unknown> = {}): ApkError =>
     new ApkError(code, `${name}: ${message}`, { detail: { file: name, ...detail } });
   try {
@@ -426,6 +429,17 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
   } finally {
     await gzip.close();
   }
+}
+
+/** Passes input through, failing as soon as it is longer than `size` bytes, or at its end when shorter. */
+async function* limitSize(source: AsyncIterable<Uint8Array>, size: number, name: string): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    if (seen > size) throw new KilnError('SIZE_MISMATCH', `${name}: longer than the expected ${size} bytes`, { detail: { file: name, expected: size } });
+    yield chunk;
+  }
+  if (seen !== size) throw new KilnError('SIZE_MISMATCH', `${name}: ${seen} bytes, expected ${size}`, { detail: { file: name, expected: size, actual: seen } });
 }
 
 function checksumMismatch(name: string, path: string, expected: string, actual: string): ApkError {

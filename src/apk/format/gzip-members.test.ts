@@ -75,4 +75,21 @@ describe('GzipMemberReader', () => {
     await expect(split(good.subarray(0, good.length - 4))).rejects.toMatchObject({ message: expect.stringContaining('no gzip trailer') });
     await expect(split(good.subarray(0, 12))).rejects.toMatchObject({ message: expect.stringContaining('truncated') });
   });
+
+  it('reports a failing input as an IO error naming the source, also after the deflate stream ended', async () => {
+    const good = gzipSync('some data');
+    for (const cut of [5, good.length - 8, good.length]) {
+      const failing = (async function* () {
+        yield good.subarray(0, cut);
+        throw new Error('connection reset');
+      })();
+      const reader = new GzipMemberReader(failing, 'remote.apk');
+      const attempt = (async () => {
+        const member = await reader.next();
+        while (member && (await member.read()));
+        await reader.next();
+      })();
+      await expect(attempt).rejects.toMatchObject({ code: 'IO', message: 'remote.apk: cannot read: connection reset' });
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createInflateRaw, crc32 } from 'node:zlib';
 import type { InflateRaw } from 'node:zlib';
+import { KilnError } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 
 // apk v2 files are concatenated gzip members whose boundaries carry meaning (signature | control |
@@ -119,7 +120,14 @@ export class GzipMemberReader {
   private async pull(): Promise<Buffer | null> {
     if (this.sourceDone) return null;
     for (;;) {
-      const result = await this.iterator.next();
+      let result: IteratorResult<Uint8Array>;
+      try {
+        result = await this.iterator.next();
+      } catch (error) {
+        this.sourceDone = true;
+        if (error instanceof KilnError) throw error;
+        throw new KilnError('IO', `${this.name}: cannot read: ${(error as Error)?.message ?? String(error)}`, { cause: error, detail: { file: this.name } });
+      }
       if (result.done) {
         this.sourceDone = true;
         return null;
@@ -198,6 +206,7 @@ export class GzipMemberReader {
     let reported = 0; // inflater-relative bytes already passed to the sink
     let ended = false;
     let failure: unknown;
+    let sourceError: unknown;
     let size = 0;
     let crc = 0;
     let info: GzipMemberInfo | undefined;
@@ -250,7 +259,7 @@ export class GzipMemberReader {
 
     const pump = async (): Promise<void> => {
       try {
-        while (!ended && failure === undefined) {
+        while (!ended && failure === undefined && sourceError === undefined) {
           const chunk = this.pending.shift() ?? (await this.pull());
           if (!chunk) {
             inflater.end();
@@ -264,14 +273,23 @@ export class GzipMemberReader {
           if (!inflater.write(chunk)) await waitWritable();
         }
       } catch (error) {
-        failure ??= error;
+        // The input failed (I/O error, size limit): not a gzip fault, so it is reported as itself.
+        sourceError ??= error;
         signal();
       }
     };
     const pumping = pump();
+    const rethrowSourceError = async (): Promise<void> => {
+      if (sourceError === undefined) return;
+      inflater.destroy();
+      this.active = false;
+      if (sourceError instanceof KilnError) throw sourceError;
+      throw new KilnError('IO', `${this.name}: reading failed: ${(sourceError as Error)?.message ?? String(sourceError)}`, { cause: sourceError, detail: { file: this.name } });
+    };
 
     const finish = async (): Promise<void> => {
       await pumping;
+      await rethrowSourceError();
       report();
       const consumed = inflater.bytesWritten;
       // Whatever the inflater did not consume belongs to the trailer and the following members.
@@ -315,6 +333,7 @@ export class GzipMemberReader {
       read: async (): Promise<Buffer | null> => {
         if (info) return null;
         for (;;) {
+          await rethrowSourceError();
           if (failure !== undefined) return abort(failure);
           const chunk = inflater.read() as Buffer | null;
           if (chunk) {

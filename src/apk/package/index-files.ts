@@ -14,7 +14,8 @@ export async function readIndexFile(path: string, options: ReadIndexOptions = {}
   try {
     return await readIndex(createReadStream(path, { highWaterMark: 256 * 1024 }), { name: path, ...options });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') {
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    if (cause?.code === 'ENOENT' || cause?.code === 'EISDIR') {
       throw new ApkError('APK_INDEX_INVALID', `${path}: cannot read index file`, { cause: error, detail: { file: path } });
     }
     throw error;

@@ -22,7 +22,8 @@ export async function verifyApkFile(path: string, options: ReadApkOptions = {}):
   try {
     return await summarizeApk(createReadStream(path, { highWaterMark: 256 * 1024 }), { name: path, ...options });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') {
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    if (cause?.code === 'ENOENT' || cause?.code === 'EISDIR') {
       throw new ApkError('APK_PACKAGE_INVALID', `${path}: cannot read package file`, { cause: error, detail: { file: path } });
     }
     throw error;
