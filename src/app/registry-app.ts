@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -146,6 +146,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       }, config.gc.interval * 1000);
       gcTimer.unref();
     }
+    await writeFileAtomic(pidFile(config), `${process.pid}\n`);
     logger.info({ url, dataDir: config.dataDir, tls: Boolean(tls), auth: open ? 'none' : token ? 'token' : 'basic', deletes: config.storage.delete.enabled }, 'registry listening');
     const httpServer = server;
     let closing: Promise<void> | undefined;
@@ -165,6 +166,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
           await closed;
           clearTimeout(timer);
           await metadata.close();
+          await rm(pidFile(config), { force: true });
           logger.info({}, 'registry stopped');
         })();
         return closing;
@@ -179,6 +181,14 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
 
 /** Offline garbage collection (`kiln registry gc`) over a data directory. */
 export async function runOfflineGc(config: RegistryConfig, logger: Logger, options: Partial<GcOptions>): Promise<GcReport> {
+  // The digest lock that keeps a sweep away from concurrent pushes is in-process: refuse to sweep a
+  // data directory a live server is using (a dry run only reads and is allowed).
+  const pid = Number((await readFile(pidFile(config), 'utf8').catch(() => '')).trim());
+  if (!options.dryRun && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+    throw new RegistryError('CONFIG_INVALID', `${config.dataDir}: a registry server (pid ${pid}) is using this data directory; stop it first or enable gc.online`, {
+      detail: { dataDir: config.dataDir, pid },
+    });
+  }
   const blobs = new FsBlobStore(config.storage.filesystem.root!);
   const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
   try {
@@ -189,5 +199,18 @@ export async function runOfflineGc(config: RegistryConfig, logger: Logger, optio
     );
   } finally {
     await metadata.close();
+  }
+}
+
+function pidFile(config: RegistryConfig): string {
+  return join(config.dataDir, 'serve.pid');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

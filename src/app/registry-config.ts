@@ -56,7 +56,7 @@ export const registryConfigSchema = z.strictObject({
   gc: z
     .strictObject({
       online: z.boolean().default(false),
-      interval: seconds.default(3600),
+      interval: z.number().int().positive().default(3600),
       gracePeriod: seconds.default(3600),
       deleteUntagged: z.boolean().default(true),
       uploadExpiry: seconds.default(7 * 24 * 3600),

@@ -154,4 +154,36 @@ describe('kiln registry gc', () => {
     expect(real.blobsDeleted.sort()).toEqual([image.digest, ...image.blobs.map((blob) => sha256(blob))].sort());
     expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--grace-period', 'soon'], context)).toBe(2);
   });
+
+  it('refuses to sweep a data directory a live server is using', async () => {
+    await using dir = await tempDir('kiln-registry-gc-live-');
+    await writeFile(join(dir.path, 'serve.pid'), `${process.ppid}\n`);
+    const errors: string[] = [];
+    const context = { stdout: () => {}, stderr: (text: string) => errors.push(text), env: {}, cwd: dir.path, isTTY: false };
+    expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--json'], context)).toBe(1);
+    expect(errors.join('')).toContain(`a registry server (pid ${process.ppid}) is using this data directory`);
+    expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--dry-run', '--json'], context)).toBe(0);
+  });
+});
+
+describe('online garbage collection', () => {
+  it('runs on its interval inside the server', async () => {
+    await using dir = await tempDir('kiln-registry-gc-online-');
+    await writeFile(join(dir.path, 'config.yaml'), 'addr: 127.0.0.1:0\ngc:\n  online: true\n  interval: 1\n  gracePeriod: 0\n');
+    const running = await startRegistry(await loadRegistryConfig({ file: join(dir.path, 'config.yaml'), dataDir: dir.path, cwd: dir.path, env: {} }), silentLogger);
+    try {
+      const client = new TestClient(running.url);
+      const loose = randomBytes(100);
+      await client.pushBlob('online/app', loose);
+      let metrics = '';
+      for (let i = 0; i < 50 && !/kiln_registry_gc_runs_total [1-9]/.test(metrics); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        metrics = await (await fetch(`${running.url}/metrics`)).text();
+      }
+      expect(metrics).toMatch(/kiln_registry_gc_runs_total [1-9]/);
+      expect((await client.request('HEAD', `/v2/online/app/blobs/${sha256(loose)}`)).status).toBe(404);
+    } finally {
+      await running.close();
+    }
+  });
 });
