@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -47,6 +47,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export default async function imageBench(ctx: BenchContext): Promise<string> {
+  const load = loadavg()[0]!;
   const work = await mkdtemp(join(tmpdir(), 'kiln-image-bench-'));
   try {
     ctx.log('making a signed repository from host binaries');
@@ -84,64 +85,60 @@ export default async function imageBench(ctx: BenchContext): Promise<string> {
     let layer: Uint8Array = new Uint8Array();
     let compressed = 0;
     const kilnTimes: number[] = [];
+    const buildahTimes: number[] = [];
+    const floorTimes: number[] = [];
+    const singleTimes: number[] = [];
+    const rootfs = join(work, 'rootfs');
+    const storage = ['--root', join(work, 'buildah-root'), '--runroot', join(work, 'buildah-run'), '--storage-driver', 'vfs'];
     try {
       ctx.log('warming the package cache');
-      await buildImage({ loaded, repository: handle.client, tag: 'bench:1', sourceDateEpoch: 1_700_000_000 });
+      const warm = await buildImage({ loaded, repository: handle.client, tag: 'bench:1', sourceDateEpoch: 1_700_000_000 });
+      layer = gunzipSync(warm.arches[0]!.result.layers[0]!.data);
+      compressed = warm.arches[0]!.result.layers[0]!.size;
+      ctx.log('unpacking the rootfs for buildah');
+      await mkdir(rootfs);
+      await writeFile(join(work, 'layer.tar'), layer);
+      await run('tar', ['-xf', join(work, 'layer.tar'), '-C', rootfs, '--numeric-owner']);
+      // Runs are interleaved so that load from other processes hits every contender alike.
       for (let i = 0; i < RUNS; i++) {
-        ctx.log(`kiln build ${i + 1}/${RUNS}`);
+        ctx.log(`round ${i + 1}/${RUNS}: kiln`);
         const out = join(work, `layout-${i}`);
         kilnTimes.push(
           await timed(async () => {
             const result = await buildImage({ loaded, repository: handle.client, tag: 'bench:1', sourceDateEpoch: 1_700_000_000 });
             await writeOciLayout(out, result.index, { refName: '1' });
-            layer = gunzipSync(result.arches[0]!.result.layers[0]!.data);
-            compressed = result.arches[0]!.result.layers[0]!.size;
+          }),
+        );
+        ctx.log(`round ${i + 1}/${RUNS}: buildah`);
+        buildahTimes.push(
+          await timed(async () => {
+            const container = (await run('buildah', [...storage, 'from', '--name', `kiln-bench-${process.pid}-${i}`, 'scratch'])).stdout.trim();
+            await run('buildah', [...storage, 'copy', container, `${rootfs}/.`, '/'], { maxBuffer: 1 << 26 });
+            await run('buildah', [...storage, 'config', '--user', '65532', '--entrypoint', '["/bin/sh"]', container]);
+            await run('buildah', [...storage, 'commit', '--quiet', container, `oci:${join(work, `buildah-${i}`)}:1`], { maxBuffer: 1 << 26 });
+            await run('buildah', [...storage, 'rm', container]);
+          }),
+        );
+        ctx.log(`round ${i + 1}/${RUNS}: floor`);
+        floorTimes.push(
+          await timed(async () => {
+            createHash('sha256').update(layer).digest();
+            const gz = await parallelGzip(layer);
+            createHash('sha256').update(gz).digest();
+          }),
+        );
+        singleTimes.push(
+          await timed(async () => {
+            createHash('sha256').update(layer).digest();
+            const gz = gzipSync(layer, { level: 6 });
+            createHash('sha256').update(gz).digest();
           }),
         );
       }
     } finally {
       handle.close();
     }
-
-    ctx.log('unpacking the rootfs for buildah');
-    const rootfs = join(work, 'rootfs');
-    await mkdir(rootfs);
-    await writeFile(join(work, 'layer.tar'), layer);
-    await run('tar', ['-xf', join(work, 'layer.tar'), '-C', rootfs, '--numeric-owner']);
-    const storage = ['--root', join(work, 'buildah-root'), '--runroot', join(work, 'buildah-run'), '--storage-driver', 'vfs'];
-    const buildahTimes: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      ctx.log(`buildah ${i + 1}/${RUNS}`);
-      buildahTimes.push(
-        await timed(async () => {
-          const container = (await run('buildah', [...storage, 'from', '--name', `kiln-bench-${process.pid}-${i}`, 'scratch'])).stdout.trim();
-          await run('buildah', [...storage, 'copy', container, `${rootfs}/.`, '/'], { maxBuffer: 1 << 26 });
-          await run('buildah', [...storage, 'config', '--user', '65532', '--entrypoint', '["/bin/sh"]', container]);
-          await run('buildah', [...storage, 'commit', '--quiet', container, `oci:${join(work, `buildah-${i}`)}:1`], { maxBuffer: 1 << 26 });
-          await run('buildah', [...storage, 'rm', container]);
-        }),
-      );
-    }
     await rm(join(work, 'buildah-root'), { recursive: true, force: true }).catch(() => undefined);
-
-    const floorTimes: number[] = [];
-    const singleTimes: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      floorTimes.push(
-        await timed(async () => {
-          createHash('sha256').update(layer).digest();
-          const gz = await parallelGzip(layer);
-          createHash('sha256').update(gz).digest();
-        }),
-      );
-      singleTimes.push(
-        await timed(async () => {
-          createHash('sha256').update(layer).digest();
-          const gz = gzipSync(layer, { level: 6 });
-          createHash('sha256').update(gz).digest();
-        }),
-      );
-    }
     const kiln = median(kilnTimes);
     const buildah = median(buildahTimes);
     const floor = median(floorTimes);
@@ -156,7 +153,7 @@ uncompressed, ${mib(compressed)} MiB gzip) from a warm package cache, against bu
 same unpacked root filesystem (\`buildah from scratch\`, \`copy\`, \`config\`, \`commit\` to an OCI layout; vfs
 driver, isolated root/runroot). The floor is compressing (level 6, Kiln's 1 MiB-block parallel gzip) and
 hashing the same layer bytes and nothing else; single-stream gzip of the same bytes is shown for scale.
-Median of ${RUNS} runs each.
+Median of ${RUNS} interleaved rounds (load average at the start: ${load.toFixed(1)} on ${cpus().length} cores).
 
 | what | seconds | vs kiln |
 |---|---|---|

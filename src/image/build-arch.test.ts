@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApkBuffer, readApk, readApkFile } from '../apk/index.ts';
 import type { ApkWriteEntry, PkgInfoInput } from '../apk/index.ts';
 import { archInfo } from './config/archs.ts';
-import { loadImageConfigText } from './config/load.ts';
+import { loadImageConfig, loadImageConfigText } from './config/load.ts';
 import { buildArchImage } from './build-arch.ts';
 import type { ArchPackage } from './build-arch.ts';
 
@@ -202,5 +202,28 @@ describe('usr-merged images', () => {
     expect(byPath.get('/usr/lib/apk/db/installed')?.type).toBe('file');
     const names = tarNames(result.layers[0]!.data);
     expect(names.filter((name) => name.endsWith('apk/db/installed'))).toEqual(['usr/lib/apk/db/installed', 'lib/apk/db/installed']);
+  });
+});
+
+describe('certificates', () => {
+  it('appends additional and provider certificates to the CA bundle and writes the checksum sidecar', async () => {
+    const examples = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'images', 'apko-examples', 'certificates.yaml');
+    const { config: example } = await loadImageConfig(examples);
+    const additional = example.certificates!.additional[0]!;
+    const bundle = await made({ name: 'ca-bundle', version: '1-r0' }, [{ path: 'etc/ssl/certs/ca-certificates.crt', type: 'file', content: '# system bundle\n' }]);
+    const text = `contents: {packages: [x]}\ncertificates:\n  providers: [custom-ca-certificates]\n  additional:\n    - name: ${additional.name}\n      content: |\n${additional.content.split('\n').map((line) => `        ${line}`).join('\n')}\n`;
+    const result = await build(text, [bundle, pkg('custom-ca-certs-1'), pkg('custom-ca-certs-2')]);
+    const byPath = new Map(result.files.map((file) => [file.path, file]));
+    expect([...byPath.keys()].some((path) => path.startsWith(`/usr/local/share/ca-certificates/${additional.name}-`))).toBe(true);
+    expect(byPath.get('/etc/ssl/certs/.ca-certificates.crt.sha256')).toMatchObject({ mode: 0o444 });
+    const tar = gunzipSync(result.layers[0]!.data).toString('latin1');
+    const start = tar.indexOf('# system bundle');
+    const bundleText = tar.slice(start, tar.indexOf('\0', start));
+    // one additional and four provider certificates (cert-a … cert-d)
+    expect(bundleText.match(/BEGIN CERTIFICATE/g)).toHaveLength(5);
+  });
+
+  it('refuses an additional certificate that is not PEM', async () => {
+    await expect(build('contents: {packages: [x]}\ncertificates:\n  additional: [{name: bad, content: nope}]\n', [pkg('pretend-baselayout')])).rejects.toMatchObject({ code: 'IMAGE_KEY_INVALID' });
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import type { ApkItem } from '../apk/index.ts';
 import { assembleImage } from '../oci/index.ts';
 import type { BuiltImage, LayerBlob, RuntimeConfig } from '../oci/index.ts';
@@ -132,6 +132,17 @@ export function canonicalRsaPublicKey(name: string, pem: string): string {
   return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
+/** Canonical PEM of exactly one X.509 certificate, or an IMAGE_KEY_INVALID error naming `name`. */
+export function canonicalCertificate(name: string, pem: string): string {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----/g) ?? [];
+  if (blocks.length !== 1) throw new ImageError('IMAGE_KEY_INVALID', `certificate ${name}: expected exactly one PEM CERTIFICATE block, found ${blocks.length}`, { detail: { certificate: name } });
+  try {
+    return new X509Certificate(pem).toString();
+  } catch (error) {
+    throw new ImageError('IMAGE_KEY_INVALID', `certificate ${name}: not a readable X.509 certificate`, { cause: error, detail: { certificate: name } });
+  }
+}
+
 /** The OCI runtime config from the configuration (image-config.md §10.1). */
 export function runtimeConfig(config: ImageConfig, user: string | undefined, labels: Record<string, string>): RuntimeConfig {
   const env = { ...config.environment };
@@ -227,6 +238,39 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
   for (const mutation of config.paths) {
     if (mutation.permissions === undefined && mutation.type !== 'symlink') warn(`paths: ${mutation.path} has no permissions; it gets mode 0000 (as apko does)`);
     applyPathMutation(tree, mutation, 0);
+  }
+
+  // CA certificates from the configuration (image-config.md §6.4; the Java keystore is not updated)
+  if (config.certificates) {
+    const collected: string[] = [];
+    for (const cert of config.certificates.additional) {
+      const pem = canonicalCertificate(cert.name, cert.content);
+      const hex = createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+      putFile(tree, `usr/local/share/ca-certificates/${cert.name}-${hex}.crt`, file(pem, 0o644, created));
+      collected.push(pem);
+    }
+    const providers = new Set(config.certificates.providers);
+    const providing = new Set(
+      installed.filter((pkg) => pkg.control.pkginfo.provides.some((provide) => providers.has(provide.split('=')[0]!))).map((pkg) => pkg.control.pkginfo.name),
+    );
+    const certDir = tree.get('usr/local/share/ca-certificates', true);
+    for (const [name, node] of [...(certDir?.children ?? new Map<string, FsNode>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!node.owner || !providing.has(node.owner) || !/\.(crt|pem)$/.test(name) || !node.content) continue;
+      try {
+        collected.push(canonicalCertificate(name, Buffer.from(node.content).toString('utf8')));
+      } catch {
+        warn(`certificates: /usr/local/share/ca-certificates/${name} from ${node.owner} is not one PEM certificate; skipped`);
+      }
+    }
+    for (const bundle of CA_BUNDLES.filter((path) => path.endsWith('.crt') || path.endsWith('.pem'))) {
+      const node = tree.get(bundle, true);
+      if (node?.type !== 'file' || !node.content) continue;
+      let text = Buffer.from(node.content).toString('utf8');
+      if (text && !text.endsWith('\n')) text += '\n';
+      const content = Buffer.from(text + collected.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''));
+      Object.assign(node, { content, sha1: sha1Hex(content), mtime: created });
+      delete node.owner;
+    }
   }
 
   // CA bundle checksum sidecars

@@ -10,7 +10,7 @@ export const imageErrorCodes = {
   IMAGE_PATH_ESCAPES: 'a path in a package or a path mutation leaves the image root',
   IMAGE_PATH_CONFLICT: 'two packages (or a package and a path mutation) own the same path with different content',
   IMAGE_PATH_MISSING: 'a path mutation or link refers to a path that does not exist in the image',
-  IMAGE_KEY_INVALID: 'a keyring or runtime key is missing or is not one PEM RSA public key',
+  IMAGE_KEY_INVALID: 'a keyring or runtime key is missing or not one PEM RSA public key, or a configured CA certificate is not one PEM certificate',
   IMAGE_LOCK_INVALID: 'a lock file is malformed or lacks a checksum',
   IMAGE_LOCK_MISMATCH: 'a lock file was made from another configuration or does not match the fetched packages',
   IMAGE_RESOLVE_FAILED: 'the packages of an image cannot be resolved to a consistent set',
