@@ -1,7 +1,7 @@
 // Package-builder benchmarks: sandbox overhead per empty step (bubblewrap vs the same command run
 // directly), a no-op build-all over 100 generated recipes that are all up to date, and GNU hello's
 // build wall time against the same configure + make + make install run directly on the host.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,22 +19,24 @@ const s = (value: number) => `${(value / 1000).toFixed(2)} s`;
 
 async function stepOverhead(log: (message: string) => void): Promise<{ sandbox: number; direct: number }> {
   const runner = createBwrapRunner();
+  // "direct" goes through the same spawn-and-stream code path, without the sandbox
+  const direct = createFakeRunner();
   const workspace = mkdtempSync(join(tmpdir(), 'kiln-bench-step-'));
   const spec = { rootfs: '/', mounts: [{ source: workspace, target: '/home/build', writable: true }], workdir: '/home/build', env: { PATH: '/usr/bin:/bin' }, argv: ['/bin/sh', '-c', 'true'], network: false };
   const sandbox: number[] = [];
-  const direct: number[] = [];
+  const plain: number[] = [];
   for (let i = 0; i < 5; i++) await runner.run(spec, () => {});
   for (let i = 0; i < 40; i++) {
     let start = performance.now();
     await runner.run(spec, () => {});
     sandbox.push(performance.now() - start);
     start = performance.now();
-    spawnSync('/bin/sh', ['-c', 'true'], { cwd: workspace, env: { PATH: '/usr/bin:/bin' } });
-    direct.push(performance.now() - start);
+    await direct.run(spec, () => {});
+    plain.push(performance.now() - start);
   }
   rmSync(workspace, { recursive: true, force: true });
-  log(`step overhead: sandbox ${ms(median(sandbox))}, direct ${ms(median(direct))}`);
-  return { sandbox: median(sandbox), direct: median(direct) };
+  log(`step overhead: sandbox ${ms(median(sandbox))}, direct ${ms(median(plain))}`);
+  return { sandbox: median(sandbox), direct: median(plain) };
 }
 
 async function noopBuildAll(log: (message: string) => void): Promise<{ first: number; noop: number; recipes: number }> {
@@ -69,28 +71,38 @@ async function noopBuildAll(log: (message: string) => void): Promise<{ first: nu
 async function hello(root: string, log: (message: string) => void): Promise<{ floor: number; kiln: number; inSteps: number; timings: { step: string; ms: number }[] }> {
   const tarball = await debianOrigTarball('hello');
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-hello-'));
-  // Floor: the same configure + make + make install, directly on the host.
-  const src = join(dir, 'floor');
-  mkdirSync(src);
-  // the floor also unpacks the tarball, as the recipe's fetch step does
-  let start = performance.now();
-  execFileSync('tar', ['-x', '--strip-components=1', '-C', src, '-f', tarball]);
-  execFileSync('/bin/sh', ['-c', `./configure --host=x86_64-pc-linux-gnu --build=x86_64-pc-linux-gnu --prefix=/usr --sysconfdir=/etc --libdir=/usr/lib --mandir=/usr/share/man --infodir=/usr/share/info --localstatedir=/var --disable-nls && make -j$(nproc) V=1 && make install DESTDIR=${dir}/floor-dest V=1`], { cwd: src, stdio: 'ignore' });
-  const floor = performance.now() - start;
-  log(`hello floor ${s(floor)}`);
   const recipeDir = join(dir, 'recipe');
   mkdirSync(recipeDir);
   execFileSync('cp', [join(root, 'test', 'fixtures', 'recipes', 'hello.yaml'), recipeDir]);
-  start = performance.now();
-  const result = await buildRecipe(
-    { recipeFile: join(recipeDir, 'hello.yaml'), outDir: join(dir, 'out'), sourceDir: null, varsOverride: { 'source-uri': `file://${tarball}` }, sourceDateEpoch: 1700000000 },
-    { runner: createBwrapRunner(), environment: createHostEnvironmentProvider(), publisher: createApkPublisher() },
-  );
-  const kiln = performance.now() - start;
-  const inSteps = result.stepTimings.reduce((sum, timing) => sum + timing.ms, 0);
-  log(`hello kiln ${s(kiln)} (${s(inSteps)} in steps: ${result.stepTimings.map((t) => `${t.step} ${t.ms}`).join(', ')})`);
+  const floors: number[] = [];
+  const kilns: { ms: number; inSteps: number; timings: { step: string; ms: number }[] }[] = [];
+  // Interleaved twice, best of each: the machine is shared, so a single pair mostly measures load.
+  for (let round = 0; round < 2; round++) {
+    // Floor: unpack + the same configure + make + make install, directly on the host.
+    const src = join(dir, `floor-${round}`);
+    mkdirSync(src);
+    let start = performance.now();
+    execFileSync('tar', ['-x', '--strip-components=1', '-C', src, '-f', tarball]);
+    // same clean environment as a pipeline step; note the sandbox's /tmp is a tmpfs (gcc's temporaries)
+    execFileSync('/bin/sh', ['-c', `./configure --host=x86_64-pc-linux-gnu --build=x86_64-pc-linux-gnu --prefix=/usr --sysconfdir=/etc --libdir=/usr/lib --mandir=/usr/share/man --infodir=/usr/share/info --localstatedir=/var --disable-nls && make -j$(nproc) V=1 && make install DESTDIR=${dir}/floor-dest-${round} V=1`], {
+      cwd: src,
+      stdio: 'ignore',
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin', HOME: src, SOURCE_DATE_EPOCH: '1700000000' },
+    });
+    floors.push(performance.now() - start);
+    log(`hello floor ${s(floors.at(-1)!)}`);
+    start = performance.now();
+    const result = await buildRecipe(
+      { recipeFile: join(recipeDir, 'hello.yaml'), outDir: join(dir, `out-${round}`), sourceDir: null, varsOverride: { 'source-uri': `file://${tarball}` }, sourceDateEpoch: 1700000000 },
+      { runner: createBwrapRunner(), environment: createHostEnvironmentProvider(), publisher: createApkPublisher() },
+    );
+    const ms = performance.now() - start;
+    kilns.push({ ms, inSteps: result.stepTimings.reduce((sum, timing) => sum + timing.ms, 0), timings: result.stepTimings });
+    log(`hello kiln ${s(ms)} (${result.stepTimings.map((t) => `${t.step} ${t.ms}`).join(', ')})`);
+  }
   rmSync(dir, { recursive: true, force: true });
-  return { floor, kiln, inSteps, timings: result.stepTimings };
+  const best = kilns.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { floor: Math.min(...floors), kiln: best.ms, inSteps: best.inSteps, timings: best.timings };
 }
 
 export default async function bench(context: BenchContext): Promise<string> {
@@ -105,12 +117,14 @@ command without a sandbox, and the same configure + make + make install directly
 
 | measurement | kiln | peer | ratio | aim |
 |---|---|---|---|---|
-| empty pipeline step (median of 40) | ${ms(step.sandbox)} in bubblewrap | ${ms(step.direct)} \`sh -c true\` directly | ${(step.sandbox / step.direct).toFixed(1)}x (overhead ${ms(overhead)}) | overhead < 50 ms |
+| empty pipeline step (median of 40) | ${ms(step.sandbox)} in bubblewrap | ${ms(step.direct)} \`sh -c true\` spawned directly (same code path) | ${(step.sandbox / step.direct).toFixed(1)}x (overhead ${ms(overhead)}) | overhead < 50 ms |
 | no-op build-all, ${all.recipes} recipes all up to date | ${s(all.noop)} | first full build ${s(all.first)} (fake runner) | ${(all.noop / all.first).toFixed(3)} | < 2 s |
-| GNU hello 2.10 build (bubblewrap, --bootstrap-host, incl. strip, split, SBOM, SCA, signing, index) | ${s(build.kiln)} | ${s(build.floor)} unpack + configure + make + make install on the host | ${(build.kiln / build.floor).toFixed(2)}x | < 1.2x |
+| GNU hello 2.10 build, best of 2 (bubblewrap, --bootstrap-host, incl. strip, split, SBOM, SCA, signing, index) | ${s(build.kiln)} | ${s(build.floor)} unpack + configure + make + make install on the host | ${(build.kiln / build.floor).toFixed(2)}x | < 1.2x |
 
 Where hello's time went in Kiln: ${s(build.inSteps)} inside pipeline steps (${build.timings.map((t) => `${t.step} ${s(t.ms)}`).join(', ')}), ${s(build.kiln - build.inSteps)} outside them
 (workspace, environment listing, SCA, SBOM, package writing, index). The machine's 2 cores are shared, so the
-floor and Kiln's run can differ by load between the two runs.
+runs are interleaved and the best of two is reported for each; load still moves both by tens of percent.
+The floor runs with the same clean environment as a step, but on the host's disk-backed /tmp, while
+the sandbox gives each step a fresh tmpfs /tmp (where gcc keeps its temporaries).
 `;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile, readdir, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { silentLogger } from '../lib/index.ts';
+import { silentLogger, writeFileAtomic } from '../lib/index.ts';
 import { archInfo, hostArch } from './arch.ts';
 import { planBuildAll } from './build-all-plan.ts';
 import type { BuildAllPlan, PlanRecipe } from './build-all-plan.ts';
@@ -13,7 +13,6 @@ import { hashFile } from './hash-file.ts';
 import { builtinPipelineDir } from './pipeline-library.ts';
 import type { PackagePublisher } from './publisher.ts';
 import { loadRecipe } from './recipe/load.ts';
-import type { Recipe } from './recipe/load.ts';
 
 /** What to build: every recipe (`*.yaml`) directly in `dir`. */
 export interface BuildAllRequest extends Omit<BuildRequest, 'recipeFile' | 'sourceDir' | 'inputHash'> {
@@ -45,9 +44,31 @@ export interface BuildAllResult {
 
 interface Loaded {
   file: string;
-  text: string;
-  recipe: Recipe;
+  name: string;
+  fullVersion: string;
   sourceDir: string | null;
+}
+
+/** What planning keeps of a parsed recipe, keyed by its file. */
+interface CachedRecipe {
+  textHash: string;
+  name: string;
+  fullVersion: string;
+  provides: string[];
+  needs: string[];
+}
+
+async function readCache(file: string): Promise<Record<string, CachedRecipe>> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, CachedRecipe>) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function writeCache(file: string, cache: Record<string, CachedRecipe>): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(cache)}\n`);
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -65,35 +86,46 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   const pipelineDigest = await digestDirectories([...(request.pipelineDirs ?? []), builtinPipelineDir()]);
   const options = JSON.stringify({ arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown' });
 
+  // Parsed recipe facts are cached by recipe text (and options), so an all-up-to-date run does not
+  // parse and validate every recipe again.
+  const archDir = join(resolve(request.outDir), arch.apk);
+  const cacheFile = join(archDir, '.kiln-build-all-cache.json');
+  const cache = await readCache(cacheFile);
+  const nextCache: Record<string, CachedRecipe> = {};
   const loaded = new Map<string, Loaded>();
   const planRecipes: PlanRecipe[] = [];
   for (const file of files) {
     const text = await readFile(file, 'utf8');
-    const recipe = loadRecipe(file, text, {
-      ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
-      ...(request.varsOverride ? { varsOverride: request.varsOverride } : {}),
-    });
-    const sourceDir = join(dir, recipe.package.name);
+    const textHash = sha256(`${options}\n${text}`);
+    let facts = cache[file]?.textHash === textHash ? cache[file] : undefined;
+    if (!facts) {
+      const recipe = loadRecipe(file, text, {
+        ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
+        ...(request.varsOverride ? { varsOverride: request.varsOverride } : {}),
+      });
+      const packages = [recipe.package, ...recipe.subpackages];
+      facts = {
+        textHash,
+        name: recipe.package.name,
+        fullVersion: recipe.fullVersion,
+        provides: [...packages.map((pkg) => pkg.name), ...packages.flatMap((pkg) => pkg.dependencies?.provides ?? [])],
+        needs: [...(recipe.environment.contents?.packages ?? []), ...packages.flatMap((pkg) => pkg.dependencies?.runtime ?? [])],
+      };
+    }
+    nextCache[file] = facts;
+    const sourceDir = join(dir, facts.name);
     const hasSource = await isDirectory(sourceDir);
     const ownHash = sha256([options, pipelineDigest, text, hasSource ? await digestDirectories([sourceDir]) : ''].join('\n'));
-    loaded.set(recipe.package.name, { file, text, recipe, sourceDir: hasSource ? sourceDir : null });
-    const packages = [recipe.package, ...recipe.subpackages];
-    planRecipes.push({
-      file,
-      name: recipe.package.name,
-      fullVersion: recipe.fullVersion,
-      provides: [...packages.map((pkg) => pkg.name), ...packages.flatMap((pkg) => pkg.dependencies?.provides ?? [])],
-      needs: [...(recipe.environment.contents?.packages ?? []), ...packages.flatMap((pkg) => pkg.dependencies?.runtime ?? [])],
-      ownHash,
-    });
+    loaded.set(facts.name, { file, name: facts.name, fullVersion: facts.fullVersion, sourceDir: hasSource ? sourceDir : null });
+    planRecipes.push({ file, name: facts.name, fullVersion: facts.fullVersion, provides: facts.provides, needs: facts.needs, ownHash });
   }
   const plan = planBuildAll(planRecipes, sha256);
-  const archDir = join(resolve(request.outDir), arch.apk);
+  if (!request.dryRun) await writeCache(cacheFile, nextCache);
 
   const outcomes = new Map<string, BuildAllOutcome>();
   for (const name of plan.order) {
     const item = loaded.get(name)!;
-    const upToDate = await isUpToDate(archDir, item.recipe, plan.inputHash[name]!);
+    const upToDate = await isUpToDate(archDir, item.name, item.fullVersion, plan.inputHash[name]!);
     outcomes.set(name, { name, file: item.file, status: request.dryRun ? (upToDate ? 'up-to-date' : 'planned') : upToDate ? 'up-to-date' : 'planned', inputHash: plan.inputHash[name]! });
   }
   if (request.dryRun) return { plan, outcomes: plan.order.map((name) => outcomes.get(name)!), durationMs: Date.now() - started };
@@ -163,10 +195,10 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   return { plan, outcomes: plan.order.map((name) => outcomes.get(name)!), durationMs: Date.now() - started };
 }
 
-async function isUpToDate(archDir: string, recipe: Recipe, inputHash: string): Promise<boolean> {
+async function isUpToDate(archDir: string, name: string, fullVersion: string, inputHash: string): Promise<boolean> {
   let statement: { subject?: { name: string }[]; predicate?: { buildDefinition?: { internalParameters?: { inputHash?: string } } } };
   try {
-    statement = JSON.parse(await readFile(join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion)), 'utf8')) as typeof statement;
+    statement = JSON.parse(await readFile(join(archDir, provenanceFileName(name, fullVersion)), 'utf8')) as typeof statement;
   } catch {
     return false;
   }
