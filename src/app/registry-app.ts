@@ -139,13 +139,14 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
           : 'no auth configured: anonymous pull and push allowed for loopback clients only; every other client is denied until auth.htpasswd is set',
       );
     }
-    let gcTimer: NodeJS.Timeout | undefined;
-    if (config.gc.online) {
-      gcTimer = setInterval(() => {
-        runGc().catch((error: unknown) => logger.error({ err: error }, 'garbage collection failed'));
-      }, config.gc.interval * 1000);
-      gcTimer.unref();
-    }
+    // Online GC when enabled; otherwise still expire abandoned upload sessions so they cannot fill the disk.
+    const gcTimer = setInterval(
+      () => {
+        runGc(config.gc.online ? {} : { uploadsOnly: true }).catch((error: unknown) => logger.error({ err: error }, 'garbage collection failed'));
+      },
+      (config.gc.online ? config.gc.interval : 3600) * 1000,
+    );
+    gcTimer.unref();
     await writeFileAtomic(pidFile(config), `${process.pid}\n`);
     logger.info({ url, dataDir: config.dataDir, tls: Boolean(tls), auth: open ? 'none' : token ? 'token' : 'basic', deletes: config.storage.delete.enabled }, 'registry listening');
     const httpServer = server;
@@ -158,7 +159,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       collectGarbage: runGc,
       close: () => {
         closing ??= (async () => {
-          if (gcTimer) clearInterval(gcTimer);
+          clearInterval(gcTimer);
           registry.drain();
           const closed = new Promise<void>((resolvePromise) => httpServer.close(() => resolvePromise()));
           httpServer.closeIdleConnections();

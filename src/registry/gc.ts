@@ -14,6 +14,8 @@ export interface GcOptions {
   uploadExpiryMs: number;
   /** Report only. */
   dryRun: boolean;
+  /** Only expire upload sessions (the server does this hourly even when online GC is off). */
+  uploadsOnly?: boolean;
 }
 
 /** What a pass removed (or, in a dry run, would remove). */
@@ -35,10 +37,27 @@ export async function collectGarbage(
   options: GcOptions,
   now: number,
 ): Promise<GcReport> {
-  const { blobs, metadata, logger, digestLocks } = deps;
+  const { logger } = deps;
   const cutoff = now - options.gracePeriodMs;
+  const report: GcReport = { dryRun: options.dryRun, manifestsDeleted: [], blobLinksRemoved: 0, blobsDeleted: [], bytesFreed: 0, uploadsExpired: [], liveManifests: 0 };
+  if (!options.uploadsOnly) await sweepContent(deps, options, cutoff, report);
+  await expireUploads(deps, options, now, cutoff, report);
+  logger.info(
+    { dryRun: options.dryRun, manifests: report.manifestsDeleted.length, blobLinks: report.blobLinksRemoved, blobs: report.blobsDeleted.length, bytes: report.bytesFreed, uploads: report.uploadsExpired.length },
+    'garbage collection finished',
+  );
+  return report;
+}
+
+async function sweepContent(
+  deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedMutex },
+  options: GcOptions,
+  cutoff: number,
+  report: GcReport,
+): Promise<void> {
+  const { blobs, metadata, digestLocks } = deps;
   const plan = planGc(await metadata.listAllManifests(), await metadata.listAllTags(), await metadata.listAllBlobLinks(), options);
-  const report: GcReport = { dryRun: options.dryRun, manifestsDeleted: [], blobLinksRemoved: 0, blobsDeleted: [], bytesFreed: 0, uploadsExpired: [], liveManifests: plan.liveManifests };
+  report.liveManifests = plan.liveManifests;
   if (options.dryRun) {
     report.manifestsDeleted = plan.manifests;
     report.blobLinksRemoved = plan.blobLinks.length;
@@ -61,6 +80,10 @@ export async function collectGarbage(
       report.bytesFreed += current.size;
     });
   }
+}
+
+async function expireUploads(deps: { blobs: BlobStore; metadata: MetadataStore }, options: GcOptions, now: number, cutoff: number, report: GcReport): Promise<void> {
+  const { blobs, metadata } = deps;
   const uploadCutoff = now - options.uploadExpiryMs;
   const sessions = new Set<string>();
   for (const session of await metadata.listUploads()) {
@@ -79,9 +102,4 @@ export async function collectGarbage(
       report.uploadsExpired.push(staged.id);
     }
   }
-  logger.info(
-    { dryRun: options.dryRun, manifests: report.manifestsDeleted.length, blobLinks: report.blobLinksRemoved, blobs: report.blobsDeleted.length, bytes: report.bytesFreed, uploads: report.uploadsExpired.length },
-    'garbage collection finished',
-  );
-  return report;
 }

@@ -187,3 +187,23 @@ describe('online garbage collection', () => {
     }
   });
 });
+
+describe('upload expiry', () => {
+  it('expires idle sessions without touching content when run uploads-only', async () => {
+    await using dir = await tempDir('kiln-registry-gc-uploads-');
+    const running = await startRegistry(await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} }), silentLogger);
+    try {
+      const client = new TestClient(running.url);
+      const loose = randomBytes(100);
+      await client.pushBlob('uploads/app', loose);
+      const start = await client.request('POST', '/v2/uploads/app/blobs/uploads/');
+      const location = start.headers.get('location')!;
+      const report = await running.collectGarbage({ uploadsOnly: true, uploadExpiryMs: 0, gracePeriodMs: 0 });
+      expect(report.uploadsExpired).toEqual([location.split('/').pop()]);
+      expect((await client.request('GET', location)).status).toBe(404);
+      expect((await client.request('HEAD', `/v2/uploads/app/blobs/${sha256(loose)}`)).status).toBe(200);
+    } finally {
+      await running.close();
+    }
+  });
+});
