@@ -114,7 +114,7 @@ describe('crash safety under SIGKILL', () => {
     for (let round = 0; round < iterations; round++) {
       server = await startKiln(dataDir, [], port);
       const roundBlobs = Array.from({ length: 4 }, () => {
-        const data = randomBytes(300_000 + Math.floor(Math.random() * 700_000));
+        const data = randomBytes(40_000 + Math.floor(Math.random() * 900_000));
         return { data, digest: sha256(data), committed: false };
       });
       const roundManifests = Array.from({ length: 4 }, (_, i) => makeManifest(`crash/r${round}`, `t${i}`));
@@ -161,6 +161,10 @@ describe('crash safety under SIGKILL', () => {
       expect(await blobState('crash/blobs', attempt.digest, attempt.data)).toBe('intact');
       resumed++;
     }
-    expect(intactBlobs + visibleManifests + resumed).toBeGreaterThan(0);
+    const stats = { blobs: blobs.length, committedBlobs: blobs.filter((item) => item.committed).length, intactBlobs, manifests: manifests.length, committedManifests: manifests.filter((item) => item.committed).length, visibleManifests, sessions: sessions.length, resumed };
+    // Some work must have landed and some must have been cut off, or the kills tested nothing.
+    expect(intactBlobs + visibleManifests + resumed, JSON.stringify(stats)).toBeGreaterThan(0);
+    expect(stats.committedBlobs + stats.committedManifests, JSON.stringify(stats)).toBeLessThan(blobs.length + manifests.length);
+    if (process.env.KILN_CRASH_VERBOSE) process.stderr.write(`crash stats: ${JSON.stringify(stats)}\n`);
   });
 });
