@@ -246,6 +246,18 @@ describe('kiln image build: bad input (e2e)', () => {
     expect(existsSync(join(work, 'wrongkey.tar'))).toBe(false);
   });
 
+  it('fails clearly on a missing key file and on an empty keyring', async () => {
+    await writeFile(join(work, 'nokey.yaml'), configText().replace(publicKey, join(work, 'absent.rsa.pub')));
+    const missing = await kiln(['image', 'build', 'nokey.yaml', 'x:1', 'nokey.tar', '--cache-dir', 'cache']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('absent.rsa.pub');
+    await writeFile(join(work, 'nokeys.yaml'), configText().replace(`  keyring: [${publicKey}]\n`, ''));
+    const none = await kiln(['image', 'build', 'nokeys.yaml', 'x:1', 'nokeys.tar', '--cache-dir', 'cache']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no keys to verify repository indexes');
+    expect(existsSync(join(work, 'nokey.tar')) || existsSync(join(work, 'nokeys.tar'))).toBe(false);
+  });
+
   it('fails on a package whose bytes do not match the signed index', async () => {
     const bad = join(work, 'bad-repo');
     for (const arch of ['x86_64', 'aarch64']) {

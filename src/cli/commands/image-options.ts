@@ -46,6 +46,11 @@ export async function openImageRepositories(context: CliContext, loaded: LoadedI
   const keyringPaths = [...loaded.config.contents.keyring, ...(flags.keyringAppend ?? [])]
     .filter((key) => !/^https?:\/\//.test(key))
     .map((key) => resolve(context.cwd, key));
+  if (keyringPaths.length === 0 && !flags.ignoreSignatures) {
+    throw new ImageError('IMAGE_KEY_INVALID', `${loaded.path}: no keys to verify repository indexes: list them in contents.keyring, add -k/--keyring-append, or pass --ignore-signatures`, {
+      detail: { file: loaded.path },
+    });
+  }
   return openRepositoryClient({
     cacheDir: flags.cacheDir ? resolve(context.cwd, flags.cacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
     keyringPaths,
