@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRepositoryClient } from '../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../apk/repository/index.ts';
 import { loadImageConfigText } from './config/load.ts';
-import { buildImage } from './build-image.ts';
+import { emptyRecord } from '../apk/index.ts';
+import { buildImage, commonPins } from './build-image.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
 const CONFIG = `
@@ -62,5 +63,25 @@ describe('buildImage', () => {
     const result = await buildImage({ loaded, repository: handle.client, tag: 'demo', archs: ['amd64'] });
     const other = loadImageConfigText(`${CONFIG}\ncmd: /bin/true\n`, 'image.yaml');
     await expect(buildImage({ loaded: other, repository: handle.client, tag: 'demo', archs: ['amd64'], lock: result.lock })).rejects.toMatchObject({ code: 'IMAGE_LOCK_MISMATCH' });
+  });
+});
+
+describe('commonPins', () => {
+  const rec = (name: string, version: string) => ({ record: { ...emptyRecord(), name, version } });
+  it('pins a package that differs across arches to the highest version all arches offer', () => {
+    const selections = new Map([
+      ['amd64', [rec('a', '3-r0'), rec('b', '1-r0')]],
+      ['arm64', [rec('a', '2-r0'), rec('b', '1-r0')]],
+    ]);
+    const available = new Map([
+      ['amd64', new Map([['a', new Set(['1-r0', '2-r0', '3-r0'])], ['b', new Set(['1-r0'])]])],
+      ['arm64', new Map([['a', new Set(['1-r0', '2-r0'])], ['b', new Set(['1-r0'])]])],
+    ]);
+    expect(commonPins(selections, available)).toEqual(['a=2-r0']);
+  });
+  it('pins nothing when there is no common version', () => {
+    const selections = new Map([['amd64', [rec('a', '3-r0')]], ['arm64', [rec('a', '2-r0')]]]);
+    const available = new Map([['amd64', new Map([['a', new Set(['3-r0'])]])], ['arm64', new Map([['a', new Set(['2-r0'])]])]]);
+    expect(commonPins(selections, available)).toEqual([]);
   });
 });

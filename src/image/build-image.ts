@@ -133,7 +133,7 @@ interface Selected {
   repository: PortRepository;
 }
 
-async function resolveArch(options: BuildImageOptions, arch: ArchInfo, repositories: PortRepository[], world: string[]): Promise<Selected[]> {
+async function resolveArch(options: BuildImageOptions, arch: ArchInfo, repositories: PortRepository[], world: string[], available?: Map<string, Set<string>>): Promise<Selected[]> {
   const indexes = await Promise.all(
     repositories.map(async (repository) => {
       try {
@@ -146,6 +146,7 @@ async function resolveArch(options: BuildImageOptions, arch: ArchInfo, repositor
       }
     }),
   );
+  if (available) for (const { index } of indexes) for (const record of index.records) available.set(record.name, new Set([...(available.get(record.name) ?? []), record.version]));
   let install: PackageRecord[];
   try {
     install = resolvePackages({
@@ -182,18 +183,24 @@ function lockedSelection(lock: LockFile, arch: ArchInfo): Selected[] {
   });
 }
 
-/** Unifies versions across arches: a package resolved at different versions is pinned to the
- *  highest version every arch has, then each arch is resolved again (apko's "index" lock rule). */
-function commonPins(selections: Map<string, Selected[]>): string[] {
+/** Unifies versions across arches (apko's "index" lock rule): a package resolved at different
+ *  versions is pinned to the highest version that every arch's repositories offer, and each arch is
+ *  resolved again. `available` maps arch → name → versions in that arch's indexes. */
+export function commonPins(selections: ReadonlyMap<string, ReadonlyArray<{ record: PackageRecord }>>, available: ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>): string[] {
   const versions = new Map<string, Set<string>>();
   for (const selected of selections.values()) for (const { record } of selected) versions.set(record.name, new Set([...(versions.get(record.name) ?? []), record.version]));
   const pins: string[] = [];
   for (const [name, set] of versions) {
     if (set.size < 2) continue;
-    const lowest = [...set].sort(compareVersions)[0]!;
-    pins.push(`${name}=${lowest}`);
+    let common: string[] | undefined;
+    for (const perArch of available.values()) {
+      const offered = [...(perArch.get(name) ?? [])];
+      common = common === undefined ? offered : common.filter((version) => offered.includes(version));
+    }
+    const best = (common ?? []).sort(compareVersions).at(-1);
+    if (best) pins.push(`${name}=${best}`);
   }
-  return pins;
+  return pins.sort();
 }
 
 async function signatureChecksum(path: string, length: number): Promise<string> {
@@ -222,12 +229,15 @@ export async function planImageBuild(options: BuildImageOptions): Promise<ImageP
     });
   }
   const selections = new Map<string, Selected[]>();
+  const available = new Map<string, Map<string, Set<string>>>();
   for (const arch of arches) {
     options.onProgress?.('resolve', selections.size, arches.length, arch.apk);
-    selections.set(arch.oci, options.lock ? lockedSelection(options.lock, arch) : await resolveArch(options, arch, repositories, world));
+    const offered = new Map<string, Set<string>>();
+    available.set(arch.oci, offered);
+    selections.set(arch.oci, options.lock ? lockedSelection(options.lock, arch) : await resolveArch(options, arch, repositories, world, offered));
   }
   if (!options.lock && arches.length > 1) {
-    const pins = commonPins(selections);
+    const pins = commonPins(selections, available);
     if (pins.length) for (const arch of arches) selections.set(arch.oci, await resolveArch(options, arch, repositories, [...world, ...pins]));
   }
   return planImage({
