@@ -83,6 +83,8 @@ export function newNameState(): NameState {
 // Most names have no reverse links; they share these empty lists until the first link is added.
 const NO_NAMES: Name[] = [];
 const NO_PACKAGES: Package[] = [];
+/** Shared by packages without depends / provides / install_if (never mutated in place). */
+const NO_DEPS: Dep[] = [];
 /** Generation counter for de-duplicating names while collecting reverse links. */
 let collectStamp = 0;
 
@@ -173,6 +175,10 @@ export class Name {
   get hasState(): boolean {
     return this.state !== undefined;
   }
+  /** `ss.seen` without allocating state for a name the solve has not reached. */
+  get seen(): boolean {
+    return this.state !== undefined && this.state.seen;
+  }
   constructor(
     readonly name: string,
     /** Creation order, for the hash-table walk. */
@@ -200,13 +206,15 @@ export interface PackageState {
   dependenciesUsed: boolean;
   error: boolean;
   inChangeset: boolean;
+  /** Discovery has visited every name this package provides (and its name's install_if reverse links). */
+  providesDiscovered: boolean;
 }
 
 export function newPackageState(): PackageState {
   return {
     seen: false, pinningAllowed: 0, pinningPreferred: 0, pkgAvailable: false, pkgSelectable: false, iifFailed: false,
     iifTriggered: false, tagPreferred: false, tagOk: false, solverFlags: 0, solverFlagsInheritable: 0, conflicts: 0,
-    dependenciesMerged: false, dependenciesUsed: false, error: false, inChangeset: false,
+    dependenciesMerged: false, dependenciesUsed: false, error: false, inChangeset: false, providesDiscovered: false,
   };
 }
 
@@ -474,7 +482,8 @@ export class Database {
     if (!pkg) {
       pkg = new Package(
         record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
-        depends.deps, provides.deps, iif, record, this.touchedPackages,
+        depends.deps.length ? depends.deps : NO_DEPS, provides.deps.length ? provides.deps : NO_DEPS, iif.length ? iif : NO_DEPS,
+        record, this.touchedPackages,
       );
       pkg.uninstallable = uninstallable;
       this.packages.set(key, pkg);

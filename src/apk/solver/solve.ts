@@ -290,7 +290,7 @@ class SolverRun {
 
   private reevaluateReverseDeps(name: Name): void {
     for (const name0 of name.rdepends) {
-      if (!name0.ss.seen) continue;
+      if (!name0.seen) continue;
       name0.ss.reevaluateDeps = true;
       this.queueDirty(name0);
     }
@@ -298,7 +298,7 @@ class SolverRun {
 
   private reevaluateReverseInstallIf(name: Name): void {
     for (const name0 of name.rinstallIf) {
-      if (!name0.ss.seen) continue;
+      if (!name0.seen) continue;
       if (name0.ss.noIif) continue;
       name0.ss.reevaluateIif = true;
       this.queueDirty(name0);
@@ -328,9 +328,10 @@ class SolverRun {
 
   discoverName(name: Name): void {
     const db = this.db;
-    if (name.ss.seen) return;
-    name.ss.seen = true;
-    name.ss.noIif = true;
+    if (name.seen) return;
+    const nss = name.ss;
+    nss.seen = true;
+    nss.noIif = true;
     let numVirtual = 0;
     for (const p of name.providers) {
       const pkg = p.pkg;
@@ -346,23 +347,28 @@ class SolverRun {
         const repos = this.pkgRepos(pkg);
         ss.tagPreferred = pkg.fromFile || pkg.installedSize === 0 || (repos & this.defaultRepos) !== 0;
         ss.tagOk = ss.tagPreferred || pkg.cachedNonRepository || !!pkg.installed;
-        for (const dep of pkg.depends) this.discoverName(dep.name);
+        for (const dep of pkg.depends) if (!dep.name.seen) this.discoverName(dep.name);
       }
-      name.ss.noIif &&= ss.iifFailed;
-      if (p.pkg.name !== name) numVirtual++;
+      nss.noIif &&= ss.iifFailed;
+      if (pkg.name !== name) numVirtual++;
     }
-    for (const name0 of name.rinstallIf) this.discoverName(name0);
+    for (const name0 of name.rinstallIf) if (!name0.seen) this.discoverName(name0);
     for (const p of name.providers) {
-      for (const name0 of p.pkg.name.rinstallIf) this.discoverName(name0);
-      for (const dep of p.pkg.provides) this.discoverName(dep.name);
+      // Once this loop has completed for a package every name it visits is seen, so visiting the
+      // package again (once per name it provides) would do nothing: skip it.
+      const ss = p.pkg.ss;
+      if (ss.providesDiscovered) continue;
+      for (const name0 of p.pkg.name.rinstallIf) if (!name0.seen) this.discoverName(name0);
+      for (const dep of p.pkg.provides) if (!dep.name.seen) this.discoverName(dep.name);
+      ss.providesDiscovered = true;
     }
     // Names an applet set flags on (everything named on the command line) are resolved first;
     // the solver fixtures (basic17, pinning7, provides-swap, selfupgrade1) pin down this polarity.
     let orderFlags = 0;
     if (name.solverFlagsSet) orderFlags += 0x80000000;
     if (name.providers.length !== numVirtual) orderFlags += 0x40000000;
-    name.ss.orderId = orderFlags + ++this.orderCounter;
-    for (const p of name.providers) for (const dep of p.pkg.installIf) this.discoverName(dep.name);
+    nss.orderId = orderFlags + ++this.orderCounter;
+    for (const p of name.providers) for (const dep of p.pkg.installIf) if (!dep.name.seen) this.discoverName(dep.name);
   }
 
   private nameRequirersChanged(name: Name): void {
@@ -534,7 +540,7 @@ class SolverRun {
 
     ss.reverseDepsDone = true;
     for (const name0 of name.rdepends) {
-      if (name0.ss.seen && !name0.ss.locked) {
+      if (name0.seen && !name0.ss.locked) {
         ss.reverseDepsDone = false;
         break;
       }
@@ -704,7 +710,7 @@ class SolverRun {
 
   private checkInstallByIif(name: Name): void {
     const pkg = name.ss.chosen?.pkg;
-    if (!pkg || !name.ss.seen || name.ss.changesetProcessed) return;
+    if (!pkg || !name.seen || name.ss.changesetProcessed) return;
     for (const dep0 of pkg.installIf) {
       const name0 = dep0.name;
       if (!isConflict(dep0) && !name0.ss.changesetProcessed) return;
