@@ -218,6 +218,12 @@ async function signatureChecksum(path: string, length: number): Promise<string> 
 /** Resolves (or reads the lock) and returns the pure build plan; nothing is fetched. */
 export async function planImageBuild(options: BuildImageOptions): Promise<ImagePlan> {
   const { config } = options.loaded;
+  if (config.contents.baseimage) {
+    throw new ImageError('IMAGE_CONFIG_INVALID', `${options.loaded.path}: contents.baseimage (building on a base image) is not supported yet`, { detail: { file: options.loaded.path } });
+  }
+  if (config.format === 'erofs') {
+    throw new ImageError('IMAGE_CONFIG_INVALID', `${options.loaded.path}: format erofs is not supported; only tar layers are built`, { detail: { file: options.loaded.path } });
+  }
   const cwd = options.cwd ?? process.cwd();
   const arches = effectiveArchs(config, options.archs, options.hostArch);
   const buildSpecs = [...config.contents.repositories, ...config.contents.build_repositories, ...(options.repositoryAppend ?? [])];
