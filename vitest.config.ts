@@ -10,7 +10,9 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           exclude: ['src/**/*.int.test.ts'],
-          testTimeout: 30_000,
+          // Generous limits: CI machines have 2 cores, and some unit suites start in-process servers.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
