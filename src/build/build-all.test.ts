@@ -54,7 +54,8 @@ describe('buildAll with the fake runner', () => {
 
 describe('package.timeout', () => {
   it('stops a build that runs past its deadline and names the timeout', async () => {
-    const { buildRecipe, parseDuration } = await import('./build-service.ts');
+    const { buildRecipe, cpeString, parseDuration } = await import('./build-service.ts');
+    expect(cpeString({ vendor: 'gnu', product: 'hello' }, '2.10')).toBe('cpe:2.3:a:gnu:hello:2.10:*:*:*:*:*:*:*');
     expect(parseDuration('90m')).toBe(5_400_000);
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('120')).toBe(120_000);

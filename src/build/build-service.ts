@@ -215,6 +215,12 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
   }
 }
 
+/** CPE 2.3 formatted string of a recipe's `package.cpe` (unset fields are `*`). */
+export function cpeString(cpe: NonNullable<Recipe['package']['cpe']>, version: string): string {
+  const field = (value: string | undefined) => value ?? '*';
+  return ['cpe', '2.3', cpe.part ?? 'a', field(cpe.vendor), field(cpe.product), version, '*', field(cpe.edition), field(cpe.language), field(cpe.sw_edition), field(cpe.target_sw), field(cpe.target_hw), field(cpe.other)].join(':');
+}
+
 /** Go duration (`90m`, `1h30m`, `45s`) or integer seconds → milliseconds. */
 export function parseDuration(text: string): number {
   if (/^\d+$/.test(text)) return Number(text) * 1000;
@@ -335,6 +341,7 @@ async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: Bu
       gitRepoUrl: request.gitRepoUrl ?? 'https://unknown/unknown/unknown',
       sources: pkg.isMain ? mainSources : [...mainSources, ...compiled.sources.filter((source) => source.package === pkg.name)],
       toolVersion: BUILDER_VERSION,
+      ...(recipe.package.cpe?.vendor && recipe.package.cpe.product ? { cpe: cpeString(recipe.package.cpe, recipe.package.version) } : {}),
     });
     await writeFileAtomic(join(dir, sbomPath(pkg.name, recipe.fullVersion)), sbom);
 
