@@ -112,8 +112,29 @@ function reverseNames(packages: readonly Package[]): Name[] {
       }
     }
   }
-  if (out.length > 1) out.sort((a, b) => a.bucket - b.bucket || b.serial - a.serial);
+  if (out.length > 1) sortByTableKey(out);
   return out;
+}
+
+const SERIAL_LIMIT = 0x1000000;
+const INDEX_LIMIT = 0x4000;
+
+/**
+ * Sorts names into table order. Each name's key (bucket, then newest first) is one integer; with
+ * the list position packed below it the keys sort natively as a Float64Array (all values stay
+ * below 2^53: 20000 buckets × 2^24 serials × 2^14 positions).
+ */
+function sortByTableKey(names: Name[]): void {
+  const count = names.length;
+  if (count >= INDEX_LIMIT) {
+    names.sort((a, b) => a.tableKey - b.tableKey);
+    return;
+  }
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) keys[i] = names[i]!.tableKey * INDEX_LIMIT + i;
+  keys.sort();
+  const copy = names.slice();
+  for (let i = 0; i < count; i++) names[i] = copy[keys[i]! % INDEX_LIMIT]!;
 }
 
 /** A package or provided name. */
@@ -131,7 +152,7 @@ export class Name {
   /** Scratch bits of the error reporter and the del applet. */
   stateInt = 0;
   collectStamp = 0;
-  private bucketCache = -1;
+  private tableKeyCache = -1;
   private state: NameState | undefined;
   /** Names that depend on this one (apk's rdepends), in apk's name-table order. */
   get rdepends(): Name[] {
@@ -154,10 +175,16 @@ export class Name {
   staleReverseIif(): void {
     this.rinstallIfList = undefined;
   }
-  /** Bucket in apk's name hash table. */
-  get bucket(): number {
-    if (this.bucketCache < 0) this.bucketCache = nameBucket(this.name);
-    return this.bucketCache;
+  /**
+   * Position in apk's name-table walk as one number: bucket ascending, then the most recently
+   * created name first (apk adds to the head of a bucket's list).
+   */
+  get tableKey(): number {
+    if (this.tableKeyCache < 0) {
+      if (this.serial >= SERIAL_LIMIT) throw new RangeError('more than 2^24 package names');
+      this.tableKeyCache = nameBucket(this.name) * SERIAL_LIMIT + (SERIAL_LIMIT - 1 - this.serial);
+    }
+    return this.tableKeyCache;
   }
   /** Per-solve state, allocated on first use (large indexes have many names no solve touches). */
   get ss(): NameState {
