@@ -1,8 +1,7 @@
 import { createPublicKey } from 'node:crypto';
-import { access } from 'node:fs/promises';
 import { buildIndex, entriesFromDirectory, indexRecordForFile, readIndexFile, writeApkFile } from '../apk/index.ts';
 import type { Keyring, PackageRecord, SigningKey } from '../apk/index.ts';
-import { writeFileAtomic } from '../lib/index.ts';
+import { writeFileAtomic, pathExists } from '../lib/index.ts';
 import { hashFile } from './hash-file.ts';
 import { BuildError } from './errors.ts';
 import type { PackageMetadata, PackagePublisher, WrittenPackage } from './publisher.ts';
@@ -40,7 +39,7 @@ export function createApkPublisher(options: ApkPublisherOptions = {}): PackagePu
     async updateIndex(indexFile, packageFiles) {
       try {
         let records: PackageRecord[] = [];
-        if (await exists(indexFile)) {
+        if (await pathExists(indexFile)) {
           const existing = await readIndexFile(indexFile, keyring ? { keyring } : { allowUntrusted: true });
           records = existing.records;
         }
@@ -79,11 +78,3 @@ function pkginfoInput(meta: PackageMetadata) {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -44,3 +44,13 @@ async function assertAbsent(path: string): Promise<void> {
     detail: { path },
   });
 }
+
+/** Whether anything (file, directory, link target) exists at a path. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

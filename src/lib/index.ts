@@ -4,4 +4,4 @@ export { isDigest, parseDigest, sha256Hex, sha256Digest } from './digest.ts';
 export type { Digest } from './digest.ts';
 export { silentLogger } from './logger.ts';
 export type { Logger, Progress, OnProgress } from './logger.ts';
-export { writeFileAtomic } from './fs-atomic.ts';
+export { writeFileAtomic, pathExists } from './fs-atomic.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { KilnError } from '../lib/index.ts';
+import { KilnError, pathExists } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { allBlobs, blobDescriptor } from './artifacts.ts';
 import type { BuiltIndex } from './artifacts.ts';
@@ -18,20 +18,12 @@ export interface WriteLayoutOptions {
   overwrite?: boolean;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Writes an OCI image layout (oci-layout, index.json, blobs/sha256/*) atomically: everything goes
  *  into a temporary sibling directory that is renamed into place at the end. index.json holds the
  *  image index annotated with the ref name (and, for several images, one ref per arch). */
 export async function writeOciLayout(dir: string, built: BuiltIndex, options: WriteLayoutOptions = {}): Promise<void> {
-  if (!options.overwrite && (await exists(dir))) {
+  if (!options.overwrite && (await pathExists(dir))) {
     throw new KilnError('FILE_EXISTS', `${dir}: already exists (remove it or pass the overwrite flag)`, { detail: { path: dir } });
   }
   await mkdir(dirname(dir), { recursive: true });
@@ -56,7 +48,7 @@ export async function writeOciLayout(dir: string, built: BuiltIndex, options: Wr
           )
         : [];
     await writeFile(join(temp, 'index.json'), goJsonBytes(imageIndexDocument([blobDescriptor(built.index, { annotations }), ...perArch])));
-    if (options.overwrite && (await exists(dir))) await rm(dir, { recursive: true, force: true });
+    if (options.overwrite && (await pathExists(dir))) await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
     committed = true;
   } finally {

@@ -1,7 +1,7 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KilnError, writeFileAtomic } from '../../lib/index.ts';
+import { KilnError, writeFileAtomic, pathExists } from '../../lib/index.ts';
 import { applyImagePlan, parseLockFile, planImageBuild } from '../../image/index.ts';
 import type { BuildImageResult } from '../../image/index.ts';
 import { goJson, parseImageReference, writeDockerArchive, writeOciLayout } from '../../oci/index.ts';
@@ -20,14 +20,6 @@ interface BuildFlags extends ImageFlags {
   dryRun?: boolean;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sbomFiles(result: BuildImageResult, formats: Set<string>): Array<[name: string, body: unknown]> {
   const files: Array<[string, unknown]> = [];
@@ -90,7 +82,7 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       // fail before any work when an output is in the way
       if (!flags.overwrite) {
         for (const path of [tarPath, layoutPath]) {
-          if (path && (await exists(path))) throw new KilnError('FILE_EXISTS', `${path}: already exists (remove it or pass --overwrite)`, { detail: { path } });
+          if (path && (await pathExists(path))) throw new KilnError('FILE_EXISTS', `${path}: already exists (remove it or pass --overwrite)`, { detail: { path } });
         }
       }
       const handle = await openImageRepositories(context, loaded, flags);
@@ -109,7 +101,7 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       }
       const sboms = sbomDir ? sbomFiles(result, formats) : [];
       if (sbomDir && !flags.overwrite) {
-        for (const [name] of sboms) if (await exists(join(sbomDir, name))) throw new KilnError('FILE_EXISTS', `${join(sbomDir, name)}: already exists (remove it or pass --overwrite)`, { detail: { path: join(sbomDir, name) } });
+        for (const [name] of sboms) if (await pathExists(join(sbomDir, name))) throw new KilnError('FILE_EXISTS', `${join(sbomDir, name)}: already exists (remove it or pass --overwrite)`, { detail: { path: join(sbomDir, name) } });
       }
       const outputs: Record<string, string | string[]> = {};
       if (layoutPath) {

@@ -1,9 +1,8 @@
-import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildIndex, indexRecordForFile, loadSigningKey, readIndexFile } from '../../apk/index.ts';
 import type { PackageRecord } from '../../apk/index.ts';
-import { writeFileAtomic } from '../../lib/index.ts';
+import { writeFileAtomic, pathExists } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 
@@ -39,7 +38,7 @@ export function registerPkgIndex(pkg: Command, context: CliContext): void {
       }
       let records = fresh;
       const source = flags.source ? resolve(context.cwd, flags.source) : flags.merge ? output : undefined;
-      if (source && (await exists(source))) {
+      if (source && (await pathExists(source))) {
         const existing = await readIndexFile(source, { allowUntrusted: true });
         const replaced = new Set(fresh.map((r) => `${r.name}\0${r.version}`));
         records = [...existing.records.filter((r) => !replaced.has(`${r.name}\0${r.version}`)), ...fresh];
@@ -51,11 +50,3 @@ export function registerPkgIndex(pkg: Command, context: CliContext): void {
     });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
