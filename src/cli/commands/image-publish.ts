@@ -1,15 +1,24 @@
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../lib/index.ts';
-import { buildImage, parseLockFile, publishIndex } from '../../image/index.ts';
+import type { Digest } from '../../lib/index.ts';
+import { attestImage, buildSlsaProvenanceV1, predicateTypeUri, SLSA_PROVENANCE_V1 } from '../../attest/index.ts';
+import type { AttestedManifest } from '../../attest/index.ts';
+import { buildImage, ImageError, parseLockFile, publishIndex, publishProvenanceInput, publishSbomTargets } from '../../image/index.ts';
+import type { BuildImageResult, PublishTarget } from '../../image/index.ts';
 import { goJson } from '../../oci/index.ts';
 import { dockerConfigCredentials, parseReference, RegistryClient } from '../../registry-client/index.ts';
+import { keySigner, signImage } from '../../sign/index.ts';
+import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
 import { readFile } from 'node:fs/promises';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { buildSummary } from './image-build.ts';
 import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories, usage } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
+import { boolFlag, loadSigningKey, parseBool, positionals } from './trust-options.ts';
 
 interface PublishFlags extends ImageFlags {
   sbomPath?: string;
@@ -17,6 +26,74 @@ interface PublishFlags extends ImageFlags {
   imageRefs?: string;
   allowInsecure?: boolean;
   overwrite?: boolean;
+  key?: string;
+  sbomAttest?: boolean;
+  provenance?: boolean;
+  newBundleFormat?: boolean;
+}
+
+/** Signatures and attestations attached after pushing, for the JSON summary. */
+interface TrustSummary {
+  signatures: Array<SignedManifest & { repository: string }>;
+  attestations: Array<AttestedManifest & { repository: string; reference: string; attestationReference?: string; arch?: string }>;
+}
+
+/** Signs the index and each arch image, attests the SPDX SBOMs and the SLSA provenance, in every
+ *  repository the index went to. */
+async function attachTrust(
+  client: RegistryClient,
+  result: BuildImageResult,
+  targets: readonly PublishTarget[],
+  signer: ImageSigner,
+  options: { format: SignatureFormat; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date },
+): Promise<TrustSummary> {
+  const summary: TrustSummary = { signatures: [], attestations: [] };
+  const repositories = new Map<string, { registry: string; repository: string }>();
+  for (const target of targets) repositories.set(`${target.registry}/${target.repository}`, { registry: target.registry, repository: target.repository });
+  const indexDigest = result.index.index.digest;
+  const archOf = new Map<string, string>(result.arches.map((output) => [output.result.image.manifest.digest, output.arch.oci]));
+  for (const [name, repo] of repositories) {
+    const record = (attested: AttestedManifest[]): void => {
+      for (const entry of attested) {
+        const arch = archOf.get(entry.digest);
+        summary.attestations.push({
+          ...entry,
+          repository: name,
+          reference: `${name}@${entry.digest}`,
+          ...(entry.attestationTag ? { attestationReference: `${name}:${entry.attestationTag}` } : {}),
+          ...(arch ? { arch } : {}),
+        });
+      }
+    };
+    const indexRef = { ...repo, digest: indexDigest as Digest };
+    const signed = await signImage({ client, reference: indexRef, signer, recursive: true, format: options.format, now: options.now });
+    summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name })));
+    if (options.sbom) {
+      for (const target of publishSbomTargets(result)) {
+        record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType: predicateTypeUri('spdxjson'), predicate: target.document, format: options.format, now: options.now }));
+      }
+    }
+    if (options.provenance) {
+      record(await attestImage({ client, reference: indexRef, signer, recursive: true, predicateType: SLSA_PROVENANCE_V1, predicate: options.provenance, format: options.format, now: options.now }));
+    }
+  }
+  return summary;
+}
+
+/** The version the root program was given (program.ts's KILN_VERSION), read at run time so this
+ *  command does not import the program that registers it. */
+function kilnVersion(command: Command): string {
+  let root = command;
+  while (root.parent) root = root.parent;
+  return root.version() ?? 'unknown';
+}
+
+async function readConfigBytes(path: string, given: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ImageError('IMAGE_CONFIG_INVALID', `${given}: cannot read the configuration (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error, detail: { file: given } });
+  }
 }
 
 /** `kiln image publish CONFIG TAG...`: build, push each arch image by digest and the index to every tag. */
@@ -25,8 +102,8 @@ export function registerImagePublish(image: Command, context: CliContext): void 
     image
       .command('publish')
       .description('build an image and push it (per-arch images by digest, the index to every tag), like apko publish')
-      .argument('<config>', 'image configuration')
-      .argument('<tags...>', 'references to push, e.g. registry.example.com/app:1.0'),
+      .argument('[config]', 'image configuration')
+      .argument('[tags...]', 'references to push, e.g. registry.example.com/app:1.0'),
   )
     .option('--sbom-path <DIR>', 'also write the SPDX SBOMs into this directory')
     .option('--lockfile <FILE>', 'build exactly the packages of this lock file')
@@ -35,9 +112,20 @@ export function registerImagePublish(image: Command, context: CliContext): void 
     .option('--image-refs <FILE>', 'write the pushed references to this file, one per line')
     .option('--allow-insecure', 'allow plain HTTP to registries that are not on loopback')
     .option('--overwrite', 'replace existing --image-refs / SBOM files')
+    .option('--key <PATH>', 'sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key')
+    .addOption(new Option('--sbom-attest [BOOL]', 'with --key: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
+    .addOption(new Option('--provenance [BOOL]', 'with --key: attach a signed SLSA v1 provenance attestation (--provenance=false to skip)').argParser(parseBool('--provenance')).default(true))
+    .addOption(new Option('--new-bundle-format [BOOL]', 'with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API').argParser(parseBool('--new-bundle-format')))
     .option('--json', 'print a JSON summary with the pushed references on stdout')
     .action(async (configPath: string, tags: string[], flags: PublishFlags) => {
+      // `--provenance CONFIG TAG`: an optional-value boolean took the next word; give it back.
+      const all = positionals([configPath, ...tags].filter((value): value is string => value !== undefined), flags, 'config');
+      configPath = all[0]!;
+      tags = all.slice(1);
       if (tags.length === 0) throw usage('give at least one tag');
+      const startedOn = new Date();
+      const signer = flags.key ? keySigner(await loadSigningKey(flags.key, context)) : undefined;
+      const configBytes = signer ? await readConfigBytes(resolve(context.cwd, configPath), configPath) : undefined;
       const targets = tags.map((tag) => parseReference(tag));
       for (const [index, target] of targets.entries()) if (target.digest) throw usage(`${tags[index]!}: publish needs tags, not digests`);
       const loaded = await loadConfigFromFlags(context, configPath, flags);
@@ -58,8 +146,36 @@ export function registerImagePublish(image: Command, context: CliContext): void 
         for (const [arch, doc] of result.spdx.perArch) await writeFileAtomic(join(dir, `sbom-${arch}.spdx.json`), `${goJson(doc, 2)}\n`, { exclusive: !flags.overwrite });
         await writeFileAtomic(join(dir, 'sbom-index.spdx.json'), `${goJson(result.spdx.index, 2)}\n`, { exclusive: !flags.overwrite });
       }
+      let trust: TrustSummary | undefined;
+      if (signer) {
+        const newBundleFormat = boolFlag(flags.newBundleFormat);
+        const format: SignatureFormat = newBundleFormat === undefined ? 'auto' : newBundleFormat ? 'bundle' : 'legacy';
+        const provenance =
+          boolFlag(flags.provenance) === false
+            ? undefined
+            : buildSlsaProvenanceV1(
+                publishProvenanceInput(result, {
+                  kilnVersion: kilnVersion(image),
+                  configPath,
+                  configDigest: `sha256:${createHash('sha256').update(configBytes!).digest('hex')}` as Digest,
+                  configChecksum: loaded.checksum,
+                  tags,
+                  ...(context.env.SOURCE_DATE_EPOCH ? { sourceDateEpoch: context.env.SOURCE_DATE_EPOCH } : {}),
+                  startedOn,
+                  finishedOn: new Date(),
+                }),
+              );
+        trust = await attachTrust(client, result, targets, signer, { format, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date() });
+        if (!flags.json) {
+          for (const entry of trust.signatures) {
+            if (entry.signatureTag) context.stderr(`Pushing signature to: ${entry.repository}:${entry.signatureTag}\n`);
+            if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+          }
+          for (const entry of trust.attestations) context.stderr(`Attaching ${entry.predicateType} attestation to ${entry.reference}${entry.attestationReference ? ` (${entry.attestationReference})` : ''}${entry.bundle ? ` and bundle referrer ${entry.bundle.digest}` : ''}\n`);
+        }
+      }
       if (flags.imageRefs) await writeFileAtomic(resolve(context.cwd, flags.imageRefs), refs.map((ref) => `${ref}\n`).join(''), { exclusive: !flags.overwrite });
-      if (flags.json) printJson(context, { ...buildSummary(result, {}), refs });
+      if (flags.json) printJson(context, { ...buildSummary(result, {}), refs, ...(trust ? { signatures: trust.signatures, attestations: trust.attestations } : {}) });
       else context.stdout(`${refs[0]!}\n`);
     });
 }

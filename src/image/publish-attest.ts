@@ -1,0 +1,110 @@
+import type { Digest } from '../lib/index.ts';
+import type { BuildImageResult } from './build-image.ts';
+
+// What `kiln image publish --key` attaches to a published image, as plain data: the SLSA v1
+// provenance input (the attest domain turns it into the predicate) and which SPDX document goes to
+// which manifest. Pure; the CLI composes it with the signing and attesting services.
+
+/** SLSA build type of a Kiln image build. */
+export const KILN_IMAGE_BUILD_TYPE = 'https://kiln.dev/build/image/v1';
+/** Builder identity of the `kiln image publish` command. */
+export const KILN_IMAGE_BUILDER_ID = 'https://kiln.dev/builders/kiln-image-publish';
+
+/** A ResourceDescriptor (structurally the attest domain's SlsaResource). */
+export interface ProvenanceResource {
+  uri?: string;
+  name?: string;
+  digest?: Record<string, string>;
+  mediaType?: string;
+  annotations?: Record<string, unknown>;
+}
+
+/** Structurally the attest domain's SlsaBuildInput. */
+export interface PublishProvenanceInput {
+  buildType: string;
+  externalParameters: Record<string, unknown>;
+  internalParameters: Record<string, unknown>;
+  resolvedDependencies: ProvenanceResource[];
+  builder: { id: string; version: Record<string, string> };
+  startedOn?: Date;
+  finishedOn?: Date;
+}
+
+/** Facts the build result does not carry. */
+export interface PublishProvenanceFacts {
+  /** Kiln's version (the CLI's). */
+  kilnVersion: string;
+  /** The configuration file as given on the command line. */
+  configPath: string;
+  /** `sha256:<hex>` of the configuration file's bytes. */
+  configDigest: Digest;
+  /** `sha256-<base64>` over the configuration and its includes (the lock file's config checksum). */
+  configChecksum?: string;
+  /** Tags the index was pushed to. */
+  tags: readonly string[];
+  /** SOURCE_DATE_EPOCH as given, when set. */
+  sourceDateEpoch?: string;
+  /** When publishing started (wall clock); the build date itself is the image's creation time. */
+  startedOn?: Date;
+  finishedOn?: Date;
+}
+
+function sha256Map(digest: string): Record<string, string> {
+  const [algorithm, hex] = digest.split(':') as [string, string];
+  return { [algorithm]: hex };
+}
+
+/** The SLSA v1 provenance input of a published build: config digest and path, every resolved
+ *  package per architecture (version, `C:` identity, data hash, URL), the repositories and keyring
+ *  names, the build date and the image digests. */
+export function publishProvenanceInput(result: BuildImageResult, facts: PublishProvenanceFacts): PublishProvenanceInput {
+  const packages: ProvenanceResource[] = [];
+  for (const output of result.arches) {
+    for (const pkg of output.packages) {
+      packages.push({
+        uri: `pkg:apk/${encodeURIComponent(pkg.record.name)}@${encodeURIComponent(pkg.record.version)}?arch=${encodeURIComponent(output.arch.apk)}`,
+        name: pkg.record.name,
+        ...(pkg.datahash ? { digest: { sha256: pkg.datahash } } : {}),
+        annotations: { version: pkg.record.version, arch: output.arch.apk, identity: pkg.record.identity, ...(pkg.datahash ? { datahash: pkg.datahash } : {}), url: pkg.url },
+      });
+    }
+  }
+  const lock = result.lock.contents;
+  const repositories = lock.repositories.map((repository) => ({ name: repository.name, url: repository.url, architecture: repository.architecture }));
+  const keyring = lock.keyring.map((key) => ({ name: key.name.slice(key.name.lastIndexOf('/') + 1), url: key.url }));
+  return {
+    buildType: KILN_IMAGE_BUILD_TYPE,
+    externalParameters: {
+      config: { path: facts.configPath, digest: sha256Map(facts.configDigest), ...(facts.configChecksum ? { checksum: facts.configChecksum } : {}) },
+      tags: [...facts.tags],
+      ...(facts.sourceDateEpoch !== undefined ? { sourceDateEpoch: facts.sourceDateEpoch } : {}),
+    },
+    internalParameters: {
+      buildDate: result.created,
+      repositories,
+      keyring,
+      index: result.index.index.digest,
+      images: Object.fromEntries(result.arches.map((output) => [output.arch.oci, output.result.image.manifest.digest])),
+      packages: Object.fromEntries(
+        result.arches.map((output) => [
+          output.arch.apk,
+          output.packages.map((pkg) => ({ name: pkg.record.name, version: pkg.record.version, identity: pkg.record.identity, ...(pkg.datahash ? { datahash: pkg.datahash } : {}) })),
+        ]),
+      ),
+    },
+    resolvedDependencies: [{ uri: facts.configPath, name: 'config', digest: sha256Map(facts.configDigest) }, ...packages],
+    builder: { id: KILN_IMAGE_BUILDER_ID, version: { kiln: facts.kilnVersion } },
+    ...(facts.startedOn ? { startedOn: facts.startedOn } : {}),
+    ...(facts.finishedOn ? { finishedOn: facts.finishedOn } : {}),
+  };
+}
+
+/** Which SPDX document is attested on which manifest: each arch image gets its own, the index the index document. */
+export function publishSbomTargets(result: BuildImageResult): Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> {
+  const targets: Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> = [{ digest: result.index.index.digest, document: result.spdx.index }];
+  for (const output of result.arches) {
+    const document = result.spdx.perArch.get(output.arch.apk);
+    if (document) targets.push({ digest: output.result.image.manifest.digest, arch: output.arch.oci, document });
+  }
+  return targets;
+}
