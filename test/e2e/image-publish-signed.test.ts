@@ -62,7 +62,7 @@ interface Published {
   index: { digest: string };
   images: { arch: string; digest: string }[];
   refs: string[];
-  signatures: { digest: string; signatureTag?: string; bundle?: { viaApi: boolean } }[];
+  signatures: { digest: string; signatureTag?: string; signatureReference?: string; bundle?: { viaApi: boolean } }[];
   attestations: { digest: string; predicateType: string; attestationReference?: string; bundle?: { viaApi: boolean } }[];
 }
 
@@ -130,6 +130,7 @@ describe.each([
     expect(published.signatures.map((s) => s.digest)).toEqual(digests);
     for (const signature of published.signatures) {
       expect(signature.signatureTag).toBe(`sha256-${signature.digest.slice(7)}.sig`);
+      expect(signature.signatureReference).toBe(`${host}/team/app:sha256-${signature.digest.slice(7)}.sig`);
       if (kind === 'kiln') expect(signature.bundle?.viaApi).toBe(true);
       else expect(signature.bundle).toBeUndefined();
     }
@@ -237,5 +238,27 @@ describe.each([
       const verified = await kiln(['verify', '--key', 'cosign.pub', ref], { cwd: work });
       expect(verified.code).toBe(1);
     }
+  });
+
+  it('--sbom-attest=false and --provenance=false leave those attestations out; a wrong password pushes nothing', async () => {
+    const only = `${host}/team/provenance-only:1.0`;
+    const result = await kiln(['image', 'publish', '--sbom-attest=false', 'image.yaml', only, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Published;
+    expect(summary.signatures).toHaveLength(3);
+    expect([...new Set(summary.attestations.map((a) => a.predicateType))]).toEqual(['https://slsa.dev/provenance/v1']);
+    const sbom = await kiln(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdxjson', only], { cwd: work });
+    expect(sbom.code).toBe(1);
+
+    const signedOnly = await kiln(['image', 'publish', 'image.yaml', `${host}/team/signed-only:1.0`, '--key', 'cosign.key', '--provenance=false', '--sbom-attest=false', '--cache-dir', 'cache', '--json'], { cwd: work, env });
+    expect(signedOnly.code, signedOnly.stderr).toBe(0);
+    expect((JSON.parse(signedOnly.stdout) as Published).attestations).toEqual([]);
+
+    const denied = `${host}/team/denied:1.0`;
+    const wrong = await kiln(['image', 'publish', 'image.yaml', denied, '--key', 'cosign.key', '--cache-dir', 'cache'], { cwd: work, env: { ...env, COSIGN_PASSWORD: 'not-the-password' } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('cosign.key');
+    const tree = await kiln(['tree', denied], { cwd: work });
+    expect(tree.code).not.toBe(0);
   });
 });

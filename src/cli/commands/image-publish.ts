@@ -34,7 +34,7 @@ interface PublishFlags extends ImageFlags {
 
 /** Signatures and attestations attached after pushing, for the JSON summary. */
 interface TrustSummary {
-  signatures: Array<SignedManifest & { repository: string }>;
+  signatures: Array<SignedManifest & { repository: string; signatureReference?: string }>;
   attestations: Array<AttestedManifest & { repository: string; reference: string; attestationReference?: string; arch?: string }>;
 }
 
@@ -67,7 +67,7 @@ async function attachTrust(
     };
     const indexRef = { ...repo, digest: indexDigest as Digest };
     const signed = await signImage({ client, reference: indexRef, signer, recursive: true, format: options.format, now: options.now });
-    summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name })));
+    summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name, ...(entry.signatureTag ? { signatureReference: `${name}:${entry.signatureTag}` } : {}) })));
     if (options.sbom) {
       for (const target of publishSbomTargets(result)) {
         record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType: predicateTypeUri('spdxjson'), predicate: target.document, format: options.format, now: options.now }));

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { BuildImageResult } from './build-image.ts';
+import { KILN_IMAGE_BUILDER_ID, KILN_IMAGE_BUILD_TYPE, publishProvenanceInput, publishSbomTargets } from './publish-attest.ts';
+
+const hex = (c: string) => c.repeat(64);
+
+function pkg(name: string, version: string, identity: string, datahash: string) {
+  return { record: { name, version, identity, depends: [], provides: [], installIf: [], replaces: [] }, url: `file:///repo/${name}-${version}.apk`, path: `/cache/${name}.apk`, size: 10, datahash };
+}
+
+function arch(oci: string, apk: string, digest: string, packages: ReturnType<typeof pkg>[]) {
+  return { arch: { oci, apk }, result: { image: { manifest: { digest } } }, packages };
+}
+
+const result = {
+  index: { index: { digest: `sha256:${hex('0')}` } },
+  created: '2023-11-14T22:13:20Z',
+  arches: [
+    arch('amd64', 'x86_64', `sha256:${hex('1')}`, [pkg('busybox', '1.36-r1', 'Q1abc=', hex('a')), pkg('ca', '1-r0', 'Q1def=', '')]),
+    arch('arm64', 'aarch64', `sha256:${hex('2')}`, [pkg('busybox', '1.36-r1', 'Q1xyz=', hex('b'))]),
+  ],
+  lock: {
+    contents: {
+      keyring: [{ name: './keys/signer.rsa.pub', url: 'file:///keys/signer.rsa.pub' }],
+      repositories: [
+        { name: 'https://r.example/x86_64', url: 'https://r.example/x86_64/APKINDEX.tar.gz', architecture: 'x86_64' },
+        { name: 'https://r.example/aarch64', url: 'https://r.example/aarch64/APKINDEX.tar.gz', architecture: 'aarch64' },
+      ],
+    },
+  },
+  spdx: {
+    index: { name: 'index' },
+    perArch: new Map([
+      ['x86_64', { name: 'x86' }],
+      ['aarch64', { name: 'arm' }],
+    ]),
+  },
+} as unknown as BuildImageResult;
+
+describe('publishProvenanceInput', () => {
+  const input = publishProvenanceInput(result, { kilnVersion: '9.8.7', configPath: 'app.yaml', configDigest: `sha256:${hex('c')}`, tags: ['r.example/app:1'], sourceDateEpoch: '1700000000' });
+
+  it('names the builder with the given version and records the config path and digest', () => {
+    expect(input.buildType).toBe(KILN_IMAGE_BUILD_TYPE);
+    expect(input.builder).toEqual({ id: KILN_IMAGE_BUILDER_ID, version: { kiln: '9.8.7' } });
+    expect(input.externalParameters).toEqual({ config: { path: 'app.yaml', digest: { sha256: hex('c') } }, tags: ['r.example/app:1'], sourceDateEpoch: '1700000000' });
+    expect(input.resolvedDependencies[0]).toEqual({ uri: 'app.yaml', name: 'config', digest: { sha256: hex('c') } });
+  });
+
+  it('lists every package per arch with version, identity and the data hash only where known', () => {
+    const packages = input.internalParameters.packages as Record<string, unknown[]>;
+    expect(packages).toEqual({
+      x86_64: [
+        { name: 'busybox', version: '1.36-r1', identity: 'Q1abc=', datahash: hex('a') },
+        { name: 'ca', version: '1-r0', identity: 'Q1def=' },
+      ],
+      aarch64: [{ name: 'busybox', version: '1.36-r1', identity: 'Q1xyz=', datahash: hex('b') }],
+    });
+    const uris = input.resolvedDependencies.slice(1).map((dep) => [dep.uri, dep.digest?.sha256]);
+    expect(uris).toEqual([
+      ['pkg:apk/busybox@1.36-r1?arch=x86_64', hex('a')],
+      ['pkg:apk/ca@1-r0?arch=x86_64', undefined],
+      ['pkg:apk/busybox@1.36-r1?arch=aarch64', hex('b')],
+    ]);
+  });
+
+  it('records build date, repositories, keyring key names and image digests', () => {
+    expect(input.internalParameters.buildDate).toBe('2023-11-14T22:13:20Z');
+    expect(input.internalParameters.keyring).toEqual([{ name: 'signer.rsa.pub', url: 'file:///keys/signer.rsa.pub' }]);
+    expect((input.internalParameters.repositories as { architecture: string }[]).map((r) => r.architecture)).toEqual(['x86_64', 'aarch64']);
+    expect(input.internalParameters.images).toEqual({ amd64: `sha256:${hex('1')}`, arm64: `sha256:${hex('2')}` });
+    expect(input.internalParameters.index).toBe(`sha256:${hex('0')}`);
+  });
+
+  it('omits SOURCE_DATE_EPOCH when unset', () => {
+    const plain = publishProvenanceInput(result, { kilnVersion: '1', configPath: 'a.yaml', configDigest: `sha256:${hex('d')}`, tags: [] });
+    expect(plain.externalParameters).not.toHaveProperty('sourceDateEpoch');
+  });
+});
+
+describe('publishSbomTargets', () => {
+  it('pairs the index with the index document and each arch image with its own', () => {
+    expect(publishSbomTargets(result).map((t) => [t.digest, t.arch, t.document.name])).toEqual([
+      [`sha256:${hex('0')}`, undefined, 'index'],
+      [`sha256:${hex('1')}`, 'amd64', 'x86'],
+      [`sha256:${hex('2')}`, 'arm64', 'arm'],
+    ]);
+  });
+});
