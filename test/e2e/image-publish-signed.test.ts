@@ -242,7 +242,8 @@ describe.each([
 
   it('--sbom-attest=false and --provenance=false leave those attestations out; a wrong password pushes nothing', async () => {
     const only = `${host}/team/provenance-only:1.0`;
-    const result = await kiln(['image', 'publish', '--sbom-attest=false', 'image.yaml', only, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
+    // `--provenance CONFIG`: the optional-value flag takes the config word, which is given back
+    const result = await kiln(['image', 'publish', '--provenance', 'image.yaml', only, '--sbom-attest=false', '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Published;
     expect(summary.signatures).toHaveLength(3);

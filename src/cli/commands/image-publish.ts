@@ -138,7 +138,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       } finally {
         handle.close();
       }
-      const client = new RegistryClient({ credentials: dockerConfigCredentials(), ...(flags.allowInsecure ? { allowInsecure: true } : {}) });
+      const client = new RegistryClient({ credentials: dockerConfigCredentials(context.env), userAgent: 'kiln', ...(flags.allowInsecure ? { allowInsecure: true } : {}) });
       const refs = await publishIndex(client, result.index, targets, context.isTTY ? (item) => context.stderr(`\r\u001b[Kpush ${item}`) : undefined);
       if (context.isTTY) context.stderr('\n');
       if (flags.sbomPath) {
@@ -166,7 +166,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
                 }),
               );
         trust = await attachTrust(client, result, targets, signer, { format, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date() });
-        if (!flags.json) {
+        if (context.isTTY && !flags.json) {
           for (const entry of trust.signatures) {
             if (entry.signatureTag) context.stderr(`Pushing signature to: ${entry.repository}:${entry.signatureTag}\n`);
             if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
