@@ -117,6 +117,7 @@ describe.each([
     tag = `${host}/team/app:1.0`;
     const result = await kiln(['image', 'publish', 'image.yaml', tag, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
     published = JSON.parse(result.stdout) as Published;
   });
 
@@ -261,5 +262,20 @@ describe.each([
     expect(wrong.stderr).toContain('cosign.key');
     const tree = await kiln(['tree', denied], { cwd: work });
     expect(tree.code).not.toBe(0);
+  });
+
+  it('COSIGN_REPOSITORY stores the signatures and attestations in another repository', async () => {
+    const image = `${host}/team/stored-elsewhere:1.0`;
+    const store = { COSIGN_REPOSITORY: `${host}/team/signatures` };
+    const result = await kiln(['image', 'publish', 'image.yaml', image, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env: { ...env, ...store } });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Published;
+    expect(summary.signatures.map((s) => s.signatureReference)).toEqual([summary.index.digest, ...summary.images.map((i) => i.digest)].map((d) => `${host}/team/signatures:sha256-${d.slice(7)}.sig`));
+    const elsewhere = await kiln(['verify', '--key', 'cosign.pub', image], { cwd: work, env: store });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    const attested = await kiln(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance1', image], { cwd: work, env: store });
+    expect(attested.code, attested.stderr).toBe(0);
+    const inPlace = await kiln(['verify', '--key', 'cosign.pub', image], { cwd: work });
+    expect(inPlace.code).toBe(1);
   });
 });

@@ -18,7 +18,7 @@ import { printJson } from '../context.ts';
 import { buildSummary } from './image-build.ts';
 import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories, usage } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
-import { boolFlag, loadSigningKey, parseBool, positionals } from './trust-options.ts';
+import { boolFlag, loadSigningKey, parseBool, positionals, signatureRepository } from './trust-options.ts';
 
 interface PublishFlags extends ImageFlags {
   sbomPath?: string;
@@ -45,14 +45,20 @@ async function attachTrust(
   result: BuildImageResult,
   targets: readonly PublishTarget[],
   signer: ImageSigner,
-  options: { format: SignatureFormat; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date },
+  options: { format: SignatureFormat; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date; signatureRepository?: { registry: string; repository: string } },
 ): Promise<TrustSummary> {
   const summary: TrustSummary = { signatures: [], attestations: [] };
   const repositories = new Map<string, { registry: string; repository: string }>();
   for (const target of targets) repositories.set(`${target.registry}/${target.repository}`, { registry: target.registry, repository: target.repository });
   const indexDigest = result.index.index.digest;
   const archOf = new Map<string, string>(result.arches.map((output) => [output.result.image.manifest.digest, output.arch.oci]));
-  for (const [name, repo] of repositories) {
+  // With COSIGN_REPOSITORY one set of signatures covers every pushed repository (same digests).
+  const signedRepositories = options.signatureRepository ? [...repositories].slice(0, 1) : [...repositories];
+  for (const [name, repo] of signedRepositories) {
+    // COSIGN_REPOSITORY: signatures and attestations of every pushed repository go to that one.
+    const store = options.signatureRepository;
+    const storeName = store ? `${store.registry}/${store.repository}` : name;
+    const placement = store ? { signatureRepository: store } : {};
     const record = (attested: AttestedManifest[]): void => {
       for (const entry of attested) {
         const arch = archOf.get(entry.digest);
@@ -60,21 +66,21 @@ async function attachTrust(
           ...entry,
           repository: name,
           reference: `${name}@${entry.digest}`,
-          ...(entry.attestationTag ? { attestationReference: `${name}:${entry.attestationTag}` } : {}),
+          ...(entry.attestationTag ? { attestationReference: `${storeName}:${entry.attestationTag}` } : {}),
           ...(arch ? { arch } : {}),
         });
       }
     };
     const indexRef = { ...repo, digest: indexDigest as Digest };
-    const signed = await signImage({ client, reference: indexRef, signer, recursive: true, format: options.format, now: options.now });
-    summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name, ...(entry.signatureTag ? { signatureReference: `${name}:${entry.signatureTag}` } : {}) })));
+    const signed = await signImage({ client, reference: indexRef, signer, recursive: true, format: options.format, now: options.now, ...placement });
+    summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name, ...(entry.signatureTag ? { signatureReference: `${storeName}:${entry.signatureTag}` } : {}) })));
     if (options.sbom) {
       for (const target of publishSbomTargets(result)) {
-        record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType: predicateTypeUri('spdxjson'), predicate: target.document, format: options.format, now: options.now }));
+        record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType: predicateTypeUri('spdxjson'), predicate: target.document, format: options.format, now: options.now, ...placement }));
       }
     }
     if (options.provenance) {
-      record(await attestImage({ client, reference: indexRef, signer, recursive: true, predicateType: SLSA_PROVENANCE_V1, predicate: options.provenance, format: options.format, now: options.now }));
+      record(await attestImage({ client, reference: indexRef, signer, recursive: true, predicateType: SLSA_PROVENANCE_V1, predicate: options.provenance, format: options.format, now: options.now, ...placement }));
     }
   }
   return summary;
@@ -112,7 +118,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
     .option('--image-refs <FILE>', 'write the pushed references to this file, one per line')
     .option('--allow-insecure', 'allow plain HTTP to registries that are not on loopback')
     .option('--overwrite', 'replace existing --image-refs / SBOM files')
-    .option('--key <PATH>', 'sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key')
+    .option('--key <PATH>', 'sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key; COSIGN_REPOSITORY stores them in another repository')
     .addOption(new Option('--sbom-attest [BOOL]', 'with --key: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
     .addOption(new Option('--provenance [BOOL]', 'with --key: attach a signed SLSA v1 provenance attestation (--provenance=false to skip)').argParser(parseBool('--provenance')).default(true))
     .addOption(new Option('--new-bundle-format [BOOL]', 'with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API').argParser(parseBool('--new-bundle-format')))
@@ -165,10 +171,11 @@ export function registerImagePublish(image: Command, context: CliContext): void 
                   finishedOn: new Date(),
                 }),
               );
-        trust = await attachTrust(client, result, targets, signer, { format, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date() });
+        const store = signatureRepository(context);
+        trust = await attachTrust(client, result, targets, signer, { format, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date(), ...(store ? { signatureRepository: store } : {}) });
         if (context.isTTY && !flags.json) {
           for (const entry of trust.signatures) {
-            if (entry.signatureTag) context.stderr(`Pushing signature to: ${entry.repository}:${entry.signatureTag}\n`);
+            if (entry.signatureReference) context.stderr(`Pushing signature to: ${entry.signatureReference}\n`);
             if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
           }
           for (const entry of trust.attestations) context.stderr(`Attaching ${entry.predicateType} attestation to ${entry.reference}${entry.attestationReference ? ` (${entry.attestationReference})` : ''}${entry.bundle ? ` and bundle referrer ${entry.bundle.digest}` : ''}\n`);
