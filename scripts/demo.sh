@@ -33,11 +33,15 @@ echo "== 4. files inside the amd64 image, with owners"
 kiln image ls-files examples/demo-image.yaml --arch amd64 | head -20
 
 echo "== 5. serve Kiln's registry on 127.0.0.1:5055 (data under $work/registry) and publish the image"
-kiln registry serve --addr 127.0.0.1:5055 --data-dir "$work/registry" 2>"$work/registry.log" &
+node dist/cli/main.js registry serve --addr 127.0.0.1:5055 --data-dir "$work/registry" 2>"$work/registry.log" &
 registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true' EXIT
+trap 'kill $registry_pid 2>/dev/null || true; wait $registry_pid 2>/dev/null || true' EXIT
 get() { node -e 'fetch(process.argv[1], { headers: { accept: process.argv[2] ?? "*/*" } }).then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text() + "\n"); }, () => process.exit(1))' "$@"; }
-for _ in $(seq 1 50); do get http://127.0.0.1:5055/v2/ >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 1 50); do
+  kill -0 $registry_pid 2>/dev/null || { echo "kiln registry failed to start:" >&2; cat "$work/registry.log" >&2; exit 1; }
+  get http://127.0.0.1:5055/v2/ >/dev/null 2>&1 && break
+  sleep 0.2
+done
 export COSIGN_PASSWORD=kiln-demo
 (cd "$work" && node ../dist/cli/main.js generate-key-pair >/dev/null)
 kiln image publish examples/demo-image.yaml 127.0.0.1:5055/demo:latest --key "$work/cosign.key" --json >"$work/publish.json"
