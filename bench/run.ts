@@ -41,6 +41,6 @@ for (const file of (await readdir(resultsDir)).filter((name) => name.endsWith('.
 }
 await writeFile(
   join(benchDir, 'README.md'),
-  `# Benchmarks\n\nRun with \`npm run bench\` (all areas) or \`npm run bench -- AREA…\`. Each area's section starts with a\ncomment giving the date and machine it was measured on; peers run side by side in the same run.\n\nLast full update: ${date} on ${machine}.\n\n${sections.join('\n\n')}\n`,
+  `# Benchmarks\n\nRun with \`npm run bench\` (all areas) or \`npm run bench -- AREA…\`. Each area's section starts with a\ncomment giving the date and machine it was measured on; peers run side by side in the same run.\n\nAssembled ${date} from the per-area results below (each dated and with its machine and load).\n\n${sections.join('\n\n')}\n`,
 );
 process.exitCode = failed ? 1 : 0;
