@@ -1,6 +1,7 @@
+import { pathToFileURL } from 'node:url';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -175,12 +176,15 @@ describe('kiln image build (e2e)', () => {
   });
 
   it('gives identical digests in another process and matches the golden digests (UPDATE_GOLDEN=1 regenerates)', async () => {
+    // The repository path is written into the image (/etc/apk/repositories), so it must not depend on
+    // where the checkout lives: a relative path, resolved against the working directory of both builds.
+    await cp(fixtureRepo, join(work, 'golden-repo'), { recursive: true });
     const config = join(work, 'golden.yaml');
-    await writeFile(config, `contents:\n  repositories: [${fixtureRepo}]\n  keyring: [${join(fixtureRepo, 'melange.rsa.pub')}]\n  packages: [replayout]\narchs: [x86_64, aarch64]\naccounts:\n  users: [{username: nonroot, uid: 65532}]\n  run-as: nonroot\n`);
+    await writeFile(config, `contents:\n  repositories: [./golden-repo]\n  keyring: [./golden-repo/melange.rsa.pub]\n  packages: [replayout]\narchs: [x86_64, aarch64]\naccounts:\n  users: [{username: nonroot, uid: 65532}]\n  run-as: nonroot\n`);
     const here = await kiln(['image', 'build', config, 'golden:1', '--oci-layout', 'golden-a', '--cache-dir', 'cache', '--json']);
     expect(here.code).toBe(0);
-    const other = await run(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'image', 'build', config, 'golden:1', '--oci-layout', join(work, 'golden-b'), '--cache-dir', join(work, 'cache-b'), '--json'], {
-      cwd: root,
+    const other = await run(process.execPath, ['--import', pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(root, 'src', 'cli', 'main.ts'), 'image', 'build', config, 'golden:1', '--oci-layout', join(work, 'golden-b'), '--cache-dir', join(work, 'cache-b'), '--json'], {
+      cwd: work,
       env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
     });
     const a = JSON.parse(here.stdout) as { index: { digest: string }; images: Array<{ digest: string; layers: Array<{ digest: string; diffId: string }> }> };
