@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // real peer (bubblewrap, runc, skopeo, docker-registry, PostgreSQL), and whole-system tests.
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         test: {
