@@ -121,8 +121,15 @@ describe('crash safety under SIGKILL', () => {
       blobs.push(...roundBlobs);
       manifests.push(...roundManifests);
       const work = Promise.allSettled([...roundBlobs.map((attempt) => chunkedUpload('crash/blobs', attempt, sessions)), ...roundManifests.map(pushManifest)]);
-      // Kill at a different point of the work each round.
-      await new Promise((resolve) => setTimeout(resolve, 150 + round * 97 + Math.floor(Math.random() * 400)));
+      // Kill at a different point of the work each round: once the registry has acknowledged a random
+      // 20–70 % of this round's upload bytes. Waiting for progress rather than for a fixed time keeps the
+      // kill inside the work on fast and slow machines alike.
+      const roundData = new Set(roundBlobs.map((attempt) => attempt.data));
+      const totalBytes = roundBlobs.reduce((sum, attempt) => sum + attempt.data.length, 0);
+      const target = totalBytes * (0.2 + 0.5 * Math.random());
+      const deadline = Date.now() + 60_000;
+      const acknowledged = (): number => sessions.filter((session) => roundData.has(session.data)).reduce((sum, session) => sum + session.acknowledged, 0);
+      while (acknowledged() < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
       await server.stop('SIGKILL');
       await work;
     }
