@@ -124,7 +124,7 @@ describe('crash safety under SIGKILL', () => {
       // Kill at a different point of the work each round: once the registry has acknowledged a random
       // 20–70 % of this round's upload bytes. Waiting for progress rather than for a fixed time keeps the
       // kill inside the work on fast and slow machines alike.
-      const roundData = new Set(roundBlobs.map((attempt) => attempt.data));
+      const roundData = new Set<Buffer>(roundBlobs.map((attempt) => attempt.data));
       const totalBytes = roundBlobs.reduce((sum, attempt) => sum + attempt.data.length, 0);
       const target = totalBytes * (0.2 + 0.5 * Math.random());
       const deadline = Date.now() + 60_000;
