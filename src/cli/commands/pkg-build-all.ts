@@ -4,7 +4,7 @@ import { BuildError, buildAll } from '../../build/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addBuildOptions, createEnvironment, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildAllFlags extends PkgBuildFlags {
@@ -36,16 +36,7 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
           sourceDateEpoch: sde,
           ...(jobs ? { jobs } : {}),
           ...(flags.dryRun ? { dryRun: true } : {}),
-          ...(flags.arch ? { arch: flags.arch } : {}),
-          ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((p) => resolve(context.cwd, p)) } : {}),
-          ...(flags.namespace ? { namespace: flags.namespace } : {}),
-          ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
-          ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
-          ...(flags.license ? { license: flags.license } : {}),
-          ...(varsOverride ? { varsOverride } : {}),
-          ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
-          generateIndex: flags.generateIndex !== false,
-          ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+          ...sharedBuildOptions(flags, context, varsOverride),
         },
         { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
       );

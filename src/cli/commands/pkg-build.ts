@@ -5,7 +5,7 @@ import { buildRecipe } from '../../build/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addBuildOptions, createEnvironment, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildFlags extends PkgBuildFlags {
@@ -39,16 +39,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
           outDir: resolve(context.cwd, flags.outDir),
           sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
           sourceDateEpoch: sde,
-          ...(flags.arch ? { arch: flags.arch } : {}),
-          ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
-          ...(flags.namespace ? { namespace: flags.namespace } : {}),
-          ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
-          ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
-          ...(flags.license ? { license: flags.license } : {}),
-          ...(varsOverride ? { varsOverride } : {}),
-          ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
-          generateIndex: flags.generateIndex !== false,
-          ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+          ...sharedBuildOptions(flags, context, varsOverride),
           ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
         },
         { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },

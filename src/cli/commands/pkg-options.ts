@@ -129,3 +129,19 @@ export async function createPublisher(flags: PkgBuildFlags, sde: number): Promis
 export function stepLogger(context: CliContext, prefix = ''): (line: StepLogLine) => void {
   return (line) => context.stderr(`${prefix}[${line.step}] ${line.line}\n`);
 }
+
+/** The build options `pkg build` and `pkg build-all` both take from their common flags. */
+export function sharedBuildOptions(flags: PkgBuildFlags, context: CliContext, varsOverride: Record<string, string> | undefined) {
+  return {
+    ...(flags.arch ? { arch: flags.arch } : {}),
+    ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.gitCommit ? { gitCommit: flags.gitCommit } : {}),
+    ...(flags.gitRepoUrl ? { gitRepoUrl: flags.gitRepoUrl } : {}),
+    ...(flags.license ? { license: flags.license } : {}),
+    ...(varsOverride ? { varsOverride } : {}),
+    ...(flags.buildOption ? { buildOptions: flags.buildOption } : {}),
+    generateIndex: flags.generateIndex !== false,
+    ...(flags.cacheDir ? { cacheDir: resolve(context.cwd, flags.cacheDir) } : {}),
+  };
+}
