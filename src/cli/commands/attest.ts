@@ -2,15 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Witness } from '@sigstore/sign';
-import { KilnError } from '../../lib/index.ts';
 import { AttestError, attestImage, parsePredicate, predicateTypeUri } from '../../attest/index.ts';
 import type { AttestedManifest } from '../../attest/index.ts';
-import { SignError, keySigner, keylessSigner, rekorWitnesses } from '../../sign/index.ts';
-import type { ImageSigner, SignatureFormat } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { boolFlag, positionals, addRegistryOptions, imageArgument, loadSigningKey, openClient, parseBool, signatureRepository } from './trust-options.ts';
+import { positionals, signerFromFlags, addRegistryOptions, imageArgument, openClient, parseBool, signatureRepository } from './trust-options.ts';
 
 interface AttestFlags {
   predicate: string;
@@ -60,24 +56,7 @@ export function registerAttest(program: Command, context: CliContext): void {
       throw new AttestError('PREDICATE_INVALID', `${flags.predicate}: cannot read predicate file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
     }
     const predicate = parsePredicate(bytes, predicateType, flags.predicate, new Date());
-    let signer: ImageSigner;
-    let witnesses: Witness[] = [];
-    let format: SignatureFormat = boolFlag(flags.newBundleFormat) === undefined ? 'auto' : boolFlag(flags.newBundleFormat) ? 'bundle' : 'legacy';
-    if (flags.key) {
-      signer = keySigner(await loadSigningKey(flags.key, context));
-      if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
-        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
-        if (format !== 'bundle') format = 'both';
-      }
-    } else {
-      const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
-      if (!token) throw new SignError('KEYLESS_FAILED', 'keyless attestation needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or use --key)', {});
-      if (format === 'legacy') throw new KilnError('USAGE', 'keyless attestations are stored as Sigstore bundles; drop --new-bundle-format=false');
-      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
-      signer = keyless.signer;
-      witnesses = keyless.witnesses;
-      format = 'bundle';
-    }
+    const { signer, witnesses, format } = await signerFromFlags(flags, context, { what: 'attestation', keylessLegacy: false });
     const client = openClient(flags, context);
     const results: AttestedManifest[] = [];
     for (const reference of references) {

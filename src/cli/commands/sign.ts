@@ -1,11 +1,10 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { SignError, keySigner, keylessSigner, rekorWitnesses, signImage } from '../../sign/index.ts';
-import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
-import type { Witness } from '@sigstore/sign';
+import { signImage } from '../../sign/index.ts';
+import type { SignedManifest } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { boolFlag, positionals, addRegistryOptions, collect, imageArgument, loadSigningKey, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
+import { positionals, signerFromFlags, addRegistryOptions, collect, imageArgument, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
 
 interface SignFlags {
   key?: string;
@@ -44,27 +43,7 @@ export function registerSign(program: Command, context: CliContext): void {
     images = positionals(images, flags);
     const references = images.map(imageArgument);
     const client = openClient(flags, context);
-    let signer: ImageSigner;
-    let witnesses: Witness[] = [];
-    let format: SignatureFormat = boolFlag(flags.newBundleFormat) === undefined ? 'auto' : boolFlag(flags.newBundleFormat) ? 'bundle' : 'legacy';
-    if (flags.key) {
-      signer = keySigner(await loadSigningKey(flags.key, context));
-      // A key-based signature goes to a transparency log only when a Rekor is named: Kiln is
-      // self-hosted and never publishes private image digests to the public log by default.
-      if (flags.rekorUrl && boolFlag(flags.tlogUpload) !== false) {
-        witnesses = rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
-        if (format !== 'bundle') format = 'both';
-      }
-    } else {
-      const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
-      if (!token) throw new SignError('KEYLESS_FAILED', 'keyless signing needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or sign with --key)', {});
-      const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType: flags.rekorEntryType as 'dsse' | 'intoto' });
-      signer = keyless.signer;
-      witnesses = keyless.witnesses;
-      // cosign v3 stores keyless signatures as bundles; --new-bundle-format=false gives cosign v2's
-      // .sig layer with certificate, chain and Rekor bundle annotations.
-      format = format === 'legacy' ? 'legacy' : 'bundle';
-    }
+    const { signer, witnesses, format } = await signerFromFlags(flags, context, { what: 'signing', keylessLegacy: true });
     const results: SignedManifest[] = [];
     for (const reference of references) {
       const signed = await signImage({

@@ -11,8 +11,9 @@ import type { KeyObject } from 'node:crypto';
 import { KilnError } from '../../lib/index.ts';
 import { RegistryClient, dockerConfigCredentials, parseReference } from '../../registry-client/index.ts';
 import type { ImageReference, RepositoryRef } from '../../registry-client/index.ts';
-import { SignError, decryptPrivateKey, fromPem, loadPlainPrivateKey, loadPublicKey, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
-import type { TrustPolicy } from '../../sign/index.ts';
+import { SignError, decryptPrivateKey, fromPem, keySigner, keylessSigner, loadPlainPrivateKey, loadPublicKey, rekorWitnesses, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
+import type { ImageSigner, SignatureFormat, TrustPolicy } from '../../sign/index.ts';
+import type { Witness } from '@sigstore/sign';
 import type { CliContext } from '../context.ts';
 
 /** Flags every registry-touching trust command takes. */
@@ -209,4 +210,42 @@ export async function trustPolicyFromFlags(flags: IdentityFlags, context: CliCon
   }
   if (!policy.keys && !policy.keyless) throw new KilnError('USAGE', 'give --key PATH, or --certificate-identity and --certificate-oidc-issuer (keyless)');
   return policy;
+}
+
+/** Flags that choose how `kiln sign` and `kiln attest` sign: a key, or keyless through Fulcio/Rekor. */
+export interface SignerFlags {
+  key?: string;
+  tlogUpload?: boolean;
+  newBundleFormat?: boolean;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  identityToken?: string;
+  rekorEntryType?: string;
+}
+
+/** The signer, transparency-log witnesses and storage format the signing flags ask for. `what` names
+ *  the operation in errors; `keylessLegacy` says whether keyless output may use the legacy tag form. */
+export async function signerFromFlags(
+  flags: SignerFlags,
+  context: CliContext,
+  options: { what: string; keylessLegacy: boolean },
+): Promise<{ signer: ImageSigner; witnesses: Witness[]; format: SignatureFormat }> {
+  const bundleFlag = boolFlag(flags.newBundleFormat);
+  let format: SignatureFormat = bundleFlag === undefined ? 'auto' : bundleFlag ? 'bundle' : 'legacy';
+  const entryType = flags.rekorEntryType as 'dsse' | 'intoto';
+  if (flags.key) {
+    const signer = keySigner(await loadSigningKey(flags.key, context));
+    // A key-based signature goes to a transparency log only when a Rekor is named: Kiln is
+    // self-hosted and never publishes private image digests to the public log by default.
+    if (!flags.rekorUrl || boolFlag(flags.tlogUpload) === false) return { signer, witnesses: [], format };
+    return { signer, witnesses: rekorWitnesses({ rekorURL: flags.rekorUrl, tlogUpload: true, entryType }), format: format === 'bundle' ? 'bundle' : 'both' };
+  }
+  const token = flags.identityToken ?? context.env.SIGSTORE_ID_TOKEN;
+  if (!token) throw new SignError('KEYLESS_FAILED', `keyless ${options.what} needs an OIDC identity token: --identity-token or SIGSTORE_ID_TOKEN (or use --key)`, {});
+  if (format === 'legacy' && !options.keylessLegacy) throw new KilnError('USAGE', `keyless ${options.what} is stored as a Sigstore bundle; drop --new-bundle-format=false`);
+  const keyless = keylessSigner({ fulcioURL: flags.fulcioUrl ?? 'https://fulcio.sigstore.dev', rekorURL: flags.rekorUrl ?? 'https://rekor.sigstore.dev', identityToken: token, tlogUpload: boolFlag(flags.tlogUpload) !== false, entryType });
+  // cosign v3 stores keyless signatures as bundles; where allowed, --new-bundle-format=false gives
+  // cosign v2's .sig layer with certificate, chain and Rekor bundle annotations.
+  format = format === 'legacy' ? 'legacy' : 'bundle';
+  return { signer: keyless.signer, witnesses: keyless.witnesses, format };
 }
