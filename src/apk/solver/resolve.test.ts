@@ -111,4 +111,69 @@ describe('resolve on the real Alpine 3.17 aarch64 index', () => {
       expect(names.indexOf('musl')).toBeLessThan(names.indexOf('busybox'));
     }
   });
+
+  // Install lists recorded from the reference port before the solver's per-solve state moved to typed
+  // arrays and the universe became cached: unchanged from the reference port (apk's own choices).
+  const PINNED: Array<[string, string[]]> = [
+    [
+      'alpine-base',
+      [
+        'alpine-baselayout-data-3.4.0-r0', 'musl-1.2.3-r5', 'busybox-1.35.0-r29', 'busybox-binsh-1.35.0-r29',
+        'alpine-baselayout-3.4.0-r0', 'ifupdown-ng-0.12.1-r1', 'libcap2-2.66-r1', 'openrc-0.45.2-r7', 'mdev-conf-4.3-r0',
+        'busybox-mdev-openrc-1.35.0-r29', 'alpine-conf-3.15.1-r1', 'alpine-keys-2.4-r1', 'alpine-release-3.17.3-r0',
+        'ca-certificates-bundle-20230506-r0', 'libcrypto3-3.0.8-r4', 'libssl3-3.0.8-r4', 'ssl_client-1.35.0-r29',
+        'zlib-1.2.13-r0', 'apk-tools-2.12.10-r1', 'busybox-openrc-1.35.0-r29', 'busybox-suid-1.35.0-r29', 'scanelf-1.3.5-r1',
+        'musl-utils-1.2.3-r5', 'libc-utils-0.7.2-r3', 'alpine-base-3.17.3-r0',
+      ],
+    ],
+    [
+      'busybox musl apk-tools alpine-baselayout',
+      [
+        'alpine-baselayout-data-3.4.0-r0', 'musl-1.2.3-r5', 'busybox-1.35.0-r29', 'busybox-binsh-1.35.0-r29',
+        'alpine-baselayout-3.4.0-r0', 'ca-certificates-bundle-20230506-r0', 'libcrypto3-3.0.8-r4', 'libssl3-3.0.8-r4',
+        'ssl_client-1.35.0-r29', 'zlib-1.2.13-r0', 'apk-tools-2.12.10-r1',
+      ],
+    ],
+    [
+      'build-base python3 py3-setuptools git curl openssl-dev perl cmake',
+      [
+        'musl-1.2.3-r5', 'libgcc-12.2.1_git20220924-r4', 'libstdc++-12.2.1_git20220924-r4', 'zlib-1.2.13-r0',
+        'binutils-2.39-r2', 'libmagic-5.43-r0', 'file-5.43-r0', 'libgomp-12.2.1_git20220924-r4',
+        'libatomic-12.2.1_git20220924-r4', 'gmp-6.2.1-r2', 'isl25-0.25-r1', 'mpfr4-4.1.0-r0', 'mpc1-1.2.1-r1',
+        'gcc-12.2.1_git20220924-r4', 'libstdc++-dev-12.2.1_git20220924-r4', 'musl-dev-1.2.3-r5', 'libc-dev-0.7.2-r3',
+        'g++-12.2.1_git20220924-r4', 'make-4.3-r1', 'fortify-headers-1.1-r1', 'patch-2.7.6-r9', 'build-base-0.5-r3',
+        'libacl-2.3.1-r1', 'libbz2-1.0.8-r4', 'libcrypto3-3.0.8-r4', 'libexpat-2.5.0-r0', 'lz4-libs-1.9.4-r1',
+        'xz-libs-5.2.9-r0', 'zstd-libs-1.5.5-r0', 'libarchive-3.6.1-r2', 'busybox-1.35.0-r29', 'busybox-binsh-1.35.0-r29',
+        'ca-certificates-20230506-r0', 'brotli-libs-1.0.9-r9', 'nghttp2-libs-1.51.0-r0', 'libssl3-3.0.8-r4',
+        'ssl_client-1.35.0-r29', 'libcurl-8.1.1-r1', 'ncurses-terminfo-base-6.3_p20221119-r1',
+        'ncurses-libs-6.3_p20221119-r1', 'rhash-libs-1.4.3-r1', 'libuv-1.44.2-r0', 'cmake-3.24.4-r0', 'curl-8.1.1-r1',
+        'pcre2-10.42-r0', 'git-2.38.5-r0', 'pkgconf-1.9.4-r0', 'openssl-dev-3.0.8-r4', 'perl-5.36.0-r2',
+        'perl-error-0.17029-r1', 'perl-git-2.38.5-r0', 'git-perl-2.38.5-r0', 'libffi-3.4.4-r0', 'gdbm-1.23-r0',
+        'mpdecimal-2.5.1-r1', 'readline-8.2.0-r0', 'sqlite-libs-3.40.1-r0', 'python3-3.10.11-r0', 'py3-parsing-3.0.9-r0',
+        'py3-packaging-21.3-r2', 'py3-setuptools-65.6.0-r0',
+      ],
+    ],
+    [
+      'nginx',
+      [
+        'musl-1.2.3-r5', 'busybox-1.35.0-r29', 'busybox-binsh-1.35.0-r29', 'libcrypto3-3.0.8-r4', 'pcre-8.45-r2',
+        'libssl3-3.0.8-r4', 'ssl_client-1.35.0-r29', 'zlib-1.2.13-r0', 'nginx-1.22.1-r0',
+      ],
+    ],
+  ];
+
+  it.each(PINNED)('%s: the install list is unchanged from the reference port', (world, expected) => {
+    const result = resolve({ repositories: [{ records }], world, arch: 'aarch64' });
+    expect(result.install.map((r) => `${r.name}-${r.version}`)).toEqual(expected);
+    expect(result.text.split('\n').at(-2)).toMatch(new RegExp(`^OK: .* in ${expected.length} packages$`));
+  });
+
+  it('one Resolver answers several worlds in a row exactly as fresh resolves do', () => {
+    const resolver = new Resolver({ repositories: [{ records }], arch: 'aarch64' });
+    for (const [world, expected] of [...PINNED, ...PINNED.slice().reverse()]) {
+      expect(resolver.resolve(world).install.map((r) => `${r.name}-${r.version}`)).toEqual(expected);
+    }
+    expect(() => resolver.resolve('alpine-base !busybox-openrc')).toThrow(ApkResolveError);
+    expect(resolver.resolve(PINNED[0]![0]).install.map((r) => `${r.name}-${r.version}`)).toEqual(PINNED[0]![1]);
+  });
 });
