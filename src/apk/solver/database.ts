@@ -48,7 +48,6 @@ export interface NameState {
   /** The locked choice; `pkg` undefined when the name resolved to no package. */
   chosen: { pkg: Package | undefined; version: string } | undefined;
   requirers: number;
-  reevaluateDeps: boolean;
   reevaluateIif: boolean;
   noIif: boolean;
   hasIif: boolean;
@@ -73,11 +72,129 @@ export interface NameState {
 
 export function newNameState(): NameState {
   return {
-    seen: false, locked: false, chosen: undefined, requirers: 0, reevaluateDeps: false, reevaluateIif: false,
+    seen: false, locked: false, chosen: undefined, requirers: 0, reevaluateIif: false,
     noIif: false, hasIif: false, iifNeeded: false, hasOptions: false, hasAutoSelectable: false, reverseDepsDone: false,
     resolvenow: false, orderId: 0, mergeDepends: 0, mergeProvides: 0, hasVirtualProvides: false, dirtySeq: 0, queue: 0,
     queueSeq: 0, installedPkg: undefined, installedName: undefined, changesetProcessed: false, changesetRemoved: false,
   };
+}
+
+/** Clears a name's state object for reuse by the next solve (same values as newNameState). */
+function clearNameState(s: NameState): void {
+  s.seen = false; s.locked = false; s.chosen = undefined; s.requirers = 0; s.reevaluateIif = false;
+  s.noIif = false; s.hasIif = false; s.iifNeeded = false; s.hasOptions = false; s.hasAutoSelectable = false; s.reverseDepsDone = false;
+  s.resolvenow = false; s.orderId = 0; s.mergeDepends = 0; s.mergeProvides = 0; s.hasVirtualProvides = false; s.dirtySeq = 0; s.queue = 0;
+  s.queueSeq = 0; s.installedPkg = undefined; s.installedName = undefined; s.changesetProcessed = false; s.changesetRemoved = false;
+}
+
+/**
+ * Which solve per-solve state belongs to. Each name and package keeps one state object for the
+ * life of the database and stamps it with the epoch of the solve that last cleared it; ending a
+ * solve (apk's free_name/free_package) is one increment, and a state object is cleared when a
+ * later solve first touches it. The lists hold what the current solve has touched.
+ *
+ * Discovery (which on a large index reaches most names, through the `docs` install_if) records its
+ * results in typed arrays indexed by name serial and package id instead of in the state objects;
+ * a state object picks them up when the solve first touches it (see Name.ss and Package.ss).
+ */
+export class SolveScope {
+  epoch = 1;
+  readonly names: Name[] = [];
+  readonly packages: Package[] = [];
+  /** Epoch in which the solve first touched a name's state object. */
+  nameTouched = new Int32Array(0);
+  /** Epoch in which a name was discovered. */
+  nameSeen = new Int32Array(0);
+  /** Epoch in which a name was marked for re-checking its providers' dependencies (apk's reevaluate_deps). */
+  nameReevaluateDeps = new Int32Array(0);
+  /** Discovery's order id and no-install_if bit of a name (valid when nameSeen is current). */
+  nameOrder = new Float64Array(0);
+  nameNoIif = new Uint8Array(0);
+  /** Epoch in which a package was first reached by discovery. */
+  packageSeen = new Int32Array(0);
+  /** Epoch in which discovery visited every name a package provides. */
+  packageProvidesSeen = new Int32Array(0);
+  /** Discovery ran with SOLVERF_AVAILABLE inherited: install_if fails for unavailable packages. */
+  iifNeedsAvailable = false;
+  constructor(private readonly db: Database) {}
+  /** Ends the current solve: every name's and package's state reads as fresh again. */
+  reset(): void {
+    this.epoch++;
+    this.names.length = 0;
+    this.packages.length = 0;
+  }
+  /** Makes the discovery arrays cover every name and package (keeping their contents). */
+  ensureCapacity(names: number, packages: number): void {
+    if (this.nameSeen.length < names) {
+      const size = Math.max(names, this.nameSeen.length * 2, 64);
+      this.nameTouched = grow(this.nameTouched, new Int32Array(size));
+      this.nameSeen = grow(this.nameSeen, new Int32Array(size));
+      this.nameReevaluateDeps = grow(this.nameReevaluateDeps, new Int32Array(size));
+      this.nameOrder = grow(this.nameOrder, new Float64Array(size));
+      this.nameNoIif = grow(this.nameNoIif, new Uint8Array(size));
+    }
+    if (this.packageSeen.length < packages) {
+      const size = Math.max(packages, this.packageSeen.length * 2, 64);
+      this.packageSeen = grow(this.packageSeen, new Int32Array(size));
+      this.packageProvidesSeen = grow(this.packageProvidesSeen, new Int32Array(size));
+    }
+  }
+  /** The state discovery gives a package when it first reaches it (solver.c discover_name). */
+  initDiscoveredPackage(pkg: Package, ss: PackageState): void {
+    const db = this.db;
+    ss.seen = true;
+    ss.pinningAllowed = 1;
+    ss.pinningPreferred = 1;
+    ss.pkgAvailable = pkg.fromFile || db.isAvailable(pkg);
+    ss.pkgSelectable =
+      !pkg.uninstallable && (ss.pkgAvailable || pkg.cached || pkg.fromFile || pkg.cachedNonRepository || pkg.installedSize === 0 || !!pkg.installed);
+    ss.iifFailed = pkg.installIf.length === 0 || (this.iifNeedsAvailable && !ss.pkgAvailable);
+    const repos = pkg.repos | (pkg.installed ? db.repoTags[pkg.installed.repositoryTag]!.allowedRepos : 0);
+    ss.tagPreferred = pkg.fromFile || pkg.installedSize === 0 || (repos & db.pinningMaskRepos(1)) !== 0;
+    ss.tagOk = ss.tagPreferred || pkg.cachedNonRepository || !!pkg.installed;
+  }
+  /** Copies a discovered name's results into its state object. */
+  initDiscoveredName(serial: number, ss: NameState): void {
+    ss.seen = true;
+    ss.noIif = this.nameNoIif[serial] === 1;
+    ss.orderId = this.nameOrder[serial]!;
+  }
+}
+
+function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {
+  to.set(from as never);
+  return to;
+}
+
+/**
+ * The links discovery walks, as flat integer arrays (names by serial, packages by id): compact
+ * enough to stay in cache while a solve walks most of a large index. Built on the first solve
+ * and again after a record is added.
+ */
+export interface DiscoveryGraph {
+  /** Database.linkVersion when built. */
+  version: number;
+  availableRepos: number;
+  nameCount: number;
+  /** Providers of each name (package ids), as [providerStart[n], providerStart[n+1]). */
+  providerStart: Int32Array;
+  providerPackage: Int32Array;
+  /** 1 when a name has a provider whose own name it is (not only virtual providers). */
+  nameHasOwnProvider: Uint8Array;
+  /** Names with an install_if on each name (Name.rinstallIf). */
+  rinstallIfStart: Int32Array;
+  rinstallIfName: Int32Array;
+  packageName: Int32Array;
+  dependStart: Int32Array;
+  dependName: Int32Array;
+  provideStart: Int32Array;
+  provideName: Int32Array;
+  installIfStart: Int32Array;
+  installIfName: Int32Array;
+  /** 1 when a package has no install_if. */
+  packageNoInstallIf: Uint8Array;
+  /** 1 when a package can be fetched (fromFile or in an available repository). */
+  packageAvailable: Uint8Array;
 }
 
 // Most names have no reverse links; they share these empty lists until the first link is added.
@@ -154,12 +271,14 @@ export class Name {
   collectStamp = 0;
   private tableKeyCache = -1;
   private state: NameState | undefined;
+  private rdependsSerialList: Int32Array | undefined;
   /** Names that depend on this one (apk's rdepends), in apk's name-table order. */
   get rdepends(): Name[] {
     return (this.rdependsList ??= reverseNames(this.dependents));
   }
   set rdepends(value: Name[]) {
     this.rdependsList = value;
+    this.rdependsSerialList = undefined;
   }
   /** Names with an install_if on this one, in apk's name-table order. */
   get rinstallIf(): Name[] {
@@ -171,6 +290,11 @@ export class Name {
   /** Marks the reverse links for rebuilding after a package was added to `dependents`. */
   staleReverse(): void {
     this.rdependsList = undefined;
+    this.rdependsSerialList = undefined;
+  }
+  /** Serials of `rdepends`. */
+  get rdependsSerials(): Int32Array {
+    return (this.rdependsSerialList ??= Int32Array.from(this.rdepends, (name) => name.serial));
   }
   staleReverseIif(): void {
     this.rinstallIfList = undefined;
@@ -186,32 +310,37 @@ export class Name {
     }
     return this.tableKeyCache;
   }
-  /** Per-solve state, allocated on first use (large indexes have many names no solve touches). */
+  /** Per-solve state, cleared on first use in each solve (large indexes have many names no solve touches). */
   get ss(): NameState {
+    return this.scope.nameTouched[this.serial] === this.scope.epoch ? this.state! : this.beginState();
+  }
+  private beginState(): NameState {
+    this.scope.nameTouched[this.serial] = this.scope.epoch;
+    this.scope.names.push(this);
     let state = this.state;
-    if (state === undefined) {
-      state = this.state = newNameState();
-      this.touched.push(this);
-    }
+    if (state === undefined) state = this.state = newNameState();
+    else clearNameState(state);
+    if (this.scope.nameSeen[this.serial] === this.scope.epoch) this.scope.initDiscoveredName(this.serial, state);
     return state;
   }
-  set ss(value: NameState | undefined) {
-    this.state = value;
-  }
-  /** True when a solve has touched this name since the last reset. */
+  /** True when the current solve has touched this name. */
   get hasState(): boolean {
-    return this.state !== undefined;
+    return this.scope.nameTouched[this.serial] === this.scope.epoch;
   }
-  /** `ss.seen` without allocating state for a name the solve has not reached. */
+  /** The state object if the current solve has touched this name. */
+  get currentState(): NameState | undefined {
+    return this.scope.nameTouched[this.serial] === this.scope.epoch ? this.state : undefined;
+  }
+  /** `ss.seen` without touching a name the solve has not reached. */
   get seen(): boolean {
-    return this.state !== undefined && this.state.seen;
+    return this.scope.nameSeen[this.serial] === this.scope.epoch;
   }
   constructor(
     readonly name: string,
     /** Creation order, for the hash-table walk. */
     readonly serial: number,
-    /** The database's list of names with per-solve state. */
-    private readonly touched: Name[],
+    /** The database's solve scope. */
+    private readonly scope: SolveScope,
   ) {}
 }
 
@@ -233,16 +362,20 @@ export interface PackageState {
   dependenciesUsed: boolean;
   error: boolean;
   inChangeset: boolean;
-  /** Discovery has visited every name this package provides (and its name's install_if reverse links). */
-  providesDiscovered: boolean;
 }
 
 export function newPackageState(): PackageState {
   return {
     seen: false, pinningAllowed: 0, pinningPreferred: 0, pkgAvailable: false, pkgSelectable: false, iifFailed: false,
     iifTriggered: false, tagPreferred: false, tagOk: false, solverFlags: 0, solverFlagsInheritable: 0, conflicts: 0,
-    dependenciesMerged: false, dependenciesUsed: false, error: false, inChangeset: false, providesDiscovered: false,
+    dependenciesMerged: false, dependenciesUsed: false, error: false, inChangeset: false,
   };
+}
+
+function clearPackageState(s: PackageState): void {
+  s.seen = false; s.pinningAllowed = 0; s.pinningPreferred = 0; s.pkgAvailable = false; s.pkgSelectable = false; s.iifFailed = false;
+  s.iifTriggered = false; s.tagPreferred = false; s.tagOk = false; s.solverFlags = 0; s.solverFlagsInheritable = 0; s.conflicts = 0;
+  s.dependenciesMerged = false; s.dependenciesUsed = false; s.error = false; s.inChangeset = false;
 }
 
 /** Installed-database facts of a package. */
@@ -267,22 +400,30 @@ export class Package {
   stateInt = 0;
   foreachGenid = 0;
   private state: PackageState | undefined;
-  /** Per-solve state, allocated on first use. */
+  private stateEpoch = 0;
+  /** Per-solve state, cleared on first use in each solve. */
   get ss(): PackageState {
+    return this.stateEpoch === this.scope.epoch ? this.state! : this.beginState();
+  }
+  private beginState(): PackageState {
+    this.stateEpoch = this.scope.epoch;
+    this.scope.packages.push(this);
     let state = this.state;
-    if (state === undefined) {
-      state = this.state = newPackageState();
-      this.touched.push(this);
-    }
+    if (state === undefined) state = this.state = newPackageState();
+    else clearPackageState(state);
+    if (this.scope.packageSeen[this.id] === this.scope.epoch) this.scope.initDiscoveredPackage(this, state);
     return state;
   }
-  set ss(value: PackageState | undefined) {
-    this.state = value;
-  }
   get hasState(): boolean {
-    return this.state !== undefined;
+    return this.stateEpoch === this.scope.epoch;
+  }
+  /** The state object if the current solve has touched this package. */
+  get currentState(): PackageState | undefined {
+    return this.stateEpoch === this.scope.epoch ? this.state : undefined;
   }
   constructor(
+    /** Creation order within the database. */
+    readonly id: number,
     readonly identity: string,
     readonly name: Name,
     readonly version: string,
@@ -294,8 +435,8 @@ export class Package {
     readonly provides: Dep[],
     public installIf: Dep[],
     readonly record: PackageRecord,
-    /** The database's list of packages with per-solve state. */
-    private readonly touched: Package[],
+    /** The database's solve scope. */
+    private readonly scope: SolveScope,
   ) {}
 }
 
@@ -347,17 +488,30 @@ export class Database {
   readonly dirs = new Set<string>();
   readonly files = new Map<string, Package>();
   private nameSerial = 0;
-  /** Names and packages whose per-solve state is allocated (reset after each solve). */
-  readonly touchedNames: Name[] = [];
-  readonly touchedPackages: Package[] = [];
+  /** Per-solve state bookkeeping (reset after each solve). */
+  readonly scope = new SolveScope(this);
+  /** Names by serial and packages by id. */
+  readonly nameList: Name[] = [];
+  readonly packageList: Package[] = [];
+  /** Changes whenever a package, a provider or a reverse link is added. */
+  linkVersion = 0;
+  /** How many names an applet has set solver flags on (Name.solverFlagsSet). */
+  flaggedNames = 0;
+  private graph: DiscoveryGraph | undefined;
+  /** Names the current solve has touched. */
+  get touchedNames(): readonly Name[] {
+    return this.scope.names;
+  }
 
   constructor(readonly arches: readonly string[]) {}
 
   getName(name: string): Name {
     let n = this.names.get(name);
     if (!n) {
-      n = new Name(name, this.nameSerial++, this.touchedNames);
+      n = new Name(name, this.nameSerial++, this.scope);
       this.names.set(name, n);
+      this.nameList.push(n);
+      this.scope.ensureCapacity(this.nameList.length, this.packageList.length);
     }
     return n;
   }
@@ -508,12 +662,14 @@ export class Database {
     const repoBit = source.kind === 'repository' ? 1 << source.index : 0;
     if (!pkg) {
       pkg = new Package(
-        record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
+        this.packageList.length, record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
         depends.deps.length ? depends.deps : NO_DEPS, provides.deps.length ? provides.deps : NO_DEPS, iif.length ? iif : NO_DEPS,
-        record, this.touchedPackages,
+        record, this.scope,
       );
       pkg.uninstallable = uninstallable;
       this.packages.set(key, pkg);
+      this.packageList.push(pkg);
+      this.scope.ensureCapacity(this.nameList.length, this.packageList.length);
       name.providers.push({ pkg, version: pkg.version });
       for (const dep of pkg.provides) dep.name.providers.push({ pkg, version: dep.version });
       if (this.openComplete) this.addReverseDependencies(pkg);
@@ -522,6 +678,7 @@ export class Database {
       oldRepos = pkg.repos;
       if (!oldRepos && repoBit && pkg.size !== (record.size ?? 0)) pkg.size = record.size ?? 0;
     }
+    this.linkVersion++;
     pkg.repos |= repoBit;
     if (source.kind === 'cache') pkg.cachedNonRepository = true;
     if (source.kind === 'file') pkg.fromFile = true;
@@ -608,6 +765,92 @@ export class Database {
     this.openComplete = true;
   }
 
+  /**
+   * The discovery graph of the current universe (built on first use, rebuilt after changes).
+   * Names created later (by a world entry nothing provides) are past `nameCount`: no links.
+   */
+  discoveryGraph(): DiscoveryGraph {
+    const graph = this.graph;
+    if (graph && graph.version === this.linkVersion && graph.availableRepos === this.availableRepos) {
+      return graph;
+    }
+    return (this.graph = this.buildDiscoveryGraph());
+  }
+
+  private buildDiscoveryGraph(): DiscoveryGraph {
+    const names = this.nameList;
+    const packages = this.packageList;
+    const nameCount = names.length;
+    const packageCount = packages.length;
+    const providerStart = new Int32Array(nameCount + 1);
+    const rinstallIfStart = new Int32Array(nameCount + 1);
+    const nameHasOwnProvider = new Uint8Array(nameCount);
+    let providers = 0;
+    let rinstallIf = 0;
+    for (let n = 0; n < nameCount; n++) {
+      const name = names[n]!;
+      providerStart[n] = providers;
+      rinstallIfStart[n] = rinstallIf;
+      providers += name.providers.length;
+      rinstallIf += name.rinstallIf.length;
+    }
+    providerStart[nameCount] = providers;
+    rinstallIfStart[nameCount] = rinstallIf;
+    const providerPackage = new Int32Array(providers);
+    const rinstallIfName = new Int32Array(rinstallIf);
+    for (let n = 0; n < nameCount; n++) {
+      const name = names[n]!;
+      let at = providerStart[n]!;
+      for (const p of name.providers) {
+        providerPackage[at++] = p.pkg.id;
+        if (p.pkg.name === name) nameHasOwnProvider[n] = 1;
+      }
+      at = rinstallIfStart[n]!;
+      for (const name0 of name.rinstallIf) rinstallIfName[at++] = name0.serial;
+    }
+    const packageName = new Int32Array(packageCount);
+    const packageNoInstallIf = new Uint8Array(packageCount);
+    const packageAvailable = new Uint8Array(packageCount);
+    const dependStart = new Int32Array(packageCount + 1);
+    const provideStart = new Int32Array(packageCount + 1);
+    const installIfStart = new Int32Array(packageCount + 1);
+    let depends = 0;
+    let provides = 0;
+    let installIf = 0;
+    for (let i = 0; i < packageCount; i++) {
+      const pkg = packages[i]!;
+      packageName[i] = pkg.name.serial;
+      packageNoInstallIf[i] = pkg.installIf.length === 0 ? 1 : 0;
+      packageAvailable[i] = pkg.fromFile || this.isAvailable(pkg) ? 1 : 0;
+      dependStart[i] = depends;
+      provideStart[i] = provides;
+      installIfStart[i] = installIf;
+      depends += pkg.depends.length;
+      provides += pkg.provides.length;
+      installIf += pkg.installIf.length;
+    }
+    dependStart[packageCount] = depends;
+    provideStart[packageCount] = provides;
+    installIfStart[packageCount] = installIf;
+    const dependName = new Int32Array(depends);
+    const provideName = new Int32Array(provides);
+    const installIfName = new Int32Array(installIf);
+    for (let i = 0; i < packageCount; i++) {
+      const pkg = packages[i]!;
+      let at = dependStart[i]!;
+      for (const d of pkg.depends) dependName[at++] = d.name.serial;
+      at = provideStart[i]!;
+      for (const d of pkg.provides) provideName[at++] = d.name.serial;
+      at = installIfStart[i]!;
+      for (const d of pkg.installIf) installIfName[at++] = d.name.serial;
+    }
+    return {
+      version: this.linkVersion, availableRepos: this.availableRepos, nameCount,
+      providerStart, providerPackage, nameHasOwnProvider, rinstallIfStart, rinstallIfName,
+      packageName, dependStart, dependName, provideStart, provideName, installIfStart, installIfName, packageNoInstallIf, packageAvailable,
+    };
+  }
+
   /** Adds a repository (apk merges repeated URLs and ORs their tags). Returns its index. */
   addRepository(key: string, tag: string | undefined): number {
     const tagId = Math.max(0, this.getTagId(tag));
@@ -633,6 +876,7 @@ export class Database {
 
   /** apk_solver_set_name_flags. */
   setNameFlags(name: Name, flags: number, inheritable: number): void {
+    if (!name.solverFlagsSet) this.flaggedNames++;
     name.solverFlagsSet = true;
     for (const p of name.providers) {
       p.pkg.ss.solverFlags |= flags;

@@ -4,7 +4,7 @@
 // exact choices and output order depend on reproducing the same queues and tie-breaks, so this
 // module deliberately mirrors the reference algorithm rather than using a generic SAT solver.
 import { DEPMASK_CHECKSUM, VERSION_CONFLICT, VERSION_GREATER, VERSION_LESS, compareVersionBits, versionMatches } from '../version.ts';
-import type { Database, Dep, Name, Package, Provider } from './database.ts';
+import type { Database, Dep, DiscoveryGraph, Name, Package, Provider } from './database.ts';
 import {
   compareNamesForDisplay,
   identityKey,
@@ -289,10 +289,17 @@ class SolverRun {
   }
 
   private reevaluateReverseDeps(name: Name): void {
-    for (const name0 of name.rdepends) {
-      if (!name0.seen) continue;
-      name0.ss.reevaluateDeps = true;
-      this.queueDirty(name0);
+    // Large names (so:libc.musl…) have thousands of reverse dependencies, most never touched by
+    // the solve: mark them in the scope's arrays, and queue only names with state (queueDirty
+    // does nothing for a name without requirers or a pending install_if re-check).
+    const scope = this.db.scope;
+    const epoch = scope.epoch;
+    const serials = name.rdependsSerials;
+    for (let i = 0; i < serials.length; i++) {
+      const serial = serials[i]!;
+      if (scope.nameSeen[serial] !== epoch) continue;
+      scope.nameReevaluateDeps[serial] = epoch;
+      if (scope.nameTouched[serial] === epoch) this.queueDirty(this.db.nameList[serial]!);
     }
   }
 
@@ -326,49 +333,89 @@ class SolverRun {
     return false;
   }
 
+  /**
+   * solver.c discover_name over the discovery graph: marks the names and packages a world entry
+   * can reach and gives each name its order id. Package and name state objects pick the results
+   * up when the solve first touches them (SolveScope); objects touched before discovery (applets
+   * set flags first) are updated here.
+   */
   discoverName(name: Name): void {
     const db = this.db;
-    if (name.seen) return;
-    const nss = name.ss;
-    nss.seen = true;
-    nss.noIif = true;
-    let numVirtual = 0;
-    for (const p of name.providers) {
-      const pkg = p.pkg;
-      const ss = pkg.ss;
-      if (!ss.seen) {
-        ss.seen = true;
-        ss.pinningAllowed = DEFAULT_PINNING;
-        ss.pinningPreferred = DEFAULT_PINNING;
-        ss.pkgAvailable = pkg.fromFile || db.isAvailable(pkg);
-        ss.pkgSelectable =
-          !pkg.uninstallable && (ss.pkgAvailable || pkg.cached || pkg.fromFile || pkg.cachedNonRepository || pkg.installedSize === 0 || !!pkg.installed);
-        ss.iifFailed = pkg.installIf.length === 0 || ((this.solverFlagsInherit & SOLVERF_AVAILABLE) !== 0 && !ss.pkgAvailable);
-        const repos = this.pkgRepos(pkg);
-        ss.tagPreferred = pkg.fromFile || pkg.installedSize === 0 || (repos & this.defaultRepos) !== 0;
-        ss.tagOk = ss.tagPreferred || pkg.cachedNonRepository || !!pkg.installed;
-        for (const dep of pkg.depends) if (!dep.name.seen) this.discoverName(dep.name);
+    const scope = db.scope;
+    scope.ensureCapacity(db.nameList.length, db.packageList.length);
+    scope.iifNeedsAvailable = (this.solverFlagsInherit & SOLVERF_AVAILABLE) !== 0;
+    if (scope.nameSeen[name.serial] === scope.epoch) return;
+    this.discover(db.discoveryGraph(), name.serial);
+  }
+
+  private discover(g: DiscoveryGraph, n: number): void {
+    const db = this.db;
+    const scope = db.scope;
+    const epoch = scope.epoch;
+    const nameSeen = scope.nameSeen;
+    const packageSeen = scope.packageSeen;
+    const packageProvidesSeen = scope.packageProvidesSeen;
+    const iifNeedsAvailable = scope.iifNeedsAvailable;
+    nameSeen[n] = epoch;
+    let noIif = 1;
+    const known = n < g.nameCount;
+    const first = known ? g.providerStart[n]! : 0;
+    const last = known ? g.providerStart[n + 1]! : 0;
+    for (let i = first; i < last; i++) {
+      const p = g.providerPackage[i]!;
+      if (packageSeen[p] !== epoch) {
+        packageSeen[p] = epoch;
+        if (scope.packages.length !== 0) {
+          const state = db.packageList[p]!.currentState;
+          if (state) scope.initDiscoveredPackage(db.packageList[p]!, state);
+        }
+        for (let j = g.dependStart[p]!, end = g.dependStart[p + 1]!; j < end; j++) {
+          const n0 = g.dependName[j]!;
+          if (nameSeen[n0] !== epoch) this.discover(g, n0);
+        }
       }
-      nss.noIif &&= ss.iifFailed;
-      if (pkg.name !== name) numVirtual++;
+      if (noIif && !(g.packageNoInstallIf[p] || (iifNeedsAvailable && !g.packageAvailable[p]))) noIif = 0;
     }
-    for (const name0 of name.rinstallIf) if (!name0.seen) this.discoverName(name0);
-    for (const p of name.providers) {
+    if (known) {
+      for (let j = g.rinstallIfStart[n]!, end = g.rinstallIfStart[n + 1]!; j < end; j++) {
+        const n0 = g.rinstallIfName[j]!;
+        if (nameSeen[n0] !== epoch) this.discover(g, n0);
+      }
+    }
+    for (let i = first; i < last; i++) {
       // Once this loop has completed for a package every name it visits is seen, so visiting the
       // package again (once per name it provides) would do nothing: skip it.
-      const ss = p.pkg.ss;
-      if (ss.providesDiscovered) continue;
-      for (const name0 of p.pkg.name.rinstallIf) if (!name0.seen) this.discoverName(name0);
-      for (const dep of p.pkg.provides) if (!dep.name.seen) this.discoverName(dep.name);
-      ss.providesDiscovered = true;
+      const p = g.providerPackage[i]!;
+      if (packageProvidesSeen[p] === epoch) continue;
+      const own = g.packageName[p]!;
+      for (let j = g.rinstallIfStart[own]!, end = g.rinstallIfStart[own + 1]!; j < end; j++) {
+        const n0 = g.rinstallIfName[j]!;
+        if (nameSeen[n0] !== epoch) this.discover(g, n0);
+      }
+      for (let j = g.provideStart[p]!, end = g.provideStart[p + 1]!; j < end; j++) {
+        const n0 = g.provideName[j]!;
+        if (nameSeen[n0] !== epoch) this.discover(g, n0);
+      }
+      packageProvidesSeen[p] = epoch;
     }
     // Names an applet set flags on (everything named on the command line) are resolved first;
     // the solver fixtures (basic17, pinning7, provides-swap, selfupgrade1) pin down this polarity.
     let orderFlags = 0;
-    if (name.solverFlagsSet) orderFlags += 0x80000000;
-    if (name.providers.length !== numVirtual) orderFlags += 0x40000000;
-    nss.orderId = orderFlags + ++this.orderCounter;
-    for (const p of name.providers) for (const dep of p.pkg.installIf) if (!dep.name.seen) this.discoverName(dep.name);
+    if (db.flaggedNames !== 0 && db.nameList[n]!.solverFlagsSet) orderFlags += 0x80000000;
+    if (known && g.nameHasOwnProvider[n]) orderFlags += 0x40000000;
+    scope.nameOrder[n] = orderFlags + ++this.orderCounter;
+    scope.nameNoIif[n] = noIif;
+    if (scope.names.length !== 0) {
+      const state = db.nameList[n]!.currentState;
+      if (state) scope.initDiscoveredName(n, state);
+    }
+    for (let i = first; i < last; i++) {
+      const p = g.providerPackage[i]!;
+      for (let j = g.installIfStart[p]!, end = g.installIfStart[p + 1]!; j < end; j++) {
+        const n0 = g.installIfName[j]!;
+        if (nameSeen[n0] !== epoch) this.discover(g, n0);
+      }
+    }
   }
 
   private nameRequirersChanged(name: Name): void {
@@ -427,10 +474,11 @@ class SolverRun {
 
   reconsiderName(name: Name): void {
     const ss = name.ss;
-    this.trace?.(`reconsider ${name.name} deps=${ss.reevaluateDeps} iif=${ss.reevaluateIif}`);
-    const reevaluateDeps = ss.reevaluateDeps;
+    const scope = this.db.scope;
+    const reevaluateDeps = scope.nameReevaluateDeps[name.serial] === scope.epoch;
+    this.trace?.(`reconsider ${name.name} deps=${reevaluateDeps} iif=${ss.reevaluateIif}`);
     const reevaluateIif = ss.reevaluateIif;
-    ss.reevaluateDeps = false;
+    scope.nameReevaluateDeps[name.serial] = 0;
     ss.reevaluateIif = false;
     let firstCandidate: Package | undefined;
     let numOptions = 0;
@@ -819,13 +867,9 @@ function ffs(x: number): number {
   return i;
 }
 
-/** Resets every name's and package's per-solve state (apk's free_name/free_package). State is
- *  allocated lazily, so only what a solve touched is dropped. */
+/** Resets every name's and package's per-solve state (apk's free_name/free_package). */
 export function resetSolverState(db: Database): void {
-  for (const name of db.touchedNames) name.ss = undefined;
-  for (const pkg of db.touchedPackages) pkg.ss = undefined;
-  db.touchedNames.length = 0;
-  db.touchedPackages.length = 0;
+  db.scope.reset();
 }
 
 /** Sorts world entries in place by name as apk does before solving. */
