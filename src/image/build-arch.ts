@@ -5,7 +5,7 @@ import type { BuiltImage, LayerBlob, RuntimeConfig } from '../oci/index.ts';
 import type { ArchInfo } from './config/archs.ts';
 import type { ImageConfig } from './config/types.ts';
 import { ImageError } from './errors.ts';
-import { installPackage } from './fs/install.ts';
+import { installPackage, readAhead } from './fs/install.ts';
 import type { InstalledPackage, PackageOwnership } from './fs/install.ts';
 import { applyPathMutation } from './fs/mutations.ts';
 import { FsTree, sha1Hex } from './fs/tree.ts';
@@ -191,9 +191,9 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
   const owners = new Map<string, PackageOwnership>();
   const installed: InstalledPackage[] = [];
   let done = 0;
-  for (const pkg of input.packages) {
+  for await (const { pkg, items } of readAhead(input.packages, (pkg) => pkg.open())) {
     input.onProgress?.(done, input.packages.length, `${pkg.name}-${pkg.version}`);
-    installed.push(await installPackage(tree, pkg.open(), owners, pkg.location));
+    installed.push(await installPackage(tree, items, owners, pkg.location));
     done++;
   }
   input.onProgress?.(done, input.packages.length, '');

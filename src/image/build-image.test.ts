@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRepositoryClient } from '../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../apk/repository/index.ts';
 import { loadImageConfigText } from './config/load.ts';
-import { emptyRecord } from '../apk/index.ts';
+import { ApkError, emptyRecord } from '../apk/index.ts';
 import { buildImage, commonPins } from './build-image.ts';
+import type { PackageRepositoryPort } from './build-image.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
 const CONFIG = `
@@ -55,6 +56,21 @@ describe('buildImage', () => {
     await expect(buildImage({ loaded, repository: handle.client, tag: 'demo', archs: ['amd64'] })).rejects.toMatchObject({
       code: 'IMAGE_RESOLVE_FAILED',
       message: expect.stringContaining('no-such-package'),
+    });
+  });
+
+  it('fails with the fetch error of a package that cannot be fetched, while the others are read ahead', async () => {
+    const loaded = loadImageConfigText(CONFIG, 'image.yaml');
+    const failing: PackageRepositoryPort = {
+      loadIndex: (repository, arch) => handle.client.loadIndex(repository, arch),
+      fetchPackage: async (source) => {
+        if (source.record.name === 'replayout') throw new ApkError('APK_REPO_PACKAGE_IDENTITY_MISMATCH', `${source.record.name}: cached copy hashes differently`);
+        return handle.client.fetchPackage(source);
+      },
+    };
+    await expect(buildImage({ loaded, repository: failing, tag: 'demo', archs: ['amd64'] })).rejects.toMatchObject({
+      code: 'APK_REPO_PACKAGE_IDENTITY_MISMATCH',
+      message: expect.stringContaining('replayout'),
     });
   });
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ApkError, compareVersions, emptyRecord, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
-import type { PackageRecord } from '../apk/index.ts';
+import { ApkError, compareVersions, emptyRecord, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
+import type { ApkItem, PackageRecord } from '../apk/index.ts';
 import { isKilnError } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { assembleIndex, parseImageReference } from '../oci/index.ts';
@@ -99,6 +99,12 @@ export function portRepository(spec: string, cwd: string): PortRepository {
   const location = (words.join(' ') || '').replace(/\/+$/, '');
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : pathToFileURL(resolvePath(cwd, location)).href;
   return { url, ...(tag ? { tag } : {}) };
+}
+
+/** Streams a package once its fetch (with verification) has finished. */
+async function* openFetched(fetch: Promise<{ path: string; url: string; record: PackageRecord }>): AsyncGenerator<ApkItem> {
+  const file = await fetch;
+  yield* readApkFile(file.path, { name: file.url, expectedIdentity: file.record.identity });
 }
 
 /** Effective archs: CLI > config > all nine. */
@@ -307,22 +313,23 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
   for (const arch of arches) {
     const selected = selections.get(arch.oci)!;
     let fetchedCount = 0;
-    const fetched = await Promise.all(
-      selected.map(async ({ record, repository }) => {
-        const file = await options.repository.fetchPackage({ record, repository, arch: arch.apk });
-        options.onProgress?.('fetch', ++fetchedCount, selected.length, `${record.name}-${record.version}`);
-        return { record, repository, ...file };
-      }),
-    );
+    // Every package is fetched (and its cached copy verified) at once; installing starts with the
+    // first one ready in install order instead of waiting for the last.
+    const fetching = selected.map(async ({ record, repository }) => {
+      const file = await options.repository.fetchPackage({ record, repository, arch: arch.apk });
+      options.onProgress?.('fetch', ++fetchedCount, selected.length, `${record.name}-${record.version}`);
+      return { record, repository, ...file };
+    });
+    for (const fetch of fetching) fetch.catch(() => {}); // each is awaited below
     const result = await buildArchImage({
       config,
       arch,
-      packages: fetched.map((pkg) => ({
-        name: pkg.record.name,
-        version: pkg.record.version,
-        location: pkg.url,
-        ...(pkg.repository.tag ? { repositoryTag: pkg.repository.tag } : {}),
-        open: () => readApkFile(pkg.path, { name: pkg.url, expectedIdentity: pkg.record.identity }),
+      packages: selected.map(({ record, repository }, index) => ({
+        name: record.name,
+        version: record.version,
+        location: packageUrl(repository, arch.apk, record.name, record.version),
+        ...(repository.tag ? { repositoryTag: repository.tag } : {}),
+        open: () => openFetched(fetching[index]!),
       })),
       keys: keys.map((key) => ({ name: key.name, content: key.content })),
       repositories: runtimeRepositories,
@@ -333,6 +340,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
       warn: (message) => options.logger?.warn({ arch: arch.apk, detail: message }, 'image build warning'),
       onProgress: (done, total, item) => options.onProgress?.(`install ${arch.apk}`, done, total, item),
     });
+    const fetched = await Promise.all(fetching);
     for (const [index, pkg] of fetched.entries()) {
       const installed = result.installed[index]!;
       const signatureLength = installed.control.controlOffset;

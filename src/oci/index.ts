@@ -6,7 +6,7 @@ export type { TarHeader, TarEntryType, TarMember } from './format/tar.ts';
 export { goJson, goJsonBytes, sortedRecord } from './format/json.ts';
 export { MEDIA_TYPE, descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';
 export type { Descriptor, Platform, HistoryEntry, RuntimeConfig, ImageConfigInput } from './format/image.ts';
-export { LayerBuilder, compressLayer, parallelGzip, LAYER_GZIP_OPTIONS, LAYER_GZIP_BLOCK } from './layer.ts';
+export { LayerBuilder, ParallelGzipWriter, compressLayer, parallelGzip, LAYER_GZIP_OPTIONS, LAYER_GZIP_BLOCK } from './layer.ts';
 export type { LayerBlob } from './layer.ts';
 export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';
 export type { Blob, BuiltImage, BuiltIndex, AssembleImageInput } from './artifacts.ts';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LAYER_GZIP_BLOCK, parallelGzip } from './layer.ts';
+import { compressLayer, LAYER_GZIP_BLOCK, parallelGzip, ParallelGzipWriter } from './layer.ts';
 
 describe('parallelGzip', () => {
   it('round-trips across block boundaries and is deterministic', async () => {
@@ -23,5 +23,55 @@ describe('parallelGzip', () => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe('ParallelGzipWriter', () => {
+  it('gives the same bytes however the input is split into writes (property)', async () => {
+    const data = Buffer.concat([Buffer.from('kiln layer '.repeat(200_000)), randomBytes(LAYER_GZIP_BLOCK / 2)]);
+    const whole = await parallelGzip(data);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: data.length - 1 }), { maxLength: 40 }), async (cuts) => {
+        const writer = new ParallelGzipWriter();
+        let previous = 0;
+        for (const cut of [...cuts.sort((a, b) => a - b), data.length]) {
+          writer.write(data.subarray(previous, cut));
+          previous = cut;
+        }
+        const done = await writer.end();
+        expect(Buffer.compare(done.gzip, whole)).toBe(0);
+        expect(done.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+        expect(done.length).toBe(data.length);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('ends a stream of exactly whole blocks with the last full block, as the one-shot form does', async () => {
+    const data = Buffer.alloc(2 * LAYER_GZIP_BLOCK, 'xy');
+    const writer = new ParallelGzipWriter();
+    writer.write(data.subarray(0, LAYER_GZIP_BLOCK));
+    writer.write(data.subarray(LAYER_GZIP_BLOCK));
+    const { gzip } = await writer.end();
+    expect(Buffer.compare(gzip, await parallelGzip(data))).toBe(0);
+    expect(Buffer.compare(gunzipSync(gzip), data)).toBe(0);
+  });
+
+  it('refuses writes after the end', async () => {
+    const writer = new ParallelGzipWriter();
+    writer.write(Buffer.from('a'));
+    await writer.end();
+    expect(() => writer.write(Buffer.from('b'))).toThrow(/after end/);
+  });
+});
+
+describe('compressLayer', () => {
+  it('reports the diff_id of the uncompressed tar and the digest of the gzip bytes', async () => {
+    const tar = randomBytes(3 * LAYER_GZIP_BLOCK + 5);
+    const layer = await compressLayer(tar);
+    expect(layer.diffId).toBe(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+    expect(layer.digest).toBe(`sha256:${createHash('sha256').update(layer.data).digest('hex')}`);
+    expect(layer.uncompressedSize).toBe(tar.length);
+    expect(Buffer.compare(gunzipSync(layer.data), tar)).toBe(0);
   });
 });

@@ -23,29 +23,93 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
  * fixed 1 MiB blocks, each block is raw-deflated on the libuv thread pool with the previous 32 KiB
  * as preset dictionary and ends with a sync flush (the last one with the final block), and the
  * pieces are joined into one gzip member with the CRC-32 and length of the whole. The output depends
- * only on the input and the zlib build, not on scheduling; it is about as small as single-stream
- * gzip and uses every core.
+ * only on the input and the zlib build, not on scheduling or on how the input was split into
+ * writes; it is about as small as single-stream gzip and uses every core.
+ *
+ * Input is written in pieces: each block starts compressing as soon as it is complete (and known not
+ * to be the last), so compression overlaps with producing the rest, and the SHA-256 and CRC-32 of
+ * the uncompressed bytes are computed along the way.
  */
-export async function parallelGzip(data: Uint8Array): Promise<Buffer> {
-  const blocks: Promise<Buffer>[] = [];
-  for (let start = 0; start < data.length || start === 0; start += LAYER_GZIP_BLOCK) {
-    const end = Math.min(start + LAYER_GZIP_BLOCK, data.length);
-    const isLast = end >= data.length;
-    const dictionary = start > 0 ? data.subarray(Math.max(0, start - 32 * 1024), start) : undefined;
-    blocks.push(
-      deflateRawAsync(data.subarray(start, end), {
-        ...LAYER_GZIP_OPTIONS,
-        ...(dictionary ? { dictionary } : {}),
-        finishFlush: isLast ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-      }),
-    );
-    if (isLast) break;
+export class ParallelGzipWriter {
+  readonly #pending: Uint8Array[] = [];
+  #pendingLength = 0;
+  #dictionary: Buffer | undefined;
+  readonly #blocks: Promise<Buffer>[] = [];
+  readonly #sha256 = createHash('sha256');
+  #crc = 0;
+  #length = 0;
+  #ended = false;
+
+  write(chunk: Uint8Array): void {
+    if (this.#ended) throw new Error('ParallelGzipWriter: write after end');
+    if (chunk.length === 0) return;
+    this.#sha256.update(chunk);
+    this.#crc = crc32(chunk, this.#crc);
+    this.#length += chunk.length;
+    this.#pending.push(chunk);
+    this.#pendingLength += chunk.length;
+    // A full block is only cut once more input follows it: the last block, full or not, is the one
+    // that finishes the stream.
+    while (this.#pendingLength > LAYER_GZIP_BLOCK) this.#cut(false);
   }
-  const body = await Promise.all(blocks);
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(data) >>> 0, 0);
-  trailer.writeUInt32LE(data.length % 2 ** 32, 4);
-  return Buffer.concat([GZIP_HEADER, ...body, trailer]);
+
+  /** Finishes the stream: the gzip bytes and the uncompressed bytes' SHA-256 (hex) and length. */
+  async end(): Promise<{ gzip: Buffer; sha256: string; length: number }> {
+    if (this.#ended) throw new Error('ParallelGzipWriter: ended twice');
+    this.#ended = true;
+    this.#cut(true);
+    const sha256 = this.#sha256.digest('hex');
+    const body = await Promise.all(this.#blocks);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.#crc >>> 0, 0);
+    trailer.writeUInt32LE(this.#length % 2 ** 32, 4);
+    return { gzip: Buffer.concat([GZIP_HEADER, ...body, trailer]), sha256, length: this.#length };
+  }
+
+  #cut(isLast: boolean): void {
+    const size = isLast ? this.#pendingLength : LAYER_GZIP_BLOCK;
+    const block = this.#take(size);
+    const options = {
+      ...LAYER_GZIP_OPTIONS,
+      ...(this.#dictionary ? { dictionary: this.#dictionary } : {}),
+      finishFlush: isLast ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    };
+    const compressed = deflateRawAsync(block, options);
+    compressed.catch(() => {}); // awaited in end()
+    this.#blocks.push(compressed);
+    if (!isLast) this.#dictionary = block.subarray(block.length - 32 * 1024);
+  }
+
+  /** Removes the first `size` pending bytes as one buffer (no copy when one chunk holds them). */
+  #take(size: number): Buffer {
+    const first = this.#pending[0];
+    if (first && first.length >= size) {
+      const block = Buffer.from(first.buffer, first.byteOffset, size);
+      if (first.length === size) this.#pending.shift();
+      else this.#pending[0] = first.subarray(size);
+      this.#pendingLength -= size;
+      return block;
+    }
+    const block = Buffer.allocUnsafe(size);
+    let offset = 0;
+    while (offset < size) {
+      const chunk = this.#pending[0]!;
+      const used = Math.min(chunk.length, size - offset);
+      block.set(used === chunk.length ? chunk : chunk.subarray(0, used), offset);
+      offset += used;
+      if (used === chunk.length) this.#pending.shift();
+      else this.#pending[0] = chunk.subarray(used);
+    }
+    this.#pendingLength -= size;
+    return block;
+  }
+}
+
+/** {@link ParallelGzipWriter} over bytes already in memory. */
+export async function parallelGzip(data: Uint8Array): Promise<Buffer> {
+  const writer = new ParallelGzipWriter();
+  writer.write(data);
+  return (await writer.end()).gzip;
 }
 
 /** A finished layer: compressed bytes plus both digests. */
@@ -61,45 +125,41 @@ export interface LayerBlob {
   data: Uint8Array;
 }
 
-/** Collects tar entries of one layer in order, then compresses and hashes them. */
+/** Writes tar entries of one layer in order; compression starts while entries are still added. */
 export class LayerBuilder {
-  private readonly chunks: Uint8Array[] = [];
-  private length = 0;
-  private entries = 0;
+  readonly #gzip = new ParallelGzipWriter();
+  #entries = 0;
 
   /** Appends an entry; `content` is required for regular files and its length is the size. */
   add(header: TarHeader, content?: Uint8Array): void {
     const sized = header.type === 'file' ? { ...header, size: content?.length ?? 0 } : header;
-    this.push(encodeTarHeader(sized));
+    this.#gzip.write(encodeTarHeader(sized));
     if (header.type === 'file' && content && content.length > 0) {
-      this.push(content);
-      this.push(tarPadding(content.length));
+      this.#gzip.write(content);
+      this.#gzip.write(tarPadding(content.length));
     }
-    this.entries++;
+    this.#entries++;
   }
 
   get entryCount(): number {
-    return this.entries;
+    return this.#entries;
   }
 
-  private push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  /** Ends the archive and compresses it (on the libuv thread pool, so layers compress in parallel). */
+  /** Ends the archive and waits for its compression (on the libuv thread pool). */
   async finish(): Promise<LayerBlob> {
-    this.push(TAR_END);
-    const tar = Buffer.concat(this.chunks, this.length);
-    return compressLayer(tar);
+    this.#gzip.write(TAR_END);
+    return layerBlob(await this.#gzip.end());
   }
 }
 
 /** Compresses an uncompressed layer tar and computes its digests. */
 export async function compressLayer(tar: Uint8Array): Promise<LayerBlob> {
-  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}` as Digest;
-  const data = await parallelGzip(tar);
-  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
-  return { diffId, digest, size: data.length, uncompressedSize: tar.length, data };
+  const writer = new ParallelGzipWriter();
+  writer.write(tar);
+  return layerBlob(await writer.end());
+}
+
+function layerBlob(done: { gzip: Buffer; sha256: string; length: number }): LayerBlob {
+  const digest = `sha256:${createHash('sha256').update(done.gzip).digest('hex')}` as Digest;
+  return { diffId: `sha256:${done.sha256}` as Digest, digest, size: done.gzip.length, uncompressedSize: done.length, data: done.gzip };
 }

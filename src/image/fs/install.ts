@@ -52,7 +52,53 @@ async function readAll(content: AsyncIterable<Buffer> | undefined): Promise<Buff
   if (!content) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   for await (const chunk of content) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  // A single chunk (a read-ahead package) is used as it is rather than copied.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Reads a whole package (verifying it as the reader goes) into memory, contents joined per file. */
+async function readWholePackage(items: AsyncIterable<ApkItem>): Promise<ApkItem[]> {
+  const out: ApkItem[] = [];
+  for await (const item of items) {
+    if (item.kind === 'entry' && item.entry.type === 'file') {
+      const content = await readAll(item.content);
+      out.push({ ...item, content: replayChunks(content) });
+    } else {
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+async function* replayChunks(content: Buffer): AsyncGenerator<Buffer> {
+  yield content;
+}
+
+async function* replayItems(items: ApkItem[]): AsyncGenerator<ApkItem> {
+  yield* items;
+}
+
+/**
+ * Reads packages in order with up to `depth` of them read ahead: a package is inflated and
+ * verified (on the thread pool and between installs) while the one before it is placed into the
+ * tree, which keeps both cores busy. Placement stays strictly in install order, and a failing
+ * package surfaces at its own turn; reads already started run to their end and are discarded.
+ */
+export async function* readAhead<T>(packages: readonly T[], open: (pkg: T) => AsyncIterable<ApkItem>, depth = 3): AsyncGenerator<{ pkg: T; items: AsyncIterable<ApkItem> }> {
+  const reads: Array<Promise<ApkItem[]> | undefined> = [];
+  const start = (index: number): void => {
+    if (index >= packages.length) return;
+    const read = readWholePackage(open(packages[index]!));
+    read.catch(() => {}); // observed when its turn comes
+    reads[index] = read;
+  };
+  for (let index = 0; index < Math.min(depth, packages.length); index++) start(index);
+  for (let index = 0; index < packages.length; index++) {
+    const items = await reads[index]!;
+    reads[index] = undefined;
+    start(index + depth);
+    yield { pkg: packages[index]!, items: replayItems(items) };
+  }
 }
 
 /** Installs a package read with readApk into the tree. `owners` maps installed package names to
