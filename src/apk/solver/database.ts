@@ -202,6 +202,8 @@ const NO_NAMES: Name[] = [];
 const NO_PACKAGES: Package[] = [];
 /** Shared by packages without depends / provides / install_if (never mutated in place). */
 const NO_DEPS: Dep[] = [];
+const WORD_FORMAT_ERROR = 1;
+const WORD_VERSION_ERROR = 2;
 /** Generation counter for de-duplicating names while collecting reverse links. */
 let collectStamp = 0;
 
@@ -498,6 +500,9 @@ export class Database {
   /** How many names an applet has set solver flags on (Name.solverFlagsSet). */
   flaggedNames = 0;
   private graph: DiscoveryGraph | undefined;
+  /** Dependency words of records already parsed (null: a format error). */
+  private readonly recordDeps = new Map<string, Dep | null>();
+  private recordWordErrors = 0;
   /** Names the current solve has touched. */
   get touchedNames(): readonly Name[] {
     return this.scope.names;
@@ -598,6 +603,54 @@ export class Database {
 
   /** apk_blob_pull_deps: returns the parsed entries and whether a format or version error occurred. */
   pullDeps(words: readonly string[], allowTag: boolean): { deps: Dep[]; formatError: boolean; versionError: boolean } {
+    return this.pullWords(words, (word) => this.pullDep(word, allowTag));
+  }
+
+  /**
+   * pullDeps for a record's fields: one dependency object per distinct word, shared by every
+   * package that names it (they are never modified; world entries are parsed separately). A large
+   * index repeats a few thousand words (so:libc.musl-…, /bin/sh) tens of thousands of times.
+   * Sets `recordWordErrors` (WORD_FORMAT_ERROR, WORD_VERSION_ERROR).
+   */
+  private pullRecordDeps(words: readonly string[]): Dep[] {
+    this.recordWordErrors = 0;
+    if (words.length === 0) return NO_DEPS;
+    const deps: Dep[] = [];
+    for (const item of words) {
+      if (!hasSeparator(item)) {
+        // The index parser already split the field at spaces: one word per item.
+        if (item === '') continue;
+        if (!this.pushRecordDep(item, deps)) break;
+        continue;
+      }
+      let stop = false;
+      for (const word of item.split(/[ \t\n]+/)) {
+        if (word !== '' && !this.pushRecordDep(word, deps)) {
+          stop = true;
+          break;
+        }
+      }
+      if (stop) break;
+    }
+    return deps.length ? deps : NO_DEPS;
+  }
+
+  private pushRecordDep(word: string, deps: Dep[]): boolean {
+    let dep = this.recordDeps.get(word);
+    if (dep === undefined) {
+      dep = this.pullDep(word, false) ?? null;
+      this.recordDeps.set(word, dep);
+    }
+    if (dep === null) {
+      this.recordWordErrors |= WORD_FORMAT_ERROR;
+      return false;
+    }
+    if (dep.broken) this.recordWordErrors |= WORD_VERSION_ERROR;
+    deps.push(dep);
+    return true;
+  }
+
+  private pullWords(words: readonly string[], pull: (word: string) => Dep | undefined): { deps: Dep[]; formatError: boolean; versionError: boolean } {
     const deps: Dep[] = [];
     let formatError = false;
     let versionError = false;
@@ -605,7 +658,7 @@ export class Database {
       if (!hasSeparator(item)) {
         // The index parser already split the field at spaces: one word per item.
         if (item === '') continue;
-        const dep = this.pullDep(item, allowTag);
+        const dep = pull(item);
         if (!dep) {
           formatError = true;
           break;
@@ -616,7 +669,7 @@ export class Database {
       }
       for (const word of item.split(/[ \t\n]+/)) {
         if (word === '') continue;
-        const dep = this.pullDep(word, allowTag);
+        const dep = pull(word);
         if (!dep) {
           formatError = true;
           break outer;
@@ -631,19 +684,18 @@ export class Database {
   /** apk_db_pkg_add for one record from the given source. */
   addRecord(record: PackageRecord, source: RecordSource): Package {
     const name = this.getName(record.name);
-    const depends = this.pullDeps(record.depends, false);
+    const depends = this.pullRecordDeps(record.depends);
     let uninstallable = false;
-    if (depends.formatError || depends.versionError) {
+    if (this.recordWordErrors !== 0) {
       this.compatDepVersions = true;
       this.compatNotInstallable = true;
       uninstallable = true;
     }
-    const provides = this.pullDeps(record.provides, false);
-    if (provides.formatError || provides.versionError) this.compatDepVersions = true;
-    const installIf = this.pullDeps(record.installIf, false);
-    let iif = installIf.deps;
-    if (installIf.formatError || installIf.versionError) {
-      iif = [];
+    const provides = this.pullRecordDeps(record.provides);
+    if (this.recordWordErrors !== 0) this.compatDepVersions = true;
+    let iif = this.pullRecordDeps(record.installIf);
+    if (this.recordWordErrors !== 0) {
+      iif = NO_DEPS;
       this.compatDepVersions = true;
     }
     for (const [letter] of record.unknown) {
@@ -663,7 +715,7 @@ export class Database {
     if (!pkg) {
       pkg = new Package(
         this.packageList.length, record.identity, name, record.version, arch, record.installedSize ?? 0, record.size ?? 0, record.providerPriority ?? 0,
-        depends.deps.length ? depends.deps : NO_DEPS, provides.deps.length ? provides.deps : NO_DEPS, iif.length ? iif : NO_DEPS,
+        depends, provides, iif,
         record, this.scope,
       );
       pkg.uninstallable = uninstallable;
