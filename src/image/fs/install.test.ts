@@ -10,12 +10,12 @@ function fakePackage(name: string, log: string[], fail = false): AsyncIterable<A
     if (fail) throw new Error(`${name} is corrupt`);
     yield {
       kind: 'entry',
-      entry: { path: `${name}.txt`, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 4, mtime: 0, xattrs: new Map() },
+      entry: { path: `${name}.txt`, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 4, mtime: 0, xattrs: new Map(), devMajor: 0, devMinor: 0, hasChecksumRecord: false },
       content: (async function* () {
         yield Buffer.from(name.slice(0, 2));
         yield Buffer.from(name.slice(2));
       })(),
-    } as ApkItem;
+    } satisfies ApkItem;
     log.push(`read ${name}`);
   })();
 }
