@@ -8,8 +8,11 @@
 // Resolver (§6): resolve({ repositories: [{ records, tag? }], world, arch, installed?, cache?, flags? })
 //   → { install: PackageRecord[] (final system, dependencies first, apk's order), remove, changes, text }
 //   or throws ApkResolveError (code APK_RESOLVE_UNSATISFIABLE) whose message is apk's report.
-//   new Resolver({ repositories, installed?, arch }).resolve(world, { flags? }) builds the package
-//   universe once and resolves many worlds against it (the universe costs more than a solve).
+//   resolve() builds the package universe once per set of records arrays (identity, plus tag, name,
+//   availability, arch, installed and cache) and reuses it on later calls, as apk-tools loads its
+//   indexes once and then solves; cachedResolver(universe) returns that shared Resolver.
+//   new Resolver({ repositories, installed?, arch }).resolve(world, { flags? }) builds a private
+//   universe and resolves many worlds against it (the universe costs more than a solve).
 //   The choice is apk-tools' own: the same provider, version and order `apk add` picks.
 //   Packages are keyed by identity (`C:`; base64 decoded leniently like apk, so spellings that differ
 //   only in unused bits are one package); records with the same identity in several repositories
@@ -44,8 +47,8 @@ export {
   isConflict,
 } from './dependency.ts';
 export type { Dependency, DependencyList, ParseDependencyOptions, ProvidedName } from './dependency.ts';
-export { resolve, Resolver, ApkResolveError } from './solver/resolve.ts';
-export type { ResolveInput, ResolveOptions, ResolveRepository, ResolveFlags, Resolution, ResolvedChange, ChangeAction } from './solver/resolve.ts';
+export { resolve, cachedResolver, Resolver, ApkResolveError } from './solver/resolve.ts';
+export type { ResolveInput, UniverseInput, ResolveOptions, ResolveRepository, ResolveFlags, Resolution, ResolvedChange, ChangeAction } from './solver/resolve.ts';
 export { simulateApk } from './solver/simulate.ts';
 export type { SimulationInput, SimulationResult, SimulatedRepository } from './solver/simulate.ts';
 export { parseSolverTest, runSolverTest, unifiedDiff } from './solver/test-file.ts';

@@ -5,7 +5,7 @@ import { readIndex } from '../format/index-archive.ts';
 import { parseRecords } from '../format/record.ts';
 import type { PackageRecord } from '../format/record.ts';
 import { parseDependencyList, dependencySatisfiedBy, providedNames } from '../dependency.ts';
-import { ApkResolveError, resolve, Resolver } from './resolve.ts';
+import { ApkResolveError, cachedResolver, resolve, Resolver } from './resolve.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 const solverRepo = (name: string): PackageRecord[] => parseRecords(readFileSync(join(fixtures, 'solver', name), 'utf8'));
@@ -73,6 +73,51 @@ describe('resolve', () => {
     expect(() => resolver.resolve('a d>1.5')).toThrow(ApkResolveError);
     expect(names('c')).toEqual(fresh('c'));
     expect(names('a')).toEqual(['d-1.5', 'c-1', 'b-1', 'a-2']);
+  });
+
+  it('resolve() builds a universe once per records array and reuses it', () => {
+    const records = solverRepo('complicated1.repo');
+    const first = cachedResolver({ repositories: [{ records }], arch: 'x86_64' });
+    // New wrapper objects around the same records array: the same universe.
+    expect(cachedResolver({ repositories: [{ records }], arch: ['x86_64'] })).toBe(first);
+    expect(resolve({ repositories: [{ records }], world: 'a', arch: 'x86_64' }).install.map((r) => r.name)).toEqual(['d', 'c', 'b', 'a']);
+    expect(cachedResolver({ repositories: [{ records }], arch: 'x86_64' })).toBe(first);
+    // Anything that changes the universe gets its own.
+    expect(cachedResolver({ repositories: [{ records: [...records] }], arch: 'x86_64' })).not.toBe(first);
+    expect(cachedResolver({ repositories: [{ records, tag: 'edge' }], arch: 'x86_64' })).not.toBe(first);
+    expect(cachedResolver({ repositories: [{ records, available: false }], arch: 'x86_64' })).not.toBe(first);
+    expect(cachedResolver({ repositories: [{ records }], arch: 'aarch64' })).not.toBe(first);
+    expect(cachedResolver({ repositories: [{ records }], installed: [], arch: 'x86_64' })).not.toBe(first);
+  });
+
+  it('different records never share a universe, even when resolved alternately', () => {
+    const full = solverRepo('basic.repo');
+    const withoutB = full.filter((r) => r.name !== 'b');
+    const names = (records: PackageRecord[]): string[] => resolve({ repositories: [{ records }], world: 'a', arch: 'x86_64' }).install.map((r) => `${r.name}-${r.version}`);
+    expect(names(full)).toEqual(['b-2', 'a-2']);
+    expect(() => names(withoutB)).toThrow(ApkResolveError);
+    expect(names(full)).toEqual(['b-2', 'a-2']);
+    expect(() => names(withoutB)).toThrow(ApkResolveError);
+    // An array that grew after its first use is a new universe too.
+    const growing = [...withoutB];
+    expect(() => names(growing)).toThrow(ApkResolveError);
+    growing.push(...full.filter((r) => r.name === 'b'));
+    expect(names(growing)).toEqual(['b-2', 'a-2']);
+  });
+
+  it('a reused universe forgets tags that only a world entry named', () => {
+    const repositories = [{ records: solverRepo('basic.repo') }];
+    const attempt = (world: string): string => {
+      try {
+        resolve({ repositories, world, arch: 'x86_64' });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'resolved';
+    };
+    // apk keeps at most 16 tags; a universe that kept every unknown tag would run out.
+    for (let i = 0; i < 20; i++) expect(attempt(`a@t${i}`)).toBe(`The repository tag for world dependency 'a@t${i}' does not exist`);
+    expect(attempt('a')).toBe('resolved');
   });
 
   it('rejects malformed world entries and unknown tags', () => {

@@ -12,7 +12,7 @@ import {
   SOLVERF_UPGRADE,
 } from './database.ts';
 import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } from './report.ts';
-import { solve } from './solve.ts';
+import { resetSolverState, solve } from './solve.ts';
 
 /** One repository (an APKINDEX), in priority order. */
 export interface ResolveRepository {
@@ -105,7 +105,7 @@ const ACTIONS: Record<string, ChangeAction> = {
 };
 
 /** Builds the solver database from records (apk_db_open order: installed, cache, repositories). */
-export function openResolveDatabase(input: Omit<ResolveInput, 'world' | 'flags' | 'forceBrokenWorld'>): Database {
+export function openResolveDatabase(input: UniverseInput): Database {
   const db = new Database(typeof input.arch === 'string' ? [input.arch] : [...input.arch]);
   for (const record of input.installed ?? []) db.addRecord(record, { kind: 'installed' });
   if (input.cache) {
@@ -165,13 +165,25 @@ export interface ResolveOptions {
  */
 export class Resolver {
   private readonly db: Database;
-  constructor(input: Omit<ResolveInput, 'world' | 'flags' | 'forceBrokenWorld'>) {
+  constructor(input: UniverseInput) {
     this.db = openResolveDatabase(input);
   }
 
   /** See {@link resolve}. */
   resolve(worldInput: readonly string[] | string, options: ResolveOptions = {}): Resolution {
     const db = this.db;
+    // A world entry may name a tag no repository carries; apk creates it in its tag table. Drop
+    // such tags again so the universe answers the next world as a fresh one would.
+    const tags = db.repoTags.length;
+    try {
+      return this.resolveWorld(db, worldInput, options);
+    } finally {
+      db.repoTags.length = tags;
+      resetSolverState(db);
+    }
+  }
+
+  private resolveWorld(db: Database, worldInput: readonly string[] | string, options: ResolveOptions): Resolution {
     const world = parseWorld(db, worldInput);
     const out = new Output(1);
     const forceBrokenWorld = options.forceBrokenWorld ?? false;
@@ -202,8 +214,76 @@ export class Resolver {
   }
 }
 
+/** The inputs that make up a package universe (everything of a ResolveInput but the world and flags). */
+export type UniverseInput = Omit<ResolveInput, 'world' | 'flags' | 'forceBrokenWorld'>;
+
+interface CachedUniverse {
+  arch: string;
+  repositories: Array<{ records: readonly PackageRecord[]; length: number; tag: string | undefined; name: string | undefined; available: boolean }>;
+  installed: readonly PackageRecord[] | undefined;
+  installedLength: number;
+  cache: readonly PackageRecord[] | undefined;
+  cacheLength: number;
+  resolver: Resolver;
+}
+
+/** How many universes are kept per first records array (e.g. one per architecture list or tag set). */
+const UNIVERSES_PER_KEY = 4;
+
+/**
+ * Universes built by {@link resolve}, keyed on the identity of the records arrays they were built
+ * from (the first repository's, else the installed or cached records). A memo, not state: an
+ * entry answers exactly as a fresh universe would, and it lives only as long as its records array.
+ * apk-tools likewise builds its tables once when it loads the indexes and then solves.
+ */
+const universes = new WeakMap<readonly PackageRecord[], CachedUniverse[]>();
+
+function sameUniverse(entry: CachedUniverse, input: UniverseInput, arch: string): boolean {
+  if (entry.arch !== arch || entry.repositories.length !== input.repositories.length) return false;
+  if (entry.installed !== input.installed || entry.installedLength !== (input.installed?.length ?? 0)) return false;
+  if (entry.cache !== input.cache || entry.cacheLength !== (input.cache?.length ?? 0)) return false;
+  return entry.repositories.every((repo, i) => {
+    const other = input.repositories[i]!;
+    return repo.records === other.records && repo.length === other.records.length && repo.tag === other.tag && repo.name === other.name &&
+      repo.available === (other.available ?? true);
+  });
+}
+
+/**
+ * The {@link Resolver} for a set of loaded repositories (plus installed and cached records), built
+ * on first use and reused while the same records arrays are passed again: `resolve()` with the
+ * same repositories costs only the solve from the second call on. Records arrays are identified by
+ * identity and must not be modified once passed (an array whose length changed gets a new
+ * universe). Different arrays, tags, names, availability or architectures never share a universe.
+ */
+export function cachedResolver(input: UniverseInput): Resolver {
+  const key = input.repositories[0]?.records ?? input.installed ?? input.cache;
+  if (!key) return new Resolver(input);
+  const arch = typeof input.arch === 'string' ? input.arch : input.arch.join(' ');
+  const entries = universes.get(key) ?? [];
+  const found = entries.find((entry) => sameUniverse(entry, input, arch));
+  if (found) return found.resolver;
+  const resolver = new Resolver(input);
+  entries.push({
+    arch,
+    repositories: input.repositories.map((repo) => ({
+      records: repo.records, length: repo.records.length, tag: repo.tag, name: repo.name, available: repo.available ?? true,
+    })),
+    installed: input.installed,
+    installedLength: input.installed?.length ?? 0,
+    cache: input.cache,
+    cacheLength: input.cache?.length ?? 0,
+    resolver,
+  });
+  if (entries.length > UNIVERSES_PER_KEY) entries.shift();
+  universes.set(key, entries);
+  return resolver;
+}
+
 /**
  * Resolves `world` exactly as apk-tools 3.0.6 would (`apk add`/`apk upgrade` with the given flags).
+ * The package universe is built once per set of records arrays and reused by later calls with
+ * the same arrays (see {@link cachedResolver}).
  * Throws {@link ApkResolveError} (code APK_RESOLVE_UNSATISFIABLE) with apk's report when the world
  * cannot be satisfied, APK_DEPENDENCY_INVALID for a malformed world entry, and
  * APK_REPOSITORY_TAG_UNKNOWN when a world entry is pinned to a tag no repository carries.
@@ -212,5 +292,5 @@ export function resolve(input: ResolveInput): Resolution {
   const options: ResolveOptions = {};
   if (input.flags) options.flags = input.flags;
   if (input.forceBrokenWorld !== undefined) options.forceBrokenWorld = input.forceBrokenWorld;
-  return new Resolver(input).resolve(input.world, options);
+  return cachedResolver(input).resolve(input.world, options);
 }
