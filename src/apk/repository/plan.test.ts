@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RepositoryIndex } from './client.ts';
 import { readIndex } from '../package-api.ts';
+import { cachedResolver, Resolver } from '../resolve-api.ts';
 import { planInstall } from './plan.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
@@ -43,5 +44,25 @@ describe('planInstall', () => {
     expect(() => planInstall(indexes, ['custom-ca-certificates'], 'x86_64')).toThrow(
       expect.objectContaining({ code: 'APK_RESOLVE_UNSATISFIABLE', message: expect.stringContaining('custom-ca-certificates (virtual)') }),
     );
+  });
+
+  it('plans over the same loaded indexes share one resolver universe', async () => {
+    const all = await records('x86_64');
+    const indexes = [index('https://a.example/os', 'x86_64', all)];
+    const universe = cachedResolver({ repositories: [{ records: all, name: 'https://a.example/os' }], arch: 'x86_64' });
+    const solve = vi.spyOn(Resolver.prototype, 'resolve');
+    try {
+      const first = planInstall(indexes, ['replayout'], 'x86_64');
+      // A new index list around the same records array: still the same universe.
+      const second = planInstall([index('https://a.example/os', 'x86_64', all)], ['replayout'], 'x86_64');
+      expect(second.install.map((source) => source.record)).toEqual(first.install.map((source) => source.record));
+      expect(solve.mock.contexts).toEqual([universe, universe]);
+      // Another records array with the same content is another universe.
+      planInstall([index('https://a.example/os', 'x86_64', [...all])], ['replayout'], 'x86_64');
+      expect(solve.mock.contexts[2]).toBeInstanceOf(Resolver);
+      expect(solve.mock.contexts[2]).not.toBe(universe);
+    } finally {
+      solve.mockRestore();
+    }
   });
 });

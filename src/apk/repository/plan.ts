@@ -15,11 +15,30 @@ export interface InstallPlan {
   resolution: Resolution;
 }
 
+/** The key apk stores a package under: its decoded digest (hex), or the identity as written. */
+function keyOf(identity: string): string {
+  return identityBytes(identity)?.toString('hex') ?? identity;
+}
+
+/** The identity keys of an index's records, computed once per records array (a memo, like the resolver's universe). */
+const identityKeySets = new WeakMap<readonly PackageRecord[], { length: number; keys: Set<string> }>();
+
+function identityKeys(records: readonly PackageRecord[]): Set<string> {
+  let entry = identityKeySets.get(records);
+  if (!entry || entry.length !== records.length) {
+    entry = { length: records.length, keys: new Set(records.map((record) => keyOf(record.identity))) };
+    identityKeySets.set(records, entry);
+  }
+  return entry.keys;
+}
+
 /**
  * Resolves `world` over verified indexes with the resolver (repository order = priority; tags from
  * `@tag URL`) and maps each chosen package to the first repository whose index lists its identity,
  * which is where apk downloads it from. An unsatisfiable world throws the resolver's
  * ApkResolveError (code APK_RESOLVE_UNSATISFIABLE, message = apk's explanation). Pure.
+ * The resolver's universe and the identity table are built once per loaded index (records array)
+ * and reused by later plans over the same indexes.
  */
 export function planInstall(
   indexes: readonly RepositoryIndex[],
@@ -34,15 +53,12 @@ export function planInstall(
     ...(options.installed ? { installed: options.installed } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
   });
-  const byIdentity = new Map<string, RepositoryIndex>();
-  for (const index of indexes) {
-    for (const record of index.records) {
-      const key = identityBytes(record.identity)?.toString('hex') ?? record.identity;
-      if (!byIdentity.has(key)) byIdentity.set(key, index);
-    }
-  }
+  const sourceOf = (record: PackageRecord): RepositoryIndex | undefined => {
+    const key = keyOf(record.identity);
+    return indexes.find((index) => identityKeys(index.records).has(key));
+  };
   const install = resolution.install.map((record): PackageSource => {
-    const index = byIdentity.get(identityBytes(record.identity)?.toString('hex') ?? record.identity);
+    const index = sourceOf(record);
     if (!index) {
       // Only an installed package the repositories no longer carry can get here.
       throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
