@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -127,34 +127,68 @@ interface Figures {
   headP99: number;
 }
 
-async function measure(server: ServerProcess, large: Buffer, largeFile: string, small: Buffer[], log: (message: string) => void, name: string): Promise<Figures> {
-  const base = server.url;
-  log(`${name}: push ${LARGE / 2 ** 20} MiB`);
-  const pushLargeSeconds = await timed(() => curlPushLarge(base, 'bench/large', largeFile, sha256(large)));
-  const pullLargeSeconds = await timed(() => curl([`${base}/v2/bench/large/blobs/${sha256(large)}`]));
-  log(`${name}: ${small.length} small blobs`);
-  const pushSmallSeconds = await timed(() => pool(small, CONCURRENCY, (blob) => pushBlob(base, 'bench/small', blob)));
-  const pullSmallSeconds = await timed(() => pool(small, CONCURRENCY, (blob) => pullBlob(base, 'bench/small', sha256(blob))));
-  const config = small[0]!;
-  const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: small.slice(1, 6).map((blob) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blob), size: blob.length })) }),
-  );
-  const put = await fetch(`${base}/v2/bench/small/manifests/latest`, { method: 'PUT', body: manifest as unknown as BodyInit, headers: { 'content-type': OCI_MANIFEST } });
-  if (put.status !== 201) throw new Error(`manifest PUT ${put.status}`);
-  log(`${name}: manifest GET/HEAD load`);
-  const get = await load(`${base}/v2/bench/small/manifests/latest`, 'GET');
-  const head = await load(`${base}/v2/bench/small/manifests/latest`, 'HEAD');
+type BlobFigure = 'pushLarge' | 'pullLarge' | 'pushSmall' | 'pullSmall';
+const ROUNDS = Number(process.env.KILN_BENCH_ROUNDS ?? 5);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Measures both servers figure by figure, alternating which server goes first in each round, and
+ * reports medians: a single sample of a 128 MiB transfer on a shared 2-core machine swings by tens
+ * of percent.
+ */
+async function measureBoth(servers: Record<'kiln' | 'distribution', ServerProcess>, large: Buffer, largeFile: string, log: (message: string) => void): Promise<Record<'kiln' | 'distribution', Figures & { samples: Record<BlobFigure, number[]> }>> {
+  const names = ['kiln', 'distribution'] as const;
+  const samples = Object.fromEntries(names.map((name) => [name, { pushLarge: [] as number[], pullLarge: [] as number[], pushSmall: [] as number[], pullSmall: [] as number[] }])) as Record<'kiln' | 'distribution', Record<BlobFigure, number[]>>;
+  const order = (round: number) => (round % 2 === 0 ? names : [...names].reverse());
   const mib = (bytes: number, seconds: number) => bytes / 2 ** 20 / seconds;
-  return {
-    pushLarge: mib(LARGE, pushLargeSeconds),
-    pullLarge: mib(LARGE, pullLargeSeconds),
-    pushSmall: small.length / pushSmallSeconds,
-    pullSmall: small.length / pullSmallSeconds,
-    getRps: get.rps,
-    getP99: get.p99,
-    headRps: head.rps,
-    headP99: head.p99,
-  };
+  const digest = sha256(large);
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`round ${round + 1}/${ROUNDS}: large blob push and pull, ${SMALL_COUNT} small blobs`);
+    for (const name of order(round)) {
+      const base = servers[name].url;
+      samples[name].pushLarge.push(mib(LARGE, await timed(() => curlPushLarge(base, `bench/large-${round}`, largeFile, digest))));
+    }
+    for (const name of order(round + 1)) {
+      const base = servers[name].url;
+      samples[name].pullLarge.push(mib(LARGE, await timed(() => curl([`${base}/v2/bench/large-0/blobs/${digest}`]))));
+    }
+    // fresh small blobs every round, so no server answers from an earlier round's upload
+    const small = Array.from({ length: SMALL_COUNT }, () => randomBytes(SMALL_SIZE));
+    for (const name of order(round)) {
+      const base = servers[name].url;
+      samples[name].pushSmall.push(small.length / (await timed(() => pool(small, CONCURRENCY, (blob) => pushBlob(base, `bench/small-${round}`, blob)))));
+    }
+    for (const name of order(round + 1)) {
+      const base = servers[name].url;
+      samples[name].pullSmall.push(small.length / (await timed(() => pool(small, CONCURRENCY, (blob) => pullBlob(base, `bench/small-${round}`, sha256(blob))))));
+    }
+  }
+  const config = randomBytes(SMALL_SIZE);
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] }));
+  const loads = {} as Record<'kiln' | 'distribution', { get: { rps: number; p99: number }; head: { rps: number; p99: number } }>;
+  for (const name of names) {
+    const base = servers[name].url;
+    await pushBlob(base, 'bench/app', config);
+    const put = await fetch(`${base}/v2/bench/app/manifests/latest`, { method: 'PUT', body: manifest as unknown as BodyInit, headers: { 'content-type': OCI_MANIFEST } });
+    if (put.status !== 201) throw new Error(`${name}: manifest PUT ${put.status}`);
+  }
+  for (const name of names) {
+    log(`${name}: manifest GET/HEAD load`);
+    const url = `${servers[name].url}/v2/bench/app/manifests/latest`;
+    loads[name] = { get: await load(url, 'GET'), head: await load(url, 'HEAD') };
+  }
+  const figures = (name: 'kiln' | 'distribution'): Figures & { samples: Record<BlobFigure, number[]> } => ({
+    samples: samples[name],
+    pushLarge: median(samples[name].pushLarge),
+    pullLarge: median(samples[name].pullLarge),
+    pushSmall: median(samples[name].pushSmall),
+    pullSmall: median(samples[name].pullSmall),
+    getRps: loads[name].get.rps,
+    getP99: loads[name].get.p99,
+    headRps: loads[name].head.rps,
+    headP99: loads[name].head.p99,
+  });
+  return { kiln: figures('kiln'), distribution: figures('distribution') };
 }
 
 async function frameworkOverhead(): Promise<{ fastify: { rps: number; p99: number }; node: { rps: number; p99: number } }> {
@@ -204,12 +238,12 @@ export default async function registryBench(context: BenchContext): Promise<stri
     const large = randomBytes(LARGE);
     const largeFile = join(dir, 'large.bin');
     await writeFile(largeFile, large);
-    const small = Array.from({ length: SMALL_COUNT }, () => randomBytes(SMALL_SIZE));
     kiln = await startKiln(join(dir, 'kiln'), ['--log-level', 'warn']);
     distribution = await startDistribution(join(dir, 'distribution'));
-    // Alternate the order so neither server always runs on a warmer machine.
-    const kilnFigures = await measure(kiln, large, largeFile, small, context.log, 'kiln');
-    const distFigures = await measure(distribution, large, largeFile, small, context.log, 'distribution');
+    const load = loadavg().map((value) => value.toFixed(1)).join(' / ');
+    const both = await measureBoth({ kiln, distribution }, large, largeFile, context.log);
+    const kilnFigures = both.kiln;
+    const distFigures = both.distribution;
     context.log('framework overhead');
     const framework = await frameworkOverhead();
     const row = (label: string, unit: string, k: number, d: number, higherIsBetter = true) =>
@@ -217,7 +251,7 @@ export default async function registryBench(context: BenchContext): Promise<stri
     return [
       '## Registry',
       '',
-      `Kiln \`registry serve\` (filesystem + SQLite) vs Debian's \`docker-registry\` (CNCF Distribution 2.8.2, filesystem), both on loopback, same clients for both: the large blob goes POST → streamed PATCH (curl) → PUT and back with curl; small blobs POST → PATCH → PUT with Node.js fetch; ${LARGE / 2 ** 20} MiB large blob; ${SMALL_COUNT} × 4 KiB small blobs with ${CONCURRENCY} clients; manifest load with autocannon, ${CONNECTIONS} connections × ${DURATION} s. Ratio = Kiln / Distribution (for p99, lower is better).`,
+      `Kiln \`registry serve\` (filesystem + SQLite) vs Debian's \`docker-registry\` (CNCF Distribution 2.8.2, filesystem), both on loopback, same clients for both: the large blob goes POST → streamed PATCH (curl) → PUT and back with curl; small blobs POST → PATCH → PUT with Node.js fetch; ${LARGE / 2 ** 20} MiB large blob; ${SMALL_COUNT} × 4 KiB small blobs (fresh each round) with ${CONCURRENCY} clients. Blob figures are medians of ${ROUNDS} rounds; in each round both servers run each figure back to back, the first server alternating between rounds. Manifest load with autocannon, ${CONNECTIONS} connections × ${DURATION} s. Ratio = Kiln / Distribution (for p99, lower is better). Load average (1/5/15 min) at the start: ${load} on ${cpus().length} cores.`,
       '',
       'Manifest GET uses autocannon; manifest HEAD uses a keep-alive node:http loop with the same connection count (autocannon waits for a body that HEAD responses never have).',
       '',
@@ -231,6 +265,14 @@ export default async function registryBench(context: BenchContext): Promise<stri
       row('manifest GET p99', 'ms', kilnFigures.getP99, distFigures.getP99, false),
       row('manifest HEAD', 'req/s', kilnFigures.headRps, distFigures.headRps),
       row('manifest HEAD p99', 'ms', kilnFigures.headP99, distFigures.headP99, false),
+      '',
+      'Every round\'s blob samples (in round order):',
+      '',
+      '| figure | Kiln | Distribution |',
+      '|---|---|---|',
+      ...(['pushLarge', 'pullLarge', 'pushSmall', 'pullSmall'] as const).map(
+        (figure) => `| ${figure} | ${kilnFigures.samples[figure].map((value) => value.toFixed(0)).join(', ')} | ${distFigures.samples[figure].map((value) => value.toFixed(0)).join(', ')} |`,
+      ),
       '',
       'HTTP framework alone (same in-memory manifest, same route regex, autocannon as above) — why the registry uses plain node:http:',
       '',
