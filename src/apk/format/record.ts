@@ -57,17 +57,19 @@ export function emptyRecord(): PackageRecord {
   return { identity: '', name: '', version: '', depends: [], provides: [], installIf: [], replaces: [], unknown: [] };
 }
 
-/** Splits a space-separated field value; apk tolerates repeated spaces. */
-function splitList(value: string): string[] {
-  return value.split(' ').filter((word) => word.length > 0);
-}
-
 function location(source: string, line: number | undefined): string {
   return line === undefined ? source : `${source}:${line}`;
 }
 
 function parseNumber(letter: string, value: string, source: string, line: number | undefined): number {
-  if (!/^\d+$/.test(value)) {
+  // Digits only (no sign, no spaces); a character loop rather than a regular expression, since
+  // every record has several number fields.
+  let valid = value.length > 0;
+  for (let i = 0; i < value.length && valid; i++) {
+    const c = value.charCodeAt(i);
+    valid = c >= 0x30 && c <= 0x39;
+  }
+  if (!valid) {
     throw new ApkError('APK_RECORD_INVALID', `${location(source, line)}: field ${letter}: is not a decimal number: ${JSON.stringify(value)}`, {
       detail: { letter, value },
     });
@@ -115,11 +117,14 @@ function applyField(record: PackageRecord, letter: string, value: string, source
 
 /** Appends the words of a space-separated field value; apk tolerates repeated spaces. */
 function pushWords(list: string[], value: string): void {
-  if (value.indexOf('  ') < 0 && value[0] !== ' ' && value[value.length - 1] !== ' ') {
-    if (value !== '') for (const word of value.split(' ')) list.push(word);
-    return;
+  let start = 0;
+  for (;;) {
+    const space = value.indexOf(' ', start);
+    const end = space < 0 ? value.length : space;
+    if (end > start) list.push(value.slice(start, end));
+    if (space < 0) return;
+    start = space + 1;
   }
-  list.push(...splitList(value));
 }
 
 /** Options for {@link parseRecords}. */
@@ -143,12 +148,11 @@ export function parseRecords(text: string, options: ParseRecordsOptions = {}): P
   let startLine = 0;
   const finish = (): void => {
     if (!current) return;
-    for (const [letter, key] of [['C', 'identity'], ['P', 'name'], ['V', 'version']] as const) {
-      if (current[key] === '') {
-        throw new ApkError('APK_RECORD_INVALID', `${source}:${startLine}: record has no ${letter}: field`, {
-          detail: { source, line: startLine, name: current.name || undefined },
-        });
-      }
+    if (current.identity === '' || current.name === '' || current.version === '') {
+      const letter = current.identity === '' ? 'C' : current.name === '' ? 'P' : 'V';
+      throw new ApkError('APK_RECORD_INVALID', `${source}:${startLine}: record has no ${letter}: field`, {
+        detail: { source, line: startLine, name: current.name || undefined },
+      });
     }
     records.push(current);
     current = undefined;
