@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRepositoryClient } from '../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../apk/repository/index.ts';
+import { startRepoServer } from '../apk/repository/test-server.ts';
 import { loadImageConfigText } from './config/load.ts';
 import { ApkError, emptyRecord } from '../apk/index.ts';
 import { buildImage, commonPins } from './build-image.ts';
@@ -72,6 +73,27 @@ describe('buildImage', () => {
       code: 'APK_REPO_PACKAGE_IDENTITY_MISMATCH',
       message: expect.stringContaining('replayout'),
     });
+  });
+
+  it('fetches a keyring URL, verifies with it and writes it into /etc/apk/keys', async () => {
+    const server = await startRepoServer(fixtures);
+    const urlCache = await mkdtemp(join(tmpdir(), 'kiln-image-key-url-'));
+    try {
+      const keyUrl = `${server.url}/melange.rsa.pub`;
+      const loaded = loadImageConfigText(CONFIG.replace(`keyring: [${join(fixtures, 'melange.rsa.pub')}]`, `keyring: [${keyUrl}]`), 'image.yaml');
+      const remote = await openRepositoryClient({ cacheDir: urlCache, keyringPaths: loaded.config.contents.keyring });
+      try {
+        const result = await buildImage({ loaded, repository: remote.client, remoteKeys: remote.remoteKeys, tag: 'demo', archs: ['amd64'] });
+        const key = result.arches[0]!.result.files.find((file) => file.path === '/etc/apk/keys/melange.rsa.pub');
+        expect(key?.size).toBe((await readFile(join(fixtures, 'melange.rsa.pub'))).length);
+        await expect(buildImage({ loaded, repository: remote.client, tag: 'demo', archs: ['amd64'] })).rejects.toMatchObject({ code: 'IMAGE_KEY_INVALID', message: expect.stringContaining(keyUrl) });
+      } finally {
+        remote.close();
+      }
+    } finally {
+      await server.close();
+      await rm(urlCache, { recursive: true, force: true });
+    }
   });
 
   it('refuses a lock made from another configuration', async () => {

@@ -60,6 +60,8 @@ export interface BuildImageOptions {
   buildDate?: number;
   /** SOURCE_DATE_EPOCH in seconds: fixes the image time. */
   sourceDateEpoch?: number;
+  /** Keys the repository client fetched from URLs, by URL (written into /etc/apk/keys). */
+  remoteKeys?: ReadonlyMap<string, { name: string; content: Uint8Array }>;
   /** Build from these locked packages instead of resolving. */
   lock?: LockFile;
   cwd?: string;
@@ -272,12 +274,16 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildImage
 }
 
 /** Applies a plan: fetches and verifies every package, assembles each arch, the index and SBOMs. */
-export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress'>): Promise<BuildImageResult> {
+export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress' | 'remoteKeys'>): Promise<BuildImageResult> {
   const { config } = options.loaded;
   const cwd = options.cwd ?? process.cwd();
   const keys = await Promise.all(
     plan.keyFiles.map(async (file) => {
-      if (/^https?:\/\//.test(file)) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: only local key files are supported`, { detail: { key: file } });
+      if (/^(https?|file):\/\//i.test(file)) {
+        const remote = options.remoteKeys?.get(file);
+        if (!remote) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: this key URL was not fetched and trusted by the repository client (list it in contents.keyring or pass it with -k/--keyring-append)`, { detail: { key: file } });
+        return { name: remote.name, url: file, content: remote.content };
+      }
       try {
         return { name: basename(file), url: file, content: await readFile(resolvePath(cwd, file)) };
       } catch (error) {

@@ -357,7 +357,8 @@ export class RepositoryClient {
   }
 }
 
-function isTransient(error: unknown): boolean {
+/** A failure worth retrying or answering from a cached copy: network, timeout, 5xx, 429, 408. */
+export function isTransient(error: unknown): boolean {
   if (!(error instanceof ApkError)) return false;
   if (error.code === 'APK_REPO_NETWORK' || error.code === 'APK_REPO_TIMEOUT') return true;
   const status = error.detail.status;

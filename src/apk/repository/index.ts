@@ -18,6 +18,8 @@ export { RepositoryClient } from './client.ts';
 export type { RepositoryIndex, PackageSource, FetchedPackage, DownloadProgress, RepositoryClientOptions } from './client.ts';
 export { openRepositoryClient } from './setup.ts';
 export type { RepositoryClientSettings, RepositoryClientHandle } from './setup.ts';
+export { isKeyUrl } from './remote-key.ts';
+export type { RemoteKey } from './remote-key.ts';
 export { planInstall } from './plan.ts';
 export type { InstallPlan } from './plan.ts';
 export { proxyFromEnvironment, proxyFor } from './proxy.ts';

@@ -1,8 +1,12 @@
+import type { KeyObject } from 'node:crypto';
+import { silentLogger } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { ApkCache } from './cache.ts';
 import { RepositoryClient } from './client.ts';
 import { loadRepositoryKeyring } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
+import { fetchRemoteKey, isKeyUrl } from './remote-key.ts';
+import type { RemoteKey } from './remote-key.ts';
 import { SchemeFetcher } from './transports.ts';
 import type { ProxySettings } from './proxy.ts';
 
@@ -10,7 +14,8 @@ import type { ProxySettings } from './proxy.ts';
 export interface RepositoryClientSettings {
   /** Cache root (e.g. from defaultCacheDir); packages and indexes live under `<cacheDir>/apk`. */
   cacheDir: string;
-  /** Key directories and key files. */
+  /** Key directories, key files and key URLs (`https://`, `file://`, loopback `http://`), in
+   *  order: the first entry providing a key name wins. */
   keyringPaths: readonly string[];
   allowUntrusted?: boolean;
   indexMaxAgeMs?: number;
@@ -25,25 +30,38 @@ export interface RepositoryClientSettings {
 export interface RepositoryClientHandle {
   client: RepositoryClient;
   keyring: Keyring;
+  /** Keys fetched from URLs, by the URL as given (their content goes into images' /etc/apk/keys). */
+  remoteKeys: ReadonlyMap<string, RemoteKey>;
   /** Closes pooled connections. */
   close: () => void;
 }
 
-/** Builds the default client: https/http/file fetcher, on-disk cache, keyring from paths. */
+/** Builds the default client: https/http/file fetcher, on-disk cache, keyring from paths and URLs. */
 export async function openRepositoryClient(settings: RepositoryClientSettings): Promise<RepositoryClientHandle> {
-  const keyring = await loadRepositoryKeyring(settings.keyringPaths);
   const fetcher = new SchemeFetcher({ ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}), ...(settings.proxy ? { proxy: settings.proxy } : {}) });
   try {
+    const cache = new ApkCache(settings.cacheDir);
+    const keyring = new Map<string, KeyObject>();
+    const remoteKeys = new Map<string, RemoteKey>();
+    for (const entry of settings.keyringPaths) {
+      if (isKeyUrl(entry)) {
+        const remote = await fetchRemoteKey({ url: entry, fetcher, cache, logger: settings.logger ?? silentLogger });
+        remoteKeys.set(entry, remote);
+        if (!keyring.has(remote.name)) keyring.set(remote.name, remote.key);
+      } else {
+        for (const [name, key] of await loadRepositoryKeyring([entry])) if (!keyring.has(name)) keyring.set(name, key);
+      }
+    }
     const client = new RepositoryClient({
       fetcher,
-      cache: new ApkCache(settings.cacheDir),
+      cache,
       keyring,
       ...(settings.allowUntrusted !== undefined ? { allowUntrusted: settings.allowUntrusted } : {}),
       ...(settings.indexMaxAgeMs !== undefined ? { indexMaxAgeMs: settings.indexMaxAgeMs } : {}),
       ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       ...(settings.logger ? { logger: settings.logger } : {}),
     });
-    return { client, keyring, close: () => fetcher.close() };
+    return { client, keyring, remoteKeys, close: () => fetcher.close() };
   } catch (error) {
     fetcher.close();
     throw error;

@@ -17,6 +17,8 @@ export interface ImageEnvironmentOptions {
   /** Repositories and public keys added to the recipe's (`-r`, `-k`). */
   repositories?: readonly string[];
   keyring?: readonly string[];
+  /** Keys the repository client fetched from URLs (`-k https://…`), by URL. */
+  remoteKeys?: ReadonlyMap<string, { name: string; content: Uint8Array }>;
   cwd?: string;
 }
 
@@ -48,7 +50,7 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
       let rootfs: string | undefined;
       try {
         const loaded = loadImageConfigText(JSON.stringify(config), 'build-environment.yaml');
-        const result = await buildImage({ loaded, repository: options.repository, tag: 'kiln.local/build-environment:latest', archs: [request.arch], sourceDateEpoch: 0, ...(options.cwd ? { cwd: options.cwd } : {}) });
+        const result = await buildImage({ loaded, repository: options.repository, tag: 'kiln.local/build-environment:latest', archs: [request.arch], sourceDateEpoch: 0, ...(options.remoteKeys ? { remoteKeys: options.remoteKeys } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
         const arch = result.arches[0];
         if (!arch) throw new Error(`no image was assembled for ${request.arch}`);
         rootfs = await mkdtemp(join(tmpdir(), 'kiln-build-env-'));

@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
-import { defaultCacheDir, openRepositoryClient, parseRepositories, parseRepository, planInstall, proxyFromEnvironment } from '../../apk/repository/index.ts';
+import { defaultCacheDir, isKeyUrl, openRepositoryClient, parseRepositories, parseRepository, planInstall, proxyFromEnvironment } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -36,7 +36,7 @@ export function addRepositoryOptions(command: Command): Command {
   return command
     .addOption(new Option('-X, --repository <[@tag ]URL>', 'repository to use (repeatable); https://, http://, file:// or a path; "@tag URL" pins a tag').argParser(collect))
     .option('--repositories-file <FILE>', 'read repositories from FILE (/etc/apk/repositories syntax); used before --repository')
-    .addOption(new Option('-k, --keyring <PATH>', 'trusted public key file, or directory of keys (repeatable); key name = file name').argParser(collect))
+    .addOption(new Option('-k, --keyring <PATH>', 'trusted public key file, directory of keys, or https:// URL of a key (repeatable); key name = file name').argParser(collect))
     .option('--allow-untrusted', 'accept indexes without a signature by a trusted key')
     .option('--arch <ARCH>', `architecture to resolve for (default: ${hostArch()})`)
     .option('--cache-dir <DIR>', 'cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)')
@@ -84,7 +84,7 @@ export async function openRepositories(flags: RepositoryFlags, context: CliConte
   const timeout = positiveNumber(flags.timeout, '--timeout');
   const handle = await openRepositoryClient({
     cacheDir: flags.cacheDir ? resolve(context.cwd, flags.cacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
-    keyringPaths: (flags.keyring ?? []).map((path) => resolve(context.cwd, path)),
+    keyringPaths: (flags.keyring ?? []).map((path) => (isKeyUrl(path) ? path : resolve(context.cwd, path))),
     allowUntrusted: Boolean(flags.allowUntrusted),
     ...(maxAge !== undefined ? { indexMaxAgeMs: maxAge * 60_000 } : {}),
     ...(timeout !== undefined ? { timeoutMs: Math.max(1, timeout * 1000) } : {}),

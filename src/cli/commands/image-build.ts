@@ -89,7 +89,7 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       let result: BuildImageResult;
       try {
         const progress = imageProgress(context);
-        const buildOptions = { ...options, loaded, repository: handle.client, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) };
+        const buildOptions = { ...options, loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) };
         const plan = await planImageBuild(buildOptions);
         if (flags.dryRun) {
           printJson(context, plan);

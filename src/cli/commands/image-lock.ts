@@ -30,7 +30,7 @@ export function registerImageLock(image: Command, context: CliContext): void {
       try {
         const progress = imageProgress(context);
         // Locking verifies every package by assembling it (nothing is written but the lock).
-        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, tag: 'kiln.local/lock', ...(progress ? { onProgress: progress } : {}) });
+        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/lock', ...(progress ? { onProgress: progress } : {}) });
         await writeFileAtomic(output, formatLockFile(result.lock), { exclusive: !flags.overwrite });
         if (flags.json) printJson(context, { lockfile: output, packages: result.lock.contents.packages.length });
         else context.stdout(`${output}\n`);

@@ -25,7 +25,7 @@ export function registerImageLsFiles(image: Command, context: CliContext): void 
       const handle = await openImageRepositories(context, loaded, flags);
       try {
         const progress = imageProgress(context);
-        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, tag: 'kiln.local/ls-files', ...(progress ? { onProgress: progress } : {}) });
+        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/ls-files', ...(progress ? { onProgress: progress } : {}) });
         if (flags.json) {
           printJson(context, result.arches.map((output) => ({ arch: output.arch.oci, files: output.result.files })));
           return;

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultCacheDir, openRepositoryClient } from '../../apk/repository/index.ts';
+import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../../apk/repository/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import { ImageError, loadImageConfig, parseBuildDate, parseSourceDateEpoch } from '../../image/index.ts';
@@ -28,7 +28,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function addImageOptions(command: Command): Command {
   return command
     .option('--arch <ARCH>', 'architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)', collect)
-    .option('-k, --keyring-append <FILE>', 'extra public key file for verifying repository indexes', collect)
+    .option('-k, --keyring-append <FILE>', 'extra public key (file or https:// URL) for verifying repository indexes', collect)
     .option('-r, --repository-append <REPO>', 'extra repository (used to build and written into the image)', collect)
     .option('-p, --package-append <PKG>', 'extra package to install', collect)
     .option('--include-paths <DIR>', 'directory to look for `include:` files in', collect)
@@ -43,9 +43,7 @@ export async function loadConfigFromFlags(context: CliContext, path: string, fla
 
 /** Opens the repository client with the config keyring plus -k keys. */
 export async function openImageRepositories(context: CliContext, loaded: LoadedImageConfig, flags: ImageFlags): Promise<RepositoryClientHandle> {
-  const keyringPaths = [...loaded.config.contents.keyring, ...(flags.keyringAppend ?? [])]
-    .filter((key) => !/^https?:\/\//.test(key))
-    .map((key) => resolve(context.cwd, key));
+  const keyringPaths = [...loaded.config.contents.keyring, ...(flags.keyringAppend ?? [])].map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key)));
   if (keyringPaths.length === 0 && !flags.ignoreSignatures) {
     throw new ImageError('IMAGE_KEY_INVALID', `${loaded.path}: no keys to verify repository indexes: list them in contents.keyring, add -k/--keyring-append, or pass --ignore-signatures`, {
       detail: { file: loaded.path },

@@ -140,7 +140,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       let result;
       try {
         const progress = imageProgress(context);
-        result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, tag: tags[0]!, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) });
+        result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: tags[0]!, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) });
       } finally {
         handle.close();
       }

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { loadSigningKey } from '../../apk/index.ts';
-import { defaultCacheDir, openRepositoryClient } from '../../apk/repository/index.ts';
+import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import {
   createApkPublisher,
   createBwrapRunner,
@@ -110,14 +110,14 @@ export function createRunner(flags: PkgBuildFlags): SandboxRunner {
  *  packages by the image assembler. Call `close` when done. */
 export async function createEnvironment(flags: PkgBuildFlags, context: CliContext): Promise<{ provider: BuildEnvironmentProvider; close: () => void }> {
   if (flags.bootstrapHost) return { provider: createHostEnvironmentProvider(), close: () => {} };
-  const keyring = (flags.keyringAppend ?? []).map((key) => resolve(context.cwd, key));
+  const keyring = (flags.keyringAppend ?? []).map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key)));
   const handle = await openRepositoryClient({
     cacheDir: flags.apkCacheDir ? resolve(context.cwd, flags.apkCacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
     keyringPaths: keyring,
     ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
   });
   const repositories = (flags.repositoryAppend ?? []).map((repo) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? repo : resolve(context.cwd, repo)));
-  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, cwd: context.cwd }), close: handle.close };
+  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, remoteKeys: handle.remoteKeys, cwd: context.cwd }), close: handle.close };
 }
 
 export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {
