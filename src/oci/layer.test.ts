@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compressLayer, LAYER_GZIP_BLOCK, parallelGzip, ParallelGzipWriter } from './layer.ts';
+import { compressLayer, LAYER_GZIP_BLOCK, LAYER_GZIP_OPTIONS, parallelGzip, ParallelGzipWriter } from './layer.ts';
 
 describe('parallelGzip', () => {
   it('round-trips across block boundaries and is deterministic', async () => {
@@ -55,6 +55,25 @@ describe('ParallelGzipWriter', () => {
     const { gzip } = await writer.end();
     expect(Buffer.compare(gzip, await parallelGzip(data))).toBe(0);
     expect(Buffer.compare(gunzipSync(gzip), data)).toBe(0);
+  });
+
+  it('gives the bytes of the pgzip scheme computed independently with zlib defaults (output buffer size does not matter)', async () => {
+    const data = Buffer.concat([randomBytes(LAYER_GZIP_BLOCK), Buffer.from('kiln '.repeat(400_000)), randomBytes(300_000)]);
+    const pieces: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])];
+    for (let start = 0; start < data.length; start += LAYER_GZIP_BLOCK) {
+      const end = Math.min(start + LAYER_GZIP_BLOCK, data.length);
+      pieces.push(
+        deflateRawSync(data.subarray(start, end), {
+          ...LAYER_GZIP_OPTIONS,
+          ...(start > 0 ? { dictionary: data.subarray(start - 32 * 1024, start) } : {}),
+          finishFlush: end === data.length ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+        }),
+      );
+    }
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(data) >>> 0, 0);
+    trailer.writeUInt32LE(data.length, 4);
+    expect(Buffer.compare(await parallelGzip(data), Buffer.concat([...pieces, trailer]))).toBe(0);
   });
 
   it('refuses writes after the end', async () => {

@@ -71,6 +71,10 @@ export class ParallelGzipWriter {
     const block = this.#take(size);
     const options = {
       ...LAYER_GZIP_OPTIONS,
+      // Room for the whole compressed block, so that each block is one job on the thread pool
+      // (zlib's default 16 KiB output buffer costs a round trip through the event loop per 16 KiB
+      // and measured 25 % more CPU). The bytes do not depend on it.
+      chunkSize: LAYER_GZIP_BLOCK + 64 * 1024,
       ...(this.#dictionary ? { dictionary: this.#dictionary } : {}),
       finishFlush: isLast ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
     };

@@ -198,7 +198,7 @@ export class GzipMemberReader {
   }
 
   private inflate(index: number, offset: number, sink: CompressedSink, maxSize: number): GzipMember {
-    const inflater: InflateRaw = createInflateRaw({ chunkSize: 256 * 1024 });
+    const inflater: InflateRaw = createInflateRaw({ chunkSize: 1024 * 1024 });
     this.inflating = inflater;
     // Compressed chunks handed to the inflater that it may not have consumed completely yet.
     let written: Buffer[] = [];
