@@ -166,6 +166,64 @@ function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T):
   return to;
 }
 
+/** A growable list of 32-bit integers. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.data.length) this.data = grow(this.data, new Int32Array(this.data.length * 2));
+    this.data[this.length++] = value;
+  }
+  /** The current contents (a view: valid until the next push). */
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/**
+ * The links of every package in creation order, recorded as packages are added (while their
+ * names are at hand) so the discovery graph is assembled from integers rather than by walking the
+ * object graph again. Offsets: a package's entries are [start[id], start[id + 1]).
+ */
+class LinkRecorder {
+  /** Serial of each package's own name. */
+  readonly packageName = new IntList();
+  readonly dependStart = new IntList();
+  readonly dependName = new IntList();
+  readonly provideStart = new IntList();
+  readonly provideName = new IntList();
+  readonly installIfStart = new IntList();
+  readonly installIfName = new IntList();
+  /** (name serial, package id) for every provider entry, in the order Name.providers lists them. */
+  readonly providerName = new IntList();
+  readonly providerPackage = new IntList();
+  /** Names whose install_if reverse links are not empty. */
+  readonly reverseIifNames: Name[] = [];
+
+  addPackage(pkg: Package): void {
+    this.packageName.push(pkg.name.serial);
+    this.dependStart.push(this.dependName.length);
+    for (const d of pkg.depends) this.dependName.push(d.name.serial);
+    this.provideStart.push(this.provideName.length);
+    for (const d of pkg.provides) this.provideName.push(d.name.serial);
+    this.installIfStart.push(this.installIfName.length);
+    for (const d of pkg.installIf) this.installIfName.push(d.name.serial);
+  }
+
+  addProvider(name: Name, pkg: Package): void {
+    this.providerName.push(name.serial);
+    this.providerPackage.push(pkg.id);
+  }
+
+  /** CSR offsets for `count` packages: the recorded starts plus the end. */
+  static offsets(start: IntList, entries: IntList, count: number): Int32Array {
+    const out = new Int32Array(count + 1);
+    out.set(start.view());
+    out[count] = entries.length;
+    return out;
+  }
+}
+
 /**
  * The links discovery walks, as flat integer arrays (names by serial, packages by id): compact
  * enough to stay in cache while a solve walks most of a large index. Built on the first solve
@@ -266,6 +324,10 @@ export class Name {
   private rdependsList: Name[] | undefined = NO_NAMES;
   private rinstallIfList: Name[] | undefined = NO_NAMES;
   solverFlagsSet = false;
+  /** Listed in LinkRecorder.reverseIifNames. */
+  hasReverseIif = false;
+  /** The shared dependency on any version of this name (Database.plainDep). */
+  plainDep: Dep | undefined;
   hasRepositoryProviders = false;
   isDependency = false;
   /** Scratch bits of the error reporter and the del applet. */
@@ -500,8 +562,7 @@ export class Database {
   /** How many names an applet has set solver flags on (Name.solverFlagsSet). */
   flaggedNames = 0;
   private graph: DiscoveryGraph | undefined;
-  /** Dependency words of records already parsed (null: a format error). */
-  private readonly recordDeps = new Map<string, Dep | null>();
+  private readonly links = new LinkRecorder();
   private recordWordErrors = 0;
   /** Names the current solve has touched. */
   get touchedNames(): readonly Name[] {
@@ -603,14 +664,39 @@ export class Database {
 
   /** apk_blob_pull_deps: returns the parsed entries and whether a format or version error occurred. */
   pullDeps(words: readonly string[], allowTag: boolean): { deps: Dep[]; formatError: boolean; versionError: boolean } {
-    return this.pullWords(words, (word) => this.pullDep(word, allowTag));
+    const deps: Dep[] = [];
+    let formatError = false;
+    let versionError = false;
+    outer: for (const item of words) {
+      if (!hasSeparator(item)) {
+        // The index parser already split the field at spaces: one word per item.
+        if (item === '') continue;
+        const dep = this.pullDep(item, allowTag);
+        if (!dep) {
+          formatError = true;
+          break;
+        }
+        if (dep.broken) versionError = true;
+        deps.push(dep);
+        continue;
+      }
+      for (const word of item.split(/[ \t\n]+/)) {
+        if (word === '') continue;
+        const dep = this.pullDep(word, allowTag);
+        if (!dep) {
+          formatError = true;
+          break outer;
+        }
+        if (dep.broken) versionError = true;
+        deps.push(dep);
+      }
+    }
+    return { deps, formatError, versionError };
   }
 
   /**
-   * pullDeps for a record's fields: one dependency object per distinct word, shared by every
-   * package that names it (they are never modified; world entries are parsed separately). A large
-   * index repeats a few thousand words (so:libc.musl-…, /bin/sh) tens of thousands of times.
-   * Sets `recordWordErrors` (WORD_FORMAT_ERROR, WORD_VERSION_ERROR).
+   * pullDeps for a record's fields, without the result object: returns the entries and sets
+   * `recordWordErrors` (WORD_FORMAT_ERROR, WORD_VERSION_ERROR).
    */
   private pullRecordDeps(words: readonly string[]): Dep[] {
     this.recordWordErrors = 0;
@@ -636,12 +722,8 @@ export class Database {
   }
 
   private pushRecordDep(word: string, deps: Dep[]): boolean {
-    let dep = this.recordDeps.get(word);
+    const dep = isPlainName(word) ? this.plainDep(word) : this.pullDep(word, false);
     if (dep === undefined) {
-      dep = this.pullDep(word, false) ?? null;
-      this.recordDeps.set(word, dep);
-    }
-    if (dep === null) {
       this.recordWordErrors |= WORD_FORMAT_ERROR;
       return false;
     }
@@ -650,35 +732,14 @@ export class Database {
     return true;
   }
 
-  private pullWords(words: readonly string[], pull: (word: string) => Dep | undefined): { deps: Dep[]; formatError: boolean; versionError: boolean } {
-    const deps: Dep[] = [];
-    let formatError = false;
-    let versionError = false;
-    outer: for (const item of words) {
-      if (!hasSeparator(item)) {
-        // The index parser already split the field at spaces: one word per item.
-        if (item === '') continue;
-        const dep = pull(item);
-        if (!dep) {
-          formatError = true;
-          break;
-        }
-        if (dep.broken) versionError = true;
-        deps.push(dep);
-        continue;
-      }
-      for (const word of item.split(/[ \t\n]+/)) {
-        if (word === '') continue;
-        const dep = pull(word);
-        if (!dep) {
-          formatError = true;
-          break outer;
-        }
-        if (dep.broken) versionError = true;
-        deps.push(dep);
-      }
-    }
-    return { deps, formatError, versionError };
+  /**
+   * The dependency on any version of a name (a word without operator, tag or `!`), one object per
+   * name shared by every record that names it: most words of an index are such names
+   * (so:…, cmd:…, plain package names). Records' dependencies are never modified.
+   */
+  private plainDep(word: string): Dep {
+    const name = this.getName(word);
+    return (name.plainDep ??= { name, op: DEPMASK_ANY, version: '', tag: 0, broken: PLAIN_BROKEN });
   }
 
   /** apk_db_pkg_add for one record from the given source. */
@@ -723,7 +784,12 @@ export class Database {
       this.packageList.push(pkg);
       this.scope.ensureCapacity(this.nameList.length, this.packageList.length);
       name.providers.push({ pkg, version: pkg.version });
-      for (const dep of pkg.provides) dep.name.providers.push({ pkg, version: dep.version });
+      this.links.addProvider(name, pkg);
+      for (const dep of pkg.provides) {
+        dep.name.providers.push({ pkg, version: dep.version });
+        this.links.addProvider(dep.name, pkg);
+      }
+      this.links.addPackage(pkg);
       if (this.openComplete) this.addReverseDependencies(pkg);
       else this.indexReverseDependencies(pkg);
     } else {
@@ -775,6 +841,7 @@ export class Database {
       if (!target.rdepends.includes(name)) target.rdepends.push(name);
     };
     const addRiif = (name: Name, target: Name): void => {
+      this.noteReverseIif(target);
       if (target.rinstallIf === NO_NAMES) target.rinstallIf = [];
       if (!target.rinstallIf.includes(name)) target.rinstallIf.push(name);
     };
@@ -787,6 +854,12 @@ export class Database {
       addRiif(pkg.name, dep.name);
       for (const p of pkg.provides) addRiif(p.name, dep.name);
     }
+  }
+
+  private noteReverseIif(target: Name): void {
+    if (target.hasReverseIif) return;
+    target.hasReverseIif = true;
+    this.links.reverseIifNames.push(target);
   }
 
   /**
@@ -803,6 +876,7 @@ export class Database {
     }
     for (const dep of pkg.installIf) {
       const target = dep.name;
+      this.noteReverseIif(target);
       if (target.iifDependents.length === 0) target.iifDependents = [pkg];
       else target.iifDependents.push(pkg);
       target.staleReverseIif();
@@ -830,76 +904,50 @@ export class Database {
   }
 
   private buildDiscoveryGraph(): DiscoveryGraph {
-    const names = this.nameList;
+    const links = this.links;
+    const nameCount = this.nameList.length;
     const packages = this.packageList;
-    const nameCount = names.length;
     const packageCount = packages.length;
+    // Providers by name: a stable counting sort of the recorded (name, package) pairs keeps each
+    // name's providers in Name.providers order.
+    const pairNames = links.providerName.view();
+    const pairPackages = links.providerPackage.view();
     const providerStart = new Int32Array(nameCount + 1);
-    const rinstallIfStart = new Int32Array(nameCount + 1);
+    for (let i = 0; i < pairNames.length; i++) providerStart[pairNames[i]! + 1]!++;
+    for (let n = 0; n < nameCount; n++) providerStart[n + 1]! += providerStart[n]!;
+    const providerPackage = new Int32Array(pairNames.length);
+    const fill = providerStart.slice(0, nameCount);
     const nameHasOwnProvider = new Uint8Array(nameCount);
-    let providers = 0;
-    let rinstallIf = 0;
-    for (let n = 0; n < nameCount; n++) {
-      const name = names[n]!;
-      providerStart[n] = providers;
-      rinstallIfStart[n] = rinstallIf;
-      providers += name.providers.length;
-      rinstallIf += name.rinstallIf.length;
+    const packageName = links.packageName.view().slice();
+    for (let i = 0; i < pairNames.length; i++) {
+      const n = pairNames[i]!;
+      const p = pairPackages[i]!;
+      providerPackage[fill[n]!++] = p;
+      if (packageName[p] === n) nameHasOwnProvider[n] = 1;
     }
-    providerStart[nameCount] = providers;
-    rinstallIfStart[nameCount] = rinstallIf;
-    const providerPackage = new Int32Array(providers);
-    const rinstallIfName = new Int32Array(rinstallIf);
-    for (let n = 0; n < nameCount; n++) {
-      const name = names[n]!;
-      let at = providerStart[n]!;
-      for (const p of name.providers) {
-        providerPackage[at++] = p.pkg.id;
-        if (p.pkg.name === name) nameHasOwnProvider[n] = 1;
-      }
-      at = rinstallIfStart[n]!;
+    // install_if reverse links: only names some install_if names have any.
+    const rinstallIfStart = new Int32Array(nameCount + 1);
+    for (const name of links.reverseIifNames) rinstallIfStart[name.serial + 1] = name.rinstallIf.length;
+    for (let n = 0; n < nameCount; n++) rinstallIfStart[n + 1]! += rinstallIfStart[n]!;
+    const rinstallIfName = new Int32Array(rinstallIfStart[nameCount]!);
+    for (const name of links.reverseIifNames) {
+      let at = rinstallIfStart[name.serial]!;
       for (const name0 of name.rinstallIf) rinstallIfName[at++] = name0.serial;
     }
-    const packageName = new Int32Array(packageCount);
+    const installIfStart = LinkRecorder.offsets(links.installIfStart, links.installIfName, packageCount);
     const packageNoInstallIf = new Uint8Array(packageCount);
     const packageAvailable = new Uint8Array(packageCount);
-    const dependStart = new Int32Array(packageCount + 1);
-    const provideStart = new Int32Array(packageCount + 1);
-    const installIfStart = new Int32Array(packageCount + 1);
-    let depends = 0;
-    let provides = 0;
-    let installIf = 0;
-    for (let i = 0; i < packageCount; i++) {
-      const pkg = packages[i]!;
-      packageName[i] = pkg.name.serial;
-      packageNoInstallIf[i] = pkg.installIf.length === 0 ? 1 : 0;
-      packageAvailable[i] = pkg.fromFile || this.isAvailable(pkg) ? 1 : 0;
-      dependStart[i] = depends;
-      provideStart[i] = provides;
-      installIfStart[i] = installIf;
-      depends += pkg.depends.length;
-      provides += pkg.provides.length;
-      installIf += pkg.installIf.length;
-    }
-    dependStart[packageCount] = depends;
-    provideStart[packageCount] = provides;
-    installIfStart[packageCount] = installIf;
-    const dependName = new Int32Array(depends);
-    const provideName = new Int32Array(provides);
-    const installIfName = new Int32Array(installIf);
-    for (let i = 0; i < packageCount; i++) {
-      const pkg = packages[i]!;
-      let at = dependStart[i]!;
-      for (const d of pkg.depends) dependName[at++] = d.name.serial;
-      at = provideStart[i]!;
-      for (const d of pkg.provides) provideName[at++] = d.name.serial;
-      at = installIfStart[i]!;
-      for (const d of pkg.installIf) installIfName[at++] = d.name.serial;
+    for (let p = 0; p < packageCount; p++) {
+      packageNoInstallIf[p] = installIfStart[p + 1] === installIfStart[p] ? 1 : 0;
+      const pkg = packages[p]!;
+      packageAvailable[p] = pkg.fromFile || this.isAvailable(pkg) ? 1 : 0;
     }
     return {
       version: this.linkVersion, availableRepos: this.availableRepos, nameCount,
-      providerStart, providerPackage, nameHasOwnProvider, rinstallIfStart, rinstallIfName,
-      packageName, dependStart, dependName, provideStart, provideName, installIfStart, installIfName, packageNoInstallIf, packageAvailable,
+      providerStart, providerPackage, nameHasOwnProvider, rinstallIfStart, rinstallIfName, packageName,
+      dependStart: LinkRecorder.offsets(links.dependStart, links.dependName, packageCount), dependName: links.dependName.view().slice(),
+      provideStart: LinkRecorder.offsets(links.provideStart, links.provideName, packageCount), provideName: links.provideName.view().slice(),
+      installIfStart, installIfName: links.installIfName.view().slice(), packageNoInstallIf, packageAvailable,
     };
   }
 
@@ -973,6 +1021,18 @@ export function identityKey(identity: string): string {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** `broken` of a dependency without version, as pullDep computes it. */
+const PLAIN_BROKEN = (DEPMASK_ANY & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion('');
+
+/** Is a dependency word a bare name (no `!`, version operator or `@tag`)? */
+function isPlainName(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c === 33 || c === 60 || c === 61 || c === 62 || c === 126 || c === 64) return false;
+  }
+  return true;
+}
 
 /** Does a dependency field item contain a list separator (space, tab, newline)? */
 function hasSeparator(item: string): boolean {

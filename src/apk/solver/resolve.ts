@@ -167,6 +167,8 @@ export class Resolver {
   private readonly db: Database;
   constructor(input: UniverseInput) {
     this.db = openResolveDatabase(input);
+    // Build the solver's flat graph now, with the rest of the universe, not in the first solve.
+    this.db.discoveryGraph();
   }
 
   /** See {@link resolve}. */
