@@ -166,20 +166,6 @@ function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T):
   return to;
 }
 
-/** A growable list of 32-bit integers. */
-class IntList {
-  data = new Int32Array(1024);
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.data.length) this.data = grow(this.data, new Int32Array(this.data.length * 2));
-    this.data[this.length++] = value;
-  }
-  /** The current contents (a view: valid until the next push). */
-  view(): Int32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
-
 /**
  * The links of every package in creation order, recorded as packages are added (while their
  * names are at hand) so the discovery graph is assembled from integers rather than by walking the
@@ -187,16 +173,16 @@ class IntList {
  */
 class LinkRecorder {
   /** Serial of each package's own name. */
-  readonly packageName = new IntList();
-  readonly dependStart = new IntList();
-  readonly dependName = new IntList();
-  readonly provideStart = new IntList();
-  readonly provideName = new IntList();
-  readonly installIfStart = new IntList();
-  readonly installIfName = new IntList();
+  readonly packageName: number[] = [];
+  readonly dependStart: number[] = [];
+  readonly dependName: number[] = [];
+  readonly provideStart: number[] = [];
+  readonly provideName: number[] = [];
+  readonly installIfStart: number[] = [];
+  readonly installIfName: number[] = [];
   /** (name serial, package id) for every provider entry, in the order Name.providers lists them. */
-  readonly providerName = new IntList();
-  readonly providerPackage = new IntList();
+  readonly providerName: number[] = [];
+  readonly providerPackage: number[] = [];
   /** Names whose install_if reverse links are not empty. */
   readonly reverseIifNames: Name[] = [];
 
@@ -216,9 +202,9 @@ class LinkRecorder {
   }
 
   /** CSR offsets for `count` packages: the recorded starts plus the end. */
-  static offsets(start: IntList, entries: IntList, count: number): Int32Array {
+  static offsets(start: readonly number[], entries: readonly number[], count: number): Int32Array {
     const out = new Int32Array(count + 1);
-    out.set(start.view());
+    out.set(start);
     out[count] = entries.length;
     return out;
   }
@@ -910,15 +896,15 @@ export class Database {
     const packageCount = packages.length;
     // Providers by name: a stable counting sort of the recorded (name, package) pairs keeps each
     // name's providers in Name.providers order.
-    const pairNames = links.providerName.view();
-    const pairPackages = links.providerPackage.view();
+    const pairNames = links.providerName;
+    const pairPackages = links.providerPackage;
     const providerStart = new Int32Array(nameCount + 1);
     for (let i = 0; i < pairNames.length; i++) providerStart[pairNames[i]! + 1]!++;
     for (let n = 0; n < nameCount; n++) providerStart[n + 1]! += providerStart[n]!;
     const providerPackage = new Int32Array(pairNames.length);
     const fill = providerStart.slice(0, nameCount);
     const nameHasOwnProvider = new Uint8Array(nameCount);
-    const packageName = links.packageName.view().slice();
+    const packageName = Int32Array.from(links.packageName);
     for (let i = 0; i < pairNames.length; i++) {
       const n = pairNames[i]!;
       const p = pairPackages[i]!;
@@ -945,9 +931,9 @@ export class Database {
     return {
       version: this.linkVersion, availableRepos: this.availableRepos, nameCount,
       providerStart, providerPackage, nameHasOwnProvider, rinstallIfStart, rinstallIfName, packageName,
-      dependStart: LinkRecorder.offsets(links.dependStart, links.dependName, packageCount), dependName: links.dependName.view().slice(),
-      provideStart: LinkRecorder.offsets(links.provideStart, links.provideName, packageCount), provideName: links.provideName.view().slice(),
-      installIfStart, installIfName: links.installIfName.view().slice(), packageNoInstallIf, packageAvailable,
+      dependStart: LinkRecorder.offsets(links.dependStart, links.dependName, packageCount), dependName: Int32Array.from(links.dependName),
+      provideStart: LinkRecorder.offsets(links.provideStart, links.provideName, packageCount), provideName: Int32Array.from(links.provideName),
+      installIfStart, installIfName: Int32Array.from(links.installIfName), packageNoInstallIf, packageAvailable,
     };
   }
 
@@ -1025,13 +1011,11 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** `broken` of a dependency without version, as pullDep computes it. */
 const PLAIN_BROKEN = (DEPMASK_ANY & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion('');
 
-/** Is a dependency word a bare name (no `!`, version operator or `@tag`)? */
+/** A dependency word that is a bare name (no `!`, version operator or `@tag`). */
+const PLAIN_NAME = /^[^!<>=~@]+$/;
+
 function isPlainName(word: string): boolean {
-  for (let i = 0; i < word.length; i++) {
-    const c = word.charCodeAt(i);
-    if (c === 33 || c === 60 || c === 61 || c === 62 || c === 126 || c === 64) return false;
-  }
-  return true;
+  return PLAIN_NAME.test(word);
 }
 
 /** Does a dependency field item contain a list separator (space, tab, newline)? */
