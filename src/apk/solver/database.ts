@@ -244,6 +244,13 @@ export interface DiscoveryGraph {
 // Most names have no reverse links; they share these empty lists until the first link is added.
 const NO_NAMES: Name[] = [];
 const NO_PACKAGES: Package[] = [];
+const NO_PROVIDERS: Provider[] = [];
+
+/** Adds a provider; a name's first list is allocated at its exact size (most names have one provider). */
+function addProvider(name: Name, provider: Provider): void {
+  if (name.providers.length === 0) name.providers = [provider];
+  else name.providers.push(provider);
+}
 /** Shared by packages without depends / provides / install_if (never mutated in place). */
 const NO_DEPS: Dep[] = [];
 const WORD_FORMAT_ERROR = 1;
@@ -302,7 +309,8 @@ function sortByTableKey(names: Name[]): void {
 
 /** A package or provided name. */
 export class Name {
-  providers: Provider[] = [];
+  /** Packages offering this name (shared empty list until the first; never modified in place when empty). */
+  providers: Provider[] = NO_PROVIDERS;
   /** Packages loaded before the database was opened whose depends / install_if name this one. */
   dependents: Package[] = NO_PACKAGES;
   iifDependents: Package[] = NO_PACKAGES;
@@ -769,10 +777,10 @@ export class Database {
       this.packages.set(key, pkg);
       this.packageList.push(pkg);
       this.scope.ensureCapacity(this.nameList.length, this.packageList.length);
-      name.providers.push({ pkg, version: pkg.version });
+      addProvider(name, { pkg, version: pkg.version });
       this.links.addProvider(name, pkg);
       for (const dep of pkg.provides) {
-        dep.name.providers.push({ pkg, version: dep.version });
+        addProvider(dep.name, { pkg, version: dep.version });
         this.links.addProvider(dep.name, pkg);
       }
       this.links.addPackage(pkg);
