@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/apk/index.ts';
+import { startRepoServer } from '../../src/apk/repository/test-server.ts';
 import { runCli } from '../../src/cli/index.ts';
 
 // A build environment assembled from packages by the image assembler (not the host root): a repo of
@@ -53,6 +54,27 @@ describe('kiln pkg build in an environment assembled from packages', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/step "no-gcc step" .* failed with exit code 127/);
     expect(result.stderr).toMatch(/gcc: not found/);
+  });
+
+  it('trusts the recipe\'s own environment keyring (a key URL, as Wolfi recipes list it) without -k', async () => {
+    const keyDir = mkdtempSync(join(tmpdir(), 'kiln-e2e-env-keys-'));
+    copyFileSync(publicKey, join(keyDir, 'repo-key.rsa.pub'));
+    const server = await startRepoServer(keyDir);
+    try {
+      const recipe = `package:\n  name: own-keyring\n  version: 1.0\nenvironment:\n  contents:\n    repositories:\n      - ${join(work, 'repo')}\n    keyring:\n      - ${server.url}/repo-key.rsa.pub\n    packages:\n      - host-dash\npipeline:\n  - runs: test -s /etc/apk/keys/repo-key.rsa.pub\n`;
+      writeFileSync(join(work, 'own-keyring.yaml'), recipe);
+      const args = ['pkg', 'build', join(work, 'own-keyring.yaml'), '--apk-cache-dir', join(work, 'cache-own'), '--out-dir', join(work, 'out-own'), '--empty-workspace'];
+      const result = await kiln(args);
+      expect(result.code, result.stderr).toBe(0);
+      expect(server.requests).toEqual(['/repo-key.rsa.pub']);
+      // the same recipe without any keyring is refused: nothing vouches for the repository's index
+      writeFileSync(join(work, 'own-keyring.yaml'), recipe.replace(/ {4}keyring:\n.*\n/, ''));
+      const refused = await kiln(['pkg', 'build', join(work, 'own-keyring.yaml'), '--apk-cache-dir', join(work, 'cache-own'), '--out-dir', join(work, 'out-refused'), '--empty-workspace']);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/no trusted keys/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('fails clearly when the environment cannot be resolved', async () => {

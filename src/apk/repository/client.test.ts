@@ -145,8 +145,15 @@ describe('index loading', () => {
     await rm(mirror, { recursive: true });
   });
 
-  it('requires a keyring unless untrusted indexes are allowed', () => {
-    expect(() => client({ keyring: new Map() })).toThrow(expect.objectContaining({ code: 'APK_REPO_KEYRING_EMPTY' }));
+  it('requires a keyring unless untrusted indexes are allowed, and trusts keys added later', async () => {
+    const empty = client({ keyring: new Map() });
+    const error = await rejection(empty.loadIndex(parseRepository(server.url, 'test'), 'x86_64'));
+    expect(error.code).toBe('APK_REPO_KEYRING_EMPTY');
+    expect(server.requests).toEqual([]);
+    // a key trusted later (a recipe's own keyring) makes the same client verify the index
+    const [name, key] = [...melange][0]!;
+    empty.trustKey(name, key);
+    expect((await empty.loadIndex(parseRepository(server.url, 'test'), 'x86_64')).signedBy).toBe(name);
   });
 
   it('reports 404 and 500 with the URL and status', async () => {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../lib/index.ts';
@@ -101,15 +102,10 @@ export class RepositoryClient {
   #activeDownloads = 0;
   readonly #waiting: Array<() => void> = [];
   /** The keyring plus apko-style aliases: a key stored as `name` also answers to `name.rsa.pub`. */
-  readonly #keyring: Keyring;
+  readonly #keyring = new Map<string, KeyObject>();
 
   constructor(options: RepositoryClientOptions) {
-    if (options.keyring.size === 0 && !options.allowUntrusted) {
-      throw new ApkError('APK_REPO_KEYRING_EMPTY', 'no trusted keys: give a keyring (--keyring DIR or key files) or --allow-untrusted', {});
-    }
-    const keyring = new Map(options.keyring);
-    for (const [name, key] of options.keyring) if (!name.endsWith('.rsa.pub') && !keyring.has(`${name}.rsa.pub`)) keyring.set(`${name}.rsa.pub`, key);
-    this.#keyring = keyring;
+    for (const [name, key] of options.keyring) this.trustKey(name, key);
     this.#options = {
       allowUntrusted: options.allowUntrusted ?? false,
       staleIfError: options.staleIfError ?? true,
@@ -125,6 +121,13 @@ export class RepositoryClient {
       cache: options.cache,
       keyring: options.keyring,
     };
+  }
+
+  /** Adds a trusted key (a build environment's recipe brings its own keyring); the first key of a
+   *  name wins. Indexes loaded afterwards may be signed by it. */
+  trustKey(name: string, key: KeyObject): void {
+    if (!this.#keyring.has(name)) this.#keyring.set(name, key);
+    if (!name.endsWith('.rsa.pub') && !this.#keyring.has(`${name}.rsa.pub`)) this.#keyring.set(`${name}.rsa.pub`, key);
   }
 
   /** Loads the indexes of several repositories for one arch, in parallel, keeping their order. */
@@ -147,6 +150,9 @@ export class RepositoryClient {
 
   async #loadIndex(repository: Repository, arch: string, url: string): Promise<RepositoryIndex> {
     const { cache, fetcher, logger, now } = this.#options;
+    if (this.#keyring.size === 0 && !this.#options.allowUntrusted) {
+      throw new ApkError('APK_REPO_KEYRING_EMPTY', `${url}: no trusted keys to verify the index: give a keyring (--keyring DIR, key files or key URLs) or --allow-untrusted`, { detail: { url } });
+    }
     const cached = await cache.readIndex(url);
     let bytes: Buffer | undefined;
     let fromCache = false;

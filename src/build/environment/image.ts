@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { buildImage, loadImageConfigText } from '../../image/index.ts';
 import type { PackageRepositoryPort } from '../../image/index.ts';
@@ -17,8 +17,11 @@ export interface ImageEnvironmentOptions {
   /** Repositories and public keys added to the recipe's (`-r`, `-k`). */
   repositories?: readonly string[];
   keyring?: readonly string[];
-  /** Keys the repository client fetched from URLs (`-k https://…`), by URL. */
+  /** Keys the repository client fetched from URLs, by URL. */
   remoteKeys?: ReadonlyMap<string, { name: string; content: Uint8Array }>;
+  /** Makes the repository client trust the recipe's own `environment.contents.keyring` (key
+   *  files relative to `cwd`, or key URLs), as melange does. */
+  trustKeyring?: (entries: readonly string[]) => Promise<void>;
   cwd?: string;
 }
 
@@ -49,6 +52,9 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
       };
       let rootfs: string | undefined;
       try {
+        if (options.trustKeyring && contents.keyring?.length) {
+          await options.trustKeyring(contents.keyring.map((entry) => (/^(https?|file):\/\//i.test(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
+        }
         const loaded = loadImageConfigText(JSON.stringify(config), 'build-environment.yaml');
         const result = await buildImage({ loaded, repository: options.repository, tag: 'kiln.local/build-environment:latest', archs: [request.arch], sourceDateEpoch: 0, ...(options.remoteKeys ? { remoteKeys: options.remoteKeys } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
         const arch = result.arches[0];

@@ -117,7 +117,7 @@ export async function createEnvironment(flags: PkgBuildFlags, context: CliContex
     ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
   });
   const repositories = (flags.repositoryAppend ?? []).map((repo) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? repo : resolve(context.cwd, repo)));
-  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, remoteKeys: handle.remoteKeys, cwd: context.cwd }), close: handle.close };
+  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, remoteKeys: handle.remoteKeys, trustKeyring: handle.trustKeyring, cwd: context.cwd }), close: handle.close };
 }
 
 export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {
