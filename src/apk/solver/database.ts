@@ -87,6 +87,8 @@ function clearNameState(s: NameState): void {
   s.queueSeq = 0; s.installedPkg = undefined; s.installedName = undefined; s.changesetProcessed = false; s.changesetRemoved = false;
 }
 
+const EPOCH_LIMIT = 0x7fff0000;
+
 /**
  * Which solve per-solve state belongs to. Each name and package keeps one state object for the
  * life of the database and stamps it with the epoch of the solve that last cleared it; ending a
@@ -122,6 +124,14 @@ export class SolveScope {
     this.epoch++;
     this.names.length = 0;
     this.packages.length = 0;
+    // Epochs live in Int32Arrays: start over long before they would wrap.
+    if (this.epoch >= EPOCH_LIMIT) this.restart();
+  }
+  /** Forgets every stamp and starts again at epoch 1. */
+  restart(): void {
+    this.epoch = 1;
+    for (const stamps of [this.nameTouched, this.nameSeen, this.nameReevaluateDeps, this.packageSeen, this.packageProvidesSeen]) stamps.fill(0);
+    for (const pkg of this.db.packageList) pkg.forgetState();
   }
   /** Makes the discovery arrays cover every name and package (keeping their contents). */
   ensureCapacity(names: number, packages: number): void {
@@ -474,6 +484,10 @@ export class Package {
   }
   get hasState(): boolean {
     return this.stateEpoch === this.scope.epoch;
+  }
+  /** Marks the state as belonging to no solve (SolveScope.restart). */
+  forgetState(): void {
+    this.stateEpoch = 0;
   }
   /** The state object if the current solve has touched this package. */
   get currentState(): PackageState | undefined {

@@ -5,7 +5,8 @@ import { readIndex } from '../format/index-archive.ts';
 import { parseRecords } from '../format/record.ts';
 import type { PackageRecord } from '../format/record.ts';
 import { parseDependencyList, dependencySatisfiedBy, providedNames } from '../dependency.ts';
-import { ApkResolveError, cachedResolver, resolve, Resolver } from './resolve.ts';
+import { ApkResolveError, cachedResolver, openResolveDatabase, resolve, Resolver } from './resolve.ts';
+import { solve } from './solve.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 const solverRepo = (name: string): PackageRecord[] => parseRecords(readFileSync(join(fixtures, 'solver', name), 'utf8'));
@@ -118,6 +119,18 @@ describe('resolve', () => {
     // apk keeps at most 16 tags; a universe that kept every unknown tag would run out.
     for (let i = 0; i < 20; i++) expect(attempt(`a@t${i}`)).toBe(`The repository tag for world dependency 'a@t${i}' does not exist`);
     expect(attempt('a')).toBe('resolved');
+  });
+
+  it('solves alike across the restart of the per-solve epoch counter', () => {
+    const repositories = [{ records: solverRepo('complicated1.repo') }];
+    const installs = (db: ReturnType<typeof openResolveDatabase>, world: string): string[] =>
+      solve(db, 0, world.split(' ').map((word) => db.pullDep(word, true)!)).changeset.changes.map((c) => `${c.newPkg!.name.name}-${c.newPkg!.version}`);
+    const fresh = openResolveDatabase({ repositories, arch: 'x86_64' });
+    const expected = ['a', 'c', 'a', 'b'].map((world) => installs(fresh, world));
+    const db = openResolveDatabase({ repositories, arch: 'x86_64' });
+    db.scope.epoch = 0x7fff0000 - 2;
+    expect(['a', 'c', 'a', 'b'].map((world) => installs(db, world))).toEqual(expected);
+    expect(db.scope.epoch).toBeLessThan(10);
   });
 
   it('rejects malformed world entries and unknown tags', () => {
