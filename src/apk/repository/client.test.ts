@@ -215,6 +215,19 @@ describe('index loading', () => {
     expect(index.records.find((record) => record.name === 'replayout')?.identity).toBe('Q1u62watWiRSQgVtAIuVuYoDOaVO4=');
   });
 
+  it('revalidates on every load but hands out one parse of unchanged bytes, and a new parse of changed ones', async () => {
+    const repository = parseRepository(server.url, 'test');
+    const repositoryClient = client();
+    const first = await repositoryClient.loadIndex(repository, 'x86_64');
+    const second = await repositoryClient.loadIndex(repository, 'x86_64');
+    expect(server.notModified).toEqual(['/x86_64/APKINDEX.tar.gz']);
+    expect(second.records).toBe(first.records);
+    await cp(join(repoFixture, 'aarch64', 'APKINDEX.tar.gz'), join(server.root, 'x86_64', 'APKINDEX.tar.gz'));
+    const changed = await repositoryClient.loadIndex(repository, 'x86_64');
+    expect(changed.records).not.toBe(first.records);
+    expect(changed.records.find((record) => record.name === 'replayout')?.identity).toBe('Q1u62watWiRSQgVtAIuVuYoDOaVO4=');
+  });
+
   it('follows a redirect and gives up after too many', async () => {
     server.faults.set('/moved/x86_64/APKINDEX.tar.gz', { kind: 'redirect', location: '/x86_64/APKINDEX.tar.gz' });
     const index = await client().loadIndex(parseRepository(`${server.url}/moved`, 'test'), 'x86_64');

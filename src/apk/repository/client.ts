@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -103,6 +104,8 @@ export class RepositoryClient {
   readonly #waiting: Array<() => void> = [];
   /** The keyring plus apko-style aliases: a key stored as `name` also answers to `name.rsa.pub`. */
   readonly #keyring = new Map<string, KeyObject>();
+  /** The last parse of each index URL, by the SHA-256 of the bytes it came from. */
+  readonly #parsedIndexes = new Map<string, { digest: string; index: Awaited<ReturnType<typeof readIndex>> }>();
 
   constructor(options: RepositoryClientOptions) {
     for (const [name, key] of options.keyring) this.trustKey(name, key);
@@ -188,9 +191,18 @@ export class RepositoryClient {
     }
     let index;
     try {
-      // The package core's reader checks the signature over the index member before any record is
-      // parsed, and refuses dot entries and unknown upper-case fields as apk does.
-      index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
+      // The same verified bytes parse to the same records: hand out the parse of the last load (the
+      // keyring only grows, so what verified then still verifies). Callers that resolve several
+      // times (per arch, again with pins) then share one records array and its solver universe.
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      const parsed = this.#parsedIndexes.get(url);
+      if (parsed && parsed.digest === digest) index = parsed.index;
+      else {
+        // The package core's reader checks the signature over the index member before any record
+        // is parsed, and refuses dot entries and unknown upper-case fields as apk does.
+        index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
+        this.#parsedIndexes.set(url, { digest, index });
+      }
     } catch (error) {
       if (!fromCache || !(error instanceof ApkError)) throw error;
       // The cached copy does not verify under today's keyring: forget it and download afresh.
