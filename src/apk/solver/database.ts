@@ -709,6 +709,25 @@ export class Database {
   private pullRecordDeps(words: readonly string[]): Dep[] {
     this.recordWordErrors = 0;
     if (words.length === 0) return NO_DEPS;
+    if (oneWordEach(words)) {
+      // The index parser splits fields at spaces: one dependency per item, so the list is built at
+      // its exact size (a list grown by push reserves room for 16). Words after a format error
+      // are not parsed, as apk stops there.
+      let failed = false;
+      const deps = words.map((word) => {
+        if (failed) return undefined;
+        const dep = isPlainName(word) ? this.plainDep(word) : this.pullDep(word, false);
+        if (dep === undefined) {
+          failed = true;
+          this.recordWordErrors |= WORD_FORMAT_ERROR;
+        } else if (dep.broken) {
+          this.recordWordErrors |= WORD_VERSION_ERROR;
+        }
+        return dep;
+      });
+      if (failed) deps.length = deps.indexOf(undefined);
+      return deps.length ? (deps as Dep[]) : NO_DEPS;
+    }
     const deps: Dep[] = [];
     for (const item of words) {
       if (!hasSeparator(item)) {
@@ -1038,6 +1057,12 @@ const PLAIN_NAME = /^[^!<>=~@]+$/;
 
 function isPlainName(word: string): boolean {
   return PLAIN_NAME.test(word);
+}
+
+/** Is every item of a dependency field one non-empty word? */
+function oneWordEach(items: readonly string[]): boolean {
+  for (const item of items) if (item === '' || hasSeparator(item)) return false;
+  return true;
 }
 
 /** Does a dependency field item contain a list separator (space, tab, newline)? */
