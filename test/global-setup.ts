@@ -1,20 +1,25 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// Every Kiln test makes its scratch directories as `$TMPDIR/kiln-*`. Directories that a test leaves
-// behind (a failed build kept for inspection, a sandbox workspace) are removed once the whole run
-// has finished, so repeated runs do not fill the disk; ones that existed before the run are kept.
-const pattern = /^kiln-(?!test-cache$)/;
-let before = new Set<string>();
+// Each test run gets a private temporary directory: TMPDIR points into it for the test workers and
+// every process they start, and it is removed once the whole run has finished (unless
+// KILN_KEEP_TEST_DIRS=1), so leftovers of a failed build do not pile up and two runs on one machine
+// never remove each other's scratch directories. Downloads worth keeping between runs go to
+// KILN_TEST_CACHE_DIR, beside it.
+let runDir: string | undefined;
+let previousTmpdir: string | undefined;
 
 export function setup(): void {
-  before = new Set(readdirSync(tmpdir()).filter((name) => pattern.test(name)));
+  const base = tmpdir();
+  previousTmpdir = process.env.TMPDIR;
+  process.env.KILN_TEST_CACHE_DIR ??= join(base, 'kiln-test-cache');
+  runDir = mkdtempSync(join(base, 'kiln-test-run-'));
+  process.env.TMPDIR = runDir;
 }
 
 export function teardown(): void {
-  if (process.env.KILN_KEEP_TEST_DIRS === '1') return;
-  for (const name of readdirSync(tmpdir())) {
-    if (pattern.test(name) && !before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true, maxRetries: 3 });
-  }
+  if (previousTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = previousTmpdir;
+  if (runDir && process.env.KILN_KEEP_TEST_DIRS !== '1') rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Where downloaded source packages are kept between test runs. */
+/** Where downloaded source packages are kept between test runs (the test run's KILN_TEST_CACHE_DIR). */
 export function debianSourceCache(): string {
-  return join(tmpdir(), 'kiln-test-cache', 'debian-sources');
+  return join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'debian-sources');
 }
 
 /** Returns the path of the `*.orig.tar.*` tarball of a Debian source package, downloading it once. */
