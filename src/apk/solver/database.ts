@@ -152,6 +152,7 @@ export class SolveScope {
   /** The state discovery gives a package when it first reaches it (solver.c discover_name). */
   initDiscoveredPackage(pkg: Package, ss: PackageState): void {
     const db = this.db;
+    // Pinning 1 is the untagged repositories' bit (solver.c DEFAULT_PINNING).
     ss.seen = true;
     ss.pinningAllowed = 1;
     ss.pinningPreferred = 1;

@@ -178,7 +178,6 @@ class SolverRun {
   errors = 0;
   solverFlagsInherit = 0;
   pinningInherit = 0;
-  defaultRepos: number;
   ignoreConflict: boolean;
   private orderCounter = 0;
   private seq = 0;
@@ -196,7 +195,6 @@ class SolverRun {
     private readonly db: Database,
     solverFlags: number,
   ) {
-    this.defaultRepos = db.pinningMaskRepos(DEFAULT_PINNING);
     this.ignoreConflict = (solverFlags & SOLVERF_IGNORE_CONFLICT) !== 0;
   }
 
