@@ -2,6 +2,10 @@
 // their providers and reverse dependencies, packages keyed by identity (`C:`) with a repository
 // bitmask, repository tags, and the installed set. Loading order matters and follows apk_db_open:
 // world, installed database, cache index, then repositories in order.
+// Besides the objects, loading records every package's links as integers (LinkRecorder), from which
+// the flat DiscoveryGraph the solver's discovery walks is assembled; per-solve state lives in one
+// reusable object per name and package plus epoch-stamped typed arrays (SolveScope), so a solve
+// allocates little and ending it is one increment.
 import type { PackageRecord } from '../format/record.ts';
 import {
   DEPMASK_ANY,
