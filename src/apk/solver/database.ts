@@ -335,7 +335,7 @@ export class Name {
   solverFlagsSet = false;
   /** Listed in LinkRecorder.reverseIifNames. */
   hasReverseIif = false;
-  /** The shared dependency on any version of this name (Database.plainDep). */
+  /** The dependency on any version of this name that records share (Database.pullDep with shareBare). */
   plainDep: Dep | undefined;
   hasRepositoryProviders = false;
   isDependency = false;
@@ -624,9 +624,9 @@ export class Database {
 
   /**
    * apk_blob_pull_dep over one word. Returns undefined on a format error. Names are created
-   * only for entries that parse.
+   * only for entries that parse. With `shareBare`, a bare name returns the name's shared object.
    */
-  pullDep(word: string, allowTag: boolean): Dep | undefined {
+  pullDep(word: string, allowTag: boolean, shareBare = false): Dep | undefined {
     let start = 0;
     let op = 0;
     if (word.charCodeAt(0) === 33 /* ! */) {
@@ -663,9 +663,16 @@ export class Database {
       name = start ? word.slice(start) : word;
       op |= DEPMASK_ANY;
     }
+    const at = name.indexOf('@');
+    if (shareBare && op === DEPMASK_ANY && at < 0 && name !== '') {
+      // A bare name (most words of an index: so:…, cmd:…, package names): one dependency object
+      // per name, shared by every record that names it. Records' dependencies are never modified;
+      // world entries and command-line arguments get their own objects.
+      const target = this.getName(name);
+      return (target.plainDep ??= { name: target, op: DEPMASK_ANY, version: '', tag: 0, broken: PLAIN_BROKEN });
+    }
     const broken = (op & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion(version);
     let tag = 0;
-    const at = name.indexOf('@');
     if (at >= 0) {
       if (!allowTag) return undefined;
       tag = this.getTagId(name.slice(at + 1));
@@ -721,7 +728,7 @@ export class Database {
       let failed = false;
       const deps = words.map((word) => {
         if (failed) return undefined;
-        const dep = isPlainName(word) ? this.plainDep(word) : this.pullDep(word, false);
+        const dep = this.pullDep(word, false, true);
         if (dep === undefined) {
           failed = true;
           this.recordWordErrors |= WORD_FORMAT_ERROR;
@@ -754,7 +761,7 @@ export class Database {
   }
 
   private pushRecordDep(word: string, deps: Dep[]): boolean {
-    const dep = isPlainName(word) ? this.plainDep(word) : this.pullDep(word, false);
+    const dep = this.pullDep(word, false, true);
     if (dep === undefined) {
       this.recordWordErrors |= WORD_FORMAT_ERROR;
       return false;
@@ -762,16 +769,6 @@ export class Database {
     if (dep.broken) this.recordWordErrors |= WORD_VERSION_ERROR;
     deps.push(dep);
     return true;
-  }
-
-  /**
-   * The dependency on any version of a name (a word without operator, tag or `!`), one object per
-   * name shared by every record that names it: most words of an index are such names
-   * (so:…, cmd:…, plain package names). Records' dependencies are never modified.
-   */
-  private plainDep(word: string): Dep {
-    const name = this.getName(word);
-    return (name.plainDep ??= { name, op: DEPMASK_ANY, version: '', tag: 0, broken: PLAIN_BROKEN });
   }
 
   /** apk_db_pkg_add for one record from the given source. */
@@ -1056,13 +1053,6 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** `broken` of a dependency without version, as pullDep computes it. */
 const PLAIN_BROKEN = (DEPMASK_ANY & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !isValidVersion('');
-
-/** A dependency word that is a bare name (no `!`, version operator or `@tag`). */
-const PLAIN_NAME = /^[^!<>=~@]+$/;
-
-function isPlainName(word: string): boolean {
-  return PLAIN_NAME.test(word);
-}
 
 /** Is every item of a dependency field one non-empty word? */
 function oneWordEach(items: readonly string[]): boolean {
