@@ -227,8 +227,8 @@ class LinkRecorder {
 
 /**
  * The links discovery walks, as flat integer arrays (names by serial, packages by id): compact
- * enough to stay in cache while a solve walks most of a large index. Built on the first solve
- * and again after a record is added.
+ * enough to stay in cache while a solve walks most of a large index. Built on first use (a
+ * Resolver builds it with its universe) and again after a record is added.
  */
 export interface DiscoveryGraph {
   /** Database.linkVersion when built. */
