@@ -7,6 +7,7 @@ import { archInfo } from './config/archs.ts';
 import { loadImageConfig, loadImageConfigText } from './config/load.ts';
 import { buildArchImage } from './build-arch.ts';
 import type { ArchPackage } from './build-arch.ts';
+import { testElf } from './generate/ld-so-cache-testing.ts';
 
 const repo = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages', 'x86_64');
 
@@ -225,5 +226,69 @@ describe('certificates', () => {
 
   it('refuses an additional certificate that is not PEM', async () => {
     await expect(build('contents: {packages: [x]}\ncertificates:\n  additional: [{name: bad, content: nope}]\n', [pkg('pretend-baselayout')])).rejects.toMatchObject({ code: 'IMAGE_KEY_INVALID' });
+  });
+});
+
+describe('ld.so.cache', () => {
+  function tarFile(layer: Uint8Array, wanted: string): { mode: number; uid: number; mtime: number; content: Buffer } | undefined {
+    const tar = gunzipSync(layer);
+    for (let offset = 0; offset + 512 <= tar.length; ) {
+      const header = tar.subarray(offset, offset + 512);
+      if (header.every((byte) => byte === 0)) break;
+      const name = header.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+      const size = parseInt(header.subarray(124, 136).toString('latin1'), 8) || 0;
+      if (name === wanted) {
+        const field = (start: number, end: number) => parseInt(header.subarray(start, end).toString('latin1'), 8);
+        return { mode: field(100, 108), uid: field(108, 116), mtime: field(136, 148), content: Buffer.from(tar.subarray(offset + 512, offset + 512 + size)) };
+      }
+      offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+  }
+
+  const libs = (extra: ApkWriteEntry[] = []) =>
+    made({ name: 'glibc-ish', version: '1-r0' }, [
+      { path: 'usr/lib/libfoo.so.1.2', type: 'file', content: Buffer.from(testElf({ soname: 'libfoo.so.1' })) },
+      { path: 'usr/lib/libfoo.so.1', type: 'symlink', linkTarget: 'libfoo.so.1.2' },
+      { path: 'opt/extra/lib/libbar.so.2', type: 'file', content: Buffer.from(testElf({ soname: 'libbar.so.2' })) },
+      ...extra,
+    ]);
+
+  it('is not written when the image has no /etc/ld.so.conf', async () => {
+    const result = await build('contents: {packages: [glibc-ish]}\n', [await libs()]);
+    expect(result.files.some((file) => file.path === '/etc/ld.so.cache')).toBe(false);
+    expect(tarFile(result.layers[0]!.data, 'etc/ld.so.cache')).toBeUndefined();
+  });
+
+  it('is written from /etc/ld.so.conf and the system directories, 0644 root-owned with time 0', async () => {
+    const warnings: string[] = [];
+    const conf: ApkWriteEntry[] = [
+      { path: 'etc/ld.so.conf', type: 'file', content: 'include /etc/ld.so.conf.d/*.conf\n' },
+      { path: 'etc/ld.so.conf.d/extra.conf', type: 'file', content: '/opt/extra/lib\ninclude /etc/ld.so.conf\n' },
+      { path: 'usr/lib/libcut.so.3', type: 'file', content: Buffer.from(testElf({ soname: 'libcut.so.3' }).subarray(0, 120)) },
+    ];
+    const { config } = loadImageConfigText('contents: {packages: [glibc-ish]}\n', 'image.yaml');
+    const result = await buildArchImage({
+      config,
+      arch: archInfo('x86_64'),
+      packages: [await libs(conf)],
+      keys: [],
+      repositories: [],
+      world: ['glibc-ish'],
+      buildDate: 1_700_000_000,
+      buildDateIsFixed: true,
+      annotations: {},
+      warn: (message) => warnings.push(message),
+    });
+    expect(result.files.find((file) => file.path === '/etc/ld.so.cache')).toMatchObject({ type: 'file', mode: 0o644, uid: 0, gid: 0 });
+    const cache = tarFile(result.layers[0]!.data, 'etc/ld.so.cache')!;
+    expect(cache).toMatchObject({ mode: 0o644, uid: 0, mtime: 0 });
+    expect(cache.content.subarray(0, 20).toString('latin1')).toBe('glibc-ld.so.cache1.1');
+    expect(cache.content.readUInt32LE(20)).toBe(2);
+    const text = cache.content.toString('latin1');
+    expect(text).toContain('libfoo.so.1\0');
+    expect(text).toContain('/opt/extra/lib/libbar.so.2\0');
+    expect(text).not.toContain('libcut');
+    expect(warnings).toContain('ld.so.cache: /usr/lib/libcut.so.3 is a damaged ELF file; left out');
   });
 });

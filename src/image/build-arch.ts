@@ -12,13 +12,15 @@ import { FsTree, sha1Hex } from './fs/tree.ts';
 import type { FsNode } from './fs/tree.ts';
 import { groupContent, parseGroup, parseOsRelease, parsePasswd, passwdContent, resolveRunAs, shadowContent } from './generate/accounts.ts';
 import { installedRecord, scriptsTar, sortedLines, triggersFile } from './generate/apk-db.ts';
+import { buildLdSoCache } from './generate/ld-so-cache.ts';
 import { splitShellWords } from './format/shell-words.ts';
 import { planLayerGroups } from './layers-plan.ts';
 import { serializeTree } from './serialize.ts';
 
 // Assembles one architecture's image from packages in install order: skeleton, apk configuration,
 // packages streamed into the in-memory tree, apk database, accounts, path mutations, services,
-// busybox links, CA sidecars, then the layer tars and the image config (image-config.md §5).
+// busybox links, CA sidecars, the glibc loader cache, then the layer tars and the image config
+// (image-config.md §5).
 
 /** A package to install, in install order. */
 export interface ArchPackage {
@@ -309,6 +311,13 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
       if (dir) tree.mkdirAll(dir, { mode: 0o755, uid: 0, gid: 0, mtime: busybox.mtime });
       tree.put(path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: busybox.mtime, linkTarget: '/bin/busybox' });
     }
+  }
+
+  // glibc loader cache, only for images that carry /etc/ld.so.conf (as apko does)
+  if (tree.get('etc/ld.so.conf', true)?.type === 'file') {
+    const cache = buildLdSoCache(tree, input.arch.apk);
+    for (const skipped of cache?.skipped ?? []) warn(`ld.so.cache: ${skipped.path} is a damaged ELF file; left out`);
+    if (cache) putFile(tree, 'etc/ld.so.cache', file(cache.content));
   }
 
   for (const required of ['etc/passwd', 'etc/group']) if (!tree.get(required, true)) warn(`/${required} is missing from the image`);
