@@ -168,10 +168,10 @@ async function resolveArch(options: BuildImageOptions, arch: ArchInfo, repositor
     }
     throw error;
   }
-  return install.map((record) => {
-    const found = indexes.find(({ index }) => index.records.some((candidate) => candidate.identity === record.identity));
-    return { record, repository: found!.repository };
-  });
+  // The first repository (in priority order) that carries a package's identity supplies it.
+  const sources = new Map<string, PortRepository>();
+  for (const { repository, index } of indexes) for (const candidate of index.records) if (!sources.has(candidate.identity)) sources.set(candidate.identity, repository);
+  return install.map((record) => ({ record, repository: sources.get(record.identity)! }));
 }
 
 function lockedSelection(lock: LockFile, arch: ArchInfo): Selected[] {
