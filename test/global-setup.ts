@@ -14,6 +14,8 @@ export function setup(): void {
   const base = tmpdir();
   previousTmpdir = process.env.TMPDIR;
   process.env.KILN_TEST_CACHE_DIR ??= join(base, 'kiln-test-cache');
+  // For the few tools with path-length limits (podman's run root): the machine's own temp dir.
+  process.env.KILN_TEST_BASE_TMPDIR ??= base;
   runDir = mkdtempSync(join(base, 'kiln-test-run-'));
   process.env.TMPDIR = runDir;
 }

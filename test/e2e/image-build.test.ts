@@ -9,6 +9,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podmanStorage } from './podman-support.ts';
 import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey, pkgInfoToRecord, readApk } from '../../src/apk/index.ts';
 import type { ApkWriteEntry, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
 import { runCli } from '../../src/cli/index.ts';
@@ -168,11 +169,15 @@ describe('kiln image build (e2e)', () => {
 
   it('writes a docker archive that podman loads', async () => {
     expect((await kiln(['image', 'build', 'image.yaml', 'localhost/kiln-hello:podman', 'podman.tar', '--arch', 'amd64', '--cache-dir', 'cache'])).code).toBe(0);
-    const storage = ['--root', join(work, 'podman-root'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs'];
-    const { stdout } = await run('podman', [...storage, 'load', '-i', join(work, 'podman.tar')], { timeout: 120_000 });
-    expect(stdout).toContain('localhost/kiln-hello:podman');
-    const inspect = JSON.parse((await run('podman', [...storage, 'image', 'inspect', 'localhost/kiln-hello:podman'])).stdout) as Array<{ Config: { User: string; Entrypoint: string[] } }>;
-    expect(inspect[0]!.Config).toMatchObject({ User: '65532', Entrypoint: ['/usr/bin/hello'] });
+    const podman = await podmanStorage(work);
+    try {
+      const { stdout } = await run('podman', [...podman.flags, 'load', '-i', join(work, 'podman.tar')], { timeout: 120_000 });
+      expect(stdout).toContain('localhost/kiln-hello:podman');
+      const inspect = JSON.parse((await run('podman', [...podman.flags, 'image', 'inspect', 'localhost/kiln-hello:podman'])).stdout) as Array<{ Config: { User: string; Entrypoint: string[] } }>;
+      expect(inspect[0]!.Config).toMatchObject({ User: '65532', Entrypoint: ['/usr/bin/hello'] });
+    } finally {
+      await podman.remove();
+    }
   });
 
   it('gives identical digests in another process and matches the golden digests (UPDATE_GOLDEN=1 regenerates)', async () => {

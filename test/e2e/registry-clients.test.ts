@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podmanStorage } from './podman-support.ts';
 import { buildHelloLayout, run, sha256, startDistribution, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 
@@ -72,10 +73,14 @@ describe('kiln registry with real clients', () => {
   });
 
   it('podman pulls from Kiln', async () => {
-    const storage = join(dir, 'podman');
-    const { stdout } = await run('podman', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'pull', '--tls-verify=false', `${kiln.host}/e2e/hello:v1`]);
-    const { stdout: digest } = await run('podman', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'image', 'inspect', '--format', '{{.Digest}}', `${kiln.host}/e2e/hello:v1`]);
-    expect(stdout.trim().length).toBeGreaterThan(0);
-    expect(digest.trim()).toBe(image.digest);
+    const podman = await podmanStorage(join(dir, 'podman'));
+    try {
+      const { stdout } = await run('podman', [...podman.flags, 'pull', '--tls-verify=false', `${kiln.host}/e2e/hello:v1`]);
+      const { stdout: digest } = await run('podman', [...podman.flags, 'image', 'inspect', '--format', '{{.Digest}}', `${kiln.host}/e2e/hello:v1`]);
+      expect(stdout.trim().length).toBeGreaterThan(0);
+      expect(digest.trim()).toBe(image.digest);
+    } finally {
+      await podman.remove();
+    }
   });
 });
