@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ET_DYN, ET_EXEC } from './format/elf.ts';
-import { buildElf } from './format/elf-testing.ts';
+import { buildTestElf as buildElf } from '../lib/elf-testing.ts';
 import { analyzePackage, pkgConfigRequires, shebangInterpreter } from './sca.ts';
 import type { ScaPackage } from './sca.ts';
 

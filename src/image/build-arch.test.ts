@@ -7,7 +7,7 @@ import { archInfo } from './config/archs.ts';
 import { loadImageConfig, loadImageConfigText } from './config/load.ts';
 import { buildArchImage } from './build-arch.ts';
 import type { ArchPackage } from './build-arch.ts';
-import { testElf } from './generate/ld-so-cache-testing.ts';
+import { buildTestElf as testElf } from '../lib/elf-testing.ts';
 
 const repo = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages', 'x86_64');
 

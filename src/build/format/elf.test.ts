@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BuildError } from '../errors.ts';
 import { ET_DYN, ET_EXEC, isElf, parseElf } from './elf.ts';
-import { buildElf } from './elf-testing.ts';
+import { buildTestElf as buildElf } from '../../lib/elf-testing.ts';
 
 describe('parseElf', () => {
   it.each([

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsTree, sha1Hex } from '../fs/tree.ts';
 import { buildLdSoCache } from './ld-so-cache.ts';
-import { testElf } from './ld-so-cache-testing.ts';
+import { buildTestElf as testElf } from '../../lib/elf-testing.ts';
 
 // The real peer is Debian's ldconfig (glibc 2.36, /sbin/ldconfig). It writes its cache for a root
 // directory made here from shared libraries of this host plus hand-made ELF files; Kiln builds the

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FsTree, sha1Hex } from '../fs/tree.ts';
 import type { FsNode } from '../fs/tree.ts';
 import { buildLdSoCache, ldCacheArch, ldSoConfDirectories, libcmp, probeElfLibrary, sortLdSoCacheEntries, writeLdSoCache } from './ld-so-cache.ts';
-import { testElf } from './ld-so-cache-testing.ts';
+import { buildTestElf as testElf } from '../../lib/elf-testing.ts';
 
 const x86_64 = ldCacheArch('x86_64')!;
 
