@@ -1,11 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../lib/index.ts';
 import { silentLogger } from '../../lib/index.ts';
 import { ApkCache } from './cache.ts';
+import type { Fetcher } from './fetcher.ts';
 import { fetchRemoteKey } from './remote-key.ts';
 import { openRepositoryClient } from './setup.ts';
 import { startRepoServer } from './test-server.ts';
@@ -75,6 +77,21 @@ describe('fetchRemoteKey', () => {
     await expect(fetchRemoteKey({ url: 'http://keys.example.com/wolfi-signing.rsa.pub', fetcher, cache, logger: silentLogger })).rejects.toMatchObject({ code: 'APK_REPO_KEY_INVALID', message: expect.stringContaining('https') });
     await expect(fetchRemoteKey({ url: `${server.url}/`, fetcher, cache, logger: silentLogger })).rejects.toMatchObject({ code: 'APK_REPO_KEY_INVALID', message: expect.stringContaining('file name') });
     expect(server.requests).toEqual(['/huge.rsa.pub']);
+  });
+
+  it('refuses a key whose URL redirects to plain http on another host', async () => {
+    const key = await readFile(join(repoFixture, 'melange.rsa.pub'));
+    const redirecting: Fetcher = {
+      fetch: async (url) => ({ kind: 'body', url, finalUrl: 'http://keys.example.com/melange.rsa.pub', body: Readable.from([key]), validators: {} }),
+    };
+    const cache = new ApkCache(cacheRoot);
+    await expect(fetchRemoteKey({ url: 'https://keys.example.org/melange.rsa.pub', fetcher: redirecting, cache, logger: silentLogger })).rejects.toMatchObject({
+      code: 'APK_REPO_KEY_INVALID',
+      message: expect.stringContaining('redirected to http://keys.example.com/melange.rsa.pub'),
+    });
+    // the same bytes from an https final URL are accepted
+    const direct: Fetcher = { fetch: async (url) => ({ kind: 'body', url, finalUrl: url, body: Readable.from([key]), validators: {} }) };
+    expect((await fetchRemoteKey({ url: 'https://keys.example.org/melange.rsa.pub', fetcher: direct, cache, logger: silentLogger })).name).toBe('melange.rsa.pub');
   });
 
   it('reads file:// URLs', async () => {

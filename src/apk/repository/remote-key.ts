@@ -49,9 +49,7 @@ export async function fetchRemoteKey(input: { url: string; fetcher: Fetcher; cac
   } catch (cause) {
     throw new ApkError('APK_REPO_KEY_INVALID', `keyring ${input.url}: not a valid URL`, { cause, detail: { url: input.url } });
   }
-  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-    throw new ApkError('APK_REPO_KEY_INVALID', `keyring ${url.href}: keys are fetched over https (or from file://), never plain http from another host`, { detail: { url: url.href } });
-  }
+  refusePlainHttp(url, url.href);
   const name = keyName(url);
   const cached = join(cache.root, 'keys', `${createHash('sha256').update(url.href).digest('hex')}.pem`);
   let content: Buffer;
@@ -73,9 +71,24 @@ export async function fetchRemoteKey(input: { url: string; fetcher: Fetcher; cac
   return { url: url.href, name, content, key };
 }
 
+/** A key is the root of trust for every index it verifies: never plain http from another host. */
+function refusePlainHttp(url: URL, asked: string): void {
+  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    const via = url.href === asked ? '' : ` (redirected to ${url.href})`;
+    throw new ApkError('APK_REPO_KEY_INVALID', `keyring ${asked}${via}: keys are fetched over https (or from file://), never plain http from another host`, { detail: { url: asked, finalUrl: url.href } });
+  }
+}
+
 async function download(fetcher: Fetcher, url: string): Promise<Buffer> {
   const result = await fetcher.fetch(url);
   if (result.kind !== 'body') throw new ApkError('APK_REPO_NETWORK', `GET ${url}: server answered 304 to an unconditional request`, { detail: { url } });
+  // The transport follows redirects: the rule holds for where the bytes really came from.
+  try {
+    refusePlainHttp(new URL(result.finalUrl), url);
+  } catch (error) {
+    result.body.destroy();
+    throw error;
+  }
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of result.body as AsyncIterable<Buffer>) {
