@@ -260,6 +260,18 @@ describe('ld.so.cache', () => {
     expect(tarFile(result.layers[0]!.data, 'etc/ld.so.cache')).toBeUndefined();
   });
 
+  it('is written when /etc/ld.so.conf is a hard link, and skipped without failing when it is a link loop', async () => {
+    const hard = await build('contents: {packages: [glibc-ish]}\n', [
+      await libs([
+        { path: 'etc/ld.so.base', type: 'file', content: '/opt/extra/lib\n' },
+        { path: 'etc/ld.so.conf', type: 'hardlink', linkTarget: 'etc/ld.so.base' },
+      ]),
+    ]);
+    expect(tarFile(hard.layers[0]!.data, 'etc/ld.so.cache')?.content.toString('latin1')).toContain('/opt/extra/lib/libbar.so.2\0');
+    const loop = await build('contents: {packages: [glibc-ish]}\n', [await libs([{ path: 'etc/ld.so.conf', type: 'symlink', linkTarget: 'ld.so.conf' }])]);
+    expect(loop.files.some((file) => file.path === '/etc/ld.so.cache')).toBe(false);
+  });
+
   it('is written from /etc/ld.so.conf and the system directories, 0644 root-owned with time 0', async () => {
     const warnings: string[] = [];
     const conf: ApkWriteEntry[] = [

@@ -314,7 +314,13 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
   }
 
   // glibc loader cache, only for images that carry /etc/ld.so.conf (as apko does)
-  if (tree.get('etc/ld.so.conf', true)?.type === 'file') {
+  let ldSoConf: FsNode | undefined;
+  try {
+    ldSoConf = tree.get('etc/ld.so.conf', true);
+  } catch {
+    ldSoConf = undefined; // a link loop or escape: no usable ld.so.conf, so no cache
+  }
+  if (ldSoConf?.type === 'file' || ldSoConf?.type === 'hardlink') {
     const cache = buildLdSoCache(tree, input.arch.apk);
     for (const skipped of cache?.skipped ?? []) warn(`ld.so.cache: ${skipped.path} is a damaged ELF file; left out`);
     if (cache) putFile(tree, 'etc/ld.so.cache', file(cache.content));

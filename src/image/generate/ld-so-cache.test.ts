@@ -191,6 +191,19 @@ describe('buildLdSoCache', () => {
     expect(result.skipped).toEqual([]);
   });
 
+  it('treats an include pattern glob(3) cannot match (a reversed range) as matching nothing', () => {
+    const result = buildLdSoCache(
+      tree({
+        'etc/ld.so.conf': fileNode('include /etc/ld.so.conf.d/[z-a]*.conf\n/opt/lib\n'),
+        'etc/ld.so.conf.d/zz.conf': fileNode('/opt/never\n'),
+        'opt/lib/libq.so.1': fileNode(testElf({ soname: 'libq.so.1' })),
+      }),
+      'x86_64',
+    )!;
+    expect(result.directories).toEqual(['/opt/lib']);
+    expect(result.entries.map((entry) => entry.soname)).toEqual(['libq.so.1']);
+  });
+
   it('has nothing to write for an architecture glibc does not know', () => {
     expect(buildLdSoCache(tree({ 'etc/ld.so.conf': fileNode('') }), 'mips')).toBeUndefined();
   });

@@ -348,7 +348,13 @@ function matchComponent(pattern: string, name: string): boolean {
       i = close;
     } else source += escapeRegExp(c);
   }
-  return new RegExp(`^${source}$`, 's').test(name);
+  try {
+    return new RegExp(`^${source}$`, 's').test(name);
+  } catch {
+    // A bracket expression glob(3) cannot match anything with (a reversed range such as [z-a])
+    // matches nothing, as in glob(3), rather than failing the build.
+    return false;
+  }
 }
 
 function escapeRegExp(text: string): string {
