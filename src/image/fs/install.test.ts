@@ -44,6 +44,29 @@ describe('readAhead', () => {
     expect(seen).toEqual(['pkg0:pkg0', 'pkg1:pkg1', 'pkg2:pkg2', 'pkg3:pkg3', 'pkg4:pkg4']);
   });
 
+  it('does not keep a small file\'s content as a view into a large shared buffer', async () => {
+    const slab = Buffer.alloc(1024 * 1024, 7);
+    const items = (async function* () {
+      yield {
+        kind: 'entry',
+        entry: { path: 'small', type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 16, mtime: 0, xattrs: new Map(), devMajor: 0, devMinor: 0, hasChecksumRecord: false },
+        content: (async function* () {
+          yield slab.subarray(100, 116);
+        })(),
+      } satisfies ApkItem;
+    })();
+    for await (const { items: read } of readAhead(['one'], () => items)) {
+      for await (const item of read) {
+        if (item.kind !== 'entry') continue;
+        const chunks: Buffer[] = [];
+        for await (const chunk of item.content ?? []) chunks.push(chunk);
+        expect(chunks).toHaveLength(1);
+        expect(chunks[0]!.equals(Buffer.alloc(16, 7))).toBe(true);
+        expect(chunks[0]!.buffer.byteLength).toBeLessThan(64 * 1024);
+      }
+    }
+  });
+
   it('surfaces a failing package at its own turn, after the packages before it', async () => {
     const log: string[] = [];
     const names = ['a000', 'b000', 'c000', 'd000'];

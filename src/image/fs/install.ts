@@ -52,8 +52,12 @@ async function readAll(content: AsyncIterable<Buffer> | undefined): Promise<Buff
   if (!content) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   for await (const chunk of content) chunks.push(chunk);
-  // A single chunk (a read-ahead package) is used as it is rather than copied.
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (chunks.length !== 1) return Buffer.concat(chunks);
+  // A single chunk (a read-ahead package's file) is used as it is, unless it is a small view into
+  // a much larger buffer (the inflater's 1 MiB output buffer): keeping the view would keep the
+  // whole buffer alive for the rest of the build.
+  const only = chunks[0]!;
+  return only.buffer.byteLength > 2 * only.length ? Buffer.from(only) : only;
 }
 
 /** Reads a whole package (verifying it as the reader goes) into memory, contents joined per file. */
