@@ -42,6 +42,8 @@ export class ParallelGzipWriter {
   #length = 0;
   #ended = false;
 
+  /** Adds bytes. The writer keeps views of them until `end()` resolves: the caller must not change
+   *  a written buffer before then (layer contents come from the immutable in-memory tree). */
   write(chunk: Uint8Array): void {
     if (this.#ended) throw new Error('ParallelGzipWriter: write after end');
     if (chunk.length === 0) return;

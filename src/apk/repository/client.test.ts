@@ -228,6 +228,15 @@ describe('index loading', () => {
     expect(changed.records.find((record) => record.name === 'replayout')?.identity).toBe('Q1u62watWiRSQgVtAIuVuYoDOaVO4=');
   });
 
+  it('parses unchanged bytes again once the keyring has grown (who signed it may now be known)', async () => {
+    const repository = parseRepository(server.url, 'test');
+    const untrusted = client({ keyring: new Map(), allowUntrusted: true });
+    expect((await untrusted.loadIndex(repository, 'x86_64')).signedBy).toBeUndefined();
+    const [name, key] = [...melange][0]!;
+    untrusted.trustKey(name, key);
+    expect((await untrusted.loadIndex(repository, 'x86_64')).signedBy).toBe(name);
+  });
+
   it('follows a redirect and gives up after too many', async () => {
     server.faults.set('/moved/x86_64/APKINDEX.tar.gz', { kind: 'redirect', location: '/x86_64/APKINDEX.tar.gz' });
     const index = await client().loadIndex(parseRepository(`${server.url}/moved`, 'test'), 'x86_64');

@@ -104,8 +104,11 @@ export class RepositoryClient {
   readonly #waiting: Array<() => void> = [];
   /** The keyring plus apko-style aliases: a key stored as `name` also answers to `name.rsa.pub`. */
   readonly #keyring = new Map<string, KeyObject>();
+  /** Bumped whenever a key is added: a parse is reused only under the keyring it was made with
+   *  (its `signedBy` may differ under a larger one). */
+  #keyringGeneration = 0;
   /** The last parse of each index URL, by the SHA-256 of the bytes it came from. */
-  readonly #parsedIndexes = new Map<string, { digest: string; index: Awaited<ReturnType<typeof readIndex>> }>();
+  readonly #parsedIndexes = new Map<string, { digest: string; generation: number; index: Awaited<ReturnType<typeof readIndex>> }>();
 
   constructor(options: RepositoryClientOptions) {
     for (const [name, key] of options.keyring) this.trustKey(name, key);
@@ -129,8 +132,10 @@ export class RepositoryClient {
   /** Adds a trusted key (a build environment's recipe brings its own keyring); the first key of a
    *  name wins. Indexes loaded afterwards may be signed by it. */
   trustKey(name: string, key: KeyObject): void {
+    const size = this.#keyring.size;
     if (!this.#keyring.has(name)) this.#keyring.set(name, key);
     if (!name.endsWith('.rsa.pub') && !this.#keyring.has(`${name}.rsa.pub`)) this.#keyring.set(`${name}.rsa.pub`, key);
+    if (this.#keyring.size !== size) this.#keyringGeneration++;
   }
 
   /** Loads the indexes of several repositories for one arch, in parallel, keeping their order. */
@@ -196,12 +201,12 @@ export class RepositoryClient {
       // times (per arch, again with pins) then share one records array and its solver universe.
       const digest = createHash('sha256').update(bytes).digest('hex');
       const parsed = this.#parsedIndexes.get(url);
-      if (parsed && parsed.digest === digest) index = parsed.index;
+      if (parsed && parsed.digest === digest && parsed.generation === this.#keyringGeneration) index = parsed.index;
       else {
         // The package core's reader checks the signature over the index member before any record
         // is parsed, and refuses dot entries and unknown upper-case fields as apk does.
         index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
-        this.#parsedIndexes.set(url, { digest, index });
+        this.#parsedIndexes.set(url, { digest, generation: this.#keyringGeneration, index });
       }
     } catch (error) {
       if (!fromCache || !(error instanceof ApkError)) throw error;
