@@ -32,9 +32,6 @@ export interface RepositoryClientHandle {
   keyring: Keyring;
   /** Keys fetched from URLs, by the URL as given (their content goes into images' /etc/apk/keys). */
   remoteKeys: ReadonlyMap<string, RemoteKey>;
-  /** Trusts more keys (files, directories or URLs), as a build recipe's own keyring asks; keys
-   *  already trusted under a name stay. */
-  trustKeyring: (entries: readonly string[]) => Promise<void>;
   /** Closes pooled connections. */
   close: () => void;
 }
@@ -46,21 +43,16 @@ export async function openRepositoryClient(settings: RepositoryClientSettings): 
     const cache = new ApkCache(settings.cacheDir);
     const keyring = new Map<string, KeyObject>();
     const remoteKeys = new Map<string, RemoteKey>();
-    const load = async (entries: readonly string[], trust: (name: string, key: KeyObject) => void): Promise<void> => {
-      for (const entry of entries) {
-        if (isKeyUrl(entry)) {
-          const remote = remoteKeys.get(entry) ?? (await fetchRemoteKey({ url: entry, fetcher, cache, logger: settings.logger ?? silentLogger }));
-          remoteKeys.set(entry, remote);
-          trust(remote.name, remote.key);
-        } else {
-          for (const [name, key] of await loadRepositoryKeyring([entry])) trust(name, key);
-        }
+    // In order: the first entry providing a key name wins.
+    for (const entry of settings.keyringPaths) {
+      if (isKeyUrl(entry)) {
+        const remote = remoteKeys.get(entry) ?? (await fetchRemoteKey({ url: entry, fetcher, cache, logger: settings.logger ?? silentLogger }));
+        remoteKeys.set(entry, remote);
+        if (!keyring.has(remote.name)) keyring.set(remote.name, remote.key);
+      } else {
+        for (const [name, key] of await loadRepositoryKeyring([entry])) if (!keyring.has(name)) keyring.set(name, key);
       }
-    };
-    const keepFirst = (name: string, key: KeyObject): void => {
-      if (!keyring.has(name)) keyring.set(name, key);
-    };
-    await load(settings.keyringPaths, keepFirst);
+    }
     const client = new RepositoryClient({
       fetcher,
       cache,
@@ -70,12 +62,7 @@ export async function openRepositoryClient(settings: RepositoryClientSettings): 
       ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       ...(settings.logger ? { logger: settings.logger } : {}),
     });
-    const trustKeyring = (entries: readonly string[]): Promise<void> =>
-      load(entries, (name, key) => {
-        keepFirst(name, key);
-        client.trustKey(name, key);
-      });
-    return { client, keyring, remoteKeys, trustKeyring, close: () => fetcher.close() };
+    return { client, keyring, remoteKeys, close: () => fetcher.close() };
   } catch (error) {
     fetcher.close();
     throw error;

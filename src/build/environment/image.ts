@@ -19,9 +19,10 @@ export interface ImageEnvironmentOptions {
   keyring?: readonly string[];
   /** Keys the repository client fetched from URLs, by URL. */
   remoteKeys?: ReadonlyMap<string, { name: string; content: Uint8Array }>;
-  /** Makes the repository client trust the recipe's own `environment.contents.keyring` (key
-   *  files relative to `cwd`, or key URLs), as melange does. */
-  trustKeyring?: (entries: readonly string[]) => Promise<void>;
+  /** Opens a repository client that also trusts a recipe's own `environment.contents.keyring`
+   *  (key files relative to `cwd`, or key URLs), as melange does. Each such recipe gets a client
+   *  of its own, so a key one recipe lists is never trusted for another. */
+  openRepository?: (keyring: readonly string[]) => Promise<{ repository: PackageRepositoryPort; remoteKeys: ReadonlyMap<string, { name: string; content: Uint8Array }>; close: () => void }>;
   cwd?: string;
 }
 
@@ -51,12 +52,15 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
         archs: [request.arch],
       };
       let rootfs: string | undefined;
+      let own: Awaited<ReturnType<NonNullable<ImageEnvironmentOptions['openRepository']>>> | undefined;
       try {
-        if (options.trustKeyring && contents.keyring?.length) {
-          await options.trustKeyring(contents.keyring.map((entry) => (/^(https?|file):\/\//i.test(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
+        if (options.openRepository && contents.keyring?.length) {
+          own = await options.openRepository(contents.keyring.map((entry) => (/^(https?|file):\/\//i.test(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
         }
+        const repository = own?.repository ?? options.repository;
+        const remoteKeys = own?.remoteKeys ?? options.remoteKeys;
         const loaded = loadImageConfigText(JSON.stringify(config), 'build-environment.yaml');
-        const result = await buildImage({ loaded, repository: options.repository, tag: 'kiln.local/build-environment:latest', archs: [request.arch], sourceDateEpoch: 0, ...(options.remoteKeys ? { remoteKeys: options.remoteKeys } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+        const result = await buildImage({ loaded, repository, tag: 'kiln.local/build-environment:latest', archs: [request.arch], sourceDateEpoch: 0, ...(remoteKeys ? { remoteKeys } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
         const arch = result.arches[0];
         if (!arch) throw new Error(`no image was assembled for ${request.arch}`);
         rootfs = await mkdtemp(join(tmpdir(), 'kiln-build-env-'));
@@ -80,6 +84,8 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
       } catch (error) {
         if (rootfs) await rm(rootfs, { recursive: true, force: true });
         throw new BuildError('ENVIRONMENT_FAILED', `assembling the build environment (${config.contents.packages.join(', ')}) failed: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`, { cause: error, detail: { packages: config.contents.packages } });
+      } finally {
+        own?.close();
       }
     },
   };

@@ -111,13 +111,26 @@ export function createRunner(flags: PkgBuildFlags): SandboxRunner {
 export async function createEnvironment(flags: PkgBuildFlags, context: CliContext): Promise<{ provider: BuildEnvironmentProvider; close: () => void }> {
   if (flags.bootstrapHost) return { provider: createHostEnvironmentProvider(), close: () => {} };
   const keyring = (flags.keyringAppend ?? []).map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key)));
-  const handle = await openRepositoryClient({
-    cacheDir: flags.apkCacheDir ? resolve(context.cwd, flags.apkCacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
-    keyringPaths: keyring,
-    ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
-  });
+  const open = (keyringPaths: readonly string[]) =>
+    openRepositoryClient({
+      cacheDir: flags.apkCacheDir ? resolve(context.cwd, flags.apkCacheDir) : defaultCacheDir(context.env, context.env.HOME ?? homedir()),
+      keyringPaths,
+      ...(flags.ignoreSignatures ? { allowUntrusted: true } : {}),
+    });
+  const handle = await open(keyring);
   const repositories = (flags.repositoryAppend ?? []).map((repo) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? repo : resolve(context.cwd, repo)));
-  return { provider: createImageEnvironmentProvider({ repository: handle.client, repositories, keyring, remoteKeys: handle.remoteKeys, trustKeyring: handle.trustKeyring, cwd: context.cwd }), close: handle.close };
+  return { provider: createImageEnvironmentProvider({
+      repository: handle.client,
+      repositories,
+      keyring,
+      remoteKeys: handle.remoteKeys,
+      // A recipe with its own keyring gets a client trusting the -k keys plus its own, and nothing more.
+      openRepository: async (own) => {
+        const recipe = await open([...keyring, ...own]);
+        return { repository: recipe.client, remoteKeys: recipe.remoteKeys, close: recipe.close };
+      },
+      cwd: context.cwd,
+    }), close: handle.close };
 }
 
 export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {
