@@ -90,7 +90,14 @@ export class ApkCache {
           callback(null, chunk);
         },
       });
-      await pipeline(body, counter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      const out = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+      try {
+        await pipeline(body, counter, out);
+      } finally {
+        // A failed pipeline may reject before the file's asynchronous open has finished: wait for
+        // the stream to close, or the temporary file could appear after it was removed below.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()).destroy());
+      }
       const result = await check(temp);
       await rename(temp, finalPath);
       return result;
