@@ -91,6 +91,19 @@ describe('resolve', () => {
     expect(cachedResolver({ repositories: [{ records }], installed: [], arch: 'x86_64' })).not.toBe(first);
   });
 
+  it('rebuilds a cached universe that has collected too many names unknown to its indexes', () => {
+    const records = solverRepo('basic.repo');
+    const first = cachedResolver({ repositories: [{ records }], arch: 'x86_64' });
+    const unknown = Array.from({ length: 5000 }, (_, i) => `no-such-package-${i}`);
+    expect(() => first.resolve(unknown)).toThrow(ApkResolveError);
+    expect(first.addedNames).toBeGreaterThan(4096);
+    const second = cachedResolver({ repositories: [{ records }], arch: 'x86_64' });
+    expect(second).not.toBe(first);
+    expect(second.addedNames).toBe(0);
+    expect(second.resolve('a').install.map((r) => `${r.name}-${r.version}`)).toEqual(['b-2', 'a-2']);
+    expect(cachedResolver({ repositories: [{ records }], arch: 'x86_64' })).toBe(second);
+  });
+
   it('different records never share a universe, even when resolved alternately', () => {
     const full = solverRepo('basic.repo');
     const withoutB = full.filter((r) => r.name !== 'b');

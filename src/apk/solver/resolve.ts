@@ -165,10 +165,18 @@ export interface ResolveOptions {
  */
 export class Resolver {
   private readonly db: Database;
+  private readonly loadedNames: number;
   constructor(input: UniverseInput) {
     this.db = openResolveDatabase(input);
     // Build the solver's flat graph now, with the rest of the universe, not in the first solve.
     this.db.discoveryGraph();
+    this.loadedNames = this.db.nameList.length;
+  }
+
+  /** Names added since loading: world entries naming packages no repository has stay in the
+   *  name table (harmless for answers, but memory a long-lived cache should bound). */
+  get addedNames(): number {
+    return this.db.nameList.length - this.loadedNames;
   }
 
   /** See {@link resolve}. */
@@ -231,6 +239,8 @@ interface CachedUniverse {
 
 /** How many universes are kept per first records array (e.g. one per architecture list or tag set). */
 const UNIVERSES_PER_KEY = 4;
+/** How many names unknown to the indexes a cached universe may collect before it is rebuilt. */
+const MAX_ADDED_NAMES = 4096;
 
 /**
  * Universes built by {@link resolve}, keyed on the identity of the records arrays they were built
@@ -264,7 +274,9 @@ export function cachedResolver(input: UniverseInput): Resolver {
   const arch = typeof input.arch === 'string' ? input.arch : input.arch.join(' ');
   const entries = universes.get(key) ?? [];
   const found = entries.find((entry) => sameUniverse(entry, input, arch));
-  if (found) return found.resolver;
+  if (found && found.resolver.addedNames <= MAX_ADDED_NAMES) return found.resolver;
+  // A universe that has collected many unknown names from worlds is rebuilt rather than kept growing.
+  if (found) entries.splice(entries.indexOf(found), 1);
   const resolver = new Resolver(input);
   entries.push({
     arch,
