@@ -16,47 +16,67 @@ function supplier(os: Record<string, string>): string {
   return os.NAME ? `Organization: ${os.NAME}` : 'NOASSERTION';
 }
 
+/** An OCI artifact (index, image or layer) as an SPDX package, identified by its digest and purl. */
+function ociArtifactPackage(tool: SbomTool, artifact: { id: string; digest: string; versionInfo: string; description: string; sourceInfo?: string; purl: string }): Record<string, unknown> {
+  return {
+    SPDXID: artifact.id,
+    name: artifact.digest,
+    versionInfo: artifact.versionInfo,
+    supplier: `Organization: ${tool.organization}`,
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    description: artifact.description,
+    ...(artifact.sourceInfo ? { sourceInfo: artifact.sourceInfo } : {}),
+    primaryPackagePurpose: 'CONTAINER',
+    checksums: [{ algorithm: 'SHA256', checksumValue: artifact.digest.replace(/^sha256:/, '') }],
+    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: artifact.purl }],
+  };
+}
+
+/** The SPDX 2.3 document around the packages, describing the artifact with `digest`. */
+function spdxDocument(tool: SbomTool, digest: string, created: string, describes: string, packages: Array<Record<string, unknown>>, relationships: Array<Record<string, string>>): Record<string, unknown> {
+  return {
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: `sbom-${digest}`,
+    spdxVersion: 'SPDX-2.3',
+    creationInfo: { created, creators: [`Tool: ${tool.name} (${tool.version})`, `Organization: ${tool.organization}`], licenseListVersion: '3.27' },
+    dataLicense: 'CC0-1.0',
+    documentNamespace: `https://spdx.org/spdxdocs/${tool.name}/${digest.replace(/^sha256:/, '')}`,
+    documentDescribes: [describes],
+    packages,
+    relationships,
+  };
+}
+
 /** The SPDX document of one image. */
 export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<string, unknown> {
-  const hex = image.digest.replace(/^sha256:/, '');
   const imageId = `SPDXRef-Package-Image-${spdxId(image.digest)}`;
   const osId = `SPDXRef-OperatingSystem-${spdxId(image.os.ID || 'unknown')}`;
   const packages: Array<Record<string, unknown>> = [
-    {
-      SPDXID: imageId,
-      name: image.digest,
+    ociArtifactPackage(tool, {
+      id: imageId,
+      digest: image.digest,
       versionInfo: image.digest,
-      supplier: `Organization: ${tool.organization}`,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
       description: `${tool.name} container image`,
-      primaryPackagePurpose: 'CONTAINER',
-      checksums: [{ algorithm: 'SHA256', checksumValue: hex }],
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: ociPurl(image.repository, image.digest, { arch: image.ociArch, mediaType: MANIFEST, os: 'linux' }) }],
-    },
+      purl: ociPurl(image.repository, image.digest, { arch: image.ociArch, mediaType: MANIFEST, os: 'linux' }),
+    }),
   ];
   const relationships: Array<Record<string, string>> = [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId }];
   for (const layer of image.layers) {
     const id = `SPDXRef-Package-ImageLayer-${spdxId(layer.digest)}`;
     if (packages.some((pkg) => pkg.SPDXID === id)) continue;
-    packages.push({
-      SPDXID: id,
-      name: layer.digest,
-      versionInfo: image.os.VERSION_ID || 'NOASSERTION',
-      supplier: `Organization: ${tool.organization}`,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
-      description: `${tool.name} operating system layer`,
-      primaryPackagePurpose: 'CONTAINER',
-      checksums: [{ algorithm: 'SHA256', checksumValue: layer.digest.replace(/^sha256:/, '') }],
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: ociPurl(image.repository, layer.digest, { arch: image.ociArch, mediaType: layer.mediaType, os: 'linux' }) }],
-    });
+    packages.push(
+      ociArtifactPackage(tool, {
+        id,
+        digest: layer.digest,
+        versionInfo: image.os.VERSION_ID || 'NOASSERTION',
+        description: `${tool.name} operating system layer`,
+        purl: ociPurl(image.repository, layer.digest, { arch: image.ociArch, mediaType: layer.mediaType, os: 'linux' }),
+      }),
+    );
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
   }
   packages.push({
@@ -105,70 +125,35 @@ export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<stri
       if (target) relationships.push({ spdxElementId: idOf(pkg.name, pkg.version), relationshipType: 'DEPENDS_ON', relatedSpdxElement: idOf(target.name, target.version) });
     }
   }
-  return {
-    SPDXID: 'SPDXRef-DOCUMENT',
-    name: `sbom-${image.digest}`,
-    spdxVersion: 'SPDX-2.3',
-    creationInfo: { created: image.created, creators: [`Tool: ${tool.name} (${tool.version})`, `Organization: ${tool.organization}`], licenseListVersion: '3.27' },
-    dataLicense: 'CC0-1.0',
-    documentNamespace: `https://spdx.org/spdxdocs/${tool.name}/${hex}`,
-    documentDescribes: [imageId],
-    packages,
-    relationships,
-  };
+  return spdxDocument(tool, image.digest, image.created, imageId, packages, relationships);
 }
 
 /** The SPDX document of the index: the index and one package per arch image (VARIANT_OF). */
 export function spdxIndexDocument(index: SbomIndex, tool: SbomTool): Record<string, unknown> {
-  const hex = index.digest.replace(/^sha256:/, '');
   const indexId = `SPDXRef-Package-${spdxId(index.digest)}`;
   const packages: Array<Record<string, unknown>> = [
-    {
-      SPDXID: indexId,
-      name: index.digest,
+    ociArtifactPackage(tool, {
+      id: indexId,
+      digest: index.digest,
       versionInfo: index.digest,
-      supplier: `Organization: ${tool.organization}`,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
       description: 'Multi-arch image index',
       sourceInfo: `Generated at image build time by ${tool.name}`,
-      primaryPackagePurpose: 'CONTAINER',
-      checksums: [{ algorithm: 'SHA256', checksumValue: hex }],
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: ociPurl(index.repository, index.digest, { mediaType: INDEX }) }],
-    },
+      purl: ociPurl(index.repository, index.digest, { mediaType: INDEX }),
+    }),
   ];
   const relationships: Array<Record<string, string>> = [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: indexId }];
   for (const image of index.images) {
     const id = `SPDXRef-Package-${spdxId(image.digest)}`;
-    packages.push({
-      SPDXID: id,
-      name: image.digest,
-      versionInfo: image.digest,
-      supplier: `Organization: ${tool.organization}`,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
-      description: `${tool.name} container image for ${image.ociArch}`,
-      primaryPackagePurpose: 'CONTAINER',
-      checksums: [{ algorithm: 'SHA256', checksumValue: image.digest.replace(/^sha256:/, '') }],
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: ociPurl(index.repository, image.digest, { arch: image.ociArch, mediaType: MANIFEST, os: 'linux' }) }],
-    });
+    packages.push(
+      ociArtifactPackage(tool, {
+        id,
+        digest: image.digest,
+        versionInfo: image.digest,
+        description: `${tool.name} container image for ${image.ociArch}`,
+        purl: ociPurl(index.repository, image.digest, { arch: image.ociArch, mediaType: MANIFEST, os: 'linux' }),
+      }),
+    );
     relationships.push({ spdxElementId: id, relationshipType: 'VARIANT_OF', relatedSpdxElement: indexId });
   }
-  return {
-    SPDXID: 'SPDXRef-DOCUMENT',
-    name: `sbom-${index.digest}`,
-    spdxVersion: 'SPDX-2.3',
-    creationInfo: { created: index.created, creators: [`Tool: ${tool.name} (${tool.version})`, `Organization: ${tool.organization}`], licenseListVersion: '3.27' },
-    dataLicense: 'CC0-1.0',
-    documentNamespace: `https://spdx.org/spdxdocs/${tool.name}/${hex}`,
-    documentDescribes: [indexId],
-    packages,
-    relationships,
-  };
+  return spdxDocument(tool, index.digest, index.created, indexId, packages, relationships);
 }
