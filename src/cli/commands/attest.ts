@@ -1,26 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AttestError, attestImage, parsePredicate, predicateTypeUri } from '../../attest/index.ts';
 import type { AttestedManifest } from '../../attest/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { positionals, signerFromFlags, addRegistryOptions, imageArgument, openClient, parseBool, signatureRepository } from './trust-options.ts';
+import { positionals, signerFromFlags, addRegistryOptions, addSignerOptions, imageArgument, openClient, signatureRepository } from './trust-options.ts';
+import type { SignerFlags } from './trust-options.ts';
 
-interface AttestFlags {
+interface AttestFlags extends SignerFlags {
   predicate: string;
   type: string;
-  key?: string;
   replace?: boolean;
   recursive?: boolean;
   allowInsecureRegistry?: boolean;
-  tlogUpload?: boolean;
-  newBundleFormat?: boolean;
-  fulcioUrl?: string;
-  rekorUrl?: string;
-  identityToken?: string;
-  rekorEntryType?: string;
   yes?: boolean;
   json?: boolean;
 }
@@ -28,23 +21,18 @@ interface AttestFlags {
 /** `kiln attest`: sign an in-toto statement about an image (DSSE) and attach it like cosign. */
 export function registerAttest(program: Command, context: CliContext): void {
   addRegistryOptions(
-    program
-      .command('attest')
-      .description('attach a signed in-toto attestation (DSSE) to images: sha256-<digest>.att layers, and a Sigstore bundle referrer where the referrers API exists')
-      .argument('[images...]', 'image references')
-      .requiredOption('--predicate <FILE>', 'predicate file (JSON; "-" reads stdin); for --type custom any text')
-      .option('--type <TYPE>', 'slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom, or a predicate type URI', 'custom')
-      .option('--key <PATH>', 'cosign.key or PEM private key; without it, keyless (Fulcio)')
-      .option('--replace', 'replace existing .att layers of the same predicate type')
-      .option('--recursive', 'for an index, also attest each platform manifest')
-      .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (keyless, or with --rekor-url)').argParser(parseBool('--tlog-upload')).default(true))
-      .addOption(new Option('--new-bundle-format [BOOL]', 'true: only a bundle referrer; false: only the .att tag; unset: both where the referrers API exists').argParser(parseBool('--new-bundle-format')))
-      .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
-      .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry')
-      .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelope').choices(['dsse', 'intoto']).default('dsse'))
-      .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
-      .option('-y, --yes', 'do not prompt (accepted for cosign compatibility)')
-      .option('--json', 'print where each attestation went as JSON'),
+    addSignerOptions(
+      program
+        .command('attest')
+        .description('attach a signed in-toto attestation (DSSE) to images: sha256-<digest>.att layers, and a Sigstore bundle referrer where the referrers API exists')
+        .argument('[images...]', 'image references')
+        .requiredOption('--predicate <FILE>', 'predicate file (JSON; "-" reads stdin); for --type custom any text')
+        .option('--type <TYPE>', 'slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom, or a predicate type URI', 'custom')
+        .option('--key <PATH>', 'cosign.key or PEM private key; without it, keyless (Fulcio)')
+        .option('--replace', 'replace existing .att layers of the same predicate type')
+        .option('--recursive', 'for an index, also attest each platform manifest'),
+      '.att',
+    ).option('--json', 'print where each attestation went as JSON'),
   ).action(async (images: string[], flags: AttestFlags) => {
     images = positionals(images, flags);
     const references = images.map(imageArgument);

@@ -4,19 +4,13 @@ import { signImage } from '../../sign/index.ts';
 import type { SignedManifest } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { positionals, signerFromFlags, addRegistryOptions, collect, imageArgument, openClient, parseAnnotations, parseBool, signatureRepository } from './trust-options.ts';
+import { positionals, signerFromFlags, addRegistryOptions, addSignerOptions, collect, imageArgument, openClient, parseAnnotations, signatureRepository } from './trust-options.ts';
+import type { SignerFlags } from './trust-options.ts';
 
-interface SignFlags {
-  key?: string;
+interface SignFlags extends SignerFlags {
   annotations?: string[];
   recursive?: boolean;
   allowInsecureRegistry?: boolean;
-  tlogUpload?: boolean;
-  newBundleFormat?: boolean;
-  fulcioUrl?: string;
-  rekorUrl?: string;
-  identityToken?: string;
-  rekorEntryType?: string;
   yes?: boolean;
   json?: boolean;
 }
@@ -24,21 +18,16 @@ interface SignFlags {
 /** `kiln sign`: cosign-compatible image signatures (.sig tag; plus a bundle referrer where the registry has the referrers API). */
 export function registerSign(program: Command, context: CliContext): void {
   addRegistryOptions(
-    program
-      .command('sign')
-      .description('sign images like cosign: simple-signing payload in the sha256-<digest>.sig tag, and a Sigstore bundle referrer where the registry supports the referrers API')
-      .argument('[images...]', 'image references (tag or digest); tags are resolved to a digest first')
-      .option('--key <PATH>', 'cosign.key (encrypted; password from COSIGN_PASSWORD or a prompt) or a PEM private key; without it, keyless signing')
-      .addOption(new Option('-a, --annotations <KEY=VALUE>', 'extra key=value stored in the signed payload (repeatable)').argParser(collect))
-      .option('--recursive', 'for an index, also sign each platform manifest')
-      .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip').argParser(parseBool('--tlog-upload')).default(true))
-      .addOption(new Option('--new-bundle-format [BOOL]', 'true: store only a Sigstore bundle referrer; false: only the .sig tag; unset: .sig tag plus a bundle where the referrers API exists').argParser(parseBool('--new-bundle-format')))
-      .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
-      .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)')
-      .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelope').choices(['dsse', 'intoto']).default('dsse'))
-      .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
-      .option('-y, --yes', 'do not prompt for confirmation (accepted for cosign compatibility)')
-      .option('--json', 'print the signed digests and where their signatures went as JSON'),
+    addSignerOptions(
+      program
+        .command('sign')
+        .description('sign images like cosign: simple-signing payload in the sha256-<digest>.sig tag, and a Sigstore bundle referrer where the registry supports the referrers API')
+        .argument('[images...]', 'image references (tag or digest); tags are resolved to a digest first')
+        .option('--key <PATH>', 'cosign.key (encrypted; password from COSIGN_PASSWORD or a prompt) or a PEM private key; without it, keyless signing')
+        .addOption(new Option('-a, --annotations <KEY=VALUE>', 'extra key=value stored in the signed payload (repeatable)').argParser(collect))
+        .option('--recursive', 'for an index, also sign each platform manifest'),
+      '.sig',
+    ).option('--json', 'print the signed digests and where their signatures went as JSON'),
   ).action(async (images: string[], flags: SignFlags) => {
     images = positionals(images, flags);
     const references = images.map(imageArgument);

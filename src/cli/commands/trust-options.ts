@@ -223,6 +223,19 @@ export interface SignerFlags {
   rekorEntryType?: string;
 }
 
+/** Adds the signing flags `kiln sign` and `kiln attest` share (cosign's names); `--key` is added by
+ *  each command, whose help says what the key signs. */
+export function addSignerOptions(command: Command, stored: string): Command {
+  return command
+    .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip').argParser(parseBool('--tlog-upload')).default(true))
+    .addOption(new Option('--new-bundle-format [BOOL]', `true: store only a Sigstore bundle referrer; false: only the ${stored} tag; unset: ${stored} tag plus a bundle where the referrers API exists`).argParser(parseBool('--new-bundle-format')))
+    .option('--fulcio-url <URL>', 'keyless: Fulcio server', 'https://fulcio.sigstore.dev')
+    .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)')
+    .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelope').choices(['dsse', 'intoto']).default('dsse'))
+    .option('--identity-token <TOKEN>', 'keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
+    .option('-y, --yes', 'do not prompt for confirmation (accepted for cosign compatibility)');
+}
+
 /** The signer, transparency-log witnesses and storage format the signing flags ask for. `what` names
  *  the operation in errors; `keylessLegacy` says whether keyless output may use the legacy tag form. */
 export async function signerFromFlags(
