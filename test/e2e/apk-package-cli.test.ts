@@ -8,16 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 let work: string;
 
-async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env, cwd: work, isTTY: false });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runKiln(args, { env, cwd: work });
 
 function run(command: string, args: string[], input?: Buffer): string {
   return execFileSync(command, args, { cwd: work, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input ? { input } : {}) });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 import { startRepoServer } from '../../src/apk/repository/test-server.ts';
 import type { RepoServer } from '../../src/apk/repository/test-server.ts';
 
@@ -33,18 +34,7 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') },
-    cwd: work,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<CliRun> => runKiln(args, { env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') }, cwd: work });
 
 interface PlanEntry {
   name: string;

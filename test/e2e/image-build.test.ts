@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podmanStorage } from './podman-support.ts';
 import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey, pkgInfoToRecord, readApk } from '../../src/apk/index.ts';
 import type { ApkWriteEntry, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 // Whole-system tests of `kiln image`: real signed repositories, the CLI, and real peers (skopeo,
 // umoci, runc, podman, Trivy) reading what Kiln wrote.
@@ -30,18 +31,7 @@ let key: SigningKey;
 let publicKey: string;
 let repo: string;
 
-async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, ...env },
-    cwd: work,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runKiln(args, { env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, ...env }, cwd: work });
 
 async function addPackage(dir: string, arch: string, pkginfo: PkgInfoInput, entries: ApkWriteEntry[]) {
   const { bytes } = await buildApkBuffer({ pkginfo: { arch, buildDate: 1_690_000_000, license: 'MIT', origin: pkginfo.name, ...pkginfo }, entries, mtime: 1_690_000_000, signer: key });

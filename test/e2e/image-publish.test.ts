@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
 import { startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 
@@ -31,11 +31,9 @@ afterAll(async () => {
 
 describe('kiln image publish (e2e)', () => {
   it('pushes the per-arch images and the index to every tag', async () => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(
+    const { code, stdout, stderr } = await runKiln(
       ['image', 'publish', 'image.yaml', `${registry.host}/team/app:1.0`, `${registry.host}/team/app:latest`, '--cache-dir', 'cache', '--image-refs', 'refs.txt', '--json'],
-      { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: work, isTTY: false },
+      { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: work },
     );
     expect(stderr).toBe('');
     expect(code).toBe(0);

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/apk/index.ts';
 import { splitGzipMembers, tarEntries } from '../../src/build/testing/apk-inspect.ts';
 import { debianOrigTarball } from '../../src/build/testing/debian-sources.ts';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 // Real software from real upstream tarballs (Debian bookworm's orig tarballs, fetched once with
 // apt-get source and cached), built with the built-in autoconf pipelines in bubblewrap over the
@@ -16,12 +17,7 @@ import { runCli } from '../../src/cli/index.ts';
 const recipes = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 const SDE = 1700000000;
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, SOURCE_DATE_EPOCH: String(SDE) }, cwd: process.cwd(), isTTY: false });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<CliRun> => runKiln(args, { env: { ...process.env, SOURCE_DATE_EPOCH: String(SDE) }, cwd: process.cwd() });
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -4,18 +4,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/apk/index.ts';
 import { startRepoServer } from '../../src/apk/repository/test-server.ts';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 // A build environment assembled from packages by the image assembler (not the host root): a repo of
 // two packages Kiln built itself (the host's glibc and dash), a recipe whose environment.contents asks
 // for the shell, and steps that can see only what those packages installed.
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd(), isTTY: false });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<CliRun> => runKiln(args, { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd() });
 
 const recipes = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 

@@ -5,17 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 // Bad input for `kiln pkg build` / `build-all` in the real sandbox: each fails with a clear message,
 // a non-zero exit, and leaves no package, index or temporary file from the failed build behind.
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd(), isTTY: false });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<CliRun> => runKiln(args, { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd() });
 
 function workdir(): string {
   return mkdtempSync(join(tmpdir(), 'kiln-e2e-errors-'));

@@ -5,16 +5,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/apk/index.ts';
 import { splitGzipMembers, tarEntries } from '../../src/build/testing/apk-inspect.ts';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
 // kiln pkg test / lint / sign / index on packages built by kiln pkg build in bubblewrap.
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd(), isTTY: false });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<CliRun> => runKiln(args, { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, cwd: process.cwd() });
 
 const RECIPE = `package:
   name: tool

@@ -1,29 +1,14 @@
 // Shared setup of the trust e2e tests: run the CLI in-process, locate blobs in docker-registry's
 // storage for tamper tests.
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/index.ts';
+import { runKiln } from './cli-support.ts';
+import type { CliRun } from './cli-support.ts';
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun };
 
-export async function kiln(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: { HOME: options.cwd, DOCKER_CONFIG: join(options.cwd, '.docker'), ...(options.env ?? {}) },
-    cwd: options.cwd,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
+/** The CLI in a trust test's working directory, with HOME and DOCKER_CONFIG inside it. */
+export function kiln(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+  return runKiln(args, { env: { HOME: options.cwd, DOCKER_CONFIG: join(options.cwd, '.docker'), ...(options.env ?? {}) }, cwd: options.cwd });
 }
 
 /** Path of a blob in Distribution's filesystem storage. */

@@ -1,0 +1,22 @@
+// The CLI run in-process, as the e2e tests drive it: exit code plus everything it printed.
+import { runCli } from '../../src/cli/index.ts';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `kiln ARGS` with exactly this environment and working directory, no TTY. */
+export async function runKiln(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    env: options.env,
+    cwd: options.cwd,
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
