@@ -5,25 +5,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchResult } from './fetcher.ts';
 import { HttpTransport } from './http-transport.ts';
+import { fetchedText as text, listenOnLoopback as listen } from './test-server.ts';
 
-async function text(result: FetchResult): Promise<string> {
-  if (result.kind !== 'body') throw new Error('expected a body');
-  const chunks: Buffer[] = [];
-  for await (const chunk of result.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
-}
-
-async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 describe('HttpTransport over https', () => {
   let dir: string;

@@ -1,21 +1,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchResult } from './fetcher.ts';
 import { HttpTransport } from './http-transport.ts';
+import { fetchedText as text, listenOnLoopback as listen } from './test-server.ts';
 
-async function text(result: FetchResult): Promise<string> {
-  if (result.kind !== 'body') throw new Error('expected a body');
-  const chunks: Buffer[] = [];
-  for await (const chunk of result.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
-}
-
-async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 describe('HttpTransport over http', () => {
   const lastModified = 'Wed, 21 Oct 2026 07:28:00 GMT';

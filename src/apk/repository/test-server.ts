@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
+import type { FetchResult } from './fetcher.ts';
 
 /** How the server misbehaves for one path. */
 export type Fault = (
@@ -124,4 +125,18 @@ export async function startRepoServer(source: string): Promise<RepoServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
+}
+
+/** The whole body of a fetch result as text (tests). */
+export async function fetchedText(result: FetchResult): Promise<string> {
+  if (result.kind !== 'body') throw new Error('expected a body');
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+/** Starts a server on a free loopback port and returns the port. */
+export async function listenOnLoopback(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
 }
