@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ApkError, compareVersions, emptyRecord, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
+import { ApkError, compareVersions, emptyRecord, isKeyUrl, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
 import type { ApkItem, PackageRecord } from '../apk/index.ts';
 import { isKilnError } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
@@ -279,7 +279,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
   const cwd = options.cwd ?? process.cwd();
   const keys = await Promise.all(
     plan.keyFiles.map(async (file) => {
-      if (/^(https?|file):\/\//i.test(file)) {
+      if (isKeyUrl(file)) {
         const remote = options.remoteKeys?.get(file);
         if (!remote) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: this key URL was not fetched and trusted by the repository client (list it in contents.keyring or pass it with -k/--keyring-append)`, { detail: { key: file } });
         return { name: remote.name, url: file, content: remote.content };

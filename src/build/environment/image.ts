@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { isKeyUrl } from '../../apk/index.ts';
 import { buildImage, loadImageConfigText } from '../../image/index.ts';
 import type { PackageRepositoryPort } from '../../image/index.ts';
 import { BuildError } from '../errors.ts';
@@ -55,7 +56,7 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
       let own: Awaited<ReturnType<NonNullable<ImageEnvironmentOptions['openRepository']>>> | undefined;
       try {
         if (options.openRepository && contents.keyring?.length) {
-          own = await options.openRepository(contents.keyring.map((entry) => (/^(https?|file):\/\//i.test(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
+          own = await options.openRepository(contents.keyring.map((entry) => (isKeyUrl(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
         }
         const repository = own?.repository ?? options.repository;
         const remoteKeys = own?.remoteKeys ?? options.remoteKeys;
