@@ -11,6 +11,13 @@ import type { BuildEnvironment, BuildEnvironmentProvider } from './provider.ts';
 
 const run = promisify(execFile);
 
+/** A repository client opened for one recipe's keyring; closed when its environment is assembled. */
+export interface RecipeRepository {
+  repository: PackageRepositoryPort;
+  remoteKeys: ReadonlyMap<string, { name: string; content: Uint8Array }>;
+  close: () => void;
+}
+
 /** Where the assembler finds packages for build environments. */
 export interface ImageEnvironmentOptions {
   /** Verified package source (the apk repository client). */
@@ -23,7 +30,7 @@ export interface ImageEnvironmentOptions {
   /** Opens a repository client that also trusts a recipe's own `environment.contents.keyring`
    *  (key files relative to `cwd`, or key URLs), as melange does. Each such recipe gets a client
    *  of its own, so a key one recipe lists is never trusted for another. */
-  openRepository?: (keyring: readonly string[]) => Promise<{ repository: PackageRepositoryPort; remoteKeys: ReadonlyMap<string, { name: string; content: Uint8Array }>; close: () => void }>;
+  openRepository?: (keyring: readonly string[]) => Promise<RecipeRepository>;
   cwd?: string;
 }
 
@@ -53,7 +60,7 @@ export function createImageEnvironmentProvider(options: ImageEnvironmentOptions)
         archs: [request.arch],
       };
       let rootfs: string | undefined;
-      let own: Awaited<ReturnType<NonNullable<ImageEnvironmentOptions['openRepository']>>> | undefined;
+      let own: RecipeRepository | undefined;
       try {
         if (options.openRepository && contents.keyring?.length) {
           own = await options.openRepository(contents.keyring.map((entry) => (isKeyUrl(entry) ? entry : resolve(options.cwd ?? process.cwd(), entry))));
