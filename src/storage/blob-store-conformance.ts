@@ -105,9 +105,32 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
       const digest = digestOf(data);
       const results = await Promise.all(Array.from({ length: 16 }, () => store.put(digest, chunks(data, 7000), data.length)));
       expect(results.every((result) => result.size === data.length)).toBe(true);
-      expect(results.filter((result) => result.created).length).toBeGreaterThanOrEqual(1);
+      // The rule is deduplication: exactly one writer creates the blob, every other finds it.
+      expect(results.filter((result) => result.created).length).toBe(1);
       expect((await store.read(digest)).equals(data)).toBe(true);
       expect((await collect(store.list())).length).toBe(1);
+    }));
+
+    it('deduplicates concurrent commits of one digest from different uploads', withStore(async (store) => {
+      const data = randomBytes(50_000);
+      const digest = digestOf(data);
+      const ids = Array.from({ length: 8 }, (_, index) => `upload-dup-${index}0000`);
+      for (const id of ids) {
+        await store.createUpload(id);
+        await store.appendUpload(id, 0, chunks(data, 9000));
+      }
+      const results = await Promise.all(ids.map((id) => store.commitUpload(id, digest, data.length)));
+      expect(results.filter((result) => result.created).length).toBe(1);
+      expect(results.every((result) => result.size === data.length)).toBe(true);
+      expect(await collect(store.listUploads())).toEqual([]);
+      expect((await collect(store.list())).map((info) => info.digest)).toEqual([digest]);
+    }));
+
+    it('prepares itself on init, idempotently, without creating content', withStore(async (store) => {
+      await store.init();
+      await store.init();
+      expect(await collect(store.list())).toEqual([]);
+      expect(await collect(store.listUploads())).toEqual([]);
     }));
 
     it('stages an upload in appends, resumes at the durable offset and commits it', withStore(async (store) => {

@@ -21,6 +21,10 @@ export interface StagedUpload {
  *  visible under a digest. Drivers: filesystem (storage/fs); S3 later. All drivers pass
  *  `runBlobStoreConformance`. */
 export interface BlobStore {
+  /** Prepares the store and removes what interrupted writes left behind (never visible content).
+   *  Servers call it at start so a crash's leftovers go then, not at first use; every other method
+   *  also prepares the store lazily, and calling it again does nothing. */
+  init(): Promise<void>;
   /** Streams `source` into the store, verifying it hashes to `digest` (and has `expectedSize` if
    *  given) before it becomes visible. Idempotent: an existing blob is kept and touched. Throws
    *  STORAGE_DIGEST_MISMATCH / STORAGE_SIZE_MISMATCH and leaves nothing behind on bad content. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat, unlink, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -21,7 +21,8 @@ interface RunningHash {
 /** Filesystem blob store. Layout under `root`: `blobs/<alg>/<2 hex>/<hex>` (committed, read-only
  *  content), `uploads/<id>` (staged bytes), `tmp/` (in-flight `put`s). Every commit is write to a
  *  private temp name → fsync → rename → fsync of the directory, so a crash at any point leaves either
- *  no blob or the whole verified blob; concurrent writers of one digest each rename identical bytes. */
+ *  no blob or the whole verified blob. The final step is an exclusive hard link (link(2) fails when
+ *  the name exists), so of several concurrent writers of one digest exactly one reports `created`. */
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   readonly #running = new Map<string, RunningHash>();
@@ -29,6 +30,10 @@ export class FsBlobStore implements BlobStore {
 
   constructor(root: string) {
     this.root = root;
+  }
+
+  init(): Promise<void> {
+    return this.#init();
   }
 
   #init(): Promise<void> {
@@ -82,16 +87,21 @@ export class FsBlobStore implements BlobStore {
 
   /** Moves verified, fsynced bytes to their digest path; an existing blob wins and is touched. */
   async #install(source: string, target: string): Promise<boolean> {
-    const existing = await stat(target).catch(() => undefined);
-    if (existing) {
-      await rm(source, { force: true });
+    const dir = join(target, '..');
+    await mkdir(dir, { recursive: true });
+    let created = true;
+    try {
+      await link(source, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      created = false;
+    }
+    await unlink(source);
+    if (!created) {
       const now = new Date();
       await utimes(target, now, now).catch(() => undefined);
       return false;
     }
-    const dir = join(target, '..');
-    await mkdir(dir, { recursive: true });
-    await rename(source, target);
     await fsyncDir(dir);
     return true;
   }
