@@ -29,7 +29,8 @@ export const libErrorCodes = {
   IO: 'reading or writing a file or stream failed',
   DIGEST_MISMATCH: 'bytes did not hash to the expected digest',
   SIZE_MISMATCH: 'bytes did not have the expected length',
-  LIMIT_EXCEEDED: 'an input is larger than the configured limit',
+  LIMIT_EXCEEDED: 'an input is larger, deeper or expands further than the configured limit',
+  INPUT_INVALID: 'a YAML or JSON input is malformed (syntax error, an anchor that contains itself)',
 } as const satisfies ErrorCodeTable<string>;
 
 export type LibErrorCode = keyof typeof libErrorCodes;

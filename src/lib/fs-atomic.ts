@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { KilnError } from './errors.ts';
 
 /** Writes a file so that readers see either nothing or the whole new content: write to a
  *  temporary name in the same directory, fsync, rename. With `exclusive`, an existing target is an
- *  error (FILE_EXISTS) rather than replaced. */
+ *  error (FILE_EXISTS) rather than replaced. With `createParents: false`, a missing directory is an
+ *  error (IO) rather than created: for paths a user typed, where a typo should not become a tree. */
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string | ((handle: FileHandle) => Promise<void>),
-  options: { exclusive?: boolean; mode?: number } = {},
+  options: { exclusive?: boolean; mode?: number; createParents?: boolean } = {},
 ): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  if (options.createParents === false) await assertDirectory(dir, path);
+  else await mkdir(dir, { recursive: true });
   if (options.exclusive) await assertAbsent(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let committed = false;
@@ -34,7 +36,16 @@ export async function writeFileAtomic(
   }
 }
 
-async function assertAbsent(path: string): Promise<void> {
+/** Throws IO unless `dir` (the directory an output `path` goes into) exists and is a directory. */
+export async function assertDirectory(dir: string, path: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new KilnError('IO', `${path}: cannot write: directory ${dir} does not exist${info ? ' (it is a file)' : ''}`, { detail: { path, dir } });
+  }
+}
+
+/** Throws FILE_EXISTS when anything exists at `path` (an output that must not be replaced). */
+export async function assertAbsent(path: string): Promise<void> {
   try {
     await access(path);
   } catch {
