@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'prom-client';
-import { writeFileAtomic } from '../lib/index.ts';
+import { readInputFile, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { SqliteMetadataStore } from '../metadata/index.ts';
 import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer } from '../registry/index.ts';
-import type { AccessConfig, GcOptions, GcReport, TokenSettings } from '../registry/index.ts';
+import type { AccessConfig, GcOptions, GcReport, Principal, TokenSettings } from '../registry/index.ts';
 import { FsBlobStore } from '../storage/index.ts';
 import { parseAddr } from './registry-config.ts';
 import type { RegistryConfig } from './registry-config.ts';
@@ -56,9 +56,11 @@ async function tokenSettings(config: RegistryConfig, baseUrl: string): Promise<T
  *  access control, metrics, HTTP(S) server, online GC. */
 export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
   const { host, port } = parseAddr(config.addr);
-  const tls = config.http.tls ? { cert: await readFile(config.http.tls.certificate), key: await readFile(config.http.tls.key) } : undefined;
+  const tls = config.http.tls ? { cert: await readConfigured(config.http.tls.certificate, 'http.tls.certificate', config), key: await readConfigured(config.http.tls.key, 'http.tls.key', config) } : undefined;
   const scheme = tls ? 'https' : 'http';
   const blobs = new FsBlobStore(config.storage.filesystem.root!);
+  // Now, not at first use: what a crash left in the store (a half-written temporary blob) goes at start.
+  await blobs.init();
   const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
   const users = config.auth.htpasswd ? await loadHtpasswd(config.auth.htpasswd) : new Map<string, string>();
   const open = users.size === 0;
@@ -68,11 +70,12 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
   collectDefaultMetrics({ register: metrics });
   const digestLocks = new KeyedMutex();
   let server: Server | undefined;
+  const access = new AccessController(accessConfig);
   try {
     const registry = new RegistryServer({
       blobs,
       metadata,
-      access: new AccessController(accessConfig),
+      access,
       logger,
       metrics,
       digestLocks,
@@ -96,6 +99,26 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       gcDeleted.inc({ type: 'upload' }, report.uploadsExpired.length);
       return report;
     };
+    const serveMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const remote = req.socket?.remoteAddress ?? 'unknown';
+      let principal: Principal;
+      try {
+        principal = await access.authenticate(req.headers.authorization, remote);
+      } catch {
+        principal = { remoteAddress: remote };
+      }
+      if (!mayReadMetrics(config.metrics, open, principal)) {
+        const status = principal.user === undefined && !open ? 401 : 403;
+        res.statusCode = status;
+        if (status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="kiln-registry"');
+        res.setHeader('Content-Type', 'text/plain');
+        res.end(status === 401 ? 'authentication required\n' : 'metrics are not available to this client\n');
+        return;
+      }
+      const text = await metrics.metrics();
+      res.setHeader('Content-Type', metrics.contentType);
+      res.end(text);
+    };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const path = req.url?.split('?')[0];
       if (path === '/healthz') {
@@ -103,10 +126,11 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
         res.end('{"status":"ok"}');
         return;
       }
-      if (path === '/metrics') {
-        void metrics.metrics().then((text) => {
-          res.setHeader('Content-Type', metrics.contentType);
-          res.end(text);
+      if (path === '/metrics' && config.metrics.enabled) {
+        serveMetrics(req, res).catch((error: unknown) => {
+          logger.error({ err: error }, 'metrics request failed');
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
         });
         return;
       }
@@ -124,7 +148,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0;
     await new Promise<void>((resolvePromise, reject) => {
-      server!.once('error', reject);
+      server!.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config.addr)));
       server!.listen(port, host, () => resolvePromise());
     });
     const actualPort = (server.address() as AddressInfo).port;
@@ -162,9 +186,14 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
           clearInterval(gcTimer);
           registry.drain();
           const closed = new Promise<void>((resolvePromise) => httpServer.close(() => resolvePromise()));
+          // A keep-alive connection whose last response finishes after close() began is idle only
+          // from then on: sweep idle connections until the server is closed, so shutdown waits for
+          // running requests, not for clients that keep sockets open.
           httpServer.closeIdleConnections();
+          const sweeper = setInterval(() => httpServer.closeIdleConnections(), 100);
           const timer = setTimeout(() => httpServer.closeAllConnections(), config.http.shutdownTimeout * 1000);
           await closed;
+          clearInterval(sweeper);
           clearTimeout(timer);
           await metadata.close();
           await rm(pidFile(config), { force: true });
@@ -190,8 +219,15 @@ export async function runOfflineGc(config: RegistryConfig, logger: Logger, optio
       detail: { dataDir: config.dataDir, pid },
     });
   }
+  // A mistyped --data-dir must not quietly become a new, empty registry that "has nothing to collect".
+  const databaseFile = config.metadata.sqlite.path!;
+  if (!(await access(databaseFile).then(() => true, () => false))) {
+    throw new RegistryError('DATA_NOT_FOUND', `no registry data at ${config.dataDir} (no ${databaseFile}); pass the data directory of a registry with --data-dir or --config`, {
+      detail: { dataDir: config.dataDir, database: databaseFile },
+    });
+  }
   const blobs = new FsBlobStore(config.storage.filesystem.root!);
-  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
+  const metadata = new SqliteMetadataStore(databaseFile, { synchronous: config.metadata.sqlite.synchronous });
   try {
     return await collectGarbage(
       { blobs, metadata, logger, digestLocks: new KeyedMutex() },
@@ -201,6 +237,35 @@ export async function runOfflineGc(config: RegistryConfig, logger: Logger, optio
   } finally {
     await metadata.close();
   }
+}
+
+/** Reads a file the config names; a missing or unreadable one is the operator's to fix (exit 1). */
+async function readConfigured(path: string, key: string, config: RegistryConfig): Promise<Buffer> {
+  try {
+    return await readInputFile(path, { what: key });
+  } catch (error) {
+    throw new RegistryError('CONFIG_INVALID', `${config.configFile ?? 'config'}: ${(error as Error).message}`, { cause: error, detail: { path, key } });
+  }
+}
+
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another registry or service is listening there)',
+  EADDRNOTAVAIL: 'that address is not one of this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+function listenError(error: NodeJS.ErrnoException, addr: string): RegistryError {
+  const reason = (error.code && LISTEN_REASONS[error.code]) ?? error.message;
+  return new RegistryError('LISTEN_FAILED', `cannot listen on ${addr}: ${reason}`, { cause: error, detail: { addr, errno: error.code } });
+}
+
+/** Who may read /metrics: anyone when `metrics.anonymous` is set; without auth configured, loopback
+ *  clients; with auth, the users `metrics.users` names (`*` = any authenticated user). */
+function mayReadMetrics(settings: RegistryConfig['metrics'], open: boolean, principal: Principal): boolean {
+  if (settings.anonymous === true) return true;
+  if (open) return isLoopback(principal.remoteAddress);
+  const user = principal.user;
+  return user !== undefined && principal.tokenAccess === undefined && (settings.users.includes('*') || settings.users.includes(user));
 }
 
 function pidFile(config: RegistryConfig): string {

@@ -1,11 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { DURATION_FORMS, isKilnError, loadYamlBounded, parseDurationMs, readInputText } from '../lib/index.ts';
 import { RegistryError } from '../registry/index.ts';
 
-const seconds = z.number().int().nonnegative();
+/** A duration in seconds: a whole number of seconds, or text like `90s`, `15m`, `1h`, `7d`. */
+const seconds = z.union([z.number().int().nonnegative(), z.string()]).transform((value, context) => {
+  if (typeof value === 'number') return value;
+  const ms = parseDurationMs(value);
+  if (ms === undefined) {
+    context.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not ${DURATION_FORMS}` });
+    return z.NEVER;
+  }
+  return ms / 1000;
+});
 
 const accessRule = z.strictObject({
   repository: z.string().min(1),
@@ -38,6 +46,13 @@ export const registryConfigSchema = z.strictObject({
       rateLimit: z.strictObject({ requestsPerSecond: z.number().nonnegative().default(0), burst: z.number().int().positive().default(200) }).prefault({}),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      anonymous: z.boolean().optional(),
+      users: z.array(z.string().min(1)).default(['*']),
+    })
+    .prefault({}),
   auth: z
     .strictObject({
       htpasswd: z.string().optional(),
@@ -47,7 +62,7 @@ export const registryConfigSchema = z.strictObject({
           service: z.string().default('kiln-registry'),
           issuer: z.string().default('kiln-registry'),
           key: z.string().optional(),
-          expiresIn: z.number().int().min(60).default(300),
+          expiresIn: seconds.default(300).refine((value) => value >= 60, 'must be at least 60 seconds'),
         })
         .optional(),
       access: z.array(accessRule).default([]),
@@ -56,7 +71,7 @@ export const registryConfigSchema = z.strictObject({
   gc: z
     .strictObject({
       online: z.boolean().default(false),
-      interval: z.number().int().positive().default(3600),
+      interval: seconds.default(3600).refine((value) => value > 0, 'must be more than 0 seconds'),
       gracePeriod: seconds.default(3600),
       deleteUntagged: z.boolean().default(true),
       uploadExpiry: seconds.default(7 * 24 * 3600),
@@ -79,24 +94,26 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
   let file = options.file ? resolve(options.cwd, options.file) : undefined;
   let text: string | undefined;
   if (file) {
-    text = await readFile(file, 'utf8').catch((error: unknown) => {
-      throw new RegistryError('CONFIG_INVALID', `${file}: cannot read config file: ${(error as Error).message}`, { cause: error, detail: { file } });
+    text = await readInputText(file, { what: 'registry config' }).catch((error: unknown) => {
+      throw new RegistryError('CONFIG_INVALID', (error as Error).message, { cause: error, detail: { file } });
     });
   } else {
     const dataDir = options.dataDir ? resolve(options.cwd, options.dataDir) : defaultDataDir(options.env);
     const candidate = join(dataDir, 'config.yaml');
-    text = await readFile(candidate, 'utf8').catch(() => undefined);
+    text = await readInputText(candidate, { what: 'registry config' }).catch((error: unknown) => {
+      // Absent is normal (embedded defaults); present but unreadable is the operator's to fix.
+      if (isKilnError(error) && error.detail.errno === 'ENOENT') return undefined;
+      throw new RegistryError('CONFIG_INVALID', (error as Error).message, { cause: error, detail: { file: candidate } });
+    });
     if (text !== undefined) file = candidate;
   }
   let raw: unknown = {};
   if (text !== undefined) {
-    const document = parseDocument(text);
-    if (document.errors.length) {
-      const first = document.errors[0]!;
-      const line = first.linePos?.[0]?.line;
-      throw new RegistryError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`, { detail: { file, line } });
+    try {
+      raw = loadYamlBounded(text, file!) ?? {};
+    } catch (error) {
+      throw new RegistryError('CONFIG_INVALID', (error as Error).message, { cause: error, detail: { file } });
     }
-    raw = document.toJS() ?? {};
   }
   const parsed = registryConfigSchema.safeParse(raw);
   if (!parsed.success) {

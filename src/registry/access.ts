@@ -72,6 +72,22 @@ export async function loadHtpasswd(path: string): Promise<Map<string, string>> {
   return users;
 }
 
+/** Sets `user`'s entry in htpasswd text to `hash` (replacing an existing line, else appending),
+ *  keeping every other line as it was. Pure. */
+export function setHtpasswdEntry(text: string, user: string, hash: string): string {
+  if (!/^[^:\s#][^:\s]*$/.test(user)) throw new RegistryError('CONFIG_INVALID', `htpasswd user name ${JSON.stringify(user)} must be non-empty, without ':' or spaces, and not start with '#'`, { detail: { user } });
+  const lines = text.length ? text.replace(/\n$/, '').split('\n') : [];
+  const index = lines.findIndex((line) => line.trim().startsWith(`${user}:`));
+  if (index >= 0) lines[index] = `${user}:${hash}`;
+  else lines.push(`${user}:${hash}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A bcrypt hash in the `$2y$` form htpasswd -B writes (and Distribution reads). */
+export async function hashHtpasswdPassword(password: string, cost = 10): Promise<string> {
+  return (await bcrypt.hash(password, cost)).replace(/^\$2[ab]\$/, '$2y$');
+}
+
 function globToRegExp(glob: string): RegExp {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
@@ -134,6 +150,9 @@ export class AccessController {
     const [scheme, value = ''] = header.split(' ', 2);
     if (scheme?.toLowerCase() === 'basic') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
+      // Empty credentials (`Basic Og==`, what skopeo sends after a Basic challenge when it has none)
+      // mean anonymous, as in Distribution: public repositories stay pullable.
+      if (decoded === ':' || decoded === '') return { remoteAddress };
       const colon = decoded.indexOf(':');
       const user = decoded.slice(0, colon);
       if (colon > 0 && (await this.checkPassword(user, decoded.slice(colon + 1)))) return { user, remoteAddress };

@@ -33,6 +33,8 @@ export const registryErrorCodes = {
   UNKNOWN: { message: 'unknown error', httpStatus: 500 },
   UNAVAILABLE: { message: 'service unavailable', httpStatus: 503 },
   CONFIG_INVALID: { message: 'the registry configuration is invalid', httpStatus: 500 },
+  LISTEN_FAILED: { message: 'the registry cannot listen on its address', httpStatus: 500 },
+  DATA_NOT_FOUND: { message: 'no registry data at the given location', httpStatus: 500 },
 } as const satisfies Readonly<Record<string, RegistryErrorSpec>>;
 
 export type RegistryErrorCode = keyof typeof registryErrorCodes;

@@ -2,6 +2,7 @@ import type { Digest, Logger } from '../lib/index.ts';
 import type { MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { planGc } from './gc-plan.ts';
+import type { GcPlan, GcSnapshot } from './gc-plan.ts';
 import type { KeyedMutex } from './keyed-mutex.ts';
 
 /** Garbage-collection policy (config file `gc:`). */
@@ -29,9 +30,11 @@ export interface GcReport {
   liveManifests: number;
 }
 
-/** One mark-and-sweep pass, safe while pushes run: every removal re-checks its condition in a
- *  metadata transaction (or under the digest lock shared with the push path) and spares anything
- *  newer than the grace period. */
+/** One mark-and-sweep pass, safe while pushes run: the pass is planned from one snapshot (planGc),
+ *  and a dry run reports that plan, which is exactly what the real pass removes when nothing changes
+ *  meanwhile. The real pass applies it step by step, each removal re-checked in a metadata
+ *  transaction or under the digest lock shared with the push path, so a concurrent push only ever
+ *  makes it remove less. */
 export async function collectGarbage(
   deps: { blobs: BlobStore; metadata: MetadataStore; logger: Logger; digestLocks: KeyedMutex },
   options: GcOptions,
@@ -39,9 +42,13 @@ export async function collectGarbage(
 ): Promise<GcReport> {
   const { logger } = deps;
   const cutoff = now - options.gracePeriodMs;
-  const report: GcReport = { dryRun: options.dryRun, manifestsDeleted: [], blobLinksRemoved: 0, blobsDeleted: [], bytesFreed: 0, uploadsExpired: [], liveManifests: 0 };
-  if (!options.uploadsOnly) await sweepContent(deps, options, cutoff, report);
-  await expireUploads(deps, options, now, cutoff, report);
+  const plan = planGc(await takeSnapshot(deps, Boolean(options.uploadsOnly)), {
+    deleteUntagged: options.deleteUntagged,
+    cutoff,
+    uploadCutoff: now - options.uploadExpiryMs,
+    ...(options.uploadsOnly ? { uploadsOnly: true } : {}),
+  });
+  const report = options.dryRun ? reportOf(plan, true) : await applyGcPlan(deps, plan, cutoff);
   logger.info(
     { dryRun: options.dryRun, manifests: report.manifestsDeleted.length, blobLinks: report.blobLinksRemoved, blobs: report.blobsDeleted.length, bytes: report.bytesFreed, uploads: report.uploadsExpired.length },
     'garbage collection finished',
@@ -49,57 +56,58 @@ export async function collectGarbage(
   return report;
 }
 
-async function sweepContent(
-  deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedMutex },
-  options: GcOptions,
-  cutoff: number,
-  report: GcReport,
-): Promise<void> {
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+async function takeSnapshot(deps: { blobs: BlobStore; metadata: MetadataStore }, uploadsOnly: boolean): Promise<GcSnapshot> {
+  const { blobs, metadata } = deps;
+  // Upload state first, content second: a session created after its staged bytes were listed is
+  // then never mistaken for staged bytes without a session.
+  const staged = await collect(blobs.listUploads());
+  const sessions = await metadata.listUploads();
+  if (uploadsOnly) return { manifests: [], tags: [], links: [], blobs: [], sessions, staged };
+  // Blob files before metadata: a blob written after this listing is not in it, so it cannot be
+  // planned for removal whatever the metadata read later says about it.
+  const blobFiles = await collect(blobs.list());
+  return { manifests: await metadata.listAllManifests(), tags: await metadata.listAllTags(), links: await metadata.listAllBlobLinks(), blobs: blobFiles, sessions, staged };
+}
+
+function reportOf(plan: GcPlan, dryRun: boolean): GcReport {
+  return {
+    dryRun,
+    manifestsDeleted: plan.manifests,
+    blobLinksRemoved: plan.blobLinks.length,
+    blobsDeleted: plan.blobs.map((blob) => blob.digest),
+    bytesFreed: plan.blobs.reduce((total, blob) => total + blob.size, 0),
+    uploadsExpired: plan.uploads.map((upload) => upload.id),
+    liveManifests: plan.liveManifests,
+  };
+}
+
+/** Applies a plan; each step re-checks its condition, and the report lists what was really removed. */
+async function applyGcPlan(deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedMutex }, plan: GcPlan, cutoff: number): Promise<GcReport> {
   const { blobs, metadata, digestLocks } = deps;
-  const plan = planGc(await metadata.listAllManifests(), await metadata.listAllTags(), await metadata.listAllBlobLinks(), options);
-  report.liveManifests = plan.liveManifests;
-  if (options.dryRun) {
-    report.manifestsDeleted = plan.manifests;
-    report.blobLinksRemoved = plan.blobLinks.length;
-  } else {
-    for (const item of plan.manifests) {
-      if (await metadata.deleteManifestIfUnused(item.repository, item.digest, cutoff)) report.manifestsDeleted.push(item);
-    }
-    // Links needed by the manifests just removed are now free too, so re-plan the links.
-    const links = plan.manifests.length ? planGc(await metadata.listAllManifests(), await metadata.listAllTags(), await metadata.listAllBlobLinks(), options).blobLinks : plan.blobLinks;
-    for (const link of links) if (await metadata.unlinkBlobIfUnused(link.repository, link.digest, cutoff)) report.blobLinksRemoved++;
+  const done: GcPlan = { manifests: [], blobLinks: [], blobs: [], uploads: [], liveManifests: plan.liveManifests };
+  for (const item of plan.manifests) {
+    if (await metadata.deleteManifestIfUnused(item.repository, item.digest, cutoff)) done.manifests.push(item);
   }
-  for await (const blob of blobs.list()) {
-    if (blob.modifiedAt >= cutoff) continue;
+  done.liveManifests += plan.manifests.length - done.manifests.length;
+  for (const link of plan.blobLinks) if (await metadata.unlinkBlobIfUnused(link.repository, link.digest, cutoff)) done.blobLinks.push(link);
+  for (const blob of plan.blobs) {
     await digestLocks.run(blob.digest, async () => {
       if (await metadata.isBlobReferenced(blob.digest)) return;
       const current = await blobs.stat(blob.digest);
       if (!current || current.modifiedAt >= cutoff) return;
-      if (!options.dryRun) await blobs.delete(blob.digest);
-      report.blobsDeleted.push(blob.digest);
-      report.bytesFreed += current.size;
+      if (await blobs.delete(blob.digest)) done.blobs.push({ digest: blob.digest, size: current.size });
     });
   }
-}
-
-async function expireUploads(deps: { blobs: BlobStore; metadata: MetadataStore }, options: GcOptions, now: number, cutoff: number, report: GcReport): Promise<void> {
-  const { blobs, metadata } = deps;
-  const uploadCutoff = now - options.uploadExpiryMs;
-  const sessions = new Set<string>();
-  for (const session of await metadata.listUploads()) {
-    sessions.add(session.id);
-    if (session.updatedAt >= uploadCutoff) continue;
-    if (!options.dryRun) {
-      await metadata.deleteUpload(session.id);
-      await blobs.deleteUpload(session.id);
-    }
-    report.uploadsExpired.push(session.id);
+  for (const upload of plan.uploads) {
+    if (upload.hasSession) await metadata.deleteUpload(upload.id);
+    await blobs.deleteUpload(upload.id);
+    done.uploads.push(upload);
   }
-  for await (const staged of blobs.listUploads()) {
-    // Staged bytes without a session: a crash between creating the two, or a finished commit.
-    if (!sessions.has(staged.id) && staged.modifiedAt < cutoff) {
-      if (!options.dryRun) await blobs.deleteUpload(staged.id);
-      report.uploadsExpired.push(staged.id);
-    }
-  }
+  return reportOf(done, false);
 }

@@ -1,13 +1,13 @@
 export { RegistryServer } from './registry-server.ts';
 export type { RegistryDependencies, RegistrySettings } from './registry-server.ts';
-export { AccessController, loadHtpasswd, isLoopback } from './access.ts';
+export { AccessController, hashHtpasswdPassword, loadHtpasswd, isLoopback, setHtpasswdEntry } from './access.ts';
 export type { AccessConfig, AccessRule, TokenSettings, Principal, Action } from './access.ts';
 export { RegistryError, registryErrorCodes } from './errors.ts';
 export type { RegistryErrorCode, RegistryErrorSpec } from './errors.ts';
 export { collectGarbage } from './gc.ts';
 export type { GcOptions, GcReport } from './gc.ts';
 export { planGc } from './gc-plan.ts';
-export type { GcPlan } from './gc-plan.ts';
+export type { GcPlan, GcPlanOptions, GcSnapshot } from './gc-plan.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
 export { isValidName, isValidTag, isSupportedDigest } from './format/grammar.ts';
 export { parseManifest, MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST } from './format/manifest.ts';

@@ -1,10 +1,11 @@
 // Access control: htpasswd basic auth, the Docker/OCI token flow, per-repository rules.
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistryConfig, startRegistry } from '../app/index.ts';
 import type { RunningRegistry } from '../app/index.ts';
+import { runCli } from '../cli/program.ts';
 import { silentLogger } from '../lib/index.ts';
 import { makeImage, tempDir, TestClient } from './test-support.ts';
 
@@ -111,5 +112,92 @@ describe('basic auth', () => {
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DENIED');
     expect((await new TestClient(running.url, { authorization: basic('bob', 'nope') }).request('GET', '/v2/')).status).toBe(401);
+  });
+});
+
+describe('empty credentials and metrics', () => {
+  it('treats empty basic credentials (what skopeo sends after a Basic challenge) as anonymous', async () => {
+    const empty = new TestClient(running.url, { authorization: `Basic ${Buffer.from(':').toString('base64')}` });
+    const alice = new TestClient(running.url, { authorization: basic('alice', 'alice-pw') });
+    const image = makeImage();
+    expect((await alice.pushImage('pub/empty', image, 'v1')).status).toBe(201);
+    expect((await empty.request('GET', '/v2/pub/empty/manifests/v1')).status).toBe(200);
+    // Anonymous is all it is: a private repository still asks for credentials.
+    expect((await empty.request('GET', '/v2/private/x/tags/list')).status).toBe(401);
+    // A user name with an empty password is still a failed login, not anonymous.
+    expect((await new TestClient(running.url, { authorization: basic('alice', '') }).request('GET', '/v2/')).status).toBe(401);
+  });
+
+  it('serves /metrics to authenticated users only when auth is configured', async () => {
+    const anonymous = await fetch(`${running.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Basic realm="kiln-registry"');
+    expect(await anonymous.text()).not.toContain('kiln_registry_http_requests_total');
+    const wrong = await fetch(`${running.url}/metrics`, { headers: { authorization: basic('alice', 'nope') } });
+    expect(wrong.status).toBe(401);
+    const alice = await fetch(`${running.url}/metrics`, { headers: { authorization: basic('alice', 'alice-pw') } });
+    expect(alice.status).toBe(200);
+    expect(await alice.text()).toContain('kiln_registry_http_requests_total');
+  });
+});
+
+describe('metrics settings', () => {
+  it('limits /metrics to the users named, or opens it to anyone when asked', async () => {
+    await using local = await tempDir('kiln-registry-metrics-');
+    await writeFile(join(local.path, 'users'), `alice:${bcrypt.hashSync('a', 4)}\nbob:${bcrypt.hashSync('b', 4)}\n`);
+    const start = async (metrics: string) => {
+      await writeFile(join(local.path, 'config.yaml'), `addr: 127.0.0.1:0\nauth:\n  htpasswd: users\nmetrics:\n${metrics}`);
+      return startRegistry(await loadRegistryConfig({ file: join(local.path, 'config.yaml'), dataDir: local.path, cwd: local.path, env: {} }), silentLogger);
+    };
+    const named = await start('  users: [bob]\n');
+    try {
+      expect((await fetch(`${named.url}/metrics`, { headers: { authorization: basic('alice', 'a') } })).status).toBe(403);
+      expect((await fetch(`${named.url}/metrics`, { headers: { authorization: basic('bob', 'b') } })).status).toBe(200);
+    } finally {
+      await named.close();
+    }
+    const anyone = await start('  anonymous: true\n');
+    try {
+      expect((await fetch(`${anyone.url}/metrics`)).status).toBe(200);
+    } finally {
+      await anyone.close();
+    }
+    const off = await start('  enabled: false\n');
+    try {
+      expect((await fetch(`${off.url}/metrics`, { headers: { authorization: basic('bob', 'b') } })).status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('kiln registry htpasswd', () => {
+  it('adds and replaces bcrypt entries that the registry then accepts, keeping other lines', async () => {
+    await using local = await tempDir('kiln-registry-htpasswd-');
+    const file = join(local.path, 'users');
+    await writeFile(file, `# operators\nbob:${bcrypt.hashSync('b', 4)}\n`);
+    const out: string[] = [];
+    const run = (password: string, user: string) =>
+      runCli(['registry', 'htpasswd', file, user, '--cost', '4', '--json'], { stdout: (text) => out.push(text), stderr: () => {}, env: { KILN_REGISTRY_PASSWORD: password }, cwd: local.path, isTTY: false });
+    expect(await run('first', 'carol')).toBe(0);
+    expect(JSON.parse(out.pop()!)).toEqual({ file, user: 'carol', created: true });
+    expect(await run('second', 'carol')).toBe(0);
+    expect(JSON.parse(out.pop()!)).toEqual({ file, user: 'carol', created: false });
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('# operators');
+    expect(lines[2]).toMatch(/^carol:\$2y\$04\$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await writeFile(join(local.path, 'config.yaml'), 'addr: 127.0.0.1:0\nauth:\n  htpasswd: users\n');
+    const server = await startRegistry(await loadRegistryConfig({ file: join(local.path, 'config.yaml'), dataDir: local.path, cwd: local.path, env: {} }), silentLogger);
+    try {
+      expect((await fetch(`${server.url}/v2/`, { headers: { authorization: basic('carol', 'second') } })).status).toBe(200);
+      expect((await fetch(`${server.url}/v2/`, { headers: { authorization: basic('carol', 'first') } })).status).toBe(401);
+      expect((await fetch(`${server.url}/v2/`, { headers: { authorization: basic('bob', 'b') } })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    expect(await run('x', 'bad:name')).toBe(1);
+    expect(await run('', 'dave')).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 // Garbage collection: what is marked and swept, referrer awareness, grace periods, and safety while
 // pushes run; plus `kiln registry gc` over a data directory.
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistryConfig, startRegistry } from '../app/index.ts';
@@ -9,6 +9,7 @@ import { runCli } from '../cli/program.ts';
 import { silentLogger } from '../lib/index.ts';
 import type { ManifestRecord, TagRecord } from '../metadata/index.ts';
 import { planGc } from './gc-plan.ts';
+import type { GcSnapshot } from './gc-plan.ts';
 import { makeImage, randomBytes, sha256, tempDir, TestClient } from './test-support.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -26,6 +27,16 @@ describe('planGc', () => {
     ...extra,
   });
   const tag = (digest: string): TagRecord => ({ repository: 'r', tag: 't', digest: sha256(digest), updatedAt: 0 });
+  const snapshot = (manifests: ManifestRecord[], tags: TagRecord[], linkSeeds: string[], extra: Partial<GcSnapshot> = {}): GcSnapshot => ({
+    manifests,
+    tags,
+    links: linkSeeds.map((seed) => ({ repository: 'r', digest: sha256(seed), size: 1, linkedAt: 0 })),
+    blobs: [],
+    sessions: [],
+    staged: [],
+    ...extra,
+  });
+  const options = { deleteUntagged: true, cutoff: 100, uploadCutoff: 100 };
 
   it('keeps tagged manifests, index children and referrers of live subjects; sweeps the rest, referrers last', () => {
     const manifests = [
@@ -36,14 +47,68 @@ describe('planGc', () => {
       record('orphan-sig', { subject: sha256('gone') }),
       record('untagged', { blobs: [sha256('old-layer')] }),
     ];
-    const links = ['layer', 'old-layer', 'loose'].map((seed) => ({ repository: 'r', digest: sha256(seed), size: 1, linkedAt: 0 }));
-    const plan = planGc(manifests, [tag('index')], links, { deleteUntagged: true });
-    expect(plan.manifests.map((item) => item.digest)).toEqual([sha256('untagged'), sha256('orphan-sig')]);
+    const plan = planGc(snapshot(manifests, [tag('index')], ['layer', 'old-layer', 'loose']), options);
+    expect(plan.manifests.map((item) => item.digest)).toEqual([sha256('orphan-sig'), sha256('untagged')]);
     expect(plan.blobLinks.map((item) => item.digest)).toEqual([sha256('old-layer'), sha256('loose')]);
     expect(plan.liveManifests).toBe(4);
-    const keepUntagged = planGc(manifests, [tag('index')], links, { deleteUntagged: false });
+    const keepUntagged = planGc(snapshot(manifests, [tag('index')], ['layer', 'old-layer', 'loose']), { ...options, deleteUntagged: false });
     expect(keepUntagged.manifests).toEqual([]);
     expect(keepUntagged.blobLinks.map((item) => item.digest)).toEqual([sha256('loose')]);
+  });
+
+  it('removes a dead index before its children and a dead subject before its referrers, in one pass', () => {
+    const manifests = [
+      record('child', { blobs: [sha256('layer')] }),
+      record('sig', { subject: sha256('index') }),
+      record('index', { children: [sha256('child')] }),
+    ];
+    const plan = planGc(snapshot(manifests, [], ['layer']), options);
+    expect(plan.manifests.map((item) => item.digest)).toEqual([sha256('index'), sha256('child'), sha256('sig')]);
+    expect(plan.blobLinks.map((item) => item.digest)).toEqual([sha256('layer')]);
+    expect(plan.liveManifests).toBe(0);
+  });
+
+  it('spares what is newer than the cutoff, and what such a manifest holds', () => {
+    const manifests = [record('child', { blobs: [sha256('layer')] }), record('index', { children: [sha256('child')], createdAt: 100 })];
+    const blobs = [
+      { digest: sha256('layer'), size: 5, modifiedAt: 0 },
+      { digest: sha256('loose'), size: 7, modifiedAt: 0 },
+      { digest: sha256('fresh'), size: 9, modifiedAt: 100 },
+    ];
+    const plan = planGc(snapshot(manifests, [], ['layer'], { blobs }), options);
+    // The index is within the grace period, so it stays and keeps its child (and the child's layer).
+    expect(plan.manifests).toEqual([]);
+    expect(plan.blobLinks).toEqual([]);
+    expect(plan.blobs).toEqual([{ digest: sha256('loose'), size: 7 }]);
+  });
+
+  it('counts blob files freed by the manifests and links it removes, but not a manifest still stored', () => {
+    const manifests = [record('old', { blobs: [sha256('layer')] }), record('kept', { blobs: [sha256('shared')] })];
+    const blobs = ['old', 'kept', 'layer', 'shared'].map((seed) => ({ digest: sha256(seed), size: seed.length, modifiedAt: 0 }));
+    const plan = planGc(snapshot(manifests, [{ repository: 'r', tag: 'v1', digest: sha256('kept'), updatedAt: 0 }], ['layer', 'shared'], { blobs }), options);
+    expect(plan.blobs.map((blob) => blob.digest).sort()).toEqual([sha256('old'), sha256('layer')].sort());
+  });
+
+  it('expires idle sessions and staged bytes without a session, and only those', () => {
+    const plan = planGc(
+      snapshot([], [], [], {
+        sessions: [
+          { id: 'idle-session', repository: 'r', offset: 0, createdAt: 0, updatedAt: 10 },
+          { id: 'busy-session', repository: 'r', offset: 0, createdAt: 0, updatedAt: 100 },
+        ],
+        staged: [
+          { id: 'idle-session', size: 1, modifiedAt: 10 },
+          { id: 'busy-session', size: 1, modifiedAt: 10 },
+          { id: 'orphan-bytes', size: 1, modifiedAt: 10 },
+          { id: 'fresh-orphan', size: 1, modifiedAt: 100 },
+        ],
+      }),
+      { ...options, uploadsOnly: true },
+    );
+    expect(plan.uploads).toEqual([
+      { id: 'idle-session', hasSession: true },
+      { id: 'orphan-bytes', hasSession: false },
+    ]);
   });
 });
 
@@ -155,8 +220,64 @@ describe('kiln registry gc', () => {
     expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--grace-period', 'soon'], context)).toBe(2);
   });
 
+  it('predicts in a dry run exactly what the real run then removes, with and without a grace period', async () => {
+    await using dir = await tempDir('kiln-registry-gc-dry-');
+    await writeFile(join(dir.path, 'config.yaml'), 'storage:\n  delete:\n    enabled: true\n');
+    const config = await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} });
+    const running = await startRegistry(config, silentLogger);
+    const client = new TestClient(running.url);
+    const kept = makeImage();
+    const untagged = makeImage();
+    const child = makeImage();
+    await client.pushImage('dry/app', kept, 'v1');
+    await client.pushImage('dry/app', untagged, untagged.digest);
+    await client.pushImage('dry/app', child, child.digest);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.manifest.length }] }));
+    expect((await client.request('PUT', '/v2/dry/app/manifests/multi', { body: index, headers: { 'content-type': OCI_INDEX } })).status).toBe(201);
+    const signature = makeImage({ subject: { mediaType: OCI_INDEX, digest: sha256(index), size: index.length }, artifactType: 'application/x-sig' });
+    await client.pushImage('dry/app', signature, signature.digest);
+    expect((await client.request('DELETE', '/v2/dry/app/manifests/multi')).status).toBe(202);
+    await client.pushBlob('dry/app', randomBytes(300));
+    await running.close();
+    const out: string[] = [];
+    const context = { stdout: (text: string) => out.push(text), stderr: () => {}, env: {}, cwd: dir.path, isTTY: false };
+    const gc = async (...flags: string[]) => {
+      expect(await runCli(['registry', 'gc', '--data-dir', dir.path, '--json', ...flags], context)).toBe(0);
+      const { dryRun, ...report } = JSON.parse(out.pop()!) as { dryRun: boolean; blobsDeleted: string[] };
+      return { dryRun, report: { ...report, blobsDeleted: [...report.blobsDeleted].sort() } };
+    };
+    // The default grace period (one hour) spares everything just pushed: both runs say so.
+    const dryDefault = await gc('--dry-run');
+    expect(dryDefault.dryRun).toBe(true);
+    expect(dryDefault.report).toMatchObject({ manifestsDeleted: [], blobLinksRemoved: 0, blobsDeleted: [] });
+    expect((await gc()).report).toEqual(dryDefault.report);
+    // Without a grace period: the untagged image, the untagged index, its child and its referrer go in
+    // one pass, with every blob only they held.
+    const dryNow = await gc('--dry-run', '--grace-period', '0');
+    expect(dryNow.report.blobsDeleted.length).toBeGreaterThan(0);
+    expect(new Set((dryNow.report as unknown as { manifestsDeleted: { digest: string }[] }).manifestsDeleted.map((item) => item.digest))).toEqual(new Set([untagged.digest, sha256(index), child.digest, signature.digest]));
+    const realNow = await gc('--grace-period', '0');
+    expect(realNow.dryRun).toBe(false);
+    expect(realNow.report).toEqual(dryNow.report);
+    // And a second pass finds nothing left.
+    expect((await gc('--dry-run', '--grace-period', '0s')).report).toMatchObject({ manifestsDeleted: [], blobLinksRemoved: 0, blobsDeleted: [], bytesFreed: 0 });
+  });
+
+  it('refuses a data directory with no registry data instead of creating one', async () => {
+    await using dir = await tempDir('kiln-registry-gc-empty-');
+    const errors: string[] = [];
+    const context = { stdout: () => {}, stderr: (text: string) => errors.push(text), env: {}, cwd: dir.path, isTTY: false };
+    const missing = join(dir.path, 'nothing-here');
+    expect(await runCli(['registry', 'gc', '--data-dir', missing, '--json'], context)).toBe(1);
+    expect(errors.join('')).toContain(`no registry data at ${missing}`);
+    expect(await readdir(dir.path)).toEqual([]);
+  });
+
   it('refuses to sweep a data directory a live server is using', async () => {
     await using dir = await tempDir('kiln-registry-gc-live-');
+    const previous = await startRegistry(await loadRegistryConfig({ dataDir: dir.path, addr: '127.0.0.1:0', cwd: dir.path, env: {} }), silentLogger);
+    await previous.close();
+    // A live server's pid (the test runner's parent stands in for one).
     await writeFile(join(dir.path, 'serve.pid'), `${process.ppid}\n`);
     const errors: string[] = [];
     const context = { stdout: () => {}, stderr: (text: string) => errors.push(text), env: {}, cwd: dir.path, isTTY: false };

@@ -221,6 +221,31 @@ describe('content discovery', () => {
   });
 });
 
+describe('page size limit', () => {
+  it('clamps n above the maximum (50 here) instead of refusing it, however many digits it has', async () => {
+    const image = makeImage();
+    expect((await client.pushImage('clamp', image, 't00')).status).toBe(201);
+    const tags = Array.from({ length: 52 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    for (const tag of tags.slice(1)) {
+      expect((await client.request('PUT', `/v2/clamp/manifests/${tag}`, { body: image.manifest, headers: { 'content-type': OCI_MANIFEST } })).status).toBe(201);
+    }
+    for (const n of ['51', '1000', '99999999999999999999']) {
+      const page = await client.request('GET', `/v2/clamp/tags/list?n=${n}`);
+      expect(page.status, `n=${n}`).toBe(200);
+      expect(((await page.json()) as { tags: string[] }).tags).toEqual(tags.slice(0, 50));
+      expect(page.headers.get('link')).toBe('</v2/clamp/tags/list?n=50&last=t49>; rel="next"');
+    }
+    // Exactly the maximum is a full page; the rest follows the Link.
+    const full = await client.request('GET', '/v2/clamp/tags/list?n=50');
+    expect(((await full.json()) as { tags: string[] }).tags).toHaveLength(50);
+    const rest = await client.request('GET', '/v2/clamp/tags/list?n=50&last=t49');
+    expect(((await rest.json()) as { tags: string[] }).tags).toEqual(['t50', 't51']);
+    expect(rest.headers.get('link')).toBeNull();
+    const catalog = await client.request('GET', '/v2/_catalog?n=99999999999');
+    expect(catalog.status).toBe(200);
+  });
+});
+
 describe('content management', () => {
   it('deletes tags, manifests and blobs atomically', async () => {
     const image = makeImage();

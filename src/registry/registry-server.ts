@@ -98,6 +98,7 @@ export class RegistryServer {
   readonly #requests: Counter<'method' | 'route' | 'status'>;
   readonly #duration: Histogram<'method' | 'route'>;
   readonly #bytes: Counter<'direction'>;
+  readonly #internalErrors: Counter<'where'>;
   #draining = false;
 
   constructor(deps: RegistryDependencies) {
@@ -113,6 +114,7 @@ export class RegistryServer {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers: [deps.metrics],
     });
+    this.#internalErrors = new Counter({ name: 'kiln_registry_internal_errors_total', help: 'Errors Kiln did not expect (bugs), by where they were caught; each is logged with its request id', labelNames: ['where'], registers: [deps.metrics] });
     this.#bytes = new Counter({ name: 'kiln_registry_blob_bytes_total', help: 'Blob bytes received (push) and sent (pull)', labelNames: ['direction'], registers: [deps.metrics] });
   }
 
@@ -121,23 +123,61 @@ export class RegistryServer {
     this.#draining = true;
   }
 
-  /** node:http request listener. Never throws; every failure becomes a spec error body. */
+  /** node:http request listener. Never throws, and nothing it attaches to the request or response
+   *  may throw either: a listener's error would otherwise end the whole process (one client could
+   *  stop the registry). Every failure becomes a spec error body, or a closed connection once the
+   *  response has started. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
+    // Read once now: after a refused body destroys the request, req.socket is null.
+    const remote = req.socket?.remoteAddress ?? 'unknown';
+    const requestId = requestIdOf(req);
     let routeName = 'unknown';
-    res.setHeader('Docker-Distribution-API-Version', API_VERSION_HEADER);
-    res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#requests.inc({ method: req.method ?? '', route: routeName, status: String(res.statusCode) });
-      this.#duration.observe({ method: req.method ?? '', route: routeName }, seconds);
-      this.#deps.logger.debug({ method: req.method, route: routeName, status: res.statusCode, ms: Math.round(seconds * 1000), remote: req.socket.remoteAddress }, 'request');
-    });
-    void this.#dispatch(req, res, (name) => {
-      routeName = name;
-    }).catch((error: unknown) => this.#fail(req, res, error));
+    try {
+      res.setHeader('Docker-Distribution-API-Version', API_VERSION_HEADER);
+      res.setHeader('X-Request-Id', requestId);
+      res.once('finish', () => {
+        try {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          this.#requests.inc({ method: req.method ?? '', route: routeName, status: String(res.statusCode) });
+          this.#duration.observe({ method: req.method ?? '', route: routeName }, seconds);
+          this.#deps.logger.debug({ requestId, method: req.method, route: routeName, status: res.statusCode, ms: Math.round(seconds * 1000), remote }, 'request');
+        } catch (error) {
+          this.#internalError(error, requestId, 'finish-listener');
+        }
+      });
+      void this.#dispatch(req, res, remote, (name) => {
+        routeName = name;
+      })
+        .catch((error: unknown) => this.#fail(req, res, error, requestId))
+        .catch((error: unknown) => this.#abort(res, error, requestId, 'error-response'));
+    } catch (error) {
+      this.#abort(res, error, requestId, 'request-listener');
+    }
   };
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse, setRoute: (name: string) => void): Promise<void> {
+  /** Logs and counts an error Kiln did not expect (a bug), with the request it belongs to. */
+  #internalError(error: unknown, requestId: string, where: string): void {
+    try {
+      this.#internalErrors.inc({ where });
+      this.#deps.logger.error({ err: error, requestId, where }, 'internal error');
+    } catch {
+      // The logger itself failed: nothing more can be reported, and the process must keep serving.
+    }
+  }
+
+  /** Last resort when even the error response failed: log, count, and drop the connection. */
+  #abort(res: ServerResponse, error: unknown, requestId: string, where: string): void {
+    this.#internalError(error, requestId, where);
+    try {
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, new RegistryError('UNKNOWN', `internal error; see the registry log (request ${requestId})`).toBody());
+      else res.destroy();
+    } catch {
+      res.destroy();
+    }
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, socketAddress: string, setRoute: (name: string) => void): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://registry.invalid');
@@ -153,7 +193,7 @@ export class RegistryServer {
     }
     const target = route(path);
     setRoute(target?.kind ?? 'unknown');
-    const remoteAddress = this.#clientAddress(req);
+    const remoteAddress = this.#clientAddress(req, socketAddress);
     if (this.#limiter) {
       const wait = this.#limiter.take(remoteAddress);
       if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `rate limit exceeded for ${remoteAddress}`, { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
@@ -195,13 +235,13 @@ export class RegistryServer {
     }
   }
 
-  #clientAddress(req: IncomingMessage): string {
+  #clientAddress(req: IncomingMessage, socketAddress: string): string {
     if (this.#deps.settings.trustProxy) {
       const forwarded = req.headers['x-forwarded-for'];
       const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
       if (first) return first;
     }
-    return req.socket.remoteAddress ?? 'unknown';
+    return socketAddress;
   }
 
   #authorize(exchange: Exchange, needs: AccessRequest[]): void {
@@ -573,8 +613,9 @@ export class RegistryServer {
     const n = url.searchParams.get('n');
     let requested: number | undefined;
     if (n !== null) {
-      if (!/^\d{1,9}$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got ${JSON.stringify(n.slice(0, 20))}`);
-      requested = Number(n);
+      if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got ${JSON.stringify(n.slice(0, 20))}`);
+      // Any size is a valid request; above the maximum it is clamped (and the Link header says so).
+      requested = Math.min(Number(n), this.#deps.settings.maxPageSize);
     }
     const limit = Math.min(requested ?? this.#deps.settings.maxPageSize, this.#deps.settings.maxPageSize);
     return { limit, last: url.searchParams.get('last') ?? undefined, requested };
@@ -617,11 +658,11 @@ export class RegistryServer {
 
   // ---- errors ----------------------------------------------------------------------------------
 
-  #fail(req: IncomingMessage, res: ServerResponse, caught: unknown): void {
-    const error = toRegistryError(caught);
-    if (error.code === 'UNKNOWN') this.#deps.logger.error({ err: caught, method: req.method, url: req.url?.slice(0, 500) }, 'request failed');
-    else this.#deps.logger.debug({ code: error.code, method: req.method, url: req.url?.slice(0, 500), message: error.message }, 'request refused');
-    if (res.headersSent || res.destroyed || req.destroyed && !req.complete && res.writableEnded) {
+  #fail(req: IncomingMessage, res: ServerResponse, caught: unknown, requestId: string): void {
+    const error = toRegistryError(caught, requestId);
+    if (error.code === 'UNKNOWN') this.#internalError(caught, requestId, 'handler');
+    else this.#deps.logger.debug({ requestId, code: error.code, method: req.method, url: req.url?.slice(0, 500), message: error.message }, 'request refused');
+    if (res.headersSent || res.destroyed || (req.destroyed && !req.complete && res.writableEnded)) {
       res.destroy();
       return;
     }
@@ -646,18 +687,24 @@ const STORAGE_TO_REGISTRY: Readonly<Record<string, RegistryErrorCode>> = {
   STORAGE_INVALID_ID: 'BLOB_UPLOAD_UNKNOWN',
 };
 
-function toRegistryError(error: unknown): RegistryError {
+function toRegistryError(error: unknown, requestId: string): RegistryError {
   if (error instanceof RegistryError) return error;
   if (isKilnError(error) && STORAGE_TO_REGISTRY[error.code]) return new RegistryError(STORAGE_TO_REGISTRY[error.code]!, error.message, { cause: error, detail: { ...error.detail } });
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted') {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { cause: error });
   }
-  return new RegistryError('UNKNOWN', 'internal error; see the registry log', { cause: error });
+  return new RegistryError('UNKNOWN', `internal error; see the registry log (request ${requestId})`, { cause: error, detail: { requestId } });
 }
 
 function notAllowed(method: string, allowed: string): RegistryError {
   return new RegistryError('METHOD_NOT_ALLOWED', `${method} is not allowed here (${allowed})`, { headers: { allow: allowed } });
+}
+
+/** The client's X-Request-Id when it is a short token (so it can be logged safely), else a fresh UUID. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 function checkUploadDigest(value: string): Digest {

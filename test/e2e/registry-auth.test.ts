@@ -71,3 +71,29 @@ describe('kiln registry with auth and real clients', () => {
     expect(sha256(Buffer.from(stdout))).toBe(image.digest);
   });
 });
+
+describe('kiln registry with basic auth only and skopeo', () => {
+  let basicDir: string;
+  let basic: ServerProcess | undefined;
+
+  afterAll(async () => {
+    await basic?.stop();
+    if (basicDir) await rm(basicDir, { recursive: true, force: true });
+  });
+
+  it('lets skopeo pull a public repository anonymously (it answers the Basic challenge with empty credentials)', async () => {
+    basicDir = await mkdtemp(join(tmpdir(), 'kiln-registry-basic-e2e-'));
+    await writeFile(join(basicDir, 'users'), `pusher:${bcrypt.hashSync('s3cret', 6)}\n`);
+    await writeFile(join(basicDir, 'config.yaml'), ['auth:', `  htpasswd: ${join(basicDir, 'users')}`, '  access:', '    - repository: "**"', '      public: true', '      push: [pusher]', ''].join('\n'));
+    basic = await startKiln(join(basicDir, 'data'), ['--config', join(basicDir, 'config.yaml')]);
+    await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', 'pusher:s3cret', `oci:${image.layout}:v1`, `docker://${basic.host}/public/hello:v1`]);
+    // No credentials at all: skopeo meets the Basic challenge on /v2/ and retries with empty ones.
+    const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--no-creds', `docker://${basic.host}/public/hello:v1`]);
+    expect(sha256(Buffer.from(stdout))).toBe(image.digest);
+    const copied = join(basicDir, 'copy');
+    await run('skopeo', ['copy', '--src-tls-verify=false', '--src-no-creds', `docker://${basic.host}/public/hello:v1`, `oci:${copied}:v1`]);
+    // Anonymous is no more than anonymous: a push without credentials is refused.
+    const refused = await fails('skopeo', ['copy', '--dest-tls-verify=false', '--dest-no-creds', `oci:${image.layout}:v1`, `docker://${basic.host}/public/other:v1`]);
+    expect(refused).toMatch(/unauthorized|authentication required|denied/i);
+  });
+});

@@ -2,7 +2,8 @@
 // each restart nothing partial may be visible and everything acknowledged must be intact.
 // KILN_CRASH_ITERATIONS raises the number of kill/restart rounds for longer local runs.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,5 +174,48 @@ describe('crash safety under SIGKILL', () => {
     expect(intactBlobs + visibleManifests + resumed, JSON.stringify(stats)).toBeGreaterThan(0);
     expect(stats.committedBlobs + stats.committedManifests, JSON.stringify(stats)).toBeLessThan(blobs.length + manifests.length);
     if (process.env.KILN_CRASH_VERBOSE) process.stderr.write(`crash stats: ${JSON.stringify(stats)}\n`);
+  });
+});
+
+describe('start-up clean-up after SIGKILL', () => {
+  it('removes a monolithic push cut off mid-body from storage/tmp when the server starts, before any request', async () => {
+    // The previous case leaves its last server running on the shared port.
+    await server?.stop();
+    const dataDir = join(dir, 'cleanup');
+    const tmp = join(dataDir, 'storage', 'tmp');
+    server = await startKiln(dataDir, [], port);
+    const data = randomBytes(64 * 1024 * 1024);
+    const digest = sha256(data);
+    // A streamed monolithic push (POST ?digest=, chunked): the server writes it to storage/tmp as it arrives.
+    const upload = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/v2/crash/tmp/blobs/uploads/?digest=${digest}`, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' } });
+    upload.on('error', () => {});
+    const leftover = async (): Promise<number> => {
+      let total = 0;
+      for (const name of await readdir(tmp).catch(() => [] as string[])) total += (await stat(join(tmp, name)).catch(() => undefined))?.size ?? 0;
+      return total;
+    };
+    let offset = 0;
+    const deadline = Date.now() + 60_000;
+    while ((await leftover()) < 8 * 1024 * 1024 && offset < data.length && Date.now() < deadline) {
+      const part = data.subarray(offset, offset + 1024 * 1024);
+      offset += part.length;
+      if (!upload.write(part)) await new Promise((resolve) => upload.once('drain', resolve));
+    }
+    await server.stop('SIGKILL');
+    upload.destroy();
+    // The crash left a partial temporary file behind.
+    const partial = await leftover();
+    expect(partial).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(partial).toBeLessThan(data.length);
+    server = await startKiln(dataDir, [], port);
+    // Up (health answered, nothing else asked): the leftover is gone already, and nothing is visible.
+    expect(await readdir(tmp)).toEqual([]);
+    expect((await request('HEAD', `/v2/crash/tmp/blobs/${digest}`)).status).toBe(404);
+    const push = await request('POST', `/v2/crash/tmp/blobs/uploads/?digest=${digest}`, data, { 'content-type': 'application/octet-stream' });
+    expect(push.status).toBe(201);
+    expect(await blobState('crash/tmp', digest, data)).toBe('intact');
+    expect(await readdir(tmp)).toEqual([]);
+    await server.stop();
+    server = undefined;
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createRegistryLogger, loadRegistryConfig, runOfflineGc } from '../../app/index.ts';
-import { KilnError } from '../../lib/index.ts';
+import { DURATION_FORMS, KilnError, parseDurationMs } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 
@@ -23,14 +23,14 @@ export function registerRegistryGc(registry: Command, context: CliContext): void
     .option('--dry-run', 'report what would be removed, remove nothing')
     .option('--delete-untagged', 'remove manifests no tag, index or live subject reaches (config gc.deleteUntagged)')
     .option('--no-delete-untagged', 'keep untagged manifests')
-    .option('--grace-period <SECONDS>', 'spare anything written within this many seconds (config gc.gracePeriod)')
+    .option('--grace-period <DURATION>', 'spare anything written within this long: seconds, or 90s, 15m, 1h, 7d (config gc.gracePeriod)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: GcFlags) => {
       const config = await loadRegistryConfig({ file: flags.config, dataDir: flags.dataDir, cwd: context.cwd, env: context.env });
       let gracePeriodMs: number | undefined;
       if (flags.gracePeriod !== undefined) {
-        if (!/^\d+$/.test(flags.gracePeriod)) throw new KilnError('USAGE', `--grace-period ${JSON.stringify(flags.gracePeriod)}: expected whole seconds`);
-        gracePeriodMs = Number(flags.gracePeriod) * 1000;
+        gracePeriodMs = parseDurationMs(flags.gracePeriod);
+        if (gracePeriodMs === undefined) throw new KilnError('USAGE', `--grace-period ${JSON.stringify(flags.gracePeriod)}: expected ${DURATION_FORMS}`);
       }
       const logger = createRegistryLogger(flags.json ? 'warn' : config.log.level);
       const report = await runOfflineGc(config, logger, {
