@@ -3,6 +3,7 @@ import type { ImageReference, RegistryClient, RepositoryRef } from '../registry-
 import { verifyImage } from '../sign/index.ts';
 import type { TrustPolicy } from '../sign/index.ts';
 import { AttestError } from './errors.ts';
+import type { AttestationTime } from './format/attestation-time.ts';
 import type { Policy } from './format/policy.ts';
 import { verifyAttestations } from './verify-attestation.ts';
 
@@ -30,6 +31,17 @@ export interface EvaluatePolicyOptions {
   trust: Record<string, TrustPolicy>;
   now: Date;
   signatureRepository?: RepositoryRef;
+}
+
+const TIME_SOURCES: Record<AttestationTime['source'], string> = {
+  'transparency-log': 'transparency log',
+  'timestamp-authority': 'timestamp authority',
+  statement: 'signed statement',
+  predicate: 'predicate',
+};
+
+function describeTime(time: AttestationTime): string {
+  return `${time.time.toISOString()} (${TIME_SOURCES[time.source]})`;
 }
 
 function message(error: unknown): string {
@@ -64,13 +76,17 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
           satisfied = `${verified.length} valid by ${name}`;
           break;
         }
-        const fresh = verified.filter((a) => a.producedAt && now.getTime() - a.producedAt.getTime() <= rule.maxAgeMs! && a.producedAt.getTime() <= now.getTime() + 5 * 60_000);
+        // maxAge measures from when the attestation was made (docs/policy.md): a verified log or
+        // timestamp-authority time, else the signed statement time, else the predicate's own time.
+        // A time more than five minutes ahead of `now` is clock skew or a forgery, never fresh.
+        const fresh = verified.map((a) => a.attestedAt).filter((t): t is AttestationTime => t !== undefined && now.getTime() - t.time.getTime() <= rule.maxAgeMs! && t.time.getTime() <= now.getTime() + 5 * 60_000);
         if (fresh.length) {
-          satisfied = `${fresh.length} valid by ${name}, newest produced ${fresh.map((a) => a.producedAt!).sort((a, b) => b.getTime() - a.getTime())[0]!.toISOString()}`;
+          const newest = fresh.sort((a, b) => b.time.getTime() - a.time.getTime())[0]!;
+          satisfied = `${fresh.length} valid by ${name}, newest attested ${describeTime(newest)}`;
           break;
         }
-        const times = verified.map((a) => a.producedAt?.toISOString() ?? 'no signed time');
-        reasons.push(`${name}: ${verified.length} valid but none produced within ${rule.maxAge} (${times.join(', ')})`);
+        const times = verified.map((a) => (a.attestedAt ? describeTime(a.attestedAt) : 'no signed time'));
+        reasons.push(`${name}: ${verified.length} valid but none attested within ${rule.maxAge} (${times.join(', ')})`);
       } catch (error) {
         reasons.push(`${name}: ${message(error)}`);
       }

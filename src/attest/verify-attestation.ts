@@ -20,6 +20,8 @@ import type { DsseEnvelope, Statement, TrustPolicy } from '../sign/index.ts';
 import { AttestError } from './errors.ts';
 import { predicateTypeMatches } from './format/predicate-types.ts';
 import { predicateTime } from './format/predicates.ts';
+import { attestationTime, statementTime } from './format/attestation-time.ts';
+import type { AttestationTime } from './format/attestation-time.ts';
 
 /** An attestation whose signature, subject binding and type checked out. */
 export interface VerifiedAttestation {
@@ -31,6 +33,9 @@ export interface VerifiedAttestation {
   identity?: { subjectAlternativeName?: string; issuer?: string };
   /** When the predicate says it was produced (signed content), if it says. */
   producedAt?: Date;
+  /** When the attestation was made, from the most trusted evidence there is (see
+   *  {@link attestationTime}); what a policy's `maxAge` measures. */
+  attestedAt?: AttestationTime;
   /** The signed statement bytes exactly as verified. */
   payloadBytes: Uint8Array;
   /** The DSSE envelope (legacy) as stored, for printing like cosign. */
@@ -99,6 +104,7 @@ export async function verifyAttestations(options: VerifyAttestationsOptions): Pr
         continue;
       }
       const producedAt = predicateTime(statement.predicateType, statement.predicate);
+      const attestedAt = attestationTime({ timestamps: result.timestamps ?? [], statementTime: statementTime(statement, target.digest), predicateTime: producedAt });
       verified.push({
         digest: target.digest,
         source: 'bundle',
@@ -108,6 +114,7 @@ export async function verifyAttestations(options: VerifyAttestationsOptions): Pr
         ...(result.keyHint ? { keyHint: result.keyHint } : {}),
         ...(result.identity ? { identity: result.identity } : {}),
         ...(producedAt ? { producedAt } : {}),
+        ...(attestedAt ? { attestedAt } : {}),
       });
     } catch (error) {
       failures.push(describeFailure(error, where));
@@ -142,5 +149,17 @@ async function verifyEnvelopeLayer(client: RegistryClient, repo: RepositoryRef, 
   const statement = parseStatement(payload, where);
   if (!statementCovers(statement, digest)) throw new SignError('SIGNATURE_PAYLOAD_INVALID', `${where}: statement subject does not name ${digest}`, {});
   const producedAt = predicateTime(statement.predicateType, statement.predicate);
-  return { digest, source: 'tag', predicateType: statement.predicateType, statement, payloadBytes: payload, keyHint: keyHint(key), envelope, ...(producedAt ? { producedAt } : {}) };
+  // A `.att` layer carries no transparency-log or timestamp-authority time Kiln can check here.
+  const attestedAt = attestationTime({ statementTime: statementTime(statement, digest), predicateTime: producedAt });
+  return {
+    digest,
+    source: 'tag',
+    predicateType: statement.predicateType,
+    statement,
+    payloadBytes: payload,
+    keyHint: keyHint(key),
+    envelope,
+    ...(producedAt ? { producedAt } : {}),
+    ...(attestedAt ? { attestedAt } : {}),
+  };
 }

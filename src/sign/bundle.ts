@@ -4,7 +4,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { DSSEBundleBuilder } from '@sigstore/sign';
 import type { Signer as SigstoreSigner, Witness } from '@sigstore/sign';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
-import type { TrustMaterial, VerificationPolicy } from '@sigstore/verify';
+import type { SignedEntity, TrustMaterial, VerificationPolicy } from '@sigstore/verify';
 import { SignError } from './errors.ts';
 import { keyHint } from './keys.ts';
 import type { ImageSigner } from './signer.ts';
@@ -54,20 +54,42 @@ export function keyTrustMaterial(keys: readonly KeyObject[]): TrustMaterial {
   };
 }
 
+/** A time a transparency log (its integrated time, under a Signed Entry Timestamp) or an RFC 3161
+ *  timestamp authority vouched for, verified together with the bundle it came in. */
+export interface VerifiedTimestamp {
+  source: 'transparency-log' | 'timestamp-authority';
+  time: Date;
+}
+
+/** The times of a signed entity the way the Sigstore verifier counts them: a log entry's integrated
+ *  time only when it has an inclusion promise (the SET signs the time; a bare inclusion proof does
+ *  not), and each RFC 3161 signing time. Only meaningful once the entity verified: the verifier
+ *  checks every SET and every timestamp token before it accepts a bundle, whatever the thresholds. */
+function entityTimestamps(entity: SignedEntity): VerifiedTimestamp[] {
+  const times: VerifiedTimestamp[] = [];
+  for (const timestamp of entity.timestamps) {
+    if (timestamp.$case === 'timestamp-authority') times.push({ source: 'timestamp-authority', time: timestamp.timestamp.signingTime });
+    else if (timestamp.tlogEntry.inclusionPromise) times.push({ source: 'transparency-log', time: new Date(Number(timestamp.tlogEntry.integratedTime) * 1000) });
+  }
+  return times;
+}
+
 /** Verifies a DSSE bundle: signature over the PAE, key or certificate chain, transparency-log and
- *  timestamp thresholds, identity policy. Returns the envelope's payload bytes and type. */
+ *  timestamp thresholds, identity policy. Returns the envelope's payload bytes and type, and the
+ *  log and timestamp-authority times the bundle carried (all verified). */
 export function verifyDsseBundle(
   bundle: Bundle,
   trust: TrustMaterial,
   options: { tlogThreshold: number; ctlogThreshold: number; timestampThreshold: number; policy?: VerificationPolicy },
   source: string,
-): { payload: Buffer; payloadType: string; identity?: { subjectAlternativeName?: string; issuer?: string } } {
+): { payload: Buffer; payloadType: string; identity?: { subjectAlternativeName?: string; issuer?: string }; timestamps: VerifiedTimestamp[] } {
   if (bundle.content.$case !== 'dsseEnvelope') {
     throw new SignError('BUNDLE_INVALID', `${source}: bundle holds a message signature, expected a DSSE envelope`, { detail: { source } });
   }
   let signer: ReturnType<Verifier['verify']>;
+  const entity = toSignedEntity(bundle);
   try {
-    signer = new Verifier(trust, options).verify(toSignedEntity(bundle), options.policy);
+    signer = new Verifier(trust, options).verify(entity, options.policy);
   } catch (error) {
     if (error instanceof SignError) throw error;
     const message = (error as Error).message;
@@ -82,5 +104,5 @@ export function verifyDsseBundle(
         ...(signer.identity.extensions?.issuer === undefined ? {} : { issuer: signer.identity.extensions.issuer }),
       }
     : undefined;
-  return { payload: Buffer.from(envelope.payload), payloadType: envelope.payloadType, ...(identity ? { identity } : {}) };
+  return { payload: Buffer.from(envelope.payload), payloadType: envelope.payloadType, ...(identity ? { identity } : {}), timestamps: entityTimestamps(entity) };
 }

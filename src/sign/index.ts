@@ -6,7 +6,8 @@
  *   await verifyImage({ client, reference, policy: { keys: [loadPublicKey(pub)] } });
  *
  * The building blocks (`appendCosignLayer`, `pushBundleReferrer`, `createDsseBundle`,
- * `verifyBundleReferrer`, DSSE/in-toto formats) are shared with `src/attest`.
+ * `verifyBundleReferrer`, the `findSigned*` duplicate checks, DSSE/in-toto formats) are shared
+ * with `src/attest`.
  */
 export { SignError, signErrorCodes } from './errors.ts';
 export type { SignErrorCode } from './errors.ts';
@@ -33,12 +34,14 @@ export { verifyImage, verifyBundleReferrer, listBundleReferrers, describeFailure
 export type { VerifyImageOptions, VerifiedSignature, TrustPolicy, Matcher } from './verify-image.ts';
 export { appendCosignLayer, pushBundleReferrer, BUNDLE_MEDIA_TYPE } from './storage.ts';
 export { createDsseBundle, parseBundle, keyTrustMaterial, verifyDsseBundle } from './bundle.ts';
+export type { VerifiedTimestamp } from './bundle.ts';
+export { findSignedPayloadLayer, findSignedEnvelopeLayer, findSignedBundle } from './existing.ts';
 export { CosignAnnotations, cosignTag, signatureManifest } from './format/cosign-manifest.ts';
 export { SIMPLE_SIGNING_MEDIA_TYPE, SIMPLE_SIGNING_TYPE, buildSimpleSigningPayload, parseSimpleSigningPayload } from './format/simple-signing.ts';
 export type { SimpleSigningPayload } from './format/simple-signing.ts';
 export { preAuthEncoding, buildEnvelope, IN_TOTO_PAYLOAD_TYPE, DSSE_ENVELOPE_MEDIA_TYPE } from './format/dsse.ts';
 export type { DsseEnvelope } from './format/dsse.ts';
-export { buildStatement, parseStatement, statementCovers, STATEMENT_V1, STATEMENT_V01, COSIGN_SIGN_PREDICATE } from './format/in-toto.ts';
+export { buildStatement, parseStatement, statementCovers, sameJson, STATEMENT_V1, STATEMENT_V01, COSIGN_SIGN_PREDICATE } from './format/in-toto.ts';
 export type { Statement, ResourceDescriptor } from './format/in-toto.ts';
 export { keylessSigner, rekorWitnesses } from './keyless.ts';
 export type { KeylessOptions } from './keyless.ts';

@@ -1,4 +1,4 @@
-import { sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { hashFor, keyHint, publicKeyToPem } from './keys.ts';
 
@@ -19,6 +19,10 @@ export interface SignatureResult {
  *  private key never leaves the implementation. */
 export interface ImageSigner {
   sign(data: Uint8Array): Promise<SignatureResult>;
+  /** The public half of the key every signature is made with, when there is one such key (a key
+   *  file). Absent for keyless signers, whose key is new each time. Lets signing recognise what
+   *  this key already signed and not sign it again (cosign's duplicate detection). */
+  readonly publicKey?: KeyObject;
 }
 
 /** A signer over an in-memory private key (from `cosign.key`): ECDSA with the curve's hash, DER. */
@@ -27,6 +31,7 @@ export function keySigner(privateKey: KeyObject): ImageSigner {
   const hint = keyHint(privateKey);
   const hash = hashFor(privateKey);
   return {
+    publicKey: createPublicKey(privateKey),
     async sign(data) {
       return { signature: cryptoSign(hash, data, privateKey), publicKeyPem, hint };
     },

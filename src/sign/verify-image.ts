@@ -4,6 +4,7 @@ import type { Digest } from '../lib/index.ts';
 import type { Descriptor, ImageManifest, ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { MediaTypes, RegistryClientError } from '../registry-client/index.ts';
 import { keyTrustMaterial, parseBundle, verifyDsseBundle } from './bundle.ts';
+import type { VerifiedTimestamp } from './bundle.ts';
 import { SignError } from './errors.ts';
 import { CosignAnnotations, cosignTag } from './format/cosign-manifest.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from './format/dsse.ts';
@@ -48,6 +49,8 @@ export interface VerifiedSignature {
   payload: SimpleSigningPayload | Statement;
   /** The exact signed payload bytes, for `--output` style printing. */
   payloadBytes: Uint8Array;
+  /** Bundles: the transparency-log and timestamp-authority times verified with the signature. */
+  timestamps?: VerifiedTimestamp[];
 }
 
 /** Options of {@link verifyImage}. */
@@ -228,6 +231,7 @@ export async function verifyBundleReferrer(
     ...(result.identity ? { identity: result.identity } : {}),
     payload: statement,
     payloadBytes: result.payload,
+    ...(result.timestamps.length ? { timestamps: result.timestamps } : {}),
   };
 }
 

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/registry-client/index.ts';
+import type { ImageManifest } from '../../src/registry-client/index.ts';
+import type { Digest } from '../../src/lib/index.ts';
 import { startDockerRegistry } from '../../src/registry-client/testing.ts';
 import { startKiln } from './registry-support.ts';
 import { kiln } from './trust-helpers.ts';
@@ -62,8 +65,8 @@ interface Published {
   index: { digest: string };
   images: { arch: string; digest: string }[];
   refs: string[];
-  signatures: { digest: string; signatureTag?: string; signatureReference?: string; bundle?: { viaApi: boolean } }[];
-  attestations: { digest: string; predicateType: string; attestationReference?: string; bundle?: { viaApi: boolean } }[];
+  signatures: { digest: string; signatureTag?: string; signatureReference?: string; bundle?: { viaApi: boolean }; unchanged?: string[] }[];
+  attestations: { digest: string; predicateType: string; attestationReference?: string; bundle?: { viaApi: boolean }; unchanged?: string[] }[];
 }
 
 interface Statement {
@@ -220,6 +223,35 @@ describe.each([
       expect(report.passed).toBe(true);
       expect(report.reports[0]!.checks.map((c) => c.passed)).toEqual([true, true, true]);
     }
+  });
+
+  it('re-publishing the same digest adds no signature, attestation or bundle referrer', async () => {
+    const client = new RegistryClient();
+    const repo = { registry: host, repository: 'team/app' };
+    const digests = [published.index.digest, ...published.images.map((image) => image.digest)] as Digest[];
+    const snapshot = async () =>
+      Promise.all(
+        digests.map(async (digest) => ({
+          sig: (await client.getManifest({ ...repo, tag: `sha256-${digest.slice(7)}.sig` })).digest,
+          att: (await client.getManifest({ ...repo, tag: `sha256-${digest.slice(7)}.att` })).digest,
+          attLayers: ((await client.getManifest({ ...repo, tag: `sha256-${digest.slice(7)}.att` })).manifest as ImageManifest).layers.map((layer) => layer.annotations?.predicateType),
+          referrers: (await client.referrers(repo, digest)).manifests.map((m) => m.digest).sort(),
+        })),
+      );
+    const before = await snapshot();
+    for (const entry of before) {
+      expect([...entry.attLayers].sort()).toEqual(['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']);
+      expect(entry.referrers).toHaveLength(kind === 'kiln' ? 3 : 0);
+    }
+    const again = await kiln(['image', 'publish', 'image.yaml', tag, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
+    expect(again.code, again.stderr).toBe(0);
+    const summary = JSON.parse(again.stdout) as Published;
+    expect(summary.index.digest).toBe(published.index.digest);
+    const unchanged = kind === 'kiln' ? ['tag', 'bundle'] : ['tag'];
+    expect(summary.signatures.map((entry) => entry.unchanged)).toEqual(digests.map(() => unchanged));
+    expect(summary.attestations.map((entry) => entry.unchanged)).toEqual(summary.attestations.map(() => unchanged));
+    expect(summary.attestations).toHaveLength(6);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('publishing without --key attaches nothing', async () => {

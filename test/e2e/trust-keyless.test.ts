@@ -157,6 +157,26 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
     expect(bad.stderr).toContain('does not match');
   });
 
+  it("dates a keyless attestation by its verified Rekor integrated time, and maxAge measures from it", async () => {
+    const client = new RegistryClient();
+    const repo = { registry: registry.host, repository: 'team/app' };
+    const referrers = (await client.referrers(repo, image.digest)).manifests.filter((m) => m.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://openvex.dev/ns');
+    expect(referrers).toHaveLength(1);
+    const layer = ((await client.getManifest({ ...repo, digest: referrers[0]!.digest })).manifest as ImageManifest).layers[0]!;
+    const bundle = JSON.parse(Buffer.from(await client.getBlob(repo, layer.digest)).toString()) as { verificationMaterial: { tlogEntries: { integratedTime: string }[] } };
+    const logged = new Date(Number(bundle.verificationMaterial.tlogEntries[0]!.integratedTime) * 1000).toISOString();
+
+    const verified = await kiln(['verify-attestation', '--type', 'openvex', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', '--json', ref], { cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
+    const attestation = (JSON.parse(verified.stdout) as { verified: { attestations: { attestedAt: { time: string; source: string } }[] }[] }).verified[0]!.attestations[0]!;
+    expect(attestation.attestedAt).toEqual({ time: logged, source: 'transparency-log' });
+
+    await writeFile(join(dir, 'policy-age.yaml'), `authorities:\n  ci:\n    keyless: { identity: '${IDENTITY}', issuer: '${ISSUER}', trustedRoot: trusted-root.json }\nattestations:\n  - { type: openvex, maxAge: 1h }\n`);
+    const fresh = await kiln(['policy', 'verify', '--policy', 'policy-age.yaml', '--json', ref], { cwd: dir });
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    expect((JSON.parse(fresh.stdout) as { reports: { checks: { detail: string }[] }[] }).reports[0]!.checks[0]!.detail).toBe(`1 valid by ci, newest attested ${logged} (transparency log)`);
+  });
+
   it('enforces a keyless authority in kiln policy verify', async () => {
     const policy = (identity: string) =>
       `authorities:\n  ci:\n    keyless: { identity: '${identity}', issuer: '${ISSUER}', trustedRoot: trusted-root.json }\nsignatures: { required: [ci] }\n`;

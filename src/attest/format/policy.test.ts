@@ -37,7 +37,7 @@ attestations:
     ['authorities: {a: {key: k}}\nunknownField: 1\nsignatures: {required: [a]}', 'unknownField'],
     ['authorities: {a: {key: k}}', 'requires nothing'],
     ['authorities: {a: {keyless: {issuer: x, trustedRoot: r}}}\nsignatures: {required: [a]}', 'identity'],
-    ['[unbalanced', 'not YAML'],
+    ['[unbalanced', 'not valid YAML'],
   ])('rejects %j naming the problem', (text, fragment) => {
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(AttestError);
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(fragment);

@@ -1,43 +1,73 @@
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadYamlBounded } from '../../lib/index.ts';
 import { AttestError } from '../errors.ts';
 import { predicateTypeUri } from './predicate-types.ts';
 
+// The one source of the policy file's shape: parsePolicy validates with it and
+// schemas/policy.schema.json is its JSON Schema export (policyJsonSchema; a test keeps the file in
+// step). docs/policy.md describes every key.
+
 const keyless = z
   .object({
-    identity: z.string().optional(),
-    identityRegExp: z.string().optional(),
-    issuer: z.string().optional(),
-    issuerRegExp: z.string().optional(),
-    trustedRoot: z.string(),
-    ignoreTlog: z.boolean().optional(),
-    ignoreSct: z.boolean().optional(),
+    identity: z.string().optional().meta({ description: "the certificate's identity (subject alternative name: email or URI) must equal this" }),
+    identityRegExp: z.string().optional().meta({ description: 'the identity must match this regular expression (JavaScript syntax); used when identity is absent' }),
+    issuer: z.string().optional().meta({ description: 'the OIDC issuer in the certificate must equal this' }),
+    issuerRegExp: z.string().optional().meta({ description: 'the issuer must match this regular expression; used when issuer is absent' }),
+    trustedRoot: z.string().meta({ description: 'Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys, TSAs); a path relative to the policy file' }),
+    ignoreTlog: z.boolean().optional().meta({ description: 'do not require a transparency-log entry (default false: one is required)' }),
+    ignoreSct: z.boolean().optional().meta({ description: 'do not require a certificate transparency SCT (default false: one is required)' }),
   })
-  .strict();
+  .strict()
+  .meta({
+    description: 'keyless (Fulcio certificate) signer: an identity and an issuer, each given exactly or as a regular expression, under a trusted root',
+    allOf: [{ anyOf: [{ required: ['identity'] }, { required: ['identityRegExp'] }] }, { anyOf: [{ required: ['issuer'] }, { required: ['issuerRegExp'] }] }],
+  });
 
 const authority = z
-  .object({ key: z.string().optional(), keyless: keyless.optional() })
+  .object({
+    key: z.string().optional().meta({ description: 'PEM public key file (cosign.pub); a path relative to the policy file' }),
+    keyless: keyless.optional(),
+  })
   .strict()
-  .refine((value) => (value.key === undefined) !== (value.keyless === undefined), { message: 'an authority has exactly one of key or keyless' });
+  .refine((value) => (value.key === undefined) !== (value.keyless === undefined), { message: 'an authority has exactly one of key or keyless' })
+  .meta({ description: 'who may sign: exactly one of key or keyless', oneOf: [{ required: ['key'] }, { required: ['keyless'] }] });
 
 const policySchema = z
   .object({
-    apiVersion: z.literal('kiln.dev/v1').optional(),
-    authorities: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), authority),
-    signatures: z.object({ required: z.array(z.string()).default([]) }).strict().optional(),
+    apiVersion: z.literal('kiln.dev/v1').optional().meta({ description: 'policy format version; only kiln.dev/v1 exists' }),
+    authorities: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), authority)
+      .meta({ description: 'named signers (letters, digits, _ . -); the rules below refer to them by name; at least one' }),
+    signatures: z
+      .object({ required: z.array(z.string()).default([]).meta({ description: 'authorities that must each have signed the image (cosign signature: .sig tag or bundle referrer)' }) })
+      .strict()
+      .optional()
+      .meta({ description: 'image signature requirements' }),
     attestations: z
       .array(
         z
           .object({
-            type: z.string(),
-            authorities: z.array(z.string()).optional(),
-            maxAge: z.string().optional(),
+            type: z.string().meta({ description: 'predicate type: a cosign name (slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom) or a predicate type URI' }),
+            authorities: z.array(z.string()).optional().meta({ description: 'authorities any one of which must have signed a matching attestation (default: every authority defined)' }),
+            maxAge: z
+              .string()
+              .regex(/^(\d+[smhdw])+$/, 'a duration like 30d, 720h or 1w2d (units s, m, h, d, w)')
+              .optional()
+              .meta({ description: 'the newest valid attestation must have been made within this long before the check, e.g. 30d, 720h, 1w2d; measured from the attestation time (docs/policy.md)' }),
           })
-          .strict(),
+          .strict()
+          .meta({ description: 'one required attestation type' }),
       )
-      .optional(),
+      .optional()
+      .meta({ description: 'attestations the image must carry' }),
   })
-  .strict();
+  .strict()
+  .meta({ title: 'Kiln supply-chain policy', description: 'policy file of `kiln policy verify` (YAML or JSON): who must have signed an image and which attestations it must carry' });
+
+/** JSON Schema (draft 2020-12) of the policy file, for editors and CI validation. */
+export function policyJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(policySchema, { io: 'input' }), $id: 'https://kiln.dev/schemas/policy.schema.json' };
+}
 
 /** A keyless authority: who must have signed, under which trusted root. */
 export interface KeylessAuthority {
@@ -79,9 +109,10 @@ function regexpOf(value: string, source: string, field: string): RegExp {
 export function parsePolicy(text: string, source: string): Policy {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = loadYamlBounded(text, source);
   } catch (error) {
-    throw new AttestError('POLICY_INVALID', `${source}: not YAML/JSON (${(error as Error).message})`, { cause: error, detail: { source } });
+    // The bounded loader's message already names the file, line and what is wrong.
+    throw new AttestError('POLICY_INVALID', (error as Error).message, { cause: error, detail: { source } });
   }
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {

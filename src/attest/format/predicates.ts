@@ -1,3 +1,5 @@
+import { sameJson } from '../../sign/index.ts';
+import { parseJsonBounded } from '../../lib/index.ts';
 import { AttestError } from '../errors.ts';
 
 function fail(source: string, why: string): never {
@@ -17,9 +19,10 @@ export function parsePredicate(bytes: Uint8Array, predicateType: string, source:
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // SBOMs can be large: the size bound is the one for attestation payloads, depth the usual one.
+    json = parseJsonBounded(text, source, { maxBytes: 256 * 1024 * 1024 });
   } catch (error) {
-    throw new AttestError('PREDICATE_INVALID', `${source}: not JSON (${(error as Error).message})`, { cause: error, detail: { source } });
+    throw new AttestError('PREDICATE_INVALID', (error as Error).message, { cause: error, detail: { source } });
   }
   if (!isObject(json)) fail(source, 'predicate must be a JSON object');
   validatePredicate(json, predicateType, source);
@@ -81,4 +84,33 @@ export function predicateTime(predicateType: string, predicate: unknown): Date |
   if (typeof value !== 'string') return undefined;
   const time = new Date(value);
   return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
+/** Predicate fields that record only when or in which run a predicate was produced, not what it
+ *  says: attesting a predicate that differs from an existing one only there makes no new attestation. */
+function withoutRunFields(predicateType: string, predicate: unknown): unknown {
+  if (!isObject(predicate)) return predicate;
+  if (predicateType === 'https://cosign.sigstore.dev/attestation/v1') {
+    // cosign's custom predicate: `Timestamp` is the attest time cosign (and Kiln) writes.
+    const { Timestamp: _time, ...rest } = predicate;
+    return rest;
+  }
+  if (predicateType === 'https://slsa.dev/provenance/v1' && isObject(predicate.runDetails)) {
+    const { metadata: _metadata, ...runDetails } = predicate.runDetails;
+    return { ...predicate, runDetails };
+  }
+  if (predicateType === 'https://slsa.dev/provenance/v0.2' && isObject(predicate.metadata)) {
+    const { buildInvocationId: _id, buildStartedOn: _start, buildFinishedOn: _finish, ...metadata } = predicate.metadata;
+    return { ...predicate, metadata };
+  }
+  return predicate;
+}
+
+/** True when two predicates of `predicateType` state the same thing, so the second is no new
+ *  attestation: equal as JSON apart from the fields that only record the run (cosign's custom
+ *  `Timestamp`; SLSA v1 `runDetails.metadata`; SLSA v0.2 `metadata.buildInvocationId`,
+ *  `buildStartedOn`, `buildFinishedOn`). A rebuild of the same digest from the same definition by the
+ *  same builder is the same provenance; a different SBOM, VEX or definition is not. */
+export function samePredicate(predicateType: string, a: unknown, b: unknown): boolean {
+  return sameJson(withoutRunFields(predicateType, a), withoutRunFields(predicateType, b));
 }

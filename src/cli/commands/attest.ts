@@ -29,7 +29,7 @@ export function registerAttest(program: Command, context: CliContext): void {
         .requiredOption('--predicate <FILE>', 'predicate file (JSON; "-" reads stdin); for --type custom any text')
         .option('--type <TYPE>', 'slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom, or a predicate type URI', 'custom')
         .option('--key <PATH>', 'cosign.key or PEM private key; without it, keyless (Fulcio)')
-        .option('--replace', 'replace existing .att layers of the same predicate type')
+        .option('--replace', 'replace existing .att layers of the same predicate type (and attest even when the same key already attested the same predicate)')
         .option('--recursive', 'for an index, also attest each platform manifest'),
       '.att',
     ).option('--json', 'print where each attestation went as JSON'),
@@ -62,8 +62,15 @@ export function registerAttest(program: Command, context: CliContext): void {
       });
       if (!flags.json) {
         for (const entry of attested) {
-          if (entry.attestationTag) context.stderr(`Pushing attestation (${predicateType}) to: ${reference.registry}/${reference.repository}:${entry.attestationTag}\n`);
-          if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+          const kept = entry.unchanged ?? [];
+          if (entry.attestationTag) {
+            const where = `${reference.registry}/${reference.repository}:${entry.attestationTag}`;
+            context.stderr(kept.includes('tag') ? `Attestation (${predicateType}) already present in ${where}; unchanged\n` : `Pushing attestation (${predicateType}) to: ${where}\n`);
+          }
+          if (entry.bundle) {
+            const what = kept.includes('bundle') ? 'Bundle referrer already present:' : 'Pushing bundle referrer';
+            context.stderr(`${what} ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+          }
         }
       }
       results.push(...attested);

@@ -5,6 +5,7 @@ import { AttestError, assertPolicyPassed, evaluatePolicy, parsePolicy } from '..
 import type { PolicyReport } from '../../attest/index.ts';
 import { SignError, loadPublicKey, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
 import type { TrustPolicy } from '../../sign/index.ts';
+import { parseJsonBounded } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { addRegistryOptions, imageArgument, openClient, signatureRepository } from './trust-options.ts';
@@ -48,7 +49,7 @@ export function registerPolicyVerify(program: Command, context: CliContext): voi
         const path = resolve(base, keyless.trustedRoot);
         let json: unknown;
         try {
-          json = JSON.parse(await readPolicyFile(path, `authority ${name} trusted root`));
+          json = parseJsonBounded(await readPolicyFile(path, `authority ${name} trusted root`), path);
         } catch (error) {
           if (error instanceof AttestError) throw error;
           throw new AttestError('POLICY_INVALID', `${flags.policy}: authority ${name}: trusted root ${path} is not JSON`, { cause: error });

@@ -47,8 +47,15 @@ export function registerSign(program: Command, context: CliContext): void {
       });
       for (const entry of signed) {
         if (!flags.json) {
-          if (entry.signatureTag) context.stderr(`Pushing signature to: ${reference.registry}/${reference.repository}:${entry.signatureTag}\n`);
-          if (entry.bundle) context.stderr(`Pushing bundle referrer ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+          const kept = entry.unchanged ?? [];
+          if (entry.signatureTag) {
+            const where = `${reference.registry}/${reference.repository}:${entry.signatureTag}`;
+            context.stderr(kept.includes('tag') ? `Signature already present in ${where}; unchanged\n` : `Pushing signature to: ${where}\n`);
+          }
+          if (entry.bundle) {
+            const what = kept.includes('bundle') ? 'Bundle referrer already present:' : 'Pushing bundle referrer';
+            context.stderr(`${what} ${entry.bundle.digest} for ${entry.digest}${entry.bundle.viaApi ? '' : ' (referrers tag fallback)'}\n`);
+          }
         }
       }
       results.push(...signed);

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { KeyObject } from 'node:crypto';
-import { KilnError } from '../../lib/index.ts';
+import { KilnError, parseJsonBounded } from '../../lib/index.ts';
 import { RegistryClient, dockerConfigCredentials, parseReference } from '../../registry-client/index.ts';
 import type { ImageReference, RepositoryRef } from '../../registry-client/index.ts';
 import { SignError, decryptPrivateKey, fromPem, keySigner, keylessSigner, loadPlainPrivateKey, loadPublicKey, rekorWitnesses, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
@@ -106,7 +106,8 @@ export async function readPassword(context: CliContext, what: string, confirm = 
   return first;
 }
 
-async function prompt(context: CliContext, question: string): Promise<string> {
+/** Asks on the terminal without echoing what is typed (passwords). */
+export async function prompt(context: CliContext, question: string): Promise<string> {
   context.stderr(question);
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
   const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
@@ -196,7 +197,7 @@ export async function trustPolicyFromFlags(flags: IdentityFlags, context: CliCon
     if (!flags.trustedRoot) throw new KilnError('USAGE', 'keyless verification needs --trusted-root FILE (the Sigstore trusted root of the Fulcio/Rekor that issued the certificates)');
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(resolve(context.cwd, flags.trustedRoot), 'utf8'));
+      json = parseJsonBounded(await readFile(resolve(context.cwd, flags.trustedRoot), 'utf8'), flags.trustedRoot);
     } catch (error) {
       throw new SignError('TRUST_ROOT_INVALID', `${flags.trustedRoot}: cannot read trusted root JSON`, { cause: error, detail: { path: flags.trustedRoot } });
     }

@@ -49,7 +49,16 @@ export function registerVerifyAttestation(program: Command, context: CliContext)
       printJson(context, {
         verified: all.map((entry) => ({
           image: entry.image,
-          attestations: entry.attestations.map((a) => ({ digest: a.digest, source: a.source, predicateType: a.predicateType, keyHint: a.keyHint, identity: a.identity, producedAt: a.producedAt?.toISOString(), statement: a.statement })),
+          attestations: entry.attestations.map((a) => ({
+            digest: a.digest,
+            source: a.source,
+            predicateType: a.predicateType,
+            keyHint: a.keyHint,
+            identity: a.identity,
+            producedAt: a.producedAt?.toISOString(),
+            ...(a.attestedAt ? { attestedAt: { time: a.attestedAt.time.toISOString(), source: a.attestedAt.source } } : {}),
+            statement: a.statement,
+          })),
         })),
       });
     }

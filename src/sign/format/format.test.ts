@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SignError } from '../errors.ts';
 import { cosignTag } from './cosign-manifest.ts';
 import { preAuthEncoding } from './dsse.ts';
-import { buildStatement, statementCovers } from './in-toto.ts';
+import { buildStatement, sameJson, statementCovers } from './in-toto.ts';
 import { buildSimpleSigningPayload, parseSimpleSigningPayload } from './simple-signing.ts';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}` as const;
@@ -57,5 +57,22 @@ describe('tags and statements', () => {
     const statement = buildStatement('r', DIGEST, 'https://slsa.dev/provenance/v1', {});
     expect(statementCovers(statement, DIGEST)).toBe(true);
     expect(statementCovers(statement, `sha256:${'cd'.repeat(32)}`)).toBe(false);
+  });
+});
+
+describe('sameJson', () => {
+  it('compares JSON documents ignoring key order, with undefined fields equal to missing ones', () => {
+    expect(sameJson({ a: 1, b: { c: [1, { d: 'x', e: null }] } }, { b: { c: [1, { e: null, d: 'x' }] }, a: 1 })).toBe(true);
+    expect(sameJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
+    expect(sameJson({ a: 1 }, { a: '1' })).toBe(false);
+    expect(sameJson({ a: null }, { a: undefined })).toBe(false);
+    expect(sameJson(undefined, null)).toBe(true);
+  });
+
+  it("finds any JSON document equal to a copy with every object's keys reversed, and unequal to a changed copy", () => {
+    const reversed = (value: unknown): unknown =>
+      Array.isArray(value) ? value.map(reversed) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)])) : value;
+    fc.assert(fc.property(fc.jsonValue(), (value) => sameJson(value, reversed(value)) && !sameJson(value, [value])));
   });
 });

@@ -1,3 +1,4 @@
+import { json } from '@sigstore/core';
 import type { Digest } from '../../lib/index.ts';
 import { SignError } from '../errors.ts';
 
@@ -53,4 +54,11 @@ export function parseStatement(bytes: Uint8Array, source: string): Statement {
 export function statementCovers(statement: Statement, digest: Digest): boolean {
   const [algorithm, hex] = digest.split(':') as [string, string];
   return statement.subject.some((subject) => subject.digest?.[algorithm] === hex);
+}
+
+/** True when two values are equal as JSON documents: object key order ignored (RFC 8785 canonical
+ *  form), and compared as serialised, so an `undefined` field equals a missing one. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (value: unknown) => json.canonicalize(value === undefined ? null : JSON.parse(JSON.stringify(value)));
+  return canonical(a) === canonical(b);
 }
