@@ -1,9 +1,12 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateSigningKey, loadSigningKey } from '../apk/index.ts';
+import type { SigningKey } from '../apk/index.ts';
 import { createApkPublisher } from './apk-publisher.ts';
 import { buildAll } from './build-all.ts';
+import { buildRecipe } from './build-service.ts';
 import type { BuildEnvironmentProvider } from './environment/provider.ts';
 import { createFakeRunner } from './sandbox/fake.ts';
 
@@ -64,5 +67,47 @@ describe('package.timeout', () => {
     await expect(
       buildRecipe({ recipeFile: join(dir, 'slow.yaml'), outDir: join(dir, 'out'), sourceDir: null, arch: 'x86_64' }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() }),
     ).rejects.toThrow(/slow\.yaml:4:12: the build exceeded package\.timeout 300ms/);
+  });
+});
+
+describe('an unsigned build next to a signed index', () => {
+  async function signedOutput() {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-downgrade-'));
+    const key = await loadSigningKey((await generateSigningKey(join(dir, 'builder'), 2048)).privateKeyPath);
+    writeFileSync(join(dir, 'lib.yaml'), recipe('lib'));
+    const out = join(dir, 'out');
+    await buildRecipe({ recipeFile: join(dir, 'lib.yaml'), outDir: out, sourceDir: null, arch: 'x86_64' }, { runner: createFakeRunner(), environment, publisher: createApkPublisher({ signingKey: key }) });
+    return { dir, out, key, index: join(out, 'x86_64', 'APKINDEX.tar.gz') };
+  }
+
+  it('pkg build: is refused before any step runs, leaving the output directory as it was', async () => {
+    const { dir, out, index } = await signedOutput();
+    const before = readdirSync(join(out, 'x86_64')).map((name) => [name, readFileSync(join(out, 'x86_64', name)).toString('base64')]);
+    const marker = join(dir, 'step-ran');
+    writeFileSync(join(dir, 'app.yaml'), recipe('app', [], `touch ${marker}`));
+    const build = buildRecipe({ recipeFile: join(dir, 'app.yaml'), outDir: out, sourceDir: null, arch: 'x86_64' }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    await expect(build).rejects.toMatchObject({ code: 'INDEX_SIGNATURE_DOWNGRADE', message: expect.stringContaining(`${index} is signed (by builder.rsa.pub) and this run has no signing key`) as unknown });
+    expect(existsSync(marker)).toBe(false);
+    expect(readdirSync(join(out, 'x86_64')).map((name) => [name, readFileSync(join(out, 'x86_64', name)).toString('base64')])).toEqual(before);
+    // without an index update there is nothing to downgrade
+    await buildRecipe({ recipeFile: join(dir, 'app.yaml'), outDir: out, sourceDir: null, arch: 'x86_64', generateIndex: false }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it('build-all: is refused before anything is built when a recipe is out of date, passes when all are up to date', async () => {
+    const { dir, out, index, key } = await signedOutput();
+    const recipes = mkdtempSync(join(tmpdir(), 'kiln-downgrade-all-'));
+    writeFileSync(join(recipes, 'other.yaml'), recipe('other'));
+    const ports = (signingKey?: SigningKey) => ({ runner: createFakeRunner(), environment, publisher: createApkPublisher(signingKey ? { signingKey } : {}) });
+    expect((await buildAll({ dir: recipes, outDir: out, arch: 'x86_64' }, ports(key))).outcomes.map((o) => o.status)).toEqual(['built']);
+    expect((await buildAll({ dir: recipes, outDir: out, arch: 'x86_64' }, ports())).outcomes.map((o) => o.status)).toEqual(['up-to-date']);
+
+    const indexBefore = readFileSync(index);
+    writeFileSync(join(recipes, 'other.yaml'), recipe('other', [], `touch ${join(dir, 'other-ran')}`));
+    await expect(buildAll({ dir: recipes, outDir: out, arch: 'x86_64' }, ports())).rejects.toMatchObject({ code: 'INDEX_SIGNATURE_DOWNGRADE', detail: { index } });
+    expect(existsSync(join(dir, 'other-ran'))).toBe(false);
+    expect(readFileSync(index).equals(indexBefore)).toBe(true);
+    // a dry run only plans
+    expect((await buildAll({ dir: recipes, outDir: out, arch: 'x86_64', dryRun: true }, ports())).outcomes.map((o) => [o.name, o.status])).toEqual([['other', 'planned']]);
   });
 });

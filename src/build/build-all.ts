@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { access, readFile, readdir, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { silentLogger, writeFileAtomic } from '../lib/index.ts';
+import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import { archInfo, hostArch } from './arch.ts';
 import { planBuildAll } from './build-all-plan.ts';
 import type { BuildAllPlan, PlanRecipe } from './build-all-plan.ts';
-import { BUILDER_VERSION, buildRecipe, provenanceFileName } from './build-service.ts';
+import { BUILDER_VERSION, buildRecipe, INDEX_FILE, provenanceFileName } from './build-service.ts';
 import type { BuildPorts, BuildRequest, BuildResult } from './build-service.ts';
 import { BuildError } from './errors.ts';
 import { hashFile } from './hash-file.ts';
@@ -95,7 +95,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   const loaded = new Map<string, Loaded>();
   const planRecipes: PlanRecipe[] = [];
   for (const file of files) {
-    const text = await readFile(file, 'utf8');
+    const text = await readInputText(file, { what: 'recipe' });
     const textHash = sha256(`${options}\n${text}`);
     let facts = cache[file]?.textHash === textHash ? cache[file] : undefined;
     if (!facts) {
@@ -129,10 +129,15 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
     outcomes.set(name, { name, file: item.file, status: request.dryRun ? (upToDate ? 'up-to-date' : 'planned') : upToDate ? 'up-to-date' : 'planned', inputHash: plan.inputHash[name]! });
   }
   if (request.dryRun) return { plan, outcomes: plan.order.map((name) => outcomes.get(name)!), durationMs: Date.now() - started };
+  // Once for the run, not as the same failure of every recipe; only when something will be built.
+  if ((request.generateIndex ?? true) && plan.order.some((name) => outcomes.get(name)!.status === 'planned')) {
+    await ports.publisher.checkIndex(join(archDir, INDEX_FILE));
+  }
 
   // Index updates of parallel builds go one at a time.
   let indexQueue: Promise<void> = Promise.resolve();
   const publisher: PackagePublisher = {
+    checkIndex: (indexFile) => ports.publisher.checkIndex(indexFile),
     writePackage: (...args) => ports.publisher.writePackage(...args),
     updateIndex: (indexFile, packageFiles) => {
       const next = indexQueue.then(() => ports.publisher.updateIndex(indexFile, packageFiles));

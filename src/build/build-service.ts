@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { silentLogger, writeFileAtomic } from '../lib/index.ts';
+import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { archInfo, hostArch } from './arch.ts';
 import { compileBuild, GUEST_WORKSPACE } from './compile.ts';
@@ -94,6 +94,9 @@ export interface BuildResult {
   durationMs: number;
 }
 
+/** Name of the index the builder keeps beside the packages of each architecture. */
+export const INDEX_FILE = 'APKINDEX.tar.gz';
+
 /** melange output layout: OUT/ARCH/NAME-VERSION.apk. */
 export function packageFileName(name: string, fullVersion: string): string {
   return `${name}-${fullVersion}.apk`;
@@ -113,9 +116,9 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
   const recipeFile = resolve(request.recipeFile);
   let recipeText: string;
   try {
-    recipeText = await readFile(recipeFile, 'utf8');
+    recipeText = await readInputText(recipeFile, { what: 'recipe' });
   } catch (error) {
-    throw new BuildError('RECIPE_NOT_FOUND', `${recipeFile}: cannot read recipe`, { cause: error, detail: { file: recipeFile } });
+    throw new BuildError('RECIPE_NOT_FOUND', (error as Error).message, { cause: error, detail: { file: recipeFile } });
   }
   const recipe = loadRecipe(recipeFile, recipeText, {
     ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
@@ -133,6 +136,8 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
   const sourceChecks = await verifyLocalSources(compiled.sources);
 
   const archDir = join(resolve(request.outDir), arch.apk);
+  // Refuse what the index update would refuse before anything runs, so nothing is built in vain.
+  if (request.generateIndex ?? true) await ports.publisher.checkIndex(join(archDir, INDEX_FILE));
   const workspace = await mkdtemp(join(tmpdir(), `kiln-build-${recipe.package.name}-`));
   const staging = join(archDir, `.kiln-staging-${randomBytes(6).toString('hex')}`);
   let environment: BuildEnvironment | undefined;
@@ -185,7 +190,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
       }
       let indexFile: string | undefined;
       if (request.generateIndex ?? true) {
-        indexFile = join(archDir, 'APKINDEX.tar.gz');
+        indexFile = join(archDir, INDEX_FILE);
         await ports.publisher.updateIndex(indexFile, placed);
       }
       const provenanceFile = join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion));
@@ -230,7 +235,8 @@ export function parseDuration(text: string): number {
   return Math.round(total);
 }
 
-function rejectUnsupported(recipe: Recipe): void {
+/** Refuses, naming the recipe line, melange features Kiln does not implement (RECIPE_UNSUPPORTED). */
+export function rejectUnsupported(recipe: Recipe): void {
   const unsupported: [boolean, string, (string | number)[]][] = [
     [(recipe.package.setcap ?? []).length > 0, 'package.setcap (file capabilities)', ['package', 'setcap']],
     [(recipe.capabilities?.add ?? []).length > 0 || (recipe.capabilities?.drop ?? []).length > 0, 'capabilities (sandbox capability changes)', ['capabilities']],

@@ -74,6 +74,15 @@ describe('compileBuild', () => {
     expect(build.needs).toEqual(['greeter-hello']);
   });
 
+  it('labels steps for the log with their variables substituted, as melange logs them', async () => {
+    const text = 'package:\n  name: tool\n  version: 1\nvars:\n  dir: share\npipeline:\n  - runs: |\n      mkdir -p ${{targets.destdir}}/usr/${{vars.dir}}\n      true\n  - name: install ${{package.name}} into ${{targets.contextdir}}\n    pipeline:\n      - runs: echo ${{ package.full-version }}\n';
+    const build = await compileBuild(loadRecipe('r.yaml', text), { arch: x86, library: createPipelineLibrary() });
+    const [first, second] = build.packages[0]!.steps;
+    expect(first!.label).toBe('mkdir -p /home/build/melange-out/tool/usr/share');
+    expect(second!.label).toBe('install tool into /home/build/melange-out/tool');
+    expect(second!.steps[0]!.label).toBe('install tool into /home/build/melange-out/tool > echo 1-r0');
+  });
+
   it('compiles test pipelines of the main package and of subpackages', async () => {
     const recipe = load('hello.yaml');
     const test = await compileTest(recipe, { arch: x86, library: createPipelineLibrary() }, 'hello');

@@ -5,7 +5,7 @@ import type { PipelineLibrary } from './pipeline-library.ts';
 import { evaluateCondition } from './recipe/condition.ts';
 import type { Recipe, RecipeSubpackage } from './recipe/load.ts';
 import type { Step } from './recipe/schema.ts';
-import { substituteStrict } from './recipe/substitute.ts';
+import { substitutePartial, substituteStrict } from './recipe/substitute.ts';
 import type { YamlPath, YamlSource } from './recipe/yaml-source.ts';
 
 /** Guest paths of the build workspace. */
@@ -19,7 +19,7 @@ const HEX_INPUTS: Readonly<Record<string, number>> = { 'expected-sha256': 64, 'e
 
 /** One step ready to run: everything substituted, conditions decided, `uses` expanded. */
 export interface CompiledStep {
-  /** Display name for logs: `name`, else `uses`, else the first line of `runs`. */
+  /** Display name for logs: `name`, else `uses`, else the first line of `runs`, variables substituted. */
   name: string;
   /** Chain of display names from the package pipeline down to this step. */
   label: string;
@@ -178,10 +178,12 @@ function collectSources(steps: readonly CompiledStep[], packageName: string, out
   });
 }
 
-function displayName(step: Step): string {
-  if (step.name) return step.name;
+/** The step's name for logs, with its variables substituted as melange's log shows them (an
+ *  undefined variable is left as written: `runs` itself reports it, with its position). */
+function displayName(step: Step, vars: ReadonlyMap<string, string>): string {
+  if (step.name) return substitutePartial(step.name, vars);
   if (step.uses) return step.uses;
-  const first = (step.runs ?? '').split('\n').find((line) => line.trim() !== '') ?? '';
+  const first = substitutePartial(step.runs ?? '', vars).split('\n').find((line) => line.trim() !== '') ?? '';
   return first.length > 60 ? `${first.slice(0, 57)}...` : first || 'step';
 }
 
@@ -221,7 +223,7 @@ class Compiler {
     const where = source.where(path);
     if (step.if !== undefined && !evaluateCondition(step.if, vars, source.where([...path, 'if']))) return undefined;
 
-    const name = displayName(step);
+    const name = displayName(step, vars);
     const label = parentLabel ? `${parentLabel} > ${name}` : name;
     const env: Record<string, string> = { ...parentEnv };
     for (const [key, value] of Object.entries(step.environment ?? {})) env[key] = substituteStrict(value, vars, source.where([...path, 'environment', key]));

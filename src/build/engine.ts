@@ -75,7 +75,7 @@ export async function runSteps(steps: readonly CompiledStep[], context: EngineCo
     stats.stepsRun++;
     await runSteps(step.steps, context, stats);
     if (step.requiredSteps !== undefined && step.steps.length !== step.requiredSteps) {
-      throw new BuildError('ASSERTION_FAILED', `step "${step.label}" (${step.where}) requires ${step.requiredSteps} nested steps to run, but ${step.steps.length} ran`, {
+      throw new BuildError('ASSERTION_FAILED', `step "${step.label}" (${step.where}) requires ${step.requiredSteps} nested step${step.requiredSteps === 1 ? '' : 's'} to run, but ${step.steps.length} ran`, {
         detail: { step: step.label, required: step.requiredSteps, ran: step.steps.length },
       });
     }
@@ -120,7 +120,7 @@ async function runOne(step: CompiledStep, context: EngineContext): Promise<void>
     code = 'STEP_NETWORK_DENIED';
     why = `tried to use the network, which is off for this step (use fetch with a checksum, or the ${'kiln.dev/network'} annotation)`;
   }
-  throw new BuildError(code, `step "${step.label}" (${step.where}) ${why}\n--- last ${tail.length} lines of its log ---\n${log}`, {
+  throw new BuildError(code, `step "${step.label}" (${step.where}) ${why}\n--- last ${tail.length === 1 ? 'line' : `${tail.length} lines`} of its log ---\n${log}`, {
     detail: { step: step.label, where: step.where, exitCode: result.exitCode, logTail: tail },
   });
 }

@@ -14,7 +14,7 @@ export type { StepLogLine, EngineContext } from './engine.ts';
 export { buildRecipe, packageFileName, provenanceFileName, BUILDER_VERSION } from './build-service.ts';
 export type { BuildRequest, BuildPorts, BuildResult, BuiltPackage } from './build-service.ts';
 export type { PackagePublisher, PackageMetadata, WrittenPackage } from './publisher.ts';
-export { createApkPublisher } from './apk-publisher.ts';
+export { assertIndexKeepsSignature, createApkPublisher } from './apk-publisher.ts';
 export type { ApkPublisherOptions } from './apk-publisher.ts';
 export type { SandboxRunner, SandboxSpec, SandboxMount, SandboxResult, SandboxOutput } from './sandbox/runner.ts';
 export { createBwrapRunner, bwrapArguments } from './sandbox/bwrap.ts';
@@ -35,6 +35,8 @@ export type { BuildAllRequest, BuildAllResult, BuildAllOutcome } from './build-a
 export { lintEntries } from './lint.ts';
 export type { LintEntry } from './lint.ts';
 export { resignPackage } from './resign.ts';
+export { checkRecipe } from './check-recipe.ts';
+export type { RecipeCheck, RecipeCheckRequest } from './check-recipe.ts';
 export { testRecipe, TEST_ROOT } from './test-service.ts';
 export type { TestRequest, TestPorts, TestOutcome } from './test-service.ts';
 export { createImageEnvironmentProvider } from './environment/image.ts';

@@ -35,7 +35,12 @@ export interface WrittenPackage {
 export interface PackagePublisher {
   /** Writes `outFile` atomically (nothing visible on failure). */
   writePackage(outFile: string, dir: string, meta: PackageMetadata, scripts: Readonly<Record<string, string>>, sourceDateEpoch: number): Promise<WrittenPackage>;
+  /** Fails, before anything is built, when a later `updateIndex(indexFile, …)` would be refused:
+   *  the existing index is signed and this publisher has no signing key (INDEX_SIGNATURE_DOWNGRADE).
+   *  A missing index passes. */
+  checkIndex(indexFile: string): Promise<void>;
   /** Adds the packages to the index at `indexFile` (replacing same name+version, keeping the rest
-   *  in order), signs it when a key is configured, and replaces the file atomically. */
+   *  in order), signs it when a key is configured, and replaces the file atomically. A signed index
+   *  is never replaced by an unsigned one (INDEX_SIGNATURE_DOWNGRADE, the file left as it was). */
   updateIndex(indexFile: string, packageFiles: readonly string[]): Promise<void>;
 }

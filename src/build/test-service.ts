@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readApkFile } from '../apk/index.ts';
-import { silentLogger } from '../lib/index.ts';
+import { readInputText, silentLogger } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { archInfo, hostArch } from './arch.ts';
 import { packageFileName } from './build-service.ts';
@@ -52,7 +52,7 @@ export interface TestOutcome {
 export async function testRecipe(request: TestRequest, ports: TestPorts): Promise<TestOutcome[]> {
   const logger = ports.logger ?? silentLogger;
   const recipeFile = resolve(request.recipeFile);
-  const recipe = loadRecipe(recipeFile, await readFile(recipeFile, 'utf8'));
+  const recipe = loadRecipe(recipeFile, await readInputText(recipeFile, { what: 'recipe' }));
   const arch = request.arch ? archInfo(request.arch) : hostArch();
   const library = createPipelineLibrary(request.pipelineDirs ?? []);
   const candidates = [

@@ -250,6 +250,7 @@ export async function planImageBuild(options: BuildImageOptions): Promise<ImageP
     available.set(arch.oci, offered);
     selections.set(arch.oci, options.lock ? lockedSelection(options.lock, arch) : await resolveArch(options, arch, repositories, world, offered));
   }
+  options.onProgress?.('resolve', arches.length, arches.length, '');
   if (!options.lock && arches.length > 1) {
     const pins = commonPins(selections, available);
     if (pins.length) for (const arch of arches) selections.set(arch.oci, await resolveArch(options, arch, repositories, [...world, ...pins]));

@@ -7,8 +7,9 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `kiln ARGS` with exactly this environment and working directory, no TTY. */
-export async function runKiln(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliRun> {
+/** Runs `kiln ARGS` with exactly this environment and working directory, no TTY unless `isTTY`
+ *  (stderr taken for a terminal, as for progress bars). */
+export async function runKiln(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; isTTY?: boolean }): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -16,7 +17,7 @@ export async function runKiln(args: string[], options: { cwd: string; env: NodeJ
     stderr: (text) => void (stderr += text),
     env: options.env,
     cwd: options.cwd,
-    isTTY: false,
+    isTTY: options.isTTY ?? false,
   });
   return { code, stdout, stderr };
 }

@@ -1,6 +1,7 @@
-import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import { isMap, isNode, isPair, isScalar, isSeq } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
+import { parseYamlBounded } from '../../lib/index.ts';
 import { BuildError } from '../errors.ts';
 
 /** A YAML path: keys and sequence indexes from the document root. */
@@ -25,14 +26,14 @@ export class YamlSource {
     this.text = text;
     this.doc = doc;
     this.lines = lines;
-    this.value = doc.toJS({ maxAliasCount: 1000 });
+    // parseYamlBounded has bounded alias expansion and refused cycles already.
+    this.value = doc.toJS({ maxAliasCount: -1 });
   }
 
   /** Parses YAML keeping every scalar as its literal text (failsafe schema); syntax errors throw
    *  RECIPE_INVALID naming file:line:column. */
   static parse(file: string, text: string): YamlSource {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const { doc, lineCounter: lines } = parseYamlBounded(text, file, { schema: 'failsafe', uniqueKeys: true });
     const first = doc.errors[0];
     if (first) {
       const pos = lines.linePos(first.pos[0]);

@@ -1,13 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KilnError, writeFileAtomic, pathExists } from '../../lib/index.ts';
+import { KilnError, readInputText, writeFileAtomic, pathExists } from '../../lib/index.ts';
 import { applyImagePlan, parseLockFile, planImageBuild } from '../../image/index.ts';
-import type { BuildImageResult } from '../../image/index.ts';
+import type { BuildImageResult, ImagePlan } from '../../image/index.ts';
 import { goJson, parseImageReference, writeDockerArchive, writeOciLayout } from '../../oci/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories, usage } from './image-options.ts';
+import { plural } from '../plural.ts';
+import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, startImageProgress, usage } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
 
 interface BuildFlags extends ImageFlags {
@@ -78,26 +78,28 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       const options = buildOptionsFromFlags(context, flags);
       parseImageReference(tag);
       const loaded = await loadConfigFromFlags(context, configPath, flags);
-      const lock = flags.lockfile ? parseLockFile(await readFile(resolve(context.cwd, flags.lockfile), 'utf8'), flags.lockfile) : undefined;
-      // fail before any work when an output is in the way
-      if (!flags.overwrite) {
+      const lock = flags.lockfile ? parseLockFile(await readInputText(resolve(context.cwd, flags.lockfile), { what: 'lock file' }), flags.lockfile) : undefined;
+      // fail before any work when an output is in the way (a dry run writes nothing: nothing is in its way)
+      if (!flags.overwrite && !flags.dryRun) {
         for (const path of [tarPath, layoutPath]) {
           if (path && (await pathExists(path))) throw new KilnError('FILE_EXISTS', `${path}: already exists (remove it or pass --overwrite)`, { detail: { path } });
         }
       }
       const handle = await openImageRepositories(context, loaded, flags);
-      let result: BuildImageResult;
+      const progress = startImageProgress(context);
+      let plan: ImagePlan;
+      let result: BuildImageResult | undefined;
       try {
-        const progress = imageProgress(context);
-        const buildOptions = { ...options, loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) };
-        const plan = await planImageBuild(buildOptions);
-        if (flags.dryRun) {
-          printJson(context, plan);
-          return;
-        }
-        result = await applyImagePlan(plan, buildOptions);
+        const buildOptions = { ...options, loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress.update } : {}) };
+        plan = await planImageBuild(buildOptions);
+        if (!flags.dryRun) result = await applyImagePlan(plan, buildOptions);
       } finally {
+        progress?.stop();
         handle.close();
+      }
+      if (!result) {
+        printJson(context, plan);
+        return;
       }
       const sboms = sbomDir ? sbomFiles(result, formats) : [];
       if (sbomDir && !flags.overwrite) {
@@ -123,7 +125,7 @@ export function registerImageBuild(image: Command, context: CliContext): void {
       if (flags.json) printJson(context, summary);
       else {
         context.stdout(`${result.index.index.digest}\n`);
-        for (const output of result.arches) context.stdout(`  ${output.arch.oci}: ${output.result.image.manifest.digest} (${output.result.installed.length} packages, ${output.result.layers.length} layer${output.result.layers.length === 1 ? '' : 's'})\n`);
+        for (const output of result.arches) context.stdout(`  ${output.arch.oci}: ${output.result.image.manifest.digest} (${plural(output.result.installed.length, 'package')}, ${plural(output.result.layers.length, 'layer')})\n`);
       }
     });
 }

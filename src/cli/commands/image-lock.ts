@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../../lib/index.ts';
 import { buildImage, formatLockFile } from '../../image/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
+import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, startImageProgress } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
 
 interface LockFlags extends ImageFlags {
@@ -27,10 +27,15 @@ export function registerImageLock(image: Command, context: CliContext): void {
       const loaded = await loadConfigFromFlags(context, configPath, flags);
       const output = resolve(context.cwd, flags.output ?? defaultLockPath(configPath));
       const handle = await openImageRepositories(context, loaded, flags);
+      const progress = startImageProgress(context);
       try {
-        const progress = imageProgress(context);
         // Locking verifies every package by assembling it (nothing is written but the lock).
-        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/lock', ...(progress ? { onProgress: progress } : {}) });
+        let result;
+        try {
+          result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/lock', ...(progress ? { onProgress: progress.update } : {}) });
+        } finally {
+          progress?.stop();
+        }
         await writeFileAtomic(output, formatLockFile(result.lock), { exclusive: !flags.overwrite });
         if (flags.json) printJson(context, { lockfile: output, packages: result.lock.contents.packages.length });
         else context.stdout(`${output}\n`);

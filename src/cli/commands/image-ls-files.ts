@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { buildImage } from '../../image/index.ts';
+import type { ImageFileInfo } from '../../image/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
+import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, startImageProgress } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
 
 const TYPE_CHAR: Record<string, string> = { dir: 'd', file: '-', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' };
@@ -23,22 +24,34 @@ export function registerImageLsFiles(image: Command, context: CliContext): void 
     .action(async (configPath: string, flags: ImageFlags) => {
       const loaded = await loadConfigFromFlags(context, configPath, flags);
       const handle = await openImageRepositories(context, loaded, flags);
+      const progress = startImageProgress(context);
+      let result;
       try {
-        const progress = imageProgress(context);
-        const result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/ls-files', ...(progress ? { onProgress: progress } : {}) });
-        if (flags.json) {
-          printJson(context, result.arches.map((output) => ({ arch: output.arch.oci, files: output.result.files })));
-          return;
-        }
-        for (const output of result.arches) {
-          if (result.arches.length > 1) context.stdout(`# ${output.arch.oci}\n`);
-          for (const file of output.result.files) {
-            const link = file.linkTarget !== undefined ? ` -> ${file.linkTarget}` : '';
-            context.stdout(`${modeString(file.type, file.mode)} ${file.uid}:${file.gid} ${String(file.size).padStart(8)} ${file.path}${link}${file.owner ? `  [${file.owner}]` : ''}\n`);
-          }
-        }
+        result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: 'kiln.local/ls-files', ...(progress ? { onProgress: progress.update } : {}) });
       } finally {
+        progress?.stop();
         handle.close();
       }
+      if (flags.json) {
+        printJson(context, result.arches.map((output) => ({ arch: output.arch.oci, files: output.result.files })));
+        return;
+      }
+      for (const output of result.arches) {
+        if (result.arches.length > 1) context.stdout(`# ${output.arch.oci}\n`);
+        for (const line of fileLines(output.result.files)) context.stdout(`${line}\n`);
+      }
     });
+}
+
+/** One line per file, `ls -l` style: owner and size columns as wide as their widest value, so a
+ *  long uid:gid or a large file does not push its row out of line. */
+export function fileLines(files: readonly ImageFileInfo[]): string[] {
+  const owners = files.map((file) => `${file.uid}:${file.gid}`);
+  const sizes = files.map((file) => String(file.size));
+  const ownerWidth = Math.max(0, ...owners.map((owner) => owner.length));
+  const sizeWidth = Math.max(0, ...sizes.map((size) => size.length));
+  return files.map((file, index) => {
+    const link = file.linkTarget !== undefined ? ` -> ${file.linkTarget}` : '';
+    return `${modeString(file.type, file.mode)} ${owners[index]!.padEnd(ownerWidth)} ${sizes[index]!.padStart(sizeWidth)} ${file.path}${link}${file.owner ? `  [${file.owner}]` : ''}`;
+  });
 }

@@ -1,5 +1,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { MultiBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../../apk/repository/index.ts';
@@ -88,12 +90,44 @@ export function buildOptionsFromFlags(context: CliContext, flags: ImageFlags): O
   };
 }
 
-/** A progress reporter drawing one line on stderr, only on a TTY. */
-export function imageProgress(context: CliContext): BuildImageOptions['onProgress'] {
+/** Progress bars of an image command on stderr: one line per phase (resolve, fetch, install per
+ *  arch, push), redrawn in place. */
+export interface ImageProgress {
+  /** The `onProgress` of the image build service (and, with phase `push`, of publishing). */
+  update: (phase: string, done: number, total: number, item: string) => void;
+  /** Draws the final state and releases the terminal; call it in `finally`, then print. */
+  stop: () => void;
+}
+
+/** Starts progress bars (cli-progress) on stderr when it is a terminal; undefined otherwise, so
+ *  piped and `--json` runs print nothing but their output. */
+export function startImageProgress(context: CliContext): ImageProgress | undefined {
   if (!context.isTTY) return undefined;
-  return (phase, done, total, item) => {
-    context.stderr(`\r\u001b[K${phase} ${done}/${total} ${item}`);
-    if (done === total && phase.startsWith('install')) context.stderr('\n');
+  // cli-progress writes to a stream; this one forwards to the context's stderr (tests capture it).
+  const columns = Number(context.env.COLUMNS);
+  const stream = { isTTY: true, columns: Number.isInteger(columns) && columns > 0 ? columns : 80, write: (text: string) => (context.stderr(text), true) };
+  const bars = new MultiBar({
+    stream: stream as unknown as NodeJS.WritableStream,
+    format: '{phase} [{bar}] {value}/{total} {item}',
+    barsize: 24,
+    hideCursor: true,
+    autopadding: true,
+    fps: 10,
+  });
+  const byPhase = new Map<string, SingleBar>();
+  const width = 16;
+  return {
+    update: (phase, done, total, item) => {
+      const payload = { phase: phase.padEnd(width), item };
+      const bar = byPhase.get(phase);
+      if (bar) {
+        bar.setTotal(total);
+        bar.update(done, payload);
+      } else {
+        byPhase.set(phase, bars.create(total, done, payload));
+      }
+    },
+    stop: () => bars.stop(),
   };
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../lib/index.ts';
+import { readInputText, writeFileAtomic } from '../../lib/index.ts';
 import type { Digest } from '../../lib/index.ts';
 import { attestImage, buildSlsaProvenanceV1, predicateTypeUri, SLSA_PROVENANCE_V1 } from '../../attest/index.ts';
 import type { AttestedManifest } from '../../attest/index.ts';
@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { buildSummary } from './image-build.ts';
-import { addImageOptions, buildOptionsFromFlags, imageProgress, loadConfigFromFlags, openImageRepositories, usage } from './image-options.ts';
+import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, startImageProgress, usage } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
 import { boolFlag, loadSigningKey, parseBool, positionals, signatureRepository } from './trust-options.ts';
 
@@ -135,18 +135,25 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       const targets = tags.map((tag) => parseReference(tag));
       for (const [index, target] of targets.entries()) if (target.digest) throw usage(`${tags[index]!}: publish needs tags, not digests`);
       const loaded = await loadConfigFromFlags(context, configPath, flags);
-      const lock = flags.lockfile ? parseLockFile(await readFile(resolve(context.cwd, flags.lockfile), 'utf8'), flags.lockfile) : undefined;
+      const lock = flags.lockfile ? parseLockFile(await readInputText(resolve(context.cwd, flags.lockfile), { what: 'lock file' }), flags.lockfile) : undefined;
       const handle = await openImageRepositories(context, loaded, flags);
+      // One set of bars for building and pushing, drawn only on a terminal and gone before the
+      // signing messages and the output.
+      const progress = startImageProgress(context);
       let result;
+      let client: RegistryClient;
+      let refs: string[];
       try {
-        const progress = imageProgress(context);
-        result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: tags[0]!, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress } : {}) });
+        try {
+          result = await buildImage({ ...buildOptionsFromFlags(context, flags), loaded, repository: handle.client, remoteKeys: handle.remoteKeys, tag: tags[0]!, ...(lock ? { lock } : {}), ...(progress ? { onProgress: progress.update } : {}) });
+        } finally {
+          handle.close();
+        }
+        client = new RegistryClient({ credentials: dockerConfigCredentials(context.env), userAgent: 'kiln', ...(flags.allowInsecure ? { allowInsecure: true } : {}) });
+        refs = await publishIndex(client, result.index, targets, progress ? (done, total, item) => progress.update('push', done, total, item) : undefined);
       } finally {
-        handle.close();
+        progress?.stop();
       }
-      const client = new RegistryClient({ credentials: dockerConfigCredentials(context.env), userAgent: 'kiln', ...(flags.allowInsecure ? { allowInsecure: true } : {}) });
-      const refs = await publishIndex(client, result.index, targets, context.isTTY ? (item) => context.stderr(`\r\u001b[Kpush ${item}`) : undefined);
-      if (context.isTTY) context.stderr('\n');
       if (flags.sbomPath) {
         const dir = resolve(context.cwd, flags.sbomPath);
         for (const [arch, doc] of result.spdx.perArch) await writeFileAtomic(join(dir, `sbom-${arch}.spdx.json`), `${goJson(doc, 2)}\n`, { exclusive: !flags.overwrite });

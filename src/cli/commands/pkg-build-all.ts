@@ -4,7 +4,8 @@ import { BuildError, buildAll } from '../../build/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import { plural } from '../plural.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildAllFlags extends PkgBuildFlags {
@@ -38,7 +39,7 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...sharedBuildOptions(flags, context, varsOverride),
         },
-        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );
     } finally {
       environment.close();
@@ -51,11 +52,14 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
       ...(o.blockedBy ? { blockedBy: o.blockedBy } : {}),
       ...(o.result ? { packages: o.result.packages.map((p) => p.file) } : {}),
     }));
-    if (flags.json) printJson(context, { order: result.plan.order, recipes: summary, durationMs: result.durationMs });
+    if (flags.json) printJson(context, { order: result.plan.order, recipes: summary, signed: Boolean(flags.signingKey), durationMs: result.durationMs });
     else for (const o of summary) context.stderr(`${o.status.padEnd(10)} ${o.name}${o.blockedBy ? ` (blocked by ${o.blockedBy.join(', ')})` : ''}\n`);
+    const built = result.outcomes.filter((o) => o.status === 'built');
+    const indexFile = built.find((o) => o.result?.indexFile)?.result?.indexFile;
+    if (!flags.signingKey && built.length > 0) context.stderr(unsignedNotice(`the packages of ${plural(built.length, 'recipe')}${indexFile ? ` and the index ${indexFile}` : ''}`));
     const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked');
     if (failed.length > 0) {
-      throw new BuildError('BUILD_ALL_FAILED', `${failed.length} of ${result.outcomes.length} recipes did not build:\n${failed.map((o) => `  ${o.name}: ${o.status === 'blocked' ? `blocked by ${o.blockedBy!.join(', ')}` : o.error!.split('\n')[0]}`).join('\n')}`, {
+      throw new BuildError('BUILD_ALL_FAILED', `${failed.length} of ${plural(result.outcomes.length, 'recipe')} did not build:\n${failed.map((o) => `  ${o.name}: ${o.status === 'blocked' ? `blocked by ${o.blockedBy!.join(', ')}` : o.error!.split('\n')[0]}`).join('\n')}`, {
         detail: { failed: failed.map((o) => o.name) },
       });
     }

@@ -5,7 +5,8 @@ import { buildRecipe } from '../../build/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger } from './pkg-options.ts';
+import { plural } from '../plural.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildFlags extends PkgBuildFlags {
@@ -21,7 +22,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
   addBuildOptions(
     pkg
       .command('build')
-      .description('build the packages of a melange recipe in a sandbox: signed .apk per package and subpackage, index, SBOM and provenance')
+      .description('build the packages of a melange recipe in a sandbox: an .apk per package and subpackage (signed with --signing-key), index, SBOM and provenance')
       .argument('[recipe]', `recipe file (default: first of ${DISCOVERY.join(', ')})`)
       .option('--source-dir <DIR>', 'files copied into the workspace (default: the recipe\'s directory)')
       .option('--empty-workspace', 'start from an empty workspace')
@@ -42,7 +43,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
           ...sharedBuildOptions(flags, context, varsOverride),
           ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
         },
-        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde), onLog: stepLogger(context) },
+        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );
     } finally {
       environment.close();
@@ -54,6 +55,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
         arch: result.arch,
         packages: result.packages.map((p) => ({ name: p.name, version: p.version, file: p.file, sha256: p.sha256, size: p.size, identity: p.identity, depends: p.depends, provides: p.provides })),
         index: result.indexFile ?? null,
+        signed: Boolean(flags.signingKey),
         provenance: result.provenanceFile,
         environment: result.environment,
         steps: result.stepsRun,
@@ -63,6 +65,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
     } else {
       for (const p of result.packages) context.stderr(`built ${p.file}\n`);
     }
+    if (!flags.signingKey) context.stderr(unsignedNotice(`${plural(result.packages.length, 'package')}${result.indexFile ? ` and the index ${result.indexFile}` : ''}`));
   });
 }
 

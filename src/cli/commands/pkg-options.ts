@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { loadSigningKey } from '../../apk/index.ts';
+import { ApkError, loadSigningKey } from '../../apk/index.ts';
+import type { SigningKey } from '../../apk/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import {
+  BuildError,
   createApkPublisher,
   createBwrapRunner,
   createFakeRunner,
@@ -14,7 +15,7 @@ import {
   createImageEnvironmentProvider,
 } from '../../build/index.ts';
 import type { BuildEnvironmentProvider, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
-import { KilnError } from '../../lib/index.ts';
+import { KilnError, loadYamlBounded, readInputText, unreadableInput } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 
 /** Flags shared by `kiln pkg build`, `build-all` and `test`. */
@@ -50,7 +51,7 @@ export function addBuildOptions(command: Command): Command {
   return command
     .option('--arch <ARCH>', 'architecture to build for (apk or OCI name; default the host\'s)')
     .option('--out-dir <DIR>', 'output directory (melange layout OUT/ARCH/NAME-VERSION.apk)', './packages/')
-    .option('--signing-key <KEY>', 'RSA private key (PEM) signing packages and the index; the signature is named <key file>.pub')
+    .option('--signing-key <KEY>', 'RSA private key (PEM) signing packages and the index; the signature is named <key file>.pub. Without it outputs are unsigned (said on stderr) and a signed index in the output directory is refused')
     .addOption(new Option('--runner <RUNNER>', 'sandbox runner').choices(['bubblewrap', 'fake']).default('bubblewrap'))
     .option('--bootstrap-host', 'use the host root filesystem (read-only) as the build environment instead of assembling it from packages')
     .addOption(new Option('--pipeline-dir <DIR>', 'directory of extra pipeline definitions, searched before the built-ins (repeatable)').argParser(collect))
@@ -89,9 +90,9 @@ export async function readVarsFile(path: string | undefined): Promise<Record<str
   if (!path) return undefined;
   let value: unknown;
   try {
-    value = parse(await readFile(path, 'utf8'), { schema: 'failsafe' });
+    value = loadYamlBounded(await readInputText(path, { what: '--vars-file' }), path, { schema: 'failsafe' });
   } catch (error) {
-    throw new KilnError('USAGE', `--vars-file ${path}: cannot read a YAML map`, { cause: error });
+    throw new KilnError('USAGE', `--vars-file: ${(error as Error).message}`, { cause: error });
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new KilnError('USAGE', `--vars-file ${path}: must be a YAML map of strings`);
   const out: Record<string, string> = {};
@@ -133,9 +134,39 @@ export async function createEnvironment(flags: PkgBuildFlags, context: CliContex
     }), close: handle.close };
 }
 
-export async function createPublisher(flags: PkgBuildFlags, sde: number): Promise<PackagePublisher> {
-  const signingKey = flags.signingKey ? await loadSigningKey(flags.signingKey) : undefined;
+export async function createPublisher(flags: PkgBuildFlags, sde: number, context: CliContext): Promise<PackagePublisher> {
+  const signingKey = flags.signingKey ? await readSigningKey(resolve(context.cwd, flags.signingKey), `--signing-key ${flags.signingKey}`) : undefined;
   return createApkPublisher({ ...(signingKey ? { signingKey } : {}), indexMtime: sde });
+}
+
+/**
+ * Loads the RSA private key that signs packages and indexes. `origin` says where the path came
+ * from (`--signing-key K`, or a default) for the messages, which name the file looked at: missing
+ * (SIGNING_KEY_NOT_FOUND, followed by `whenMissing` if given), unreadable (IO), or a public key
+ * given where the private key belongs (APK_KEY_INVALID).
+ */
+export async function readSigningKey(path: string, origin: string, whenMissing?: string): Promise<SigningKey> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new BuildError('SIGNING_KEY_NOT_FOUND', `signing key ${path} (${origin}): no such file${whenMissing ? `; ${whenMissing}` : ''}`, { cause: error, detail: { key: path } });
+    }
+    throw unreadableInput('signing key', path, error);
+  }
+  if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
+    throw new ApkError('APK_KEY_INVALID', `signing key ${path} (${origin}) is a public key; signing needs the private key${path.endsWith('.pub') ? ` (${path.slice(0, -'.pub'.length)}?)` : ''}`, {
+      detail: { key: path },
+    });
+  }
+  return loadSigningKey(path);
+}
+
+/** The plain statement that outputs are not signed, printed on stderr whenever a run had no key. */
+export function unsignedNotice(what: string): string {
+  return `kiln: warning: NOT signed (no --signing-key was given): ${what}; apk refuses unsigned packages and indexes unless it is told to allow untrusted ones\n`;
 }
 
 /** Streams step output to stderr, each line prefixed with its step. */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { testRecipe } from '../../build/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
+import { plural } from '../plural.ts';
 import { collect, createEnvironment, createRunner, stepLogger } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
@@ -42,6 +43,6 @@ export function registerPkgTest(pkg: Command, context: CliContext): void {
         environment.close();
       }
       if (flags.json) printJson(context, { tested: outcomes });
-      else for (const o of outcomes) context.stderr(`tested ${o.package} (${o.steps} steps)\n`);
+      else for (const o of outcomes) context.stderr(`tested ${o.package} (${plural(o.steps, 'step')})\n`);
     });
 }
