@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonBounded } from '../lib/index.ts';
 import { ImageError } from './errors.ts';
 
 // apko's lock file (`apko lock`, image-config.md §11): exact package URLs, versions and checksums per
@@ -41,9 +42,9 @@ export type LockPackage = z.infer<typeof lockPackage>;
 export function parseLockFile(text: string, file: string): LockFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text, file);
   } catch (error) {
-    throw new ImageError('IMAGE_LOCK_INVALID', `${file}: not JSON: ${(error as Error).message}`, { cause: error, detail: { file } });
+    throw new ImageError('IMAGE_LOCK_INVALID', (error as Error).message, { cause: error, detail: { file } });
   }
   const result = lockFileSchema.safeParse(json);
   if (!result.success) {

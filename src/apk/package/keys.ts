@@ -1,9 +1,9 @@
 import { createPrivateKey, generateKeyPair as generateKeyPairCallback } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeFileAtomic } from '../../lib/index.ts';
+import { assertAbsent, assertDirectory, writeFileAtomic } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 import { parsePublicKey } from '../format/signature.ts';
 import type { Keyring } from '../format/signature.ts';
@@ -88,8 +88,12 @@ export async function generateSigningKey(prefix: string, bits = 4096): Promise<G
   });
   const privateKeyPath = `${prefix}.rsa`;
   const publicKeyPath = `${prefix}.rsa.pub`;
-  await writeFileAtomic(privateKeyPath, privateKey, { exclusive: true, mode: 0o600 });
-  await writeFileAtomic(publicKeyPath, publicKey, { exclusive: true, mode: 0o644 });
+  // Both names are checked before either is written, so a refusal never leaves half a pair.
+  await assertDirectory(dirname(privateKeyPath), privateKeyPath);
+  await assertAbsent(privateKeyPath);
+  await assertAbsent(publicKeyPath);
+  await writeFileAtomic(privateKeyPath, privateKey, { exclusive: true, mode: 0o600, createParents: false });
+  await writeFileAtomic(publicKeyPath, publicKey, { exclusive: true, mode: 0o644, createParents: false });
   return { privateKeyPath, publicKeyPath, keyName: basename(publicKeyPath) };
 }
 

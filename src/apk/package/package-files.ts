@@ -3,7 +3,7 @@ import { lstat, mkdir, open, readdir, readlink, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { writeFileAtomic } from '../../lib/index.ts';
+import { unreadableInput, writeFileAtomic } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 import { readApk, summarizeApk } from '../format/apk-reader.ts';
 import type { ApkItem, ApkSummary, ReadApkOptions } from '../format/apk-reader.ts';
@@ -23,8 +23,8 @@ export async function verifyApkFile(path: string, options: ReadApkOptions = {}):
     return await summarizeApk(createReadStream(path, { highWaterMark: 256 * 1024 }), { name: path, ...options });
   } catch (error) {
     const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    if (cause?.code === 'ENOENT' || cause?.code === 'EISDIR') {
-      throw new ApkError('APK_PACKAGE_INVALID', `${path}: cannot read package file`, { cause: error, detail: { file: path } });
+    if (cause?.code && cause.syscall) {
+      throw new ApkError('APK_PACKAGE_INVALID', unreadableInput('package file', path, cause).message, { cause, detail: { file: path } });
     }
     throw error;
   }

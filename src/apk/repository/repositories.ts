@@ -21,7 +21,7 @@ export function normalizeRepositoryUrl(location: string, where: string): string 
     try {
       url = new URL(location);
     } catch (cause) {
-      throw new ApkError('APK_REPO_LIST_INVALID', `${where}: not a URL or absolute path: ${JSON.stringify(location)}`, { cause, detail: { where, location } });
+      throw new ApkError('APK_REPO_LIST_INVALID', `${where}: not a URL or absolute path: ${JSON.stringify(location.length > 200 ? `${location.slice(0, 200)}…` : location)}`, { cause, detail: { where, location } });
     }
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'file:') {

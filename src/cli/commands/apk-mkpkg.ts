@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { KilnError } from '../../lib/index.ts';
+import { assertInputDirectory, KilnError, readInputFile } from '../../lib/index.ts';
 import { entriesFromDirectory, loadSigningKey, SCRIPT_NAMES, writeApkFile } from '../../apk/index.ts';
 import type { PkgInfoInput, ScriptName } from '../../apk/index.ts';
 import type { CliContext } from '../context.ts';
@@ -86,8 +85,9 @@ export function registerApkMkpkg(apk: Command, context: CliContext): void {
       for (const pair of flags.script ?? []) {
         const [name, file] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
         if (!(SCRIPT_NAMES as readonly string[]).includes(name) || !file || pair.indexOf('=') < 0) throw new KilnError('USAGE', `--script: expected NAME=FILE with NAME one of ${SCRIPT_NAMES.join(', ')}, got ${JSON.stringify(pair)}`);
-        scripts[name as ScriptName] = await readFile(resolve(context.cwd, file));
+        scripts[name as ScriptName] = await readInputFile(resolve(context.cwd, file), { what: `--script ${name}` });
       }
+      if (flags.files) await assertInputDirectory(resolve(context.cwd, flags.files), '-F');
       const entries = flags.files ? await entriesFromDirectory(resolve(context.cwd, flags.files)) : [];
       const signer = flags.signingKey ? await loadSigningKey(resolve(context.cwd, flags.signingKey), flags.keyName) : undefined;
       const output = resolve(context.cwd, flags.output);

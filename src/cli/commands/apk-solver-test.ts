@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ApkError, parseSolverTest, runSolverTest } from '../../apk/index.ts';
 import type { SolverTestOutcome } from '../../apk/index.ts';
+import { readInputText } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 
@@ -19,15 +20,16 @@ export function registerApkSolverTest(apk: Command, context: CliContext): void {
     .argument('<files...>', 'test files; @REPO/@INSTALLED/@CACHE files are read from the same directory')
     .option('--arch <ARCH>', 'host architecture the simulated apk runs on', 'x86_64')
     .option('--json', 'print {"passed":N,"failed":N,"results":[…]} on stdout instead of text')
-    .action((files: string[], flags: SolverTestFlags) => {
+    .action(async (files: string[], flags: SolverTestFlags) => {
       let passed = 0;
       let failed = 0;
       const results: Array<{ file: string; passed: boolean; diff?: string }> = [];
       for (const file of files) {
         const path = resolve(context.cwd, file);
         let outcome: SolverTestOutcome;
+        const text = await readInputText(path, { what: 'solver test' });
         try {
-          const test = parseSolverTest(readFileSync(path, 'utf8'));
+          const test = parseSolverTest(text);
           outcome = runSolverTest(test, (name) => readFileSync(join(dirname(path), name), 'utf8'), flags.arch ? { arch: flags.arch } : {});
         } catch (error) {
           throw new ApkError('APK_SOLVER_TEST_INVALID', `${file}: ${(error as Error).message}`, { cause: error, detail: { file } });

@@ -53,7 +53,9 @@ export function registerApkVerify(apk: Command, context: CliContext): void {
       }
       const failed = results.filter((result) => !result.ok);
       if (failed.length) {
-        throw new KilnError(failed[0]!.code!, `${failed.length} of ${results.length} file(s) failed verification: ${failed.map((f) => f.file).join(', ')}`, {
+        // One failure: say why on the error line too (the per-file lines went to stdout).
+        const why = failed.length === 1 ? `: ${failed[0]!.error?.startsWith(`${failed[0]!.file}: `) ? failed[0]!.error.slice(failed[0]!.file.length + 2) : failed[0]!.error}` : '';
+        throw new KilnError(failed[0]!.code!, `${failed.length} of ${results.length} file(s) failed verification: ${failed.map((f) => f.file).join(', ')}${why}`, {
           detail: { failed: failed.map((f) => f.file) },
         });
       }

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KilnError, writeFileAtomic } from '../../lib/index.ts';
+import { assertAbsent, assertDirectory, KilnError, writeFileAtomic } from '../../lib/index.ts';
 import { generateCosignKeyPair } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -17,10 +17,14 @@ export function registerGenerateKeyPair(program: Command, context: CliContext): 
       if (!flags.outputKeyPrefix) throw new KilnError('USAGE', '--output-key-prefix must not be empty');
       const privatePath = resolve(context.cwd, `${flags.outputKeyPrefix}.key`);
       const publicPath = resolve(context.cwd, `${flags.outputKeyPrefix}.pub`);
+      // Checked before asking for a password, and both before either is written: never half a pair.
+      await assertDirectory(dirname(privatePath), privatePath);
+      await assertAbsent(privatePath);
+      await assertAbsent(publicPath);
       const password = await readPassword(context, 'private key', true);
       const pair = await generateCosignKeyPair(password);
-      await writeFileAtomic(privatePath, pair.privateKeyPem, { exclusive: true, mode: 0o600 });
-      await writeFileAtomic(publicPath, pair.publicKeyPem, { exclusive: true, mode: 0o644 });
+      await writeFileAtomic(privatePath, pair.privateKeyPem, { exclusive: true, mode: 0o600, createParents: false });
+      await writeFileAtomic(publicPath, pair.publicKeyPem, { exclusive: true, mode: 0o644, createParents: false });
       if (flags.json) printJson(context, { privateKey: privatePath, publicKey: publicPath });
       else context.stderr(`Private key written to ${flags.outputKeyPrefix}.key\nPublic key written to ${flags.outputKeyPrefix}.pub\n`);
     });

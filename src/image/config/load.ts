@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { isKilnError, readInputFile } from '../../lib/index.ts';
 import { ImageError } from '../errors.ts';
 import { mergeConfigs, normalizeConfigFile, validateMergedConfig } from './normalize.ts';
 import { parseImageConfigText } from './parse.ts';
@@ -28,9 +28,10 @@ export interface LoadImageConfigOptions {
 async function readFirst(candidates: readonly string[]): Promise<{ path: string; bytes: Buffer } | undefined> {
   for (const candidate of candidates) {
     try {
-      return { path: candidate, bytes: await readFile(candidate) };
+      return { path: candidate, bytes: await readInputFile(candidate, { what: 'image configuration' }) };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+      const errno = isKilnError(error) ? error.detail.errno : undefined;
+      if (errno !== 'ENOENT' && errno !== 'ENOTDIR') throw error;
     }
   }
   return undefined;

@@ -1,6 +1,7 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Scalar } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { parseYamlBounded } from '../../lib/index.ts';
 import { ImageError } from '../errors.ts';
 import { imageConfigSchema, GO_INTEGER } from './schema.ts';
 import type { RawImageConfig } from './schema.ts';
@@ -96,8 +97,8 @@ export function configError(issues: readonly ConfigIssue[]): ImageError {
 
 /** Parses and schema-validates one configuration file (YAML or JSON). Throws IMAGE_CONFIG_INVALID. */
 export function parseImageConfigText(text: string, file: string): ParsedConfigFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  // Bounded: alias bombs and self-containing anchors are refused here, before toValue expands them.
+  const { doc, lineCounter } = parseYamlBounded(text, file, { uniqueKeys: true, strict: true });
   const position = (offset: number) => {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };

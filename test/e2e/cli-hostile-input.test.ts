@@ -1,0 +1,136 @@
+// Every command that reads a file gets the same hostile inputs: missing, a directory, empty, binary,
+// huge, nested too deep, an alias bomb, an anchor cycle, and unreadable (as a user the file's mode
+// shuts out, in a user namespace). Each must end with exit 1 or 2 and one line naming the file —
+// never exit 3 (a Kiln bug), never a hang or a stack trace. An empty file may be a valid input.
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKiln } from './cli-support.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+let dir: string;
+
+/** A hostile input: how to make it at `path` (files are made once, in beforeAll). */
+interface Hostile {
+  name: string;
+  make(path: string): Promise<void>;
+  /** Whether exit 0 is acceptable (an empty file can be a valid config). */
+  mayPass?: boolean;
+}
+
+function aliasBomb(): string {
+  let text = 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+  for (let level = 1; level <= 9; level++) text += `a${level}: &a${level} [${Array.from({ length: 10 }, () => `*a${level - 1}`).join(', ')}]\n`;
+  return text;
+}
+
+const HOSTILE: Hostile[] = [
+  { name: 'missing', make: async () => {} },
+  { name: 'directory', make: async (path) => void (await mkdir(path)) },
+  { name: 'empty', make: (path) => writeFile(path, ''), mayPass: true },
+  { name: 'binary', make: (path) => writeFile(path, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))) },
+  {
+    name: 'huge',
+    make: async (path) => {
+      await writeFile(path, '');
+      await truncate(path, 8 * 1024 ** 3);
+    },
+  },
+  { name: 'deep', make: (path) => writeFile(path, `${'['.repeat(200_000)}${']'.repeat(200_000)}\n`) },
+  { name: 'alias-bomb', make: (path) => writeFile(path, aliasBomb()) },
+  { name: 'anchor-cycle', make: (path) => writeFile(path, 'a: &a {b: *a}\nc: *a\n') },
+];
+
+/** A command that reads the file at `input`; everything else it needs is valid. */
+interface Reader {
+  name: string;
+  args(input: string): string[];
+}
+
+const READERS: Reader[] = [
+  { name: 'image show-config', args: (input) => ['image', 'show-config', input] },
+  { name: 'image build', args: (input) => ['image', 'build', input, 'example.test/app:1', join(dir, 'out', 'app.tar')] },
+  { name: 'image lock', args: (input) => ['image', 'lock', input, '--output', join(dir, 'out', 'lock.json')] },
+  { name: 'image ls-files', args: (input) => ['image', 'ls-files', input, '--arch', 'amd64'] },
+  { name: 'image build --lockfile', args: (input) => ['image', 'build', join(dir, 'good.yaml'), 'example.test/app:1', join(dir, 'out', 'locked.tar'), '--lockfile', input, '--dry-run'] },
+  { name: 'pkg build', args: (input) => ['pkg', 'build', input, '--bootstrap-host', '--out-dir', join(dir, 'out', 'packages')] },
+  { name: 'pkg test', args: (input) => ['pkg', 'test', input, '--bootstrap-host', '--out-dir', join(dir, 'out', 'packages')] },
+  { name: 'pkg build --vars-file', args: (input) => ['pkg', 'build', join(dir, 'recipe.yaml'), '--bootstrap-host', '--vars-file', input, '--out-dir', join(dir, 'out', 'packages')] },
+  { name: 'apk verify', args: (input) => ['apk', 'verify', '--allow-untrusted', input] },
+  { name: 'apk info', args: (input) => ['apk', 'info', input] },
+  { name: 'apk index', args: (input) => ['apk', 'index', '-o', join(dir, 'out', 'APKINDEX.tar.gz'), input] },
+  { name: 'apk resolve --repositories-file', args: (input) => ['apk', 'resolve', '--repositories-file', input, '--arch', 'x86_64', 'busybox'] },
+  { name: 'apk solver-test', args: (input) => ['apk', 'solver-test', input] },
+  { name: 'registry gc --config', args: (input) => ['registry', 'gc', '--config', input, '--data-dir', join(dir, 'no-registry'), '--dry-run'] },
+  { name: 'policy verify --policy', args: (input) => ['policy', 'verify', '--policy', input, '127.0.0.1:9/app:1'] },
+  { name: 'verify --key', args: (input) => ['verify', '--key', input, '127.0.0.1:9/app:1'] },
+  { name: 'attest --predicate', args: (input) => ['attest', '--key', join(dir, 'cosign.key'), '--predicate', input, '--type', 'spdxjson', '127.0.0.1:9/app:1'] },
+];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiln-hostile-'));
+  await mkdir(join(dir, 'out'));
+  for (const hostile of HOSTILE) await hostile.make(join(dir, `input-${hostile.name}`));
+  await copyFile(join(root, 'examples', 'demo-image.yaml'), join(dir, 'good.yaml'));
+  await writeFile(join(dir, 'recipe.yaml'), 'package:\n  name: hello\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: echo hi\n');
+  await writeFile(join(dir, 'cosign.key'), 'not a key\n');
+  // Readable by its owner only, and the owner's bits say no: a user namespace without the
+  // capability to override file modes cannot read it, even running as root.
+  await writeFile(join(dir, 'input-unreadable'), 'contents: {}\n');
+  await chmod(join(dir, 'input-unreadable'), 0);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function expectOneLineFailure(result: { code: number; stdout: string; stderr: string }, what: string, mayPass = false): void {
+  if (mayPass && result.code === 0) return;
+  expect([1, 2], `${what}: exit ${result.code}\n${result.stderr}`).toContain(result.code);
+  // Commander's usage errors print usage after the message; every other failure is one line.
+  const lines = result.stderr.trimEnd().split('\n');
+  if (result.code === 1) expect(lines, `${what}:\n${result.stderr}`).toHaveLength(1);
+  expect(lines[0], what).toMatch(/^(kiln: |error: )/);
+  expect(result.stderr, what).not.toMatch(/internal error|this is a bug|\n\s+at /);
+}
+
+describe('hostile inputs to every command that reads a file', () => {
+  for (const reader of READERS) {
+    it(`${reader.name}: each hostile input ends in exit 1 or 2 with one line naming the file`, async () => {
+      for (const hostile of HOSTILE) {
+        const input = join(dir, `input-${hostile.name}`);
+        const result = await runKiln(reader.args(input), { cwd: dir, env: { HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), COSIGN_PASSWORD: '' } });
+        const what = `${reader.name} ${hostile.name}`;
+        expectOneLineFailure(result, what, hostile.mayPass);
+        if (result.code !== 0 && hostile.name !== 'empty') expect(result.stderr, what).toContain(`input-${hostile.name}`);
+      }
+    });
+  }
+});
+
+/** Runs the built CLI in a new user namespace, where root's mode-bit override does not apply. */
+function runUnprivileged(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['--user', process.execPath, join(root, 'dist', 'cli', 'main.js'), ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), COSIGN_PASSWORD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('unreadable inputs', () => {
+  it('every reader says permission denied for a file it may not read, as a user in a user namespace', async () => {
+    const input = join(dir, 'input-unreadable');
+    for (const reader of READERS) {
+      const result = await runUnprivileged(reader.args(input));
+      expectOneLineFailure(result, `${reader.name} unreadable`);
+      expect(result.stderr, reader.name).toMatch(/permission denied|EACCES/i);
+      expect(result.stderr, reader.name).toContain('input-unreadable');
+    }
+  });
+});
