@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import { basename, resolve as resolvePath } from 'node:path';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApkError, compareVersions, emptyRecord, isKeyUrl, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
 import type { ApkItem, PackageRecord } from '../apk/index.ts';
@@ -12,6 +12,7 @@ import { cyclonedxImageDocument, spdxImageDocument, spdxIndexDocument } from '..
 import type { SbomImage, SbomTool } from '../sbom/index.ts';
 import { archInfo, ARCHS, normalizeArchs } from './config/archs.ts';
 import type { ArchInfo } from './config/archs.ts';
+import { resolveLocalPath } from './config/load.ts';
 import type { LoadedImageConfig } from './config/load.ts';
 import type { ImageConfig } from './config/types.ts';
 import { buildArchImage, rfc3339 } from './build-arch.ts';
@@ -94,12 +95,12 @@ export interface BuildImageResult {
 export const KILN_SBOM_TOOL: SbomTool = { name: 'kiln', version: '0.1.0', organization: 'Kiln' };
 
 /** Splits `[@tag ]location` and turns a local path into a file:// URL. */
-export function portRepository(spec: string, cwd: string): PortRepository {
+export function portRepository(spec: string, cwd: string, configDirs: readonly string[] = []): PortRepository {
   const words = spec.trim().split(/\s+/);
   let tag: string | undefined;
   if (words[0]?.startsWith('@')) tag = words.shift()!.slice(1);
   const location = (words.join(' ') || '').replace(/\/+$/, '');
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : pathToFileURL(resolvePath(cwd, location)).href;
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : pathToFileURL(resolveLocalPath(location, cwd, configDirs)).href;
   return { url, ...(tag ? { tag } : {}) };
 }
 
@@ -235,7 +236,7 @@ export async function planImageBuild(options: BuildImageOptions): Promise<ImageP
   const cwd = options.cwd ?? process.cwd();
   const arches = effectiveArchs(config, options.archs, options.hostArch);
   const buildSpecs = [...config.contents.repositories, ...config.contents.build_repositories, ...(options.repositoryAppend ?? [])];
-  const repositories = [...new Set(buildSpecs)].map((spec) => portRepository(spec, cwd));
+  const repositories = [...new Set(buildSpecs)].map((spec) => portRepository(spec, cwd, options.loaded.configDirs));
   const world = worldOf(config, options.packageAppend);
   if (options.lock && options.lock.config && options.lock.config.checksum !== options.loaded.checksum) {
     throw new ImageError('IMAGE_LOCK_MISMATCH', `lock file was made from another configuration (checksum ${options.lock.config.checksum}, ${options.loaded.path} now has ${options.loaded.checksum})`, {
@@ -286,7 +287,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
         return { name: remote.name, url: file, content: remote.content };
       }
       try {
-        return { name: basename(file), url: file, content: await readFile(resolvePath(cwd, file)) };
+        return { name: basename(file), url: file, content: await readFile(resolveLocalPath(file, cwd, options.loaded.configDirs)) };
       } catch (error) {
         throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: cannot read the key file`, { cause: error, detail: { key: file } });
       }

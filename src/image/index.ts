@@ -6,7 +6,7 @@ export type { ArchInfo } from './config/archs.ts';
 export { imageConfigSchema, imageConfigJsonSchema } from './config/schema.ts';
 export { parseImageConfigText, parseGoInteger } from './config/parse.ts';
 export type { ConfigIssue } from './config/parse.ts';
-export { loadImageConfig, loadImageConfigText } from './config/load.ts';
+export { loadImageConfig, loadImageConfigText, resolveLocalPath } from './config/load.ts';
 export type { LoadedImageConfig, LoadImageConfigOptions } from './config/load.ts';
 export type { ImageConfig, ImageUser, ImageGroup, PathMutation, NamedContent } from './config/types.ts';
 export { buildImage, planImageBuild, applyImagePlan, effectiveArchs, parseBuildDate, parseSourceDateEpoch, portRepository, KILN_SBOM_TOOL } from './build-image.ts';

@@ -3,6 +3,7 @@
 // shuts out, in a user namespace). Each must end with exit 1 or 2 and one line naming the file —
 // never exit 3 (a Kiln bug), never a hang or a stack trace. An empty file may be a valid input.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,5 +133,36 @@ describe('unreadable inputs', () => {
       expect(result.stderr, reader.name).toMatch(/permission denied|EACCES/i);
       expect(result.stderr, reader.name).toContain('input-unreadable');
     }
+  });
+});
+
+describe('input directories and output paths', () => {
+  it('apk mkpkg -F names a missing directory or a file given as one', async () => {
+    for (const [input, reason] of [
+      [join(dir, 'input-missing'), 'cannot read: no such file'],
+      [join(dir, 'recipe.yaml'), 'is not a directory'],
+    ] as const) {
+      const result = await runKiln(['apk', 'mkpkg', '-I', 'pkgname=x', '-I', 'pkgver=1-r0', '-F', input, '-o', join(dir, 'out', 'x.apk')], { cwd: dir, env: {} });
+      expectOneLineFailure(result, `mkpkg -F ${input}`);
+      expect(result.stderr).toBe(`kiln: -F ${input}: ${reason}\n`);
+    }
+    expect(existsSync(join(dir, 'out', 'x.apk'))).toBe(false);
+  });
+
+  it('keygen and generate-key-pair refuse a missing directory and an existing half of the pair, writing nothing', async () => {
+    const missing = join(dir, 'no-such-dir', 'signing');
+    const keygen = await runKiln(['keygen', '--name', missing, '--bits', '2048'], { cwd: dir, env: {} });
+    expectOneLineFailure(keygen, 'keygen into a missing directory');
+    expect(keygen.stderr).toBe(`kiln: ${missing}.rsa: cannot write: directory ${join(dir, 'no-such-dir')} does not exist\n`);
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+    // Only the public half exists: refused before the private key is written.
+    await writeFile(join(dir, 'out', 'half.rsa.pub'), 'existing');
+    const half = await runKiln(['keygen', '--name', join(dir, 'out', 'half'), '--bits', '2048'], { cwd: dir, env: {} });
+    expectOneLineFailure(half, 'keygen over an existing public key');
+    expect(half.stderr).toContain(`${join(dir, 'out', 'half.rsa.pub')}: already exists`);
+    expect(existsSync(join(dir, 'out', 'half.rsa'))).toBe(false);
+    const cosign = await runKiln(['generate-key-pair', '--output-key-prefix', join(dir, 'no-such-dir', 'cosign')], { cwd: dir, env: { COSIGN_PASSWORD: 'x' } });
+    expectOneLineFailure(cosign, 'generate-key-pair into a missing directory');
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
   });
 });

@@ -220,6 +220,25 @@ describe('kiln image show-config and ls-files (e2e)', () => {
   });
 });
 
+describe('examples/demo-image.yaml (e2e)', () => {
+  it('builds from a directory other than the repository root: its relative paths are found beside it', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'kiln-demo-elsewhere-'));
+    try {
+      const result = await runKiln(['image', 'build', join(root, 'examples', 'demo-image.yaml'), 'kiln.local/demo:1', join(elsewhere, 'demo.tar'), '--arch', 'amd64', '--cache-dir', join(elsewhere, 'cache'), '--json'], {
+        env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
+        cwd: elsewhere,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(existsSync(join(elsewhere, 'demo.tar'))).toBe(true);
+      const listed = await runKiln(['image', 'ls-files', join(root, 'examples', 'demo-image.yaml'), '--arch', 'amd64', '--cache-dir', join(elsewhere, 'cache')], { env: { ...process.env }, cwd: elsewhere });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain('/etc/apk/keys/melange.rsa.pub');
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('kiln image build: bad input (e2e)', () => {
   it('refuses an existing output and leaves it untouched', async () => {
     await writeFile(join(work, 'exists.tar'), 'keep me');

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../../apk/repository/index.ts';
 import { KilnError } from '../../lib/index.ts';
-import { ImageError, loadImageConfig, parseBuildDate, parseSourceDateEpoch } from '../../image/index.ts';
+import { ImageError, loadImageConfig, parseBuildDate, parseSourceDateEpoch, resolveLocalPath } from '../../image/index.ts';
 import type { BuildImageOptions, LoadedImageConfig } from '../../image/index.ts';
 import type { CliContext } from '../context.ts';
 
@@ -45,7 +45,10 @@ export async function loadConfigFromFlags(context: CliContext, path: string, fla
 
 /** Opens the repository client with the config keyring plus -k keys. */
 export async function openImageRepositories(context: CliContext, loaded: LoadedImageConfig, flags: ImageFlags): Promise<RepositoryClientHandle> {
-  const keyringPaths = [...loaded.config.contents.keyring, ...(flags.keyringAppend ?? [])].map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key)));
+  const keyringPaths = [
+    ...loaded.config.contents.keyring.map((key) => (isKeyUrl(key) ? key : resolveLocalPath(key, context.cwd, loaded.configDirs))),
+    ...(flags.keyringAppend ?? []).map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key))),
+  ];
   if (keyringPaths.length === 0 && !flags.ignoreSignatures) {
     throw new ImageError('IMAGE_KEY_INVALID', `${loaded.path}: no keys to verify repository indexes: list them in contents.keyring, add -k/--keyring-append, or pass --ignore-signatures`, {
       detail: { file: loaded.path },

@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../lib/index.ts';
-import { loadImageConfig, loadImageConfigText } from './load.ts';
+import { loadImageConfig, loadImageConfigText, resolveLocalPath } from './load.ts';
 import { parseGoInteger } from './parse.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'images');
@@ -122,4 +122,34 @@ describe('parseGoInteger', () => {
     ['-7', -7],
   ])('%s → %d', (text, value) => expect(parseGoInteger(text)).toBe(value));
   it('rejects non-integers', () => expect(parseGoInteger('08')).toBeNaN());
+});
+
+describe('relative paths in a configuration', () => {
+  it('are found from the working directory first, as apko does, else beside the files of the configuration', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kiln-image-paths-'));
+    try {
+      const configDir = join(root, 'project');
+      const elsewhere = join(root, 'elsewhere');
+      await mkdir(join(configDir, 'keys'), { recursive: true });
+      await mkdir(join(configDir, 'shared'));
+      await mkdir(join(elsewhere, 'keys'), { recursive: true });
+      await writeFile(join(configDir, 'keys', 'a.rsa.pub'), 'beside');
+      await writeFile(join(elsewhere, 'keys', 'a.rsa.pub'), 'cwd');
+      await writeFile(join(configDir, 'keys', 'b.rsa.pub'), 'beside');
+      await writeFile(join(configDir, 'shared', 'base.yaml'), 'contents:\n  packages: [busybox]\n');
+      await writeFile(join(configDir, 'image.yaml'), 'include: shared/base.yaml\ncontents:\n  keyring: [keys/a.rsa.pub, keys/b.rsa.pub]\n  packages: [curl]\n');
+      // The include is found beside the including file although the working directory lacks it.
+      const loaded = await loadImageConfig(join(configDir, 'image.yaml'), { cwd: elsewhere });
+      expect(loaded.config.contents.packages).toEqual(['busybox', 'curl']);
+      expect(loaded.configDirs).toEqual([configDir, join(configDir, 'shared')]);
+      // The text is kept as written; only where to read it is resolved.
+      expect(loaded.config.contents.keyring).toEqual(['keys/a.rsa.pub', 'keys/b.rsa.pub']);
+      expect(resolveLocalPath('keys/a.rsa.pub', elsewhere, loaded.configDirs)).toBe(join(elsewhere, 'keys', 'a.rsa.pub'));
+      expect(resolveLocalPath('keys/b.rsa.pub', elsewhere, loaded.configDirs)).toBe(join(configDir, 'keys', 'b.rsa.pub'));
+      expect(resolveLocalPath('keys/none.rsa.pub', elsewhere, loaded.configDirs)).toBe(join(elsewhere, 'keys', 'none.rsa.pub'));
+      expect(resolveLocalPath('/abs/key.pub', elsewhere, loaded.configDirs)).toBe('/abs/key.pub');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { isKilnError, readInputFile } from '../../lib/index.ts';
 import { ImageError } from '../errors.ts';
 import { mergeConfigs, normalizeConfigFile, validateMergedConfig } from './normalize.ts';
@@ -15,6 +16,22 @@ export interface LoadedImageConfig {
   checksum: string;
   /** Every file read, main first. */
   files: string[];
+  /** Directories of those files: where relative paths not found from the working directory are
+   *  looked for next (see {@link resolveLocalPath}). */
+  configDirs?: string[];
+}
+
+/** A relative local path (keyring file, local repository) the way apko finds it, from the working
+ *  directory; when nothing is there, the first configuration directory that has it. The config
+ *  keeps the text as written (it is what the image records); only reading uses the result. */
+export function resolveLocalPath(path: string, cwd: string, configDirs: readonly string[] = []): string {
+  const fromCwd = resolve(cwd, path);
+  if (isAbsolute(path) || existsSync(fromCwd)) return fromCwd;
+  for (const dir of configDirs) {
+    const beside = resolve(dir, path);
+    if (existsSync(beside)) return beside;
+  }
+  return fromCwd;
 }
 
 /** Options for {@link loadImageConfig}. */
@@ -63,14 +80,15 @@ export async function loadImageConfig(path: string, options: LoadImageConfigOpti
     const config = normalizeConfigFile(parsed);
     const include = parsed.raw.include;
     if (!include) return config;
-    const includeCandidates = isAbsolute(include) ? [include] : [resolve(cwd, include), ...(options.includePaths ?? []).map((dir) => resolve(cwd, dir, include))];
+    const includeCandidates = isAbsolute(include) ? [include] : [resolve(cwd, include), ...(options.includePaths ?? []).map((dir) => resolve(cwd, dir, include)), resolve(dirname(real), include)];
     const base = await loadOne(include, includeCandidates, found.path);
     return mergeConfigs(base, config);
   };
 
   const config = await loadOne(path, [resolve(cwd, path)]);
   validateMergedConfig(config, path);
-  return { config, path, checksum: `sha256-${hash.digest('base64')}`, files };
+  const configDirs = [...new Set(files.map((file) => dirname(resolve(cwd, file))))];
+  return { config, path, checksum: `sha256-${hash.digest('base64')}`, files, configDirs };
 }
 
 /** Parses and validates configuration text without includes (tests, stdin). */
