@@ -10,9 +10,10 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podmanStorage } from './podman-support.ts';
-import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey, pkgInfoToRecord, readApk } from '../../src/apk/index.ts';
+import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey } from '../../src/apk/index.ts';
 import type { ApkWriteEntry, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
 import { runKiln } from './cli-support.ts';
+import { recordOfPackage } from './package-support.ts';
 import type { CliRun } from './cli-support.ts';
 
 // Whole-system tests of `kiln image`: real signed repositories, the CLI, and real peers (skopeo,
@@ -38,14 +39,7 @@ async function addPackage(dir: string, arch: string, pkginfo: PkgInfoInput, entr
   await mkdir(join(dir, arch), { recursive: true });
   const path = join(dir, arch, `${pkginfo.name}-${pkginfo.version}.apk`);
   await writeFile(path, bytes);
-  let control;
-  let end;
-  for await (const item of readApk((async function* () { yield bytes; })(), { allowUntrusted: true })) {
-    if (item.kind === 'control') control = item.control;
-    else if (item.kind === 'entry') for await (const _chunk of item.content ?? []) void _chunk;
-    else end = item.end;
-  }
-  return pkgInfoToRecord(control!.pkginfo, control!.identity, end!.fileSize);
+  return recordOfPackage(bytes);
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: object) => void;

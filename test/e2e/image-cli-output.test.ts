@@ -2,11 +2,12 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey, pkgInfoToRecord, readApk } from '../../src/apk/index.ts';
+import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey } from '../../src/apk/index.ts';
 import type { ApkWriteEntry, PackageRecord, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
 import { startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { runKiln } from './cli-support.ts';
+import { recordOfPackage } from './package-support.ts';
 import type { CliRun } from './cli-support.ts';
 
 // What `kiln image build` and `ls-files` print: a dry run that is not stopped by outputs it would
@@ -25,14 +26,7 @@ const kiln = (args: string[], isTTY = false): Promise<CliRun> => runKiln(args, {
 async function addPackage(pkginfo: PkgInfoInput, entries: ApkWriteEntry[]): Promise<PackageRecord> {
   const { bytes } = await buildApkBuffer({ pkginfo: { arch: 'x86_64', buildDate: 1_690_000_000, license: 'MIT', origin: pkginfo.name, ...pkginfo }, entries, mtime: 1_690_000_000, signer: key });
   await writeFile(join(work, 'repo', 'x86_64', `${pkginfo.name}-${pkginfo.version}.apk`), bytes);
-  let control;
-  let end;
-  for await (const item of readApk((async function* () { yield bytes; })(), { allowUntrusted: true })) {
-    if (item.kind === 'control') control = item.control;
-    else if (item.kind === 'entry') for await (const _chunk of item.content ?? []) void _chunk;
-    else end = item.end;
-  }
-  return pkgInfoToRecord(control!.pkginfo, control!.identity, end!.fileSize);
+  return recordOfPackage(bytes);
 }
 
 function config(packages: string[]): string {

@@ -11,9 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
 import type { ImageManifest } from '../../src/registry-client/index.ts';
 import type { Digest } from '../../src/lib/index.ts';
-import { startDockerRegistry } from '../../src/registry-client/testing.ts';
-import { startKiln } from './registry-support.ts';
-import { kiln } from './trust-helpers.ts';
+import { kiln, startRegistryUnderTest } from './trust-helpers.ts';
 
 const exec = promisify(execFile);
 const fixtureRepo = join(import.meta.dirname, '..', 'fixtures', 'apk', 'apko-cli-packages');
@@ -108,15 +106,7 @@ describe.each([
   let tag: string;
 
   beforeAll(async () => {
-    if (kind === 'kiln') {
-      const server = await startKiln(await mkdtemp(join(work, 'kiln-data-')));
-      host = server.host;
-      stop = () => server.stop();
-    } else {
-      const registry = await startDockerRegistry();
-      host = registry.host;
-      stop = () => registry.stop();
-    }
+    ({ host, stop } = await startRegistryUnderTest(kind, await mkdtemp(join(work, 'kiln-data-'))));
     tag = `${host}/team/app:1.0`;
     const result = await kiln(['image', 'publish', 'image.yaml', tag, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
     expect(result.code, result.stderr).toBe(0);

@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/lib/index.ts';
 import { MediaTypes, RegistryClient } from '../../src/registry-client/index.ts';
 import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
-import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
-import { startKiln } from './registry-support.ts';
-import { kiln } from './trust-helpers.ts';
+import { pushTestImage } from '../../src/registry-client/testing.ts';
+import { kiln, startRegistryUnderTest } from './trust-helpers.ts';
 
 const env = { COSIGN_PASSWORD: 'idempotent-pw' };
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -40,15 +39,7 @@ describe.each([
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kiln-trust-idempotent-'));
-    if (kind === 'kiln') {
-      const server = await startKiln(join(dir, 'data'));
-      host = server.host;
-      stop = () => server.stop();
-    } else {
-      const registry = await startDockerRegistry();
-      host = registry.host;
-      stop = () => registry.stop();
-    }
+    ({ host, stop } = await startRegistryUnderTest(kind, join(dir, 'data')));
     await mkdir(join(dir, 'other'));
     expect((await kiln(['generate-key-pair'], { cwd: dir, env })).code).toBe(0);
     expect((await kiln(['generate-key-pair', '--output-key-prefix', 'other/cosign'], { cwd: dir, env })).code).toBe(0);
