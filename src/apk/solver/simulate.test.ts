@@ -47,8 +47,29 @@ describe('simulateApk', () => {
     expect(result.output).toBe('WARNING: creating empty virtual package\n(1/1) Installing .build-deps (20240102.030405)\nOK: 0 B in 1 packages\n');
   });
 
-  it('masks repository packages under --no-network', () => {
-    const result = simulateApk({ args: ['--no-network', 'add', 'a'], repositories: basic });
-    expect(result.output).toContain('    masked in: --no-network\n');
+  it('masks repository packages under --no-network and --network=no, not under --network', () => {
+    for (const option of ['--no-network', '--network=no']) {
+      expect(simulateApk({ args: [option, 'add', 'a'], repositories: basic }).output).toContain('    masked in: --no-network\n');
+    }
+    expect(simulateApk({ args: ['--network', 'add', 'a'], repositories: basic }).output).not.toContain('masked in');
+  });
+
+  it("accepts apk(8) 3.0's global and commit options that do not change a plan, and refuses bad values", () => {
+    const plain = simulateApk({ args: ['add', 'a'], repositories: basic });
+    expect(plain.exitCode).toBe(0);
+    const options = [
+      ['--root-tmpfs'], ['--root-tmpfs=auto'], ['--no-root-tmpfs'], ['--cache=no'], ['--no-cache'], ['--cache-predownload'], ['--check-certificate=no'],
+      ['--interactive=no'], ['--no-interactive'], ['--legacy-info'], ['--no-logfile'], ['--preserve-env'], ['--pretty-print=auto'], ['--progress'],
+      ['--no-progress'], ['--purge'], ['--sync=yes'], ['--no-scripts'], ['--no-commit-hooks'], ['--clean-protected'], ['--simulate'], ['-s'],
+      ['--force-no-chroot'], ['--force-binary-stdout'], ['--uvol-manager', '/bin/true'], ['--compression', 'zstd:9'], ['--sign-key', 'k.rsa'],
+      ['--cache-max-age', '60'], ['--initramfs-diskless-boot'],
+    ];
+    for (const option of options) {
+      const result = simulateApk({ args: [...option, 'add', 'a'], repositories: basic });
+      expect(result, option.join(' ')).toEqual(plain);
+    }
+    for (const bad of ['--root-tmpfs=maybe', '--no-root-tmpfs=yes', '--network=auto', '--force=yes']) {
+      expect(simulateApk({ args: [bad, 'add', 'a'], repositories: basic }).exitCode, bad).toBe(1);
+    }
   });
 });

@@ -75,16 +75,27 @@ interface ParsedArgs {
   rdepends: boolean;
 }
 
+// The global, commit and generation options apk(8) 3.0 documents that take a value but do not change
+// a plan (--preupgrade-depends, which does, is handled in parseArgs).
 const GLOBAL_WITH_ARG = new Set([
   '--preupgrade-depends', '--root', '-p', '--arch', '--cache-dir', '--keys-dir', '--repositories-file', '--repository', '-X',
-  '--wait', '--progress-fd', '--timeout', '--cache-max-age', '--cache-packages', '--repository-config', '--from',
+  '--wait', '--progress-fd', '--timeout', '--cache-max-age', '--repository-config', '--from', '--uvol-manager',
+  '--compression', '-C', '--sign-key',
 ]);
+// Plain flags of apk(8) 3.0 that do not change a plan.
 const IGNORED_FLAGS = new Set([
-  '--allow-untrusted', '--simulate', '-s', '--no-cache', '--no-progress', '--progress', '--purge', '--no-scripts', '--no-commit-hooks',
-  '--interactive', '-i', '--update-cache', '-U', '--force', '-f', '--force-overwrite', '--force-old-apk', '--force-non-repository',
-  '--force-refresh', '--force-missing-repositories', '--no-logfile', '--clean-protected', '--no-interactive', '--initdb', '--usermode',
-  '--no-chown', '--directory-permissions', '--no-self-upgrade', '--no-preupgrade', '--self-upgrade', '--print-arch',
+  '--allow-untrusted', '-s', '--update-cache', '-U', '--force', '-f', '--force-overwrite', '--force-old-apk', '--force-non-repository',
+  '--force-refresh', '--force-missing-repositories', '--force-binary-stdout', '--force-no-chroot', '--initdb', '--usermode',
+  '--no-chown', '--directory-permissions', '--print-arch', '-i', '--initramfs-diskless-boot', '--overlay-from-stdin', '--self-upgrade',
 ]);
+// Options with a BOOL or AUTO value (`--opt`, `--opt=yes|no|auto`, `--no-opt`) that do not change a
+// plan; apk(8) 3.0's OPTION SYNTAX. --network, which does, is handled in parseArgs.
+const IGNORED_BOOLEANS = new Set([
+  '--cache', '--cache-packages', '--cache-predownload', '--check-certificate', '--interactive', '--legacy-info', '--logfile',
+  '--preserve-env', '--pretty-print', '--progress', '--purge', '--root-tmpfs', '--sync', '--clean-protected', '--commit-hooks',
+  '--scripts', '--simulate',
+]);
+const BOOL_VALUES = new Set(['yes', 'no', 'auto']);
 
 class UsageError extends Error {}
 
@@ -137,6 +148,10 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
         continue;
       case '--no-network':
         p.noNetwork = true;
+        continue;
+      case '--network':
+        if (value !== undefined && value !== 'yes' && value !== 'no') throw new UsageError(`invalid argument for ${option}: ${value}`);
+        p.noNetwork = value === 'no';
         continue;
       case '--force-broken-world':
         p.forceBrokenWorld = true;
@@ -199,7 +214,12 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
       takeValue();
       continue;
     }
-    if (IGNORED_FLAGS.has(option)) continue;
+    if (IGNORED_FLAGS.has(option) && value === undefined) continue;
+    const boolean = option.startsWith('--no-') ? `--${option.slice(5)}` : option;
+    if (IGNORED_BOOLEANS.has(boolean)) {
+      if (value !== undefined && (boolean !== option || !BOOL_VALUES.has(value))) throw new UsageError(`invalid argument for ${option}: ${value}`);
+      continue;
+    }
     throw new UsageError(`unrecognized option: ${option}`);
   }
   return p;
