@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateSigningKey, loadSigningKey } from '../apk/index.ts';
+import { generateSigningKey, loadSigningKey, readApkFile } from '../apk/index.ts';
 import type { SigningKey } from '../apk/index.ts';
 import { createApkPublisher } from './apk-publisher.ts';
 import { buildAll } from './build-all.ts';
@@ -109,5 +109,28 @@ describe('an unsigned build next to a signed index', () => {
     expect(readFileSync(index).equals(indexBefore)).toBe(true);
     // a dry run only plans
     expect((await buildAll({ dir: recipes, outDir: out, arch: 'x86_64', dryRun: true }, ports())).outcomes.map((o) => [o.name, o.status])).toEqual([['other', 'planned']]);
+  });
+});
+
+describe('preloaded environment (--env-file)', () => {
+  it('reaches every step, with the recipe environment winning, and changes build-all input hashes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-env-file-'));
+    writeFileSync(
+      join(dir, 'env.yaml'),
+      'package:\n  name: env\n  version: 1.0.0\nenvironment:\n  environment:\n    WHO: recipe\npipeline:\n  - runs: |\n      mkdir -p ${{targets.destdir}}/usr/share/env\n      echo "$GREETING $WHO" > ${{targets.destdir}}/usr/share/env/out\n',
+    );
+    const out = join(dir, 'out');
+    await buildRecipe({ recipeFile: join(dir, 'env.yaml'), outDir: out, sourceDir: null, arch: 'x86_64', environment: { GREETING: 'hello', WHO: 'file' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    let content = '';
+    for await (const item of readApkFile(join(out, 'x86_64', 'env-1.0.0-r0.apk'), { allowUntrusted: true })) {
+      if (item.kind === 'entry' && item.entry.path === 'usr/share/env/out') for await (const chunk of item.content ?? []) content += Buffer.from(chunk).toString();
+      else if (item.kind === 'entry') for await (const _chunk of item.content ?? []) void _chunk;
+    }
+    expect(content).toBe('hello recipe\n');
+    // build-all: the same tree with another preloaded environment is out of date.
+    const first = await buildAll({ dir, outDir: join(dir, 'all'), arch: 'x86_64', environment: { GREETING: 'a' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    const same = await buildAll({ dir, outDir: join(dir, 'all'), arch: 'x86_64', environment: { GREETING: 'a' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    const changed = await buildAll({ dir, outDir: join(dir, 'all'), arch: 'x86_64', environment: { GREETING: 'b' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    expect([first, same, changed].map((result) => result.outcomes.map((outcome) => outcome.status))).toEqual([['built'], ['up-to-date'], ['built']]);
   });
 });

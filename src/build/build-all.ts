@@ -84,7 +84,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   const files = (await readdir(dir)).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => join(dir, name));
   if (files.length === 0) throw new BuildError('RECIPE_NOT_FOUND', `${dir}: no *.yaml recipes found`, { detail: { dir } });
   const pipelineDigest = await digestDirectories([...(request.pipelineDirs ?? []), builtinPipelineDir()]);
-  const options = JSON.stringify({ arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown' });
+  const options = JSON.stringify({ arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown', env: request.environment ?? {} });
 
   // Parsed recipe facts are cached by recipe text (and options), so an all-up-to-date run does not
   // parse and validate every recipe again.

@@ -57,6 +57,8 @@ export interface BuildRequest {
   keepWorkspace?: boolean;
   /** Content hash of the build's inputs, recorded in provenance (build-all uses it to skip). */
   inputHash?: string;
+  /** Variables preloaded into every step (melange --env-file); the recipe's own environment wins. */
+  environment?: Readonly<Record<string, string>>;
 }
 
 /** Ports the build uses. */
@@ -158,7 +160,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     const mounts: SandboxMount[] = [{ source: workspace, target: GUEST_WORKSPACE, writable: true }];
     if (request.cacheDir) mounts.push({ source: resolve(request.cacheDir), target: '/var/cache/melange', writable: true });
     for (const path of sourceChecks.localPaths) mounts.push({ source: path, target: path, writable: false });
-    const baseEnv = guestBaseEnvironment(recipe.environment.environment ?? {}, sde);
+    const baseEnv = guestBaseEnvironment({ ...request.environment, ...recipe.environment.environment }, sde);
     const stats = { stepsRun: 0, timings: [] as { step: string; ms: number }[] };
     const timeoutMs = recipe.package.timeout === undefined ? undefined : parseDuration(recipe.package.timeout);
     const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);

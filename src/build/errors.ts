@@ -22,6 +22,7 @@ export const buildErrorCodes = {
   PACKAGE_WRITE_FAILED: 'writing, signing or indexing a built package failed',
   INDEX_SIGNATURE_DOWNGRADE: 'the output APKINDEX.tar.gz is signed and this run has no signing key: Kiln refuses to replace it with an unsigned index (the index file is named)',
   SIGNING_KEY_NOT_FOUND: 'the signing key file (given with --signing-key, or melange\'s default local-melange.rsa) does not exist (the path looked at is named)',
+  ENV_FILE_INVALID: 'a --env-file line is not NAME=VALUE (the file and line are named)',
   LINT_FAILED: 'a required package linter failed',
   DEPENDENCY_CYCLE: 'recipes depend on each other in a cycle (the cycle is listed)',
   BUILD_ALL_FAILED: 'one or more recipes of a build-all run failed',

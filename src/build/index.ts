@@ -10,6 +10,7 @@ export type { CompiledBuild, CompiledPackage, CompiledStep, SourceReference } fr
 export { createPipelineLibrary, builtinPipelineDir } from './pipeline-library.ts';
 export type { PipelineLibrary, ResolvedPipeline } from './pipeline-library.ts';
 export { runSteps, guestBaseEnvironment, stepScript, STEP_PATH } from './engine.ts';
+export { parseEnvFile } from './format/env-file.ts';
 export type { StepLogLine, EngineContext } from './engine.ts';
 export { buildRecipe, packageFileName, provenanceFileName, BUILDER_VERSION } from './build-service.ts';
 export type { BuildRequest, BuildPorts, BuildResult, BuiltPackage } from './build-service.ts';

@@ -58,7 +58,8 @@ const READERS: Reader[] = [
   { name: 'image build --lockfile', args: (input) => ['image', 'build', join(dir, 'good.yaml'), 'example.test/app:1', join(dir, 'out', 'locked.tar'), '--lockfile', input, '--dry-run'] },
   { name: 'pkg build', args: (input) => ['pkg', 'build', input, '--bootstrap-host', '--out-dir', join(dir, 'out', 'packages')] },
   { name: 'pkg test', args: (input) => ['pkg', 'test', input, '--bootstrap-host', '--out-dir', join(dir, 'out', 'packages')] },
-  { name: 'pkg build --vars-file', args: (input) => ['pkg', 'build', join(dir, 'recipe.yaml'), '--bootstrap-host', '--vars-file', input, '--out-dir', join(dir, 'out', 'packages')] },
+  { name: 'pkg build --env-file', args: (input) => ['pkg', 'build', join(dir, 'recipe', 'recipe.yaml'), '--bootstrap-host', '--runner', 'fake', '--env-file', input, '--out-dir', join(dir, 'out', 'packages')] },
+  { name: 'pkg build --vars-file', args: (input) => ['pkg', 'build', join(dir, 'recipe', 'recipe.yaml'), '--bootstrap-host', '--vars-file', input, '--out-dir', join(dir, 'out', 'packages')] },
   { name: 'apk verify', args: (input) => ['apk', 'verify', '--allow-untrusted', input] },
   { name: 'apk info', args: (input) => ['apk', 'info', input] },
   { name: 'apk index', args: (input) => ['apk', 'index', '-o', join(dir, 'out', 'APKINDEX.tar.gz'), input] },
@@ -75,7 +76,9 @@ beforeAll(async () => {
   await mkdir(join(dir, 'out'));
   for (const hostile of HOSTILE) await hostile.make(join(dir, `input-${hostile.name}`));
   await copyFile(join(root, 'examples', 'demo-image.yaml'), join(dir, 'good.yaml'));
-  await writeFile(join(dir, 'recipe.yaml'), 'package:\n  name: hello\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: echo hi\n');
+  // In a directory of its own: a build copies the recipe's directory into its workspace.
+  await mkdir(join(dir, 'recipe'));
+  await writeFile(join(dir, 'recipe', 'recipe.yaml'), 'package:\n  name: hello\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: echo hi\n');
   await writeFile(join(dir, 'cosign.key'), 'not a key\n');
   // Readable by its owner only, and the owner's bits say no: a user namespace without the
   // capability to override file modes cannot read it, even running as root.
@@ -129,6 +132,12 @@ describe('unreadable inputs', () => {
     const input = join(dir, 'input-unreadable');
     for (const reader of READERS) {
       const result = await runUnprivileged(reader.args(input));
+      if (reader.name === 'pkg build --env-file' && result.code === 9) {
+        // Node 20 itself takes a script's `--env-file FILE` for its own option and exits 9 naming the
+        // file when it cannot read it, before Kiln runs (nodejs/node#54232): still one line, naming it.
+        expect(result.stderr).toMatch(/^\S*node: \S*input-unreadable: not found\n$/);
+        continue;
+      }
       expectOneLineFailure(result, `${reader.name} unreadable`);
       expect(result.stderr, reader.name).toMatch(/permission denied|EACCES/i);
       expect(result.stderr, reader.name).toContain('input-unreadable');
@@ -140,7 +149,7 @@ describe('input directories and output paths', () => {
   it('apk mkpkg -F names a missing directory or a file given as one', async () => {
     for (const [input, reason] of [
       [join(dir, 'input-missing'), 'cannot read: no such file'],
-      [join(dir, 'recipe.yaml'), 'is not a directory'],
+      [join(dir, 'recipe', 'recipe.yaml'), 'is not a directory'],
     ] as const) {
       const result = await runKiln(['apk', 'mkpkg', '-I', 'pkgname=x', '-I', 'pkgver=1-r0', '-F', input, '-o', join(dir, 'out', 'x.apk')], { cwd: dir, env: {} });
       expectOneLineFailure(result, `mkpkg -F ${input}`);

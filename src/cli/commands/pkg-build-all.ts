@@ -5,7 +5,7 @@ import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildAllFlags extends PkgBuildFlags {
@@ -27,6 +27,7 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new KilnError('USAGE', `--jobs must be a positive integer, got ${JSON.stringify(flags.jobs)}`);
     const sde = sourceDateEpoch(flags, context);
     const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
+    const preloaded = await readEnvFile(flags.envFile && resolve(context.cwd, flags.envFile));
     const environment = await createEnvironment(flags, context);
     let result: Awaited<ReturnType<typeof buildAll>>;
     try {
@@ -38,6 +39,7 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
           ...(jobs ? { jobs } : {}),
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...sharedBuildOptions(flags, context, varsOverride),
+          ...(preloaded ? { environment: preloaded } : {}),
         },
         { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );

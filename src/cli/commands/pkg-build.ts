@@ -6,7 +6,7 @@ import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
+import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildFlags extends PkgBuildFlags {
@@ -31,6 +31,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
     const recipeFile = recipeArg ? resolve(context.cwd, recipeArg) : await discover(context.cwd);
     const sde = sourceDateEpoch(flags, context);
     const varsOverride = await readVarsFile(flags.varsFile && resolve(context.cwd, flags.varsFile));
+    const preloaded = await readEnvFile(flags.envFile && resolve(context.cwd, flags.envFile));
     const environment = await createEnvironment(flags, context);
     let result: Awaited<ReturnType<typeof buildRecipe>>;
     try {
@@ -41,6 +42,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
           sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
           sourceDateEpoch: sde,
           ...sharedBuildOptions(flags, context, varsOverride),
+          ...(preloaded ? { environment: preloaded } : {}),
           ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
         },
         { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },

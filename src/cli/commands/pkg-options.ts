@@ -7,6 +7,7 @@ import { ApkError, loadSigningKey } from '../../apk/index.ts';
 import type { SigningKey } from '../../apk/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import {
+  parseEnvFile,
   BuildError,
   createApkPublisher,
   createBwrapRunner,
@@ -32,6 +33,7 @@ export interface PkgBuildFlags {
   gitRepoUrl?: string;
   license?: string;
   varsFile?: string;
+  envFile?: string;
   buildOption?: string[];
   generateIndex?: boolean;
   cacheDir?: string;
@@ -61,6 +63,7 @@ export function addBuildOptions(command: Command): Command {
     .option('--git-repo-url <URL>', 'URL of the recipe repository, for the SBOM')
     .option('--license <SPDX>', 'license of the recipe itself, for the SBOM', 'NOASSERTION')
     .option('--vars-file <FILE>', 'YAML map overriding recipe vars')
+    .option('--env-file <FILE>', 'NAME=VALUE lines preloaded into every build step\'s environment (the recipe\'s environment wins), as melange --env-file')
     .addOption(new Option('--build-option <NAME>', 'enable a build option declared in the recipe (repeatable)').argParser(collect))
     .option('--no-generate-index', 'do not update OUT/ARCH/APKINDEX.tar.gz')
     .option('--cache-dir <DIR>', 'host directory mounted at /var/cache/melange')
@@ -84,6 +87,12 @@ export function sourceDateEpoch(flags: PkgBuildFlags, context: CliContext): numb
     return Math.floor(ms / 1000);
   }
   return 0;
+}
+
+/** Reads `--env-file` (melange's preloaded environment); undefined without the flag. */
+export async function readEnvFile(path: string | undefined): Promise<Record<string, string> | undefined> {
+  if (!path) return undefined;
+  return parseEnvFile(await readInputText(path, { what: '--env-file' }), path);
 }
 
 export async function readVarsFile(path: string | undefined): Promise<Record<string, string> | undefined> {
