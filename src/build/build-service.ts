@@ -11,6 +11,7 @@ import { archInfo, hostArch } from './arch.ts';
 import { compileBuild, GUEST_WORKSPACE } from './compile.ts';
 import type { CompiledBuild, SourceReference } from './compile.ts';
 import { guestBaseEnvironment, runSteps } from './engine.ts';
+import { runAsUser } from './run-as.ts';
 import type { StepLogLine } from './engine.ts';
 import type { BuildEnvironment, BuildEnvironmentProvider } from './environment/provider.ts';
 import { BuildError } from './errors.ts';
@@ -128,6 +129,8 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
   });
   const arch = request.arch ? archInfo(request.arch) : hostArch();
   rejectUnsupported(recipe);
+  // Before anything is prepared: an unknown run-as user is the recipe's error.
+  const user = runAsUser(recipe.environment, recipeFile);
   const targets = recipe.package['target-architecture'];
   if (targets && targets.length > 0 && !targets.includes('all') && !targets.includes(arch.apk)) {
     throw new BuildError('RECIPE_UNSUPPORTED', `${recipe.source.where(['package', 'target-architecture'])}: ${recipe.package.name} does not build for ${arch.apk} (target-architecture: ${targets.join(', ')})`, { detail: { arch: arch.apk } });
@@ -168,7 +171,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     try {
       for (const pkg of compiled.packages) {
-        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
+        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(user ? { user } : {}), ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
       }
     } catch (error) {
       if (deadline?.aborted) {

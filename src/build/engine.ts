@@ -27,6 +27,8 @@ export interface EngineContext {
   tailLines?: number;
   /** Directories put before the standard PATH (tests of packages mounted beside the root). */
   pathPrefix?: readonly string[];
+  /** The guest user steps run as (environment.accounts.run-as); default the runner's. */
+  user?: { uid: number; gid: number };
 }
 
 /** What ran: the number of steps and the wall time of each `runs` step. */
@@ -95,7 +97,7 @@ async function runOne(step: CompiledStep, context: EngineContext): Promise<void>
   const path = [...(context.pathPrefix ?? []), STEP_PATH].join(':');
   const env = { ...context.baseEnv, PATH: path, ...step.environment };
   const result = await context.runner.run(
-    { rootfs: context.rootfs, mounts: context.mounts, workdir: GUEST_WORKSPACE, env, argv: ['/bin/sh', '-c', stepScript(step)], network: step.network },
+    { rootfs: context.rootfs, mounts: context.mounts, workdir: GUEST_WORKSPACE, env, argv: ['/bin/sh', '-c', stepScript(step)], network: step.network, ...(context.user ? { user: context.user } : {}) },
     (stream, chunk) => {
       const text = partial[stream] + chunk.toString('utf8');
       const lines = text.split('\n');

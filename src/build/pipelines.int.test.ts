@@ -160,3 +160,27 @@ subpackages:
     expect(result.packages[0]!.depends).toContain('so:libc.so.6');
   });
 });
+
+describe('environment.accounts.run-as in bubblewrap', () => {
+  it('runs every step as the named user', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-run-as-'));
+    writeFileSync(
+      join(dir, 'who.yaml'),
+      [
+        'package:\n  name: who\n  version: 1.0.0',
+        'environment:\n  accounts:\n    users:\n      - username: nonroot\n        uid: 65532\n        gid: 65532\n    run-as: nonroot',
+        'pipeline:\n  - runs: |\n      mkdir -p ${{targets.destdir}}/usr/share/who\n      id -u > ${{targets.destdir}}/usr/share/who/uid\n',
+      ].join('\n'),
+    );
+    await buildRecipe(
+      { recipeFile: join(dir, 'who.yaml'), outDir: join(dir, 'out'), sourceDir: null, arch: 'x86_64' },
+      { runner: createBwrapRunner(), environment: createHostEnvironmentProvider(), publisher: createApkPublisher() },
+    );
+    let uid = '';
+    for await (const item of readApkFile(join(dir, 'out', 'x86_64', 'who-1.0.0-r0.apk'), { allowUntrusted: true })) {
+      if (item.kind === 'entry' && item.entry.path === 'usr/share/who/uid') for await (const chunk of item.content ?? []) uid += Buffer.from(chunk).toString();
+      else if (item.kind === 'entry') for await (const _chunk of item.content ?? []) void _chunk;
+    }
+    expect(uid).toBe('65532\n');
+  });
+});

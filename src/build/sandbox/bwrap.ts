@@ -39,7 +39,10 @@ export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): s
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session');
   if (!spec.network) args.push('--unshare-net');
   else if (spec.rootfs !== '/' && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
-  if (process.getuid?.() === 0) {
+  if (spec.user) {
+    // A user namespace mapping the calling user to the requested guest ids (melange's run-as).
+    args.push('--unshare-user', '--uid', String(spec.user.uid), '--gid', String(spec.user.gid));
+  } else if (process.getuid?.() === 0) {
     const caps = new Set<string>(DEFAULT_CAPABILITIES);
     for (const cap of options.addCapabilities ?? []) caps.add(cap.toUpperCase());
     for (const cap of options.dropCapabilities ?? []) caps.delete(cap.toUpperCase());

@@ -20,6 +20,9 @@ export interface SandboxSpec {
   argv: readonly string[];
   /** Whether the command may use the network; otherwise it gets only a loopback interface. */
   network: boolean;
+  /** The guest user and group the command runs as (a recipe's run-as); default the adapter's own.
+   *  Adapters without isolation (the fake) run as the calling user. */
+  user?: { uid: number; gid: number };
 }
 
 /** Output chunks as they arrive. */
