@@ -1,56 +1,133 @@
-import { Command, CommanderError } from 'commander';
-import { KilnError } from '../lib/index.ts';
-import type { CliContext, RegisterCommands } from './context.ts';
-import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from './exit-codes.ts';
-import { registerApkCommands } from './groups/apk.ts';
-import { registerImageCommands } from './groups/image.ts';
-import { registerRegistryCommands } from './groups/registry.ts';
-import { registerPkgCommands } from './groups/pkg.ts';
-import { registerTrustCommands } from './groups/trust.ts';
+import type { Command } from 'commander';
+import type { CliContext } from './context.ts';
+import { COMMAND_OUTLINES } from './command-outlines.ts';
+import { CommandNotLoaded, commander, DeclarationsNotLoaded, declareCommands, loadAll, registerAll } from './lazy-commands.ts';
+import type { CommandStep, DeclaredCommand, LazyCommand, RegisterCommand } from './lazy-commands.ts';
 
 export const KILN_VERSION = '0.1.0';
 
-const GROUPS: readonly RegisterCommands[] = [
-  registerApkCommands,
-  registerImageCommands,
-  registerPkgCommands,
-  registerRegistryCommands,
-  registerTrustCommands,
+/** Every command, in help order, and where its module is; a module is imported only when its
+ *  command runs. One table in this module rather than a module per group: each module on the
+ *  start-up path costs `kiln --version` about 0.3 ms. After a change here or in a command's flags,
+ *  regenerate command-manifest.ts and command-outlines.ts (UPDATE_GOLDEN=1 npx vitest run
+ *  src/cli/command-manifest.test.ts). */
+export const COMMAND_STEPS: readonly CommandStep[] = [
+  // `kiln apk …` and `kiln keygen`: read, write, sign and index packages; resolve and fetch from repositories.
+  { parent: [], group: 'apk', description: 'read, write, sign, index and resolve apk packages' },
+  { parent: [], name: 'keygen', load: async () => (await import('./commands/keygen.ts')).registerKeygen },
+  { parent: ['apk'], name: 'info', load: async () => (await import('./commands/apk-info.ts')).registerApkInfo },
+  { parent: ['apk'], name: 'verify', load: async () => (await import('./commands/apk-verify.ts')).registerApkVerify },
+  { parent: ['apk'], name: 'mkpkg', load: async () => (await import('./commands/apk-mkpkg.ts')).registerApkMkpkg },
+  { parent: ['apk'], name: 'index', load: async () => (await import('./commands/apk-index.ts')).registerApkIndex },
+  { parent: ['apk'], name: 'solver-test', load: async () => (await import('./commands/apk-solver-test.ts')).registerApkSolverTest },
+  { parent: ['apk'], name: 'resolve', load: async () => (await import('./commands/apk-resolve.ts')).registerApkResolve },
+  { parent: ['apk'], name: 'fetch', load: async () => (await import('./commands/apk-fetch.ts')).registerApkFetch },
+  // `kiln image …` (apko-compatible).
+  { parent: [], group: 'image', description: 'build apko-compatible images from apk packages' },
+  { parent: ['image'], name: 'build', load: async () => (await import('./commands/image-build.ts')).registerImageBuild },
+  { parent: ['image'], name: 'publish', load: async () => (await import('./commands/image-publish.ts')).registerImagePublish },
+  { parent: ['image'], name: 'lock', load: async () => (await import('./commands/image-lock.ts')).registerImageLock },
+  { parent: ['image'], name: 'show-config', load: async () => (await import('./commands/image-show-config.ts')).registerImageShowConfig },
+  { parent: ['image'], name: 'ls-files', load: async () => (await import('./commands/image-ls-files.ts')).registerImageLsFiles },
+  // `kiln pkg …` (melange-compatible package building).
+  { parent: [], group: 'pkg', description: 'build, test, lint, sign and index apk packages from melange recipes' },
+  { parent: ['pkg'], name: 'build', load: async () => (await import('./commands/pkg-build.ts')).registerPkgBuild },
+  { parent: ['pkg'], name: 'build-all', load: async () => (await import('./commands/pkg-build-all.ts')).registerPkgBuildAll },
+  { parent: ['pkg'], name: 'test', load: async () => (await import('./commands/pkg-test.ts')).registerPkgTest },
+  { parent: ['pkg'], name: 'lint', load: async () => (await import('./commands/pkg-lint.ts')).registerPkgLint },
+  { parent: ['pkg'], name: 'sign', load: async () => (await import('./commands/pkg-sign.ts')).registerPkgSign },
+  { parent: ['pkg'], name: 'index', load: async () => (await import('./commands/pkg-index.ts')).registerPkgIndex },
+  // `kiln registry …`.
+  { parent: [], group: 'registry', description: 'run and maintain the OCI distribution registry' },
+  { parent: ['registry'], name: 'serve', load: async () => (await import('./commands/registry-serve.ts')).registerRegistryServe },
+  { parent: ['registry'], name: 'gc', load: async () => (await import('./commands/registry-gc.ts')).registerRegistryGc },
+  { parent: ['registry'], name: 'htpasswd', load: async () => (await import('./commands/registry-htpasswd.ts')).registerRegistryHtpasswd },
+  // Trust: cosign's verbs at the top level (download brings attestation|sbom, policy brings verify).
+  { parent: [], name: 'generate-key-pair', load: async () => (await import('./commands/generate-key-pair.ts')).registerGenerateKeyPair },
+  { parent: [], name: 'sign', load: async () => (await import('./commands/sign.ts')).registerSign },
+  { parent: [], name: 'verify', load: async () => (await import('./commands/verify.ts')).registerVerify },
+  { parent: [], name: 'attest', load: async () => (await import('./commands/attest.ts')).registerAttest },
+  { parent: [], name: 'verify-attestation', load: async () => (await import('./commands/verify-attestation.ts')).registerVerifyAttestation },
+  { parent: [], name: 'download', load: async () => (await import('./commands/download.ts')).registerDownload },
+  { parent: [], name: 'tree', load: async () => (await import('./commands/tree.ts')).registerTree },
+  { parent: [], name: 'policy', load: async () => (await import('./commands/policy-verify.ts')).registerPolicyVerify },
 ];
 
-export function buildProgram(context: CliContext): Command {
-  const program = new Command('kiln')
+/** The `kiln` program itself, with no commands yet. */
+export function createRoot(context: CliContext): Command {
+  return new commander.Command('kiln')
     .description('Minimal, hardened, reproducible container images from apk packages')
     .version(KILN_VERSION)
     .showHelpAfterError()
     .configureOutput({ writeOut: context.stdout, writeErr: context.stderr })
     .exitOverride();
-  for (const register of GROUPS) register(program, context);
-  // Subcommands inherit output and exit handling so `--help` and usage errors never call process.exit.
-  const apply = (command: Command): void => {
-    command.configureOutput({ writeOut: context.stdout, writeErr: context.stderr }).exitOverride();
-    command.commands.forEach(apply);
-  };
-  program.commands.forEach(apply);
+}
+
+// Commands inherit output and exit handling so `--help` and usage errors never call process.exit.
+function configureOutput(command: Command, context: CliContext): void {
+  command.configureOutput({ writeOut: context.stdout, writeErr: context.stderr }).exitOverride();
+  for (const child of command.commands) configureOutput(child, context);
+}
+
+function declareProgram(context: CliContext, whole: readonly DeclaredCommand[] | undefined, loaded: ReadonlyMap<LazyCommand, RegisterCommand>, argv?: readonly string[]): Command {
+  const program = createRoot(context);
+  const declarations = { outlines: COMMAND_OUTLINES, ...(whole ? { whole } : {}) };
+  declareCommands(program, declarations, COMMAND_STEPS, loaded, context, { ...(argv ? { argv } : {}), onRegistered: (command) => configureOutput(command, context) });
+  return program;
+}
+
+async function loadDeclarations(): Promise<readonly DeclaredCommand[]> {
+  return (await import('./command-manifest.ts')).COMMAND_MANIFEST;
+}
+
+/** The program with every command declared in full (help, usage, options) and no command module
+ *  loaded; runCli declares commands as commander reaches them and loads the module of the one that runs. */
+export async function buildProgram(context: CliContext): Promise<Command> {
+  return declareProgram(context, await loadDeclarations(), new Map());
+}
+
+/** The program with every command module imported and registered, as the manifest is recorded. */
+export async function loadProgram(context: CliContext): Promise<Command> {
+  const program = createRoot(context);
+  registerAll(program, COMMAND_STEPS, await loadAll(COMMAND_STEPS), context);
+  program.commands.forEach((command) => configureOutput(command, context));
   return program;
 }
 
 /** Runs the CLI in-process and returns its exit code; never calls process.exit. */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
-  const program = buildProgram(context);
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return EXIT_OK;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
-      return EXIT_USAGE;
+  const loaded = new Map<LazyCommand, RegisterCommand>();
+  let whole: readonly DeclaredCommand[] | undefined;
+  for (;;) {
+    try {
+      // A run that names a command will reach it: spare it the retry that DeclarationsNotLoaded costs.
+      if (!whole && COMMAND_OUTLINES.some((outline) => argv.includes(outline.name) || outline.aliases?.some((alias) => argv.includes(alias)))) whole = await loadDeclarations();
+      await declareProgram(context, whole, loaded, argv).parseAsync([...argv], { from: 'user' });
+      return 0; // EXIT_OK: exit-codes.ts is imported only once a run has failed (below)
+    } catch (error) {
+      try {
+        if (error instanceof DeclarationsNotLoaded && !whole) {
+          whole = await loadDeclarations();
+          continue;
+        }
+        if (error instanceof CommandNotLoaded && !loaded.has(error.command)) {
+          loaded.set(error.command, await error.command.load());
+          continue;
+        }
+      } catch (loadError) {
+        return failed(loadError, context);
+      }
+      if (error instanceof commander.CommanderError && (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version')) return 0;
+      return failed(error, context);
     }
-    if (error instanceof KilnError && error.code === 'USAGE') {
-      context.stderr(formatError(error));
-      return EXIT_USAGE;
-    }
-    context.stderr(formatError(error));
-    return exitCodeFor(error);
   }
+}
+
+// exit-codes.ts imports lib's index (yaml and more, about 90 ms of CPU), which help and version never
+// need: it is imported once a run has failed.
+async function failed(error: unknown, context: CliContext): Promise<number> {
+  const { EXIT_USAGE, exitCodeFor, formatError } = await import('./exit-codes.ts');
+  if (error instanceof commander.CommanderError) return EXIT_USAGE;
+  context.stderr(formatError(error));
+  return exitCodeFor(error);
 }

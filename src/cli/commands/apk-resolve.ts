@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { hostArchName } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient, parseRepositories, parseRepository, planInstall, proxyFromEnvironment } from '../../apk/repository/index.ts';
@@ -27,8 +28,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 /** apk's name for the machine's architecture. */
 export function hostArch(): string {
-  const names: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7', ia32: 'x86', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' };
-  return names[process.arch] ?? process.arch;
+  return hostArchName(process.arch);
 }
 
 /** Adds the repository, trust and cache flags to a command. */

@@ -4,6 +4,7 @@ import { KilnError, readInputText, writeFileAtomic, pathExists } from '../../lib
 import { applyImagePlan, parseLockFile, planImageBuild } from '../../image/index.ts';
 import type { BuildImageResult, ImagePlan } from '../../image/index.ts';
 import { goJson, parseImageReference, writeDockerArchive, writeOciLayout } from '../../oci/index.ts';
+import { parseSbomFormats } from '../../sbom/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
@@ -70,8 +71,7 @@ export function registerImageBuild(image: Command, context: CliContext): void {
     .option('--json', 'print a JSON summary (digests, sizes, package counts) on stdout')
     .action(async (configPath: string, tag: string, output: string | undefined, flags: BuildFlags) => {
       if (!output && !flags.ociLayout && !flags.dryRun) throw usage('give an OUTPUT tarball and/or --oci-layout DIR');
-      const formats = new Set((flags.sbomFormats ?? 'spdx').split(',').map((value) => value.trim()).filter(Boolean));
-      for (const format of formats) if (format !== 'spdx' && format !== 'cyclonedx') throw usage(`--sbom-formats: unknown format ${JSON.stringify(format)} (spdx, cyclonedx)`);
+      const formats = new Set(parseSbomFormats(flags.sbomFormats ?? 'spdx', '--sbom-formats'));
       const tarPath = output ? resolve(context.cwd, output) : undefined;
       const layoutPath = flags.ociLayout ? resolve(context.cwd, flags.ociLayout) : undefined;
       const sbomDir = flags.sbom !== false && flags.sbomPath ? resolve(context.cwd, flags.sbomPath) : undefined;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { MultiBar } from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { hostArchName } from '../../apk/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
 import type { RepositoryClientHandle } from '../../apk/repository/index.ts';
 import { KilnError } from '../../lib/index.ts';
@@ -89,7 +90,7 @@ export function buildOptionsFromFlags(context: CliContext, flags: ImageFlags): O
     annotations: parseAnnotations(flags.annotations),
     ...(flags.buildDate ? { buildDate: parseBuildDate(flags.buildDate) } : {}),
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-    hostArch: process.arch === 'arm64' ? 'arm64' : 'amd64',
+    hostArch: hostArchName(process.arch),
   };
 }
 

@@ -8,8 +8,8 @@ import { attestImage, buildSlsaProvenanceV1, predicateTypeUri, SLSA_PROVENANCE_V
 import type { AttestedManifest } from '../../attest/index.ts';
 import { buildImage, ImageError, parseLockFile, publishIndex, publishProvenanceInput, publishSbomTargets } from '../../image/index.ts';
 import type { BuildImageResult, PublishTarget } from '../../image/index.ts';
-import { goJson } from '../../oci/index.ts';
-import { dockerConfigCredentials, parseReference, RegistryClient } from '../../registry-client/index.ts';
+import { goJson, parseImageReference } from '../../oci/index.ts';
+import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
 import { keySigner, signImage } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
 import { readFile } from 'node:fs/promises';
@@ -132,7 +132,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       const startedOn = new Date();
       const signer = flags.key ? keySigner(await loadSigningKey(flags.key, context)) : undefined;
       const configBytes = signer ? await readConfigBytes(resolve(context.cwd, configPath), configPath) : undefined;
-      const targets = tags.map((tag) => parseReference(tag));
+      const targets = tags.map((tag) => parseImageReference(tag));
       for (const [index, target] of targets.entries()) if (target.digest) throw usage(`${tags[index]!}: publish needs tags, not digests`);
       const loaded = await loadConfigFromFlags(context, configPath, flags);
       const lock = flags.lockfile ? parseLockFile(await readInputText(resolve(context.cwd, flags.lockfile), { what: 'lock file' }), flags.lockfile) : undefined;

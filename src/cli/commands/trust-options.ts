@@ -9,8 +9,10 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { KeyObject } from 'node:crypto';
 import { KilnError, parseJsonBounded } from '../../lib/index.ts';
-import { RegistryClient, dockerConfigCredentials, parseReference } from '../../registry-client/index.ts';
-import type { ImageReference, RepositoryRef } from '../../registry-client/index.ts';
+import { parseImageReference } from '../../oci/index.ts';
+import type { ImageReference } from '../../oci/index.ts';
+import { RegistryClient, dockerConfigCredentials } from '../../registry-client/index.ts';
+import type { RepositoryRef } from '../../registry-client/index.ts';
 import { SignError, decryptPrivateKey, fromPem, keySigner, keylessSigner, loadPlainPrivateKey, loadPublicKey, rekorWitnesses, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, TrustPolicy } from '../../sign/index.ts';
 import type { Witness } from '@sigstore/sign';
@@ -64,7 +66,7 @@ export function openClient(flags: RegistryFlags, context: CliContext): RegistryC
 /** Parses an image argument, turning a bad reference into a usage error. */
 export function imageArgument(value: string): ImageReference {
   try {
-    return parseReference(value);
+    return parseImageReference(value);
   } catch (error) {
     throw new KilnError('USAGE', (error as Error).message, { cause: error });
   }

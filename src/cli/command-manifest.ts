@@ -1,0 +1,1639 @@
+// Generated from the commands' own registrations by manifest-generator.ts: do not edit. When a command
+// changes, `UPDATE_GOLDEN=1 npx vitest run src/cli/command-manifest.test.ts` rewrites this file (that test
+// fails while it is stale). It lets `kiln` declare every command without importing its module.
+import type { DeclaredCommand } from './lazy-commands.ts';
+
+/** Every command as registered (help, arguments, options), in help order. */
+export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
+  {
+    "name": "apk",
+    "description": "read, write, sign, index and resolve apk packages",
+    "commands": [
+      {
+        "name": "info",
+        "description": "show a package file: .PKGINFO fields, identity (index C:), datahash check, signatures, scripts; -L lists its files",
+        "arguments": [
+          {
+            "usage": "<file>",
+            "description": ".apk file"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "public key file or directory to check signatures with (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-L, --contents",
+            "description": "list the files the package installs"
+          },
+          {
+            "flags": "--json",
+            "description": "print one JSON document on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "verify",
+        "description": "verify packages (signature by a trusted key, identity, datahash, file checksums) and APKINDEX.tar.gz files; exit 1 if any fails",
+        "arguments": [
+          {
+            "usage": "<files...>",
+            "description": ".apk or APKINDEX.tar.gz files"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "trusted public key file, or directory of keys (repeatable); key name = file name",
+            "parser": true
+          },
+          {
+            "flags": "--allow-untrusted",
+            "description": "accept files not signed by a trusted key (integrity is still checked)"
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"results\":[…]} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "mkpkg",
+        "description": "build a reproducible v2 .apk from a directory: sorted entries, owners root, mtimes from SOURCE_DATE_EPOCH, PAX checksums, datahash, RSA256 signature",
+        "options": [
+          {
+            "flags": "-I, --info <KEY=VALUE>",
+            "description": ".PKGINFO field (repeatable): pkgname, pkgver, arch, pkgdesc, url, license, origin, maintainer, commit, builddate, depend, provides, install_if, replaces, provider_priority, replaces_priority, triggers",
+            "parser": true
+          },
+          {
+            "flags": "-F, --files <DIR>",
+            "description": "directory whose contents become the package data"
+          },
+          {
+            "flags": "-s, --script <NAME=FILE>",
+            "description": "control script (repeatable); NAME is one of pre-install, post-install, pre-upgrade, post-upgrade, pre-deinstall, post-deinstall, trigger",
+            "parser": true
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM); the signature names the key <file name>.pub"
+          },
+          {
+            "flags": "--key-name <NAME>",
+            "description": "key name to put in the signature instead of <signing key file name>.pub"
+          },
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "package file to write",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"file\",\"identity\",\"datahash\",\"size\"} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "index",
+        "description": "index package files into a sorted, RSA256-signed APKINDEX.tar.gz (each package is read and its datahash and checksums verified)",
+        "arguments": [
+          {
+            "usage": "<packages...>",
+            "description": ".apk files"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "index file to write",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM) to sign the index with"
+          },
+          {
+            "flags": "--key-name <NAME>",
+            "description": "key name to put in the signature instead of <signing key file name>.pub"
+          },
+          {
+            "flags": "-d, --description <TEXT>",
+            "description": "repository description (DESCRIPTION entry, at most 160 bytes)"
+          },
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "also require each package to be signed by one of these keys (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"file\",\"packages\",\"size\"} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "solver-test",
+        "description": "run apk-tools solver test files (test/solver/*.test) through Kiln's resolver and compare the output byte for byte",
+        "arguments": [
+          {
+            "usage": "<files...>",
+            "description": "test files; @REPO/@INSTALLED/@CACHE files are read from the same directory"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "host architecture the simulated apk runs on",
+            "fields": {
+              "defaultValue": "x86_64"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"passed\":N,\"failed\":N,\"results\":[…]} on stdout instead of text"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "resolve",
+        "description": "resolve a world against signed repositories and print the install plan (like apk add --simulate on an empty root)",
+        "arguments": [
+          {
+            "usage": "<world...>",
+            "description": "dependencies: name, name@tag, name>=version, !name, so:libfoo.so.1 …"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-X, --repository <[@tag ]URL>",
+            "description": "repository to use (repeatable); https://, http://, file:// or a path; \"@tag URL\" pins a tag",
+            "parser": true
+          },
+          {
+            "flags": "--repositories-file <FILE>",
+            "description": "read repositories from FILE (/etc/apk/repositories syntax); used before --repository"
+          },
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "trusted public key file, directory of keys, or https:// URL of a key (repeatable); key name = file name",
+            "parser": true
+          },
+          {
+            "flags": "--allow-untrusted",
+            "description": "accept indexes without a signature by a trusted key"
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture to resolve for (default: host-arch)"
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--cache-max-age <MINUTES>",
+            "description": "use a cached index younger than this without asking the server (default 0: revalidate)"
+          },
+          {
+            "flags": "--timeout <SECONDS>",
+            "description": "network idle timeout per request (default 30)"
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"install\":[{name,version,arch,identity,repository,url,…}]} in install order"
+          }
+        ],
+        "action": true,
+        "lazy": true,
+        "hostDependent": true
+      },
+      {
+        "name": "fetch",
+        "description": "download packages (verified against the signed index) into a directory, like apk fetch",
+        "arguments": [
+          {
+            "usage": "<packages...>",
+            "description": "package names, optionally name=version or name@tag"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-X, --repository <[@tag ]URL>",
+            "description": "repository to use (repeatable); https://, http://, file:// or a path; \"@tag URL\" pins a tag",
+            "parser": true
+          },
+          {
+            "flags": "--repositories-file <FILE>",
+            "description": "read repositories from FILE (/etc/apk/repositories syntax); used before --repository"
+          },
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "trusted public key file, directory of keys, or https:// URL of a key (repeatable); key name = file name",
+            "parser": true
+          },
+          {
+            "flags": "--allow-untrusted",
+            "description": "accept indexes without a signature by a trusted key"
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture to resolve for (default: host-arch)"
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--cache-max-age <MINUTES>",
+            "description": "use a cached index younger than this without asking the server (default 0: revalidate)"
+          },
+          {
+            "flags": "--timeout <SECONDS>",
+            "description": "network idle timeout per request (default 30)"
+          },
+          {
+            "flags": "-o, --output <DIR>",
+            "description": "directory to write NAME-VERSION.apk files to (default: current directory)"
+          },
+          {
+            "flags": "-R, --recursive",
+            "description": "also fetch every dependency (the resolved install set)"
+          },
+          {
+            "flags": "--concurrency <N>",
+            "description": "parallel downloads (default 6)"
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"fetched\":[…]} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true,
+        "hostDependent": true
+      }
+    ]
+  },
+  {
+    "name": "keygen",
+    "description": "generate an RSA key pair for signing apk packages and indexes: PREFIX.rsa (PKCS#1 PEM, mode 0600) and PREFIX.rsa.pub (SPKI PEM)",
+    "options": [
+      {
+        "flags": "--name <PREFIX>",
+        "description": "file name prefix; signatures will name the key PREFIX.rsa.pub",
+        "fields": {
+          "defaultValue": "kiln"
+        }
+      },
+      {
+        "flags": "--bits <N>",
+        "description": "RSA modulus size",
+        "fields": {
+          "defaultValue": "4096"
+        }
+      },
+      {
+        "flags": "--json",
+        "description": "print {\"privateKey\",\"publicKey\",\"keyName\"} on stdout"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "image",
+    "description": "build apko-compatible images from apk packages",
+    "commands": [
+      {
+        "name": "build",
+        "description": "build an image (OCI index, one image per arch) from an apko configuration",
+        "arguments": [
+          {
+            "usage": "<config>",
+            "description": "image configuration (YAML or JSON)"
+          },
+          {
+            "usage": "<tag>",
+            "description": "image reference, e.g. registry.example.com/app:1.0"
+          },
+          {
+            "usage": "[output]",
+            "description": "docker-archive tarball to write (podman/docker load)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <FILE>",
+            "description": "extra public key (file or https:// URL) for verifying repository indexes",
+            "parser": true
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "extra repository (used to build and written into the image)",
+            "parser": true
+          },
+          {
+            "flags": "-p, --package-append <PKG>",
+            "description": "extra package to install",
+            "parser": true
+          },
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept repository indexes without a trusted signature"
+          },
+          {
+            "flags": "--oci-layout <DIR>",
+            "description": "also (or instead) write an OCI image layout directory"
+          },
+          {
+            "flags": "--sbom-path <DIR>",
+            "description": "directory for SBOM files (sbom-<arch>.spdx.json, sbom-index.spdx.json)"
+          },
+          {
+            "flags": "--sbom-formats <LIST>",
+            "description": "comma-separated: spdx, cyclonedx",
+            "fields": {
+              "defaultValue": "spdx"
+            }
+          },
+          {
+            "flags": "--no-sbom",
+            "description": "do not write SBOM files"
+          },
+          {
+            "flags": "--lockfile <FILE>",
+            "description": "build exactly the packages of this lock file (kiln image lock)"
+          },
+          {
+            "flags": "--build-date <RFC3339>",
+            "description": "build date (default: newest package build date; SOURCE_DATE_EPOCH overrides)"
+          },
+          {
+            "flags": "--annotations <KEY:VALUE>",
+            "description": "annotation to add (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--overwrite",
+            "description": "replace existing output files instead of failing"
+          },
+          {
+            "flags": "--dry-run",
+            "description": "resolve and print the build plan as JSON; fetch and write nothing"
+          },
+          {
+            "flags": "--json",
+            "description": "print a JSON summary (digests, sizes, package counts) on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "publish",
+        "description": "build an image and push it (per-arch images by digest, the index to every tag), like apko publish",
+        "arguments": [
+          {
+            "usage": "[config]",
+            "description": "image configuration"
+          },
+          {
+            "usage": "[tags...]",
+            "description": "references to push, e.g. registry.example.com/app:1.0"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <FILE>",
+            "description": "extra public key (file or https:// URL) for verifying repository indexes",
+            "parser": true
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "extra repository (used to build and written into the image)",
+            "parser": true
+          },
+          {
+            "flags": "-p, --package-append <PKG>",
+            "description": "extra package to install",
+            "parser": true
+          },
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept repository indexes without a trusted signature"
+          },
+          {
+            "flags": "--sbom-path <DIR>",
+            "description": "also write the SPDX SBOMs into this directory"
+          },
+          {
+            "flags": "--lockfile <FILE>",
+            "description": "build exactly the packages of this lock file"
+          },
+          {
+            "flags": "--build-date <RFC3339>",
+            "description": "build date (default: newest package build date; SOURCE_DATE_EPOCH overrides)"
+          },
+          {
+            "flags": "--annotations <KEY:VALUE>",
+            "description": "annotation to add (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--image-refs <FILE>",
+            "description": "write the pushed references to this file, one per line"
+          },
+          {
+            "flags": "--allow-insecure",
+            "description": "allow plain HTTP to registries that are not on loopback"
+          },
+          {
+            "flags": "--overwrite",
+            "description": "replace existing --image-refs / SBOM files"
+          },
+          {
+            "flags": "--key <PATH>",
+            "description": "sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key; COSIGN_REPOSITORY stores them in another repository"
+          },
+          {
+            "flags": "--sbom-attest [BOOL]",
+            "description": "with --key: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)",
+            "fields": {
+              "defaultValue": true
+            },
+            "parser": true
+          },
+          {
+            "flags": "--provenance [BOOL]",
+            "description": "with --key: attach a signed SLSA v1 provenance attestation (--provenance=false to skip)",
+            "fields": {
+              "defaultValue": true
+            },
+            "parser": true
+          },
+          {
+            "flags": "--new-bundle-format [BOOL]",
+            "description": "with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API",
+            "parser": true
+          },
+          {
+            "flags": "--json",
+            "description": "print a JSON summary with the pushed references on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "lock",
+        "description": "resolve and verify the packages of a configuration and write a lock file",
+        "arguments": [
+          {
+            "usage": "<config>",
+            "description": "image configuration"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <FILE>",
+            "description": "extra public key (file or https:// URL) for verifying repository indexes",
+            "parser": true
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "extra repository (used to build and written into the image)",
+            "parser": true
+          },
+          {
+            "flags": "-p, --package-append <PKG>",
+            "description": "extra package to install",
+            "parser": true
+          },
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept repository indexes without a trusted signature"
+          },
+          {
+            "flags": "--output <FILE>",
+            "description": "lock file path (default: CONFIG without extension + .lock.json)"
+          },
+          {
+            "flags": "--overwrite",
+            "description": "replace an existing lock file"
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"lockfile\", \"packages\"} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "show-config",
+        "description": "print the merged and validated image configuration (YAML; --json for JSON)",
+        "arguments": [
+          {
+            "usage": "<config>",
+            "description": "image configuration"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "--json",
+            "description": "print JSON instead of YAML"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "ls-files",
+        "description": "list the files an image would contain, with owners and the package of each",
+        "arguments": [
+          {
+            "usage": "<config>",
+            "description": "image configuration"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture(s) to build (OCI or apk name; repeat or comma-separate; `host`, `all`)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <FILE>",
+            "description": "extra public key (file or https:// URL) for verifying repository indexes",
+            "parser": true
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "extra repository (used to build and written into the image)",
+            "parser": true
+          },
+          {
+            "flags": "-p, --package-append <PKG>",
+            "description": "extra package to install",
+            "parser": true
+          },
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept repository indexes without a trusted signature"
+          },
+          {
+            "flags": "--build-date <RFC3339>",
+            "description": "build date"
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"arch\", \"files\": [...]} per arch on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "pkg",
+    "description": "build, test, lint, sign and index apk packages from melange recipes",
+    "commands": [
+      {
+        "name": "build",
+        "description": "build the packages of a melange recipe in a sandbox: an .apk per package and subpackage (signed with --signing-key), index, SBOM and provenance",
+        "arguments": [
+          {
+            "usage": "[recipe]",
+            "description": "recipe file (default: first of .melange.yaml, .melange.yml, melange.yaml, melange.yml)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--source-dir <DIR>",
+            "description": "files copied into the workspace (default: the recipe's directory)"
+          },
+          {
+            "flags": "--empty-workspace",
+            "description": "start from an empty workspace"
+          },
+          {
+            "flags": "--keep-workspace",
+            "description": "keep the workspace after the build, for debugging"
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture to build for (apk or OCI name; default the host's)"
+          },
+          {
+            "flags": "--out-dir <DIR>",
+            "description": "output directory (melange layout OUT/ARCH/NAME-VERSION.apk)",
+            "fields": {
+              "defaultValue": "./packages/"
+            }
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM) signing packages and the index; the signature is named <key file>.pub. Without it outputs are unsigned (said on stderr) and a signed index in the output directory is refused"
+          },
+          {
+            "flags": "--runner <RUNNER>",
+            "description": "sandbox runner",
+            "fields": {
+              "defaultValue": "bubblewrap",
+              "argChoices": [
+                "bubblewrap",
+                "fake"
+              ]
+            },
+            "parser": true
+          },
+          {
+            "flags": "--bootstrap-host",
+            "description": "use the host root filesystem (read-only) as the build environment instead of assembling it from packages"
+          },
+          {
+            "flags": "--pipeline-dir <DIR>",
+            "description": "directory of extra pipeline definitions, searched before the built-ins (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--build-date <RFC3339>",
+            "description": "timestamp of everything built (SOURCE_DATE_EPOCH from the environment wins)"
+          },
+          {
+            "flags": "--namespace <NAME>",
+            "description": "distribution namespace for SBOM and maintainer",
+            "fields": {
+              "defaultValue": "unknown"
+            }
+          },
+          {
+            "flags": "--git-commit <SHA>",
+            "description": "commit of the recipe repository (default: detected, else unknown)"
+          },
+          {
+            "flags": "--git-repo-url <URL>",
+            "description": "URL of the recipe repository, for the SBOM"
+          },
+          {
+            "flags": "--license <SPDX>",
+            "description": "license of the recipe itself, for the SBOM",
+            "fields": {
+              "defaultValue": "NOASSERTION"
+            }
+          },
+          {
+            "flags": "--vars-file <FILE>",
+            "description": "YAML map overriding recipe vars"
+          },
+          {
+            "flags": "--env-file <FILE>",
+            "description": "NAME=VALUE lines preloaded into every build step's environment (the recipe's environment wins), as melange --env-file"
+          },
+          {
+            "flags": "--build-option <NAME>",
+            "description": "enable a build option declared in the recipe (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--no-generate-index",
+            "description": "do not update OUT/ARCH/APKINDEX.tar.gz"
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "host directory mounted at /var/cache/melange"
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "repository for the build environment (path or URL; repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <KEY>",
+            "description": "public key trusted for the build environment's repositories (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--apk-cache-dir <DIR>",
+            "description": "cache of fetched packages and indexes (default: $XDG_CACHE_HOME/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept build-environment repositories without a trusted signature"
+          },
+          {
+            "flags": "--json",
+            "description": "print a JSON summary on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "build-all",
+        "description": "build every recipe (*.yaml) in a directory in dependency order, in parallel, skipping recipes whose inputs are unchanged",
+        "arguments": [
+          {
+            "usage": "<dir>",
+            "description": "directory of recipes; <dir>/<package>/ is the source directory of that recipe when present"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-j, --jobs <N>",
+            "description": "parallel builds (default: number of cores)"
+          },
+          {
+            "flags": "--dry-run",
+            "description": "print the plan (order, up-to-date or not) without building"
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture to build for (apk or OCI name; default the host's)"
+          },
+          {
+            "flags": "--out-dir <DIR>",
+            "description": "output directory (melange layout OUT/ARCH/NAME-VERSION.apk)",
+            "fields": {
+              "defaultValue": "./packages/"
+            }
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM) signing packages and the index; the signature is named <key file>.pub. Without it outputs are unsigned (said on stderr) and a signed index in the output directory is refused"
+          },
+          {
+            "flags": "--runner <RUNNER>",
+            "description": "sandbox runner",
+            "fields": {
+              "defaultValue": "bubblewrap",
+              "argChoices": [
+                "bubblewrap",
+                "fake"
+              ]
+            },
+            "parser": true
+          },
+          {
+            "flags": "--bootstrap-host",
+            "description": "use the host root filesystem (read-only) as the build environment instead of assembling it from packages"
+          },
+          {
+            "flags": "--pipeline-dir <DIR>",
+            "description": "directory of extra pipeline definitions, searched before the built-ins (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--build-date <RFC3339>",
+            "description": "timestamp of everything built (SOURCE_DATE_EPOCH from the environment wins)"
+          },
+          {
+            "flags": "--namespace <NAME>",
+            "description": "distribution namespace for SBOM and maintainer",
+            "fields": {
+              "defaultValue": "unknown"
+            }
+          },
+          {
+            "flags": "--git-commit <SHA>",
+            "description": "commit of the recipe repository (default: detected, else unknown)"
+          },
+          {
+            "flags": "--git-repo-url <URL>",
+            "description": "URL of the recipe repository, for the SBOM"
+          },
+          {
+            "flags": "--license <SPDX>",
+            "description": "license of the recipe itself, for the SBOM",
+            "fields": {
+              "defaultValue": "NOASSERTION"
+            }
+          },
+          {
+            "flags": "--vars-file <FILE>",
+            "description": "YAML map overriding recipe vars"
+          },
+          {
+            "flags": "--env-file <FILE>",
+            "description": "NAME=VALUE lines preloaded into every build step's environment (the recipe's environment wins), as melange --env-file"
+          },
+          {
+            "flags": "--build-option <NAME>",
+            "description": "enable a build option declared in the recipe (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--no-generate-index",
+            "description": "do not update OUT/ARCH/APKINDEX.tar.gz"
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "host directory mounted at /var/cache/melange"
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "repository for the build environment (path or URL; repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <KEY>",
+            "description": "public key trusted for the build environment's repositories (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--apk-cache-dir <DIR>",
+            "description": "cache of fetched packages and indexes (default: $XDG_CACHE_HOME/kiln)"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept build-environment repositories without a trusted signature"
+          },
+          {
+            "flags": "--json",
+            "description": "print a JSON summary on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "test",
+        "description": "run the test pipelines of a recipe against its built packages (from --out-dir)",
+        "arguments": [
+          {
+            "usage": "<recipe>",
+            "description": "recipe file"
+          },
+          {
+            "usage": "[package]",
+            "description": "test only this package or subpackage"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture (default the host's)"
+          },
+          {
+            "flags": "--out-dir <DIR>",
+            "description": "where the packages were built (melange layout)",
+            "fields": {
+              "defaultValue": "./packages/"
+            }
+          },
+          {
+            "flags": "--runner <RUNNER>",
+            "description": "sandbox runner",
+            "fields": {
+              "defaultValue": "bubblewrap",
+              "argChoices": [
+                "bubblewrap",
+                "fake"
+              ]
+            },
+            "parser": true
+          },
+          {
+            "flags": "--bootstrap-host",
+            "description": "use the host root filesystem (read-only) as the test environment; the package is mounted at /tmp/kiln-test-root"
+          },
+          {
+            "flags": "--pipeline-dir <DIR>",
+            "description": "directory of extra pipeline definitions (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-r, --repository-append <REPO>",
+            "description": "repository for the test environment (the --out-dir is added; repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring-append <KEY>",
+            "description": "public key trusted for those repositories (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--apk-cache-dir <DIR>",
+            "description": "cache of fetched packages and indexes"
+          },
+          {
+            "flags": "--ignore-signatures",
+            "description": "accept test-environment repositories without a trusted signature"
+          },
+          {
+            "flags": "--json",
+            "description": "print the tested packages as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "lint",
+        "description": "run the package linters (dev, infodir, libtool/la-files, setuidgid, tempdir, usrmerge, varempty, worldwrite; warnings: opt, srv, usrlocal, object) on .apk files; a recipe (*.yaml) is loaded and compiled instead",
+        "arguments": [
+          {
+            "usage": "<files...>",
+            "description": ".apk files (melange lint), or recipes (*.yaml) to check"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--disable <LINTER>",
+            "description": "downgrade a required linter to a warning (repeatable), like checks.disabled",
+            "parser": true
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "recipes: architecture to compile for (default the host's)"
+          },
+          {
+            "flags": "--pipeline-dir <DIR>",
+            "description": "recipes: directory of extra pipeline definitions (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--json",
+            "description": "print findings as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "sign",
+        "description": "re-sign .apk files in place with an RSA key (existing signatures are replaced; the package is verified first)",
+        "arguments": [
+          {
+            "usage": "<packages...>",
+            "description": ".apk files"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM); the signature is named <key file>.pub (default: local-melange.rsa in the working directory, as melange)"
+          },
+          {
+            "flags": "-k <KEY>",
+            "description": "deprecated spelling of --signing-key",
+            "fields": {
+              "hidden": true
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print the signed files as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "index",
+        "description": "write an APKINDEX.tar.gz for .apk files (verified first), optionally merged into an existing index and signed",
+        "arguments": [
+          {
+            "usage": "<packages...>",
+            "description": ".apk files"
+          }
+        ],
+        "options": [
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "index to write",
+            "fields": {
+              "defaultValue": "APKINDEX.tar.gz"
+            }
+          },
+          {
+            "flags": "-s, --source <FILE>",
+            "description": "existing index to start from (default: the output file with --merge)"
+          },
+          {
+            "flags": "-m, --merge",
+            "description": "keep the entries of the existing index (same name and version are replaced)"
+          },
+          {
+            "flags": "-a, --arch <ARCH>",
+            "description": "skip packages of other architectures"
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key (PEM) to sign the index; without it the index is unsigned (said on stderr) and a signed --output is not overwritten"
+          },
+          {
+            "flags": "--json",
+            "description": "print the indexed packages as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "registry",
+    "description": "run and maintain the OCI distribution registry",
+    "commands": [
+      {
+        "name": "serve",
+        "description": "run the OCI distribution registry (config file reference: docs/registry.md)",
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "YAML config file (default: <data dir>/config.yaml if present, else built-in defaults)"
+          },
+          {
+            "flags": "--addr <HOST:PORT>",
+            "description": "listen address (default 127.0.0.1:5000)"
+          },
+          {
+            "flags": "--data-dir <DIR>",
+            "description": "storage, metadata and generated keys (default $XDG_DATA_HOME/kiln/registry)"
+          },
+          {
+            "flags": "--log-level <LEVEL>",
+            "description": "trace, debug, info, warn, error or silent"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "gc",
+        "description": "garbage-collect unreferenced manifests, blobs and stale uploads",
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "YAML config file (as for serve)"
+          },
+          {
+            "flags": "--data-dir <DIR>",
+            "description": "registry data directory"
+          },
+          {
+            "flags": "--dry-run",
+            "description": "report what would be removed, remove nothing"
+          },
+          {
+            "flags": "--delete-untagged",
+            "description": "remove manifests no tag, index or live subject reaches (config gc.deleteUntagged)"
+          },
+          {
+            "flags": "--no-delete-untagged",
+            "description": "keep untagged manifests"
+          },
+          {
+            "flags": "--grace-period <DURATION>",
+            "description": "spare anything written within this long: seconds, or 90s, 15m, 1h, 7d (config gc.gracePeriod)"
+          },
+          {
+            "flags": "--json",
+            "description": "print the report as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "htpasswd",
+        "description": "add or replace USER in an htpasswd file (bcrypt, as htpasswd -B; the file is created with mode 0600 and replaced atomically). Password from --password-stdin, $KILN_REGISTRY_PASSWORD, or a prompt on a terminal",
+        "arguments": [
+          {
+            "usage": "<file>",
+            "description": "htpasswd file (auth.htpasswd in the registry config)"
+          },
+          {
+            "usage": "<user>",
+            "description": "user name"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--password-stdin",
+            "description": "read the password from standard input"
+          },
+          {
+            "flags": "-C, --cost <N>",
+            "description": "bcrypt cost (4..17)",
+            "fields": {
+              "defaultValue": "10"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"file\",\"user\",\"created\"} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "generate-key-pair",
+    "description": "generate a cosign-compatible key pair: <prefix>.key (scrypt + secretbox encrypted, password from COSIGN_PASSWORD or a prompt) and <prefix>.pub",
+    "options": [
+      {
+        "flags": "--output-key-prefix <PREFIX>",
+        "description": "file name prefix of the key pair",
+        "fields": {
+          "defaultValue": "cosign"
+        }
+      },
+      {
+        "flags": "--json",
+        "description": "print {\"privateKey\",\"publicKey\"} paths on stdout"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "sign",
+    "description": "sign images like cosign: simple-signing payload in the sha256-<digest>.sig tag, and a Sigstore bundle referrer where the registry supports the referrers API",
+    "arguments": [
+      {
+        "usage": "[images...]",
+        "description": "image references (tag or digest); tags are resolved to a digest first"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--key <PATH>",
+        "description": "cosign.key (encrypted; password from COSIGN_PASSWORD or a prompt) or a PEM private key; without it, keyless signing"
+      },
+      {
+        "flags": "-a, --annotations <KEY=VALUE>",
+        "description": "extra key=value stored in the signed payload (repeatable)",
+        "parser": true
+      },
+      {
+        "flags": "--recursive",
+        "description": "for an index, also sign each platform manifest"
+      },
+      {
+        "flags": "--tlog-upload [BOOL]",
+        "description": "upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip",
+        "fields": {
+          "defaultValue": true
+        },
+        "parser": true
+      },
+      {
+        "flags": "--new-bundle-format [BOOL]",
+        "description": "true: store only a Sigstore bundle referrer; false: only the .sig tag; unset: .sig tag plus a bundle where the referrers API exists",
+        "parser": true
+      },
+      {
+        "flags": "--fulcio-url <URL>",
+        "description": "keyless: Fulcio server",
+        "fields": {
+          "defaultValue": "https://fulcio.sigstore.dev"
+        }
+      },
+      {
+        "flags": "--rekor-url <URL>",
+        "description": "Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)"
+      },
+      {
+        "flags": "--rekor-entry-type <KIND>",
+        "description": "Rekor entry kind for the signed envelope",
+        "fields": {
+          "defaultValue": "dsse",
+          "argChoices": [
+            "dsse",
+            "intoto"
+          ]
+        },
+        "parser": true
+      },
+      {
+        "flags": "--identity-token <TOKEN>",
+        "description": "keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)"
+      },
+      {
+        "flags": "-y, --yes",
+        "description": "do not prompt for confirmation (accepted for cosign compatibility)"
+      },
+      {
+        "flags": "--json",
+        "description": "print the signed digests and where their signatures went as JSON"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "verify",
+    "description": "verify cosign signatures of images (sha256-<digest>.sig and Sigstore bundle referrers) with --key or a keyless identity; exits 1 unless at least one signature verifies",
+    "arguments": [
+      {
+        "usage": "[images...]",
+        "description": "image references"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--key <PATH>",
+        "description": "public key file (cosign.pub); may hold several keys; repeatable",
+        "parser": true
+      },
+      {
+        "flags": "--certificate-identity <SAN>",
+        "description": "keyless: the signing certificate's identity (email or URI) must equal this"
+      },
+      {
+        "flags": "--certificate-identity-regexp <RE>",
+        "description": "keyless: the identity must match this regular expression"
+      },
+      {
+        "flags": "--certificate-oidc-issuer <URL>",
+        "description": "keyless: the OIDC issuer in the certificate must equal this"
+      },
+      {
+        "flags": "--certificate-oidc-issuer-regexp <RE>",
+        "description": "keyless: the issuer must match this regular expression"
+      },
+      {
+        "flags": "--trusted-root <FILE>",
+        "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+      },
+      {
+        "flags": "--insecure-ignore-tlog [BOOL]",
+        "description": "do not require a transparency-log entry",
+        "parser": true
+      },
+      {
+        "flags": "--insecure-ignore-sct [BOOL]",
+        "description": "do not require a certificate transparency SCT",
+        "parser": true
+      },
+      {
+        "flags": "-a, --annotations <KEY=VALUE>",
+        "description": "require key=value in the signed payload (repeatable)",
+        "parser": true
+      },
+      {
+        "flags": "-o, --output <FORMAT>",
+        "description": "json (default, the verified payloads like cosign) or text",
+        "fields": {
+          "defaultValue": "json"
+        }
+      },
+      {
+        "flags": "--json",
+        "description": "print one JSON document with each image's verified signatures"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "attest",
+    "description": "attach a signed in-toto attestation (DSSE) to images: sha256-<digest>.att layers, and a Sigstore bundle referrer where the referrers API exists",
+    "arguments": [
+      {
+        "usage": "[images...]",
+        "description": "image references"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--predicate <FILE>",
+        "description": "predicate file (JSON; \"-\" reads stdin); for --type custom any text",
+        "fields": {
+          "mandatory": true
+        }
+      },
+      {
+        "flags": "--type <TYPE>",
+        "description": "slsaprovenance1, slsaprovenance, spdxjson, cyclonedx, openvex, vuln, link, custom, or a predicate type URI",
+        "fields": {
+          "defaultValue": "custom"
+        }
+      },
+      {
+        "flags": "--key <PATH>",
+        "description": "cosign.key or PEM private key; without it, keyless (Fulcio)"
+      },
+      {
+        "flags": "--replace",
+        "description": "replace existing .att layers of the same predicate type (and attest even when the same key already attested the same predicate)"
+      },
+      {
+        "flags": "--recursive",
+        "description": "for an index, also attest each platform manifest"
+      },
+      {
+        "flags": "--tlog-upload [BOOL]",
+        "description": "upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip",
+        "fields": {
+          "defaultValue": true
+        },
+        "parser": true
+      },
+      {
+        "flags": "--new-bundle-format [BOOL]",
+        "description": "true: store only a Sigstore bundle referrer; false: only the .att tag; unset: .att tag plus a bundle where the referrers API exists",
+        "parser": true
+      },
+      {
+        "flags": "--fulcio-url <URL>",
+        "description": "keyless: Fulcio server",
+        "fields": {
+          "defaultValue": "https://fulcio.sigstore.dev"
+        }
+      },
+      {
+        "flags": "--rekor-url <URL>",
+        "description": "Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)"
+      },
+      {
+        "flags": "--rekor-entry-type <KIND>",
+        "description": "Rekor entry kind for the signed envelope",
+        "fields": {
+          "defaultValue": "dsse",
+          "argChoices": [
+            "dsse",
+            "intoto"
+          ]
+        },
+        "parser": true
+      },
+      {
+        "flags": "--identity-token <TOKEN>",
+        "description": "keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)"
+      },
+      {
+        "flags": "-y, --yes",
+        "description": "do not prompt for confirmation (accepted for cosign compatibility)"
+      },
+      {
+        "flags": "--json",
+        "description": "print where each attestation went as JSON"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "verify-attestation",
+    "description": "verify in-toto attestations of images with --key or a keyless identity; prints one DSSE envelope per verified attestation (like cosign); exits 1 unless one verifies",
+    "arguments": [
+      {
+        "usage": "[images...]",
+        "description": "image references"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--key <PATH>",
+        "description": "public key file (cosign.pub); may hold several keys; repeatable",
+        "parser": true
+      },
+      {
+        "flags": "--certificate-identity <SAN>",
+        "description": "keyless: the signing certificate's identity (email or URI) must equal this"
+      },
+      {
+        "flags": "--certificate-identity-regexp <RE>",
+        "description": "keyless: the identity must match this regular expression"
+      },
+      {
+        "flags": "--certificate-oidc-issuer <URL>",
+        "description": "keyless: the OIDC issuer in the certificate must equal this"
+      },
+      {
+        "flags": "--certificate-oidc-issuer-regexp <RE>",
+        "description": "keyless: the issuer must match this regular expression"
+      },
+      {
+        "flags": "--trusted-root <FILE>",
+        "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+      },
+      {
+        "flags": "--insecure-ignore-tlog [BOOL]",
+        "description": "do not require a transparency-log entry",
+        "parser": true
+      },
+      {
+        "flags": "--insecure-ignore-sct [BOOL]",
+        "description": "do not require a certificate transparency SCT",
+        "parser": true
+      },
+      {
+        "flags": "--type <TYPE>",
+        "description": "only this predicate type (cosign name or URI); default: any type"
+      },
+      {
+        "flags": "--json",
+        "description": "print one JSON document with each verified statement"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "download",
+    "description": "download attestations or SBOMs attached to an image (like cosign download)",
+    "commands": [
+      {
+        "name": "attestation",
+        "description": "print each attached attestation envelope as one JSON line (digest-checked, not signature-verified: use verify-attestation for that)",
+        "arguments": [
+          {
+            "usage": "<image>",
+            "description": "image reference"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--predicate-type <TYPE>",
+            "description": "only this predicate type (cosign name or URI)"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+          }
+        ],
+        "action": true
+      },
+      {
+        "name": "sbom",
+        "description": "print the image's SBOM: from SPDX/CycloneDX attestations (verified when --key is given) or the deprecated .sbom tag",
+        "arguments": [
+          {
+            "usage": "<image>",
+            "description": "image reference"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--key <PATH>",
+            "description": "verify the SBOM attestation with this public key first (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--output-file <FILE>",
+            "description": "write the SBOM to FILE instead of stdout"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+          }
+        ],
+        "action": true
+      }
+    ],
+    "lazy": true
+  },
+  {
+    "name": "tree",
+    "description": "show the supply-chain artifacts attached to an image: .sig/.att/.sbom tags and OCI referrers",
+    "arguments": [
+      {
+        "usage": "<image>",
+        "description": "image reference"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--json",
+        "description": "print the tree as JSON"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "policy",
+    "description": "check images against a supply-chain policy",
+    "commands": [
+      {
+        "name": "verify",
+        "description": "check images against a policy file: which keys or keyless identities must have signed, which attestation types must be present and how old they may be; exits 1 listing every failed requirement",
+        "arguments": [
+          {
+            "usage": "<images...>",
+            "description": "image references"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--policy <FILE>",
+            "description": "policy file (YAML or JSON); key and trusted-root paths in it are relative to it",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print the report (every requirement with pass/fail and why) as JSON"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+          }
+        ],
+        "action": true
+      }
+    ],
+    "lazy": true
+  }
+];

@@ -1,0 +1,72 @@
+// `kiln --version` and help load only the CLI's own startup modules and commander: no command module
+// and none of the services behind them (Sigstore, the registry server, SQLite, pino …). Runs the built
+// CLI (npm run build; scripts/test.sh builds before the tests) with a module recorder.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../..');
+const main = join(root, 'dist/cli/main.js');
+const recorder = join(import.meta.dirname, 'record-modules.mjs');
+
+/** What the startup path may load: the entry, the program, the command outlines (and, for a command's
+ *  help, every command's declaration), commander. */
+const STARTUP = [/^dist\/cli\/(main|program|lazy-commands|command-outlines|command-manifest)\.js$/, /^node_modules\/commander\//];
+/** Named so that a failure says at once what came back into the startup path. */
+const HEAVY = ['@sigstore/', 'better-sqlite3', 'fastify', 'pino', 'prom-client', 'yaml', 'zod', 'tar-stream', 'jose', 'dist/cli/commands/', 'dist/lib/'];
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  dir = await mkdtemp(join(tmpdir(), 'kiln-cli-startup-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the built `kiln ARGS` and returns its exit code, stdout and the project files it loaded
+ *  (relative to the repository; Node's own modules left out). */
+async function kiln(args: string[], name: string): Promise<{ code: number; stdout: string; loaded: string[] }> {
+  const log = join(dir, `${name}.log`);
+  const { code, stdout } = await promisify(execFile)(process.execPath, ['--import', pathToFileURL(recorder).href, main, ...args], { cwd: dir, env: { ...process.env, KILN_MODULE_LOG: log } }).then(
+    (done) => ({ code: 0, stdout: done.stdout }),
+    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+  );
+  const prefix = pathToFileURL(`${root}/`).href;
+  const urls = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith(prefix));
+  return { code, stdout, loaded: [...new Set(urls.map((url) => url.slice(prefix.length)))].sort() };
+}
+
+describe('kiln startup', () => {
+  for (const args of [['--version'], ['--help'], ['image', '--help'], ['image', 'build', '--help'], ['help', 'registry'], ['download', 'sbom', '--help']]) {
+    it(`loads no command module for kiln ${args.join(' ')}`, async () => {
+      const run = await kiln(args, args.join('_'));
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(args[0] === '--version' ? /^\d+\.\d+\.\d+\n$/ : /^Usage: kiln/);
+      expect(run.loaded.filter((file) => HEAVY.some((heavy) => file.includes(heavy)))).toEqual([]);
+      expect(run.loaded.filter((file) => !STARTUP.some((pattern) => pattern.test(file)))).toEqual([]);
+      expect(run.loaded).toContain('dist/cli/command-outlines.js');
+      // `kiln --version` and `kiln --help` read only the outlines, not every command's declaration.
+      expect(run.loaded.includes('dist/cli/command-manifest.js')).toBe(args[0] !== '--version' && args[0] !== '--help');
+    });
+  }
+
+  it('loads the module of the command that runs, and no other command module', async () => {
+    const run = await kiln(['keygen', '--bits', 'many'], 'keygen');
+    expect(run.code).toBe(2);
+    expect(run.loaded.filter((file) => file.startsWith('dist/cli/commands/'))).toEqual(['dist/cli/commands/keygen.js']);
+    expect(run.loaded.filter((file) => /@sigstore|better-sqlite3|fastify|pino/.test(file))).toEqual([]);
+  });
+
+  it('loads a command whose help names the machine (apk resolve: --arch) to print that help', async () => {
+    const run = await kiln(['apk', 'resolve', '--help'], 'apk-resolve');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('architecture to resolve for (default: ');
+    expect(run.loaded.filter((file) => file.startsWith('dist/cli/commands/'))).toEqual(['dist/cli/commands/apk-resolve.js']);
+  });
+});
