@@ -18,6 +18,15 @@ module.exports = {
       to: { path: '^src/([^/]+)/.+', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
     },
     {
+      name: 'compression-is-format',
+      comment:
+        'gzip member splitting and inflating are pure format code (src/apk/format/gzip-members.ts is the one splitter): ' +
+        'zlib only in */format/, the OCI layer compressor and test helpers, so a second splitter cannot hide outside format/',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '(^src/[^/]+/format/|^src/oci/layer\\.ts$|\\.test\\.ts$|/testing(\\.ts$|/))' },
+      to: { path: '^(zlib|node:zlib)$' },
+    },
+    {
       name: 'lib-is-bottom',
       severity: 'error',
       from: { path: '^src/lib/' },

@@ -10,7 +10,6 @@ import type { BuiltIndex } from './artifacts.ts';
 import { dockerArchiveEntries, writeDockerArchive } from './docker-archive.ts';
 import { LayerBuilder } from './layer.ts';
 import { readLayoutBlob, writeOciLayout } from './layout.ts';
-import { parseImageReference } from './reference.ts';
 
 const goldenPath = join(import.meta.dirname, 'golden', 'artifacts.json');
 
@@ -104,9 +103,14 @@ describe('OCI artifacts', () => {
     await writeDockerArchive(path, built, 'app', { overwrite: true });
   });
 
-  it('parses references like ggcr', () => {
-    expect(parseImageReference('foo')).toEqual({ registry: 'index.docker.io', repository: 'library/foo' });
-    expect(parseImageReference('localhost:5000/a/b:v1')).toEqual({ registry: 'localhost:5000', repository: 'a/b', tag: 'v1' });
-    expect(() => parseImageReference('Bad/Name')).toThrow(/lower-case/);
+  it('spells Docker Hub tags in the archive as ggcr (and so apko) does', async () => {
+    const built = await sample();
+    const repoTags = (tag: string) =>
+      (JSON.parse(Buffer.from(dockerArchiveEntries(built, tag).find(([name]) => name === 'manifest.json')![1]).toString('utf8')) as Array<{ RepoTags: string[] }>).map((entry) => entry.RepoTags[0]);
+    for (const tag of ['foo', 'docker.io/foo', 'index.docker.io/library/foo:latest']) {
+      expect(repoTags(tag), tag).toEqual(['index.docker.io/library/foo:latest-amd64', 'index.docker.io/library/foo:latest-arm64', 'index.docker.io/library/foo:latest-armv7']);
+    }
+    expect(repoTags('localhost:5000/a/b:v1')[0]).toBe('localhost:5000/a/b:v1-amd64');
+    expect(() => dockerArchiveEntries(built, 'Bad/Name')).toThrow(/lower case/);
   });
 });

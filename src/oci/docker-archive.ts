@@ -2,7 +2,7 @@ import { writeFileAtomic } from '../lib/index.ts';
 import type { BuiltIndex } from './artifacts.ts';
 import { encodeTarHeader, tarPadding, TAR_END } from './format/tar.ts';
 import { goJsonBytes } from './format/json.ts';
-import { formatTaggedReference, parseImageReference } from './reference.ts';
+import { formatTaggedReference, parseImageReference } from './format/reference.ts';
 
 /** Options of {@link writeDockerArchive}. */
 export interface DockerArchiveOptions {

@@ -14,5 +14,7 @@ export { writeOciLayout, readLayoutBlob } from './layout.ts';
 export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export type { DockerArchiveOptions } from './docker-archive.ts';
-export { parseImageReference, formatTaggedReference } from './reference.ts';
-export type { ImageReference } from './reference.ts';
+export {
+  parseImageReference, formatReference, formatTaggedReference, referenceIdentifier, withDigest, withTag, DOCKER_HUB,
+} from './format/reference.ts';
+export type { ImageReference } from './format/reference.ts';

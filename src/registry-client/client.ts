@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isDigest, silentLogger } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
+import { referenceIdentifier } from '../oci/index.ts';
+import type { ImageReference } from '../oci/index.ts';
 import { RegistryClientError } from './errors.ts';
 import type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
 import {
@@ -10,8 +12,7 @@ import {
   isIndexMediaType,
 } from './format/manifest.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from './format/manifest.ts';
-import { isLoopbackRegistry, referenceIdentifier, referrersFallbackTag, registryApiHost } from './format/reference.ts';
-import type { ImageReference } from './format/reference.ts';
+import { isLoopbackRegistry, referrersFallbackTag, registryApiHost } from './format/endpoints.ts';
 
 /** A repository on a registry: what every blob operation is scoped to. */
 export interface RepositoryRef {

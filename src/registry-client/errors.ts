@@ -6,7 +6,6 @@ import type { ErrorCodeTable } from '../lib/index.ts';
  *  pages of the `registry` (server) domain, so this table is checked through src/sign/errors.ts, which
  *  re-exports it as `registryClientErrorCodes`. */
 export const registryClientErrorTable = {
-  REFERENCE_INVALID: 'an image reference (registry/repository:tag@digest) is malformed',
   REGISTRY_UNREACHABLE: 'the registry could not be reached (connection refused, DNS, TLS)',
   REGISTRY_AUTH_FAILED: 'the registry refused the credentials or no token could be obtained',
   REGISTRY_DENIED: 'the registry answered 403: authenticated but not allowed',

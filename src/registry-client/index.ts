@@ -2,7 +2,7 @@
  * Kiln's OCI distribution client, used by `kiln image publish` and the trust commands.
  *
  *   const client = new RegistryClient({ credentials: dockerConfigCredentials(), allowInsecure });
- *   const ref = parseReference('localhost:5000/team/app:1.0');
+ *   const ref = parseImageReference('localhost:5000/team/app:1.0'); // from src/oci
  *   const layer = await client.pushBlob(ref, bytes, { mediaType: MediaTypes.ociLayerGzip });
  *   const { digest } = await client.putManifest(ref, manifestBytes, MediaTypes.ociManifest);
  *   const pulled = await client.getManifest(withDigest(ref, digest)); // bytes verified
@@ -13,18 +13,8 @@ export { RegistryClient, parseChallenge } from './client.ts';
 export type { RegistryClientOptions, RepositoryRef, PulledManifest, ReferrersResult, BlobSource } from './client.ts';
 export { dockerConfigCredentials, staticCredentials } from './docker-config.ts';
 export type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
-export {
-  parseReference,
-  formatReference,
-  referenceIdentifier,
-  withDigest,
-  withTag,
-  isLoopbackRegistry,
-  referrersFallbackTag,
-  registryApiHost,
-  DEFAULT_REGISTRY,
-} from './format/reference.ts';
-export type { ImageReference } from './format/reference.ts';
+// Image references are src/oci's (parseImageReference, ImageReference): import them from there.
+export { isLoopbackRegistry, referrersFallbackTag, registryApiHost } from './format/endpoints.ts';
 export { MediaTypes, MANIFEST_ACCEPT, EMPTY_JSON_DIGEST, encodeJson, isIndexMediaType, isManifestMediaType } from './format/manifest.ts';
 export type { Descriptor, Platform, ImageManifest, ImageIndex } from './format/manifest.ts';
 export { RegistryClientError, registryClientErrorTable } from './errors.ts';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { RegistryClient } from './client.ts';
 import { MediaTypes } from './format/manifest.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from './format/manifest.ts';
-import type { ImageReference } from './format/reference.ts';
+import type { ImageReference } from '../oci/index.ts';
 
 
 /** A running registry for a test. */

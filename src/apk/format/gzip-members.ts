@@ -1,4 +1,5 @@
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { constants as bufferConstants } from 'node:buffer';
+import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import type { InflateRaw } from 'node:zlib';
 import { KilnError } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
@@ -15,6 +16,46 @@ const FHCRC = 0x02;
 const FEXTRA = 0x04;
 const FNAME = 0x08;
 const FCOMMENT = 0x10;
+
+/** What the bytes at the start of a member say about its header: its length, how many bytes are
+ *  needed to tell, or what is wrong with it. */
+type HeaderScan = { length: number } | { need: number } | { fault: string };
+
+/**
+ * The gzip header rules (RFC 1952) for both readers: magic, deflate method, no reserved flags,
+ * FEXTRA/FNAME/FCOMMENT skipped, FHCRC checked, at most HEADER_LIMIT bytes. `bytes` starts at the
+ * member; `index` is the member's position in the file (the first one gets clearer messages).
+ */
+function scanGzipHeader(bytes: Uint8Array, index: number): HeaderScan {
+  const need = (count: number): HeaderScan => (count > HEADER_LIMIT ? { fault: `header is longer than ${HEADER_LIMIT} bytes` } : { need: count });
+  if (bytes.length < 10) return need(10);
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+    return { fault: index === 0 ? 'not a gzip file (bad magic)' : 'trailing bytes after the last gzip member are not a gzip member' };
+  }
+  if (bytes[2] !== 8) return { fault: `unsupported compression method ${bytes[2]}` };
+  const flags = bytes[3]!;
+  if (flags & 0xe0) return { fault: `reserved header flags set (0x${flags.toString(16)})` };
+  let length = 10;
+  if (flags & FEXTRA) {
+    if (bytes.length < length + 2) return need(length + 2);
+    length += 2 + (bytes[length]! | (bytes[length + 1]! << 8));
+    if (length > HEADER_LIMIT || bytes.length < length) return need(length);
+  }
+  for (const flag of [FNAME, FCOMMENT]) {
+    if (!(flags & flag)) continue;
+    const zero = bytes.indexOf(0, length);
+    if (zero < 0) return need(Math.max(bytes.length, length) + 1);
+    length = zero + 1;
+    if (length > HEADER_LIMIT) return need(length);
+  }
+  if (flags & FHCRC) {
+    if (length + 2 > HEADER_LIMIT || bytes.length < length + 2) return need(length + 2);
+    const expected = bytes[length]! | (bytes[length + 1]! << 8);
+    if ((crc32(bytes.subarray(0, length)) & 0xffff) !== expected) return { fault: 'header CRC mismatch' };
+    length += 2;
+  }
+  return { length };
+}
 
 /** Where one gzip member sat in the input, reported when it has been fully read. */
 export interface GzipMemberInfo {
@@ -159,42 +200,14 @@ export class GzipMemberReader {
   }
 
   private async readHeader(index: number, offset: number): Promise<Buffer> {
-    const need = async (count: number): Promise<void> => {
-      if (count > HEADER_LIMIT) throw this.fault(`header is longer than ${HEADER_LIMIT} bytes`, offset);
-      if (!(await this.fill(count))) throw this.fault(index === 0 ? 'not a gzip file (input too short)' : 'truncated header', offset);
-    };
-    await need(10);
-    const fixed = this.peek(10);
-    if (fixed[0] !== 0x1f || fixed[1] !== 0x8b) {
-      throw this.fault(index === 0 ? 'not a gzip file (bad magic)' : 'trailing bytes after the last gzip member are not a gzip member', offset);
+    let want = 10;
+    for (;;) {
+      if (!(await this.fill(want))) throw this.fault(index === 0 ? 'not a gzip file (input too short)' : 'truncated header', offset);
+      const scan = scanGzipHeader(this.peek(Math.min(this.buffered(), HEADER_LIMIT)), index);
+      if ('length' in scan) return this.take(scan.length);
+      if ('fault' in scan) throw this.fault(scan.fault, offset);
+      want = scan.need;
     }
-    if (fixed[2] !== 8) throw this.fault(`unsupported compression method ${fixed[2]}`, offset);
-    const flags = fixed[3]!;
-    if (flags & 0xe0) throw this.fault(`reserved header flags set (0x${flags.toString(16)})`, offset);
-    let length = 10;
-    if (flags & FEXTRA) {
-      await need(length + 2);
-      const extra = this.peek(length + 2).readUInt16LE(length);
-      length += 2 + extra;
-      await need(length);
-    }
-    for (const flag of [FNAME, FCOMMENT]) {
-      if (!(flags & flag)) continue;
-      for (;;) {
-        await need(length + 1);
-        const byte = this.peek(length + 1)[length];
-        length++;
-        if (byte === 0) break;
-      }
-    }
-    if (flags & FHCRC) {
-      await need(length + 2);
-      const bytes = this.peek(length + 2);
-      const expected = bytes.readUInt16LE(length);
-      if ((crc32(bytes.subarray(0, length)) & 0xffff) !== expected) throw this.fault('header CRC mismatch', offset);
-      length += 2;
-    }
-    return this.take(length);
   }
 
   private inflate(index: number, offset: number, sink: CompressedSink, maxSize: number): GzipMember {
@@ -359,4 +372,77 @@ export class GzipMemberReader {
       },
     };
   }
+}
+
+/** One gzip member found in a buffer: its exact bytes and what they inflate to. */
+export interface GzipMemberBytes {
+  /** 0-based position of the member in the file. */
+  index: number;
+  /** Offset of the member's first byte in the buffer. */
+  offset: number;
+  /** Offset just past the member's trailer. */
+  end: number;
+  /** The compressed member, header through trailer (a view of the buffer). */
+  bytes: Buffer;
+  /** Decompressed content. */
+  content: Buffer;
+}
+
+/** Options of {@link readGzipMember} and {@link splitGzipMembers}. */
+export interface GzipBufferOptions {
+  /** Names the input in messages (they start with `<name>: `) and in `detail`. */
+  name?: string;
+  /** Largest decompressed size of one member; more is APK_LIMIT_EXCEEDED. */
+  maxMemberSize?: number;
+}
+
+/**
+ * Reads the gzip member at `offset` of a buffer with the same header, trailer and limit rules as
+ * GzipMemberReader (for inputs already in memory, such as the head of a package). Returns null when
+ * the buffer ends before the member does (more input could complete it); a member that is wrong
+ * whatever follows is APK_GZIP_INVALID. `index` is the member's position in the file.
+ */
+export function readGzipMember(buffer: Buffer, offset: number, index: number, options: GzipBufferOptions = {}): GzipMemberBytes | null {
+  const { name, maxMemberSize = Number.MAX_SAFE_INTEGER } = options;
+  const fault = (message: string, cause?: unknown): ApkError =>
+    new ApkError('APK_GZIP_INVALID', `${name === undefined ? '' : `${name}: `}gzip member at byte ${offset}: ${message}`, { cause, detail: { file: name, offset } });
+  const scan = scanGzipHeader(buffer.subarray(offset, offset + HEADER_LIMIT), index);
+  if ('fault' in scan) throw fault(scan.fault);
+  if ('need' in scan) return null;
+  const bodyStart = offset + scan.length;
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    inflated = inflateRawSync(buffer.subarray(bodyStart), { info: true, maxOutputLength: Math.min(maxMemberSize, bufferConstants.MAX_LENGTH) }) as unknown as typeof inflated;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((error as Error)?.message))) return null;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ApkError('APK_LIMIT_EXCEEDED', `${name === undefined ? '' : `${name}: `}gzip member ${index} inflates to more than ${maxMemberSize} bytes`, { cause: error, detail: { file: name, member: index, limit: maxMemberSize } });
+    }
+    throw fault(`corrupt deflate data (${(error as Error)?.message ?? String(error)})`, error);
+  }
+  const content = inflated.buffer;
+  const trailer = bodyStart + inflated.engine.bytesWritten;
+  const end = trailer + 8;
+  if (end > buffer.length) return null;
+  if (buffer.readUInt32LE(trailer) !== crc32(content) >>> 0) throw fault('CRC-32 mismatch (corrupt data)');
+  if (buffer.readUInt32LE(trailer + 4) !== content.length % 2 ** 32) throw fault('length mismatch in trailer (corrupt data)');
+  return { index, offset, end, bytes: buffer.subarray(offset, end), content };
+}
+
+/** Splits a whole file held in memory into its gzip members (same rules as GzipMemberReader); a
+ *  file that ends inside a member is APK_GZIP_INVALID. */
+export function splitGzipMembers(buffer: Buffer, options: GzipBufferOptions = {}): GzipMemberBytes[] {
+  const members: GzipMemberBytes[] = [];
+  for (let offset = 0; offset < buffer.length; ) {
+    const member = readGzipMember(buffer, offset, members.length, options);
+    if (!member) {
+      throw new ApkError('APK_GZIP_INVALID', `${options.name === undefined ? '' : `${options.name}: `}gzip member at byte ${offset}: truncated (the input ends inside it)`, {
+        detail: { file: options.name, offset },
+      });
+    }
+    members.push(member);
+    offset = member.end;
+  }
+  return members;
 }

@@ -7,7 +7,8 @@ import type { ApkSignatureInfo, ApkTrust } from './apk-reader.ts';
 import { GzipMemberReader } from './gzip-members.ts';
 import { formatRecords, parseRecords } from './record.ts';
 import type { PackageRecord } from './record.ts';
-import { chooseSignature, createSignatureVerifier, parseSignatureName, signBytes, SIGNATURE_LIMIT } from './signature.ts';
+import { signatureMember } from './apk-writer.ts';
+import { chooseSignature, createSignatureVerifier, parseSignatureName, SIGNATURE_LIMIT } from './signature.ts';
 import type { Keyring, SignatureAlgorithm, SignatureEntry } from './signature.ts';
 import { BLOCK, encodeHeader, padding } from './tar.ts';
 import { TarMemberReader } from './tar-member.ts';
@@ -204,14 +205,7 @@ export function buildIndex(records: readonly PackageRecord[], options: BuildInde
   parts.push(Buffer.alloc(2 * BLOCK));
   const indexMember = gzipSync(Buffer.concat(parts), { level: 9 });
   if (!options.signer) return indexMember;
-  const algorithm = options.signer.algorithm ?? 'RSA256';
-  const signature = signBytes(indexMember, options.signer.privateKey, algorithm);
-  const signatureTar = Buffer.concat([
-    encodeHeader({ name: `.SIGN.${algorithm}.${options.signer.keyName}`, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', size: signature.length, mtime }),
-    signature,
-    padding(signature.length),
-  ]);
-  return Buffer.concat([gzipSync(signatureTar, { level: 9 }), indexMember]);
+  return Buffer.concat([signatureMember(indexMember, options.signer, mtime), indexMember]);
 }
 
 /** SHA-256 of a built index, for callers that publish it by digest. */

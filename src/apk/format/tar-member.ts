@@ -1,11 +1,11 @@
 import { ApkError } from '../errors.ts';
 import type { GzipMember } from './gzip-members.ts';
-import { BLOCK, isZeroBlock, padded, parseHeaderBlock, parsePaxRecords, resolveHeader } from './tar.ts';
+import { BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from './tar.ts';
 import type { TarHeader } from './tar.ts';
 
-/** Limits on tar metadata records (PAX and GNU long names). */
-export const PAX_LIMIT = 1024 * 1024;
-export const LONG_NAME_LIMIT = 4096;
+// The two drivers of apk's tar dialect (tar.ts): TarMemberReader streams the records of one gzip
+// member; readTarEntries reads a tar held in memory. Both take headers, PAX and GNU records and
+// their limits from tar.ts, so they accept and refuse the same input.
 
 /** What the next tar item in a member is. */
 export type TarStep = { kind: 'entry'; header: TarHeader; offset: number } | { kind: 'end-of-archive' } | { kind: 'member-end' };
@@ -88,48 +88,27 @@ export class TarMemberReader {
 
   /** Reads the next header, applying `x` (PAX), `g` (ignored), `L` (GNU long name) and `K` (ignored, as apk does). */
   async next(): Promise<TarStep> {
-    let pax: Map<string, Buffer> | undefined;
-    let longName: string | undefined;
+    const records = new PendingTarRecords();
     for (;;) {
       const offset = this.position;
       const block = await this.readExact(BLOCK);
       if (!block) {
         if (this.buffered > 0) throw this.fault('APK_TAR_INVALID', `gzip member ${this.member.index} ends inside a tar header block`);
-        if (pax || longName !== undefined) throw this.fault('APK_TAR_INVALID', `gzip member ${this.member.index} ends after an extended header with no entry`);
+        if (!records.isEmpty) throw this.fault('APK_TAR_INVALID', `gzip member ${this.member.index} ends after an extended header with no entry`);
         return { kind: 'member-end' };
       }
       if (isZeroBlock(block)) {
-        if (pax || longName !== undefined) throw this.fault('APK_TAR_INVALID', 'end-of-archive block after an extended header');
+        if (!records.isEmpty) throw this.fault('APK_TAR_INVALID', 'end-of-archive block after an extended header');
         return { kind: 'end-of-archive' };
       }
       const raw = parseHeaderBlock(block, `${this.where}: tar header at member ${this.member.index} offset ${offset}`);
       const where = `${this.where}: ${JSON.stringify(raw.name)}`;
-      switch (raw.typeflag) {
-        case 'x':
-        case 'g': {
-          if (raw.size > PAX_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: PAX header of ${raw.size} bytes exceeds ${PAX_LIMIT}`, { detail: { file: this.where, size: raw.size } });
-          const data = await this.exact(raw.size, 'a PAX header');
-          await this.discard(padded(raw.size) - raw.size, 'a PAX header');
-          if (raw.typeflag === 'x') {
-            if (pax) throw this.fault('APK_TAR_INVALID', 'two PAX headers in a row');
-            pax = parsePaxRecords(data, where);
-          }
-          continue;
-        }
-        case 'L':
-        case 'K': {
-          if (raw.size > LONG_NAME_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: GNU long name of ${raw.size} bytes exceeds ${LONG_NAME_LIMIT}`, { detail: { file: this.where, size: raw.size } });
-          const data = await this.exact(raw.size, 'a GNU long name');
-          await this.discard(padded(raw.size) - raw.size, 'a GNU long name');
-          if (raw.typeflag === 'L') {
-            const end = data.indexOf(0);
-            longName = data.subarray(0, end < 0 ? data.length : end).toString('utf8');
-          }
-          continue;
-        }
-        default:
-          return { kind: 'entry', header: resolveHeader(raw, pax, longName, where), offset };
-      }
+      const what = metadataRecord(raw, where, this.where);
+      if (!what) return { kind: 'entry', header: records.resolve(raw, where), offset };
+      const data = await this.exact(raw.size, what);
+      await this.discard(padded(raw.size) - raw.size, what);
+      const problem = records.add(raw, data, where);
+      if (problem) throw this.fault('APK_TAR_INVALID', problem);
     }
   }
 
@@ -152,4 +131,48 @@ export class TarMemberReader {
       }
     }
   }
+}
+
+/** One entry of an in-memory tar: its header (records applied) and, for regular files, its content. */
+export interface TarEntryBytes {
+  header: TarHeader;
+  content: Buffer;
+}
+
+/**
+ * Reads the entries of a tar held in memory (a signature, control or index member), with the same
+ * dialect and checks as TarMemberReader. Stops at the first end-of-archive block or at the end of
+ * the buffer (signature and control members carry no end blocks); an entry or record cut off by the
+ * end of the buffer is APK_TAR_INVALID. `where` names the tar in messages.
+ */
+export function readTarEntries(tar: Buffer, where: string): TarEntryBytes[] {
+  const fault = (message: string, offset: number): ApkError => new ApkError('APK_TAR_INVALID', `${where}: ${message}`, { detail: { file: where, offset } });
+  const entries: TarEntryBytes[] = [];
+  const records = new PendingTarRecords();
+  let position = 0;
+  while (position < tar.length) {
+    if (position + BLOCK > tar.length) throw fault(`the tar ends inside a header block at offset ${position}`, position);
+    const block = tar.subarray(position, position + BLOCK);
+    if (isZeroBlock(block)) {
+      if (!records.isEmpty) throw fault('end-of-archive block after an extended header', position);
+      return entries;
+    }
+    const raw = parseHeaderBlock(block, `${where}: tar header at offset ${position}`);
+    const name = `${where}: ${JSON.stringify(raw.name)}`;
+    const what = metadataRecord(raw, name, where);
+    const header = what ? undefined : records.resolve(raw, name);
+    const size = header ? header.size : raw.size;
+    const start = position + BLOCK;
+    if (start + padded(size) > tar.length) throw fault(`${what ?? JSON.stringify(header!.name)} at offset ${position} is cut off at the end of the tar`, position);
+    const content = tar.subarray(start, start + size);
+    position = start + padded(size);
+    if (header) {
+      entries.push({ header, content });
+      continue;
+    }
+    const problem = records.add(raw, content, name);
+    if (problem) throw fault(problem, position);
+  }
+  if (!records.isEmpty) throw fault('the tar ends after an extended header with no entry', position);
+  return entries;
 }

@@ -173,6 +173,65 @@ export function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | unde
   return entry;
 }
 
+/** Limits on tar metadata records (PAX and GNU long names). */
+export const PAX_LIMIT = 1024 * 1024;
+export const LONG_NAME_LIMIT = 4096;
+
+/**
+ * For a metadata record header (`x`/`g` PAX, `L`/`K` GNU), what it is called in errors; undefined
+ * for an entry header. Refuses records over their limit (APK_LIMIT_EXCEEDED). `where` names the
+ * header in messages, `file` the input in `detail`.
+ */
+export function metadataRecord(raw: RawTarHeader, where: string, file: string): 'a PAX header' | 'a GNU long name' | undefined {
+  switch (raw.typeflag) {
+    case 'x':
+    case 'g':
+      if (raw.size > PAX_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: PAX header of ${raw.size} bytes exceeds ${PAX_LIMIT}`, { detail: { file, size: raw.size } });
+      return 'a PAX header';
+    case 'L':
+    case 'K':
+      if (raw.size > LONG_NAME_LIMIT) throw new ApkError('APK_LIMIT_EXCEEDED', `${where}: GNU long name of ${raw.size} bytes exceeds ${LONG_NAME_LIMIT}`, { detail: { file, size: raw.size } });
+      return 'a GNU long name';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The metadata records read so far that apply to the next entry: the one place that decides what
+ * `x` (PAX), `g` (ignored), `L` (GNU long name) and `K` (ignored, as apk does) mean, for the
+ * streaming reader (TarMemberReader) and the in-memory one (readTarEntries).
+ */
+export class PendingTarRecords {
+  private pax: Map<string, Buffer> | undefined;
+  private longName: string | undefined;
+
+  /** True while records wait for their entry. */
+  get isEmpty(): boolean {
+    return this.pax === undefined && this.longName === undefined;
+  }
+
+  /** Takes a metadata record's content; returns what is wrong with the sequence, if anything. */
+  add(raw: RawTarHeader, data: Buffer, where: string): string | undefined {
+    if (raw.typeflag === 'x') {
+      if (this.pax) return 'two PAX headers in a row';
+      this.pax = parsePaxRecords(data, where);
+    } else if (raw.typeflag === 'L') {
+      const end = data.indexOf(0);
+      this.longName = data.subarray(0, end < 0 ? data.length : end).toString('utf8');
+    }
+    return undefined;
+  }
+
+  /** The entry `raw` describes with the pending records applied; they are used up. */
+  resolve(raw: RawTarHeader, where: string): TarHeader {
+    const header = resolveHeader(raw, this.pax, this.longName, where);
+    this.pax = undefined;
+    this.longName = undefined;
+    return header;
+  }
+}
+
 /** Rounds a content length up to whole blocks. */
 export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;

@@ -120,6 +120,41 @@ describe('tar writer', () => {
     );
   });
 
+  it('keeps a name of exactly 100 bytes in the name field and splits one of 101 at a slash (boundaries)', () => {
+    const field = (bytes: Uint8Array, start: number, length: number) => Buffer.from(bytes.subarray(start, start + length)).toString('latin1').replace(/\0+$/, '');
+    for (const name of ['n'.repeat(100), `${'a'.repeat(49)}/${'b'.repeat(50)}`]) {
+      const header = encodeTarHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 });
+      expect(header.length, name).toBe(512);
+      expect(field(header, 0, 100)).toBe(name);
+      expect(field(header, 345, 155)).toBe('');
+    }
+    const longer = `${'a'.repeat(50)}/${'b'.repeat(50)}`;
+    const split = encodeTarHeader({ name: longer, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 });
+    expect(split.length).toBe(512);
+    expect(field(split, 0, 100)).toBe('b'.repeat(50));
+    expect(field(split, 345, 155)).toBe('a'.repeat(50));
+    // 101 bytes with no slash to split at: the name goes to a PAX path record.
+    const unsplittable = encodeTarHeader({ name: 'n'.repeat(101), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 });
+    expect(Buffer.from(unsplittable.subarray(512, 1024)).toString('latin1')).toContain(` path=${'n'.repeat(101)}\n`);
+  });
+
+  it('counts the length digits into a PAX record length, also where they roll over', () => {
+    const records = (value: string) => {
+      const bytes = encodeTarHeader({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, pax: { 'APK-TOOLS.checksum.SHA1': value } });
+      const size = parseInt(Buffer.from(bytes.subarray(124, 136)).toString('latin1'), 8);
+      return Buffer.from(bytes.subarray(512, 512 + size)).toString('latin1');
+    };
+    // " APK-TOOLS.checksum.SHA1=" is 25 bytes and the newline 1: a 71-byte value makes a 97-byte body.
+    expect(records('a'.repeat(71))).toBe(`99 APK-TOOLS.checksum.SHA1=${'a'.repeat(71)}\n`);
+    expect(records('a'.repeat(72))).toBe(`101 APK-TOOLS.checksum.SHA1=${'a'.repeat(72)}\n`);
+    expect(records('a'.repeat(73))).toBe(`102 APK-TOOLS.checksum.SHA1=${'a'.repeat(73)}\n`);
+    expect(records('ab')).toBe('30 APK-TOOLS.checksum.SHA1=ab\n');
+    for (const length of [71, 72, 73]) {
+      const record = records('a'.repeat(length));
+      expect(Number(record.split(' ')[0]), record).toBe(record.length);
+    }
+  });
+
   it('rejects absolute names and negative ids', () => {
     expect(() => encodeTarHeader({ name: '/etc', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0 })).toThrow(/not a relative path/);
     expect(() => encodeTarHeader({ name: 'etc', type: 'dir', mode: 0o755, uid: -1, gid: 0, mtime: 0 })).toThrow(/uid/);
