@@ -27,12 +27,19 @@
 //   InstalledPackage; formatInstalledDb / parseInstalledDb (lib/apk/db/installed), buildScriptsTar /
 //   parseScriptsTar, formatTriggers / parseTriggers, formatWorldFile, formatRepositoriesFile, formatArchFile,
 //   keyFiles(keyring) (etc/apk/keys/<name>).
+// Member splitting and tar reading, in memory (tests, package heads): splitGzipMembers(bytes) /
+//   readGzipMember(bytes, offset, index) (null when cut off) and readTarEntries(tar, where), with the
+//   same rules as the streaming GzipMemberReader and tar reader that readApk and readIndex use.
+// Architectures: ARCHS (apk ↔ OCI platform ↔ triplets ↔ ELF), archInfo(apk or OCI name) (APK_ARCH_UNKNOWN
+//   when unknown), findArch, hostArchName(process.arch).
 // Errors: ApkError with the codes of package-errors.ts (docs/errors/apk.md); messages name the file.
 export { parseRecords, formatRecord, formatRecords, emptyRecord, applyRecordField } from './format/record.ts';
 export type { PackageRecord, ParseRecordsOptions } from './format/record.ts';
 export { encodeQ1, decodeQ1, encodeX1, sameQ1 } from './format/encoding.ts';
-export { GzipMemberReader } from './format/gzip-members.ts';
-export type { GzipMember, GzipMemberInfo, CompressedSink } from './format/gzip-members.ts';
+export { GzipMemberReader, readGzipMember, splitGzipMembers } from './format/gzip-members.ts';
+export type { GzipMember, GzipMemberInfo, CompressedSink, GzipMemberBytes, GzipBufferOptions } from './format/gzip-members.ts';
+export { readTarEntries } from './format/tar-member.ts';
+export type { TarEntryBytes } from './format/tar-member.ts';
 export { parsePkgInfo, formatPkgInfo, pkgInfoToRecord } from './format/pkginfo.ts';
 export type { PkgInfo, PkgInfoInput } from './format/pkginfo.ts';
 export { readApk, summarizeApk, DEFAULT_APK_LIMITS, SCRIPT_NAMES } from './format/apk-reader.ts';
@@ -41,7 +48,7 @@ export type {
 } from './format/apk-reader.ts';
 export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, SIGNATURE_DIGESTS } from './format/signature.ts';
 export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signature.ts';
-export type { TarEntryType } from './format/tar.ts';
+export type { TarEntryType, TarHeader } from './format/tar.ts';
 export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
 export { buildApk, buildApkBuffer, normalizeEntries, signatureMember } from './format/apk-writer.ts';
@@ -49,6 +56,8 @@ export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './for
 export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile, resignApkFile } from './package/package-files.ts';
 export type { DirectoryEntryOptions, ResignOptions } from './package/package-files.ts';
 export { readIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from './format/index-archive.ts';
+export { ARCHS, archInfo, findArch, hostArchName } from './format/arch.ts';
+export type { ArchInfo } from './format/arch.ts';
 export type { ApkIndex, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
 export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/index-files.ts';
 export type { IndexPackageOptions } from './package/index-files.ts';

@@ -17,4 +17,5 @@ export const packageErrorCodes = {
   APK_INDEX_INVALID: 'an APKINDEX.tar.gz breaks the index layout (missing APKINDEX, dot entries in the index tar)',
   APK_INSTALLED_DB_INVALID: 'an installed database, scripts.tar, triggers or world file is malformed',
   APK_LIMIT_EXCEEDED: 'a member, entry, signature, .PKGINFO or script is larger than the reader allows',
+  APK_ARCH_UNKNOWN: 'an architecture name is neither one of the nine apk architectures nor its OCI name',
 } as const satisfies ErrorCodeTable<string>;

@@ -147,6 +147,11 @@ describe('operators', () => {
   });
   it('splits name-version at the last dash before a digit', () => {
     expect(splitNameVersion('py3-foo-1.2-r0')).toEqual({ name: 'py3-foo', version: '1.2-r0' });
+    // Both ends of the digit range start a version; a dash before anything else is part of the name.
+    expect(splitNameVersion('foo-9.0-r0')).toEqual({ name: 'foo', version: '9.0-r0' });
+    expect(splitNameVersion('foo-0.1-r0')).toEqual({ name: 'foo', version: '0.1-r0' });
+    expect(splitNameVersion('foo-bar-x')).toBeUndefined();
+    expect(splitNameVersion('-1')).toBeUndefined();
     expect(splitNameVersion('nodash')).toBeUndefined();
   });
 });

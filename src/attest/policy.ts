@@ -1,5 +1,6 @@
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import type { ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { verifyImage } from '../sign/index.ts';
 import type { TrustPolicy } from '../sign/index.ts';
 import { AttestError } from './errors.ts';

@@ -3,7 +3,7 @@ import { access, readFile, readdir, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
-import { archInfo, hostArch } from './arch.ts';
+import { archInfo, hostArchName } from '../apk/index.ts';
 import { planBuildAll } from './build-all-plan.ts';
 import type { BuildAllPlan, PlanRecipe } from './build-all-plan.ts';
 import { BUILDER_VERSION, buildRecipe, INDEX_FILE, provenanceFileName } from './build-service.ts';
@@ -80,7 +80,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   const started = Date.now();
   const logger = ports.logger ?? silentLogger;
   const dir = resolve(request.dir);
-  const arch = request.arch ? archInfo(request.arch) : hostArch();
+  const arch = archInfo(request.arch ? request.arch : hostArchName(process.arch));
   const files = (await readdir(dir)).filter((name) => /\.ya?ml$/.test(name)).sort().map((name) => join(dir, name));
   if (files.length === 0) throw new BuildError('RECIPE_NOT_FOUND', `${dir}: no *.yaml recipes found`, { detail: { dir } });
   const pipelineDigest = await digestDirectories([...(request.pipelineDirs ?? []), builtinPipelineDir()]);

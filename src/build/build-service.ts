@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
-import { archInfo, hostArch } from './arch.ts';
+import { archInfo, hostArchName } from '../apk/index.ts';
 import { compileBuild, GUEST_WORKSPACE } from './compile.ts';
 import type { CompiledBuild, SourceReference } from './compile.ts';
 import { guestBaseEnvironment, runSteps } from './engine.ts';
@@ -127,7 +127,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     ...(request.buildOptions ? { buildOptions: request.buildOptions } : {}),
     ...(request.varsOverride ? { varsOverride: request.varsOverride } : {}),
   });
-  const arch = request.arch ? archInfo(request.arch) : hostArch();
+  const arch = archInfo(request.arch ? request.arch : hostArchName(process.arch));
   rejectUnsupported(recipe);
   // Before anything is prepared: an unknown run-as user is the recipe's error.
   const user = runAsUser(recipe.environment, recipeFile);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostArch } from './arch.ts';
+import { hostArchName } from '../apk/index.ts';
 import { checkRecipe } from './check-recipe.ts';
 
 function recipeFile(text: string): string {
@@ -33,7 +33,7 @@ test:
   });
 
   it('compiles for a target-architecture the host is not, unless --arch says otherwise', async () => {
-    const other = hostArch().apk === 'aarch64' ? 'x86_64' : 'aarch64';
+    const other = hostArchName(process.arch) === 'aarch64' ? 'x86_64' : 'aarch64';
     const file = recipeFile(`package:\n  name: t\n  version: 1\n  target-architecture: [${other}]\npipeline:\n  - runs: echo \${{build.arch}}\n`);
     expect((await checkRecipe({ recipeFile: file })).arch).toBe(other);
   });

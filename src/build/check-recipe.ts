@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { readInputText } from '../lib/index.ts';
-import { archInfo, hostArch } from './arch.ts';
+import { archInfo, hostArchName } from '../apk/index.ts';
 import { rejectUnsupported } from './build-service.ts';
 import { compileBuild, compileTest } from './compile.ts';
 import type { CompiledStep } from './compile.ts';
@@ -54,7 +54,7 @@ export async function checkRecipe(request: RecipeCheckRequest): Promise<RecipeCh
   });
   rejectUnsupported(recipe);
   const targets = (recipe.package['target-architecture'] ?? []).filter((name) => name !== 'all');
-  const host = hostArch();
+  const host = archInfo(hostArchName(process.arch));
   const arch = request.arch ? archInfo(request.arch) : targets.length === 0 || targets.includes(host.apk) ? host : archInfo(targets[0]!);
   const library = createPipelineLibrary(request.pipelineDirs ?? []);
   const compiled = await compileBuild(recipe, { arch, library });

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archInfo } from './arch.ts';
+import { archInfo } from '../apk/index.ts';
 import { compileBuild, compileTest } from './compile.ts';
 import { createPipelineLibrary } from './pipeline-library.ts';
 import { loadRecipe } from './recipe/load.ts';

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { ArchInfo } from './arch.ts';
+import type { ArchInfo } from '../apk/index.ts';
 import { BuildError } from './errors.ts';
 import type { PipelineLibrary } from './pipeline-library.ts';
 import { evaluateCondition } from './recipe/condition.ts';
@@ -103,7 +103,7 @@ export function baseVariables(recipe: Recipe, arch: ArchInfo): Map<string, strin
     ['cross.triplet.rust.glibc', arch.rustTriplet],
     ['cross.triplet.rust.musl', arch.rustMuslTriplet],
     ['build.arch', arch.apk],
-    ['build.goarch', arch.go],
+    ['build.goarch', arch.oci],
   ]);
   vars.set(`targets.package.${recipe.package.name}`, `${GUEST_OUTDIR}/${recipe.package.name}`);
   for (const sub of recipe.subpackages) vars.set(`targets.package.${sub.name}`, `${GUEST_OUTDIR}/${sub.name}`);

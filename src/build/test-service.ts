@@ -3,10 +3,9 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { readApkFile } from '../apk/index.ts';
+import { archInfo, hostArchName, readApkFile } from '../apk/index.ts';
 import { readInputText, silentLogger } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
-import { archInfo, hostArch } from './arch.ts';
 import { packageFileName } from './build-service.ts';
 import { compileTest, GUEST_WORKSPACE } from './compile.ts';
 import { guestBaseEnvironment, runSteps } from './engine.ts';
@@ -53,7 +52,7 @@ export async function testRecipe(request: TestRequest, ports: TestPorts): Promis
   const logger = ports.logger ?? silentLogger;
   const recipeFile = resolve(request.recipeFile);
   const recipe = loadRecipe(recipeFile, await readInputText(recipeFile, { what: 'recipe' }));
-  const arch = request.arch ? archInfo(request.arch) : hostArch();
+  const arch = archInfo(request.arch ? request.arch : hostArchName(process.arch));
   const library = createPipelineLibrary(request.pipelineDirs ?? []);
   const candidates = [
     { name: recipe.package.name, test: recipe.test },

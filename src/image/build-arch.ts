@@ -1,8 +1,7 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import type { ApkItem } from '../apk/index.ts';
+import type { ApkItem, ArchInfo } from '../apk/index.ts';
 import { assembleImage } from '../oci/index.ts';
 import type { BuiltImage, LayerBlob, RuntimeConfig } from '../oci/index.ts';
-import type { ArchInfo } from './config/archs.ts';
 import type { ImageConfig } from './config/types.ts';
 import { ImageError } from './errors.ts';
 import { installPackage, readAhead } from './fs/install.ts';

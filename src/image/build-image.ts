@@ -2,16 +2,15 @@ import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ApkError, compareVersions, emptyRecord, isKeyUrl, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
-import type { ApkItem, PackageRecord } from '../apk/index.ts';
+import { ApkError, archInfo, ARCHS, compareVersions, emptyRecord, isKeyUrl, packageUrl, readApkFile, resolve as resolvePackages } from '../apk/index.ts';
+import type { ApkItem, ArchInfo, PackageRecord } from '../apk/index.ts';
 import { isKilnError } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { assembleIndex, parseImageReference } from '../oci/index.ts';
 import type { BuiltIndex } from '../oci/index.ts';
 import { cyclonedxImageDocument, spdxImageDocument, spdxIndexDocument } from '../sbom/index.ts';
 import type { SbomImage, SbomTool } from '../sbom/index.ts';
-import { archInfo, ARCHS, normalizeArchs } from './config/archs.ts';
-import type { ArchInfo } from './config/archs.ts';
+import { normalizeArchs } from './config/archs.ts';
 import { resolveLocalPath } from './config/load.ts';
 import type { LoadedImageConfig } from './config/load.ts';
 import type { ImageConfig } from './config/types.ts';
@@ -68,7 +67,7 @@ export interface BuildImageOptions {
   cwd?: string;
   logger?: Logger;
   onProgress?: (phase: string, done: number, total: number, item: string) => void;
-  /** Host architecture for `--arch host` (OCI name). */
+  /** Host architecture for `--arch host` (apk or OCI name). */
   hostArch?: string;
 }
 

@@ -14,7 +14,6 @@ export const imageErrorCodes = {
   IMAGE_LOCK_INVALID: 'a lock file is malformed or lacks a checksum',
   IMAGE_LOCK_MISMATCH: 'a lock file was made from another configuration or does not match the fetched packages',
   IMAGE_RESOLVE_FAILED: 'the packages of an image cannot be resolved to a consistent set',
-  IMAGE_REFERENCE_INVALID: 'an image tag/reference is malformed',
   IMAGE_ANNOTATION_INVALID: 'an --annotations value is not key:value with a valid key',
 } as const satisfies ErrorCodeTable<string>;
 

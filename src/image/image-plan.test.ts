@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyRecord } from '../apk/index.ts';
-import { archInfo } from './config/archs.ts';
+import { archInfo } from '../apk/index.ts';
 import { loadImageConfigText } from './config/load.ts';
 import { planImage } from './image-plan.ts';
 

@@ -1,5 +1,4 @@
-import type { PackageRecord } from '../apk/index.ts';
-import type { ArchInfo } from './config/archs.ts';
+import type { ArchInfo, PackageRecord } from '../apk/index.ts';
 import type { ImageConfig } from './config/types.ts';
 
 // Pure: from the configuration and the resolved (or locked) package selection of each arch to the

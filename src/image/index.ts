@@ -1,8 +1,7 @@
 // Public API of the image assembler (apko-compatible).
 export { ImageError, imageErrorCodes } from './errors.ts';
 export type { ImageErrorCode } from './errors.ts';
-export { ARCHS, archInfo, normalizeArchs } from './config/archs.ts';
-export type { ArchInfo } from './config/archs.ts';
+export { normalizeArchs } from './config/archs.ts';
 export { imageConfigSchema, imageConfigJsonSchema } from './config/schema.ts';
 export { parseImageConfigText, parseGoInteger } from './config/parse.ts';
 export type { ConfigIssue } from './config/parse.ts';

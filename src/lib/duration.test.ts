@@ -12,11 +12,14 @@ describe('parseDurationMs', () => {
     ['1w2d', 777_600_000],
     ['250ms', 250],
     [' 1h ', 3_600_000],
+    // The longest bare number and number before a unit: twelve digits.
+    ['999999999999', 999_999_999_999_000],
+    ['999999999999ms', 999_999_999_999],
   ])('%s is %d ms', (text, ms) => {
     expect(parseDurationMs(text)).toBe(ms);
   });
 
-  it.each(['', 'soon', '1x', 'h', '1h 30m', '-5s', '1.5h', '30d!', '1h30'])('%j is not a duration', (text) => {
+  it.each(['', 'soon', '1x', 'h', '1h 30m', '-5s', '1.5h', '30d!', '1h30', '1234567890123', '1234567890123s'])('%j is not a duration', (text) => {
     expect(parseDurationMs(text)).toBeUndefined();
   });
 });

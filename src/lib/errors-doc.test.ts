@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Every domain's error table (src/<domain>/errors.ts, exports named `*ErrorCodes`) and its pages
@@ -55,5 +55,34 @@ describe('docs/errors', () => {
       for (const page of pages) for (const code of documentedCodes(await readFile(join(root, 'docs', 'errors', page), 'utf8'))) documented.add(code);
       expect([...documented].sort(), `docs/errors/${domain}*.md`).toEqual([...codes].sort());
     }
+  });
+});
+
+/** Source files that can raise or handle an error: not tests, not test-only helpers (anything that
+ *  imports vitest), and not the code tables themselves. */
+async function raisingSources(): Promise<Array<{ path: string; text: string }>> {
+  const sources: Array<{ path: string; text: string }> = [];
+  for (const entry of await readdir(join(root, 'src'), { recursive: true })) {
+    const path = join(root, 'src', entry);
+    if (!path.endsWith('.ts') || path.endsWith('.test.ts') || /(^|\/|-)errors\.ts$/.test(path)) continue;
+    const text = await readFile(path, 'utf8');
+    if (/from ['"]vitest['"]/.test(text)) continue;
+    sources.push({ path: relative(root, path), text });
+  }
+  return sources;
+}
+
+describe('error codes', () => {
+  it('every code in every table is raised or handled somewhere outside the tables (no documented dead codes)', async () => {
+    const sources = await raisingSources();
+    expect(sources.length).toBeGreaterThan(100);
+    const unused: string[] = [];
+    for (const [domain, codes] of await codeTables()) {
+      for (const code of codes) {
+        const literal = new RegExp(`(['"\`])${code}\\1`);
+        if (!sources.some((source) => literal.test(source.text))) unused.push(`${domain}: ${code}`);
+      }
+    }
+    expect(unused, 'codes in src/<domain>/errors.ts that no source file uses: raise them where they belong, or remove them and their docs').toEqual([]);
   });
 });

@@ -27,7 +27,6 @@ export const libErrorCodes = {
   USAGE: 'the command line or an option is malformed',
   FILE_EXISTS: 'an output path already exists and would be overwritten',
   IO: 'reading or writing a file or stream failed',
-  DIGEST_MISMATCH: 'bytes did not hash to the expected digest',
   SIZE_MISMATCH: 'bytes did not have the expected length',
   LIMIT_EXCEEDED: 'an input is larger, deeper or expands further than the configured limit',
   INPUT_INVALID: 'a YAML or JSON input is malformed (syntax error, an anchor that contains itself)',

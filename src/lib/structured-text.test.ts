@@ -70,6 +70,13 @@ describe('parseYamlBounded / loadYamlBounded', () => {
     expect(codeOf(() => loadYamlBounded(viaAlias, 'alias.yaml', { limits: { maxDepth: 7 } })).code).toBe('LIMIT_EXCEEDED');
   });
 
+  it('accepts flow nesting of exactly the limit and refuses one level more (boundary)', () => {
+    expect(loadYamlBounded('[[[[1]]]]', 'edge.yaml', { limits: { maxDepth: 4 } })).toEqual([[[[1]]]]);
+    expect(loadYamlBounded('{a: {b: {c: {d: 1}}}}', 'edge.yaml', { limits: { maxDepth: 4 } })).toEqual({ a: { b: { c: { d: 1 } } } });
+    expect(codeOf(() => loadYamlBounded('[[[[[1]]]]]', 'over.yaml', { limits: { maxDepth: 4 } }))).toEqual({ code: 'LIMIT_EXCEEDED', message: 'over.yaml:1: nesting is deeper than the limit of 4' });
+    expect(codeOf(() => loadYamlBounded('x:\n  - {a: {b: {c: {d: {e: 1}}}}}\n', 'over.yaml', { limits: { maxDepth: 4 } }))).toEqual({ code: 'LIMIT_EXCEEDED', message: 'over.yaml:2: nesting is deeper than the limit of 4' });
+  });
+
   it('refuses input over the size limit before parsing, counting UTF-8 bytes', () => {
     expect(() => loadYamlBounded('k: ééé\n', 'fits.yaml', { limits: { maxBytes: 10 } })).not.toThrow();
     expect(codeOf(() => loadYamlBounded('k: éééé\n', 'over.yaml', { limits: { maxBytes: 10 } }))).toEqual({

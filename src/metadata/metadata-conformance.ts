@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../lib/index.ts';
-import type { MetadataError } from './errors.ts';
+import { MetadataError } from './errors.ts';
 import type { ManifestRecord, MetadataStore } from './port.ts';
 
 /** How the suite makes and disposes of a fresh, empty store for each case. */
@@ -58,7 +58,8 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
       expect(stored?.blobs.slice().sort()).toEqual([d('config'), d('layer')].sort());
       expect(await store.resolveTag('r', 'latest')).toBe(image.digest);
       const index = manifest('r', 'index', { mediaType: 'application/vnd.oci.image.index.v1+json', children: [image.digest, d('absent')] });
-      expect((await store.putManifest(index, [], 3)).missingManifests).toEqual([d('absent')]);
+      expect(await store.putManifest(index, [], 3)).toEqual({ missingBlobs: [], missingManifests: [d('absent')] });
+      expect(await store.getManifest('r', index.digest)).toBeUndefined();
       expect(await store.putManifest({ ...index, children: [image.digest] }, ['multi'], 3)).toEqual({ missingBlobs: [], missingManifests: [] });
       expect((await store.getManifest('r', index.digest))?.children).toEqual([image.digest]);
       expect(await store.getManifest('elsewhere', image.digest)).toBeUndefined();
@@ -76,7 +77,7 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
       expect(await store.listTags('r', { last: 'aa', limit: 10 })).toEqual(['b']);
       expect(await store.deleteTag('r', 'b')).toBe(true);
       expect(await store.deleteTag('r', 'b')).toBe(false);
-      expect(await store.getManifest('r', two.digest)).toBeDefined();
+      expect(await store.getManifest('r', two.digest)).toEqual(two);
       expect(await store.deleteManifest('r', one.digest)).toBe(true);
       expect(await store.listTags('r', { limit: 100 })).toEqual([]);
       expect(await store.deleteManifest('r', one.digest)).toBe(false);
@@ -102,6 +103,7 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
     it('keeps upload sessions with compare-and-set offsets across a reopen', withStore(async (store) => {
       await store.createUpload({ id: 'u1', repository: 'r', offset: 0, createdAt: 5, updatedAt: 5 });
       const duplicate = await store.createUpload({ id: 'u1', repository: 'r', offset: 0, createdAt: 5, updatedAt: 5 }).catch((error: unknown) => error);
+      expect(duplicate).toBeInstanceOf(MetadataError);
       expect((duplicate as MetadataError).code).toBe('METADATA_UPLOAD_EXISTS');
       expect(await store.advanceUpload('u1', 0, 100, 6)).toBe(true);
       expect(await store.advanceUpload('u1', 0, 50, 7)).toBe(false);

@@ -86,6 +86,19 @@ describe('push and pull', () => {
     expect(bad.headers.get('content-range')).toBe('bytes */4096');
   });
 
+  it('serves a range starting at the last byte and answers one starting exactly at the size with 416', async () => {
+    const data = randomBytes(4096);
+    expect((await client.pushBlob('ranges/edge', data)).status).toBe(201);
+    const last = await client.request('GET', `/v2/ranges/edge/blobs/${sha256(data)}`, { headers: { range: 'bytes=4095-' } });
+    expect(last.status).toBe(206);
+    expect(last.headers.get('content-range')).toBe('bytes 4095-4095/4096');
+    expect(Buffer.from(await last.arrayBuffer()).equals(data.subarray(4095))).toBe(true);
+    const past = await client.request('GET', `/v2/ranges/edge/blobs/${sha256(data)}`, { headers: { range: 'bytes=4096-' } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */4096');
+    await past.arrayBuffer();
+  });
+
   it('pushes in chunks with Content-Range, reports status, rejects out-of-order chunks, closes with a final chunk', async () => {
     const data = randomBytes(3000);
     const start = await client.request('POST', '/v2/chunked/blobs/uploads/');
@@ -301,6 +314,13 @@ describe('hostile input', () => {
     expect(await errorCode(await client.request('GET', '/v2/UPPER/manifests/latest'))).toBe('NAME_INVALID');
     expect(await errorCode(await client.request('GET', '/v2/a/..%2fb/manifests/latest'))).toBe('NAME_INVALID');
     expect(await errorCode(await client.request('GET', `/v2/${'a'.repeat(300)}/manifests/latest`))).toBe('NAME_INVALID');
+    // http.maxNameLength defaults to 255: a name of exactly 255 characters is valid, 256 is not.
+    const longest = `${'a'.repeat(127)}/${'b'.repeat(127)}`;
+    expect(longest).toHaveLength(255);
+    expect(await errorCode(await client.request('GET', `/v2/${longest}/manifests/latest`))).toBe('MANIFEST_UNKNOWN');
+    expect(await errorCode(await client.request('GET', `/v2/${longest}b/manifests/latest`))).toBe('NAME_INVALID');
+    expect((await client.pushBlob(longest, randomBytes(10))).status).toBe(201);
+    expect(await errorCode(await client.pushBlob(`${longest}b`, randomBytes(10)))).toBe('NAME_INVALID');
     expect((await client.request('GET', '/v2/ok/manifests/sha256:baddigeststring')).status).toBe(404);
     expect(await errorCode(await client.request('PUT', '/v2/ok/manifests/sha256:baddigeststring', { body: '{}', headers: { 'content-type': OCI_MANIFEST } }))).toBe('DIGEST_INVALID');
     expect(await errorCode(await client.request('POST', '/v2/ok/blobs/uploads/?digest=md5:abc', { body: 'x' }))).toBe('DIGEST_INVALID');

@@ -5,3 +5,5 @@ export { apkPurl, ociPurl } from './model.ts';
 export type { SbomPackage, SbomImage, SbomIndex, SbomTool } from './model.ts';
 export { spdxImageDocument, spdxIndexDocument, spdxId } from './spdx.ts';
 export { cyclonedxImageDocument } from './cyclonedx.ts';
+export { parseSbomFormats, SBOM_FORMATS } from './formats.ts';
+export type { SbomFormat } from './formats.ts';

@@ -5,6 +5,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { cyclonedxImageDocument } from './cyclonedx.ts';
+import { SbomError } from './errors.ts';
+import { parseSbomFormats } from './formats.ts';
 import type { SbomImage } from './model.ts';
 import { spdxId, spdxImageDocument, spdxIndexDocument } from './spdx.ts';
 
@@ -62,11 +64,35 @@ describe('SBOMs', () => {
     expect(doc.components.map((component) => component.name)).toEqual(['wolfi', 'glibc', 'wolfi-baselayout']);
   });
   it('rejects a broken document (the validators can fail)', () => {
-    expect(validators.spdx({ spdxVersion: 'SPDX-2.3' })).toBeDefined();
-    expect(validators.cyclonedx({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'nonsense' }] })).toBeDefined();
+    const problems = (report: string | undefined) =>
+      (JSON.parse(report ?? '[]') as Array<{ instancePath: string; keyword: string; params: { missingProperty?: string } }>).map(
+        (error) => `${error.instancePath || '/'} ${error.keyword}${error.params.missingProperty ? ` ${error.params.missingProperty}` : ''}`,
+      );
+    expect(problems(validators.spdx({ spdxVersion: 'SPDX-2.3' }))).toEqual(['/ required SPDXID', '/ required creationInfo', '/ required dataLicense', '/ required name', '/ required documentNamespace']);
+    expect(problems(validators.cyclonedx({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'nonsense' }] }))).toEqual(['/components/0 required name', '/components/0/type enum']);
   });
   it('makes SPDX ids like apko', () => {
     expect(spdxId('sha256:ab')).toBe('sha256-ab');
     expect(spdxId('a b/c')).toBe('aC32bC47c');
+  });
+});
+
+describe('parseSbomFormats', () => {
+  it('reads a comma-separated list in order, ignoring blanks and repeats', () => {
+    expect(parseSbomFormats('spdx', '--sbom-formats')).toEqual(['spdx']);
+    expect(parseSbomFormats(' cyclonedx , spdx,,spdx ', '--sbom-formats')).toEqual(['cyclonedx', 'spdx']);
+    expect(parseSbomFormats('', '--sbom-formats')).toEqual([]);
+  });
+  it('refuses an unknown format with SBOM_FORMAT_UNKNOWN, naming where it came from', () => {
+    let error: unknown;
+    try {
+      parseSbomFormats('spdx,swid', '--sbom-formats');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(SbomError);
+    expect(error).toMatchObject({ code: 'SBOM_FORMAT_UNKNOWN', message: '--sbom-formats: unknown format "swid" (spdx, cyclonedx)', detail: { where: '--sbom-formats', format: 'swid' } });
+    // Case matters, as it does for every other format name Kiln reads.
+    expect(() => parseSbomFormats('SPDX', '--sbom-formats')).toThrow(SbomError);
   });
 });

@@ -27,9 +27,12 @@ export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; w
     async sign(data) {
       try {
         const result = await fulcio.sign(Buffer.from(data));
-        if (result.key.$case !== 'x509Certificate') throw new Error('Fulcio signer returned no certificate');
+        if (result.key.$case !== 'x509Certificate') {
+          throw new SignError('KEYLESS_FAILED', `keyless signing via ${options.fulcioURL}: Fulcio returned no certificate`, { detail: { fulcio: options.fulcioURL } });
+        }
         return { signature: result.signature, certificatePem: result.key.certificate };
       } catch (error) {
+        if (error instanceof SignError) throw error;
         throw new SignError('KEYLESS_FAILED', `keyless signing via ${options.fulcioURL}: ${(error as Error).message}`, { cause: error, detail: { fulcio: options.fulcioURL } });
       }
     },

@@ -1,6 +1,7 @@
 import type { Witness } from '@sigstore/sign';
 import type { Digest } from '../lib/index.ts';
-import type { Descriptor, ImageIndex, ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import type { ImageReference } from '../oci/index.ts';
+import type { Descriptor, ImageIndex, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { isIndexMediaType } from '../registry-client/index.ts';
 import { createDsseBundle } from './bundle.ts';
 import { CosignAnnotations, cosignTag } from './format/cosign-manifest.ts';

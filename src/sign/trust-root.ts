@@ -9,9 +9,12 @@ import { SignError } from './errors.ts';
 export function trustMaterialFromTrustedRoot(json: unknown, source = 'trusted root'): TrustMaterial {
   try {
     const root = TrustedRoot.fromJSON(json);
-    if (!root.certificateAuthorities.length && !root.tlogs.length) throw new Error('no certificate authorities and no transparency logs');
+    if (!root.certificateAuthorities.length && !root.tlogs.length) {
+      throw new SignError('TRUST_ROOT_INVALID', `${source}: no certificate authorities and no transparency logs`, { detail: { source } });
+    }
     return toTrustMaterial(root);
   } catch (error) {
+    if (error instanceof SignError) throw error;
     throw new SignError('TRUST_ROOT_INVALID', `${source}: ${(error as Error).message}`, { cause: error, detail: { source } });
   }
 }

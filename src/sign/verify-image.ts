@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import type { Digest } from '../lib/index.ts';
-import type { Descriptor, ImageManifest, ImageReference, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import type { ImageReference } from '../oci/index.ts';
+import type { Descriptor, ImageManifest, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { MediaTypes, RegistryClientError } from '../registry-client/index.ts';
 import { keyTrustMaterial, parseBundle, verifyDsseBundle } from './bundle.ts';
 import type { VerifiedTimestamp } from './bundle.ts';

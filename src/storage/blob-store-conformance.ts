@@ -73,12 +73,14 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
 
     it('stores the empty blob and sha512 blobs', withStore(async (store) => {
       const empty = new Uint8Array(0);
-      await store.put(digestOf(empty), chunks(empty), 0);
+      expect(await store.put(digestOf(empty), chunks(empty), 0)).toEqual({ size: 0, created: true });
+      expect((await store.stat(digestOf(empty)))?.size).toBe(0);
       expect((await store.read(digestOf(empty))).length).toBe(0);
       const data = randomBytes(300);
       const d512 = digestOf(data, 'sha512');
-      await store.put(d512, chunks(data));
+      expect(await store.put(d512, chunks(data))).toEqual({ size: 300, created: true });
       expect((await store.read(d512)).equals(data)).toBe(true);
+      expect((await collect(store.list())).map((info) => info.digest).sort()).toEqual([digestOf(empty), d512].sort());
     }));
 
     it('serves inclusive byte ranges and rejects ranges outside the blob', withStore(async (store) => {
@@ -87,7 +89,9 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
       await store.put(digest, chunks(data));
       expect((await drain(await store.get(digest, { start: 10, end: 19 }))).equals(data.subarray(10, 20))).toBe(true);
       expect((await drain(await store.get(digest, { start: 999, end: 999 }))).equals(data.subarray(999))).toBe(true);
+      expect((await drain(await store.get(digest, { start: 0, end: 999 }))).equals(data)).toBe(true);
       await expectCode(store.get(digest, { start: 500, end: 1000 }), 'STORAGE_RANGE_INVALID');
+      await expectCode(store.get(digest, { start: 1000, end: 1000 }), 'STORAGE_RANGE_INVALID');
       await expectCode(store.get(digest, { start: 20, end: 10 }), 'STORAGE_RANGE_INVALID');
     }));
 
@@ -98,6 +102,8 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
       await expectCode(store.put(digestOf(data), chunks(data), 1999), 'STORAGE_SIZE_MISMATCH');
       await expectCode(store.put(digestOf(data), chunks(data), 2001), 'STORAGE_SIZE_MISMATCH');
       expect(await collect(store.list())).toEqual([]);
+      expect(await collect(store.listUploads())).toEqual([]);
+      expect(await store.stat(digestOf(data))).toBeUndefined();
     }));
 
     it('deduplicates concurrent writers of one blob', withStore(async (store) => {
@@ -108,7 +114,7 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
       // The rule is deduplication: exactly one writer creates the blob, every other finds it.
       expect(results.filter((result) => result.created).length).toBe(1);
       expect((await store.read(digest)).equals(data)).toBe(true);
-      expect((await collect(store.list())).length).toBe(1);
+      expect((await collect(store.list())).map((info) => info.digest)).toEqual([digest]);
     }));
 
     it('deduplicates concurrent commits of one digest from different uploads', withStore(async (store) => {
@@ -179,8 +185,11 @@ export function runBlobStoreConformance(name: string, harness: BlobStoreHarness)
       await store.createUpload('upload-dddd-4');
       expect(await store.deleteUpload('upload-dddd-4')).toBe(true);
       expect(await store.deleteUpload('upload-dddd-4')).toBe(false);
+      expect(await store.uploadSize('upload-dddd-4')).toBeUndefined();
       await expectCode(store.createUpload('../../etc/passwd'), 'STORAGE_INVALID_ID');
       await expectCode(store.stat('sha256:../../x' as Digest), 'STORAGE_INVALID_ID');
+      expect(await collect(store.listUploads())).toEqual([]);
+      expect(await collect(store.list())).toEqual([]);
     }));
 
     it('touch refreshes the modification time of a blob', withStore(async (store) => {

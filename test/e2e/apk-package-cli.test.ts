@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile, link, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitGzipMembers } from '../../src/apk/index.ts';
 import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 
@@ -19,18 +19,12 @@ function run(command: string, args: string[], input?: Buffer): string {
   return execFileSync(command, args, { cwd: work, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input ? { input } : {}) });
 }
 
-/** Splits concatenated gzip members: header (no optional fields, as Node writes it), raw deflate body (its consumed length from zlib), 8-byte trailer. */
+/** The exact bytes of each gzip member (apk's splitter), checking each header has no optional fields, as Node writes it. */
 function splitMembers(bytes: Buffer): Buffer[] {
-  const members: Buffer[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    expect([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]]).toEqual([0x1f, 0x8b, 8, 0]);
-    const { engine } = inflateRawSync(bytes.subarray(offset + 10), { info: true }) as unknown as { engine: { bytesWritten: number } };
-    const end = offset + 10 + engine.bytesWritten + 8;
-    members.push(bytes.subarray(offset, end));
-    offset = end;
-  }
-  return members;
+  return splitGzipMembers(bytes).map((member) => {
+    expect([...member.bytes.subarray(0, 4)]).toEqual([0x1f, 0x8b, 8, 0]);
+    return member.bytes;
+  });
 }
 
 async function makeTree(root: string): Promise<void> {

@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ApkError } from '../errors.ts';
-import { MemberError, readGzipMember, readTarEntries } from './archive.ts';
+import { readGzipMember } from '../format/gzip-members.ts';
+import { readTarEntries } from '../format/tar-member.ts';
 import { identityBytes, q1 } from './identity.ts';
 
 /** What the index says a package must be. */
@@ -57,14 +58,23 @@ export async function verifyPackageFile(path: string, expected: ExpectedPackage,
         const { bytesRead } = await handle.read(more, 0, more.length, head.length);
         head = Buffer.concat([head, more.subarray(0, bytesRead)]);
       }
+      let control: ReturnType<typeof readControl>;
       try {
-        ({ controlEnd, identity, datahash } = readControl(head, where));
-        break;
+        control = readControl(head, where);
       } catch (error) {
-        if (!(error instanceof MemberError && error.truncated) || head.length >= size) throw invalidPackage(where, error);
-        if (head.length >= MAX_HEAD) throw invalidPackage(where, new Error(`signature and control members exceed ${MAX_HEAD} bytes`));
-        wanted = Math.min(size, MAX_HEAD, head.length * 4);
+        throw invalidPackage(where, error);
       }
+      if ('controlEnd' in control) {
+        ({ controlEnd, identity, datahash } = control);
+        break;
+      }
+      if (head.length >= size) throw invalidPackage(where, new Error(`gzip member at byte ${control.truncatedAt}: truncated (the file ends inside it)`));
+      if (head.length >= MAX_HEAD) {
+        throw new ApkError('APK_REPO_PACKAGE_INVALID', `${where}: not a valid apk v2 package: signature and control members exceed ${MAX_HEAD} bytes`, {
+          detail: { package: where, limit: MAX_HEAD },
+        });
+      }
+      wanted = Math.min(size, MAX_HEAD, head.length * 4);
     }
   } finally {
     await handle.close();
@@ -87,22 +97,29 @@ export async function verifyPackageFile(path: string, expected: ExpectedPackage,
 }
 
 function invalidPackage(where: string, cause: unknown): ApkError {
-  if (cause instanceof ApkError) return cause;
+  // The repository's own verdicts pass through; the format readers' (gzip, tar, limits) become this one.
+  if (cause instanceof ApkError && cause.code.startsWith('APK_REPO_')) return cause;
   return new ApkError('APK_REPO_PACKAGE_INVALID', `${where}: not a valid apk v2 package: ${(cause as Error).message}`, { cause, detail: { package: where } });
 }
 
-/** Finds the control member after any signature members; returns its end, identity and datahash. */
-function readControl(head: Buffer, where: string): { controlEnd: number; identity: string; datahash: string } {
+/** Finds the control member after any signature members; returns its end, identity and datahash, or
+ *  where a member is cut off by the end of `head` (more of the file is needed). */
+function readControl(head: Buffer, where: string): { controlEnd: number; identity: string; datahash: string } | { truncatedAt: number } {
   let offset = 0;
-  for (;;) {
-    const member = readGzipMember(head, offset, MAX_CONTROL_OUTPUT);
-    const entries = readTarEntries(member.data);
-    if (entries[0]?.name.startsWith('.SIGN.')) {
+  for (let index = 0; ; index++) {
+    const member = readGzipMember(head, offset, index, { maxMemberSize: MAX_CONTROL_OUTPUT });
+    if (!member) return { truncatedAt: offset };
+    const entries = readTarEntries(member.content, `gzip member at byte ${offset}`);
+    if (entries[0]?.header.name.startsWith('.SIGN.')) {
       offset = member.end;
       continue;
     }
-    const pkginfo = entries.find((entry) => entry.name === '.PKGINFO');
-    if (!pkginfo) throw new Error(`control member at byte ${offset} has no .PKGINFO`);
+    const pkginfo = entries.find((entry) => entry.header.name === '.PKGINFO');
+    if (!pkginfo) {
+      throw new ApkError('APK_REPO_PACKAGE_INVALID', `${where}: not a valid apk v2 package: control member at byte ${offset} has no .PKGINFO`, {
+        detail: { package: where, offset },
+      });
+    }
     let datahash: string | undefined;
     for (const line of pkginfo.content.toString('utf8').split('\n')) {
       const match = /^datahash = ([0-9a-f]{64})$/.exec(line);
@@ -113,7 +130,7 @@ function readControl(head: Buffer, where: string): { controlEnd: number; identit
         detail: { package: where },
       });
     }
-    const identity = q1(createHash('sha1').update(head.subarray(member.start, member.end)).digest());
+    const identity = q1(createHash('sha1').update(member.bytes).digest());
     return { controlEnd: member.end, identity, datahash };
   }
 }

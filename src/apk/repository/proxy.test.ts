@@ -16,7 +16,8 @@ describe('proxy selection', () => {
     for (const url of ['https://internal.example/r', 'https://a.internal.example/r', 'https://cdn.mirror.example/r', 'https://other/r', 'http://127.0.0.1:8080/r', 'http://localhost/r', 'http://[::1]:1/r']) {
       expect(proxyFor(new URL(url), settings), url).toBeUndefined();
     }
-    expect(proxyFor(new URL('https://notinternal.example/r'), settings)).toBeDefined();
+    // A suffix match is by domain, not by characters: notinternal.example is not internal.example.
+    expect(proxyFor(new URL('https://notinternal.example/r'), settings)?.href).toBe('http://proxy.corp:3128/');
     expect(proxyFor(new URL('https://packages.wolfi.dev/os'), { ...settings, noProxy: '*' })).toBeUndefined();
   });
 

@@ -30,6 +30,7 @@ describe('repositories file', () => {
     ['ftp://example.com/repo', 'APK_REPO_URL_UNSUPPORTED'],
     ['relative/path', 'APK_REPO_LIST_INVALID'],
     ['@tag', 'APK_REPO_LIST_INVALID'],
+    ['@ https://x', 'APK_REPO_LIST_INVALID'],
     ['@bad/tag https://x', 'APK_REPO_LIST_INVALID'],
     ['https://a https://b', 'APK_REPO_LIST_INVALID'],
     ['https://example.com/repo?x=1', 'APK_REPO_LIST_INVALID'],

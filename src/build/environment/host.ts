@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { hostArch } from '../arch.ts';
-import { archInfo } from '../arch.ts';
+import { archInfo, hostArchName } from '../../apk/index.ts';
 import { BuildError } from '../errors.ts';
 import type { BuildEnvironment, BuildEnvironmentProvider, EnvironmentPackage } from './provider.ts';
 
@@ -14,7 +13,7 @@ export function createHostEnvironmentProvider(): BuildEnvironmentProvider {
   return {
     name: 'bootstrap-host',
     async prepare(request) {
-      const host = hostArch();
+      const host = archInfo(hostArchName(process.arch));
       if (archInfo(request.arch).apk !== host.apk) {
         throw new BuildError('ENVIRONMENT_FAILED', `--bootstrap-host builds only for the host architecture ${host.apk}, not ${request.arch}`, { detail: { arch: request.arch } });
       }

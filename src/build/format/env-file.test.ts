@@ -8,6 +8,10 @@ describe('parseEnvFile', () => {
     expect(parseEnvFile(text, 'build.env')).toEqual({ CFLAGS: '-O2 -pipe', GOFLAGS: '-trimpath -mod=vendor', EMPTY: '', QUOTED: '$HOME stays', EQ: 'a=b' });
   });
 
+  it('unquotes an empty quoted value and leaves a lone or unmatched quote alone', () => {
+    expect(parseEnvFile('A=""\nB=\'\'\nC="\nD="x\'\nE=\'x\'\n', 'build.env')).toEqual({ A: '', B: '', C: '"', D: '"x\'', E: 'x' });
+  });
+
   it.each([
     ['JUST_A_NAME', 1],
     ['OK=1\n1BAD=2', 2],

@@ -1,3 +1,4 @@
+import { findArch } from '../../apk/index.ts';
 import { compareBytes, splitPath } from '../fs/tree.ts';
 import type { FsNode, FsTree } from '../fs/tree.ts';
 
@@ -44,59 +45,51 @@ const FLAG_ELF_LIBC6 = 0x0003;
 const SYSTEM_64 = ['/lib', '/lib64', '/usr/lib', '/usr/lib64'];
 const SYSTEM_32 = ['/lib', '/usr/lib'];
 
+/** What glibc adds to an architecture's ELF identity (which is apk's arch table's: ARCHS[].elf). */
+type GlibcCacheArch = Omit<LdCacheArch, 'machine' | 'is64' | 'littleEndian'>;
+
+const ARM: GlibcCacheArch = {
+  charSigned: false,
+  systemDirs: SYSTEM_32,
+  // EF_ARM_ABI_FLOAT_HARD 0x400, EF_ARM_ABI_FLOAT_SOFT 0x200
+  flags: (eFlags: number) => (eFlags & 0x400 ? FLAG_ELF_LIBC6 | 0x0900 : eFlags & 0x200 ? FLAG_ELF_LIBC6 | 0x0b00 : FLAG_ELF_LIBC6),
+};
+
 // System directories: glibc adds its slibdir and libdir (for x86_64 both `lib64` forms expand to
 // lib, lib64 and libx32). Distributions build with /lib64 or /lib; the list is the union, since a
 // directory that does not exist is dropped.
-const ARCHES: Record<string, LdCacheArch> = {
+const GLIBC_ARCHES: Readonly<Record<string, GlibcCacheArch>> = {
   x86_64: {
-    machine: 62,
-    is64: true,
-    littleEndian: true,
     charSigned: true,
     systemDirs: ['/lib', '/lib64', '/libx32', '/usr/lib', '/usr/lib64', '/usr/libx32'],
     flags: () => FLAG_ELF_LIBC6 | 0x0300,
   },
-  aarch64: { machine: 183, is64: true, littleEndian: true, charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0a00 },
-  ppc64le: { machine: 21, is64: true, littleEndian: true, charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0500 },
-  s390x: { machine: 22, is64: true, littleEndian: false, charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0400 },
+  aarch64: { charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0a00 },
+  ppc64le: { charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0500 },
+  s390x: { charSigned: false, systemDirs: SYSTEM_64, flags: () => FLAG_ELF_LIBC6 | 0x0400 },
   riscv64: {
-    machine: 243,
-    is64: true,
-    littleEndian: true,
     charSigned: false,
     systemDirs: SYSTEM_64,
     // EF_RISCV_FLOAT_ABI: soft 0, double 4 (single and quad have no cache flag)
     flags: (eFlags) => ((eFlags & 0x6) === 0x4 ? FLAG_ELF_LIBC6 | 0x1000 : (eFlags & 0x6) === 0 ? FLAG_ELF_LIBC6 | 0x0f00 : undefined),
   },
   loongarch64: {
-    machine: 258,
-    is64: true,
-    littleEndian: true,
     charSigned: true,
     systemDirs: SYSTEM_64,
     // EF_LOONGARCH_ABI_MODIFIER: soft-float 1, double-float 3
     flags: (eFlags) => ((eFlags & 0x7) === 0x3 ? FLAG_ELF_LIBC6 | 0x1200 : (eFlags & 0x7) === 0x1 ? FLAG_ELF_LIBC6 | 0x1100 : undefined),
   },
-  x86: { machine: 3, is64: false, littleEndian: true, charSigned: true, systemDirs: SYSTEM_32, flags: () => FLAG_ELF_LIBC6 },
-  ...Object.fromEntries(
-    ['armhf', 'armv7'].map((name) => [
-      name,
-      {
-        machine: 40,
-        is64: false,
-        littleEndian: true,
-        charSigned: false,
-        systemDirs: SYSTEM_32,
-        // EF_ARM_ABI_FLOAT_HARD 0x400, EF_ARM_ABI_FLOAT_SOFT 0x200
-        flags: (eFlags: number) => (eFlags & 0x400 ? FLAG_ELF_LIBC6 | 0x0900 : eFlags & 0x200 ? FLAG_ELF_LIBC6 | 0x0b00 : FLAG_ELF_LIBC6),
-      },
-    ]),
-  ),
+  x86: { charSigned: true, systemDirs: SYSTEM_32, flags: () => FLAG_ELF_LIBC6 },
+  armhf: ARM,
+  armv7: ARM,
 };
 
 /** The cache parameters of an apk architecture (`x86_64`, `aarch64` …), if glibc supports it. */
 export function ldCacheArch(apkArch: string): LdCacheArch | undefined {
-  return ARCHES[apkArch];
+  const glibc = GLIBC_ARCHES[apkArch];
+  const arch = findArch(apkArch);
+  if (!glibc || arch?.apk !== apkArch) return undefined;
+  return { ...arch.elf, ...glibc };
 }
 
 /** What reading one candidate file gave. */

@@ -60,19 +60,27 @@ export class SqliteMetadataStore implements MetadataStore {
 
   constructor(path: string, options: { synchronous?: 'full' | 'normal' } = {}) {
     this.path = path;
+    let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      this.#db = new Database(path);
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      this.#db.pragma('busy_timeout = 5000');
-      const version = this.#db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this Kiln understands (${SCHEMA_VERSION})`);
-      this.#db.exec(SCHEMA);
-      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new MetadataError('METADATA_OPEN_FAILED', `${path}: metadata schema version ${version} is newer than this Kiln understands (${SCHEMA_VERSION}); use a newer Kiln`, {
+          detail: { path, version, supported: SCHEMA_VERSION },
+        });
+      }
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
+      db?.close();
+      if (error instanceof MetadataError) throw error;
       throw new MetadataError('METADATA_OPEN_FAILED', `${path}: cannot open metadata database: ${(error as Error).message}`, { cause: error, detail: { path } });
     }
+    this.#db = db;
     this.#stmts = prepare(this.#db);
   }
 

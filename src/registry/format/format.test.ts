@@ -14,6 +14,18 @@ describe('grammar', () => {
     expect(isValidName('a'.repeat(256), 255)).toBe(false);
   });
 
+  it('accepts a name of exactly the maximum length and refuses one character more', () => {
+    for (const max of [1, 2, 64, 255]) {
+      expect(isValidName('a'.repeat(max), max), `${max} of ${max}`).toBe(true);
+      expect(isValidName('a'.repeat(max + 1), max), `${max + 1} of ${max}`).toBe(false);
+    }
+    // The limit counts the whole name, slashes included.
+    const nested = `${'a'.repeat(127)}/${'b'.repeat(127)}`;
+    expect(nested).toHaveLength(255);
+    expect(isValidName(nested, 255)).toBe(true);
+    expect(isValidName(`${nested}c`, 255)).toBe(false);
+  });
+
   it('accepts tags of 1..128 characters not starting with . or -', () => {
     expect(isValidTag('v1.0-rc_1')).toBe(true);
     expect(isValidTag('a'.repeat(128))).toBe(true);
@@ -31,6 +43,9 @@ describe('ranges', () => {
   it('parses chunk ranges and refuses reversed or malformed ones', () => {
     expect(parseChunkRange('0-999')).toEqual({ start: 0, end: 999 });
     expect(parseChunkRange('bytes 10-19/100')).toEqual({ start: 10, end: 19 });
+    // A one-byte chunk starts and ends on the same byte.
+    expect(parseChunkRange('5-5')).toEqual({ start: 5, end: 5 });
+    expect(parseChunkRange('0-0')).toEqual({ start: 0, end: 0 });
     for (const value of ['5-2', '0-', '-1-5', 'abc', '1-2-3']) expect(parseChunkRange(value)).toBeUndefined();
   });
 
@@ -48,6 +63,21 @@ describe('ranges', () => {
     expect(parseByteRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' });
     expect(parseByteRange('bytes=0-1,5-6', 100)).toEqual({ kind: 'none' });
     expect(parseByteRange(undefined, 100)).toEqual({ kind: 'none' });
+  });
+
+  it('serves the last byte and refuses a range starting exactly at the size (boundaries)', () => {
+    expect(parseByteRange('bytes=99-', 100)).toEqual({ kind: 'range', start: 99, end: 99 });
+    expect(parseByteRange('bytes=99-99', 100)).toEqual({ kind: 'range', start: 99, end: 99 });
+    expect(parseByteRange('bytes=99-500', 100)).toEqual({ kind: 'range', start: 99, end: 99 });
+    expect(parseByteRange('bytes=100-', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseByteRange('bytes=100-100', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseByteRange('bytes=0-0', 1)).toEqual({ kind: 'range', start: 0, end: 0 });
+    expect(parseByteRange('bytes=1-', 1)).toEqual({ kind: 'unsatisfiable' });
+    // Suffix ranges: longer than the blob means the whole blob; any suffix of an empty blob is unsatisfiable.
+    expect(parseByteRange('bytes=-100', 100)).toEqual({ kind: 'range', start: 0, end: 99 });
+    expect(parseByteRange('bytes=-101', 100)).toEqual({ kind: 'range', start: 0, end: 99 });
+    expect(parseByteRange('bytes=-1', 0)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseByteRange('bytes=0-', 0)).toEqual({ kind: 'unsatisfiable' });
   });
 });
 
