@@ -21,6 +21,8 @@ export interface BuildAllRequest extends Omit<BuildRequest, 'recipeFile' | 'sour
   jobs?: number;
   /** Plan and report only. */
   dryRun?: boolean;
+  /** Called as each recipe finishes (built, up to date, failed or blocked). */
+  onOutcome?: (outcome: BuildAllOutcome) => void;
 }
 
 /** Outcome per recipe. */
@@ -157,7 +159,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
     const outcome = outcomes.get(name)!;
     logger.info({ recipe: name }, 'build-all building');
     try {
-      const { dir: _dir, jobs: _jobs, dryRun: _dryRun, ...rest } = request;
+      const { dir: _dir, jobs: _jobs, dryRun: _dryRun, onOutcome: _onOutcome, ...rest } = request;
       outcome.result = await build(
         { ...rest, recipeFile: item.file, sourceDir: item.sourceDir, inputHash: outcome.inputHash, arch: arch.apk },
         { ...ports, publisher, ...(ports.onLog ? { onLog: (line) => ports.onLog!({ ...line, step: `${name}: ${line.step}` }) } : {}) },
@@ -176,6 +178,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
       const bad = plan.dependsOn[name]!.filter((dep) => ['failed', 'blocked'].includes(outcomes.get(dep)!.status));
       if (bad.length > 0) {
         Object.assign(outcomes.get(name)!, { status: 'blocked', blockedBy: bad });
+        request.onOutcome?.(outcomes.get(name)!);
         finished.add(name);
         pending.splice(index--, 1);
       }
@@ -191,6 +194,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
         runOne(name).finally(() => {
           running.delete(name);
           finished.add(name);
+          request.onOutcome?.(outcomes.get(name)!);
         }),
       );
     }

@@ -8,13 +8,15 @@ import { promisify } from 'node:util';
 import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { archInfo, hostArchName } from '../apk/index.ts';
-import { compileBuild, GUEST_WORKSPACE } from './compile.ts';
+import { compileBuild, debianSourcePurl, GUEST_WORKSPACE } from './compile.ts';
 import type { CompiledBuild, SourceReference } from './compile.ts';
 import { guestBaseEnvironment, runSteps } from './engine.ts';
 import { runAsUser } from './run-as.ts';
 import type { StepLogLine } from './engine.ts';
 import type { BuildEnvironment, BuildEnvironmentProvider } from './environment/provider.ts';
 import { BuildError } from './errors.ts';
+import { checkLibraries } from './library-check.ts';
+import type { LibraryPolicy } from './library-check.ts';
 import { lintPackage } from './lint.ts';
 import type { LintFinding } from './lint.ts';
 import { createPipelineLibrary } from './pipeline-library.ts';
@@ -60,11 +62,36 @@ export interface BuildRequest {
   inputHash?: string;
   /** Variables preloaded into every step (melange --env-file); the recipe's own environment wins. */
   environment?: Readonly<Record<string, string>>;
+  /** When set, every ELF file must use this loader and need only libraries the build or these
+   *  repositories provide (a distribution's own libc, never the host's). */
+  libraryPolicy?: LibraryPolicy;
+}
+
+/** Guest path of the host's verified Debian source cache (read-only). */
+export const GUEST_DEBIAN_SOURCES = '/var/cache/kiln/debian-sources';
+
+/** A verified Debian source package as the build records it. */
+export interface DebianSourceMaterials {
+  package: string;
+  version: string;
+  files: readonly { name: string; sha256: string; role: string }[];
+  patches: readonly { name: string; sha256: string }[];
+  /** Date of the newest debian/changelog entry. */
+  sourceDateEpoch: number;
+}
+
+/** Port: fetches and verifies pinned Debian source packages on the host, into `cacheDir` as
+ *  `sha256:<hex>` files, before any step runs (the `debian/source` pipeline unpacks from there). */
+export interface DebianSourcePort {
+  readonly cacheDir: string;
+  fetch(request: { package: string; version: string; dscSha256: string; origSha256?: string; debianSha256?: string }): Promise<DebianSourceMaterials>;
 }
 
 /** Ports the build uses. */
 export interface BuildPorts {
   runner: SandboxRunner;
+  /** Needed by recipes that use `debian/source`. */
+  debianSources?: DebianSourcePort;
   environment: BuildEnvironmentProvider;
   publisher: PackagePublisher;
   logger?: Logger;
@@ -135,10 +162,12 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
   if (targets && targets.length > 0 && !targets.includes('all') && !targets.includes(arch.apk)) {
     throw new BuildError('RECIPE_UNSUPPORTED', `${recipe.source.where(['package', 'target-architecture'])}: ${recipe.package.name} does not build for ${arch.apk} (target-architecture: ${targets.join(', ')})`, { detail: { arch: arch.apk } });
   }
-  const sde = request.sourceDateEpoch ?? 0;
   const library = createPipelineLibrary(request.pipelineDirs ?? []);
   const compiled = await compileBuild(recipe, { arch, library });
   const sourceChecks = await verifyLocalSources(compiled.sources);
+  const debianSources = await fetchDebianSources(compiled.sources, ports.debianSources, recipeFile);
+  // Without an explicit SOURCE_DATE_EPOCH, a Debian-sourced build takes its changelog's date.
+  const sde = request.sourceDateEpoch ?? (debianSources.length > 0 ? Math.max(...debianSources.map((source) => source.sourceDateEpoch)) : 0);
 
   const archDir = join(resolve(request.outDir), arch.apk);
   // Refuse what the index update would refuse before anything runs, so nothing is built in vain.
@@ -163,7 +192,9 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     const mounts: SandboxMount[] = [{ source: workspace, target: GUEST_WORKSPACE, writable: true }];
     if (request.cacheDir) mounts.push({ source: resolve(request.cacheDir), target: '/var/cache/melange', writable: true });
     for (const path of sourceChecks.localPaths) mounts.push({ source: path, target: path, writable: false });
-    const baseEnv = guestBaseEnvironment({ ...request.environment, ...recipe.environment.environment }, sde);
+    if (debianSources.length > 0 && ports.debianSources) mounts.push({ source: resolve(ports.debianSources.cacheDir), target: GUEST_DEBIAN_SOURCES, writable: false });
+    mounts.push(...(environment.mounts ?? []));
+    const baseEnv = guestBaseEnvironment({ ...request.environment, ...environment.environment, ...recipe.environment.environment }, sde);
     const stats = { stepsRun: 0, timings: [] as { step: string; ms: number }[] };
     const timeoutMs = recipe.package.timeout === undefined ? undefined : parseDuration(recipe.package.timeout);
     const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
@@ -171,7 +202,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     try {
       for (const pkg of compiled.packages) {
-        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(user ? { user } : {}), ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
+        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(environment.pathPrefix ? { pathPrefix: [...environment.pathPrefix] } : {}), ...(user ? { user } : {}), ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
       }
     } catch (error) {
       if (deadline?.aborted) {
@@ -180,6 +211,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
       throw error;
     }
 
+    if (request.libraryPolicy) await checkLibraries(compiled.packages.map((pkg) => ({ name: pkg.name, dir: join(workspace, 'melange-out', pkg.name) })), request.libraryPolicy);
     const packages = await emitPackages(recipe, compiled, request, ports, workspace, staging, sde);
     const commit = await recipeCommit(request, recipeFile);
 
@@ -199,7 +231,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
         await ports.publisher.updateIndex(indexFile, placed);
       }
       const provenanceFile = join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion));
-      await writeFileAtomic(provenanceFile, provenance(recipe, recipeText, compiled, packages, environment, ports.runner.name, sde, commit, request));
+      await writeFileAtomic(provenanceFile, provenance(recipe, recipeText, compiled, packages, environment, ports.runner.name, sde, commit, request, debianSources));
       const result: BuildResult = {
         origin: recipe.package.name,
         version: recipe.fullVersion,
@@ -250,6 +282,17 @@ export function rejectUnsupported(recipe: Recipe): void {
   for (const [used, feature, path] of unsupported) {
     if (used) throw new BuildError('RECIPE_UNSUPPORTED', `${recipe.source.where(path)}: ${feature} is not supported by kiln yet`, { detail: { feature } });
   }
+}
+
+/** Debian sources are fetched and verified on the host before anything is prepared. */
+async function fetchDebianSources(sources: readonly SourceReference[], port: DebianSourcePort | undefined, recipeFile: string): Promise<DebianSourceMaterials[]> {
+  const fetched: DebianSourceMaterials[] = [];
+  for (const source of sources) {
+    if (source.kind !== 'debian-source' || !source.debian) continue;
+    if (!port) throw new BuildError('ENVIRONMENT_FAILED', `${recipeFile}: debian/source ${source.debian.package} ${source.debian.version} needs a Debian source fetcher, which this build was not given`, { detail: { package: source.debian.package } });
+    fetched.push(await port.fetch(source.debian));
+  }
+  return fetched;
 }
 
 /** file:// sources are checked on the host before any step runs, and mounted read-only. */
@@ -414,6 +457,7 @@ function provenance(
   sde: number,
   commit: string,
   request: BuildRequest,
+  debianSources: readonly DebianSourceMaterials[],
 ): string {
   const statement = {
     _type: 'https://in-toto.io/Statement/v1',
@@ -435,12 +479,17 @@ function provenance(
           ...(request.inputHash ? { inputHash: request.inputHash } : {}),
         },
         resolvedDependencies: [
-          ...compiled.sources.map((source) => ({
+          ...compiled.sources.filter((source) => source.kind !== 'debian-source').map((source) => ({
             uri: source.uri,
             digest: { ...(source.sha256 ? { sha256: source.sha256 } : {}), ...(source.sha512 ? { sha512: source.sha512 } : {}), ...(source.commit ? { gitCommit: source.commit } : {}) },
             annotations: { kind: source.kind, package: source.package },
           })),
-          ...environment.packages.map((pkg) => ({ name: pkg.name, uri: `pkg:${environment.kind === 'bootstrap-host' ? 'deb' : 'apk'}/${pkg.name}@${pkg.version}`, annotations: { version: pkg.version } })),
+          // A Debian source: its .dsc, every tarball, and every patch its series applied.
+          ...debianSources.flatMap((source) => [
+            ...source.files.map((file) => ({ name: file.name, uri: `${debianSourcePurl(source.package, source.version)}#${file.name}`, digest: { sha256: file.sha256 }, annotations: { kind: 'debian-source', role: file.role, package: source.package, version: source.version } })),
+            ...source.patches.map((patch) => ({ name: `debian/patches/${patch.name}`, uri: `${debianSourcePurl(source.package, source.version)}#debian/patches/${patch.name}`, digest: { sha256: patch.sha256 }, annotations: { kind: 'debian-patch', package: source.package, version: source.version } })),
+          ]),
+          ...environment.packages.map((pkg) => ({ name: pkg.name, uri: `pkg:${pkg.kind ?? (environment.kind === 'bootstrap-host' ? 'deb' : 'apk')}/${pkg.name}@${pkg.version}`, annotations: { version: pkg.version } })),
         ],
       },
       runDetails: {

@@ -15,7 +15,7 @@ export const GUEST_OUTDIR = `${GUEST_WORKSPACE}/melange-out`;
 /** Pipelines whose steps may reach the network when their source is remote. */
 const NETWORK_PIPELINES = new Set(['fetch', 'git-checkout']);
 
-const HEX_INPUTS: Readonly<Record<string, number>> = { 'expected-sha256': 64, 'expected-sha512': 128, 'expected-commit': 40 };
+const HEX_INPUTS: Readonly<Record<string, number>> = { 'expected-sha256': 64, 'expected-sha512': 128, 'expected-commit': 40, 'dsc-sha256': 64, 'orig-sha256': 64, 'debian-sha256': 64 };
 
 /** One step ready to run: everything substituted, conditions decided, `uses` expanded. */
 export interface CompiledStep {
@@ -49,9 +49,9 @@ export interface CompiledPackage {
   subpackage?: RecipeSubpackage;
 }
 
-/** A fetch or git-checkout source of a package, for SBOM and provenance. */
+/** A fetch, git-checkout or Debian source of a package, for SBOM and provenance. */
 export interface SourceReference {
-  kind: 'fetch' | 'git-checkout';
+  kind: 'fetch' | 'git-checkout' | 'debian-source';
   package: string;
   uri: string;
   sha256?: string;
@@ -61,7 +61,14 @@ export interface SourceReference {
   branch?: string;
   purlName?: string;
   purlVersion?: string;
+  /** debian-source: the pinned source package (fetched on the host before any step runs). */
+  debian?: { package: string; version: string; dscSha256: string; origSha256?: string; debianSha256?: string };
   stepIndex: number;
+}
+
+/** Package URL of a Debian source package (purl spec: `pkg:deb/debian/NAME@VERSION?arch=source`). */
+export function debianSourcePurl(name: string, version: string): string {
+  return `pkg:deb/debian/${name}@${encodeURIComponent(version)}?arch=source`;
 }
 
 /** The whole build for one architecture. */
@@ -167,6 +174,15 @@ function collectSources(steps: readonly CompiledStep[], packageName: string, out
       if (step.inputs['expected-sha512']) ref.sha512 = step.inputs['expected-sha512'];
       if (step.inputs['purl-name']) ref.purlName = step.inputs['purl-name'];
       if (step.inputs['purl-version']) ref.purlVersion = step.inputs['purl-version'];
+      out.push(ref);
+    } else if (step.uses === 'debian/source' && step.inputs) {
+      const name = step.inputs.package ?? '';
+      const version = step.inputs.version ?? '';
+      const ref: SourceReference = { kind: 'debian-source', package: packageName, uri: debianSourcePurl(name, version), stepIndex: index, purlName: name, purlVersion: version };
+      ref.debian = { package: name, version, dscSha256: step.inputs['dsc-sha256'] ?? '' };
+      if (step.inputs['dsc-sha256']) ref.sha256 = step.inputs['dsc-sha256'];
+      if (step.inputs['orig-sha256']) ref.debian.origSha256 = step.inputs['orig-sha256'];
+      if (step.inputs['debian-sha256']) ref.debian.debianSha256 = step.inputs['debian-sha256'];
       out.push(ref);
     } else if (step.uses === 'git-checkout' && step.inputs) {
       const ref: SourceReference = { kind: 'git-checkout', package: packageName, uri: step.inputs.repository ?? '', stepIndex: index };

@@ -118,6 +118,28 @@ export function buildSbom(input: SbomInput): string {
     { spdxElementId: apkId, relationshipType: 'DESCRIBED_BY', relatedSpdxElement: recipeId },
   ];
   for (const source of input.sources) {
+    if (source.kind === 'debian-source' && source.debian) {
+      // The Debian source package the apk was built from: its .dsc pins every file and patch.
+      const { package: name, version } = source.debian;
+      const id = `SPDXRef-Package-Source-${spdxId(`${name}-${version}-${source.stepIndex}`)}`;
+      packages.push({
+        SPDXID: id,
+        name,
+        versionInfo: version,
+        filesAnalyzed: false,
+        licenseConcluded: 'NOASSERTION',
+        licenseDeclared: 'NOASSERTION',
+        downloadLocation: 'NOASSERTION',
+        copyrightText: 'NOASSERTION',
+        supplier: 'Organization: Debian',
+        originator: 'Organization: Debian',
+        checksums: [{ algorithm: 'SHA256', checksumValue: source.debian.dscSha256 }],
+        primaryPackagePurpose: 'SOURCE',
+        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: source.uri }],
+      });
+      relationships.push({ spdxElementId: apkId, relationshipType: 'GENERATED_FROM', relatedSpdxElement: id });
+      continue;
+    }
     if (source.kind !== 'fetch') continue;
     const name = source.purlName ?? input.packageName;
     const version = source.purlVersion ?? input.fullVersion;

@@ -788,6 +788,10 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "parser": true
           },
           {
+            "flags": "--debian-source-cache <DIR>",
+            "description": "verified Debian source packages fetched for debian/source steps (default: $XDG_CACHE_HOME/kiln/debian-sources)"
+          },
+          {
             "flags": "--apk-cache-dir <DIR>",
             "description": "cache of fetched packages and indexes (default: $XDG_CACHE_HOME/kiln)"
           },
@@ -913,6 +917,10 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "flags": "-k, --keyring-append <KEY>",
             "description": "public key trusted for the build environment's repositories (repeatable)",
             "parser": true
+          },
+          {
+            "flags": "--debian-source-cache <DIR>",
+            "description": "verified Debian source packages fetched for debian/source steps (default: $XDG_CACHE_HOME/kiln/debian-sources)"
           },
           {
             "flags": "--apk-cache-dir <DIR>",
@@ -1198,6 +1206,61 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--json",
             "description": "print {\"file\",\"user\",\"created\"} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "os",
+    "description": "build Kiln OS: its packages from Debian sources and its catalog images",
+    "commands": [
+      {
+        "name": "build",
+        "description": "build Kiln OS from Debian sources: every recipe of OS_DIR/packages into a signed repository (OUT/ARCH/APKINDEX.tar.gz), then every catalog image of OS_DIR/images as an OCI layout (OUT/images/NAME) with its SBOM; only what changed is rebuilt",
+        "options": [
+          {
+            "flags": "--os-dir <DIR>",
+            "description": "the Kiln OS tree (packages/ and images/)",
+            "fields": {
+              "defaultValue": "os"
+            }
+          },
+          {
+            "flags": "--out-dir <DIR>",
+            "description": "output: the repository and images/",
+            "fields": {
+              "defaultValue": "os-out"
+            }
+          },
+          {
+            "flags": "--signing-key <KEY>",
+            "description": "RSA private key signing the packages and index; generated on first use (default: $XDG_CONFIG_HOME/kiln/os/kiln-os.rsa)"
+          },
+          {
+            "flags": "--debian-source-cache <DIR>",
+            "description": "verified Debian sources (default: $XDG_CACHE_HOME/kiln/debian-sources)"
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture (apk name)",
+            "fields": {
+              "defaultValue": "x86_64"
+            }
+          },
+          {
+            "flags": "-j, --jobs <N>",
+            "description": "parallel package builds (default: number of cores)"
+          },
+          {
+            "flags": "--no-images",
+            "description": "build the packages only"
+          },
+          {
+            "flags": "--json",
+            "description": "print a JSON summary on stdout"
           }
         ],
         "action": true,

@@ -42,6 +42,9 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   { parent: ['registry'], name: 'serve', load: async () => (await import('./commands/registry-serve.ts')).registerRegistryServe },
   { parent: ['registry'], name: 'gc', load: async () => (await import('./commands/registry-gc.ts')).registerRegistryGc },
   { parent: ['registry'], name: 'htpasswd', load: async () => (await import('./commands/registry-htpasswd.ts')).registerRegistryHtpasswd },
+  // `kiln os …`: Kiln OS, built from Debian sources.
+  { parent: [], group: 'os', description: 'build Kiln OS: its packages from Debian sources and its catalog images' },
+  { parent: ['os'], name: 'build', load: async () => (await import('./commands/os-build.ts')).registerOsBuild },
   // Trust: cosign's verbs at the top level (download brings attestation|sbom, policy brings verify).
   { parent: [], name: 'generate-key-pair', load: async () => (await import('./commands/generate-key-pair.ts')).registerGenerateKeyPair },
   { parent: [], name: 'sign', load: async () => (await import('./commands/sign.ts')).registerSign },

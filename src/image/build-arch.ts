@@ -77,6 +77,8 @@ export interface BuildArchResult {
   /** Image time, seconds. */
   created: number;
   files: ImageFileInfo[];
+  /** Per package name: the source packages its embedded SBOM (var/lib/db/sbom) names. */
+  packageSources: Map<string, { name: string; version: string; purl: string }[]>;
 }
 
 const SKELETON_DIRS: Array<[string, number]> = [
@@ -113,6 +115,32 @@ function putFile(tree: FsTree, path: string, node: FsNode): void {
   const slash = path.lastIndexOf('/');
   if (slash > 0) tree.mkdirAll(path.slice(0, slash), { mode: 0o755, uid: 0, gid: 0, mtime: 0 });
   tree.put(path, node);
+}
+
+/** Source packages (SPDX purpose SOURCE with a purl) named by each installed package's own SBOM,
+ *  as melange and Kiln embed it at var/lib/db/sbom/NAME-VERSION.spdx.json. A missing or
+ *  unreadable document simply names none. */
+function embeddedSources(tree: FsTree, installed: readonly InstalledPackage[]): Map<string, { name: string; version: string; purl: string }[]> {
+  const sources = new Map<string, { name: string; version: string; purl: string }[]>();
+  for (const pkg of installed) {
+    const { name, version } = pkg.control.pkginfo;
+    const body = text(tree.get(`var/lib/db/sbom/${name}-${version}.spdx.json`, true));
+    if (!body || body.length > 4 * 1024 * 1024) continue;
+    let document: { packages?: { name?: unknown; versionInfo?: unknown; primaryPackagePurpose?: unknown; externalRefs?: { referenceType?: unknown; referenceLocator?: unknown }[] }[] };
+    try {
+      document = JSON.parse(body) as typeof document;
+    } catch {
+      continue;
+    }
+    const found: { name: string; version: string; purl: string }[] = [];
+    for (const entry of document.packages ?? []) {
+      if (entry.primaryPackagePurpose !== 'SOURCE' || typeof entry.name !== 'string' || typeof entry.versionInfo !== 'string') continue;
+      const purl = entry.externalRefs?.find((ref) => ref.referenceType === 'purl' && typeof ref.referenceLocator === 'string')?.referenceLocator;
+      if (typeof purl === 'string') found.push({ name: entry.name, version: entry.versionInfo, purl });
+    }
+    if (found.length > 0) sources.set(name, found);
+  }
+  return sources;
 }
 
 function text(node: FsNode | undefined): string | undefined {
@@ -387,5 +415,5 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
     ...(node.owner ? { owner: node.owner } : {}),
   }));
-  return { image, layers, installed, osRelease, created, files };
+  return { image, layers, installed, osRelease, created, files, packageSources: embeddedSources(tree, installed) };
 }

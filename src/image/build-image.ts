@@ -390,6 +390,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
           controlSha1: pkg.control.identitySha1,
           dataSha256: pkg.end.datahash,
           dependsOn: [...new Set(info.depends.map((dep) => provided.get(dep.replace(/^!/, '').split(/[<>=~]/)[0]!)).filter((name): name is string => name !== undefined && installedNames.has(name) && name !== info.name))],
+          ...(result.packageSources.get(info.name) ? { sources: result.packageSources.get(info.name)! } : {}),
         };
       }),
     };

@@ -17,6 +17,8 @@ export interface SbomPackage {
   dataSha256?: string;
   /** Names this package depends on that are installed (resolved through provides). */
   dependsOn: string[];
+  /** Source packages it was built from, as its own embedded SBOM names them (a Debian source). */
+  sources?: { name: string; version: string; purl: string }[];
 }
 
 /** One image of an architecture. */

@@ -111,13 +111,29 @@ export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<stri
       licenseDeclared: pkg.license || 'NOASSERTION',
       copyrightText: 'NOASSERTION',
       ...(pkg.url ? { homepage: pkg.url } : {}),
-      ...(pkg.origin ? { sourceInfo: `built from origin ${pkg.origin}` } : {}),
+      ...(pkg.origin ? { sourceInfo: `built from origin ${pkg.origin}${(pkg.sources ?? []).map((source) => `; source ${source.name} ${source.version}`).join('')}` } : {}),
       ...(pkg.description ? { summary: pkg.description } : {}),
       primaryPackagePurpose: 'LIBRARY',
       checksums,
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: apkPurl(pkg, image.os) }],
     });
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
+    for (const source of pkg.sources ?? []) {
+      const sourceId = `SPDXRef-Package-Source-${spdxId(`${pkg.name}-${source.name}-${source.version}`)}`;
+      packages.push({
+        SPDXID: sourceId,
+        name: source.name,
+        versionInfo: source.version,
+        downloadLocation: 'NOASSERTION',
+        filesAnalyzed: false,
+        licenseConcluded: 'NOASSERTION',
+        licenseDeclared: 'NOASSERTION',
+        copyrightText: 'NOASSERTION',
+        primaryPackagePurpose: 'SOURCE',
+        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: source.purl }],
+      });
+      relationships.push({ spdxElementId: id, relationshipType: 'GENERATED_FROM', relatedSpdxElement: sourceId });
+    }
   }
   for (const pkg of image.packages) {
     for (const dependency of pkg.dependsOn) {

@@ -15,6 +15,8 @@ export interface EnvironmentRequest {
 export interface EnvironmentPackage {
   name: string;
   version: string;
+  /** Package type for its purl (default: deb on the host, apk when assembled). */
+  kind?: 'deb' | 'apk';
 }
 
 /** A prepared guest root. */
@@ -26,6 +28,12 @@ export interface BuildEnvironment {
   /** Human description for provenance and logs (e.g. the host OS). */
   description: string;
   packages: EnvironmentPackage[];
+  /** Extra mounts every step gets (a sysroot beside the host's root). */
+  mounts?: readonly { source: string; target: string; writable: boolean }[];
+  /** Directories searched before the standard PATH (the sysroot's tools). */
+  pathPrefix?: readonly string[];
+  /** Variables every step gets (the recipe's environment wins). */
+  environment?: Readonly<Record<string, string>>;
   /** Removes whatever `prepare` created. */
   release(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { posix } from 'node:path';
 import { BuildError } from '../errors.ts';
 import type { SandboxResult, SandboxRunner, SandboxSpec, SandboxOutput } from './runner.ts';
@@ -35,7 +35,7 @@ export function createBwrapRunner(options: BwrapOptions = {}): SandboxRunner {
 
 /** The bwrap command line for a spec (exported for tests and debugging). */
 export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): string[] {
-  const args = ['--ro-bind', spec.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  const args = [...rootArguments(spec), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session');
   if (!spec.network) args.push('--unshare-net');
   else if (spec.rootfs !== '/' && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
@@ -54,7 +54,12 @@ export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): s
   // A mount target missing from the read-only root needs a writable parent: cover the deepest
   // existing ancestor with a tmpfs (e.g. /home for /home/build), never the root itself.
   const tmpfs = new Set<string>(['/tmp', '/dev', '/proc']);
+  const shadowed = shadowedTopLevels(spec);
   for (const mount of spec.mounts) {
+    if (shadowed.has(topLevel(mount.target))) {
+      args.push(mount.writable ? '--bind' : '--ro-bind', mount.source, mount.target);
+      continue;
+    }
     const covered = [...tmpfs].some((dir) => mount.target === dir || mount.target.startsWith(`${dir}/`));
     if (!covered && !existsSync(hostPath(spec.rootfs, mount.target))) {
       let ancestor = posix.dirname(mount.target);
@@ -69,9 +74,58 @@ export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): s
     }
     args.push(mount.writable ? '--bind' : '--ro-bind', mount.source, mount.target);
   }
+  // With the root rebuilt, bwrap's own root is a tmpfs: once everything is mounted, make it
+  // read-only like a bound host root.
+  if (shadowed.size > 0) args.push('--remount-ro', '/');
   args.push('--chdir', spec.workdir, '--clearenv');
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) args.push('--setenv', key, value);
   args.push('--', ...spec.argv);
+  return args;
+}
+
+function topLevel(path: string): string {
+  return `/${path.split('/').filter(Boolean)[0] ?? ''}`;
+}
+
+/** Top-level symlinked directories of the host root (`/lib -> usr/lib` on merged-/usr systems)
+ *  that a mount must add an entry to: a tmpfs there would follow the link and hide the host's
+ *  libraries, so such a directory is rebuilt as links to every entry of its target instead. */
+function shadowedTopLevels(spec: SandboxSpec): Set<string> {
+  const shadowed = new Set<string>();
+  if (spec.rootfs !== '/') return shadowed;
+  for (const mount of spec.mounts) {
+    const top = topLevel(mount.target);
+    if (top === mount.target || existsSync(mount.target)) continue;
+    try {
+      if (lstatSync(top).isSymbolicLink() && posix.dirname(mount.target) === top) shadowed.add(top);
+    } catch {
+      // a missing top-level directory is handled by the tmpfs rule
+    }
+  }
+  return shadowed;
+}
+
+/** The guest root: the rootfs bound read-only, or, when a symlinked top-level directory of the
+ *  host root gains entries, the host's top-level entries one by one around a rebuilt directory. */
+function rootArguments(spec: SandboxSpec): string[] {
+  const shadowed = shadowedTopLevels(spec);
+  if (shadowed.size === 0) return ['--ro-bind', spec.rootfs, '/'];
+  const targets = new Set(spec.mounts.map((mount) => mount.target));
+  const args: string[] = [];
+  for (const name of readdirSync('/').sort()) {
+    const path = `/${name}`;
+    if (['/proc', '/dev', '/tmp'].includes(path)) continue;
+    const info = lstatSync(path);
+    if (shadowed.has(path)) {
+      const real = realpathSync(path);
+      args.push('--dir', path);
+      for (const entry of readdirSync(real).sort()) if (!targets.has(`${path}/${entry}`)) args.push('--symlink', `${real}/${entry}`, `${path}/${entry}`);
+    } else if (info.isSymbolicLink()) {
+      args.push('--symlink', readlinkSync(path), path);
+    } else if (info.isDirectory() || info.isFile()) {
+      args.push('--ro-bind', path, path);
+    }
+  }
   return args;
 }
 

@@ -5,7 +5,7 @@ import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
+import { addBuildOptions, createDebianSources, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildAllFlags extends PkgBuildFlags {
@@ -35,13 +35,13 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
         {
           dir: resolve(context.cwd, dir),
           outDir: resolve(context.cwd, flags.outDir),
-          sourceDateEpoch: sde,
+          ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
           ...(jobs ? { jobs } : {}),
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...sharedBuildOptions(flags, context, varsOverride),
           ...(preloaded ? { environment: preloaded } : {}),
         },
-        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
+        { runner: createRunner(flags), debianSources: createDebianSources(flags, context), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );
     } finally {
       environment.close();

@@ -6,7 +6,7 @@ import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { addBuildOptions, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
+import { addBuildOptions, createDebianSources, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildFlags extends PkgBuildFlags {
@@ -40,12 +40,12 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
           recipeFile,
           outDir: resolve(context.cwd, flags.outDir),
           sourceDir: flags.emptyWorkspace ? null : flags.sourceDir ? resolve(context.cwd, flags.sourceDir) : undefined,
-          sourceDateEpoch: sde,
+          ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
           ...sharedBuildOptions(flags, context, varsOverride),
           ...(preloaded ? { environment: preloaded } : {}),
           ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
         },
-        { runner: createRunner(flags), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
+        { runner: createRunner(flags), debianSources: createDebianSources(flags, context), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );
     } finally {
       environment.close();

@@ -2,7 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ApkError, loadSigningKey } from '../../apk/index.ts';
 import type { SigningKey } from '../../apk/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient } from '../../apk/repository/index.ts';
@@ -15,8 +15,10 @@ import {
   createHostEnvironmentProvider,
   createImageEnvironmentProvider,
 } from '../../build/index.ts';
-import type { BuildEnvironmentProvider, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
+import type { BuildEnvironmentProvider, DebianSourcePort, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
+import { AptSourceFetcher } from '../../debian/index.ts';
 import { KilnError, loadYamlBounded, readInputText, unreadableInput } from '../../lib/index.ts';
+import type { Logger } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 
 /** Flags shared by `kiln pkg build`, `build-all` and `test`. */
@@ -40,6 +42,7 @@ export interface PkgBuildFlags {
   repositoryAppend?: string[];
   keyringAppend?: string[];
   apkCacheDir?: string;
+  debianSourceCache?: string;
   ignoreSignatures?: boolean;
   json?: boolean;
 }
@@ -69,13 +72,15 @@ export function addBuildOptions(command: Command): Command {
     .option('--cache-dir <DIR>', 'host directory mounted at /var/cache/melange')
     .addOption(new Option('-r, --repository-append <REPO>', 'repository for the build environment (path or URL; repeatable)').argParser(collect))
     .addOption(new Option('-k, --keyring-append <KEY>', 'public key trusted for the build environment\'s repositories (repeatable)').argParser(collect))
+    .option('--debian-source-cache <DIR>', 'verified Debian source packages fetched for debian/source steps (default: $XDG_CACHE_HOME/kiln/debian-sources)')
     .option('--apk-cache-dir <DIR>', 'cache of fetched packages and indexes (default: $XDG_CACHE_HOME/kiln)')
     .option('--ignore-signatures', 'accept build-environment repositories without a trusted signature')
     .option('--json', 'print a JSON summary on stdout');
 }
 
-/** SOURCE_DATE_EPOCH from the environment, else --build-date, else 0. */
-export function sourceDateEpoch(flags: PkgBuildFlags, context: CliContext): number {
+/** SOURCE_DATE_EPOCH from the environment, else --build-date, else undefined (the build then takes
+ *  a Debian source's changelog date, or 0). */
+export function sourceDateEpoch(flags: PkgBuildFlags, context: CliContext): number | undefined {
   const env = context.env.SOURCE_DATE_EPOCH;
   if (env !== undefined && env !== '') {
     if (!/^\d+$/.test(env)) throw new KilnError('USAGE', `SOURCE_DATE_EPOCH must be an integer number of seconds, got ${JSON.stringify(env)}`);
@@ -86,7 +91,13 @@ export function sourceDateEpoch(flags: PkgBuildFlags, context: CliContext): numb
     if (Number.isNaN(ms)) throw new KilnError('USAGE', `--build-date: not an RFC 3339 timestamp: ${JSON.stringify(flags.buildDate)}`);
     return Math.floor(ms / 1000);
   }
-  return 0;
+  return undefined;
+}
+
+/** The host-side fetcher of pinned Debian sources (apt-get source against private lists). */
+export function createDebianSources(flags: PkgBuildFlags, context: CliContext, logger?: Logger): DebianSourcePort {
+  const cacheDir = flags.debianSourceCache ? resolve(context.cwd, flags.debianSourceCache) : join(defaultCacheDir(context.env, context.env.HOME ?? homedir()), 'debian-sources');
+  return new AptSourceFetcher({ cacheDir, ...(logger ? { logger } : {}) });
 }
 
 /** Reads `--env-file` (melange's preloaded environment); undefined without the flag. */
@@ -119,7 +130,7 @@ export function createRunner(flags: PkgBuildFlags): SandboxRunner {
 /** The build-environment provider: the host root (--bootstrap-host) or one assembled from
  *  packages by the image assembler. Call `close` when done. */
 export async function createEnvironment(flags: PkgBuildFlags, context: CliContext): Promise<{ provider: BuildEnvironmentProvider; close: () => void }> {
-  if (flags.bootstrapHost) return { provider: createHostEnvironmentProvider(), close: () => {} };
+  if (flags.bootstrapHost && (flags.repositoryAppend ?? []).length === 0) return { provider: createHostEnvironmentProvider(), close: () => {} };
   const keyring = (flags.keyringAppend ?? []).map((key) => (isKeyUrl(key) ? key : resolve(context.cwd, key)));
   const open = (keyringPaths: readonly string[]) =>
     openRepositoryClient({
@@ -129,7 +140,7 @@ export async function createEnvironment(flags: PkgBuildFlags, context: CliContex
     });
   const handle = await open(keyring);
   const repositories = (flags.repositoryAppend ?? []).map((repo) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? repo : resolve(context.cwd, repo)));
-  return { provider: createImageEnvironmentProvider({
+  const assembled = createImageEnvironmentProvider({
       repository: handle.client,
       repositories,
       keyring,
@@ -140,12 +151,15 @@ export async function createEnvironment(flags: PkgBuildFlags, context: CliContex
         return { repository: recipe.client, remoteKeys: recipe.remoteKeys, close: recipe.close };
       },
       cwd: context.cwd,
-    }), close: handle.close };
+    });
+  // On the host, appended repositories feed the recipe's packages into a sysroot beside it.
+  if (flags.bootstrapHost) return { provider: createHostEnvironmentProvider(repositories.length > 0 ? { sysroot: assembled } : {}), close: handle.close };
+  return { provider: assembled, close: handle.close };
 }
 
-export async function createPublisher(flags: PkgBuildFlags, sde: number, context: CliContext): Promise<PackagePublisher> {
+export async function createPublisher(flags: PkgBuildFlags, sde: number | undefined, context: CliContext): Promise<PackagePublisher> {
   const signingKey = flags.signingKey ? await readSigningKey(resolve(context.cwd, flags.signingKey), `--signing-key ${flags.signingKey}`) : undefined;
-  return createApkPublisher({ ...(signingKey ? { signingKey } : {}), indexMtime: sde });
+  return createApkPublisher({ ...(signingKey ? { signingKey } : {}), indexMtime: sde ?? 0 });
 }
 
 /**

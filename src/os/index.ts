@@ -1,0 +1,7 @@
+// Kiln OS: its package recipes and catalog images built into a signed repository and OCI layouts.
+export { catalogImageName, planCatalog } from './format/catalog-plan.ts';
+export type { CatalogImageInput, CatalogPlanEntry } from './format/catalog-plan.ts';
+export { OsError, osErrorCodes } from './errors.ts';
+export type { OsErrorCode } from './errors.ts';
+export { buildOs, OS_IMAGE_REGISTRY } from './os-build.ts';
+export type { OsBuildPorts, OsBuildRequest, OsBuildResult } from './os-build.ts';
