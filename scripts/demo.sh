@@ -2,9 +2,11 @@
 # Sets up Kiln on a fresh Debian 12 machine with Node.js 20 and runs its main job on the embedded
 # defaults: build a minimal two-architecture image from the signed apk repository bundled under
 # test/fixtures, serve Kiln's own registry (filesystem + SQLite under .kiln-demo/), publish the image
-# to it, and read it back.
+# to it, and read it back; then build Kiln OS from Debian's sources (cached in .kiln-os/ after the
+# first run, which compiles for about a quarter of an hour on two cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-debian-packages.sh scripts/debian-os-packages.txt
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund </dev/null
 fi
@@ -53,4 +55,8 @@ kiln tree 127.0.0.1:5055/demo:latest
 echo "== 7. read it back from the registry"
 get http://127.0.0.1:5055/v2/demo/manifests/latest application/vnd.oci.image.index.v1+json
 get http://127.0.0.1:5055/v2/demo/tags/list
-echo "== done: image in $work/demo-oci and $work/demo.tar, SBOMs in $work/sbom, registry at http://127.0.0.1:5055 (stopped now)"
+echo "== 8. build Kiln OS: packages from Debian's sources against Kiln's musl, signed, then the catalog images"
+echo "   (first run: ~15 min; progress below, step logs in .kiln-os/out/build.log; later runs reuse .kiln-os/)"
+kiln os build --out-dir .kiln-os/out --signing-key .kiln-os/kiln-os.rsa --debian-source-cache .kiln-os/debian-sources
+echo "== done: image in $work/demo-oci and $work/demo.tar, SBOMs in $work/sbom, registry at http://127.0.0.1:5055 (stopped now),"
+echo "   Kiln OS repository in .kiln-os/out/x86_64 and its catalog images in .kiln-os/out/images"

@@ -3,7 +3,7 @@
 # type-check, lint and every test project (unit, integration with real peers, end to end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-debian-packages.sh scripts/debian-test-packages.txt
+bash scripts/install-debian-packages.sh scripts/debian-test-packages.txt scripts/debian-os-packages.txt
 npm ci --no-audit --no-fund </dev/null
 npm run --silent typecheck
 npm run --silent lint

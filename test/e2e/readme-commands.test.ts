@@ -39,8 +39,9 @@ function expand(line: string): string[] {
   return words[choice]!.split('|').flatMap((option) => expand([...words.slice(0, choice), option, ...words.slice(choice + 1)].join(' ')));
 }
 
-/** Lines that need the network or a package build from the internet: flags checked only. */
-const SYNTAX_ONLY = [/^kiln pkg build /, /^kiln pkg build-all /, /^kiln pkg test /, /^kiln registry serve /];
+/** Lines that need the network or a package build from the internet (Kiln OS: test/e2e/kiln-os
+ *  builds it): flags checked only. */
+const SYNTAX_ONLY = [/^kiln pkg build /, /^kiln pkg build-all /, /^kiln pkg test /, /^kiln registry serve /, /^kiln os build/];
 /** `kiln pkg sign …` and `kiln pkg index …` name no arguments at all: nothing to run or check. */
 const ELIDED = /^kiln pkg (sign|index) …$/;
 
