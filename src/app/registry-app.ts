@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'prom-client';
 import { readInputFile, writeFileAtomic } from '../lib/index.ts';
-import type { Logger } from '../lib/index.ts';
-import { SqliteMetadataStore } from '../metadata/index.ts';
+import type { Digest, Logger } from '../lib/index.ts';
+import { loadPostgresDriver, redactUrl, SqliteMetadataStore } from '../metadata/index.ts';
+import type { MetadataStore } from '../metadata/index.ts';
 import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer } from '../registry/index.ts';
-import type { AccessConfig, GcOptions, GcReport, Principal, TokenSettings } from '../registry/index.ts';
-import { FsBlobStore } from '../storage/index.ts';
+import type { AccessConfig, GcOptions, GcReport, KeyedLock, Principal, TokenSettings } from '../registry/index.ts';
+import { FsBlobStore, loadS3BlobStore } from '../storage/index.ts';
+import type { BlobStore } from '../storage/index.ts';
 import { parseAddr } from './registry-config.ts';
 import type { RegistryConfig } from './registry-config.ts';
 
@@ -52,23 +54,19 @@ async function tokenSettings(config: RegistryConfig, baseUrl: string): Promise<T
   return { realm: token.realm ?? `${baseUrl}/auth/token`, service: token.service, issuer: token.issuer, expiresInSeconds: token.expiresIn, privateKey, publicKey: createPublicKey(privateKey) };
 }
 
-/** Composition root of `kiln registry serve`: config → filesystem blob store, SQLite metadata,
- *  access control, metrics, HTTP(S) server, online GC. */
+/** Composition root of `kiln registry serve`: config → blob store (filesystem or S3), metadata
+ *  (SQLite or PostgreSQL), access control, metrics, HTTP(S) server, online GC. */
 export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
   const { host, port } = parseAddr(config.addr);
   const tls = config.http.tls ? { cert: await readConfigured(config.http.tls.certificate, 'http.tls.certificate', config), key: await readConfigured(config.http.tls.key, 'http.tls.key', config) } : undefined;
   const scheme = tls ? 'https' : 'http';
-  const blobs = new FsBlobStore(config.storage.filesystem.root!);
-  // Now, not at first use: what a crash left in the store (a half-written temporary blob) goes at start.
-  await blobs.init();
-  const metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
+  const { blobs, metadata, digestLocks, closeStores, blobRedirect } = await openStores(config, logger);
   const users = config.auth.htpasswd ? await loadHtpasswd(config.auth.htpasswd) : new Map<string, string>();
   const open = users.size === 0;
   const displayHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const accessConfig: AccessConfig = { open, users, rules: config.auth.access };
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
-  const digestLocks = new KeyedMutex();
   let server: Server | undefined;
   const access = new AccessController(accessConfig);
   try {
@@ -79,6 +77,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       logger,
       metrics,
       digestLocks,
+      ...(blobRedirect ? { blobRedirect } : {}),
       settings: {
         deleteEnabled: config.storage.delete.enabled,
         maxManifestBytes: config.http.maxManifestBytes,
@@ -172,7 +171,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     );
     gcTimer.unref();
     await writeFileAtomic(pidFile(config), `${process.pid}\n`);
-    logger.info({ url, dataDir: config.dataDir, tls: Boolean(tls), auth: open ? 'none' : token ? 'token' : 'basic', deletes: config.storage.delete.enabled }, 'registry listening');
+    logger.info({ url, dataDir: config.dataDir, storage: config.storage.driver, metadata: config.metadata.driver, tls: Boolean(tls), auth: open ? 'none' : token ? 'token' : 'basic', deletes: config.storage.delete.enabled }, 'registry listening');
     const httpServer = server;
     let closing: Promise<void> | undefined;
     return {
@@ -195,7 +194,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
           await closed;
           clearInterval(sweeper);
           clearTimeout(timer);
-          await metadata.close();
+          await closeStores();
           await rm(pidFile(config), { force: true });
           logger.info({}, 'registry stopped');
         })();
@@ -204,38 +203,116 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     };
   } catch (error) {
     server?.close();
-    await metadata.close();
+    await closeStores();
     throw error;
   }
 }
 
+/** What `openStores` returns. */
+export interface OpenStores {
+  blobs: BlobStore;
+  metadata: MetadataStore;
+  /** The digest lock pushes and GC share: in-process with SQLite, PostgreSQL advisory locks (across
+   *  replicas) with PostgreSQL. */
+  digestLocks: KeyedLock;
+  /** Set when blob GETs answer 307 to a pre-signed URL. */
+  blobRedirect?: (digest: Digest) => Promise<string>;
+  closeStores(): Promise<void>;
+}
+
+/** The configured blob and metadata stores, prepared for use: the filesystem store cleaned of what a
+ *  crash left, the S3 bucket checked, the PostgreSQL schema migrated. */
+export async function openStores(config: RegistryConfig, logger: Logger): Promise<OpenStores> {
+  let blobs: BlobStore;
+  let closeBlobs = (): void => undefined;
+  let blobRedirect: ((digest: Digest) => Promise<string>) | undefined;
+  if (config.storage.driver === 's3') {
+    const s3 = config.storage.s3!;
+    const S3BlobStore = await loadS3BlobStore();
+    const store = new S3BlobStore({
+      bucket: s3.bucket,
+      prefix: s3.prefix,
+      region: s3.region,
+      partSize: s3.partSize,
+      conditionalWrites: s3.conditionalWrites,
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
+      ...(s3.accessKeyId && s3.secretAccessKey ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } : {}),
+      ...(s3.publicEndpoint ? { publicEndpoint: s3.publicEndpoint } : {}),
+    });
+    blobs = store;
+    closeBlobs = () => store.close();
+    const lifetime = config.storage.redirect.expiresIn;
+    if (config.storage.redirect.mode === 'redirect') blobRedirect = (digest) => store.presignedUrl(digest, lifetime);
+  } else {
+    blobs = new FsBlobStore(config.storage.filesystem.root!);
+  }
+  // Now, not at first use: what a crash left in the store (a half-written temporary blob) goes at
+  // start, and a wrong bucket or unreachable service fails the start, not the first push.
+  try {
+    await blobs.init();
+  } catch (error) {
+    closeBlobs();
+    throw error;
+  }
+  let metadata: MetadataStore;
+  let digestLocks: KeyedLock & { close?(): Promise<void> };
+  try {
+    if (config.metadata.driver === 'postgres') {
+      const { PostgresMetadataStore, PostgresKeyedLock } = await loadPostgresDriver();
+      const { url, maxConnections } = config.metadata.postgres!;
+      const onIdleError = (error: Error) => logger.warn({ err: error, database: redactUrl(url) }, 'metadata database connection lost');
+      metadata = await PostgresMetadataStore.open(url, { maxConnections, onIdleError });
+      digestLocks = new PostgresKeyedLock(url, { maxConnections, onIdleError });
+    } else {
+      metadata = new SqliteMetadataStore(config.metadata.sqlite.path!, { synchronous: config.metadata.sqlite.synchronous });
+      digestLocks = new KeyedMutex();
+    }
+  } catch (error) {
+    closeBlobs();
+    throw error;
+  }
+  return {
+    blobs,
+    metadata,
+    digestLocks,
+    ...(blobRedirect ? { blobRedirect } : {}),
+    closeStores: async () => {
+      await metadata.close();
+      await digestLocks.close?.();
+      closeBlobs();
+    },
+  };
+}
+
 /** Offline garbage collection (`kiln registry gc`) over a data directory. */
 export async function runOfflineGc(config: RegistryConfig, logger: Logger, options: Partial<GcOptions>): Promise<GcReport> {
-  // The digest lock that keeps a sweep away from concurrent pushes is in-process: refuse to sweep a
-  // data directory a live server is using (a dry run only reads and is allowed).
+  // With SQLite the digest lock that keeps a sweep away from concurrent pushes is in-process: refuse
+  // to sweep a data directory a live server is using (a dry run only reads and is allowed).
   const pid = Number((await readFile(pidFile(config), 'utf8').catch(() => '')).trim());
-  if (!options.dryRun && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+  if (!options.dryRun && config.metadata.driver === 'sqlite' && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
     throw new RegistryError('CONFIG_INVALID', `${config.dataDir}: a registry server (pid ${pid}) is using this data directory; stop it first or enable gc.online`, {
       detail: { dataDir: config.dataDir, pid },
     });
   }
   // A mistyped --data-dir must not quietly become a new, empty registry that "has nothing to collect".
   const databaseFile = config.metadata.sqlite.path!;
-  if (!(await access(databaseFile).then(() => true, () => false))) {
+  if (config.metadata.driver === 'sqlite' && !(await access(databaseFile).then(() => true, () => false))) {
     throw new RegistryError('DATA_NOT_FOUND', `no registry data at ${config.dataDir} (no ${databaseFile}); pass the data directory of a registry with --data-dir or --config`, {
       detail: { dataDir: config.dataDir, database: databaseFile },
     });
   }
-  const blobs = new FsBlobStore(config.storage.filesystem.root!);
-  const metadata = new SqliteMetadataStore(databaseFile, { synchronous: config.metadata.sqlite.synchronous });
+  // With PostgreSQL the digest lock is the database's, shared with every serving replica: the sweep
+  // may run while they serve.
+  const { blobs, metadata, digestLocks, closeStores } = await openStores(config, logger);
   try {
     return await collectGarbage(
-      { blobs, metadata, logger, digestLocks: new KeyedMutex() },
+      { blobs, metadata, logger, digestLocks },
       { deleteUntagged: config.gc.deleteUntagged, gracePeriodMs: config.gc.gracePeriod * 1000, uploadExpiryMs: config.gc.uploadExpiry * 1000, dryRun: false, ...options },
       Date.now(),
     );
   } finally {
-    await metadata.close();
+    await closeStores();
   }
 }
 

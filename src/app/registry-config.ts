@@ -15,6 +15,29 @@ const seconds = z.union([z.number().int().nonnegative(), z.string()]).transform(
   return ms / 1000;
 });
 
+/** An S3-compatible bucket (AWS S3, MinIO, Ceph RGW …). Credentials: the two keys here, else the AWS
+ *  SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles). */
+const s3Settings = z.strictObject({
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 characters: a-z, 0-9, dots and hyphens)'),
+  prefix: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'must be empty or path segments each ending in "/" (e.g. registry/)')
+    .default(''),
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  region: z.string().min(1).default('us-east-1'),
+  forcePathStyle: z.boolean().optional(),
+  accessKeyId: z.string().min(1).optional(),
+  secretAccessKey: z.string().min(1).optional(),
+  partSize: z
+    .number()
+    .int()
+    .min(5 * 1024 * 1024, 'must be at least 5 MiB (5242880), the smallest multipart part S3 accepts')
+    .max(5 * 1024 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  conditionalWrites: z.boolean().default(true),
+  publicEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+}).refine((s3) => (s3.accessKeyId === undefined) === (s3.secretAccessKey === undefined), { message: 'accessKeyId and secretAccessKey go together', path: ['secretAccessKey'] });
+
 const accessRule = z.strictObject({
   repository: z.string().min(1),
   public: z.boolean().default(false),
@@ -30,11 +53,40 @@ export const registryConfigSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
   storage: z
     .strictObject({
+      driver: z.enum(['filesystem', 's3']).default('filesystem'),
       filesystem: z.strictObject({ root: z.string().optional() }).prefault({}),
+      s3: s3Settings.optional(),
+      /** How blob GETs are answered on S3: streamed by the registry (`proxy`) or by a 307 to a
+       *  pre-signed URL (`redirect`) valid `expiresIn`. HEAD always stays on the registry. */
+      redirect: z
+        .strictObject({
+          mode: z.enum(['proxy', 'redirect']).default('proxy'),
+          expiresIn: seconds.default(1200).refine((value) => value >= 1 && value <= 7 * 24 * 3600, 'must be between 1 second and 7 days'),
+        })
+        .prefault({}),
       delete: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
     })
-    .prefault({}),
-  metadata: z.strictObject({ sqlite: z.strictObject({ path: z.string().optional(), synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}) }).prefault({}),
+    .prefault({})
+    .superRefine((storage, context) => {
+      if (storage.driver === 's3' && !storage.s3) context.addIssue({ code: 'custom', path: ['s3'], message: 'storage.driver is s3, so storage.s3 (with at least bucket) is required' });
+      if (storage.redirect.mode === 'redirect' && storage.driver !== 's3') context.addIssue({ code: 'custom', path: ['redirect', 'mode'], message: 'redirect needs storage.driver s3 (the filesystem driver has no URLs to redirect to)' });
+    }),
+  metadata: z
+    .strictObject({
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      sqlite: z.strictObject({ path: z.string().optional(), synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}),
+      postgres: z
+        .strictObject({
+          /** `postgres://user@host:port/database`; the password may come from PGPASSWORD instead. */
+          url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+          maxConnections: z.number().int().positive().default(10),
+        })
+        .optional(),
+    })
+    .prefault({})
+    .superRefine((metadata, context) => {
+      if (metadata.driver === 'postgres' && !metadata.postgres) context.addIssue({ code: 'custom', path: ['postgres'], message: 'metadata.driver is postgres, so metadata.postgres.url is required' });
+    }),
   http: z
     .strictObject({
       tls: z.strictObject({ certificate: z.string(), key: z.string() }).optional(),
@@ -130,7 +182,7 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
     addr: options.addr ?? config.addr,
     dataDir,
     storage: { ...config.storage, filesystem: { root: at(config.storage.filesystem.root) ?? join(dataDir, 'storage') } },
-    metadata: { sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db'), synchronous: config.metadata.sqlite.synchronous } },
+    metadata: { ...config.metadata, sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db'), synchronous: config.metadata.sqlite.synchronous } },
     http: { ...config.http, ...(config.http.tls ? { tls: { certificate: at(config.http.tls.certificate)!, key: at(config.http.tls.key)! } } : {}) },
     auth: {
       ...config.auth,

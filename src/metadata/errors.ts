@@ -6,6 +6,7 @@ export const metadataErrorCodes = {
   METADATA_OPEN_FAILED: 'the metadata database could not be opened or migrated (path, permissions, or a newer schema)',
   METADATA_UPLOAD_EXISTS: 'an upload session with this id already exists',
   METADATA_CORRUPT: 'a stored metadata row could not be decoded',
+  METADATA_UNAVAILABLE: 'the metadata database (PostgreSQL) could not be reached or dropped the connection; the request may be retried',
 } as const satisfies ErrorCodeTable<string>;
 
 export type MetadataErrorCode = keyof typeof metadataErrorCodes;

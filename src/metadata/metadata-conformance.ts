@@ -1,4 +1,4 @@
-// The shared test suite every MetadataStore driver must pass unchanged (SQLite now, PostgreSQL later).
+// The shared test suite every MetadataStore driver must pass unchanged (SQLite and PostgreSQL).
 // Imported only from driver tests: it uses vitest.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -57,7 +57,7 @@ export interface Page {
 }
 
 /** Registry metadata: repositories, blob links, manifests, tags, referrers and upload sessions.
- *  Each method is one atomic transaction. Drivers: SQLite (metadata/sqlite); PostgreSQL later. All
+ *  Each method is one atomic transaction. Drivers: SQLite (metadata/sqlite), PostgreSQL (metadata/postgres). All
  *  drivers pass `runMetadataConformance`. Listings sort byte-wise. */
 export interface MetadataStore {
   /** Repository names after `page.last`, sorted. */

@@ -3,7 +3,7 @@ import type { MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { planGc } from './gc-plan.ts';
 import type { GcPlan, GcSnapshot } from './gc-plan.ts';
-import type { KeyedMutex } from './keyed-mutex.ts';
+import type { KeyedLock } from './keyed-mutex.ts';
 
 /** Garbage-collection policy (config file `gc:`). */
 export interface GcOptions {
@@ -36,7 +36,7 @@ export interface GcReport {
  *  transaction or under the digest lock shared with the push path, so a concurrent push only ever
  *  makes it remove less. */
 export async function collectGarbage(
-  deps: { blobs: BlobStore; metadata: MetadataStore; logger: Logger; digestLocks: KeyedMutex },
+  deps: { blobs: BlobStore; metadata: MetadataStore; logger: Logger; digestLocks: KeyedLock },
   options: GcOptions,
   now: number,
 ): Promise<GcReport> {
@@ -88,7 +88,7 @@ function reportOf(plan: GcPlan, dryRun: boolean): GcReport {
 }
 
 /** Applies a plan; each step re-checks its condition, and the report lists what was really removed. */
-async function applyGcPlan(deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedMutex }, plan: GcPlan, cutoff: number): Promise<GcReport> {
+async function applyGcPlan(deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedLock }, plan: GcPlan, cutoff: number): Promise<GcReport> {
   const { blobs, metadata, digestLocks } = deps;
   const done: GcPlan = { manifests: [], blobLinks: [], blobs: [], uploads: [], liveManifests: plan.liveManifests };
   for (const item of plan.manifests) {

@@ -9,5 +9,6 @@ export type { GcOptions, GcReport } from './gc.ts';
 export { planGc } from './gc-plan.ts';
 export type { GcPlan, GcPlanOptions, GcSnapshot } from './gc-plan.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
+export type { KeyedLock } from './keyed-mutex.ts';
 export { isValidName, isValidTag, isSupportedDigest } from './format/grammar.ts';
 export { parseManifest, MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST } from './format/manifest.ts';

@@ -1,6 +1,13 @@
+/** Mutual exclusion per key (a blob digest): `run` calls `body` while no other holder of the key runs.
+ *  KeyedMutex provides it within one process; a database lock (PostgresKeyedLock in metadata/postgres)
+ *  provides it across replicas. */
+export interface KeyedLock {
+  run<T>(key: string, body: () => Promise<T>): Promise<T>;
+}
+
 /** In-process mutual exclusion per key (upload id, blob digest). Serializes the commit/link of one
  *  digest against the GC sweep of that digest, and concurrent requests on one upload session. */
-export class KeyedMutex {
+export class KeyedMutex implements KeyedLock {
   readonly #tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, body: () => Promise<T>): Promise<T> {

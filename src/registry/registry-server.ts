@@ -14,6 +14,7 @@ import { isSupportedDigest, isValidName, isValidTag } from './format/grammar.ts'
 import { ManifestProblem, OCI_INDEX, parseManifest } from './format/manifest.ts';
 import { parseByteRange, parseChunkRange } from './format/ranges.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import type { KeyedLock } from './keyed-mutex.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 /** Settings of the registry's HTTP behaviour (from the config file). */
@@ -40,8 +41,13 @@ export interface RegistryDependencies {
   logger: Logger;
   metrics: MetricsRegistry;
   settings: RegistrySettings;
-  /** Shared with garbage collection so a sweep and a push of the same digest never interleave. */
-  digestLocks: KeyedMutex;
+  /** Shared with garbage collection so a sweep and a push of the same digest never interleave (across
+   *  replicas when the lock is a database's). */
+  digestLocks: KeyedLock;
+  /** When set, a blob GET (never a HEAD) that passed authorization and the repository check is
+   *  answered with a 307 to the URL this returns — a short-lived pre-signed storage URL — instead of
+   *  the bytes. */
+  blobRedirect?: (digest: Digest) => Promise<string>;
   now?: () => number;
 }
 
@@ -99,6 +105,7 @@ export class RegistryServer {
   readonly #duration: Histogram<'method' | 'route'>;
   readonly #bytes: Counter<'direction'>;
   readonly #internalErrors: Counter<'where'>;
+  readonly #redirects: Counter;
   #draining = false;
 
   constructor(deps: RegistryDependencies) {
@@ -115,6 +122,7 @@ export class RegistryServer {
       registers: [deps.metrics],
     });
     this.#internalErrors = new Counter({ name: 'kiln_registry_internal_errors_total', help: 'Errors Kiln did not expect (bugs), by where they were caught; each is logged with its request id', labelNames: ['where'], registers: [deps.metrics] });
+    this.#redirects = new Counter({ name: 'kiln_registry_blob_redirects_total', help: 'Blob GETs answered with a 307 to a pre-signed storage URL', registers: [deps.metrics] });
     this.#bytes = new Counter({ name: 'kiln_registry_blob_bytes_total', help: 'Blob bytes received (push) and sent (pull)', labelNames: ['direction'], registers: [deps.metrics] });
   }
 
@@ -441,6 +449,18 @@ export class RegistryServer {
       res.end();
       return;
     }
+    if (method === 'GET' && this.#deps.blobRedirect) {
+      const location = await this.#deps.blobRedirect(digest);
+      res.statusCode = 307;
+      res.setHeader('Location', location);
+      // The URL expires: no cache may keep the redirect for the blob's lifetime.
+      res.setHeader('Cache-Control', 'no-store');
+      res.removeHeader('ETag');
+      res.setHeader('Content-Length', 0);
+      res.end();
+      this.#redirects.inc();
+      return;
+    }
     const range = parseByteRange(req.headers.range, info.size);
     if (range.kind === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${info.size}`);
@@ -661,6 +681,7 @@ export class RegistryServer {
   #fail(req: IncomingMessage, res: ServerResponse, caught: unknown, requestId: string): void {
     const error = toRegistryError(caught, requestId);
     if (error.code === 'UNKNOWN') this.#internalError(caught, requestId, 'handler');
+    else if (error.detail.backend !== undefined) this.#deps.logger.warn({ requestId, code: error.detail.backend, method: req.method, url: req.url?.slice(0, 500), message: (caught as Error).message }, 'storage backend failed');
     else this.#deps.logger.debug({ requestId, code: error.code, method: req.method, url: req.url?.slice(0, 500), message: error.message }, 'request refused');
     if (res.headersSent || res.destroyed || (req.destroyed && !req.complete && res.writableEnded)) {
       res.destroy();
@@ -687,9 +708,15 @@ const STORAGE_TO_REGISTRY: Readonly<Record<string, RegistryErrorCode>> = {
   STORAGE_INVALID_ID: 'BLOB_UPLOAD_UNKNOWN',
 };
 
+/** Failures of a shared engine (PostgreSQL, S3) that a retry may get past: 503, never 500. */
+const BACKEND_UNAVAILABLE: ReadonlySet<string> = new Set(['METADATA_UNAVAILABLE', 'STORAGE_BACKEND_FAILED']);
+
 function toRegistryError(error: unknown, requestId: string): RegistryError {
   if (error instanceof RegistryError) return error;
   if (isKilnError(error) && STORAGE_TO_REGISTRY[error.code]) return new RegistryError(STORAGE_TO_REGISTRY[error.code]!, error.message, { cause: error, detail: { ...error.detail } });
+  if (isKilnError(error) && BACKEND_UNAVAILABLE.has(error.code)) {
+    return new RegistryError('UNAVAILABLE', `storage backend unavailable; retry later (request ${requestId})`, { cause: error, detail: { requestId, backend: error.code }, headers: { 'retry-after': '1' } });
+  }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted') {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { cause: error });

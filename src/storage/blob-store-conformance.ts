@@ -1,4 +1,4 @@
-// The shared test suite every BlobStore driver must pass unchanged (filesystem now, S3 later).
+// The shared test suite every BlobStore driver must pass unchanged (filesystem and S3).
 // Imported only from driver tests: it uses vitest.
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -10,6 +10,7 @@ export const storageErrorCodes = {
   STORAGE_UPLOAD_OFFSET: 'an append did not start at the current end of the staged upload',
   STORAGE_RANGE_INVALID: 'a read range lies outside the blob',
   STORAGE_INVALID_ID: 'an upload id or digest is malformed and cannot name a stored object',
+  STORAGE_BACKEND_FAILED: 'the object store (S3) refused a request or could not be reached; the message names the operation and the service error',
 } as const satisfies ErrorCodeTable<string>;
 
 export type StorageErrorCode = keyof typeof storageErrorCodes;

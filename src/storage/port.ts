@@ -18,7 +18,7 @@ export interface StagedUpload {
 
 /** Content-addressed blob storage for the registry: committed blobs keyed by digest plus staged
  *  uploads. Every committed blob has been verified against its digest; nothing partial is ever
- *  visible under a digest. Drivers: filesystem (storage/fs); S3 later. All drivers pass
+ *  visible under a digest. Drivers: filesystem (storage/fs), S3 (storage/s3). All drivers pass
  *  `runBlobStoreConformance`. */
 export interface BlobStore {
   /** Prepares the store and removes what interrupted writes left behind (never visible content).

@@ -106,6 +106,56 @@ export async function startDistribution(dir: string): Promise<ServerProcess> {
   return server;
 }
 
+/** Starts Debian's nginx as a load balancer over `upstreams` (`host:port`) on a free loopback port, as
+ *  docs/registry.md configures it (no request buffering, unlimited bodies). Its access log, one line
+ *  per request with the replica that served it, is `<dir>/access.log`. */
+export async function startNginx(dir: string, upstreams: readonly string[]): Promise<ServerProcess & { accessLog: string }> {
+  const port = await freePort();
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const accessLog = join(dir, 'access.log');
+  const config = join(dir, 'nginx.conf');
+  await writeFile(
+    config,
+    [
+      // As root, the workers would otherwise run as nobody, who cannot enter the test's private TMPDIR.
+      ...(process.getuid?.() === 0 ? ['user root root;'] : []),
+      'worker_processes 1;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'error.log')} warn;`,
+      'events { worker_connections 256; }',
+      'http {',
+      `  client_body_temp_path ${join(dir, 'client-body')};`,
+      `  proxy_temp_path ${join(dir, 'proxy')};`,
+      `  fastcgi_temp_path ${join(dir, 'fastcgi')};`,
+      `  uwsgi_temp_path ${join(dir, 'uwsgi')};`,
+      `  scgi_temp_path ${join(dir, 'scgi')};`,
+      "  log_format upstream '$request_method $uri $status $upstream_addr';",
+      `  access_log ${accessLog} upstream;`,
+      `  upstream kiln_registry { ${upstreams.map((upstream) => `server ${upstream};`).join(' ')} keepalive 16; }`,
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      '    client_max_body_size 0;',
+      '    proxy_request_buffering off;',
+      '    proxy_buffering off;',
+      '    proxy_http_version 1.1;',
+      '    location / {',
+      '      proxy_pass http://kiln_registry;',
+      '      proxy_set_header Connection "";',
+      '      proxy_set_header Host $http_host;',
+      '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '      proxy_set_header X-Forwarded-Proto $scheme;',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('/usr/sbin/nginx', ['-p', dir, '-c', config, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = handle(child, `http://127.0.0.1:${port}`);
+  await waitFor(`${server.url}/v2/`, child);
+  return { ...server, accessLog };
+}
+
 function tarOf(entries: { name: string; data: Buffer; mode: number }[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const pack = tar.pack();
