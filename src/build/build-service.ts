@@ -290,7 +290,12 @@ async function fetchDebianSources(sources: readonly SourceReference[], port: Deb
   for (const source of sources) {
     if (source.kind !== 'debian-source' || !source.debian) continue;
     if (!port) throw new BuildError('ENVIRONMENT_FAILED', `${recipeFile}: debian/source ${source.debian.package} ${source.debian.version} needs a Debian source fetcher, which this build was not given`, { detail: { package: source.debian.package } });
-    fetched.push(await port.fetch(source.debian));
+    const { excludePatches = [], ...request } = source.debian;
+    const materials = await port.fetch(request);
+    const unknown = excludePatches.filter((name) => !materials.patches.some((patch) => patch.name === name));
+    if (unknown.length > 0) throw new BuildError('PIPELINE_INPUT_INVALID', `${recipeFile}: debian/source ${source.debian.package} ${source.debian.version}: exclude-patches names ${unknown.join(', ')}, which debian/patches/series does not list`, { detail: { patches: unknown } });
+    // Provenance lists the patches that were applied, not those the recipe leaves out.
+    fetched.push({ ...materials, patches: materials.patches.filter((patch) => !excludePatches.includes(patch.name)) });
   }
   return fetched;
 }

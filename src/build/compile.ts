@@ -62,7 +62,7 @@ export interface SourceReference {
   purlName?: string;
   purlVersion?: string;
   /** debian-source: the pinned source package (fetched on the host before any step runs). */
-  debian?: { package: string; version: string; dscSha256: string; origSha256?: string; debianSha256?: string };
+  debian?: { package: string; version: string; dscSha256: string; origSha256?: string; debianSha256?: string; excludePatches?: string[] };
   stepIndex: number;
 }
 
@@ -183,6 +183,8 @@ function collectSources(steps: readonly CompiledStep[], packageName: string, out
       if (step.inputs['dsc-sha256']) ref.sha256 = step.inputs['dsc-sha256'];
       if (step.inputs['orig-sha256']) ref.debian.origSha256 = step.inputs['orig-sha256'];
       if (step.inputs['debian-sha256']) ref.debian.debianSha256 = step.inputs['debian-sha256'];
+      const excluded = (step.inputs['exclude-patches'] ?? '').split(/\s+/).filter(Boolean);
+      if (excluded.length > 0) ref.debian.excludePatches = excluded;
       out.push(ref);
     } else if (step.uses === 'git-checkout' && step.inputs) {
       const ref: SourceReference = { kind: 'git-checkout', package: packageName, uri: step.inputs.repository ?? '', stepIndex: index };

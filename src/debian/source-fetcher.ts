@@ -8,7 +8,7 @@ import { silentLogger } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { parseChangelog } from './format/changelog.ts';
 import type { ChangelogEntry } from './format/changelog.ts';
-import { compareDebianVersions, field, parseControl, sourceFileRole, sourceFiles, stripClearSignature } from './format/control.ts';
+import { compareDebianVersions, field, fileCreatedByDiff, parseControl, sourceFileRole, sourceFiles, stripClearSignature } from './format/control.ts';
 import type { SourceFile, SourceFileRole } from './format/control.ts';
 import { parseSeries } from './format/series.ts';
 import { DebianError } from './errors.ts';
@@ -137,7 +137,7 @@ export class AptSourceFetcher {
   private checkPins(request: DebianSourceRequest, files: readonly FetchedFile[]): void {
     const pins: [string | undefined, SourceFileRole[], string][] = [
       [request.origSha256, ['orig', 'native'], 'orig-sha256'],
-      [request.debianSha256, ['debian'], 'debian-sha256'],
+      [request.debianSha256, ['debian', 'diff'], 'debian-sha256'],
     ];
     for (const [pin, roles, input] of pins) {
       const candidates = files.filter((file) => roles.includes(file.role));
@@ -243,11 +243,17 @@ export class AptSourceFetcher {
     }
   }
 
-  /** Reads debian/changelog and debian/patches/series out of the verified debian tarball. */
+  /** Reads debian/changelog and debian/patches/series out of the verified debian tarball (or the
+   *  changelog out of a format 1.0 .diff.gz, which has no series of its own to apply). */
   private async describe(request: DebianSourceRequest, files: FetchedFile[]): Promise<FetchedDebianSource> {
-    const tarball = files.find((file) => file.role === 'debian') ?? files.find((file) => file.role === 'native');
-    if (!tarball) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: the .dsc lists neither a .debian.tar nor a native tarball`, { detail: { package: request.package } });
+    const diff = files.find((file) => file.role === 'diff');
+    const tarball = files.find((file) => file.role === 'debian') ?? files.find((file) => file.role === 'native') ?? diff;
+    if (!tarball) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: the .dsc lists neither a .debian.tar, a .diff.gz nor a native tarball`, { detail: { package: request.package } });
     const member = async (name: string): Promise<string | undefined> => {
+      if (tarball === diff) {
+        const { stdout } = await run('gzip', ['-dc', tarball.path], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
+        return fileCreatedByDiff(stdout.toString('utf8'), name);
+      }
       const { stdout } = await run('tar', ['-xOf', tarball.path, '--wildcards', `*${name}`], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' }).catch(() => ({ stdout: undefined }));
       return stdout && stdout.length > 0 ? stdout.toString('utf8') : undefined;
     };
@@ -260,7 +266,8 @@ export class AptSourceFetcher {
       throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: debian/changelog's newest entry is ${newest.version}`, { detail: { package: request.package, changelog: newest.version } });
     }
     const patches: { name: string; sha256: string }[] = [];
-    const series = tarball.role === 'debian' ? await member('debian/patches/series') : undefined;
+    const format = tarball.role === 'debian' ? (await member('debian/source/format'))?.trim() : '1.0';
+    const series = format === '3.0 (quilt)' ? await member('debian/patches/series') : undefined;
     for (const patch of parseSeries(series ?? '')) {
       const text = await member(`debian/patches/${patch.name}`);
       if (text === undefined) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: debian/patches/series names ${patch.name}, which ${tarball.name} does not contain`, { detail: { package: request.package, patch: patch.name } });

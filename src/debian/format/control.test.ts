@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareDebianVersions, field, parseControl, parseDebianVersion, sourceFileRole, sourceFiles, stripClearSignature } from './control.ts';
+import { compareDebianVersions, field, fileCreatedByDiff, parseControl, parseDebianVersion, sourceFileRole, sourceFiles, stripClearSignature } from './control.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'debian');
 
@@ -28,7 +28,14 @@ describe('Debian control files', () => {
   });
 
   it('classifies source files by name', () => {
-    expect(['x_1.dsc', 'x_1.orig.tar.gz', 'x_1.orig-docs.tar.xz', 'x_1.orig.tar.gz.asc', 'x_1-1.debian.tar.xz', 'x_20230311.tar.xz', 'x_1-1.diff.gz'].map(sourceFileRole)).toEqual(['dsc', 'orig', 'orig-component', 'orig-signature', 'debian', 'native', 'other']);
+    expect(['x_1.dsc', 'x_1.orig.tar.gz', 'x_1.orig-docs.tar.xz', 'x_1.orig.tar.gz.asc', 'x_1-1.debian.tar.xz', 'x_20230311.tar.xz', 'x_1-1.diff.gz'].map(sourceFileRole)).toEqual(['dsc', 'orig', 'orig-component', 'orig-signature', 'debian', 'native', 'diff']);
+  });
+
+  it('takes the text a format 1.0 diff gives a file it creates, and nothing for a file it only changes', () => {
+    const diff = '--- pcre2-10.42.orig/pcre2-config.in\n+++ pcre2-10.42/pcre2-config.in\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n--- pcre2-10.42.orig/debian/changelog\n+++ pcre2-10.42/debian/changelog\n@@ -0,0 +1,2 @@\n+pcre2 (10.42-1) unstable; urgency=medium\n+\n--- pcre2-10.42.orig/debian/rules\n+++ pcre2-10.42/debian/rules\n@@ -0,0 +1 @@\n+#!/usr/bin/make -f\n';
+    expect(fileCreatedByDiff(diff, 'debian/changelog')).toBe('pcre2 (10.42-1) unstable; urgency=medium\n\n');
+    expect(fileCreatedByDiff(diff, 'pcre2-config.in')).toBeUndefined();
+    expect(fileCreatedByDiff(diff, 'debian/control')).toBeUndefined();
   });
 
   it('splits versions into epoch, upstream and revision', () => {

@@ -75,15 +75,17 @@ export function sourceFiles(paragraph: ControlParagraph): SourceFile[] {
 }
 
 /** What a file of a source package is, from its name. */
-export type SourceFileRole = 'dsc' | 'orig' | 'orig-component' | 'orig-signature' | 'debian' | 'native' | 'other';
+export type SourceFileRole = 'dsc' | 'orig' | 'orig-component' | 'orig-signature' | 'debian' | 'diff' | 'native' | 'other';
 
-/** Classifies `zlib_1.2.13.dfsg.orig.tar.gz`, `…orig-extra.tar.xz`, `…debian.tar.xz`, `….dsc`. */
+/** Classifies `zlib_1.2.13.dfsg.orig.tar.gz`, `…orig-extra.tar.xz`, `…debian.tar.xz`, a format 1.0
+ *  `…diff.gz`, `….dsc`. */
 export function sourceFileRole(name: string): SourceFileRole {
   if (name.endsWith('.dsc')) return 'dsc';
   if (/\.orig\.tar\.[a-z0-9]+\.asc$/.test(name) || /\.orig-[^.]+\.tar\.[a-z0-9]+\.asc$/.test(name)) return 'orig-signature';
   if (/\.orig\.tar\.[a-z0-9]+$/.test(name)) return 'orig';
   if (/\.orig-[A-Za-z0-9-]+\.tar\.[a-z0-9]+$/.test(name)) return 'orig-component';
   if (/\.debian\.tar\.[a-z0-9]+$/.test(name)) return 'debian';
+  if (/\.diff\.gz$/.test(name)) return 'diff';
   if (/\.tar\.[a-z0-9]+$/.test(name)) return 'native';
   return 'other';
 }
@@ -143,4 +145,27 @@ function verrevcmp(a: string, b: string): number {
     if (firstDiff) return firstDiff;
   }
   return 0;
+}
+
+/** The text a unified diff gives a file it creates (format 1.0 `.diff.gz` adds `debian/changelog`
+ *  this way): the `+` lines of hunks against `/dev/null` or a zero range, for the path ending in
+ *  `suffix`. Undefined when the diff does not create it. */
+export function fileCreatedByDiff(diff: string, suffix: string): string | undefined {
+  const lines = diff.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const target = /^\+\+\+ (\S+)/.exec(lines[index]!);
+    if (!target || !target[1]!.endsWith(suffix)) continue;
+    const out: string[] = [];
+    for (let line = index + 1; line < lines.length; line++) {
+      const text = lines[line]!;
+      if (text.startsWith('--- ') || text.startsWith('diff ')) break;
+      if (text.startsWith('@@')) {
+        if (!/^@@ -0,0 /.test(text)) return undefined;
+        continue;
+      }
+      if (text.startsWith('+')) out.push(text.slice(1));
+    }
+    return `${out.join('\n')}\n`;
+  }
+  return undefined;
 }
