@@ -46,7 +46,7 @@ async function makeSource(name: string, patches: Record<string, string>): Promis
 const GREET = `--- a/hello.txt\n+++ b/hello.txt\n@@ -1,2 +1,2 @@\n-hello\n+hello, patched by Debian\n from upstream\n`;
 const BAD = `--- a/hello.txt\n+++ b/hello.txt\n@@ -1,2 +1,2 @@\n-goodbye\n+never\n from upstream\n`;
 
-async function recipe(file: string, source: Source, pins: Partial<Source> = {}): Promise<string> {
+async function recipe(file: string, source: Source, pins: Partial<Source> = {}, extra = ''): Promise<string> {
   const pinned = { ...source, ...pins };
   const path = join(work, file);
   await writeFile(path, `package:
@@ -63,7 +63,7 @@ pipeline:
       version: 1.0-1
       dsc-sha256: ${pinned.dsc}
       orig-sha256: ${pinned.orig}
-      debian-sha256: ${pinned.debian}
+      debian-sha256: ${pinned.debian}${extra}
   - runs: install -Dm644 hello.txt "\${{targets.destdir}}/usr/share/demo/hello.txt"
 `);
   return path;
@@ -113,6 +113,19 @@ describe('debian/source', () => {
     expect(result.stderr).toMatch(/Hunk #1 FAILED at 1/);
     expect(await readFile(join(out, 'x86_64', 'APKINDEX.tar.gz'))).toEqual(indexBefore);
     expect(await readFile(join(out, 'x86_64', 'demo-1.0-r0.apk'))).toEqual(packageBefore);
+  });
+
+  it('leaves out the patches exclude-patches names, and lists only the applied ones in provenance', async () => {
+    const source = await makeSource('excluded', { '01-greet.patch': GREET, '02-bad.patch': BAD });
+    const out = join(work, 'out-excluded');
+    const result = await build(await recipe('excluded.yaml', source, {}, '\n      exclude-patches: 02-bad.patch'), out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('skipped debian/patches/02-bad.patch (exclude-patches)');
+    const provenance = JSON.parse(await readFile(join(out, 'x86_64', 'demo-1.0-r0.provenance.json'), 'utf8')) as { predicate: { buildDefinition: { resolvedDependencies: { name?: string; annotations?: { kind?: string } }[] } } };
+    expect(provenance.predicate.buildDefinition.resolvedDependencies.filter((dep) => dep.annotations?.kind === 'debian-patch').map((dep) => dep.name)).toEqual(['debian/patches/01-greet.patch']);
+    const unknown = await build(await recipe('unknown.yaml', source, {}, '\n      exclude-patches: 03-missing.patch'), join(work, 'out-unknown'));
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('exclude-patches names 03-missing.patch, which debian/patches/series does not list');
   });
 
   it('refuses a pin that does not match the .dsc before any step runs', async () => {
