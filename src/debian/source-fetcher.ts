@@ -65,7 +65,8 @@ export const DEFAULT_DEBIAN_MIRRORS = [
 export class AptSourceFetcher {
   readonly cacheDir: string;
   private readonly logger: Logger;
-  private listsFresh = false;
+  /** One `apt-get update` at a time per fetcher: parallel builds share it (single flight). */
+  private listsUpdate: Promise<void> | undefined;
 
   constructor(private readonly options: AptSourceOptions) {
     this.cacheDir = options.cacheDir;
@@ -162,13 +163,20 @@ export class AptSourceFetcher {
       '-o', `Dir::Cache=${join(base, 'cache')}`,
       '-o', 'APT::Sandbox::User=root',
       '-o', 'Acquire::Retries=3',
-      '-o', 'Debug::NoLocking=true',
     ];
   }
 
-  /** `apt-get update` into private lists when they are missing or stale (once per fetcher). */
-  private async updateLists(force = false): Promise<void> {
-    if (this.listsFresh && !force) return;
+  /** `apt-get update` into private lists when they are missing or stale (once per fetcher; callers
+   *  running in parallel wait for the same update). */
+  private updateLists(): Promise<void> {
+    this.listsUpdate ??= this.refreshLists().catch((error: unknown) => {
+      this.listsUpdate = undefined;
+      throw error;
+    });
+    return this.listsUpdate;
+  }
+
+  private async refreshLists(): Promise<void> {
     const base = join(this.cacheDir, 'apt');
     await mkdir(join(base, 'lists', 'partial'), { recursive: true });
     await mkdir(join(base, 'cache', 'archives', 'partial'), { recursive: true });
@@ -180,7 +188,7 @@ export class AptSourceFetcher {
     const stamp = join(base, 'lists', '.kiln-updated');
     const maxAge = this.options.listsMaxAgeMs ?? 6 * 3600_000;
     const now = (this.options.now ?? Date.now)();
-    const fresh = await stat(stamp).then((info) => now - info.mtimeMs < maxAge && !force).catch(() => false);
+    const fresh = await stat(stamp).then((info) => now - info.mtimeMs < maxAge).catch(() => false);
     if (!fresh) {
       this.logger.info({ mirrors: mirrors.map((mirror) => mirror.uri) }, 'updating debian source lists');
       try {
@@ -191,7 +199,6 @@ export class AptSourceFetcher {
       }
       await writeFile(stamp, '');
     }
-    this.listsFresh = true;
   }
 
   /** Downloads NAME=VERSION into a fresh directory, verifies every file, then moves each into the

@@ -145,7 +145,7 @@ describe('debian/source', () => {
   });
 
   it('says which versions exist when the requested one is not available (the real mirror)', async () => {
-    const mirrorCache = join(process.env.TMPDIR ?? tmpdir(), 'kiln-test-cache', 'debian-sources');
+    const mirrorCache = join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'debian-sources');
     const file = join(work, 'missing.yaml');
     await writeFile(file, `package:
   name: zlib
