@@ -9,14 +9,20 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'prom-client';
 import { readInputFile, writeFileAtomic } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
+import { WebhookSink } from '../events/index.ts';
+import { RegistryClient } from '../registry-client/index.ts';
+import type { RegistryEvent } from '../events/index.ts';
 import { loadPostgresDriver, redactUrl, SqliteMetadataStore } from '../metadata/index.ts';
 import type { MetadataStore } from '../metadata/index.ts';
-import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer } from '../registry/index.ts';
-import type { AccessConfig, GcOptions, GcReport, KeyedLock, Principal, TokenSettings } from '../registry/index.ts';
+import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer, repositoryGlob } from '../registry/index.ts';
+import type { AccessConfig, GcOptions, GcReport, KeyedLock, Principal, PullThroughRule, TokenSettings, Upstream } from '../registry/index.ts';
 import { FsBlobStore, loadS3BlobStore } from '../storage/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { parseAddr } from './registry-config.ts';
 import type { RegistryConfig } from './registry-config.ts';
+
+/** The smallest S3 multipart part: chunks at least this long are assembled inside S3 without re-reading. */
+const S3_MIN_PART = 5 * 1024 * 1024;
 
 /** A running registry: its address, and a graceful stop that lets running requests finish. */
 export interface RunningRegistry {
@@ -69,8 +75,12 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
   collectDefaultMetrics({ register: metrics });
   let server: Server | undefined;
   const access = new AccessController(accessConfig);
+  // The source of events names this registry; the real port is known only after listening.
+  let sourceUrl = `${scheme}://${displayHost}:${port}`;
+  const webhooks = createWebhookSink(config, logger, () => sourceUrl);
   try {
     const registry = new RegistryServer({
+      ...(webhooks ? { events: webhooks } : {}),
       blobs,
       metadata,
       access,
@@ -85,11 +95,21 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
         maxPageSize: config.http.maxPageSize,
         rateLimit: config.http.rateLimit,
         trustProxy: config.http.trustProxy,
+        chunkMinLength: config.http.chunkMinLength ?? (config.storage.driver === 's3' ? S3_MIN_PART : 0),
+        immutableTags: config.tags.immutable,
+        pullEvents: config.events.webhooks.some((hook) => hook.actions.includes('pull')),
+        pullThrough: config.proxy.map((rule): PullThroughRule => ({
+          repository: rule.repository,
+          upstream: upstreamOf(rule.upstream, rule.username !== undefined && rule.password !== undefined ? { username: rule.username, password: rule.password } : undefined),
+          stripPrefix: rule.stripPrefix,
+          addPrefix: rule.addPrefix,
+          revalidateAfterMs: rule.revalidateAfter * 1000,
+        })),
       },
     });
     const gcRuns = new Counter({ name: 'kiln_registry_gc_runs_total', help: 'Garbage-collection passes', registers: [metrics] });
     const gcDeleted = new Counter({ name: 'kiln_registry_gc_deleted_total', help: 'Objects removed by garbage collection', labelNames: ['type'], registers: [metrics] });
-    const gcOptions: GcOptions = { deleteUntagged: config.gc.deleteUntagged, gracePeriodMs: config.gc.gracePeriod * 1000, uploadExpiryMs: config.gc.uploadExpiry * 1000, dryRun: false };
+    const gcOptions: GcOptions = gcOptionsOf(config);
     const runGc = async (overrides: Partial<GcOptions> = {}): Promise<GcReport> => {
       const report = await collectGarbage({ blobs, metadata, logger, digestLocks }, { ...gcOptions, ...overrides }, Date.now());
       gcRuns.inc();
@@ -152,6 +172,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     });
     const actualPort = (server.address() as AddressInfo).port;
     const url = `${scheme}://${displayHost}:${actualPort}`;
+    sourceUrl = url;
     const token = await tokenSettings(config, url);
     if (token) accessConfig.token = token;
     if (open) {
@@ -194,6 +215,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
           await closed;
           clearInterval(sweeper);
           clearTimeout(timer);
+          // Events still queued get a few seconds, then go to the dead-letter log.
+          await webhooks?.close(Math.min(config.http.shutdownTimeout * 1000, 5000));
           await closeStores();
           await rm(pidFile(config), { force: true });
           logger.info({}, 'registry stopped');
@@ -203,9 +226,52 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     };
   } catch (error) {
     server?.close();
+    await webhooks?.close(0);
     await closeStores();
     throw error;
   }
+}
+
+/** An upstream registry reached through Kiln's registry client (token and basic auth, digests
+ *  verified on every manifest and blob). */
+function upstreamOf(url: string, credentials: { username: string; password: string } | undefined): Upstream {
+  const parsed = new URL(url);
+  const registry = parsed.host;
+  const client = new RegistryClient({ allowInsecure: parsed.protocol === 'http:', ...(credentials ? { credentials: async () => credentials } : {}) });
+  return {
+    name: url,
+    manifest: async (repository, reference) => {
+      const pulled = await client.getManifestIfExists(reference.includes(':') ? { registry, repository, digest: reference as Digest } : { registry, repository, tag: reference });
+      return pulled && { bytes: pulled.bytes, digest: pulled.digest, mediaType: pulled.mediaType };
+    },
+    blob: (repository, digest) => client.openBlob({ registry, repository }, digest),
+  };
+}
+
+/** Event type → the config's action name. */
+const ACTION_OF: Readonly<Record<RegistryEvent['type'], 'push' | 'delete' | 'pull'>> = { 'manifest.pushed': 'push', 'manifest.deleted': 'delete', 'tag.deleted': 'delete', 'manifest.pulled': 'pull' };
+
+/** The configured webhooks as one sink, or undefined when there are none. */
+function createWebhookSink(config: RegistryConfig, logger: Logger, source: () => string): WebhookSink | undefined {
+  if (config.events.webhooks.length === 0) return undefined;
+  return new WebhookSink({
+    source,
+    deadLetterPath: config.events.deadLetter,
+    logger,
+    endpoints: config.events.webhooks.map((hook) => {
+      const patterns = hook.repositories.map(repositoryGlob);
+      return {
+        name: hook.name,
+        url: hook.url,
+        secret: hook.secret,
+        accepts: (event: RegistryEvent) => hook.actions.includes(ACTION_OF[event.type]) && patterns.some((pattern) => pattern.test(event.repository)),
+        timeoutMs: hook.timeout * 1000,
+        maxAttempts: hook.maxAttempts,
+        backoffMs: hook.backoff * 1000,
+        maxBackoffMs: Math.max(hook.maxBackoff, hook.backoff) * 1000,
+      };
+    }),
+  });
 }
 
 /** What `openStores` returns. */
@@ -308,12 +374,29 @@ export async function runOfflineGc(config: RegistryConfig, logger: Logger, optio
   try {
     return await collectGarbage(
       { blobs, metadata, logger, digestLocks },
-      { deleteUntagged: config.gc.deleteUntagged, gracePeriodMs: config.gc.gracePeriod * 1000, uploadExpiryMs: config.gc.uploadExpiry * 1000, dryRun: false, ...options },
+      { ...gcOptionsOf(config), ...options },
       Date.now(),
     );
   } finally {
     await closeStores();
   }
+}
+
+/** The configured garbage-collection policy: grace, expiry, untagged deletes, retention, immutable tags. */
+function gcOptionsOf(config: RegistryConfig): GcOptions {
+  return {
+    deleteUntagged: config.gc.deleteUntagged,
+    gracePeriodMs: config.gc.gracePeriod * 1000,
+    uploadExpiryMs: config.gc.uploadExpiry * 1000,
+    dryRun: false,
+    retention: config.gc.retention.map((rule) => ({
+      repository: rule.repository,
+      ...(rule.keepLast !== undefined ? { keepLast: rule.keepLast } : {}),
+      ...(rule.keepTags !== undefined ? { keepTags: rule.keepTags } : {}),
+      ...(rule.untaggedAfter !== undefined ? { untaggedAfterMs: rule.untaggedAfter * 1000 } : {}),
+    })),
+    immutableTags: config.tags.immutable,
+  };
 }
 
 /** Reads a file the config names; a missing or unreadable one is the operator's to fix (exit 1). */

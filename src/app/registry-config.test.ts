@@ -84,3 +84,36 @@ describe('scale-out storage and metadata settings', () => {
     expect(error.detail.key).toBe(key);
   });
 });
+
+describe('tag policies', () => {
+  async function load(yaml: string) {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-config-'));
+    try {
+      await writeFile(join(dir, 'config.yaml'), yaml);
+      return await loadRegistryConfig({ file: 'config.yaml', cwd: dir, env: {} });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('reads immutable-tag rules and retention policies, a single tag glob as a list, ages as durations', async () => {
+    const config = await load(
+      ['tags:', '  immutable:', '    - repository: "prod/**"', '      tags: "v*"', 'gc:', '  retention:', '    - repository: "ci/**"', '      keepLast: 3', '      keepTags: [main]', '      untaggedAfter: 7d', ''].join('\n'),
+    );
+    expect(config.tags.immutable).toEqual([{ repository: 'prod/**', tags: ['v*'] }]);
+    expect(config.gc.retention).toEqual([{ repository: 'ci/**', keepLast: 3, keepTags: ['main'], untaggedAfter: 7 * 24 * 3600 }]);
+    const defaults = await load('{}\n');
+    expect([defaults.tags.immutable, defaults.gc.retention, defaults.http.chunkMinLength]).toEqual([[], [], undefined]);
+  });
+
+  it.each([
+    ['gc:\n  retention:\n    - repository: "ci/**"\n', 'gc.retention.0', 'a retention policy needs keepLast, keepTags or untaggedAfter'],
+    ['gc:\n  retention:\n    - repository: "ci/**"\n      keepLast: -1\n', 'gc.retention.0.keepLast', ''],
+    ['tags:\n  immutable:\n    - repository: "prod/**"\n      tags: []\n', 'tags.immutable.0.tags', ''],
+    ['tags:\n  immutable:\n    - repository: "prod/**"\n      tags: [v1]\n      ttl: 3\n', 'tags.immutable.0', ''],
+  ])('refuses %j naming the key', async (yaml, key, message) => {
+    const error = await load(yaml).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', detail: { key } });
+    expect((error as Error).message).toContain(message);
+  });
+});

@@ -46,6 +46,57 @@ const accessRule = z.strictObject({
   delete: z.array(z.string()).default([]),
 });
 
+const tagGlobs = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((value) => (typeof value === 'string' ? [value] : value));
+
+/** `tags.immutable[]`: tags matching `tags` in repositories matching `repository` are created once and
+ *  never moved or deleted. */
+const immutableRule = z.strictObject({
+  name: z.string().min(1).optional(),
+  repository: z.string().min(1),
+  tags: tagGlobs,
+});
+
+/** `gc.retention[]`: what garbage collection keeps of the repositories matching `repository`. */
+const retentionRule = z
+  .strictObject({
+    repository: z.string().min(1),
+    keepLast: z.number().int().nonnegative().optional(),
+    keepTags: tagGlobs.optional(),
+    untaggedAfter: seconds.optional(),
+  })
+  .refine((rule) => rule.keepLast !== undefined || rule.keepTags !== undefined || rule.untaggedAfter !== undefined, { message: 'a retention policy needs keepLast, keepTags or untaggedAfter' });
+
+/** `events.webhooks[]`: a receiver of signed CloudEvents. */
+const webhook = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, hyphens or underscores'),
+    url: z.url({ protocol: /^https?$/ }),
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    actions: z.array(z.enum(['push', 'delete', 'pull'])).min(1).default(['push', 'delete']),
+    repositories: z.array(z.string().min(1)).min(1).default(['**']),
+    timeout: seconds.default(10).refine((value) => value > 0, 'must be more than 0 seconds'),
+    maxAttempts: z.number().int().min(1).max(100).default(8),
+    backoff: seconds.default(1).refine((value) => value > 0, 'must be more than 0 seconds'),
+    maxBackoff: seconds.default(300),
+  })
+  .refine((hook) => (hook.secret === undefined) !== (hook.secretEnv === undefined), { message: 'give exactly one of secret and secretEnv', path: ['secret'] });
+
+/** `proxy[]`: local repositories matching `repository` are a pull-through cache of `upstream`. */
+const proxyRule = z
+  .strictObject({
+    repository: z.string().min(1),
+    upstream: z.url({ protocol: /^https?$/ }),
+    stripPrefix: z.string().default(''),
+    addPrefix: z.string().default(''),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    revalidateAfter: seconds.default(300),
+  })
+  .refine((rule) => !(rule.password !== undefined && rule.passwordEnv !== undefined), { message: 'give at most one of password and passwordEnv', path: ['password'] })
+  .refine((rule) => (rule.username === undefined) === (rule.password === undefined && rule.passwordEnv === undefined), { message: 'username and a password (password or passwordEnv) go together', path: ['username'] });
+
 /** The registry config file (YAML); docs/registry.md is its reference. Every key is optional. */
 export const registryConfigSchema = z.strictObject({
   addr: z.string().default('127.0.0.1:5000'),
@@ -94,6 +145,8 @@ export const registryConfigSchema = z.strictObject({
       maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024),
       maxNameLength: z.number().int().positive().default(255),
       maxPageSize: z.number().int().positive().default(1000),
+      /** Announced as OCI-Chunk-Min-Length; default 5 MiB on S3 (the smallest multipart part), none on the filesystem. */
+      chunkMinLength: z.number().int().nonnegative().optional(),
       shutdownTimeout: seconds.default(30),
       rateLimit: z.strictObject({ requestsPerSecond: z.number().nonnegative().default(0), burst: z.number().int().positive().default(200) }).prefault({}),
     })
@@ -120,8 +173,17 @@ export const registryConfigSchema = z.strictObject({
       access: z.array(accessRule).default([]),
     })
     .prefault({}),
+  tags: z.strictObject({ immutable: z.array(immutableRule).default([]) }).prefault({}),
+  proxy: z.array(proxyRule).default([]),
+  events: z
+    .strictObject({
+      webhooks: z.array(webhook).default([]),
+      deadLetter: z.string().optional(),
+    })
+    .prefault({}),
   gc: z
     .strictObject({
+      retention: z.array(retentionRule).default([]),
       online: z.boolean().default(false),
       interval: seconds.default(3600).refine((value) => value > 0, 'must be more than 0 seconds'),
       gracePeriod: seconds.default(3600),
@@ -132,7 +194,12 @@ export const registryConfigSchema = z.strictObject({
 });
 
 /** A parsed, defaulted config with every path resolved. */
-export type RegistryConfig = z.infer<typeof registryConfigSchema> & { dataDir: string; configFile?: string };
+export type RegistryConfig = Omit<z.infer<typeof registryConfigSchema>, 'events'> & {
+  dataDir: string;
+  configFile?: string;
+  /** Webhooks with their secrets resolved, and the dead-letter log's path. */
+  events: { webhooks: (z.infer<typeof webhook> & { secret: string })[]; deadLetter: string };
+};
 
 /** Default data directory: $KILN_REGISTRY_DATA, else $XDG_DATA_HOME/kiln/registry, else ~/.local/share/kiln/registry. */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -176,6 +243,19 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
   const base = file ? join(file, '..') : options.cwd;
   const dataDir = options.dataDir ? resolve(options.cwd, options.dataDir) : config.dataDir ? resolve(base, config.dataDir) : defaultDataDir(options.env);
   const at = (path: string | undefined) => (path === undefined ? undefined : isAbsolute(path) ? path : resolve(base, path));
+  const webhooks = config.events.webhooks.map((hook, index) => {
+    const secret = hook.secret ?? options.env[hook.secretEnv!];
+    if (!secret || secret.length < 16) {
+      throw new RegistryError('CONFIG_INVALID', `${file ?? 'config'}: events.webhooks.${index}.secretEnv: $${hook.secretEnv} is not set to a secret of at least 16 characters`, { detail: { file, key: `events.webhooks.${index}.secretEnv` } });
+    }
+    return { ...hook, secret };
+  });
+  const proxy = config.proxy.map((rule, index) => {
+    if (rule.passwordEnv === undefined) return rule;
+    const password = options.env[rule.passwordEnv];
+    if (!password) throw new RegistryError('CONFIG_INVALID', `${file ?? 'config'}: proxy.${index}.passwordEnv: $${rule.passwordEnv} is not set`, { detail: { file, key: `proxy.${index}.passwordEnv` } });
+    return { ...rule, password };
+  });
   return {
     ...config,
     ...(file ? { configFile: file } : {}),
@@ -183,6 +263,8 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
     dataDir,
     storage: { ...config.storage, filesystem: { root: at(config.storage.filesystem.root) ?? join(dataDir, 'storage') } },
     metadata: { ...config.metadata, sqlite: { path: at(config.metadata.sqlite.path) ?? join(dataDir, 'metadata.db'), synchronous: config.metadata.sqlite.synchronous } },
+    proxy,
+    events: { webhooks, deadLetter: at(config.events.deadLetter) ?? join(dataDir, 'events-dead-letter.jsonl') },
     http: { ...config.http, ...(config.http.tls ? { tls: { certificate: at(config.http.tls.certificate)!, key: at(config.http.tls.key)! } } : {}) },
     auth: {
       ...config.auth,

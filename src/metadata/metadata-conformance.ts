@@ -46,21 +46,60 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
       expect(await store.isBlobReferenced(d('x'))).toBe(false);
     }));
 
+    it('never moves an immutable tag: creates it once, re-puts the same digest, refuses another and stores nothing', withStore(async (store) => {
+      const first = manifest('r', 'first');
+      const second = manifest('r', 'second');
+      expect(await store.putManifest(first, ['v1', 'latest'], 1, { immutableTags: ['v1'] })).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });
+      expect(await store.putManifest(first, ['v1'], 2, { immutableTags: ['v1'] })).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });
+      expect(await store.putManifest(second, ['v1', 'latest'], 3, { immutableTags: ['v1'] })).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: ['v1'] });
+      // All or nothing: the mutable tag did not move either, and the manifest was not stored.
+      expect(await store.resolveTag('r', 'v1')).toBe(first.digest);
+      expect(await store.resolveTag('r', 'latest')).toBe(first.digest);
+      expect(await store.getManifest('r', second.digest)).toBeUndefined();
+      // Without the option the same tag moves (immutability is the caller's policy, not the store's).
+      expect((await store.putManifest(second, ['v1'], 4)).immutableTagsMoved).toEqual([]);
+      expect(await store.resolveTag('r', 'v1')).toBe(second.digest);
+    }));
+
+    it('deletes a tag only while it points at the same digest and was set before the cut-off', withStore(async (store) => {
+      const first = manifest('r', 'first');
+      const second = manifest('r', 'second');
+      await store.putManifest(first, ['t'], 10);
+      await store.putManifest(second, [], 10);
+      expect(await store.deleteTagIfUnchanged('r', 't', second.digest, 100)).toBe(false);
+      expect(await store.deleteTagIfUnchanged('r', 't', first.digest, 10)).toBe(false);
+      expect(await store.resolveTag('r', 't')).toBe(first.digest);
+      expect(await store.deleteTagIfUnchanged('r', 't', first.digest, 11)).toBe(true);
+      expect(await store.resolveTag('r', 't')).toBeUndefined();
+      expect(await store.deleteTagIfUnchanged('r', 't', first.digest, 11)).toBe(false);
+    }));
+
+    it('lists the repositories that link a blob, sorted and paged', withStore(async (store) => {
+      for (const repository of ['b/two', 'a', 'b/one', 'c']) await store.linkBlob(repository, d('shared'), 3, 1);
+      await store.linkBlob('z', d('other'), 3, 1);
+      expect(await store.blobRepositories(d('shared'), { limit: 10 })).toEqual(['a', 'b/one', 'b/two', 'c']);
+      expect(await store.blobRepositories(d('shared'), { limit: 2 })).toEqual(['a', 'b/one']);
+      expect(await store.blobRepositories(d('shared'), { last: 'b/one', limit: 10 })).toEqual(['b/two', 'c']);
+      await store.unlinkBlob('c', d('shared'));
+      expect(await store.blobRepositories(d('shared'), { last: 'b/one', limit: 10 })).toEqual(['b/two']);
+      expect(await store.blobRepositories(d('nothing'), { limit: 10 })).toEqual([]);
+    }));
+
     it('stores a manifest only when its blobs and children are present', withStore(async (store) => {
       const image = manifest('r', 'image', { blobs: [d('config'), d('layer')] });
-      expect(await store.putManifest(image, ['v1'], 1)).toEqual({ missingBlobs: [d('config'), d('layer')], missingManifests: [] });
+      expect(await store.putManifest(image, ['v1'], 1)).toEqual({ missingBlobs: [d('config'), d('layer')], missingManifests: [], immutableTagsMoved: [] });
       expect(await store.getManifest('r', image.digest)).toBeUndefined();
       expect(await store.resolveTag('r', 'v1')).toBeUndefined();
       await store.linkBlob('r', d('config'), 1, 1);
       await store.linkBlob('r', d('layer'), 1, 1);
-      expect(await store.putManifest(image, ['v1', 'latest'], 2)).toEqual({ missingBlobs: [], missingManifests: [] });
+      expect(await store.putManifest(image, ['v1', 'latest'], 2)).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });
       const stored = await store.getManifest('r', image.digest);
       expect(stored?.blobs.slice().sort()).toEqual([d('config'), d('layer')].sort());
       expect(await store.resolveTag('r', 'latest')).toBe(image.digest);
       const index = manifest('r', 'index', { mediaType: 'application/vnd.oci.image.index.v1+json', children: [image.digest, d('absent')] });
-      expect(await store.putManifest(index, [], 3)).toEqual({ missingBlobs: [], missingManifests: [d('absent')] });
+      expect(await store.putManifest(index, [], 3)).toEqual({ missingBlobs: [], missingManifests: [d('absent')], immutableTagsMoved: [] });
       expect(await store.getManifest('r', index.digest)).toBeUndefined();
-      expect(await store.putManifest({ ...index, children: [image.digest] }, ['multi'], 3)).toEqual({ missingBlobs: [], missingManifests: [] });
+      expect(await store.putManifest({ ...index, children: [image.digest] }, ['multi'], 3)).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });
       expect((await store.getManifest('r', index.digest))?.children).toEqual([image.digest]);
       expect(await store.getManifest('elsewhere', image.digest)).toBeUndefined();
     }));

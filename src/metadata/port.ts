@@ -44,10 +44,19 @@ export interface BlobLink {
   linkedAt: number;
 }
 
-/** Result of `putManifest`: what was missing (nothing stored then). */
+/** Result of `putManifest`: what was missing or refused (nothing stored then). */
 export interface PutManifestResult {
   missingBlobs: Digest[];
   missingManifests: Digest[];
+  /** Tags of `options.immutableTags` that already point at another manifest. */
+  immutableTagsMoved: string[];
+}
+
+/** Options of `putManifest`. */
+export interface PutManifestOptions {
+  /** Tags (a subset of the tags put) that may be created but never moved: when one already points at
+   *  another digest, nothing is stored. Checked in the same transaction as the write. */
+  immutableTags?: readonly string[];
 }
 
 /** Pagination of sorted listings: entries strictly after `last`, at most `limit`. */
@@ -71,16 +80,22 @@ export interface MetadataStore {
   unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
   /** True when some repository links the blob or stores a manifest with that digest. */
   isBlobReferenced(digest: Digest): Promise<boolean>;
+  /** Repositories that link the blob, sorted, after `page.last` (for mounts without `from=`). */
+  blobRepositories(digest: Digest, page: Page): Promise<string[]>;
 
   /** Stores a manifest and points `tags` at it, atomically — but only when every blob it needs is
    *  linked in the repository and every child manifest is stored there; otherwise stores nothing
-   *  and reports what is missing. Re-putting the same digest updates nothing but the tags. */
-  putManifest(record: ManifestRecord, tags: readonly string[], now: number): Promise<PutManifestResult>;
+   *  and reports what is missing (or which immutable tags it would move). Re-putting the same digest
+   *  updates nothing but the tags. */
+  putManifest(record: ManifestRecord, tags: readonly string[], now: number, options?: PutManifestOptions): Promise<PutManifestResult>;
   getManifest(repository: string, digest: Digest): Promise<ManifestRecord | undefined>;
   /** Removes a manifest revision and every tag pointing at it. */
   deleteManifest(repository: string, digest: Digest): Promise<boolean>;
   resolveTag(repository: string, tag: string): Promise<Digest | undefined>;
   deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Deletes a tag only if it still points at `digest` and was last set before `olderThan` (a tag
+   *  moved or re-pushed meanwhile stays); the check and the delete are one transaction. */
+  deleteTagIfUnchanged(repository: string, tag: string, digest: Digest, olderThan: number): Promise<boolean>;
   listTags(repository: string, page: Page): Promise<string[]>;
   /** Manifests in `repository` whose subject is `subject`, oldest first. */
   listReferrers(repository: string, subject: Digest): Promise<ManifestRecord[]>;

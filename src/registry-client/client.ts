@@ -76,6 +76,8 @@ interface RequestOptions {
 }
 
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
+/** The largest OCI-Chunk-Min-Length the client honours (larger announcements are capped to this). */
+const MAX_ANNOUNCED_CHUNK = 64 * 1024 * 1024;
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 
 /** An OCI distribution-spec client: resolve, pull and push manifests and blobs, list tags, list and
@@ -312,7 +314,7 @@ export class RegistryClient {
       if (await this.blobExists(repo, digest)) return descriptor;
       if (options.mountFrom && (await this.mountBlob(repo, digest, options.mountFrom))) return descriptor;
       if (!options.chunked && source.length <= this.#chunkSize) {
-        const location = await this.#startUpload(repo);
+        const { location } = await this.#startUpload(repo);
         await this.#finishUpload(repo, location, digest, source);
         return descriptor;
       }
@@ -402,13 +404,15 @@ export class RegistryClient {
     return { ...descriptor, viaApi: false };
   }
 
-  async #startUpload(repo: RepositoryRef): Promise<string> {
+  /** Opens an upload session: its URL, and the registry's `OCI-Chunk-Min-Length` when it sent one. */
+  async #startUpload(repo: RepositoryRef): Promise<{ location: string; minChunk: number | undefined }> {
     const response = await this.#send({ method: 'POST', url: await this.#url(repo.registry, `/v2/${repo.repository}/blobs/uploads/`), repo, actions: ['pull', 'push'] });
     await this.#expect(response, [202], `start upload to ${repo.registry}/${repo.repository}`);
     await response.body?.cancel();
     const location = response.headers.get('location');
     if (!location) throw new RegistryClientError('REGISTRY_RESPONSE_INVALID', `start upload to ${repo.registry}/${repo.repository}: 202 without Location`, {});
-    return resolveLocation(response.url, location);
+    const announced = Number(response.headers.get('oci-chunk-min-length') ?? Number.NaN);
+    return { location: resolveLocation(response.url, location), minChunk: Number.isSafeInteger(announced) && announced > 0 ? announced : undefined };
   }
 
   async #finishUpload(repo: RepositoryRef, location: string, digest: Digest, body?: Uint8Array): Promise<void> {
@@ -427,7 +431,11 @@ export class RegistryClient {
   }
 
   async #chunkedUpload(repo: RepositoryRef, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, mediaType: string, expected?: Digest): Promise<Descriptor> {
-    let location = await this.#startUpload(repo);
+    const started = await this.#startUpload(repo);
+    let location = started.location;
+    // Non-final chunks at least as long as the registry's OCI-Chunk-Min-Length (bounded, so a hostile
+    // registry cannot make the client buffer without limit).
+    const chunkSize = Math.max(this.#chunkSize, Math.min(started.minChunk ?? 0, MAX_ANNOUNCED_CHUNK));
     const hash = createHash('sha256');
     let offset = 0;
     let pending: Uint8Array[] = [];
@@ -455,11 +463,11 @@ export class RegistryClient {
       hash.update(piece);
       let start = 0;
       while (start < piece.length) {
-        const take = Math.min(piece.length - start, this.#chunkSize - pendingSize);
+        const take = Math.min(piece.length - start, chunkSize - pendingSize);
         pending.push(piece.subarray(start, start + take));
         pendingSize += take;
         start += take;
-        if (pendingSize >= this.#chunkSize) await flush();
+        if (pendingSize >= chunkSize) await flush();
       }
     }
     await flush();

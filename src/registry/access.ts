@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { SignJWT, jwtVerify } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { RegistryError } from './errors.ts';
+import { repositoryGlob } from './format/patterns.ts';
 
 /** One action on a repository. */
 export type Action = 'pull' | 'push' | 'delete';
@@ -88,19 +89,6 @@ export async function hashHtpasswdPassword(password: string, cost = 10): Promise
   return (await bcrypt.hash(password, cost)).replace(/^\$2[ab]\$/, '$2y$');
 }
 
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!;
-    if (char === '*' && glob[i + 1] === '*') {
-      source += '.*';
-      i++;
-    } else if (char === '*') source += '[^/]*';
-    else source += char.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
-}
-
 const DEFAULT_RULE: AccessRule = { repository: '**', public: true, pull: ['*'], push: ['*'], delete: ['*'] };
 
 /** Decides access and authenticates callers; keeps verified basic credentials in a small cache so
@@ -112,7 +100,7 @@ export class AccessController {
 
   constructor(config: AccessConfig) {
     this.config = config;
-    this.#rules = [...config.rules, DEFAULT_RULE].map((rule) => ({ rule, pattern: globToRegExp(rule.repository) }));
+    this.#rules = [...config.rules, DEFAULT_RULE].map((rule) => ({ rule, pattern: repositoryGlob(rule.repository) }));
   }
 
   /** Actions `principal` may take on `repository`, ignoring token claims. */

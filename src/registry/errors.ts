@@ -27,6 +27,7 @@ export const registryErrorCodes = {
   TAG_INVALID: { message: 'manifest tag did not match URI', httpStatus: 400 },
   RANGE_INVALID: { message: 'invalid content range', httpStatus: 416 },
   PAGINATION_NUMBER_INVALID: { message: 'invalid number of results requested', httpStatus: 400 },
+  TAG_IMMUTABLE: { message: 'the tag is immutable', httpStatus: 409 },
   MANIFEST_TOO_LARGE: { message: 'manifest exceeds the size limit', httpStatus: 413 },
   NOT_FOUND: { message: 'no such endpoint', httpStatus: 404 },
   METHOD_NOT_ALLOWED: { message: 'method not allowed on this endpoint', httpStatus: 405 },

@@ -4,6 +4,19 @@ import type { BlobStore } from '../storage/index.ts';
 import { planGc } from './gc-plan.ts';
 import type { GcPlan, GcSnapshot } from './gc-plan.ts';
 import type { KeyedLock } from './keyed-mutex.ts';
+import type { ImmutableTagRule } from './tag-policy.ts';
+
+/** A retention policy from the config file (`gc.retention`); the first one matching a repository applies. */
+export interface RetentionPolicy {
+  /** Repository glob (`*` within a component, `**` across components). */
+  repository: string;
+  /** Keep the N most recently pushed tags. */
+  keepLast?: number;
+  /** Keep tags matching these globs. */
+  keepTags?: string[];
+  /** Delete untagged manifests of these repositories once older than this (ms). */
+  untaggedAfterMs?: number;
+}
 
 /** Garbage-collection policy (config file `gc:`). */
 export interface GcOptions {
@@ -17,11 +30,17 @@ export interface GcOptions {
   dryRun: boolean;
   /** Only expire upload sessions (the server does this hourly even when online GC is off). */
   uploadsOnly?: boolean;
+  /** Tag retention per repository pattern. */
+  retention?: readonly RetentionPolicy[];
+  /** Immutable tags, which retention never deletes. */
+  immutableTags?: readonly ImmutableTagRule[];
 }
 
 /** What a pass removed (or, in a dry run, would remove). */
 export interface GcReport {
   dryRun: boolean;
+  /** Tags retention removed. */
+  tagsDeleted: { repository: string; tag: string }[];
   manifestsDeleted: { repository: string; digest: Digest }[];
   blobLinksRemoved: number;
   blobsDeleted: Digest[];
@@ -47,10 +66,21 @@ export async function collectGarbage(
     cutoff,
     uploadCutoff: now - options.uploadExpiryMs,
     ...(options.uploadsOnly ? { uploadsOnly: true } : {}),
+    ...(options.retention?.length
+      ? {
+          retention: options.retention.map((policy) => ({
+            repository: policy.repository,
+            ...(policy.keepLast !== undefined ? { keepLast: policy.keepLast } : {}),
+            ...(policy.keepTags !== undefined ? { keepTags: policy.keepTags } : {}),
+            ...(policy.untaggedAfterMs !== undefined ? { untaggedCutoff: now - policy.untaggedAfterMs } : {}),
+          })),
+        }
+      : {}),
+    ...(options.immutableTags?.length ? { immutableTags: options.immutableTags } : {}),
   });
   const report = options.dryRun ? reportOf(plan, true) : await applyGcPlan(deps, plan, cutoff);
   logger.info(
-    { dryRun: options.dryRun, manifests: report.manifestsDeleted.length, blobLinks: report.blobLinksRemoved, blobs: report.blobsDeleted.length, bytes: report.bytesFreed, uploads: report.uploadsExpired.length },
+    { dryRun: options.dryRun, tags: report.tagsDeleted.length, manifests: report.manifestsDeleted.length, blobLinks: report.blobLinksRemoved, blobs: report.blobsDeleted.length, bytes: report.bytesFreed, uploads: report.uploadsExpired.length },
     'garbage collection finished',
   );
   return report;
@@ -78,7 +108,8 @@ async function takeSnapshot(deps: { blobs: BlobStore; metadata: MetadataStore },
 function reportOf(plan: GcPlan, dryRun: boolean): GcReport {
   return {
     dryRun,
-    manifestsDeleted: plan.manifests,
+    tagsDeleted: plan.tags.map((tag) => ({ repository: tag.repository, tag: tag.tag })),
+    manifestsDeleted: plan.manifests.map((item) => ({ repository: item.repository, digest: item.digest })),
     blobLinksRemoved: plan.blobLinks.length,
     blobsDeleted: plan.blobs.map((blob) => blob.digest),
     bytesFreed: plan.blobs.reduce((total, blob) => total + blob.size, 0),
@@ -90,9 +121,10 @@ function reportOf(plan: GcPlan, dryRun: boolean): GcReport {
 /** Applies a plan; each step re-checks its condition, and the report lists what was really removed. */
 async function applyGcPlan(deps: { blobs: BlobStore; metadata: MetadataStore; digestLocks: KeyedLock }, plan: GcPlan, cutoff: number): Promise<GcReport> {
   const { blobs, metadata, digestLocks } = deps;
-  const done: GcPlan = { manifests: [], blobLinks: [], blobs: [], uploads: [], liveManifests: plan.liveManifests };
+  const done: GcPlan = { tags: [], manifests: [], blobLinks: [], blobs: [], uploads: [], liveManifests: plan.liveManifests };
+  for (const tag of plan.tags) if (await metadata.deleteTagIfUnchanged(tag.repository, tag.tag, tag.digest, cutoff)) done.tags.push(tag);
   for (const item of plan.manifests) {
-    if (await metadata.deleteManifestIfUnused(item.repository, item.digest, cutoff)) done.manifests.push(item);
+    if (await metadata.deleteManifestIfUnused(item.repository, item.digest, item.olderThan)) done.manifests.push(item);
   }
   done.liveManifests += plan.manifests.length - done.manifests.length;
   for (const link of plan.blobLinks) if (await metadata.unlinkBlobIfUnused(link.repository, link.digest, cutoff)) done.blobLinks.push(link);

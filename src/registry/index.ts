@@ -5,10 +5,15 @@ export type { AccessConfig, AccessRule, TokenSettings, Principal, Action } from 
 export { RegistryError, registryErrorCodes } from './errors.ts';
 export type { RegistryErrorCode, RegistryErrorSpec } from './errors.ts';
 export { collectGarbage } from './gc.ts';
-export type { GcOptions, GcReport } from './gc.ts';
+export type { GcOptions, GcReport, RetentionPolicy } from './gc.ts';
+export { ImmutableTags } from './tag-policy.ts';
+export { PullThroughCache } from './pull-through.ts';
+export type { PullThroughRule, Upstream } from './pull-through.ts';
+export type { ImmutableTagRule } from './tag-policy.ts';
 export { planGc } from './gc-plan.ts';
-export type { GcPlan, GcPlanOptions, GcSnapshot } from './gc-plan.ts';
+export type { GcPlan, GcPlanOptions, GcSnapshot, RetentionRule } from './gc-plan.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
 export type { KeyedLock } from './keyed-mutex.ts';
 export { isValidName, isValidTag, isSupportedDigest } from './format/grammar.ts';
+export { repositoryGlob, tagGlob } from './format/patterns.ts';
 export { parseManifest, MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST } from './format/manifest.ts';

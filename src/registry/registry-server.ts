@@ -5,6 +5,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { algorithmOf, DIGEST_GRAMMAR, digestWith, isKilnError } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
+import type { EventSink, RegistryEvent } from '../events/index.ts';
 import type { ManifestRecord, MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { AccessController, AccessRequest, Principal } from './access.ts';
@@ -16,6 +17,10 @@ import { parseByteRange, parseChunkRange } from './format/ranges.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { KeyedLock } from './keyed-mutex.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { PullThroughCache } from './pull-through.ts';
+import type { PullThroughRule } from './pull-through.ts';
+import { ImmutableTags } from './tag-policy.ts';
+import type { ImmutableTagRule } from './tag-policy.ts';
 
 /** Settings of the registry's HTTP behaviour (from the config file). */
 export interface RegistrySettings {
@@ -31,6 +36,16 @@ export interface RegistrySettings {
   rateLimit: { requestsPerSecond: number; burst: number };
   /** Trust X-Forwarded-For for the client address (behind a proxy). */
   trustProxy: boolean;
+  /** Smallest non-final chunk the storage handles without extra copying, announced as
+   *  `OCI-Chunk-Min-Length` when an upload starts; 0 or absent: no minimum, no header. */
+  chunkMinLength?: number;
+  /** Tags that may be created once and never moved or deleted (409 TAG_IMMUTABLE naming the rule). */
+  immutableTags?: readonly ImmutableTagRule[];
+  /** Repositories that mirror an upstream registry (pull-through cache); they refuse pushes and deletes. */
+  pullThrough?: readonly PullThroughRule[];
+  /** Publish `manifest.pulled` events for manifest GETs (off unless a webhook asks for pulls: it
+   *  costs on the hottest path). */
+  pullEvents?: boolean;
 }
 
 /** Everything the registry needs, injected by the composition root (src/app). */
@@ -48,10 +63,15 @@ export interface RegistryDependencies {
    *  answered with a 307 to the URL this returns — a short-lived pre-signed storage URL — instead of
    *  the bytes. */
   blobRedirect?: (digest: Digest) => Promise<string>;
+  /** Where push, delete (and optionally pull) events go, e.g. webhooks. */
+  events?: EventSink;
   now?: () => number;
 }
 
 const API_VERSION_HEADER = 'registry/2.0';
+/** How many repositories linking a blob an anonymous mount (no `from=`) looks through for one the
+ *  caller may read, so one request's cost stays bounded however widely a blob is shared. */
+const MOUNT_SEARCH_LIMIT = 1000;
 const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
 
 type Route =
@@ -89,6 +109,7 @@ interface Exchange {
   res: ServerResponse;
   url: URL;
   principal: Principal;
+  requestId: string;
 }
 
 /** The OCI distribution v1.1 API over a BlobStore and a MetadataStore, as a plain node:http request
@@ -101,6 +122,8 @@ export class RegistryServer {
   readonly #manifestCache = new Map<string, Buffer>();
   #manifestCacheBytes = 0;
   readonly #limiter: RateLimiter | undefined;
+  readonly #immutable: ImmutableTags;
+  readonly #mirror: PullThroughCache | undefined;
   readonly #requests: Counter<'method' | 'route' | 'status'>;
   readonly #duration: Histogram<'method' | 'route'>;
   readonly #bytes: Counter<'direction'>;
@@ -113,6 +136,10 @@ export class RegistryServer {
     this.#now = deps.now ?? Date.now;
     const { requestsPerSecond, burst } = deps.settings.rateLimit;
     this.#limiter = requestsPerSecond > 0 ? new RateLimiter(requestsPerSecond, burst, this.#now) : undefined;
+    this.#immutable = new ImmutableTags(deps.settings.immutableTags ?? []);
+    this.#mirror = deps.settings.pullThrough?.length
+      ? new PullThroughCache(deps.settings.pullThrough, { blobs: deps.blobs, metadata: deps.metadata, digestLocks: deps.digestLocks, logger: deps.logger, now: this.#now })
+      : undefined;
     this.#requests = new Counter({ name: 'kiln_registry_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [deps.metrics] });
     this.#duration = new Histogram({
       name: 'kiln_registry_http_request_duration_seconds',
@@ -154,7 +181,7 @@ export class RegistryServer {
           this.#internalError(error, requestId, 'finish-listener');
         }
       });
-      void this.#dispatch(req, res, remote, (name) => {
+      void this.#dispatch(req, res, remote, requestId, (name) => {
         routeName = name;
       })
         .catch((error: unknown) => this.#fail(req, res, error, requestId))
@@ -185,7 +212,7 @@ export class RegistryServer {
     }
   }
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse, socketAddress: string, setRoute: (name: string) => void): Promise<void> {
+  async #dispatch(req: IncomingMessage, res: ServerResponse, socketAddress: string, requestId: string, setRoute: (name: string) => void): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://registry.invalid');
@@ -208,7 +235,7 @@ export class RegistryServer {
     }
     if (!target) throw new RegistryError('NOT_FOUND', `no endpoint at ${url.pathname}`);
     const principal = await this.#deps.access.authenticate(req.headers.authorization, remoteAddress);
-    const exchange: Exchange = { req, res, url, principal };
+    const exchange: Exchange = { req, res, url, principal, requestId };
     const method = req.method ?? 'GET';
     switch (target.kind) {
       case 'base':
@@ -250,6 +277,14 @@ export class RegistryServer {
       if (first) return first;
     }
     return socketAddress;
+  }
+
+  /** Hands an event to the sink (which never throws and returns at once). */
+  #publish(exchange: Exchange, event: Omit<RegistryEvent, 'time' | 'actor' | 'requestId'>): void {
+    const sink = this.#deps.events;
+    if (!sink) return;
+    const actor = exchange.principal.user;
+    sink.publish({ ...event, time: this.#now(), requestId: exchange.requestId, ...(actor ? { actor } : {}) });
   }
 
   #authorize(exchange: Exchange, needs: AccessRequest[]): void {
@@ -325,6 +360,8 @@ export class RegistryServer {
     const { res } = exchange;
     if (method === 'GET' || method === 'HEAD') {
       this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
+      const rule = this.#mirror?.ruleFor(name);
+      if (rule && (isValidTag(reference) || isSupportedDigest(reference))) await this.#mirror!.refresh(rule, name, reference);
       const record = await this.#resolveReference(name, reference);
       res.setHeader('Docker-Content-Digest', record.digest);
       res.setHeader('ETag', `"${record.digest}"`);
@@ -341,6 +378,9 @@ export class RegistryServer {
         return;
       }
       res.end(await this.#manifestBytes(record.digest));
+      if (this.#deps.settings.pullEvents) {
+        this.#publish(exchange, { type: 'manifest.pulled', repository: name, digest: record.digest, mediaType: record.mediaType, size: record.size, ...(reference.includes(':') ? {} : { tag: reference }) });
+      }
       return;
     }
     if (method === 'PUT') return this.#putManifest(exchange, name, reference);
@@ -348,9 +388,16 @@ export class RegistryServer {
     throw notAllowed(method, 'GET, HEAD, PUT, DELETE');
   }
 
+  /** Mirrored repositories hold what the upstream has, nothing else. */
+  #refuseMirrored(name: string, what: string): void {
+    const rule = this.#mirror?.ruleFor(name);
+    if (rule) throw new RegistryError('UNSUPPORTED', `${name} is a pull-through cache of ${rule.upstream.name}: ${what} is not allowed`, { detail: { repository: name, upstream: rule.upstream.name } });
+  }
+
   async #putManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
     const { req, res, url } = exchange;
     this.#authorize(exchange, [{ repository: name, actions: ['pull', 'push'] }]);
+    this.#refuseMirrored(name, 'pushing');
     const isDigestRef = reference.includes(':');
     if (isDigestRef) {
       if (!DIGEST_GRAMMAR.test(reference) || !isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
@@ -374,6 +421,7 @@ export class RegistryServer {
       throw new RegistryError('DIGEST_INVALID', `manifest bytes hash to ${digest}, not ${reference}`, { detail: { digest: reference, actual: digest } });
     }
     const tags = isDigestRef ? extraTags : [reference];
+    const fixed = tags.map((tag) => ({ tag, match: this.#immutable.ruleFor(name, tag) })).filter((entry) => entry.match !== undefined);
     const record: ManifestRecord = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length, blobs: parsed.blobs, children: parsed.children, createdAt: this.#now() };
     if (parsed.subject) record.subject = parsed.subject;
     if (parsed.artifactType) record.artifactType = parsed.artifactType;
@@ -382,14 +430,19 @@ export class RegistryServer {
     // for GC, never a manifest without its bytes.
     const result = await this.#deps.digestLocks.run(digest, async () => {
       await this.#deps.blobs.put(digest, [bytes], bytes.length);
-      return this.#deps.metadata.putManifest(record, tags, this.#now());
+      return this.#deps.metadata.putManifest(record, tags, this.#now(), fixed.length ? { immutableTags: fixed.map((entry) => entry.tag) } : {});
     });
+    if (result.immutableTagsMoved.length) {
+      const tag = result.immutableTagsMoved[0]!;
+      throw immutableTag(name, tag, this.#immutable.ruleFor(name, tag)!.name, 'moved to another manifest');
+    }
     const missing = [...result.missingBlobs, ...result.missingManifests];
     if (missing.length) {
       const entries = missing.map((item) => ({ code: 'MANIFEST_BLOB_UNKNOWN' as RegistryErrorCode, message: `${item} is not in ${name}`, detail: { digest: item } }));
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', entries[0]!.message, { detail: { digest: missing[0] }, extra: entries.slice(1) });
     }
     this.#deps.logger.info({ repository: name, digest, tags }, 'manifest pushed');
+    this.#publish(exchange, { type: 'manifest.pushed', repository: name, digest, mediaType: parsed.mediaType, size: bytes.length, tags });
     res.setHeader('Location', `/v2/${name}/manifests/${digest}`);
     res.setHeader('Docker-Content-Digest', digest);
     if (parsed.subject) res.setHeader('OCI-Subject', parsed.subject);
@@ -402,18 +455,42 @@ export class RegistryServer {
   async #deleteManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
     this.#authorize(exchange, [{ repository: name, actions: ['delete'] }]);
     if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
+    this.#refuseMirrored(name, 'deleting');
     const { metadata } = this.#deps;
     if (reference.includes(':')) {
       if (!isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
+      // Deleting a manifest removes its tags: refused while an immutable tag points at it.
+      if (!this.#immutable.isEmpty) {
+        const held = await this.#immutableTagOf(name, reference);
+        if (held) throw immutableTag(name, held.tag, held.rule, 'deleted (it points at this manifest)');
+      }
       if (!(await metadata.deleteManifest(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${reference} is unknown`, { detail: { digest: reference } });
+      this.#publish(exchange, { type: 'manifest.deleted', repository: name, digest: reference });
     } else {
       if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
+      const rule = this.#immutable.ruleFor(name, reference);
+      if (rule && (await metadata.resolveTag(name, reference)) !== undefined) throw immutableTag(name, reference, rule.name, 'deleted');
       if (!(await metadata.deleteTag(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${reference} is not a known tag`, { detail: { tag: reference } });
+      this.#publish(exchange, { type: 'tag.deleted', repository: name, tag: reference });
     }
     this.#deps.logger.info({ repository: name, reference }, 'manifest deleted');
     exchange.res.statusCode = 202;
     exchange.res.setHeader('Content-Length', 0);
     exchange.res.end();
+  }
+
+  /** An immutable tag of `name` that points at `digest`, if any (walks the repository's tags). */
+  async #immutableTagOf(name: string, digest: Digest): Promise<{ tag: string; rule: string } | undefined> {
+    let last: string | undefined;
+    for (;;) {
+      const page = await this.#deps.metadata.listTags(name, { ...(last !== undefined ? { last } : {}), limit: 1000 });
+      for (const tag of page) {
+        const rule = this.#immutable.ruleFor(name, tag);
+        if (rule && (await this.#deps.metadata.resolveTag(name, tag)) === digest) return { tag, rule: rule.name };
+      }
+      if (page.length < 1000) return undefined;
+      last = page[page.length - 1];
+    }
   }
 
   // ---- blobs -----------------------------------------------------------------------------------
@@ -423,6 +500,7 @@ export class RegistryServer {
     if (method === 'DELETE') {
       this.#authorize(exchange, [{ repository: name, actions: ['delete'] }]);
       if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
+      this.#refuseMirrored(name, 'deleting');
       if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText)}`, { detail: { digest: digestText } });
       if (!(await this.#deps.metadata.unlinkBlob(name, digestText))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} is not in ${name}`, { detail: { digest: digestText } });
       res.statusCode = 202;
@@ -488,6 +566,7 @@ export class RegistryServer {
   async #onUploadStart(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url } = exchange;
     this.#authorize(exchange, [{ repository: name, actions: ['pull', 'push'] }]);
+    this.#refuseMirrored(name, 'pushing');
     const mount = url.searchParams.get('mount');
     const from = url.searchParams.get('from');
     if (mount !== null) {
@@ -513,27 +592,62 @@ export class RegistryServer {
     let offset = 0;
     if (hasBody(req)) offset = await this.#append(name, id, 0, req, undefined);
     else await drainBody(req);
+    const minimum = this.#deps.settings.chunkMinLength ?? 0;
+    if (minimum > 0) res.setHeader('OCI-Chunk-Min-Length', String(minimum));
     uploadAccepted(res, name, id, offset);
   }
 
+  /** Cross-repository mount: with `from=`, from that repository when the caller may pull it; without
+   *  (an anonymous mount), from the first repository, in name order, that links the blob and that the
+   *  caller may pull — so a mount never reveals a blob the caller could not read. False: open a normal
+   *  upload session instead (202), as the spec asks. */
   async #tryMount(exchange: Exchange, name: string, mount: string, from: string | null): Promise<boolean> {
-    if (!isSupportedDigest(mount) || from === null || !isValidName(from, this.#deps.settings.maxNameLength)) return false;
-    const pulls = this.#deps.access;
+    if (!isSupportedDigest(mount)) return false;
+    let sources: string[];
+    if (from !== null) {
+      if (!isValidName(from, this.#deps.settings.maxNameLength) || !this.#mayPull(exchange.principal, from)) return false;
+      sources = [from];
+    } else {
+      sources = await this.#readableSources(exchange.principal, mount, name);
+    }
+    for (const source of sources) {
+      const mounted = await this.#deps.digestLocks.run(mount, async () => {
+        const link = await this.#deps.metadata.blobLink(source, mount);
+        if (!link || !(await this.#deps.blobs.touch(mount))) return false;
+        await this.#deps.metadata.linkBlob(name, mount, link.size, this.#now());
+        return true;
+      });
+      if (!mounted) continue;
+      await drainBody(exchange.req);
+      this.#deps.logger.debug({ repository: name, digest: mount, from: source, anonymous: from === null }, 'blob mounted');
+      blobCreated(exchange.res, name, mount);
+      return true;
+    }
+    return false;
+  }
+
+  #mayPull(principal: Principal, repository: string): boolean {
     try {
-      pulls.authorize(exchange.principal, [{ repository: from, actions: ['pull'] }]);
+      this.#deps.access.authorize(principal, [{ repository, actions: ['pull'] }]);
+      return true;
     } catch {
       return false;
     }
-    const mounted = await this.#deps.digestLocks.run(mount, async () => {
-      const link = await this.#deps.metadata.blobLink(from, mount);
-      if (!link || !(await this.#deps.blobs.touch(mount))) return false;
-      await this.#deps.metadata.linkBlob(name, mount, link.size, this.#now());
-      return true;
-    });
-    if (!mounted) return false;
-    await drainBody(exchange.req);
-    blobCreated(exchange.res, name, mount);
-    return true;
+  }
+
+  /** Up to a few repositories (other than `target`) that link `digest` and that `principal` may pull;
+   *  the search looks at no more than MOUNT_SEARCH_LIMIT linking repositories. */
+  async #readableSources(principal: Principal, digest: Digest, target: string): Promise<string[]> {
+    const found: string[] = [];
+    let last: string | undefined;
+    for (let seen = 0; seen < MOUNT_SEARCH_LIMIT && found.length < 3; ) {
+      const page = await this.#deps.metadata.blobRepositories(digest, { ...(last !== undefined ? { last } : {}), limit: 100 });
+      for (const repository of page) if (repository !== target && this.#mayPull(principal, repository)) found.push(repository);
+      seen += page.length;
+      if (page.length < 100) break;
+      last = page[page.length - 1];
+    }
+    return found.slice(0, 3);
   }
 
   async #onUpload(exchange: Exchange, method: string, name: string, id: string): Promise<void> {
@@ -653,16 +767,40 @@ export class RegistryServer {
     sendJson(exchange.res, 200, { name, tags: tags.slice(0, limit) });
   }
 
+  /** Referrers, oldest first (then by digest), in pages of at most `http.maxPageSize` (or `n=`); a
+   *  `Link: <…>; rel="next"` header carries the cursor `last=<createdAt>.<digest>` of the page's last
+   *  entry, which stays valid when that entry is deleted between the two requests. */
   async #onReferrers(exchange: Exchange, name: string, digestText: string): Promise<void> {
     this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
     if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
-    const filters = exchange.url.searchParams.getAll('artifactType');
+    const { url } = exchange;
+    const { limit, last, requested } = this.#page(url);
+    let after: { createdAt: number; digest: string } | undefined;
+    if (last !== undefined) {
+      const cursor = /^(\d{1,16})\.(.+)$/.exec(last);
+      if (!cursor) throw new RegistryError('PAGINATION_NUMBER_INVALID', `last must be a cursor from a Link header, got ${JSON.stringify(last.slice(0, 200))}`);
+      after = { createdAt: Number(cursor[1]), digest: cursor[2]! };
+    }
+    const filters = url.searchParams.getAll('artifactType');
     let records = await this.#deps.metadata.listReferrers(name, digestText);
     if (filters.length) {
       records = records.filter((record) => record.artifactType !== undefined && filters.includes(record.artifactType));
       exchange.res.setHeader('OCI-Filters-Applied', 'artifactType');
     }
-    const manifests = records.map((record) => ({
+    if (after) {
+      const { createdAt, digest } = after;
+      records = records.filter((record) => record.createdAt > createdAt || (record.createdAt === createdAt && record.digest > digest));
+    }
+    const page = records.slice(0, limit);
+    if (records.length > limit && limit > 0) {
+      const end = page[page.length - 1]!;
+      const next = new URLSearchParams();
+      for (const filter of filters) next.append('artifactType', filter);
+      next.set('n', String(requested ?? limit));
+      next.set('last', `${end.createdAt}.${end.digest}`);
+      exchange.res.setHeader('Link', `</v2/${name}/referrers/${digestText}?${next.toString()}>; rel="next"`);
+    }
+    const manifests = page.map((record) => ({
       mediaType: record.mediaType,
       digest: record.digest,
       size: record.size,
@@ -722,6 +860,11 @@ function toRegistryError(error: unknown, requestId: string): RegistryError {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { cause: error });
   }
   return new RegistryError('UNKNOWN', `internal error; see the registry log (request ${requestId})`, { cause: error, detail: { requestId } });
+}
+
+/** 409 for a push that would move, or a delete that would remove, an immutable tag; names the rule. */
+function immutableTag(name: string, tag: string, rule: string, what: string): RegistryError {
+  return new RegistryError('TAG_IMMUTABLE', `tag ${name}:${tag} is immutable (rule ${JSON.stringify(rule)}) and cannot be ${what}`, { detail: { repository: name, tag, rule } });
 }
 
 function notAllowed(method: string, allowed: string): RegistryError {

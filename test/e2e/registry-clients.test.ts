@@ -46,6 +46,25 @@ describe('kiln registry with real clients', () => {
     expect(kiln.log()).toContain('anonymous pull and push allowed');
   });
 
+  it('skopeo copies between two Kiln repositories by mounting the layer (from=) instead of uploading it', async () => {
+    const counter = async (pattern: RegExp): Promise<number> => {
+      const text = await (await fetch(`${kiln.url}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => pattern.test(line))
+        .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+    };
+    const mounts = /^kiln_registry_http_requests_total\{method="POST",route="upload-start",status="201"\}/;
+    const patches = /^kiln_registry_http_requests_total\{method="PATCH",/;
+    const [mountsBefore, patchesBefore] = [await counter(mounts), await counter(patches)];
+    await run('skopeo', ['copy', ...insecure, `docker://${kiln.host}/e2e/hello:v1`, `docker://${kiln.host}/e2e/mounted:v1`]);
+    expect(await digestOf(`docker://${kiln.host}/e2e/mounted:v1`)).toBe(image.digest);
+    // skopeo (containers/image) asks to mount the layer, which it knows is in e2e/hello, and uploads
+    // the small config again: one mount answered 201, one upload.
+    expect((await counter(mounts)) - mountsBefore).toBe(1);
+    expect((await counter(patches)) - patchesBefore).toBe(1);
+  });
+
   it('umoci unpacks the pulled image and runc runs it', async () => {
     const bundle = join(dir, 'bundle');
     await run('umoci', ['unpack', '--image', `${join(dir, 'pulled')}:v1`, bundle]);

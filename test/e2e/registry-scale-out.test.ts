@@ -70,6 +70,11 @@ async function writeConfig(mode: 'proxy' | 'redirect'): Promise<string> {
       '  driver: postgres',
       '  postgres:',
       `    url: ${databaseUrl}`,
+      'tags:',
+      '  immutable:',
+      '    - name: scale-releases',
+      '      repository: scale/immutable',
+      '      tags: ["v*"]',
       '',
     ].join('\n'),
   );
@@ -270,5 +275,30 @@ describe('kiln registry on S3 and PostgreSQL', () => {
     } finally {
       await nginx.stop();
     }
+  });
+
+  it('creates an immutable tag once when two replicas push different manifests to it at the same moment', async () => {
+    const manifests = await Promise.all(
+      [first, second].map(async (server, i) => {
+        const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, replica: i }));
+        expect((await fetch(`${server.url}/v2/scale/immutable/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: config })).status).toBe(201);
+        return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] }));
+      }),
+    );
+    const responses = await Promise.all(
+      [first, second].map((server, i) => fetch(`${server.url}/v2/scale/immutable/manifests/v1`, { method: 'PUT', body: manifests[i]!, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } })),
+    );
+    expect(responses.map((response) => response.status).sort()).toEqual([201, 409]);
+    const loser = responses.find((response) => response.status === 409)!;
+    expect(((await loser.json()) as { errors: { code: string; detail: unknown }[] }).errors[0]).toMatchObject({ code: 'TAG_IMMUTABLE', detail: { repository: 'scale/immutable', tag: 'v1', rule: 'scale-releases' } });
+    const winner = manifests[responses.findIndex((response) => response.status === 201)]!;
+    for (const server of [first, second]) {
+      expect((await fetch(`${server.url}/v2/scale/immutable/manifests/v1`, { method: 'HEAD' })).headers.get('docker-content-digest')).toBe(sha256(winner));
+    }
+    // Uploads on S3 announce the smallest multipart part as the minimum chunk.
+    const started = await fetch(`${first.url}/v2/scale/immutable/blobs/uploads/`, { method: 'POST' });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('oci-chunk-min-length')).toBe(String(5 * 1024 * 1024));
+    expect((await fetch(new URL(started.headers.get('location')!, first.url), { method: 'DELETE' })).status).toBe(204);
   });
 });

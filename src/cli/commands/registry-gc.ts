@@ -42,7 +42,7 @@ export function registerRegistryGc(registry: Command, context: CliContext): void
       else {
         const verb = report.dryRun ? 'would remove' : 'removed';
         context.stdout(
-          `${verb} ${report.manifestsDeleted.length} manifests, ${report.blobLinksRemoved} blob links, ${report.blobsDeleted.length} blobs (${report.bytesFreed} bytes), ${report.uploadsExpired.length} uploads; ${report.liveManifests} manifests live\n`,
+          `${verb} ${report.tagsDeleted.length} tags (retention), ${report.manifestsDeleted.length} manifests, ${report.blobLinksRemoved} blob links, ${report.blobsDeleted.length} blobs (${report.bytesFreed} bytes), ${report.uploadsExpired.length} uploads; ${report.liveManifests} manifests live\n`,
         );
       }
     });

@@ -146,7 +146,7 @@ describe('PostgresMetadataStore', () => {
       // The same store (its pool) reconnects; nothing of the refused manifest was stored.
       expect(await store.getManifest('r', image.digest)).toBeUndefined();
       expect(await store.resolveTag('r', 'v1')).toBeUndefined();
-      expect(await store.putManifest(image, ['v1'], 6)).toEqual({ missingBlobs: [], missingManifests: [] });
+      expect(await store.putManifest(image, ['v1'], 6)).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });
       expect(await store.resolveTag('r', 'v1')).toBe(image.digest);
     } finally {
       await store.close();

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Digest } from '../../lib/index.ts';
 import { MetadataError } from '../errors.ts';
 import { redactUrl } from './redact-url.ts';
-import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
+import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
 
 /** Ordered schema migrations; entry i brings the schema to version i + 1. Never edit a released one:
  *  append a new entry. Text columns sort with COLLATE "C" so listings are byte-wise, as the port says,
@@ -226,7 +226,15 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.length > 0;
   }
 
-  async putManifest(record: ManifestRecord, tags: readonly string[], now: number): Promise<PutManifestResult> {
+  async blobRepositories(digest: Digest, page: Page): Promise<string[]> {
+    const { rows } = await this.#query<{ repository: string }>(
+      'SELECT repository FROM blob_links WHERE digest = $1 AND ($2::text IS NULL OR repository > $2::text) ORDER BY repository LIMIT $3',
+      [digest, page.last ?? null, page.limit],
+    );
+    return rows.map((row) => row.repository);
+  }
+
+  async putManifest(record: ManifestRecord, tags: readonly string[], now: number, options: PutManifestOptions = {}): Promise<PutManifestResult> {
     const repository = record.repository;
     return this.#transaction(async (client): Promise<PutManifestResult> => {
       const linked = new Set(
@@ -237,7 +245,14 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       const missingBlobs = record.blobs.filter((digest) => !linked.has(digest));
       const missingManifests = record.children.filter((digest) => !stored.has(digest));
-      if (missingBlobs.length || missingManifests.length) return { missingBlobs, missingManifests };
+      const fixed = [...new Set(options.immutableTags ?? [])];
+      const moved = fixed.length
+        ? new Set(
+            (await client.query<{ tag: string }>('SELECT tag FROM tags WHERE repository = $1 AND tag = ANY($2::text[]) AND digest <> $3', [repository, fixed, record.digest])).rows.map((row) => row.tag),
+          )
+        : new Set<string>();
+      const immutableTagsMoved = fixed.filter((tag) => moved.has(tag));
+      if (missingBlobs.length || missingManifests.length || immutableTagsMoved.length) return { missingBlobs, missingManifests, immutableTagsMoved };
       const inserted = await client.query(
         `INSERT INTO manifests (repository, digest, media_type, size, subject, artifact_type, annotations, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING`,
@@ -269,7 +284,7 @@ export class PostgresMetadataStore implements MetadataStore {
           [repository, [...new Set(tags)], record.digest, now],
         );
       }
-      return { missingBlobs: [], missingManifests: [] };
+      return { missingBlobs: [], missingManifests: [], immutableTagsMoved: [] };
     });
   }
 
@@ -312,6 +327,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
     return ((await this.#query('DELETE FROM tags WHERE repository = $1 AND tag = $2', [repository, tag])).rowCount ?? 0) > 0;
+  }
+
+  async deleteTagIfUnchanged(repository: string, tag: string, digest: Digest, olderThan: number): Promise<boolean> {
+    const result = await this.#query('DELETE FROM tags WHERE repository = $1 AND tag = $2 AND digest = $3 AND updated_at < $4', [repository, tag, digest, olderThan]);
+    return (result.rowCount ?? 0) > 0;
   }
 
   async listTags(repository: string, page: Page): Promise<string[]> {

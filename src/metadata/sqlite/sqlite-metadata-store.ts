@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Digest } from '../../lib/index.ts';
 import { MetadataError } from '../errors.ts';
-import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
+import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -110,12 +110,21 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#stmts.blobReferenced.get({ digest }) !== undefined;
   }
 
-  async putManifest(record: ManifestRecord, tags: readonly string[], now: number): Promise<PutManifestResult> {
+  async blobRepositories(digest: Digest, page: Page): Promise<string[]> {
+    const rows = this.#stmts.blobRepositories.all({ digest, last: page.last ?? null, limit: page.limit }) as { repository: string }[];
+    return rows.map((row) => row.repository);
+  }
+
+  async putManifest(record: ManifestRecord, tags: readonly string[], now: number, options: PutManifestOptions = {}): Promise<PutManifestResult> {
     return this.#db.transaction((): PutManifestResult => {
       const repository = record.repository;
       const missingBlobs = record.blobs.filter((digest) => this.#stmts.blobLink.get({ repository, digest }) === undefined);
       const missingManifests = record.children.filter((digest) => this.#stmts.getManifest.get({ repository, digest }) === undefined);
-      if (missingBlobs.length || missingManifests.length) return { missingBlobs, missingManifests };
+      const immutableTagsMoved = (options.immutableTags ?? []).filter((tag) => {
+        const current = this.#stmts.resolveTag.get({ repository, tag }) as { digest: Digest } | undefined;
+        return current !== undefined && current.digest !== record.digest;
+      });
+      if (missingBlobs.length || missingManifests.length || immutableTagsMoved.length) return { missingBlobs, missingManifests, immutableTagsMoved };
       const inserted = this.#stmts.insertManifest.run({
         repository,
         digest: record.digest,
@@ -131,7 +140,7 @@ export class SqliteMetadataStore implements MetadataStore {
         for (const target of new Set(record.children)) this.#stmts.insertRef.run({ repository, manifest: record.digest, target, kind: 'manifest' });
       }
       for (const tag of tags) this.#stmts.setTag.run({ repository, tag, digest: record.digest, now });
-      return { missingBlobs: [], missingManifests: [] };
+      return { missingBlobs: [], missingManifests: [], immutableTagsMoved: [] };
     }).immediate();
   }
 
@@ -182,6 +191,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
     return this.#stmts.deleteTag.run({ repository, tag }).changes > 0;
+  }
+
+  async deleteTagIfUnchanged(repository: string, tag: string, digest: Digest, olderThan: number): Promise<boolean> {
+    return this.#stmts.deleteTagIfUnchanged.run({ repository, tag, digest, older_than: olderThan }).changes > 0;
   }
 
   async listTags(repository: string, page: Page): Promise<string[]> {
@@ -281,6 +294,7 @@ function prepare(db: Database.Database) {
     ),
     blobLink: db.prepare(`SELECT size, linked_at FROM blob_links WHERE repository = @repository AND digest = @digest`),
     unlinkBlob: db.prepare(`DELETE FROM blob_links WHERE repository = @repository AND digest = @digest`),
+    blobRepositories: db.prepare(`SELECT repository FROM blob_links WHERE digest = @digest AND (@last IS NULL OR repository > @last) ORDER BY repository LIMIT @limit`),
     blobReferenced: db.prepare(`SELECT 1 FROM blob_links WHERE digest = @digest UNION ALL SELECT 1 FROM manifests WHERE digest = @digest LIMIT 1`),
     insertManifest: db.prepare(
       `INSERT OR IGNORE INTO manifests (repository, digest, media_type, size, subject, artifact_type, annotations, created_at)
@@ -298,6 +312,7 @@ function prepare(db: Database.Database) {
     deleteTagsOf: db.prepare(`DELETE FROM tags WHERE repository = @repository AND digest = @digest`),
     resolveTag: db.prepare(`SELECT digest FROM tags WHERE repository = @repository AND tag = @tag`),
     deleteTag: db.prepare(`DELETE FROM tags WHERE repository = @repository AND tag = @tag`),
+    deleteTagIfUnchanged: db.prepare(`DELETE FROM tags WHERE repository = @repository AND tag = @tag AND digest = @digest AND updated_at < @older_than`),
     listTags: db.prepare(`SELECT tag FROM tags WHERE repository = @repository AND (@last IS NULL OR tag > @last) ORDER BY tag LIMIT @limit`),
     listReferrers: db.prepare(`SELECT * FROM manifests WHERE repository = @repository AND subject = @subject ORDER BY created_at, digest`),
     createUpload: db.prepare(`INSERT INTO uploads (id, repository, offset, created_at, updated_at) VALUES (@id, @repository, @offset, @created_at, @updated_at)`),

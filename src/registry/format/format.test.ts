@@ -62,6 +62,9 @@ describe('ranges', () => {
     expect(parseByteRange('bytes=-10', 100)).toEqual({ kind: 'range', start: 90, end: 99 });
     expect(parseByteRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' });
     expect(parseByteRange('bytes=0-1,5-6', 100)).toEqual({ kind: 'none' });
+    // A reversed range is unsatisfiable (the OCI conformance suite's bytes=500-0 case), not ignored.
+    expect(parseByteRange('bytes=500-0', 2048)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseByteRange('bytes=11-10', 100)).toEqual({ kind: 'unsatisfiable' });
     expect(parseByteRange(undefined, 100)).toEqual({ kind: 'none' });
   });
 

@@ -11,7 +11,9 @@ export function parseChunkRange(value: string): { start: number; end: number } |
 export type ByteRange = { kind: 'none' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** Parses a single-range `Range: bytes=a-b | a- | -n` header. Multi-range and malformed headers are
- *  ignored (whole content), as RFC 9110 allows; syntactically valid but unsatisfiable ranges are 416. */
+ *  ignored (whole content), as RFC 9110 allows; unsatisfiable ranges — starting past the end, an
+ *  empty suffix, or a reversed `a-b` with b < a — are 416, as the OCI conformance suite expects
+ *  (`bytes=500-0` → 416). */
 export function parseByteRange(header: string | undefined, size: number): ByteRange {
   if (header === undefined) return { kind: 'none' };
   const match = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
@@ -26,7 +28,7 @@ export function parseByteRange(header: string | undefined, size: number): ByteRa
   } else {
     start = Number(match[1]);
     end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-    if (match[2] !== '' && Number(match[2]) < start) return { kind: 'none' };
+    if (match[2] !== '' && Number(match[2]) < start) return { kind: 'unsatisfiable' };
     if (start >= size) return { kind: 'unsatisfiable' };
   }
   return { kind: 'range', start, end };
