@@ -23,3 +23,4 @@ export { planImage } from './image-plan.ts';
 export type { ImagePlan, PlannedArch, PlannedPackage, PlannedRepository, PlanImageInput } from './image-plan.ts';
 export { publishProvenanceInput, publishSbomTargets, KILN_IMAGE_BUILD_TYPE, KILN_IMAGE_BUILDER_ID } from './publish-attest.ts';
 export type { PublishProvenanceInput, PublishProvenanceFacts, ProvenanceResource } from './publish-attest.ts';
+export { parseOsRelease } from './generate/accounts.ts';

@@ -7,3 +7,5 @@ export { spdxImageDocument, spdxIndexDocument, spdxId } from './spdx.ts';
 export { cyclonedxImageDocument } from './cyclonedx.ts';
 export { parseSbomFormats, SBOM_FORMATS } from './formats.ts';
 export type { SbomFormat } from './formats.ts';
+export { readSbomPackages, parseApkPurl } from './sbom-reader.ts';
+export type { SbomApkPackage, SbomContents } from './sbom-reader.ts';

@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { isDigest, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import type { Digest } from '../lib/index.ts';
+import { OciError } from './errors.ts';
+import { applyLayers, readLayerFiles } from './format/layer-files.ts';
+import { readLayoutBlob } from './layout.ts';
+
+/** One image found in a layout or archive, with a way to read its layers. */
+export interface ImageEntry {
+  /** `os/architecture[/variant]`, or `unknown` when nothing says. */
+  platform: string;
+  /** Tag or ref name, when the source records one. */
+  ref?: string;
+  layerCount: number;
+  /** The image's files that `wanted` accepts, layers applied with whiteouts. */
+  files(wanted: (path: string) => boolean): Promise<Map<string, Buffer>>;
+}
+
+interface DescriptorLike {
+  mediaType?: string;
+  digest: Digest;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+function json(data: Buffer, where: string, fail: (why: string) => never): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseJsonBounded(data.toString('utf8'), where);
+  } catch {
+    return fail(`${where} is not JSON`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) fail(`${where} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function descriptors(value: unknown, where: string, fail: (why: string) => never): DescriptorLike[] {
+  if (!Array.isArray(value)) return fail(`${where} has no descriptor list`);
+  return value.map((item, index) => {
+    const digest = (item as { digest?: unknown } | null)?.digest;
+    if (typeof digest !== 'string' || !isDigest(digest) || !digest.startsWith('sha256:')) fail(`${where}[${index}] has no sha256 digest`);
+    return item as DescriptorLike;
+  });
+}
+
+function platformOf(platform: DescriptorLike['platform'] | undefined): string {
+  if (!platform?.os || !platform.architecture) return 'unknown';
+  return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+}
+
+/** The images of an OCI image layout directory (nested indexes followed; attestation manifests
+ *  with platform unknown/unknown skipped). OCI_LAYOUT_INVALID when malformed. */
+export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
+  const fail = (why: string): never => {
+    throw new OciError('OCI_LAYOUT_INVALID', `${dir}: ${why}`, { detail: { dir } });
+  };
+  let indexBytes: Buffer;
+  try {
+    indexBytes = await readFile(join(dir, 'index.json'));
+  } catch {
+    return fail('no index.json (not an OCI image layout)');
+  }
+  const blob = async (digest: Digest) => {
+    try {
+      return await readLayoutBlob(dir, digest);
+    } catch (error) {
+      if (error instanceof OciError) throw error;
+      return fail(`blob ${digest} is missing`);
+    }
+  };
+  const images: ImageEntry[] = [];
+  const seen = new Set<string>();
+  const visit = async (list: DescriptorLike[], where: string, inherited: string | undefined, depth: number): Promise<void> => {
+    if (depth > 4) fail('indexes nest too deeply');
+    for (const descriptor of list) {
+      const ref = descriptor.annotations?.['org.opencontainers.image.ref.name'] ?? inherited;
+      const document = json(await blob(descriptor.digest), `${where} → ${descriptor.digest}`, fail);
+      if (Array.isArray(document.manifests)) {
+        await visit(descriptors(document.manifests, descriptor.digest, fail), descriptor.digest, ref, depth + 1);
+        continue;
+      }
+      if (seen.has(descriptor.digest)) continue;
+      seen.add(descriptor.digest);
+      const layers = descriptors(document.layers, `${descriptor.digest} layers`, fail);
+      const config = document.config as DescriptorLike | undefined;
+      let platform = platformOf(descriptor.platform);
+      if (platform === 'unknown' && config?.digest) {
+        const configDocument = json(await blob(config.digest), `${descriptor.digest} config`, fail) as { os?: string; architecture?: string; variant?: string };
+        platform = platformOf(configDocument);
+      }
+      if (platform === 'unknown/unknown') continue;
+      images.push({
+        platform,
+        ...(ref ? { ref } : {}),
+        layerCount: layers.length,
+        files: async (wanted) => {
+          const read = [];
+          for (const layer of layers) read.push(await readLayerFiles(await blob(layer.digest), wanted, `${dir} layer ${layer.digest}`));
+          return applyLayers(read);
+        },
+      });
+    }
+  };
+  await visit(descriptors(json(indexBytes, 'index.json', fail).manifests, 'index.json manifests', fail), 'index.json', undefined, 0);
+  return images;
+}
+
+async function tarMembers(bytes: Buffer, source: string): Promise<Map<string, Buffer>> {
+  const members = new Map<string, Buffer>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => void parts.push(chunk as Buffer));
+      stream.on('end', () => {
+        if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), Buffer.concat(parts));
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', (error: Error) => reject(new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } })));
+  });
+  Readable.from([bytes]).pipe(extract);
+  await done;
+  return members;
+}
+
+/** True when the bytes start like a tar archive (ustar magic at offset 257). */
+export function looksLikeTar(bytes: Uint8Array): boolean {
+  return bytes.length >= 512 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar';
+}
+
+/** The images of a docker-archive tarball (`docker save`, `kiln image build` output): its
+ *  manifest.json names each image's config and layers. OCI_ARCHIVE_INVALID when malformed. */
+export async function openDockerArchive(path: string, options: { maxBytes?: number } = {}): Promise<ImageEntry[]> {
+  const fail = (why: string): never => {
+    throw new OciError('OCI_ARCHIVE_INVALID', `${path}: ${why}`, { detail: { path } });
+  };
+  const members = await tarMembers(await readInputFile(path, { what: 'docker archive', maxBytes: options.maxBytes ?? 8 * 1024 * 1024 * 1024 }), path);
+  const manifestBytes = members.get('manifest.json') ?? fail('no manifest.json (not a docker archive)');
+  let manifest: unknown;
+  try {
+    manifest = parseJsonBounded(manifestBytes.toString('utf8'), `${path}: manifest.json`);
+  } catch {
+    return fail('manifest.json is not JSON');
+  }
+  if (!Array.isArray(manifest)) return fail('manifest.json is not a list');
+  return manifest.map((entry: unknown, index) => {
+    const item = entry as { Config?: unknown; RepoTags?: unknown; Layers?: unknown } | null;
+    if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((layer) => typeof layer === 'string')) fail(`manifest.json[${index}] needs Config and Layers`);
+    const layers = item!.Layers as string[];
+    const member = (name: string) => members.get(name) ?? fail(`manifest.json[${index}] names ${name}, which the archive lacks`);
+    const configBytes = member(item!.Config as string);
+    const configName = item!.Config as string;
+    const hex = /([0-9a-f]{64})(\.json)?$/.exec(configName)?.[1];
+    if (hex && sha256Hex(configBytes) !== hex) fail(`${configName} does not match its digest`);
+    const config = json(configBytes, configName, fail) as { os?: string; architecture?: string; variant?: string };
+    const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
+    return {
+      platform: platformOf(config),
+      ...(tags[0] ? { ref: tags[0] } : {}),
+      layerCount: layers.length,
+      files: async (wanted: (path: string) => boolean) => {
+        const read = [];
+        for (const layer of layers) read.push(await readLayerFiles(member(layer), wanted, `${path} layer ${layer}`));
+        return applyLayers(read);
+      },
+    };
+  });
+}

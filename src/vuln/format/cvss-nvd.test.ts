@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cvss3BaseScore, parseSeverity, severityOfScore } from './cvss.ts';
+import { parseEpss, parseKev, parseNvd, splitCpe } from './nvd.ts';
+
+const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'vuln');
+
+describe('cvss3BaseScore', () => {
+  // Scores as FIRST's CVSS v3.1 calculator gives them.
+  it.each([
+    ['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 9.8],
+    ['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H', 10],
+    ['CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:N/A:N', 4.3],
+    ['CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N', 5.5],
+    ['CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N', 5.9],
+    ['CVSS:3.0/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N', 6.4],
+    ['CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N', 0],
+  ])('%s → %d', (vector, score) => {
+    expect(cvss3BaseScore(vector)).toBe(score);
+  });
+
+  it('refuses malformed vectors', () => {
+    expect(cvss3BaseScore('CVSS:2.0/AV:N')).toBeUndefined();
+    expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:X/C:H/I:H/A:H')).toBeUndefined();
+    expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H')).toBeUndefined();
+  });
+
+  it('rates scores with the specification table', () => {
+    expect([0, 0.1, 3.9, 4, 6.9, 7, 8.9, 9, 10, undefined].map(severityOfScore)).toEqual(['NONE', 'LOW', 'LOW', 'MEDIUM', 'MEDIUM', 'HIGH', 'HIGH', 'CRITICAL', 'CRITICAL', 'UNKNOWN']);
+    expect(parseSeverity('High')).toBe('HIGH');
+    expect(parseSeverity('severe')).toBeUndefined();
+  });
+});
+
+describe('parseNvd', () => {
+  const feed = parseNvd(readFileSync(join(fixtures, 'nvd.json'), 'utf8'), { feed: 'nvd' });
+
+  it('reads descriptions and v3.1/v4.0 scores with vectors', () => {
+    expect(feed.vulnerabilities.map((vuln) => [vuln.id, vuln.cvss.map((score) => `${score.version} ${score.score}`)])).toEqual([
+      ['CVE-2099-1001', ['3.1 7.5']],
+      ['CVE-2099-1003', ['3.1 9.8']],
+      ['CVE-2099-1004', ['4.0 5.3']],
+      ['CVE-2099-1006', ['3.1 9.8']],
+      ['CVE-2099-1007', ['3.1 4.3']],
+    ]);
+    expect(feed.vulnerabilities[0]!.summary).toBe('openssl test vulnerability, fixed in 1.1.1q-r1');
+  });
+
+  it('reads CPE ranges of applications and warns about a malformed CPE and a record without a CVE id', () => {
+    expect(feed.cpes).toEqual([
+      { cve: 'CVE-2099-1003', vendor: 'busybox', product: 'busybox', endExcluding: '1.36.0' },
+      { cve: 'CVE-2099-1007', vendor: 'busybox', product: 'busybox', startIncluding: '1.30.0', endExcluding: '1.36.0' },
+    ]);
+    expect(feed.warnings.map((warning) => `${warning.record} ${warning.field}`)).toEqual(['CVE-2099-1007 configurations[0].nodes[0].cpeMatch[1].criteria', 'vulnerabilities[5] vulnerabilities[5].cve.id']);
+  });
+
+  it('splits CPE names on unescaped colons only', () => {
+    expect(splitCpe('cpe:2.3:a:vendor:pro\\:duct:1.0:*:*:*:*:*:*:*')?.[4]).toBe('pro:duct');
+    expect(splitCpe('cpe:2.3:a:vendor')).toBeUndefined();
+  });
+
+  it('refuses a document without a vulnerabilities list', () => {
+    expect(() => parseNvd('{"CVE_Items": []}', { feed: 'nvd' })).toThrow(expect.objectContaining({ code: 'VULN_FEED_INVALID' }));
+  });
+});
+
+describe('KEV and EPSS', () => {
+  it('reads KEV entries and skips one with a bad date', () => {
+    const feed = parseKev(readFileSync(join(fixtures, 'kev.json'), 'utf8'), { feed: 'kev' });
+    expect(feed.kev).toEqual([{ cve: 'CVE-2099-1001', dateAdded: '2099-01-04', dueDate: '2099-01-25', knownRansomwareCampaignUse: 'Unknown' }]);
+    expect(feed.warnings.map((warning) => `${warning.record} ${warning.field}`)).toEqual(['CVE-2099-1002 vulnerabilities[1].dateAdded']);
+  });
+
+  it('reads EPSS CSV after its comment line and skips an out-of-range probability', () => {
+    const feed = parseEpss(readFileSync(join(fixtures, 'epss.csv'), 'utf8'), { feed: 'epss' });
+    expect(feed.epss).toEqual([
+      { cve: 'CVE-2099-1001', epss: 0.51234, percentile: 0.97001 },
+      { cve: 'CVE-2099-1006', epss: 0.001, percentile: 0.2 },
+    ]);
+    expect(feed.warnings.map((warning) => warning.record)).toEqual(['CVE-2099-1007']);
+    expect(() => parseEpss('cve;epss\n', { feed: 'epss' })).toThrow(expect.objectContaining({ code: 'VULN_FEED_INVALID' }));
+  });
+});

@@ -1,0 +1,56 @@
+import { sha256Hex } from '../../lib/index.ts';
+import type { Finding, ScanReport } from '../scan.ts';
+import { VEX_JUSTIFICATIONS } from './advisory.ts';
+import type { VexJustification } from './advisory.ts';
+
+// Pure: a scan report as an OpenVEX 0.2.0 document: one statement per vulnerability and package,
+// `affected` (with what to do) for findings, `not_affected` (with the feed's justification or its
+// reason as the impact statement) for suppressed matches.
+
+/** Who and when, passed in (no clock here). */
+export interface OpenVexOptions {
+  author: string;
+  timestamp: Date;
+  /** Document `@id`; default derived from the statements' digest. */
+  id?: string;
+}
+
+function purlOf(report: ScanReport, finding: Finding): string {
+  const namespace = (report.ecosystem ?? 'unknown').split(':')[0]!;
+  return `pkg:apk/${encodeURIComponent(namespace)}/${encodeURIComponent(finding.package)}@${encodeURIComponent(finding.version)}`;
+}
+
+function statement(report: ScanReport, finding: Finding, suppressed: boolean): Record<string, unknown> {
+  const vulnerability = { name: finding.id, ...(finding.aliases.length ? { aliases: finding.aliases } : {}) };
+  const products = [{ '@id': purlOf(report, finding) }];
+  if (!suppressed) {
+    return {
+      vulnerability,
+      products,
+      status: 'affected',
+      action_statement: finding.fixedVersion ? `Upgrade ${finding.package} to ${finding.fixedVersion} or later` : `No fixed version of ${finding.package} is known yet`,
+    };
+  }
+  const reason = finding.suppressed ?? 'not affected';
+  const justification = VEX_JUSTIFICATIONS.find((name) => reason === name || reason.startsWith(`${name}:`)) as VexJustification | undefined;
+  return {
+    vulnerability,
+    products,
+    status: 'not_affected',
+    ...(justification ? { justification } : {}),
+    ...(justification && reason === justification ? {} : { impact_statement: justification ? reason.slice(justification.length + 1).trim() : reason }),
+  };
+}
+
+/** The OpenVEX document of a scan report. */
+export function formatOpenVex(report: ScanReport, options: OpenVexOptions): Record<string, unknown> {
+  const statements = [...report.findings.map((finding) => statement(report, finding, false)), ...report.suppressed.map((finding) => statement(report, finding, true))];
+  return {
+    '@context': 'https://openvex.dev/ns/v0.2.0',
+    '@id': options.id ?? `https://openvex.dev/docs/public/vex-${sha256Hex(Buffer.from(JSON.stringify(statements)))}`,
+    author: options.author,
+    timestamp: options.timestamp.toISOString(),
+    version: 1,
+    statements,
+  };
+}

@@ -1,0 +1,159 @@
+import { parseJsonBounded } from '../../lib/index.ts';
+import { VulnError } from '../errors.ts';
+import { cvss3BaseScore } from './cvss.ts';
+import { ecosystemFromOsv } from './ecosystem.ts';
+import { emptyFeed, isCveId } from './model.ts';
+import type { AffectedRecord, CvssScore, ParsedFeed, VersionRange } from './model.ts';
+
+// Pure: OSV records (https://ossf.github.io/osv-schema/). Only distribution ecosystems Kiln scans
+// are kept (Alpine, Wolfi, Chainguard, Debian); any other ecosystem is reported in a warning, never
+// mapped to a near name. Withdrawn records are dropped; of two records with the same id the one
+// modified last wins.
+
+/** Options of {@link parseOsvRecords}. */
+export interface OsvOptions {
+  feed: string;
+}
+
+interface OsvRecord {
+  id: string;
+  modified?: string;
+  withdrawn?: string;
+  published?: string;
+  aliases: string[];
+  summary?: string;
+  severity: unknown[];
+  affected: unknown[];
+  source: string;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Reads one OSV JSON text (a record, or a list of records as osv.dev's `all.json` has) into
+ *  records; VULN_FEED_INVALID when it is not JSON or not an object/list. */
+export function osvRecordsOfText(text: string, source: string, feed: string): unknown[] {
+  let value: unknown;
+  try {
+    value = parseJsonBounded(text, source);
+  } catch (error) {
+    throw new VulnError('VULN_FEED_INVALID', `feed ${feed}: ${source} is not JSON`, { cause: error, detail: { feed, source } });
+  }
+  if (Array.isArray(value)) return value;
+  if (isObject(value)) return [value];
+  throw new VulnError('VULN_FEED_INVALID', `feed ${feed}: ${source} is neither an OSV record nor a list of records`, { detail: { feed, source } });
+}
+
+/** Normalizes OSV records (each paired with the file it came from, for warnings). */
+export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source: string }>, options: OsvOptions): ParsedFeed {
+  const feed = emptyFeed();
+  const warn = (record: string, field: string, message: string) => feed.warnings.push({ feed: options.feed, record, field, message });
+  const latest = new Map<string, OsvRecord>();
+  for (const { record, source } of records) {
+    if (!isObject(record) || typeof record.id !== 'string' || record.id === '') {
+      warn(source, 'id', 'missing or not a string');
+      continue;
+    }
+    const id = record.id;
+    if (record.aliases !== undefined && !(Array.isArray(record.aliases) && record.aliases.every((alias) => typeof alias === 'string'))) {
+      warn(id, 'aliases', 'not a list of strings');
+      continue;
+    }
+    if (record.affected !== undefined && !Array.isArray(record.affected)) {
+      warn(id, 'affected', 'not a list');
+      continue;
+    }
+    const parsed: OsvRecord = {
+      id,
+      ...(typeof record.modified === 'string' ? { modified: record.modified } : {}),
+      ...(typeof record.withdrawn === 'string' ? { withdrawn: record.withdrawn } : {}),
+      ...(typeof record.published === 'string' ? { published: record.published } : {}),
+      aliases: (record.aliases as string[] | undefined) ?? [],
+      ...(typeof record.summary === 'string' ? { summary: record.summary } : typeof record.details === 'string' ? { summary: record.details.split('\n')[0]! } : {}),
+      severity: Array.isArray(record.severity) ? record.severity : [],
+      affected: (record.affected as unknown[] | undefined) ?? [],
+      source,
+    };
+    const previous = latest.get(id);
+    if (previous && (previous.modified ?? '') > (parsed.modified ?? '')) continue;
+    latest.set(id, parsed);
+  }
+  for (const record of latest.values()) {
+    if (record.withdrawn) continue;
+    const aliases = [...record.aliases].sort((a, b) => Number(isCveId(b)) - Number(isCveId(a)));
+    const cvss: CvssScore[] = [];
+    record.severity.forEach((entry, index) => {
+      if (!isObject(entry) || typeof entry.score !== 'string') {
+        warn(record.id, `severity[${index}]`, 'not a {type, score} object');
+        return;
+      }
+      if (entry.type === 'CVSS_V3') {
+        const score = cvss3BaseScore(entry.score);
+        if (score === undefined) warn(record.id, `severity[${index}].score`, `${JSON.stringify(entry.score)} is not a CVSS v3 vector`);
+        else cvss.push({ version: entry.score.startsWith('CVSS:3.0') ? '3.0' : '3.1', score, vector: entry.score, source: options.feed });
+      }
+    });
+    feed.vulnerabilities.push({
+      id: record.id,
+      aliases,
+      ...(record.summary ? { summary: record.summary } : {}),
+      ...(record.published ? { published: record.published } : {}),
+      ...(record.modified ? { modified: record.modified } : {}),
+      cvss,
+    });
+    record.affected.forEach((affected, index) => {
+      const field = `affected[${index}]`;
+      // `package` is optional in OSV for entries that only name GIT commit ranges.
+      if (isObject(affected) && affected.package === undefined) return;
+      if (!isObject(affected) || !isObject(affected.package) || typeof affected.package.name !== 'string' || typeof affected.package.ecosystem !== 'string') {
+        warn(record.id, `${field}.package`, 'missing package name or ecosystem');
+        return;
+      }
+      const ecosystem = ecosystemFromOsv(affected.package.ecosystem);
+      if (!ecosystem) {
+        warn(record.id, `${field}.package.ecosystem`, `ecosystem ${JSON.stringify(affected.package.ecosystem)} is not one Kiln scans (Alpine:vX.Y, Wolfi, Chainguard, Debian:N)`);
+        return;
+      }
+      if (affected.versions !== undefined && !(Array.isArray(affected.versions) && affected.versions.every((version) => typeof version === 'string'))) {
+        warn(record.id, `${field}.versions`, 'not a list of strings');
+        return;
+      }
+      if (affected.ranges !== undefined && !Array.isArray(affected.ranges)) {
+        warn(record.id, `${field}.ranges`, 'not a list');
+        return;
+      }
+      const ranges: VersionRange[] = [];
+      let bad = false;
+      ((affected.ranges as unknown[] | undefined) ?? []).forEach((range, rangeIndex) => {
+        if (!isObject(range) || range.type !== 'ECOSYSTEM') return; // GIT and SEMVER ranges say nothing about distro versions
+        if (!Array.isArray(range.events)) {
+          warn(record.id, `${field}.ranges[${rangeIndex}].events`, 'not a list');
+          bad = true;
+          return;
+        }
+        let current: VersionRange | undefined;
+        for (const event of range.events) {
+          if (!isObject(event)) continue;
+          if (typeof event.introduced === 'string') {
+            if (current) ranges.push(current);
+            current = event.introduced === '0' ? {} : { introduced: event.introduced };
+          } else if (typeof event.fixed === 'string') {
+            ranges.push({ ...current, fixed: event.fixed });
+            current = undefined;
+          } else if (typeof event.last_affected === 'string') {
+            ranges.push({ ...current, lastAffected: event.last_affected });
+            current = undefined;
+          }
+        }
+        if (current) ranges.push(current);
+      });
+      if (bad) return;
+      const versions = (affected.versions as string[] | undefined) ?? [];
+      if (ranges.length === 0 && versions.length === 0) return;
+      const entry: AffectedRecord = { feed: options.feed, ecosystem, package: affected.package.name, vulnerability: record.id, aliases, status: 'affected', ranges, versions };
+      feed.affected.push(entry);
+    });
+  }
+  return feed;
+}

@@ -1,0 +1,47 @@
+// Public API of vulnerability data: feed readers (OSV records and zip dumps, apk secdb, Debian
+// security tracker, NVD CVE JSON 2.0, CISA KEV, EPSS) into one local index, and the scanner.
+//   Feeds: loadFeedConfig(path) → FeedConfig[]; updateFeeds({ feeds, index, fetcher, cacheDir, now,
+//   logger }) → per feed updated | unchanged | offline, with warnings for skipped records;
+//   feedStatus(index, now). Readers (pure): parseSecdb, parseOsvRecords, parseDebianCveList,
+//   parseDebianAdvisoryList, parseNvd, parseKev, parseEpss, parseFeedParts.
+//   Index: VulnIndex port; SqliteVulnIndex adapter (openVulnIndex).
+//   Scan: readScanTarget(path, { platform?, ecosystem? }) → TargetContents; scanContents(contents,
+//   index, { ignoreUnfixed? }) → ScanReport; formatScanTable / formatScanSarif; findingsAtOrAbove.
+export { VulnError, vulnErrorCodes } from './errors.ts';
+export type { VulnErrorCode } from './errors.ts';
+export type { AffectedRecord, CpeRange, CvssScore, EpssEntry, FeedWarning, KevEntry, ParsedFeed, VersionRange, VulnerabilityInfo } from './format/model.ts';
+export { cvss3BaseScore, parseSeverity, severityOfScore, severityRank, SEVERITIES } from './format/cvss.ts';
+export type { Severity } from './format/cvss.ts';
+export { ecosystemFromOsRelease, ecosystemFromOsv, versionSchemeOf } from './format/ecosystem.ts';
+export { parseSecdb } from './format/secdb.ts';
+export { parseOsvRecords, osvRecordsOfText } from './format/osv.ts';
+export { readZipEntries } from './format/zip.ts';
+export { parseDebianAdvisoryList, parseDebianCveList } from './format/debian-tracker.ts';
+export { parseEpss, parseKev, parseNvd } from './format/nvd.ts';
+export { parseFeedParts } from './format/parse-feed.ts';
+export type { FeedPart } from './format/parse-feed.ts';
+export { formatScanSarif, formatScanTable } from './format/report.ts';
+export { FEED_TYPES, loadFeedConfig, parseFeedConfig } from './feed-config.ts';
+export type { FeedConfig, FeedType } from './feed-config.ts';
+export { feedStatus, updateFeeds } from './feed-update.ts';
+export type { FeedStatus, FeedUpdateResult, UpdateFeedsOptions } from './feed-update.ts';
+export { matchPackages } from './matcher.ts';
+export type { Match, MatchInput, PackageToMatch } from './matcher.ts';
+export type { FeedState, VulnIndex } from './port.ts';
+export { isVulnIndexFile, SqliteVulnIndex } from './sqlite/sqlite-vuln-index.ts';
+export { exportIndexBundle, importIndexBundle } from './bundle.ts';
+export type { BundleSigner } from './bundle.ts';
+export { readScanTarget } from './scan-target.ts';
+export type { ReadTargetOptions, TargetContents, TargetKind } from './scan-target.ts';
+export { findingsAtOrAbove, scanContents, severityInIndex } from './scan.ts';
+export type { Finding, ScanOptions, ScanReport } from './scan.ts';
+export { advisoryFileSchema, advisoryRecords, currentEvent, parseAdvisoryFile, VEX_JUSTIFICATIONS } from './format/advisory.ts';
+export type { Advisory, AdvisoryEvent, AdvisoryFile, VexJustification } from './format/advisory.ts';
+export { loadAdvisoryDirectory, summarizeAdvisories } from './advisories.ts';
+export type { AdvisoryDirectory, AdvisorySummary } from './advisories.ts';
+export { formatOpenVex } from './format/openvex.ts';
+export type { OpenVexOptions } from './format/openvex.ts';
+export { advisoriesToSecdb } from './format/advisory-secdb.ts';
+export type { SecdbHeader } from './format/advisory-secdb.ts';
+export { DEFAULT_SLA, slaCsv, slaMarkdown, slaReport } from './format/sla.ts';
+export type { SlaEntry, SlaPolicy } from './format/sla.ts';

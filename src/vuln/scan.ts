@@ -1,0 +1,107 @@
+import { severityOfScore, severityRank } from './format/cvss.ts';
+import type { Severity } from './format/cvss.ts';
+import type { CvssScore, VulnerabilityInfo } from './format/model.ts';
+import { matchPackages } from './matcher.ts';
+import type { Match } from './matcher.ts';
+import type { VulnIndex } from './port.ts';
+import type { TargetContents } from './scan-target.ts';
+
+/** A match with what the index knows about the vulnerability: severity, score, text, KEV, EPSS. */
+export interface Finding extends Match {
+  severity: Severity;
+  /** The score the severity comes from (NVD's v3.1 first, then v4.0, then any other). */
+  cvss?: CvssScore;
+  summary?: string;
+  kev?: { dateAdded: string; dueDate?: string; knownRansomwareCampaignUse?: string };
+  epss?: { score: number; percentile: number };
+}
+
+/** The result of a scan: what was scanned, the findings, the suppressed matches and warnings. */
+export interface ScanReport {
+  target: string;
+  kind: TargetContents['kind'];
+  platform?: string;
+  ecosystem?: string;
+  packages: number;
+  /** Vulnerabilities that apply, worst first. */
+  findings: Finding[];
+  /** Matches a feed says do not apply (not affected), with the reason. */
+  suppressed: Finding[];
+  warnings: string[];
+  /** Feeds the index held at scan time, with their age. */
+  feeds: Array<{ name: string; updatedAt: string; records: number }>;
+}
+
+/** Options of {@link scanContents}. */
+export interface ScanOptions {
+  /** Drop findings with no known fixed version. */
+  ignoreUnfixed?: boolean;
+}
+
+function preferredCvss(infos: readonly VulnerabilityInfo[]): CvssScore | undefined {
+  const scores = infos.flatMap((info) => info.cvss);
+  const nvd = (score: CvssScore) => score.source?.includes('nvd') ?? false;
+  return (
+    scores.find((score) => nvd(score) && score.version === '3.1') ??
+    scores.find((score) => score.version === '3.1') ??
+    scores.find((score) => nvd(score) && score.version === '4.0') ??
+    scores.find((score) => score.version === '4.0') ??
+    scores.find((score) => score.version === '3.0')
+  );
+}
+
+/** Matches a target's packages against the index and ranks the findings. */
+export function scanContents(contents: TargetContents, index: VulnIndex, options: ScanOptions = {}): ScanReport {
+  const names = [...new Set(contents.packages.flatMap((pkg) => [pkg.name, ...(pkg.origin ? [pkg.origin] : [])]))];
+  const records = contents.ecosystem ? index.affected(contents.ecosystem, names) : [];
+  const matches = matchPackages({ packages: contents.packages, ...(contents.ecosystem ? { ecosystem: contents.ecosystem } : {}), records, cpes: index.cpes(names) });
+  const ids = [...new Set(matches.flatMap((match) => [match.id, ...match.aliases]))];
+  const infos = new Map<string, VulnerabilityInfo[]>();
+  for (const info of index.vulnerabilities(ids)) infos.set(info.id, [...(infos.get(info.id) ?? []), info]);
+  const kev = new Map(index.kev(ids).map((entry) => [entry.cve, entry]));
+  const epss = new Map(index.epss(ids).map((entry) => [entry.cve, entry]));
+  const findings: Finding[] = [];
+  const suppressed: Finding[] = [];
+  for (const match of matches) {
+    const known = [match.id, ...match.aliases].flatMap((id) => infos.get(id) ?? []);
+    const cvss = preferredCvss(known);
+    const summary = known.find((info) => info.summary)?.summary;
+    const kevEntry = [match.id, ...match.aliases].map((id) => kev.get(id)).find((entry) => entry !== undefined);
+    const epssEntry = [match.id, ...match.aliases].map((id) => epss.get(id)).find((entry) => entry !== undefined);
+    const finding: Finding = {
+      ...match,
+      severity: severityOfScore(cvss?.score),
+      ...(cvss ? { cvss } : {}),
+      ...(summary ? { summary } : {}),
+      ...(kevEntry ? { kev: { dateAdded: kevEntry.dateAdded, ...(kevEntry.dueDate ? { dueDate: kevEntry.dueDate } : {}), ...(kevEntry.knownRansomwareCampaignUse ? { knownRansomwareCampaignUse: kevEntry.knownRansomwareCampaignUse } : {}) } } : {}),
+      ...(epssEntry ? { epss: { score: epssEntry.epss, percentile: epssEntry.percentile } } : {}),
+    };
+    if (match.suppressed) suppressed.push(finding);
+    else if (!(options.ignoreUnfixed && match.fixedVersion === undefined)) findings.push(finding);
+  }
+  const order = (a: Finding, b: Finding) =>
+    severityRank(b.severity) - severityRank(a.severity) || Number(Boolean(b.kev)) - Number(Boolean(a.kev)) || (a.package < b.package ? -1 : a.package > b.package ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  findings.sort(order);
+  suppressed.sort(order);
+  return {
+    target: contents.target,
+    kind: contents.kind,
+    ...(contents.platform ? { platform: contents.platform } : {}),
+    ...(contents.ecosystem ? { ecosystem: contents.ecosystem } : {}),
+    packages: contents.packages.length,
+    findings,
+    suppressed,
+    warnings: contents.warnings,
+    feeds: index.feeds().map((feed) => ({ name: feed.name, updatedAt: feed.updatedAt, records: feed.records })),
+  };
+}
+
+/** The severity the index gives a vulnerability known by any of these ids (UNKNOWN when unscored). */
+export function severityInIndex(index: VulnIndex, ids: readonly string[]): Severity {
+  return severityOfScore(preferredCvss(index.vulnerabilities(ids))?.score);
+}
+
+/** Findings at or above a severity (for `--fail-on`). */
+export function findingsAtOrAbove(report: ScanReport, severity: Severity): Finding[] {
+  return report.findings.filter((finding) => severityRank(finding.severity) >= severityRank(severity));
+}
