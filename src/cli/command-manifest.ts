@@ -1269,6 +1269,430 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
     ]
   },
   {
+    "name": "scan",
+    "description": "find known vulnerabilities in the apk packages of an OCI layout, docker-archive tarball, root filesystem, apk installed database or SPDX/CycloneDX SBOM, using the local index (kiln vuln db update). Exit codes: 0 scanned (and nothing at or above --fail-on), 1 findings at or above --fail-on or a failure, 2 bad usage",
+    "arguments": [
+      {
+        "usage": "<target>",
+        "description": "OCI layout directory, docker-archive tarball, root filesystem directory, lib/apk/db/installed file, or SBOM JSON"
+      }
+    ],
+    "options": [
+      {
+        "flags": "--format <FORMAT>",
+        "description": "table, json, sarif or openvex",
+        "fields": {
+          "defaultValue": "table"
+        }
+      },
+      {
+        "flags": "--json",
+        "description": "same as --format json"
+      },
+      {
+        "flags": "--fail-on <SEVERITY>",
+        "description": "exit 1 when a finding is at or above this severity (low, medium, high, critical)"
+      },
+      {
+        "flags": "--ignore-unfixed",
+        "description": "leave out vulnerabilities with no fixed version"
+      },
+      {
+        "flags": "--show-suppressed",
+        "description": "also list matches a feed says do not apply, with the reason (table output; JSON always has them)"
+      },
+      {
+        "flags": "--platform <OS/ARCH>",
+        "description": "image to scan in a multi-platform layout or archive (default linux/amd64, else the first)"
+      },
+      {
+        "flags": "--vex-author <NAME>",
+        "description": "author of the OpenVEX document (--format openvex)"
+      },
+      {
+        "flags": "--distro <ECOSYSTEM>",
+        "description": "distribution when the target does not say (alpine:3.20, wolfi, chainguard, debian:12)"
+      },
+      {
+        "flags": "--db-dir <DIR>",
+        "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+      }
+    ],
+    "action": true,
+    "lazy": true
+  },
+  {
+    "name": "vuln",
+    "description": "vulnerability feeds and the local index kiln scan uses",
+    "commands": [
+      {
+        "name": "db",
+        "description": "the local vulnerability index built from advisory feeds",
+        "commands": [
+          {
+            "name": "update",
+            "description": "fetch every configured feed (files, directories, http(s) URLs with ETag/Last-Modified) and rebuild its part of the index; a feed that cannot be reached keeps its indexed copy",
+            "options": [
+              {
+                "flags": "--config <FILE>",
+                "description": "feed configuration (YAML/JSON: feeds: [{name, type, url|path, ecosystem?}])",
+                "fields": {
+                  "mandatory": true
+                }
+              },
+              {
+                "flags": "--json",
+                "description": "print each feed's outcome, record count and warnings as JSON"
+              },
+              {
+                "flags": "--db-dir <DIR>",
+                "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+              }
+            ],
+            "action": true
+          },
+          {
+            "name": "status",
+            "description": "each indexed feed's age, record count and skipped records",
+            "options": [
+              {
+                "flags": "--json",
+                "description": "print the feeds as JSON"
+              },
+              {
+                "flags": "--db-dir <DIR>",
+                "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+              }
+            ],
+            "action": true
+          },
+          {
+            "name": "export",
+            "description": "write the whole index as one file for air-gapped sites, signed with a cosign key (FILE.sig, as cosign sign-blob writes it)",
+            "arguments": [
+              {
+                "usage": "<file>",
+                "description": "bundle to write"
+              }
+            ],
+            "options": [
+              {
+                "flags": "--key <FILE>",
+                "description": "cosign private key to sign the bundle with (password from COSIGN_PASSWORD)"
+              },
+              {
+                "flags": "--json",
+                "description": "print {file, bytes, signed} as JSON"
+              },
+              {
+                "flags": "--db-dir <DIR>",
+                "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+              }
+            ],
+            "action": true
+          },
+          {
+            "name": "import",
+            "description": "replace the index with a bundle from kiln vuln db export after verifying its signature (FILE.sig) with --key",
+            "arguments": [
+              {
+                "usage": "<file>",
+                "description": "bundle to import"
+              }
+            ],
+            "options": [
+              {
+                "flags": "--key <FILE>",
+                "description": "cosign public key the bundle must be signed with"
+              },
+              {
+                "flags": "--insecure-ignore-signature",
+                "description": "import without checking a signature"
+              },
+              {
+                "flags": "--json",
+                "description": "print {file, bytes, verified} as JSON"
+              },
+              {
+                "flags": "--db-dir <DIR>",
+                "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+              }
+            ],
+            "action": true
+          }
+        ],
+        "lazy": true
+      },
+      {
+        "name": "sla",
+        "description": "remediation SLA report from the advisories: first detected, fixed at (version and date), days open and SLA breaches per severity (severity from the local index)",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "--format <FORMAT>",
+            "description": "json, csv or markdown",
+            "fields": {
+              "defaultValue": "markdown"
+            }
+          },
+          {
+            "flags": "--sla <LIST>",
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30)"
+          },
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "write here (atomically) instead of stdout"
+          },
+          {
+            "flags": "--db-dir <DIR>",
+            "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "advisory",
+    "description": "Kiln's own advisories: dated events per vulnerability per origin package (os/advisories)",
+    "commands": [
+      {
+        "name": "validate",
+        "description": "check every <origin>.yaml of an advisories directory against Kiln's advisory schema; exits 1 naming each file, line and field at fault",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "--json",
+            "description": "print {files, advisories, errors} as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "list",
+        "description": "list every advisory with its current state (latest event), fixed version or justification; invalid files are reported on stderr and skipped",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "--package <NAME>",
+            "description": "only this origin package"
+          },
+          {
+            "flags": "--status <TYPE>",
+            "description": "only advisories whose latest event is this type (detected, affected, fixed, not-affected, false-positive, pending-upstream, fix-not-planned)"
+          },
+          {
+            "flags": "--json",
+            "description": "print the advisories as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "secdb",
+        "description": "write the advisories as an apk secdb (security.json, as Alpine serves it) to publish beside the package repository; refuses invalid advisories files",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "write here (atomically) instead of stdout"
+          },
+          {
+            "flags": "--urlprefix <URL>",
+            "description": "repository URL prefix recorded in the secdb",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--reponame <NAME>",
+            "description": "repository name recorded in the secdb",
+            "fields": {
+              "defaultValue": "os"
+            }
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture the repository serves (repeatable; default x86_64 and aarch64)",
+            "parser": true
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "comply",
+    "description": "check images against hardening rules and write OSCAL compliance evidence (NIST SP 800-53 rev 5)",
+    "commands": [
+      {
+        "name": "check",
+        "description": "run the hardening checks on an image (non-root, no shell/package manager/compiler, no setuid, no world-writable, no secrets, accounts, os-release, CA bundle, zoneinfo, SBOM; signature and attestations for registry images); exit 1 when a high or critical check fails",
+        "arguments": [
+          {
+            "usage": "<image>",
+            "description": "OCI image layout directory, docker-archive tarball (kiln image build output), or a registry reference (registry/repo:tag)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--sbom <FILE>",
+            "description": "SPDX or CycloneDX JSON SBOM of the image, for the sbom-packages check (repeatable: one per architecture)",
+            "parser": true
+          },
+          {
+            "flags": "--platform <PLATFORM>",
+            "description": "check only the image of this platform (linux/amd64, amd64, x86_64)"
+          },
+          {
+            "flags": "--name <REF>",
+            "description": "the image's name (registry/repo:tag) when the source does not record it; a name ending in -dev marks a dev variant"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to a registry that is not on loopback"
+          },
+          {
+            "flags": "--json",
+            "description": "print [{\"image\", \"checks\": [...], \"counts\", \"isBlocking\"}] on stdout"
+          },
+          {
+            "flags": "--attest",
+            "description": "registry images: attach the results as signed in-toto attestations (hardening-checks/v1 and oscal-assessment-results/v1 predicates)"
+          },
+          {
+            "flags": "--key <PATH>",
+            "description": "--attest: cosign.key or PEM private key; without it, keyless (Fulcio)"
+          },
+          {
+            "flags": "--tlog-upload [BOOL]",
+            "description": "upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip",
+            "fields": {
+              "defaultValue": true
+            },
+            "parser": true
+          },
+          {
+            "flags": "--new-bundle-format [BOOL]",
+            "description": "true: store only a Sigstore bundle referrer; false: only the .att tag; unset: .att tag plus a bundle where the referrers API exists",
+            "parser": true
+          },
+          {
+            "flags": "--fulcio-url <URL>",
+            "description": "keyless: Fulcio server",
+            "fields": {
+              "defaultValue": "https://fulcio.sigstore.dev"
+            }
+          },
+          {
+            "flags": "--rekor-url <URL>",
+            "description": "Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)"
+          },
+          {
+            "flags": "--rekor-entry-type <KIND>",
+            "description": "Rekor entry kind for the signed envelope",
+            "fields": {
+              "defaultValue": "dsse",
+              "argChoices": [
+                "dsse",
+                "intoto"
+              ]
+            },
+            "parser": true
+          },
+          {
+            "flags": "--identity-token <TOKEN>",
+            "description": "keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)"
+          },
+          {
+            "flags": "-y, --yes",
+            "description": "do not prompt for confirmation (accepted for cosign compatibility)"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "report",
+        "description": "run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md and FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md)",
+        "arguments": [
+          {
+            "usage": "<image>",
+            "description": "OCI image layout directory, docker-archive tarball (kiln image build output), or a registry reference (registry/repo:tag)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--sbom <FILE>",
+            "description": "SPDX or CycloneDX JSON SBOM of the image, for the sbom-packages check (repeatable: one per architecture)",
+            "parser": true
+          },
+          {
+            "flags": "--platform <PLATFORM>",
+            "description": "check only the image of this platform (linux/amd64, amd64, x86_64)"
+          },
+          {
+            "flags": "--name <REF>",
+            "description": "the image's name (registry/repo:tag) when the source does not record it; a name ending in -dev marks a dev variant"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to a registry that is not on loopback"
+          },
+          {
+            "flags": "--out <DIR>",
+            "description": "directory to write the documents in (created when missing; files in it are replaced)",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"files\": {...}, \"images\": [{\"image\", \"counts\", \"isBlocking\"}]} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
     "name": "generate-key-pair",
     "description": "generate a cosign-compatible key pair: <prefix>.key (scrypt + secretbox encrypted, password from COSIGN_PASSWORD or a prompt) and <prefix>.pub",
     "options": [

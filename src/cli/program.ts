@@ -45,6 +45,19 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   // `kiln os …`: Kiln OS, built from Debian sources.
   { parent: [], group: 'os', description: 'build Kiln OS: its packages from Debian sources and its catalog images' },
   { parent: ['os'], name: 'build', load: async () => (await import('./commands/os-build.ts')).registerOsBuild },
+  // Vulnerabilities: `kiln scan` and `kiln vuln db …` (issue 11).
+  { parent: [], name: 'scan', load: async () => (await import('./commands/scan.ts')).registerScan },
+  { parent: [], group: 'vuln', description: 'vulnerability feeds and the local index kiln scan uses' },
+  { parent: ['vuln'], name: 'db', load: async () => (await import('./commands/vuln-db.ts')).registerVulnDb },
+  { parent: ['vuln'], name: 'sla', load: async () => (await import('./commands/vuln-sla.ts')).registerVulnSla },
+  { parent: [], group: 'advisory', description: "Kiln's own advisories: dated events per vulnerability per origin package (os/advisories)" },
+  { parent: ['advisory'], name: 'validate', load: async () => (await import('./commands/advisory-validate.ts')).registerAdvisoryValidate },
+  { parent: ['advisory'], name: 'list', load: async () => (await import('./commands/advisory-list.ts')).registerAdvisoryList },
+  { parent: ['advisory'], name: 'secdb', load: async () => (await import('./commands/advisory-secdb.ts')).registerAdvisorySecdb },
+  // `kiln comply …`: hardening checks and OSCAL compliance evidence.
+  { parent: [], group: 'comply', description: 'check images against hardening rules and write OSCAL compliance evidence (NIST SP 800-53 rev 5)' },
+  { parent: ['comply'], name: 'check', load: async () => (await import('./commands/comply-check.ts')).registerComplyCheck },
+  { parent: ['comply'], name: 'report', load: async () => (await import('./commands/comply-report.ts')).registerComplyReport },
   // Trust: cosign's verbs at the top level (download brings attestation|sbom, policy brings verify).
   { parent: [], name: 'generate-key-pair', load: async () => (await import('./commands/generate-key-pair.ts')).registerGenerateKeyPair },
   { parent: [], name: 'sign', load: async () => (await import('./commands/sign.ts')).registerSign },
