@@ -10,3 +10,4 @@ export type { BoundedYaml, BoundedYamlOptions, TextLimits } from './structured-t
 export { assertInputDirectory, readInputFile, readInputText, unreadableInput } from './read-input.ts';
 export type { ReadInputOptions } from './read-input.ts';
 export { DURATION_FORMS, parseDurationMs } from './duration.ts';
+export { KeyedMutex } from './keyed-mutex.ts';

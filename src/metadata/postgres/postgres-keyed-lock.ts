@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { KeyedMutex } from '../../lib/index.ts';
 import { MetadataError } from '../errors.ts';
 import { redactUrl } from './redact-url.ts';
 
@@ -20,8 +21,8 @@ export interface PostgresKeyedLockOptions {
 export class PostgresKeyedLock {
   readonly location: string;
   readonly #pool: pg.Pool;
-  /** Tails of the per-key queues in this process; an entry lives only while its key is held. */
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Callers of one key in this process queue here before taking a connection. */
+  readonly #local = new KeyedMutex();
   #closed = false;
 
   constructor(url: string, options: PostgresKeyedLockOptions = {}) {
@@ -30,21 +31,8 @@ export class PostgresKeyedLock {
     this.#pool.on('error', (error) => options.onIdleError?.(error));
   }
 
-  async run<T>(key: string, body: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const current = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => current);
-    this.#tails.set(key, tail);
-    await previous;
-    try {
-      return await this.#held(key, body);
-    } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
+  run<T>(key: string, body: () => Promise<T>): Promise<T> {
+    return this.#local.run(key, () => this.#held(key, body));
   }
 
   async #held<T>(key: string, body: () => Promise<T>): Promise<T> {

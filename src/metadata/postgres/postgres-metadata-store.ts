@@ -1,5 +1,7 @@
 import pg from 'pg';
 import type { Digest } from '../../lib/index.ts';
+import { manifestFromRow } from '../manifest-row.ts';
+import type { ManifestRow as ManifestRowFields } from '../manifest-row.ts';
 import { MetadataError } from '../errors.ts';
 import { redactUrl } from './redact-url.ts';
 import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
@@ -44,15 +46,7 @@ const MIGRATION_LOCK = 0x6b696c6e; // "kiln"
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 20;
 
-interface ManifestRow {
-  repository: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: string | null;
-  created_at: number;
+interface ManifestRow extends ManifestRowFields {
   blobs: string[];
   children: string[];
 }
@@ -294,26 +288,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   #manifest(row: ManifestRow): ManifestRecord {
-    let annotations: Record<string, string> | undefined;
-    if (row.annotations) {
-      try {
-        annotations = JSON.parse(row.annotations) as Record<string, string>;
-      } catch (error) {
-        throw new MetadataError('METADATA_CORRUPT', `${this.location}: annotations of ${row.repository}@${row.digest} are not JSON`, { cause: error, detail: { repository: row.repository, digest: row.digest } });
-      }
-    }
-    return {
-      repository: row.repository,
-      digest: row.digest as Digest,
-      mediaType: row.media_type,
-      size: row.size,
-      ...(row.subject ? { subject: row.subject as Digest } : {}),
-      ...(row.artifact_type ? { artifactType: row.artifact_type } : {}),
-      ...(annotations ? { annotations } : {}),
-      blobs: row.blobs as Digest[],
-      children: row.children as Digest[],
-      createdAt: row.created_at,
-    };
+    return manifestFromRow(row, { blobs: row.blobs as Digest[], children: row.children as Digest[] }, this.location);
   }
 
   async deleteManifest(repository: string, digest: Digest): Promise<boolean> {

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Digest } from '../../lib/index.ts';
+import { manifestFromRow } from '../manifest-row.ts';
+import type { ManifestRow } from '../manifest-row.ts';
 import { MetadataError } from '../errors.ts';
 import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
 
@@ -29,17 +31,6 @@ CREATE INDEX IF NOT EXISTS tags_digest ON tags (repository, digest);
 CREATE TABLE IF NOT EXISTS uploads (
   id TEXT PRIMARY KEY, repository TEXT NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 `;
-
-interface ManifestRow {
-  repository: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: string | null;
-  created_at: number;
-}
 
 interface UploadRow {
   id: string;
@@ -151,26 +142,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   #manifest(row: ManifestRow): ManifestRecord {
     const refs = this.#stmts.refsOf.all({ repository: row.repository, manifest: row.digest }) as { target: Digest; kind: string }[];
-    let annotations: Record<string, string> | undefined;
-    if (row.annotations) {
-      try {
-        annotations = JSON.parse(row.annotations) as Record<string, string>;
-      } catch (error) {
-        throw new MetadataError('METADATA_CORRUPT', `${this.path}: annotations of ${row.repository}@${row.digest} are not JSON`, { cause: error, detail: { repository: row.repository, digest: row.digest } });
-      }
-    }
-    return {
-      repository: row.repository,
-      digest: row.digest as Digest,
-      mediaType: row.media_type,
-      size: row.size,
-      ...(row.subject ? { subject: row.subject as Digest } : {}),
-      ...(row.artifact_type ? { artifactType: row.artifact_type } : {}),
-      ...(annotations ? { annotations } : {}),
-      blobs: refs.filter((ref) => ref.kind === 'blob').map((ref) => ref.target),
-      children: refs.filter((ref) => ref.kind === 'manifest').map((ref) => ref.target),
-      createdAt: row.created_at,
-    };
+    return manifestFromRow(row, { blobs: refs.filter((ref) => ref.kind === 'blob').map((ref) => ref.target), children: refs.filter((ref) => ref.kind === 'manifest').map((ref) => ref.target) }, this.path);
   }
 
   async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
