@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { readTarEntries } from '../apk/index.ts';
 import { isDigest, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { OciError } from './errors.ts';
@@ -108,23 +107,13 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
   return images;
 }
 
-async function tarMembers(bytes: Buffer, source: string): Promise<Map<string, Buffer>> {
+function tarMembers(bytes: Buffer, source: string): Map<string, Buffer> {
   const members = new Map<string, Buffer>();
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const parts: Buffer[] = [];
-      stream.on('data', (chunk: unknown) => void parts.push(chunk as Buffer));
-      stream.on('end', () => {
-        if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), Buffer.concat(parts));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', (error: Error) => reject(new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } })));
-  });
-  Readable.from([bytes]).pipe(extract);
-  await done;
+  try {
+    for (const { header, content } of readTarEntries(bytes, source)) if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), content);
+  } catch (error) {
+    throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${(error as Error).message}`, { cause: error, detail: { source } });
+  }
   return members;
 }
 
@@ -139,7 +128,7 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
   const fail = (why: string): never => {
     throw new OciError('OCI_ARCHIVE_INVALID', `${path}: ${why}`, { detail: { path } });
   };
-  const members = await tarMembers(await readInputFile(path, { what: 'docker archive', maxBytes: options.maxBytes ?? 8 * 1024 * 1024 * 1024 }), path);
+  const members = tarMembers(await readInputFile(path, { what: 'docker archive', maxBytes: options.maxBytes ?? 8 * 1024 * 1024 * 1024 }), path);
   const manifestBytes = members.get('manifest.json') ?? fail('no manifest.json (not a docker archive)');
   let manifest: unknown;
   try {

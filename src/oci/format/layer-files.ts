@@ -1,6 +1,4 @@
-import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import tar from 'tar-stream';
+import { readTarEntries, splitGzipMembers } from '../../apk/index.ts';
 import { OciError } from '../errors.ts';
 
 // Pure: picks a few files out of image layers (a scanner needs /etc/os-release and the apk
@@ -25,40 +23,29 @@ export async function readLayerFiles(layer: Uint8Array, wanted: (path: string) =
   let bytes = Buffer.from(layer.buffer, layer.byteOffset, layer.byteLength);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = Buffer.concat(splitGzipMembers(bytes, { name: source }).map((member) => member.content));
     } catch (error) {
       throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip`, { cause: error, detail: { source } });
     }
-  } else if (bytes.readUInt32LE(0) === 0xfd2fb528) {
+  } else if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) {
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: zstd-compressed layers are not supported`, { detail: { source } });
   }
+  let entries;
+  try {
+    entries = readTarEntries(bytes, source);
+  } catch (error) {
+    throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${(error as Error).message}`, { cause: error, detail: { source } });
+  }
   const result: LayerFiles = { files: new Map(), whiteouts: [], opaque: [] };
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const path = clean(header.name);
-      const base = path.slice(path.lastIndexOf('/') + 1);
-      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-      const isWhiteout = base.startsWith('.wh.');
-      if (base === '.wh..wh..opq') result.opaque.push(dir);
-      else if (isWhiteout) result.whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
-      if (header.type === 'file' && !isWhiteout && wanted(path)) {
-        const parts: Buffer[] = [];
-        stream.on('data', (chunk: unknown) => void parts.push(chunk as Buffer));
-        stream.on('end', () => {
-          result.files.set(path, Buffer.concat(parts));
-          next();
-        });
-      } else {
-        stream.on('end', () => next());
-        stream.resume();
-      }
-    });
-    extract.on('finish', resolve);
-    extract.on('error', (error: Error) => reject(new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } })));
-  });
-  Readable.from([bytes]).pipe(extract);
-  await done;
+  for (const { header, content } of entries) {
+    const path = clean(header.name);
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    const isWhiteout = base.startsWith('.wh.');
+    if (base === '.wh..wh..opq') result.opaque.push(dir);
+    else if (isWhiteout) result.whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+    if (header.type === 'file' && !isWhiteout && wanted(path)) result.files.set(path, content);
+  }
   return result;
 }
 
