@@ -1,8 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { buildIndex, entriesFromDirectory, indexRecordForFile, readIndexFile, writeApkFile } from '../apk/index.ts';
 import type { Keyring, PackageRecord, SigningKey } from '../apk/index.ts';
-import { writeFileAtomic, pathExists } from '../lib/index.ts';
-import { hashFile } from './hash-file.ts';
+import { hashFile, pathExists, writeFileAtomic } from '../lib/index.ts';
 import { BuildError } from './errors.ts';
 import type { PackageMetadata, PackagePublisher, WrittenPackage } from './publisher.ts';
 

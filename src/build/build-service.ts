@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
+import { hashFile, readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { archInfo, hostArchName } from '../apk/index.ts';
 import { compileBuild, debianSourcePurl, GUEST_WORKSPACE } from './compile.ts';
@@ -25,7 +25,6 @@ import { loadRecipe } from './recipe/load.ts';
 import type { Recipe } from './recipe/load.ts';
 import type { SandboxMount, SandboxRunner } from './sandbox/runner.ts';
 import { analyzePackage } from './sca.ts';
-import { hashFile } from './hash-file.ts';
 import type { ScaPackage } from './sca.ts';
 import { buildSbom, sbomPath } from './sbom.ts';
 

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { silentLogger } from '../lib/index.ts';
+import { hashFile, silentLogger } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { parseChangelog } from './format/changelog.ts';
 import type { ChangelogEntry } from './format/changelog.ts';
@@ -181,7 +180,6 @@ export class AptSourceFetcher {
     await mkdir(join(base, 'lists', 'partial'), { recursive: true });
     await mkdir(join(base, 'cache', 'archives', 'partial'), { recursive: true });
     const mirrors = this.options.mirrors ?? DEFAULT_DEBIAN_MIRRORS;
-    const sources = mirrors.map((mirror) => `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror.uri} ${mirror.suites.join(' ')} main`).join('\n');
     // One line per suite: apt's one-line format takes one suite per line.
     const lines = mirrors.flatMap((mirror) => mirror.suites.map((suite) => `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror.uri} ${suite} main`));
     await writeFile(join(base, 'sources.list'), `${lines.join('\n')}\n`);
@@ -195,7 +193,7 @@ export class AptSourceFetcher {
         await run('apt-get', [...this.aptOptions(), '-q', 'update'], { maxBuffer: 16 * 1024 * 1024 });
       } catch (error) {
         const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').slice(-3).join('; ');
-        throw new DebianError('DEBIAN_APT_FAILED', `apt-get update of the debian source lists (${sources.split('\n').length} mirrors) failed: ${stderr}`, { cause: error });
+        throw new DebianError('DEBIAN_APT_FAILED', `apt-get update of the debian source lists (${mirrors.map((mirror) => mirror.uri).join(', ')}) failed: ${stderr}`, { cause: error });
       }
       await writeFile(stamp, '');
     }
@@ -225,7 +223,7 @@ export class AptSourceFetcher {
       const names = (await readdir(work)).filter((name) => !name.startsWith('.'));
       const dsc = names.find((name) => name.endsWith('.dsc'));
       if (!dsc) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: apt-get downloaded no .dsc`, { detail: { package: request.package } });
-      const dscHash = await sha256File(join(work, dsc));
+      const dscHash = await hashFile(join(work, dsc));
       if (dscHash !== request.dscSha256) {
         throw new DebianError('DEBIAN_SOURCE_CHECKSUM_MISMATCH', `debian source ${request.package} ${request.version}: ${dsc}: expected sha256 ${request.dscSha256}, got ${dscHash}`, { detail: { package: request.package, file: dsc, expected: request.dscSha256, actual: dscHash } });
       }
@@ -234,7 +232,7 @@ export class AptSourceFetcher {
       if (listed.length === 0) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: ${dsc} lists no Checksums-Sha256 files`, { detail: { package: request.package, file: dsc } });
       const verified: [string, string][] = [[join(work, dsc), request.dscSha256]];
       for (const file of listed) {
-        const actual = await sha256File(join(work, file.name)).catch((error: unknown) => {
+        const actual = await hashFile(join(work, file.name)).catch((error: unknown) => {
           throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package} ${request.version}: ${file.name}, listed in ${dsc}, was not downloaded`, { cause: error, detail: { package: request.package, file: file.name } });
         });
         if (actual !== file.sha256) {
@@ -282,10 +280,4 @@ export class AptSourceFetcher {
     }
     return { package: request.package, version: request.version, files, patches, changelog: entries, sourceDateEpoch: newest.timestamp };
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

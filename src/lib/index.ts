@@ -11,3 +11,4 @@ export { assertInputDirectory, readInputFile, readInputText, unreadableInput } f
 export type { ReadInputOptions } from './read-input.ts';
 export { DURATION_FORMS, parseDurationMs } from './duration.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
+export { hashFile } from './hash-file.ts';
