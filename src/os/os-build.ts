@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silentLogger } from '../lib/index.ts';
+import { silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { OsError } from './errors.ts';
 import { catalogImageName, planCatalog } from './format/catalog-plan.ts';
@@ -101,7 +101,7 @@ export async function buildOs(request: OsBuildRequest, ports: OsBuildPorts): Pro
       await rm(`${layout}.sbom`, { recursive: true, force: true });
       await rename(join(work, 'layout'), layout);
       await rename(join(work, 'sbom'), `${layout}.sbom`);
-      await writeFile(join(request.outDir, 'images', `${entry.name}.input-hash`), `${entry.inputHash}\n`);
+      await writeFileAtomic(join(request.outDir, 'images', `${entry.name}.input-hash`), `${entry.inputHash}\n`);
       result.images.push({ ...entry, status: 'built', layout, ...image });
       logger.info({ image: entry.name, digest: image.digest }, 'catalog image built');
       ports.onProgress?.({ phase: 'image', name: entry.name, done, total: plan.length, status: 'built' });
