@@ -1,63 +1,51 @@
-import { execFile } from 'node:child_process';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { AptSourceFetcher } from '../../debian/index.ts';
+import type { DebianSourceRequest } from '../../debian/index.ts';
 
-// Test support: real upstream tarballs from Debian bookworm's source packages, fetched with
-// `apt-get source --download-only` using private apt state (its own sources list, lists and cache
-// under the temp dir) so the machine's package lists stay untouched. Downloads are cached for reuse.
+// Test support: real upstream tarballs from Debian bookworm's source packages, fetched and verified
+// by the same fetcher the `debian/source` pipeline uses (private apt state, every file checked
+// against these pins and the .dsc, content-addressed cache kept between test runs).
 
-const run = promisify(execFile);
+/** The source packages tests build, pinned like a recipe pins them. */
+const PINNED: Record<string, DebianSourceRequest> = {
+  hello: {
+    package: 'hello',
+    version: '2.10-3',
+    dscSha256: '75296f5ef618ae2f1849e22b142a2b5ab52c452ebefa4e7b0564c44617db3790',
+    origSha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b',
+    debianSha256: '60ee7a466808301fbaa7fea2490b5e7a6d86f598956fb3e79c71b3295dc1f249',
+  },
+  zlib: {
+    package: 'zlib',
+    version: '1:1.2.13.dfsg-1',
+    dscSha256: '3fa1e6b2fc525062aa88207dda52fed8e045373c809d362fe8a2bfbf7cf515a8',
+    origSha256: '71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1',
+    debianSha256: 'f66cf3d4f2d7defcd4d1fd1fb0a11ee39f1e01b42ec7d059c9dc5c1695133c44',
+  },
+};
 
-/** Where downloaded source packages are kept between test runs (the test run's KILN_TEST_CACHE_DIR). */
+/** Where verified source files are kept between test runs (the test run's KILN_TEST_CACHE_DIR). */
 export function debianSourceCache(): string {
   return join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'debian-sources');
 }
 
-/** Returns the path of the `*.orig.tar.*` tarball of a Debian source package, downloading it once. */
+/** The path of the verified upstream tarball of a pinned Debian source package, downloaded once. */
 export async function debianOrigTarball(sourcePackage: string): Promise<string> {
-  const cache = debianSourceCache();
-  const dir = join(cache, sourcePackage);
-  const existing = await origIn(dir);
-  if (existing) return existing;
-  const state = join(cache, '.apt');
-  await mkdir(join(state, 'lists', 'partial'), { recursive: true });
-  await mkdir(join(state, 'cache', 'archives', 'partial'), { recursive: true });
-  const sourcesList = join(state, 'sources.list');
-  await writeFile(sourcesList, 'deb-src http://deb.debian.org/debian bookworm main\n');
-  const options = [
-    '-o', `Dir::Etc::SourceList=${sourcesList}`,
-    '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State::Lists=${join(state, 'lists')}`,
-    '-o', `Dir::Cache=${join(state, 'cache')}`,
-    '-o', 'Debug::NoLocking=1',
-    '-o', 'APT::Sandbox::User=root',
-    '-q',
-  ];
-  const partial = `${dir}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  try {
-    await run('apt-get', [...options, 'update'], { timeout: 300_000 });
-    await run('apt-get', [...options, 'source', '--download-only', sourcePackage], { cwd: partial, timeout: 300_000 });
-  } catch (error) {
-    await rm(partial, { recursive: true, force: true });
-    const detail = error as { stderr?: string; message: string };
-    throw new Error(`downloading the Debian source package ${sourcePackage} with apt-get source failed (is deb.debian.org reachable?): ${detail.stderr || detail.message}`, { cause: error });
+  const request = PINNED[sourcePackage];
+  if (!request) throw new Error(`no pinned Debian source for ${sourcePackage}: add its .dsc, orig and debian tarball sha256 to src/build/testing/debian-sources.ts`);
+  const source = await new AptSourceFetcher({ cacheDir: debianSourceCache() }).fetch(request);
+  const orig = source.files.find((file) => file.role === 'orig' || file.role === 'native');
+  if (!orig) throw new Error(`Debian source ${sourcePackage} ${request.version} has no upstream tarball`);
+  // Recipes fetch it by its own name (tar would take the cache's `sha256:` name for a remote host).
+  const named = join(debianSourceCache(), 'by-name', orig.name);
+  if (!(await stat(named).catch(() => undefined))) {
+    await mkdir(join(debianSourceCache(), 'by-name'), { recursive: true });
+    const partial = `${named}.partial-${process.pid}`;
+    await rm(partial, { force: true });
+    await link(orig.path, partial);
+    await rename(partial, named);
   }
-  await rm(dir, { recursive: true, force: true });
-  await rename(partial, dir);
-  const tarball = await origIn(dir);
-  if (!tarball) throw new Error(`apt-get source ${sourcePackage} produced no *.orig.tar.* file in ${dir}`);
-  return tarball;
-}
-
-async function origIn(dir: string): Promise<string | undefined> {
-  try {
-    const name = (await readdir(dir)).find((entry) => /\.orig\.tar\.(gz|bz2|xz|zst)$/.test(entry));
-    return name ? join(dir, name) : undefined;
-  } catch {
-    return undefined;
-  }
+  return named;
 }
