@@ -100,7 +100,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
         pullEvents: config.events.webhooks.some((hook) => hook.actions.includes('pull')),
         pullThrough: config.proxy.map((rule): PullThroughRule => ({
           repository: rule.repository,
-          upstream: upstreamOf(rule.upstream, rule.username !== undefined && rule.password !== undefined ? { username: rule.username, password: rule.password } : undefined),
+          upstream: upstreamOf(rule.upstream, rule.username !== undefined && rule.password !== undefined ? { username: rule.username, password: rule.password } : undefined, rule.timeout * 1000),
           stripPrefix: rule.stripPrefix,
           addPrefix: rule.addPrefix,
           revalidateAfterMs: rule.revalidateAfter * 1000,
@@ -234,10 +234,10 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
 
 /** An upstream registry reached through Kiln's registry client (token and basic auth, digests
  *  verified on every manifest and blob). */
-function upstreamOf(url: string, credentials: { username: string; password: string } | undefined): Upstream {
+function upstreamOf(url: string, credentials: { username: string; password: string } | undefined, stallTimeoutMs: number): Upstream {
   const parsed = new URL(url);
   const registry = parsed.host;
-  const client = new RegistryClient({ allowInsecure: parsed.protocol === 'http:', ...(credentials ? { credentials: async () => credentials } : {}) });
+  const client = new RegistryClient({ allowInsecure: parsed.protocol === 'http:', stallTimeoutMs, ...(credentials ? { credentials: async () => credentials } : {}) });
   return {
     name: url,
     manifest: async (repository, reference) => {

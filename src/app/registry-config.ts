@@ -93,6 +93,8 @@ const proxyRule = z
     password: z.string().min(1).optional(),
     passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
     revalidateAfter: seconds.default(300),
+    /** Seconds the upstream may stay silent (no headers, or no bytes of a body) before the pull gives up. */
+    timeout: seconds.default(30),
   })
   .refine((rule) => !(rule.password !== undefined && rule.passwordEnv !== undefined), { message: 'give at most one of password and passwordEnv', path: ['password'] })
   .refine((rule) => (rule.username === undefined) === (rule.password === undefined && rule.passwordEnv === undefined), { message: 'username and a password (password or passwordEnv) go together', path: ['username'] });

@@ -4,6 +4,7 @@ import type { Digest, Logger } from '../lib/index.ts';
 import { referenceIdentifier } from '../oci/index.ts';
 import type { ImageReference } from '../oci/index.ts';
 import { RegistryClientError } from './errors.ts';
+import { withStallTimeout } from './stall-timeout.ts';
 import type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
 import {
   MANIFEST_ACCEPT,
@@ -36,6 +37,9 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Injected for tests; default the global fetch. */
   fetch?: typeof fetch;
+  /** Give up on a request when the registry sends no headers, or no body bytes, for this long
+   *  (ms); default: wait as long as the connection stays open. */
+  stallTimeoutMs?: number;
 }
 
 /** A manifest (or index) as pulled: its exact bytes, verified digest, media type and parsed body. */
@@ -96,7 +100,8 @@ export class RegistryClient {
   readonly #scheme = new Map<string, 'http' | 'https'>();
 
   constructor(options: RegistryClientOptions = {}) {
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    const base = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.stallTimeoutMs ? withStallTimeout(base, options.stallTimeoutMs) : base;
     this.#credentials = options.credentials ?? (async () => undefined);
     this.#allowInsecure = options.allowInsecure ?? false;
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK;

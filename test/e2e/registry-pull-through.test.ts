@@ -3,6 +3,9 @@
 // with the upstream stopped, what was cached is still served and what was not answers 503; pushes to
 // a mirrored repository are refused.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,8 @@ import type { ServerProcess } from './registry-support.ts';
 let dir: string;
 let upstream: ServerProcess;
 let kiln: ServerProcess;
+/** An upstream that accepts connections and never answers. */
+let silent: Server;
 const insecure = ['--src-tls-verify=false', '--dest-tls-verify=false'];
 
 async function pulledDigest(reference: string, name: string): Promise<string> {
@@ -24,9 +29,17 @@ async function pulledDigest(reference: string, name: string): Promise<string> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kiln-pull-through-'));
   upstream = await startDistribution(join(dir, 'upstream'));
+  silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   await writeFile(
     join(dir, 'config.yaml'),
-    ['proxy:', '  - repository: "mirror/**"', `    upstream: ${upstream.url}`, '    stripPrefix: mirror/', '    revalidateAfter: 8s', 'storage:', '  delete:', '    enabled: true', ''].join('\n'),
+    [
+      'proxy:',
+      '  - repository: "mirror/**"', `    upstream: ${upstream.url}`, '    stripPrefix: mirror/', '    revalidateAfter: 8s',
+      '  - repository: "stalled/**"', `    upstream: ${silentUrl}`, '    stripPrefix: stalled/', '    timeout: 1s',
+      'storage:', '  delete:', '    enabled: true', '',
+    ].join('\n'),
   );
   kiln = await startKiln(join(dir, 'kiln'), ['--config', join(dir, 'config.yaml')]);
 });
@@ -34,10 +47,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await kiln?.stop();
   await upstream?.stop();
+  silent?.closeAllConnections();
+  silent?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('pull-through cache in front of Distribution', () => {
+  it('answers 503 when the upstream accepts the connection and then says nothing (stall timeout), instead of hanging the pull', async () => {
+    const started = Date.now();
+    const response = await fetch(`${kiln.url}/v2/stalled/library/hello/manifests/v1`);
+    expect(response.status).toBe(503);
+    const error = ((await response.json()) as { errors: { code: string; message: string }[] }).errors[0]!;
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(error.message).toContain('stalled/library/hello');
+    // Three attempts of one second each (reads are retried twice), far below a hang.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('pulls through, sees a moved tag after the revalidation age, and serves the cache while the upstream is down', async () => {
     const first = await buildHelloLayout(join(dir, 'first'), 'first upstream image', 'v1');
     const second = await buildHelloLayout(join(dir, 'second'), 'second upstream image', 'v1');
