@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +132,36 @@ describe('preloaded environment (--env-file)', () => {
     const same = await buildAll({ dir, outDir: join(dir, 'all'), arch: 'x86_64', environment: { GREETING: 'a' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
     const changed = await buildAll({ dir, outDir: join(dir, 'all'), arch: 'x86_64', environment: { GREETING: 'b' } }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
     expect([first, same, changed].map((result) => result.outcomes.map((outcome) => outcome.status))).toEqual([['built'], ['up-to-date'], ['built']]);
+  });
+});
+
+describe('build-all input hashes and pipelines', () => {
+  it('cover the pipelines a recipe uses, not every file of the pipeline directories', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-all-'));
+    const pipelines = join(dir, 'pipelines-extra');
+    mkdirSync(join(pipelines, 'local'), { recursive: true });
+    writeFileSync(join(pipelines, 'local', 'outer.yaml'), 'pipeline:\n  - uses: local/inner\n');
+    writeFileSync(join(pipelines, 'local', 'inner.yaml'), 'pipeline:\n  - runs: echo one\n');
+    writeFileSync(join(dir, 'uses.yaml'), 'package:\n  name: uses\n  version: 1.0.0\npipeline:\n  - uses: local/outer\n');
+    writeFileSync(join(dir, 'plain.yaml'), recipe('plain'));
+    const plan = async () => Object.fromEntries((await buildAll({ dir, outDir: join(dir, 'out'), arch: 'x86_64', dryRun: true, pipelineDirs: [pipelines] }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() })).outcomes.map((o) => [o.name, o.inputHash]));
+    const first = await plan();
+    writeFileSync(join(pipelines, 'local', 'unused.yaml'), 'pipeline:\n  - runs: echo unused\n');
+    expect(await plan()).toEqual(first);
+    // a change to a definition used only through another one changes that recipe's hash alone
+    writeFileSync(join(pipelines, 'local', 'inner.yaml'), 'pipeline:\n  - runs: echo two\n');
+    const third = await plan();
+    expect(third.plain).toBe(first.plain);
+    expect(third.uses).not.toBe(first.uses);
+  });
+
+  it('skips YAML that is no recipe and reports a recipe that does not load, planning the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-all-'));
+    writeFileSync(join(dir, '.yam.yaml'), 'indent: 2\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'package:\n  name: bad\n');
+    writeFileSync(join(dir, 'good.yaml'), recipe('good'));
+    const result = await buildAll({ dir, outDir: join(dir, 'out'), arch: 'x86_64', dryRun: true }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+    expect(result.outcomes.map((o) => [o.name, o.status])).toEqual([['good', 'planned'], ['.yam.yaml', 'skipped'], ['bad', 'invalid']]);
+    expect(result.outcomes[2]!.error).toMatch(/bad\.yaml:2:3: missing required key package\.version/);
   });
 });

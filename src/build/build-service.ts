@@ -36,6 +36,9 @@ export const BUILDER_VERSION = '0.1.0';
 /** What to build and where. */
 export interface BuildRequest {
   recipeFile: string;
+  /** melange --interactive: a shell on the caller's terminal in the sandbox of a failed step (set
+   *  only when stdin is a terminal). */
+  interactive?: boolean;
   /** apk or OCI arch name; default the host's. */
   arch?: string;
   outDir: string;
@@ -201,7 +204,7 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     try {
       for (const pkg of compiled.packages) {
-        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(environment.pathPrefix ? { pathPrefix: [...environment.pathPrefix] } : {}), ...(user ? { user } : {}), ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}) }, stats);
+        await runSteps(pkg.steps, { runner: ports.runner, rootfs: environment.rootfs, mounts, baseEnv, ...(environment.pathPrefix ? { pathPrefix: [...environment.pathPrefix] } : {}), ...(user ? { user } : {}), ...(ports.onLog ? { onLog: ports.onLog } : {}), ...(signal ? { signal } : {}), ...(request.interactive ? { interactive: true } : {}) }, stats);
       }
     } catch (error) {
       if (deadline?.aborted) {

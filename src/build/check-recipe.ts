@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
 import { readInputText } from '../lib/index.ts';
 import { archInfo, hostArchName } from '../apk/index.ts';
+import type { ArchInfo } from '../apk/index.ts';
 import { rejectUnsupported } from './build-service.ts';
 import { compileBuild, compileTest } from './compile.ts';
 import type { CompiledStep } from './compile.ts';
 import { BuildError } from './errors.ts';
 import { createPipelineLibrary } from './pipeline-library.ts';
+import type { PipelineLibrary } from './pipeline-library.ts';
 import { loadRecipe } from './recipe/load.ts';
+import type { Recipe } from './recipe/load.ts';
 
 /** What to check: a recipe file and the choices a build of it would make. */
 export interface RecipeCheckRequest {
@@ -57,11 +60,16 @@ export async function checkRecipe(request: RecipeCheckRequest): Promise<RecipeCh
   const host = archInfo(hostArchName(process.arch));
   const arch = request.arch ? archInfo(request.arch) : targets.length === 0 || targets.includes(host.apk) ? host : archInfo(targets[0]!);
   const library = createPipelineLibrary(request.pipelineDirs ?? []);
+  return { file, ...(await compileRecipeForArch(recipe, arch, library)) };
+}
+
+/** Compiles a loaded recipe's build and test pipelines for one architecture (what a build does
+ *  before running a step); errors are the builder's own, with file:line:column. */
+export async function compileRecipeForArch(recipe: Recipe, arch: ArchInfo, library: PipelineLibrary): Promise<Omit<RecipeCheck, 'file'>> {
   const compiled = await compileBuild(recipe, { arch, library });
   let testSteps = 0;
   for (const pkg of compiled.packages) testSteps += countSteps((await compileTest(recipe, { arch, library }, pkg.name)).steps);
   return {
-    file,
     origin: recipe.package.name,
     version: recipe.fullVersion,
     arch: arch.apk,

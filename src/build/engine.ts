@@ -2,7 +2,7 @@ import type { CompiledStep } from './compile.ts';
 import { GUEST_WORKSPACE } from './compile.ts';
 import { BuildError } from './errors.ts';
 import type { BuildErrorCode } from './errors.ts';
-import type { SandboxMount, SandboxRunner } from './sandbox/runner.ts';
+import type { SandboxMount, SandboxRunner, SandboxSpec } from './sandbox/runner.ts';
 
 /** PATH every step gets (melange overrides any recipe-level PATH with it). */
 export const STEP_PATH = '/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin';
@@ -29,6 +29,10 @@ export interface EngineContext {
   pathPrefix?: readonly string[];
   /** The guest user steps run as (environment.accounts.run-as); default the runner's. */
   user?: { uid: number; gid: number };
+  /** melange's --interactive: when a step fails, open `/bin/sh` on the caller's terminal in a sandbox
+   *  like the step's (same root, mounts, environment, user; in the step's working directory), and
+   *  report the failure once the shell exits. Set only when stdin is a terminal. */
+  interactive?: boolean;
 }
 
 /** What ran: the number of steps and the wall time of each `runs` step. */
@@ -96,8 +100,9 @@ async function runOne(step: CompiledStep, context: EngineContext): Promise<void>
   };
   const path = [...(context.pathPrefix ?? []), STEP_PATH].join(':');
   const env = { ...context.baseEnv, PATH: path, ...step.environment };
+  const spec: SandboxSpec = { rootfs: context.rootfs, mounts: context.mounts, workdir: GUEST_WORKSPACE, env, argv: ['/bin/sh', '-c', stepScript(step)], network: step.network, ...(context.user ? { user: context.user } : {}) };
   const result = await context.runner.run(
-    { rootfs: context.rootfs, mounts: context.mounts, workdir: GUEST_WORKSPACE, env, argv: ['/bin/sh', '-c', stepScript(step)], network: step.network, ...(context.user ? { user: context.user } : {}) },
+    spec,
     (stream, chunk) => {
       const text = partial[stream] + chunk.toString('utf8');
       const lines = text.split('\n');
@@ -108,6 +113,11 @@ async function runOne(step: CompiledStep, context: EngineContext): Promise<void>
   );
   for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) emit(stream, partial[stream]);
   if (result.exitCode === 0) return;
+  if (context.interactive && !context.signal?.aborted) {
+    context.onLog?.({ step: step.label, stream: 'stderr', line: `step failed (exit code ${result.exitCode}): opening /bin/sh in its sandbox at ${step.workdir}; exit the shell to end the build` });
+    const shell = `[ -d ${shellQuote(step.workdir)} ] && cd ${shellQuote(step.workdir)}; exec /bin/sh -i`;
+    await context.runner.run({ ...spec, argv: ['/bin/sh', '-c', shell], terminal: true }, () => undefined, context.signal);
+  }
   const log = tail.join('\n');
   let code: BuildErrorCode = 'STEP_FAILED';
   let why = `failed with exit code ${result.exitCode}`;

@@ -25,7 +25,8 @@ export const buildErrorCodes = {
   ENV_FILE_INVALID: 'a --env-file line is not NAME=VALUE (the file and line are named)',
   LINT_FAILED: 'a required package linter failed',
   DEPENDENCY_CYCLE: 'recipes depend on each other in a cycle (the cycle is listed)',
-  BUILD_ALL_FAILED: 'one or more recipes of a build-all run failed',
+  BUILD_ALL_FAILED: 'one or more recipes of a build-all run failed or did not load (each is listed with its error)',
+  RECIPE_CHECK_FAILED: 'kiln pkg check: one or more recipes of the directory did not load or compile (each error names the file, line and field)',
   TEST_FAILED: 'a recipe test pipeline failed',
 } as const satisfies ErrorCodeTable<string>;
 

@@ -29,6 +29,8 @@ export interface TestRequest {
   packageName?: string;
   pipelineDirs?: readonly string[];
   sourceDateEpoch?: number;
+  /** melange --interactive: a shell on the caller's terminal in the sandbox of a failed test step. */
+  interactive?: boolean;
 }
 
 /** Ports of the test service. */
@@ -89,6 +91,7 @@ export async function testRecipe(request: TestRequest, ports: TestPorts): Promis
           ],
           baseEnv: env,
           pathPrefix: prefixes,
+          ...(request.interactive ? { interactive: true } : {}),
           ...(ports.onLog ? { onLog: (line: StepLogLine) => ports.onLog!({ ...line, step: `test ${candidate.name}: ${line.step}` }) } : {}),
         });
         outcomes.push({ package: candidate.name, steps: stats.stepsRun });

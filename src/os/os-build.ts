@@ -62,7 +62,7 @@ export async function buildOs(request: OsBuildRequest, ports: OsBuildPorts): Pro
   }
   ports.onProgress?.({ phase: 'packages' });
   const built = await ports.buildPackages(packagesDir);
-  const failed = built.recipes.filter((recipe) => recipe.status === 'failed' || recipe.status === 'blocked');
+  const failed = built.recipes.filter((recipe) => recipe.status === 'failed' || recipe.status === 'blocked' || recipe.status === 'invalid');
   if (failed.length > 0) {
     throw new OsError('OS_PACKAGES_FAILED', `${failed.length} Kiln OS recipe${failed.length === 1 ? '' : 's'} did not build: ${failed.map((recipe) => `${recipe.name}${recipe.error ? ` (${recipe.error.split('\n')[0]})` : ` (${recipe.status})`}`).join('; ')}`, { detail: { failed: failed.map((recipe) => recipe.name) } });
   }

@@ -3,10 +3,23 @@ import { BuildError } from '../errors.ts';
 // var-transforms use Go's regexp (RE2) and Go's replacement expansion; JS differs in both, so the
 // pattern is translated and the template expanded here rather than handed to String.replace.
 
-/** Translates an RE2 pattern to a JS RegExp: `(?P<name>` → `(?<name>`, leading `(?flags)` → JS flags. */
+/** ASCII classes RE2 accepts inside brackets (`[[:digit:]]`), as JS class contents. */
+const POSIX_CLASSES: Readonly<Record<string, string>> = {
+  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7F', blank: '\\t ', cntrl: '\\x00-\\x1F\\x7F', digit: '0-9', graph: '!-~',
+  lower: 'a-z', print: ' -~', punct: '!-/:-@[-`{-~', space: '\\t\\n\\v\\f\\r ', upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
+};
+
+/** Translates an RE2 pattern to a JS RegExp: `(?P<name>` → `(?<name>`, leading `(?flags)` → JS flags,
+ *  `[[:class:]]` → its ASCII range, `\A`/`\z` → `^`/`$`. Go accepts escaped punctuation such as
+ *  `\-` outside a class, which JS's unicode mode refuses, so such patterns compile without it. */
 export function compileGoRegexp(pattern: string, where: string): RegExp {
-  let source = pattern.replace(/\(\?P</g, '(?<');
-  let flags = 'gu';
+  let source = pattern.replace(/\(\?P</g, '(?<').replace(/\[:(\^?)([a-z]+):\]/g, (whole, negated: string, name: string) => {
+    const range = POSIX_CLASSES[name];
+    if (range === undefined) return whole;
+    return negated ? `^${range}` : range;
+  });
+  source = source.replace(/(^|[^\\])((?:\\\\)*)\\A/g, '$1$2^').replace(/(^|[^\\])((?:\\\\)*)\\z/g, '$1$2$');
+  let flags = 'g';
   const leading = /^\(\?([imsU]+)\)/.exec(source);
   if (leading) {
     source = source.slice(leading[0].length);
@@ -19,9 +32,13 @@ export function compileGoRegexp(pattern: string, where: string): RegExp {
     throw new BuildError('RECIPE_INVALID', `${where}: look-around is not allowed in Go regexps: ${pattern}`, { detail: { pattern } });
   }
   try {
-    return new RegExp(source, flags);
-  } catch (error) {
-    throw new BuildError('RECIPE_INVALID', `${where}: invalid regexp ${JSON.stringify(pattern)}`, { cause: error, detail: { pattern } });
+    return new RegExp(source, `${flags}u`);
+  } catch {
+    try {
+      return new RegExp(source, flags);
+    } catch (error) {
+      throw new BuildError('RECIPE_INVALID', `${where}: invalid regexp ${JSON.stringify(pattern)}`, { cause: error, detail: { pattern } });
+    }
   }
 }
 

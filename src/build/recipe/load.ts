@@ -37,6 +37,14 @@ export interface LoadRecipeOptions {
   varsOverride?: Readonly<Record<string, string>>;
 }
 
+/** Whether a parsed YAML value is a recipe: a mapping with a `package:` mapping. Other YAML in a
+ *  recipe directory (a formatter's configuration, CI files) is not one. */
+export function isRecipeDocument(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const pkg = (value as Record<string, unknown>).package;
+  return pkg !== null && typeof pkg === 'object' && !Array.isArray(pkg);
+}
+
 /** Parses and validates a recipe, resolving vars, var-transforms and ranges (melange's parse
  *  phase). Errors are RECIPE_INVALID with file:line:column. */
 export function loadRecipe(file: string, text: string, options: LoadRecipeOptions = {}): Recipe {
@@ -89,8 +97,8 @@ export function loadRecipe(file: string, text: string, options: LoadRecipeOption
 
   // `if:` expressions keep their variables for compile time, where they are substituted quoted.
   const sub = <T>(value: T): T => mapStrings(value, (text) => substitutePartial(text, known), CONDITION_KEYS);
-  const pkg = sub(document.package);
-  const subpackages = expandSubpackages(source, document, known);
+  const pkg = checkPriorities(source, sub(document.package), ['package']);
+  const subpackages = expandSubpackages(source, document, known).map((item) => checkPriorities(source, item, item.path));
 
   return {
     source,
@@ -105,6 +113,28 @@ export function loadRecipe(file: string, text: string, options: LoadRecipeOption
     update: document.update,
     test: sub(document.test),
   };
+}
+
+const PRIORITIES = ['provider-priority', 'replaces-priority'] as const;
+
+/** melange keeps priorities as strings and reads them as integers after substitution; a value
+ *  that is still not an integer is RECIPE_INVALID at the field. */
+function checkPriorities<T extends { dependencies?: PackageMeta['dependencies'] }>(source: YamlSource, meta: T, path: YamlPath): T {
+  const dependencies = meta.dependencies;
+  if (!dependencies) return meta;
+  const out = { ...dependencies };
+  for (const key of PRIORITIES) {
+    const value = dependencies[key];
+    if (value === undefined) continue;
+    const trimmed = value.trim();
+    if (!/^-?\d+$/.test(trimmed)) {
+      throw new BuildError('RECIPE_INVALID', `${source.where([...path, 'dependencies', key])}: ${key} must be an integer after substitution, got ${JSON.stringify(value)}`, {
+        detail: { file: source.file, field: key, value },
+      });
+    }
+    out[key] = trimmed;
+  }
+  return { ...meta, dependencies: out };
 }
 
 function expandSubpackages(source: YamlSource, document: RecipeDocument, known: ReadonlyMap<string, string>): RecipeSubpackage[] {

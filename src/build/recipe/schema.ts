@@ -24,8 +24,9 @@ const bool = z
   .transform((value) => TRUE.has(value));
 const strList = opt(z.array(str));
 const strMap = opt(z.record(z.string(), z.string()));
-/** melange's priorities are integer strings. */
-const intString = z.string().regex(/^-?\d+$/, 'expected an integer');
+/** melange's priorities are strings that must read as integers once variables are substituted
+ *  (`${{range.value}}`, `${{vars.x}}`); the loader checks them after substitution. */
+const priorityString = z.string().refine((value) => value.includes('${{') || /^-?\d+$/.test(value.trim()), 'expected an integer or a ${{…}} variable');
 /** Go duration string (`90m`) or integer seconds (documented form). */
 const duration = z.string().regex(/^(\d+|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/, 'expected a duration such as 90m or integer seconds');
 
@@ -35,6 +36,8 @@ export const PACKAGE_NAME = /^[a-zA-Z\d][a-zA-Z\d+_.-]*$/;
 /** One pipeline step (also the shape of a `uses` definition's steps). */
 export interface Step {
   name?: string | undefined;
+  /** Free text (Wolfi's pipelines describe steps); not used by the build. */
+  description?: string | undefined;
   uses?: string | undefined;
   with?: Record<string, string> | undefined;
   runs?: string | undefined;
@@ -61,6 +64,7 @@ export const stepSchema: z.ZodType<Step> = z.lazy(() =>
   z
     .strictObject({
       name: optStr,
+      description: optStr,
       uses: optStr,
       with: strMap,
       runs: optStr,
@@ -112,8 +116,8 @@ const dependenciesSchema = z.strictObject({
   runtime: strList,
   provides: strList,
   replaces: strList,
-  'provider-priority': opt(intString),
-  'replaces-priority': opt(intString),
+  'provider-priority': opt(priorityString),
+  'replaces-priority': opt(priorityString),
 });
 
 const packageOptionsSchema = z.strictObject({
@@ -208,8 +212,9 @@ export const subpackageSchema = z.strictObject({
 });
 export type Subpackage = z.output<typeof subpackageSchema>;
 
+// melange reads `enabled` as a plain bool, so a block without it means false.
 const updateSchema = z.strictObject({
-  enabled: bool,
+  enabled: opt(bool),
   manual: opt(bool),
   'require-sequential': opt(bool),
   shared: opt(bool),

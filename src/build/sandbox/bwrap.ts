@@ -28,7 +28,7 @@ export function createBwrapRunner(options: BwrapOptions = {}): SandboxRunner {
     name: 'bubblewrap',
     isolation: { filesystem: true, network: true },
     run(spec, output, signal) {
-      return runProcess(executable, bwrapArguments(spec, options), output, signal);
+      return runProcess(executable, bwrapArguments(spec, options), output, signal, { ...(spec.terminal ? { terminal: true } : {}) });
     },
   };
 }
@@ -139,14 +139,15 @@ export function runProcess(
   args: readonly string[],
   output: SandboxOutput,
   signal?: AbortSignal,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean; terminal?: boolean } = {},
 ): Promise<SandboxResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       resolve({ exitCode: 137, signal: 'SIGKILL' });
       return;
     }
-    const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? {}, detached: options.detached ?? false });
+    // A terminal command stays in the caller's process group, or it could not read the terminal.
+    const child = spawn(executable, args, { stdio: options.terminal ? 'inherit' : ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? {}, detached: options.terminal ? false : (options.detached ?? false) });
     const kill = () => {
       if (options.detached && child.pid) {
         try {
@@ -159,8 +160,8 @@ export function runProcess(
       child.kill('SIGKILL');
     };
     signal?.addEventListener('abort', kill, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => output('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => output('stderr', chunk));
+    child.stdout?.on('data', (chunk: Buffer) => output('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => output('stderr', chunk));
     child.on('error', (error) => {
       signal?.removeEventListener('abort', kill);
       reject(new BuildError('SANDBOX_FAILED', `cannot start ${executable}: ${error.message}`, { cause: error, detail: { executable } }));

@@ -12,7 +12,7 @@ export function createFakeRunner(): SandboxRunner {
       const env: Record<string, string> = {};
       for (const [key, value] of Object.entries(spec.env)) env[key] = translate(value);
       const [command, ...args] = spec.argv.map(translate);
-      return runProcess(command!, args, output, signal, { cwd: translate(spec.workdir), env, detached: true });
+      return runProcess(command!, args, output, signal, { cwd: translate(spec.workdir), env, detached: true, ...(spec.terminal ? { terminal: true } : {}) });
     },
   };
 }

@@ -23,6 +23,9 @@ export interface SandboxSpec {
   /** The guest user and group the command runs as (a recipe's run-as); default the adapter's own.
    *  Adapters without isolation (the fake) run as the calling user. */
   user?: { uid: number; gid: number };
+  /** Attach the command to the caller's terminal (stdin, stdout and stderr inherited; the output
+   *  callback gets nothing): the debug shell of `--interactive`. */
+  terminal?: boolean;
 }
 
 /** Output chunks as they arrive. */

@@ -51,17 +51,23 @@ export function registerPkgBuildAll(pkg: Command, context: CliContext): void {
       status: o.status,
       inputHash: o.inputHash,
       ...(o.error ? { error: o.error } : {}),
+      ...(o.note ? { note: o.note } : {}),
       ...(o.blockedBy ? { blockedBy: o.blockedBy } : {}),
       ...(o.result ? { packages: o.result.packages.map((p) => p.file) } : {}),
     }));
     if (flags.json) printJson(context, { order: result.plan.order, recipes: summary, signed: Boolean(flags.signingKey), durationMs: result.durationMs });
-    else for (const o of summary) context.stderr(`${o.status.padEnd(10)} ${o.name}${o.blockedBy ? ` (blocked by ${o.blockedBy.join(', ')})` : ''}\n`);
+    else {
+      for (const o of summary) {
+        const why = o.blockedBy ? ` (blocked by ${o.blockedBy.join(', ')})` : o.note ? ` (${o.note})` : o.status === 'invalid' && o.error ? `: ${o.error.split('\n')[0]}` : '';
+        context.stderr(`${o.status.padEnd(10)} ${o.name}${why}\n`);
+      }
+    }
     const built = result.outcomes.filter((o) => o.status === 'built');
     const indexFile = built.find((o) => o.result?.indexFile)?.result?.indexFile;
     if (!flags.signingKey && built.length > 0) context.stderr(unsignedNotice(`the packages of ${plural(built.length, 'recipe')}${indexFile ? ` and the index ${indexFile}` : ''}`));
-    const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked');
+    const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked' || o.status === 'invalid');
     if (failed.length > 0) {
-      throw new BuildError('BUILD_ALL_FAILED', `${failed.length} of ${plural(result.outcomes.length, 'recipe')} did not build:\n${failed.map((o) => `  ${o.name}: ${o.status === 'blocked' ? `blocked by ${o.blockedBy!.join(', ')}` : o.error!.split('\n')[0]}`).join('\n')}`, {
+      throw new BuildError('BUILD_ALL_FAILED', `${failed.length} of ${plural(result.outcomes.filter((o) => o.status !== 'skipped').length, 'recipe')} did not ${flags.dryRun ? 'load' : 'build'}:\n${failed.map((o) => `  ${o.name}: ${o.status === 'blocked' ? `blocked by ${o.blockedBy!.join(', ')}` : o.error!.split('\n')[0]}`).join('\n')}`, {
         detail: { failed: failed.map((o) => o.name) },
       });
     }

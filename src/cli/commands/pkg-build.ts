@@ -6,13 +6,14 @@ import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { addBuildOptions, createDebianSources, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
+import { addBuildOptions, interactiveRequested, createDebianSources, createEnvironment, sharedBuildOptions, createPublisher, createRunner, readEnvFile, readVarsFile, sourceDateEpoch, stepLogger, unsignedNotice } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 interface BuildFlags extends PkgBuildFlags {
   sourceDir?: string;
   emptyWorkspace?: boolean;
   keepWorkspace?: boolean;
+  interactive?: boolean;
 }
 
 const DISCOVERY = ['.melange.yaml', '.melange.yml', 'melange.yaml', 'melange.yml'];
@@ -26,7 +27,8 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
       .argument('[recipe]', `recipe file (default: first of ${DISCOVERY.join(', ')})`)
       .option('--source-dir <DIR>', 'files copied into the workspace (default: the recipe\'s directory)')
       .option('--empty-workspace', 'start from an empty workspace')
-      .option('--keep-workspace', 'keep the workspace after the build, for debugging'),
+      .option('--keep-workspace', 'keep the workspace after the build, for debugging')
+      .option('-i, --interactive', 'when a step fails, open a shell in its sandbox (stdin must be a terminal)'),
   ).action(async (recipeArg: string | undefined, flags: BuildFlags) => {
     const recipeFile = recipeArg ? resolve(context.cwd, recipeArg) : await discover(context.cwd);
     const sde = sourceDateEpoch(flags, context);
@@ -44,6 +46,7 @@ export function registerPkgBuild(pkg: Command, context: CliContext): void {
           ...sharedBuildOptions(flags, context, varsOverride),
           ...(preloaded ? { environment: preloaded } : {}),
           ...(flags.keepWorkspace ? { keepWorkspace: true } : {}),
+          ...(interactiveRequested(flags, context) ? { interactive: true } : {}),
         },
         { runner: createRunner(flags), debianSources: createDebianSources(flags, context), environment: environment.provider, publisher: await createPublisher(flags, sde, context), onLog: stepLogger(context) },
       );

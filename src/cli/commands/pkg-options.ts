@@ -47,6 +47,15 @@ export interface PkgBuildFlags {
   json?: boolean;
 }
 
+/** melange's -i/--interactive, honoured only when stdin and stderr are terminals (a shell on a pipe
+ *  would hang a CI job); otherwise the flag is ignored with a note. */
+export function interactiveRequested(flags: { interactive?: boolean }, context: CliContext, stdinIsTTY = Boolean(process.stdin.isTTY)): boolean {
+  if (!flags.interactive) return false;
+  if (stdinIsTTY && context.isTTY) return true;
+  context.stderr('kiln: note: --interactive ignored: stdin is not a terminal\n');
+  return false;
+}
+
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

@@ -5,7 +5,7 @@ import { testRecipe } from '../../build/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';
-import { collect, createEnvironment, createRunner, stepLogger } from './pkg-options.ts';
+import { collect, createEnvironment, createRunner, interactiveRequested, stepLogger } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
 
 /** `kiln pkg test RECIPE [PACKAGE]`: melange test. */
@@ -24,8 +24,9 @@ export function registerPkgTest(pkg: Command, context: CliContext): void {
     .addOption(new Option('-k, --keyring-append <KEY>', 'public key trusted for those repositories (repeatable)').argParser(collect))
     .option('--apk-cache-dir <DIR>', 'cache of fetched packages and indexes')
     .option('--ignore-signatures', 'accept test-environment repositories without a trusted signature')
+    .option('-i, --interactive', 'when a test step fails, open a shell in its sandbox (stdin must be a terminal)')
     .option('--json', 'print the tested packages as JSON')
-    .action(async (recipe: string, packageName: string | undefined, flags: PkgBuildFlags) => {
+    .action(async (recipe: string, packageName: string | undefined, flags: PkgBuildFlags & { interactive?: boolean }) => {
       const environment = await createEnvironment(flags, context);
       let outcomes: Awaited<ReturnType<typeof testRecipe>>;
       try {
@@ -35,6 +36,7 @@ export function registerPkgTest(pkg: Command, context: CliContext): void {
             outDir: resolve(context.cwd, flags.outDir),
             ...(flags.arch ? { arch: flags.arch } : {}),
             ...(packageName ? { packageName } : {}),
+            ...(interactiveRequested(flags, context) ? { interactive: true } : {}),
             ...(flags.pipelineDir ? { pipelineDirs: flags.pipelineDir.map((dir) => resolve(context.cwd, dir)) } : {}),
           },
           { runner: createRunner(flags), environment: environment.provider, onLog: stepLogger(context) },
