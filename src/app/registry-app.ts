@@ -24,6 +24,13 @@ import type { RegistryConfig } from './registry-config.ts';
 /** The smallest S3 multipart part: chunks at least this long are assembled inside S3 without re-reading. */
 const S3_MIN_PART = 5 * 1024 * 1024;
 
+/** Something served beside the registry API on the same listener (the web catalog of `--catalog`). */
+export interface RegistryExtension {
+  /** Called once the server listens, with the stores and the registry's URL; returns a handler that
+   *  serves a request and returns true, or returns false to leave it to the registry. */
+  attach(context: { blobs: BlobStore; metadata: MetadataStore; url: string; isOpen: boolean }): Promise<(req: IncomingMessage, res: ServerResponse) => boolean>;
+}
+
 /** A running registry: its address, and a graceful stop that lets running requests finish. */
 export interface RunningRegistry {
   url: string;
@@ -62,7 +69,7 @@ async function tokenSettings(config: RegistryConfig, baseUrl: string): Promise<T
 
 /** Composition root of `kiln registry serve`: config → blob store (filesystem or S3), metadata
  *  (SQLite or PostgreSQL), access control, metrics, HTTP(S) server, online GC. */
-export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
+export async function startRegistry(config: RegistryConfig, logger: Logger, extension?: RegistryExtension): Promise<RunningRegistry> {
   const { host, port } = parseAddr(config.addr);
   const tls = config.http.tls ? { cert: await readConfigured(config.http.tls.certificate, 'http.tls.certificate', config), key: await readConfigured(config.http.tls.key, 'http.tls.key', config) } : undefined;
   const scheme = tls ? 'https' : 'http';
@@ -138,6 +145,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
       res.setHeader('Content-Type', metrics.contentType);
       res.end(text);
     };
+    let extra: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const path = req.url?.split('?')[0];
       if (path === '/healthz') {
@@ -153,6 +161,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
         });
         return;
       }
+      if (extra?.(req, res)) return;
       registry.handle(req, res);
     };
     server = tls ? createHttpsServer({ ...tls }, listener) : createHttpServer(listener);
@@ -173,6 +182,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
     const actualPort = (server.address() as AddressInfo).port;
     const url = `${scheme}://${displayHost}:${actualPort}`;
     sourceUrl = url;
+    if (extension) extra = await extension.attach({ blobs, metadata, url, isOpen: open });
     const token = await tokenSettings(config, url);
     if (token) accessConfig.token = token;
     if (open) {

@@ -1,12 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { findArch } from '../apk/index.ts';
+import { findArch, parseInstalledDb } from '../apk/index.ts';
 import { isKilnError, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
 import { formatReference, parseImageReference } from '../oci/index.ts';
 import type { ImageReference } from '../oci/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
+import { parseOsRelease } from '../image/index.ts';
 import { readSbomPackages } from '../sbom/index.ts';
 import type { SbomContents } from '../sbom/index.ts';
+import { ecosystemFromOsRelease, scanContents } from '../vuln/index.ts';
+import type { AdvisoryFile, SlaPolicy, VulnIndex } from '../vuln/index.ts';
 import { ComplianceError } from './errors.ts';
 import type { CheckedImage, ImageCheckReport } from './format/check-model.ts';
 import { imageVariant, runChecks } from './format/checks.ts';
@@ -14,6 +17,9 @@ import { mergeLayers, readLayerEntries } from './format/image-fs.ts';
 import type { LayerEntries } from './format/image-fs.ts';
 import { findAttachments } from './attachments.ts';
 import type { AttachedArtifacts } from './format/checks.ts';
+import { resolveImagePath } from './format/checks.ts';
+import type { ImageFile } from './format/image-fs.ts';
+import type { ImageVulnerability, RebuiltImage, VerifiedPackageIndex, VulnerabilityScan } from './format/supply-checks.ts';
 import { readImageSource, readRegistryImages } from './image-source.ts';
 import type { SourceImage } from './image-source.ts';
 
@@ -34,6 +40,21 @@ export interface CheckImageOptions {
   platform?: string;
   /** Regular files up to this size are read for secrets (default 1 MiB). */
   keepContentUpTo?: number;
+  /** A local vulnerability index to scan each image against (vulnerabilities-within-sla), named
+   *  by `label` (its path) in the evidence. The caller opens and closes it. */
+  vulnerabilityIndex?: { label: string; index: VulnIndex };
+  /** Kiln advisories: the first event of a finding's advisory starts its SLA clock (otherwise the
+   *  index's publication date, then its KEV date). */
+  advisories?: ReadonlyArray<{ file: AdvisoryFile }>;
+  /** Days allowed per severity (default the `kiln vuln sla` policy). */
+  slaPolicy?: SlaPolicy;
+  /** The time the SLA is evaluated at (default now). */
+  now?: Date;
+  /** The verified indexes of an architecture (apk name: x86_64) of the repositories to trace
+   *  installed packages to (packages-signed); an index that fails verification has `error`. */
+  packageIndexes?: (arch: string) => Promise<VerifiedPackageIndex[]>;
+  /** A rebuild of the image (OCI layout or docker archive) to compare digests with (reproducible). */
+  rebuilt?: string;
 }
 
 interface LoadedSbom {
@@ -78,6 +99,52 @@ async function imageFiles(image: SourceImage, keepContentUpTo: number | undefine
     }
   }
   return mergeLayers(layers);
+}
+
+function fileText(files: ReadonlyMap<string, ImageFile>, path: string): string | undefined {
+  const file = resolveImagePath(files, path);
+  return file?.type === 'file' && file.content ? file.content.toString('utf8') : undefined;
+}
+
+/** When a finding's SLA clock started: its Kiln advisory's first event, else the index's
+ *  publication date, else the date CISA added it to KEV. */
+function detectionOf(finding: { id: string; aliases: readonly string[]; origin: string }, advisories: CheckImageOptions['advisories'], index: VulnIndex): ImageVulnerability['detected'] {
+  const ids = new Set([finding.id, ...finding.aliases]);
+  for (const { file } of advisories ?? []) {
+    if (file.package !== finding.origin) continue;
+    const advisory = file.advisories.find((item) => ids.has(item.id) || (item.aliases ?? []).some((alias) => ids.has(alias)));
+    if (advisory) return { at: advisory.events[0]!.timestamp, from: `advisory ${file.package}: ${advisory.events[0]!.type}` };
+  }
+  const published = index.vulnerabilities([...ids]).map((info) => info.published).filter((date): date is string => Boolean(date)).sort()[0];
+  if (published) return { at: published, from: 'published (vulnerability index)' };
+  const kev = index.kev([...ids]).map((entry) => entry.dateAdded).sort()[0];
+  return kev ? { at: kev, from: 'added to CISA KEV' } : undefined;
+}
+
+function scanImage(name: string, files: ReadonlyMap<string, ImageFile>, options: CheckImageOptions, now: Date): VulnerabilityScan | undefined {
+  const source = options.vulnerabilityIndex;
+  if (!source) return undefined;
+  const feeds = source.index.feeds().map((feed) => `${feed.name} (updated ${feed.updatedAt})`);
+  const base = { index: source.label, feeds, now: now.toISOString(), ...(options.slaPolicy ? { policy: options.slaPolicy } : {}) };
+  const db = fileText(files, 'lib/apk/db/installed');
+  if (db === undefined) return { ...base, findings: [] };
+  const osText = fileText(files, 'etc/os-release') ?? fileText(files, 'usr/lib/os-release');
+  const os = osText ? parseOsRelease(osText) : undefined;
+  const ecosystem = os ? ecosystemFromOsRelease(os) : undefined;
+  const warnings = ecosystem ? [] : [`${name}: distribution ${JSON.stringify(os?.ID ?? '')} has no distribution feed in Kiln; only upstream (NVD) ranges can match`];
+  const packages = parseInstalledDb(db, { source: `${name}:/lib/apk/db/installed` }).map(({ record }) => ({ name: record.name, version: record.version, ...(record.origin ? { origin: record.origin } : {}) }));
+  const report = scanContents({ target: name, kind: 'rootfs', packages, ...(os ? { os } : {}), ...(ecosystem ? { ecosystem } : {}), warnings }, source.index);
+  const findings = report.findings.map((finding): ImageVulnerability => {
+    const detected = detectionOf(finding, options.advisories, source.index);
+    return { id: finding.id, aliases: finding.aliases, package: finding.package, version: finding.version, severity: finding.severity, ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}), ...(detected ? { detected } : {}) };
+  });
+  return { ...base, findings, warnings: report.warnings };
+}
+
+function rebuiltFor(image: SourceImage, rebuilt: SourceImage[] | undefined, source: string | undefined): RebuiltImage | undefined {
+  if (!rebuilt || !source) return undefined;
+  const match = rebuilt.find((candidate) => candidate.platform === image.platform);
+  return { source, ...(match ? { configDigest: match.configDigest, ...(match.manifestDigest ? { manifestDigest: match.manifestDigest } : {}) } : {}) };
 }
 
 async function isPath(path: string): Promise<boolean> {
@@ -148,6 +215,10 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
   const sboms: LoadedSbom[] = [];
   for (const path of options.sbomPaths ?? []) sboms.push(await loadSbom(path));
   const used = new Set<LoadedSbom>();
+  const now = options.now ?? new Date();
+  const rebuiltSource = options.rebuilt ? resolve(options.cwd ?? process.cwd(), options.rebuilt) : undefined;
+  const rebuiltImages = rebuiltSource ? await readImageSource(rebuiltSource) : undefined;
+  const indexesByArch = new Map<string, VerifiedPackageIndex[]>();
   const reports: ImageCheckReport[] = [];
   for (const image of images) {
     const sbom = sbomFor(image, sboms, images.length);
@@ -156,6 +227,15 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
     const name = options.name ?? (image.ref && /[:/]/.test(image.ref) ? image.ref : `${source.defaultName}${image.ref ? `:${image.ref}` : ''}`);
     const attached = source.attachments ? await source.attachments(image) : undefined;
     const names = [name, ...(image.ref && image.ref !== name ? [image.ref] : [])];
+    const files = await imageFiles(image, options.keepContentUpTo);
+    const arch = apkArchOf(image.platform);
+    let packageIndexes: VerifiedPackageIndex[] | undefined;
+    if (options.packageIndexes && arch) {
+      packageIndexes = indexesByArch.get(arch) ?? (await options.packageIndexes(arch));
+      indexesByArch.set(arch, packageIndexes);
+    }
+    const vulnerabilities = scanImage(name, files, options, now);
+    const rebuilt = rebuiltFor(image, rebuiltImages, rebuiltSource);
     reports.push(runChecks({
       image: {
         name,
@@ -169,9 +249,12 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
         ...(sbom ? { sbom: { path: sbom.path, digest: sbom.digest, format: sbom.contents.format } } : {}),
       },
       user: image.user,
-      files: await imageFiles(image, options.keepContentUpTo),
+      files,
       ...(sbom ? { sbomPackages: sbom.contents.packages } : {}),
       ...(attached ? { attached } : {}),
+      ...(vulnerabilities ? { vulnerabilities } : {}),
+      ...(packageIndexes ? { packageIndexes } : {}),
+      ...(rebuilt ? { rebuilt } : {}),
     }, image.annotations));
   }
   const unused = sboms.filter((sbom) => !used.has(sbom));

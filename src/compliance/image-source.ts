@@ -1,21 +1,16 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readTarEntries } from '../apk/index.ts';
-import { isDigest, isKilnError, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import { open, stat } from 'node:fs/promises';
+import { isDigest, isKilnError, parseJsonBounded } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
-import { readLayoutBlob } from '../oci/index.ts';
-import type { ImageReference } from '../oci/index.ts';
+import { looksLikeTar, openDockerArchive, openOciLayout } from '../oci/index.ts';
+import type { ImageEntry, ImageReference } from '../oci/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import { ComplianceError } from './errors.ts';
 
-// Reads the images of an OCI image layout directory or a docker-archive tarball with what the
-// checks need and src/oci's scanner reader (openOciLayout/openDockerArchive) does not give: the
-// manifest and config digests, config User and labels, annotations, and every layer blob (the
-// checks need each entry's mode and owner, not only file contents). Blobs are read with
-// src/oci's readLayoutBlob (digest-checked) and archives with the apk format's tar reader, so this
-// module holds no tar or gzip code of its own. When ImageEntry in src/oci grows a way to reach the
-// layer blobs and config, this walker should give way to it. Registry references are pulled with
-// the registry client.
+// The images of an OCI image layout directory, a docker-archive tarball (both read by src/oci's
+// image reader, which checks every blob against its digest) or a registry reference (pulled with the
+// registry client), with what the checks need: manifest and config digests, config User and labels,
+// annotations, and every layer blob (the checks need each entry's mode and owner, not only file
+// contents). src/oci's errors are reported as COMPLY_IMAGE_UNREADABLE with the same message.
 
 /** One image of a source, with lazy access to its layers. */
 export interface SourceImage {
@@ -85,99 +80,47 @@ function digestList(value: unknown, where: string, fail: Fail): Array<{ digest: 
   });
 }
 
+function fromEntry(entry: ImageEntry): SourceImage {
+  const parts = configParts(entry.config);
+  return {
+    platform: entry.platform,
+    ...(entry.ref ? { ref: entry.ref } : {}),
+    ...(entry.manifestDigest ? { manifestDigest: entry.manifestDigest } : {}),
+    configDigest: entry.configDigest,
+    user: parts.user,
+    annotations: { ...entry.annotations, ...parts.labels },
+    layers: () => entry.layers(),
+  };
+}
+
+async function unreadable<T>(source: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!isKilnError(error)) throw error;
+    throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', error.message, { cause: error, detail: { source } });
+  }
+}
+
 /** The images of an OCI image layout (nested indexes followed; attestation manifests, whose
  *  platform is unknown/unknown, skipped). */
 export async function readLayoutImages(dir: string): Promise<SourceImage[]> {
-  const fail = failFor(dir);
-  let indexBytes: Buffer;
-  try {
-    indexBytes = await readFile(join(dir, 'index.json'));
-  } catch (error) {
-    return fail('no index.json: not an OCI image layout', error);
-  }
-  const blob = async (digest: Digest): Promise<Buffer> => {
-    try {
-      return await readLayoutBlob(dir, digest);
-    } catch (error) {
-      return fail(isKilnError(error) ? error.message.replace(`${dir}: `, '') : `blob ${digest} is missing`, error);
-    }
-  };
-  const images: SourceImage[] = [];
-  const seen = new Set<string>();
-  const visit = async (list: ReturnType<typeof digestList>, inherited: { ref?: string; annotations: Record<string, string> }, depth: number): Promise<void> => {
-    if (depth > 4) fail('indexes nest more than 4 deep');
-    for (const descriptor of list) {
-      const ref = descriptor.annotations['org.opencontainers.image.ref.name'] ?? inherited.ref;
-      const annotations = { ...inherited.annotations, ...descriptor.annotations };
-      const document = object(await blob(descriptor.digest), `blob ${descriptor.digest}`, fail);
-      if (Array.isArray(document.manifests)) {
-        await visit(digestList(document.manifests, `index ${descriptor.digest} manifests`, fail), { ...(ref ? { ref } : {}), annotations: { ...annotations, ...strings(document.annotations) } }, depth + 1);
-        continue;
-      }
-      if (seen.has(descriptor.digest)) continue;
-      seen.add(descriptor.digest);
-      const config = digestList([document.config], `manifest ${descriptor.digest} config`, fail)[0]!;
-      const layers = digestList(document.layers, `manifest ${descriptor.digest} layers`, fail);
-      const parts = configParts(object(await blob(config.digest), `config ${config.digest}`, fail));
-      const platform = descriptor.platform !== 'unknown' ? descriptor.platform : parts.platform;
-      if (platform === 'unknown/unknown') continue;
-      const { 'org.opencontainers.image.ref.name': _name, ...rest } = annotations;
-      images.push({
-        platform,
-        ...(ref ? { ref } : {}),
-        manifestDigest: descriptor.digest,
-        configDigest: config.digest,
-        user: parts.user,
-        annotations: { ...rest, ...strings(document.annotations), ...parts.labels },
-        layers: async () => {
-          const out = [];
-          for (const layer of layers) out.push({ name: `${dir} layer ${layer.digest}`, bytes: await blob(layer.digest) });
-          return out;
-        },
-      });
-    }
-  };
-  const index = object(indexBytes, 'index.json', fail);
-  await visit(digestList(index.manifests, 'index.json manifests', fail), { annotations: strings(index.annotations) }, 0);
-  return images;
+  return (await unreadable(dir, () => openOciLayout(dir))).map(fromEntry);
 }
 
 /** The images of a docker-archive tarball (`docker save`, `kiln image build` output). */
 export async function readDockerArchiveImages(path: string): Promise<SourceImage[]> {
-  const fail = failFor(path);
-  const bytes = await readInputFile(path, { what: 'docker archive', maxBytes: MAX_ARCHIVE });
-  const members = new Map<string, Buffer>();
-  try {
-    for (const { header, content } of readTarEntries(bytes, path)) if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), content);
-  } catch (error) {
-    return fail('not a tar archive (and not an OCI layout directory)', error);
-  }
-  const manifestBytes = members.get('manifest.json') ?? fail('no manifest.json: not a docker archive');
-  let manifest: unknown;
-  try {
-    manifest = parseJsonBounded(manifestBytes.toString('utf8'), `${path}: manifest.json`);
-  } catch (error) {
-    return fail('manifest.json is not JSON', error);
-  }
-  if (!Array.isArray(manifest)) return fail('manifest.json is not a list');
-  return manifest.map((entry: unknown, index) => {
-    const item = (entry ?? {}) as { Config?: unknown; RepoTags?: unknown; Layers?: unknown };
-    if (typeof item.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((layer) => typeof layer === 'string')) fail(`manifest.json[${index}] needs Config and Layers`);
-    const member = (name: string) => members.get(name) ?? fail(`manifest.json[${index}] names ${name}, which the archive lacks`);
-    const configBytes = member(item.Config as string);
-    const hex = /([0-9a-f]{64})(\.json)?$/.exec(item.Config as string)?.[1];
-    if (hex && sha256Hex(configBytes) !== hex) fail(`${item.Config as string} does not match its digest`);
-    const parts = configParts(object(configBytes, item.Config as string, fail));
-    const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((tag): tag is string => typeof tag === 'string') : [];
-    return {
-      platform: parts.platform,
-      ...(tags[0] ? { ref: tags[0] } : {}),
-      configDigest: `sha256:${sha256Hex(configBytes)}` as Digest,
-      user: parts.user,
-      annotations: parts.labels,
-      layers: async () => (item.Layers as string[]).map((layer) => ({ name: `${path} layer ${layer}`, bytes: member(layer) })),
-    };
+  const head = await unreadable(path, async () => {
+    const handle = await open(path, 'r').catch((error: unknown) => failFor(path)('cannot be read', error));
+    try {
+      const buffer = Buffer.alloc(512);
+      return buffer.subarray(0, (await handle.read(buffer, 0, 512, 0)).bytesRead);
+    } finally {
+      await handle.close();
+    }
   });
+  if (!looksLikeTar(head)) return failFor(path)('not a tar archive (and not an OCI layout directory)');
+  return (await unreadable(path, () => openDockerArchive(path, { maxBytes: MAX_ARCHIVE }))).map(fromEntry);
 }
 
 const MAX_REGISTRY_LAYER = 4 * 1024 ** 3;

@@ -5,6 +5,8 @@ import type { ImageCheckReport } from './format/check-model.ts';
 import { baselineCoverage, coverageMarkdown } from './format/coverage.ts';
 import { assessmentResults, componentDefinition, planOfActionAndMilestones } from './format/oscal.ts';
 import type { OscalInput } from './format/oscal.ts';
+import { htmlSummary } from './format/html.ts';
+import { responsibilityCsv, responsibilityMarkdown, responsibilityMatrix } from './format/responsibility.ts';
 import { markdownSummary } from './format/summary.ts';
 
 /** File names `kiln comply report` writes in its output directory. */
@@ -13,32 +15,51 @@ export const REPORT_FILES = {
   assessmentResults: 'assessment-results.json',
   poam: 'poam.json',
   summary: 'summary.md',
+  summaryHtml: 'summary.html',
   coverage: 'coverage.json',
   coverageSummary: 'coverage.md',
+  responsibility: 'responsibility.json',
+  responsibilityCsv: 'responsibility.csv',
+  responsibilitySummary: 'responsibility.md',
 } as const;
+
+/** Formats of the human summary `kiln comply report --format` chooses from. */
+export const SUMMARY_FORMATS = ['markdown', 'html'] as const;
+/** A human summary format. */
+export type SummaryFormat = (typeof SUMMARY_FORMATS)[number];
 
 /** What was written, by kind (the POA&M only when a check failed). */
 export interface WrittenReport {
   componentDefinition: string;
   assessmentResults: string;
   poam?: string;
-  summary: string;
+  /** The Markdown summary, when that format was chosen. */
+  summary?: string;
+  /** The HTML summary, when that format was chosen. */
+  summaryHtml?: string;
+  /** Customer-responsibility matrix over the FedRAMP baselines: JSON, CSV and Markdown. */
+  responsibility: string;
+  responsibilityCsv: string;
+  responsibilitySummary: string;
   /** FedRAMP Moderate and High coverage, JSON and Markdown. */
   coverage: string;
   coverageSummary: string;
 }
 
-/** Writes the OSCAL documents, the Markdown summary and the FedRAMP baseline coverage of check
- *  reports into `dir` (created when missing); each file is written atomically. */
-export async function writeComplianceReport(dir: string, reports: readonly ImageCheckReport[], run: { start: string; end: string; toolVersion: string }): Promise<WrittenReport> {
+/** Writes the OSCAL documents, the human summaries (Markdown and HTML unless `formats` picks), the
+ *  FedRAMP baseline coverage and the customer-responsibility matrix of check reports into `dir`
+ *  (created when missing); each file is written atomically. */
+export async function writeComplianceReport(dir: string, reports: readonly ImageCheckReport[], run: { start: string; end: string; toolVersion: string }, formats: readonly SummaryFormat[] = SUMMARY_FORMATS): Promise<WrittenReport> {
   const input: OscalInput = { reports, ...run, files: { componentDefinition: REPORT_FILES.componentDefinition, assessmentResults: REPORT_FILES.assessmentResults, poam: REPORT_FILES.poam } };
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   const written: WrittenReport = {
     componentDefinition: join(dir, REPORT_FILES.componentDefinition),
     assessmentResults: join(dir, REPORT_FILES.assessmentResults),
-    summary: join(dir, REPORT_FILES.summary),
     coverage: join(dir, REPORT_FILES.coverage),
     coverageSummary: join(dir, REPORT_FILES.coverageSummary),
+    responsibility: join(dir, REPORT_FILES.responsibility),
+    responsibilityCsv: join(dir, REPORT_FILES.responsibilityCsv),
+    responsibilitySummary: join(dir, REPORT_FILES.responsibilitySummary),
   };
   await writeFileAtomic(written.componentDefinition, json(componentDefinition(input)), { createParents: true });
   await writeFileAtomic(written.assessmentResults, json(assessmentResults(input)));
@@ -47,9 +68,20 @@ export async function writeComplianceReport(dir: string, reports: readonly Image
     written.poam = join(dir, REPORT_FILES.poam);
     await writeFileAtomic(written.poam, json(poam));
   }
-  await writeFileAtomic(written.summary, markdownSummary(reports, run.end));
+  if (formats.includes('markdown')) {
+    written.summary = join(dir, REPORT_FILES.summary);
+    await writeFileAtomic(written.summary, markdownSummary(reports, run.end));
+  }
+  if (formats.includes('html')) {
+    written.summaryHtml = join(dir, REPORT_FILES.summaryHtml);
+    await writeFileAtomic(written.summaryHtml, htmlSummary(reports, run.end));
+  }
   const coverages = BASELINES.map((baseline) => baselineCoverage(reports, baseline));
   await writeFileAtomic(written.coverage, json(coverages));
   await writeFileAtomic(written.coverageSummary, coverageMarkdown(coverages));
+  const matrix = responsibilityMatrix(reports);
+  await writeFileAtomic(written.responsibility, json(matrix));
+  await writeFileAtomic(written.responsibilityCsv, responsibilityCsv(matrix));
+  await writeFileAtomic(written.responsibilitySummary, responsibilityMarkdown(matrix));
   return written;
 }

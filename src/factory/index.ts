@@ -1,3 +1,55 @@
 // The factory: daily rebuilds that publish only what changed, and the history of why.
 export type { CveDiff, HistoryPackage, HistoryReason, HistoryUpgrade, ImageHistoryEntry, ImageHistoryReader, PackageDiff, SeverityCounts } from './format/history.ts';
 export { diffCves, diffPackages } from './format/history.ts';
+// Image diff (kiln image diff) and the image sources it reads: OCI layouts, docker archives, registry references, built indexes.
+export type { ChangedFile, DiffSnapshotOptions, ImageDiff, ImageSnapshot, PlatformDiff, SizeTotals, SnapshotFile, SnapshotLayer } from './format/image-diff.ts';
+export { describeChange, diffSnapshots, formatImageDiffTable } from './format/image-diff.ts';
+export type { ImageBlobSource, ReadSnapshot, ReadSnapshotOptions, SourceRoot } from './image-snapshot.ts';
+export { readImageSnapshots } from './image-snapshot.ts';
+export type { ImageRegistryPort } from './image-source.ts';
+export { builtIndexSource, dockerArchiveSource, ociLayoutSource, openImageSource, registrySource } from './image-source.ts';
+export type { DiffImagesOptions } from './image-diff.ts';
+export { diffImages, NOT_SCANNED_NO_INDEX } from './image-diff.ts';
+export type { ReproduceImageOptions, ReproduceResult } from './image-reproduce.ts';
+export { reproduceImage } from './image-reproduce.ts';
+// The factory run (kiln factory run / history): errors and the SQLite history store.
+export { FactoryError, factoryErrorCodes } from './errors.ts';
+export type { FactoryErrorCode } from './errors.ts';
+export { openImageHistory } from './history-store.ts';
+export type { ImageHistoryStore, OpenImageHistoryOptions } from './history-store.ts';
+export { loadFactoryConfig, parseFactoryConfig } from './config.ts';
+export type { DebianUpdateConfig, FactoryConfig } from './config.ts';
+export { applyPlan, runFactory, runFactoryStep } from './run.ts';
+export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, ImageBuilderPort, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
+export { planFactoryRun } from './format/run-plan.ts';
+export type { FactoryPlan, FactoryPlanInput, FactoryStep, PackageBuildReason } from './format/run-plan.ts';
+export type { FactoryState, ImageState } from './format/state.ts';
+export { imageTags, isDevImage, mainPackageOf } from './format/tags.ts';
+export type { ImageTags } from './format/tags.ts';
+export { apkVersionOf, parseSourcesIndex, recipeDebianSource, rewriteRecipe } from './format/debian-update.ts';
+export type { RecipeDebianSource, RecipeUpdate, SourcesEntry } from './format/debian-update.ts';
+export { detectDebianUpdates } from './debian-updates.ts';
+export type { DebianUpdateSource, RecipeUpdateOutcome } from './debian-updates.ts';
+export { aptUpdateSource, repositoryUpdateSource } from './debian-update-sources.ts';
+export { fileStateStore } from './state-store.ts';
+export type { FactoryStateStore } from './state-store.ts';
+export { gitRecipeCommitter } from './git-commit.ts';
+export type { RecipeCommitter } from './git-commit.ts';
+export { registryImagePublisher } from './publish-image.ts';
+export type { ImagePublisher, PublishOutcome, PublishRequest } from './publish-image.ts';
+// The job queue (SQLite or PostgreSQL/pg-boss), workers, and `kiln factory serve` (schedule, /status, /metrics).
+export type { ClaimedJob, EnqueueResult, FailOutcome, JobCounts, JobFailure, JobQueue, JobRecord, JobSpec, JobState, JsonValue } from './queue/port.ts';
+export { FactoryQueueError, factoryQueueErrorCodes } from './queue/errors.ts';
+export type { FactoryQueueErrorCode } from './queue/errors.ts';
+export { openJobQueue, parseQueueLocation } from './queue/open-job-queue.ts';
+export type { QueueLocation } from './queue/open-job-queue.ts';
+export { runWorker } from './queue/worker.ts';
+export type { JobContext, JobHandler, JobHandlers, WorkerJobEvent, WorkerOptions, WorkerSummary } from './queue/worker.ts';
+export { nextCronTime, parseCron } from './format/cron.ts';
+export type { CronSchedule } from './format/cron.ts';
+export { FACTORY_RUN_KIND, factoryRunHandler } from './serve/factory-runner.ts';
+export type { FactoryRunner, FactoryRunRequest, FactoryRunSummary } from './serve/factory-runner.ts';
+export { factoryRunKey, startFactoryService } from './serve/factory-service.ts';
+export type { FactoryServiceOptions, FactoryStatus, RunningFactoryService } from './serve/factory-service.ts';
+export { subprocessFactoryRunner } from './serve/subprocess-factory-runner.ts';
+export type { KilnCommand } from './serve/subprocess-factory-runner.ts';

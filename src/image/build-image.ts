@@ -62,6 +62,9 @@ export interface BuildImageOptions {
   sourceDateEpoch?: number;
   /** Keys the repository client fetched from URLs, by URL (written into /etc/apk/keys). */
   remoteKeys?: ReadonlyMap<string, { name: string; content: Uint8Array }>;
+  /** Key contents recorded elsewhere (a provenance's lock), by the file or URL as the config lists
+   *  it: used instead of reading the file or the fetched key (`kiln image reproduce`). */
+  recordedKeys?: ReadonlyMap<string, Uint8Array>;
   /** Build from these locked packages instead of resolving. */
   lock?: LockFile;
   cwd?: string;
@@ -275,11 +278,13 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildImage
 }
 
 /** Applies a plan: fetches and verifies every package, assembles each arch, the index and SBOMs. */
-export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress' | 'remoteKeys'>): Promise<BuildImageResult> {
+export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress' | 'remoteKeys' | 'recordedKeys'>): Promise<BuildImageResult> {
   const { config } = options.loaded;
   const cwd = options.cwd ?? process.cwd();
   const keys = await Promise.all(
     plan.keyFiles.map(async (file) => {
+      const recorded = options.recordedKeys?.get(file);
+      if (recorded) return { name: isKeyUrl(file) ? basename(new URL(file).pathname) : basename(file), url: file, content: Buffer.from(recorded) };
       if (isKeyUrl(file)) {
         const remote = options.remoteKeys?.get(file);
         if (!remote) throw new ImageError('IMAGE_KEY_INVALID', `keyring ${file}: this key URL was not fetched and trusted by the repository client (list it in contents.keyring or pass it with -k/--keyring-append)`, { detail: { key: file } });

@@ -15,6 +15,12 @@ export const imageErrorCodes = {
   IMAGE_LOCK_MISMATCH: 'a lock file was made from another configuration or does not match the fetched packages',
   IMAGE_RESOLVE_FAILED: 'the packages of an image cannot be resolved to a consistent set',
   IMAGE_ANNOTATION_INVALID: 'an --annotations value is not key:value with a valid key',
+  IMAGE_SOURCE_INVALID: 'an image to compare or reproduce cannot be read: not an OCI layout, docker archive or reference, malformed, or without the platform asked for',
+  IMAGE_PROVENANCE_MISSING: 'an image has no SLSA provenance attestation that verifies with the given key or identity',
+  IMAGE_PROVENANCE_INCOMPLETE: 'an image\'s provenance does not record enough to rebuild it (config content, lock, keys), or its records disagree with each other',
+  IMAGE_REPRODUCE_INPUT_CHANGED: 'an input the provenance records (a package by checksum) is no longer what it was when the image was built',
+  IMAGE_NOT_REPRODUCED: 'rebuilding an image from its provenance gave a different digest; the message names the layers and files that differ',
+  IMAGE_CUSTOMIZE_INVALID: 'kiln image customize was asked for something the base configuration cannot give (removing a package it does not list, a bad --env, an unknown user)',
 } as const satisfies ErrorCodeTable<string>;
 
 export type ImageErrorCode = keyof typeof imageErrorCodes;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Digest } from '../lib/index.ts';
 import type { BuildImageResult } from './build-image.ts';
 
@@ -47,6 +48,32 @@ export interface PublishProvenanceFacts {
   /** When publishing started (wall clock); the build date itself is the image's creation time. */
   startedOn?: Date;
   finishedOn?: Date;
+  /** What `kiln image reproduce` rebuilds from: every configuration file read (main first, then
+   *  each include in load order) and the build flags that change the image. With it the provenance
+   *  also records the lock (packages by checksum, keys by content). */
+  reproducible?: ReproducibleFacts;
+}
+
+/** The build inputs beyond the lock that a rebuild needs. */
+export interface ReproducibleFacts {
+  configFiles: ReadonlyArray<{ path: string; bytes: Uint8Array }>;
+  build: ReproducibleBuildFlags;
+}
+
+/** Build flags that change the image (apko's names), as recorded in the provenance. */
+export interface ReproducibleBuildFlags {
+  /** Architectures built (OCI names), in index order. */
+  archs: string[];
+  annotations?: Record<string, string>;
+  /** `--build-date` as given. */
+  buildDate?: string;
+  repositoryAppend?: string[];
+  keyringAppend?: string[];
+  packageAppend?: string[];
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function sha256Map(digest: string): Record<string, string> {
@@ -72,12 +99,18 @@ export function publishProvenanceInput(result: BuildImageResult, facts: PublishP
   const lock = result.lock.contents;
   const repositories = lock.repositories.map((repository) => ({ name: repository.name, url: repository.url, architecture: repository.architecture }));
   const keyring = lock.keyring.map((key) => ({ name: key.name.slice(key.name.lastIndexOf('/') + 1), url: key.url }));
+  const reproducible = facts.reproducible;
+  const files = reproducible?.configFiles.map((file) => ({ path: file.path, digest: { sha256: sha256Hex(file.bytes) }, content: Buffer.from(file.bytes).toString('base64') }));
+  const keys: ProvenanceResource[] = reproducible
+    ? lock.keyring.map((key) => ({ uri: key.url, name: key.name.slice(key.name.lastIndexOf('/') + 1), digest: { sha256: sha256Hex(Buffer.from(key.content ?? '', 'utf8')) }, annotations: { kind: 'apk-key' } }))
+    : [];
   return {
     buildType: KILN_IMAGE_BUILD_TYPE,
     externalParameters: {
-      config: { path: facts.configPath, digest: sha256Map(facts.configDigest), ...(facts.configChecksum ? { checksum: facts.configChecksum } : {}) },
+      config: { path: facts.configPath, digest: sha256Map(facts.configDigest), ...(facts.configChecksum ? { checksum: facts.configChecksum } : {}), ...(files ? { files } : {}) },
       tags: [...facts.tags],
       ...(facts.sourceDateEpoch !== undefined ? { sourceDateEpoch: facts.sourceDateEpoch } : {}),
+      ...(reproducible ? { build: reproducible.build } : {}),
     },
     internalParameters: {
       buildDate: result.created,
@@ -91,8 +124,9 @@ export function publishProvenanceInput(result: BuildImageResult, facts: PublishP
           output.packages.map((pkg) => ({ name: pkg.record.name, version: pkg.record.version, identity: pkg.record.identity, ...(pkg.datahash ? { datahash: pkg.datahash } : {}) })),
         ]),
       ),
+      ...(reproducible ? { lock: result.lock } : {}),
     },
-    resolvedDependencies: [{ uri: facts.configPath, name: 'config', digest: sha256Map(facts.configDigest) }, ...packages],
+    resolvedDependencies: [{ uri: facts.configPath, name: 'config', digest: sha256Map(facts.configDigest) }, ...packages, ...keys],
     builder: { id: KILN_IMAGE_BUILDER_ID, version: { kiln: facts.kilnVersion } },
     ...(facts.startedOn ? { startedOn: facts.startedOn } : {}),
     ...(facts.finishedOn ? { finishedOn: facts.finishedOn } : {}),

@@ -7,6 +7,12 @@ import { OciError } from './errors.ts';
 import { applyLayers, readLayerFiles } from './format/layer-files.ts';
 import { readLayoutBlob } from './layout.ts';
 
+/** One layer blob of an image, named for messages (`<source> layer <digest or member>`). */
+export interface LayerBlobBytes {
+  name: string;
+  bytes: Buffer;
+}
+
 /** One image found in a layout or archive, with a way to read its layers. */
 export interface ImageEntry {
   /** `os/architecture[/variant]`, or `unknown` when nothing says. */
@@ -14,9 +20,28 @@ export interface ImageEntry {
   /** Tag or ref name, when the source records one. */
   ref?: string;
   layerCount: number;
+  /** The manifest's digest (layouts; a docker archive records none). */
+  manifestDigest?: Digest;
+  /** The config blob's digest (checked against the blob). */
+  configDigest: Digest;
+  /** The image config document as parsed (`config.User`, `config.Labels` …). */
+  config: Record<string, unknown>;
+  /** Annotations of the index(es) and descriptors that lead to the image, then of its manifest
+   *  (later wins), without `org.opencontainers.image.ref.name` (that is `ref`). */
+  annotations: Record<string, string>;
   /** The image's files that `wanted` accepts, layers applied with whiteouts. */
   files(wanted: (path: string) => boolean): Promise<Map<string, Buffer>>;
+  /** The layer blobs as stored (compressed), bottom to top, each checked against its digest. */
+  layers(): Promise<LayerBlobBytes[]>;
 }
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item;
+  return out;
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
 
 interface DescriptorLike {
   mediaType?: string;
@@ -72,38 +97,48 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
   };
   const images: ImageEntry[] = [];
   const seen = new Set<string>();
-  const visit = async (list: DescriptorLike[], where: string, inherited: string | undefined, depth: number): Promise<void> => {
+  const visit = async (list: DescriptorLike[], where: string, inherited: string | undefined, inheritedAnnotations: Record<string, string>, depth: number): Promise<void> => {
     if (depth > 4) fail('indexes nest too deeply');
     for (const descriptor of list) {
-      const ref = descriptor.annotations?.['org.opencontainers.image.ref.name'] ?? inherited;
+      const ref = descriptor.annotations?.[REF_NAME] ?? inherited;
+      const annotations = { ...inheritedAnnotations, ...stringRecord(descriptor.annotations) };
       const document = json(await blob(descriptor.digest), `${where} → ${descriptor.digest}`, fail);
       if (Array.isArray(document.manifests)) {
-        await visit(descriptors(document.manifests, descriptor.digest, fail), descriptor.digest, ref, depth + 1);
+        await visit(descriptors(document.manifests, descriptor.digest, fail), descriptor.digest, ref, { ...annotations, ...stringRecord(document.annotations) }, depth + 1);
         continue;
       }
       if (seen.has(descriptor.digest)) continue;
       seen.add(descriptor.digest);
       const layers = descriptors(document.layers, `${descriptor.digest} layers`, fail);
-      const config = document.config as DescriptorLike | undefined;
+      const config = descriptors([document.config], `${descriptor.digest} config`, fail)[0]!;
+      const configDocument = json(await blob(config.digest), `${descriptor.digest} config`, fail);
       let platform = platformOf(descriptor.platform);
-      if (platform === 'unknown' && config?.digest) {
-        const configDocument = json(await blob(config.digest), `${descriptor.digest} config`, fail) as { os?: string; architecture?: string; variant?: string };
-        platform = platformOf(configDocument);
-      }
+      if (platform === 'unknown') platform = platformOf(configDocument as DescriptorLike['platform']);
       if (platform === 'unknown/unknown') continue;
+      const { [REF_NAME]: _ref, ...rest } = { ...annotations, ...stringRecord(document.annotations) };
       images.push({
         platform,
         ...(ref ? { ref } : {}),
         layerCount: layers.length,
+        manifestDigest: descriptor.digest,
+        configDigest: config.digest,
+        config: configDocument,
+        annotations: rest,
         files: async (wanted) => {
           const read = [];
           for (const layer of layers) read.push(await readLayerFiles(await blob(layer.digest), wanted, `${dir} layer ${layer.digest}`));
           return applyLayers(read);
         },
+        layers: async () => {
+          const out: LayerBlobBytes[] = [];
+          for (const layer of layers) out.push({ name: `${dir} layer ${layer.digest}`, bytes: await blob(layer.digest) });
+          return out;
+        },
       });
     }
   };
-  await visit(descriptors(json(indexBytes, 'index.json', fail).manifests, 'index.json manifests', fail), 'index.json', undefined, 0);
+  const index = json(indexBytes, 'index.json', fail);
+  await visit(descriptors(index.manifests, 'index.json manifests', fail), 'index.json', undefined, stringRecord(index.annotations), 0);
   return images;
 }
 
@@ -146,12 +181,16 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
     const configName = item!.Config as string;
     const hex = /([0-9a-f]{64})(\.json)?$/.exec(configName)?.[1];
     if (hex && sha256Hex(configBytes) !== hex) fail(`${configName} does not match its digest`);
-    const config = json(configBytes, configName, fail) as { os?: string; architecture?: string; variant?: string };
+    const config = json(configBytes, configName, fail);
     const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
     return {
-      platform: platformOf(config),
+      platform: platformOf(config as DescriptorLike['platform']),
       ...(tags[0] ? { ref: tags[0] } : {}),
       layerCount: layers.length,
+      configDigest: `sha256:${sha256Hex(configBytes)}` as Digest,
+      config,
+      annotations: {},
+      layers: async () => layers.map((layer) => ({ name: `${path} layer ${layer}`, bytes: member(layer) })),
       files: async (wanted: (path: string) => boolean) => {
         const read = [];
         for (const layer of layers) read.push(await readLayerFiles(member(layer), wanted, `${path} layer ${layer}`));

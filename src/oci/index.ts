@@ -14,7 +14,7 @@ export { writeOciLayout, readLayoutBlob } from './layout.ts';
 export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';
-export type { ImageEntry } from './image-reader.ts';
+export type { ImageEntry, LayerBlobBytes } from './image-reader.ts';
 export { readLayerFiles, applyLayers } from './format/layer-files.ts';
 export type { LayerFiles } from './format/layer-files.ts';
 export type { DockerArchiveOptions } from './docker-archive.ts';

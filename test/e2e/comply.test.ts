@@ -7,6 +7,7 @@ import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey } from '
 import type { ApkWriteEntry, PackageRecord, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
 import type { CheckStatus, ImageCheckReport } from '../../src/compliance/index.ts';
 import { oscalValidators, schemaErrors } from '../../src/compliance/testing.ts';
+import { SqliteVulnIndex } from '../../src/vuln/index.ts';
 import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 import { recordOfPackage } from './package-support.ts';
@@ -212,12 +213,71 @@ describe('kiln comply check (e2e)', () => {
   });
 });
 
+describe('kiln comply check with outside evidence (e2e)', () => {
+  it('packages-signed: traces every installed package to the signed indexes, and fails with a keyring that signed none', async () => {
+    const { run, reports } = await check(['clean-layout', '--platform', 'amd64', '-X', 'fixture-repo', '-X', 'repo', '-k', 'fixture-repo/melange.rsa.pub', '-k', publicKey, '--cache-dir', 'cache']);
+    expect(run.code).toBe(0);
+    expect(result(reports[0]!, 'packages-signed')).toMatchObject({ status: 'pass', summary: expect.stringMatching(/^all 3 installed package\(s\) have the identity their signed index records/) });
+    const other = await generateSigningKey(join(work, 'other-key'), 2048);
+    const wrong = await check(['clean-layout', '--platform', 'amd64', '-X', 'repo', '-k', other.publicKeyPath, '--cache-dir', 'cache-other']);
+    expect(wrong.run.code).toBe(1);
+    expect(result(wrong.reports[0]!, 'packages-signed')).toMatchObject({ status: 'fail', summary: 'none of the 1 index(es) verified with the keyring' });
+    const usage = await kiln(['comply', 'check', 'clean-layout', '-X', 'repo']);
+    expect(usage).toMatchObject({ code: 2, stderr: 'kiln: --repository needs --keyring: packages are traced to indexes signed by a trusted key\n' });
+  });
+
+  it('vulnerabilities-within-sla: scans against a local index and fails on a critical CVE open past its SLA', async () => {
+    await mkdir(join(work, 'vuln'), { recursive: true });
+    const index = new SqliteVulnIndex(join(work, 'vuln', 'vuln.sqlite'));
+    try {
+      index.replaceFeed(
+        { name: 'test-nvd', type: 'nvd', location: 'test', updatedAt: '2099-01-01T00:00:00Z', checkedAt: '2099-01-01T00:00:00Z', records: 2, warnings: 0, sha256: '0'.repeat(64) },
+        { affected: [], cpes: [{ cve: 'CVE-2099-9001', vendor: 'kiln', product: 'compliance-base', endExcluding: '2.0' }], vulnerabilities: [{ id: 'CVE-2099-9001', aliases: [], published: '2000-01-01T00:00:00Z', cvss: [{ version: '3.1', score: 9.8, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', source: 'nvd@nist.gov' }] }], kev: [], epss: [], warnings: [] },
+      );
+    } finally {
+      index.close();
+    }
+    const { run, reports } = await check(['clean-layout', '--platform', 'amd64', '--vuln-db', 'vuln']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`kiln: clean-layout: high or critical checks failed: vulnerabilities-within-sla (linux/amd64)\n`);
+    const vuln = result(reports[0]!, 'vulnerabilities-within-sla');
+    expect(vuln.summary).toMatch(/^1 critical or high vulnerability is past the SLA: CVE-2099-9001 in compliance-base \(\d+ > 7 days\)$/);
+    expect(vuln.evidence[0]).toEqual({ path: join(work, 'vuln', 'vuln.sqlite'), detail: 'vulnerability index; feeds: test-nvd (updated 2099-01-01T00:00:00Z)' });
+    expect(vuln.evidence[1]!.detail).toMatch(/^CVE-2099-9001 in compliance-base 1\.0-r0 \(critical\): open \d+ day\(s\) since 2000-01-01T00:00:00Z \(published \(vulnerability index\)\), SLA 7 day\(s\): breached; fixed in 2\.0$/);
+    const missing = await kiln(['comply', 'check', 'clean-layout', '--vuln-db', 'no-such-db.sqlite']);
+    expect(missing).toMatchObject({ code: 1, stderr: `kiln: ${join(work, 'no-such-db.sqlite')}: no vulnerability index (run kiln vuln db update --config FILE)\n` });
+  });
+
+  it('reproducible: compares digests with a rebuild', async () => {
+    const same = await check(['clean-layout', '--platform', 'amd64', '--rebuilt', 'clean-layout']);
+    expect(result(same.reports[0]!, 'reproducible')).toMatchObject({ status: 'pass', summary: `the rebuild in ${join(work, 'clean-layout')} has the same manifest and config digest` });
+    const other = await check(['clean-layout', '--platform', 'amd64', '--rebuilt', 'rootful.tar']);
+    expect(result(other.reports[0]!, 'reproducible')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^the rebuild's config sha256:[0-9a-f]{64} differs from sha256:[0-9a-f]{64}$/) });
+  });
+
+  it('--policy: require all, or named checks and controls; exit 1 naming what is unmet', async () => {
+    await writeFile(join(work, 'policy-all.yaml'), 'require: all\n');
+    const all = await kiln(['comply', 'check', 'clean-layout', '--platform', 'amd64', '--policy', 'policy-all.yaml']);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/^kiln: clean-layout: the policy policy-all\.yaml is not met: check:sbom-packages \(linux\/amd64\): not-run: no SBOM was given/);
+    await writeFile(join(work, 'policy-some.yaml'), 'checks: [non-root-user, no-shell]\ncontrols: [ac-6]\n');
+    expect((await kiln(['comply', 'check', 'clean-layout', '--policy', 'policy-some.yaml'])).code).toBe(0);
+    const shell = await kiln(['comply', 'check', 'planted-shell.tar', '--platform', 'amd64', '--policy', 'policy-some.yaml']);
+    expect(shell.code).toBe(1);
+    expect(shell.stderr).toBe('kiln: planted-shell.tar: the policy policy-some.yaml is not met: check:no-shell (linux/amd64): fail: runtime image ships a shell: /bin/sh; control:ac-6 (linux/amd64): login-shells fail\n');
+    await writeFile(join(work, 'policy-bad.yaml'), 'checks: [no-such-check]\n');
+    const bad = await kiln(['comply', 'check', 'clean-layout', '--policy', 'policy-bad.yaml']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^kiln: .*policy-bad\.yaml: checks\[0\]: no-such-check is not a check id/);
+  });
+});
+
 describe('kiln comply report (e2e)', () => {
   it('writes OSCAL documents that validate against NIST\'s schemas, a POA&M for the failures and a Markdown summary', async () => {
     const run = await kiln(['comply', 'report', 'planted-setuid-layout', '--sbom', 'planted-setuid-sbom/sbom-x86_64.spdx.json', '--sbom', 'planted-setuid-sbom/sbom-aarch64.spdx.json', '--out', 'report-setuid', '--json']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect((await readdir(join(work, 'report-setuid'))).sort()).toEqual(['assessment-results.json', 'component-definition.json', 'coverage.json', 'coverage.md', 'poam.json', 'summary.md']);
+    expect((await readdir(join(work, 'report-setuid'))).sort()).toEqual(['assessment-results.json', 'component-definition.json', 'coverage.json', 'coverage.md', 'poam.json', 'responsibility.csv', 'responsibility.json', 'responsibility.md', 'summary.html', 'summary.md']);
     const validate = oscalValidators();
     const read = async (name: string) => JSON.parse(await readFile(join(work, 'report-setuid', name), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const cd = await read('component-definition.json');
@@ -240,9 +300,19 @@ describe('kiln comply report (e2e)', () => {
   });
 
   it('writes no POA&M for a clean image', async () => {
-    const run = await kiln(['comply', 'report', 'clean.tar', '--name', 'example.com/clean:1', '--out', 'report-clean']);
+    const run = await kiln(['comply', 'report', 'clean.tar', '--name', 'example.com/clean:1', '--out', 'report-clean', '--format', 'html']);
     expect(run.code).toBe(0);
-    expect((await readdir(join(work, 'report-clean'))).sort()).toEqual(['assessment-results.json', 'component-definition.json', 'coverage.json', 'coverage.md', 'summary.md']);
+    expect((await readdir(join(work, 'report-clean'))).sort()).toEqual(['assessment-results.json', 'component-definition.json', 'coverage.json', 'coverage.md', 'responsibility.csv', 'responsibility.json', 'responsibility.md', 'summary.html']);
+    const html = await readFile(join(work, 'report-clean', 'summary.html'), 'utf8');
+    expect(html).toContain('<h2 id="image-1">example.com/clean:1 (linux/amd64)</h2>');
+    expect(html).toContain('<tr><th scope="row"><code>non-root-user</code><br>Runs as a non-root user</th><td class="pass">pass</td>');
+    const matrix = JSON.parse(await readFile(join(work, 'report-clean', 'responsibility.json'), 'utf8')) as Array<{ control: string; responsibility: string }>;
+    expect(matrix.find((row) => row.control === 'ac-6')?.responsibility).toBe('kiln-image');
+    expect(matrix.find((row) => row.control === 'si-2')?.responsibility).toBe('shared');
+    expect(matrix.find((row) => row.control === 'ac-2')?.responsibility).toBe('customer');
+    expect((await readFile(join(work, 'report-clean', 'responsibility.csv'), 'utf8')).split('\r\n')[0]).toBe('control,title,fedramp-moderate,fedramp-high,responsibility,coverage,checks,note');
+    const badFormat = await kiln(['comply', 'report', 'clean.tar', '--out', 'report-bad', '--format', 'pdf']);
+    expect(badFormat).toMatchObject({ code: 2, stderr: 'kiln: --format pdf: use markdown, html or markdown,html\n' });
     const coverage = JSON.parse(await readFile(join(work, 'report-clean', 'coverage.json'), 'utf8')) as Array<{ baseline: string; counts: Record<string, number> }>;
     expect(coverage.map((item) => item.baseline)).toEqual(['fedramp-moderate', 'fedramp-high']);
     expect(coverage[0]!.counts.gap).toBe(0);

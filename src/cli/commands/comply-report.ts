@@ -1,23 +1,35 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkImage, writeComplianceReport } from '../../compliance/index.ts';
+import { checkImage, SUMMARY_FORMATS, writeComplianceReport } from '../../compliance/index.ts';
+import type { SummaryFormat } from '../../compliance/index.ts';
+import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addComplyOptions, checkOptionsFromFlags } from './comply-options.ts';
+import { addComplyOptions, openCheckOptions } from './comply-options.ts';
 import type { ComplyFlags } from './comply-options.ts';
 
 /** `kiln comply report IMAGE --out DIR`: runs the checks and writes OSCAL evidence. Exits 0 once the
  *  documents are written, whatever the checks found (the findings are in them); 1 when the image
  *  cannot be read or a file cannot be written. */
 export function registerComplyReport(comply: Command, context: CliContext): void {
-  const command = addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md and FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md)'))
+  const command = addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)'))
     .requiredOption('--out <DIR>', 'directory to write the documents in (created when missing; files in it are replaced)')
+    .option('--format <LIST>', 'human summary formats: markdown (summary.md), html (summary.html, self-contained), comma-separated', 'markdown,html')
     .option('--json', 'print {"files": {...}, "images": [{"image", "counts", "isBlocking"}]} on stdout');
-  command.action(async (image: string, flags: ComplyFlags & { out: string; json?: boolean }) => {
+  command.action(async (image: string, flags: ComplyFlags & { out: string; json?: boolean; format: string }) => {
+    const formats = flags.format.split(',').map((item) => item.trim()).filter(Boolean);
+    const unknown = formats.filter((item) => !(SUMMARY_FORMATS as readonly string[]).includes(item));
+    if (unknown.length || !formats.length) throw new KilnError('USAGE', `--format ${flags.format}: use markdown, html or markdown,html`);
     const start = new Date().toISOString();
-    const reports = await checkImage(checkOptionsFromFlags(context, image, flags));
+    const opened = await openCheckOptions(context, image, flags);
+    let reports;
+    try {
+      reports = await checkImage(opened.options);
+    } finally {
+      opened.close();
+    }
     const end = new Date().toISOString();
-    const files = await writeComplianceReport(resolve(context.cwd, flags.out), reports, { start, end, toolVersion: kilnVersion(command) });
+    const files = await writeComplianceReport(resolve(context.cwd, flags.out), reports, { start, end, toolVersion: kilnVersion(command) }, formats as SummaryFormat[]);
     if (flags.json) {
       printJson(context, { files, images: reports.map((report) => ({ image: report.image, counts: report.counts, isBlocking: report.isBlocking })) });
       return;
@@ -25,7 +37,7 @@ export function registerComplyReport(comply: Command, context: CliContext): void
     for (const report of reports) {
       context.stdout(`${report.image.name} ${report.image.platform}: ${Object.entries(report.counts).filter(([, count]) => count).map(([status, count]) => `${count} ${status}`).join(', ')}\n`);
     }
-    for (const path of Object.values(files)) context.stdout(`wrote ${path}\n`);
+    for (const path of Object.values(files)) if (path) context.stdout(`wrote ${path}\n`);
   });
 }
 

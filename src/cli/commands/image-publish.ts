@@ -10,15 +10,16 @@ import { buildImage, ImageError, parseLockFile, publishIndex, publishProvenanceI
 import type { BuildImageResult, PublishTarget } from '../../image/index.ts';
 import { goJson, parseImageReference } from '../../oci/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
-import { keySigner, signImage } from '../../sign/index.ts';
+import { signImage } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
 import { readFile } from 'node:fs/promises';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { buildSummary } from './image-build.ts';
-import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, startImageProgress, usage } from './image-options.ts';
+import { addImageOptions, buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories, parseAnnotations, startImageProgress, usage } from './image-options.ts';
 import type { ImageFlags } from './image-options.ts';
-import { boolFlag, loadSigningKey, parseBool, positionals, signatureRepository } from './trust-options.ts';
+import { boolFlag, parseBool, positionals, signatureRepository, signerFromFlags } from './trust-options.ts';
+import type { Witness } from '@sigstore/sign';
 
 interface PublishFlags extends ImageFlags {
   sbomPath?: string;
@@ -30,6 +31,12 @@ interface PublishFlags extends ImageFlags {
   sbomAttest?: boolean;
   provenance?: boolean;
   newBundleFormat?: boolean;
+  keyless?: boolean;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  identityToken?: string;
+  rekorEntryType?: string;
+  tlogUpload?: boolean;
 }
 
 /** Signatures and attestations attached after pushing, for the JSON summary. */
@@ -45,7 +52,7 @@ async function attachTrust(
   result: BuildImageResult,
   targets: readonly PublishTarget[],
   signer: ImageSigner,
-  options: { format: SignatureFormat; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date; signatureRepository?: { registry: string; repository: string } },
+  options: { format: SignatureFormat; witnesses: Witness[]; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date; signatureRepository?: { registry: string; repository: string } },
 ): Promise<TrustSummary> {
   const summary: TrustSummary = { signatures: [], attestations: [] };
   const repositories = new Map<string, { registry: string; repository: string }>();
@@ -58,7 +65,7 @@ async function attachTrust(
     // COSIGN_REPOSITORY: signatures and attestations of every pushed repository go to that one.
     const store = options.signatureRepository;
     const storeName = store ? `${store.registry}/${store.repository}` : name;
-    const placement = store ? { signatureRepository: store } : {};
+    const placement = { ...(store ? { signatureRepository: store } : {}), witnesses: options.witnesses };
     const record = (attested: AttestedManifest[]): void => {
       for (const entry of attested) {
         const arch = archOf.get(entry.digest);
@@ -119,9 +126,15 @@ export function registerImagePublish(image: Command, context: CliContext): void 
     .option('--allow-insecure', 'allow plain HTTP to registries that are not on loopback')
     .option('--overwrite', 'replace existing --image-refs / SBOM files')
     .option('--key <PATH>', 'sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key; COSIGN_REPOSITORY stores them in another repository')
-    .addOption(new Option('--sbom-attest [BOOL]', 'with --key: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
-    .addOption(new Option('--provenance [BOOL]', 'with --key: attach a signed SLSA v1 provenance attestation (--provenance=false to skip)').argParser(parseBool('--provenance')).default(true))
-    .addOption(new Option('--new-bundle-format [BOOL]', 'with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API').argParser(parseBool('--new-bundle-format')))
+    .option('--keyless', 'sign and attest keyless instead: a Fulcio certificate for the OIDC identity (--identity-token or SIGSTORE_ID_TOKEN) and a Rekor entry; stored as Sigstore bundles')
+    .option('--fulcio-url <URL>', 'with --keyless: Fulcio server', 'https://fulcio.sigstore.dev')
+    .option('--rekor-url <URL>', 'Rekor server for the transparency-log entry (default with --keyless: https://rekor.sigstore.dev; with --key only when given)')
+    .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelopes').choices(['dsse', 'intoto']).default('dsse'))
+    .option('--identity-token <TOKEN>', 'with --keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
+    .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (--keyless, or --key with --rekor-url); --tlog-upload=false to skip').argParser(parseBool('--tlog-upload')).default(true))
+    .addOption(new Option('--sbom-attest [BOOL]', 'with --key or --keyless: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
+    .addOption(new Option('--provenance [BOOL]', 'with --key or --keyless: attach a signed SLSA v1 provenance attestation, recording every input kiln image reproduce rebuilds from (--provenance=false to skip)').argParser(parseBool('--provenance')).default(true))
+    .addOption(new Option('--new-bundle-format [BOOL]', 'with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API (--keyless stores bundles)').argParser(parseBool('--new-bundle-format')))
     .option('--json', 'print a JSON summary with the pushed references on stdout')
     .action(async (configPath: string, tags: string[], flags: PublishFlags) => {
       // `--provenance CONFIG TAG`: an optional-value boolean took the next word; give it back.
@@ -130,7 +143,9 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       tags = all.slice(1);
       if (tags.length === 0) throw usage('give at least one tag');
       const startedOn = new Date();
-      const signer = flags.key ? keySigner(await loadSigningKey(flags.key, context)) : undefined;
+      if (flags.key && flags.keyless) throw usage('give --key or --keyless, not both');
+      const signing = flags.key || flags.keyless ? await signerFromFlags(flags, context, { what: 'publishing', keylessLegacy: false }) : undefined;
+      const signer = signing?.signer;
       const configBytes = signer ? await readConfigBytes(resolve(context.cwd, configPath), configPath) : undefined;
       const targets = tags.map((tag) => parseImageReference(tag));
       for (const [index, target] of targets.entries()) if (target.digest) throw usage(`${tags[index]!}: publish needs tags, not digests`);
@@ -161,8 +176,9 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       }
       let trust: TrustSummary | undefined;
       if (signer) {
-        const newBundleFormat = boolFlag(flags.newBundleFormat);
-        const format: SignatureFormat = newBundleFormat === undefined ? 'auto' : newBundleFormat ? 'bundle' : 'legacy';
+        const format: SignatureFormat = signing!.format;
+        const configFiles = await Promise.all(loaded.files.map(async (file, index) => ({ path: index === 0 ? configPath : file, bytes: index === 0 ? configBytes! : await readConfigBytes(resolve(context.cwd, file), file) })));
+        const annotations = parseAnnotations(flags.annotations);
         const provenance =
           boolFlag(flags.provenance) === false
             ? undefined
@@ -176,10 +192,21 @@ export function registerImagePublish(image: Command, context: CliContext): void 
                   ...(context.env.SOURCE_DATE_EPOCH ? { sourceDateEpoch: context.env.SOURCE_DATE_EPOCH } : {}),
                   startedOn,
                   finishedOn: new Date(),
+                  reproducible: {
+                    configFiles,
+                    build: {
+                      archs: result.arches.map((output) => output.arch.oci),
+                      ...(Object.keys(annotations).length ? { annotations } : {}),
+                      ...(flags.buildDate ? { buildDate: flags.buildDate } : {}),
+                      ...(flags.repositoryAppend?.length ? { repositoryAppend: flags.repositoryAppend } : {}),
+                      ...(flags.keyringAppend?.length ? { keyringAppend: flags.keyringAppend } : {}),
+                      ...(flags.packageAppend?.length ? { packageAppend: flags.packageAppend } : {}),
+                    },
+                  },
                 }),
               );
         const store = signatureRepository(context);
-        trust = await attachTrust(client, result, targets, signer, { format, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date(), ...(store ? { signatureRepository: store } : {}) });
+        trust = await attachTrust(client, result, targets, signer, { format, witnesses: signing!.witnesses, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date(), ...(store ? { signatureRepository: store } : {}) });
         if (context.isTTY && !flags.json) {
           for (const entry of trust.signatures) {
             if (entry.signatureReference) context.stderr(`Pushing signature to: ${entry.signatureReference}\n`);

@@ -3,6 +3,8 @@ import type { InstalledPackage } from '../../apk/index.ts';
 import type { SbomApkPackage } from '../../sbom/index.ts';
 import type { CheckDefinition, CheckedImage, CheckResult, CheckStatus, Evidence, ImageCheckReport, ImageVariant } from './check-model.ts';
 import type { ImageFile } from './image-fs.ts';
+import { packagesSignedOutcome, reproducibleOutcome, vulnerabilitiesOutcome } from './supply-checks.ts';
+import type { Outcome, RebuiltImage, VerifiedPackageIndex, VulnerabilityScan } from './supply-checks.ts';
 
 // Pure: Kiln's hardening checks over an image's merged filesystem and config. Each check says what
 // it looked at (evidence with paths and digests); a check whose data is missing is `not-run`, never
@@ -18,6 +20,12 @@ export interface ImageUnderCheck {
   sbomPackages?: readonly SbomApkPackage[];
   /** What is attached to the image in its registry (found, not verified), when read from one. */
   attached?: AttachedArtifacts;
+  /** A scan of the image's packages against a vulnerability index, when one was given. */
+  vulnerabilities?: VulnerabilityScan;
+  /** Repository indexes verified against a keyring, when given. */
+  packageIndexes?: readonly VerifiedPackageIndex[];
+  /** A rebuild of the image to compare digests with, when given. */
+  rebuilt?: RebuiltImage;
 }
 
 /** Signatures and attestations found attached to an image (cosign tags and OCI referrers). */
@@ -138,6 +146,8 @@ function result(definition: CheckDefinition, status: CheckStatus, summary: strin
   const shown = evidence.length > MAX_EVIDENCE ? [...evidence.slice(0, MAX_EVIDENCE), { detail: `and ${evidence.length - MAX_EVIDENCE} more` }] : evidence;
   return { ...definition, status, summary, evidence: shown };
 }
+
+const outcome = (definition: CheckDefinition, found: Outcome) => result(definition, found.status, found.summary, found.evidence);
 
 /** Whether an image is a dev variant: its name (repository or tag) ends in `-dev`, its tag is
  *  `dev`, or an annotation or label `dev.kiln.variant` says `dev`. */
@@ -435,11 +445,10 @@ export function runChecks(input: ImageUnderCheck, annotations: Readonly<Record<s
     checkCaBundle(files),
     checkZoneinfo(files),
     checkSbomPackages(input, installed, db),
-    result(CHECKS.packagesSigned, 'not-run', 'the apk database keeps package checksums but not signatures; signatures are checked when the image is built (kiln image build verifies every index signature and package checksum)',
-      installed && db ? [{ path: db.path, ...digestOf(db), detail: `${installed.filter((pkg) => pkg.record.identity).length} of ${installed.length} package(s) record an identity checksum (C:)` }] : []),
+    outcome(CHECKS.packagesSigned, packagesSignedOutcome(input.packageIndexes, installed, db ? { path: db.path, ...digestOf(db) } : undefined)),
     ...attachmentChecks(input.attached),
-    result(CHECKS.reproducible, 'not-run', 'no rebuild was made (image reproduce is not available in this build)'),
-    result(CHECKS.vulnerabilities, 'not-run', 'no vulnerability scan data was given'),
+    outcome(CHECKS.reproducible, reproducibleOutcome(input.rebuilt, image)),
+    outcome(CHECKS.vulnerabilities, vulnerabilitiesOutcome(input.vulnerabilities, installed?.length)),
     checkFips(files, names, annotations),
   ];
   const counts: Record<CheckStatus, number> = { pass: 0, fail: 0, allowed: 0, 'not-run': 0, 'not-applicable': 0 };

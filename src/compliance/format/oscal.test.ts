@@ -70,7 +70,7 @@ describe('OSCAL documents', () => {
     expect(state['ra-5_obj']).toBeUndefined();
     expect(state['sc-13_obj']).toBeUndefined();
     const notRun = (result.observations as Json[]).find((item) => item.title.startsWith('vulnerabilities-within-sla'))!;
-    expect(notRun.remarks).toBe('Not run: no vulnerability scan data was given. Not counted as satisfied.');
+    expect(notRun.remarks).toBe('Not run: no vulnerability index was given (--vuln-db), so the image was not scanned. Not counted as satisfied.');
     expect(notRun.methods).toEqual(['EXAMINE']);
   });
 
@@ -94,7 +94,7 @@ describe('OSCAL documents', () => {
     const text = markdownSummary([report(true)], '2026-12-04T16:00:01.000Z');
     expect(text).toContain('## example.com/app:1 (linux/amd64)');
     expect(text).toContain('| no-setuid-setgid | **FAIL** | high | AC-6, CM-6 |');
-    expect(text).toContain('| vulnerabilities-within-sla | not run | high | SI-2, RA-5 | no vulnerability scan data was given |');
+    expect(text).toContain('| vulnerabilities-within-sla | not run | high | SI-2, RA-5 | no vulnerability index was given (--vuln-db), so the image was not scanned |');
     expect(text).toContain('a high or critical check failed');
   });
 });

@@ -48,6 +48,9 @@ export type HistoryReason =
 export interface ImageHistoryEntry {
   /** Repository name in the registry, e.g. `kiln/curl`. */
   image: string;
+  /** Registry repository it was pushed to, when that is not `image`: a `-dev` variant (`kiln/curl-dev`)
+   *  is published into its image's repository (`kiln/curl`) under `-dev` tags. */
+  repository?: string;
   /** Digest of the published index (multi-arch) or manifest. */
   digest: string;
   /** Digest this one replaced; absent for the first build. */

@@ -40,6 +40,9 @@ export interface LoadImageConfigOptions {
   cwd?: string;
   /** Extra directories in which `include:` targets are looked for (apko --include-paths). */
   includePaths?: readonly string[];
+  /** Files to read for `include:` values exactly as written (`kiln image reproduce` lays recorded
+   *  includes out in a scratch directory, whatever path they had on the publishing machine). */
+  includeFiles?: ReadonlyMap<string, string>;
 }
 
 async function readFirst(candidates: readonly string[]): Promise<{ path: string; bytes: Buffer } | undefined> {
@@ -80,7 +83,8 @@ export async function loadImageConfig(path: string, options: LoadImageConfigOpti
     const config = normalizeConfigFile(parsed);
     const include = parsed.raw.include;
     if (!include) return config;
-    const includeCandidates = isAbsolute(include) ? [include] : [resolve(cwd, include), ...(options.includePaths ?? []).map((dir) => resolve(cwd, dir, include)), resolve(dirname(real), include)];
+    const mapped = options.includeFiles?.get(include);
+    const includeCandidates = mapped ? [mapped] : isAbsolute(include) ? [include] : [resolve(cwd, include), ...(options.includePaths ?? []).map((dir) => resolve(cwd, dir, include)), resolve(dirname(real), include)];
     const base = await loadOne(include, includeCandidates, found.path);
     return mergeConfigs(base, config);
   };

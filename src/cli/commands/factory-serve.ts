@@ -1,0 +1,82 @@
+import { access } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Registry } from 'prom-client';
+import { openJobQueue, parseCron, startFactoryService, subprocessFactoryRunner } from '../../factory/index.ts';
+import type { FactoryRunner } from '../../factory/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../context.ts';
+import { commandLogger, selfCommand, untilStopped } from './factory-worker.ts';
+
+/** Daily, at 03:00 UTC. */
+export const DEFAULT_FACTORY_SCHEDULE = '0 3 * * *';
+export const DEFAULT_FACTORY_LISTEN = '127.0.0.1:9470';
+
+/** What serve runs factory runs with; without a runner they wait for `kiln factory worker`. */
+export interface FactoryServeDeps {
+  runner?: (context: CliContext) => FactoryRunner | undefined;
+}
+
+/** Runs go through `kiln factory run --config FILE --json` in a child process (the same composition). */
+export function defaultFactoryRunner(context: CliContext): FactoryRunner | undefined {
+  return subprocessFactoryRunner(selfCommand(context));
+}
+
+interface ServeFlags {
+  config: string;
+  schedule: string;
+  listen: string;
+  queue?: string;
+  runNow?: boolean;
+  enqueueOnly?: boolean;
+  logLevel?: string;
+  json?: boolean;
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65_535) throw new KilnError('USAGE', `--listen ${JSON.stringify(text)}: expected HOST:PORT (127.0.0.1:9470, [::1]:9470)`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** `kiln factory serve`: the schedule, the status endpoint and the metrics, until SIGTERM/SIGINT. */
+export function registerFactoryServe(factory: Command, context: CliContext, deps: FactoryServeDeps = {}): void {
+  factory
+    .command('serve')
+    .description('run the factory on a schedule, with /status (JSON) and /metrics (Prometheus) over HTTP')
+    .requiredOption('--config <FILE>', 'the factory configuration (factory.yaml)')
+    .option('--schedule <CRON>', 'when to run: 5-field cron in UTC (ranges, steps, lists, names) or @daily, @hourly …', DEFAULT_FACTORY_SCHEDULE)
+    .option('--listen <HOST:PORT>', 'address of /status and /metrics', DEFAULT_FACTORY_LISTEN)
+    .option('--queue <LOCATION>', 'job queue: sqlite:PATH or postgres://… (default: sqlite:factory-queue.db beside the config)')
+    .option('--run-now', 'also enqueue a run for the current minute at start')
+    .option('--enqueue-only', 'only enqueue runs; kiln factory worker processes run them')
+    .option('--log-level <LEVEL>', 'trace, debug, info, warn, error or silent', 'info')
+    .option('--json', 'print {"url","nextRun"} as JSON once listening')
+    .action(async (flags: ServeFlags) => {
+      const schedule = parseCron(flags.schedule);
+      const listen = parseListen(flags.listen);
+      const config = isAbsolute(flags.config) ? flags.config : resolve(context.cwd, flags.config);
+      await access(config);
+      const logger = commandLogger(context, 'kiln-factory-serve', flags.logLevel ?? 'info');
+      const queue = await openJobQueue(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
+      const stopped = untilStopped(logger);
+      try {
+        const runner = flags.enqueueOnly ? undefined : (deps.runner ?? defaultFactoryRunner)(context);
+        const service = await startFactoryService({ queue, config, schedule, listen, registry: new Registry(), logger, ...(runner ? { runner } : {}) });
+        try {
+          if (flags.runNow) await service.tick(new Date(Math.floor(Date.now() / 60_000) * 60_000));
+          const { nextRun } = await service.status();
+          if (flags.json) printJson(context, { url: service.url, nextRun });
+          else context.stderr(`kiln factory serve listening on ${service.url} (next run ${nextRun ?? 'never'}; /status, /metrics)\n`);
+          await new Promise<void>((done) => stopped.signal.addEventListener('abort', () => done(), { once: true }));
+        } finally {
+          await service.close();
+        }
+      } finally {
+        stopped.dispose();
+        await queue.close();
+      }
+    });
+}

@@ -1,0 +1,104 @@
+// The factory's configuration file (factory.yaml): where Kiln OS lives, where its outputs and the
+// factory's state go, what signs, where images are published and where Debian updates come from.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadYamlBounded, readInputText } from '../lib/index.ts';
+import { FactoryError } from './errors.ts';
+
+const suites = z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, 'a suite name such as bookworm-security')).min(1);
+
+const schema = z.strictObject({
+  'os-dir': z.string().min(1),
+  'out-dir': z.string().min(1),
+  'state-dir': z.string().min(1),
+  arch: z.string().regex(/^[a-z0-9_]+$/).default('x86_64'),
+  'signing-key': z.string().min(1),
+  'debian-source-cache': z.string().min(1).optional(),
+  registry: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9]+(?:[._/-][a-z0-9]+)*)?$/, 'HOST[:PORT][/NAMESPACE], e.g. 127.0.0.1:5000/kiln').optional(),
+  'allow-insecure': z.boolean().default(false),
+  'cosign-key': z.string().min(1).optional(),
+  'vuln-db': z.string().min(1).optional(),
+  updates: z
+    .strictObject({
+      debian: z
+        .strictObject({
+          apt: z.union([z.boolean(), z.strictObject({ mirrors: z.array(z.strictObject({ uri: z.string().url(), suites })).min(1) })]).optional(),
+          repositories: z.array(z.strictObject({ url: z.string().min(1), suites, component: z.string().default('main') })).optional(),
+        })
+        .optional(),
+      git: z.strictObject({ commit: z.boolean().default(true), branch: z.string().regex(/^[A-Za-z0-9._/-]+$/).default('kiln-factory/updates') }).optional(),
+    })
+    .default({}),
+  images: z.record(z.string(), z.strictObject({ 'main-package': z.string().min(1).optional(), publish: z.boolean().default(true) })).default({}),
+});
+
+/** Where Debian source updates are read from. */
+export type DebianUpdateConfig =
+  | { kind: 'apt'; mirrors?: { uri: string; suites: string[] }[] }
+  | { kind: 'repositories'; repositories: { url: string; suites: string[]; component: string }[] }
+  | { kind: 'none' };
+
+/** A parsed factory configuration with every path absolute. */
+export interface FactoryConfig {
+  file: string;
+  osDir: string;
+  outDir: string;
+  stateDir: string;
+  arch: string;
+  signingKey: string;
+  debianSourceCache?: string;
+  /** `HOST[:PORT]/NAMESPACE`; no registry = build only. */
+  registry?: string;
+  allowInsecure: boolean;
+  cosignKey?: string;
+  vulnDb?: string;
+  debian: DebianUpdateConfig;
+  git: { commit: boolean; branch: string };
+  images: Record<string, { mainPackage?: string; publish: boolean }>;
+}
+
+/** Parses factory.yaml; paths are relative to the file. FACTORY_CONFIG_INVALID names the file and field. */
+export function parseFactoryConfig(text: string, file: string): FactoryConfig {
+  const parsed = schema.safeParse(loadYamlBounded(text, file));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+    throw new FactoryError('FACTORY_CONFIG_INVALID', `${file}: ${field || 'document'}: ${issue.message}`, { detail: { file, field } });
+  }
+  const data = parsed.data;
+  const base = dirname(resolve(file));
+  const path = (value: string) => (isAbsolute(value) ? value : resolve(base, value));
+  const repoUrl = (value: string) => (/^[a-z]+:\/\//.test(value) ? value : `file://${path(value)}`);
+  const debianConfig = data.updates.debian;
+  let debian: DebianUpdateConfig;
+  if (debianConfig?.repositories && debianConfig.apt) {
+    throw new FactoryError('FACTORY_CONFIG_INVALID', `${file}: updates.debian: give apt or repositories, not both`, { detail: { file, field: 'updates.debian' } });
+  } else if (debianConfig?.repositories) {
+    debian = { kind: 'repositories', repositories: debianConfig.repositories.map((repo) => ({ ...repo, url: repoUrl(repo.url).replace(/\/+$/, '') })) };
+  } else if (debianConfig?.apt === false) {
+    debian = { kind: 'none' };
+  } else {
+    debian = { kind: 'apt', ...(typeof debianConfig?.apt === 'object' ? { mirrors: debianConfig.apt.mirrors } : {}) };
+  }
+  return {
+    file: resolve(file),
+    osDir: path(data['os-dir']),
+    outDir: path(data['out-dir']),
+    stateDir: path(data['state-dir']),
+    arch: data.arch,
+    signingKey: path(data['signing-key']),
+    ...(data['debian-source-cache'] ? { debianSourceCache: path(data['debian-source-cache']) } : {}),
+    ...(data.registry ? { registry: data.registry } : {}),
+    allowInsecure: data['allow-insecure'],
+    ...(data['cosign-key'] ? { cosignKey: path(data['cosign-key']) } : {}),
+    ...(data['vuln-db'] ? { vulnDb: path(data['vuln-db']) } : {}),
+    debian,
+    git: { commit: data.updates.git?.commit ?? true, branch: data.updates.git?.branch ?? 'kiln-factory/updates' },
+    images: Object.fromEntries(Object.entries(data.images).map(([name, image]) => [name, { publish: image.publish, ...(image['main-package'] ? { mainPackage: image['main-package'] } : {}) }])),
+  };
+}
+
+/** Reads and parses a factory configuration file. */
+export async function loadFactoryConfig(path: string): Promise<FactoryConfig> {
+  return parseFactoryConfig(await readInputText(path, { what: 'factory configuration' }), path);
+}

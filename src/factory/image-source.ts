@@ -1,0 +1,157 @@
+import { open, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readTarEntries } from '../apk/index.ts';
+import { ImageError } from '../image/index.ts';
+import { parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import type { Digest } from '../lib/index.ts';
+import { allBlobs, looksLikeTar, parseImageReference, readLayoutBlob, withDigest } from '../oci/index.ts';
+import type { BuiltIndex, ImageReference } from '../oci/index.ts';
+import type { ImageBlobSource, SourceRoot } from './image-snapshot.ts';
+
+// Adapters of the image-diff source port: an OCI image layout, a docker-archive tarball, a registry
+// reference, an index built in memory. Everything read is checked against its digest.
+
+/** The registry capability a registry source needs (the registry-client's RegistryClient has it). */
+export interface ImageRegistryPort {
+  getManifest(ref: ImageReference): Promise<{ bytes: Uint8Array; digest: Digest }>;
+  getBlob(repo: { registry: string; repository: string }, digest: Digest, maxBytes?: number): Promise<Uint8Array>;
+}
+
+function invalid(source: string, why: string, cause?: unknown): ImageError {
+  return new ImageError('IMAGE_SOURCE_INVALID', `${source}: ${why}`, { ...(cause ? { cause } : {}), detail: { source } });
+}
+
+/** An OCI image layout directory; `tag` picks the index.json entries with that ref name. */
+export function ociLayoutSource(dir: string, name: string, tag?: string): ImageBlobSource {
+  const read = async (digest: string): Promise<Uint8Array> => {
+    try {
+      return await readLayoutBlob(dir, digest as Digest);
+    } catch (error) {
+      throw invalid(name, `blob ${digest} is missing or does not match its digest`, error);
+    }
+  };
+  return {
+    name,
+    roots: async () => {
+      let index: unknown;
+      try {
+        index = parseJsonBounded(await readFile(join(dir, 'index.json'), 'utf8'), `${name}/index.json`);
+      } catch (error) {
+        throw invalid(name, 'no readable index.json (not an OCI image layout)', error);
+      }
+      const manifests = (index as { manifests?: unknown } | null)?.manifests;
+      if (!Array.isArray(manifests)) throw invalid(name, 'index.json has no manifests list');
+      const roots = (manifests as Array<{ digest?: unknown; platform?: SourceRoot['platform']; annotations?: Record<string, string> }>).map((entry, position) => {
+        if (typeof entry?.digest !== 'string') throw invalid(name, `index.json manifests[${position}] has no digest`);
+        const ref = entry.annotations?.['org.opencontainers.image.ref.name'];
+        return { digest: entry.digest, ...(entry.platform ? { platform: entry.platform } : {}), ...(ref ? { ref } : {}) };
+      });
+      if (tag === undefined) return roots;
+      const tagged = roots.filter((root) => root.ref === tag || root.ref?.endsWith(`:${tag}`));
+      if (tagged.length === 0) throw invalid(name, `has no image tagged ${tag} (it has ${roots.map((root) => root.ref ?? root.digest).join(', ')})`);
+      return tagged;
+    },
+    manifest: read,
+    blob: read,
+  };
+}
+
+/** A docker-archive tarball (`docker save`, `kiln image build`): manifest.json names each image's
+ *  config and layers; the adapter makes up a manifest per image. */
+export async function dockerArchiveSource(path: string, name: string): Promise<ImageBlobSource> {
+  let entries;
+  try {
+    entries = readTarEntries(await readInputFile(path, { what: 'docker archive', maxBytes: 8 * 1024 * 1024 * 1024 }), name);
+  } catch (error) {
+    if (error instanceof ImageError) throw error;
+    throw invalid(name, `not a readable docker archive: ${(error as Error).message}`, error);
+  }
+  const members = new Map<string, Buffer>();
+  for (const { header, content } of entries) if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), content);
+  const blobs = new Map<string, Uint8Array>();
+  const put = (bytes: Uint8Array): string => {
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    blobs.set(digest, bytes);
+    return digest;
+  };
+  const manifestBytes = members.get('manifest.json');
+  if (!manifestBytes) throw invalid(name, 'no manifest.json (not a docker archive)');
+  let manifest: unknown;
+  try {
+    manifest = parseJsonBounded(manifestBytes.toString('utf8'), `${name}: manifest.json`);
+  } catch (error) {
+    throw invalid(name, 'manifest.json is not JSON', error);
+  }
+  if (!Array.isArray(manifest)) throw invalid(name, 'manifest.json is not a list');
+  const roots: SourceRoot[] = manifest.map((entry: unknown, position) => {
+    const item = entry as { Config?: unknown; Layers?: unknown; RepoTags?: unknown } | null;
+    if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((layer) => typeof layer === 'string')) throw invalid(name, `manifest.json[${position}] needs Config and Layers`);
+    const member = (file: string) => members.get(file) ?? (() => { throw invalid(name, `manifest.json[${position}] names ${file}, which the archive lacks`); })();
+    const synthetic = {
+      config: { digest: put(member(item.Config)) },
+      layers: (item.Layers as string[]).map((layer) => ({ digest: put(member(layer)) })),
+    };
+    const tags = Array.isArray(item.RepoTags) ? (item.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
+    return { digest: put(Buffer.from(JSON.stringify(synthetic))), synthetic: true, ...(tags[0] ? { ref: tags[0] } : {}) };
+  });
+  const read = async (digest: string) => blobs.get(digest) ?? (() => { throw invalid(name, `no blob ${digest}`); })();
+  return { name, roots: async () => roots, manifest: read, blob: read };
+}
+
+/** An image in a registry; manifests and blobs are verified against their digests by the client. */
+export function registrySource(client: ImageRegistryPort, reference: ImageReference, name: string): ImageBlobSource {
+  const repo = { registry: reference.registry, repository: reference.repository };
+  return {
+    name,
+    roots: async () => [{ digest: (await client.getManifest(reference)).digest }],
+    manifest: async (digest) => (await client.getManifest(withDigest(reference, digest as Digest))).bytes,
+    blob: (digest) => client.getBlob(repo, digest as Digest, 4 * 1024 * 1024 * 1024),
+  };
+}
+
+/** An index built in memory (`kiln image reproduce`'s rebuild). */
+export function builtIndexSource(built: BuiltIndex, name: string): ImageBlobSource {
+  const blobs = new Map(allBlobs(built).map((blob) => [blob.digest as string, blob.data]));
+  const read = async (digest: string) => blobs.get(digest) ?? (() => { throw invalid(name, `no blob ${digest}`); })();
+  return { name, roots: async () => [{ digest: built.index.digest }], manifest: read, blob: read };
+}
+
+/** How an image argument is named: `oci:DIR[:TAG]` (or `oci-layout:`), `docker-archive:FILE`, a
+ *  directory holding index.json, a tar file, else a registry reference — unless it is written as a
+ *  path (`./x`, `/x`, `x.tar`), which is then missing. */
+export async function openImageSource(argument: string, options: { cwd: string; registry: () => ImageRegistryPort }): Promise<ImageBlobSource> {
+  const layout = /^(?:oci|oci-layout):(.+)$/.exec(argument);
+  if (layout) {
+    const [, rest] = layout as unknown as [string, string];
+    // `oci:DIR:TAG`: a tag is what follows the last colon, when that is not part of the path.
+    const colon = rest.lastIndexOf(':');
+    const tag = colon > 0 && !rest.slice(colon + 1).includes('/') ? rest.slice(colon + 1) : undefined;
+    const dir = tag === undefined ? rest : rest.slice(0, colon);
+    return ociLayoutSource(resolve(options.cwd, dir), argument, tag);
+  }
+  const archive = /^docker-archive:(.+)$/.exec(argument);
+  if (archive) return dockerArchiveSource(resolve(options.cwd, archive[1]!), argument);
+  const path = resolve(options.cwd, argument);
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) return ociLayoutSource(path, argument);
+  if (info?.isFile()) {
+    const head = Buffer.alloc(512);
+    const handle = await open(path, 'r');
+    try {
+      await handle.read(head, 0, 512, 0);
+    } finally {
+      await handle.close();
+    }
+    if (!looksLikeTar(head)) throw invalid(argument, 'is a file but not a tar archive (docker archive expected)');
+    return dockerArchiveSource(path, argument);
+  }
+  // What is written as a path is never sent to a registry (a typo would otherwise go to Docker Hub).
+  if (/^(\.{1,2}\/|\/)|\.(tar|tar\.gz|tgz)$/.test(argument) || argument === '.' || argument === '..') throw invalid(argument, 'no such file or directory');
+  let reference: ImageReference;
+  try {
+    reference = parseImageReference(argument);
+  } catch (error) {
+    throw new ImageError('IMAGE_SOURCE_INVALID', `${argument}: not a directory, file or image reference (${(error as Error).message})`, { cause: error, detail: { source: argument } });
+  }
+  return registrySource(options.registry(), reference, argument);
+}

@@ -1,0 +1,127 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BuildImageResult } from '../image/index.ts';
+import { parseFactoryConfig } from './config.ts';
+import type { FactoryConfig } from './config.ts';
+import { FactoryError } from './errors.ts';
+import type { FactoryPlan, FactoryStep } from './format/run-plan.ts';
+import { openImageHistory } from './history-store.ts';
+import type { ImageHistoryStore } from './history-store.ts';
+import type { ImagePublisher, PublishRequest } from './publish-image.ts';
+import { applyPlan, runFactoryStep } from './run.ts';
+import type { FactoryPorts, LockedPackage } from './run.ts';
+import { fileStateStore } from './state-store.ts';
+
+// applyPlan and runFactoryStep over fake builders, scanner and publisher: what fails stops only what
+// waits for it, and the history records why with the package and CVE diffs.
+
+let dir: string;
+let config: FactoryConfig;
+let history: ImageHistoryStore;
+let published: PublishRequest[];
+let contents: Record<string, LockedPackage[]>;
+let open: Record<string, string[]>;
+let failBuild: Set<string>;
+
+const built = (digest: string) => ({ index: { index: { digest } } }) as unknown as BuildImageResult;
+const pkg = (name: string, version: string): LockedPackage => ({ name, version, identity: `Q1${name}${version}`, origin: name });
+const digestOf = (image: string) => `sha256:${image}-${contents[image]!.map((entry) => entry.version).join('-')}`;
+
+function ports(): FactoryPorts {
+  const publisher: ImagePublisher = {
+    publish: (request) => {
+      published.push(request);
+      return Promise.resolve({ digest: request.result.index.index.digest, repository: `127.0.0.1:5000/${request.tags.repository}`, tags: [...request.tags.moving, request.tags.dated], signatures: 1, attestations: 3 });
+    },
+  };
+  return {
+    state: fileStateStore(join(dir, 'state')),
+    history,
+    packages: {
+      build: (request) => (failBuild.has(request.recipe) ? Promise.reject(new Error(`${request.recipe}: make failed`)) : Promise.resolve({ fullVersion: '1.2.13-r1', packages: [`${request.recipe}-1.2.13-r1`] })),
+    },
+    images: {
+      lock: (request) => Promise.resolve(contents[request.image]!),
+      build: (request) => Promise.resolve({ result: built(digestOf(request.image)), installed: contents[request.image]!, listed: contents[request.image]!.map((entry) => entry.name), configBytes: Buffer.from('config') }),
+    },
+    publisher,
+    scanner: { scan: (request) => Promise.resolve({ ids: open[request.image] ?? [], open: { critical: 0, high: (open[request.image] ?? []).length, medium: 0, low: 0, unknown: 0 }, vuln: {}, openvex: {} }) },
+    now: () => new Date('2026-12-04T10:00:00Z'),
+  };
+}
+
+const imageStep = (image: string, dependsOn: string[], triggers: ('first-build' | 'packages')[], updates: Extract<FactoryStep, { kind: 'image' }>['updates'] = []): FactoryStep => ({ kind: 'image', id: `image:${image}`, key: `k-${image}`, dependsOn, image, file: join(dir, `${image}.yaml`), configSha256: `config-${image}`, publish: true, date: '20261204', triggers, updates });
+const packageStep = (recipe: string): FactoryStep => ({ kind: 'build-package', id: `package:${recipe}`, key: `k-${recipe}`, dependsOn: [], recipe, file: join(dir, `${recipe}.yaml`), textSha256: 'ignored', fullVersion: '1.2.13-r1', reasons: [{ kind: 'recipe-changed' }] });
+const plan = (steps: FactoryStep[]): FactoryPlan => ({ runId: 'run-1', date: '20261204', indexSha256: '', baseline: [], steps });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiln-factory-run-'));
+  config = parseFactoryConfig('os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n', join(dir, 'factory.yaml'));
+  history = openImageHistory(join(dir, 'state', 'history.db'));
+  published = [];
+  failBuild = new Set();
+  open = { curl: ['CVE-2023-45853', 'CVE-2024-0001'] };
+  contents = { curl: [pkg('curl', '7.88.1-r0'), pkg('zlib', '1.2.13-r0')], jq: [pkg('jq', '1.6-r0')] };
+  for (const name of ['zlib', 'jq']) await writeFile(join(dir, `${name}.yaml`), `package: {name: ${name}}\n`);
+});
+afterEach(async () => {
+  history.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('applyPlan', () => {
+  it('publishes, records why with package and CVE diffs, and does nothing the second time', async () => {
+    const context = { config, runId: 'run-1', kilnVersion: 'test' };
+    const first = await applyPlan(plan([imageStep('curl', [], ['first-build']), imageStep('jq', [], ['first-build'])]), context, ports());
+    expect(first.map((step) => step.status)).toEqual(['published', 'published']);
+    expect(published.map((request) => [request.image, request.tags.moving])).toEqual([['curl', ['latest', '7.88.1', '7.88.1-r0']], ['jq', ['latest', '1.6', '1.6-r0']]]);
+
+    // zlib moves to 1.2.13-r1, which fixes one of the two CVEs.
+    contents.curl = [pkg('curl', '7.88.1-r0'), pkg('zlib', '1.2.13-r1')];
+    open.curl = ['CVE-2024-0001'];
+    const second = await applyPlan(plan([packageStep('zlib'), imageStep('curl', ['package:zlib'], ['packages'], [{ recipe: 'zlib', from: 'a', to: 'b', fromApk: '1.2.13-r0', toApk: '1.2.13-r1', cves: ['CVE-2023-45853'] }])]), { ...context, runId: 'run-2' }, ports());
+    expect(second.map((step) => step.status)).toEqual(['built', 'published']);
+    const entries = await history.history('kiln/curl');
+    expect(entries.map((entry) => entry.runId)).toEqual(['run-1', 'run-2']);
+    expect(entries[1]).toEqual({
+      image: 'kiln/curl',
+      digest: 'sha256:curl-7.88.1-r0-1.2.13-r1',
+      previousDigest: 'sha256:curl-7.88.1-r0-1.2.13-r0',
+      tags: ['latest', '7.88.1', '7.88.1-r0', '7.88.1-20261204'],
+      publishedAt: '2026-12-04T10:00:00.000Z',
+      runId: 'run-2',
+      reasons: [{ kind: 'package-version', package: 'zlib', from: '1.2.13-r0', to: '1.2.13-r1' }, { kind: 'advisory', id: 'CVE-2023-45853' }],
+      packages: { added: [], removed: [], upgraded: [{ name: 'zlib', from: '1.2.13-r0', to: '1.2.13-r1' }] },
+      cves: { fixed: ['CVE-2023-45853'], introduced: [], open: { critical: 0, high: 1, medium: 0, low: 0, unknown: 0 } },
+    });
+    // Retried (a queue redelivers the job): same lock, already published.
+    const retried = await runFactoryStep(imageStep('curl', [], ['packages']), { ...context, runId: 'run-2' }, ports());
+    expect(retried.status).toBe('up-to-date');
+    expect(await history.history('kiln/curl')).toHaveLength(2);
+  });
+
+  it('a failed package build skips what waits for it and nothing else', async () => {
+    failBuild.add('zlib');
+    const outcomes = await applyPlan(plan([packageStep('zlib'), packageStep('jq'), imageStep('curl', ['package:zlib'], ['first-build']), imageStep('jq', ['package:jq'], ['first-build'])]), { config, runId: 'run-1', kilnVersion: 'test' }, ports());
+    expect(outcomes.map((step) => [step.id, step.status, step.blockedBy ?? step.error?.code])).toEqual([
+      ['package:zlib', 'failed', 'FACTORY_BUILD_FAILED'],
+      ['package:jq', 'built', undefined],
+      ['image:curl', 'skipped', ['package:zlib']],
+      ['image:jq', 'published', undefined],
+    ]);
+    expect(await history.listImages()).toEqual(['kiln/jq']);
+  });
+
+  it('a refused publish leaves the history and the published digest as they were', async () => {
+    const context = { config, runId: 'run-1', kilnVersion: 'test' };
+    await applyPlan(plan([imageStep('jq', [], ['first-build'])]), context, ports());
+    contents.jq = [pkg('jq', '1.6-r1')];
+    const refusing = { ...ports(), publisher: { publish: () => Promise.reject(new FactoryError('FACTORY_PUBLISH_FAILED', 'image jq: pushing to 127.0.0.1:5000/kiln/jq: TAG_IMMUTABLE')) } };
+    const [outcome] = await applyPlan(plan([imageStep('jq', [], ['packages'])]), { ...context, runId: 'run-2' }, refusing);
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'FACTORY_PUBLISH_FAILED', message: expect.stringContaining('TAG_IMMUTABLE') } });
+    expect((await history.history('kiln/jq')).map((entry) => entry.runId)).toEqual(['run-1']);
+    expect((await fileStateStore(join(dir, 'state')).read()).images.jq?.digest).toBe('sha256:jq-1.6-r0');
+  });
+});

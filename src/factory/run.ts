@@ -1,0 +1,404 @@
+// A factory run: find updates, plan, then apply the plan step by step. Every step is one idempotent
+// unit (runFactoryStep) keyed by its inputs, so the same plan can run here in order or as queue jobs.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadRecipe, packageFileName, planBuildAll } from '../build/index.ts';
+import type { BuildImageResult } from '../image/index.ts';
+import { isKilnError, pathExists, silentLogger, writeFileAtomic } from '../lib/index.ts';
+import type { Logger } from '../lib/index.ts';
+import { catalogImageName } from '../os/index.ts';
+import type { FactoryConfig } from './config.ts';
+import { detectDebianUpdates } from './debian-updates.ts';
+import type { DebianUpdateSource, RecipeUpdateOutcome } from './debian-updates.ts';
+import { FactoryError } from './errors.ts';
+import type { FactoryErrorCode } from './errors.ts';
+import { recipeDebianSource, rewriteRecipe } from './format/debian-update.ts';
+import { diffCves, diffPackages } from './format/history.ts';
+import type { HistoryPackage, HistoryReason, ImageHistoryEntry, SeverityCounts } from './format/history.ts';
+import { planFactoryRun } from './format/run-plan.ts';
+import type { FactoryPlan, FactoryStep, PlanUpdateInput } from './format/run-plan.ts';
+import type { ImageState } from './format/state.ts';
+import { imageTags, mainPackageOf } from './format/tags.ts';
+import type { RecipeCommitter } from './git-commit.ts';
+import type { ImageHistoryStore } from './history-store.ts';
+import type { ImagePublisher } from './publish-image.ts';
+import { acquireRunLock } from './run-lock.ts';
+import type { FactoryStateStore } from './state-store.ts';
+
+const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
+
+/** Port: builds one recipe into the signed repository (the package builder with Kiln OS's settings). */
+export interface PackageBuilderPort {
+  build(request: { recipe: string; file: string }, log: (line: string) => void): Promise<{ fullVersion: string; packages: string[] }>;
+}
+
+/** An installed package of an image. */
+export interface LockedPackage {
+  name: string;
+  version: string;
+  /** apk `C:` identity (the checksum), so a rebuild at the same version is a different lock. */
+  identity: string;
+  /** Source package (apk `o:`); the name when the index does not say. */
+  origin: string;
+}
+
+const lockLine = (pkg: LockedPackage) => `${pkg.name}=${pkg.version} ${pkg.identity}`;
+
+/** Port: resolves and builds catalog images against the repository. */
+export interface ImageBuilderPort {
+  /** The packages the configuration resolves to now (nothing is fetched or built). */
+  lock(request: { image: string; file: string }): Promise<LockedPackage[]>;
+  build(request: { image: string; file: string }, log: (line: string) => void): Promise<{ result: BuildImageResult; installed: LockedPackage[]; listed: string[]; configBytes: Uint8Array }>;
+}
+
+/** Port: scans a built image against the local vulnerability index. */
+export interface ImageScannerPort {
+  scan(request: { image: string; result: BuildImageResult }): Promise<{ ids: string[]; open: SeverityCounts; vuln: Record<string, unknown>; openvex: Record<string, unknown> }>;
+}
+
+/** One step's log (STATE/runs/RUN/STEP.log). */
+export interface StepLog {
+  write(line: string): void;
+  close(): Promise<void>;
+}
+
+/** Progress of a run, for a terminal. */
+export interface FactoryProgress {
+  phase: 'updates' | 'plan' | 'step';
+  step?: string;
+  status?: string;
+  done?: number;
+  total?: number;
+}
+
+/** Everything a run uses. */
+export interface FactoryPorts {
+  state: FactoryStateStore;
+  history: ImageHistoryStore;
+  updates?: DebianUpdateSource;
+  committer?: RecipeCommitter;
+  packages: PackageBuilderPort;
+  images: ImageBuilderPort;
+  publisher?: ImagePublisher;
+  scanner?: ImageScannerPort;
+  logger?: Logger;
+  onProgress?: (event: FactoryProgress) => void;
+  now?: () => Date;
+  /** Opens a step's log; default: none kept. */
+  stepLog?: (runId: string, stepId: string) => StepLog;
+}
+
+/** Context of one step: the configuration and the run it belongs to. */
+export interface FactoryStepContext {
+  config: FactoryConfig;
+  runId: string;
+  kilnVersion: string;
+}
+
+/** Outcome of one step. */
+export interface StepOutcome {
+  id: string;
+  kind: FactoryStep['kind'];
+  status: 'done' | 'up-to-date' | 'unchanged' | 'built' | 'published' | 'failed' | 'skipped';
+  detail?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  blockedBy?: string[];
+  durationMs: number;
+}
+
+/** The report of a run (`--json`). */
+export interface FactoryRunReport {
+  runId: string;
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  warnings: string[];
+  updates: RecipeUpdateOutcome[];
+  plan: FactoryPlan;
+  steps: StepOutcome[];
+  published: { image: string; digest: string; repository: string; tags: string[] }[];
+  failed: string[];
+}
+
+/** `20261204T101500Z-ab12`. */
+function newRunId(now: Date): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+function utcDate(now: Date): string {
+  return now.toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => /\.ya?ml$/.test(name)).sort();
+  } catch (error) {
+    throw new FactoryError('FACTORY_CONFIG_INVALID', `${dir}: not a directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error, detail: { path: dir } });
+  }
+}
+
+/** Runs the factory once: updates, plan, apply (or, with `dryRun`, only the plan). Two runs on the
+ *  same state directory at once: the second is refused with FACTORY_LOCKED. */
+export async function runFactory(request: { config: FactoryConfig; dryRun?: boolean; kilnVersion: string }, ports: FactoryPorts): Promise<FactoryRunReport> {
+  const now = ports.now ?? (() => new Date());
+  const started = now();
+  const startedMs = Date.now();
+  const runId = newRunId(started);
+  const { config } = request;
+  await mkdir(config.stateDir, { recursive: true });
+  const release = request.dryRun ? async () => {} : await acquireRunLock(config.stateDir, runId, started);
+  try {
+    const context: FactoryStepContext = { config, runId, kilnVersion: request.kilnVersion };
+    const { plan, updates, warnings } = await planRun(context, ports, started);
+    const report: FactoryRunReport = { runId, dryRun: request.dryRun ?? false, startedAt: started.toISOString(), durationMs: 0, warnings, updates, plan, steps: [], published: [], failed: [] };
+    for (const outcome of updates) if (outcome.status === 'failed') report.failed.push(`update:${outcome.recipe}`);
+    if (!request.dryRun) {
+      report.steps = await applyPlan(plan, context, ports);
+      for (const step of report.steps) {
+        if (step.status === 'failed' || step.status === 'skipped') report.failed.push(step.id);
+        if (step.status === 'published') report.published.push(step.detail as FactoryRunReport['published'][number]);
+      }
+      await writeFileAtomic(join(config.stateDir, 'runs', runId, 'report.json'), `${JSON.stringify({ ...report, durationMs: Date.now() - startedMs }, null, 2)}\n`);
+    }
+    report.durationMs = Date.now() - startedMs;
+    return report;
+  } finally {
+    await release();
+  }
+}
+
+/** Reads the recipes, images and state, finds updates, and plans the run. */
+async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Date): Promise<{ plan: FactoryPlan; updates: RecipeUpdateOutcome[]; warnings: string[] }> {
+  const { config } = context;
+  const logger = ports.logger ?? silentLogger;
+  const packagesDir = join(config.osDir, 'packages');
+  const imagesDir = join(config.osDir, 'images');
+  const archDir = join(config.outDir, config.arch);
+  const recipeFiles = await yamlFiles(packagesDir);
+  const texts = new Map<string, string>();
+  const loaded = [];
+  for (const name of recipeFiles) {
+    const file = join(packagesDir, name);
+    const text = await readFile(file, 'utf8');
+    texts.set(file, text);
+    const recipe = loadRecipe(file, text);
+    const packages = [recipe.package, ...recipe.subpackages];
+    loaded.push({
+      file,
+      text,
+      name: recipe.package.name,
+      fullVersion: recipe.fullVersion,
+      provides: [...packages.map((pkg) => pkg.name), ...packages.flatMap((pkg) => pkg.dependencies?.provides ?? [])],
+      needs: [...(recipe.environment.contents?.packages ?? []), ...packages.flatMap((pkg) => pkg.dependencies?.runtime ?? [])],
+      rebuildWithDependencies: recipe.package.annotations?.['kiln.dev/factory-rebuild-with-dependencies'] === 'true',
+    });
+  }
+  const graph = planBuildAll(loaded.map((recipe) => ({ file: recipe.file, name: recipe.name, fullVersion: recipe.fullVersion, provides: recipe.provides, needs: recipe.needs, ownHash: '' })), sha256);
+  const recipes = [];
+  for (const recipe of loaded) {
+    recipes.push({
+      name: recipe.name,
+      file: recipe.file,
+      textSha256: sha256(recipe.text),
+      fullVersion: recipe.fullVersion,
+      dependsOn: graph.dependsOn[recipe.name] ?? [],
+      rebuildWithDependencies: recipe.rebuildWithDependencies,
+      isBuilt: await pathExists(join(archDir, packageFileName(recipe.name, recipe.fullVersion))),
+    });
+  }
+
+  // Updates from Debian's Sources.
+  const warnings: string[] = [];
+  let outcomes: RecipeUpdateOutcome[] = [];
+  const updates: PlanUpdateInput[] = [];
+  if (ports.updates) {
+    ports.onProgress?.({ phase: 'updates' });
+    const candidates = loaded.flatMap((recipe) => {
+      const source = recipeDebianSource(recipe.text, recipe.file);
+      return source ? [{ recipe: recipe.name, file: recipe.file, source }] : [];
+    });
+    const detected = await detectDebianUpdates(candidates, ports.updates, { logger });
+    outcomes = detected.outcomes;
+    warnings.push(...detected.warnings);
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'update') continue;
+      const text = rewriteRecipe(texts.get(outcome.update.file)!, outcome.update.file, outcome.update);
+      updates.push({ ...outcome.update, text, textSha256: sha256(text), fullVersion: `${outcome.update.toApk}-r${outcome.update.epoch}` });
+    }
+  }
+
+  const images = [];
+  for (const name of await yamlFiles(imagesDir)) {
+    const image = catalogImageName(name);
+    if (!image) throw new FactoryError('FACTORY_CONFIG_INVALID', `${join(imagesDir, name)}: an image name must be lower-case letters, digits, '.', '_' or '-'`, { detail: { path: join(imagesDir, name) } });
+    const file = join(imagesDir, name);
+    images.push({ name: image, file, configSha256: sha256(await readFile(file)), publish: config.registry !== undefined && (config.images[image]?.publish ?? true) });
+  }
+  const index = join(archDir, 'APKINDEX.tar.gz');
+  const indexSha256 = (await pathExists(index)) ? sha256(await readFile(index)) : '';
+  ports.onProgress?.({ phase: 'plan' });
+  const state = await ports.state.read();
+  const plan = planFactoryRun({ runId: context.runId, date: utcDate(now), recipes, updates, images, indexSha256, state }, sha256);
+  return { plan, updates: outcomes, warnings };
+}
+
+/** Applies a plan in order: a step whose dependencies failed is skipped and says which. */
+export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, ports: FactoryPorts): Promise<StepOutcome[]> {
+  if (plan.baseline.length > 0) {
+    await ports.state.update((state) => {
+      for (const entry of plan.baseline) state.packages[entry.recipe] = { textSha256: entry.textSha256, fullVersion: entry.fullVersion };
+    });
+  }
+  const outcomes = new Map<string, StepOutcome>();
+  let done = 0;
+  for (const step of plan.steps) {
+    const blockedBy = step.dependsOn.filter((id) => ['failed', 'skipped'].includes(outcomes.get(id)?.status ?? ''));
+    let outcome: StepOutcome;
+    if (blockedBy.length > 0) {
+      outcome = { id: step.id, kind: step.kind, status: 'skipped', blockedBy, durationMs: 0 };
+    } else {
+      ports.onProgress?.({ phase: 'step', step: step.id, status: 'running', done, total: plan.steps.length });
+      outcome = await runFactoryStep(step, context, ports);
+    }
+    outcomes.set(step.id, outcome);
+    done++;
+    ports.onProgress?.({ phase: 'step', step: step.id, status: outcome.status, done, total: plan.steps.length });
+  }
+  // The index the next run compares against: after this run's builds.
+  const index = join(context.config.outDir, context.config.arch, 'APKINDEX.tar.gz');
+  if (await pathExists(index)) {
+    const indexSha256 = sha256(await readFile(index));
+    const failedImage = [...outcomes.values()].some((outcome) => outcome.kind === 'image' && (outcome.status === 'failed' || outcome.status === 'skipped'));
+    // With an image left behind, the next run must look at the images again.
+    if (!failedImage) await ports.state.update((state) => void (state.indexSha256 = indexSha256));
+  }
+  return plan.steps.map((step) => outcomes.get(step.id)!);
+}
+
+/** Runs one step of a plan; never throws for a failure of the step itself (it is the outcome). A
+ *  step whose work is already done (same recipe text, same digest) does nothing. */
+export async function runFactoryStep(step: FactoryStep, context: FactoryStepContext, ports: FactoryPorts): Promise<StepOutcome> {
+  const started = Date.now();
+  const log = ports.stepLog?.(context.runId, step.id.replace(/:/g, '-')) ?? { write: () => {}, close: async () => {} };
+  try {
+    const result = step.kind === 'update-recipe' ? await updateRecipeStep(step, ports, log) : step.kind === 'build-package' ? await buildPackageStep(step, ports, log) : await imageStep(step, context, ports, log);
+    log.write(`${step.id}: ${result.status}`);
+    return { id: step.id, kind: step.kind, ...result, durationMs: Date.now() - started };
+  } catch (error) {
+    const code = isKilnError(error) ? error.code : 'FACTORY_BUILD_FAILED';
+    const fallback: FactoryErrorCode = step.kind === 'update-recipe' ? 'FACTORY_UPDATE_FAILED' : 'FACTORY_BUILD_FAILED';
+    const message = (error as Error).message;
+    log.write(`${step.id}: failed: ${message}`);
+    (ports.logger ?? silentLogger).warn({ step: step.id, code, error: message }, 'factory step failed');
+    return { id: step.id, kind: step.kind, status: 'failed', error: { code: code.startsWith('FACTORY_') ? code : `${fallback}/${code}`, message }, durationMs: Date.now() - started };
+  } finally {
+    await log.close();
+  }
+}
+
+type StepResult = Pick<StepOutcome, 'status' | 'detail'>;
+
+async function updateRecipeStep(step: Extract<FactoryStep, { kind: 'update-recipe' }>, ports: FactoryPorts, log: StepLog): Promise<StepResult> {
+  const current = await readFile(step.file, 'utf8');
+  if (sha256(current) === step.update.textSha256) return { status: 'up-to-date' };
+  await writeFileAtomic(step.file, step.update.text);
+  log.write(`${step.file}: ${step.update.package} ${step.update.from} -> ${step.update.to}`);
+  const { update } = step;
+  const message = [
+    `${step.recipe}: ${update.from} -> ${update.to} (Debian)`,
+    '',
+    `Debian published ${update.package} ${update.to}${update.cves.length ? `, fixing ${update.cves.join(', ')}` : ''}.`,
+    `The recipe now pins its .dsc and tarballs by sha256 and builds ${step.recipe} ${update.fullVersion}.`,
+    ...(update.changes.length ? ['', 'Changelog:', ...update.changes.slice(0, 20).map((line) => `  ${line}`)] : []),
+  ].join('\n');
+  const committed = ports.committer ? await ports.committer.commit(step.file, step.update.text, `${message}\n`) : undefined;
+  if (committed) log.write(`committed ${committed.commit} on ${committed.branch}`);
+  return { status: 'done', detail: { from: update.from, to: update.to, cves: update.cves, ...(committed ? { commit: committed.commit, branch: committed.branch } : {}) } };
+}
+
+async function buildPackageStep(step: Extract<FactoryStep, { kind: 'build-package' }>, ports: FactoryPorts, log: StepLog): Promise<StepResult> {
+  const state = await ports.state.read();
+  const text = await readFile(step.file, 'utf8');
+  if (state.packages[step.recipe]?.textSha256 === sha256(text) && state.packages[step.recipe]?.textSha256 === step.textSha256) return { status: 'up-to-date' };
+  const built = await ports.packages.build({ recipe: step.recipe, file: step.file }, (line) => log.write(line));
+  await ports.state.update((next) => void (next.packages[step.recipe] = { textSha256: sha256(text), fullVersion: built.fullVersion }));
+  return { status: 'built', detail: { fullVersion: built.fullVersion, packages: built.packages } };
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context: FactoryStepContext, ports: FactoryPorts, log: StepLog): Promise<StepResult> {
+  const { config } = context;
+  const now = ports.now ?? (() => new Date());
+  const state = await ports.state.read();
+  const previous: ImageState | undefined = state.images[step.image];
+  const locked = await ports.images.lock({ image: step.image, file: step.file });
+  const lock = locked.map(lockLine).sort();
+  const isPublished = !step.publish || previous?.digest !== undefined;
+  if (previous && previous.configSha256 === step.configSha256 && previous.lock.join('\n') === lock.join('\n') && isPublished) return { status: 'up-to-date' };
+
+  const startedOn = now();
+  const built = await ports.images.build({ image: step.image, file: step.file }, (line) => log.write(line));
+  const digest = built.result.index.index.digest;
+  log.write(`${step.image}: built ${digest}`);
+  const packages: HistoryPackage[] = built.installed.map((pkg) => ({ name: pkg.name, version: pkg.version })).sort(byName);
+  const origins = [...new Set(built.installed.map((pkg) => pkg.origin))].sort();
+  const base: Omit<ImageState, 'digest' | 'cves' | 'tags'> = { configSha256: step.configSha256, lock: built.installed.map(lockLine).sort(), origins, packages, builtDigest: digest };
+  if (previous?.digest === digest || (!step.publish && previous?.builtDigest === digest)) {
+    // Reproducible: the same inputs gave the same digest; nothing to publish.
+    await ports.state.update((next) => void (next.images[step.image] = { ...previous, ...base }));
+    return { status: 'unchanged', detail: { digest } };
+  }
+  const scan = ports.scanner ? await ports.scanner.scan({ image: step.image, result: built.result }) : undefined;
+  if (!step.publish || !ports.publisher || !config.registry) {
+    await ports.state.update((next) => void (next.images[step.image] = { ...base, cves: scan?.ids ?? [], tags: [], ...(previous?.digest ? { digest: previous.digest } : {}) }));
+    return { status: 'built', detail: { digest } };
+  }
+  const main = mainPackageOf({ name: step.image, ...(config.images[step.image]?.mainPackage ? { configured: config.images[step.image]!.mainPackage! } : {}), listed: built.listed, installed: packages });
+  if (!main) throw new FactoryError('FACTORY_BUILD_FAILED', `image ${step.image}: no package to take its version from (set images.${step.image}.main-package in ${config.file})`, { detail: { image: step.image } });
+  const slash = config.registry.indexOf('/');
+  const host = slash < 0 ? config.registry : config.registry.slice(0, slash);
+  const namespace = slash < 0 ? '' : config.registry.slice(slash + 1);
+  const tags = imageTags({ name: step.image, namespace, fullVersion: main.version, date: step.date });
+  const published = await ports.publisher.publish({
+    image: step.image,
+    registry: host,
+    tags,
+    result: built.result,
+    config: { path: step.file, bytes: built.configBytes },
+    kilnVersion: context.kilnVersion,
+    ...(scan ? { scan: { vuln: scan.vuln, openvex: scan.openvex } } : {}),
+    startedOn,
+    now: now(),
+  });
+  log.write(`${step.image}: published ${published.repository}@${published.digest} as ${published.tags.join(', ')}${published.keptDatedTag ? ` (dated tag ${published.keptDatedTag} kept)` : ''}`);
+
+  // History: why, the package diff and the CVE diff against the previous digest.
+  const packageDiff = diffPackages(previous?.packages ?? [], packages);
+  const reasons: HistoryReason[] = [];
+  if (!previous?.digest) reasons.push({ kind: 'first-build' });
+  else {
+    for (const upgrade of packageDiff.upgraded) reasons.push({ kind: 'package-version', package: upgrade.name, from: upgrade.from, to: upgrade.to });
+    for (const added of packageDiff.added) reasons.push({ kind: 'package-version', package: added.name, to: added.version });
+    for (const id of [...new Set(step.updates.flatMap((update) => update.cves))].sort()) reasons.push({ kind: 'advisory', id });
+    if (previous.configSha256 !== step.configSha256) reasons.push({ kind: 'config', detail: `${step.file} changed` });
+    if (reasons.length === 0) reasons.push({ kind: 'config', detail: 'rebuilt with the same packages; the image changed' });
+  }
+  const open: SeverityCounts = scan?.open ?? { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+  const entry: ImageHistoryEntry = {
+    image: `${namespace ? `${namespace}/` : ''}${step.image}`,
+    digest,
+    ...(previous?.digest ? { previousDigest: previous.digest } : {}),
+    tags: published.tags,
+    publishedAt: now().toISOString(),
+    runId: context.runId,
+    reasons,
+    packages: packageDiff,
+    cves: diffCves(previous?.cves ?? [], scan?.ids ?? [], open),
+    ...(`${namespace ? `${namespace}/` : ''}${step.image}` !== tags.repository ? { repository: tags.repository } : {}),
+  };
+  await ports.history.append(entry);
+  await ports.state.update((next) => void (next.images[step.image] = { ...base, digest, cves: scan?.ids ?? [], tags: published.tags, repository: published.repository }));
+  return { status: 'published', detail: { image: step.image, digest, repository: published.repository, tags: published.tags } };
+}

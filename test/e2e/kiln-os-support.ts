@@ -1,0 +1,45 @@
+// Kiln OS for whole-system tests: the project's own recipes and images (os/) built once with
+// `kiln os build` into the test cache ($KILN_TEST_CACHE_DIR/kiln-os, kept between runs). Every test
+// that needs Kiln OS calls ensureKilnOs(), whatever order the files run in: the first call of a
+// run builds what is missing or stale (minutes when cold), later calls find every recipe and image
+// up to date (about a second). Tests that change the build copy `out` first.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runKiln } from './cli-support.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Where the cached build lives. */
+export const kilnOsCache = join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'kiln-os');
+
+/** `kiln os build --json`, as tests read it. */
+export interface OsSummary {
+  packages: { name: string; status: string }[];
+  images: { name: string; status: string; layout: string; digest?: string }[];
+  index: string;
+}
+
+/** The cached Kiln OS build and where its parts are. */
+export interface KilnOs {
+  summary: OsSummary;
+  /** Packages (`x86_64/*.apk`, `APKINDEX.tar.gz`) and image layouts. */
+  out: string;
+  /** The RSA key signing packages and index, and its public half. */
+  signingKey: string;
+  publicKey: string;
+  /** Verified Debian source files, content-addressed. */
+  debianSources: string;
+}
+
+/** Runs `kiln os build` on the cache; throws with the build's own error output when it fails. */
+export async function ensureKilnOs(): Promise<KilnOs> {
+  const out = join(kilnOsCache, 'out');
+  const signingKey = join(kilnOsCache, 'kiln-os.rsa');
+  const debianSources = join(kilnOsCache, 'debian-sources');
+  const result = await runKiln(['os', 'build', '--os-dir', join(root, 'os'), '--out-dir', out, '--signing-key', signingKey, '--debian-source-cache', debianSources, '--json'], { cwd: root, env: { ...process.env } });
+  if (result.code !== 0) throw new Error(`kiln os build failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
+  return { summary: JSON.parse(result.stdout) as OsSummary, out, signingKey, publicKey: `${signingKey}.pub`, debianSources };
+}
+
+/** Long enough for a cold build of every recipe on a loaded two-core machine. */
+export const KILN_OS_BUILD_TIMEOUT = 60 * 60_000;
