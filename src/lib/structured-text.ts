@@ -1,6 +1,15 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
-import type { Document, DocumentOptions, ParseOptions, SchemaOptions } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
+import type { Document, DocumentOptions, LineCounter, ParseOptions, SchemaOptions } from 'yaml';
 import { KilnError } from './errors.ts';
+
+/** The `yaml` package, loaded on the first YAML or JSON parse instead of with lib: it costs about
+ *  100 ms of start-up that commands reading no YAML (most of `kiln apk`) should not pay. A memo of
+ *  a module, so it cannot change a result. */
+let yamlModule: typeof YamlModule | undefined;
+function yaml(): typeof YamlModule {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule);
+}
 
 // Pure: the one place where YAML and JSON text from outside becomes a value. Every reader of a
 // config, recipe, policy, lock file or advisory goes through here so that size, nesting depth and
@@ -51,8 +60,8 @@ export function parseYamlBounded(text: string, file: string, options: BoundedYam
   const limits = limitsOf(partial);
   checkSize(text, file, limits);
   checkNestingText(text, file, limits);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { ...parseOptions, lineCounter, prettyErrors: false });
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { ...parseOptions, lineCounter, prettyErrors: false });
   const position = (offset: number | undefined) => {
     const pos = lineCounter.linePos(offset ?? 0);
     return { line: pos.line, column: pos.col };
@@ -79,7 +88,7 @@ function checkNestingText(text: string, file: string, limits: TextLimits): void 
   };
   let depth = 0;
   let line = 1;
-  for (const token of new Lexer().lex(text)) {
+  for (const token of new (yaml().Lexer)().lex(text)) {
     if (token === '[' || token === '{') {
       if (++depth > limits.maxDepth) refuse(line);
     } else if (token === ']' || token === '}') depth = Math.max(0, depth - 1);
@@ -112,6 +121,7 @@ function checkExpansion(doc: Document, file: string, limits: TextLimits, positio
   const inProgress = new Set<unknown>();
   const rangeStart = (node: unknown): number | undefined => (node as { range?: [number, number, number] } | null)?.range?.[0];
 
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
   const measure = (node: unknown, level: number): { nodes: number; depth: number } => {
     if (node === null || node === undefined) return { nodes: 1, depth: 0 };
     if (level > limits.maxDepth) {
