@@ -165,3 +165,33 @@ describe('build-all input hashes and pipelines', () => {
     expect(result.outcomes[2]!.error).toMatch(/bad\.yaml:2:3: missing required key package\.version/);
   });
 });
+
+describe('the recipe commit a package names', () => {
+  it('is the last commit that changed the recipe, so a commit elsewhere in the checkout leaves the package bytes unchanged', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-commit-'));
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } }).trim();
+    git('init', '-q');
+    writeFileSync(join(dir, 'lib.yaml'), recipe('lib'));
+    git('add', 'lib.yaml');
+    git('commit', '-qm', 'lib');
+    const recipeCommit = git('rev-parse', 'HEAD');
+    const build = async (out: string) => {
+      await buildRecipe({ recipeFile: join(dir, 'lib.yaml'), outDir: out, arch: 'x86_64', sourceDateEpoch: 1_700_000_000 }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+      return readFileSync(join(out, 'x86_64', 'lib-1.0.0-r0.apk'));
+    };
+    const first = await build(join(dir, 'out-1'));
+    writeFileSync(join(dir, 'README'), 'unrelated\n');
+    git('add', 'README');
+    git('commit', '-qm', 'unrelated');
+    expect(git('rev-parse', 'HEAD')).not.toBe(recipeCommit);
+    const second = await build(join(dir, 'out-2'));
+    expect(second.equals(first)).toBe(true);
+    let commit: string | undefined;
+    for await (const item of readApkFile(join(dir, 'out-2', 'x86_64', 'lib-1.0.0-r0.apk'), { allowUntrusted: true })) {
+      if (item.kind === 'control') commit = item.control.pkginfo.commit;
+      else if (item.kind === 'entry') for await (const _chunk of item.content ?? []) void _chunk;
+    }
+    expect(commit).toBe(recipeCommit);
+  });
+});

@@ -16,6 +16,10 @@ import type { Recipe } from './recipe/load.ts';
 import type { Step } from './recipe/schema.ts';
 import { YamlSource } from './recipe/yaml-source.ts';
 
+/** Raised when the same inputs start to give different package bytes (2: a package names its
+ *  recipe's own last commit, not the checkout's HEAD), so cached builds are redone once. */
+const PACKAGE_OUTPUT_REVISION = 2;
+
 /** What to build: every recipe (`*.yaml`) directly in `dir`. */
 export interface BuildAllRequest extends Omit<BuildRequest, 'recipeFile' | 'sourceDir' | 'inputHash'> {
   dir: string;
@@ -97,7 +101,7 @@ export async function buildAll(request: BuildAllRequest, ports: BuildPorts, buil
   // A recipe's input hash covers the pipeline definitions it uses (transitively), not every file of
   // the pipeline directories: adding a pipeline, or changing one a recipe does not use, rebuilds nothing.
   const pipelineDigest = createPipelineDigest(request.pipelineDirs ?? []);
-  const options = JSON.stringify({ arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown', env: request.environment ?? {} });
+  const options = JSON.stringify({ output: PACKAGE_OUTPUT_REVISION, arch: arch.apk, vars: request.varsOverride ?? {}, buildOptions: request.buildOptions ?? [], kiln: BUILDER_VERSION, sde: request.sourceDateEpoch ?? 0, namespace: request.namespace ?? 'unknown', env: request.environment ?? {} });
 
   // Parsed recipe facts are cached by recipe text (and options), so an all-up-to-date run does not
   // parse and validate every recipe again.

@@ -444,11 +444,14 @@ async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: Bu
   return built;
 }
 
+/** The commit a package names as its recipe's source: the last commit that changed the recipe file
+ *  (HEAD for a file git does not track yet). Not HEAD itself: a commit elsewhere in the checkout
+ *  would then change every package's SBOM, and so its bytes, without any change to its inputs. */
 async function recipeCommit(request: BuildRequest, recipeFile: string): Promise<string> {
   if (request.gitCommit) return request.gitCommit;
+  const git = async (args: string[]) => (await execFileAsync('git', ['-C', dirname(recipeFile), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } })).stdout.trim();
   try {
-    const { stdout } = await execFileAsync('git', ['-C', dirname(recipeFile), 'rev-parse', 'HEAD'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    return stdout.trim() || 'unknown';
+    return (await git(['log', '-1', '--format=%H', '--', basename(recipeFile)])) || (await git(['rev-parse', 'HEAD'])) || 'unknown';
   } catch {
     return 'unknown';
   }
