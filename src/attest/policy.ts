@@ -2,6 +2,7 @@ import type { Digest } from '../lib/index.ts';
 import type { ImageReference } from '../oci/index.ts';
 import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { verifyImage } from '../sign/index.ts';
+import { checkVulnerabilityBounds, COSIGN_VULN_PREDICATE_TYPE } from '../vuln/index.ts';
 import type { TrustPolicy } from '../sign/index.ts';
 import { AttestError } from './errors.ts';
 import type { AttestationTime } from './format/attestation-time.ts';
@@ -93,6 +94,39 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
       }
     }
     checks.push({ requirement, passed: satisfied !== undefined, detail: satisfied ?? reasons.join(' | ') });
+  }
+  if (policy.vulnerabilities) {
+    const bounds = policy.vulnerabilities;
+    const limits = [
+      ...(bounds.maxCritical !== undefined ? [`critical <= ${bounds.maxCritical}`] : []),
+      ...(bounds.maxHigh !== undefined ? [`high <= ${bounds.maxHigh}`] : []),
+      ...(bounds.maxMedium !== undefined ? [`medium <= ${bounds.maxMedium}`] : []),
+      ...(bounds.maxLow !== undefined ? [`low <= ${bounds.maxLow}`] : []),
+      ...(bounds.maxTotal !== undefined ? [`total <= ${bounds.maxTotal}`] : []),
+      ...(bounds.maxScanAge !== undefined ? [`scanned within ${bounds.maxScanAge}`] : []),
+    ];
+    const requirement = `vulnerabilities ${limits.join(', ') || 'attested'} by ${bounds.authorities.join(' or ')}`;
+    const reasons: string[] = [];
+    let outcome: { passed: boolean; detail: string } | undefined;
+    for (const name of bounds.authorities) {
+      try {
+        const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: COSIGN_VULN_PREDICATE_TYPE, ...repo });
+        // The newest scan decides: an old attestation with fewer findings must not hide a new one.
+        const finished = (attestation: (typeof verified)[number]) => Date.parse(String((attestation.statement.predicate as { metadata?: { scanFinishedOn?: unknown } } | undefined)?.metadata?.scanFinishedOn ?? '')) || 0;
+        const newest = [...verified].sort((a, b) => finished(b) - finished(a))[0];
+        if (!newest) {
+          reasons.push(`${name}: no valid vulnerability attestation`);
+          continue;
+        }
+        const { maxScanAgeMs, authorities: _authorities, maxScanAge: _maxScanAge, ...counts } = bounds;
+        outcome = checkVulnerabilityBounds(newest.statement.predicate, { ...counts, ...(maxScanAgeMs !== undefined ? { maxScanAgeMs } : {}) }, now);
+        outcome = { passed: outcome.passed, detail: `${name}: ${outcome.detail}` };
+        break;
+      } catch (error) {
+        reasons.push(`${name}: ${message(error)}`);
+      }
+    }
+    checks.push({ requirement, passed: outcome?.passed ?? false, detail: outcome?.detail ?? reasons.join(' | ') });
   }
   const image = `${reference.registry}/${reference.repository}@${digest}`;
   return { image, digest, passed: checks.every((check) => check.passed), checks };

@@ -501,8 +501,47 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "description": "sign the index and each image and attest SBOM and provenance with this cosign.key (password from COSIGN_PASSWORD) or PEM private key; COSIGN_REPOSITORY stores them in another repository"
           },
           {
+            "flags": "--keyless",
+            "description": "sign and attest keyless instead: a Fulcio certificate for the OIDC identity (--identity-token or SIGSTORE_ID_TOKEN) and a Rekor entry; stored as Sigstore bundles"
+          },
+          {
+            "flags": "--fulcio-url <URL>",
+            "description": "with --keyless: Fulcio server",
+            "fields": {
+              "defaultValue": "https://fulcio.sigstore.dev"
+            }
+          },
+          {
+            "flags": "--rekor-url <URL>",
+            "description": "Rekor server for the transparency-log entry (default with --keyless: https://rekor.sigstore.dev; with --key only when given)"
+          },
+          {
+            "flags": "--rekor-entry-type <KIND>",
+            "description": "Rekor entry kind for the signed envelopes",
+            "fields": {
+              "defaultValue": "dsse",
+              "argChoices": [
+                "dsse",
+                "intoto"
+              ]
+            },
+            "parser": true
+          },
+          {
+            "flags": "--identity-token <TOKEN>",
+            "description": "with --keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)"
+          },
+          {
+            "flags": "--tlog-upload [BOOL]",
+            "description": "upload to the transparency log (--keyless, or --key with --rekor-url); --tlog-upload=false to skip",
+            "fields": {
+              "defaultValue": true
+            },
+            "parser": true
+          },
+          {
             "flags": "--sbom-attest [BOOL]",
-            "description": "with --key: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)",
+            "description": "with --key or --keyless: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)",
             "fields": {
               "defaultValue": true
             },
@@ -510,7 +549,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--provenance [BOOL]",
-            "description": "with --key: attach a signed SLSA v1 provenance attestation (--provenance=false to skip)",
+            "description": "with --key or --keyless: attach a signed SLSA v1 provenance attestation, recording every input kiln image reproduce rebuilds from (--provenance=false to skip)",
             "fields": {
               "defaultValue": true
             },
@@ -518,7 +557,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--new-bundle-format [BOOL]",
-            "description": "with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API",
+            "description": "with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API (--keyless stores bundles)",
             "parser": true
           },
           {
@@ -665,6 +704,196 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
         ],
         "action": true,
         "lazy": true
+      },
+      {
+        "name": "diff",
+        "description": "compare two images: packages added/removed/upgraded (apk database), files added/removed/changed (path, size, mode, owner, digest), layer sizes, runtime config, and CVEs fixed/introduced when a local vulnerability index exists. Exit codes: 0 compared (whether or not they differ), 1 a failure, 2 bad usage",
+        "arguments": [
+          {
+            "usage": "<before>",
+            "description": "image: registry reference, OCI layout (DIR or oci:DIR[:TAG]) or docker archive (FILE or docker-archive:FILE)"
+          },
+          {
+            "usage": "<after>",
+            "description": "image to compare it with (same forms)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--platform <OS/ARCH>",
+            "description": "compare only this platform (default: every platform both have)"
+          },
+          {
+            "flags": "--distro <ECOSYSTEM>",
+            "description": "distribution for the CVE diff when the images do not say (alpine:3.20, wolfi, chainguard, debian:12)"
+          },
+          {
+            "flags": "--max-files <N>",
+            "description": "file lines shown per platform in the table (--json lists all)",
+            "fields": {
+              "defaultValue": "50"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print the diff as one JSON document"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+          },
+          {
+            "flags": "--db-dir <DIR>",
+            "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "reproduce",
+        "description": "rebuild a published image from the inputs its SLSA provenance records (configuration, locked packages by checksum, keys, build date, archs) and say \"reproduced DIGEST\" or name the layers and files that differ. The provenance must verify with --key or a keyless identity. Exit codes: 0 reproduced, 1 not reproduced or a failure, 2 bad usage",
+        "arguments": [
+          {
+            "usage": "[image]",
+            "description": "published image reference (tag or digest)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--key <PATH>",
+            "description": "public key file (cosign.pub); may hold several keys; repeatable",
+            "parser": true
+          },
+          {
+            "flags": "--certificate-identity <SAN>",
+            "description": "keyless: the signing certificate's identity (email or URI) must equal this"
+          },
+          {
+            "flags": "--certificate-identity-regexp <RE>",
+            "description": "keyless: the identity must match this regular expression"
+          },
+          {
+            "flags": "--certificate-oidc-issuer <URL>",
+            "description": "keyless: the OIDC issuer in the certificate must equal this"
+          },
+          {
+            "flags": "--certificate-oidc-issuer-regexp <RE>",
+            "description": "keyless: the issuer must match this regular expression"
+          },
+          {
+            "flags": "--trusted-root <FILE>",
+            "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+          },
+          {
+            "flags": "--insecure-ignore-tlog [BOOL]",
+            "description": "do not require a transparency-log entry",
+            "parser": true
+          },
+          {
+            "flags": "--insecure-ignore-sct [BOOL]",
+            "description": "do not require a certificate transparency SCT",
+            "parser": true
+          },
+          {
+            "flags": "--insecure-ignore-signature [BOOL]",
+            "description": "use the attached provenance without verifying its signature (anyone who can push to the repository can forge it)",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "package cache directory (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)"
+          },
+          {
+            "flags": "--json",
+            "description": "print the result (and the diff when not reproduced) as JSON"
+          },
+          {
+            "flags": "--allow-insecure-registry",
+            "description": "allow plain HTTP to registries that are not on loopback (loopback always uses HTTP)"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "customize",
+        "description": "write a derived apko configuration from a base (a configuration file or a Kiln OS image name): add and remove packages (down to dropping the shell; a removed package is kept out with a !name world entry), set the user, environment, entrypoint, cmd and work-dir. The result records its base (annotations dev.kiln.image.base and .checksum, and a header comment) and builds with kiln image build",
+        "arguments": [
+          {
+            "usage": "<base>",
+            "description": "base configuration file, or a Kiln OS catalog image name (os/images/NAME.yaml)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--add <PKG>",
+            "description": "package to add (repeatable; version constraints as in contents.packages)",
+            "parser": true
+          },
+          {
+            "flags": "--remove <PKG>",
+            "description": "package of the base to remove (repeatable), e.g. busybox to drop the shell",
+            "parser": true
+          },
+          {
+            "flags": "--user <USER>",
+            "description": "run-as: a user of accounts.users or a numeric uid"
+          },
+          {
+            "flags": "--env <KEY=VALUE>",
+            "description": "environment variable to set (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--entrypoint <COMMAND>",
+            "description": "entrypoint command line"
+          },
+          {
+            "flags": "--cmd <ARGS>",
+            "description": "cmd: default arguments to the entrypoint"
+          },
+          {
+            "flags": "--work-dir <DIR>",
+            "description": "working directory"
+          },
+          {
+            "flags": "-r, --repository <REPO>",
+            "description": "repository to add to contents.repositories (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring <KEY>",
+            "description": "key file or URL to add to contents.keyring (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--os-dir <DIR>",
+            "description": "the Kiln OS tree whose images/ a base name is looked up in",
+            "fields": {
+              "defaultValue": "os"
+            }
+          },
+          {
+            "flags": "--include-paths <DIR>",
+            "description": "directory to look for the base's `include:` files in",
+            "parser": true
+          },
+          {
+            "flags": "-o, --output <FILE>",
+            "description": "where to write the derived configuration (required)"
+          },
+          {
+            "flags": "--overwrite",
+            "description": "replace an existing output file"
+          },
+          {
+            "flags": "--json",
+            "description": "print the derived configuration and warnings as JSON (the file is still written)"
+          }
+        ],
+        "action": true,
+        "lazy": true
       }
     ]
   },
@@ -693,6 +922,10 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--keep-workspace",
             "description": "keep the workspace after the build, for debugging"
+          },
+          {
+            "flags": "-i, --interactive",
+            "description": "when a step fails, open a shell in its sandbox (stdin must be a terminal)"
           },
           {
             "flags": "--arch <ARCH>",
@@ -1003,6 +1236,10 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "description": "accept test-environment repositories without a trusted signature"
           },
           {
+            "flags": "-i, --interactive",
+            "description": "when a test step fails, open a shell in its sandbox (stdin must be a terminal)"
+          },
+          {
             "flags": "--json",
             "description": "print the tested packages as JSON"
           }
@@ -1037,6 +1274,34 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--json",
             "description": "print findings as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "check",
+        "description": "load and compile every recipe (*.yaml with a package: mapping) in a directory for each architecture, with DIR/pipelines as a pipeline directory; print a summary and every error (file, line, field)",
+        "arguments": [
+          {
+            "usage": "<dir>",
+            "description": "directory of recipes (for example a checkout of wolfi-dev/os)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture to compile for (repeatable or comma-separated; default x86_64 and aarch64)",
+            "parser": true
+          },
+          {
+            "flags": "--pipeline-dir <DIR>",
+            "description": "further directory of pipeline definitions, searched first (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--json",
+            "description": "print the summary and every file's result as JSON"
           }
         ],
         "action": true,
@@ -1137,6 +1402,28 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--log-level <LEVEL>",
             "description": "trace, debug, info, warn, error or silent"
+          },
+          {
+            "flags": "--catalog",
+            "description": "also serve the web catalog on the same listener (every path outside /v2/; docs/catalog.md)"
+          },
+          {
+            "flags": "--key <FILE>",
+            "description": "cosign public key whose signatures and attestations the catalog shows as verified (repeatable); without one nothing is shown as verified",
+            "parser": true
+          },
+          {
+            "flags": "--vuln-db <FILE>",
+            "description": "vulnerability index to scan images against (kiln vuln db update; opened read-only)"
+          },
+          {
+            "flags": "--history <FILE>",
+            "description": "the factory's history database (kiln factory run), for each image's timeline and CVE chart; opened read-only"
+          },
+          {
+            "flags": "--compare <NAME=IMAGE>",
+            "description": "an image the comparison page may show: a registry reference or an OCI layout (repeatable)",
+            "parser": true
           }
         ],
         "action": true,
@@ -1269,18 +1556,170 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
     ]
   },
   {
+    "name": "factory",
+    "description": "daily rebuilds that publish only what changed: run, schedule, workers, history",
+    "commands": [
+      {
+        "name": "run",
+        "description": "run the factory once: update Debian-sourced recipes, rebuild exactly what changed, re-lock and rebuild the catalog images, publish new digests (signed, with SBOM, provenance, scan result and OpenVEX) with their tags, and record why in the history",
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "the factory configuration (docs/factory.md)",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--dry-run",
+            "description": "find updates and print the plan; change nothing"
+          },
+          {
+            "flags": "--no-updates",
+            "description": "skip update detection (rebuild and publish only)"
+          },
+          {
+            "flags": "--json",
+            "description": "print the run report as JSON on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "history",
+        "description": "every digest the factory published of an image, newest first: when, its tags, why (package versions, advisories, configuration), the package diff and the CVE diff against the previous digest",
+        "arguments": [
+          {
+            "usage": "[image]",
+            "description": "image as the history names it (kiln/curl, or curl); without it, the images that have a history"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "the factory configuration (its state-dir holds the history)"
+          },
+          {
+            "flags": "--state-dir <DIR>",
+            "description": "the factory state directory (instead of --config)"
+          },
+          {
+            "flags": "--json",
+            "description": "print the entries (oldest first, as ImageHistoryEntry) as JSON on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "serve",
+        "description": "run the factory on a schedule, with /status (JSON) and /metrics (Prometheus) over HTTP",
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "the factory configuration (factory.yaml)",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--schedule <CRON>",
+            "description": "when to run: 5-field cron in UTC (ranges, steps, lists, names) or @daily, @hourly …",
+            "fields": {
+              "defaultValue": "0 3 * * *"
+            }
+          },
+          {
+            "flags": "--listen <HOST:PORT>",
+            "description": "address of /status and /metrics",
+            "fields": {
+              "defaultValue": "127.0.0.1:9470"
+            }
+          },
+          {
+            "flags": "--queue <LOCATION>",
+            "description": "job queue: sqlite:PATH or postgres://… (default: sqlite:factory-queue.db beside the config)"
+          },
+          {
+            "flags": "--run-now",
+            "description": "also enqueue a run for the current minute at start"
+          },
+          {
+            "flags": "--enqueue-only",
+            "description": "only enqueue runs; kiln factory worker processes run them"
+          },
+          {
+            "flags": "--log-level <LEVEL>",
+            "description": "trace, debug, info, warn, error or silent",
+            "fields": {
+              "defaultValue": "info"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print {\"url\",\"nextRun\"} as JSON once listening"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "worker",
+        "description": "run factory jobs from the queue (several workers may share one queue; see docs/factory-queue.md)",
+        "options": [
+          {
+            "flags": "--queue <LOCATION>",
+            "description": "the job queue: sqlite:PATH (one machine) or postgres://USER@HOST:PORT/DATABASE (pg-boss)",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--concurrency <N>",
+            "description": "jobs run at once",
+            "fields": {
+              "defaultValue": "1"
+            }
+          },
+          {
+            "flags": "--until-empty",
+            "description": "exit once no job of the kinds this worker runs is queued or running"
+          },
+          {
+            "flags": "--poll-interval <DURATION>",
+            "description": "wait between claims while the queue is empty",
+            "fields": {
+              "defaultValue": "1s"
+            }
+          },
+          {
+            "flags": "--log-level <LEVEL>",
+            "description": "trace, debug, info, warn, error or silent (default: info, warn on a terminal)"
+          },
+          {
+            "flags": "--json",
+            "description": "print what the worker did as JSON when it exits"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
     "name": "scan",
     "description": "find known vulnerabilities in the apk packages of an OCI layout, docker-archive tarball, root filesystem, apk installed database or SPDX/CycloneDX SBOM, using the local index (kiln vuln db update). Exit codes: 0 scanned (and nothing at or above --fail-on), 1 findings at or above --fail-on or a failure, 2 bad usage",
     "arguments": [
       {
         "usage": "<target>",
-        "description": "OCI layout directory, docker-archive tarball, root filesystem directory, lib/apk/db/installed file, or SBOM JSON"
+        "description": "registry reference (registry/repo:tag or @sha256:…; every platform of an index), OCI layout directory, docker-archive tarball, root filesystem directory, lib/apk/db/installed file, or SBOM JSON"
       }
     ],
     "options": [
       {
         "flags": "--format <FORMAT>",
-        "description": "table, json, sarif or openvex",
+        "description": "table, json, sarif, openvex, csaf (CSAF 2.0 VEX), cyclonedx-vex (CycloneDX 1.6 VEX) or cosign-vuln (predicate for kiln attest --type vuln)",
         "fields": {
           "defaultValue": "table"
         }
@@ -1303,11 +1742,15 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
       },
       {
         "flags": "--platform <OS/ARCH>",
-        "description": "image to scan in a multi-platform layout or archive (default linux/amd64, else the first)"
+        "description": "image to scan in a multi-platform layout or archive (default linux/amd64, else the first), or the one platform of a registry index to scan (default all)"
+      },
+      {
+        "flags": "--allow-insecure-registry",
+        "description": "allow plain HTTP to a registry that is not on loopback"
       },
       {
         "flags": "--vex-author <NAME>",
-        "description": "author of the OpenVEX document (--format openvex)"
+        "description": "author of the OpenVEX document or publisher of the CSAF document (--format openvex, csaf)"
       },
       {
         "flags": "--distro <ECOSYSTEM>",
@@ -1554,6 +1997,188 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
         ],
         "action": true,
         "lazy": true
+      },
+      {
+        "name": "create",
+        "description": "start a package's advisory for a vulnerability with its first event (the file is created when missing), validated and written atomically",
+        "arguments": [
+          {
+            "usage": "<package>",
+            "description": "origin package name (os/advisories/<package>.yaml)"
+          },
+          {
+            "usage": "<vulnerability>",
+            "description": "vulnerability id (CVE-2024-1234, GHSA-…)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--type <TYPE>",
+            "description": "event type: detected, affected, fixed, not-affected, false-positive, pending-upstream, fix-not-planned",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--fixed-version <VERSION>",
+            "description": "apk version that fixes it (--type fixed)"
+          },
+          {
+            "flags": "--evidence <TEXT>",
+            "description": "where the fix is shown (--type fixed)"
+          },
+          {
+            "flags": "--justification <NAME>",
+            "description": "OpenVEX justification (--type not-affected): component_not_present, vulnerable_code_not_present, vulnerable_code_not_in_execute_path, vulnerable_code_cannot_be_controlled_by_adversary, inline_mitigations_already_exist"
+          },
+          {
+            "flags": "--impact <TEXT>",
+            "description": "impact statement (--type not-affected)"
+          },
+          {
+            "flags": "--reason <TEXT>",
+            "description": "why (--type false-positive, fix-not-planned)"
+          },
+          {
+            "flags": "--note <TEXT>",
+            "description": "note (--type detected, affected, pending-upstream)"
+          },
+          {
+            "flags": "--scanner <NAME>",
+            "description": "scanner that found it (--type detected)"
+          },
+          {
+            "flags": "--alias <ID>",
+            "description": "another id of the vulnerability (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--timestamp <ISO8601>",
+            "description": "when the event happened (default now)"
+          },
+          {
+            "flags": "--dir <DIR>",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print the resulting advisories file as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "update",
+        "description": "append an event to a package's existing advisory for a vulnerability (the latest event is its current state), validated and written atomically",
+        "arguments": [
+          {
+            "usage": "<package>",
+            "description": "origin package name (os/advisories/<package>.yaml)"
+          },
+          {
+            "usage": "<vulnerability>",
+            "description": "vulnerability id (CVE-2024-1234, GHSA-…)"
+          }
+        ],
+        "options": [
+          {
+            "flags": "--type <TYPE>",
+            "description": "event type: detected, affected, fixed, not-affected, false-positive, pending-upstream, fix-not-planned",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--fixed-version <VERSION>",
+            "description": "apk version that fixes it (--type fixed)"
+          },
+          {
+            "flags": "--evidence <TEXT>",
+            "description": "where the fix is shown (--type fixed)"
+          },
+          {
+            "flags": "--justification <NAME>",
+            "description": "OpenVEX justification (--type not-affected): component_not_present, vulnerable_code_not_present, vulnerable_code_not_in_execute_path, vulnerable_code_cannot_be_controlled_by_adversary, inline_mitigations_already_exist"
+          },
+          {
+            "flags": "--impact <TEXT>",
+            "description": "impact statement (--type not-affected)"
+          },
+          {
+            "flags": "--reason <TEXT>",
+            "description": "why (--type false-positive, fix-not-planned)"
+          },
+          {
+            "flags": "--note <TEXT>",
+            "description": "note (--type detected, affected, pending-upstream)"
+          },
+          {
+            "flags": "--scanner <NAME>",
+            "description": "scanner that found it (--type detected)"
+          },
+          {
+            "flags": "--alias <ID>",
+            "description": "another id of the vulnerability (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--timestamp <ISO8601>",
+            "description": "when the event happened (default now)"
+          },
+          {
+            "flags": "--dir <DIR>",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          },
+          {
+            "flags": "--json",
+            "description": "print the resulting advisories file as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
+        "name": "derive",
+        "description": "add a fixed event, at the built version, for every CVE the Debian changelog of each Kiln OS recipe's source names at or below the Debian version it builds (the changelog line is the evidence); files change only when an event is added",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "--os-dir <DIR>",
+            "description": "Kiln OS tree whose packages/*.yaml recipes are read",
+            "fields": {
+              "defaultValue": "os"
+            }
+          },
+          {
+            "flags": "--debian-source-cache <DIR>",
+            "description": "verified Debian sources as kiln os build keeps them (default: $XDG_CACHE_HOME/kiln/debian-sources)"
+          },
+          {
+            "flags": "--dry-run",
+            "description": "report what would be added without writing"
+          },
+          {
+            "flags": "--json",
+            "description": "print what was added as JSON"
+          }
+        ],
+        "action": true,
+        "lazy": true
       }
     ]
   },
@@ -1589,6 +2214,36 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "description": "allow plain HTTP to a registry that is not on loopback"
           },
           {
+            "flags": "--vuln-db <PATH>",
+            "description": "vulnerability index (vuln.sqlite, or the directory holding it: kiln vuln db update) for the vulnerabilities-within-sla check"
+          },
+          {
+            "flags": "--advisories <DIR>",
+            "description": "Kiln advisories directory: a finding's first advisory event starts its SLA clock (default: the index's publication date)"
+          },
+          {
+            "flags": "--sla <LIST>",
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30, as kiln vuln sla)"
+          },
+          {
+            "flags": "-X, --repository <URL>",
+            "description": "apk repository (https://, file:// or a path) whose signed index the installed packages are traced to, for packages-signed (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "trusted public key file, directory of keys or key URL for --repository (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "cache for repository indexes (default $XDG_CACHE_HOME/kiln)"
+          },
+          {
+            "flags": "--rebuilt <PATH>",
+            "description": "a rebuild of the image (OCI layout or docker archive, e.g. kiln image reproduce output) to compare digests with, for the reproducible check"
+          },
+          {
             "flags": "--json",
             "description": "print [{\"image\", \"checks\": [...], \"counts\", \"isBlocking\"}] on stdout"
           },
@@ -1599,6 +2254,10 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--key <PATH>",
             "description": "--attest: cosign.key or PEM private key; without it, keyless (Fulcio)"
+          },
+          {
+            "flags": "--policy <FILE>",
+            "description": "compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule"
           },
           {
             "flags": "--tlog-upload [BOOL]",
@@ -1650,7 +2309,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
       },
       {
         "name": "report",
-        "description": "run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md and FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md)",
+        "description": "run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)",
         "arguments": [
           {
             "usage": "<image>",
@@ -1676,6 +2335,36 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "description": "allow plain HTTP to a registry that is not on loopback"
           },
           {
+            "flags": "--vuln-db <PATH>",
+            "description": "vulnerability index (vuln.sqlite, or the directory holding it: kiln vuln db update) for the vulnerabilities-within-sla check"
+          },
+          {
+            "flags": "--advisories <DIR>",
+            "description": "Kiln advisories directory: a finding's first advisory event starts its SLA clock (default: the index's publication date)"
+          },
+          {
+            "flags": "--sla <LIST>",
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30, as kiln vuln sla)"
+          },
+          {
+            "flags": "-X, --repository <URL>",
+            "description": "apk repository (https://, file:// or a path) whose signed index the installed packages are traced to, for packages-signed (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "-k, --keyring <PATH>",
+            "description": "trusted public key file, directory of keys or key URL for --repository (repeatable)",
+            "parser": true
+          },
+          {
+            "flags": "--cache-dir <DIR>",
+            "description": "cache for repository indexes (default $XDG_CACHE_HOME/kiln)"
+          },
+          {
+            "flags": "--rebuilt <PATH>",
+            "description": "a rebuild of the image (OCI layout or docker archive, e.g. kiln image reproduce output) to compare digests with, for the reproducible check"
+          },
+          {
             "flags": "--out <DIR>",
             "description": "directory to write the documents in (created when missing; files in it are replaced)",
             "fields": {
@@ -1683,8 +2372,63 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             }
           },
           {
+            "flags": "--format <LIST>",
+            "description": "human summary formats: markdown (summary.md), html (summary.html, self-contained), comma-separated",
+            "fields": {
+              "defaultValue": "markdown,html"
+            }
+          },
+          {
             "flags": "--json",
             "description": "print {\"files\": {...}, \"images\": [{\"image\", \"counts\", \"isBlocking\"}]} on stdout"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      }
+    ]
+  },
+  {
+    "name": "catalog",
+    "description": "the web catalog: images, packages, vulnerabilities, history, signatures and comparisons, with a JSON API",
+    "commands": [
+      {
+        "name": "serve",
+        "description": "serve the web catalog (images, packages, vulnerabilities, history, signatures, comparison; JSON under /api/) beside the registry API on one listener (docs/catalog.md)",
+        "options": [
+          {
+            "flags": "--config <FILE>",
+            "description": "registry YAML config file (docs/registry.md)"
+          },
+          {
+            "flags": "--listen <HOST:PORT>",
+            "description": "listen address for the registry and the catalog (default 127.0.0.1:5000)"
+          },
+          {
+            "flags": "--data-dir <DIR>",
+            "description": "registry storage, metadata and generated keys (default $XDG_DATA_HOME/kiln/registry)"
+          },
+          {
+            "flags": "--log-level <LEVEL>",
+            "description": "trace, debug, info, warn, error or silent"
+          },
+          {
+            "flags": "--key <FILE>",
+            "description": "cosign public key whose signatures and attestations the catalog shows as verified (repeatable); without one nothing is shown as verified",
+            "parser": true
+          },
+          {
+            "flags": "--vuln-db <FILE>",
+            "description": "vulnerability index to scan images against (kiln vuln db update; opened read-only)"
+          },
+          {
+            "flags": "--history <FILE>",
+            "description": "the factory's history database (kiln factory run), for each image's timeline and CVE chart; opened read-only"
+          },
+          {
+            "flags": "--compare <NAME=IMAGE>",
+            "description": "an image the comparison page may show: a registry reference or an OCI layout (repeatable)",
+            "parser": true
           }
         ],
         "action": true,

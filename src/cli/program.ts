@@ -29,12 +29,16 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   { parent: ['image'], name: 'lock', load: async () => (await import('./commands/image-lock.ts')).registerImageLock },
   { parent: ['image'], name: 'show-config', load: async () => (await import('./commands/image-show-config.ts')).registerImageShowConfig },
   { parent: ['image'], name: 'ls-files', load: async () => (await import('./commands/image-ls-files.ts')).registerImageLsFiles },
+  { parent: ['image'], name: 'diff', load: async () => (await import('./commands/image-diff.ts')).registerImageDiff },
+  { parent: ['image'], name: 'reproduce', load: async () => (await import('./commands/image-reproduce.ts')).registerImageReproduce },
+  { parent: ['image'], name: 'customize', load: async () => (await import('./commands/image-customize.ts')).registerImageCustomize },
   // `kiln pkg …` (melange-compatible package building).
   { parent: [], group: 'pkg', description: 'build, test, lint, sign and index apk packages from melange recipes' },
   { parent: ['pkg'], name: 'build', load: async () => (await import('./commands/pkg-build.ts')).registerPkgBuild },
   { parent: ['pkg'], name: 'build-all', load: async () => (await import('./commands/pkg-build-all.ts')).registerPkgBuildAll },
   { parent: ['pkg'], name: 'test', load: async () => (await import('./commands/pkg-test.ts')).registerPkgTest },
   { parent: ['pkg'], name: 'lint', load: async () => (await import('./commands/pkg-lint.ts')).registerPkgLint },
+  { parent: ['pkg'], name: 'check', load: async () => (await import('./commands/pkg-check.ts')).registerPkgCheck },
   { parent: ['pkg'], name: 'sign', load: async () => (await import('./commands/pkg-sign.ts')).registerPkgSign },
   { parent: ['pkg'], name: 'index', load: async () => (await import('./commands/pkg-index.ts')).registerPkgIndex },
   // `kiln registry …`.
@@ -45,6 +49,12 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   // `kiln os …`: Kiln OS, built from Debian sources.
   { parent: [], group: 'os', description: 'build Kiln OS: its packages from Debian sources and its catalog images' },
   { parent: ['os'], name: 'build', load: async () => (await import('./commands/os-build.ts')).registerOsBuild },
+  // `kiln factory …`: daily rebuilds (issue 12); the group is shared by run, history, serve and worker.
+  { parent: [], group: 'factory', description: 'daily rebuilds that publish only what changed: run, schedule, workers, history' },
+  { parent: ['factory'], name: 'run', load: async () => (await import('./commands/factory-run.ts')).registerFactoryRun },
+  { parent: ['factory'], name: 'history', load: async () => (await import('./commands/factory-history.ts')).registerFactoryHistory },
+  { parent: ['factory'], name: 'serve', load: async () => (await import('./commands/factory-serve.ts')).registerFactoryServe },
+  { parent: ['factory'], name: 'worker', load: async () => (await import('./commands/factory-worker.ts')).registerFactoryWorker },
   // Vulnerabilities: `kiln scan` and `kiln vuln db …` (issue 11).
   { parent: [], name: 'scan', load: async () => (await import('./commands/scan.ts')).registerScan },
   { parent: [], group: 'vuln', description: 'vulnerability feeds and the local index kiln scan uses' },
@@ -54,10 +64,16 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   { parent: ['advisory'], name: 'validate', load: async () => (await import('./commands/advisory-validate.ts')).registerAdvisoryValidate },
   { parent: ['advisory'], name: 'list', load: async () => (await import('./commands/advisory-list.ts')).registerAdvisoryList },
   { parent: ['advisory'], name: 'secdb', load: async () => (await import('./commands/advisory-secdb.ts')).registerAdvisorySecdb },
+  { parent: ['advisory'], name: 'create', load: async () => (await import('./commands/advisory-create.ts')).registerAdvisoryCreate },
+  { parent: ['advisory'], name: 'update', load: async () => (await import('./commands/advisory-update.ts')).registerAdvisoryUpdate },
+  { parent: ['advisory'], name: 'derive', load: async () => (await import('./commands/advisory-derive.ts')).registerAdvisoryDerive },
   // `kiln comply …`: hardening checks and OSCAL compliance evidence.
   { parent: [], group: 'comply', description: 'check images against hardening rules and write OSCAL compliance evidence (NIST SP 800-53 rev 5)' },
   { parent: ['comply'], name: 'check', load: async () => (await import('./commands/comply-check.ts')).registerComplyCheck },
   { parent: ['comply'], name: 'report', load: async () => (await import('./commands/comply-report.ts')).registerComplyReport },
+  // `kiln catalog …`: the web catalog over the registry (issue 15).
+  { parent: [], group: 'catalog', description: 'the web catalog: images, packages, vulnerabilities, history, signatures and comparisons, with a JSON API' },
+  { parent: ['catalog'], name: 'serve', load: async () => (await import('./commands/catalog-serve.ts')).registerCatalogServe },
   // Trust: cosign's verbs at the top level (download brings attestation|sbom, policy brings verify).
   { parent: [], name: 'generate-key-pair', load: async () => (await import('./commands/generate-key-pair.ts')).registerGenerateKeyPair },
   { parent: [], name: 'sign', load: async () => (await import('./commands/sign.ts')).registerSign },

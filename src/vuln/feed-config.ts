@@ -9,7 +9,7 @@ export const FEED_TYPES = ['osv', 'secdb', 'debian-cve', 'debian-dsa', 'nvd', 'k
 /** A feed format. */
 export type FeedType = (typeof FEED_TYPES)[number];
 
-const ECOSYSTEM = /^(alpine:(\d+\.\d+|edge)|wolfi|chainguard|debian:(\d+|sid))$/;
+const ECOSYSTEM = /^(alpine:(\d+\.\d+|edge)|wolfi|chainguard|kiln|debian:(\d+|sid))$/;
 
 const feedSchema = z
   .strictObject({
@@ -17,7 +17,7 @@ const feedSchema = z
     type: z.enum(FEED_TYPES),
     url: z.string().regex(/^https?:\/\//, 'an http:// or https:// URL').optional(),
     path: z.string().min(1).optional(),
-    ecosystem: z.string().regex(ECOSYSTEM, 'one of alpine:X.Y, alpine:edge, wolfi, chainguard, debian:N, debian:sid').optional(),
+    ecosystem: z.string().regex(ECOSYSTEM, 'one of alpine:X.Y, alpine:edge, wolfi, chainguard, kiln, debian:N, debian:sid').optional(),
   })
   .refine((feed) => (feed.url === undefined) !== (feed.path === undefined), { message: 'give exactly one of url and path', path: ['url'] })
   .refine((feed) => feed.type !== 'advisories' || feed.ecosystem !== undefined, { message: 'an advisories feed needs the ecosystem of the packages it describes', path: ['ecosystem'] });

@@ -11,7 +11,7 @@ import { ecosystemFromOsRelease, ecosystemFromPurlDistro } from './format/ecosys
 import type { PackageToMatch } from './matcher.ts';
 
 /** Kinds of scan target. */
-export type TargetKind = 'oci-layout' | 'docker-archive' | 'rootfs' | 'installed-db' | 'sbom';
+export type TargetKind = 'oci-layout' | 'docker-archive' | 'registry' | 'rootfs' | 'installed-db' | 'sbom';
 
 /** What a scan target holds: its distribution and its apk packages. */
 export interface TargetContents {
@@ -19,6 +19,8 @@ export interface TargetContents {
   kind: TargetKind;
   /** The image's platform, for images. */
   platform?: string;
+  /** The image manifest's digest, for images read from a registry. */
+  digest?: string;
   /** os-release fields, when the target has one. */
   os?: Record<string, string>;
   /** Normalized ecosystem (`alpine:3.20`, `wolfi` …); undefined when the distribution is unknown. */
@@ -41,6 +43,11 @@ export interface ReadTargetOptions {
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
 const INSTALLED = ['lib/apk/db/installed', 'usr/lib/apk/db/installed'];
 const WANTED = new Set([...OS_RELEASE, ...INSTALLED]);
+
+/** True for the image paths a scan reads (os-release and the apk installed database). */
+export function isScannedPath(path: string): boolean {
+  return WANTED.has(path);
+}
 
 function packagesOfDb(text: string, source: string): PackageToMatch[] {
   return parseInstalledDb(text, { source }).map(({ record }) => ({ name: record.name, version: record.version, ...(record.origin ? { origin: record.origin } : {}) }));
@@ -70,7 +77,8 @@ function pickImage(images: readonly ImageEntry[], target: string, platform: stri
   return images.find((image) => image.platform === 'linux/amd64') ?? images[0]!;
 }
 
-async function fromFiles(target: string, kind: TargetKind, files: Map<string, Buffer>, options: ReadTargetOptions, platform?: string): Promise<TargetContents> {
+/** The scan contents of an image's os-release and apk database files (picked with {@link isScannedPath}). */
+export function contentsOfFiles(target: string, kind: TargetKind, files: Map<string, Buffer>, options: ReadTargetOptions, platform?: string): TargetContents {
   const osPath = OS_RELEASE.find((path) => files.has(path));
   const dbPath = INSTALLED.find((path) => files.has(path));
   if (!dbPath) throw new VulnError('VULN_NO_PACKAGES', `${target}: has no apk database (lib/apk/db/installed): nothing to scan`, { detail: { target } });
@@ -107,7 +115,7 @@ export async function readScanTarget(path: string, options: ReadTargetOptions = 
     );
     if (isLayout) {
       const image = pickImage(await openOciLayout(path), target, options.platform);
-      return fromFiles(target, 'oci-layout', await image.files((path) => WANTED.has(path)), options, image.platform);
+      return contentsOfFiles(target, 'oci-layout', await image.files((path) => WANTED.has(path)), options, image.platform);
     }
     const files = new Map<string, Buffer>();
     for (const file of WANTED) {
@@ -117,12 +125,12 @@ export async function readScanTarget(path: string, options: ReadTargetOptions = 
         // absent: the next candidate path is tried
       }
     }
-    return fromFiles(target, 'rootfs', files, options);
+    return contentsOfFiles(target, 'rootfs', files, options);
   }
   const head = await readHead(path);
   if (looksLikeTar(head)) {
     const image = pickImage(await openDockerArchive(path), target, options.platform);
-    return fromFiles(target, 'docker-archive', await image.files((path) => WANTED.has(path)), options, image.platform);
+    return contentsOfFiles(target, 'docker-archive', await image.files((path) => WANTED.has(path)), options, image.platform);
   }
   const text = await readInputText(path, { what: 'scan target', maxBytes: 256 * 1024 * 1024 });
   if (/^\s*\{/.test(text)) {

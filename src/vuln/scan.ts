@@ -21,6 +21,8 @@ export interface ScanReport {
   target: string;
   kind: TargetContents['kind'];
   platform?: string;
+  /** The image manifest's digest, for images read from a registry. */
+  digest?: string;
   ecosystem?: string;
   packages: number;
   /** Vulnerabilities that apply, worst first. */
@@ -87,6 +89,7 @@ export function scanContents(contents: TargetContents, index: VulnIndex, options
     target: contents.target,
     kind: contents.kind,
     ...(contents.platform ? { platform: contents.platform } : {}),
+    ...(contents.digest ? { digest: contents.digest } : {}),
     ...(contents.ecosystem ? { ecosystem: contents.ecosystem } : {}),
     packages: contents.packages.length,
     findings,

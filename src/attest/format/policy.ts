@@ -60,6 +60,23 @@ const policySchema = z
       )
       .optional()
       .meta({ description: 'attestations the image must carry' }),
+    vulnerabilities: z
+      .object({
+        authorities: z.array(z.string()).optional().meta({ description: 'authorities any one of which must have signed the vulnerability attestation (default: every authority defined)' }),
+        maxCritical: z.number().int().min(0).optional().meta({ description: 'most critical vulnerabilities allowed' }),
+        maxHigh: z.number().int().min(0).optional().meta({ description: 'most high vulnerabilities allowed' }),
+        maxMedium: z.number().int().min(0).optional().meta({ description: 'most medium vulnerabilities allowed' }),
+        maxLow: z.number().int().min(0).optional().meta({ description: 'most low vulnerabilities allowed' }),
+        maxTotal: z.number().int().min(0).optional().meta({ description: 'most vulnerabilities of any severity allowed (0: zero known CVEs)' }),
+        maxScanAge: z
+          .string()
+          .regex(/^(\d+[smhdw])+$/, 'a duration like 30d, 720h or 1w2d (units s, m, h, d, w)')
+          .optional()
+          .meta({ description: 'the scan (metadata.scanFinishedOn of the newest valid attestation) must be at most this old, e.g. 1d' }),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'CVE bounds checked against the newest valid cosign vulnerability attestation (kiln scan --format cosign-vuln, attached with kiln attest --type vuln)' }),
   })
   .strict()
   .meta({ title: 'Kiln supply-chain policy', description: 'policy file of `kiln policy verify` (YAML or JSON): who must have signed an image and which attestations it must carry' });
@@ -84,6 +101,8 @@ export interface Policy {
   authorities: Record<string, { key?: string; keyless?: KeylessAuthority }>;
   requiredSignatures: string[];
   attestations: { predicateType: string; type: string; authorities: string[]; maxAgeMs?: number; maxAge?: string }[];
+  /** CVE bounds over the newest valid vuln attestation, when the policy sets any. */
+  vulnerabilities?: { authorities: string[]; maxCritical?: number; maxHigh?: number; maxMedium?: number; maxLow?: number; maxTotal?: number; maxScanAge?: string; maxScanAgeMs?: number };
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -153,7 +172,19 @@ export function parsePolicy(text: string, source: string): Policy {
       ...(entry.maxAge !== undefined ? { maxAge: entry.maxAge, maxAgeMs: parseDuration(entry.maxAge, `${source}: attestations[${index}].maxAge`) } : {}),
     };
   });
+  const bounds = value.vulnerabilities;
+  const vulnerabilities = bounds
+    ? {
+        authorities: (bounds.authorities ?? Object.keys(authorities)).map((name) => known(name, 'vulnerabilities.authorities')),
+        ...(bounds.maxCritical !== undefined ? { maxCritical: bounds.maxCritical } : {}),
+        ...(bounds.maxHigh !== undefined ? { maxHigh: bounds.maxHigh } : {}),
+        ...(bounds.maxMedium !== undefined ? { maxMedium: bounds.maxMedium } : {}),
+        ...(bounds.maxLow !== undefined ? { maxLow: bounds.maxLow } : {}),
+        ...(bounds.maxTotal !== undefined ? { maxTotal: bounds.maxTotal } : {}),
+        ...(bounds.maxScanAge !== undefined ? { maxScanAge: bounds.maxScanAge, maxScanAgeMs: parseDuration(bounds.maxScanAge, `${source}: vulnerabilities.maxScanAge`) } : {}),
+      }
+    : undefined;
   if (!Object.keys(authorities).length) throw new AttestError('POLICY_INVALID', `${source}: authorities is empty`, { detail: { source } });
-  if (!requiredSignatures.length && !attestations.length) throw new AttestError('POLICY_INVALID', `${source}: requires nothing (no signatures.required and no attestations)`, { detail: { source } });
-  return { authorities, requiredSignatures, attestations };
+  if (!requiredSignatures.length && !attestations.length && !vulnerabilities) throw new AttestError('POLICY_INVALID', `${source}: requires nothing (no signatures.required, attestations or vulnerabilities)`, { detail: { source } });
+  return { authorities, requiredSignatures, attestations, ...(vulnerabilities ? { vulnerabilities } : {}) };
 }

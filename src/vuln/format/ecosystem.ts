@@ -59,6 +59,7 @@ export function ecosystemFromOsRelease(os: Readonly<Record<string, string>>): st
     }
     case 'wolfi':
     case 'chainguard':
+    case 'kiln':
       return id;
     case 'debian':
       return /^\d+/.test(version) ? `debian:${/^\d+/.exec(version)![0]}` : os.VERSION_CODENAME ? debianRelease(os.VERSION_CODENAME) : 'debian:sid';

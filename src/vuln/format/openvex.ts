@@ -15,14 +15,23 @@ export interface OpenVexOptions {
   id?: string;
 }
 
-function purlOf(report: ScanReport, finding: Finding): string {
+/** The purl a finding's package is named by in VEX documents (`pkg:apk/<distribution>/<name>@<version>`). */
+export function findingPurl(report: ScanReport, finding: Finding): string {
   const namespace = (report.ecosystem ?? 'unknown').split(':')[0]!;
   return `pkg:apk/${encodeURIComponent(namespace)}/${encodeURIComponent(finding.package)}@${encodeURIComponent(finding.version)}`;
 }
 
+/** Why a suppressed finding does not apply: the OpenVEX justification its reason starts with (Kiln
+ *  advisories write `justification: impact`), and the reason as text. */
+export function suppression(finding: Finding): { reason: string; justification?: VexJustification } {
+  const reason = finding.suppressed ?? 'not affected';
+  const justification = VEX_JUSTIFICATIONS.find((name) => reason === name || reason.startsWith(`${name}:`)) as VexJustification | undefined;
+  return { reason, ...(justification ? { justification } : {}) };
+}
+
 function statement(report: ScanReport, finding: Finding, suppressed: boolean): Record<string, unknown> {
   const vulnerability = { name: finding.id, ...(finding.aliases.length ? { aliases: finding.aliases } : {}) };
-  const products = [{ '@id': purlOf(report, finding) }];
+  const products = [{ '@id': findingPurl(report, finding) }];
   if (!suppressed) {
     return {
       vulnerability,
@@ -31,8 +40,7 @@ function statement(report: ScanReport, finding: Finding, suppressed: boolean): R
       action_statement: finding.fixedVersion ? `Upgrade ${finding.package} to ${finding.fixedVersion} or later` : `No fixed version of ${finding.package} is known yet`,
     };
   }
-  const reason = finding.suppressed ?? 'not affected';
-  const justification = VEX_JUSTIFICATIONS.find((name) => reason === name || reason.startsWith(`${name}:`)) as VexJustification | undefined;
+  const { reason, justification } = suppression(finding);
   return {
     vulnerability,
     products,
@@ -42,9 +50,19 @@ function statement(report: ScanReport, finding: Finding, suppressed: boolean): R
   };
 }
 
-/** The OpenVEX document of a scan report. */
-export function formatOpenVex(report: ScanReport, options: OpenVexOptions): Record<string, unknown> {
-  const statements = [...report.findings.map((finding) => statement(report, finding, false)), ...report.suppressed.map((finding) => statement(report, finding, true))];
+/** The OpenVEX document of a scan report, or of the reports of several images (every platform of
+ *  an index): statements repeated across them appear once. */
+export function formatOpenVex(reports: ScanReport | readonly ScanReport[], options: OpenVexOptions): Record<string, unknown> {
+  const seen = new Set<string>();
+  const statements = [];
+  for (const report of Array.isArray(reports) ? (reports as readonly ScanReport[]) : [reports as ScanReport]) {
+    for (const item of [...report.findings.map((finding) => statement(report, finding, false)), ...report.suppressed.map((finding) => statement(report, finding, true))]) {
+      const key = JSON.stringify(item);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      statements.push(item);
+    }
+  }
   return {
     '@context': 'https://openvex.dev/ns/v0.2.0',
     '@id': options.id ?? `https://openvex.dev/docs/public/vex-${sha256Hex(Buffer.from(JSON.stringify(statements)))}`,

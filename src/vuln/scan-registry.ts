@@ -1,0 +1,116 @@
+import { isDigest, isKilnError, parseJsonBounded } from '../lib/index.ts';
+import type { Digest } from '../lib/index.ts';
+import { applyLayers, formatReference, readLayerFiles } from '../oci/index.ts';
+import type { ImageReference } from '../oci/index.ts';
+import { VulnError } from './errors.ts';
+import type { RegistryImageReader } from './port.ts';
+import { contentsOfFiles, isScannedPath } from './scan-target.ts';
+import type { ReadTargetOptions, TargetContents } from './scan-target.ts';
+
+// Reads the images a registry reference names for `kiln scan`: one manifest, or every platform of
+// an index (attestation manifests, platform unknown/unknown, skipped). Only os-release and the apk
+// database are kept from each layer; every manifest and blob is digest-checked by the reader.
+
+const MAX_CONFIG = 16 * 1024 * 1024;
+const MAX_LAYER = 4 * 1024 ** 3;
+
+interface DescriptorLike {
+  digest: Digest;
+  platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
+}
+
+function platformOf(value: DescriptorLike['platform'] | undefined): string | undefined {
+  if (!value || typeof value.os !== 'string' || typeof value.architecture !== 'string') return undefined;
+  return `${value.os}/${value.architecture}${typeof value.variant === 'string' && value.variant ? `/${value.variant}` : ''}`;
+}
+
+function descriptorsOf(value: unknown, where: string, fail: (why: string) => never): DescriptorLike[] {
+  if (!Array.isArray(value)) return fail(`${where} has no descriptor list`);
+  return value.map((item: unknown, index) => {
+    const digest = (item as { digest?: unknown } | null)?.digest;
+    if (typeof digest !== 'string' || !isDigest(digest) || !digest.startsWith('sha256:')) fail(`${where}[${index}] has no sha256 digest`);
+    return item as DescriptorLike;
+  });
+}
+
+function wantedPlatform(platform: string): string {
+  return platform.includes('/') ? platform : `linux/${platform}`;
+}
+
+/** The scan contents of every image a registry reference names (all platforms of an index, or only
+ *  `options.platform`), each named `REFERENCE` plus its platform when there are several. */
+export async function readRegistryTargets(reader: RegistryImageReader, reference: ImageReference, options: ReadTargetOptions = {}): Promise<TargetContents[]> {
+  const name = options.name ?? formatReference(reference);
+  const fail = (why: string, cause?: unknown): never => {
+    throw new VulnError('VULN_TARGET_UNSUPPORTED', `${name}: ${why}`, { ...(cause === undefined ? {} : { cause }), detail: { target: name } });
+  };
+  const repo = { registry: reference.registry, repository: reference.repository };
+  const pull = async (ref: ImageReference) => {
+    try {
+      return await reader.getManifest(ref);
+    } catch (error) {
+      return fail(isKilnError(error) ? error.message : `cannot pull the manifest: ${(error as Error).message}`, error);
+    }
+  };
+  const blob = async (digest: Digest, maxBytes: number) => {
+    try {
+      return await reader.getBlob(repo, digest, maxBytes);
+    } catch (error) {
+      return fail(`blob ${digest}: ${isKilnError(error) ? error.message : (error as Error).message}`, error);
+    }
+  };
+  const object = (bytes: Uint8Array | unknown, where: string): Record<string, unknown> => {
+    let value = bytes;
+    if (bytes instanceof Uint8Array) {
+      try {
+        value = parseJsonBounded(Buffer.from(bytes).toString('utf8'), `${name}: ${where}`);
+      } catch (error) {
+        return fail(`${where} is not JSON`, error);
+      }
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return fail(`${where} is not a JSON object`);
+    return value as Record<string, unknown>;
+  };
+  const imageOf = async (digest: Digest, document: Record<string, unknown>, platform: string | undefined): Promise<{ platform: string; read: () => Promise<TargetContents> } | undefined> => {
+    const layers = descriptorsOf(document.layers, `manifest ${digest} layers`, fail);
+    let resolved = platform;
+    if (!resolved) {
+      const config = descriptorsOf([document.config], `manifest ${digest} config`, fail)[0]!;
+      resolved = platformOf(object(await blob(config.digest, MAX_CONFIG), `config ${config.digest}`) as DescriptorLike['platform']) ?? 'unknown';
+    }
+    if (resolved === 'unknown/unknown') return undefined;
+    const found = resolved;
+    return {
+      platform: found,
+      read: async () => {
+        const read = [];
+        for (const layer of layers) read.push(await readLayerFiles(await blob(layer.digest, MAX_LAYER), isScannedPath, `${name} layer ${layer.digest}`));
+        return { ...contentsOfFiles(name, 'registry', applyLayers(read), options, found), digest };
+      },
+    };
+  };
+  const top = await pull(reference);
+  const document = object(top.manifest, `manifest ${top.digest}`);
+  const images: Array<{ platform: string; read: () => Promise<TargetContents> }> = [];
+  if (Array.isArray(document.manifests)) {
+    for (const descriptor of descriptorsOf(document.manifests, `index ${top.digest} manifests`, fail)) {
+      const listed = platformOf(descriptor.platform);
+      if (listed === 'unknown/unknown') continue;
+      if (options.platform && listed && listed !== wantedPlatform(options.platform)) continue;
+      const pulled = await pull({ ...repo, digest: descriptor.digest });
+      const image = await imageOf(pulled.digest, object(pulled.manifest, `manifest ${pulled.digest}`), listed);
+      if (image) images.push(image);
+    }
+  } else {
+    const image = await imageOf(top.digest, document, undefined);
+    if (image) images.push(image);
+  }
+  const chosen = options.platform ? images.filter((image) => image.platform === wantedPlatform(options.platform!)) : images;
+  if (chosen.length === 0) {
+    if (options.platform) throw new VulnError('VULN_TARGET_UNSUPPORTED', `${name}: no image for platform ${wantedPlatform(options.platform)}`, { detail: { target: name, platform: wantedPlatform(options.platform) } });
+    throw new VulnError('VULN_NO_PACKAGES', `${name}: holds no image`, { detail: { target: name } });
+  }
+  const out: TargetContents[] = [];
+  for (const image of chosen) out.push(await image.read());
+  return out;
+}
