@@ -6,6 +6,7 @@ import { checkVulnerabilityBounds, COSIGN_VULN_PREDICATE_TYPE } from '../vuln/in
 import type { TrustPolicy } from '../sign/index.ts';
 import { AttestError } from './errors.ts';
 import type { AttestationTime } from './format/attestation-time.ts';
+import { checkHardeningResults, HARDENING_CHECKS_PREDICATE_TYPE, newestAttested } from './format/policy.ts';
 import type { Policy } from './format/policy.ts';
 import { verifyAttestations } from './verify-attestation.ts';
 
@@ -127,6 +128,29 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
       }
     }
     checks.push({ requirement, passed: outcome?.passed ?? false, detail: outcome?.detail ?? reasons.join(' | ') });
+  }
+  if (policy.hardening) {
+    const rule = policy.hardening;
+    const requirement = `hardening checks ${rule.require === 'all' ? 'all' : rule.require.join(', ')} pass${rule.allowDev ? ' (dev variants allowed)' : ''} by ${rule.authorities.join(' or ')}`;
+    const reasons: string[] = [];
+    const candidates: Array<{ name: string; attestation: Awaited<ReturnType<typeof verifyAttestations>>[number] }> = [];
+    for (const name of rule.authorities) {
+      try {
+        const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: HARDENING_CHECKS_PREDICATE_TYPE, ...repo });
+        candidates.push(...verified.map((attestation) => ({ name, attestation })));
+      } catch (error) {
+        reasons.push(`${name}: ${message(error)}`);
+      }
+    }
+    // The newest valid run decides: an old passing attestation must not hide a newer failing one.
+    const newest = newestAttested(candidates, (candidate) => candidate.attestation.attestedAt?.time);
+    if (!newest) {
+      checks.push({ requirement, passed: false, detail: `no valid hardening-check attestation (${HARDENING_CHECKS_PREDICATE_TYPE}; attach one with kiln comply check --attest): ${reasons.join(' | ')}` });
+    } else {
+      const outcome = checkHardeningResults(newest.attestation.statement.predicate, rule);
+      const when = newest.attestation.attestedAt ? `, attested ${describeTime(newest.attestation.attestedAt)}` : '';
+      checks.push({ requirement, passed: outcome.passed, detail: `${newest.name}${when}: ${outcome.detail}` });
+    }
   }
   const image = `${reference.registry}/${reference.repository}@${digest}`;
   return { image, digest, passed: checks.every((check) => check.passed), checks };

@@ -469,7 +469,14 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sbom-path <DIR>",
-            "description": "also write the SPDX SBOMs into this directory"
+            "description": "also write the SBOMs (of --sbom-formats) into this directory"
+          },
+          {
+            "flags": "--sbom-formats <LIST>",
+            "description": "comma-separated SBOM formats to attest (and write with --sbom-path): spdx, cyclonedx",
+            "fields": {
+              "defaultValue": "spdx,cyclonedx"
+            }
           },
           {
             "flags": "--lockfile <FILE>",
@@ -541,7 +548,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sbom-attest [BOOL]",
-            "description": "with --key or --keyless: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)",
+            "description": "with --key or --keyless: attach each SBOM of --sbom-formats as a signed attestation (--sbom-attest=false to skip)",
             "fields": {
               "defaultValue": true
             },
@@ -2309,7 +2316,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
       },
       {
         "name": "report",
-        "description": "run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)",
+        "description": "run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed or a CVE is open within its SLA), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)",
         "arguments": [
           {
             "usage": "<image>",

@@ -28,7 +28,7 @@ export const SUMMARY_FORMATS = ['markdown', 'html'] as const;
 /** A human summary format. */
 export type SummaryFormat = (typeof SUMMARY_FORMATS)[number];
 
-/** What was written, by kind (the POA&M only when a check failed). */
+/** What was written, by kind (the POA&M only when a check failed or a vulnerability is open within its SLA). */
 export interface WrittenReport {
   componentDefinition: string;
   assessmentResults: string;

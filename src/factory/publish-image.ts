@@ -1,10 +1,12 @@
 // Publishes one built catalog image: the index and its images pushed once, the moving tags set, the
-// dated tag set only when absent (dated tags never move), then signatures and attestations (SPDX SBOM
-// per image, SLSA provenance, the scan result and OpenVEX) with the factory's key.
+// dated tag set only when absent (dated tags never move), then signatures and attestations (SPDX and
+// CycloneDX SBOMs per image, SLSA provenance, the scan result and OpenVEX) with the factory's key.
+// Given the build's reproducible inputs, the provenance records them as `kiln image publish` does, so
+// `kiln image reproduce` rebuilds a factory-published image.
 import { createHash } from 'node:crypto';
 import { attestImage, buildSlsaProvenanceV1, predicateTypeUri, SLSA_PROVENANCE_V1 } from '../attest/index.ts';
 import { publishIndex, publishProvenanceInput, publishSbomTargets } from '../image/index.ts';
-import type { BuildImageResult } from '../image/index.ts';
+import type { BuildImageResult, ReproducibleFacts } from '../image/index.ts';
 import type { Digest } from '../lib/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import { signImage } from '../sign/index.ts';
@@ -20,6 +22,14 @@ export interface PublishRequest {
   tags: ImageTags;
   result: BuildImageResult;
   config: { path: string; bytes: Uint8Array; checksum?: string };
+  /** What `kiln image reproduce` rebuilds from: every configuration file the build loaded (the file
+   *  the build was pointed at first, then each include in load order) and the build flags that change
+   *  the image. Recorded in the provenance with the lock (packages by checksum, keys by content);
+   *  the provenance's config path and digest are then those of the first file, which reproduce
+   *  checks them against. Without it the provenance records only `config`. */
+  reproducible?: ReproducibleFacts;
+  /** SOURCE_DATE_EPOCH the build ran with, when set (reproduce rebuilds with it). */
+  sourceDateEpoch?: string;
   kilnVersion: string;
   /** Scan result (cosign vuln predicate) and OpenVEX document, when the image was scanned. */
   scan?: { vuln: Record<string, unknown>; openvex: Record<string, unknown> };
@@ -68,20 +78,13 @@ export function registryImagePublisher(client: RegistryClient, signer?: { signer
       const signed = await step('signing', () => signImage({ ...common, reference, recursive: true }));
       outcome.signatures = signed.length;
       let attested = 0;
-      for (const target of publishSbomTargets(request.result)) {
-        attested += (await step('attesting the SBOM in', () => attestImage({ ...common, reference: { ...repo, digest: target.digest }, predicateType: predicateTypeUri('spdxjson'), predicate: target.document }))).length;
+      for (const format of ['spdx', 'cyclonedx'] as const) {
+        const predicateType = predicateTypeUri(format === 'spdx' ? 'spdxjson' : 'cyclonedx');
+        for (const target of publishSbomTargets(request.result, format)) {
+          attested += (await step('attesting the SBOM in', () => attestImage({ ...common, reference: { ...repo, digest: target.digest }, predicateType, predicate: target.document }))).length;
+        }
       }
-      const provenance = buildSlsaProvenanceV1(
-        publishProvenanceInput(request.result, {
-          kilnVersion: request.kilnVersion,
-          configPath: request.config.path,
-          configDigest: `sha256:${createHash('sha256').update(request.config.bytes).digest('hex')}` as Digest,
-          ...(request.config.checksum ? { configChecksum: request.config.checksum } : {}),
-          tags: tags.map((tag) => `${where}:${tag}`),
-          startedOn: request.startedOn,
-          finishedOn: request.now,
-        }),
-      );
+      const provenance = factoryProvenance(request, tags.map((tag) => `${where}:${tag}`));
       attested += (await step('attesting the provenance in', () => attestImage({ ...common, reference, recursive: true, predicateType: SLSA_PROVENANCE_V1, predicate: provenance }))).length;
       if (request.scan) {
         attested += (await step('attesting the scan result in', () => attestImage({ ...common, reference, predicateType: predicateTypeUri('vuln'), predicate: request.scan!.vuln }))).length;
@@ -91,4 +94,23 @@ export function registryImagePublisher(client: RegistryClient, signer?: { signer
       return outcome;
     },
   };
+}
+
+/** The SLSA v1 provenance predicate of a factory publish to `tags` (full references). With
+ *  `request.reproducible` it is the predicate `kiln image reproduce` plans a rebuild from. */
+export function factoryProvenance(request: PublishRequest, tags: readonly string[]): Record<string, unknown> {
+  const main = request.reproducible?.configFiles[0] ?? request.config;
+  return buildSlsaProvenanceV1(
+    publishProvenanceInput(request.result, {
+      kilnVersion: request.kilnVersion,
+      configPath: main.path,
+      configDigest: `sha256:${createHash('sha256').update(main.bytes).digest('hex')}` as Digest,
+      ...(request.config.checksum ? { configChecksum: request.config.checksum } : {}),
+      tags,
+      ...(request.sourceDateEpoch !== undefined ? { sourceDateEpoch: request.sourceDateEpoch } : {}),
+      startedOn: request.startedOn,
+      finishedOn: request.now,
+      ...(request.reproducible ? { reproducible: request.reproducible } : {}),
+    }),
+  );
 }

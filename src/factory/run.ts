@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRecipe, packageFileName, planBuildAll } from '../build/index.ts';
-import type { BuildImageResult } from '../image/index.ts';
+import type { BuildImageResult, ReproducibleFacts } from '../image/index.ts';
 import { isKilnError, pathExists, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { catalogImageName } from '../os/index.ts';
@@ -49,7 +49,9 @@ const lockLine = (pkg: LockedPackage) => `${pkg.name}=${pkg.version} ${pkg.ident
 export interface ImageBuilderPort {
   /** The packages the configuration resolves to now (nothing is fetched or built). */
   lock(request: { image: string; file: string }): Promise<LockedPackage[]>;
-  build(request: { image: string; file: string }, log: (line: string) => void): Promise<{ result: BuildImageResult; installed: LockedPackage[]; listed: string[]; configBytes: Uint8Array }>;
+  /** Also returns what `kiln image reproduce` rebuilds from: every configuration file the build
+   *  loaded (first the file it was pointed at) with their checksum, and the build flags. */
+  build(request: { image: string; file: string }, log: (line: string) => void): Promise<{ result: BuildImageResult; installed: LockedPackage[]; listed: string[]; configBytes: Uint8Array; reproducible?: ReproducibleFacts; configChecksum?: string }>;
 }
 
 /** Port: scans a built image against the local vulnerability index. */
@@ -366,7 +368,8 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
     registry: host,
     tags,
     result: built.result,
-    config: { path: step.file, bytes: built.configBytes },
+    config: { path: step.file, bytes: built.configBytes, ...(built.configChecksum ? { checksum: built.configChecksum } : {}) },
+    ...(built.reproducible ? { reproducible: built.reproducible } : {}),
     kilnVersion: context.kilnVersion,
     ...(scan ? { scan: { vuln: scan.vuln, openvex: scan.openvex } } : {}),
     startedOn,

@@ -35,6 +35,10 @@ const result = {
       ['aarch64', { name: 'arm' }],
     ]),
   },
+  cyclonedx: new Map([
+    ['x86_64', { serialNumber: 'cdx-x86' }],
+    ['aarch64', { serialNumber: 'cdx-arm' }],
+  ]),
 } as unknown as BuildImageResult;
 
 describe('publishProvenanceInput', () => {
@@ -84,6 +88,13 @@ describe('publishSbomTargets', () => {
       [`sha256:${hex('0')}`, undefined, 'index'],
       [`sha256:${hex('1')}`, 'amd64', 'x86'],
       [`sha256:${hex('2')}`, 'arm64', 'arm'],
+    ]);
+  });
+
+  it('pairs each arch image with its own CycloneDX document and leaves the index without one', () => {
+    expect(publishSbomTargets(result, 'cyclonedx').map((t) => [t.digest, t.arch, t.document.serialNumber])).toEqual([
+      [`sha256:${hex('1')}`, 'amd64', 'cdx-x86'],
+      [`sha256:${hex('2')}`, 'arm64', 'cdx-arm'],
     ]);
   });
 });

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Digest } from '../lib/index.ts';
+import type { SbomFormat } from '../sbom/index.ts';
 import type { BuildImageResult } from './build-image.ts';
 
 // What `kiln image publish --key` attaches to a published image, as plain data: the SLSA v1
-// provenance input (the attest domain turns it into the predicate) and which SPDX document goes to
-// which manifest. Pure; the CLI composes it with the signing and attesting services.
+// provenance input (the attest domain turns it into the predicate) and which SBOM document (SPDX,
+// CycloneDX) goes to which manifest. Pure; the CLI composes it with the signing and attesting services.
 
 /** SLSA build type of a Kiln image build. */
 export const KILN_IMAGE_BUILD_TYPE = 'https://kiln.dev/build/image/v1';
@@ -133,11 +134,13 @@ export function publishProvenanceInput(result: BuildImageResult, facts: PublishP
   };
 }
 
-/** Which SPDX document is attested on which manifest: each arch image gets its own, the index the index document. */
-export function publishSbomTargets(result: BuildImageResult): Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> {
-  const targets: Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> = [{ digest: result.index.index.digest, document: result.spdx.index }];
+/** Which SBOM document is attested on which manifest, per format. SPDX: each arch image gets its own,
+ *  the index the index document. CycloneDX: each arch image gets its own (the build writes no
+ *  CycloneDX document of the index). */
+export function publishSbomTargets(result: BuildImageResult, format: SbomFormat = 'spdx'): Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> {
+  const targets: Array<{ digest: Digest; arch?: string; document: Record<string, unknown> }> = format === 'spdx' ? [{ digest: result.index.index.digest, document: result.spdx.index }] : [];
   for (const output of result.arches) {
-    const document = result.spdx.perArch.get(output.arch.apk);
+    const document = format === 'spdx' ? result.spdx.perArch.get(output.arch.apk) : result.cyclonedx.get(output.arch.apk);
     if (document) targets.push({ digest: output.result.image.manifest.digest, arch: output.arch.oci, document });
   }
   return targets;

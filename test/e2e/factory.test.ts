@@ -98,7 +98,7 @@ describe('kiln factory run', () => {
     expect(await tagDigest('kiln/curl', 'latest-dev')).toBe(curlDev.digest);
     const verify = await kiln(['verify', '--key', join(work, 'cosign.pub'), `${host}/kiln/curl:latest`]);
     expect(verify.code, verify.stderr).toBe(0);
-    for (const type of ['spdxjson', 'slsaprovenance1', 'vuln', 'openvex']) {
+    for (const type of ['spdxjson', 'cyclonedx', 'slsaprovenance1', 'vuln', 'openvex']) {
       const attested = await kiln(['verify-attestation', '--key', join(work, 'cosign.pub'), '--type', type, `${host}/kiln/curl:latest`]);
       expect(attested.code, `${type}: ${attested.stderr}`).toBe(0);
     }
@@ -111,6 +111,10 @@ describe('kiln factory run', () => {
     expect((await history('kiln/jq'))[0]!.cves.introduced).toEqual([]);
     expect((await history('kiln/curl-dev'))[0]).toMatchObject({ image: 'kiln/curl-dev', repository: 'kiln/curl' });
     expect(await readdir(join(work, 'state', 'runs', report.runId))).toContain('image-curl.log');
+    // Anyone can rebuild a published image from its signed provenance and get the same digest.
+    const reproduced = await kiln(['image', 'reproduce', '--key', join(work, 'cosign.pub'), `${host}/kiln/curl:latest`]);
+    expect(reproduced.code, reproduced.stderr).toBe(0);
+    expect(reproduced.stdout).toContain(`reproduced ${curl.digest}`);
   }, 10 * 60_000);
 
   it('publishes nothing when nothing changed, quickly', async () => {

@@ -1,5 +1,5 @@
 // `kiln image publish --key`: the published index and each arch image are signed, carry an SPDX SBOM
-// attestation and a SLSA v1 provenance attestation; checked with the trust commands against Kiln's
+// attestation and a SLSA v1 provenance attestation, each arch image also a CycloneDX SBOM attestation; checked with the trust commands against Kiln's
 // own registry (referrers API: bundles as referrers) and Debian's docker-registry (tags only).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -131,6 +131,7 @@ describe.each([
     const byType = (type: string) => published.attestations.filter((a) => a.predicateType === type).map((a) => a.digest);
     expect(byType('https://spdx.dev/Document')).toEqual(digests);
     expect(byType('https://slsa.dev/provenance/v1')).toEqual(digests);
+    expect(byType('https://cyclonedx.org/bom')).toEqual(published.images.map((image) => image.digest));
     for (const attestation of published.attestations) expect(attestation.attestationReference).toBe(`${host}/team/app:sha256-${attestation.digest.slice(7)}.att`);
   });
 
@@ -200,6 +201,44 @@ describe.each([
     }
   });
 
+  it('each arch image carries its own CycloneDX SBOM attestation; --sbom-formats spdx leaves it out', async () => {
+    for (const image of published.images) {
+      const ref = `${host}/team/app@${image.digest}`;
+      const verified = await kiln(['verify-attestation', '--key', 'cosign.pub', '--type', 'cyclonedx', '--json', ref], { cwd: work });
+      expect(verified.code, verified.stderr).toBe(0);
+      const attestations = (JSON.parse(verified.stdout) as { verified: { attestations: { statement: Statement; source: string }[] }[] }).verified[0]!.attestations;
+      expect(attestations.map((a) => a.source).sort()).toEqual(kind === 'kiln' ? ['bundle', 'tag'] : ['tag']);
+      const statement = attestations[0]!.statement;
+      expect(statement.predicateType).toBe('https://cyclonedx.org/bom');
+      expect(statement.subject.map((s) => `sha256:${s.digest.sha256}`)).toEqual([image.digest]);
+      const document = statement.predicate as { bomFormat: string; specVersion: string; components: { name: string; version: string; purl?: string }[] };
+      expect([document.bomFormat, document.specVersion]).toEqual(['CycloneDX', '1.6']);
+      const apkArch = image.arch === 'amd64' ? 'x86_64' : 'aarch64';
+      for (const name of ['replayout', 'custom-ca-certs-1']) {
+        const version = indexes.get(apkArch)!.get(name)!.version;
+        expect(document.components.some((c) => c.name === name && c.version === version && c.purl?.includes(`arch=${apkArch}`)), `${name}@${version} ${apkArch}`).toBe(true);
+      }
+      const wrong = await kiln(['verify-attestation', '--key', 'other/cosign.pub', '--type', 'cyclonedx', ref], { cwd: work });
+      expect(wrong.code).toBe(1);
+      const downloaded = await kiln(['download', 'attestation', '--predicate-type', 'cyclonedx', ref], { cwd: work });
+      expect(downloaded.code, downloaded.stderr).toBe(0);
+      const envelopes = downloaded.stdout.trim().split('\n').map((line) => JSON.parse(line) as { payload: string });
+      expect(envelopes.length).toBeGreaterThan(0);
+      for (const envelope of envelopes) {
+        const downloadedStatement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as Statement;
+        expect([downloadedStatement.predicateType, `sha256:${downloadedStatement.subject[0]!.digest.sha256}`]).toEqual(['https://cyclonedx.org/bom', image.digest]);
+      }
+    }
+
+    const spdxOnly = `${host}/team/spdx-only:1.0`;
+    const result = await kiln(['image', 'publish', 'image.yaml', spdxOnly, '--sbom-formats', 'spdx', '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Published;
+    expect([...new Set(summary.attestations.map((a) => a.predicateType))].sort()).toEqual(['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']);
+    const missing = await kiln(['verify-attestation', '--key', 'cosign.pub', '--type', 'cyclonedx', `${host}/team/spdx-only@${summary.images[0]!.digest}`], { cwd: work });
+    expect(missing.code).toBe(1);
+  });
+
   it('passes a policy requiring the signature and both attestation types', async () => {
     await writeFile(
       join(work, `policy-${kind}.yaml`),
@@ -228,9 +267,10 @@ describe.each([
         })),
       );
     const before = await snapshot();
-    for (const entry of before) {
-      expect([...entry.attLayers].sort()).toEqual(['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']);
-      expect(entry.referrers).toHaveLength(kind === 'kiln' ? 3 : 0);
+    for (const [index, entry] of before.entries()) {
+      // the index has no CycloneDX document (the build writes one per arch image)
+      expect([...entry.attLayers].sort()).toEqual(index === 0 ? ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document'] : ['https://cyclonedx.org/bom', 'https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']);
+      expect(entry.referrers).toHaveLength(kind === 'kiln' ? (index === 0 ? 3 : 4) : 0);
     }
     const again = await kiln(['image', 'publish', 'image.yaml', tag, '--key', 'cosign.key', '--cache-dir', 'cache', '--json'], { cwd: work, env });
     expect(again.code, again.stderr).toBe(0);
@@ -239,7 +279,7 @@ describe.each([
     const unchanged = kind === 'kiln' ? ['tag', 'bundle'] : ['tag'];
     expect(summary.signatures.map((entry) => entry.unchanged)).toEqual(digests.map(() => unchanged));
     expect(summary.attestations.map((entry) => entry.unchanged)).toEqual(summary.attestations.map(() => unchanged));
-    expect(summary.attestations).toHaveLength(6);
+    expect(summary.attestations).toHaveLength(8);
     expect(await snapshot()).toEqual(before);
   });
 

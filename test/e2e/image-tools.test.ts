@@ -363,7 +363,7 @@ describe('kiln image publish --keyless', () => {
     const out = JSON.parse(published.stdout) as Published & { signatures: { digest: string; signatureTag?: string; bundle?: { viaApi: boolean } }[]; attestations: { predicateType: string; bundle?: { viaApi: boolean } }[] };
     expect(out.signatures.map((s) => s.signatureTag)).toEqual([undefined, undefined]);
     expect(out.signatures.every((s) => s.bundle?.viaApi === true)).toBe(true);
-    expect(out.attestations.map((a) => a.predicateType).sort()).toEqual(['https://slsa.dev/provenance/v1', 'https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', 'https://spdx.dev/Document']);
+    expect(out.attestations.map((a) => a.predicateType).sort()).toEqual(['https://cyclonedx.org/bom', 'https://slsa.dev/provenance/v1', 'https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', 'https://spdx.dev/Document']);
 
     const identity = ['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json'];
     const verified = await kiln(['verify', ...identity, '--json', tag], { cwd: work });

@@ -7,6 +7,11 @@ import { predicateTypeUri } from './predicate-types.ts';
 // schemas/policy.schema.json is its JSON Schema export (policyJsonSchema; a test keeps the file in
 // step). docs/policy.md describes every key.
 
+// A check id of `kiln comply check` (docs/compliance.md). Only the form is checked here: the check
+// list belongs to src/compliance, which imports this domain, and an id the attestation lacks fails
+// the requirement by name.
+const CHECK_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
 const keyless = z
   .object({
     identity: z.string().optional().meta({ description: "the certificate's identity (subject alternative name: email or URI) must equal this" }),
@@ -77,6 +82,23 @@ const policySchema = z
       .strict()
       .optional()
       .meta({ description: 'CVE bounds checked against the newest valid cosign vulnerability attestation (kiln scan --format cosign-vuln, attached with kiln attest --type vuln)' }),
+    hardening: z
+      .object({
+        require: z
+          .union([
+            z.literal('all'),
+            z
+              .array(z.string().regex(CHECK_ID, 'a check id like non-root-user (docs/compliance.md lists them)'))
+              .min(1)
+              .meta({ description: 'these checks must pass (or be not-applicable)' }),
+          ])
+          .meta({ description: 'all: every check in the attestation must pass or be not-applicable; or a list of check ids that must' }),
+        allowDev: z.boolean().optional().meta({ description: 'in a dev variant, a check that is `allowed` (a shell, package manager, compiler) meets the requirement (default false)' }),
+        authorities: z.array(z.string()).optional().meta({ description: 'authorities any one of which must have signed the hardening-check attestation (default: every authority defined)' }),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'hardening checks that must pass, read from the newest valid hardening-check attestation (kiln comply check --attest; predicate type https://kiln.dev/attestations/hardening-checks/v1)' }),
   })
   .strict()
   .meta({ title: 'Kiln supply-chain policy', description: 'policy file of `kiln policy verify` (YAML or JSON): who must have signed an image and which attestations it must carry' });
@@ -103,6 +125,52 @@ export interface Policy {
   attestations: { predicateType: string; type: string; authorities: string[]; maxAgeMs?: number; maxAge?: string }[];
   /** CVE bounds over the newest valid vuln attestation, when the policy sets any. */
   vulnerabilities?: { authorities: string[]; maxCritical?: number; maxHigh?: number; maxMedium?: number; maxLow?: number; maxTotal?: number; maxScanAge?: string; maxScanAgeMs?: number };
+  /** Hardening checks that must pass, over the newest valid hardening-check attestation. */
+  hardening?: HardeningRule;
+}
+
+/** A policy's `hardening` section: which checks of `kiln comply check` must pass, attested by whom. */
+export interface HardeningRule {
+  authorities: string[];
+  /** `all` checks of the attestation, or these ids. */
+  require: 'all' | string[];
+  /** A dev variant's `allowed` result meets the requirement. */
+  allowDev: boolean;
+}
+
+/** Predicate type of `kiln comply check --attest`'s results (src/compliance/attest-results.ts
+ *  defines the same value and a test keeps the two equal: compliance imports this domain, so this
+ *  domain cannot import it). */
+export const HARDENING_CHECKS_PREDICATE_TYPE = 'https://kiln.dev/attestations/hardening-checks/v1';
+
+/** The item attested last, by the time a policy's maxAge measures (docs/policy.md); one with no
+ *  time counts as oldest, and of equal times the first given wins. Undefined for none. */
+export function newestAttested<T>(items: readonly T[], attestedAt: (item: T) => Date | undefined): T | undefined {
+  let newest: T | undefined;
+  const time = (item: T) => attestedAt(item)?.getTime() ?? Number.NEGATIVE_INFINITY;
+  for (const item of items) if (newest === undefined || time(item) > time(newest)) newest = item;
+  return newest;
+}
+
+/** Whether one hardening-check predicate (`{image, checks, counts, isBlocking}`) meets a rule, and
+ *  why. A required check must be `pass` or `not-applicable` (or `allowed`, with allowDev, in a dev
+ *  variant); `not-run` and `fail` never meet it, and a named check the predicate lacks fails. */
+export function checkHardeningResults(predicate: unknown, rule: Pick<HardeningRule, 'require' | 'allowDev'>): { passed: boolean; detail: string } {
+  const value = (predicate ?? {}) as { image?: { variant?: { kind?: unknown } }; checks?: unknown };
+  if (!Array.isArray(value.checks)) return { passed: false, detail: 'the attestation has no checks list' };
+  const statuses = new Map<string, string>();
+  for (const check of value.checks as Array<{ id?: unknown; status?: unknown }>) {
+    if (typeof check?.id === 'string') statuses.set(check.id, typeof check.status === 'string' ? check.status : 'unknown');
+  }
+  const isDevAllowed = rule.allowDev && value.image?.variant?.kind === 'dev';
+  const meets = (status: string) => status === 'pass' || status === 'not-applicable' || (isDevAllowed && status === 'allowed');
+  const required = rule.require === 'all' ? [...statuses.keys()] : rule.require;
+  if (!required.length) return { passed: false, detail: 'the attestation lists no checks' };
+  const unmet = required.filter((id) => !meets(statuses.get(id) ?? 'missing')).map((id) => `${id} ${statuses.has(id) ? statuses.get(id)! : 'not in the attestation'}`);
+  if (unmet.length) return { passed: false, detail: `${unmet.length} of ${required.length} required checks unmet: ${unmet.join(', ')}` };
+  const counts = (status: string) => required.filter((id) => statuses.get(id) === status).length;
+  const parts = [`${counts('pass')} pass`, ...(counts('not-applicable') ? [`${counts('not-applicable')} not-applicable`] : []), ...(counts('allowed') ? [`${counts('allowed')} allowed (dev variant)`] : [])];
+  return { passed: true, detail: `${required.length} required checks met: ${parts.join(', ')}` };
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -184,7 +252,14 @@ export function parsePolicy(text: string, source: string): Policy {
         ...(bounds.maxScanAge !== undefined ? { maxScanAge: bounds.maxScanAge, maxScanAgeMs: parseDuration(bounds.maxScanAge, `${source}: vulnerabilities.maxScanAge`) } : {}),
       }
     : undefined;
+  const hardening = value.hardening
+    ? {
+        authorities: (value.hardening.authorities ?? Object.keys(authorities)).map((name) => known(name, 'hardening.authorities')),
+        require: value.hardening.require === 'all' ? ('all' as const) : [...new Set(value.hardening.require)],
+        allowDev: value.hardening.allowDev ?? false,
+      }
+    : undefined;
   if (!Object.keys(authorities).length) throw new AttestError('POLICY_INVALID', `${source}: authorities is empty`, { detail: { source } });
-  if (!requiredSignatures.length && !attestations.length && !vulnerabilities) throw new AttestError('POLICY_INVALID', `${source}: requires nothing (no signatures.required, attestations or vulnerabilities)`, { detail: { source } });
-  return { authorities, requiredSignatures, attestations, ...(vulnerabilities ? { vulnerabilities } : {}) };
+  if (!requiredSignatures.length && !attestations.length && !vulnerabilities && !hardening) throw new AttestError('POLICY_INVALID', `${source}: requires nothing (no signatures.required, attestations, vulnerabilities or hardening)`, { detail: { source } });
+  return { authorities, requiredSignatures, attestations, ...(vulnerabilities ? { vulnerabilities } : {}), ...(hardening ? { hardening } : {}) };
 }

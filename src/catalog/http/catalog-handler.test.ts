@@ -14,6 +14,7 @@ import { FsBlobStore } from '../../storage/index.ts';
 import { createImageAnalyzer } from '../analyze.ts';
 import { CatalogService } from '../catalog-service.ts';
 import { registryTrustVerifier } from '../trust.ts';
+import type { TrustReport, TrustVerifier } from '../trust.ts';
 import { createCatalogHandler, isCatalogPath } from './catalog-handler.ts';
 
 // The HTTP edge over the real SQLite metadata store and filesystem blob store: routes, methods,
@@ -22,7 +23,18 @@ import { createCatalogHandler, isCatalogPath } from './catalog-handler.ts';
 let work: string;
 let server: Server;
 let url: string;
+// The same catalog with a verifier that reports a verified CycloneDX SBOM attestation on every digest.
+let attestedServer: Server;
+let attestedUrl: string;
 let metadata: SqliteMetadataStore;
+
+const cyclonedxDocument = {
+  bomFormat: 'CycloneDX',
+  specVersion: '1.6',
+  serialNumber: 'urn:uuid:00000000-0000-4000-8000-000000000000',
+  version: 1,
+  components: [{ type: 'library', name: 'busybox', version: '1.36.1-r0', purl: 'pkg:apk/kiln/busybox@1.36.1-r0?arch=x86_64' }],
+};
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kiln-catalog-handler-'));
@@ -42,10 +54,20 @@ beforeAll(async () => {
   server = createServer(createCatalogHandler({ service, logger: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const attested = (digest: string): TrustReport => ({
+    signature: { state: 'verified', detail: 'signed by key 0123456789ab' },
+    attestations: [{ digest: digest as Digest, source: 'tag', predicateType: 'https://cyclonedx.org/bom', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'team/app', digest: { sha256: digest.slice(7) } }], predicateType: 'https://cyclonedx.org/bom', predicate: cyclonedxDocument }, keyHint: 'ASNFZ4mr', payloadBytes: new Uint8Array() }],
+  });
+  const trust: TrustVerifier = { verify: (_repository, digest) => Promise.resolve(attested(digest)), peek: () => undefined };
+  const attestedService = new CatalogService({ metadata, blobs, registryHost, trust, analyzer: createImageAnalyzer({ blobs, client, registryHost, logger: silentLogger }), logger: silentLogger });
+  attestedServer = createServer(createCatalogHandler({ service: attestedService, logger: silentLogger }));
+  await new Promise<void>((resolve) => attestedServer.listen(0, '127.0.0.1', resolve));
+  attestedUrl = `http://127.0.0.1:${(attestedServer.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => attestedServer.close(resolve));
   await metadata.close();
   await rm(work, { recursive: true, force: true });
 });
@@ -91,5 +113,23 @@ describe('catalog handler', () => {
     expect([css.status, css.headers.get('content-type'), css.headers.get('cache-control')]).toEqual([200, 'text/css; charset=utf-8', 'public, max-age=3600']);
     expect(['/v2/', '/v2/team/app/tags/list', '/healthz', '/metrics'].map(isCatalogPath)).toEqual([false, false, false, false]);
     expect(['/', '/images/team/app', '/api/images', '/v2x'].map(isCatalogPath)).toEqual([true, true, true, true]);
+  });
+
+  it('downloads the verified CycloneDX SBOM attestation and shows its badge as verified', async () => {
+    const response = await fetch(`${attestedUrl}/sbom/cyclonedx/team/app`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="team_app.cdx.json"');
+    expect(await response.json()).toEqual(cyclonedxDocument);
+    const spdx = await fetch(`${attestedUrl}/sbom/spdx/team/app`);
+    expect([spdx.status, ((await spdx.json()) as { error: { code: string } }).error.code]).toEqual([404, 'CATALOG_SBOM_UNAVAILABLE']);
+    const view = (await (await fetch(`${attestedUrl}/api/images/team/app`)).json()) as { digest: string; sboms: Array<{ format: string; href: string; badge: { state: string } }>; packages: { source: string; items: Array<{ name: string }> } };
+    expect(view.sboms.map((sbom) => [sbom.format, sbom.href, sbom.badge.state])).toEqual([
+      ['spdx', `/sbom/spdx/team/app?digest=${view.digest}`, 'absent'],
+      ['cyclonedx', `/sbom/cyclonedx/team/app?digest=${view.digest}`, 'verified'],
+    ]);
+    expect(view.packages.source).toBe('sbom');
+    const page = await (await fetch(`${attestedUrl}/images/team/app`)).text();
+    expect(page).toContain(`href="/sbom/cyclonedx/team/app?digest=${view.digest}"`);
+    expect(page).toContain('Download CycloneDX SBOM');
   });
 });

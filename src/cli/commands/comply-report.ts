@@ -12,7 +12,7 @@ import type { ComplyFlags } from './comply-options.ts';
  *  documents are written, whatever the checks found (the findings are in them); 1 when the image
  *  cannot be read or a file cannot be written. */
 export function registerComplyReport(comply: Command, context: CliContext): void {
-  const command = addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)'))
+  const command = addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed or a CVE is open within its SLA), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)'))
     .requiredOption('--out <DIR>', 'directory to write the documents in (created when missing; files in it are replaced)')
     .option('--format <LIST>', 'human summary formats: markdown (summary.md), html (summary.html, self-contained), comma-separated', 'markdown,html')
     .option('--json', 'print {"files": {...}, "images": [{"image", "counts", "isBlocking"}]} on stdout');

@@ -104,7 +104,11 @@ function imageBuilder(config: FactoryConfig, quiet: CliContext): ImageBuilderPor
       open(request.image, request.file, async (options, listed) => {
         const result = await applyImagePlan(await planImageBuild(options), options);
         const installed = result.arches.flatMap((arch) => arch.packages.map((pkg) => ({ name: pkg.record.name, version: pkg.record.version, identity: pkg.record.identity, origin: pkg.record.origin ?? pkg.record.name })));
-        return { result, installed, listed, configBytes: await readFile(request.file) };
+        // What reproduce rebuilds from: the files as loaded (the wrapper first, read before its
+        // directory goes), with the checksum the lock names, and the flags the build used.
+        const configFiles = await Promise.all(options.loaded.files.map(async (path, index) => ({ path: index === 0 ? 'config.yaml' : path, bytes: await readFile(path) })));
+        const reproducible = { configFiles, build: { archs: result.arches.map((output) => output.arch.oci), keyringAppend: [publicKey] } };
+        return { result, installed, listed, configBytes: await readFile(request.file), reproducible, configChecksum: options.loaded.checksum };
       }),
   };
 }

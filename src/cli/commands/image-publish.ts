@@ -9,6 +9,8 @@ import type { AttestedManifest } from '../../attest/index.ts';
 import { buildImage, ImageError, parseLockFile, publishIndex, publishProvenanceInput, publishSbomTargets } from '../../image/index.ts';
 import type { BuildImageResult, PublishTarget } from '../../image/index.ts';
 import { goJson, parseImageReference } from '../../oci/index.ts';
+import { parseSbomFormats } from '../../sbom/index.ts';
+import type { SbomFormat } from '../../sbom/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
 import { signImage } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, SignedManifest } from '../../sign/index.ts';
@@ -23,6 +25,7 @@ import type { Witness } from '@sigstore/sign';
 
 interface PublishFlags extends ImageFlags {
   sbomPath?: string;
+  sbomFormats?: string;
   lockfile?: string;
   imageRefs?: string;
   allowInsecure?: boolean;
@@ -45,14 +48,14 @@ interface TrustSummary {
   attestations: Array<AttestedManifest & { repository: string; reference: string; attestationReference?: string; arch?: string }>;
 }
 
-/** Signs the index and each arch image, attests the SPDX SBOMs and the SLSA provenance, in every
- *  repository the index went to. */
+/** Signs the index and each arch image, attests the SBOMs of each chosen format (SPDX, CycloneDX) and
+ *  the SLSA provenance, in every repository the index went to. */
 async function attachTrust(
   client: RegistryClient,
   result: BuildImageResult,
   targets: readonly PublishTarget[],
   signer: ImageSigner,
-  options: { format: SignatureFormat; witnesses: Witness[]; sbom: boolean; provenance: Record<string, unknown> | undefined; now: Date; signatureRepository?: { registry: string; repository: string } },
+  options: { format: SignatureFormat; witnesses: Witness[]; sbomFormats: readonly SbomFormat[]; provenance: Record<string, unknown> | undefined; now: Date; signatureRepository?: { registry: string; repository: string } },
 ): Promise<TrustSummary> {
   const summary: TrustSummary = { signatures: [], attestations: [] };
   const repositories = new Map<string, { registry: string; repository: string }>();
@@ -81,9 +84,10 @@ async function attachTrust(
     const indexRef = { ...repo, digest: indexDigest as Digest };
     const signed = await signImage({ client, reference: indexRef, signer, recursive: true, format: options.format, now: options.now, ...placement });
     summary.signatures.push(...signed.map((entry) => ({ ...entry, repository: name, ...(entry.signatureTag ? { signatureReference: `${storeName}:${entry.signatureTag}` } : {}) })));
-    if (options.sbom) {
-      for (const target of publishSbomTargets(result)) {
-        record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType: predicateTypeUri('spdxjson'), predicate: target.document, format: options.format, now: options.now, ...placement }));
+    for (const sbomFormat of options.sbomFormats) {
+      const predicateType = predicateTypeUri(sbomFormat === 'spdx' ? 'spdxjson' : 'cyclonedx');
+      for (const target of publishSbomTargets(result, sbomFormat)) {
+        record(await attestImage({ client, reference: { ...repo, digest: target.digest }, signer, predicateType, predicate: target.document, format: options.format, now: options.now, ...placement }));
       }
     }
     if (options.provenance) {
@@ -118,7 +122,8 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       .argument('[config]', 'image configuration')
       .argument('[tags...]', 'references to push, e.g. registry.example.com/app:1.0'),
   )
-    .option('--sbom-path <DIR>', 'also write the SPDX SBOMs into this directory')
+    .option('--sbom-path <DIR>', 'also write the SBOMs (of --sbom-formats) into this directory')
+    .option('--sbom-formats <LIST>', 'comma-separated SBOM formats to attest (and write with --sbom-path): spdx, cyclonedx', 'spdx,cyclonedx')
     .option('--lockfile <FILE>', 'build exactly the packages of this lock file')
     .option('--build-date <RFC3339>', 'build date (default: newest package build date; SOURCE_DATE_EPOCH overrides)')
     .option('--annotations <KEY:VALUE>', 'annotation to add (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
@@ -132,7 +137,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
     .addOption(new Option('--rekor-entry-type <KIND>', 'Rekor entry kind for the signed envelopes').choices(['dsse', 'intoto']).default('dsse'))
     .option('--identity-token <TOKEN>', 'with --keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)')
     .addOption(new Option('--tlog-upload [BOOL]', 'upload to the transparency log (--keyless, or --key with --rekor-url); --tlog-upload=false to skip').argParser(parseBool('--tlog-upload')).default(true))
-    .addOption(new Option('--sbom-attest [BOOL]', 'with --key or --keyless: attach each SPDX SBOM as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
+    .addOption(new Option('--sbom-attest [BOOL]', 'with --key or --keyless: attach each SBOM of --sbom-formats as a signed attestation (--sbom-attest=false to skip)').argParser(parseBool('--sbom-attest')).default(true))
     .addOption(new Option('--provenance [BOOL]', 'with --key or --keyless: attach a signed SLSA v1 provenance attestation, recording every input kiln image reproduce rebuilds from (--provenance=false to skip)').argParser(parseBool('--provenance')).default(true))
     .addOption(new Option('--new-bundle-format [BOOL]', 'with --key: true = only Sigstore bundle referrers; false = only .sig/.att tags; unset = tags plus bundles where the registry has the referrers API (--keyless stores bundles)').argParser(parseBool('--new-bundle-format')))
     .option('--json', 'print a JSON summary with the pushed references on stdout')
@@ -142,6 +147,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       configPath = all[0]!;
       tags = all.slice(1);
       if (tags.length === 0) throw usage('give at least one tag');
+      const sbomFormats = parseSbomFormats(flags.sbomFormats ?? 'spdx,cyclonedx', '--sbom-formats');
       const startedOn = new Date();
       if (flags.key && flags.keyless) throw usage('give --key or --keyless, not both');
       const signing = flags.key || flags.keyless ? await signerFromFlags(flags, context, { what: 'publishing', keylessLegacy: false }) : undefined;
@@ -171,8 +177,12 @@ export function registerImagePublish(image: Command, context: CliContext): void 
       }
       if (flags.sbomPath) {
         const dir = resolve(context.cwd, flags.sbomPath);
-        for (const [arch, doc] of result.spdx.perArch) await writeFileAtomic(join(dir, `sbom-${arch}.spdx.json`), `${goJson(doc, 2)}\n`, { exclusive: !flags.overwrite });
-        await writeFileAtomic(join(dir, 'sbom-index.spdx.json'), `${goJson(result.spdx.index, 2)}\n`, { exclusive: !flags.overwrite });
+        // The same names as kiln image build --sbom-path.
+        if (sbomFormats.includes('spdx')) {
+          for (const [arch, doc] of result.spdx.perArch) await writeFileAtomic(join(dir, `sbom-${arch}.spdx.json`), `${goJson(doc, 2)}\n`, { exclusive: !flags.overwrite });
+          await writeFileAtomic(join(dir, 'sbom-index.spdx.json'), `${goJson(result.spdx.index, 2)}\n`, { exclusive: !flags.overwrite });
+        }
+        if (sbomFormats.includes('cyclonedx')) for (const [arch, doc] of result.cyclonedx) await writeFileAtomic(join(dir, `sbom-${arch}.cdx.json`), `${goJson(doc, 2)}\n`, { exclusive: !flags.overwrite });
       }
       let trust: TrustSummary | undefined;
       if (signer) {
@@ -206,7 +216,7 @@ export function registerImagePublish(image: Command, context: CliContext): void 
                 }),
               );
         const store = signatureRepository(context);
-        trust = await attachTrust(client, result, targets, signer, { format, witnesses: signing!.witnesses, sbom: boolFlag(flags.sbomAttest) !== false, provenance, now: new Date(), ...(store ? { signatureRepository: store } : {}) });
+        trust = await attachTrust(client, result, targets, signer, { format, witnesses: signing!.witnesses, sbomFormats: boolFlag(flags.sbomAttest) === false ? [] : sbomFormats, provenance, now: new Date(), ...(store ? { signatureRepository: store } : {}) });
         if (context.isTTY && !flags.json) {
           for (const entry of trust.signatures) {
             if (entry.signatureReference) context.stderr(`Pushing signature to: ${entry.signatureReference}\n`);

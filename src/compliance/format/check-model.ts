@@ -23,6 +23,26 @@ export interface Evidence {
   /** `sha256:…` of the file, blob or document. */
   digest?: string;
   detail: string;
+  /** The open vulnerability this evidence is about (`vulnerabilities-within-sla`), for the POA&M. */
+  vulnerability?: OpenVulnerability;
+}
+
+/** A critical or high vulnerability still open in the image, with its SLA clock. */
+export interface OpenVulnerability {
+  id: string;
+  package: string;
+  version: string;
+  severity: 'critical' | 'high';
+  /** When the SLA clock started (as the source gave it) and what says so. */
+  detectedAt: string;
+  detectedFrom: string;
+  daysOpen: number;
+  slaDays: number;
+  /** `detectedAt` plus `slaDays` days (RFC 3339): the remediation deadline (absent when the
+   *  start is not a date JavaScript can read). */
+  dueAt?: string;
+  isBreached: boolean;
+  fixedVersion?: string;
 }
 
 /** The fixed description of a check. */

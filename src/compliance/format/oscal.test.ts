@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { oscalValidators, schemaErrors } from '../testing.ts';
 import type { ImageCheckReport } from './check-model.ts';
 import { runChecks } from './checks.ts';
+import { vulnerabilitiesOutcome } from './supply-checks.ts';
 import type { ImageFile } from './image-fs.ts';
 import { assessmentResults, componentDefinition, KILN_OSCAL_NS, planOfActionAndMilestones, uuidV5 } from './oscal.ts';
 import type { OscalInput } from './oscal.ts';
@@ -82,6 +83,51 @@ describe('OSCAL documents', () => {
     const cleanish = report(false);
     cleanish.checks = cleanish.checks.filter((check) => check.status !== 'fail');
     expect(planOfActionAndMilestones(input([cleanish]))).toBeUndefined();
+  });
+
+  it('a POA&M item and risk per critical or high vulnerability open within its SLA, even when no check failed', () => {
+    const scanned = report(false);
+    const outcome = vulnerabilitiesOutcome({
+      index: '/db/vuln.sqlite', feeds: ['nvd'], now: '2099-02-01T00:00:00Z',
+      findings: [
+        { id: 'CVE-2099-0001', aliases: [], package: 'openssl', version: '3.0.1-r0', severity: 'CRITICAL', fixedVersion: '3.0.2-r0', detected: { at: '2099-01-29T00:00:00Z', from: 'published (vulnerability index)' } },
+        { id: 'GHSA-xxxx-yyyy-zzzz', aliases: [], package: 'app', version: '1.0-r0', severity: 'HIGH', detected: { at: '2099-01-20T12:00:00Z', from: 'advisory' } },
+        { id: 'CVE-2099-0003', aliases: [], package: 'zlib', version: '1.3-r0', severity: 'MEDIUM', detected: { at: '2000-01-01T00:00:00Z', from: 'advisory' } },
+      ],
+    }, 3);
+    expect(outcome.status).toBe('pass');
+    scanned.checks = scanned.checks.map((check) => (check.id === 'vulnerabilities-within-sla' ? { ...check, ...outcome } : check)).filter((check) => check.status !== 'fail');
+    const doc = planOfActionAndMilestones(input([scanned]))!;
+    expect(validate.poam(doc), schemaErrors(validate.poam)).toBe(true);
+    const poam = (doc as Json)['plan-of-action-and-milestones'];
+    expect((poam['poam-items'] as Json[]).map((item) => [item.title, item.props.map((p: Json) => p.value)])).toEqual([
+      ['CVE-2099-0001 in openssl 3.0.1-r0 (critical): open within its SLA on example.com/app:1 (linux/amd64)', ['vulnerabilities-within-sla', 'critical', 'CVE-2099-0001', 'within-sla']],
+      ['GHSA-xxxx-yyyy-zzzz in app 1.0-r0 (high): open within its SLA on example.com/app:1 (linux/amd64)', ['vulnerabilities-within-sla', 'high', 'GHSA-xxxx-yyyy-zzzz', 'within-sla']],
+    ]);
+    expect(poam['poam-items'][0].description).toBe('CVE-2099-0001 in openssl 3.0.1-r0 (critical): open 3 of 7 SLA day(s); remediation due by 2099-02-05T00:00:00.000Z. Rebuild the image with openssl 3.0.2-r0 or later and run kiln comply check again.');
+    const risks = poam.risks as Json[];
+    expect(risks.map((risk) => [risk.status, risk.deadline, risk.links?.[0]?.href])).toEqual([
+      ['open', '2099-02-05T00:00:00.000Z', 'https://www.cve.org/CVERecord?id=CVE-2099-0001'],
+      ['open', '2099-02-03T12:00:00.000Z', undefined],
+    ]);
+    expect(poam['poam-items'].map((item: Json) => item['related-risks'][0]['risk-uuid'])).toEqual(risks.map((risk) => risk.uuid));
+    // Every reference resolves inside the document: one observation (the check's), its controls' findings.
+    expect((poam.observations as Json[]).map((item) => item.props[0].value)).toEqual(['vulnerabilities-within-sla']);
+    for (const item of [...poam['poam-items'], ...risks] as Json[]) expect(item['related-observations'][0]['observation-uuid']).toBe(poam.observations[0].uuid);
+    const findingTargets = (poam.findings as Json[]).map((finding) => finding.target['target-id']);
+    expect(findingTargets).toEqual(['ra-5_obj', 'si-2_obj']);
+  });
+
+  it('a breached vulnerability is the failed check\'s item, not a within-SLA one', () => {
+    const scanned = report(false);
+    const outcome = vulnerabilitiesOutcome({ index: '/db', feeds: [], now: '2099-02-01T00:00:00Z', findings: [{ id: 'CVE-2099-0002', aliases: [], package: 'app', version: '1.0-r0', severity: 'HIGH', detected: { at: '2099-01-01T00:00:00Z', from: 'advisory' } }] }, 1);
+    expect(outcome.evidence[1]!.vulnerability).toMatchObject({ isBreached: true, daysOpen: 31, slaDays: 14, dueAt: '2099-01-15T00:00:00.000Z' });
+    scanned.checks = scanned.checks.map((check) => (check.id === 'vulnerabilities-within-sla' ? { ...check, ...outcome } : check));
+    const doc = planOfActionAndMilestones(input([scanned]))!;
+    expect(validate.poam(doc), schemaErrors(validate.poam)).toBe(true);
+    const poam = (doc as Json)['plan-of-action-and-milestones'];
+    expect((poam['poam-items'] as Json[]).map((item) => item.props[0].value)).toEqual(['ca-bundle', 'timezone-data', 'vulnerabilities-within-sla']);
+    expect(poam.risks).toBeUndefined();
   });
 
   it('is deterministic: the same run gives the same documents and version 5 UUIDs', () => {

@@ -6,7 +6,7 @@ import type { ControlId } from './controls.ts';
 // Pure: OSCAL 1.1.2 documents from check reports: a component-definition (each image a software
 // component, the controls its checks give evidence for as implemented requirements), the
 // assessment-results of the run (one observation per check, one finding per control) and a POA&M
-// for the failed checks. UUIDs are version 5, derived from the image digests and ids, so the same
+// for the failed checks and the open vulnerabilities still within their SLA. UUIDs are version 5, derived from the image digests and ids, so the same
 // run gives the same documents; time is passed in.
 
 /** OSCAL version the documents declare (the schemas in test/fixtures/schemas/oscal/). */
@@ -198,27 +198,66 @@ export function assessmentResults(input: OscalInput): Json {
   };
 }
 
-/** The OSCAL POA&M: one item per failed check, linked to the findings of its controls; undefined
- *  when no check failed (a POA&M needs at least one item). */
+/** The OSCAL POA&M: one item per failed check, linked to the findings of its controls, and one
+ *  item with a risk (deadline: the end of its SLA) per critical or high vulnerability still open
+ *  within its SLA; undefined when there is neither (a POA&M needs at least one item). */
 export function planOfActionAndMilestones(input: OscalInput): Json | undefined {
   const items: Json[] = [];
   const observations: Json[] = [];
+  const risks: Json[] = [];
   const allFindings: Json[] = [];
   for (const report of input.reports) {
     const failed = report.checks.filter((check) => check.status === 'fail');
-    if (!failed.length) continue;
+    // Open findings still within their SLA are not failures, but they are open: each gets an item
+    // and a risk whose deadline is the end of its SLA. (Breached ones fail the check, which has
+    // its own item.)
+    const open = report.checks.flatMap((check) => check.evidence.flatMap((item) => (item.vulnerability && !item.vulnerability.isBreached ? [{ check, vulnerability: item.vulnerability }] : [])));
+    if (!failed.length && !open.length) continue;
     const reportFindings = findings(report);
-    for (const check of failed) {
-      observations.push(observation(report, check, input));
+    const relatedFindings = (check: CheckResult) => {
       const related = check.controls.map((control) => findingUuid(report, control)).filter((uuid) => reportFindings.some((finding) => finding.uuid === uuid));
       for (const finding of reportFindings) if (related.includes(finding.uuid as string) && !allFindings.includes(finding)) allFindings.push(finding);
+      return related.length ? { 'related-findings': related.map((uuid) => ({ 'finding-uuid': uuid })) } : {};
+    };
+    const observe = (check: CheckResult) => {
+      if (!observations.some((item) => item.uuid === observationUuid(report, check))) observations.push(observation(report, check, input));
+      return { 'related-observations': [{ 'observation-uuid': observationUuid(report, check) }] };
+    };
+    for (const check of failed) {
       items.push({
         uuid: uuidV5(`poam-item|${imageKey(report)}|${check.id}`),
         title: text(`${check.title}: failed on ${imageTitle(report)}`),
         description: text(`${check.summary}. Severity ${check.severity}. Controls: ${check.controls.map(controlLabel).join(', ')}. Remediate by rebuilding the image without it and run kiln comply check again.`),
         props: [prop('check', check.id), prop('severity', check.severity)],
+        ...observe(check),
+        ...relatedFindings(check),
+      });
+    }
+    for (const { check, vulnerability: v } of open) {
+      const key = `${imageKey(report)}|${check.id}|${v.id}|${v.package}|${v.version}`;
+      const riskUuid = uuidV5(`poam-risk|${key}`);
+      const what = `${v.id} in ${v.package} ${v.version} (${v.severity})`;
+      const due = v.dueAt ? `; remediation due by ${v.dueAt}` : '';
+      const fix = v.fixedVersion ? `Rebuild the image with ${v.package} ${v.fixedVersion} or later and run kiln comply check again.` : `No fixed version is known yet; rebuild when one is published, or record a VEX statement if ${v.package} is not affected.`;
+      risks.push({
+        uuid: riskUuid,
+        title: text(`${what} on ${imageTitle(report)}`),
+        description: text(`${what} has been open ${v.daysOpen} day(s) since ${v.detectedAt} (${v.detectedFrom}); its SLA is ${v.slaDays} day(s)${due}.`),
+        statement: text(`A known ${v.severity} vulnerability is present in the image and still within its remediation SLA. ${fix}`),
+        props: [prop('check', check.id), prop('vulnerability', v.id), prop('package', `${v.package} ${v.version}`), prop('severity', v.severity), prop('sla-days', String(v.slaDays))],
+        ...(/^CVE-\d{4}-\d+$/.test(v.id) ? { links: [{ href: `https://www.cve.org/CVERecord?id=${v.id}`, rel: 'reference', text: v.id }] } : {}),
+        status: 'open',
+        ...(v.dueAt ? { deadline: v.dueAt } : {}),
         'related-observations': [{ 'observation-uuid': observationUuid(report, check) }],
-        ...(related.length ? { 'related-findings': related.map((uuid) => ({ 'finding-uuid': uuid })) } : {}),
+      });
+      items.push({
+        uuid: uuidV5(`poam-item|${key}`),
+        title: text(`${what}: open within its SLA on ${imageTitle(report)}`),
+        description: text(`${what}: open ${v.daysOpen} of ${v.slaDays} SLA day(s)${due}. ${fix}`),
+        props: [prop('check', check.id), prop('severity', v.severity), prop('vulnerability', v.id), prop('status', 'within-sla')],
+        ...observe(check),
+        ...relatedFindings(check),
+        'related-risks': [{ 'risk-uuid': riskUuid }],
       });
     }
   }
@@ -228,6 +267,7 @@ export function planOfActionAndMilestones(input: OscalInput): Json | undefined {
       uuid: uuidV5(`poam|${input.start}|${input.reports.map(imageKey).join(',')}`),
       metadata: metadata('Kiln image hardening: plan of action and milestones', input),
       ...(observations.length ? { observations } : {}),
+      ...(risks.length ? { risks } : {}),
       ...(allFindings.length ? { findings: allFindings } : {}),
       'poam-items': items,
     },

@@ -28,6 +28,7 @@ describe('vulnerabilities-within-sla', () => {
     const within = vulnerabilitiesOutcome(scan([finding('CVE-2', 'HIGH', '2099-01-18T00:00:00Z')]), 2);
     expect(within.status).toBe('pass');
     expect(within.evidence[1]!.detail).toBe('CVE-2 in app 2.0-r1 (high): open 14 day(s) since 2099-01-18T00:00:00Z (published (vulnerability index)), SLA 14 day(s): within; no fix known');
+    expect(within.evidence[1]!.vulnerability).toEqual({ id: 'CVE-2', package: 'app', version: '2.0-r1', severity: 'high', detectedAt: '2099-01-18T00:00:00Z', detectedFrom: 'published (vulnerability index)', daysOpen: 14, slaDays: 14, dueAt: '2099-02-01T00:00:00.000Z', isBreached: false });
     const breached = vulnerabilitiesOutcome(scan([finding('CVE-2', 'HIGH', '2099-01-17T00:00:00Z'), finding('CVE-3', 'CRITICAL', '2099-01-31T00:00:00Z')]), 2);
     expect(breached).toMatchObject({ status: 'fail', summary: '1 critical or high vulnerability is past the SLA: CVE-2 in app (15 > 14 days)' });
   });

@@ -1,7 +1,7 @@
 import type { InstalledPackage } from '../../apk/index.ts';
 import { DEFAULT_SLA, slaReport } from '../../vuln/index.ts';
 import type { AdvisoryFile, Severity as VulnSeverity, SlaPolicy } from '../../vuln/index.ts';
-import type { CheckStatus, Evidence } from './check-model.ts';
+import type { CheckStatus, Evidence, OpenVulnerability } from './check-model.ts';
 
 // Pure: the checks that need data from outside the image — a vulnerability scan with detection
 // dates (vulnerabilities-within-sla), verified repository indexes (packages-signed) and a rebuild
@@ -63,7 +63,21 @@ export function vulnerabilitiesOutcome(scan: VulnerabilityScan | undefined, inst
   const evidence: Evidence[] = [{ path: scan.index, detail: `vulnerability index; feeds: ${scan.feeds.join(', ') || 'none'}` }];
   const breached = entries.filter(({ entry }) => entry.breached).map(({ entry }) => entry);
   for (const { finding, entry } of entries) {
-    evidence.push({ detail: `${entry.id} in ${finding.package} ${finding.version} (${entry.severity.toLowerCase()}): open ${entry.daysOpen} day(s) since ${finding.detected!.at} (${finding.detected!.from}), SLA ${entry.slaDays} day(s): ${entry.breached ? 'breached' : 'within'}${finding.fixedVersion ? `; fixed in ${finding.fixedVersion}` : '; no fix known'}` });
+    const started = Date.parse(finding.detected!.at);
+    const vulnerability: OpenVulnerability = {
+      id: entry.id,
+      package: finding.package,
+      version: finding.version,
+      severity: entry.severity === 'CRITICAL' ? 'critical' : 'high',
+      detectedAt: finding.detected!.at,
+      detectedFrom: finding.detected!.from,
+      daysOpen: entry.daysOpen,
+      slaDays: entry.slaDays,
+      ...(Number.isNaN(started) ? {} : { dueAt: new Date(started + entry.slaDays * 86_400_000).toISOString() }),
+      isBreached: entry.breached,
+      ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}),
+    };
+    evidence.push({ detail: `${entry.id} in ${finding.package} ${finding.version} (${entry.severity.toLowerCase()}): open ${entry.daysOpen} day(s) since ${finding.detected!.at} (${finding.detected!.from}), SLA ${entry.slaDays} day(s): ${entry.breached ? 'breached' : 'within'}${finding.fixedVersion ? `; fixed in ${finding.fixedVersion}` : '; no fix known'}`, vulnerability });
   }
   for (const finding of undated) evidence.push({ detail: `${finding.id} in ${finding.package} ${finding.version} (${finding.severity.toLowerCase()}): no detection or publication date known` });
   for (const warning of scan.warnings ?? []) evidence.push({ detail: `scan warning: ${warning}` });
