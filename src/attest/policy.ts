@@ -132,28 +132,61 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
   if (policy.hardening) {
     const rule = policy.hardening;
     const requirement = `hardening checks ${rule.require === 'all' ? 'all' : rule.require.join(', ')} pass${rule.allowDev ? ' (dev variants allowed)' : ''} by ${rule.authorities.join(' or ')}`;
-    const reasons: string[] = [];
-    const candidates: Array<{ name: string; attestation: Awaited<ReturnType<typeof verifyAttestations>>[number] }> = [];
-    for (const name of rule.authorities) {
-      try {
-        const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: HARDENING_CHECKS_PREDICATE_TYPE, ...repo });
-        candidates.push(...verified.map((attestation) => ({ name, attestation })));
-      } catch (error) {
-        reasons.push(`${name}: ${message(error)}`);
-      }
-    }
-    // The newest valid run decides: an old passing attestation must not hide a newer failing one.
-    const newest = newestAttested(candidates, (candidate) => candidate.attestation.attestedAt?.time);
-    if (!newest) {
-      checks.push({ requirement, passed: false, detail: `no valid hardening-check attestation (${HARDENING_CHECKS_PREDICATE_TYPE}; attach one with kiln comply check --attest): ${reasons.join(' | ')}` });
+    // `kiln comply check --attest` attaches each platform's results to that platform's manifest:
+    // for an index every platform image must carry a satisfying attestation.
+    const targets = await platformImages(client, pinned);
+    if (!targets) {
+      checks.push({ requirement, ...(await hardeningOutcome(options, pinned, rule)) });
     } else {
-      const outcome = checkHardeningResults(newest.attestation.statement.predicate, rule);
-      const when = newest.attestation.attestedAt ? `, attested ${describeTime(newest.attestation.attestedAt)}` : '';
-      checks.push({ requirement, passed: outcome.passed, detail: `${newest.name}${when}: ${outcome.detail}` });
+      const outcomes = [];
+      for (const target of targets) outcomes.push({ target, outcome: await hardeningOutcome(options, { ...pinned, digest: target.digest }, rule) });
+      const passed = outcomes.length > 0 && outcomes.every((item) => item.outcome.passed);
+      const detail = outcomes.length
+        ? outcomes.map((item) => `${item.target.platform} (${item.target.digest}): ${item.outcome.detail}`).join(' | ')
+        : `index ${digest} lists no platform image`;
+      checks.push({ requirement, passed, detail });
     }
   }
   const image = `${reference.registry}/${reference.repository}@${digest}`;
   return { image, digest, passed: checks.every((check) => check.passed), checks };
+}
+
+/** The platform images of an index (attestation manifests, whose platform is unknown/unknown,
+ *  left out), or undefined when the digest is a single image. */
+async function platformImages(client: RegistryClient, pinned: ImageReference): Promise<Array<{ platform: string; digest: Digest }> | undefined> {
+  const pulled = await client.getManifest(pinned);
+  const manifests = (pulled.manifest as { manifests?: unknown }).manifests;
+  if (!Array.isArray(manifests)) return undefined;
+  const out: Array<{ platform: string; digest: Digest }> = [];
+  for (const item of manifests as Array<{ digest?: Digest; platform?: { os?: string; architecture?: string; variant?: string } }>) {
+    if (!item.digest) continue;
+    const platform = [item.platform?.os ?? 'unknown', item.platform?.architecture ?? 'unknown', ...(item.platform?.variant ? [item.platform.variant] : [])].join('/');
+    if (platform === 'unknown/unknown') continue;
+    out.push({ platform, digest: item.digest });
+  }
+  return out;
+}
+
+/** Whether the newest valid hardening-check attestation on one image satisfies the rule. */
+async function hardeningOutcome(options: EvaluatePolicyOptions, pinned: ImageReference, rule: NonNullable<Policy['hardening']>): Promise<{ passed: boolean; detail: string }> {
+  const { client, trust } = options;
+  const repo = options.signatureRepository ? { signatureRepository: options.signatureRepository } : {};
+  const reasons: string[] = [];
+  const candidates: Array<{ name: string; attestation: Awaited<ReturnType<typeof verifyAttestations>>[number] }> = [];
+  for (const name of rule.authorities) {
+    try {
+      const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: HARDENING_CHECKS_PREDICATE_TYPE, ...repo });
+      candidates.push(...verified.map((attestation) => ({ name, attestation })));
+    } catch (error) {
+      reasons.push(`${name}: ${message(error)}`);
+    }
+  }
+  // The newest valid run decides: an old passing attestation must not hide a newer failing one.
+  const newest = newestAttested(candidates, (candidate) => candidate.attestation.attestedAt?.time);
+  if (!newest) return { passed: false, detail: `no valid hardening-check attestation (${HARDENING_CHECKS_PREDICATE_TYPE}; attach one with kiln comply check --attest): ${reasons.join(' | ')}` };
+  const outcome = checkHardeningResults(newest.attestation.statement.predicate, rule);
+  const when = newest.attestation.attestedAt ? `, attested ${describeTime(newest.attestation.attestedAt)}` : '';
+  return { passed: outcome.passed, detail: `${newest.name}${when}: ${outcome.detail}` };
 }
 
 /** Throws POLICY_FAILED listing each failed requirement when the report did not pass. */

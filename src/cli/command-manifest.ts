@@ -2260,7 +2260,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--key <PATH>",
-            "description": "--attest: cosign.key or PEM private key; without it, keyless (Fulcio)"
+            "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); --reproduce without --attest: cosign.pub verifying the provenance"
           },
           {
             "flags": "--policy <FILE>",
@@ -2309,6 +2309,40 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "-y, --yes",
             "description": "do not prompt for confirmation (accepted for cosign compatibility)"
+          },
+          {
+            "flags": "--reproduce",
+            "description": "registry images: rebuild the image from its SLSA provenance (verified with --key cosign.pub or a keyless identity) for the reproducible check, as kiln image reproduce does"
+          },
+          {
+            "flags": "--certificate-identity <SAN>",
+            "description": "keyless: the signing certificate's identity (email or URI) must equal this"
+          },
+          {
+            "flags": "--certificate-identity-regexp <RE>",
+            "description": "keyless: the identity must match this regular expression"
+          },
+          {
+            "flags": "--certificate-oidc-issuer <URL>",
+            "description": "keyless: the OIDC issuer in the certificate must equal this"
+          },
+          {
+            "flags": "--certificate-oidc-issuer-regexp <RE>",
+            "description": "keyless: the issuer must match this regular expression"
+          },
+          {
+            "flags": "--trusted-root <FILE>",
+            "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+          },
+          {
+            "flags": "--insecure-ignore-tlog [BOOL]",
+            "description": "do not require a transparency-log entry",
+            "parser": true
+          },
+          {
+            "flags": "--insecure-ignore-sct [BOOL]",
+            "description": "do not require a certificate transparency SCT",
+            "parser": true
           }
         ],
         "action": true,

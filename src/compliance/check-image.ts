@@ -19,7 +19,7 @@ import { findAttachments } from './attachments.ts';
 import type { AttachedArtifacts } from './format/checks.ts';
 import { resolveImagePath } from './format/checks.ts';
 import type { ImageFile } from './format/image-fs.ts';
-import type { ImageVulnerability, RebuiltImage, VerifiedPackageIndex, VulnerabilityScan } from './format/supply-checks.ts';
+import type { ImageVulnerability, RebuiltImage, Reproduction, VerifiedPackageIndex, VulnerabilityScan } from './format/supply-checks.ts';
 import { readImageSource, readRegistryImages } from './image-source.ts';
 import type { SourceImage } from './image-source.ts';
 
@@ -55,7 +55,15 @@ export interface CheckImageOptions {
   packageIndexes?: (arch: string) => Promise<VerifiedPackageIndex[]>;
   /** A rebuild of the image (OCI layout or docker archive) to compare digests with (reproducible). */
   rebuilt?: string;
+  /** Rebuilds a registry image from its verified provenance (`--reproduce`), for reproducible; it
+   *  is called once per reference, with the digest the reference resolved to. */
+  reproduce?: ImageReproducer;
 }
+
+/** The port that rebuilds a published image from its verified SLSA provenance (the CLI wires it
+ *  to the factory's reproducer, which compliance does not import). A provenance that does not
+ *  verify or lacks inputs is `unverifiable`, never an error. */
+export type ImageReproducer = (target: { reference: string; digest: string }) => Promise<Reproduction>;
 
 interface LoadedSbom {
   path: string;
@@ -177,6 +185,8 @@ interface OpenedSource {
   /** Names images after the source when their ref is only a tag. */
   defaultName: string;
   attachments?: (image: SourceImage) => Promise<AttachedArtifacts>;
+  /** The digest the registry reference resolved to. */
+  digest?: string;
 }
 
 async function openSource(options: CheckImageOptions): Promise<OpenedSource> {
@@ -195,6 +205,7 @@ async function openSource(options: CheckImageOptions): Promise<OpenedSource> {
     repository: `${reference.registry}/${reference.repository}`,
     images: pulled.images,
     defaultName: formatReference(reference),
+    digest: pulled.digest,
     attachments: (image) => findAttachments(client, repo, [pulled.digest, ...(image.manifestDigest ? [image.manifestDigest] : [])]),
   };
 }
@@ -218,6 +229,12 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
   const now = options.now ?? new Date();
   const rebuiltSource = options.rebuilt ? resolve(options.cwd ?? process.cwd(), options.rebuilt) : undefined;
   const rebuiltImages = rebuiltSource ? await readImageSource(rebuiltSource) : undefined;
+  let reproduction: Reproduction | undefined;
+  if (options.reproduce) {
+    reproduction = source.kind === 'registry' && source.digest
+      ? await options.reproduce({ reference: source.label, digest: source.digest })
+      : { status: 'unverifiable', reason: `${source.label} is a local file: only a registry reference has provenance to rebuild from` };
+  }
   const indexesByArch = new Map<string, VerifiedPackageIndex[]>();
   const reports: ImageCheckReport[] = [];
   for (const image of images) {
@@ -255,6 +272,7 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
       ...(vulnerabilities ? { vulnerabilities } : {}),
       ...(packageIndexes ? { packageIndexes } : {}),
       ...(rebuilt ? { rebuilt } : {}),
+      ...(reproduction ? { reproduction } : {}),
     }, image.annotations));
   }
   const unused = sboms.filter((sbom) => !used.has(sbom));

@@ -147,3 +147,36 @@ describe('kiln policy verify: the newest hardening-check attestation decides (e2
     expect(after.json.reports[0]!.checks[0]!.detail).toMatch(/: 1 required checks met: 1 pass$/);
   });
 });
+
+describe('kiln policy verify: a hardening section on a tag that resolves to an index (e2e)', () => {
+  it('checks the attestations of every platform image the index lists, naming each', async () => {
+    const checked = JSON.parse((await kiln(['comply', 'check', `${host}/team/hardened:1`, '--json'])).stdout) as ImageCheckReport[];
+    const manifest = checked[0]!.image.manifestDigest!;
+    const met = await verify(`${host}/team/hardened:1`, '{ require: [non-root-user] }');
+    expect(met.run.code, met.run.stderr).toBe(0);
+    expect(met.json.reports[0]!.checks[0]!.detail).toMatch(new RegExp(`^linux/amd64 \\(${manifest}\\): release, attested .*: 1 required checks met: 1 pass$`));
+    const unmet = await verify(`${host}/team/hardened:1`, '{ require: [ca-bundle] }');
+    expect(unmet.run.code).toBe(1);
+    expect(unmet.json.reports[0]!.checks[0]!).toMatchObject({ passed: false, detail: expect.stringMatching(new RegExp(`^linux/amd64 \\(${manifest}\\): release, attested .*: 1 of 1 required checks unmet: ca-bundle fail$`)) });
+  });
+});
+
+describe('kiln policy verify: every platform of a multi-platform index must satisfy the hardening section (e2e)', () => {
+  it('fails while one platform image lacks an attestation, passes once both carry one', async () => {
+    await writeFile(join(work, 'multi.yaml'), (await readFile(join(work, 'image.yaml'), 'utf8')).replace('archs: [x86_64]', 'archs: [x86_64, aarch64]'));
+    const tag = `${host}/team/multi:1`;
+    const published = await kiln(['image', 'publish', 'multi.yaml', tag, '--key', 'cosign.key', '--cache-dir', 'cache']);
+    expect(published.code, published.stderr).toBe(0);
+    const amd64 = await kiln(['comply', 'check', tag, '--platform', 'linux/amd64', '--attest', '--key', 'cosign.key']);
+    expect(amd64.code, amd64.stderr).toBe(0);
+    const partial = await verify(tag, '{ require: [non-root-user] }');
+    expect(partial.run.code).toBe(1);
+    const detail = partial.json.reports[0]!.checks[0]!.detail;
+    expect(detail).toMatch(/^linux\/amd64 \(sha256:[0-9a-f]{64}\): release, attested .*: 1 required checks met: 1 pass \| linux\/arm64 \(sha256:[0-9a-f]{64}\): no valid hardening-check attestation /);
+    const all = await kiln(['comply', 'check', tag, '--attest', '--key', 'cosign.key']);
+    expect(all.code, all.stderr).toBe(0);
+    const met = await verify(tag, '{ require: [non-root-user] }');
+    expect(met.run.code, met.run.stderr).toBe(0);
+    expect(met.json.reports[0]!.checks[0]!.detail.split(' | ').map((part) => part.replace(/ \(sha256:.*$/, ''))).toEqual(['linux/amd64', 'linux/arm64']);
+  });
+});

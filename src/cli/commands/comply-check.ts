@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { attestCheckResults, checkImage, checkLines, ComplianceError, evaluatePolicy, loadCompliancePolicy } from '../../compliance/index.ts';
+import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { addComplyOptions, openCheckOptions } from './comply-options.ts';
 import type { ComplyFlags } from './comply-options.ts';
+import { addReproduceOptions, reproducerFromFlags } from './comply-reproduce.ts';
 import { addSignerOptions, openClient, signerFromFlags } from './trust-options.ts';
-import type { SignerFlags } from './trust-options.ts';
+import type { IdentityFlags, SignerFlags } from './trust-options.ts';
 
-type CheckFlags = ComplyFlags & SignerFlags & { json?: boolean; attest?: boolean; policy?: string };
+type CheckFlags = ComplyFlags & SignerFlags & Omit<IdentityFlags, 'key'> & { json?: boolean; attest?: boolean; policy?: string; reproduce?: boolean };
 
 /** `kiln comply check IMAGE`: the hardening checks, one line each (or JSON); `--attest` attaches the
  *  results to a registry image as signed attestations. Exit codes: 0 when no check of severity high
@@ -16,18 +18,21 @@ type CheckFlags = ComplyFlags & SignerFlags & { json?: boolean; attest?: boolean
  *  cannot be read, 2 for bad usage. Checks that did not run never fail the command. With `--policy`
  *  the policy decides instead: exit 1 (COMPLY_POLICY_FAILED) when a requirement is not met. */
 export function registerComplyCheck(comply: Command, context: CliContext): void {
-  const command = addSignerOptions(
+  const command = addReproduceOptions(addSignerOptions(
     addComplyOptions(comply.command('check').description('run the hardening checks on an image (non-root, no shell/package manager/compiler, no setuid, no world-writable, no secrets, accounts, os-release, CA bundle, zoneinfo, SBOM; signature and attestations for registry images); exit 1 when a high or critical check fails'))
       .option('--json', 'print [{"image", "checks": [...], "counts", "isBlocking"}] on stdout')
       .option('--attest', 'registry images: attach the results as signed in-toto attestations (hardening-checks/v1 and oscal-assessment-results/v1 predicates)')
-      .option('--key <PATH>', '--attest: cosign.key or PEM private key; without it, keyless (Fulcio)')
+      .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); --reproduce without --attest: cosign.pub verifying the provenance')
       .option('--policy <FILE>', 'compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule'),
     '.att',
-  );
+  ));
   command.action(async (image: string, flags: CheckFlags) => {
     const start = new Date().toISOString();
     const policy = flags.policy ? await loadCompliancePolicy(resolve(context.cwd, flags.policy)) : undefined;
+    if (flags.reproduce && flags.attest && flags.key) throw new KilnError('USAGE', '--reproduce with --attest --key: --key is the signing key; verify the provenance with a keyless identity (--certificate-identity, --certificate-oidc-issuer), or run the two separately');
     const opened = await openCheckOptions(context, image, flags);
+    const reproduce = await reproducerFromFlags(flags, flags.attest ? undefined : flags.key, openClient(flags, context), context);
+    if (reproduce) opened.options.reproduce = reproduce;
     let reports;
     try {
       reports = await checkImage(opened.options);

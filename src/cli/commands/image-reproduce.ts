@@ -13,6 +13,7 @@ import type { Digest } from '../../lib/index.ts';
 import { withDigest } from '../../oci/index.ts';
 import type { ImageReference } from '../../oci/index.ts';
 import type { RegistryClient } from '../../registry-client/index.ts';
+import type { TrustPolicy } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { startImageProgress } from './image-options.ts';
@@ -25,7 +26,8 @@ interface ReproduceFlags extends IdentityFlags, RegistryFlags {
   json?: boolean;
 }
 
-interface Provenance {
+/** A verified (or, on request, unverified) Kiln provenance and how to name it. */
+export interface Provenance {
   predicate: unknown;
   /** How the provenance is named in messages. */
   where: string;
@@ -36,9 +38,9 @@ function isKilnBuild(predicate: unknown): boolean {
   return (predicate as { buildDefinition?: { buildType?: unknown } } | null)?.buildDefinition?.buildType === KILN_IMAGE_BUILD_TYPE;
 }
 
-/** The newest Kiln provenance attached to the digest that verifies under the policy. */
-async function verifiedProvenance(client: RegistryClient, reference: ImageReference, flags: ReproduceFlags, context: CliContext): Promise<Provenance> {
-  const policy = await trustPolicyFromFlags(flags, context);
+/** The newest Kiln provenance attached to the digest that verifies under the policy
+ *  (`kiln image reproduce` and `kiln comply check --reproduce`); IMAGE_PROVENANCE_MISSING otherwise. */
+export async function verifiedProvenance(client: RegistryClient, reference: ImageReference, policy: TrustPolicy, context: CliContext): Promise<Provenance> {
   let verified;
   try {
     const store = signatureRepository(context);
@@ -76,17 +78,25 @@ async function unverifiedProvenance(client: RegistryClient, reference: ImageRefe
   throw new ImageError('IMAGE_PROVENANCE_MISSING', `${reference.registry}/${reference.repository}@${reference.digest!}: no SLSA provenance written by kiln image publish is attached`, { detail: { digest: reference.digest } });
 }
 
+/** What differs between a published image and its rebuild, one line per layer, file (at most 20
+ *  of each kind) and config field, by platform. */
+export function reproduceDifferences(result: ReproduceResult): Array<{ platform: string; detail: string }> {
+  const out: Array<{ platform: string; detail: string }> = [];
+  for (const { platform, identical, layers, files, config } of result.diff?.platforms ?? []) {
+    if (identical) continue;
+    for (const layer of layers) out.push({ platform, detail: `layer ${layer.index} differs: ${layer.before?.digest ?? '(none)'} published, ${layer.after?.digest ?? '(none)'} rebuilt` });
+    for (const change of files.changed.slice(0, 20)) out.push({ platform, detail: `${change.path}: ${describeChange(change)}` });
+    for (const file of files.added.slice(0, 20)) out.push({ platform, detail: `${file.path}: only in the rebuild` });
+    for (const file of files.removed.slice(0, 20)) out.push({ platform, detail: `${file.path}: only in the published image` });
+    for (const field of config) out.push({ platform, detail: `config ${field.field}: ${JSON.stringify(field.before ?? null)} published, ${JSON.stringify(field.after ?? null)} rebuilt` });
+  }
+  return out;
+}
+
 function summary(result: ReproduceResult, image: string, provenance: Provenance): string {
   if (result.reproduced) return `reproduced ${result.digest}\n`;
   const lines = [`not reproduced: ${image} is ${result.digest}, the rebuild from ${provenance.where} is ${result.rebuilt}`];
-  for (const platform of result.diff?.platforms ?? []) {
-    if (platform.identical) continue;
-    for (const layer of platform.layers) lines.push(`${platform.platform}: layer ${layer.index} differs: ${layer.before?.digest ?? '(none)'} published, ${layer.after?.digest ?? '(none)'} rebuilt`);
-    for (const change of platform.files.changed.slice(0, 20)) lines.push(`${platform.platform}: ${change.path}: ${describeChange(change)}`);
-    for (const file of platform.files.added.slice(0, 20)) lines.push(`${platform.platform}: ${file.path}: only in the rebuild`);
-    for (const file of platform.files.removed.slice(0, 20)) lines.push(`${platform.platform}: ${file.path}: only in the published image`);
-    for (const field of platform.config) lines.push(`${platform.platform}: config ${field.field}: ${JSON.stringify(field.before ?? null)} published, ${JSON.stringify(field.after ?? null)} rebuilt`);
-  }
+  for (const { platform, detail } of reproduceDifferences(result)) lines.push(`${platform}: ${detail}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -110,7 +120,7 @@ export function registerImageReproduce(image: Command, context: CliContext): voi
     const client = openClient(flags, context);
     const digest = reference.digest ?? (await client.resolve(reference)).digest;
     const pinned = withDigest(reference, digest);
-    const provenance = boolFlag(flags.insecureIgnoreSignature) ? await unverifiedProvenance(client, pinned, context) : await verifiedProvenance(client, pinned, flags, context);
+    const provenance = boolFlag(flags.insecureIgnoreSignature) ? await unverifiedProvenance(client, pinned, context) : await verifiedProvenance(client, pinned, await trustPolicyFromFlags(flags, context), context);
     if (boolFlag(flags.insecureIgnoreSignature)) context.stderr(`warning: ${provenance.where}: its signature was not verified (--insecure-ignore-signature)\n`);
     const workDir = await mkdtemp(join(tmpdir(), 'kiln-reproduce-'));
     const handle = await openRepositoryClient({

@@ -4,7 +4,7 @@ import type { SbomApkPackage } from '../../sbom/index.ts';
 import type { CheckDefinition, CheckedImage, CheckResult, CheckStatus, Evidence, ImageCheckReport, ImageVariant } from './check-model.ts';
 import type { ImageFile } from './image-fs.ts';
 import { packagesSignedOutcome, reproducibleOutcome, vulnerabilitiesOutcome } from './supply-checks.ts';
-import type { Outcome, RebuiltImage, VerifiedPackageIndex, VulnerabilityScan } from './supply-checks.ts';
+import type { Outcome, RebuiltImage, Reproduction, VerifiedPackageIndex, VulnerabilityScan } from './supply-checks.ts';
 
 // Pure: Kiln's hardening checks over an image's merged filesystem and config. Each check says what
 // it looked at (evidence with paths and digests); a check whose data is missing is `not-run`, never
@@ -26,6 +26,8 @@ export interface ImageUnderCheck {
   packageIndexes?: readonly VerifiedPackageIndex[];
   /** A rebuild of the image to compare digests with, when given. */
   rebuilt?: RebuiltImage;
+  /** What rebuilding the image from its verified provenance found (`--reproduce`), when asked. */
+  reproduction?: Reproduction;
 }
 
 /** Signatures and attestations found attached to an image (cosign tags and OCI referrers). */
@@ -447,7 +449,7 @@ export function runChecks(input: ImageUnderCheck, annotations: Readonly<Record<s
     checkSbomPackages(input, installed, db),
     outcome(CHECKS.packagesSigned, packagesSignedOutcome(input.packageIndexes, installed, db ? { path: db.path, ...digestOf(db) } : undefined)),
     ...attachmentChecks(input.attached),
-    outcome(CHECKS.reproducible, reproducibleOutcome(input.rebuilt, image)),
+    outcome(CHECKS.reproducible, reproducibleOutcome(input.rebuilt, image, input.reproduction)),
     outcome(CHECKS.vulnerabilities, vulnerabilitiesOutcome(input.vulnerabilities, installed?.length)),
     checkFips(files, names, annotations),
   ];

@@ -78,4 +78,20 @@ describe('reproducible', () => {
     expect(reproducibleOutcome({ source: 'r', configDigest: `sha256:${'e'.repeat(64)}` }, image).status).toBe('fail');
     expect(reproducibleOutcome({ source: 'r', configDigest: image.configDigest, manifestDigest: `sha256:${'b'.repeat(64)}` }, image).summary).toContain('compressed layers differ');
   });
+
+  it('takes the verdict of a reproduction from provenance: pass, fail naming this platform\'s differences, not-run with why', () => {
+    const digest = `sha256:${'d'.repeat(64)}`;
+    const rebuilt = `sha256:${'f'.repeat(64)}`;
+    expect(reproducibleOutcome(undefined, image, { status: 'reproduced', digest, provenance: 'provenance p', verifiedBy: 'key k' })).toEqual({
+      status: 'pass', summary: `reproduced from provenance: the rebuild is ${digest}`, evidence: [{ digest, detail: 'reproduced from provenance (provenance p, verified by key k)' }],
+    });
+    const differences = [{ platform: 'linux/arm64', detail: 'layer 0 differs' }, { platform: 'linux/amd64', detail: 'etc/x: content' }];
+    const failed = reproducibleOutcome(undefined, image, { status: 'differs', digest, rebuilt, provenance: 'provenance p', differences });
+    expect(failed).toMatchObject({ status: 'fail', summary: `not reproduced: published ${digest}, rebuilt from provenance ${rebuilt}: etc/x: content` });
+    expect(failed.evidence).toEqual([{ digest, detail: 'published image' }, { digest: rebuilt, detail: 'rebuilt from provenance (provenance p)' }, { detail: 'linux/amd64: etc/x: content' }]);
+    // a reproduction overrides --rebuilt, and one that could not run never passes
+    expect(reproducibleOutcome({ source: 'r', configDigest: image.configDigest }, image, { status: 'unverifiable', reason: 'no SLSA provenance that verifies: x', digest })).toEqual({
+      status: 'not-run', summary: 'not reproduced: no SLSA provenance that verifies: x', evidence: [{ digest, detail: 'published image' }],
+    });
+  });
 });

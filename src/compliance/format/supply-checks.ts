@@ -142,9 +142,40 @@ export interface RebuiltImage {
   configDigest?: string;
 }
 
-/** `reproducible`: a rebuild has the same config digest (which fixes the created time and every
- *  uncompressed layer's diff id) and, when both sides record one, the same manifest digest. */
-export function reproducibleOutcome(rebuilt: RebuiltImage | undefined, image: { manifestDigest?: string; configDigest: string; platform: string }): Outcome {
+/** What rebuilding a registry image from its verified SLSA provenance found (`--reproduce`): the
+ *  digest reproduced, the rebuild differed (each difference named, with its platform when known), or
+ *  the provenance could not be used (it did not verify, or lacks the inputs to rebuild). */
+export type Reproduction =
+  | { status: 'reproduced'; digest: string; provenance: string; verifiedBy?: string }
+  | { status: 'differs'; digest: string; rebuilt: string; provenance: string; verifiedBy?: string; differences: ReadonlyArray<{ platform?: string; detail: string }> }
+  | { status: 'unverifiable'; reason: string; digest?: string };
+
+function reproductionOutcome(reproduction: Reproduction, platform: string): Outcome {
+  if (reproduction.status === 'unverifiable') {
+    return { status: 'not-run', summary: `not reproduced: ${reproduction.reason}`, evidence: reproduction.digest ? [{ digest: reproduction.digest, detail: 'published image' }] : [] };
+  }
+  const by = reproduction.verifiedBy ? `, verified by ${reproduction.verifiedBy}` : '';
+  if (reproduction.status === 'reproduced') {
+    return { status: 'pass', summary: `reproduced from provenance: the rebuild is ${reproduction.digest}`, evidence: [{ digest: reproduction.digest, detail: `reproduced from provenance (${reproduction.provenance}${by})` }] };
+  }
+  const mine = reproduction.differences.filter((item) => item.platform === undefined || item.platform === platform);
+  const shown = mine.length ? mine : reproduction.differences;
+  return {
+    status: 'fail',
+    summary: `not reproduced: published ${reproduction.digest}, rebuilt from provenance ${reproduction.rebuilt}${shown.length ? `: ${shown.slice(0, 5).map((item) => item.detail).join('; ')}` : ''}`,
+    evidence: [
+      { digest: reproduction.digest, detail: 'published image' },
+      { digest: reproduction.rebuilt, detail: `rebuilt from provenance (${reproduction.provenance}${by})` },
+      ...shown.map((item) => ({ detail: item.platform ? `${item.platform}: ${item.detail}` : item.detail })),
+    ],
+  };
+}
+
+/** `reproducible`: with a reproduction from provenance, its verdict; else a rebuild has the same
+ *  config digest (which fixes the created time and every uncompressed layer's diff id) and, when
+ *  both sides record one, the same manifest digest. */
+export function reproducibleOutcome(rebuilt: RebuiltImage | undefined, image: { manifestDigest?: string; configDigest: string; platform: string }, reproduction?: Reproduction): Outcome {
+  if (reproduction) return reproductionOutcome(reproduction, image.platform);
   if (!rebuilt) return { status: 'not-run', summary: 'no rebuild was given to compare with (--rebuilt PATH: the output of kiln image reproduce or a second kiln image build of the same inputs)', evidence: [] };
   if (!rebuilt.configDigest) return { status: 'not-run', summary: `${rebuilt.source} has no image for ${image.platform}`, evidence: [{ path: rebuilt.source, detail: 'rebuild' }] };
   const evidence: Evidence[] = [
