@@ -40,8 +40,13 @@ function expand(line: string): string[] {
 }
 
 /** Lines that need the network or a package build from the internet (Kiln OS: test/e2e/kiln-os
- *  builds it): flags checked only. */
-const SYNTAX_ONLY = [/^kiln pkg build /, /^kiln pkg build-all /, /^kiln pkg test /, /^kiln registry serve /, /^kiln os build/];
+ *  builds it), a server that runs until stopped (registry, catalog, factory serve and worker), or
+ *  inputs the README only names (a recipe tree, a factory config, Fulcio; their own e2e tests run
+ *  them): flags checked only. */
+const SYNTAX_ONLY = [
+  /^kiln pkg build /, /^kiln pkg build-all /, /^kiln pkg test /, /^kiln pkg check /, /^kiln registry serve /, /^kiln os build/,
+  /^kiln catalog serve /, /^kiln factory /, /^kiln image (diff|reproduce|customize) /, /^kiln image publish .*--keyless/,
+];
 /** `kiln pkg sign …` and `kiln pkg index …` name no arguments at all: nothing to run or check. */
 const ELIDED = /^kiln pkg (sign|index) …$/;
 
