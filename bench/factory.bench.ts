@@ -8,7 +8,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runKilnCommand } from '../test/fixtures/factory/run-cli.ts';
+import { runKiln } from '../test/e2e/cli-support.ts';
 import { startKiln } from '../test/e2e/registry-support.ts';
 import type { BenchContext } from './run.ts';
 
@@ -25,7 +25,7 @@ export default async function bench(context: BenchContext): Promise<string> {
     await cp(join(cache, 'out'), join(work, 'out'), { recursive: true });
     for (const key of ['kiln-os.rsa', 'kiln-os.rsa.pub']) await cp(join(cache, key), join(work, key));
     await cp(join(context.root, 'os'), join(work, 'os'), { recursive: true });
-    const kiln = (args: string[]) => runKilnCommand(args, { cwd: work, env });
+    const kiln = (args: string[]) => runKiln(args, { cwd: work, env });
     await kiln(['generate-key-pair']);
     await writeFile(join(work, 'factory.yaml'), `os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: kiln-os.rsa\ndebian-source-cache: ${join(cache, 'debian-sources')}\nregistry: ${registry.host}/kiln\ncosign-key: cosign.key\nupdates:\n  debian:\n    apt: false\n`);
     const factory = async () => {

@@ -5,35 +5,16 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitCodeFor, formatError } from '../../src/cli/exit-codes.ts';
-import { commander } from '../../src/cli/lazy-commands.ts';
-import { loadProgram } from '../../src/cli/program.ts';
+import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 import { startKiln } from './registry-support.ts';
 
 const fixtureRepo = join(import.meta.dirname, '..', 'fixtures', 'apk', 'apko-cli-packages');
 const env = { COSIGN_PASSWORD: 'comply-reproduce-pw', SOURCE_DATE_EPOCH: '1700000000' };
 
-/** The CLI with every command module registered; HOME and DOCKER_CONFIG in `cwd`. */
-async function kiln(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const context = {
-    stdout: (text: string) => void (stdout += text),
-    stderr: (text: string) => void (stderr += text),
-    env: { HOME: options.cwd, DOCKER_CONFIG: join(options.cwd, '.docker'), KILN_VULN_DB_DIR: join(options.cwd, 'no-vuln-db'), ...(options.env ?? {}) },
-    cwd: options.cwd,
-    isTTY: false,
-  };
-  const program = await loadProgram(context);
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    if (error instanceof commander.CommanderError) return { code: error.exitCode === 0 ? 0 : 2, stdout, stderr };
-    stderr += formatError(error);
-    return { code: exitCodeFor(error), stdout, stderr };
-  }
+/** `kiln ARGS` in-process, with HOME and DOCKER_CONFIG in `cwd` and no vulnerability index. */
+function kiln(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+  return runKiln(args, { cwd: options.cwd, env: { HOME: options.cwd, DOCKER_CONFIG: join(options.cwd, '.docker'), KILN_VULN_DB_DIR: join(options.cwd, 'no-vuln-db'), ...(options.env ?? {}) } });
 }
 
 const imageConfig = (repo: string) => `contents:

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FactoryRunReport, ImageHistoryEntry } from '../../src/factory/index.ts';
 import { makeZlibUpdateArchive, ZLIB_BUMP, ZLIB_BUMP_CVE } from '../fixtures/factory/debian-repo.ts';
-import { runKilnCommand } from '../fixtures/factory/run-cli.ts';
 import { freePort, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
+import { runKiln } from './cli-support.ts';
 
 // The factory end to end on Kiln OS as built and cached by test/e2e/kiln-os.test.ts (copied: runs
 // here change the repository), publishing to Kiln's own registry on loopback. The registry makes
@@ -28,7 +28,7 @@ let registry: ServerProcess;
 let host: string;
 const date = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
 
-const kiln = (args: string[]) => runKilnCommand(args, { cwd: work, env });
+const kiln = (args: string[]) => runKiln(args, { cwd: work, env });
 async function factory(args: string[] = []): Promise<{ code: number; report: FactoryRunReport; stderr: string }> {
   const result = await kiln(['factory', 'run', '--config', join(work, 'factory.yaml'), '--json', ...args]);
   // A refused run prints no report.

@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitCodeFor, formatError } from '../../src/cli/exit-codes.ts';
-import { commander } from '../../src/cli/lazy-commands.ts';
-import { loadProgram } from '../../src/cli/program.ts';
+import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT } from './kiln-os-support.ts';
 
@@ -19,19 +17,9 @@ const root = join(import.meta.dirname, '..', '..');
 let out: string;
 let key: string;
 
-/** The CLI with every command module registered (the new commands run before the manifest is regenerated). */
-async function kiln(args: string[], cwd: string): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const context = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text), env: { HOME: cwd, SOURCE_DATE_EPOCH: '1700000000' }, cwd, isTTY: false };
-  try {
-    await (await loadProgram(context)).parseAsync(args, { from: 'user' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    if (error instanceof commander.CommanderError) return { code: error.exitCode === 0 ? 0 : 2, stdout, stderr };
-    stderr += formatError(error);
-    return { code: exitCodeFor(error), stdout, stderr };
-  }
+/** `kiln ARGS` in-process with HOME in `cwd` and a fixed SOURCE_DATE_EPOCH. */
+function kiln(args: string[], cwd: string): Promise<CliRun> {
+  return runKiln(args, { cwd, env: { HOME: cwd, SOURCE_DATE_EPOCH: '1700000000' } });
 }
 
 describe('kiln image customize (Kiln OS busybox → no shell, with jq)', () => {
