@@ -1,8 +1,7 @@
 import type { Witness } from '@sigstore/sign';
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
-import type { Descriptor, ImageIndex, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { isIndexMediaType } from '../registry-client/index.ts';
+import type { Descriptor, ImageIndex, ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import {
   CosignAnnotations,
   DSSE_ENVELOPE_MEDIA_TYPE,
@@ -19,6 +18,7 @@ import {
 } from '../sign/index.ts';
 import type { ImageSigner, SignatureFormat, Statement } from '../sign/index.ts';
 import { attestedAtAnnotations, sameAttestation } from './format/attestation-time.ts';
+import { isIndexMediaType } from '../oci/index.ts';
 
 /** Options of {@link attestImage}. */
 export interface AttestImageOptions {

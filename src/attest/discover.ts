@@ -1,10 +1,10 @@
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
-import type { Descriptor, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { MediaTypes } from '../registry-client/index.ts';
+import type { Descriptor, ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { BUNDLE_MEDIA_TYPE, CosignAnnotations, DSSE_ENVELOPE_MEDIA_TYPE, cosignTag } from '../sign/index.ts';
 import type { DsseEnvelope } from '../sign/index.ts';
 import { predicateTypeMatches } from './format/predicate-types.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 /** Supply-chain artifacts attached to an image, as `kiln tree` shows them. */
 export interface ImageTree {

@@ -1,7 +1,6 @@
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
-import type { Descriptor, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { MediaTypes } from '../registry-client/index.ts';
+import type { Descriptor, ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import {
   CosignAnnotations,
   DSSE_ENVELOPE_MEDIA_TYPE,
@@ -23,6 +22,7 @@ import { predicateTypeMatches } from './format/predicate-types.ts';
 import { predicateTime } from './format/predicates.ts';
 import { attestationTime, statementTime } from './format/attestation-time.ts';
 import type { AttestationTime } from './format/attestation-time.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 /** An attestation whose signature, subject binding and type checked out. */
 export interface VerifiedAttestation {

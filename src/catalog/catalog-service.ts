@@ -5,7 +5,6 @@ import type { CheckResult } from '../compliance/index.ts';
 import { isDigest, parseJsonBounded } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
 import type { MetadataStore } from '../metadata/index.ts';
-import type { Descriptor, ImageIndex, ImageManifest } from '../registry-client/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { ImageAnalysis, ImageAnalyzer } from './analyze.ts';
 import { CatalogError } from './errors.ts';
@@ -18,6 +17,8 @@ import { attachmentFingerprint, currentTag, filterImages, groupRepositories, has
 import type { RepositoryGroup } from './format/registry-view.ts';
 import { attestationBadge, PREDICATE_LABELS } from './trust.ts';
 import type { TrustReport, TrustVerifier } from './trust.ts';
+import { MediaTypes, isLayerMediaType } from '../oci/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci/index.ts';
 
 const SPDX = 'https://spdx.dev/Document';
 const CYCLONEDX = 'https://cyclonedx.org/bom';
@@ -56,10 +57,6 @@ interface ImageFacts {
   primary: string;
 }
 
-function isLayerMediaType(mediaType: string): boolean {
-  return mediaType.startsWith('application/vnd.oci.image.layer.') || mediaType.startsWith('application/vnd.docker.image.rootfs.');
-}
-
 function platformText(descriptor: Descriptor): string {
   const platform = descriptor.platform;
   return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'unknown';
@@ -85,7 +82,7 @@ export class CatalogService {
     if (!pending) {
       pending = this.options.blobs.read(digest as Digest).then((bytes) => {
         const document = parseJsonBounded(bytes.toString('utf8'), digest) as ImageManifest & ImageIndex;
-        const mediaType = document.mediaType ?? (Array.isArray(document.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json');
+        const mediaType = document.mediaType ?? (Array.isArray(document.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest);
         return Array.isArray(document.manifests)
           ? { mediaType, index: document as ImageIndex, annotations: document.annotations ?? {} }
           : { mediaType, manifest: document as ImageManifest, annotations: document.annotations ?? {} };

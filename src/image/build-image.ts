@@ -6,7 +6,7 @@ import { ApkError, archInfo, ARCHS, compareVersions, emptyRecord, isKeyUrl, pack
 import type { ApkItem, ArchInfo, PackageRecord } from '../apk/index.ts';
 import { isKilnError } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
-import { assembleIndex, parseImageReference } from '../oci/index.ts';
+import { MediaTypes, assembleIndex, parseImageReference } from '../oci/index.ts';
 import type { BuiltIndex } from '../oci/index.ts';
 import { cyclonedxImageDocument, spdxImageDocument, spdxIndexDocument } from '../sbom/index.ts';
 import type { SbomImage, SbomTool } from '../sbom/index.ts';
@@ -377,7 +377,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
       digest: result.image.manifest.digest,
       ociArch: arch.oci,
       apkArch: arch.apk,
-      layers: result.layers.map((layer) => ({ digest: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+      layers: result.layers.map((layer) => ({ digest: layer.digest, mediaType: MediaTypes.ociLayerGzip })),
       os: result.osRelease,
       created: rfc3339(result.created),
       repository: repositoryName,

@@ -1,5 +1,6 @@
 import type { Digest } from '../lib/index.ts';
 import type { BuiltIndex } from '../oci/index.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 // Pushes a built index (blobs, per-arch manifests by digest, the index under every tag) through a
 // registry port; the registry-client's RegistryClient satisfies it.
@@ -33,7 +34,7 @@ export async function publishIndex(registry: RegistryPort, built: BuiltIndex, ta
     const repo = { registry: target.registry, repository: target.repository };
     for (const image of built.images) {
       for (const layer of image.layers) {
-        await registry.pushBlob(repo, layer.data, { digest: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
+        await registry.pushBlob(repo, layer.data, { digest: layer.digest, mediaType: MediaTypes.ociLayerGzip });
         pushed(`${name} ${layer.digest}`);
       }
       await registry.pushBlob(repo, image.config.data, { digest: image.config.digest, mediaType: image.config.mediaType });

@@ -47,6 +47,13 @@ describe('one home per concept', () => {
     expect(await filesMatching(/\binflateRawSync\b|\bcreateInflateRaw\b/)).toEqual(['src/apk/format/gzip-members.ts']);
   });
 
+  it('OCI vocabulary: media types spelled, and descriptor/manifest/index shapes declared, only in src/oci/format', async () => {
+    expect(await filesMatching(/['`]application\/vnd\.(?:oci|docker)\./)).toEqual(['src/oci/format/media-types.ts']);
+    expect(await filesMatching(/\b(?:interface|type)\s+(?:Descriptor|Platform|ImageManifest|ImageIndex)\b/)).toEqual(['src/oci/format/image.ts']);
+    // manifests from outside are validated by one parser
+    expect(await filesMatching(/function\s+parseManifest\s*\(/)).toEqual(['src/oci/format/manifest.ts']);
+  });
+
   it('apk signature members: built only by src/apk/format (name, algorithm choice, tar entry)', async () => {
     expect(await filesMatching(/`\.SIGN\.(?:\$\{|RSA)/)).toEqual(['src/apk/format/apk-writer.ts']);
     expect(await filesMatching(/'RSA(?:256|512)?'/)).toEqual(['src/apk/format/apk-writer.ts', 'src/apk/format/signature.ts']);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Digest } from '../lib/index.ts';
 import { MetadataError } from './errors.ts';
 import type { ManifestRecord, MetadataStore } from './port.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 /** How the suite makes and disposes of a fresh, empty store for each case. */
 export interface MetadataHarness {
@@ -17,7 +18,7 @@ export interface MetadataHarness {
 const d = (seed: string): Digest => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 
 function manifest(repository: string, seed: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
-  return { repository, digest: d(seed), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 100, blobs: [], children: [], createdAt: 1000, ...extra };
+  return { repository, digest: d(seed), mediaType: MediaTypes.ociManifest, size: 100, blobs: [], children: [], createdAt: 1000, ...extra };
 }
 
 /** Registers the metadata conformance cases under `describe(name)`. */
@@ -96,7 +97,7 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
       const stored = await store.getManifest('r', image.digest);
       expect(stored?.blobs.slice().sort()).toEqual([d('config'), d('layer')].sort());
       expect(await store.resolveTag('r', 'latest')).toBe(image.digest);
-      const index = manifest('r', 'index', { mediaType: 'application/vnd.oci.image.index.v1+json', children: [image.digest, d('absent')] });
+      const index = manifest('r', 'index', { mediaType: MediaTypes.ociIndex, children: [image.digest, d('absent')] });
       expect(await store.putManifest(index, [], 3)).toEqual({ missingBlobs: [], missingManifests: [d('absent')], immutableTagsMoved: [] });
       expect(await store.getManifest('r', index.digest)).toBeUndefined();
       expect(await store.putManifest({ ...index, children: [image.digest] }, ['multi'], 3)).toEqual({ missingBlobs: [], missingManifests: [], immutableTagsMoved: [] });

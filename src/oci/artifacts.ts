@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Digest } from '../lib/index.ts';
-import { descriptor, imageConfigDocument, imageIndexDocument, imageManifestDocument, MEDIA_TYPE } from './format/image.ts';
+import { descriptor, imageConfigDocument, imageIndexDocument, imageManifestDocument } from './format/image.ts';
+import { MediaTypes } from './format/media-types.ts';
 import type { Descriptor, HistoryEntry, Platform, RuntimeConfig } from './format/image.ts';
 import { goJsonBytes } from './format/json.ts';
 import type { LayerBlob } from './layer.ts';
@@ -50,7 +51,7 @@ export interface AssembleImageInput {
 /** Builds config and manifest of one image from finished layers (pure apart from hashing). */
 export function assembleImage(input: AssembleImageInput): BuiltImage {
   const config = blob(
-    MEDIA_TYPE.imageConfig,
+    MediaTypes.ociConfig,
     goJsonBytes(
       imageConfigDocument({
         platform: input.platform,
@@ -62,15 +63,15 @@ export function assembleImage(input: AssembleImageInput): BuiltImage {
       }),
     ),
   );
-  const layers = input.layers.map((layer) => descriptor({ mediaType: MEDIA_TYPE.layerGzip, size: layer.size, digest: layer.digest }));
-  const manifest = blob(MEDIA_TYPE.imageManifest, goJsonBytes(imageManifestDocument(blobDescriptor(config), layers, input.annotations)));
+  const layers = input.layers.map((layer) => descriptor({ mediaType: MediaTypes.ociLayerGzip, size: layer.size, digest: layer.digest }));
+  const manifest = blob(MediaTypes.ociManifest, goJsonBytes(imageManifestDocument(blobDescriptor(config), layers, input.annotations)));
   return { platform: input.platform, manifest, config, layers: input.layers };
 }
 
 /** Builds the index over images (in the order given) with apko's per-manifest artifactType. */
 export function assembleIndex(images: readonly BuiltImage[], annotations: Record<string, string>): BuiltIndex {
-  const manifests = images.map((image) => blobDescriptor(image.manifest, { platform: image.platform, artifactType: MEDIA_TYPE.imageConfig }));
-  const index = blob(MEDIA_TYPE.imageIndex, goJsonBytes(imageIndexDocument(manifests, annotations)));
+  const manifests = images.map((image) => blobDescriptor(image.manifest, { platform: image.platform, artifactType: MediaTypes.ociConfig }));
+  const index = blob(MediaTypes.ociIndex, goJsonBytes(imageIndexDocument(manifests, annotations)));
   return { index, images: [...images] };
 }
 
@@ -81,7 +82,7 @@ export function allBlobs(built: BuiltIndex): Blob[] {
   for (const image of built.images) {
     byDigest.set(image.manifest.digest, image.manifest);
     byDigest.set(image.config.digest, image.config);
-    for (const layer of image.layers) byDigest.set(layer.digest, { mediaType: MEDIA_TYPE.layerGzip, digest: layer.digest, data: layer.data });
+    for (const layer of image.layers) byDigest.set(layer.digest, { mediaType: MediaTypes.ociLayerGzip, digest: layer.digest, data: layer.data });
   }
   return [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
 }

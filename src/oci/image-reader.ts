@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTarEntries } from '../apk/index.ts';
-import { isDigest, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import { parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { OciError } from './errors.ts';
 import { applyLayers, readLayerFiles } from './format/layer-files.ts';
 import { readLayoutBlob } from './layout.ts';
+import { MediaTypes } from './format/media-types.ts';
+import { ManifestProblem, readManifestDocument } from './format/manifest.ts';
+import type { ManifestDocument } from './format/manifest.ts';
+import type { Descriptor } from './format/image.ts';
 
 /** One layer blob of an image, named for messages (`<source> layer <digest or member>`). */
 export interface LayerBlobBytes {
@@ -43,13 +47,6 @@ function stringRecord(value: unknown): Record<string, string> {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
-interface DescriptorLike {
-  mediaType?: string;
-  digest: Digest;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-}
-
 function json(data: Buffer, where: string, fail: (why: string) => never): Record<string, unknown> {
   let value: unknown;
   try {
@@ -61,16 +58,17 @@ function json(data: Buffer, where: string, fail: (why: string) => never): Record
   return value as Record<string, unknown>;
 }
 
-function descriptors(value: unknown, where: string, fail: (why: string) => never): DescriptorLike[] {
-  if (!Array.isArray(value)) return fail(`${where} has no descriptor list`);
-  return value.map((item, index) => {
-    const digest = (item as { digest?: unknown } | null)?.digest;
-    if (typeof digest !== 'string' || !isDigest(digest) || !digest.startsWith('sha256:')) fail(`${where}[${index}] has no sha256 digest`);
-    return item as DescriptorLike;
-  });
+/** A manifest or index from the layout, validated by the one manifest parser. */
+function manifestDocument(bytes: Buffer, mediaType: string | undefined, where: string, fail: (why: string) => never): ManifestDocument {
+  try {
+    return readManifestDocument(bytes, mediaType);
+  } catch (error) {
+    if (error instanceof ManifestProblem) return fail(`${where}: ${error.message}`);
+    throw error;
+  }
 }
 
-function platformOf(platform: DescriptorLike['platform'] | undefined): string {
+function platformOf(platform: { os?: unknown; architecture?: unknown; variant?: unknown } | undefined): string {
   if (!platform?.os || !platform.architecture) return 'unknown';
   return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
 }
@@ -97,25 +95,24 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
   };
   const images: ImageEntry[] = [];
   const seen = new Set<string>();
-  const visit = async (list: DescriptorLike[], where: string, inherited: string | undefined, inheritedAnnotations: Record<string, string>, depth: number): Promise<void> => {
+  const visit = async (list: readonly Descriptor[], where: string, inherited: string | undefined, inheritedAnnotations: Record<string, string>, depth: number): Promise<void> => {
     if (depth > 4) fail('indexes nest too deeply');
     for (const descriptor of list) {
       const ref = descriptor.annotations?.[REF_NAME] ?? inherited;
       const annotations = { ...inheritedAnnotations, ...stringRecord(descriptor.annotations) };
-      const document = json(await blob(descriptor.digest), `${where} → ${descriptor.digest}`, fail);
-      if (Array.isArray(document.manifests)) {
-        await visit(descriptors(document.manifests, descriptor.digest, fail), descriptor.digest, ref, { ...annotations, ...stringRecord(document.annotations) }, depth + 1);
+      const document = manifestDocument(await blob(descriptor.digest), descriptor.mediaType, `${where} → ${descriptor.digest}`, fail);
+      if (document.index) {
+        await visit(document.index.manifests, descriptor.digest, ref, { ...annotations, ...stringRecord(document.index.annotations) }, depth + 1);
         continue;
       }
       if (seen.has(descriptor.digest)) continue;
       seen.add(descriptor.digest);
-      const layers = descriptors(document.layers, `${descriptor.digest} layers`, fail);
-      const config = descriptors([document.config], `${descriptor.digest} config`, fail)[0]!;
+      const { layers, config } = document.manifest;
       const configDocument = json(await blob(config.digest), `${descriptor.digest} config`, fail);
       let platform = platformOf(descriptor.platform);
-      if (platform === 'unknown') platform = platformOf(configDocument as DescriptorLike['platform']);
+      if (platform === 'unknown') platform = platformOf(configDocument);
       if (platform === 'unknown/unknown') continue;
-      const { [REF_NAME]: _ref, ...rest } = { ...annotations, ...stringRecord(document.annotations) };
+      const { [REF_NAME]: _ref, ...rest } = { ...annotations, ...stringRecord(document.manifest.annotations) };
       images.push({
         platform,
         ...(ref ? { ref } : {}),
@@ -137,8 +134,9 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
       });
     }
   };
-  const index = json(indexBytes, 'index.json', fail);
-  await visit(descriptors(index.manifests, 'index.json manifests', fail), 'index.json', undefined, stringRecord(index.annotations), 0);
+  const index = manifestDocument(indexBytes, MediaTypes.ociIndex, 'index.json', fail);
+  if (!index.index) return fail('index.json is not an image index');
+  await visit(index.index.manifests, 'index.json', undefined, stringRecord(index.index.annotations), 0);
   return images;
 }
 
@@ -184,7 +182,7 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
     const config = json(configBytes, configName, fail);
     const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
     return {
-      platform: platformOf(config as DescriptorLike['platform']),
+      platform: platformOf(config),
       ...(tags[0] ? { ref: tags[0] } : {}),
       layerCount: layers.length,
       configDigest: `sha256:${sha256Hex(configBytes)}` as Digest,

@@ -1,11 +1,18 @@
-// Public API of the OCI formats: deterministic tar, layers, image config/manifest/index, outputs.
+// Public API of the OCI formats: the one OCI vocabulary (media types, descriptors, manifests and
+// indexes, their validation), deterministic tar, layers, image config/manifest/index, outputs.
 export { OciError, ociErrorCodes } from './errors.ts';
 export type { OciErrorCode } from './errors.ts';
 export { encodeTarHeader, encodeTar, tarPadding, TAR_END } from './format/tar.ts';
 export type { TarHeader, TarEntryType, TarMember } from './format/tar.ts';
-export { goJson, goJsonBytes, sortedRecord } from './format/json.ts';
-export { MEDIA_TYPE, descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';
-export type { Descriptor, Platform, HistoryEntry, RuntimeConfig, ImageConfigInput } from './format/image.ts';
+export { goJson, goJsonBytes, sortedRecord, encodeJson } from './format/json.ts';
+export {
+  MediaTypes, MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, EMPTY_JSON_DIGEST,
+  isIndexMediaType, isManifestMediaType, isLayerMediaType, isNonDistributableLayer, isImageConfigMediaType,
+} from './format/media-types.ts';
+export { descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';
+export type { Descriptor, Platform, ImageManifest, ImageIndex, HistoryEntry, RuntimeConfig, ImageConfigInput } from './format/image.ts';
+export { parseManifest, ManifestProblem, REGISTERED_DIGEST_ALGORITHMS, isRegisteredDigest } from './format/manifest.ts';
+export type { ParsedManifest } from './format/manifest.ts';
 export { LayerBuilder, ParallelGzipWriter, compressLayer, parallelGzip, LAYER_GZIP_OPTIONS, LAYER_GZIP_BLOCK } from './layer.ts';
 export type { LayerBlob } from './layer.ts';
 export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.ts';
 import { dockerConfigCredentials } from './docker-config.ts';
-import { MediaTypes } from './format/manifest.ts';
-import type { ImageIndex, ImageManifest } from './format/manifest.ts';
 import { pushTestImage, pushTestIndex, startDockerRegistry } from './testing.ts';
 import type { TestRegistry } from './testing.ts';
+import { MediaTypes } from '../oci/index.ts';
+import type { ImageIndex, ImageManifest } from '../oci/index.ts';
 
 const sha = (data: Uint8Array) => `sha256:${createHash('sha256').update(data).digest('hex')}` as const;
 

@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
 import { isDigest, silentLogger } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
-import { referenceIdentifier } from '../oci/index.ts';
-import type { ImageReference } from '../oci/index.ts';
+import { encodeJson, isIndexMediaType, MANIFEST_ACCEPT, MediaTypes, referenceIdentifier } from '../oci/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
 import { RegistryClientError } from './errors.ts';
 import { withStallTimeout } from './stall-timeout.ts';
 import type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
-import {
-  MANIFEST_ACCEPT,
-  MediaTypes,
-  encodeJson,
-  isIndexMediaType,
-} from './format/manifest.ts';
-import type { Descriptor, ImageIndex, ImageManifest } from './format/manifest.ts';
 import { isLoopbackRegistry, referrersFallbackTag, registryApiHost } from './format/endpoints.ts';
 
 /** A repository on a registry: what every blob operation is scoped to. */

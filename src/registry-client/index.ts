@@ -13,9 +13,8 @@ export { RegistryClient, parseChallenge } from './client.ts';
 export type { RegistryClientOptions, RepositoryRef, PulledManifest, ReferrersResult, BlobSource } from './client.ts';
 export { dockerConfigCredentials, staticCredentials } from './docker-config.ts';
 export type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
-// Image references are src/oci's (parseImageReference, ImageReference): import them from there.
+// Image references and the OCI vocabulary (media types, descriptors, manifests) are src/oci's:
+// import them from there.
 export { isLoopbackRegistry, referrersFallbackTag, registryApiHost } from './format/endpoints.ts';
-export { MediaTypes, MANIFEST_ACCEPT, EMPTY_JSON_DIGEST, encodeJson, isIndexMediaType, isManifestMediaType } from './format/manifest.ts';
-export type { Descriptor, Platform, ImageManifest, ImageIndex } from './format/manifest.ts';
 export { RegistryClientError, registryClientErrorTable } from './errors.ts';
 export type { RegistryClientErrorCode } from './errors.ts';

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import type { RegistryClient } from './client.ts';
-import { MediaTypes } from './format/manifest.ts';
-import type { Descriptor, ImageIndex, ImageManifest } from './format/manifest.ts';
-import type { ImageReference } from '../oci/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 
 /** A running registry for a test. */

@@ -16,4 +16,3 @@ export { KeyedMutex } from './keyed-mutex.ts';
 export type { KeyedLock } from './keyed-mutex.ts';
 export { isValidName, isValidTag, isSupportedDigest } from './format/grammar.ts';
 export { repositoryGlob, tagGlob } from './format/patterns.ts';
-export { parseManifest, MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST } from './format/manifest.ts';

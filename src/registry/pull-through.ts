@@ -4,8 +4,8 @@ import type { ManifestRecord, MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { RegistryError } from './errors.ts';
 import { repositoryGlob } from './format/patterns.ts';
-import { ManifestProblem, parseManifest } from './format/manifest.ts';
 import type { KeyedLock } from './keyed-mutex.ts';
+import { ManifestProblem, parseManifest } from '../oci/index.ts';
 
 /** An upstream registry, as the pull-through cache needs it (the composition root adapts Kiln's
  *  registry client, credentials included). */

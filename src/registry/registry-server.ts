@@ -12,7 +12,6 @@ import type { AccessController, AccessRequest, Principal } from './access.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryErrorCode } from './errors.ts';
 import { isSupportedDigest, isValidName, isValidTag } from './format/grammar.ts';
-import { ManifestProblem, OCI_INDEX, parseManifest } from './format/manifest.ts';
 import { parseByteRange, parseChunkRange } from './format/ranges.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { KeyedLock } from './keyed-mutex.ts';
@@ -21,6 +20,7 @@ import { PullThroughCache } from './pull-through.ts';
 import type { PullThroughRule } from './pull-through.ts';
 import { ImmutableTags } from './tag-policy.ts';
 import type { ImmutableTagRule } from './tag-policy.ts';
+import { ManifestProblem, MediaTypes, parseManifest } from '../oci/index.ts';
 
 /** Settings of the registry's HTTP behaviour (from the config file). */
 export interface RegistrySettings {
@@ -807,9 +807,9 @@ export class RegistryServer {
       ...(record.artifactType ? { artifactType: record.artifactType } : {}),
       ...(record.annotations ? { annotations: record.annotations } : {}),
     }));
-    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests }));
     exchange.res.statusCode = 200;
-    exchange.res.setHeader('Content-Type', OCI_INDEX);
+    exchange.res.setHeader('Content-Type', MediaTypes.ociIndex);
     exchange.res.setHeader('Content-Length', body.length);
     exchange.res.end(body);
   }

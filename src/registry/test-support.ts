@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../lib/index.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 export function sha256(data: Uint8Array | string): Digest {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -24,9 +25,9 @@ export function makeImage(options: { layerSize?: number; subject?: { digest: Dig
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, nonce: randomBytes(8).toString('hex') }));
   const manifestObject: Record<string, unknown> = {
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+    mediaType: MediaTypes.ociManifest,
+    config: { mediaType: MediaTypes.ociConfig, digest: sha256(config), size: config.length },
+    layers: [{ mediaType: MediaTypes.ociLayer, digest: sha256(layer), size: layer.length }],
   };
   if (options.artifactType) manifestObject.artifactType = options.artifactType;
   if (options.subject) manifestObject.subject = options.subject;
@@ -58,7 +59,7 @@ export class TestClient {
       const response = await this.pushBlob(name, blob);
       if (response.status !== 201) throw new Error(`blob push failed: ${response.status} ${await response.text()}`);
     }
-    return this.request('PUT', `/v2/${name}/manifests/${reference}`, { body: image.manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    return this.request('PUT', `/v2/${name}/manifests/${reference}`, { body: image.manifest, headers: { 'content-type': MediaTypes.ociManifest } });
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { apkPurl, ociPurl } from './model.ts';
 import type { SbomImage, SbomTool } from './model.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 // Pure: a CycloneDX 1.6 JSON BOM of one image. The serial number is derived from the manifest
 // digest so the same image always gets the same document.
@@ -13,7 +14,7 @@ function uuidFrom(text: string): string {
 
 /** The CycloneDX document of one image. */
 export function cyclonedxImageDocument(image: SbomImage, tool: SbomTool): Record<string, unknown> {
-  const imageRef = ociPurl(image.repository, image.digest, { arch: image.ociArch, mediaType: 'application/vnd.oci.image.manifest.v1+json', os: 'linux' });
+  const imageRef = ociPurl(image.repository, image.digest, { arch: image.ociArch, mediaType: MediaTypes.ociManifest, os: 'linux' });
   const osRef = `os:${image.os.ID || 'unknown'}@${image.os.VERSION_ID || 'unknown'}`;
   const refOf = new Map(image.packages.map((pkg) => [pkg.name, apkPurl(pkg, image.os)]));
   const components: Array<Record<string, unknown>> = [

@@ -1,5 +1,6 @@
 import { apkPurl, ociPurl } from './model.ts';
 import type { SbomImage, SbomIndex, SbomTool } from './model.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 // Pure: SPDX 2.3 JSON documents (image-config.md §12) for one image and for the index. Unlike apko,
 // every installed package appears (from the installed database), not only those that embed an SBOM.
@@ -9,8 +10,8 @@ export function spdxId(text: string): string {
   return text.replace(/:/g, '-').replace(/[^A-Za-z0-9.-]/g, (ch) => [...Buffer.from(ch, 'utf8')].map((byte) => `C${byte}`).join(''));
 }
 
-const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const INDEX = 'application/vnd.oci.image.index.v1+json';
+const MANIFEST = MediaTypes.ociManifest;
+const INDEX = MediaTypes.ociIndex;
 
 function supplier(os: Record<string, string>): string {
   return os.NAME ? `Organization: ${os.NAME}` : 'NOASSERTION';

@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Digest } from '../lib/index.ts';
 import { sha256Digest } from '../lib/index.ts';
-import type { Descriptor, ImageManifest, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { MediaTypes } from '../registry-client/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { parseBundle } from './bundle.ts';
 import { CosignAnnotations } from './format/cosign-manifest.ts';
 import { DSSE_ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './format/dsse.ts';
@@ -11,6 +10,8 @@ import { parseStatement } from './format/in-toto.ts';
 import type { Statement } from './format/in-toto.ts';
 import { verifyWithKey } from './signer.ts';
 import { BUNDLE_MEDIA_TYPE } from './storage.ts';
+import { MediaTypes } from '../oci/index.ts';
+import type { Descriptor, ImageManifest } from '../oci/index.ts';
 
 // Duplicate detection, run before signing so that signing what the same key already signed is a
 // no-op (cosign's DupeDetector in pkg/cosign/remote: same payload digest and media type, the new

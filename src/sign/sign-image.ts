@@ -1,8 +1,7 @@
 import type { Witness } from '@sigstore/sign';
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
-import type { Descriptor, ImageIndex, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { isIndexMediaType } from '../registry-client/index.ts';
+import type { Descriptor, ImageIndex, ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { createDsseBundle } from './bundle.ts';
 import { CosignAnnotations, cosignTag } from './format/cosign-manifest.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from './format/dsse.ts';
@@ -12,6 +11,7 @@ import type { ImageSigner } from './signer.ts';
 import { appendCosignLayer, pushBundleReferrer } from './storage.ts';
 import { signLegacyWithWitnesses } from './legacy-keyless.ts';
 import { findSignedBundle, findSignedPayloadLayer } from './existing.ts';
+import { isIndexMediaType } from '../oci/index.ts';
 
 /** Where signatures go: the `.sig` tag (cosign ≤ v2 and every cosign), a Sigstore bundle referrer
  *  (cosign v3), both, or `auto` = the tag always plus a bundle when the registry has the referrers API. */

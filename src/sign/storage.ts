@@ -1,8 +1,9 @@
 import type { Digest } from '../lib/index.ts';
 import { sha256Digest } from '../lib/index.ts';
-import type { Descriptor, ImageManifest, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { MediaTypes } from '../registry-client/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { sameLayer, signatureManifest } from './format/cosign-manifest.ts';
+import { MediaTypes } from '../oci/index.ts';
+import type { Descriptor, ImageManifest } from '../oci/index.ts';
 
 /** Media type of Sigstore bundle referrers (artifactType and layer). */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
-import type { Descriptor, ImageManifest, RegistryClient, RepositoryRef } from '../registry-client/index.ts';
-import { MediaTypes, RegistryClientError } from '../registry-client/index.ts';
+import type { Descriptor, ImageManifest, ImageReference } from '../oci/index.ts';
+import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
+import { RegistryClientError } from '../registry-client/index.ts';
 import { keyTrustMaterial, parseBundle, verifyDsseBundle } from './bundle.ts';
 import type { VerifiedTimestamp } from './bundle.ts';
 import { SignError } from './errors.ts';
@@ -20,6 +20,7 @@ export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig
 import { keyHint } from './keys.ts';
 import { verifyWithKey } from './signer.ts';
 import { verifyLegacyKeyless } from './legacy-keyless.ts';
+import { MediaTypes } from '../oci/index.ts';
 
 /** A string that must match exactly, or a regular expression (cosign's `--certificate-identity-regexp`). */
 export type Matcher = string | RegExp;

@@ -16,10 +16,10 @@ import type { CompareView, ImagePageView, ImagesListView } from '../../src/catal
 import { diffPackages, openImageHistory } from '../../src/factory/index.ts';
 import type { ImageHistoryStore } from '../../src/factory/index.ts';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { ImageIndex, ImageManifest } from '../../src/registry-client/index.ts';
 import { runKiln } from './cli-support.ts';
 import { launchChromium, root, startCatalog } from './catalog-support.ts';
 import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
+import type { ImageIndex, ImageManifest } from '../../src/oci/index.ts';
 
 const out = join(kilnOsCache, 'out');
 const osKey = join(kilnOsCache, 'kiln-os.rsa.pub');

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { ImageManifest } from '../../src/registry-client/index.ts';
 import type { Digest } from '../../src/lib/index.ts';
 import { kiln, startRegistryUnderTest } from './trust-helpers.ts';
+import type { ImageManifest } from '../../src/oci/index.ts';
 
 const exec = promisify(execFile);
 const fixtureRepo = join(import.meta.dirname, '..', 'fixtures', 'apk', 'apko-cli-packages');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { MediaTypes } from '../../src/oci/index.ts';
 
 export const root = join(import.meta.dirname, '..', '..');
 const exec = promisify(execFile);
@@ -193,9 +194,9 @@ export async function buildHelloLayout(dir: string, message: string, tag = 'late
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: MediaTypes.ociLayerGzip, digest: sha256(layer), size: layer.length }],
     }),
   );
   const layout = join(dir, 'layout');
@@ -206,8 +207,8 @@ export async function buildHelloLayout(dir: string, message: string, tag = 'late
     join(layout, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+      mediaType: MediaTypes.ociIndex,
+      manifests: [{ mediaType: MediaTypes.ociManifest, digest: sha256(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
     }),
   );
   return { layout, digest: sha256(manifest), manifest };

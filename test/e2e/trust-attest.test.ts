@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSlsaProvenanceV1 } from '../../src/attest/index.ts';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
 import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { kiln } from './trust-helpers.ts';
+import type { Descriptor, ImageManifest } from '../../src/oci/index.ts';
 
 const env = { COSIGN_PASSWORD: 'attest-pw' };
 

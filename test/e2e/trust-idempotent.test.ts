@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/lib/index.ts';
-import { MediaTypes, RegistryClient } from '../../src/registry-client/index.ts';
-import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
+import { RegistryClient } from '../../src/registry-client/index.ts';
 import { pushTestImage } from '../../src/registry-client/testing.ts';
 import { kiln, startRegistryUnderTest } from './trust-helpers.ts';
+import { MediaTypes } from '../../src/oci/index.ts';
+import type { Descriptor, ImageManifest } from '../../src/oci/index.ts';
 
 const env = { COSIGN_PASSWORD: 'idempotent-pw' };
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';

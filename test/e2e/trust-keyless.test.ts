@@ -11,10 +11,10 @@ import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHand
 import type { HandlerFn } from '@sigstore/mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
 import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { kiln } from './trust-helpers.ts';
+import type { Descriptor, ImageManifest } from '../../src/oci/index.ts';
 
 const IDENTITY = 'https://git.example/team/app/.ci/release.yml@refs/heads/main';
 const ISSUER = 'https://oidc.example';

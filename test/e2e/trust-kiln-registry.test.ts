@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSlsaProvenanceV1 } from '../../src/attest/index.ts';
-import { MediaTypes, RegistryClient } from '../../src/registry-client/index.ts';
+import { RegistryClient } from '../../src/registry-client/index.ts';
 import { COSIGN_SIG_ARTIFACT_TYPE, SIMPLE_SIGNING_MEDIA_TYPE, buildSimpleSigningPayload, decryptPrivateKey } from '../../src/sign/index.ts';
-import type { Descriptor } from '../../src/registry-client/index.ts';
 import { pushTestImage, pushTestIndex } from '../../src/registry-client/testing.ts';
 import { startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 import { kiln } from './trust-helpers.ts';
+import { MediaTypes } from '../../src/oci/index.ts';
+import type { Descriptor } from '../../src/oci/index.ts';
 
 const env = { COSIGN_PASSWORD: 'kiln-registry-pw' };
 

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestImage, buildSlsaProvenanceV1 } from '../../src/attest/index.ts';
 import { RegistryClient } from '../../src/registry-client/index.ts';
-import type { ImageManifest } from '../../src/registry-client/index.ts';
 import { decryptPrivateKey, keySigner } from '../../src/sign/index.ts';
 import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { kiln } from './trust-helpers.ts';
+import type { ImageManifest } from '../../src/oci/index.ts';
 
 const env = { COSIGN_PASSWORD: 'policy-pw' };
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
 import { decryptPrivateKey, publicKeyToPem } from '../../src/sign/index.ts';
-import type { Descriptor, ImageManifest } from '../../src/registry-client/index.ts';
 import { pushTestImage, pushTestIndex, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { distributionBlobPath, kiln } from './trust-helpers.ts';
+import type { Descriptor, ImageManifest } from '../../src/oci/index.ts';
 
 const PASSWORD = 'correct horse battery staple';
 

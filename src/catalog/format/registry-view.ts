@@ -1,3 +1,4 @@
+import { isImageConfigMediaType } from '../../oci/index.ts';
 import type { ManifestRecord, TagRecord } from '../../metadata/index.ts';
 import type { ImageSummary, ImagesQuery, TagView } from './model.ts';
 import { SEVERITY_ORDER } from './model.ts';
@@ -89,7 +90,7 @@ export function imageDigests(group: RepositoryGroup): ManifestRecord[] {
 }
 
 function isAttachmentType(artifactType: string | undefined): boolean {
-  return artifactType !== undefined && !artifactType.startsWith('application/vnd.oci.image.config') && !artifactType.startsWith('application/vnd.docker.container.image');
+  return artifactType !== undefined && !isImageConfigMediaType(artifactType);
 }
 
 /** Reads the list page's query string; unknown values fall back to the defaults. */

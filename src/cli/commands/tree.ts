@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { imageTree } from '../../attest/index.ts';
-import type { Descriptor } from '../../registry-client/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { addRegistryOptions, imageArgument, openClient, signatureRepository } from './trust-options.ts';
 import type { RegistryFlags } from './trust-options.ts';
+import type { Descriptor } from '../../oci/index.ts';
 
 /** `kiln tree`: show signatures, attestations, SBOMs and referrers attached to an image (cosign tree). */
 export function registerTree(program: Command, context: CliContext): void {

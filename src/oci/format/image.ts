@@ -1,21 +1,17 @@
 import type { Digest } from '../../lib/index.ts';
 import { sortedRecord } from './json.ts';
+import { MediaTypes } from './media-types.ts';
 
-// Pure builders of OCI image config, manifest and index documents with apko's field order
-// (image-config.md §10).
-
-export const MEDIA_TYPE = {
-  imageIndex: 'application/vnd.oci.image.index.v1+json',
-  imageManifest: 'application/vnd.oci.image.manifest.v1+json',
-  imageConfig: 'application/vnd.oci.image.config.v1+json',
-  layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-} as const;
+// The OCI vocabulary's shapes (descriptor, platform, manifest, index) and pure builders of image
+// config, manifest and index documents with apko's field order (image-config.md §10).
 
 /** An OCI platform. */
 export interface Platform {
   architecture: string;
   os: string;
   variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
 }
 
 /** An OCI content descriptor (field order as Go's ggcr writes it). */
@@ -26,6 +22,29 @@ export interface Descriptor {
   platform?: Platform;
   annotations?: Record<string, string>;
   artifactType?: string;
+  urls?: string[];
+  data?: string;
+}
+
+/** An OCI image manifest (also used for artifacts: signatures, bundles, attestations). */
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** An OCI image index (multi-platform image, or a referrers list). */
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  manifests: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
 }
 
 /** One history entry of an image config. */
@@ -59,7 +78,7 @@ export interface ImageConfigInput {
   config: RuntimeConfig;
 }
 
-/** The image config document (`application/vnd.oci.image.config.v1+json`) in apko's key order. */
+/** The image config document (MediaTypes.ociConfig) in apko's key order. */
 export function imageConfigDocument(input: ImageConfigInput): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   const runtime = input.config;
@@ -105,7 +124,7 @@ export function descriptor(input: Descriptor): Descriptor {
 export function imageManifestDocument(config: Descriptor, layers: readonly Descriptor[], annotations: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   return {
     schemaVersion: 2,
-    mediaType: MEDIA_TYPE.imageManifest,
+    mediaType: MediaTypes.ociManifest,
     config: descriptor(config),
     layers: layers.map(descriptor),
     ...(Object.keys(annotations).length ? { annotations: sortedRecord(annotations) } : {}),
@@ -116,7 +135,7 @@ export function imageManifestDocument(config: Descriptor, layers: readonly Descr
 export function imageIndexDocument(manifests: readonly Descriptor[], annotations: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   return {
     schemaVersion: 2,
-    mediaType: MEDIA_TYPE.imageIndex,
+    mediaType: MediaTypes.ociIndex,
     manifests: manifests.map(descriptor),
     ...(Object.keys(annotations).length ? { annotations: sortedRecord(annotations) } : {}),
   };

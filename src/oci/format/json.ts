@@ -19,3 +19,9 @@ export function sortedRecord<V>(record: Readonly<Record<string, V>>): Record<str
   for (const key of Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) out[key] = record[key]!;
   return out;
 }
+
+/** Compact JSON bytes as `JSON.stringify` writes them: how Kiln pushes manifests it did not build
+ *  with apko's layout (signatures, attestations, referrers). */
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}

@@ -1,7 +1,7 @@
 import type { Digest } from '../../lib/index.ts';
 import { sha256Digest } from '../../lib/index.ts';
-import type { Descriptor, ImageManifest } from '../../registry-client/index.ts';
-import { MediaTypes } from '../../registry-client/index.ts';
+import { MediaTypes } from '../../oci/index.ts';
+import type { Descriptor, ImageManifest } from '../../oci/index.ts';
 
 /** Layer annotations cosign uses on `.sig`/`.att` manifests (note the two prefixes). */
 export const CosignAnnotations = {

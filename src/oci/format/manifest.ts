@@ -1,21 +1,21 @@
-import type { Digest } from '../../lib/index.ts';
-import { isSupportedDigest } from './grammar.ts';
+import { algorithmOf, isDigest } from '../../lib/index.ts';
+import type { Digest, DigestAlgorithm } from '../../lib/index.ts';
+import { OciError } from '../errors.ts';
+import type { ImageIndex, ImageManifest } from './image.ts';
+import { MANIFEST_MEDIA_TYPES, isIndexMediaType, isNonDistributableLayer } from './media-types.ts';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+// Validation of manifest and index documents received from outside (a push, an upstream registry):
+// the one parser the registry and the pull-through cache use.
 
-/** Manifest media types Kiln accepts on PUT. */
-export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST]);
-const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST]);
+/** The digest algorithms the OCI image spec registers for descriptors. */
+export const REGISTERED_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'sha512'];
 
-/** Layers that may legitimately be absent from the registry (they carry `urls`). */
-function isNonDistributable(mediaType: string): boolean {
-  return mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.') || mediaType === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+/** A valid digest (lib's grammar and lengths) of a registered algorithm. */
+export function isRegisteredDigest(value: string): value is Digest {
+  return isDigest(value) && REGISTERED_DIGEST_ALGORITHMS.includes(algorithmOf(value));
 }
 
-/** What the registry needs to know about a pushed manifest. */
+/** What a registry needs to know about a manifest: the blobs and child manifests it refers to. */
 export interface ParsedManifest {
   mediaType: string;
   blobs: Digest[];
@@ -25,11 +25,11 @@ export interface ParsedManifest {
   annotations?: Record<string, string>;
 }
 
-/** Why a manifest was rejected: `field` names the JSON path at fault. */
-export class ManifestProblem extends Error {
+/** Why a manifest was rejected (code OCI_MANIFEST_INVALID): `field` names the JSON path at fault. */
+export class ManifestProblem extends OciError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super(message);
+    super('OCI_MANIFEST_INVALID', message, { detail: { field } });
     this.field = field;
   }
 }
@@ -44,7 +44,7 @@ function descriptor(value: unknown, field: string): { mediaType: string; digest:
   if (!isObject(value)) throw new ManifestProblem(field, `${field} must be a descriptor object`);
   const { mediaType, digest, size } = value;
   if (typeof mediaType !== 'string' || mediaType.length === 0 || mediaType.length > 255) throw new ManifestProblem(`${field}.mediaType`, `${field}.mediaType must be a media type string`);
-  if (typeof digest !== 'string' || !isSupportedDigest(digest)) throw new ManifestProblem(`${field}.digest`, `${field}.digest is not a supported digest: ${JSON.stringify(digest)}`);
+  if (typeof digest !== 'string' || !isRegisteredDigest(digest)) throw new ManifestProblem(`${field}.digest`, `${field}.digest is not a supported digest: ${JSON.stringify(digest)}`);
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ManifestProblem(`${field}.size`, `${field}.size must be a non-negative integer`);
   if (value.annotations !== undefined) stringMap(value.annotations, `${field}.annotations`);
   return { mediaType, digest, size };
@@ -61,6 +61,20 @@ function stringMap(value: unknown, field: string): Record<string, string> {
  *  fields, `data`, `artifactType`, `subject` and non-distributable layers are accepted. Throws
  *  ManifestProblem. */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
+  return validate(bytes, contentType).parsed;
+}
+
+/** A manifest or index document validated as parseManifest validates it, typed by its kind. */
+export type ManifestDocument = { mediaType: string; index: ImageIndex; manifest?: undefined } | { mediaType: string; manifest: ImageManifest; index?: undefined };
+
+/** Validates a manifest or index read from outside (a layout, an archive, a registry) and returns
+ *  the document itself, typed. Throws ManifestProblem. */
+export function readManifestDocument(bytes: Uint8Array, contentType: string | undefined): ManifestDocument {
+  const { parsed, body } = validate(bytes, contentType);
+  return isIndexMediaType(parsed.mediaType) ? { mediaType: parsed.mediaType, index: body as unknown as ImageIndex } : { mediaType: parsed.mediaType, manifest: body as unknown as ImageManifest };
+}
+
+function validate(bytes: Uint8Array, contentType: string | undefined): { parsed: ParsedManifest; body: Json } {
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -77,7 +91,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     throw new ManifestProblem('mediaType', `Content-Type ${contentType} does not match the manifest's mediaType ${declared}`);
   }
   const parsed: ParsedManifest = { mediaType, blobs: [], children: [] };
-  if (INDEX_TYPES.has(mediaType)) {
+  if (isIndexMediaType(mediaType)) {
     if (body.config !== undefined || body.layers !== undefined) throw new ManifestProblem('config', 'an index must not have config or layers');
     if (!Array.isArray(body.manifests)) throw new ManifestProblem('manifests', 'an index must have a manifests array');
     body.manifests.forEach((item, i) => {
@@ -93,7 +107,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     if (!Array.isArray(body.layers)) throw new ManifestProblem('layers', 'an image manifest must have a layers array');
     body.layers.forEach((item, i) => {
       const layer = descriptor(item, `layers[${i}]`);
-      if (!isNonDistributable(layer.mediaType)) parsed.blobs.push(layer.digest);
+      if (!isNonDistributableLayer(layer.mediaType)) parsed.blobs.push(layer.digest);
     });
     if (typeof body.artifactType !== 'string') parsed.artifactType = config.mediaType;
   }
@@ -103,5 +117,5 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   }
   if (body.subject !== undefined) parsed.subject = descriptor(body.subject, 'subject').digest;
   if (body.annotations !== undefined) parsed.annotations = stringMap(body.annotations, 'annotations');
-  return parsed;
+  return { parsed, body };
 }
