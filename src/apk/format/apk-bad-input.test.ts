@@ -11,7 +11,7 @@ import { readApk, summarizeApk } from './apk-reader.ts';
 import type { ReadApkOptions } from './apk-reader.ts';
 import { buildIndex, readIndex } from './index-archive.ts';
 import { parseRecords } from './record.ts';
-import { signBytes } from './signature.ts';
+import { createSignatureVerifier, signBytes } from './signature.ts';
 import { BLOCK, encodeHeader, padding } from './tar.ts';
 import type { TarWriteHeader } from './tar.ts';
 
@@ -142,6 +142,11 @@ describe('signatures, datahash and identity', () => {
 
   it('refuses a signature made by another key under a trusted name', async () => {
     await expectRefused(craft({ sign: 'other-key' }), 'APK_SIGNATURE_INVALID');
+  });
+
+  it('refuses to build a verifier for an algorithm it cannot verify, with a typed error naming the entry', () => {
+    const entry = { entryName: '.SIGN.DSA.test.rsa.pub', algorithm: 'DSA', keyName: 'test.rsa.pub', signature: Buffer.alloc(1) };
+    expect(() => createSignatureVerifier(entry)).toThrow(expect.objectContaining({ code: 'APK_UNTRUSTED', message: expect.stringContaining('.SIGN.DSA.test.rsa.pub') }));
   });
 
   it('refuses an unsigned package, and one signed by an unknown key', async () => {

@@ -38,9 +38,12 @@ export function chooseSignature(entries: readonly SignatureEntry[], keyring: Key
   return entries.find((entry) => isVerifiableAlgorithm(entry.algorithm) && keyring.has(entry.keyName));
 }
 
-/** A streaming verifier for one signature over bytes fed with `update`. */
+/** A streaming verifier for one signature over bytes fed with `update`. APK_UNTRUSTED for an
+ *  algorithm this library cannot verify (chooseSignature never picks one). */
 export function createSignatureVerifier(entry: SignatureEntry): Verify {
-  if (!isVerifiableAlgorithm(entry.algorithm)) throw new Error(`unsupported signature algorithm ${entry.algorithm}`);
+  if (!isVerifiableAlgorithm(entry.algorithm)) {
+    throw new ApkError('APK_UNTRUSTED', `${entry.entryName}: signature algorithm ${entry.algorithm} cannot be verified (${Object.keys(SIGNATURE_DIGESTS).join(', ')})`, { detail: { entry: entry.entryName, algorithm: entry.algorithm } });
+  }
   return createVerify(SIGNATURE_DIGESTS[entry.algorithm]);
 }
 
