@@ -204,19 +204,22 @@ export function rfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Builds one architecture's image. */
-export async function buildArchImage(input: BuildArchInput): Promise<BuildArchResult> {
-  const { config } = input;
-  const warn = input.warn ?? (() => {});
-  const tree = new FsTree();
+type Warn = (message: string) => void;
+
+const ROOT_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 } as const;
+
+/** The skeleton directories and devices, the build's keys and apk's configuration files. */
+function seedTree(tree: FsTree, input: BuildArchInput): void {
   for (const [path, mode] of SKELETON_DIRS) tree.mkdirAll(path, { mode, uid: 0, gid: 0, mtime: 0 });
   for (const [path, major, minor, mode] of DEVICES) tree.put(path, { type: 'char', mode, uid: 0, gid: 0, mtime: 0, devMajor: major, devMinor: minor });
   for (const key of input.keys) putFile(tree, `etc/apk/keys/${key.name}`, file(key.content));
   putFile(tree, 'etc/apk/arch', file(`${input.arch.apk}\n`));
   putFile(tree, 'etc/apk/world', file(sortedLines(input.world)));
   putFile(tree, 'etc/apk/repositories', file(sortedLines(input.repositories)));
+}
 
-  // packages, in install order
+/** Streams every package into the tree in install order (the next one is read ahead). */
+async function installPackages(tree: FsTree, input: BuildArchInput): Promise<InstalledPackage[]> {
   const owners = new Map<string, PackageOwnership>();
   const installed: InstalledPackage[] = [];
   let done = 0;
@@ -226,17 +229,24 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     done++;
   }
   input.onProgress?.(done, input.packages.length, '');
-  const newest = Math.max(0, ...installed.map((pkg) => pkg.control.pkginfo.buildDate ?? 0));
-  const created = input.buildDateIsFixed ? input.buildDate : Math.max(input.buildDate, newest);
+  return installed;
+}
 
-  // apk database: a real lib/apk/db (Trivy reads exactly that path) unless /lib links to usr/lib
-  const lib = tree.getExact(['lib']);
-  const libIsLink = lib?.type === 'symlink';
+/** Where the apk database went and its records by package name (layers re-render it per layer). */
+interface ApkDatabase {
+  dbDir: string;
+  libIsLink: boolean;
+  records: Map<string, string>;
+}
+
+/** apk's database: a real lib/apk/db (Trivy reads exactly that path) unless /lib links to usr/lib. */
+function writeApkDatabase(tree: FsTree, input: BuildArchInput, installed: readonly InstalledPackage[]): ApkDatabase {
+  const libIsLink = tree.getExact(['lib'])?.type === 'symlink';
   const dbDir = libIsLink ? 'usr/lib/apk/db' : 'lib/apk/db';
-  tree.mkdirAll(dbDir, { mode: 0o755, uid: 0, gid: 0, mtime: 0 });
-  tree.mkdirAll(libIsLink ? 'usr/lib/apk/exec' : 'lib/apk/exec', { mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  tree.mkdirAll(dbDir, ROOT_DIR);
+  tree.mkdirAll(libIsLink ? 'usr/lib/apk/exec' : 'lib/apk/exec', ROOT_DIR);
   if (!libIsLink && !tree.getExact(['usr', 'lib', 'apk'])) {
-    tree.mkdirAll('usr/lib', { mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+    tree.mkdirAll('usr/lib', ROOT_DIR);
     tree.put('usr/lib/apk', { type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 0, linkTarget: '../../lib/apk' });
   }
   const tags = new Map(input.packages.map((pkg) => [pkg.name, pkg.repositoryTag]));
@@ -246,8 +256,12 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
   putFile(tree, `${dbDir}/scripts.tar`, file(scriptsTar(installed, input.buildDate)));
   putFile(tree, `${dbDir}/triggers`, file(triggersFile(installed)));
   putFile(tree, `${dbDir}/lock`, file('', 0o600));
+  return { dbDir, libIsLink, records };
+}
 
-  // accounts
+/** The configured users and groups merged into the packages' passwd/group/shadow, and their home
+ *  directories; returns the final passwd entries. */
+function writeAccounts(tree: FsTree, config: ImageConfig): ReturnType<typeof parsePasswd> {
   const passwdText = passwdContent(text(tree.get('etc/passwd', true)), config.accounts.users);
   putFile(tree, 'etc/passwd', { ...file(passwdText), ...(tree.get('etc/passwd', true) ? { mode: tree.get('etc/passwd', true)!.mode } : {}) });
   if (config.accounts.groups.length) putFile(tree, 'etc/group', file(groupContent(text(tree.get('etc/group', true)), config.accounts.groups)));
@@ -256,53 +270,51 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
   for (const entry of passwd) {
     if (!entry.home || entry.home === '/dev/null' || tree.get(entry.home, true)) continue;
     const parts = entry.home.split('/').filter(Boolean);
-    tree.mkdirAll(parts.slice(0, -1).join('/'), { mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+    tree.mkdirAll(parts.slice(0, -1).join('/'), ROOT_DIR);
     const home = tree.mkdirAll(parts.join('/'), { mode: 0o700, uid: entry.uid, gid: entry.gid, mtime: 0 });
     home.uid = entry.uid;
     home.gid = entry.gid;
     home.mode = 0o700;
   }
+  return passwd;
+}
 
-  // path mutations
-  for (const mutation of config.paths) {
-    if (mutation.permissions === undefined && mutation.type !== 'symlink') warn(`paths: ${mutation.path} has no permissions; it gets mode 0000 (as apko does)`);
-    applyPathMutation(tree, mutation, 0);
+/** CA certificates from the configuration and from provider packages, appended to every bundle
+ *  (image-config.md §6.4; the Java keystore is not updated). */
+function writeCertificates(tree: FsTree, certificates: NonNullable<ImageConfig['certificates']>, installed: readonly InstalledPackage[], created: number, warn: Warn): void {
+  const collected: string[] = [];
+  for (const cert of certificates.additional) {
+    const pem = canonicalCertificate(cert.name, cert.content);
+    const hex = createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+    putFile(tree, `usr/local/share/ca-certificates/${cert.name}-${hex}.crt`, file(pem, 0o644, created));
+    collected.push(pem);
   }
-
-  // CA certificates from the configuration (image-config.md §6.4; the Java keystore is not updated)
-  if (config.certificates) {
-    const collected: string[] = [];
-    for (const cert of config.certificates.additional) {
-      const pem = canonicalCertificate(cert.name, cert.content);
-      const hex = createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-      putFile(tree, `usr/local/share/ca-certificates/${cert.name}-${hex}.crt`, file(pem, 0o644, created));
-      collected.push(pem);
-    }
-    const providers = new Set(config.certificates.providers);
-    const providing = new Set(
-      installed.filter((pkg) => pkg.control.pkginfo.provides.some((provide) => providers.has(provide.split('=')[0]!))).map((pkg) => pkg.control.pkginfo.name),
-    );
-    const certDir = tree.get('usr/local/share/ca-certificates', true);
-    for (const [name, node] of [...(certDir?.children ?? new Map<string, FsNode>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!node.owner || !providing.has(node.owner) || !/\.(crt|pem)$/.test(name) || !node.content) continue;
-      try {
-        collected.push(canonicalCertificate(name, Buffer.from(node.content).toString('utf8')));
-      } catch {
-        warn(`certificates: /usr/local/share/ca-certificates/${name} from ${node.owner} is not one PEM certificate; skipped`);
-      }
-    }
-    for (const bundle of CA_BUNDLES.filter((path) => path.endsWith('.crt') || path.endsWith('.pem'))) {
-      const node = tree.get(bundle, true);
-      if (node?.type !== 'file' || !node.content) continue;
-      let text = Buffer.from(node.content).toString('utf8');
-      if (text && !text.endsWith('\n')) text += '\n';
-      const content = Buffer.from(text + collected.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''));
-      Object.assign(node, { content, sha1: sha1Hex(content), mtime: created });
-      delete node.owner;
+  const providers = new Set(certificates.providers);
+  const providing = new Set(
+    installed.filter((pkg) => pkg.control.pkginfo.provides.some((provide) => providers.has(provide.split('=')[0]!))).map((pkg) => pkg.control.pkginfo.name),
+  );
+  const certDir = tree.get('usr/local/share/ca-certificates', true);
+  for (const [name, node] of [...(certDir?.children ?? new Map<string, FsNode>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!node.owner || !providing.has(node.owner) || !/\.(crt|pem)$/.test(name) || !node.content) continue;
+    try {
+      collected.push(canonicalCertificate(name, Buffer.from(node.content).toString('utf8')));
+    } catch {
+      warn(`certificates: /usr/local/share/ca-certificates/${name} from ${node.owner} is not one PEM certificate; skipped`);
     }
   }
+  for (const bundle of CA_BUNDLES.filter((path) => path.endsWith('.crt') || path.endsWith('.pem'))) {
+    const node = tree.get(bundle, true);
+    if (node?.type !== 'file' || !node.content) continue;
+    let text = Buffer.from(node.content).toString('utf8');
+    if (text && !text.endsWith('\n')) text += '\n';
+    const content = Buffer.from(text + collected.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''));
+    Object.assign(node, { content, sha1: sha1Hex(content), mtime: created });
+    delete node.owner;
+  }
+}
 
-  // CA bundle checksum sidecars
+/** A `.NAME.sha256` sidecar beside every CA bundle present. */
+function writeBundleChecksums(tree: FsTree, created: number): void {
   for (const bundle of CA_BUNDLES) {
     const node = tree.get(bundle, true);
     if (node?.type !== 'file' || !node.content) continue;
@@ -311,63 +323,68 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     const hex = createHash('sha256').update(node.content).digest('hex');
     putFile(tree, `${bundle.slice(0, slash)}/.${base}.sha256`, file(`${hex}  ${base}\n`, 0o444, created));
   }
+}
 
-  // runtime keys
+/** The runtime keyring (never replacing a file a package installed) and the s6 service scripts. */
+function writeRuntimeKeysAndServices(tree: FsTree, config: ImageConfig, created: number): void {
   for (const key of config.contents.runtime_keyring) {
     const path = `etc/apk/keys/${key.name}`;
     if (tree.get(path)) throw new ImageError('IMAGE_KEY_INVALID', `runtime key ${key.name}: /${path} already exists`, { detail: { key: key.name } });
     putFile(tree, path, file(canonicalRsaPublicKey(key.name, key.content), 0o644, created));
   }
-
-  // s6 services
   for (const [name, command] of Object.entries(config.entrypoint.services).sort(([a], [b]) => (a < b ? -1 : 1))) {
     tree.mkdirAll(`sv/${name}`, { mode: 0o777, uid: 0, gid: 0, mtime: 0 });
     putFile(tree, `sv/${name}/run`, file(`#!/bin/execlineb\n${command}\n`, 0o755));
   }
+}
 
-  // busybox links from the package's paths file
+/** busybox applet links from the package's /etc/busybox-paths.d list. */
+function linkBusyboxApplets(tree: FsTree, installed: readonly InstalledPackage[], warn: Warn): void {
   const busybox = tree.get('bin/busybox', true);
-  if (busybox) {
-    const pkg = installed.find((candidate) => candidate.control.pkginfo.name === 'busybox' || candidate.control.pkginfo.provides.some((provide) => provide.startsWith('busybox')));
-    const list = pkg ? text(tree.get(`etc/busybox-paths.d/${pkg.control.pkginfo.name}`, true)) : undefined;
-    if (list === undefined) warn('bin/busybox exists but no /etc/busybox-paths.d list was found; no applet links were made');
-    for (const line of (list ?? '').split('\n')) {
-      const path = line.trim().replace(/^\/+/, '');
-      if (!path || path === 'bin/busybox' || tree.get(path)) continue;
-      const dir = path.slice(0, Math.max(0, path.lastIndexOf('/')));
-      if (dir) tree.mkdirAll(dir, { mode: 0o755, uid: 0, gid: 0, mtime: busybox.mtime });
-      tree.put(path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: busybox.mtime, linkTarget: '/bin/busybox' });
-    }
+  if (!busybox) return;
+  const pkg = installed.find((candidate) => candidate.control.pkginfo.name === 'busybox' || candidate.control.pkginfo.provides.some((provide) => provide.startsWith('busybox')));
+  const list = pkg ? text(tree.get(`etc/busybox-paths.d/${pkg.control.pkginfo.name}`, true)) : undefined;
+  if (list === undefined) warn('bin/busybox exists but no /etc/busybox-paths.d list was found; no applet links were made');
+  for (const line of (list ?? '').split('\n')) {
+    const path = line.trim().replace(/^\/+/, '');
+    if (!path || path === 'bin/busybox' || tree.get(path)) continue;
+    const dir = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+    if (dir) tree.mkdirAll(dir, { mode: 0o755, uid: 0, gid: 0, mtime: busybox.mtime });
+    tree.put(path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: busybox.mtime, linkTarget: '/bin/busybox' });
   }
+}
 
-  // glibc loader cache, only for images that carry /etc/ld.so.conf (as apko does)
+/** The glibc loader cache, only for images that carry /etc/ld.so.conf (as apko does). */
+function writeLdSoCache(tree: FsTree, arch: ArchInfo, warn: Warn): void {
   let ldSoConf: FsNode | undefined;
   try {
     ldSoConf = tree.get('etc/ld.so.conf', true);
   } catch {
     ldSoConf = undefined; // a link loop or escape: no usable ld.so.conf, so no cache
   }
-  if (ldSoConf?.type === 'file' || ldSoConf?.type === 'hardlink') {
-    const cache = buildLdSoCache(tree, input.arch.apk);
-    for (const skipped of cache?.skipped ?? []) warn(`ld.so.cache: ${skipped.path} is a damaged ELF file; left out`);
-    if (cache) putFile(tree, 'etc/ld.so.cache', file(cache.content));
-  }
+  if (ldSoConf?.type !== 'file' && ldSoConf?.type !== 'hardlink') return;
+  const cache = buildLdSoCache(tree, arch.apk);
+  for (const skipped of cache?.skipped ?? []) warn(`ld.so.cache: ${skipped.path} is a damaged ELF file; left out`);
+  if (cache) putFile(tree, 'etc/ld.so.cache', file(cache.content));
+}
 
+/** Warns about missing account files and writes a generic os-release when no package ships one,
+ *  so that the image and its SBOM still identify themselves. */
+function readIdentity(tree: FsTree, warn: Warn): Record<string, string> {
   for (const required of ['etc/passwd', 'etc/group']) if (!tree.get(required, true)) warn(`/${required} is missing from the image`);
   if (!tree.get('etc/os-release', true) && !tree.get('usr/lib/os-release', true)) {
-    // No package ships one (a baselayout normally does): write a minimal one so that the image and
-    // its SBOM still identify themselves.
     warn('/etc/os-release is missing from the packages; writing a generic one');
     putFile(tree, 'etc/os-release', file('ID=kiln\nNAME="Kiln image"\nPRETTY_NAME="Kiln image"\n'));
   }
-  const osRelease = parseOsRelease(text(tree.get('etc/os-release', true)) ?? text(tree.get('usr/lib/os-release', true)) ?? '');
+  return parseOsRelease(text(tree.get('etc/os-release', true)) ?? text(tree.get('usr/lib/os-release', true)) ?? '');
+}
 
-  // layers
-  const groupText = text(tree.get('etc/group', true)) ?? '';
+/** The layer tars: one, or one per planned package group when the config asks for layering. */
+async function serializeLayers(tree: FsTree, config: ImageConfig, installed: readonly InstalledPackage[], passwd: ReturnType<typeof parsePasswd>, db: ApkDatabase): Promise<LayerBlob[]> {
   const users = new Map<number, string>();
   for (const entry of passwd) if (!users.has(entry.uid)) users.set(entry.uid, entry.name);
   const groupNames = new Map<number, string>();
-  for (const entry of parseGroup(groupText)) if (!groupNames.has(entry.gid)) groupNames.set(entry.gid, entry.name);
+  for (const entry of parseGroup(text(tree.get('etc/group', true)) ?? '')) if (!groupNames.has(entry.gid)) groupNames.set(entry.gid, entry.name);
   const groups = config.layering
     ? planLayerGroups(
         installed.map((pkg) => ({
@@ -384,28 +401,35 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     users,
     groupNames,
     installedDb: {
-      path: `${dbDir}/installed`,
-      render: (names) => Buffer.from(names.map((name) => records.get(name) ?? '').join('')),
-      ...(libIsLink ? { alias: 'lib/apk/db/installed' } : {}),
+      path: `${db.dbDir}/installed`,
+      render: (names) => Buffer.from(names.map((name) => db.records.get(name) ?? '').join('')),
+      ...(db.libIsLink ? { alias: 'lib/apk/db/installed' } : {}),
     },
   });
-  const layers = await Promise.all(builders.map((builder) => builder.finish()));
+  return Promise.all(builders.map((builder) => builder.finish()));
+}
 
+/** The image config and manifest over the layers, with apko's history comment. */
+function assembleArchImage(input: BuildArchInput, layers: LayerBlob[], created: number, passwd: ReturnType<typeof parsePasswd>): BuiltImage {
   const createdText = rfc3339(created);
   const annotations: Record<string, string> = { ...input.annotations, 'org.opencontainers.image.created': createdText };
   const title = annotations['org.opencontainers.image.title'];
   const vendor = annotations['org.opencontainers.image.vendor'];
   const comment = title && vendor ? `${title} by ${vendor}` : layers.length === 1 ? 'This is a kiln single-layer image' : undefined;
-  const image = assembleImage({
+  return assembleImage({
     platform: { architecture: input.arch.architecture, os: 'linux', ...(input.arch.variant ? { variant: input.arch.variant } : {}) },
     layers,
     created: createdText,
     author: 'kiln',
     history: layers.map(() => ({ author: 'kiln', created: createdText, created_by: 'kiln', ...(comment ? { comment } : {}) })),
-    runtime: runtimeConfig(config, resolveRunAs(config.accounts['run-as'], passwd), annotations),
+    runtime: runtimeConfig(input.config, resolveRunAs(input.config.accounts['run-as'], passwd), annotations),
     annotations,
   });
-  const files: ImageFileInfo[] = [...tree.walk()].map(({ path, node }) => ({
+}
+
+/** Every path of the final tree, for SBOMs and reports. */
+function listFiles(tree: FsTree): ImageFileInfo[] {
+  return [...tree.walk()].map(({ path, node }) => ({
     path: `/${path}`,
     type: node.type,
     mode: node.mode,
@@ -415,5 +439,30 @@ export async function buildArchImage(input: BuildArchInput): Promise<BuildArchRe
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
     ...(node.owner ? { owner: node.owner } : {}),
   }));
-  return { image, layers, installed, osRelease, created, files, packageSources: embeddedSources(tree, installed) };
+}
+
+/** Builds one architecture's image, step by step in the order apko takes them. */
+export async function buildArchImage(input: BuildArchInput): Promise<BuildArchResult> {
+  const { config } = input;
+  const warn = input.warn ?? (() => {});
+  const tree = new FsTree();
+  seedTree(tree, input);
+  const installed = await installPackages(tree, input);
+  const newest = Math.max(0, ...installed.map((pkg) => pkg.control.pkginfo.buildDate ?? 0));
+  const created = input.buildDateIsFixed ? input.buildDate : Math.max(input.buildDate, newest);
+  const db = writeApkDatabase(tree, input, installed);
+  const passwd = writeAccounts(tree, config);
+  for (const mutation of config.paths) {
+    if (mutation.permissions === undefined && mutation.type !== 'symlink') warn(`paths: ${mutation.path} has no permissions; it gets mode 0000 (as apko does)`);
+    applyPathMutation(tree, mutation, 0);
+  }
+  if (config.certificates) writeCertificates(tree, config.certificates, installed, created, warn);
+  writeBundleChecksums(tree, created);
+  writeRuntimeKeysAndServices(tree, config, created);
+  linkBusyboxApplets(tree, installed, warn);
+  writeLdSoCache(tree, input.arch, warn);
+  const osRelease = readIdentity(tree, warn);
+  const layers = await serializeLayers(tree, config, installed, passwd, db);
+  const image = assembleArchImage(input, layers, created, passwd);
+  return { image, layers, installed, osRelease, created, files: listFiles(tree), packageSources: embeddedSources(tree, installed) };
 }

@@ -19,7 +19,7 @@ import type { BuildArchResult } from './build-arch.ts';
 import { ImageError } from './errors.ts';
 import { byteRange } from './lock.ts';
 import { planImage } from './image-plan.ts';
-import type { ImagePlan } from './image-plan.ts';
+import type { ImagePlan, PlannedRepository } from './image-plan.ts';
 import type { LockFile, LockPackage } from './lock.ts';
 
 // The image build service: resolve (or read the lock), fetch verified packages through the
@@ -277,11 +277,20 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildImage
   return applyImagePlan(plan, options);
 }
 
-/** Applies a plan: fetches and verifies every package, assembles each arch, the index and SBOMs. */
-export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress' | 'remoteKeys' | 'recordedKeys'>): Promise<BuildImageResult> {
-  const { config } = options.loaded;
+type ApplyOptions = Pick<BuildImageOptions, 'loaded' | 'repository' | 'cwd' | 'logger' | 'onProgress' | 'remoteKeys' | 'recordedKeys'>;
+
+/** A build key: its name in the image, where it came from, its bytes. */
+interface PlanKey {
+  name: string;
+  url: string;
+  content: Uint8Array;
+}
+
+/** The plan's keys: recorded bytes (a reproduction), keys the repository client fetched and trusted,
+ *  or local files. */
+function readPlanKeys(plan: ImagePlan, options: ApplyOptions): Promise<PlanKey[]> {
   const cwd = options.cwd ?? process.cwd();
-  const keys = await Promise.all(
+  return Promise.all(
     plan.keyFiles.map(async (file) => {
       const recorded = options.recordedKeys?.get(file);
       if (recorded) return { name: isKeyUrl(file) ? basename(new URL(file).pathname) : basename(file), url: file, content: Buffer.from(recorded) };
@@ -297,116 +306,133 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
       }
     }),
   );
+}
+
+/** One architecture's planned packages as index records the repository client can fetch. */
+function plannedSelections(planned: ImagePlan['arches'][number]): Array<{ record: PackageRecord; repository: PlannedRepository }> {
+  return planned.packages.map((pkg) => {
+    const record = emptyRecord();
+    record.name = pkg.name;
+    record.version = pkg.version;
+    record.identity = pkg.identity;
+    record.arch = planned.arch.apk;
+    if (pkg.size !== undefined) record.size = pkg.size;
+    return { record, repository: pkg.repository };
+  });
+}
+
+/** Lock entries (apko's byte ranges and checksums of signature, control and data) of one arch's packages. */
+async function lockEntries(arch: ArchInfo, fetched: ArchOutput['packages'], result: BuildArchResult): Promise<LockPackage[]> {
+  const entries: LockPackage[] = [];
+  for (const [index, pkg] of fetched.entries()) {
+    const installed = result.installed[index]!;
+    const signatureLength = installed.control.controlOffset;
+    entries.push({
+      name: pkg.record.name,
+      url: pkg.url,
+      version: pkg.record.version,
+      architecture: arch.apk,
+      signature: { range: signatureLength ? byteRange(0, signatureLength) : '', checksum: await signatureChecksum(pkg.path, signatureLength) },
+      control: { range: byteRange(installed.control.controlOffset, installed.control.dataOffset), checksum: `sha1-${Buffer.from(installed.control.identitySha1, 'hex').toString('base64')}` },
+      data: { range: byteRange(installed.control.dataOffset, installed.end.fileSize), checksum: `sha256-${Buffer.from(installed.end.datahash, 'hex').toString('base64')}` },
+      checksum: installed.control.identity,
+    });
+  }
+  return entries;
+}
+
+/** The SBOM's view of one arch's image: its packages with licences, sources and the dependencies
+ *  among installed packages (through provides). */
+function sbomImage(arch: ArchInfo, result: BuildArchResult, repositoryName: string): SbomImage {
+  const installedNames = new Set(result.installed.map((pkg) => pkg.control.pkginfo.name));
+  const provided = new Map<string, string>();
+  for (const pkg of result.installed) {
+    provided.set(pkg.control.pkginfo.name, pkg.control.pkginfo.name);
+    for (const provide of pkg.control.pkginfo.provides) provided.set(provide.split('=')[0]!, pkg.control.pkginfo.name);
+  }
+  return {
+    digest: result.image.manifest.digest,
+    ociArch: arch.oci,
+    apkArch: arch.apk,
+    layers: result.layers.map((layer) => ({ digest: layer.digest, mediaType: MediaTypes.ociLayerGzip })),
+    os: result.osRelease,
+    created: rfc3339(result.created),
+    repository: repositoryName,
+    packages: result.installed.map((pkg) => {
+      const info = pkg.control.pkginfo;
+      return {
+        name: info.name,
+        version: info.version,
+        arch: info.arch ?? arch.apk,
+        ...(info.license ? { license: info.license } : {}),
+        ...(info.description ? { description: info.description } : {}),
+        ...(info.url ? { url: info.url } : {}),
+        ...(info.origin ? { origin: info.origin } : {}),
+        ...(info.maintainer ? { maintainer: info.maintainer } : {}),
+        controlSha1: pkg.control.identitySha1,
+        dataSha256: pkg.end.datahash,
+        dependsOn: [...new Set(info.depends.map((dep) => provided.get(dep.replace(/^!/, '').split(/[<>=~]/)[0]!)).filter((name): name is string => name !== undefined && installedNames.has(name) && name !== info.name))],
+        ...(result.packageSources.get(info.name) ? { sources: result.packageSources.get(info.name)! } : {}),
+      };
+    }),
+  };
+}
+
+/** Fetches (verified) and assembles one architecture: installing starts with the first package
+ *  ready in install order while the rest are still being fetched. */
+async function applyArch(plan: ImagePlan, planned: ImagePlan['arches'][number], keys: readonly PlanKey[], repositoryName: string, options: ApplyOptions): Promise<{ output: ArchOutput; lock: LockPackage[] }> {
+  const { arch } = planned;
+  const selected = plannedSelections(planned);
+  let fetchedCount = 0;
+  const fetching = selected.map(async ({ record, repository }) => {
+    const file = await options.repository.fetchPackage({ record, repository, arch: arch.apk });
+    options.onProgress?.('fetch', ++fetchedCount, selected.length, `${record.name}-${record.version}`);
+    return { record, repository, ...file };
+  });
+  for (const fetch of fetching) fetch.catch(() => {}); // each is awaited below
+  const result = await buildArchImage({
+    config: options.loaded.config,
+    arch,
+    packages: selected.map(({ record, repository }, index) => ({
+      name: record.name,
+      version: record.version,
+      location: packageUrl(repository, arch.apk, record.name, record.version),
+      ...(repository.tag ? { repositoryTag: repository.tag } : {}),
+      open: () => openFetched(fetching[index]!),
+    })),
+    keys: keys.map((key) => ({ name: key.name, content: key.content })),
+    repositories: plan.runtimeRepositories,
+    world: planned.world,
+    buildDate: plan.buildDate,
+    buildDateIsFixed: plan.buildDateIsFixed,
+    annotations: plan.annotations,
+    warn: (message) => options.logger?.warn({ arch: arch.apk, detail: message }, 'image build warning'),
+    onProgress: (done, total, item) => options.onProgress?.(`install ${arch.apk}`, done, total, item),
+  });
+  const fetched = await Promise.all(fetching);
+  const packages = fetched.map((pkg) => ({ record: pkg.record, url: pkg.url, path: pkg.path, size: pkg.size, datahash: pkg.datahash }));
+  return { output: { arch, result, packages, sbom: sbomImage(arch, result, repositoryName) }, lock: await lockEntries(arch, packages, result) };
+}
+
+/** Applies a plan: fetches and verifies every package, assembles each arch, the index and SBOMs. */
+export async function applyImagePlan(plan: ImagePlan, options: ApplyOptions): Promise<BuildImageResult> {
+  const keys = await readPlanKeys(plan, options);
   const arches = plan.arches.map((planned) => planned.arch);
   const repositories = [...new Map(plan.arches.flatMap((planned) => planned.packages.map((pkg) => [pkg.repository.url, pkg.repository] as const))).values()];
-  const annotations = plan.annotations;
-  const runtimeRepositories = plan.runtimeRepositories;
-  const selections = new Map(
-    plan.arches.map((planned) => [
-      planned.arch.oci,
-      planned.packages.map((pkg) => {
-        const record = emptyRecord();
-        record.name = pkg.name;
-        record.version = pkg.version;
-        record.identity = pkg.identity;
-        record.arch = planned.arch.apk;
-        if (pkg.size !== undefined) record.size = pkg.size;
-        return { record, repository: pkg.repository };
-      }),
-    ]),
-  );
-  // fetch (verified) and assemble each arch
-  const reference = parseImageReference(plan.tag);
-  const repositoryName = reference.repository.split('/').pop()!;
+  const repositoryName = parseImageReference(plan.tag).repository.split('/').pop()!;
   const outputs: ArchOutput[] = [];
   const lockPackages: LockPackage[] = [];
-  const fixed = plan.buildDateIsFixed;
-  const buildDate = plan.buildDate;
-  for (const arch of arches) {
-    const selected = selections.get(arch.oci)!;
-    let fetchedCount = 0;
-    // Every package is fetched (and its cached copy verified) at once; installing starts with the
-    // first one ready in install order instead of waiting for the last.
-    const fetching = selected.map(async ({ record, repository }) => {
-      const file = await options.repository.fetchPackage({ record, repository, arch: arch.apk });
-      options.onProgress?.('fetch', ++fetchedCount, selected.length, `${record.name}-${record.version}`);
-      return { record, repository, ...file };
-    });
-    for (const fetch of fetching) fetch.catch(() => {}); // each is awaited below
-    const result = await buildArchImage({
-      config,
-      arch,
-      packages: selected.map(({ record, repository }, index) => ({
-        name: record.name,
-        version: record.version,
-        location: packageUrl(repository, arch.apk, record.name, record.version),
-        ...(repository.tag ? { repositoryTag: repository.tag } : {}),
-        open: () => openFetched(fetching[index]!),
-      })),
-      keys: keys.map((key) => ({ name: key.name, content: key.content })),
-      repositories: runtimeRepositories,
-      world: plan.arches.find((planned) => planned.arch.oci === arch.oci)!.world,
-      buildDate,
-      buildDateIsFixed: fixed,
-      annotations,
-      warn: (message) => options.logger?.warn({ arch: arch.apk, detail: message }, 'image build warning'),
-      onProgress: (done, total, item) => options.onProgress?.(`install ${arch.apk}`, done, total, item),
-    });
-    const fetched = await Promise.all(fetching);
-    for (const [index, pkg] of fetched.entries()) {
-      const installed = result.installed[index]!;
-      const signatureLength = installed.control.controlOffset;
-      lockPackages.push({
-        name: pkg.record.name,
-        url: pkg.url,
-        version: pkg.record.version,
-        architecture: arch.apk,
-        signature: { range: signatureLength ? byteRange(0, signatureLength) : '', checksum: await signatureChecksum(pkg.path, signatureLength) },
-        control: { range: byteRange(installed.control.controlOffset, installed.control.dataOffset), checksum: `sha1-${Buffer.from(installed.control.identitySha1, 'hex').toString('base64')}` },
-        data: { range: byteRange(installed.control.dataOffset, installed.end.fileSize), checksum: `sha256-${Buffer.from(installed.end.datahash, 'hex').toString('base64')}` },
-        checksum: installed.control.identity,
-      });
-    }
-    const installedNames = new Set(result.installed.map((pkg) => pkg.control.pkginfo.name));
-    const provided = new Map<string, string>();
-    for (const pkg of result.installed) {
-      provided.set(pkg.control.pkginfo.name, pkg.control.pkginfo.name);
-      for (const provide of pkg.control.pkginfo.provides) provided.set(provide.split('=')[0]!, pkg.control.pkginfo.name);
-    }
-    const sbom: SbomImage = {
-      digest: result.image.manifest.digest,
-      ociArch: arch.oci,
-      apkArch: arch.apk,
-      layers: result.layers.map((layer) => ({ digest: layer.digest, mediaType: MediaTypes.ociLayerGzip })),
-      os: result.osRelease,
-      created: rfc3339(result.created),
-      repository: repositoryName,
-      packages: result.installed.map((pkg) => {
-        const info = pkg.control.pkginfo;
-        return {
-          name: info.name,
-          version: info.version,
-          arch: info.arch ?? arch.apk,
-          ...(info.license ? { license: info.license } : {}),
-          ...(info.description ? { description: info.description } : {}),
-          ...(info.url ? { url: info.url } : {}),
-          ...(info.origin ? { origin: info.origin } : {}),
-          ...(info.maintainer ? { maintainer: info.maintainer } : {}),
-          controlSha1: pkg.control.identitySha1,
-          dataSha256: pkg.end.datahash,
-          dependsOn: [...new Set(info.depends.map((dep) => provided.get(dep.replace(/^!/, '').split(/[<>=~]/)[0]!)).filter((name): name is string => name !== undefined && installedNames.has(name) && name !== info.name))],
-          ...(result.packageSources.get(info.name) ? { sources: result.packageSources.get(info.name)! } : {}),
-        };
-      }),
-    };
-    outputs.push({ arch, result, packages: fetched.map((pkg) => ({ record: pkg.record, url: pkg.url, path: pkg.path, size: pkg.size, datahash: pkg.datahash })), sbom });
+  for (const planned of plan.arches) {
+    const { output, lock } = await applyArch(plan, planned, keys, repositoryName, options);
+    outputs.push(output);
+    lockPackages.push(...lock);
   }
 
   const created = Math.max(...outputs.map((output) => output.result.created));
   const createdText = rfc3339(created);
   const index = assembleIndex(
     outputs.map((output) => output.result.image),
-    { ...annotations, 'org.opencontainers.image.created': createdText },
+    { ...plan.annotations, 'org.opencontainers.image.created': createdText },
   );
   const perArch = new Map(outputs.map((output) => [output.arch.apk, spdxImageDocument(output.sbom, KILN_SBOM_TOOL)]));
   const spdxIndex = spdxIndexDocument({ digest: index.index.digest, created: createdText, repository: repositoryName, images: outputs.map((output) => output.sbom) }, KILN_SBOM_TOOL);
@@ -415,7 +441,7 @@ export async function applyImagePlan(plan: ImagePlan, options: Pick<BuildImageOp
     version: 'v1',
     config: { name: options.loaded.path, checksum: options.loaded.checksum },
     contents: {
-      keyring: keys.map((key) => ({ name: key.url.replace(/^https?:\/\//, ''), url: key.url, content: key.content.toString('utf8') })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      keyring: keys.map((key) => ({ name: key.url.replace(/^https?:\/\//, ''), url: key.url, content: Buffer.from(key.content).toString('utf8') })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       build_repositories: [],
       runtime_repositories: [],
       repositories: arches.flatMap((arch) =>
