@@ -285,7 +285,7 @@ function createWebhookSink(config: RegistryConfig, logger: Logger, source: () =>
 }
 
 /** What `openStores` returns. */
-export interface OpenStores {
+interface OpenStores {
   blobs: BlobStore;
   metadata: MetadataStore;
   /** The digest lock pushes and GC share: in-process with SQLite, PostgreSQL advisory locks (across
@@ -298,7 +298,7 @@ export interface OpenStores {
 
 /** The configured blob and metadata stores, prepared for use: the filesystem store cleaned of what a
  *  crash left, the S3 bucket checked, the PostgreSQL schema migrated. */
-export async function openStores(config: RegistryConfig, logger: Logger): Promise<OpenStores> {
+async function openStores(config: RegistryConfig, logger: Logger): Promise<OpenStores> {
   let blobs: BlobStore;
   let closeBlobs = (): void => undefined;
   let blobRedirect: ((digest: Digest) => Promise<string>) | undefined;

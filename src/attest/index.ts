@@ -7,6 +7,8 @@
  *   await attestImage({ client, reference, signer, predicateType: SLSA_PROVENANCE_V1, predicate });
  *   await verifyAttestations({ client, reference, policy: { keys }, predicateType: SLSA_PROVENANCE_V1 });
  */
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { AttestError, attestErrorCodes } from './errors.ts';
 export type { AttestErrorCode } from './errors.ts';
 export { PREDICATE_TYPES, predicateTypeUri, predicateTypeMatches } from './format/predicate-types.ts';

@@ -82,7 +82,7 @@ export interface CompiledBuild {
 }
 
 /** What compilation needs besides the recipe. */
-export interface CompileOptions {
+interface CompileOptions {
   arch: ArchInfo;
   library: PipelineLibrary;
   /** Recipe opted into network for all steps (annotation `kiln.dev/network: "true"`). */
@@ -93,7 +93,7 @@ export interface CompileOptions {
 export const NETWORK_ANNOTATION = 'kiln.dev/network';
 
 /** Variables common to every package context of a build. */
-export function baseVariables(recipe: Recipe, arch: ArchInfo): Map<string, string> {
+function baseVariables(recipe: Recipe, arch: ArchInfo): Map<string, string> {
   const vars = new Map<string, string>([
     ['package.name', recipe.package.name],
     ['package.version', recipe.package.version],
@@ -120,7 +120,7 @@ export function baseVariables(recipe: Recipe, arch: ArchInfo): Map<string, strin
 }
 
 /** Variables of one package context (main or a subpackage). */
-export function contextVariables(recipe: Recipe, arch: ArchInfo, packageName: string, isMain: boolean): Map<string, string> {
+function contextVariables(recipe: Recipe, arch: ArchInfo, packageName: string, isMain: boolean): Map<string, string> {
   const vars = baseVariables(recipe, arch);
   vars.set('targets.contextdir', `${GUEST_OUTDIR}/${packageName}`);
   vars.set('context.name', packageName);

@@ -36,7 +36,7 @@ export interface EngineContext {
 }
 
 /** What ran: the number of steps and the wall time of each `runs` step. */
-export interface EngineStats {
+interface EngineStats {
   stepsRun: number;
   timings?: { step: string; ms: number }[];
 }
@@ -63,7 +63,7 @@ export function stepScript(step: CompiledStep): string {
   return `set -e\n(set -o pipefail) 2>/dev/null && set -o pipefail\n[ -d ${dir} ] || mkdir -p ${dir}\ncd ${dir}\n${step.runs ?? ''}\nexit 0\n`;
 }
 
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 

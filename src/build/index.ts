@@ -1,4 +1,6 @@
 // Public API of the package builder (melange-compatible recipes, pipelines, sandbox, packages).
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { BuildError, buildErrorCodes } from './errors.ts';
 export type { BuildErrorCode } from './errors.ts';
 export { loadRecipe } from './recipe/load.ts';

@@ -2,7 +2,7 @@ import { BuildError } from './errors.ts';
 import type { EnvironmentConfig } from './recipe/schema.ts';
 
 /** The user build steps run as, in the guest. */
-export interface GuestUser {
+interface GuestUser {
   uid: number;
   gid: number;
 }

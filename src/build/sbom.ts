@@ -4,7 +4,7 @@ import type { SourceReference } from './compile.ts';
 // shaped like melange's (operating system, the apk package, the recipe, upstream sources).
 
 /** Inputs of one package's SBOM. */
-export interface SbomInput {
+interface SbomInput {
   packageName: string;
   fullVersion: string;
   arch: string;

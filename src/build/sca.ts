@@ -15,7 +15,7 @@ const PC_DIRS = new Set(['usr/local/lib/pkgconfig', 'usr/local/share/pkgconfig',
 const IGNORED_INTERPRETERS = new Set(['sh', 'python', 'python3', 'awk', 'luajit']);
 
 /** SCA switches of a package (`package.options` / subpackage `options`). */
-export interface ScaOptions {
+interface ScaOptions {
   noProvides?: boolean;
   noDepends?: boolean;
   noCommands?: boolean;

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 
 /** What a command needs from its surroundings, so commands run in-process in tests. */
 export interface CliContext {
@@ -11,7 +10,6 @@ export interface CliContext {
 }
 
 /** A command group (`kiln apk …`, `kiln image …`) adds its commands to the program. */
-export type RegisterCommands = (program: Command, context: CliContext) => void;
 
 /** Prints a value as one line of JSON on stdout, the `--json` contract for CI. */
 export function printJson(context: CliContext, value: unknown): void {

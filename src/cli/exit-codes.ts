@@ -2,9 +2,9 @@ import { isKilnError, USAGE_ERROR_CODES } from '../lib/index.ts';
 
 /** Exit codes: 0 success, 1 a failure the user can act on, 2 bad usage, 3 a bug in Kiln. */
 export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
+const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
-export const EXIT_BUG = 3;
+const EXIT_BUG = 3;
 
 /** A failed system call on a named path (ENOENT, EACCES, EISDIR …) that no service wrapped: the
  *  environment's doing, not Kiln's, so it is reported as an ordinary failure naming the path. */

@@ -29,7 +29,7 @@ export interface LazyCommand {
 }
 
 /** A group command (`kiln apk`) that only holds subcommands, declared in program.ts's table. */
-export interface GroupCommand {
+interface GroupCommand {
   readonly parent: readonly string[];
   readonly group: string;
   readonly description: string;
@@ -76,7 +76,7 @@ export interface DeclaredCommand {
 /** What the commands are declared from: the top-level outlines (command-outlines.ts), read at
  *  start-up, and every command's whole declaration (command-manifest.ts), imported only when commander
  *  reaches a command: reading all of it cost `kiln --version` about 6 ms. */
-export interface Declarations {
+interface Declarations {
   outlines: readonly DeclaredCommand[];
   whole?: readonly DeclaredCommand[];
 }
@@ -117,7 +117,7 @@ function pathKey(path: readonly string[]): string {
 }
 
 /** The subcommand of `root` at `path`; the steps name only paths declared before them. */
-export function commandAt(root: Command, path: readonly string[]): Command {
+function commandAt(root: Command, path: readonly string[]): Command {
   let command = root;
   for (const name of path) {
     const next = command.commands.find((child) => child.name() === name);
@@ -156,7 +156,7 @@ interface Stand {
 }
 
 /** How declareCommands declares and registers. */
-export interface DeclareOptions {
+interface DeclareOptions {
   /** The run's arguments; without them every command is declared in full at once, as for help. */
   argv?: readonly string[];
   /** Called with each command registered for real (declarations inherit their parent's settings). */

@@ -1,5 +1,7 @@
 // Public API of compliance evidence: hardening checks of images, their NIST SP 800-53 rev 5
 // mapping, and OSCAL documents (component-definition, assessment-results, POA&M).
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { ComplianceError, complianceErrorCodes } from './errors.ts';
 export type { ComplianceErrorCode } from './errors.ts';
 export { SEVERITIES } from './format/check-model.ts';

@@ -1,3 +1,5 @@
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { AptSourceFetcher, DEFAULT_DEBIAN_MIRRORS } from './source-fetcher.ts';
 export type { AptSourceOptions, DebianSourceRequest, FetchedDebianSource, FetchedFile } from './source-fetcher.ts';
 export { parseChangelog } from './format/changelog.ts';

@@ -162,7 +162,7 @@ export function canonicalRsaPublicKey(name: string, pem: string): string {
 }
 
 /** Canonical PEM of exactly one X.509 certificate, or an IMAGE_KEY_INVALID error naming `name`. */
-export function canonicalCertificate(name: string, pem: string): string {
+function canonicalCertificate(name: string, pem: string): string {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----/g) ?? [];
   if (blocks.length !== 1) throw new ImageError('IMAGE_KEY_INVALID', `certificate ${name}: expected exactly one PEM CERTIFICATE block, found ${blocks.length}`, { detail: { certificate: name } });
   try {

@@ -1,4 +1,6 @@
 // Public API of the image assembler (apko-compatible).
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { ImageError, imageErrorCodes } from './errors.ts';
 export type { ImageErrorCode } from './errors.ts';
 export { normalizeArchs } from './config/archs.ts';

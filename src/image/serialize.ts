@@ -9,7 +9,7 @@ import type { FsNode, FsTree } from './fs/tree.ts';
 // walk order and links to it after, so a reader always meets the target first.
 
 /** Options of {@link serializeTree}. */
-export interface SerializeOptions {
+interface SerializeOptions {
   /** Package names per group layer (layering); absent = one layer. */
   groups?: readonly (readonly string[])[];
   /** uid → user name and gid → group name for tar uname/gname (from the final /etc/passwd, /etc/group). */
@@ -20,7 +20,7 @@ export interface SerializeOptions {
 }
 
 /** Per-layer entry counts and the builders, in manifest order (groups…, top). */
-export interface SerializedLayers {
+interface SerializedLayers {
   builders: LayerBuilder[];
 }
 

@@ -4,7 +4,7 @@
 // byte order or machine.
 
 /** Options of a synthetic ELF file; every field has a default. */
-export interface TestElfOptions {
+interface TestElfOptions {
   /** ELFCLASS64 (default) or ELFCLASS32. */
   is64?: boolean;
   /** Little-endian (default) or big-endian. */

@@ -32,4 +32,3 @@ export const libErrorCodes = {
   INPUT_INVALID: 'a YAML or JSON input is malformed (syntax error, an anchor that contains itself)',
 } as const satisfies ErrorCodeTable<string>;
 
-export type LibErrorCode = keyof typeof libErrorCodes;

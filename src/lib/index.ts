@@ -1,9 +1,11 @@
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { KilnError, isKilnError, libErrorCodes, USAGE_ERROR_CODES } from './errors.ts';
-export type { ErrorCodeTable, LibErrorCode } from './errors.ts';
+export type { ErrorCodeTable } from './errors.ts';
 export { DIGEST_ALGORITHMS, DIGEST_GRAMMAR, algorithmOf, digestWith, isDigest, parseDigest, sha256Hex, sha256Digest } from './digest.ts';
 export type { Digest, DigestAlgorithm } from './digest.ts';
 export { silentLogger } from './logger.ts';
-export type { Logger, Progress, OnProgress } from './logger.ts';
+export type { Logger, Progress } from './logger.ts';
 export { assertAbsent, assertDirectory, writeFileAtomic, pathExists } from './fs-atomic.ts';
 export { DEFAULT_TEXT_LIMITS, jsonErrorText, loadYamlBounded, parseJsonBounded, parseYamlBounded } from './structured-text.ts';
 export type { BoundedYaml, BoundedYamlOptions, TextLimits } from './structured-text.ts';

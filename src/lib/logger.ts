@@ -22,4 +22,3 @@ export interface Progress {
   item?: string;
 }
 
-export type OnProgress = (progress: Progress) => void;

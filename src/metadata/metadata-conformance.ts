@@ -8,7 +8,7 @@ import type { ManifestRecord, MetadataStore } from './port.ts';
 import { MediaTypes } from '../oci/index.ts';
 
 /** How the suite makes and disposes of a fresh, empty store for each case. */
-export interface MetadataHarness {
+interface MetadataHarness {
   create(): Promise<MetadataStore>;
   cleanup(store: MetadataStore): Promise<void>;
   /** Closes and reopens the same database (a restart); optional for in-memory drivers. */

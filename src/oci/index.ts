@@ -1,12 +1,14 @@
 // Public API of the OCI formats: the one OCI vocabulary (media types, descriptors, manifests and
 // indexes, their validation), deterministic tar, layers, image config/manifest/index, outputs.
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { OciError, ociErrorCodes } from './errors.ts';
 export type { OciErrorCode } from './errors.ts';
 export { encodeTarHeader, encodeTar, tarPadding, TAR_END } from './format/tar.ts';
 export type { TarHeader, TarEntryType, TarMember } from './format/tar.ts';
 export { goJson, goJsonBytes, sortedRecord, encodeJson } from './format/json.ts';
 export {
-  MediaTypes, MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, EMPTY_JSON_DIGEST,
+  MediaTypes, MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES,
   isIndexMediaType, isManifestMediaType, isLayerMediaType, isNonDistributableLayer, isImageConfigMediaType,
 } from './format/media-types.ts';
 export { descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';

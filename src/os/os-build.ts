@@ -24,7 +24,7 @@ export interface OsBuildRequest {
 }
 
 /** Package result as the package builder reports it. */
-export interface OsPackageOutcome {
+interface OsPackageOutcome {
   name: string;
   status: string;
   error?: string;

@@ -9,6 +9,8 @@
  *
  * Everything pulled is verified against its digest; manifests are pushed and returned verbatim.
  */
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { RegistryClient, parseChallenge } from './client.ts';
 export type { RegistryClientOptions, RepositoryRef, PulledManifest, ReferrersResult, BlobSource } from './client.ts';
 export { dockerConfigCredentials, staticCredentials } from './docker-config.ts';

@@ -93,7 +93,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 
 /** A tar archive holding one regular file (ustar header + content + padding + end blocks). */
-export function tinyTar(name: string, content: string): Buffer {
+function tinyTar(name: string, content: string): Buffer {
   const data = Buffer.from(content);
   const header = Buffer.alloc(512);
   header.write(name, 0, 100);

@@ -32,7 +32,7 @@ export interface PullThroughRule {
 }
 
 /** What the cache writes through: the registry's own stores and digest lock. */
-export interface PullThroughDependencies {
+interface PullThroughDependencies {
   blobs: BlobStore;
   metadata: MetadataStore;
   digestLocks: KeyedLock;

@@ -1,4 +1,6 @@
 // Public API of SBOM generation: SPDX 2.3 and CycloneDX 1.6 JSON documents.
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { SbomError, sbomErrorCodes } from './errors.ts';
 export type { SbomErrorCode } from './errors.ts';
 export { apkPurl, ociPurl } from './model.ts';

@@ -9,6 +9,8 @@
  * `verifyBundleReferrer`, the `findSigned*` duplicate checks, DSSE/in-toto formats) are shared
  * with `src/attest`.
  */
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { SignError, signErrorCodes } from './errors.ts';
 export type { SignErrorCode } from './errors.ts';
 export {

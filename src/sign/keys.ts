@@ -145,7 +145,7 @@ export function loadPlainPrivateKey(pem: string, source = 'key'): KeyObject {
 }
 
 /** Accepts what cosign does: ECDSA P-256/384/521, RSA 2048–4096, Ed25519. */
-export function assertSupportedKey(key: KeyObject, source: string): void {
+function assertSupportedKey(key: KeyObject, source: string): void {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'ec' && ['prime256v1', 'secp384r1', 'secp521r1'].includes(details.namedCurve ?? '')) return;

@@ -49,7 +49,7 @@ export async function signLegacyWithWitnesses(signer: ImageSigner, payload: Uint
 /** Turns a legacy keyless `.sig` layer (signature, certificate, chain, Rekor bundle annotations)
  *  into a Sigstore v0.1 message-signature bundle so @sigstore/verify checks the certificate chain,
  *  SCT, Rekor SET and entry body exactly as for bundles. */
-export function legacyLayerBundle(payload: Uint8Array, annotations: Record<string, string>, where: string): Bundle {
+function legacyLayerBundle(payload: Uint8Array, annotations: Record<string, string>, where: string): Bundle {
   const certificates = pemBlocks(`${annotations[CosignAnnotations.certificate] ?? ''}\n${annotations[CosignAnnotations.chain] ?? ''}`).map((pem) => ({
     rawBytes: new X509Certificate(pem).raw.toString('base64'),
   }));

@@ -7,7 +7,7 @@ import { StorageError } from './errors.ts';
 import type { BlobStore } from './port.ts';
 
 /** How the suite makes and disposes of a fresh, empty store for each case. */
-export interface BlobStoreHarness {
+interface BlobStoreHarness {
   create(): Promise<BlobStore>;
   cleanup(store: BlobStore): Promise<void>;
   /** Lists leftovers that are neither committed blobs nor staged uploads (temp files); must be empty. */

@@ -1,3 +1,5 @@
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export type { BlobStore, BlobInfo, StagedUpload } from './port.ts';
 export { StorageError, storageErrorCodes } from './errors.ts';
 export type { StorageErrorCode } from './errors.ts';

@@ -130,7 +130,7 @@ export interface Policy {
 }
 
 /** A policy's `hardening` section: which checks of `kiln comply check` must pass, attested by whom. */
-export interface HardeningRule {
+interface HardeningRule {
   authorities: string[];
   /** `all` checks of the attestation, or these ids. */
   require: 'all' | string[];

@@ -12,7 +12,7 @@ import type { BuildEnvironment, BuildEnvironmentProvider } from './provider.ts';
 const run = promisify(execFile);
 
 /** A repository client opened for one recipe's keyring; closed when its environment is assembled. */
-export interface RecipeRepository {
+interface RecipeRepository {
   repository: PackageRepositoryPort;
   remoteKeys: ReadonlyMap<string, { name: string; content: Uint8Array }>;
   close: () => void;

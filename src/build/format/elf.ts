@@ -5,13 +5,11 @@ import { BuildError } from '../errors.ts';
 // headers and the dynamic string table — a few hundred bytes per file — and must reject truncated
 // input with a typed error instead of reading out of bounds.
 
-export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 
-/** `e_type` values. */
-export const ET_REL = 1;
+/** `e_type` values of loadable files (relocatable objects and core dumps are not). */
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
-export const ET_CORE = 4;
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;

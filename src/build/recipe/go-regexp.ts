@@ -44,7 +44,7 @@ export function compileGoRegexp(pattern: string, where: string): RegExp {
 
 /** Go `Regexp.Expand`: `$$` → `$`; `$name` takes the longest run of [A-Za-z0-9_]; `${name}`;
  *  an all-digit name is a group number; an unknown group expands to "". */
-export function expandGoTemplate(template: string, match: RegExpExecArray): string {
+function expandGoTemplate(template: string, match: RegExpExecArray): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const ch = template[i]!;

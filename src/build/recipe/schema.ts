@@ -52,7 +52,7 @@ export interface Step {
 }
 
 /** A declared input of a pipeline definition. */
-export interface PipelineInput {
+interface PipelineInput {
   description?: string | undefined;
   default?: string | undefined;
   required?: boolean | undefined;
@@ -60,7 +60,7 @@ export interface PipelineInput {
 
 const inputSchema = z.strictObject({ description: optStr, default: optStr, required: opt(bool) });
 
-export const stepSchema: z.ZodType<Step> = z.lazy(() =>
+const stepSchema: z.ZodType<Step> = z.lazy(() =>
   z
     .strictObject({
       name: optStr,
@@ -89,7 +89,7 @@ const userSchema = z.looseObject({ username: str, uid: opt(uint), gid: opt(uint)
 const groupSchema = z.looseObject({ groupname: str, gid: opt(uint), members: strList });
 
 /** The apko image configuration used for build and test guests (the subset recipes use). */
-export const environmentSchema = z.strictObject({
+const environmentSchema = z.strictObject({
   contents: opt(
     z.strictObject({
       packages: strList,
@@ -169,10 +169,10 @@ const copyrightSchema = z.strictObject({
 const resourcesSchema = z.strictObject({ cpu: optStr, cpumodel: optStr, memory: optStr, disk: optStr });
 
 /** A `test:` block: a fresh guest and steps run against the built package. */
-export const testSchema = z.strictObject({ environment: opt(environmentSchema), pipeline: opt(z.array(stepSchema)) });
+const testSchema = z.strictObject({ environment: opt(environmentSchema), pipeline: opt(z.array(stepSchema)) });
 export type TestBlock = z.output<typeof testSchema>;
 
-export const packageSchema = z.strictObject({
+const packageSchema = z.strictObject({
   name: z.string().regex(PACKAGE_NAME, 'package name must match ^[a-zA-Z\\d][a-zA-Z\\d+_.-]*$'),
   version: z.string().min(1, 'version must not be empty'),
   epoch: opt(uint),
@@ -194,7 +194,7 @@ export const packageSchema = z.strictObject({
 });
 export type PackageMeta = z.output<typeof packageSchema>;
 
-export const subpackageSchema = z.strictObject({
+const subpackageSchema = z.strictObject({
   name: z.string().min(1),
   description: optStr,
   url: optStr,

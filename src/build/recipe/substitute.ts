@@ -26,11 +26,6 @@ export function substituteStrict(text: string, variables: Variables, where: stri
   });
 }
 
-/** Names of the variables a text references. */
-export function referencedVariables(text: string): string[] {
-  return [...text.matchAll(VARIABLE)].map((match) => match[1]!);
-}
-
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** Applies `fn` to every string inside a JSON-like value (objects, arrays), returning a copy;

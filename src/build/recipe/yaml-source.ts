@@ -8,7 +8,7 @@ import { BuildError } from '../errors.ts';
 export type YamlPath = readonly (string | number)[];
 
 /** A file position, 1-based. */
-export interface SourcePosition {
+interface SourcePosition {
   line: number;
   column: number;
 }

@@ -6,13 +6,13 @@ import type { SandboxResult, SandboxRunner, SandboxSpec, SandboxOutput } from '.
 
 /** Capabilities kept in the sandbox when running as root: Docker's default set (no CAP_SYS_ADMIN,
  *  so a step cannot remount the read-only root writable). */
-export const DEFAULT_CAPABILITIES = [
+const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ] as const;
 
 /** Options of the bubblewrap adapter. */
-export interface BwrapOptions {
+interface BwrapOptions {
   /** bwrap executable (default `bwrap` from PATH). */
   executable?: string;
   /** Capabilities to add to / drop from the default set (recipe `capabilities`). */

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SandboxRunner, SandboxSpec } from './runner.ts';
 
 /** How a conformance run gets its adapter. */
-export interface SandboxConformanceOptions {
+interface SandboxConformanceOptions {
   create: () => SandboxRunner;
   /** Guest root for the runs (`/` = the host's root read-only, as with --bootstrap-host). */
   rootfs?: string;

@@ -19,7 +19,7 @@ interface FetchFlags extends RepositoryFlags {
 
 /** The best package for one `name[op version][@tag]` argument: highest version among records
  *  named so (apk fetch picks by package name, not by provides), lowest repository on a tie. */
-export function pickPackage(indexes: readonly RepositoryIndex[], spec: string): PackageSource {
+function pickPackage(indexes: readonly RepositoryIndex[], spec: string): PackageSource {
   const dep = parseDependency(spec, { allowTag: true });
   if (!dep || isConflict(dep) || dep.broken) throw new KilnError('USAGE', `invalid package argument ${JSON.stringify(spec)}`);
   let best: PackageSource | undefined;

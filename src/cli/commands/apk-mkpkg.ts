@@ -25,7 +25,7 @@ function numberValue(key: string, value: string): number {
 }
 
 /** Turns `--info key=value` pairs (.PKGINFO keys) into writer metadata. */
-export function pkgInfoFromPairs(pairs: readonly string[], sourceDateEpoch: number | undefined): PkgInfoInput {
+function pkgInfoFromPairs(pairs: readonly string[], sourceDateEpoch: number | undefined): PkgInfoInput {
   const info: PkgInfoInput = { name: '', version: '' };
   const licenses: string[] = [];
   const list = (key: 'depends' | 'provides' | 'installIf' | 'replaces' | 'triggers', value: string): void => {

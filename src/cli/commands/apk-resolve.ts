@@ -51,7 +51,7 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
 }
 
 /** Repositories, arch and an open client from the shared flags. */
-export interface OpenRepositories {
+interface OpenRepositories {
   repositories: Repository[];
   arch: string;
   handle: RepositoryClientHandle;

@@ -13,7 +13,7 @@ interface LockFlags extends ImageFlags {
 }
 
 /** `<config without extension>.lock.json`, apko's default lock path. */
-export function defaultLockPath(config: string): string {
+function defaultLockPath(config: string): string {
   return `${config.replace(/\.(ya?ml|json)$/i, '')}.lock.json`;
 }
 

@@ -96,7 +96,7 @@ export function buildOptionsFromFlags(context: CliContext, flags: ImageFlags): O
 
 /** Progress bars of an image command on stderr: one line per phase (resolve, fetch, install per
  *  arch, push), redrawn in place. */
-export interface ImageProgress {
+interface ImageProgress {
   /** The `onProgress` of the image build service (and, with phase `push`, of publishing). */
   update: (phase: string, done: number, total: number, item: string) => void;
   /** Draws the final state and releases the terminal; call it in `finally`, then print. */

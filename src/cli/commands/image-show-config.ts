@@ -11,7 +11,7 @@ function redact(url: string): string {
 }
 
 /** The configuration with credentials in repository and keyring URLs redacted. */
-export function redactedConfig(config: ImageConfig): ImageConfig {
+function redactedConfig(config: ImageConfig): ImageConfig {
   return {
     ...config,
     contents: {

@@ -26,7 +26,7 @@ export interface RegistryFlags {
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** A positional argument that an optional-value boolean flag consumed (`--flag IMAGE`). */
-export class SwallowedArgument {
+class SwallowedArgument {
   constructor(readonly value: string) {}
 }
 

@@ -87,7 +87,7 @@ function issueList(issues: readonly ConfigIssue[]): string {
 }
 
 /** The error for one or more configuration issues; the message lists each with file:line:column. */
-export function configError(issues: readonly ConfigIssue[]): ImageError {
+function configError(issues: readonly ConfigIssue[]): ImageError {
   const first = issues[0]!;
   const text = issues.length === 1 ? `${first.file}:${first.line}:${first.column}: ${first.path}: ${first.message}` : `${first.file}: ${issues.length} problems:\n  ${issueList(issues)}`;
   return new ImageError('IMAGE_CONFIG_INVALID', `invalid image configuration ${text}`, {

@@ -38,7 +38,7 @@ function replacedName(spec: string): string {
 }
 
 /** Which package keeps a path both ship: 'new' overwrites, 'old' keeps, 'conflict' fails. */
-export function resolveFileConflict(existing: PackageOwnership, incoming: PackageOwnership): 'new' | 'old' | 'conflict' {
+function resolveFileConflict(existing: PackageOwnership, incoming: PackageOwnership): 'new' | 'old' | 'conflict' {
   if (existing.name === incoming.name) return 'new';
   const oldPrio = existing.replaces.some((spec) => replacedName(spec) === incoming.name) ? (existing.replacesPriority ?? 0) : -1;
   const newPrio = incoming.replaces.some((spec) => replacedName(spec) === existing.name) ? (incoming.replacesPriority ?? 0) : -1;

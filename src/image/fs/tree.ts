@@ -46,19 +46,6 @@ export function splitPath(path: string): string[] {
   return out;
 }
 
-/** Whether a relative path written into a package would leave its directory through `..`. */
-export function escapesRoot(path: string): boolean {
-  let depth = 0;
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      depth--;
-      if (depth < 0) return true;
-    } else depth++;
-  }
-  return false;
-}
-
 export function sha1Hex(data: Uint8Array | string): string {
   return createHash('sha1').update(data).digest('hex');
 }

@@ -4,7 +4,7 @@ import type { ImageGroup, ImageUser } from '../config/types.ts';
 // (image-config.md §6.2). Package-provided lines are kept verbatim and first.
 
 /** One /etc/passwd line. */
-export interface PasswdEntry {
+interface PasswdEntry {
   name: string;
   uid: number;
   gid: number;

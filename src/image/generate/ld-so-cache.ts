@@ -28,7 +28,7 @@ import type { FsNode, FsTree } from '../fs/tree.ts';
 // x86_64 lists i386 libraries with other flags; the loader never picks them).
 
 /** How one architecture's loader reads the cache and which libraries it accepts. */
-export interface LdCacheArch {
+interface LdCacheArch {
   /** ELF e_machine. */
   machine: number;
   is64: boolean;
@@ -93,7 +93,7 @@ export function ldCacheArch(apkArch: string): LdCacheArch | undefined {
 }
 
 /** What reading one candidate file gave. */
-export type ElfProbe =
+type ElfProbe =
   | { kind: 'library'; soname?: string; flags: number }
   | { kind: 'skipped'; reason: 'not-elf' | 'other-abi' | 'not-shared-object' | 'no-dynamic-section' | 'malformed' };
 
@@ -209,7 +209,7 @@ export function libcmp(a: string, b: string, charSigned = true): number {
 }
 
 /** One cache entry: a soname and the path the loader opens for it. */
-export interface LdSoCacheEntry {
+interface LdSoCacheEntry {
   soname: string;
   path: string;
   flags: number;
@@ -423,13 +423,13 @@ function looksLikeDso(name: string): boolean {
 }
 
 /** A library that could not be read (it is left out of the cache, as ldconfig does). */
-export interface LdSoCacheSkipped {
+interface LdSoCacheSkipped {
   path: string;
   reason: 'malformed';
 }
 
 /** The cache of an image tree, or undefined for architectures without a glibc cache layout. */
-export interface LdSoCacheResult {
+interface LdSoCacheResult {
   content: Uint8Array;
   entries: LdSoCacheEntry[];
   /** Directories scanned, in order. */

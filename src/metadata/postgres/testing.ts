@@ -12,7 +12,7 @@ import pg from 'pg';
 const run = promisify(execFile);
 
 /** Where Debian's postgresql-15 puts initdb and pg_ctl; KILN_TEST_PG_BIN overrides it. */
-export const POSTGRES_BIN = process.env.KILN_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const POSTGRES_BIN = process.env.KILN_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /** A running throw-away PostgreSQL cluster. */
 export interface TestPostgres {

@@ -1,5 +1,3 @@
-import type { Digest } from '../../lib/index.ts';
-
 // The OCI and Docker media types Kiln reads and writes: the one place they are spelled
 // (src/lib/one-home.test.ts keeps it so). Registry, client, image builder, signing and SBOMs import
 // them from here.
@@ -23,9 +21,6 @@ export const MANIFEST_ACCEPT: readonly string[] = [MediaTypes.ociIndex, MediaTyp
 
 /** Manifest media types a registry stores and serves as manifests. */
 export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set(MANIFEST_ACCEPT);
-
-/** The digest of the empty JSON config `{}` that artifacts use (OCI image-spec, "empty descriptor"). */
-export const EMPTY_JSON_DIGEST: Digest = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
 
 /** An index: a list of manifests (multi-platform image, referrers list). */
 export function isIndexMediaType(mediaType: string): boolean {

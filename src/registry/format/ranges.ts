@@ -8,7 +8,7 @@ export function parseChunkRange(value: string): { start: number; end: number } |
 }
 
 /** Outcome of a blob GET's `Range` header against a blob of `size` bytes. */
-export type ByteRange = { kind: 'none' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
+type ByteRange = { kind: 'none' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** Parses a single-range `Range: bytes=a-b | a- | -n` header. Multi-range and malformed headers are
  *  ignored (whole content), as RFC 9110 allows; unsatisfiable ranges — starting past the end, an

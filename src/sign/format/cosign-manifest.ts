@@ -19,7 +19,7 @@ export function cosignTag(digest: Digest, suffix: 'sig' | 'att' | 'sbom'): strin
 }
 
 /** The minimal OCI config cosign puts in signature manifests: `rootfs.diff_ids` lists the payloads. */
-export function signatureConfig(layers: readonly Descriptor[]): Uint8Array {
+function signatureConfig(layers: readonly Descriptor[]): Uint8Array {
   const config = {
     architecture: '',
     created: '0001-01-01T00:00:00Z',

@@ -28,7 +28,7 @@ const UPLOAD_ID = /^[A-Za-z0-9-]{8,64}$/;
  *  and cannot be set). */
 const MODIFIED = 'kiln-modified';
 /** S3 refuses non-final multipart parts under 5 MiB. */
-export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** Settings of an S3-compatible bucket. */
 export interface S3BlobStoreOptions {
