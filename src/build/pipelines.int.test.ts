@@ -22,6 +22,16 @@ async function packageFiles(file: string): Promise<string[]> {
   return paths.sort();
 }
 
+async function packageContent(file: string, path: string): Promise<string> {
+  for await (const item of readApkFile(file, { allowUntrusted: true })) {
+    if (item.kind !== 'entry' || item.entry.path !== path) continue;
+    const chunks: Buffer[] = [];
+    for await (const chunk of item.content ?? []) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  throw new Error(`${path} is not in ${file}`);
+}
+
 describe('built-in pipelines in bubblewrap', () => {
   let dir: string;
   const archives: Record<string, string> = {};
@@ -100,6 +110,29 @@ describe('built-in pipelines in bubblewrap', () => {
     expect(await packageFiles(result.packages[0]!.file)).toContain('usr/share/demo/file.txt');
     const wrong = recipe.replace(commit, 'f'.repeat(40));
     await expect(build('git-wrong', wrong.replace('git-demo', 'git-wrong'))).rejects.toThrow(/expected commit f{40} but HEAD is/);
+  });
+
+  it('git-checkout with sparse-paths checks out only the directories asked for (cone mode)', async () => {
+    const repo = join(dir, 'monorepo');
+    mkdirSync(join(repo, 'packages', 'wanted'), { recursive: true });
+    mkdirSync(join(repo, 'packages', 'other'), { recursive: true });
+    mkdirSync(join(repo, 'shared', 'lib'), { recursive: true });
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README'), 'root\n');
+    writeFileSync(join(repo, 'packages', 'wanted', 'a.txt'), 'a\n');
+    writeFileSync(join(repo, 'packages', 'other', 'b.txt'), 'b\n');
+    writeFileSync(join(repo, 'shared', 'lib', 'c.txt'), 'c\n');
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    git('tag', 'v1');
+    const commit = git('rev-parse', 'HEAD');
+    // melange's documented form: a block of paths, one per line
+    const recipe = `package:\n  name: sparse-demo\n  version: 1.0\npipeline:\n  - uses: git-checkout\n    with:\n      repository: ${repo}\n      tag: v1\n      expected-commit: ${commit}\n      destination: checkout\n      sparse-paths: |\n        packages/wanted\n        shared/lib\n  - runs: |\n      mkdir -p \${{targets.destdir}}/usr/share/demo\n      cd checkout && find . -path ./.git -prune -o -type f -print | sort > \${{targets.destdir}}/usr/share/demo/files\n`;
+    const result = await build('sparse', recipe);
+    const listed = await packageContent(result.packages[0]!.file, 'usr/share/demo/files');
+    // cone mode keeps the files at the root and the two directories, nothing else
+    expect(listed.trim().split('\n')).toEqual(['./README', './packages/wanted/a.txt', './shared/lib/c.txt']);
   });
 
   it('split pipelines move dev, static, man, info, locale and debug files into subpackages', async () => {
