@@ -36,6 +36,15 @@ describe('compileBuild', () => {
     expect(main.steps[1]!.steps[0]!.network).toBe(false);
   });
 
+  it('grants the network to the steps of dependency-downloading pipelines (go/build) and to nothing else', async () => {
+    const text = 'package:\n  name: gotool\n  version: 1\npipeline:\n  - uses: go/build\n    with:\n      packages: ./cmd/tool\n      output: tool\n  - runs: echo offline\n';
+    const build = await compileBuild(loadRecipe('gotool.yaml', text), { arch: x86, library: createPipelineLibrary() });
+    const [goBuild, own] = build.packages[0]!.steps;
+    expect(goBuild!.network).toBe(true);
+    expect(goBuild!.steps.every((step) => step.network)).toBe(true);
+    expect(own!.network).toBe(false);
+  });
+
   it('evaluates conditions, nests environments and working directories, and keeps assertions', async () => {
     const build = await compileBuild(load('features.yaml'), { arch: x86, library: createPipelineLibrary() });
     const outer = build.packages[0]!.steps[0]!;

@@ -15,6 +15,14 @@ export const GUEST_OUTDIR = `${GUEST_WORKSPACE}/melange-out`;
 /** Pipelines whose steps may reach the network when their source is remote. */
 const NETWORK_PIPELINES = new Set(['fetch', 'git-checkout']);
 
+/** Pipelines whose job is to download a language ecosystem's dependencies (Go modules, crates, npm,
+ *  CPAN, Composer, PyPI, PECL, CRAN): melange runs every step with the network, Kiln only these
+ *  steps, so a recipe's own `runs:` stay offline unless it sets the kiln.dev/network annotation. */
+const DEPENDENCY_PIPELINES = new Set([
+  'go/build', 'go/build/v2', 'go/install', 'go/bump', 'go/deps', 'goreleaser/build',
+  'cargo/build', 'npm/install', 'perl/cpan-install', 'php/composer-install', 'python/pipinstall', 'pecl/install', 'cran/fetch',
+]);
+
 const HEX_INPUTS: Readonly<Record<string, number>> = { 'expected-sha256': 64, 'expected-sha512': 128, 'expected-commit': 40, 'dsc-sha256': 64, 'orig-sha256': 64, 'debian-sha256': 64 };
 
 /** One step ready to run: everything substituted, conditions decided, `uses` expanded. */
@@ -261,6 +269,7 @@ class Compiler {
       const inner = new Map(vars);
       for (const [key, value] of Object.entries(inputs)) inner.set(`inputs.${key}`, value);
       for (const pkg of definition.needs?.packages ?? []) this.needs.add(substituteStrict(pkg, inner, `${resolved.file}: needs`));
+      if (DEPENDENCY_PIPELINES.has(step.uses)) network = true;
       if (NETWORK_PIPELINES.has(step.uses)) {
         const remote = inputs.uri ?? inputs.repository ?? '';
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote) && !remote.startsWith('file://')) network = true;
