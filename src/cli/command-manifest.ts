@@ -1764,6 +1764,58 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
         "description": "distribution when the target does not say (alpine:3.20, wolfi, chainguard, debian:12)"
       },
       {
+        "flags": "--attest",
+        "description": "registry targets: attach the scan as a signed in-toto attestation (https://cosign.sigstore.dev/attestation/vuln/v1, as kiln attest --type vuln) to the scanned reference and to each scanned platform manifest"
+      },
+      {
+        "flags": "--key <PATH>",
+        "description": "with --attest: cosign.key or PEM private key; without it, keyless (Fulcio)"
+      },
+      {
+        "flags": "--tlog-upload [BOOL]",
+        "description": "upload to the transparency log (keyless, or with --rekor-url); --tlog-upload=false to skip",
+        "fields": {
+          "defaultValue": true
+        },
+        "parser": true
+      },
+      {
+        "flags": "--new-bundle-format [BOOL]",
+        "description": "true: store only a Sigstore bundle referrer; false: only the .att tag; unset: .att tag plus a bundle where the referrers API exists",
+        "parser": true
+      },
+      {
+        "flags": "--fulcio-url <URL>",
+        "description": "keyless: Fulcio server",
+        "fields": {
+          "defaultValue": "https://fulcio.sigstore.dev"
+        }
+      },
+      {
+        "flags": "--rekor-url <URL>",
+        "description": "Rekor server for the transparency-log entry (default for keyless: https://rekor.sigstore.dev)"
+      },
+      {
+        "flags": "--rekor-entry-type <KIND>",
+        "description": "Rekor entry kind for the signed envelope",
+        "fields": {
+          "defaultValue": "dsse",
+          "argChoices": [
+            "dsse",
+            "intoto"
+          ]
+        },
+        "parser": true
+      },
+      {
+        "flags": "--identity-token <TOKEN>",
+        "description": "keyless: OIDC identity token (default: $SIGSTORE_ID_TOKEN)"
+      },
+      {
+        "flags": "-y, --yes",
+        "description": "do not prompt for confirmation (accepted for cosign compatibility)"
+      },
+      {
         "flags": "--db-dir <DIR>",
         "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
       }
@@ -2006,6 +2058,61 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
         "lazy": true
       },
       {
+        "name": "publish",
+        "description": "write the advisories for publishing beside the package repository: security.json (apk secdb), osv/<id>.json and osv/all.zip (OSV records), sla.json, sla.csv and sla.md (remediation SLA report; severities from the local index); each file atomically; refuses invalid advisories files",
+        "arguments": [
+          {
+            "usage": "[dir]",
+            "description": "advisories directory",
+            "fields": {
+              "defaultValue": "os/advisories"
+            }
+          }
+        ],
+        "options": [
+          {
+            "flags": "-o, --output-dir <DIR>",
+            "description": "directory to publish into (created when missing)",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--urlprefix <URL>",
+            "description": "repository URL prefix recorded in the secdb",
+            "fields": {
+              "mandatory": true
+            }
+          },
+          {
+            "flags": "--reponame <NAME>",
+            "description": "repository name recorded in the secdb",
+            "fields": {
+              "defaultValue": "os"
+            }
+          },
+          {
+            "flags": "--arch <ARCH>",
+            "description": "architecture the repository serves (repeatable; default x86_64 and aarch64)",
+            "parser": true
+          },
+          {
+            "flags": "--sla <LIST>",
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30)"
+          },
+          {
+            "flags": "--json",
+            "description": "print what was written as JSON"
+          },
+          {
+            "flags": "--db-dir <DIR>",
+            "description": "directory of the vulnerability index (default: $KILN_VULN_DB_DIR, else <cache dir>/vuln)"
+          }
+        ],
+        "action": true,
+        "lazy": true
+      },
+      {
         "name": "create",
         "description": "start a package's advisory for a vulnerability with its first event (the file is created when missing), validated and written atomically",
         "arguments": [
@@ -2174,6 +2281,18 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--debian-source-cache <DIR>",
             "description": "verified Debian sources as kiln os build keeps them (default: $XDG_CACHE_HOME/kiln/debian-sources)"
+          },
+          {
+            "flags": "--debian-tracker <FILE|URL>",
+            "description": "also derive from Debian's security tracker data: data/CVE/list, data/DSA/list or data/DLA/list (repeatable); a fixed version at or below the Debian version built gives a fixed event, <not-affected> with a stated reason a not-affected event; the tracker line is the evidence",
+            "parser": true
+          },
+          {
+            "flags": "--debian-release <CODENAME>",
+            "description": "Debian release the recipes build from, whose tracker lines apply (else the unstable line)",
+            "fields": {
+              "defaultValue": "bookworm"
+            }
           },
           {
             "flags": "--dry-run",

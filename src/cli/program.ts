@@ -64,6 +64,7 @@ export const COMMAND_STEPS: readonly CommandStep[] = [
   { parent: ['advisory'], name: 'validate', load: async () => (await import('./commands/advisory-validate.ts')).registerAdvisoryValidate },
   { parent: ['advisory'], name: 'list', load: async () => (await import('./commands/advisory-list.ts')).registerAdvisoryList },
   { parent: ['advisory'], name: 'secdb', load: async () => (await import('./commands/advisory-secdb.ts')).registerAdvisorySecdb },
+  { parent: ['advisory'], name: 'publish', load: async () => (await import('./commands/advisory-publish.ts')).registerAdvisoryPublish },
   { parent: ['advisory'], name: 'create', load: async () => (await import('./commands/advisory-create.ts')).registerAdvisoryCreate },
   { parent: ['advisory'], name: 'update', load: async () => (await import('./commands/advisory-update.ts')).registerAdvisoryUpdate },
   { parent: ['advisory'], name: 'derive', load: async () => (await import('./commands/advisory-derive.ts')).registerAdvisoryDerive },

@@ -6,6 +6,8 @@ import { parseAdvisoryFile } from './format/advisory.ts';
 import type { AdvisoryEvent, AdvisoryFile } from './format/advisory.ts';
 import { addAdvisoryEvent, applyChangelogFixes, changelogFixes, stringifyAdvisoryFile } from './format/advisory-edit.ts';
 import type { AddEventOptions } from './format/advisory-edit.ts';
+import { applyTrackerStatements } from './format/debian-tracker-derive.ts';
+import type { TrackerDerivation, TrackerSource, TrackerStatement } from './format/debian-tracker-derive.ts';
 
 // Reads and writes the advisories files of a directory (`<origin>.yaml`): every write is validated
 // first and atomic (temporary file, fsync, rename), so a reader never sees half a file.
@@ -77,6 +79,36 @@ export async function deriveChangelogAdvisories(dir: string, sources: readonly C
     const { file, added } = applyChangelogFixes(await readAdvisoryFile(dir, source.name), source.name, source.version, fixes, path);
     const result: ChangelogDerivation = { package: source.name, version: source.version, debianVersion: source.debianVersion, cves: fixes.length, added };
     if (added.length > 0 && !options.dryRun) result.path = await writeAdvisoryFile(dir, file);
+    results.push(result);
+  }
+  return results;
+}
+
+/** What {@link deriveTrackerAdvisories} did for one package. */
+export interface TrackerPackageDerivation {
+  package: string;
+  version: string;
+  debianPackage: string;
+  debianVersion: string;
+  added: TrackerDerivation['added'];
+  skipped: TrackerDerivation['skipped'];
+  path?: string;
+}
+
+/** Adds the `fixed` and `not-affected` events Debian's security tracker proves for each package
+ *  (see format/debian-tracker-derive.ts); a file is written only when it changes. */
+export async function deriveTrackerAdvisories(
+  dir: string,
+  sources: readonly TrackerSource[],
+  statements: readonly TrackerStatement[],
+  options: { release: string; now: Date; dryRun?: boolean },
+): Promise<TrackerPackageDerivation[]> {
+  const results: TrackerPackageDerivation[] = [];
+  for (const source of sources) {
+    const path = fileOf(dir, source.name);
+    const derived = applyTrackerStatements(await readAdvisoryFile(dir, source.name), source, statements, { release: options.release, compareDebian: compareDebianVersions, now: options.now.toISOString().replace(/\.\d{3}Z$/, 'Z'), where: path });
+    const result: TrackerPackageDerivation = { package: source.name, version: source.version, debianPackage: source.debianPackage, debianVersion: source.debianVersion, added: derived.added, skipped: derived.skipped };
+    if (derived.added.length > 0 && !options.dryRun) result.path = await writeAdvisoryFile(dir, derived.file);
     results.push(result);
   }
   return results;

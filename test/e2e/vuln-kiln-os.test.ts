@@ -129,4 +129,54 @@ describe('scanning the Kiln OS images', () => {
       ['libcrypto3', 'libssl3', 'openssl'].map((pkg) => `${pkg} CVE-2099-5001 vulnerable_code_not_in_execute_path: Kiln builds without the affected module`),
     );
   });
+
+  it('kiln advisory derive --debian-tracker adds what the tracker proves (once), and advisory publish writes OSV records the scanner reads as it reads the advisories', async () => {
+    // The real 2023-04 DSA list (no bookworm lines, so it proves nothing for Kiln OS) and tracker
+    // lines written here for bookworm: a fix below the openssl built, one above it, and a
+    // <not-affected> with a stated reason for the invented curl CVE the NVD fixture ranges over.
+    await writeFile(
+      join(work, 'CVE-list'),
+      'CVE-2099-5003 (openssl test vulnerability)\n\t- openssl 3.1.0-1\n\t[bookworm] - openssl 3.0.20-1~deb12u1\nCVE-2099-5004 (openssl test vulnerability)\n\t- openssl 3.1.0-1\n\t[bookworm] - openssl 3.0.20-1~deb12u3\nCVE-2099-5002 (curl test vulnerability)\n\t[bookworm] - curl <not-affected> (vulnerable code not present)\n',
+    );
+    const derive = ['advisory', 'derive', 'advisories', '--os-dir', join(root, 'os'), '--debian-source-cache', join(kilnOsCache, 'debian-sources'), '--debian-tracker', join(root, 'test', 'fixtures', 'vuln', 'debian-tracker', 'DSA-list-excerpt'), '--debian-tracker', 'CVE-list', '--json'];
+    const first = await kiln(derive);
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    type Derived = Array<{ package: string; added: string[]; tracker: { debianPackage: string; added: Array<{ id: string; type: string }>; skipped: Array<{ id: string; reason: string }> } }>;
+    const results = JSON.parse(first.stdout) as Derived;
+    expect(results.flatMap((result) => result.added)).toEqual([]);
+    expect(results.filter((result) => result.tracker.added.length > 0).map((result) => [result.package, result.tracker.added])).toEqual([
+      ['curl', [{ id: 'CVE-2099-5002', type: 'not-affected' }]],
+      ['openssl', [{ id: 'CVE-2099-5003', type: 'fixed' }]],
+    ]);
+    expect(results.find((result) => result.package === 'openssl')!.tracker.skipped).toEqual([{ id: 'CVE-2099-5004', reason: 'fixed in Debian 3.0.20-1~deb12u3, above the 3.0.20-1~deb12u2 built' }]);
+    expect(results.find((result) => result.package === 'oniguruma')!.tracker.debianPackage).toBe('libonig');
+    const openssl = parse(readFileSync(join(work, 'advisories', 'openssl.yaml'), 'utf8')) as { advisories: Array<{ id: string; events: Array<{ type: string; data: Record<string, string> }> }> };
+    expect(openssl.advisories.find((advisory) => advisory.id === 'CVE-2099-5003')!.events.map((event) => [event.type, event.data])).toEqual([['fixed', { version: '3.0.20-r0', evidence: 'Debian security tracker CVE-list:3: [bookworm] - openssl 3.0.20-1~deb12u1' }]]);
+    const before = readdirSync(join(work, 'advisories')).map((name) => readFileSync(join(work, 'advisories', name), 'utf8'));
+    const again = await kiln(derive);
+    expect((JSON.parse(again.stdout) as Derived).flatMap((result) => result.tracker.added)).toEqual([]);
+    expect(readdirSync(join(work, 'advisories')).map((name) => readFileSync(join(work, 'advisories', name), 'utf8'))).toEqual(before);
+
+    expect((await kiln(['vuln', 'db', 'update', '--config', 'feeds.yaml'])).code).toBe(0);
+    const fromAdvisories = await scan(join(images, 'curl'));
+    expect(summary(fromAdvisories)).toEqual([]);
+    expect(fromAdvisories.suppressed.map((item) => `${item.package} ${item.id} ${item.suppressed}`)).toContain('curl CVE-2099-5002 vulnerable_code_not_present: Debian security tracker CVE-list:8: [bookworm] - curl <not-affected> (vulnerable code not present)');
+
+    const published = await kiln(['advisory', 'publish', 'advisories', '--output-dir', 'published', '--urlprefix', 'https://packages.example/kiln', '--json']);
+    expect([published.code, published.stderr]).toEqual([0, '']);
+    const written = JSON.parse(published.stdout) as { osvRecords: number; osvZip: string; sla: { json: string; entries: number } };
+    expect(written.osvRecords).toBe(readdirSync(join(work, 'advisories')).reduce((sum, name) => sum + (parse(readFileSync(join(work, 'advisories', name), 'utf8')) as { advisories: unknown[] }).advisories.length, 0));
+    expect((JSON.parse(readFileSync(written.sla.json, 'utf8')) as { entries: Array<{ id: string; severity: string }> }).entries.find((entry) => entry.id === 'CVE-2026-45447')).toMatchObject({ severity: 'CRITICAL' });
+    await writeFile(join(work, 'osv-feeds.yaml'), `feeds:\n  - {name: nvd, type: nvd, path: ${nvd}}\n  - {name: kiln-os-osv, type: osv, path: ${written.osvZip}}\n`);
+    const osvUpdate = await kiln(['vuln', 'db', 'update', '--config', 'osv-feeds.yaml']);
+    expect([osvUpdate.code, osvUpdate.stderr]).toEqual([0, '']);
+    for (const name of ['curl', 'openssl', 'nginx']) {
+      const fromOsv = await scan(join(images, name));
+      expect((await kiln(['vuln', 'db', 'update', '--config', 'feeds.yaml'])).code).toBe(0);
+      const direct = await scan(join(images, name));
+      expect((await kiln(['vuln', 'db', 'update', '--config', 'osv-feeds.yaml'])).code).toBe(0);
+      const strip = (report: JsonReport) => ({ findings: summary(report), suppressed: report.suppressed.map((item) => `${item.package} ${item.id} ${item.suppressed}`).sort() });
+      expect([name, strip(fromOsv)]).toEqual([name, strip(direct)]);
+    }
+  });
 });

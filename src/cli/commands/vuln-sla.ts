@@ -14,7 +14,8 @@ interface SlaFlags extends VulnDbFlags {
   output?: string;
 }
 
-function parsePolicy(text: string | undefined): SlaPolicy {
+/** `--sla critical=7,high=14`: days per severity over the defaults; USAGE when malformed. */
+export function parsePolicy(text: string | undefined): SlaPolicy {
   const policy: Record<Severity, number> = { ...DEFAULT_SLA };
   for (const part of (text ?? '').split(',').filter(Boolean)) {
     const [name, days] = part.split('=');

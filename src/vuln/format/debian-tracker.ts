@@ -14,9 +14,12 @@ const FIXED_VERSION = /^[0-9][A-Za-z0-9.+~:-]*$/;
 export interface DebianTrackerOptions {
   feed: string;
   source?: string;
+  /** Called for each record with the line it came from (`source:line: text`) and, in the DSA and
+   *  DLA lists, the advisory's date: the evidence `kiln advisory derive` records. */
+  onStatement?: (record: AffectedRecord, evidence: { where: string; line: string; date?: string }) => void;
 }
 
-function releaseLine(line: string, id: string, aliases: string[], lineNumber: number, options: DebianTrackerOptions, feed: ParsedFeed): void {
+function releaseLine(line: string, id: string, aliases: string[], lineNumber: number, options: DebianTrackerOptions, feed: ParsedFeed, date?: string): void {
   const source = options.source ?? options.feed;
   const match = PACKAGE_LINE.exec(line.trim());
   if (!match) {
@@ -48,6 +51,7 @@ function releaseLine(line: string, id: string, aliases: string[], lineNumber: nu
   // Version 0 is the tracker's way of saying "never affected" in a release.
   if (record.ranges[0]?.fixed === '0') record = { ...base, status: 'not-affected', ranges: [], note: 'fixed in version 0 (never affected)' };
   feed.affected.push(record);
+  options.onStatement?.(record, { where: `${source}:${lineNumber}`, line: line.trim(), ...(date ? { date } : {}) });
 }
 
 /** Parses `data/CVE/list`: one affected record per CVE, package and release; summaries as
@@ -82,12 +86,14 @@ export function parseDebianCveList(text: string, options: DebianTrackerOptions):
 export function parseDebianAdvisoryList(text: string, options: DebianTrackerOptions): ParsedFeed {
   const feed = emptyFeed();
   let advisory: string | undefined;
+  let date: string | undefined;
   let cves: string[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     if (line.startsWith('[')) {
       const header = /^\[(\d{1,2} \w{3} \d{4})\]\s+(D[SL]A-\d+(?:-\d+)?)\s/.exec(line);
       advisory = header?.[2];
+      date = header ? new Date(`${header[1]} UTC`).toISOString().replace('.000Z', 'Z') : undefined;
       cves = [];
       if (!header) feed.warnings.push({ feed: options.feed, record: `line ${index + 1}`, field: `${options.source ?? options.feed}:${index + 1}`, message: `not an advisory header: ${JSON.stringify(line.slice(0, 80))}` });
       return;
@@ -99,7 +105,7 @@ export function parseDebianAdvisoryList(text: string, options: DebianTrackerOpti
       return;
     }
     if (!trimmed.startsWith('[') || trimmed.startsWith('NOTE')) return;
-    for (const cve of cves.length > 0 ? cves : [advisory]) releaseLine(trimmed, cve, cve === advisory ? [] : [advisory], index + 1, options, feed);
+    for (const cve of cves.length > 0 ? cves : [advisory]) releaseLine(trimmed, cve, cve === advisory ? [] : [advisory], index + 1, options, feed, date);
   });
   return feed;
 }

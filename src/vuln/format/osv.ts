@@ -2,13 +2,16 @@ import { parseJsonBounded } from '../../lib/index.ts';
 import { VulnError } from '../errors.ts';
 import { cvss3BaseScore } from './cvss.ts';
 import { ecosystemFromOsv } from './ecosystem.ts';
+import { KILN_OSV_ECOSYSTEM } from './advisory-osv.ts';
 import { emptyFeed, isCveId } from './model.ts';
 import type { AffectedRecord, CvssScore, ParsedFeed, VersionRange } from './model.ts';
 
 // Pure: OSV records (https://ossf.github.io/osv-schema/). Only distribution ecosystems Kiln scans
 // are kept (Alpine, Wolfi, Chainguard, Debian); any other ecosystem is reported in a warning, never
 // mapped to a near name. Withdrawn records are dropped; of two records with the same id the one
-// modified last wins.
+// modified last wins. Kiln's own records (advisory-osv.ts: an `x_` local id, the package named in
+// `affected[].database_specific` with ecosystem "Kiln") are read as the `kiln` ecosystem, under
+// their first alias, which is the public id.
 
 /** Options of {@link parseOsvRecords}. */
 export interface OsvOptions {
@@ -81,6 +84,10 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
   }
   for (const record of latest.values()) {
     if (record.withdrawn) continue;
+    if (record.id.startsWith('x_') && record.affected.some(isKilnAffected)) {
+      kilnRecord(record, feed.affected, warn, options.feed);
+      continue;
+    }
     const aliases = [...record.aliases].sort((a, b) => Number(isCveId(b)) - Number(isCveId(a)));
     const cvss: CvssScore[] = [];
     record.severity.forEach((entry, index) => {
@@ -123,32 +130,8 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
         warn(record.id, `${field}.ranges`, 'not a list');
         return;
       }
-      const ranges: VersionRange[] = [];
-      let bad = false;
-      ((affected.ranges as unknown[] | undefined) ?? []).forEach((range, rangeIndex) => {
-        if (!isObject(range) || range.type !== 'ECOSYSTEM') return; // GIT and SEMVER ranges say nothing about distro versions
-        if (!Array.isArray(range.events)) {
-          warn(record.id, `${field}.ranges[${rangeIndex}].events`, 'not a list');
-          bad = true;
-          return;
-        }
-        let current: VersionRange | undefined;
-        for (const event of range.events) {
-          if (!isObject(event)) continue;
-          if (typeof event.introduced === 'string') {
-            if (current) ranges.push(current);
-            current = event.introduced === '0' ? {} : { introduced: event.introduced };
-          } else if (typeof event.fixed === 'string') {
-            ranges.push({ ...current, fixed: event.fixed });
-            current = undefined;
-          } else if (typeof event.last_affected === 'string') {
-            ranges.push({ ...current, lastAffected: event.last_affected });
-            current = undefined;
-          }
-        }
-        if (current) ranges.push(current);
-      });
-      if (bad) return;
+      const ranges = ecosystemRanges(affected.ranges, record.id, field, warn);
+      if (!ranges) return;
       const versions = (affected.versions as string[] | undefined) ?? [];
       if (ranges.length === 0 && versions.length === 0) return;
       const entry: AffectedRecord = { feed: options.feed, ecosystem, package: affected.package.name, vulnerability: record.id, aliases, status: 'affected', ranges, versions };
@@ -156,4 +139,65 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
     });
   }
   return feed;
+}
+
+type Warn = (record: string, field: string, message: string) => void;
+
+/** The ECOSYSTEM ranges of an affected entry as version ranges; undefined (warned) when malformed. */
+function ecosystemRanges(value: unknown, id: string, field: string, warn: Warn): VersionRange[] | undefined {
+  const ranges: VersionRange[] = [];
+  let bad = false;
+  ((value as unknown[] | undefined) ?? []).forEach((range, rangeIndex) => {
+    if (!isObject(range) || range.type !== 'ECOSYSTEM') return; // GIT and SEMVER ranges say nothing about distro versions
+    if (!Array.isArray(range.events)) {
+      warn(id, `${field}.ranges[${rangeIndex}].events`, 'not a list');
+      bad = true;
+      return;
+    }
+    let current: VersionRange | undefined;
+    for (const event of range.events) {
+      if (!isObject(event)) continue;
+      if (typeof event.introduced === 'string') {
+        if (current) ranges.push(current);
+        current = event.introduced === '0' ? {} : { introduced: event.introduced };
+      } else if (typeof event.fixed === 'string') {
+        ranges.push({ ...current, fixed: event.fixed });
+        current = undefined;
+      } else if (typeof event.last_affected === 'string') {
+        ranges.push({ ...current, lastAffected: event.last_affected });
+        current = undefined;
+      }
+    }
+    if (current) ranges.push(current);
+  });
+  return bad ? undefined : ranges;
+}
+
+function isKilnAffected(affected: unknown): boolean {
+  return isObject(affected) && affected.package === undefined && isObject(affected.database_specific) && affected.database_specific.ecosystem === KILN_OSV_ECOSYSTEM;
+}
+
+/** A Kiln OSV record as index records: the first alias is the public id, the rest stay aliases. */
+function kilnRecord(record: OsvRecord, out: AffectedRecord[], warn: Warn, feed: string): void {
+  const [vulnerability, ...aliases] = record.aliases;
+  if (!vulnerability) {
+    warn(record.id, 'aliases', 'a Kiln record names its public id first in aliases; there is none');
+    return;
+  }
+  record.affected.forEach((affected, index) => {
+    if (!isKilnAffected(affected)) return;
+    const field = `affected[${index}]`;
+    const data = (affected as { database_specific: Record<string, unknown> }).database_specific;
+    if (typeof data.name !== 'string' || data.name === '') {
+      warn(record.id, `${field}.database_specific.name`, 'missing package name');
+      return;
+    }
+    if (data.status !== 'affected' && data.status !== 'not-affected') {
+      warn(record.id, `${field}.database_specific.status`, `${JSON.stringify(data.status)} is neither "affected" nor "not-affected"`);
+      return;
+    }
+    const ranges = ecosystemRanges((affected as Record<string, unknown>).ranges, record.id, field, warn);
+    if (!ranges) return;
+    out.push({ feed, ecosystem: 'kiln', package: data.name, vulnerability, aliases, status: data.status, ranges, versions: [], ...(typeof data.note === 'string' ? { note: data.note } : {}) });
+  });
 }

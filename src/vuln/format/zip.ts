@@ -1,8 +1,9 @@
-import { gunzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gunzipSync } from 'node:zlib';
 import { VulnError } from '../errors.ts';
 
 // Pure: the entries of a zip archive (OSV ecosystem dumps, `<ecosystem>/all.zip`). Only what those
-// dumps use: stored and deflated entries, read from the central directory. Written here rather than
+// dumps use: stored and deflated entries, read from the central directory; and the writer of
+// Kiln's own dump (deflated entries, fixed 1980-01-01 times, so equal input gives equal bytes). Written here rather than
 // adding a zip library for this one reader; zip64 and encrypted archives are refused.
 
 /** One file of a zip archive. */
@@ -68,4 +69,53 @@ export function readZipEntries(zip: Buffer, source: string, maxEntryBytes = 64 *
     entries.push({ name, data });
   }
   return entries;
+}
+
+/** A zip archive of these files, in the given order: deflated, every time the DOS epoch, no extra
+ *  fields, so the same files always give the same bytes (osv.dev's `all.zip` layout). */
+export function writeZip(files: readonly ZipEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
+  for (const file of files) {
+    const name = Buffer.from(file.name, 'utf8');
+    const packed = deflateRawSync(file.data, { level: 9 });
+    const crc = crc32(file.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6); // names are UTF-8
+    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(file.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(0x0800, 8);
+    entry.writeUInt16LE(8, 10);
+    entry.writeUInt16LE(DOS_DATE, 14);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(packed.length, 20);
+    entry.writeUInt32LE(file.data.length, 24);
+    entry.writeUInt16LE(name.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    parts.push(local, name, packed);
+    central.push(entry, name);
+    offset += 30 + name.length + packed.length;
+    if (offset > 0xfffffffe || files.length >= 0xffff) throw new VulnError('VULN_FEED_INVALID', `zip archive would need zip64 (${files.length} files, ${offset} bytes)`, { detail: { files: files.length } });
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, directory, end]);
 }
