@@ -13,8 +13,8 @@ export {
 } from './format/media-types.ts';
 export { descriptor, imageConfigDocument, imageManifestDocument, imageIndexDocument } from './format/image.ts';
 export type { Descriptor, Platform, ImageManifest, ImageIndex, HistoryEntry, RuntimeConfig, ImageConfigInput } from './format/image.ts';
-export { parseManifest, ManifestProblem, REGISTERED_DIGEST_ALGORITHMS, isRegisteredDigest } from './format/manifest.ts';
-export type { ParsedManifest } from './format/manifest.ts';
+export { parseManifest, readManifestDocument, ManifestProblem, REGISTERED_DIGEST_ALGORITHMS, isRegisteredDigest } from './format/manifest.ts';
+export type { ParsedManifest, ManifestDocument } from './format/manifest.ts';
 export { LayerBuilder, ParallelGzipWriter, compressLayer, parallelGzip, LAYER_GZIP_OPTIONS, LAYER_GZIP_BLOCK } from './layer.ts';
 export type { LayerBlob } from './layer.ts';
 export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';

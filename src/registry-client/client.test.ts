@@ -39,7 +39,7 @@ describe('parseChallenge', () => {
 
 describe('RegistryClient against an in-process registry', () => {
   it('answers a Bearer challenge with a token for the right scope, using Basic credentials at the realm', async () => {
-    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] });
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('{}'), size: 2 }, layers: [] });
     const seen: { tokenQuery?: URLSearchParams; tokenAuth?: string } = {};
     let host = '';
     host = await serve((req, res) => {
@@ -98,6 +98,22 @@ describe('RegistryClient against an in-process registry', () => {
     expect((error as Error).message).toContain(sha(real));
   });
 
+  it('validates pulled manifests with the OCI vocabulary: a bad descriptor is refused naming its field; a declared media type wins over the header', async () => {
+    const bad = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:zz', size: 2 }, layers: [] });
+    const good = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+    const host = await serve((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url?.endsWith('/bad') ? bad : good);
+    });
+    const client = new RegistryClient();
+    const error = await client.getManifest({ registry: host, repository: 'a', tag: 'bad' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryClientError);
+    expect(error).toMatchObject({ code: 'REGISTRY_RESPONSE_INVALID', detail: { field: 'config.digest' } });
+    const pulled = await client.getManifest({ registry: host, repository: 'a', tag: 'good' });
+    expect(pulled.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(pulled.manifest).toEqual({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+  });
+
   it('rejects a blob stream whose bytes do not match, after the last chunk', async () => {
     const host = await serve((_req, res) => res.end('tampered'));
     const client = new RegistryClient();
@@ -150,7 +166,7 @@ describe('retries', () => {
   it('retries a read after a 503 and does not retry a write', async () => {
     let reads = 0;
     let writes = 0;
-    const manifest = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}';
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha('{}'), size: 2 }, layers: [] });
     const host = await serve((req, res) => {
       if (req.method === 'PUT') {
         writes++;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isDigest, silentLogger } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
-import { encodeJson, isIndexMediaType, MANIFEST_ACCEPT, MediaTypes, referenceIdentifier } from '../oci/index.ts';
-import type { Descriptor, ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
+import { encodeJson, isIndexMediaType, MANIFEST_ACCEPT, ManifestProblem, MediaTypes, readManifestDocument, referenceIdentifier } from '../oci/index.ts';
+import type { Descriptor, ImageIndex, ImageManifest, ImageReference, ManifestDocument } from '../oci/index.ts';
 import { RegistryClientError } from './errors.ts';
 import { withStallTimeout } from './stall-timeout.ts';
 import type { CredentialLookup, RegistryCredentials } from './docker-config.ts';
@@ -172,16 +172,17 @@ export class RegistryClient {
         detail: { reference: describe(ref), expected, actual: digest },
       });
     }
-    let manifest: ImageManifest | ImageIndex;
+    // The one manifest validator (src/oci): shape, media type, descriptors. The Content-Type header
+    // counts only for a document that does not name its own media type.
+    let document: ManifestDocument;
     try {
-      manifest = JSON.parse(new TextDecoder().decode(bytes)) as ImageManifest | ImageIndex;
+      document = readManifestDocument(bytes, stripParams(response.headers.get('content-type')) ?? MediaTypes.ociManifest, true);
     } catch (error) {
-      throw new RegistryClientError('REGISTRY_RESPONSE_INVALID', `manifest ${describe(ref)} (${digest}) is not JSON`, { cause: error, detail: { digest } });
+      if (!(error instanceof ManifestProblem)) throw error;
+      throw new RegistryClientError('REGISTRY_RESPONSE_INVALID', `manifest ${describe(ref)} (${digest}): ${error.message}`, { cause: error, detail: { digest, field: error.field } });
     }
-    if (typeof manifest !== 'object' || manifest === null || manifest.schemaVersion !== 2) {
-      throw new RegistryClientError('REGISTRY_RESPONSE_INVALID', `manifest ${describe(ref)} (${digest}) is not a schemaVersion 2 manifest`, { detail: { digest } });
-    }
-    const mediaType = manifest.mediaType ?? stripParams(response.headers.get('content-type')) ?? MediaTypes.ociManifest;
+    const mediaType = document.mediaType;
+    const manifest = document.index ?? document.manifest;
     return { bytes, digest, mediaType, manifest };
   }
 

@@ -7,6 +7,8 @@
 //   Index: VulnIndex port; SqliteVulnIndex adapter (openVulnIndex).
 //   Scan: readScanTarget(path, { platform?, ecosystem? }) → TargetContents; scanContents(contents,
 //   index, { ignoreUnfixed? }) → ScanReport; formatScanTable / formatScanSarif; findingsAtOrAbove.
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { VulnError, vulnErrorCodes } from './errors.ts';
 export type { VulnErrorCode } from './errors.ts';
 export type { AffectedRecord, CpeRange, CvssScore, EpssEntry, FeedWarning, KevEntry, ParsedFeed, VersionRange, VulnerabilityInfo } from './format/model.ts';

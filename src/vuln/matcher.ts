@@ -20,7 +20,7 @@ export interface PackageToMatch {
 }
 
 /** Why a match was made. */
-export type MatchSource = 'distro' | 'nvd';
+type MatchSource = 'distro' | 'nvd';
 
 /** A vulnerability matched against one installed package, before enrichment with scores. */
 export interface Match {
@@ -43,12 +43,12 @@ export interface Match {
 }
 
 /** Compares two versions of an ecosystem's scheme. */
-export function compareIn(scheme: VersionScheme): (a: string, b: string) => number {
+function compareIn(scheme: VersionScheme): (a: string, b: string) => number {
   return scheme === 'deb' ? compareDebianVersions : compareVersions;
 }
 
 /** The id a vulnerability is grouped under: the CVE id when the record has one. */
-export function canonicalId(record: Pick<AffectedRecord, 'vulnerability' | 'aliases'>): string {
+function canonicalId(record: Pick<AffectedRecord, 'vulnerability' | 'aliases'>): string {
   if (isCveId(record.vulnerability)) return record.vulnerability;
   return record.aliases.find(isCveId) ?? record.vulnerability;
 }

@@ -1,5 +1,5 @@
 import type { Digest } from '../lib/index.ts';
-import type { ImageReference } from '../oci/index.ts';
+import type { ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
 import type { AffectedRecord, CpeRange, EpssEntry, KevEntry, ParsedFeed, VulnerabilityInfo } from './format/model.ts';
 
 /** What the index remembers about one feed: where it came from, when, and how much it held. */
@@ -45,8 +45,9 @@ export interface VulnIndex {
  *  RegistryClient offers, narrowed to the two reads a scan makes. Both verify what they return
  *  against its digest. */
 export interface RegistryImageReader {
-  /** The manifest or index a reference names (by tag or digest), with its digest and parsed JSON. */
-  getManifest(ref: ImageReference): Promise<{ digest: Digest; manifest: unknown }>;
+  /** The manifest or index a reference names (by tag or digest), with its digest, validated by the
+   *  OCI vocabulary's one manifest validator. */
+  getManifest(ref: ImageReference): Promise<{ digest: Digest; manifest: ImageManifest | ImageIndex }>;
   /** A blob's bytes, refused when larger than maxBytes. */
   getBlob(repo: { registry: string; repository: string }, digest: Digest, maxBytes?: number): Promise<Uint8Array>;
 }

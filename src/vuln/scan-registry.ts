@@ -1,7 +1,7 @@
-import { isDigest, isKilnError, parseJsonBounded } from '../lib/index.ts';
+import { isKilnError, parseJsonBounded } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { applyLayers, formatReference, readLayerFiles } from '../oci/index.ts';
-import type { ImageReference } from '../oci/index.ts';
+import type { ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
 import { VulnError } from './errors.ts';
 import type { RegistryImageReader } from './port.ts';
 import { contentsOfFiles, isScannedPath } from './scan-target.ts';
@@ -14,23 +14,9 @@ import type { ReadTargetOptions, TargetContents } from './scan-target.ts';
 const MAX_CONFIG = 16 * 1024 * 1024;
 const MAX_LAYER = 4 * 1024 ** 3;
 
-interface DescriptorLike {
-  digest: Digest;
-  platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
-}
-
-function platformOf(value: DescriptorLike['platform'] | undefined): string | undefined {
+function platformOf(value: { os?: unknown; architecture?: unknown; variant?: unknown } | undefined): string | undefined {
   if (!value || typeof value.os !== 'string' || typeof value.architecture !== 'string') return undefined;
   return `${value.os}/${value.architecture}${typeof value.variant === 'string' && value.variant ? `/${value.variant}` : ''}`;
-}
-
-function descriptorsOf(value: unknown, where: string, fail: (why: string) => never): DescriptorLike[] {
-  if (!Array.isArray(value)) return fail(`${where} has no descriptor list`);
-  return value.map((item: unknown, index) => {
-    const digest = (item as { digest?: unknown } | null)?.digest;
-    if (typeof digest !== 'string' || !isDigest(digest) || !digest.startsWith('sha256:')) fail(`${where}[${index}] has no sha256 digest`);
-    return item as DescriptorLike;
-  });
 }
 
 function wantedPlatform(platform: string): string {
@@ -59,25 +45,21 @@ export async function readRegistryTargets(reader: RegistryImageReader, reference
       return fail(`blob ${digest}: ${isKilnError(error) ? error.message : (error as Error).message}`, error);
     }
   };
-  const object = (bytes: Uint8Array | unknown, where: string): Record<string, unknown> => {
-    let value = bytes;
-    if (bytes instanceof Uint8Array) {
-      try {
-        value = parseJsonBounded(Buffer.from(bytes).toString('utf8'), `${name}: ${where}`);
-      } catch (error) {
-        return fail(`${where} is not JSON`, error);
-      }
+  const configOf = (bytes: Uint8Array, where: string): Record<string, unknown> => {
+    let value: unknown;
+    try {
+      value = parseJsonBounded(Buffer.from(bytes).toString('utf8'), `${name}: ${where}`);
+    } catch (error) {
+      return fail(`${where} is not JSON`, error);
     }
     if (!value || typeof value !== 'object' || Array.isArray(value)) return fail(`${where} is not a JSON object`);
     return value as Record<string, unknown>;
   };
-  const imageOf = async (digest: Digest, document: Record<string, unknown>, platform: string | undefined): Promise<{ platform: string; read: () => Promise<TargetContents> } | undefined> => {
-    const layers = descriptorsOf(document.layers, `manifest ${digest} layers`, fail);
+  const imageOf = async (digest: Digest, document: ImageManifest | ImageIndex, platform: string | undefined): Promise<{ platform: string; read: () => Promise<TargetContents> } | undefined> => {
+    if (!('layers' in document)) return fail(`manifest ${digest} is an index where an image manifest was expected`);
+    const { layers, config } = document;
     let resolved = platform;
-    if (!resolved) {
-      const config = descriptorsOf([document.config], `manifest ${digest} config`, fail)[0]!;
-      resolved = platformOf(object(await blob(config.digest, MAX_CONFIG), `config ${config.digest}`) as DescriptorLike['platform']) ?? 'unknown';
-    }
+    if (!resolved) resolved = platformOf(configOf(await blob(config.digest, MAX_CONFIG), `config ${config.digest}`)) ?? 'unknown';
     if (resolved === 'unknown/unknown') return undefined;
     const found = resolved;
     return {
@@ -90,15 +72,15 @@ export async function readRegistryTargets(reader: RegistryImageReader, reference
     };
   };
   const top = await pull(reference);
-  const document = object(top.manifest, `manifest ${top.digest}`);
+  const document = top.manifest;
   const images: Array<{ platform: string; read: () => Promise<TargetContents> }> = [];
-  if (Array.isArray(document.manifests)) {
-    for (const descriptor of descriptorsOf(document.manifests, `index ${top.digest} manifests`, fail)) {
+  if ('manifests' in document) {
+    for (const descriptor of document.manifests) {
       const listed = platformOf(descriptor.platform);
       if (listed === 'unknown/unknown') continue;
       if (options.platform && listed && listed !== wantedPlatform(options.platform)) continue;
       const pulled = await pull({ ...repo, digest: descriptor.digest });
-      const image = await imageOf(pulled.digest, object(pulled.manifest, `manifest ${pulled.digest}`), listed);
+      const image = await imageOf(pulled.digest, pulled.manifest, listed);
       if (image) images.push(image);
     }
   } else {

@@ -68,13 +68,14 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
 export type ManifestDocument = { mediaType: string; index: ImageIndex; manifest?: undefined } | { mediaType: string; manifest: ImageManifest; index?: undefined };
 
 /** Validates a manifest or index read from outside (a layout, an archive, a registry) and returns
- *  the document itself, typed. Throws ManifestProblem. */
-export function readManifestDocument(bytes: Uint8Array, contentType: string | undefined): ManifestDocument {
-  const { parsed, body } = validate(bytes, contentType);
+ *  the document itself, typed. With `contentTypeIsFallback`, a media type the document declares wins
+ *  over `contentType` (a pulling client's lenience towards registries' headers). Throws ManifestProblem. */
+export function readManifestDocument(bytes: Uint8Array, contentType: string | undefined, contentTypeIsFallback = false): ManifestDocument {
+  const { parsed, body } = validate(bytes, contentType, contentTypeIsFallback);
   return isIndexMediaType(parsed.mediaType) ? { mediaType: parsed.mediaType, index: body as unknown as ImageIndex } : { mediaType: parsed.mediaType, manifest: body as unknown as ImageManifest };
 }
 
-function validate(bytes: Uint8Array, contentType: string | undefined): { parsed: ParsedManifest; body: Json } {
+function validate(bytes: Uint8Array, contentType: string | undefined, contentTypeIsFallback = false): { parsed: ParsedManifest; body: Json } {
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -87,7 +88,7 @@ function validate(bytes: Uint8Array, contentType: string | undefined): { parsed:
   if (declared !== undefined && typeof declared !== 'string') throw new ManifestProblem('mediaType', 'mediaType must be a string');
   const mediaType = (declared as string | undefined) ?? contentType;
   if (!mediaType || !MANIFEST_MEDIA_TYPES.has(mediaType)) throw new ManifestProblem('mediaType', `unsupported manifest media type ${JSON.stringify(mediaType ?? null)}`);
-  if (declared !== undefined && contentType !== undefined && contentType !== declared) {
+  if (declared !== undefined && contentType !== undefined && contentType !== declared && !contentTypeIsFallback) {
     throw new ManifestProblem('mediaType', `Content-Type ${contentType} does not match the manifest's mediaType ${declared}`);
   }
   const parsed: ParsedManifest = { mediaType, blobs: [], children: [] };

@@ -11,7 +11,7 @@ const PACKAGE_LINE = /^(?:\[([a-z-]+)\]\s+)?-\s+(\S+)(?:\s+(<[a-z-]+>|[^\s(<]+))
 const FIXED_VERSION = /^[0-9][A-Za-z0-9.+~:-]*$/;
 
 /** Options of the tracker readers. */
-export interface DebianTrackerOptions {
+interface DebianTrackerOptions {
   feed: string;
   source?: string;
   /** Called for each record with the line it came from (`source:line: text`) and, in the DSA and

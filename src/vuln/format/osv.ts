@@ -14,7 +14,7 @@ import type { AffectedRecord, CvssScore, ParsedFeed, VersionRange } from './mode
 // their first alias, which is the public id.
 
 /** Options of {@link parseOsvRecords}. */
-export interface OsvOptions {
+interface OsvOptions {
   feed: string;
 }
 

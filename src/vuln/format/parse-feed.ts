@@ -18,7 +18,7 @@ export interface FeedPart {
 }
 
 /** What to parse and how to name it. */
-export interface FeedParseOptions {
+interface FeedParseOptions {
   feed: string;
   type: string;
   ecosystem?: string;

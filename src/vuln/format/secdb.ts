@@ -11,7 +11,7 @@ import type { ParsedFeed } from './model.ts';
 const VULN_ID = /^[A-Z][A-Z0-9]*-[A-Za-z0-9._:-]+$/;
 
 /** Options of {@link parseSecdb}. */
-export interface SecdbOptions {
+interface SecdbOptions {
   /** Configured feed name, for records and warnings. */
   feed: string;
   /** Ecosystem of the feed when its header does not identify it (anything but Alpine). */

@@ -7,7 +7,7 @@ import { VulnError } from '../errors.ts';
 // adding a zip library for this one reader; zip64 and encrypted archives are refused.
 
 /** One file of a zip archive. */
-export interface ZipEntry {
+interface ZipEntry {
   name: string;
   data: Buffer;
 }
