@@ -199,7 +199,8 @@ export class RepositoryClient {
       // The same verified bytes parse to the same records: hand out the parse of the last load (the
       // keyring only grows, so what verified then still verifies). Callers that resolve several
       // times (per arch, again with pins) then share one records array and its solver universe.
-      const digest = createHash('sha256').update(bytes).digest('hex');
+      // Bytes read from the cache were hashed and checked against their entry when read.
+      const digest = fromCache && cached && bytes === cached.bytes ? cached.entry.sha256 : createHash('sha256').update(bytes).digest('hex');
       const parsed = this.#parsedIndexes.get(url);
       if (parsed && parsed.digest === digest && parsed.generation === this.#keyringGeneration) index = parsed.index;
       else {

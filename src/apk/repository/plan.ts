@@ -63,8 +63,8 @@ function listsIdentity(records: readonly PackageRecord[], identity: string, key:
  * `@tag URL`) and maps each chosen package to the first repository whose index lists its identity,
  * which is where apk downloads it from. An unsatisfiable world throws the resolver's
  * ApkResolveError (code APK_RESOLVE_UNSATISFIABLE, message = apk's explanation). Pure.
- * The resolver's universe and the identity table are built once per loaded index (records array)
- * and reused by later plans over the same indexes.
+ * The resolver's universe and the identity tables (needed only when a planned record is not an
+ * object of the index being checked) are built once per loaded index and reused by later plans.
  */
 export function planInstall(
   indexes: readonly RepositoryIndex[],
@@ -80,8 +80,14 @@ export function planInstall(
     ...(options.flags ? { flags: options.flags } : {}),
   });
   const sourceOf = (record: PackageRecord): RepositoryIndex | undefined => {
-    const key = keyOf(record.identity);
-    return indexes.find((index) => listsIdentity(index.records, record.identity, key));
+    let key: string | undefined;
+    return indexes.find((index) => {
+      // The resolver hands back the records it was given: an index holding this very record lists
+      // its identity, found by a native scan without building the identity tables.
+      if (index.records.includes(record)) return true;
+      key ??= keyOf(record.identity);
+      return listsIdentity(index.records, record.identity, key);
+    });
   };
   const install = resolution.install.map((record): PackageSource => {
     const index = sourceOf(record);

@@ -201,14 +201,17 @@ class LinkRecorder {
   /** Names whose install_if reverse links are not empty. */
   readonly reverseIifNames: Name[] = [];
 
+  // Index loops rather than for-of here and in the other per-record loops: they run once per
+  // record while the code is still interpreted, where each for-of allocates an iterator.
   addPackage(pkg: Package): void {
     this.packageName.push(pkg.name.serial);
     this.dependStart.push(this.dependName.length);
-    for (const d of pkg.depends) this.dependName.push(d.name.serial);
+    const { depends, provides, installIf } = pkg;
+    for (let i = 0; i < depends.length; i++) this.dependName.push(depends[i]!.name.serial);
     this.provideStart.push(this.provideName.length);
-    for (const d of pkg.provides) this.provideName.push(d.name.serial);
+    for (let i = 0; i < provides.length; i++) this.provideName.push(provides[i]!.name.serial);
     this.installIfStart.push(this.installIfName.length);
-    for (const d of pkg.installIf) this.installIfName.push(d.name.serial);
+    for (let i = 0; i < installIf.length; i++) this.installIfName.push(installIf[i]!.name.serial);
   }
 
   addProvider(name: Name, pkg: Package): void {
@@ -281,16 +284,20 @@ let collectStamp = 0;
  */
 function reverseNames(packages: readonly Package[]): Name[] {
   if (packages.length === 0) return NO_NAMES;
+  // One package without provides (the commonest case): its own name is the whole list.
+  if (packages.length === 1 && packages[0]!.provides.length === 0) return [packages[0]!.name];
   const stamp = ++collectStamp;
   const out: Name[] = [];
-  for (const pkg of packages) {
+  for (let p = 0; p < packages.length; p++) {
+    const pkg = packages[p]!;
     const own = pkg.name;
     if (own.collectStamp !== stamp) {
       own.collectStamp = stamp;
       out.push(own);
     }
-    for (const d of pkg.provides) {
-      const n = d.name;
+    const provides = pkg.provides;
+    for (let i = 0; i < provides.length; i++) {
+      const n = provides[i]!.name;
       if (n.collectStamp !== stamp) {
         n.collectStamp = stamp;
         out.push(n);
@@ -367,7 +374,14 @@ export class Name {
   }
   /** Serials of `rdepends`. */
   get rdependsSerials(): Int32Array {
-    return (this.rdependsSerialList ??= Int32Array.from(this.rdepends, (name) => name.serial));
+    if (this.rdependsSerialList === undefined) {
+      // A plain loop: Int32Array.from with a mapping function iterates and calls back per name.
+      const names = this.rdepends;
+      const serials = new Int32Array(names.length);
+      for (let i = 0; i < names.length; i++) serials[i] = names[i]!.serial;
+      this.rdependsSerialList = serials;
+    }
+    return this.rdependsSerialList;
   }
   staleReverseIif(): void {
     this.rinstallIfList = undefined;
@@ -633,14 +647,9 @@ export class Database {
       op |= VERSION_CONFLICT;
       start = 1;
     }
-    let opStart = -1;
-    for (let i = start; i < word.length; i++) {
-      const c = word.charCodeAt(i);
-      if (c === 60 || c === 62 || c === 61 || c === 126) {
-        opStart = i;
-        break;
-      }
-    }
+    // One native search instead of a character loop: this runs for every word of an index, mostly
+    // before V8 optimizes it, where each charCodeAt is a call.
+    const opStart = word.search(OPERATOR_CHAR);
     let name: string;
     let version = '';
     if (opStart >= 0) {
@@ -725,20 +734,20 @@ export class Database {
       // The index parser splits fields at spaces: one dependency per item, so the list is built at
       // its exact size (a list grown by push reserves room for 16). Words after a format error
       // are not parsed, as apk stops there.
-      let failed = false;
-      const deps = words.map((word) => {
-        if (failed) return undefined;
-        const dep = this.pullDep(word, false, true);
+      const count = words.length;
+      const deps = new Array<Dep>(count);
+      let parsed = 0;
+      for (; parsed < count; parsed++) {
+        const dep = this.pullDep(words[parsed]!, false, true);
         if (dep === undefined) {
-          failed = true;
           this.recordWordErrors |= WORD_FORMAT_ERROR;
-        } else if (dep.broken) {
-          this.recordWordErrors |= WORD_VERSION_ERROR;
+          break;
         }
-        return dep;
-      });
-      if (failed) deps.length = deps.indexOf(undefined);
-      return deps.length ? (deps as Dep[]) : NO_DEPS;
+        if (dep.broken) this.recordWordErrors |= WORD_VERSION_ERROR;
+        deps[parsed] = dep;
+      }
+      if (parsed < count) deps.length = parsed;
+      return parsed ? deps : NO_DEPS;
     }
     const deps: Dep[] = [];
     for (const item of words) {
@@ -788,7 +797,9 @@ export class Database {
       iif = NO_DEPS;
       this.compatDepVersions = true;
     }
-    for (const [letter] of record.unknown) {
+    const unknown = record.unknown;
+    for (let i = 0; i < unknown.length; i++) {
+      const letter = unknown[i]![0];
       if (!(letter >= 'a' && letter <= 'z')) {
         this.compatNotInstallable = true;
         uninstallable = true;
@@ -814,7 +825,8 @@ export class Database {
       this.scope.ensureCapacity(this.nameList.length, this.packageList.length);
       addProvider(name, { pkg, version: pkg.version });
       this.links.addProvider(name, pkg);
-      for (const dep of pkg.provides) {
+      for (let i = 0; i < provides.length; i++) {
+        const dep = provides[i]!;
         addProvider(dep.name, { pkg, version: dep.version });
         this.links.addProvider(dep.name, pkg);
       }
@@ -832,7 +844,8 @@ export class Database {
     if (source.kind === 'virtual') pkg.cached = true;
     if (pkg.repos && !oldRepos) {
       pkg.name.hasRepositoryProviders = true;
-      for (const dep of pkg.provides) dep.name.hasRepositoryProviders = true;
+      const pkgProvides = pkg.provides;
+      for (let i = 0; i < pkgProvides.length; i++) pkgProvides[i]!.name.hasRepositoryProviders = true;
     }
     if (source.kind === 'installed' && !pkg.installed) {
       const flags = record.flags ?? '';
@@ -896,15 +909,17 @@ export class Database {
    * on; each name's reverse links (apk_db_name_rdepends) are built from these on first use.
    */
   private indexReverseDependencies(pkg: Package): void {
-    for (const dep of pkg.depends) {
+    const { depends, installIf } = pkg;
+    for (let i = 0; i < depends.length; i++) {
+      const dep = depends[i]!;
       const target = dep.name;
       target.isDependency ||= (dep.op & VERSION_CONFLICT) === 0;
       if (target.dependents.length === 0) target.dependents = [pkg];
       else target.dependents.push(pkg);
       target.staleReverse();
     }
-    for (const dep of pkg.installIf) {
-      const target = dep.name;
+    for (let i = 0; i < installIf.length; i++) {
+      const target = installIf[i]!.name;
       this.noteReverseIif(target);
       if (target.iifDependents.length === 0) target.iifDependents = [pkg];
       else target.iifDependents.push(pkg);
@@ -1056,17 +1071,22 @@ const PLAIN_BROKEN = (DEPMASK_ANY & DEPMASK_CHECKSUM) !== DEPMASK_CHECKSUM && !i
 
 /** Is every item of a dependency field one non-empty word? */
 function oneWordEach(items: readonly string[]): boolean {
-  for (const item of items) if (item === '' || hasSeparator(item)) return false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (item === '' || hasSeparator(item)) return false;
+  }
   return true;
 }
 
+/** The first character of a version operator in a dependency word. */
+const OPERATOR_CHAR = /[<>=~]/;
+/** A list separator inside a dependency field item. */
+const SEPARATOR = /[ \t\n]/;
+
 /** Does a dependency field item contain a list separator (space, tab, newline)? */
 function hasSeparator(item: string): boolean {
-  for (let i = 0; i < item.length; i++) {
-    const c = item.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10) return true;
-  }
-  return false;
+  // A native search rather than a character loop, for the same reason as in pullDep.
+  return SEPARATOR.test(item);
 }
 
 /** apk_name_cmp_display: case-insensitive, then exact. */

@@ -3,6 +3,8 @@
 // greedy selection by compare_providers, and the depth-first changeset walk. It never backtracks;
 // exact choices and output order depend on reproducing the same queues and tie-breaks, so this
 // module deliberately mirrors the reference algorithm rather than using a generic SAT solver.
+// Loops over arrays use indexes, not for-of: a CLI run solves once, mostly before V8 optimizes this
+// code, and unoptimized for-of allocates an iterator and a result object per step.
 import { DEPMASK_CHECKSUM, VERSION_CONFLICT, VERSION_GREATER, VERSION_LESS, compareVersionBits, versionMatches } from '../version.ts';
 import type { Database, Dep, DiscoveryGraph, Name, Package, Provider } from './database.ts';
 import {
@@ -71,7 +73,8 @@ export function depIsMaterialized(dep: Dep, pkg: Package | undefined): boolean {
 export function depAnalyze(deppkg: Package | undefined, dep: Dep, pkg: Package | undefined): number {
   if (!pkg) return DEP_IRRELEVANT;
   if (dep.name === pkg.name) return depIsMaterialized(dep, pkg) ? DEP_SATISFIES : DEP_CONFLICTS;
-  for (const p of pkg.provides) {
+  for (let pAt = 0, pList = pkg.provides; pAt < pList.length; pAt++) {
+    const p = pList[pAt]!;
     if (p.name !== dep.name) continue;
     return depIsProvided(deppkg, dep, { pkg, version: p.version }) ? DEP_SATISFIES : DEP_CONFLICTS;
   }
@@ -101,13 +104,16 @@ export function matchGenid(pkg: Package | undefined, genid: number | undefined):
 export function foreachReverseDependency(pkg: Package, m: ReverseDependencyMatch, cb: (pkg0: Package, dep0: Dep) => void): void {
   const oneDepOnly = m.genid !== undefined && !m.allDeps;
   const walk = (rdepends: readonly Name[]): void => {
-    for (const name0 of rdepends) {
-      for (const p0 of name0.providers) {
+    for (let name0At = 0, name0List = rdepends; name0At < name0List.length; name0At++) {
+      const name0 = name0List[name0At]!;
+      for (let p0At = 0, p0List = name0.providers; p0At < p0List.length; p0At++) {
+        const p0 = p0List[p0At]!;
         const pkg0 = p0.pkg;
         if (m.installed && !pkg0.installed) continue;
         if (m.marked && !pkg0.marked) continue;
         if (matchGenid(pkg0, m.genid)) continue;
-        for (const d0 of pkg0.depends) {
+        for (let d0At = 0, d0List = pkg0.depends; d0At < d0List.length; d0At++) {
+          const d0 = d0List[d0At]!;
           if (depAnalyze(pkg0, d0, pkg) & m.match) {
             cb(pkg0, d0);
             if (oneDepOnly) break;
@@ -117,7 +123,7 @@ export function foreachReverseDependency(pkg: Package, m: ReverseDependencyMatch
     }
   };
   walk(pkg.name.rdepends);
-  for (const p of pkg.provides) walk(p.name.rdepends);
+  for (let pAt = 0, pList = pkg.provides; pAt < pList.length; pAt++) { const p = pList[pAt]!; walk(p.name.rdepends); }
 }
 
 /** Max-heap of names by order id with lazy deletion (apk keeps sorted lists). */
@@ -302,7 +308,8 @@ class SolverRun {
   }
 
   private reevaluateReverseInstallIf(name: Name): void {
-    for (const name0 of name.rinstallIf) {
+    for (let name0At = 0, name0List = name.rinstallIf; name0At < name0List.length; name0At++) {
+      const name0 = name0List[name0At]!;
       if (!name0.seen) continue;
       if (name0.ss.noIif) continue;
       name0.ss.reevaluateIif = true;
@@ -312,13 +319,13 @@ class SolverRun {
 
   private reevaluateReverseInstallIfPkg(pkg: Package): void {
     this.reevaluateReverseInstallIf(pkg.name);
-    for (const d of pkg.provides) this.reevaluateReverseInstallIf(d.name);
+    for (let dAt = 0, dList = pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.reevaluateReverseInstallIf(d.name); }
   }
 
   private disqualifyPackage(pkg: Package): void {
     pkg.ss.pkgSelectable = false;
     this.reevaluateReverseDeps(pkg.name);
-    for (const p of pkg.provides) this.reevaluateReverseDeps(p.name);
+    for (let pAt = 0, pList = pkg.provides; pAt < pList.length; pAt++) { const p = pList[pAt]!; this.reevaluateReverseDeps(p.name); }
     this.reevaluateReverseInstallIfPkg(pkg);
   }
 
@@ -327,7 +334,7 @@ class SolverRun {
     if (isConflict(dep) && this.ignoreConflict) return true;
     if (name.ss.locked) return depIsProvided(dpkg, dep, name.ss.chosen);
     if (name.ss.requirers === 0 && depIsProvided(dpkg, dep, NONE)) return true;
-    for (const p of name.providers) if (p.pkg.ss.pkgSelectable && depIsProvided(dpkg, dep, p)) return true;
+    for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) { const p = pList[pAt]!; if (p.pkg.ss.pkgSelectable && depIsProvided(dpkg, dep, p)) return true; }
     return false;
   }
 
@@ -445,7 +452,8 @@ class SolverRun {
     if (conflict && this.ignoreConflict) return;
     if (!conflict) name.ss.requirers++;
     if (name.ss.requirers === 1 && !conflict) this.nameRequirersChanged(name);
-    for (const p0 of name.providers) {
+    for (let p0At = 0, p0List = name.providers; p0At < p0List.length; p0At++) {
+      const p0 = p0List[p0At]!;
       const pkg0 = p0.pkg;
       const isProvided = depIsProvided(ppkg, dep, p0);
       if (!isProvided) pkg0.ss.conflicts++;
@@ -456,9 +464,10 @@ class SolverRun {
 
   private excludeNonProviders(name: Name, mustProvide: Name, skipVirtuals: boolean): void {
     if (name === mustProvide || this.ignoreConflict) return;
-    next: for (const p of name.providers) {
+    next: for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) {
+      const p = pList[pAt]!;
       if (p.pkg.name === mustProvide || !p.pkg.ss.pkgSelectable || (skipVirtuals && p.version === '')) continue;
-      for (const d of p.pkg.provides) if (d.name === mustProvide || (skipVirtuals && d.version === '')) continue next;
+      for (let dAt = 0, dList = p.pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; if (d.name === mustProvide || (skipVirtuals && d.version === '')) continue next; }
       this.disqualifyPackage(p.pkg);
     }
   }
@@ -486,12 +495,14 @@ class SolverRun {
     let hasAutoSelectable = false;
     let reevaluate = false;
 
-    for (const p of name.providers) {
+    for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) {
+      const p = pList[pAt]!;
       const pkg = p.pkg;
       pkg.ss.dependenciesMerged = false;
       if (reevaluateDeps) {
         if (!pkg.ss.pkgSelectable) continue;
-        for (const dep of pkg.depends) {
+        for (let depAt = 0, depList = pkg.depends; depAt < depList.length; depAt++) {
+          const dep = depList[depAt]!;
           if (!this.dependencySatisfiable(pkg, dep)) {
             this.disqualifyPackage(pkg);
             break;
@@ -503,7 +514,8 @@ class SolverRun {
       if (reevaluateIif && !pkg.ss.iifTriggered && !pkg.ss.iifFailed) {
         pkg.ss.iifTriggered = true;
         pkg.ss.iifFailed = false;
-        for (const dep of pkg.installIf) {
+        for (let depAt = 0, depList = pkg.installIf; depAt < depList.length; depAt++) {
+          const dep = depList[depAt]!;
           if (!dep.name.ss.locked) {
             if (isConflict(dep)) {
               dep.name.ss.iifNeeded = true;
@@ -521,7 +533,7 @@ class SolverRun {
         }
       }
       if (reevaluateIif && pkg.ss.iifTriggered) {
-        for (const dep of pkg.installIf) this.inheritPinningAndFlags(pkg, dep.name.ss.chosen?.pkg);
+        for (let depAt = 0, depList = pkg.installIf; depAt < depList.length; depAt++) { const dep = depList[depAt]!; this.inheritPinningAndFlags(pkg, dep.name.ss.chosen?.pkg); }
       }
       hasIif ||= pkg.ss.iifTriggered;
       noIif &&= pkg.ss.iifFailed;
@@ -531,14 +543,16 @@ class SolverRun {
 
       pkg.ss.dependenciesMerged = true;
       firstCandidate ??= pkg;
-      for (const dep of pkg.depends) {
+      for (let depAt = 0, depList = pkg.depends; depAt < depList.length; depAt++) {
+        const dep = depList[depAt]!;
         if (!isConflict(dep) && dep.name.ss.mergeDepends === numOptions) dep.name.ss.mergeDepends = numOptions + 1;
       }
       if (pkg.name.ss.mergeProvides === numOptions) {
         pkg.name.ss.mergeProvides = numOptions + 1;
         pkg.name.ss.hasVirtualProvides ||= p.version === '';
       }
-      for (const dep of pkg.provides) {
+      for (let depAt = 0, depList = pkg.provides; depAt < depList.length; depAt++) {
+        const dep = depList[depAt]!;
         if (dep.name.ss.mergeProvides === numOptions) {
           dep.name.ss.mergeProvides = numOptions + 1;
           dep.name.ss.hasVirtualProvides ||= dep.version === '';
@@ -558,34 +572,37 @@ class SolverRun {
 
     if (firstCandidate) {
       const pkg = firstCandidate;
-      for (const p of name.providers) p.pkg.ss.dependenciesUsed = p.pkg.ss.dependenciesMerged;
+      for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) { const p = pList[pAt]!; p.pkg.ss.dependenciesUsed = p.pkg.ss.dependenciesMerged; }
       const complete = (n: Name, field: 'mergeDepends' | 'mergeProvides'): boolean => {
         const ret = n.ss[field] === numOptions;
         n.ss[field] = 0;
         return ret;
       };
       if (numOptions === 1) {
-        for (const dep of pkg.depends) if (complete(dep.name, 'mergeDepends')) this.applyConstraint(pkg, dep);
+        for (let depAt = 0, depList = pkg.depends; depAt < depList.length; depAt++) { const dep = depList[depAt]!; if (complete(dep.name, 'mergeDepends')) this.applyConstraint(pkg, dep); }
       } else {
-        for (const dep of pkg.depends) {
+        for (let depAt = 0, depList = pkg.depends; depAt < depList.length; depAt++) {
+          const dep = depList[depAt]!;
           const name0 = dep.name;
           if (complete(name0, 'mergeDepends') && name0.ss.requirers === 0) {
             name0.ss.requirers++;
             this.nameRequirersChanged(name0);
-            for (const p of name0.providers) this.inheritPinningAndFlags(p.pkg, pkg);
+            for (let pAt = 0, pList = name0.providers; pAt < pList.length; pAt++) { const p = pList[pAt]!; this.inheritPinningAndFlags(p.pkg, pkg); }
           }
         }
       }
       if (complete(pkg.name, 'mergeProvides')) this.excludeNonProviders(pkg.name, name, pkg.name.ss.hasVirtualProvides);
-      for (const dep of pkg.provides) {
+      for (let depAt = 0, depList = pkg.provides; depAt < depList.length; depAt++) {
+        const dep = depList[depAt]!;
         if (complete(dep.name, 'mergeProvides')) this.excludeNonProviders(dep.name, name, dep.name.ss.hasVirtualProvides);
       }
       pkg.name.ss.hasVirtualProvides = false;
-      for (const dep of pkg.provides) dep.name.ss.hasVirtualProvides = false;
+      for (let depAt = 0, depList = pkg.provides; depAt < depList.length; depAt++) { const dep = depList[depAt]!; dep.name.ss.hasVirtualProvides = false; }
     }
 
     ss.reverseDepsDone = true;
-    for (const name0 of name.rdepends) {
+    for (let name0At = 0, name0List = name.rdepends; name0At < name0List.length; name0At++) {
+      const name0 = name0List[name0At]!;
       if (name0.seen && !name0.ss.locked) {
         ss.reverseDepsDone = false;
         break;
@@ -670,10 +687,11 @@ class SolverRun {
     ss.queue = 0;
     ss.dirtySeq = 0;
     if (p.pkg && !ss.requirers && p.pkg.ss.iifTriggered) {
-      for (const dep of p.pkg.installIf) if (!dep.name.ss.locked) this.applyConstraint(p.pkg, dep);
+      for (let depAt = 0, depList = p.pkg.installIf; depAt < depList.length; depAt++) { const dep = depList[depAt]!; if (!dep.name.ss.locked) this.applyConstraint(p.pkg, dep); }
     }
     if (!this.ignoreConflict) {
-      for (const p0 of name.providers) {
+      for (let p0At = 0, p0List = name.providers; p0At < p0List.length; p0At++) {
+        const p0 = p0List[p0At]!;
         if (p0.pkg === p.pkg) continue;
         if (p.version === '' && p0.version === '') continue;
         this.disqualifyPackage(p0.pkg);
@@ -689,7 +707,8 @@ class SolverRun {
     const ss = name.ss;
     this.trace?.(`select ${name.name} requirers=${ss.requirers} iif=${ss.hasIif} order=${ss.orderId.toString(16)}`);
     if (ss.requirers || ss.hasIif) {
-      for (const p of name.providers) {
+      for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) {
+        const p = pList[pAt]!;
         const ps = p.pkg.ss;
         if (ss.requirers === 0 && (!ps.iifTriggered || !ps.tagOk || !ps.pkgSelectable)) continue;
         if (!SolverRun.isProviderAutoSelectable(p)) continue;
@@ -700,8 +719,8 @@ class SolverRun {
     if (pkg) {
       if (!pkg.ss.pkgSelectable || !pkg.ss.tagOk) this.markError(pkg);
       this.assignName(pkg.name, { pkg, version: pkg.version });
-      for (const d of pkg.provides) this.assignName(d.name, { pkg, version: d.version });
-      for (const d of pkg.depends) this.applyConstraint(pkg, d);
+      for (let dAt = 0, dList = pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.assignName(d.name, { pkg, version: d.version }); }
+      for (let dAt = 0, dList = pkg.depends; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.applyConstraint(pkg, d); }
     } else {
       this.assignName(name, NONE);
       if (ss.requirers > 0) this.errors++;
@@ -735,14 +754,16 @@ class SolverRun {
   }
 
   private trackDepsAdded(pkg: Package): void {
-    for (const d of pkg.depends) {
+    for (let dAt = 0, dList = pkg.depends; dAt < dList.length; dAt++) {
+      const d = dList[dAt]!;
       if (isConflict(d) || !d.name.ss.installedName) continue;
       d.name.ss.installedName.ss.requirers++;
     }
   }
 
   private trackDepsRemoved(pkg: Package): void {
-    for (const d of pkg.depends) {
+    for (let dAt = 0, dList = pkg.depends; dAt < dList.length; dAt++) {
+      const d = dList[dAt]!;
       if (isConflict(d) || !d.name.ss.installedName) continue;
       if (--d.name.ss.installedName.ss.requirers > 0) continue;
       const pkg0 = d.name.ss.installedPkg;
@@ -757,7 +778,8 @@ class SolverRun {
   private checkInstallByIif(name: Name): void {
     const pkg = name.ss.chosen?.pkg;
     if (!pkg || !name.seen || name.ss.changesetProcessed) return;
-    for (const dep0 of pkg.installIf) {
+    for (let dep0At = 0, dep0List = pkg.installIf; dep0At < dep0List.length; dep0At++) {
+      const dep0 = dep0List[dep0At]!;
       const name0 = dep0.name;
       if (!isConflict(dep0) && !name0.ss.changesetProcessed) return;
       if (!depIsProvided(pkg, dep0, name0.ss.chosen)) return;
@@ -769,7 +791,8 @@ class SolverRun {
     const pkg = name.ss.installedPkg;
     if (!pkg || name.ss.chosen?.pkg) return;
     if (name.ss.changesetProcessed || name.ss.changesetRemoved) return;
-    for (const dep0 of pkg.installIf) {
+    for (let dep0At = 0, dep0List = pkg.installIf; dep0At < dep0List.length; dep0At++) {
+      const dep0 = dep0List[dep0At]!;
       const name0 = dep0.name;
       if (name0.ss.changesetRemoved && !name0.ss.chosen?.pkg) {
         this.checkRemovalByDeps(pkg);
@@ -780,8 +803,8 @@ class SolverRun {
 
   private checkByReverseIif(pkg: Package | undefined, cb: (name: Name) => void): void {
     if (!pkg) return;
-    for (const name of pkg.name.rinstallIf) cb(name);
-    for (const d of pkg.provides) for (const name of d.name.rinstallIf) cb(name);
+    for (let nameAt = 0, nameList = pkg.name.rinstallIf; nameAt < nameList.length; nameAt++) { const name = nameList[nameAt]!; cb(name); }
+    for (let dAt = 0, dList = pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; for (const name of d.name.rinstallIf) cb(name); }
   }
 
   private genNamePreprocess(name: Name): void {
@@ -789,7 +812,8 @@ class SolverRun {
     name.ss.changesetProcessed = true;
     const chosen = name.ss.chosen?.pkg;
     if (name.ss.installedPkg && (!chosen || chosen.name !== name)) this.genNameRemove(name.ss.installedPkg);
-    for (const p of name.providers) {
+    for (let pAt = 0, pList = name.providers; pAt < pList.length; pAt++) {
+      const p = pList[pAt]!;
       const pkg0 = p.pkg;
       const name0 = pkg0.name;
       if (name0.ss.installedPkg === pkg0 && !name0.ss.chosen?.pkg) this.genNameRemove(pkg0);
@@ -803,10 +827,10 @@ class SolverRun {
     if (!pkg || pkg.ss.inChangeset) return;
     pkg.ss.inChangeset = true;
     this.genNamePreprocess(pkg.name);
-    for (const d of pkg.provides) this.genNamePreprocess(d.name);
+    for (let dAt = 0, dList = pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.genNamePreprocess(d.name); }
     const opkg = pkg.name.ss.installedPkg;
     this.checkByReverseIif(opkg, (n) => this.checkRemovalByIif(n));
-    for (const d of pkg.depends) this.genDep(pkg, d);
+    for (let dAt = 0, dList = pkg.depends; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.genDep(pkg, d); }
     this.recordChange(opkg, pkg);
     this.checkByReverseIif(pkg, (n) => this.checkInstallByIif(n));
     this.trackDepsAdded(pkg);
@@ -835,21 +859,23 @@ class SolverRun {
 
   generateChangeset(world: readonly Dep[]): void {
     const db = this.db;
-    for (const name of db.touchedNames) {
+    for (let nameAt = 0, nameList = db.touchedNames; nameAt < nameList.length; nameAt++) {
+      const name = nameList[nameAt]!;
       const ss = name.ss;
       ss.requirers = 0;
       ss.installedPkg = undefined;
       ss.installedName = undefined;
     }
-    for (const pkg of db.installed) {
+    for (let pkgAt = 0, pkgList = db.installed; pkgAt < pkgList.length; pkgAt++) {
+      const pkg = pkgList[pkgAt]!;
       pkg.name.ss.installedPkg = pkg;
       pkg.name.ss.installedName = pkg.name;
-      for (const d of pkg.provides) if (d.version !== '') d.name.ss.installedName = pkg.name;
+      for (let dAt = 0, dList = pkg.provides; dAt < dList.length; dAt++) { const d = dList[dAt]!; if (d.version !== '') d.name.ss.installedName = pkg.name; }
     }
-    for (const pkg of db.installed) this.trackDepsAdded(pkg);
-    for (const pkg of db.installed) this.checkRemovalByDeps(pkg);
-    for (const d of world) this.genDep(undefined, d);
-    for (const pkg of db.installed) this.genNameChange(pkg.name);
+    for (let pkgAt = 0, pkgList = db.installed; pkgAt < pkgList.length; pkgAt++) { const pkg = pkgList[pkgAt]!; this.trackDepsAdded(pkg); }
+    for (let pkgAt = 0, pkgList = db.installed; pkgAt < pkgList.length; pkgAt++) { const pkg = pkgList[pkgAt]!; this.checkRemovalByDeps(pkg); }
+    for (let dAt = 0, dList = world; dAt < dList.length; dAt++) { const d = dList[dAt]!; this.genDep(undefined, d); }
+    for (let pkgAt = 0, pkgList = db.installed; pkgAt < pkgList.length; pkgAt++) { const pkg = pkgList[pkgAt]!; this.genNameChange(pkg.name); }
     const cs = this.changeset;
     cs.numTotal = cs.numInstall + cs.numRemove + cs.numAdjust;
   }
@@ -886,8 +912,9 @@ export function solve(db: Database, solverFlags: number, world: Dep[], options: 
     const run = new SolverRun(db, solverFlags);
     run.trace = options.trace;
     run.solverFlagsInherit = solverFlags;
-    for (const d of world) if (!d.broken) run.discoverName(d.name);
-    for (const d of world) {
+    for (let dAt = 0, dList = world; dAt < dList.length; dAt++) { const d = dList[dAt]!; if (!d.broken) run.discoverName(d.name); }
+    for (let dAt = 0, dList = world; dAt < dList.length; dAt++) {
+      const d = dList[dAt]!;
       if (d.broken) continue;
       run.pinningInherit = d.tag >= 0 ? 1 << d.tag : 0;
       run.applyConstraint(undefined, d);
@@ -898,7 +925,8 @@ export function solve(db: Database, solverFlags: number, world: Dep[], options: 
     run.generateChangeset(world);
     if (run.errors && options.forceBrokenWorld) {
       let marked = false;
-      for (const d of world) {
+      for (let dAt = 0, dList = world; dAt < dList.length; dAt++) {
+        const d = dList[dAt]!;
         const pkg = d.name.ss.chosen?.pkg;
         if (!pkg || pkg.ss.error) {
           if (!d.broken) marked = true;
