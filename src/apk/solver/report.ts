@@ -273,93 +273,120 @@ interface MatchedDep {
   dep: Dep;
 }
 
-/** apk_solver_print_errors: explains why the solve failed. */
-export function printSolverErrors(db: Database, changeset: Changeset, world: readonly Dep[], out: Output): void {
+function isConcrete(pkg: Package, name: Name): boolean {
+  if (pkg.name === name) return true;
+  return pkg.provides.some((d) => d.name === name && d.version !== '');
+}
+
+function discoverReverseIif(name: Name): void {
+  for (const name0 of name.rinstallIf) {
+    for (const p of name0.providers) {
+      if (!p.pkg.marked || p.pkg.installIf.length === 0) continue;
+      const ok = p.pkg.installIf.every((d) => ((d.op & VERSION_CONFLICT) !== 0) !== ((d.name.stateInt & (STATE_PRESENT | STATE_INSTALLIF)) !== 0));
+      if (ok) {
+        discoverName(p.pkg.name, STATE_INSTALLIF);
+        for (const d of p.pkg.provides) discoverName(d.name, STATE_INSTALLIF);
+      }
+    }
+  }
+}
+
+function discoverDeps(deps: readonly Dep[]): void {
+  for (const d of deps) if (!(d.op & VERSION_CONFLICT)) discoverName(d.name, STATE_PRESENT);
+}
+
+/** Marks what the changeset's packages make present (directly, by install_if, or only virtually). */
+function discoverName(name: Name, pkgState: number): void {
+  for (const p of name.providers) {
+    let state = pkgState;
+    if (!p.pkg.marked) continue;
+    if ((state === STATE_PRESENT || state === STATE_INSTALLIF) && !p.pkg.providerPriority && !isConcrete(p.pkg, name)) state = STATE_VIRTUAL_ONLY;
+    if (p.pkg.stateInt & state) continue;
+    p.pkg.stateInt |= state;
+    p.pkg.name.stateInt |= state;
+    for (const d of p.pkg.provides) {
+      const depState = state === STATE_INSTALLIF && d.version === '' ? STATE_VIRTUAL_ONLY : state;
+      d.name.stateInt |= depState;
+    }
+    discoverDeps(p.pkg.depends);
+    if (state === STATE_PRESENT || state === STATE_INSTALLIF) {
+      discoverReverseIif(p.pkg.name);
+      for (const d of p.pkg.provides) discoverReverseIif(d.name);
+    }
+  }
+}
+
+/** Resets the report's per-name and per-package state and marks the changeset's new packages. */
+function markChangeset(db: Database, changeset: Changeset): void {
   for (const name of db.names.values()) name.stateInt = 0;
   for (const pkg of db.packages.values()) {
     pkg.stateInt = 0;
     pkg.marked = false;
   }
   for (const change of changeset.changes) if (change.newPkg) change.newPkg.marked = true;
+}
 
-  const isConcrete = (pkg: Package, name: Name): boolean => {
-    if (pkg.name === name) return true;
-    return pkg.provides.some((d) => d.name === name && d.version !== '');
-  };
-  const discoverReverseIif = (name: Name): void => {
-    for (const name0 of name.rinstallIf) {
-      for (const p of name0.providers) {
-        if (!p.pkg.marked || p.pkg.installIf.length === 0) continue;
-        const ok = p.pkg.installIf.every((d) => ((d.op & VERSION_CONFLICT) !== 0) !== ((d.name.stateInt & (STATE_PRESENT | STATE_INSTALLIF)) !== 0));
-        if (ok) {
-          discoverName(p.pkg.name, STATE_INSTALLIF);
-          for (const d of p.pkg.provides) discoverName(d.name, STATE_INSTALLIF);
-        }
-      }
-    }
-  };
-  const discoverDeps = (deps: readonly Dep[]): void => {
-    for (const d of deps) if (!(d.op & VERSION_CONFLICT)) discoverName(d.name, STATE_PRESENT);
-  };
-  function discoverName(name: Name, pkgState: number): void {
-    for (const p of name.providers) {
-      let state = pkgState;
-      if (!p.pkg.marked) continue;
-      if ((state === STATE_PRESENT || state === STATE_INSTALLIF) && !p.pkg.providerPriority && !isConcrete(p.pkg, name)) state = STATE_VIRTUAL_ONLY;
-      if (p.pkg.stateInt & state) continue;
-      p.pkg.stateInt |= state;
-      p.pkg.name.stateInt |= state;
-      for (const d of p.pkg.provides) {
-        const depState = state === STATE_INSTALLIF && d.version === '' ? STATE_VIRTUAL_ONLY : state;
-        d.name.stateInt |= depState;
-      }
-      discoverDeps(p.pkg.depends);
-      if (state === STATE_PRESENT || state === STATE_INSTALLIF) {
-        discoverReverseIif(p.pkg.name);
-        for (const d of p.pkg.provides) discoverReverseIif(d.name);
-      }
-    }
+/** The labelled, indented sections of one error report (apk's label_start/label_end state). */
+class SolverErrorReport {
+  readonly #db: Database;
+  readonly #world: readonly Dep[];
+  readonly #indent: Indented;
+  #label: string | undefined;
+  labels = 0;
+
+  constructor(db: Database, world: readonly Dep[], out: Output) {
+    this.#db = db;
+    this.#world = world;
+    this.#indent = new Indented(out);
   }
-  discoverDeps(world);
 
-  const indent = new Indented(out);
-  let label: string | undefined;
-  let numLabels = 0;
-  const labelStart = (text: string): void => {
-    if (label !== undefined) {
-      indent.line(`  ${label}:\n`);
-      label = undefined;
-      numLabels++;
+  line(text: string): void {
+    this.#indent.line(text);
+  }
+
+  #labelStart(text: string): void {
+    if (this.#label !== undefined) {
+      this.#indent.line(`  ${this.#label}:\n`);
+      this.#label = undefined;
+      this.labels++;
     }
-    if (!indent.x) indent.group(0, `    ${text}`);
-  };
-  const labelEnd = (): void => indent.end();
-  const worldText = (dep: Dep): string => `world[${depText(dep)}${db.repoTags[Math.max(dep.tag, 0)]!.tag}]`;
+    if (!this.#indent.x) this.#indent.group(0, `    ${text}`);
+  }
 
-  const printPinningErrors = (pkg: Package, tag: number): void => {
+  #labelEnd(): void {
+    this.#indent.end();
+  }
+
+  #worldText(dep: Dep): string {
+    return `world[${depText(dep)}${this.#db.repoTags[Math.max(dep.tag, 0)]!.tag}]`;
+  }
+
+  #printPinningErrors(pkg: Package, tag: number): void {
+    const db = this.#db;
     if (pkg.installed) return;
     if (!db.isAvailable(pkg) && !pkg.cached && !pkg.fromFile) {
-      labelStart('masked in:');
-      indent.print('--no-network');
+      this.#labelStart('masked in:');
+      this.#indent.print('--no-network');
     } else if (!pkg.repos && pkg.cached) {
-      labelStart('masked in:');
-      indent.print('cache');
+      this.#labelStart('masked in:');
+      this.#indent.print('cache');
     } else {
       if (pkg.repos & db.pinningMaskRepos(1 | (1 << tag))) return;
       for (const t of db.repoTags) {
         if (pkg.repos & t.allowedRepos) {
-          labelStart('masked in:');
-          indent.print(t.tag);
+          this.#labelStart('masked in:');
+          this.#indent.print(t.tag);
         }
       }
     }
-    labelEnd();
-  };
-  const printConflicts = (pkg: Package): void => {
+    this.#labelEnd();
+  }
+
+  #printConflicts(pkg: Package): void {
     for (const p of pkg.name.providers) {
       if (p.pkg === pkg || !p.pkg.marked) continue;
-      labelStart('conflicts:');
-      indent.print(pkgText(p.pkg));
+      this.#labelStart('conflicts:');
+      this.#indent.print(pkgText(p.pkg));
     }
     for (const d of pkg.provides) {
       let once = true;
@@ -370,15 +397,16 @@ export function printSolverErrors(db: Database, changeset: Changeset, world: rea
           once = false;
           continue;
         }
-        labelStart('conflicts:');
-        indent.print(`${pkgText(p.pkg)}[${depText(d)}]`);
+        this.#labelStart('conflicts:');
+        this.#indent.print(`${pkgText(p.pkg)}[${depText(d)}]`);
       }
     }
-    labelEnd();
-  };
-  const printMatched = (text: string, deps: MatchedDep[]): void => {
+    this.#labelEnd();
+  }
+
+  #printMatched(text: string, deps: MatchedDep[]): void {
     if (deps.length === 0) return;
-    labelStart(text);
+    this.#labelStart(text);
     deps.sort((m1, m2) => {
       if (m1.pkg && m2.pkg) {
         const r = comparePackagesForDisplay(m1.pkg, m2.pkg);
@@ -386,75 +414,81 @@ export function printSolverErrors(db: Database, changeset: Changeset, world: rea
       }
       return m1.dep.op - m2.dep.op;
     });
-    for (const m of deps) indent.print(m.pkg ? `${pkgText(m.pkg)}[${depText(m.dep)}]` : worldText(m.dep));
+    for (const m of deps) this.#indent.print(m.pkg ? `${pkgText(m.pkg)}[${depText(m.dep)}]` : this.#worldText(m.dep));
     deps.length = 0;
-  };
-  const printDeps = (pkg: Package, match: number): void => {
+  }
+
+  #printDeps(pkg: Package, match: number): void {
     const text = match === DEP_SATISFIES ? 'satisfies:' : 'breaks:';
     const deps: MatchedDep[] = [];
-    for (const d of world) if (depAnalyze(undefined, d, pkg) & match) deps.push({ pkg: undefined, dep: d });
-    printMatched(text, deps);
-    foreachReverseDependency(pkg, { match, marked: true, genid: nextGenid(db), allDeps: true }, (pkg0, d0) => deps.push({ pkg: pkg0, dep: d0 }));
-    printMatched(text, deps);
-    labelEnd();
-  };
-  const printBrokenDeps = (deps: readonly Dep[], text: string): void => {
+    for (const d of this.#world) if (depAnalyze(undefined, d, pkg) & match) deps.push({ pkg: undefined, dep: d });
+    this.#printMatched(text, deps);
+    foreachReverseDependency(pkg, { match, marked: true, genid: nextGenid(this.#db), allDeps: true }, (pkg0, d0) => deps.push({ pkg: pkg0, dep: d0 }));
+    this.#printMatched(text, deps);
+    this.#labelEnd();
+  }
+
+  #printBrokenDeps(deps: readonly Dep[], text: string): void {
     for (const dep of deps) {
       if (!dep.broken) continue;
-      labelStart(text);
-      indent.print(depText(dep));
+      this.#labelStart(text);
+      this.#indent.print(depText(dep));
     }
-    labelEnd();
-  };
-  const analyzePackage = (pkg: Package, tag: number): void => {
-    label = pkgText(pkg);
+    this.#labelEnd();
+  }
+
+  /** Why a package the solver chose cannot be installed: uninstallable, masked, conflicting, breaking. */
+  analyzePackage(pkg: Package, tag: number): void {
+    this.#label = pkgText(pkg);
     if (pkg.uninstallable) {
-      labelStart('error:');
-      indent.print('uninstallable');
-      labelEnd();
-      if (!db.archCompatible(pkg.arch)) {
-        labelStart('arch:');
-        indent.print(pkg.arch);
-        labelEnd();
+      this.#labelStart('error:');
+      this.#indent.print('uninstallable');
+      this.#labelEnd();
+      if (!this.#db.archCompatible(pkg.arch)) {
+        this.#labelStart('arch:');
+        this.#indent.print(pkg.arch);
+        this.#labelEnd();
       }
-      printBrokenDeps(pkg.depends, 'depends:');
-      printBrokenDeps(pkg.provides, 'provides:');
-      printBrokenDeps(pkg.installIf, 'install_if:');
+      this.#printBrokenDeps(pkg.depends, 'depends:');
+      this.#printBrokenDeps(pkg.provides, 'provides:');
+      this.#printBrokenDeps(pkg.installIf, 'install_if:');
     }
-    printPinningErrors(pkg, tag);
-    printConflicts(pkg);
-    printDeps(pkg, DEP_CONFLICTS);
-    if (label === undefined) printDeps(pkg, DEP_SATISFIES);
-  };
-  const analyzeMissingName = (name: Name): void => {
+    this.#printPinningErrors(pkg, tag);
+    this.#printConflicts(pkg);
+    this.#printDeps(pkg, DEP_CONFLICTS);
+    if (this.#label === undefined) this.#printDeps(pkg, DEP_SATISFIES);
+  }
+
+  /** A name nothing present provides: a virtual to choose a provider for, or no such package. */
+  #analyzeMissingName(name: Name): void {
     if (name.providers.length !== 0) {
-      label = `${name.name} (virtual)`;
-      labelStart('note:');
-      indent.words("please select one of the 'provided by' packages explicitly");
-      labelEnd();
-      labelStart('provided by:');
+      this.#label = `${name.name} (virtual)`;
+      this.#labelStart('note:');
+      this.#indent.words("please select one of the 'provided by' packages explicitly");
+      this.#labelEnd();
+      this.#labelStart('provided by:');
       for (const p0 of name.providers) p0.pkg.name.stateInt += COUNT_UNIT;
       for (const p0 of name.providers) {
         const name0 = p0.pkg.name;
         const refs = Math.floor(name0.stateInt / COUNT_UNIT);
         if (refs === name0.providers.length) {
-          indent.print(name0.name);
+          this.#indent.print(name0.name);
           name0.stateInt %= COUNT_UNIT;
         } else if (refs > 0) {
-          indent.print(pkgText(p0.pkg));
+          this.#indent.print(pkgText(p0.pkg));
           name0.stateInt -= COUNT_UNIT;
         }
       }
-      labelEnd();
+      this.#labelEnd();
     } else {
-      label = `${name.name} (no such package)`;
+      this.#label = `${name.name} (no such package)`;
     }
-    labelStart('required by:');
-    for (const d0 of world) {
+    this.#labelStart('required by:');
+    for (const d0 of this.#world) {
       if (d0.name !== name || d0.op & VERSION_CONFLICT) continue;
-      indent.print(worldText(d0));
+      this.#indent.print(this.#worldText(d0));
     }
-    const genid = nextGenid(db);
+    const genid = nextGenid(this.#db);
     for (const name0 of name.rdepends) {
       providers: for (const p0 of name0.providers) {
         if (!p0.pkg.marked) continue;
@@ -462,32 +496,40 @@ export function printSolverErrors(db: Database, changeset: Changeset, world: rea
         p0.pkg.foreachGenid = genid;
         for (const d0 of p0.pkg.depends) {
           if (d0.name !== name || d0.op & VERSION_CONFLICT) continue;
-          indent.print(`${pkgText(p0.pkg)}[${depText(d0)}]`);
+          this.#indent.print(`${pkgText(p0.pkg)}[${depText(d0)}]`);
           break providers;
         }
       }
     }
-    labelEnd();
-  };
-  const analyzeDeps = (deps: readonly Dep[]): void => {
+    this.#labelEnd();
+  }
+
+  /** Reports each dependency whose name nothing present provides (once per name). */
+  analyzeDeps(deps: readonly Dep[]): void {
     for (const d0 of deps) {
       const name0 = d0.name;
       if (d0.op & VERSION_CONFLICT) continue;
       if (name0.stateInt & (STATE_INSTALLIF | STATE_PRESENT | STATE_MISSING)) continue;
       name0.stateInt |= STATE_MISSING;
-      analyzeMissingName(name0);
+      this.#analyzeMissingName(name0);
     }
-  };
+  }
+}
 
+/** apk_solver_print_errors: explains why the solve failed. */
+export function printSolverErrors(db: Database, changeset: Changeset, world: readonly Dep[], out: Output): void {
+  markChangeset(db, changeset);
+  discoverDeps(world);
+  const report = new SolverErrorReport(db, world, out);
   out.err('unable to select packages:');
-  analyzeDeps(world);
+  report.analyzeDeps(world);
   for (const change of changeset.changes) {
     const pkg = change.newPkg;
     if (!pkg) continue;
-    analyzePackage(pkg, change.newTag);
-    analyzeDeps(pkg.depends);
+    report.analyzePackage(pkg, change.newTag);
+    report.analyzeDeps(pkg.depends);
   }
-  if (!numLabels) indent.line('Huh? Error reporter did not find the broken constraints.\n');
+  if (!report.labels) report.line('Huh? Error reporter did not find the broken constraints.\n');
 }
 
 /** apk_foreach_genid: a fresh generation id for one traversal. */
