@@ -163,6 +163,225 @@ function memberSink(hashes: MemberHashes) {
   };
 }
 
+type Fault = (code: 'APK_PACKAGE_INVALID' | 'APK_LIMIT_EXCEEDED', message: string, detail?: Record<string, unknown>) => ApkError;
+
+/** What every phase of one package's read needs: its name for messages, limits, options. */
+interface ReadContext {
+  name: string;
+  limits: ApkReadLimits;
+  options: ReadApkOptions;
+  fault: Fault;
+}
+
+/** The control member's first tar entry, reached after the signature members. */
+interface ControlStart {
+  member: GzipMember;
+  tar: TarMemberReader;
+  hashes: MemberHashes;
+  first: TarHeader;
+}
+
+/** Signature members (only .SIGN entries, no end blocks) up to the control member; the first
+ *  verifiable signature by a trusted key is chosen and its verifier hashes the control member. */
+async function readSignatureMembers(gzip: GzipMemberReader, ctx: ReadContext): Promise<{ signatures: SignatureEntry[]; chosen: SignatureEntry | undefined; control: ControlStart }> {
+  const { limits, fault, name } = ctx;
+  const signatures: SignatureEntry[] = [];
+  let chosen: SignatureEntry | undefined;
+  for (;;) {
+    const hashes: MemberHashes = { sha1: createHash('sha1') };
+    if (chosen) hashes.verifier = createSignatureVerifier(chosen);
+    const member = await gzip.next(memberSink(hashes), Math.max(limits.maxSignatureMemberSize, limits.maxControlSize));
+    if (!member) throw fault('APK_PACKAGE_INVALID', signatures.length ? 'no control member after the signature' : 'empty file');
+    const tar = new TarMemberReader(member, name);
+    const step = await tar.next();
+    if (step.kind !== 'entry') throw fault('APK_PACKAGE_INVALID', `gzip member ${member.index} holds no tar entry`);
+    if (!step.header.name.startsWith('.SIGN.')) return { signatures, chosen, control: { member, tar, hashes, first: step.header } };
+    let header: TarHeader | undefined = step.header;
+    while (header) {
+      const parsed = parseSignatureName(header.name);
+      if (!parsed) throw fault('APK_PACKAGE_INVALID', `signature member ${member.index} also holds ${JSON.stringify(header.name)}; the control section must start a new gzip member`);
+      if (header.type !== 'file') throw fault('APK_PACKAGE_INVALID', `signature entry ${header.name} is not a regular file`);
+      if (header.size > SIGNATURE_LIMIT) throw fault('APK_LIMIT_EXCEEDED', `signature entry ${header.name} is ${header.size} bytes (limit ${SIGNATURE_LIMIT})`);
+      const signature = await tar.content(header.size, header.name);
+      signatures.push({ entryName: header.name, ...parsed, signature });
+      const next = await tar.next();
+      if (next.kind === 'end-of-archive') throw fault('APK_PACKAGE_INVALID', `end-of-archive blocks inside signature member ${member.index} (apk would stop reading there)`);
+      header = next.kind === 'entry' ? next.header : undefined;
+    }
+    if (member.info!.size > limits.maxSignatureMemberSize) throw fault('APK_LIMIT_EXCEEDED', `signature member ${member.index} inflates to ${member.info!.size} bytes`);
+    chosen ??= chooseSignature(signatures, ctx.options.keyring);
+  }
+}
+
+/** The control member's entries: .PKGINFO, the scripts, and any other dot files (sizes only). */
+async function readControlEntries(control: ControlStart, ctx: ReadContext): Promise<{ pkginfoText: string; scripts: Map<ScriptName, Buffer>; otherControlFiles: Array<{ name: string; size: number }> }> {
+  const { limits, fault } = ctx;
+  const controlTar = control.tar;
+  let pkginfoText: string | undefined;
+  const scripts = new Map<ScriptName, Buffer>();
+  const otherControlFiles: Array<{ name: string; size: number }> = [];
+  let header: TarHeader | undefined = control.first;
+  while (header) {
+    const entryName = header.name;
+    if (!entryName.startsWith('.')) {
+      throw fault('APK_PACKAGE_INVALID', `data entry ${JSON.stringify(entryName)} inside the control member; the data section must start a new gzip member`);
+    }
+    if (entryName.includes('/')) throw fault('APK_PACKAGE_INVALID', `control entry ${JSON.stringify(entryName)} is not at the top level`);
+    if (entryName.startsWith('.SIGN.')) throw fault('APK_PACKAGE_INVALID', `signature entry ${entryName} inside the control member`);
+    if (entryName === '.INSTALL') throw fault('APK_PACKAGE_INVALID', 'APKv1 .INSTALL script is not supported');
+    if (header.type !== 'file') throw fault('APK_PACKAGE_INVALID', `control entry ${entryName} is not a regular file`);
+    const script = entryName.slice(1) as ScriptName;
+    if (entryName === '.PKGINFO') {
+      if (pkginfoText !== undefined) throw fault('APK_PACKAGE_INVALID', 'two .PKGINFO entries');
+      if (header.size > limits.maxPkgInfoSize) throw fault('APK_LIMIT_EXCEEDED', `.PKGINFO is ${header.size} bytes (limit ${limits.maxPkgInfoSize})`);
+      pkginfoText = (await controlTar.content(header.size, '.PKGINFO')).toString('utf8');
+    } else if ((SCRIPT_NAMES as readonly string[]).includes(script)) {
+      if (scripts.has(script)) throw fault('APK_PACKAGE_INVALID', `two ${entryName} scripts`);
+      if (header.size > limits.maxScriptSize) throw fault('APK_LIMIT_EXCEEDED', `script ${entryName} is ${header.size} bytes (limit ${limits.maxScriptSize})`);
+      scripts.set(script, await controlTar.content(header.size, entryName));
+    } else {
+      if (controlTar.position + header.size > limits.maxControlSize) throw fault('APK_LIMIT_EXCEEDED', `control member exceeds ${limits.maxControlSize} bytes`);
+      await controlTar.discard(Math.ceil(header.size / 512) * 512, entryName);
+      otherControlFiles.push({ name: entryName, size: header.size });
+    }
+    const next = await controlTar.next();
+    if (next.kind === 'end-of-archive') throw fault('APK_PACKAGE_INVALID', 'end-of-archive blocks inside the control member (apk would stop reading there)');
+    header = next.kind === 'entry' ? next.header : undefined;
+  }
+  if (control.member.info!.size > limits.maxControlSize) throw fault('APK_LIMIT_EXCEEDED', `control member inflates to ${control.member.info!.size} bytes`);
+  if (pkginfoText === undefined) throw fault('APK_PACKAGE_INVALID', 'no .PKGINFO in the control member');
+  return { pkginfoText, scripts, otherControlFiles };
+}
+
+/** The trust decision, made before any data entry is released: the expected identity, the chosen
+ *  signature over the control member, or (legacy packages without datahash) a signature over control
+ *  and data that is checked at the end. */
+function decideTrust(
+  ctx: ReadContext, signatures: readonly SignatureEntry[], chosen: SignatureEntry | undefined, controlHashes: MemberHashes, identityDigest: Buffer, pkginfo: PkgInfo,
+): { signatureInfo: ApkSignatureInfo[]; trust: ApkTrust; signedBy?: string; legacyVerifier?: Verify } {
+  const { name, options } = ctx;
+  const identity = encodeQ1(identityDigest);
+  const signatureInfo: ApkSignatureInfo[] = signatures.map((entry) => ({
+    algorithm: entry.algorithm,
+    keyName: entry.keyName,
+    verified: false,
+    trusted: options.keyring?.has(entry.keyName) ?? false,
+  }));
+  let trust: ApkTrust = 'untrusted';
+  let signedBy: string | undefined;
+  let legacyVerifier: Verify | undefined;
+  if (options.expectedIdentity !== undefined) {
+    if (!decodeQ1(options.expectedIdentity, `${name}: expected identity`).equals(identityDigest)) {
+      throw new ApkError('APK_IDENTITY_MISMATCH', `${name}: identity ${identity} does not match the expected ${options.expectedIdentity}`, {
+        detail: { file: name, identity, expected: options.expectedIdentity },
+      });
+    }
+    trust = 'identity';
+  }
+  if (chosen) {
+    const key = options.keyring!.get(chosen.keyName)!;
+    if (pkginfo.datahash !== undefined) {
+      if (!controlHashes.verifier!.verify(key, chosen.signature)) {
+        throw new ApkError('APK_SIGNATURE_INVALID', `${name}: signature ${chosen.entryName} does not verify with trusted key ${chosen.keyName}`, {
+          detail: { file: name, key: chosen.keyName, algorithm: chosen.algorithm },
+        });
+      }
+      signatureInfo[signatures.indexOf(chosen)]!.verified = true;
+      trust = 'signature';
+      signedBy = chosen.keyName;
+    } else {
+      legacyVerifier = controlHashes.verifier;
+    }
+  }
+  if (trust === 'untrusted' && !legacyVerifier && !options.allowUntrusted) {
+    const names = signatures.map((entry) => entry.keyName);
+    throw new ApkError('APK_UNTRUSTED', `${name}: ${names.length ? `signed by ${names.join(', ')}, none of which is in the keyring` : 'package is not signed'}`, {
+      detail: { file: name, keys: names },
+    });
+  }
+  return { signatureInfo, trust, ...(signedBy !== undefined ? { signedBy } : {}), ...(legacyVerifier ? { legacyVerifier } : {}) };
+}
+
+/** A data entry's metadata, its path checked (safe, parents present, not repeated) and its link
+ *  resolved: a symlink's target hashed as apk does, a hard link only to an earlier regular file. */
+function dataEntry(raw: TarHeader, seen: Map<string, ApkEntry>, requireParents: boolean, ctx: ReadContext): ApkEntry {
+  const { name, fault } = ctx;
+  if (raw.name.endsWith('/') && raw.type !== 'directory') {
+    throw new ApkError('APK_PATH_UNSAFE', `${name}: ${raw.type} entry ${JSON.stringify(raw.name)} has a directory-style name`, { detail: { file: name, entry: raw.name } });
+  }
+  const path = safeEntryPath(raw.name, name);
+  checkParents(path, seen, requireParents, name);
+  const previous = seen.get(path);
+  if (previous && !(previous.type === 'directory' && raw.type === 'directory')) {
+    throw fault('APK_PACKAGE_INVALID', `entry ${JSON.stringify(path)} appears twice`, { entry: path });
+  }
+  const entry: ApkEntry = {
+    path, type: raw.type, mode: raw.mode, uid: raw.uid, gid: raw.gid, uname: raw.uname, gname: raw.gname, size: raw.size,
+    mtime: raw.mtime, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs: raw.xattrs, hasChecksumRecord: raw.checksumSha1 !== undefined,
+  };
+  if (raw.type === 'symlink') {
+    if (raw.linkName === '') throw fault('APK_PACKAGE_INVALID', `symlink ${JSON.stringify(path)} has an empty target`, { entry: path });
+    entry.linkTarget = raw.linkName;
+    const digest = createHash('sha1').update(raw.linkName).digest('hex');
+    if (raw.checksumSha1 !== undefined && raw.checksumSha1 !== digest) throw checksumMismatch(name, path, raw.checksumSha1, digest);
+    entry.sha1 = digest;
+  } else if (raw.type === 'hardlink') {
+    const target = safeEntryPath(raw.linkName, `${name}: hard link ${path}`);
+    const targetEntry = seen.get(target);
+    if (!targetEntry || targetEntry.type !== 'file') {
+      throw new ApkError('APK_PATH_UNSAFE', `${name}: hard link ${JSON.stringify(path)} points to ${JSON.stringify(raw.linkName)}, which is not an earlier regular file of this package`, {
+        detail: { file: name, entry: path, target: raw.linkName },
+      });
+    }
+    entry.linkTarget = target;
+    if (targetEntry.sha1 !== undefined) entry.sha1 = targetEntry.sha1;
+  }
+  seen.set(path, entry);
+  return entry;
+}
+
+/** A regular file's content, streamed through a SHA-1 check against its checksum record; `finish`
+ *  drains what the consumer did not read and the tar padding, and ends the stream's validity. */
+function fileContent(tar: TarMemberReader, raw: TarHeader, entry: ApkEntry, name: string): { content: AsyncIterable<Buffer>; finish: () => Promise<void> } {
+  const path = entry.path;
+  const hash = createHash('sha1');
+  let remaining = raw.size;
+  let active = true;
+  const pull = async (): Promise<Buffer | null> => {
+    if (remaining === 0) return null;
+    const chunk = await tar.readSome(Math.min(remaining, 1 << 16));
+    if (!chunk) throw new ApkError('APK_TAR_INVALID', `${name}: ${JSON.stringify(path)} is cut off at the end of the data member`, { detail: { file: name, entry: path } });
+    remaining -= chunk.length;
+    hash.update(chunk);
+    if (remaining === 0) {
+      const digest = hash.digest('hex');
+      if (raw.checksumSha1 !== undefined && raw.checksumSha1 !== digest) throw checksumMismatch(name, path, raw.checksumSha1, digest);
+      entry.sha1 = digest;
+    }
+    return chunk;
+  };
+  if (raw.size === 0) entry.sha1 = hash.copy().digest('hex');
+  if (raw.checksumSha1 !== undefined) {
+    if (raw.size === 0 && raw.checksumSha1 !== entry.sha1) throw checksumMismatch(name, path, raw.checksumSha1, entry.sha1!);
+    entry.sha1 = raw.checksumSha1;
+  }
+  const content: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        if (!active) throw new Error(`content of ${path} read after moving on to the next entry`);
+        const chunk = await pull();
+        return chunk ? { value: chunk, done: false } : { value: undefined, done: true };
+      },
+    }),
+  };
+  const finish = async (): Promise<void> => {
+    active = false;
+    while ((await pull()) !== null);
+    await tar.discard(Math.ceil(raw.size / 512) * 512 - raw.size, path);
+  };
+  return { content, finish };
+}
+
 /**
  * Reads a v2 .apk as a stream: control information first (after the signature has been verified),
  * then the data entries with their content streams, then an `end` item once the data member has
@@ -177,122 +396,14 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
   const limits = { ...DEFAULT_APK_LIMITS, ...options.limits };
   const requireParents = options.requireParentDirectories ?? true;
   const gzip = new GzipMemberReader(options.expectedSize === undefined ? source : limitSize(source, options.expectedSize, name), name);
-  const fault = (code: 'APK_PACKAGE_INVALID' | 'APK_LIMIT_EXCEEDED', message: string, detail: Record<string, unknown> = {}): ApkError =>
-    new ApkError(code, `${name}: ${message}`, { detail: { file: name, ...detail } });
+  const fault: Fault = (code, message, detail = {}) => new ApkError(code, `${name}: ${message}`, { detail: { file: name, ...detail } });
+  const ctx: ReadContext = { name, limits, options, fault };
   try {
-    // ---- signature members, then the control member
-    const signatures: SignatureEntry[] = [];
-    let chosen: SignatureEntry | undefined;
-    let control: { member: GzipMember; tar: TarMemberReader; hashes: MemberHashes; first: TarHeader } | undefined;
-    while (!control) {
-      const hashes: MemberHashes = { sha1: createHash('sha1') };
-      if (chosen) hashes.verifier = createSignatureVerifier(chosen);
-      const member = await gzip.next(memberSink(hashes), Math.max(limits.maxSignatureMemberSize, limits.maxControlSize));
-      if (!member) throw fault('APK_PACKAGE_INVALID', signatures.length ? 'no control member after the signature' : 'empty file');
-      const tar = new TarMemberReader(member, name);
-      const step = await tar.next();
-      if (step.kind !== 'entry') throw fault('APK_PACKAGE_INVALID', `gzip member ${member.index} holds no tar entry`);
-      if (!step.header.name.startsWith('.SIGN.')) {
-        control = { member, tar, hashes, first: step.header };
-        break;
-      }
-      // A signature member: only .SIGN entries, no end blocks.
-      let header: TarHeader | undefined = step.header;
-      while (header) {
-        const parsed = parseSignatureName(header.name);
-        if (!parsed) throw fault('APK_PACKAGE_INVALID', `signature member ${member.index} also holds ${JSON.stringify(header.name)}; the control section must start a new gzip member`);
-        if (header.type !== 'file') throw fault('APK_PACKAGE_INVALID', `signature entry ${header.name} is not a regular file`);
-        if (header.size > SIGNATURE_LIMIT) throw fault('APK_LIMIT_EXCEEDED', `signature entry ${header.name} is ${header.size} bytes (limit ${SIGNATURE_LIMIT})`);
-        const signature = await tar.content(header.size, header.name);
-        signatures.push({ entryName: header.name, ...parsed, signature });
-        const next = await tar.next();
-        if (next.kind === 'end-of-archive') throw fault('APK_PACKAGE_INVALID', `end-of-archive blocks inside signature member ${member.index} (apk would stop reading there)`);
-        header = next.kind === 'entry' ? next.header : undefined;
-      }
-      if (member.info!.size > limits.maxSignatureMemberSize) throw fault('APK_LIMIT_EXCEEDED', `signature member ${member.index} inflates to ${member.info!.size} bytes`);
-      chosen ??= chooseSignature(signatures, options.keyring);
-    }
-
-    // ---- control member
-    const { member: controlMember, tar: controlTar, hashes: controlHashes } = control;
-    const controlOffset = controlMember.offset;
-    let pkginfoText: string | undefined;
-    const scripts = new Map<ScriptName, Buffer>();
-    const otherControlFiles: Array<{ name: string; size: number }> = [];
-    let header: TarHeader | undefined = control.first;
-    while (header) {
-      const entryName = header.name;
-      if (!entryName.startsWith('.')) {
-        throw fault('APK_PACKAGE_INVALID', `data entry ${JSON.stringify(entryName)} inside the control member; the data section must start a new gzip member`);
-      }
-      if (entryName.includes('/')) throw fault('APK_PACKAGE_INVALID', `control entry ${JSON.stringify(entryName)} is not at the top level`);
-      if (entryName.startsWith('.SIGN.')) throw fault('APK_PACKAGE_INVALID', `signature entry ${entryName} inside the control member`);
-      if (entryName === '.INSTALL') throw fault('APK_PACKAGE_INVALID', 'APKv1 .INSTALL script is not supported');
-      if (header.type !== 'file') throw fault('APK_PACKAGE_INVALID', `control entry ${entryName} is not a regular file`);
-      const script = entryName.slice(1) as ScriptName;
-      if (entryName === '.PKGINFO') {
-        if (pkginfoText !== undefined) throw fault('APK_PACKAGE_INVALID', 'two .PKGINFO entries');
-        if (header.size > limits.maxPkgInfoSize) throw fault('APK_LIMIT_EXCEEDED', `.PKGINFO is ${header.size} bytes (limit ${limits.maxPkgInfoSize})`);
-        pkginfoText = (await controlTar.content(header.size, '.PKGINFO')).toString('utf8');
-      } else if ((SCRIPT_NAMES as readonly string[]).includes(script)) {
-        if (scripts.has(script)) throw fault('APK_PACKAGE_INVALID', `two ${entryName} scripts`);
-        if (header.size > limits.maxScriptSize) throw fault('APK_LIMIT_EXCEEDED', `script ${entryName} is ${header.size} bytes (limit ${limits.maxScriptSize})`);
-        scripts.set(script, await controlTar.content(header.size, entryName));
-      } else {
-        if (controlTar.position + header.size > limits.maxControlSize) throw fault('APK_LIMIT_EXCEEDED', `control member exceeds ${limits.maxControlSize} bytes`);
-        await controlTar.discard(Math.ceil(header.size / 512) * 512, entryName);
-        otherControlFiles.push({ name: entryName, size: header.size });
-      }
-      const next = await controlTar.next();
-      if (next.kind === 'end-of-archive') throw fault('APK_PACKAGE_INVALID', 'end-of-archive blocks inside the control member (apk would stop reading there)');
-      header = next.kind === 'entry' ? next.header : undefined;
-    }
-    if (controlMember.info!.size > limits.maxControlSize) throw fault('APK_LIMIT_EXCEEDED', `control member inflates to ${controlMember.info!.size} bytes`);
-    if (pkginfoText === undefined) throw fault('APK_PACKAGE_INVALID', 'no .PKGINFO in the control member');
+    const { signatures, chosen, control } = await readSignatureMembers(gzip, ctx);
+    const { pkginfoText, scripts, otherControlFiles } = await readControlEntries(control, ctx);
     const pkginfo = parsePkgInfo(pkginfoText, `${name}: .PKGINFO`);
-    const identityDigest = controlHashes.sha1!.digest();
-    const identity = encodeQ1(identityDigest);
-
-    // ---- trust decision, before any data entry is released
-    const signatureInfo: ApkSignatureInfo[] = signatures.map((entry) => ({
-      algorithm: entry.algorithm,
-      keyName: entry.keyName,
-      verified: false,
-      trusted: options.keyring?.has(entry.keyName) ?? false,
-    }));
-    let trust: ApkTrust = 'untrusted';
-    let signedBy: string | undefined;
-    // Legacy packages (no datahash) are signed over control + data: that check waits for the end.
-    let legacyVerifier: Verify | undefined;
-    if (options.expectedIdentity !== undefined) {
-      if (!decodeQ1(options.expectedIdentity, `${name}: expected identity`).equals(identityDigest)) {
-        throw new ApkError('APK_IDENTITY_MISMATCH', `${name}: identity ${identity} does not match the expected ${options.expectedIdentity}`, {
-          detail: { file: name, identity, expected: options.expectedIdentity },
-        });
-      }
-      trust = 'identity';
-    }
-    if (chosen) {
-      const key = options.keyring!.get(chosen.keyName)!;
-      if (pkginfo.datahash !== undefined) {
-        if (!controlHashes.verifier!.verify(key, chosen.signature)) {
-          throw new ApkError('APK_SIGNATURE_INVALID', `${name}: signature ${chosen.entryName} does not verify with trusted key ${chosen.keyName}`, {
-            detail: { file: name, key: chosen.keyName, algorithm: chosen.algorithm },
-          });
-        }
-        signatureInfo[signatures.indexOf(chosen)]!.verified = true;
-        trust = 'signature';
-        signedBy = chosen.keyName;
-      } else {
-        legacyVerifier = controlHashes.verifier;
-      }
-    }
-    if (trust === 'untrusted' && !legacyVerifier && !options.allowUntrusted) {
-      const names = signatures.map((entry) => entry.keyName);
-      throw new ApkError('APK_UNTRUSTED', `${name}: ${names.length ? `signed by ${names.join(', ')}, none of which is in the keyring` : 'package is not signed'}`, {
-        detail: { file: name, keys: names },
-      });
-    }
+    const identityDigest = control.hashes.sha1!.digest();
+    const { signatureInfo, trust, signedBy, legacyVerifier } = decideTrust(ctx, signatures, chosen, control.hashes, identityDigest, pkginfo);
 
     // ---- data member
     const dataHashes: MemberHashes = { sha256: createHash('sha256') };
@@ -300,8 +411,8 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
     const dataMember = await gzip.next(memberSink(dataHashes), limits.maxDataSize);
     if (!dataMember) throw fault('APK_PACKAGE_INVALID', 'no data member after the control member');
     const controlInfo: ApkControl = {
-      pkginfo, pkginfoText, identity, identitySha1: identityDigest.toString('hex'), signatures: signatureInfo, trust, scripts, otherControlFiles,
-      controlOffset, dataOffset: dataMember.offset,
+      pkginfo, pkginfoText, identity: encodeQ1(identityDigest), identitySha1: identityDigest.toString('hex'), signatures: signatureInfo, trust, scripts, otherControlFiles,
+      controlOffset: control.member.offset, dataOffset: dataMember.offset,
     };
     if (signedBy !== undefined) controlInfo.signedBy = signedBy;
     yield { kind: 'control', control: controlInfo };
@@ -331,76 +442,15 @@ export async function* readApk(source: AsyncIterable<Uint8Array>, options: ReadA
         await tar.discard(Math.ceil(raw.size / 512) * 512, raw.name);
         continue;
       }
-      if (raw.name.endsWith('/') && raw.type !== 'directory') {
-        throw new ApkError('APK_PATH_UNSAFE', `${name}: ${raw.type} entry ${JSON.stringify(raw.name)} has a directory-style name`, { detail: { file: name, entry: raw.name } });
-      }
-      const path = safeEntryPath(raw.name, name);
-      checkParents(path, seen, requireParents, name);
-      const previous = seen.get(path);
-      if (previous && !(previous.type === 'directory' && raw.type === 'directory')) {
-        throw fault('APK_PACKAGE_INVALID', `entry ${JSON.stringify(path)} appears twice`, { entry: path });
-      }
-      const entry: ApkEntry = {
-        path, type: raw.type, mode: raw.mode, uid: raw.uid, gid: raw.gid, uname: raw.uname, gname: raw.gname, size: raw.size,
-        mtime: raw.mtime, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs: raw.xattrs, hasChecksumRecord: raw.checksumSha1 !== undefined,
-      };
-      if (raw.type === 'symlink') {
-        if (raw.linkName === '') throw fault('APK_PACKAGE_INVALID', `symlink ${JSON.stringify(path)} has an empty target`, { entry: path });
-        entry.linkTarget = raw.linkName;
-        const digest = createHash('sha1').update(raw.linkName).digest('hex');
-        if (raw.checksumSha1 !== undefined && raw.checksumSha1 !== digest) throw checksumMismatch(name, path, raw.checksumSha1, digest);
-        entry.sha1 = digest;
-      } else if (raw.type === 'hardlink') {
-        const target = safeEntryPath(raw.linkName, `${name}: hard link ${path}`);
-        const targetEntry = seen.get(target);
-        if (!targetEntry || targetEntry.type !== 'file') {
-          throw new ApkError('APK_PATH_UNSAFE', `${name}: hard link ${JSON.stringify(path)} points to ${JSON.stringify(raw.linkName)}, which is not an earlier regular file of this package`, {
-            detail: { file: name, entry: path, target: raw.linkName },
-          });
-        }
-        entry.linkTarget = target;
-        if (targetEntry.sha1 !== undefined) entry.sha1 = targetEntry.sha1;
-      }
-      seen.set(path, entry);
+      const entry = dataEntry(raw, seen, requireParents, ctx);
       if (raw.type !== 'file') {
         yield { kind: 'entry', entry };
         continue;
       }
       // Regular file: content streamed through a SHA-1 check; skipped if the consumer does not read it.
-      const hash = createHash('sha1');
-      let remaining = raw.size;
-      let active = true;
-      const pull = async (): Promise<Buffer | null> => {
-        if (remaining === 0) return null;
-        const chunk = await tar.readSome(Math.min(remaining, 1 << 16));
-        if (!chunk) throw new ApkError('APK_TAR_INVALID', `${name}: ${JSON.stringify(path)} is cut off at the end of the data member`, { detail: { file: name, entry: path } });
-        remaining -= chunk.length;
-        hash.update(chunk);
-        if (remaining === 0) {
-          const digest = hash.digest('hex');
-          if (raw.checksumSha1 !== undefined && raw.checksumSha1 !== digest) throw checksumMismatch(name, path, raw.checksumSha1, digest);
-          entry.sha1 = digest;
-        }
-        return chunk;
-      };
-      if (raw.size === 0) entry.sha1 = hash.copy().digest('hex');
-      if (raw.checksumSha1 !== undefined) {
-        if (raw.size === 0 && raw.checksumSha1 !== entry.sha1) throw checksumMismatch(name, path, raw.checksumSha1, entry.sha1!);
-        entry.sha1 = raw.checksumSha1;
-      }
-      const content: AsyncIterable<Buffer> = {
-        [Symbol.asyncIterator]: () => ({
-          next: async (): Promise<IteratorResult<Buffer>> => {
-            if (!active) throw new Error(`content of ${path} read after moving on to the next entry`);
-            const chunk = await pull();
-            return chunk ? { value: chunk, done: false } : { value: undefined, done: true };
-          },
-        }),
-      };
+      const { content, finish } = fileContent(tar, raw, entry, name);
       yield { kind: 'entry', entry, content };
-      active = false;
-      while ((await pull()) !== null);
-      await tar.discard(Math.ceil(raw.size / 512) * 512 - raw.size, path);
+      await finish();
     }
     if (!endOfArchive) throw fault('APK_PACKAGE_INVALID', 'data member has no end-of-archive blocks');
     // finishArchive read the member to its end; the trailer has been checked.
