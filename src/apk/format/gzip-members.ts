@@ -82,6 +82,70 @@ export interface GzipMember {
   readonly info: GzipMemberInfo | undefined;
 }
 
+/** The compressed chunks handed to an inflater that it may not have consumed yet: consumed bytes
+ *  are passed to the member's sink in order, and what is left after the deflate stream ends belongs
+ *  to the trailer and the next members. */
+class CompressedLedger {
+  #chunks: Buffer[] = [];
+  #start = 0; // inflater-relative offset of #chunks[0]
+  #reported = 0; // inflater-relative bytes already passed to the sink
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  /** Passes bytes up to `consumed` to the sink and forgets chunks that were consumed whole. */
+  report(consumed: number, sink: CompressedSink): void {
+    while (this.#reported < consumed && this.#chunks.length > 0) {
+      const head = this.#chunks[0]!;
+      const headEnd = this.#start + head.length;
+      const upTo = Math.min(consumed, headEnd);
+      if (upTo > this.#reported) sink(head.subarray(this.#reported - this.#start, upTo - this.#start));
+      this.#reported = upTo;
+      if (upTo === headEnd) {
+        this.#chunks.shift();
+        this.#start = headEnd;
+      } else break;
+    }
+  }
+
+  /** The bytes past `consumed`, in order; the ledger is empty afterwards. */
+  takeLeftover(consumed: number): Buffer[] {
+    const leftover: Buffer[] = [];
+    for (const chunk of this.#chunks) {
+      const start = Math.max(0, consumed - this.#start);
+      if (start < chunk.length) leftover.push(chunk.subarray(start));
+      this.#start += chunk.length;
+    }
+    this.#chunks = [];
+    return leftover;
+  }
+}
+
+/** Resolves when the inflater can take more input, or will never need any (ended, failed, closed). */
+function waitWritable(inflater: InflateRaw): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      inflater.off('drain', done);
+      inflater.off('end', done);
+      inflater.off('error', done);
+      inflater.off('close', done);
+      resolve();
+    };
+    inflater.on('drain', done);
+    inflater.on('end', done);
+    inflater.on('error', done);
+    inflater.on('close', done);
+  });
+}
+
+/** What a zlib failure means for the member: input cut short, or corrupt deflate data. */
+function inflateFailureMessage(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((error as Error)?.message))
+    ? 'truncated (input ends inside the compressed data)'
+    : `corrupt deflate data (${(error as Error)?.message ?? String(error)})`;
+}
+
 /**
  * Splits a byte stream into gzip members and inflates them one at a time. The next member is
  * not touched until the previous one is read to its end, so a caller can decide how to hash a
@@ -213,10 +277,7 @@ export class GzipMemberReader {
   private inflate(index: number, offset: number, sink: CompressedSink, maxSize: number): GzipMember {
     const inflater: InflateRaw = createInflateRaw({ chunkSize: 1024 * 1024 });
     this.inflating = inflater;
-    // Compressed chunks handed to the inflater that it may not have consumed completely yet.
-    let written: Buffer[] = [];
-    let writtenStart = 0; // inflater-relative offset of written[0]
-    let reported = 0; // inflater-relative bytes already passed to the sink
+    const ledger = new CompressedLedger();
     let ended = false;
     let failure: unknown;
     let sourceError: unknown;
@@ -239,36 +300,7 @@ export class GzipMemberReader {
       signal();
     });
 
-    // Hands consumed compressed bytes to the sink and forgets chunks that were fully consumed.
-    const report = (): void => {
-      const consumed = inflater.bytesWritten;
-      while (reported < consumed && written.length > 0) {
-        const head = written[0]!;
-        const headEnd = writtenStart + head.length;
-        const upTo = Math.min(consumed, headEnd);
-        if (upTo > reported) sink(head.subarray(reported - writtenStart, upTo - writtenStart));
-        reported = upTo;
-        if (upTo === headEnd) {
-          written.shift();
-          writtenStart = headEnd;
-        } else break;
-      }
-    };
-
-    const waitWritable = (): Promise<void> =>
-      new Promise((resolve) => {
-        const done = (): void => {
-          inflater.off('drain', done);
-          inflater.off('end', done);
-          inflater.off('error', done);
-          inflater.off('close', done);
-          resolve();
-        };
-        inflater.on('drain', done);
-        inflater.on('end', done);
-        inflater.on('error', done);
-        inflater.on('close', done);
-      });
+    const report = (): void => ledger.report(inflater.bytesWritten, sink);
 
     const pump = async (): Promise<void> => {
       try {
@@ -282,8 +314,8 @@ export class GzipMemberReader {
             this.pending.unshift(chunk);
             return;
           }
-          written.push(chunk);
-          if (!inflater.write(chunk)) await waitWritable();
+          ledger.push(chunk);
+          if (!inflater.write(chunk)) await waitWritable(inflater);
         }
       } catch (error) {
         // The input failed (I/O error, size limit): not a gzip fault, so it is reported as itself.
@@ -306,14 +338,7 @@ export class GzipMemberReader {
       report();
       const consumed = inflater.bytesWritten;
       // Whatever the inflater did not consume belongs to the trailer and the following members.
-      const leftover: Buffer[] = [];
-      for (const chunk of written) {
-        const start = Math.max(0, consumed - writtenStart);
-        if (start < chunk.length) leftover.push(chunk.subarray(start));
-        writtenStart += chunk.length;
-      }
-      written = [];
-      this.pending = [...leftover, ...this.pending];
+      this.pending = [...ledger.takeLeftover(consumed), ...this.pending];
       inflater.destroy();
       this.position += consumed;
       if (!(await this.fill(8))) throw this.fault('truncated (no gzip trailer)', offset);
@@ -331,10 +356,7 @@ export class GzipMemberReader {
       await pumping.catch(() => {});
       this.active = false;
       if (error instanceof ApkError) throw error;
-      const message = (error as NodeJS.ErrnoException)?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((error as Error)?.message))
-        ? 'truncated (input ends inside the compressed data)'
-        : `corrupt deflate data (${(error as Error)?.message ?? String(error)})`;
-      throw this.fault(message, offset, error);
+      throw this.fault(inflateFailureMessage(error), offset, error);
     };
 
     return {
