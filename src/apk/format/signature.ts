@@ -28,7 +28,7 @@ export function parseSignatureName(name: string): { algorithm: string; keyName: 
   return match ? { algorithm: match[1]!, keyName: match[2]! } : undefined;
 }
 
-export function isVerifiableAlgorithm(algorithm: string): algorithm is SignatureAlgorithm {
+function isVerifiableAlgorithm(algorithm: string): algorithm is SignatureAlgorithm {
   return Object.hasOwn(SIGNATURE_DIGESTS, algorithm);
 }
 

@@ -8,7 +8,7 @@ import type { TarHeader } from './tar.ts';
 // their limits from tar.ts, so they accept and refuse the same input.
 
 /** What the next tar item in a member is. */
-export type TarStep = { kind: 'entry'; header: TarHeader; offset: number } | { kind: 'end-of-archive' } | { kind: 'member-end' };
+type TarStep = { kind: 'entry'; header: TarHeader; offset: number } | { kind: 'end-of-archive' } | { kind: 'member-end' };
 
 /**
  * Reads tar records from one gzip member. Tar entries (with their PAX/long-name prefixes) must not

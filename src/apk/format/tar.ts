@@ -32,7 +32,7 @@ export interface TarHeader {
 }
 
 /** A raw header block as found in the stream (typeflag not yet interpreted). */
-export interface RawTarHeader {
+interface RawTarHeader {
   name: string;
   typeflag: string;
   mode: number;
@@ -110,7 +110,7 @@ export function parseHeaderBlock(block: Uint8Array, where: string): RawTarHeader
 }
 
 /** Parses PAX extended header records (`<len> <key>=<value>\n`), keeping values as raw bytes. */
-export function parsePaxRecords(data: Buffer, where: string): Map<string, Buffer> {
+function parsePaxRecords(data: Buffer, where: string): Map<string, Buffer> {
   const records = new Map<string, Buffer>();
   let offset = 0;
   while (offset < data.length) {
@@ -134,7 +134,7 @@ const TYPES: Record<string, TarEntryType> = {
 };
 
 /** Applies pending PAX/GNU records to a raw header, producing the entry apk would see. */
-export function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, longName: string | undefined, where: string): TarHeader {
+function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, longName: string | undefined, where: string): TarHeader {
   const type = TYPES[raw.typeflag];
   if (!type) {
     throw new ApkError('APK_TAR_INVALID', `${where}: unsupported tar entry type ${JSON.stringify(raw.typeflag)} for ${JSON.stringify(raw.name)}`, {
@@ -174,8 +174,8 @@ export function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | unde
 }
 
 /** Limits on tar metadata records (PAX and GNU long names). */
-export const PAX_LIMIT = 1024 * 1024;
-export const LONG_NAME_LIMIT = 4096;
+const PAX_LIMIT = 1024 * 1024;
+const LONG_NAME_LIMIT = 4096;
 
 /**
  * For a metadata record header (`x`/`g` PAX, `L`/`K` GNU), what it is called in errors; undefined
@@ -275,7 +275,7 @@ function writeOctal(block: Buffer, start: number, length: number, value: number,
 }
 
 /** Encodes PAX records with their self-including decimal length prefix. */
-export function encodePaxRecords(records: ReadonlyArray<[string, Buffer | string]>): Buffer {
+function encodePaxRecords(records: ReadonlyArray<[string, Buffer | string]>): Buffer {
   const parts: Buffer[] = [];
   for (const [key, value] of records) {
     const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'), Buffer.from('\n')]);

@@ -26,7 +26,7 @@ export interface IndexCacheEntry {
 }
 
 /** Byte count and limit checks while a download streams to its temporary file. */
-export interface StoreOptions {
+interface StoreOptions {
   /** Exact size expected (index `S:`): more bytes abort the download early. */
   expectedSize?: number;
   /** Hard cap when no size is known. */

@@ -46,7 +46,7 @@ export interface Provider {
 }
 
 /** Per-solve state of a name (apk_name.ss). */
-export interface NameState {
+interface NameState {
   seen: boolean;
   locked: boolean;
   /** The locked choice; `pkg` undefined when the name resolved to no package. */
@@ -74,7 +74,7 @@ export interface NameState {
   changesetRemoved: boolean;
 }
 
-export function newNameState(): NameState {
+function newNameState(): NameState {
   return {
     seen: false, locked: false, chosen: undefined, requirers: 0, reevaluateIif: false,
     noIif: false, hasIif: false, iifNeeded: false, hasOptions: false, hasAutoSelectable: false, reverseDepsDone: false,
@@ -432,7 +432,7 @@ export class Name {
 }
 
 /** Per-solve state of a package (apk_package.ss). */
-export interface PackageState {
+interface PackageState {
   seen: boolean;
   pinningAllowed: number;
   pinningPreferred: number;
@@ -451,7 +451,7 @@ export interface PackageState {
   inChangeset: boolean;
 }
 
-export function newPackageState(): PackageState {
+function newPackageState(): PackageState {
   return {
     seen: false, pinningAllowed: 0, pinningPreferred: 0, pkgAvailable: false, pkgSelectable: false, iifFailed: false,
     iifTriggered: false, tagPreferred: false, tagOk: false, solverFlags: 0, solverFlagsInheritable: 0, conflicts: 0,
@@ -466,7 +466,7 @@ function clearPackageState(s: PackageState): void {
 }
 
 /** Installed-database facts of a package. */
-export interface InstalledInfo {
+interface InstalledInfo {
   repositoryTag: number;
   brokenFiles: boolean;
   brokenScript: boolean;
@@ -538,7 +538,7 @@ export interface Repository {
 }
 
 /** A repository tag; index 0 is the untagged default. */
-export interface RepoTag {
+interface RepoTag {
   /** `@name`, or '' for the default tag. */
   tag: string;
   plain: string;
@@ -546,7 +546,7 @@ export interface RepoTag {
 }
 
 /** How a record enters the database. */
-export type RecordSource =
+type RecordSource =
   | { kind: 'installed'; files?: readonly string[] }
   | { kind: 'repository'; index: number }
   | { kind: 'cache' }

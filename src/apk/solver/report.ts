@@ -74,12 +74,12 @@ export class Indented {
 }
 
 /** `[!]name[op version]` (DEP_FMT). */
-export function depText(dep: Dep): string {
+function depText(dep: Dep): string {
   return `${dep.op & VERSION_CONFLICT ? '!' : ''}${dep.name.name}${dep.version === '' ? '' : formatVersionOperator(dep.op) + dep.version}`;
 }
 
 /** apk_fmt_human_size with pretty printing (32-bit float like the C code). */
-export function humanSize(value: number): string {
+function humanSize(value: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let s = Math.fround(value);
   let v = value;
@@ -152,7 +152,7 @@ export function changeAction(db: Database, change: Change): string | undefined {
 }
 
 /** Options of {@link commitChangeset}. */
-export interface CommitOptions {
+interface CommitOptions {
   forceBrokenWorld?: boolean;
 }
 

@@ -46,7 +46,7 @@ interface Choice {
 const NONE: Choice = { pkg: undefined, version: '' };
 const DEFAULT_PINNING = 1;
 
-export const DEP_IRRELEVANT = 1;
+const DEP_IRRELEVANT = 1;
 export const DEP_SATISFIES = 2;
 export const DEP_CONFLICTS = 4;
 
@@ -55,7 +55,7 @@ function isConflict(dep: Dep): boolean {
 }
 
 /** apk_dep_is_provided. */
-export function depIsProvided(deppkg: Package | undefined, dep: Dep, p: Choice | Provider | undefined): boolean {
+function depIsProvided(deppkg: Package | undefined, dep: Dep, p: Choice | Provider | undefined): boolean {
   if (!p || !p.pkg) return isConflict(dep);
   if (isConflict(dep) && deppkg === p.pkg) return true;
   if (dep.op === DEPMASK_CHECKSUM) return identityKey(dep.version) === identityKey(p.pkg.identity);
@@ -82,7 +82,7 @@ export function depAnalyze(deppkg: Package | undefined, dep: Dep, pkg: Package |
 }
 
 /** Options of {@link foreachReverseDependency} (apk's APK_FOREACH_* bits). */
-export interface ReverseDependencyMatch {
+interface ReverseDependencyMatch {
   match: number;
   installed?: boolean;
   marked?: boolean;
@@ -167,7 +167,7 @@ class NameHeap {
 }
 
 /** Options of one solver run. */
-export interface SolveOptions {
+interface SolveOptions {
   /** --force-broken-world: drop failing world entries and solve again. */
   forceBrokenWorld?: boolean;
   /** Receives a trace of the solver's decisions (for debugging differences from apk). */
@@ -175,7 +175,7 @@ export interface SolveOptions {
 }
 
 /** Result of {@link solve}. */
-export interface SolveResult {
+interface SolveResult {
   errors: number;
   changeset: Changeset;
 }
@@ -897,7 +897,7 @@ export function resetSolverState(db: Database): void {
 }
 
 /** Sorts world entries in place by name as apk does before solving. */
-export function sortWorld(world: Dep[]): void {
+function sortWorld(world: Dep[]): void {
   world.sort((a, b) => compareNamesForDisplay(a.name.name, b.name.name));
 }
 
