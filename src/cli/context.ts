@@ -1,4 +1,3 @@
-
 /** What a command needs from its surroundings, so commands run in-process in tests. */
 export interface CliContext {
   stdout: (text: string) => void;
@@ -7,9 +6,10 @@ export interface CliContext {
   cwd: string;
   /** True when stderr is a terminal: only then is progress drawn. */
   isTTY: boolean;
+  /** True when the process exists only for this command (kiln's own main, not a test or a server
+   *  running commands in-process): process-wide settings such as V8 flags may then be tuned for it. */
+  shortLivedProcess?: boolean;
 }
-
-/** A command group (`kiln apk …`, `kiln image …`) adds its commands to the program. */
 
 /** Prints a value as one line of JSON on stdout, the `--json` contract for CI. */
 export function printJson(context: CliContext, value: unknown): void {

@@ -15,5 +15,6 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   isTTY: Boolean(process.stderr.isTTY),
+  shortLivedProcess: true,
 });
 process.exitCode = code;
