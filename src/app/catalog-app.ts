@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CatalogError, CatalogService, createCatalogHandler, createImageAnalyzer, isCatalogPath, registryTrustVerifier } from '../catalog/index.ts';
+import { CatalogService, createCatalogHandler, createImageAnalyzer, isCatalogPath, registryTrustVerifier } from '../catalog/index.ts';
 import { openImageHistory, openImageSource } from '../factory/index.ts';
 import type { ImageBlobSource, ImageHistoryReader } from '../factory/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { isLoopback } from '../registry/index.ts';
 import { RegistryClient } from '../registry-client/index.ts';
+import type { CredentialLookup } from '../registry-client/index.ts';
 import { SqliteVulnIndex } from '../vuln/index.ts';
 import type { RegistryExtension } from './registry-app.ts';
 
@@ -24,23 +25,23 @@ export interface CatalogAppOptions {
   history?: ImageHistoryReader;
   /** Images the comparison page may show, by name: a registry reference or an OCI layout path. */
   comparisons: ReadonlyArray<{ name: string; image: string }>;
+  /** Credentials for the catalog's own reads through the registry API (signatures, referrers,
+   *  comparison images), e.g. `dockerConfigCredentials(env)`; default anonymous. */
+  credentials?: CredentialLookup;
   cwd: string;
   logger: Logger;
 }
 
 /** The web catalog served on the registry's own listener (`kiln registry serve --catalog`,
  *  `kiln catalog serve`): every path outside /v2/, /healthz and /metrics. It reads the registry's
- *  stores directly and verifies signatures through the registry's API. The catalog does not
- *  authenticate viewers yet, so it is served only when the registry has no auth configured, and
- *  then, like anonymous registry access, only to loopback clients. */
+ *  stores directly and verifies signatures through the registry's API, with `options.credentials`
+ *  when the registry has auth configured. The catalog does not authenticate viewers, so it is served
+ *  only to loopback clients, whatever the registry's auth. */
 export function catalogExtension(options: CatalogAppOptions): RegistryExtension {
   return {
-    attach: async ({ blobs, metadata, url, isOpen }) => {
-      if (!isOpen) {
-        throw new CatalogError('CATALOG_CONFIG_INVALID', 'the catalog cannot be served by a registry with auth configured: it does not authenticate viewers yet', { detail: {} });
-      }
+    attach: async ({ blobs, metadata, url }) => {
       const registryHost = new URL(url).host;
-      const client = new RegistryClient({ logger: options.logger, userAgent: 'kiln-catalog' });
+      const client = new RegistryClient({ logger: options.logger, userAgent: 'kiln-catalog', ...(options.credentials ? { credentials: options.credentials } : {}) });
       const vulnIndex = options.vulnDbPath ? new SqliteVulnIndex(options.vulnDbPath, { readonly: true }) : undefined;
       const history = options.historyPath ? openImageHistory(options.historyPath, { readonly: true }) : options.history;
       const comparisons = new Map<string, ImageBlobSource>();

@@ -8,6 +8,7 @@ export const catalogErrorCodes = {
   CATALOG_SBOM_UNAVAILABLE: 'the SBOM asked for is not attached to the image with a signature the catalog could verify',
   CATALOG_REQUEST_INVALID: 'the request is malformed (a bad digest, an unknown format, a method other than GET or HEAD)',
   CATALOG_CONFIG_INVALID: 'kiln catalog serve was given a listen address, key or comparison image it cannot use',
+  CATALOG_REGISTRY_AUTH_FAILED: 'the registry the catalog reads refused the credentials the catalog was given (Docker config) for its API',
 } as const satisfies ErrorCodeTable<string>;
 
 export type CatalogErrorCode = keyof typeof catalogErrorCodes;

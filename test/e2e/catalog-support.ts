@@ -35,3 +35,28 @@ export async function launchChromium(): Promise<BrowserContext> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
+
+/** `kiln catalog serve ARGS` as a child process (the real CLI, with `env`), up once /healthz answers. */
+export async function spawnCatalogServe(args: string[], env: NodeJS.ProcessEnv, url: string): Promise<{ log: () => string; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'catalog', 'serve', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`kiln catalog serve exited with ${child.exitCode}:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`kiln catalog serve did not come up:\n${log}`);
+    const up = await fetch(`${url}/healthz`).then((response) => response.status < 500, () => false);
+    if (up) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return {
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -3,7 +3,9 @@
 // with a key the catalog does not trust, one with a hostile annotation — then the pages driven in
 // Debian's Chromium (playwright-core): links, real sizes and packages, the comparison's numbers, one
 // chart point per digest, axe-core's accessibility rules, a screenshot per page (kept in the test run
-// directory), escaping, ETags, and "not verified" for the untrusted signature.
+// directory), escaping, ETags, and "not verified" for the untrusted signature. Pages over a real
+// `kiln factory run` and its history: catalog-factory.test.ts; over a registry with auth:
+// catalog-auth.test.ts.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,8 +15,6 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '../../src/app/index.ts';
 import type { CompareView, ImagePageView, ImagesListView } from '../../src/catalog/index.ts';
-import { diffPackages, openImageHistory } from '../../src/factory/index.ts';
-import type { ImageHistoryStore } from '../../src/factory/index.ts';
 import { RegistryClient } from '../../src/registry-client/index.ts';
 import { runKiln } from './cli-support.ts';
 import { launchChromium, root, startCatalog } from './catalog-support.ts';
@@ -29,7 +29,6 @@ const HOSTILE = `<script>window.__xss=1</script><img src=x onerror="window.__xss
 let work: string;
 let shots: string;
 let registry: RunningRegistry;
-let history: ImageHistoryStore;
 let browser: BrowserContext;
 let host: string;
 const errors: string[] = [];
@@ -42,25 +41,6 @@ async function kiln(args: string[]): Promise<string> {
 
 async function publish(image: string, repository: string, key: string, extra: string[] = []): Promise<void> {
   await kiln(['image', 'publish', join(root, 'os', 'images', `${image}.yaml`), `${host}/${repository}:latest`, '-r', out, '-k', osKey, '--key', key, ...extra]);
-}
-
-/** Appends the current digest of `image` to the factory history, with its packages and open CVEs
- *  as the catalog reads them from the image, against the previous entry. */
-async function recordHistory(image: string, runId: string, reasons: Parameters<ImageHistoryStore['append']>[0]['reasons']): Promise<void> {
-  const view = await api<ImagePageView>(`/images/${image}`);
-  const previous = await history.latest(image);
-  const before = previous ? (await api<ImagePageView>(`/images/${image}?digest=${previous.digest}`)).packages.items : [];
-  await history.append({
-    image,
-    digest: view.digest,
-    ...(previous ? { previousDigest: previous.digest } : {}),
-    tags: ['latest'],
-    publishedAt: new Date(Date.now() + (previous ? 1000 : 0)).toISOString(),
-    runId,
-    reasons,
-    packages: diffPackages(before, view.packages.items),
-    cves: { fixed: [], introduced: [], open: view.vulnerabilities.counts! },
-  });
 }
 
 async function api<T>(path: string): Promise<T> {
@@ -105,16 +85,11 @@ beforeAll(async () => {
   // The vulnerability index from the test feeds (NVD ranges for busybox match Kiln OS's busybox).
   await writeFile(join(work, 'feeds.yaml'), `feeds:\n  - {name: nvd-test, type: nvd, path: ${join(root, 'test/fixtures/vuln/nvd.json')}}\n`);
   await kiln(['vuln', 'db', 'update', '--config', join(work, 'feeds.yaml'), '--db-dir', join(work, 'vuln')]);
-  // The factory's history store (the real SQLite one), written below as a factory run would.
-  history = openImageHistory(join(work, 'history.sqlite'));
-  registry = await startCatalog({ dataDir: join(work, 'registry'), keyPath: join(work, 'trusted.pub'), vulnDbPath: join(work, 'vuln', 'vuln.sqlite'), historyPath: join(work, 'history.sqlite'), comparisons: [{ name: 'curl-dev-layout', image: join(out, 'images', 'curl-dev') }] });
+  registry = await startCatalog({ dataDir: join(work, 'registry'), keyPath: join(work, 'trusted.pub'), vulnDbPath: join(work, 'vuln', 'vuln.sqlite'), comparisons: [{ name: 'curl-dev-layout', image: join(out, 'images', 'curl-dev') }] });
   host = new URL(registry.url).host;
   const trusted = join(work, 'trusted.key');
   await publish('curl', 'kiln-os/curl', trusted);
   await publish('jq', 'kiln-os/jq', trusted);
-  await recordHistory('kiln-os/jq', 'run-1', [{ kind: 'first-build' }]);
-  await publish('jq', 'kiln-os/jq', trusted, ['--annotations', 'dev.kiln.rebuild:2']);
-  await recordHistory('kiln-os/jq', 'run-2', [{ kind: 'config', detail: 'annotation dev.kiln.rebuild' }]);
   await publish('busybox', 'kiln-os/busybox', trusted);
   // A rebuild with a changed input (an annotation): a second digest in busybox's history.
   await publish('busybox', 'kiln-os/busybox', trusted, ['--annotations', 'dev.kiln.rebuild:2']);
@@ -125,7 +100,6 @@ beforeAll(async () => {
 }, KILN_OS_BUILD_TIMEOUT);
 
 afterAll(async () => {
-  history?.close();
   await browser?.close();
   await registry?.close();
   if (work) await rm(work, { recursive: true, force: true });
@@ -222,7 +196,9 @@ describe('kiln catalog', () => {
     await page.close();
   });
 
-  it('draws the CVE chart with one point per digest in the history, with real scan counts', async () => {
+  // Without the factory's history the page shows the digests the registry holds; the chart and timeline
+  // over a real factory history are in catalog-factory.test.ts.
+  it('draws the CVE chart with one point per digest the registry holds, with real scan counts', async () => {
     const view = await api<ImagePageView>('/images/kiln-os/busybox');
     expect(view.history.entries).toHaveLength(2);
     expect(view.vulnerabilities.scanned).toBe(true);
@@ -232,23 +208,6 @@ describe('kiln catalog', () => {
     expect(await page.locator('svg.chart circle.point').count()).toBe(2);
     expect(await page.locator('svg.chart polyline').count()).toBe(1);
     expect(await page.locator('ol.timeline > li').count()).toBe(2);
-    await page.close();
-  });
-
-  it('shows the factory history: why each digest was built, package changes, one chart point per entry', async () => {
-    const entries = await history.history('kiln-os/jq');
-    expect(entries).toHaveLength(2);
-    const view = await api<ImagePageView>('/images/kiln-os/jq');
-    expect(view.history.source).toBe('factory');
-    expect(view.history.entries.map((entry) => entry.digest)).toEqual([entries[1]!.digest, entries[0]!.digest]);
-    expect(view.history.entries.map((entry) => entry.reasons)).toEqual([['configuration: annotation dev.kiln.rebuild'], ['first build']]);
-    expect(view.history.entries[1]!.packageChanges).toContain(`+ jq ${view.packages.items.find((pkg) => pkg.name === 'jq')!.version}`);
-    expect(view.chart.points).toHaveLength(2);
-    const list = await api<ImagesListView>('/images');
-    expect(list.images.find((image) => image.name === 'kiln-os/jq')).toMatchObject({ lastBuilt: entries[1]!.publishedAt, lastBuiltSource: 'history' });
-    const page = await open('/images/kiln-os/jq', 'image-factory-history');
-    expect(await page.locator('svg.chart circle.point').count()).toBe(2);
-    expect(await page.locator('ol.timeline').textContent()).toContain('first build');
     await page.close();
   });
 
@@ -313,7 +272,7 @@ describe('kiln catalog', () => {
   });
 
   it('keeps a screenshot of every page', async () => {
-    const names = ['images', 'images-kiln-os', 'image', 'image-history', 'image-factory-history', 'image-untrusted', 'image-hostile', 'compare'];
+    const names = ['images', 'images-kiln-os', 'image', 'image-history', 'image-untrusted', 'image-hostile', 'compare'];
     for (const name of names) {
       const png = await readFile(join(shots, `${name}.png`));
       expect(png.subarray(1, 4).toString('latin1'), name).toBe('PNG');

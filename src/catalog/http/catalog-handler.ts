@@ -21,6 +21,7 @@ const STATUS: Record<CatalogErrorCode, number> = {
   CATALOG_SBOM_UNAVAILABLE: 404,
   CATALOG_REQUEST_INVALID: 400,
   CATALOG_CONFIG_INVALID: 500,
+  CATALOG_REGISTRY_AUTH_FAILED: 502,
 };
 
 const SECURITY_HEADERS: Record<string, string> = {

@@ -5,6 +5,8 @@ import { catalogExtension, createRegistryLogger, loadRegistryConfig, startRegist
 import type { CatalogAppOptions } from '../../app/index.ts';
 import { CatalogError } from '../../catalog/index.ts';
 import type { Logger } from '../../lib/index.ts';
+import { RegistryClient, RegistryClientError, dockerConfigCredentials } from '../../registry-client/index.ts';
+import type { CredentialLookup } from '../../registry-client/index.ts';
 import { loadPublicKey } from '../../sign/index.ts';
 import type { CliContext } from '../context.ts';
 
@@ -51,9 +53,26 @@ export async function catalogOptionsOf(flags: CatalogFlags, context: CliContext,
     ...(flags.vulnDb ? { vulnDbPath: resolve(context.cwd, flags.vulnDb) } : {}),
     ...(flags.history ? { historyPath: resolve(context.cwd, flags.history) } : {}),
     comparisons,
+    // The same credential source as `kiln image publish` and `kiln verify`: Docker's config.json.
+    credentials: dockerConfigCredentials(context.env),
     cwd: context.cwd,
     logger,
   };
+}
+
+/** Checks, once the registry listens, that the catalog's credentials are accepted by its API, so a
+ *  wrong password fails the start instead of showing every signature as unverifiable. */
+export async function checkCatalogCredentials(url: string, credentials: CredentialLookup | undefined, logger: Logger): Promise<void> {
+  const host = new URL(url).host;
+  const client = new RegistryClient({ logger, userAgent: 'kiln-catalog', ...(credentials ? { credentials } : {}) });
+  try {
+    await client.ping(host);
+  } catch (error) {
+    if (error instanceof RegistryClientError && (error.code === 'REGISTRY_AUTH_FAILED' || error.code === 'REGISTRY_DENIED')) {
+      throw new CatalogError('CATALOG_REGISTRY_AUTH_FAILED', `registry ${host} refused the catalog's credentials (Docker config: $DOCKER_CONFIG/config.json or ~/.docker/config.json, entry "${host}")`, { cause: error, detail: { registry: host } });
+    }
+    throw error;
+  }
 }
 
 interface ServeFlags extends CatalogFlags {
@@ -76,7 +95,14 @@ export function registerCatalogServe(catalog: Command, context: CliContext): voi
   ).action(async (flags: ServeFlags) => {
     const config = await loadRegistryConfig({ file: flags.config, addr: flags.listen, dataDir: flags.dataDir, cwd: context.cwd, env: context.env });
     const logger = createRegistryLogger(flags.logLevel ?? config.log.level);
-    const running = await startRegistry(config, logger, catalogExtension(await catalogOptionsOf(flags, context, logger)));
+    const options = await catalogOptionsOf(flags, context, logger);
+    const running = await startRegistry(config, logger, catalogExtension(options));
+    try {
+      await checkCatalogCredentials(running.url, options.credentials, logger);
+    } catch (error) {
+      await running.close();
+      throw error;
+    }
     context.stderr(`kiln catalog on ${running.url}/ (registry API on ${running.url}/v2/, data: ${config.dataDir})\n`);
     await new Promise<void>((done) => {
       const stop = () => {
