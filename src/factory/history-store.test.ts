@@ -60,5 +60,18 @@ describe('openImageHistory', () => {
     const missing = openImageHistory(join(dir, 'none.db'), { readonly: true });
     expect(await missing.listImages()).toEqual([]);
     expect(await missing.history('kiln/jq')).toEqual([]);
+    missing.close();
+  });
+
+  it('a reader opened before the factory created the file sees the history once it exists', async () => {
+    const reader = openImageHistory(join(dir, 'later.db'), { readonly: true });
+    expect(await reader.listImages()).toEqual([]);
+    const writer = openImageHistory(join(dir, 'later.db'));
+    await writer.append(entry('kiln/curl', 'sha256:a', 'r1'));
+    expect(await reader.listImages()).toEqual(['kiln/curl']);
+    expect((await reader.latest('kiln/curl'))?.digest).toBe('sha256:a');
+    await expect(reader.append(entry('kiln/curl', 'sha256:b', 'r2'))).rejects.toThrow(/read-only/);
+    reader.close();
+    writer.close();
   });
 });

@@ -27,14 +27,15 @@ export interface ImageHistoryStore extends ImageHistoryReader {
 
 /** Options of {@link openImageHistory}. */
 export interface OpenImageHistoryOptions {
-  /** Open for reading only (the catalog); a missing file then reads as an empty history. */
+  /** Open for reading only (the catalog); a missing file reads as an empty history until the
+   *  factory creates it, and is opened then. */
   readonly?: boolean;
 }
 
 /** Opens (creating unless read-only) the history database at `path` (WAL, so readers never block
  *  the factory's writes). */
 export function openImageHistory(path: string, options: OpenImageHistoryOptions = {}): ImageHistoryStore {
-  if (options.readonly && path !== ':memory:' && !existsSync(path)) return emptyHistory();
+  if (options.readonly && path !== ':memory:' && !existsSync(path)) return historyOnceCreated(path);
   let db: Database.Database;
   try {
     if (!options.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -84,12 +85,19 @@ export function openImageHistory(path: string, options: OpenImageHistoryOptions 
   };
 }
 
-function emptyHistory(): ImageHistoryStore {
+/** A read-only history whose file does not exist yet: empty until the factory's first run creates
+ *  it, then read from it (a catalog started before the factory need not be restarted). */
+function historyOnceCreated(path: string): ImageHistoryStore {
+  let opened: ImageHistoryStore | undefined;
+  const store = (): ImageHistoryStore | undefined => {
+    if (!opened && existsSync(path)) opened = openImageHistory(path, { readonly: true });
+    return opened;
+  };
   return {
-    listImages: () => Promise.resolve([]),
-    history: () => Promise.resolve([]),
-    latest: () => Promise.resolve(undefined),
-    append: () => Promise.reject(new FactoryError('FACTORY_HISTORY_INVALID', 'the history was opened read-only')),
-    close: () => {},
+    listImages: () => store()?.listImages() ?? Promise.resolve([]),
+    history: (image) => store()?.history(image) ?? Promise.resolve([]),
+    latest: (image) => store()?.latest(image) ?? Promise.resolve(undefined),
+    append: () => Promise.reject(new FactoryError('FACTORY_HISTORY_INVALID', `${path}: the history was opened read-only`, { detail: { path } })),
+    close: () => opened?.close(),
   };
 }
