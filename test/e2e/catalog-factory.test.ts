@@ -5,6 +5,7 @@
 // the comparison's real numbers, axe-core's rules, and a screenshot per page.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '../../src/app/index.ts';
 import type { CompareView, ImagePageView, ImagesListView } from '../../src/catalog/index.ts';
 import type { FactoryRunReport, ImageHistoryEntry } from '../../src/factory/index.ts';
-import { openImageHistory } from '../../src/factory/index.ts';
 import { launchChromium, root, startCatalog } from './catalog-support.ts';
 import { runKiln } from './cli-support.ts';
 import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
@@ -85,9 +85,9 @@ beforeAll(async () => {
   expect((await kiln(['generate-key-pair'])).code).toBe(0);
   const vuln = await kiln(['vuln', 'db', 'update', '--config', join(root, 'test', 'fixtures', 'factory', 'feeds.yaml'), '--db-dir', join(work, 'vuln')]);
   expect(vuln.code, vuln.stderr).toBe(0);
-  // The catalog opens the factory's history read-only, and a read-only open of a missing file reads
-  // as no history for good: create the database (the factory's own schema) before the catalog starts.
-  openImageHistory(join(work, 'state', 'history.db')).close();
+  // The catalog starts before the factory's first run: its history file does not exist yet, and the
+  // catalog must pick it up once the factory writes it.
+  expect(existsSync(join(work, 'state', 'history.db'))).toBe(false);
   registry = await startCatalog({ dataDir: join(work, 'registry'), keyPath: join(work, 'cosign.pub'), vulnDbPath: join(work, 'vuln', 'vuln.sqlite'), historyPath: join(work, 'state', 'history.db'), comparisons: [{ name: 'busybox-layout', image: join(work, 'out', 'images', 'busybox') }] });
   host = new URL(registry.url).host;
   const images = ALL.map((image) => `  ${image}: {publish: ${PUBLISHED.includes(image)}}`).join('\n');
