@@ -3,6 +3,8 @@
 // hardening checks) and the factory history; comparison with other images.
 //   const service = new CatalogService({ metadata, blobs, registryHost, trust, analyzer, history, logger });
 //   http.createServer(createCatalogHandler({ service, logger }));
+// This index is the domain's whole public API: other domains import only what is listed here, and the
+// option and result types of the functions listed are exported with them, used by name or not.
 export { CatalogError, catalogErrorCodes } from './errors.ts';
 export type { CatalogErrorCode } from './errors.ts';
 export type * from './format/model.ts';

@@ -5,7 +5,7 @@
 export const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
 
 /** A severity bucket name. */
-export type SeverityName = (typeof SEVERITY_ORDER)[number];
+type SeverityName = (typeof SEVERITY_ORDER)[number];
 
 /** Open findings counted by severity. */
 export type SeverityTally = Record<SeverityName, number>;
@@ -13,7 +13,7 @@ export type SeverityTally = Record<SeverityName, number>;
 /** Whether Kiln verified something itself: `verified` only after a signature check against a
  *  trusted key passed; `not-verified` when something is attached but did not verify (untrusted key,
  *  bad signature, no keys configured); `absent` when nothing is attached. */
-export type TrustState = 'verified' | 'not-verified' | 'absent';
+type TrustState = 'verified' | 'not-verified' | 'absent';
 
 /** One verification result as shown on a badge. */
 export interface TrustBadge {
@@ -124,7 +124,7 @@ export interface HistoryEntryView {
 }
 
 /** A point of the CVE chart, in SVG user units. */
-export interface ChartPoint {
+interface ChartPoint {
   x: number;
   y: number;
   digest: string;

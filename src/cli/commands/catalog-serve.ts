@@ -62,7 +62,7 @@ export async function catalogOptionsOf(flags: CatalogFlags, context: CliContext,
 
 /** Checks, once the registry listens, that the catalog's credentials are accepted by its API, so a
  *  wrong password fails the start instead of showing every signature as unverifiable. */
-export async function checkCatalogCredentials(url: string, credentials: CredentialLookup | undefined, logger: Logger): Promise<void> {
+async function checkCatalogCredentials(url: string, credentials: CredentialLookup | undefined, logger: Logger): Promise<void> {
   const host = new URL(url).host;
   const client = new RegistryClient({ logger, userAgent: 'kiln-catalog', ...(credentials ? { credentials } : {}) });
   try {
