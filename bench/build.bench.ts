@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext } from './run.ts';
-import { buildAll, buildRecipe, createApkPublisher, createBwrapRunner, createFakeRunner, createHostEnvironmentProvider } from '../src/build/index.ts';
-import type { BuildEnvironmentProvider } from '../src/build/index.ts';
-import { debianOrigTarball } from '../src/build/testing/debian-sources.ts';
+import { buildAll, buildRecipe, createApkPublisher, createBwrapRunner, createFakeRunner, createHostEnvironmentProvider } from '../src/package-builder/index.ts';
+import type { BuildEnvironmentProvider } from '../src/package-builder/index.ts';
+import { debianOrigTarball } from '../src/package-builder/testing/debian-sources.ts';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

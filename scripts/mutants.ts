@@ -70,7 +70,7 @@ const MUTANTS: readonly Mutant[] = [
   // registry listen address
   { fn: 'parseAddr (port range)', file: 'src/app/registry-config.ts', from: 'if (!match || port > 65535)', to: 'if (!match || port >= 65535)', tests: ['src/app/registry-config.test.ts'] },
   // melange --env-file
-  { fn: 'parseEnvFile (quoted value)', file: 'src/build/format/env-file.ts', from: 'if (value.length >= 2 &&', to: 'if (value.length > 2 &&', tests: ['src/build/format/env-file.test.ts'] },
+  { fn: 'parseEnvFile (quoted value)', file: 'src/package-builder/format/env-file.ts', from: 'if (value.length >= 2 &&', to: 'if (value.length > 2 &&', tests: ['src/package-builder/format/env-file.test.ts'] },
   // deterministic tar (ustar names, PAX records)
   { fn: 'splitUstarPath (100-byte name)', file: 'src/oci/format/tar.ts', from: "if (bytes.length <= 100) return ['', name];", to: "if (bytes.length < 100) return ['', name];", tests: TAR_TESTS },
   { fn: 'paxRecord (length digits)', file: 'src/oci/format/tar.ts', from: 'if (String(length).length !== String(length - bodyLength).length)', to: 'if (String(length).length === String(length - bodyLength).length)', tests: TAR_TESTS },

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadRecipe, packageFileName, planBuildAll } from '../build/index.ts';
+import { loadRecipe, packageFileName, planBuildAll } from '../package-builder/index.ts';
 import type { BuildImageResult, ReproducibleFacts } from '../image/index.ts';
 import { isKilnError, pathExists, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';

@@ -27,7 +27,7 @@ describe('tsconfig.build.json', () => {
 
   it('compiles the CLI and every domain index into dist', () => {
     expect(files).toContain('src/cli/main.ts');
-    for (const domain of ['lib', 'apk', 'oci', 'sbom', 'image', 'build', 'storage', 'metadata', 'registry', 'registry-client', 'sign', 'attest', 'app', 'cli']) {
+    for (const domain of ['lib', 'apk', 'oci', 'sbom', 'image', 'package-builder', 'storage', 'metadata', 'registry', 'registry-client', 'sign', 'attest', 'app', 'cli']) {
       expect(files, domain).toContain(`src/${domain}/index.ts`);
     }
   });

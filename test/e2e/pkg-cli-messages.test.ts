@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/apk/index.ts';
-import { splitGzipMembers, tarEntries } from '../../src/build/testing/apk-inspect.ts';
+import { splitGzipMembers, tarEntries } from '../../src/package-builder/testing/apk-inspect.ts';
 import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ARCHS, archInfo, findArch, hostArchName } from './arch.ts';
 
 describe('architecture table', () => {
-  // apk name, OCI name, OCI platform, ELF e_machine: the rows both former tables (src/build/arch.ts
+  // apk name, OCI name, OCI platform, ELF e_machine: the rows both former tables (the package builder's arch.ts
   // and src/image/config/archs.ts) agreed on, and the machines src/image/generate/ld-so-cache.ts used.
   it.each([
     ['x86', '386', '386', undefined, 3],

@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultCacheDir } from '../../apk/repository/index.ts';
-import { buildAll, buildRecipe, createUnavailableEnvironmentProvider } from '../../build/index.ts';
+import { buildAll, buildRecipe, createUnavailableEnvironmentProvider } from '../../package-builder/index.ts';
 import { AptSourceFetcher } from '../../debian/index.ts';
 import {
   aptUpdateSource,

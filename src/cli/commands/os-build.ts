@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateSigningKey } from '../../apk/index.ts';
-import { buildAll } from '../../build/index.ts';
+import { buildAll } from '../../package-builder/index.ts';
 import { applyImagePlan, planImageBuild } from '../../image/index.ts';
 import { writeFileAtomic } from '../../lib/index.ts';
 import { goJson, writeOciLayout } from '../../oci/index.ts';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { BuildError, checkRecipeDir } from '../../build/index.ts';
-import type { RecipeFileCheck } from '../../build/index.ts';
+import { BuildError, checkRecipeDir } from '../../package-builder/index.ts';
+import type { RecipeFileCheck } from '../../package-builder/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { plural } from '../plural.ts';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildIndex, indexRecordForFile, readIndexFile } from '../../apk/index.ts';
 import type { PackageRecord } from '../../apk/index.ts';
-import { assertIndexKeepsSignature } from '../../build/index.ts';
+import { assertIndexKeepsSignature } from '../../package-builder/index.ts';
 import { writeFileAtomic, pathExists } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';

@@ -14,8 +14,8 @@ import {
   createFakeRunner,
   createHostEnvironmentProvider,
   createImageEnvironmentProvider,
-} from '../../build/index.ts';
-import type { BuildEnvironmentProvider, DebianSourcePort, PackagePublisher, SandboxRunner, StepLogLine } from '../../build/index.ts';
+} from '../../package-builder/index.ts';
+import type { BuildEnvironmentProvider, DebianSourcePort, PackagePublisher, SandboxRunner, StepLogLine } from '../../package-builder/index.ts';
 import { AptSourceFetcher } from '../../debian/index.ts';
 import { KilnError, loadYamlBounded, readInputText, unreadableInput } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';

@@ -34,7 +34,7 @@ export function debianSourceCache(): string {
 /** The path of the verified upstream tarball of a pinned Debian source package, downloaded once. */
 export async function debianOrigTarball(sourcePackage: string): Promise<string> {
   const request = PINNED[sourcePackage];
-  if (!request) throw new Error(`no pinned Debian source for ${sourcePackage}: add its .dsc, orig and debian tarball sha256 to src/build/testing/debian-sources.ts`);
+  if (!request) throw new Error(`no pinned Debian source for ${sourcePackage}: add its .dsc, orig and debian tarball sha256 to src/package-builder/testing/debian-sources.ts`);
   const source = await new AptSourceFetcher({ cacheDir: debianSourceCache() }).fetch(request);
   const orig = source.files.find((file) => file.role === 'orig' || file.role === 'native');
   if (!orig) throw new Error(`Debian source ${sourcePackage} ${request.version} has no upstream tarball`);

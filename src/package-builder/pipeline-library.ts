@@ -26,7 +26,7 @@ export function builtinPipelineDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, 'pipelines');
   if (existsSync(join(beside, 'fetch.yaml'))) return beside;
-  return resolve(here, '..', '..', 'src', 'build', 'pipelines');
+  return resolve(here, '..', '..', 'src', 'package-builder', 'pipelines');
 }
 
 /** A library over `--pipeline-dir` directories plus the built-ins; definitions are cached. */
