@@ -31,6 +31,12 @@ export type { RecipeDebianSource, RecipeUpdate, SourcesEntry } from './format/de
 export { detectDebianUpdates } from './debian-updates.ts';
 export type { DebianUpdateSource, RecipeUpdateOutcome } from './debian-updates.ts';
 export { aptUpdateSource, repositoryUpdateSource } from './debian-update-sources.ts';
+export { chooseUpdate, fetchUris, parseUpdateBlock, rewriteMelangeRecipe, tagToVersion } from './format/melange-update.ts';
+export type { UpdateBlock, UpdateChoice, UpdateSource } from './format/melange-update.ts';
+export { readUpdateFeed } from './update-feeds.ts';
+export type { UpdateFeedOptions } from './update-feeds.ts';
+export { updateMelangeRecipe } from './melange-updates.ts';
+export type { MelangeUpdateOutcome } from './melange-updates.ts';
 export { fileStateStore } from './state-store.ts';
 export type { FactoryStateStore } from './state-store.ts';
 export { gitRecipeCommitter } from './git-commit.ts';
