@@ -56,7 +56,7 @@ const MUTANTS: readonly Mutant[] = [
   { fn: 'parseByteRange (empty suffix)', file: 'src/registry/format/ranges.ts', from: 'if (suffix === 0 || size === 0)', to: 'if (suffix === 0 && size === 0)', tests: RANGE_TESTS },
   { fn: 'parseChunkRange', file: 'src/registry/format/ranges.ts', from: 'return start <= end ?', to: 'return start < end ?', tests: RANGE_TESTS },
   // registry access rules (repository globs)
-  { fn: 'globToRegExp (* within a component)', file: 'src/registry/access.ts', from: "} else if (char === '*') source += '[^/]*';", to: "} else if (char === '*') source += '.*';", tests: ['src/registry/access.test.ts'] },
+  { fn: 'repositoryGlob (* within a component)', file: 'src/registry/format/patterns.ts', from: "} else if (char === '*') source += '[^/]*';", to: "} else if (char === '*') source += '.*';", tests: ['src/registry/format/patterns.test.ts'] },
   // image configuration integers (Go syntax)
   { fn: 'parseGoInteger (leading-zero octal)', file: 'src/image/config/parse.ts', from: "else if (text.length > 1 && text.startsWith('0'))", to: "else if (text.length >= 1 && text.startsWith('0'))", tests: ['src/image/config/parse.test.ts'] },
   // path safety of image path mutations
