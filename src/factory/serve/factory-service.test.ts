@@ -80,6 +80,32 @@ it('enqueues one run per scheduled minute, runs it, and reports it on /status an
   }
 });
 
+it('reports the last run after a restart, read from the durable queue; another config has none', async () => {
+  const config = join(dir, 'factory.yaml');
+  const runs = join(dir, 'runs.log');
+  const first = await startFactoryService({ queue, config, schedule: parseCron('0 3 * * *'), listen: { host: '127.0.0.1', port: 0 }, registry: new Registry(), logger: silentLogger, runner: recordingRunner(runs), pollIntervalMs: 20 });
+  try {
+    await first.tick(new Date('2026-12-04T03:00:00Z'));
+    await first.tick(new Date('2026-12-05T03:00:00Z'));
+    await waitFor(() => queue.counts(), (counts) => counts.completed === 2);
+  } finally {
+    await first.close();
+  }
+  await queue.close();
+  // A new process: a new queue handle on the same database, nothing carried over in memory.
+  queue = new SqliteJobQueue(join(dir, 'queue.db'));
+  const restarted = await startFactoryService({ queue, config, schedule: parseCron('0 3 * * *'), listen: { host: '127.0.0.1', port: 0 }, registry: new Registry(), logger: silentLogger });
+  const other = await startFactoryService({ queue, config: join(dir, 'other.yaml'), schedule: parseCron('0 3 * * *'), listen: { host: '127.0.0.1', port: 0 }, registry: new Registry(), logger: silentLogger });
+  try {
+    const status = (await (await fetch(`${restarted.url}/status`)).json()) as FactoryStatus;
+    expect(status.lastRun).toMatchObject({ config, scheduledAt: '2026-12-05T03:00:00.000Z', job: { state: 'completed', result: { runId: 'run-2026-12-05T03:00:00.000Z' } } });
+    expect((await other.status()).lastRun).toBeNull();
+  } finally {
+    await restarted.close();
+    await other.close();
+  }
+});
+
 it('counts a run that throws as an error and leaves it to be retried', async () => {
   const registry = new Registry();
   const runner: FactoryRunner = { run: async () => Promise.reject(new Error('state directory locked by pid 42')) };

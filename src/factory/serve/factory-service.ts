@@ -63,13 +63,27 @@ export function factoryRunKey(config: string, scheduledAt: Date): string {
   return `${createHash('sha256').update(config).digest('hex').slice(0, 16)}@${scheduledAt.toISOString()}`;
 }
 
+/** The newest run of `config` the durable queue knows (in any state), so /status reports the last
+ *  run after a restart. Keys end in the scheduled ISO time, which sorts as time does. */
+async function lastRunInQueue(queue: JobQueue, config: string): Promise<FactoryRunRequest | undefined> {
+  const prefix = factoryRunKey(config, new Date(0)).split('@')[0]!;
+  let newest: string | undefined;
+  for (const state of ['queued', 'active', 'completed', 'failed'] as const) {
+    for (const job of await queue.list({ state, kind: FACTORY_RUN_KIND, limit: 100_000 })) {
+      const [hash, at] = job.key.split('@');
+      if (hash === prefix && at && (newest === undefined || at > newest)) newest = at;
+    }
+  }
+  return newest === undefined ? undefined : { config, scheduledAt: newest };
+}
+
 /** Starts the schedule, the worker (with a runner) and the HTTP endpoint. */
 export async function startFactoryService(options: FactoryServiceOptions): Promise<RunningFactoryService> {
   const { queue, logger, registry } = options;
   // prom-client is loaded only here: it costs every importer of the factory's index a third of a second.
   const { createFactoryMetrics } = await import('./metrics.ts');
   const metrics = createFactoryMetrics(registry, queue);
-  let lastRun: FactoryRunRequest | undefined;
+  let lastRun: FactoryRunRequest | undefined = await lastRunInQueue(queue, options.config);
 
   const tick = async (scheduledAt: Date): Promise<EnqueueResult> => {
     const request: FactoryRunRequest = { config: options.config, scheduledAt: scheduledAt.toISOString() };
