@@ -22,6 +22,10 @@ async function packageFiles(file: string): Promise<string[]> {
   return paths.sort();
 }
 
+/** git in `repo` with a fixed author, its output trimmed. */
+const gitIn = (repo: string) => (...args: string[]): string =>
+  execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+
 async function packageContent(file: string, path: string): Promise<string> {
   for await (const item of readApkFile(file, { allowUntrusted: true })) {
     if (item.kind !== 'entry' || item.entry.path !== path) continue;
@@ -96,7 +100,7 @@ describe('built-in pipelines in bubblewrap', () => {
   it('git-checkout clones a local repository at the expected commit', async () => {
     const repo = join(dir, 'repo');
     mkdirSync(repo);
-    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+    const git = gitIn(repo);
     git('init', '-q', '-b', 'main');
     writeFileSync(join(repo, 'file.txt'), 'v1\n');
     git('add', '.');
@@ -117,7 +121,7 @@ describe('built-in pipelines in bubblewrap', () => {
     mkdirSync(join(repo, 'packages', 'wanted'), { recursive: true });
     mkdirSync(join(repo, 'packages', 'other'), { recursive: true });
     mkdirSync(join(repo, 'shared', 'lib'), { recursive: true });
-    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+    const git = gitIn(repo);
     git('init', '-q', '-b', 'main');
     writeFileSync(join(repo, 'README'), 'root\n');
     writeFileSync(join(repo, 'packages', 'wanted', 'a.txt'), 'a\n');

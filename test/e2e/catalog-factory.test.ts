@@ -3,23 +3,19 @@
 // kiln/jq has two digests in `kiln factory history`. Then Debian's Chromium (playwright-core) drives
 // the pages: links, the timeline saying why each digest was built, one chart point per digest,
 // the comparison's real numbers, axe-core's rules, and a screenshot per page.
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '../../src/app/index.ts';
 import type { CompareView, ImagePageView, ImagesListView } from '../../src/catalog/index.ts';
 import type { FactoryRunReport, ImageHistoryEntry } from '../../src/factory/index.ts';
-import { launchChromium, root, startCatalog } from './catalog-support.ts';
+import { catalogApi, launchChromium, seriousViolations, startCatalog } from './catalog-support.ts';
 import { runKiln } from './cli-support.ts';
-import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
+import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
 
-const run = promisify(execFile);
 const env = { ...process.env, COSIGN_PASSWORD: 'catalog-factory-e2e', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 // The factory builds these; the rest of Kiln OS's images are built but not published.
 const PUBLISHED = ['busybox', 'jq', 'curl-dev'];
@@ -46,11 +42,7 @@ async function factoryHistory(image: string): Promise<ImageHistoryEntry[]> {
   return (JSON.parse(result.stdout) as { entries: ImageHistoryEntry[] }).entries;
 }
 
-async function api<T>(path: string): Promise<T> {
-  const response = await fetch(`${registry.url}/api${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
+const api = <T>(path: string): Promise<T> => catalogApi<T>(registry.url, path);
 
 async function open(path: string, name: string): Promise<Page> {
   const page = await browser.newPage();
@@ -62,29 +54,9 @@ async function open(path: string, name: string): Promise<Page> {
   return page;
 }
 
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
-    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-  });
-  expect(result.passes.length).toBeGreaterThan(10);
-  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
-}
-
 beforeAll(async () => {
-  await ensureKilnOs();
   work = await mkdtemp(join(tmpdir(), 'kiln-catalog-factory-e2e-'));
-  await cp(join(kilnOsCache, 'out'), join(work, 'out'), { recursive: true });
-  await cp(join(kilnOsCache, 'debian-sources'), join(work, 'debian-sources'), { recursive: true, filter: (source) => !source.includes('/apt') });
-  for (const key of ['kiln-os.rsa', 'kiln-os.rsa.pub']) await cp(join(kilnOsCache, key), join(work, key));
-  await cp(join(root, 'os'), join(work, 'os'), { recursive: true });
-  await run('git', ['init', '-q', '-b', 'main'], { cwd: join(work, 'os'), env });
-  await run('git', ['add', '-A'], { cwd: join(work, 'os'), env });
-  await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'Kiln OS'], { cwd: join(work, 'os'), env });
-  expect((await kiln(['generate-key-pair'])).code).toBe(0);
-  const vuln = await kiln(['vuln', 'db', 'update', '--config', join(root, 'test', 'fixtures', 'factory', 'feeds.yaml'), '--db-dir', join(work, 'vuln')]);
-  expect(vuln.code, vuln.stderr).toBe(0);
+  await prepareFactoryWorkspace(work, env);
   // The catalog starts before the factory's first run: its history file does not exist yet, and the
   // catalog must pick it up once the factory writes it.
   expect(existsSync(join(work, 'state', 'history.db'))).toBe(false);

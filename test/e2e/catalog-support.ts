@@ -1,15 +1,16 @@
 // Helpers for the web catalog's whole-system tests: Kiln's registry with the catalog mounted (in
 // this process, as `kiln catalog serve` composes it), real Kiln OS images published into it with
 // `kiln image publish`, and Debian's Chromium driven by playwright-core.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { catalogExtension, loadRegistryConfig, startRegistry } from '../../src/app/index.ts';
 import type { RunningRegistry } from '../../src/app/index.ts';
 import { silentLogger } from '../../src/lib/index.ts';
 import { loadPublicKey } from '../../src/sign/index.ts';
-import { readFile } from 'node:fs/promises';
 
 export const root = join(import.meta.dirname, '..', '..');
 
@@ -59,4 +60,24 @@ export async function spawnCatalogServe(args: string[], env: NodeJS.ProcessEnv, 
       await exited;
     },
   };
+}
+
+/** The catalog's JSON API at `path` (under /api), which must answer 200. */
+export async function catalogApi<T>(baseUrl: string, path: string): Promise<T> {
+  const response = await fetch(`${baseUrl}/api${path}`);
+  expect(response.status, path).toBe(200);
+  return (await response.json()) as T;
+}
+
+/** axe-core injected into the page: violations of impact serious or critical. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the DevTools protocol: the page's Content-Security-Policy forbids inline scripts.
+  await page.evaluate(axe);
+  const result = await page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run;
+    return run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+  });
+  expect(result.passes.length).toBeGreaterThan(10);
+  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }

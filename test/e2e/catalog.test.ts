@@ -8,7 +8,6 @@
 // catalog-auth.test.ts.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -17,7 +16,7 @@ import type { RunningRegistry } from '../../src/app/index.ts';
 import type { CompareView, ImagePageView, ImagesListView } from '../../src/catalog/index.ts';
 import { RegistryClient } from '../../src/registry-client/index.ts';
 import { runKiln } from './cli-support.ts';
-import { launchChromium, root, startCatalog } from './catalog-support.ts';
+import { catalogApi, launchChromium, seriousViolations, root, startCatalog } from './catalog-support.ts';
 import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
 import type { ImageIndex, ImageManifest } from '../../src/oci/index.ts';
 
@@ -43,11 +42,7 @@ async function publish(image: string, repository: string, key: string, extra: st
   await kiln(['image', 'publish', join(root, 'os', 'images', `${image}.yaml`), `${host}/${repository}:latest`, '-r', out, '-k', osKey, '--key', key, ...extra]);
 }
 
-async function api<T>(path: string): Promise<T> {
-  const response = await fetch(`${registry.url}/api${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
+const api = <T>(path: string): Promise<T> => catalogApi<T>(registry.url, path);
 
 async function open(path: string, name: string): Promise<Page> {
   const page = await browser.newPage();
@@ -60,19 +55,6 @@ async function open(path: string, name: string): Promise<Page> {
   expect(response?.status(), path).toBe(200);
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   return page;
-}
-
-/** axe-core injected into the page: violations of impact serious or critical. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  // Evaluated through the DevTools protocol: the page's Content-Security-Policy forbids inline scripts.
-  await page.evaluate(axe);
-  const result = await page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run;
-    return run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-  });
-  expect(result.passes.length).toBeGreaterThan(10);
-  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }
 
 beforeAll(async () => {

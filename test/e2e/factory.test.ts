@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import type { FactoryRunReport, ImageHistoryEntry } from '../../src/factory/inde
 import { makeZlibUpdateArchive, ZLIB_BUMP, ZLIB_BUMP_CVE } from '../fixtures/factory/debian-repo.ts';
 import { freePort, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
-import { ensureKilnOs, KILN_OS_BUILD_TIMEOUT, kilnOsCache } from './kiln-os-support.ts';
+import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
 import { runKiln } from './cli-support.ts';
 
 // The factory end to end on Kiln OS as built and cached by test/e2e/kiln-os.test.ts (copied: runs
@@ -17,8 +17,6 @@ import { runKiln } from './cli-support.ts';
 // registry that refuses a push).
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cache = kilnOsCache;
 const IMAGES = ['busybox', 'curl', 'curl-dev', 'jq', 'jq-dev', 'nginx', 'nginx-dev', 'openssl', 'openssl-dev', 'static', 'static-dev'];
 const WITH_ZLIB = ['curl', 'curl-dev', 'nginx', 'nginx-dev'];
 const env = { ...process.env, COSIGN_PASSWORD: 'factory-test', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
@@ -51,19 +49,8 @@ async function writeConfig(extra = ''): Promise<void> {
 }
 
 beforeAll(async () => {
-  await ensureKilnOs();
   work = await mkdtemp(join(tmpdir(), 'kiln-factory-e2e-'));
-  await cp(join(cache, 'out'), join(work, 'out'), { recursive: true });
-  await cp(join(cache, 'debian-sources'), join(work, 'debian-sources'), { recursive: true, filter: (source) => !source.includes('/apt') });
-  for (const key of ['kiln-os.rsa', 'kiln-os.rsa.pub']) await cp(join(cache, key), join(work, key));
-  await cp(join(root, 'os'), join(work, 'os'), { recursive: true });
-  // The recipes as a git checkout, so updates are committed on a branch.
-  await run('git', ['init', '-q', '-b', 'main'], { cwd: join(work, 'os'), env });
-  await run('git', ['add', '-A'], { cwd: join(work, 'os'), env });
-  await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'Kiln OS'], { cwd: join(work, 'os'), env });
-  expect((await kiln(['generate-key-pair'])).code).toBe(0);
-  const vuln = await kiln(['vuln', 'db', 'update', '--config', join(root, 'test', 'fixtures', 'factory', 'feeds.yaml'), '--db-dir', join(work, 'vuln')]);
-  expect(vuln.code, vuln.stderr).toBe(0);
+  await prepareFactoryWorkspace(work, env);
   await writeFile(
     join(work, 'registry.yaml'),
     'tags:\n  immutable:\n    - name: dated\n      repository: "kiln/**"\n      tags: ["*-20??????", "*-20??????-dev"]\n    - name: static-latest\n      repository: kiln/static\n      tags: [latest]\n',

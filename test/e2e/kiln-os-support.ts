@@ -3,11 +3,15 @@
 // that needs Kiln OS calls ensureKilnOs(), whatever order the files run in: the first call of a
 // run builds what is missing or stale (minutes when cold), later calls find every recipe and image
 // up to date (about a second). Tests that change the build copy `out` first.
+import { execFile } from 'node:child_process';
+import { cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { runKiln } from './cli-support.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
 
 /** Where the cached build lives. */
 export const kilnOsCache = join(process.env.KILN_TEST_CACHE_DIR ?? join(tmpdir(), 'kiln-test-cache'), 'kiln-os');
@@ -43,3 +47,23 @@ export async function ensureKilnOs(): Promise<KilnOs> {
 
 /** Long enough for a cold build of every recipe on a loaded two-core machine. */
 export const KILN_OS_BUILD_TIMEOUT = 60 * 60_000;
+
+/** A factory's working tree in `work`, from the cached Kiln OS: its output, Debian sources and
+ *  signing keys, the recipes as a git checkout (so updates are committed on a branch), a cosign key
+ *  pair and the test vulnerability index (vuln/vuln.sqlite). `env` carries COSIGN_PASSWORD and
+ *  keeps git away from the user's configuration. */
+export async function prepareFactoryWorkspace(work: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await ensureKilnOs();
+  await cp(join(kilnOsCache, 'out'), join(work, 'out'), { recursive: true });
+  await cp(join(kilnOsCache, 'debian-sources'), join(work, 'debian-sources'), { recursive: true, filter: (source) => !source.includes('/apt') });
+  for (const key of ['kiln-os.rsa', 'kiln-os.rsa.pub']) await cp(join(kilnOsCache, key), join(work, key));
+  await cp(join(root, 'os'), join(work, 'os'), { recursive: true });
+  const git = (args: string[]) => run('git', args, { cwd: join(work, 'os'), env });
+  await git(['init', '-q', '-b', 'main']);
+  await git(['add', '-A']);
+  await git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'Kiln OS']);
+  const keys = await runKiln(['generate-key-pair'], { cwd: work, env });
+  if (keys.code !== 0) throw new Error(`kiln generate-key-pair failed: ${keys.stderr}`);
+  const vuln = await runKiln(['vuln', 'db', 'update', '--config', join(root, 'test', 'fixtures', 'factory', 'feeds.yaml'), '--db-dir', join(work, 'vuln')], { cwd: work, env });
+  if (vuln.code !== 0) throw new Error(`kiln vuln db update failed: ${vuln.stderr}`);
+}
