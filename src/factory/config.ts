@@ -1,5 +1,6 @@
 // The factory's configuration file (factory.yaml): where Kiln OS lives, where its outputs and the
-// factory's state go, what signs, where images are published and where Debian updates come from.
+// factory's state go, what signs, where images are published and where updates come from (Debian's
+// Sources, and the upstream feeds of melange `update:` blocks).
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadYamlBounded, readInputText } from '../lib/index.ts';
@@ -25,6 +26,16 @@ const schema = z.strictObject({
           apt: z.union([z.boolean(), z.strictObject({ mirrors: z.array(z.strictObject({ uri: z.string().url(), suites })).min(1) })]).optional(),
           repositories: z.array(z.strictObject({ url: z.string().min(1), suites, component: z.string().default('main') })).optional(),
         })
+        .optional(),
+      upstream: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            'release-monitor-url': z.string().url().optional(),
+            'github-api-url': z.string().url().optional(),
+            'github-token-env': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+          }),
+        ])
         .optional(),
       git: z.strictObject({ commit: z.boolean().default(true), branch: z.string().regex(/^[A-Za-z0-9._/-]+$/).default('kiln-factory/updates') }).optional(),
     })
@@ -53,6 +64,9 @@ export interface FactoryConfig {
   cosignKey?: string;
   vulnDb?: string;
   debian: DebianUpdateConfig;
+  /** Feeds of melange `update:` blocks; `undefined`: those blocks are not checked. The token is the
+   *  environment variable's name, read when the run starts (never stored in the file). */
+  upstream?: { releaseMonitorUrl?: string; githubApiUrl?: string; githubTokenEnv?: string };
   git: { commit: boolean; branch: string };
   images: Record<string, { mainPackage?: string; publish: boolean }>;
 }
@@ -80,6 +94,17 @@ export function parseFactoryConfig(text: string, file: string): FactoryConfig {
   } else {
     debian = { kind: 'apt', ...(typeof debianConfig?.apt === 'object' ? { mirrors: debianConfig.apt.mirrors } : {}) };
   }
+  const upstreamConfig = data.updates.upstream ?? true;
+  const upstream =
+    upstreamConfig === false
+      ? undefined
+      : upstreamConfig === true
+        ? {}
+        : {
+            ...(upstreamConfig['release-monitor-url'] ? { releaseMonitorUrl: upstreamConfig['release-monitor-url'].replace(/\/+$/, '') } : {}),
+            ...(upstreamConfig['github-api-url'] ? { githubApiUrl: upstreamConfig['github-api-url'].replace(/\/+$/, '') } : {}),
+            ...(upstreamConfig['github-token-env'] ? { githubTokenEnv: upstreamConfig['github-token-env'] } : {}),
+          };
   return {
     file: resolve(file),
     osDir: path(data['os-dir']),
@@ -93,6 +118,7 @@ export function parseFactoryConfig(text: string, file: string): FactoryConfig {
     ...(data['cosign-key'] ? { cosignKey: path(data['cosign-key']) } : {}),
     ...(data['vuln-db'] ? { vulnDb: path(data['vuln-db']) } : {}),
     debian,
+    ...(upstream ? { upstream } : {}),
     git: { commit: data.updates.git?.commit ?? true, branch: data.updates.git?.branch ?? 'kiln-factory/updates' },
     images: Object.fromEntries(Object.entries(data.images).map(([name, image]) => [name, { publish: image.publish, ...(image['main-package'] ? { mainPackage: image['main-package'] } : {}) }])),
   };

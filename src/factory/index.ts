@@ -20,7 +20,7 @@ export type { ImageHistoryStore, OpenImageHistoryOptions } from './history-store
 export { loadFactoryConfig, parseFactoryConfig } from './config.ts';
 export type { DebianUpdateConfig, FactoryConfig } from './config.ts';
 export { applyPlan, runFactory, runFactoryStep } from './run.ts';
-export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, ImageBuilderPort, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
+export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
 export { planFactoryRun } from './format/run-plan.ts';
 export type { FactoryPlan, FactoryPlanInput, FactoryStep, PackageBuildReason } from './format/run-plan.ts';
 export type { FactoryState, ImageState } from './format/state.ts';
@@ -31,11 +31,8 @@ export type { RecipeDebianSource, RecipeUpdate, SourcesEntry } from './format/de
 export { detectDebianUpdates } from './debian-updates.ts';
 export type { DebianUpdateSource, RecipeUpdateOutcome } from './debian-updates.ts';
 export { aptUpdateSource, repositoryUpdateSource } from './debian-update-sources.ts';
-export { chooseUpdate, fetchUris, parseUpdateBlock, rewriteMelangeRecipe, tagToVersion } from './format/melange-update.ts';
-export type { UpdateBlock, UpdateChoice, UpdateSource } from './format/melange-update.ts';
 export { readUpdateFeed } from './update-feeds.ts';
 export type { UpdateFeedOptions } from './update-feeds.ts';
-export { updateMelangeRecipe } from './melange-updates.ts';
 export type { MelangeUpdateOutcome } from './melange-updates.ts';
 export { fileStateStore } from './state-store.ts';
 export type { FactoryStateStore } from './state-store.ts';

@@ -14,6 +14,9 @@ import type { DebianUpdateSource, RecipeUpdateOutcome } from './debian-updates.t
 import { FactoryError } from './errors.ts';
 import type { FactoryErrorCode } from './errors.ts';
 import { recipeDebianSource, rewriteRecipe } from './format/debian-update.ts';
+import { detectMelangeUpdate } from './melange-updates.ts';
+import type { MelangeUpdateOutcome } from './melange-updates.ts';
+import type { UpdateFeedOptions } from './update-feeds.ts';
 import { diffCves, diffPackages } from './format/history.ts';
 import type { HistoryPackage, HistoryReason, ImageHistoryEntry, SeverityCounts } from './format/history.ts';
 import { planFactoryRun } from './format/run-plan.ts';
@@ -79,6 +82,8 @@ export interface FactoryPorts {
   state: FactoryStateStore;
   history: ImageHistoryStore;
   updates?: DebianUpdateSource;
+  /** Upstream feeds of recipes' melange `update:` blocks; undefined: those are not checked. */
+  upstream?: UpdateFeedOptions;
   committer?: RecipeCommitter;
   packages: PackageBuilderPort;
   images: ImageBuilderPort;
@@ -109,6 +114,11 @@ export interface StepOutcome {
   durationMs: number;
 }
 
+/** What update detection found for one recipe: from Debian's Sources, or from its `update:` feed
+ *  (the new recipe text is in the plan's update step, not here). */
+export type FactoryUpdateOutcome = (RecipeUpdateOutcome & { source: 'debian' }) | (DistributiveOmit<MelangeUpdateOutcome, 'text'> & { source: 'upstream' });
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** The report of a run (`--json`). */
 export interface FactoryRunReport {
   runId: string;
@@ -116,7 +126,7 @@ export interface FactoryRunReport {
   startedAt: string;
   durationMs: number;
   warnings: string[];
-  updates: RecipeUpdateOutcome[];
+  updates: FactoryUpdateOutcome[];
   plan: FactoryPlan;
   steps: StepOutcome[];
   published: { image: string; digest: string; repository: string; tags: string[] }[];
@@ -154,7 +164,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
     const context: FactoryStepContext = { config, runId, kilnVersion: request.kilnVersion };
     const { plan, updates, warnings } = await planRun(context, ports, started);
     const report: FactoryRunReport = { runId, dryRun: request.dryRun ?? false, startedAt: started.toISOString(), durationMs: 0, warnings, updates, plan, steps: [], published: [], failed: [] };
-    for (const outcome of updates) if (outcome.status === 'failed') report.failed.push(`update:${outcome.recipe}`);
+    for (const outcome of updates) if (outcome.status === 'failed' || outcome.status === 'refused') report.failed.push(`update:${outcome.recipe}`);
     if (!request.dryRun) {
       report.steps = await applyPlan(plan, context, ports);
       for (const step of report.steps) {
@@ -171,7 +181,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
 }
 
 /** Reads the recipes, images and state, finds updates, and plans the run. */
-async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Date): Promise<{ plan: FactoryPlan; updates: RecipeUpdateOutcome[]; warnings: string[] }> {
+async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Date): Promise<{ plan: FactoryPlan; updates: FactoryUpdateOutcome[]; warnings: string[] }> {
   const { config } = context;
   const logger = ports.logger ?? silentLogger;
   const packagesDir = join(config.osDir, 'packages');
@@ -210,23 +220,41 @@ async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Da
     });
   }
 
-  // Updates from Debian's Sources.
+  // Updates: Debian's Sources for Debian-sourced recipes, the melange `update:` feed for the others.
   const warnings: string[] = [];
-  let outcomes: RecipeUpdateOutcome[] = [];
+  const outcomes: FactoryUpdateOutcome[] = [];
   const updates: PlanUpdateInput[] = [];
+  const debianSourced = new Set<string>();
+  if (ports.updates || ports.upstream) ports.onProgress?.({ phase: 'updates' });
   if (ports.updates) {
-    ports.onProgress?.({ phase: 'updates' });
     const candidates = loaded.flatMap((recipe) => {
       const source = recipeDebianSource(recipe.text, recipe.file);
       return source ? [{ recipe: recipe.name, file: recipe.file, source }] : [];
     });
+    for (const candidate of candidates) debianSourced.add(candidate.recipe);
     const detected = await detectDebianUpdates(candidates, ports.updates, { logger });
-    outcomes = detected.outcomes;
     warnings.push(...detected.warnings);
-    for (const outcome of outcomes) {
+    for (const outcome of detected.outcomes) {
+      outcomes.push({ ...outcome, source: 'debian' });
       if (outcome.status !== 'update') continue;
       const text = rewriteRecipe(texts.get(outcome.update.file)!, outcome.update.file, outcome.update);
-      updates.push({ ...outcome.update, text, textSha256: sha256(text), fullVersion: `${outcome.update.toApk}-r${outcome.update.epoch}` });
+      updates.push({ ...outcome.update, source: 'debian', text, textSha256: sha256(text), fullVersion: `${outcome.update.toApk}-r${outcome.update.epoch}` });
+    }
+  }
+  if (ports.upstream) {
+    for (const recipe of loaded) {
+      if (debianSourced.has(recipe.name) || recipeDebianSource(recipe.text, recipe.file)) continue;
+      const outcome = await detectMelangeUpdate({ name: recipe.name, file: recipe.file, text: recipe.text }, ports.upstream);
+      if (!outcome) continue;
+      if (outcome.status === 'refused') logger.warn({ recipe: recipe.name, code: outcome.code, reason: outcome.reason }, 'upstream update not usable');
+      if (outcome.status !== 'update') {
+        outcomes.push({ ...outcome, source: 'upstream' });
+        continue;
+      }
+      const { text, ...reported } = outcome;
+      outcomes.push({ ...reported, source: 'upstream' });
+      const changes = [`${outcome.feed}: ${outcome.tag}`, ...outcome.sha256s.map((sha) => `expected-sha256 ${sha}`), ...(outcome.commit ? [`expected-commit ${outcome.commit}`] : [])];
+      updates.push({ recipe: recipe.name, file: recipe.file, source: 'upstream', package: outcome.feed, from: outcome.from, to: outcome.to, fromApk: recipe.fullVersion, toApk: outcome.to, epoch: 0, cves: [], changes, text, textSha256: sha256(text), fullVersion: `${outcome.to}-r0` });
     }
   }
 
@@ -307,13 +335,22 @@ async function updateRecipeStep(step: Extract<FactoryStep, { kind: 'update-recip
   await writeFileAtomic(step.file, step.update.text);
   log.write(`${step.file}: ${step.update.package} ${step.update.from} -> ${step.update.to}`);
   const { update } = step;
-  const message = [
-    `${step.recipe}: ${update.from} -> ${update.to} (Debian)`,
-    '',
-    `Debian published ${update.package} ${update.to}${update.cves.length ? `, fixing ${update.cves.join(', ')}` : ''}.`,
-    `The recipe now pins its .dsc and tarballs by sha256 and builds ${step.recipe} ${update.fullVersion}.`,
-    ...(update.changes.length ? ['', 'Changelog:', ...update.changes.slice(0, 20).map((line) => `  ${line}`)] : []),
-  ].join('\n');
+  const message =
+    update.source === 'debian'
+      ? [
+          `${step.recipe}: ${update.from} -> ${update.to} (Debian)`,
+          '',
+          `Debian published ${update.package} ${update.to}${update.cves.length ? `, fixing ${update.cves.join(', ')}` : ''}.`,
+          `The recipe now pins its .dsc and tarballs by sha256 and builds ${step.recipe} ${update.fullVersion}.`,
+          ...(update.changes.length ? ['', 'Changelog:', ...update.changes.slice(0, 20).map((line) => `  ${line}`)] : []),
+        ].join('\n')
+      : [
+          `${step.recipe}: ${update.from} -> ${update.to} (upstream)`,
+          '',
+          `${update.package} has ${update.to}; the recipe now builds ${step.recipe} ${update.fullVersion} with its sources pinned anew.`,
+          '',
+          ...update.changes.map((line) => `  ${line}`),
+        ].join('\n');
   const committed = ports.committer ? await ports.committer.commit(step.file, step.update.text, `${message}\n`) : undefined;
   if (committed) log.write(`committed ${committed.commit} on ${committed.branch}`);
   return { status: 'done', detail: { from: update.from, to: update.to, cves: update.cves, ...(committed ? { commit: committed.commit, branch: committed.branch } : {}) } };

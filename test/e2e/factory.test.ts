@@ -1,4 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +214,91 @@ describe('kiln factory run', () => {
     const again = await factory();
     expect(again.report.steps).toEqual([]);
   }, 20 * 60_000);
+
+  it('picks up an upstream release of a recipe with a melange update: block: fetches and pins the new tarball, commits, builds it; the next run finds it current', async () => {
+    // An upstream project with two releases (and a pre-release the recipe does not ask for),
+    // served as GitHub's API and a download site on loopback.
+    const tarballs = new Map<string, Buffer>();
+    for (const version of ['1.0.0', '1.1.0']) {
+      const src = join(work, 'hello-src', `hello-${version}`);
+      await mkdir(src, { recursive: true });
+      await writeFile(join(src, 'greeting.txt'), `hello ${version}\n`);
+      await run('tar', ['-czf', `hello-${version}.tar.gz`, `hello-${version}`], { cwd: join(work, 'hello-src') });
+      tarballs.set(`/downloads/hello-${version}.tar.gz`, await readFile(join(work, 'hello-src', `hello-${version}.tar.gz`)));
+    }
+    const releases = [{ tag_name: 'v2.0.0-rc1', prerelease: true }, { tag_name: 'v1.1.0' }, { tag_name: 'v1.0.0' }];
+    const upstream = createServer((req, res) => {
+      const tarball = tarballs.get(req.url ?? '');
+      if (req.url === '/api/repos/kiln-test/hello/releases?per_page=100') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(releases));
+      else if (tarball) res.writeHead(200).end(tarball);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((ready) => upstream.listen(0, '127.0.0.1', ready));
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const file = join(work, 'os', 'packages', 'hello.yaml');
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    try {
+      await writeFile(
+        file,
+        [
+          '# A greeting from an upstream tarball: the factory follows its releases.',
+          'package:',
+          '  name: hello',
+          '  version: 1.0.0',
+          '  epoch: 0',
+          '  description: a greeting',
+          '  copyright:',
+          '    - license: MIT',
+          'pipeline:',
+          '  - uses: fetch',
+          '    with:',
+          `      uri: ${base}/downloads/hello-\${{package.version}}.tar.gz`,
+          `      expected-sha256: ${sha256(tarballs.get('/downloads/hello-1.0.0.tar.gz')!)}`,
+          '  - runs: |',
+          '      mkdir -p "${{targets.destdir}}/usr/share/hello"',
+          '      cp greeting.txt "${{targets.destdir}}/usr/share/hello/"',
+          'update:',
+          '  enabled: true',
+          '  github:',
+          '    identifier: kiln-test/hello',
+          '    strip-prefix: v',
+          '',
+        ].join('\n'),
+      );
+      await writeConfig(`updates:\n  debian:\n    apt: false\n  upstream:\n    github-api-url: ${base}/api\n`);
+      const { code, report, stderr } = await factory();
+      expect(code, stderr).toBe(0);
+      expect(report.updates).toEqual([
+        expect.objectContaining({ recipe: 'hello', source: 'upstream', status: 'update', feed: 'GitHub kiln-test/hello releases', from: '1.0.0', to: '1.1.0', tag: 'v1.1.0', sha256s: [sha256(tarballs.get('/downloads/hello-1.1.0.tar.gz')!)] }),
+      ]);
+      // Nothing holds hello yet: the update and its build, no image.
+      expect(report.steps.map((step) => [step.id, step.status])).toEqual([
+        ['update:hello', 'done'],
+        ['package:hello', 'built'],
+      ]);
+      const recipe = await readFile(file, 'utf8');
+      expect(recipe).toMatch(/^# A greeting/);
+      expect(recipe).toMatch(/^ {2}version: 1\.1\.0$/m);
+      expect(recipe).toContain(`expected-sha256: ${sha256(tarballs.get('/downloads/hello-1.1.0.tar.gz')!)}`);
+      const log = (await run('git', ['log', '-1', '--format=%B', 'kiln-factory/updates'], { cwd: join(work, 'os'), env })).stdout;
+      expect(log).toContain('hello: 1.0.0 -> 1.1.0 (upstream)');
+      expect(log).toContain('GitHub kiln-test/hello releases: v1.1.0');
+      expect((await run('git', ['show', 'kiln-factory/updates:packages/hello.yaml'], { cwd: join(work, 'os'), env })).stdout).toBe(recipe);
+      // The package holds the new release's file.
+      expect(await readdir(join(work, 'out', 'x86_64'))).toContain('hello-1.1.0-r0.apk');
+      await mkdir(join(work, 'hello-extracted'));
+      await run('tar', ['-xzf', join(work, 'out', 'x86_64', 'hello-1.1.0-r0.apk'), '-C', join(work, 'hello-extracted')]);
+      expect(await readFile(join(work, 'hello-extracted', 'usr', 'share', 'hello', 'greeting.txt'), 'utf8')).toBe('hello 1.1.0\n');
+      const again = await factory();
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.report.updates).toEqual([{ recipe: 'hello', source: 'upstream', status: 'current', version: '1.1.0' }]);
+      expect(again.report.steps).toEqual([]);
+    } finally {
+      upstream.close();
+      // The later cases run without this recipe.
+      await rm(file, { force: true });
+    }
+  }, 10 * 60_000);
 
   it('fails the publish of an image the registry refuses, with the registry\'s error, and leaves its history unchanged', async () => {
     await writeConfig('updates:\n  debian:\n    apt: false\n');

@@ -17,7 +17,7 @@ import {
   repositoryUpdateSource,
   runFactory,
 } from '../../factory/index.ts';
-import type { FactoryConfig, FactoryPorts, FactoryRunReport, ImageBuilderPort, ImageScannerPort, PackageBuilderPort } from '../../factory/index.ts';
+import type { FactoryConfig, FactoryPorts, FactoryRunReport, ImageBuilderPort, ImageScannerPort, PackageBuilderPort, UpdateFeedOptions } from '../../factory/index.ts';
 import { applyImagePlan, planImageBuild } from '../../image/index.ts';
 import { writeOciLayout } from '../../oci/index.ts';
 import { OS_IMAGE_REGISTRY } from '../../os/index.ts';
@@ -147,14 +147,20 @@ function imageScanner(path: string, version: string): ImageScannerPort {
 function summary(report: FactoryRunReport): string {
   const lines: string[] = [];
   for (const outcome of report.updates) {
-    if (outcome.status === 'update') lines.push(`update    ${outcome.recipe}: ${outcome.update.from} -> ${outcome.update.to}${outcome.update.cves.length ? ` (${outcome.update.cves.join(', ')})` : ''}`);
-    if (outcome.status === 'failed') lines.push(`unchanged ${outcome.recipe}: ${outcome.reason}`);
+    if (outcome.source === 'debian' && outcome.status === 'update') lines.push(`update    ${outcome.recipe}: ${outcome.update.from} -> ${outcome.update.to}${outcome.update.cves.length ? ` (${outcome.update.cves.join(', ')})` : ''}`);
+    if (outcome.source === 'upstream' && outcome.status === 'update') lines.push(`update    ${outcome.recipe}: ${outcome.from} -> ${outcome.to} (${outcome.feed})`);
+    if (outcome.status === 'failed' || outcome.status === 'refused') lines.push(`unchanged ${outcome.recipe}: ${outcome.reason}`);
   }
   for (const warning of report.warnings) lines.push(`warning   ${warning}`);
   if (report.dryRun) for (const step of report.plan.steps) lines.push(`planned   ${step.id}`);
   for (const step of report.steps) lines.push(`${step.status.padEnd(9)} ${step.id}${step.error ? `: ${step.error.message.split('\n')[0]}` : ''}${step.blockedBy ? ` (after ${step.blockedBy.join(', ')})` : ''}`);
   lines.push(`${report.published.length} image${report.published.length === 1 ? '' : 's'} published, ${report.failed.length} failed, ${(report.durationMs / 1000).toFixed(1)} s (run ${report.runId})`);
   return `${lines.join('\n')}\n`;
+}
+
+function upstreamFeeds(upstream: NonNullable<FactoryConfig['upstream']>, env: NodeJS.ProcessEnv): UpdateFeedOptions {
+  const token = upstream.githubTokenEnv ? env[upstream.githubTokenEnv] : undefined;
+  return { ...(upstream.releaseMonitorUrl ? { releaseMonitorUrl: upstream.releaseMonitorUrl } : {}), ...(upstream.githubApiUrl ? { githubApiUrl: upstream.githubApiUrl } : {}), ...(token ? { githubToken: token } : {}) };
 }
 
 /** The factory's ports for a configuration, as `kiln factory run` composes them (and a worker that
@@ -192,6 +198,7 @@ export async function createFactoryPorts(config: FactoryConfig, context: CliCont
     state: fileStateStore(config.stateDir),
     history,
     ...(updates ? { updates } : {}),
+    ...(config.upstream && options.updates !== false ? { upstream: upstreamFeeds(config.upstream, context.env) } : {}),
     ...(config.git.commit ? { committer: gitRecipeCommitter(config.git.branch) } : {}),
     packages: packageBuilder(config, fetcher, quiet, environments),
     images: imageBuilder(config, quiet),
@@ -227,7 +234,7 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
         ...base,
         onProgress: (event) => {
           if (!progress) return;
-          if (event.phase === 'updates') context.stderr('checking Debian for updates\n');
+          if (event.phase === 'updates') context.stderr('checking for updates\n');
           else if (event.phase === 'step' && event.status !== 'running') context.stderr(`[${event.done}/${event.total}] ${event.status!.padEnd(9)} ${event.step}\n`);
           else if (event.phase === 'step') context.stderr(`[${(event.done ?? 0) + 1}/${event.total}] running   ${event.step}\n`);
         },

@@ -18,6 +18,14 @@ describe('parseUpdateBlock', () => {
     expect(parseUpdateBlock('a.yaml', undefined)).toBeUndefined();
   });
 
+  it('takes each monitor\'s own filter names: version-filter-* for release-monitor, tag-filter-* for git', () => {
+    const rm = parseUpdateBlock('a.yaml', { 'release-monitor': { identifier: 1, 'version-filter-prefix': '3.', 'version-filter-contains': '.1', 'tag-filter-prefix': 'ignored' } })!;
+    expect([rm.tagFilterPrefix, rm.tagFilterContains]).toEqual(['3.', '.1']);
+    expect(chooseUpdate(rm, '3.0', ['4.1', '3.1', '3.2'])?.version).toBe('3.1');
+    const git = parseUpdateBlock('a.yaml', { git: { 'tag-filter-prefix': 'v', 'tag-filter-contains': '.', 'tag-filter': 'ignored' } })!;
+    expect([git.tagFilterPrefix, git.tagFilterContains, git.enablePreReleaseTags]).toEqual(['v', '.', false]);
+  });
+
   it('names the recipe and field at fault', () => {
     expect(() => parseUpdateBlock('x.yaml', { github: { identifier: 'not a repo' } })).toThrow(/x\.yaml: update\.github\.identifier/);
     expect(() => parseUpdateBlock('x.yaml', { 'release-monitor': { identifier: 'abc' } })).toThrow(expect.objectContaining({ code: 'FACTORY_UPDATE_FAILED' }));

@@ -15,8 +15,11 @@ export interface UpdateBlock {
   source: UpdateSource | undefined;
   stripPrefix: string;
   stripSuffix: string;
+  /** Only tags (release-monitor: versions) that start with / contain these are candidates. */
   tagFilterPrefix: string;
   tagFilterContains: string;
+  /** melange's `enable-prerelease-tags`: also GitHub pre-releases and release-monitor's unstable versions. */
+  enablePreReleaseTags: boolean;
   ignoreRegexPatterns: readonly RegExp[];
   versionTransform: readonly { match: RegExp; replace: string }[];
 }
@@ -53,20 +56,30 @@ export function parseUpdateBlock(recipe: string, raw: unknown): UpdateBlock | un
   const git = u.git as Raw | undefined;
   let source: UpdateSource | undefined;
   // Filters live inside the monitor's own mapping in melange; the one chosen supplies them.
+  // release-monitor names them version-filter-*, the git monitors tag-filter-* (GitHub also the
+  // older `tag-filter`).
   let filters: Raw = {};
+  let tagFilterPrefix = '';
+  let tagFilterContains = '';
   if (rm) {
     const id = Number(rm.identifier);
     if (!Number.isInteger(id) || id <= 0) throw invalid(recipe, 'update.release-monitor.identifier', 'must be a positive integer');
     source = { kind: 'release-monitor', identifier: id };
     filters = rm;
+    tagFilterPrefix = str(recipe, rm, 'version-filter-prefix');
+    tagFilterContains = str(recipe, rm, 'version-filter-contains');
   } else if (gh) {
     const id = gh.identifier;
     if (typeof id !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(id)) throw invalid(recipe, 'update.github.identifier', 'must be owner/repo');
     source = { kind: 'github', identifier: id, useTag: gh['use-tag'] === true };
     filters = gh;
+    tagFilterPrefix = str(recipe, gh, 'tag-filter-prefix') || str(recipe, gh, 'tag-filter');
+    tagFilterContains = str(recipe, gh, 'tag-filter-contains');
   } else if (git) {
     source = { kind: 'git' };
     filters = git;
+    tagFilterPrefix = str(recipe, git, 'tag-filter-prefix');
+    tagFilterContains = str(recipe, git, 'tag-filter-contains');
   }
   const ignore = u['ignore-regex-patterns'];
   if (ignore !== undefined && !Array.isArray(ignore)) throw invalid(recipe, 'update.ignore-regex-patterns', 'must be a list');
@@ -77,9 +90,9 @@ export function parseUpdateBlock(recipe: string, raw: unknown): UpdateBlock | un
     source,
     stripPrefix: str(recipe, filters, 'strip-prefix'),
     stripSuffix: str(recipe, filters, 'strip-suffix'),
-    // `tag-filter` is melange's older spelling of `tag-filter-prefix`.
-    tagFilterPrefix: str(recipe, filters, 'tag-filter-prefix') || str(recipe, filters, 'tag-filter'),
-    tagFilterContains: str(recipe, filters, 'tag-filter-contains'),
+    tagFilterPrefix,
+    tagFilterContains,
+    enablePreReleaseTags: u['enable-prerelease-tags'] === true,
     ignoreRegexPatterns: ((ignore ?? []) as unknown[]).map((p, i) => regex(recipe, `update.ignore-regex-patterns[${i}]`, String(p))),
     versionTransform: ((transforms ?? []) as Raw[]).map((t, i) => ({
       match: regex(recipe, `update.version-transform[${i}].match`, String(t.match ?? ''), 'g'),
@@ -117,38 +130,72 @@ export function chooseUpdate(block: UpdateBlock, current: string, tags: readonly
   return best;
 }
 
-/** The `with:` mappings of a recipe's top-level `fetch` steps, whose URIs name the tarball to checksum. */
-function fetchSteps(doc: Document): YAMLMap[] {
+/** The `with:` mappings of a recipe's top-level steps that use `uses`. */
+function stepsUsing(doc: Document, uses: string): YAMLMap[] {
   const pipeline = doc.get('pipeline');
   if (!isSeq(pipeline)) return [];
   return pipeline.items.flatMap((step) => {
-    if (!isMap(step) || step.get('uses') !== 'fetch') return [];
+    if (!isMap(step) || step.get('uses') !== uses) return [];
     const w = step.get('with');
     return isMap(w) ? [w as YAMLMap] : [];
   });
 }
 
-/** The fetch URIs of a recipe at `version` (`${{package.version}}` substituted), in pipeline order. */
-export function fetchUris(text: string, file: string, version: string): string[] {
+function parseRecipe(text: string, file: string): Document {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: ${doc.errors[0]!.message}`, { detail: { file } });
-  return fetchSteps(doc).map((w) => String(w.get('uri') ?? '').replaceAll('${{package.version}}', version));
+  return doc;
+}
+
+/** `value` with the recipe's package and vars substitutions made at `version`; a substitution left over
+ *  (one the update cannot know) is refused rather than fetched literally. */
+function substitute(doc: Document, file: string, field: string, value: string, version: string): string {
+  const vars = doc.get('vars');
+  const out = value.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (whole, name: string) => {
+    if (name === 'package.version') return version;
+    if (name === 'package.name') return String(doc.getIn(['package', 'name']) ?? whole);
+    if (name.startsWith('vars.') && isMap(vars) && vars.has(name.slice(5))) return String(vars.get(name.slice(5)));
+    return whole;
+  });
+  const left = /\$\{\{[^}]*\}\}/.exec(out);
+  if (left) throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: ${field}: ${left[0]} cannot be resolved for an update`, { detail: { file, field } });
+  return out;
+}
+
+/** The fetch URIs of a recipe at `version` (substitutions made), in pipeline order. */
+export function fetchUris(text: string, file: string, version: string): string[] {
+  const doc = parseRecipe(text, file);
+  return stepsUsing(doc, 'fetch').map((w, i) => substitute(doc, file, `pipeline fetch[${i}].uri`, String(w.get('uri') ?? ''), version));
+}
+
+/** The recipe's first `git-checkout` step that pins `expected-commit`: its repository and the tag it
+ *  checks out at `version`. An update must move the pin to that tag's commit. */
+export function pinnedCheckout(text: string, file: string, version: string): { repository: string; tag: string } | undefined {
+  const doc = parseRecipe(text, file);
+  const step = stepsUsing(doc, 'git-checkout').find((w) => w.has('expected-commit'));
+  if (!step) return undefined;
+  const tag = step.get('tag');
+  if (typeof tag !== 'string' || tag === '') throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: git-checkout pins expected-commit without a tag; an update cannot know the new commit`, { detail: { file, field: 'git-checkout.tag' } });
+  return { repository: substitute(doc, file, 'git-checkout.repository', String(step.get('repository') ?? ''), version), tag: substitute(doc, file, 'git-checkout.tag', tag, version) };
 }
 
 /**
- * The recipe text at a new upstream version: `package.version` set, `package.epoch` reset to 0 and each
- * fetch step's `expected-sha256` replaced by the checksum computed for it (same order as `fetchUris`).
- * Comments and layout of the rest of the file are kept.
+ * The recipe text at a new upstream version: `package.version` set, `package.epoch` reset to 0, each
+ * fetch step's `expected-sha256` replaced by the checksum computed for it (same order as `fetchUris`),
+ * and the pinned git-checkout's `expected-commit` moved to `expectedCommit`. Comments and layout of
+ * the rest of the file are kept.
  */
-export function rewriteMelangeRecipe(text: string, file: string, version: string, sha256s: readonly string[]): string {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: ${doc.errors[0]!.message}`, { detail: { file } });
-  const steps = fetchSteps(doc);
+export function rewriteMelangeRecipe(text: string, file: string, version: string, sha256s: readonly string[], expectedCommit?: string): string {
+  const doc = parseRecipe(text, file);
+  const steps = stepsUsing(doc, 'fetch');
   if (steps.length !== sha256s.length) {
     throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: ${steps.length} fetch steps but ${sha256s.length} checksums`, { detail: { file } });
   }
+  const pinned = stepsUsing(doc, 'git-checkout').find((w) => w.has('expected-commit'));
+  if (pinned && !expectedCommit) throw new FactoryError('FACTORY_UPDATE_FAILED', `${file}: git-checkout pins expected-commit but no new commit was given`, { detail: { file } });
   doc.setIn(['package', 'version'], version);
   doc.setIn(['package', 'epoch'], 0);
   steps.forEach((w, i) => w.set('expected-sha256', sha256s[i]));
+  if (pinned && expectedCommit) pinned.set('expected-commit', expectedCommit);
   return doc.toString();
 }

@@ -9,7 +9,7 @@ const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 const recipe = (name: string, dependsOn: string[] = [], extra: Partial<PlanRecipeInput> = {}): PlanRecipeInput => ({ name, file: `/os/packages/${name}.yaml`, textSha256: `text-${name}`, fullVersion: '1.0-r0', dependsOn, rebuildWithDependencies: false, isBuilt: true, ...extra });
 const image = (name: string) => ({ name, file: `/os/images/${name}.yaml`, configSha256: `config-${name}`, publish: true });
 const imageState = (name: string, origins: string[]): ImageState => ({ configSha256: `config-${name}`, lock: [], origins, packages: [], digest: `sha256:${name}`, builtDigest: `sha256:${name}`, cves: [], tags: ['latest'] });
-const update: PlanUpdateInput = { recipe: 'zlib', file: '/os/packages/zlib.yaml', package: 'zlib', from: '1:1.2.13.dfsg-1', to: '1:1.2.13.dfsg-1+kiln1', fromApk: '1.2.13-r0', toApk: '1.2.13', epoch: 1, pins: { dscSha256: 'a' }, cves: ['CVE-2023-45853'], changes: [], text: 'new', textSha256: 'text-zlib-new', fullVersion: '1.2.13-r1' };
+const update: PlanUpdateInput = { recipe: 'zlib', file: '/os/packages/zlib.yaml', package: 'zlib', from: '1:1.2.13.dfsg-1', to: '1:1.2.13.dfsg-1+kiln1', fromApk: '1.2.13-r0', toApk: '1.2.13', epoch: 1, source: 'debian', cves: ['CVE-2023-45853'], changes: [], text: 'new', textSha256: 'text-zlib-new', fullVersion: '1.2.13-r1' };
 
 function settled(): FactoryPlanInput {
   const state = emptyFactoryState();
