@@ -2,18 +2,16 @@
 // from the bundled fixture repository, published to Kiln's own registry on loopback, provenance
 // verified with a cosign key or a keyless identity (Fulcio and Rekor stand-ins from @sigstore/mock),
 // rebuilt and compared; tampered inputs are named.
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
-import type { HandlerFn } from '@sigstore/mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
 import { startKiln } from './registry-support.ts';
+import { KEYLESS_IDENTITY as IDENTITY, KEYLESS_ISSUER as ISSUER, KEYLESS_TOKEN as token, startSigstoreStandIn } from './sigstore-support.ts';
+import type { SigstoreStandIn } from './sigstore-support.ts';
 
 const fixtureRepo = join(import.meta.dirname, '..', 'fixtures', 'apk', 'apko-cli-packages');
 const env = { COSIGN_PASSWORD: 'image-tools-pw', SOURCE_DATE_EPOCH: '1700000000' };
@@ -281,58 +279,16 @@ describe('kiln image reproduce', () => {
 });
 
 describe('kiln image publish --keyless', () => {
-  const IDENTITY = 'https://git.example/team/app/.ci/release.yml@refs/heads/main';
-  const ISSUER = 'https://oidc.example';
-  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  // An OIDC-shaped token; the stand-in Fulcio reads its claims without checking a signature.
-  const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: 'sigstore', exp: 4102444800 })}.c2ln`;
-  const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  let sigstore: Server;
+  let sigstore: SigstoreStandIn;
   let base: string;
 
   beforeAll(async () => {
-    const ctKeys = keyPair();
-    const ctLog = await initializeCTLog(ctKeys);
-    const ca = await initializeCA(keyPair(), ctLog);
-    const tlogKeys = keyPair();
-    const handlers = new Map<string, HandlerFn>();
-    sigstore = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const handler = handlers.get(req.url ?? '');
-        if (!handler || req.method !== 'POST') {
-          res.statusCode = 404;
-          res.end();
-          return;
-        }
-        void handler(Buffer.concat(chunks).toString()).then(({ statusCode, response, contentType }) => {
-          res.statusCode = statusCode;
-          res.setHeader('content-type', contentType ?? 'text/plain');
-          res.end(response);
-        });
-      });
-    });
-    await new Promise<void>((resolve) => sigstore.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(sigstore.address() as { port: number }).port}`;
-    const tlog = await initializeTLog(base, tlogKeys);
-    for (const handler of [fulcioHandler(ca), rekorHandler(tlog)]) handlers.set(handler.path, handler.fn);
-    const der = (key: ReturnType<typeof keyPair>['publicKey']) => key.export({ type: 'spki', format: 'der' });
-    const validFor = { start: '2000-01-01T00:00:00Z' };
-    await writeFile(
-      join(work, 'trusted-root.json'),
-      JSON.stringify({
-        mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-        tlogs: [{ baseUrl: base, hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: der(tlogKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor }, logId: { keyId: createHash('sha256').update(der(tlogKeys.publicKey)).digest('base64') } }],
-        certificateAuthorities: [{ subject: { organization: 'kiln-test', commonName: 'kiln-test' }, uri: base, certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate as Uint8Array).toString('base64') }] }, validFor }],
-        ctlogs: [{ baseUrl: base, hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: der(ctKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor }, logId: { keyId: Buffer.from(ctLog.logID as Uint8Array).toString('base64') } }],
-        timestampAuthorities: [],
-      }),
-    );
+    sigstore = await startSigstoreStandIn(join(work, 'trusted-root.json'));
+    base = sigstore.url;
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => sigstore?.close(resolve));
+    await sigstore?.close();
   });
 
   it('signs and attests with a Fulcio certificate and Rekor entries; the identity verifies and reproduce accepts it', async () => {

@@ -1,36 +1,25 @@
 // Keyless signing and attestation through Fulcio and Rekor stand-ins (@sigstore/mock handlers served
 // on loopback; the stand-in Rekor stores proposed entries verbatim, which matches what the real one
 // stores only for `intoto` entries, hence --rekor-entry-type intoto), with verification that enforces the certificate identity and issuer.
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from '@sigstore/mock';
-import type { HandlerFn } from '@sigstore/mock';
+import { initializeCA, initializeCTLog } from '@sigstore/mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry-client/index.ts';
 import { pushTestImage, startDockerRegistry } from '../../src/registry-client/testing.ts';
 import type { TestRegistry } from '../../src/registry-client/testing.ts';
 import { kiln } from './trust-helpers.ts';
 import type { Descriptor, ImageManifest } from '../../src/oci/index.ts';
-
-const IDENTITY = 'https://git.example/team/app/.ci/release.yml@refs/heads/main';
-const ISSUER = 'https://oidc.example';
-
-function b64url(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-/** An OIDC-shaped token; the stand-in Fulcio reads its claims without checking a signature. */
-const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: 'sigstore', exp: 4102444800 })}.c2ln`;
+import { KEYLESS_IDENTITY as IDENTITY, KEYLESS_ISSUER as ISSUER, KEYLESS_TOKEN as token, startSigstoreStandIn } from './sigstore-support.ts';
+import type { SigstoreStandIn } from './sigstore-support.ts';
 
 const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
   let registry: TestRegistry;
-  let sigstore: Server;
+  let sigstore: SigstoreStandIn;
   let dir: string;
   let base: string;
   let image: Descriptor;
@@ -39,66 +28,14 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
   beforeAll(async () => {
     registry = await startDockerRegistry();
     dir = await mkdtemp(join(tmpdir(), 'kiln-trust-keyless-'));
-    const ctKeys = keyPair();
-    const ctLog = await initializeCTLog(ctKeys);
-    const caKeys = keyPair();
-    const ca = await initializeCA(caKeys, ctLog);
-    const tlogKeys = keyPair();
-    const handlers = new Map<string, HandlerFn>();
-    sigstore = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const handler = handlers.get(req.url ?? '');
-        if (!handler || req.method !== 'POST') {
-          res.statusCode = 404;
-          res.end();
-          return;
-        }
-        void handler(Buffer.concat(chunks).toString()).then(({ statusCode, response, contentType }) => {
-          res.statusCode = statusCode;
-          res.setHeader('content-type', contentType ?? 'text/plain');
-          res.end(response);
-        });
-      });
-    });
-    await new Promise<void>((resolve) => sigstore.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(sigstore.address() as { port: number }).port}`;
-    const tlog = await initializeTLog(base, tlogKeys);
-    for (const handler of [fulcioHandler(ca), rekorHandler(tlog)]) handlers.set(handler.path, handler.fn);
-
-    const der = (key: ReturnType<typeof keyPair>['publicKey']) => key.export({ type: 'spki', format: 'der' });
-    const validFor = { start: '2000-01-01T00:00:00Z' };
-    const trustedRoot = {
-      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [
-        {
-          baseUrl: base,
-          hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: der(tlogKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
-          logId: { keyId: createHash('sha256').update(der(tlogKeys.publicKey)).digest('base64') },
-        },
-      ],
-      certificateAuthorities: [
-        { subject: { organization: 'kiln-test', commonName: 'kiln-test' }, uri: base, certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate as Uint8Array).toString('base64') }] }, validFor },
-      ],
-      ctlogs: [
-        {
-          baseUrl: base,
-          hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: der(ctKeys.publicKey).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
-          logId: { keyId: Buffer.from(ctLog.logID as Uint8Array).toString('base64') },
-        },
-      ],
-      timestampAuthorities: [],
-    };
-    await writeFile(join(dir, 'trusted-root.json'), JSON.stringify(trustedRoot));
+    sigstore = await startSigstoreStandIn(join(dir, 'trusted-root.json'));
+    base = sigstore.url;
     image = await pushTestImage(new RegistryClient(), { registry: registry.host, repository: 'team/app', tag: 'v1' });
     ref = `${registry.host}/team/app:v1`;
   });
   afterAll(async () => {
     await registry?.stop();
-    await new Promise((resolve) => sigstore?.close(resolve));
+    await sigstore?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -138,7 +75,7 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
   it('rejects a signature whose certificate does not chain to the trusted root', async () => {
     const other = keyPair();
     const foreignCa = await initializeCA(other, await initializeCTLog(keyPair()));
-    const root = JSON.parse(await (await import('node:fs/promises')).readFile(join(dir, 'trusted-root.json'), 'utf8')) as { certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
+    const root = JSON.parse(await readFile(join(dir, 'trusted-root.json'), 'utf8')) as { certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
     root.certificateAuthorities[0]!.certChain.certificates[0]!.rawBytes = Buffer.from(foreignCa.rootCertificate as Uint8Array).toString('base64');
     await writeFile(join(dir, 'foreign-root.json'), JSON.stringify(root));
     const result = await kiln(['verify', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'foreign-root.json', ref], { cwd: dir });
