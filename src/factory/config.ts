@@ -18,6 +18,16 @@ const schema = z.strictObject({
   registry: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9]+(?:[._/-][a-z0-9]+)*)?$/, 'HOST[:PORT][/NAMESPACE], e.g. 127.0.0.1:5000/kiln').optional(),
   'allow-insecure': z.boolean().default(false),
   'cosign-key': z.string().min(1).optional(),
+  keyless: z
+    .strictObject({
+      'fulcio-url': z.string().url().default('https://fulcio.sigstore.dev'),
+      'rekor-url': z.string().url().default('https://rekor.sigstore.dev'),
+      'identity-token-file': z.string().min(1).optional(),
+      'identity-token-env': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').default('SIGSTORE_ID_TOKEN'),
+      'rekor-entry-type': z.enum(['dsse', 'intoto']).default('dsse'),
+      'tlog-upload': z.boolean().default(true),
+    })
+    .optional(),
   'vuln-db': z.string().min(1).optional(),
   updates: z
     .strictObject({
@@ -62,6 +72,9 @@ export interface FactoryConfig {
   registry?: string;
   allowInsecure: boolean;
   cosignKey?: string;
+  /** Keyless signing through Fulcio (and Rekor): the OIDC token is read from the file (or the
+   *  environment variable) each time a certificate is requested, so a rotated token file is followed. */
+  keyless?: { fulcioUrl: string; rekorUrl: string; identityTokenFile?: string; identityTokenEnv: string; rekorEntryType: 'dsse' | 'intoto'; tlogUpload: boolean };
   vulnDb?: string;
   debian: DebianUpdateConfig;
   /** Feeds of melange `update:` blocks; `undefined`: those blocks are not checked. The token is the
@@ -80,6 +93,7 @@ export function parseFactoryConfig(text: string, file: string): FactoryConfig {
     throw new FactoryError('FACTORY_CONFIG_INVALID', `${file}: ${field || 'document'}: ${issue.message}`, { detail: { file, field } });
   }
   const data = parsed.data;
+  if (data['cosign-key'] && data.keyless) throw new FactoryError('FACTORY_CONFIG_INVALID', `${file}: keyless: give cosign-key or keyless, not both`, { detail: { file, field: 'keyless' } });
   const base = dirname(resolve(file));
   const path = (value: string) => (isAbsolute(value) ? value : resolve(base, value));
   const repoUrl = (value: string) => (/^[a-z]+:\/\//.test(value) ? value : `file://${path(value)}`);
@@ -116,6 +130,18 @@ export function parseFactoryConfig(text: string, file: string): FactoryConfig {
     ...(data.registry ? { registry: data.registry } : {}),
     allowInsecure: data['allow-insecure'],
     ...(data['cosign-key'] ? { cosignKey: path(data['cosign-key']) } : {}),
+    ...(data.keyless
+      ? {
+          keyless: {
+            fulcioUrl: data.keyless['fulcio-url'],
+            rekorUrl: data.keyless['rekor-url'],
+            ...(data.keyless['identity-token-file'] ? { identityTokenFile: path(data.keyless['identity-token-file']) } : {}),
+            identityTokenEnv: data.keyless['identity-token-env'],
+            rekorEntryType: data.keyless['rekor-entry-type'],
+            tlogUpload: data.keyless['tlog-upload'],
+          },
+        }
+      : {}),
     ...(data['vuln-db'] ? { vulnDb: path(data['vuln-db']) } : {}),
     debian,
     ...(upstream ? { upstream } : {}),

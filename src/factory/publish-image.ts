@@ -4,6 +4,7 @@
 // Given the build's reproducible inputs, the provenance records them as `kiln image publish` does, so
 // `kiln image reproduce` rebuilds a factory-published image.
 import { createHash } from 'node:crypto';
+import type { Witness } from '@sigstore/sign';
 import { attestImage, buildSlsaProvenanceV1, predicateTypeUri, SLSA_PROVENANCE_V1 } from '../attest/index.ts';
 import { publishIndex, publishProvenanceInput, publishSbomTargets } from '../image/index.ts';
 import type { BuildImageResult, ReproducibleFacts } from '../image/index.ts';
@@ -55,7 +56,7 @@ export interface ImagePublisher {
 }
 
 /** A publisher over a registry client, signing with `signer` when given. */
-export function registryImagePublisher(client: RegistryClient, signer?: { signer: ImageSigner; format?: SignatureFormat }): ImagePublisher {
+export function registryImagePublisher(client: RegistryClient, signer?: { signer: ImageSigner; format?: SignatureFormat; witnesses?: Witness[] }): ImagePublisher {
   return {
     async publish(request) {
       const repo = { registry: request.registry, repository: request.tags.repository };
@@ -74,7 +75,7 @@ export function registryImagePublisher(client: RegistryClient, signer?: { signer
       const outcome: PublishOutcome = { digest, repository: where, tags: dated && dated.digest === digest ? [...tags, request.tags.dated] : tags, signatures: 0, attestations: 0, ...(dated && dated.digest !== digest ? { keptDatedTag: request.tags.dated } : {}) };
       if (!signer) return outcome;
       const reference = { ...repo, digest: digest as Digest };
-      const common = { client, signer: signer.signer, format: signer.format ?? 'auto', now: request.now } as const;
+      const common = { client, signer: signer.signer, format: signer.format ?? 'auto', witnesses: signer.witnesses ?? [], now: request.now } as const;
       const signed = await step('signing', () => signImage({ ...common, reference, recursive: true }));
       outcome.signatures = signed.length;
       let attested = 0;

@@ -33,7 +33,11 @@ export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; w
         return { signature: result.signature, certificatePem: result.key.certificate };
       } catch (error) {
         if (error instanceof SignError) throw error;
-        throw new SignError('KEYLESS_FAILED', `keyless signing via ${options.fulcioURL}: ${(error as Error).message}`, { cause: error, detail: { fulcio: options.fulcioURL } });
+        // @sigstore/sign wraps what failed (the token source, the HTTP call) without its message.
+        const cause = (error as { cause?: unknown }).cause;
+        if (cause instanceof SignError) throw cause;
+        const why = cause instanceof Error && cause.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
+        throw new SignError('KEYLESS_FAILED', `keyless signing via ${options.fulcioURL}: ${why}`, { cause: error, detail: { fulcio: options.fulcioURL } });
       }
     },
   };

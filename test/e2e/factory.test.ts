@@ -12,6 +12,7 @@ import { makeZlibUpdateArchive, ZLIB_BUMP, ZLIB_BUMP_CVE } from '../fixtures/fac
 import { freePort, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
+import { KEYLESS_IDENTITY, KEYLESS_ISSUER, KEYLESS_TOKEN, startSigstoreStandIn } from './sigstore-support.ts';
 import { runKiln } from './cli-support.ts';
 
 // The factory end to end on Kiln OS as built and cached by test/e2e/kiln-os.test.ts (copied: runs
@@ -44,10 +45,10 @@ async function tagDigest(repository: string, tag: string): Promise<string | unde
   const response = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
   return response.ok ? (response.headers.get('docker-content-digest') ?? undefined) : undefined;
 }
-async function writeConfig(extra = ''): Promise<void> {
+async function writeConfig(extra = '', signing = 'cosign-key: cosign.key'): Promise<void> {
   await writeFile(
     join(work, 'factory.yaml'),
-    ['os-dir: os', 'out-dir: out', 'state-dir: state', 'signing-key: kiln-os.rsa', 'debian-source-cache: debian-sources', `registry: ${host}/kiln`, 'cosign-key: cosign.key', 'vuln-db: vuln/vuln.sqlite', extra].join('\n'),
+    ['os-dir: os', 'out-dir: out', 'state-dir: state', 'signing-key: kiln-os.rsa', 'debian-source-cache: debian-sources', `registry: ${host}/kiln`, signing, 'vuln-db: vuln/vuln.sqlite', extra].join('\n'),
   );
 }
 
@@ -297,6 +298,37 @@ describe('kiln factory run', () => {
       upstream.close();
       // The later cases run without this recipe.
       await rm(file, { force: true });
+    }
+  }, 10 * 60_000);
+
+  it('signs keylessly when configured: the OIDC token is read from its file when Fulcio is asked, an empty one fails the publish and says so', async () => {
+    const sigstore = await startSigstoreStandIn(join(work, 'trusted-root.json'));
+    const tokenFile = join(work, 'oidc-token');
+    try {
+      await writeFile(tokenFile, '');
+      await writeConfig('updates:\n  debian:\n    apt: false\n', ['keyless:', `  fulcio-url: ${sigstore.url}`, `  rekor-url: ${sigstore.url}`, '  identity-token-file: oidc-token', '  rekor-entry-type: intoto'].join('\n'));
+      const file = join(work, 'os', 'images', 'static-dev.yaml');
+      await writeFile(file, `${await readFile(file, 'utf8')}  dev.kiln.factory-test: "keyless"\n`);
+      const refused = await factory();
+      expect(refused.code).toBe(1);
+      expect(refused.report.steps.map((step) => [step.id, step.status])).toEqual([['image:static-dev', 'failed']]);
+      expect(refused.report.steps[0]!.error?.message).toContain('oidc-token holds none');
+      // The token appears (a rotated projected token, say); the next run publishes with it.
+      await writeFile(tokenFile, `${KEYLESS_TOKEN}\n`);
+      const { code, report, stderr } = await factory();
+      expect(code, stderr).toBe(0);
+      expect(report.steps.map((step) => [step.id, step.status])).toEqual([['image:static-dev', 'published']]);
+      const ref = `${host}/kiln/static:latest-dev`;
+      expect(await tagDigest('kiln/static', 'latest-dev')).toBe(report.published[0]!.digest);
+      const identity = ['--certificate-identity', KEYLESS_IDENTITY, '--certificate-oidc-issuer', KEYLESS_ISSUER, '--trusted-root', join(work, 'trusted-root.json')];
+      const verified = await kiln(['verify', ...identity, ref]);
+      expect(verified.code, verified.stderr).toBe(0);
+      const provenance = await kiln(['verify-attestation', ...identity, '--type', 'slsaprovenance1', ref]);
+      expect(provenance.code, provenance.stderr).toBe(0);
+      // The key that signed the earlier digests did not sign this one.
+      expect((await kiln(['verify', '--key', join(work, 'cosign.pub'), ref])).code).toBe(1);
+    } finally {
+      await sigstore.close();
     }
   }, 10 * 60_000);
 

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Witness } from '@sigstore/sign';
 import type { Command } from 'commander';
 import { defaultCacheDir } from '../../apk/repository/index.ts';
 import { buildAll, buildRecipe, createUnavailableEnvironmentProvider } from '../../package-builder/index.ts';
@@ -22,7 +23,8 @@ import { applyImagePlan, planImageBuild } from '../../image/index.ts';
 import { writeOciLayout } from '../../oci/index.ts';
 import { OS_IMAGE_REGISTRY } from '../../os/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
-import { keySigner } from '../../sign/index.ts';
+import { keylessSigner, keySigner, SignError } from '../../sign/index.ts';
+import type { ImageSigner } from '../../sign/index.ts';
 import { formatOpenVex, readScanTarget, scanContents, SqliteVulnIndex } from '../../vuln/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -158,6 +160,21 @@ function summary(report: FactoryRunReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Keyless signing for unattended runs: the OIDC token comes from a file (a projected workload
+ *  token, a CI token file) or an environment variable, read whenever Fulcio is asked for a
+ *  certificate, so a token rotated between runs, or during a long one, is the one used. */
+function keylessFactorySigner(config: FactoryConfig, env: NodeJS.ProcessEnv): { signer: ImageSigner; format: 'bundle'; witnesses: Witness[] } {
+  const keyless = config.keyless!;
+  const where = keyless.identityTokenFile ?? `$${keyless.identityTokenEnv}`;
+  const identityToken = async (): Promise<string> => {
+    const token = keyless.identityTokenFile ? (await readFile(keyless.identityTokenFile, 'utf8').catch(() => '')).trim() : (env[keyless.identityTokenEnv] ?? '').trim();
+    if (!token) throw new SignError('KEYLESS_FAILED', `${config.file}: keyless signing needs an OIDC identity token, and ${where} holds none`, { detail: { file: config.file, token: where } });
+    return token;
+  };
+  const { signer, witnesses } = keylessSigner({ fulcioURL: keyless.fulcioUrl, rekorURL: keyless.rekorUrl, identityToken, tlogUpload: keyless.tlogUpload, entryType: keyless.rekorEntryType });
+  return { signer, format: 'bundle', witnesses };
+}
+
 function upstreamFeeds(upstream: NonNullable<FactoryConfig['upstream']>, env: NodeJS.ProcessEnv): UpdateFeedOptions {
   const token = upstream.githubTokenEnv ? env[upstream.githubTokenEnv] : undefined;
   return { ...(upstream.releaseMonitorUrl ? { releaseMonitorUrl: upstream.releaseMonitorUrl } : {}), ...(upstream.githubApiUrl ? { githubApiUrl: upstream.githubApiUrl } : {}), ...(token ? { githubToken: token } : {}) };
@@ -190,7 +207,7 @@ export async function createFactoryPorts(config: FactoryConfig, context: CliCont
   const quiet: CliContext = { ...context, stderr: () => {}, stdout: () => {} };
   const fetcher = new AptSourceFetcher({ cacheDir: sourceCache, ...(config.debian.kind === 'apt' && config.debian.mirrors ? { mirrors: config.debian.mirrors } : {}) });
   const updates = options.updates === false || config.debian.kind === 'none' ? undefined : config.debian.kind === 'repositories' ? repositoryUpdateSource(config.debian.repositories, fetcher) : aptUpdateSource(fetcher);
-  const signer = config.cosignKey ? { signer: keySigner(await loadSigningKey(config.cosignKey, context)) } : undefined;
+  const signer = config.cosignKey ? { signer: keySigner(await loadSigningKey(config.cosignKey, context)) } : config.keyless ? keylessFactorySigner(config, context.env) : undefined;
   const client = new RegistryClient({ credentials: dockerConfigCredentials(context.env), userAgent: 'kiln-factory', ...(config.allowInsecure ? { allowInsecure: true } : {}) });
   const history = openImageHistory(join(config.stateDir, 'history.db'));
   const environments: (() => void)[] = [];
