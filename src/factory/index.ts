@@ -20,7 +20,9 @@ export type { ImageHistoryStore, OpenImageHistoryOptions } from './history-store
 export { loadFactoryConfig, parseFactoryConfig } from './config.ts';
 export type { DebianUpdateConfig, FactoryConfig } from './config.ts';
 export { applyPlan, runFactory, runFactoryStep } from './run.ts';
-export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
+export { FACTORY_STEP_KIND, factoryStepHandler, queueStepExecutor } from './step-jobs.ts';
+export type { FactoryStepJob, QueueStepOptions } from './step-jobs.ts';
+export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, StepExecutor, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
 export { planFactoryRun } from './format/run-plan.ts';
 export type { FactoryPlan, FactoryPlanInput, FactoryStep, PackageBuildReason } from './format/run-plan.ts';
 export type { FactoryState, ImageState } from './format/state.ts';

@@ -10,8 +10,11 @@ import type { FactoryPlan, FactoryStep } from './format/run-plan.ts';
 import { openImageHistory } from './history-store.ts';
 import type { ImageHistoryStore } from './history-store.ts';
 import type { ImagePublisher, PublishRequest } from './publish-image.ts';
+import { openJobQueue } from './queue/open-job-queue.ts';
+import { runWorker } from './queue/worker.ts';
 import { applyPlan, runFactoryStep } from './run.ts';
-import type { FactoryPorts, LockedPackage } from './run.ts';
+import type { FactoryPorts, LockedPackage, StepExecutor } from './run.ts';
+import { factoryStepHandler, FACTORY_STEP_KIND, queueStepExecutor } from './step-jobs.ts';
 import { fileStateStore } from './state-store.ts';
 
 // applyPlan and runFactoryStep over fake builders, scanner and publisher: what fails stops only what
@@ -52,7 +55,7 @@ function ports(): FactoryPorts {
   };
 }
 
-const imageStep = (image: string, dependsOn: string[], triggers: ('first-build' | 'packages')[], updates: Extract<FactoryStep, { kind: 'image' }>['updates'] = []): FactoryStep => ({ kind: 'image', id: `image:${image}`, key: `k-${image}`, dependsOn, image, file: join(dir, `${image}.yaml`), configSha256: `config-${image}`, publish: true, date: '20261204', triggers, updates });
+const imageStep = (image: string, dependsOn: string[], triggers: ('first-build' | 'packages')[], updates: Extract<FactoryStep, { kind: 'image' }>['updates'] = []): FactoryStep => ({ kind: 'image', id: `image:${image}`, key: `k-image-${image}`, dependsOn, image, file: join(dir, `${image}.yaml`), configSha256: `config-${image}`, publish: true, date: '20261204', triggers, updates });
 const packageStep = (recipe: string): FactoryStep => ({ kind: 'build-package', id: `package:${recipe}`, key: `k-${recipe}`, dependsOn: [], recipe, file: join(dir, `${recipe}.yaml`), textSha256: 'ignored', fullVersion: '1.2.13-r1', reasons: [{ kind: 'recipe-changed' }] });
 const plan = (steps: FactoryStep[]): FactoryPlan => ({ runId: 'run-1', date: '20261204', indexSha256: '', baseline: [], steps });
 
@@ -123,5 +126,55 @@ describe('applyPlan', () => {
     expect(outcome).toMatchObject({ status: 'failed', error: { code: 'FACTORY_PUBLISH_FAILED', message: expect.stringContaining('TAG_IMMUTABLE') } });
     expect((await history.history('kiln/jq')).map((entry) => entry.runId)).toEqual(['run-1']);
     expect((await fileStateStore(join(dir, 'state')).read()).images.jq?.digest).toBe('sha256:jq-1.6-r0');
+  });
+});
+
+describe('applyPlan with several steps at once', () => {
+  const steps = () => [packageStep('zlib'), packageStep('jq'), imageStep('curl', ['package:zlib'], ['first-build']), imageStep('jq', ['package:jq'], ['first-build'])];
+
+  it('starts a step only after the steps it waits for, runs independent ones together, reports in plan order', async () => {
+    const events: string[] = [];
+    const executor: StepExecutor = {
+      concurrency: 2,
+      run: async (step, context, stepPorts) => {
+        events.push(`start ${step.id}`);
+        // zlib takes longest, so jq's image can run while zlib still builds.
+        await new Promise((done) => setTimeout(done, step.id === 'package:zlib' ? 60 : 5));
+        const outcome = await runFactoryStep(step, context, stepPorts);
+        events.push(`end ${step.id}`);
+        return outcome;
+      },
+    };
+    const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-1', kilnVersion: 'test' }, ports(), executor);
+    expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built'], ['package:jq', 'built'], ['image:curl', 'published'], ['image:jq', 'published']]);
+    expect(events.slice(0, 2)).toEqual(['start package:zlib', 'start package:jq']);
+    expect(events.indexOf('start image:curl')).toBeGreaterThan(events.indexOf('end package:zlib'));
+    expect(events.indexOf('start image:jq')).toBeLessThan(events.indexOf('end package:zlib'));
+  });
+
+  it('as factory.step jobs on a SQLite queue run by two workers: the same outcomes and history as in one process; a job that cannot run fails its step', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const stop = new AbortController();
+    const shared = ports();
+    const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
+    const ran: string[] = [];
+    const workers = [0, 1].map(() => runWorker(queue, handlers, { pollIntervalMs: 10, signal: stop.signal, onJob: (event) => ran.push(event.outcome) }));
+    try {
+      const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-q', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10 }));
+      expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built'], ['package:jq', 'built'], ['image:curl', 'published'], ['image:jq', 'published']]);
+      expect(ran).toEqual(['completed', 'completed', 'completed', 'completed']);
+      expect((await history.history('kiln/curl')).map((entry) => [entry.runId, entry.digest])).toEqual([['run-q', 'sha256:curl-7.88.1-r0-1.2.13-r0']]);
+
+      // A configuration no worker can read: the step's job fails for good, what waits for it is skipped.
+      const broken = { ...config, file: join(dir, 'missing.yaml') };
+      const failed = await applyPlan(plan([packageStep('zlib'), imageStep('curl', ['package:zlib'], ['packages'])]), { config: broken, runId: 'run-r', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10, maxAttempts: 1 }));
+      expect(failed[0]).toMatchObject({ id: 'package:zlib', status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: expect.stringContaining('missing.yaml') } });
+      expect(failed[1]).toMatchObject({ id: 'image:curl', status: 'skipped', blockedBy: ['package:zlib'] });
+    } finally {
+      stop.abort();
+      await Promise.all(workers);
+      await queue.close();
+    }
   });
 });

@@ -152,7 +152,7 @@ async function yamlFiles(dir: string): Promise<string[]> {
 
 /** Runs the factory once: updates, plan, apply (or, with `dryRun`, only the plan). Two runs on the
  *  same state directory at once: the second is refused with FACTORY_LOCKED. */
-export async function runFactory(request: { config: FactoryConfig; dryRun?: boolean; kilnVersion: string }, ports: FactoryPorts): Promise<FactoryRunReport> {
+export async function runFactory(request: { config: FactoryConfig; dryRun?: boolean; kilnVersion: string; executor?: StepExecutor }, ports: FactoryPorts): Promise<FactoryRunReport> {
   const now = ports.now ?? (() => new Date());
   const started = now();
   const startedMs = Date.now();
@@ -166,7 +166,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
     const report: FactoryRunReport = { runId, dryRun: request.dryRun ?? false, startedAt: started.toISOString(), durationMs: 0, warnings, updates, plan, steps: [], published: [], failed: [] };
     for (const outcome of updates) if (outcome.status === 'failed' || outcome.status === 'refused') report.failed.push(`update:${outcome.recipe}`);
     if (!request.dryRun) {
-      report.steps = await applyPlan(plan, context, ports);
+      report.steps = await applyPlan(plan, context, ports, request.executor);
       for (const step of report.steps) {
         if (step.status === 'failed' || step.status === 'skipped') report.failed.push(step.id);
         if (step.status === 'published') report.published.push(step.detail as FactoryRunReport['published'][number]);
@@ -273,27 +273,65 @@ async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Da
   return { plan, updates: outcomes, warnings };
 }
 
-/** Applies a plan in order: a step whose dependencies failed is skipped and says which. */
-export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, ports: FactoryPorts): Promise<StepOutcome[]> {
+/** How the steps of a plan run: here one at a time (runFactoryStep), or as queue jobs that workers
+ *  run, several at once (queueStepExecutor). */
+export interface StepExecutor {
+  /** Steps running at once; a step starts only once every step it waits for has finished. */
+  concurrency: number;
+  run(step: FactoryStep, context: FactoryStepContext, ports: FactoryPorts): Promise<StepOutcome>;
+}
+
+const IN_PROCESS: StepExecutor = { concurrency: 1, run: (step, context, ports) => runFactoryStep(step, context, ports) };
+
+/** Applies a plan: a step starts when the steps it waits for are done (in plan order, at most
+ *  `executor.concurrency` at once); a step whose dependencies failed is skipped and says which. */
+export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, ports: FactoryPorts, executor: StepExecutor = IN_PROCESS): Promise<StepOutcome[]> {
   if (plan.baseline.length > 0) {
     await ports.state.update((state) => {
       for (const entry of plan.baseline) state.packages[entry.recipe] = { textSha256: entry.textSha256, fullVersion: entry.fullVersion };
     });
   }
   const outcomes = new Map<string, StepOutcome>();
+  const pending = [...plan.steps];
+  const running = new Map<string, Promise<void>>();
   let done = 0;
-  for (const step of plan.steps) {
-    const blockedBy = step.dependsOn.filter((id) => ['failed', 'skipped'].includes(outcomes.get(id)?.status ?? ''));
-    let outcome: StepOutcome;
-    if (blockedBy.length > 0) {
-      outcome = { id: step.id, kind: step.kind, status: 'skipped', blockedBy, durationMs: 0 };
-    } else {
-      ports.onProgress?.({ phase: 'step', step: step.id, status: 'running', done, total: plan.steps.length });
-      outcome = await runFactoryStep(step, context, ports);
-    }
-    outcomes.set(step.id, outcome);
+  const settle = (outcome: StepOutcome) => {
+    outcomes.set(outcome.id, outcome);
     done++;
-    ports.onProgress?.({ phase: 'step', step: step.id, status: outcome.status, done, total: plan.steps.length });
+    ports.onProgress?.({ phase: 'step', step: outcome.id, status: outcome.status, done, total: plan.steps.length });
+  };
+  const failed = (id: string) => ['failed', 'skipped'].includes(outcomes.get(id)?.status ?? '');
+  while (pending.length > 0 || running.size > 0) {
+    const settledBefore = done;
+    for (let i = 0; i < pending.length && running.size < executor.concurrency; ) {
+      const step = pending[i]!;
+      const blockedBy = step.dependsOn.filter(failed);
+      // A dependency the plan does not hold can never finish: the step cannot run either.
+      const unknown = step.dependsOn.filter((id) => !plan.steps.some((other) => other.id === id));
+      if (blockedBy.length > 0 || unknown.length > 0) {
+        pending.splice(i, 1);
+        settle({ id: step.id, kind: step.kind, status: 'skipped', blockedBy: [...blockedBy, ...unknown], durationMs: 0 });
+        continue;
+      }
+      if (!step.dependsOn.every((id) => outcomes.has(id))) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      ports.onProgress?.({ phase: 'step', step: step.id, status: 'running', done, total: plan.steps.length });
+      running.set(
+        step.id,
+        executor.run(step, context, ports).then((outcome) => {
+          running.delete(step.id);
+          settle(outcome);
+        }),
+      );
+    }
+    if (running.size > 0) await Promise.race(running.values());
+    else if (done === settledBefore) {
+      // Nothing runs and nothing could start: the rest wait on each other (a cycle). None can run.
+      for (const step of pending.splice(0)) settle({ id: step.id, kind: step.kind, status: 'skipped', blockedBy: step.dependsOn.filter((id) => !outcomes.has(id)), durationMs: 0 });
+    }
   }
   // The index the next run compares against: after this run's builds.
   const index = join(context.config.outDir, context.config.arch, 'APKINDEX.tar.gz');

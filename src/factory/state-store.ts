@@ -1,8 +1,9 @@
 // The factory's state file (STATE/state.json): read at the start of a run, written atomically after
-// every step, so a run that dies keeps what its finished steps did.
+// every step, so a run that dies keeps what its finished steps did. Workers running steps of one run
+// in several processes update it too: each update re-reads the file under STATE/state.lock.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lib/index.ts';
+import { withFileLock, writeFileAtomic } from '../lib/index.ts';
 import { FactoryError } from './errors.ts';
 import { emptyFactoryState } from './format/state.ts';
 import type { FactoryState } from './format/state.ts';
@@ -17,7 +18,6 @@ export interface FactoryStateStore {
 /** STATE/state.json. */
 export function fileStateStore(stateDir: string): FactoryStateStore {
   const path = join(stateDir, 'state.json');
-  let current: FactoryState | undefined;
   const read = async (): Promise<FactoryState> => {
     let text: string;
     try {
@@ -35,16 +35,13 @@ export function fileStateStore(stateDir: string): FactoryStateStore {
     }
   };
   return {
-    async read() {
-      current = await read();
-      return structuredClone(current);
-    },
-    async update(change) {
-      const next = structuredClone(current ?? (await read()));
-      change(next);
-      await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
-      current = next;
-      return structuredClone(next);
-    },
+    read,
+    update: (change) =>
+      withFileLock(join(stateDir, 'state.lock'), async () => {
+        const next = await read();
+        change(next);
+        await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
+        return next;
+      }),
   };
 }

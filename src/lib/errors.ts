@@ -30,5 +30,6 @@ export const libErrorCodes = {
   SIZE_MISMATCH: 'bytes did not have the expected length',
   LIMIT_EXCEEDED: 'an input is larger, deeper or expands further than the configured limit',
   INPUT_INVALID: 'a YAML or JSON input is malformed (syntax error, an anchor that contains itself)',
+  LOCK_TIMEOUT: 'a lock file shared between processes stayed held by another one longer than the wait allowed',
 } as const satisfies ErrorCodeTable<string>;
 

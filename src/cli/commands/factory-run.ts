@@ -6,6 +6,8 @@ import type { Witness } from '@sigstore/sign';
 import type { Command } from 'commander';
 import { defaultCacheDir } from '../../apk/repository/index.ts';
 import { buildAll, buildRecipe, createUnavailableEnvironmentProvider } from '../../package-builder/index.ts';
+import type { PackagePublisher } from '../../package-builder/index.ts';
+import { DURATION_FORMS, KilnError, parseDurationMs, withFileLock } from '../../lib/index.ts';
 import { AptSourceFetcher } from '../../debian/index.ts';
 import {
   aptUpdateSource,
@@ -14,6 +16,8 @@ import {
   gitRecipeCommitter,
   loadFactoryConfig,
   openImageHistory,
+  openJobQueue,
+  queueStepExecutor,
   registryImagePublisher,
   repositoryUpdateSource,
   runFactory,
@@ -33,11 +37,16 @@ import { createEnvironment, createPublisher, createRunner } from './pkg-options.
 import type { PkgBuildFlags } from './pkg-options.ts';
 import { loadSigningKey } from './trust-options.ts';
 
+/** pg-boss refuses leases of a day or more. */
+const MAX_STEP_LEASE_SECONDS = 24 * 3600 - 1;
+
 interface FactoryRunFlags {
   config: string;
   dryRun?: boolean;
   updates: boolean;
   json?: boolean;
+  queue?: string;
+  stepLease: string;
 }
 
 /** The version the root program was given, read at run time (see image-publish.ts). */
@@ -56,7 +65,9 @@ function packageBuilder(config: FactoryConfig, fetcher: AptSourceFetcher, quiet:
   return {
     async build(request, log) {
       // The input hash `kiln os build` records, so it sees this package as up to date.
-      const publisher = await createPublisher(pkgFlags, undefined, quiet);
+      const unlocked = await createPublisher(pkgFlags, undefined, quiet);
+      // Workers may build packages of one run at once: the index's read-merge-write is serialized.
+      const publisher: PackagePublisher = { ...unlocked, updateIndex: (indexFile, files) => withFileLock(`${indexFile}.lock`, () => unlocked.updateIndex(indexFile, files)) };
       // A dry run of build-all plans and hashes only (no environment is prepared, nothing is built).
       const planned = await buildAll({ dir: join(config.osDir, 'packages'), outDir: config.outDir, arch: config.arch, namespace: 'kiln-os', libraryPolicy, dryRun: true }, { runner: createRunner(pkgFlags), environment: createUnavailableEnvironmentProvider('planning only'), publisher });
       const inputHash = planned.outcomes.find((outcome) => outcome.name === request.recipe)?.inputHash;
@@ -241,7 +252,11 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
     .option('--dry-run', 'find updates and print the plan; change nothing')
     .option('--no-updates', 'skip update detection (rebuild and publish only)')
     .option('--json', 'print the run report as JSON on stdout')
+    .option('--queue <LOCATION>', 'run the steps as factory.step jobs on this queue (sqlite:PATH or postgres://…) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them')
+    .option('--step-lease <DURATION>', 'with --queue: a worker silent this long on a step is taken for dead and the step retried', '1h')
     .action(async (flags: FactoryRunFlags, command: Command) => {
+      const leaseMs = parseDurationMs(flags.stepLease);
+      if (leaseMs === undefined || leaseMs < 1000) throw new KilnError('USAGE', `--step-lease ${JSON.stringify(flags.stepLease)}: expected ${DURATION_FORMS}, at least 1s`);
       const config = await loadFactoryConfig(resolve(context.cwd, flags.config));
       const runsDir = join(config.stateDir, 'runs');
       const progress = context.isTTY && !flags.json;
@@ -257,10 +272,13 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
         },
       };
       let report: FactoryRunReport;
+      const queue = flags.queue ? await openJobQueue(flags.queue, { cwd: context.cwd }) : undefined;
       try {
-        report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version }, ports);
+        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)) }) : undefined;
+        report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version, ...(executor ? { executor } : {}) }, ports);
       } finally {
         close();
+        await queue?.close();
       }
       if (flags.json) printJson(context, report);
       else context.stdout(summary(report));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { FACTORY_RUN_KIND, FactoryQueueError, factoryRunHandler, openJobQueue, runWorker, subprocessFactoryRunner } from '../../factory/index.ts';
+import { FACTORY_RUN_KIND, FACTORY_STEP_KIND, FactoryQueueError, factoryRunHandler, factoryStepHandler, openJobQueue, runWorker, subprocessFactoryRunner } from '../../factory/index.ts';
 import type { JobHandlers, KilnCommand, WorkerJobEvent, WorkerSummary } from '../../factory/index.ts';
 import { DURATION_FORMS, KilnError, parseDurationMs } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
@@ -19,10 +19,16 @@ export function selfCommand(context: CliContext): KilnCommand {
 }
 
 /** The factory's own job handlers: `factory.run` runs `kiln factory run --config FILE --json` in a
- *  child process. (Per-step jobs, `runFactoryStep` as a `factory.step` handler, need the factory's
- *  ports composed outside `kiln factory run` first: see docs/factory-queue.md.) */
+ *  child process; `factory.step` runs one step of a run started with `--queue`, with the ports
+ *  `kiln factory run` composes (update detection off: a step never looks for updates). */
 export function defaultFactoryHandlers(context: CliContext): JobHandlers {
-  return { [FACTORY_RUN_KIND]: factoryRunHandler(subprocessFactoryRunner(selfCommand(context)), undefined) };
+  return {
+    [FACTORY_RUN_KIND]: factoryRunHandler(subprocessFactoryRunner(selfCommand(context)), undefined),
+    [FACTORY_STEP_KIND]: factoryStepHandler(async (config, kilnVersion) => {
+      const { createFactoryPorts } = await import('./factory-run.ts');
+      return createFactoryPorts(config, context, { kilnVersion, updates: false });
+    }),
+  };
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];

@@ -1,0 +1,75 @@
+// Mutual exclusion between processes (on one machine or several sharing a filesystem) for short
+// critical sections such as read-merge-write of a shared file. The lock is a file created with O_EXCL
+// that names its holder; a holder that died leaves it behind, so a lock whose process is gone (same
+// host) or that is older than `staleMs` (any host) is taken over.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { KilnError } from './errors.ts';
+
+export interface FileLockOptions {
+  /** Give up after waiting this long (default 10 minutes): LOCK_TIMEOUT. */
+  timeoutMs?: number;
+  /** A lock older than this is taken for abandoned whoever holds it (default 10 minutes). */
+  staleMs?: number;
+  /** Wait between attempts (default 25 ms). */
+  pollMs?: number;
+}
+
+interface Holder {
+  pid?: number;
+  host?: string;
+  token?: string;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function isStale(path: string, staleMs: number): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return false;
+  if (Date.now() - info.mtimeMs > staleMs) return true;
+  const holder = await readFile(path, 'utf8').then((text) => JSON.parse(text) as Holder, () => ({}) as Holder);
+  return holder.host === hostname() && typeof holder.pid === 'number' && !isAlive(holder.pid);
+}
+
+/** Runs `body` while holding the lock file `path`, and removes the lock afterwards. */
+export async function withFileLock<T>(path: string, body: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  const staleMs = options.staleMs ?? 10 * 60_000;
+  const token = randomBytes(8).toString('hex');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx', 0o644);
+      try {
+        await handle.writeFile(`${JSON.stringify({ pid: process.pid, host: hostname(), token })}\n`);
+      } finally {
+        await handle.close();
+      }
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new KilnError('IO', `${path}: cannot create the lock file: ${(error as Error).message}`, { cause: error, detail: { path } });
+    }
+    if (await isStale(path, staleMs)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new KilnError('LOCK_TIMEOUT', `${path}: held by another process for more than ${Math.round(timeoutMs / 1000)} s`, { detail: { path } });
+    await delay(options.pollMs ?? 25);
+  }
+  try {
+    return await body();
+  } finally {
+    // Only our own lock: one taken over as stale in the meantime belongs to someone else now.
+    const current = await readFile(path, 'utf8').catch(() => '');
+    if (current.includes(`"token":"${token}"`)) await rm(path, { force: true });
+  }
+}
