@@ -1588,6 +1588,17 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--json",
             "description": "print the run report as JSON on stdout"
+          },
+          {
+            "flags": "--queue <LOCATION>",
+            "description": "run the steps as factory.step jobs on this queue (sqlite:PATH or postgres://…) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them"
+          },
+          {
+            "flags": "--step-lease <DURATION>",
+            "description": "with --queue: a worker silent this long on a step is taken for dead and the step retried",
+            "fields": {
+              "defaultValue": "1h"
+            }
           }
         ],
         "action": true,
