@@ -36,7 +36,14 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return false;
   if (Date.now() - info.mtimeMs > staleMs) return true;
-  const holder = await readFile(path, 'utf8').then((text) => JSON.parse(text) as Holder, () => ({}) as Holder);
+  // A lock just created is empty until its holder writes it: unreadable counts as held (the age check covers a holder that died there).
+  const text = await readFile(path, 'utf8').catch(() => '');
+  let holder: Holder;
+  try {
+    holder = JSON.parse(text) as Holder;
+  } catch {
+    return false;
+  }
   return holder.host === hostname() && typeof holder.pid === 'number' && !isAlive(holder.pid);
 }
 
