@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'prom-client';
-import { readInputFile, writeFileAtomic } from '../lib/index.ts';
+import { isProcessAlive, readInputFile, writeFileAtomic } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
 import { WebhookSink } from '../events/index.ts';
 import { RegistryClient } from '../registry-client/index.ts';
@@ -366,7 +366,7 @@ export async function runOfflineGc(config: RegistryConfig, logger: Logger, optio
   // With SQLite the digest lock that keeps a sweep away from concurrent pushes is in-process: refuse
   // to sweep a data directory a live server is using (a dry run only reads and is allowed).
   const pid = Number((await readFile(pidFile(config), 'utf8').catch(() => '')).trim());
-  if (!options.dryRun && config.metadata.driver === 'sqlite' && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+  if (!options.dryRun && config.metadata.driver === 'sqlite' && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) {
     throw new RegistryError('CONFIG_INVALID', `${config.dataDir}: a registry server (pid ${pid}) is using this data directory; stop it first or enable gc.online`, {
       detail: { dataDir: config.dataDir, pid },
     });
@@ -442,11 +442,3 @@ function pidFile(config: RegistryConfig): string {
   return join(config.dataDir, 'serve.pid');
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

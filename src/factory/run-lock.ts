@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from '../lib/index.ts';
 import { FactoryError } from './errors.ts';
 
 interface LockRecord {
@@ -15,14 +16,6 @@ interface LockRecord {
 /** An unreadable lock older than this was left by a run that died while writing it. */
 const UNREADABLE_LOCK_STALE_MS = 60_000;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes STATE/run.lock for `runId`; FACTORY_LOCKED when a live run holds it. Returns the release. */
 export async function acquireRunLock(stateDir: string, runId: string, now: Date): Promise<() => Promise<void>> {
@@ -52,7 +45,7 @@ export async function acquireRunLock(stateDir: string, runId: string, now: Date)
       // written right now; only one older than UNREADABLE_LOCK_STALE_MS is treated as stale below.
     }
     const ageMs = await stat(path).then((info) => now.getTime() - info.mtimeMs, () => 0);
-    const stale = holder.pid !== undefined ? holder.host === record.host && !isAlive(holder.pid) : ageMs > UNREADABLE_LOCK_STALE_MS;
+    const stale = holder.pid !== undefined ? holder.host === record.host && !isProcessAlive(holder.pid) : ageMs > UNREADABLE_LOCK_STALE_MS;
     if (!stale) {
       throw new FactoryError('FACTORY_LOCKED', `${stateDir}: another factory run holds the state (${holder.pid !== undefined ? `pid ${holder.pid} on ${holder.host ?? '?'}, run ${holder.runId ?? '?'} started ${holder.startedAt ?? '?'}` : `lock file ${path}`}); wait for it to finish${holder.pid === undefined ? `, or remove ${path} if no run is active` : ''}`, {
         detail: { lock: path, ...holder },

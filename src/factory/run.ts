@@ -224,14 +224,14 @@ async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Da
   const warnings: string[] = [];
   const outcomes: FactoryUpdateOutcome[] = [];
   const updates: PlanUpdateInput[] = [];
-  const debianSourced = new Set<string>();
+  // Which recipes are Debian-sourced, read once and only when updates are looked for.
+  const debianSources = new Map(ports.updates || ports.upstream ? loaded.map((recipe) => [recipe.name, recipeDebianSource(recipe.text, recipe.file)]) : []);
   if (ports.updates || ports.upstream) ports.onProgress?.({ phase: 'updates' });
   if (ports.updates) {
     const candidates = loaded.flatMap((recipe) => {
-      const source = recipeDebianSource(recipe.text, recipe.file);
+      const source = debianSources.get(recipe.name);
       return source ? [{ recipe: recipe.name, file: recipe.file, source }] : [];
     });
-    for (const candidate of candidates) debianSourced.add(candidate.recipe);
     const detected = await detectDebianUpdates(candidates, ports.updates, { logger });
     warnings.push(...detected.warnings);
     for (const outcome of detected.outcomes) {
@@ -243,7 +243,7 @@ async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Da
   }
   if (ports.upstream) {
     for (const recipe of loaded) {
-      if (debianSourced.has(recipe.name) || recipeDebianSource(recipe.text, recipe.file)) continue;
+      if (debianSources.get(recipe.name)) continue;
       const outcome = await detectMelangeUpdate({ name: recipe.name, file: recipe.file, text: recipe.text }, ports.upstream);
       if (!outcome) continue;
       if (outcome.status === 'refused') logger.warn({ recipe: recipe.name, code: outcome.code, reason: outcome.reason }, 'upstream update not usable');

@@ -23,7 +23,8 @@ interface Holder {
   token?: string;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this machine (EPERM: it exists, owned by another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -44,7 +45,7 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   } catch {
     return false;
   }
-  return holder.host === hostname() && typeof holder.pid === 'number' && !isAlive(holder.pid);
+  return holder.host === hostname() && typeof holder.pid === 'number' && !isProcessAlive(holder.pid);
 }
 
 /** Runs `body` while holding the lock file `path`, and removes the lock afterwards. */

@@ -13,6 +13,6 @@ export { assertInputDirectory, readInputFile, readInputText, unreadableInput } f
 export type { ReadInputOptions } from './read-input.ts';
 export { DURATION_FORMS, parseDurationMs } from './duration.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
-export { withFileLock } from './file-lock.ts';
+export { isProcessAlive, withFileLock } from './file-lock.ts';
 export type { FileLockOptions } from './file-lock.ts';
 export { hashFile } from './hash-file.ts';

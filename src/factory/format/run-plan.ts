@@ -1,6 +1,7 @@
 // Pure: the plan of one factory run. Inputs are what the run found (recipes, verified updates, the
 // images, the factory's state); the plan is plain JSON: steps keyed by the hash of their inputs, each
 // naming the steps it waits for, so a step can run as a queue job and a retried step does nothing new.
+import type { RecipeUpdate } from './debian-update.ts';
 import type { FactoryState } from './state.ts';
 
 /** One recipe as the run found it. */
@@ -17,25 +18,11 @@ export interface PlanRecipeInput {
   isBuilt: boolean;
 }
 
-/** A verified update with the recipe text it becomes. */
-export interface PlanUpdateInput {
-  recipe: string;
-  file: string;
+/** A verified update with the recipe text it becomes: Debian's fields (without the Debian pins, which
+ *  are already in the text), for an upstream update `package` naming its feed and `cves` empty. */
+export interface PlanUpdateInput extends Omit<RecipeUpdate, 'pins'> {
   /** Where the new version was found: Debian's Sources indexes, or the recipe's melange `update:` feed. */
   source: 'debian' | 'upstream';
-  /** What moved: the Debian source package, or the upstream feed (`GitHub owner/repo releases`, …). */
-  package: string;
-  /** Versions as their source spells them. */
-  from: string;
-  to: string;
-  /** The package's full apk version before, and its apk version after. */
-  fromApk: string;
-  toApk: string;
-  epoch: number;
-  /** CVE ids the update is known to fix (Debian's changelog names them; an upstream feed does not). */
-  cves: string[];
-  /** What changed, newest first: changelog lines, or the tag and the new pins. */
-  changes: string[];
   text: string;
   textSha256: string;
   fullVersion: string;
