@@ -1,21 +1,27 @@
 // A factory run whose steps are queue jobs on PostgreSQL (pg-boss), run by two `kiln factory worker`
-// processes, against the same run in one process: every image gets the same digest. Both factories
-// start from the cached Kiln OS (test/e2e/kiln-os.test.ts builds it).
+// processes, against the same run in one process: every image gets the same digest. Then a Debian
+// update of zlib, with the worker that took zlib's build killed (SIGKILL) in the middle: the other
+// worker builds it once the lease runs out, and the images come out with the same digests as the
+// one-process run. Last, a run with no worker on its queue, and one scheduled by `kiln factory serve
+// --distribute-steps`. Both factories start from the cached Kiln OS (test/e2e/kiln-os.test.ts builds it).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FactoryRunReport } from '../../src/factory/index.ts';
+import type { FactoryRunReport, JobQueue } from '../../src/factory/index.ts';
+import { openJobQueue } from '../../src/factory/index.ts';
 import { startTestPostgres } from '../../src/metadata/postgres/testing.ts';
 import type { TestPostgres } from '../../src/metadata/postgres/testing.ts';
+import { makeZlibUpdateArchive, ZLIB_BUMP } from '../fixtures/factory/debian-repo.ts';
 import { runKiln } from './cli-support.ts';
 import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
 import { root, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 
 const env = { ...process.env, COSIGN_PASSWORD: 'factory-test', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+const WITH_ZLIB = ['curl', 'curl-dev', 'nginx', 'nginx-dev'];
 
 interface Worker {
   process: ChildProcess;
@@ -55,9 +61,9 @@ async function writeConfig(work: string, namespace: string, updates: string): Pr
   await writeFile(join(work, 'factory.yaml'), ['os-dir: os', 'out-dir: out', 'state-dir: state', 'signing-key: kiln-os.rsa', 'debian-source-cache: debian-sources', `registry: ${registry.host}/${namespace}`, 'cosign-key: cosign.key', 'vuln-db: vuln/vuln.sqlite', updates].join('\n'));
 }
 
-async function factory(work: string, args: string[] = []): Promise<FactoryRunReport> {
+async function factory(work: string, args: string[] = [], code = 0): Promise<FactoryRunReport> {
   const result = await runKiln(['factory', 'run', '--config', join(work, 'factory.yaml'), '--json', ...args], { cwd: work, env });
-  expect(result.code, result.stderr).toBe(0);
+  expect(result.code, result.stderr).toBe(code);
   return JSON.parse(result.stdout) as FactoryRunReport;
 }
 
@@ -100,5 +106,80 @@ describe('kiln factory run --queue with two kiln factory worker processes on Pos
     expect(started).toEqual(manyFirst.steps.map((step) => step.id).sort());
     expect(stepsStarted(a).length).toBeGreaterThan(0);
     expect(stepsStarted(b).length).toBeGreaterThan(0);
+  }, 15 * 60_000);
+
+  it('loses nothing when the worker building zlib is killed mid-step: the other builds it after the lease, with the same digests as one process', async () => {
+    for (const work of [one, many]) {
+      const archive = await makeZlibUpdateArchive(join(work, 'debian-sources'), join(work, 'deb-archive'));
+      await writeConfig(work, work === one ? 'one' : 'many', `updates:\n  debian:\n    repositories:\n      - url: ${archive}\n        suites: [bookworm, bookworm-updates, bookworm-security]\n`);
+    }
+    // The fixture archive also lists a jq update whose files are missing: reported, the run exits 1.
+    const oneSecond = await factory(one, [], 1);
+    expect(oneSecond.failed).toEqual(['update:jq']);
+    expect(oneSecond.updates.find((outcome) => outcome.recipe === 'zlib')).toMatchObject({ status: 'update', update: { to: ZLIB_BUMP } });
+
+    const running = factory(many, ['--queue', queueUrl, '--step-lease', '40s'], 1);
+    // Whichever worker takes zlib's build is killed as soon as it starts it.
+    const live = workers.filter((worker) => worker.process.exitCode === null && worker.process.signalCode === null);
+    let victim: Worker | undefined;
+    for (let waited = 0; !victim && waited < 300_000; waited += 100) {
+      victim = live.find((worker) => stepsStarted(worker).includes('package:zlib'));
+      if (!victim) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(victim, 'a worker started package:zlib').toBeDefined();
+    victim!.process.kill('SIGKILL');
+    await victim!.exit;
+    const survivor = live.find((worker) => worker !== victim)!;
+
+    const manySecond = await running;
+    expect(manySecond.failed).toEqual(['update:jq']);
+    expect(manySecond.steps.map((step) => [step.id, step.status])).toEqual(oneSecond.steps.map((step) => [step.id, step.status]));
+    expect(manySecond.steps.map((step) => step.id)).toEqual(['update:zlib', 'package:zlib', ...WITH_ZLIB.map((image) => `image:${image}`)]);
+    expect(digests(manySecond)).toEqual(digests(oneSecond));
+    expect(stepsStarted(survivor)).toContain('package:zlib');
+    // The queue shows zlib's build took a second attempt, after the first worker's lease ran out.
+    const queue = await openJobQueue(queueUrl, { cwd: many });
+    try {
+      const step = manySecond.plan.steps.find((candidate) => candidate.id === 'package:zlib')!;
+      expect(await queue.get('factory.step', `${step.key}@${manySecond.runId}`)).toMatchObject({ state: 'completed', attempts: 2 });
+    } finally {
+      await queue.close();
+    }
+  }, 15 * 60_000);
+
+  it('fails the steps of a --queue run that no worker serves with FACTORY_NO_WORKER; under kiln factory serve --distribute-steps one worker takes the run and another its steps', async () => {
+    await writeConfig(many, 'many', 'updates:\n  debian:\n    apt: false\n');
+    const file = join(many, 'os', 'images', 'static.yaml');
+    await writeFile(file, `${await readFile(file, 'utf8')}  dev.kiln.factory-test: "distributed"\n`);
+    // A queue no worker reads: the waiting step fails once the claim timeout passes.
+    const lonely = await factory(many, ['--queue', `sqlite:${join(many, 'lonely.db')}`, '--claim-timeout', '2s'], 1);
+    expect(lonely.steps.map((step) => [step.id, step.status, step.error?.code])).toEqual([['image:static', 'failed', 'FACTORY_NO_WORKER']]);
+    expect(lonely.steps[0]!.error!.message).toContain(`kiln factory worker --queue sqlite:${join(many, 'lonely.db')}`);
+
+    // serve only schedules; of the two workers one runs `kiln factory run --queue`, the other its step.
+    const worker = startWorker();
+    const live = workers.filter((candidate) => candidate.process.exitCode === null && candidate.process.signalCode === null);
+    expect(live).toHaveLength(2);
+    const serve = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'factory', 'serve', '--config', join(many, 'factory.yaml'), '--queue', queueUrl, '--enqueue-only', '--distribute-steps', '--claim-timeout', '2m', '--run-now', '--listen', '127.0.0.1:0', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const served = new Promise((done) => serve.once('exit', done));
+    const queue = await openJobQueue(queueUrl, { cwd: many });
+    try {
+      let run: Awaited<ReturnType<JobQueue['list']>>[number] | undefined;
+      for (let waited = 0; !run && waited < 600_000; waited += 250) {
+        run = (await queue.list({ state: 'completed', kind: 'factory.run' }))[0] ?? (await queue.list({ state: 'failed', kind: 'factory.run' }))[0];
+        if (!run) await new Promise((done) => setTimeout(done, 250));
+      }
+      expect(run).toMatchObject({ state: 'completed', result: { imagesPublished: 1, failed: [] } });
+      const runner = live.find((candidate) => candidate.log().includes('factory run started'));
+      const stepper = live.find((candidate) => stepsStarted(candidate).includes('image:static') && candidate.log().split('\n').some((line) => line.includes('factory step started') && line.includes((run!.result as { runId: string }).runId)));
+      expect(runner, 'a worker took the factory.run job').toBeDefined();
+      expect(stepper, 'a worker took the image:static step of that run').toBeDefined();
+      expect(stepper).not.toBe(runner);
+      expect(worker === runner || worker === stepper).toBe(true);
+    } finally {
+      await queue.close();
+      serve.kill('SIGTERM');
+      await served;
+    }
   }, 15 * 60_000);
 });

@@ -58,7 +58,10 @@ export async function prepareFactoryWorkspace(work: string, env: NodeJS.ProcessE
   await cp(join(kilnOsCache, 'debian-sources'), join(work, 'debian-sources'), { recursive: true, filter: (source) => !source.includes('/apt') });
   for (const key of ['kiln-os.rsa', 'kiln-os.rsa.pub']) await cp(join(kilnOsCache, key), join(work, key));
   await cp(join(root, 'os'), join(work, 'os'), { recursive: true });
-  const git = (args: string[]) => run('git', args, { cwd: join(work, 'os'), env });
+  // One fixed commit date: workspaces prepared a second apart must hold the same commit, since a
+  // package names its recipe's commit (and so its bytes and every image's digest depend on it).
+  const fixedDate = '2026-01-01T00:00:00Z';
+  const git = (args: string[]) => run('git', args, { cwd: join(work, 'os'), env: { ...env, GIT_AUTHOR_DATE: fixedDate, GIT_COMMITTER_DATE: fixedDate } });
   await git(['init', '-q', '-b', 'main']);
   await git(['add', '-A']);
   await git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'Kiln OS']);
