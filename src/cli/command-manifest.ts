@@ -1599,6 +1599,13 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "fields": {
               "defaultValue": "1h"
             }
+          },
+          {
+            "flags": "--claim-timeout <DURATION>",
+            "description": "with --queue: with no step running, waiting steps that no worker takes for this long fail (FACTORY_NO_WORKER)",
+            "fields": {
+              "defaultValue": "10m"
+            }
           }
         ],
         "action": true,
@@ -1666,6 +1673,24 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--enqueue-only",
             "description": "only enqueue runs; kiln factory worker processes run them"
+          },
+          {
+            "flags": "--distribute-steps",
+            "description": "each run hands its steps to kiln factory worker processes on the queue (kiln factory run --queue)"
+          },
+          {
+            "flags": "--step-lease <DURATION>",
+            "description": "with --distribute-steps: a worker silent this long on a step is taken for dead and the step retried",
+            "fields": {
+              "defaultValue": "1h"
+            }
+          },
+          {
+            "flags": "--claim-timeout <DURATION>",
+            "description": "with --distribute-steps: a run whose waiting steps no worker takes for this long fails them (FACTORY_NO_WORKER)",
+            "fields": {
+              "defaultValue": "10m"
+            }
           },
           {
             "flags": "--log-level <LEVEL>",

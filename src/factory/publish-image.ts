@@ -53,11 +53,14 @@ export interface PublishOutcome {
 /** Port: publishes a built image (the factory's registry side). */
 export interface ImagePublisher {
   publish(request: PublishRequest): Promise<PublishOutcome>;
+  /** Checks, before a run builds anything, that publishing can sign (throws saying why not). */
+  ready?(): Promise<void>;
 }
 
 /** A publisher over a registry client, signing with `signer` when given. */
-export function registryImagePublisher(client: RegistryClient, signer?: { signer: ImageSigner; format?: SignatureFormat; witnesses?: Witness[] }): ImagePublisher {
+export function registryImagePublisher(client: RegistryClient, signer?: { signer: ImageSigner; format?: SignatureFormat; witnesses?: Witness[]; ready?: () => Promise<void> }): ImagePublisher {
   return {
+    ...(signer?.ready ? { ready: signer.ready } : {}),
     async publish(request) {
       const repo = { registry: request.registry, repository: request.tags.repository };
       const where = `${request.registry}/${request.tags.repository}`;

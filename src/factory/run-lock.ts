@@ -17,6 +17,16 @@ interface LockRecord {
 const UNREADABLE_LOCK_STALE_MS = 60_000;
 
 
+/** The id of the run holding STATE/run.lock, or undefined when none does (or the lock is unreadable). */
+export async function runLockHolder(stateDir: string): Promise<string | undefined> {
+  try {
+    const holder = JSON.parse(await readFile(join(stateDir, 'run.lock'), 'utf8')) as Partial<LockRecord>;
+    return typeof holder.runId === 'string' ? holder.runId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Takes STATE/run.lock for `runId`; FACTORY_LOCKED when a live run holds it. Returns the release. */
 export async function acquireRunLock(stateDir: string, runId: string, now: Date): Promise<() => Promise<void>> {
   const path = join(stateDir, 'run.lock');

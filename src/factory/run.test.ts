@@ -12,6 +12,7 @@ import type { ImageHistoryStore } from './history-store.ts';
 import type { ImagePublisher, PublishRequest } from './publish-image.ts';
 import { openJobQueue } from './queue/open-job-queue.ts';
 import { runWorker } from './queue/worker.ts';
+import { acquireRunLock } from './run-lock.ts';
 import { applyPlan, runFactoryStep } from './run.ts';
 import type { FactoryPorts, LockedPackage, StepExecutor } from './run.ts';
 import { factoryStepHandler, FACTORY_STEP_KIND, queueStepExecutor } from './step-jobs.ts';
@@ -160,11 +161,15 @@ describe('applyPlan with several steps at once', () => {
     const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
     const ran: string[] = [];
     const workers = [0, 1].map(() => runWorker(queue, handlers, { pollIntervalMs: 10, signal: stop.signal, onJob: (event) => ran.push(event.outcome) }));
+    // Workers run a step only for the run holding the state's lock.
+    const release = await acquireRunLock(join(dir, 'state'), 'run-q', new Date());
     try {
       const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-q', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10 }));
       expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built'], ['package:jq', 'built'], ['image:curl', 'published'], ['image:jq', 'published']]);
       expect(ran).toEqual(['completed', 'completed', 'completed', 'completed']);
       expect((await history.history('kiln/curl')).map((entry) => [entry.runId, entry.digest])).toEqual([['run-q', 'sha256:curl-7.88.1-r0-1.2.13-r0']]);
+
+      await release();
 
       // A configuration no worker can read: the step's job fails for good, what waits for it is skipped.
       const broken = { ...config, file: join(dir, 'missing.yaml') };
@@ -174,6 +179,34 @@ describe('applyPlan with several steps at once', () => {
     } finally {
       stop.abort();
       await Promise.all(workers);
+      await queue.close();
+    }
+  });
+
+  it('with no worker on the queue, fails the waiting steps with FACTORY_NO_WORKER after the claim timeout; a worker that takes such a job once the run is over refuses it', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const shared = ports();
+    const builds: string[] = [];
+    const counting: FactoryPorts = { ...shared, packages: { build: (request, log) => (builds.push(request.recipe), shared.packages.build(request, log)) } };
+    try {
+      const release = await acquireRunLock(join(dir, 'state'), 'run-n', new Date());
+      const started = Date.now();
+      const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-n', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10, claimTimeoutMs: 300, queueName: 'sqlite:queue.db' }));
+      await release();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'failed'], ['package:jq', 'failed'], ['image:curl', 'skipped'], ['image:jq', 'skipped']]);
+      expect(outcomes[0]!.error).toMatchObject({ code: 'FACTORY_NO_WORKER', message: expect.stringContaining('kiln factory worker --queue sqlite:queue.db') });
+
+      // The jobs are still queued; a worker that comes now refuses both and builds nothing.
+      const stop = new AbortController();
+      const results: unknown[] = [];
+      const handler = factoryStepHandler(() => Promise.resolve({ ports: counting, close: () => {} }));
+      await runWorker(queue, { [FACTORY_STEP_KIND]: async (payload, context) => { const result = await handler(payload, context); results.push(result); return result; } }, { pollIntervalMs: 10, signal: stop.signal, untilEmpty: true });
+      expect(builds).toEqual([]);
+      expect(results).toHaveLength(2);
+      for (const result of results) expect(result).toMatchObject({ status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: expect.stringContaining('refused, the run no longer holds') } });
+    } finally {
       await queue.close();
     }
   });

@@ -166,6 +166,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
     const report: FactoryRunReport = { runId, dryRun: request.dryRun ?? false, startedAt: started.toISOString(), durationMs: 0, warnings, updates, plan, steps: [], published: [], failed: [] };
     for (const outcome of updates) if (outcome.status === 'failed' || outcome.status === 'refused') report.failed.push(`update:${outcome.recipe}`);
     if (!request.dryRun) {
+      await checkPublisherReady(plan, ports);
       report.steps = await applyPlan(plan, context, ports, request.executor);
       for (const step of report.steps) {
         if (step.status === 'failed' || step.status === 'skipped') report.failed.push(step.id);
@@ -177,6 +178,18 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
     return report;
   } finally {
     await release();
+  }
+}
+
+/** A run that may publish checks first that it can sign (a keyless token is there and unexpired),
+ *  so a missing token stops it before hours of builds, not at its first signature. */
+async function checkPublisherReady(plan: FactoryPlan, ports: FactoryPorts): Promise<void> {
+  const publishing = plan.steps.filter((step) => step.kind === 'image' && step.publish).map((step) => step.id);
+  if (publishing.length === 0 || !ports.publisher?.ready) return;
+  try {
+    await ports.publisher.ready();
+  } catch (error) {
+    throw new FactoryError('FACTORY_SIGNING_UNAVAILABLE', `the run would publish ${publishing.join(', ')} and cannot sign: ${(error as Error).message}; nothing was built`, { cause: error, detail: { steps: publishing } });
   }
 }
 

@@ -10,6 +10,8 @@ import type { FactoryConfig } from './config.ts';
 import type { FactoryStep } from './format/run-plan.ts';
 import type { JobQueue, JobRecord, JsonValue } from './queue/port.ts';
 import type { JobHandler } from './queue/worker.ts';
+import { formatDuration } from '../lib/index.ts';
+import { runLockHolder } from './run-lock.ts';
 import { runFactoryStep } from './run.ts';
 import type { FactoryPorts, StepExecutor, StepOutcome } from './run.ts';
 
@@ -34,11 +36,28 @@ export interface QueueStepOptions {
   maxAttempts?: number;
   /** Wait between looks at a queued step (default 250 ms). */
   pollMs?: number;
+  /** With no step running, how long the queue may hold waiting step jobs that no worker takes before
+   *  the run gives up on them with FACTORY_NO_WORKER (default 10 minutes). */
+  claimTimeoutMs?: number;
+  /** The queue's location, named in FACTORY_NO_WORKER's message. */
+  queueName?: string;
 }
 
 /** Runs each step as a `factory.step` job on `queue` and waits for its outcome. A step job that fails
  *  for good (its attempts used up by workers that died) is the step's failure. */
 export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {}): StepExecutor {
+  const claimTimeoutMs = options.claimTimeoutMs ?? 10 * 60_000;
+  // What was last seen of each of the run's jobs, and when any of them last moved: with none
+  // running and none moving for claimTimeoutMs, no worker is serving the queue.
+  const seen = new Map<string, string>();
+  let lastMove = Date.now();
+  const observe = (key: string, record: Pick<JobRecord, 'state' | 'attempts'>) => {
+    const mark = `${record.state}/${record.attempts}`;
+    if (seen.get(key) === mark) return;
+    seen.set(key, mark);
+    lastMove = Date.now();
+  };
+  const stepRunning = () => [...seen.values()].some((mark) => mark.startsWith('active/'));
   return {
     concurrency: options.concurrency ?? 16,
     async run(step, context) {
@@ -50,7 +69,14 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       while (!record || (record.state !== 'completed' && record.state !== 'failed')) {
         await delay(options.pollMs ?? 250);
         record = await queue.get(FACTORY_STEP_KIND, key);
+        if (!record) continue;
+        observe(key, record);
+        if (record.state === 'queued' && !stepRunning() && Date.now() - lastMove >= claimTimeoutMs) {
+          const message = `step ${step.id}: no kiln factory worker took a step job from ${options.queueName ?? 'the queue'} in ${formatDuration(claimTimeoutMs)}; start \`kiln factory worker --queue ${options.queueName ?? 'LOCATION'}\` (a worker that takes the job later refuses it: this run will be over)`;
+          return { id: step.id, kind: step.kind, status: 'failed', error: { code: 'FACTORY_NO_WORKER', message }, durationMs: Date.now() - started };
+        }
       }
+      seen.delete(key);
       const outcome = record.result as unknown as StepOutcome | undefined;
       // Keys are input hashes: a result for another step means two steps claimed one key.
       if (record.state === 'completed' && outcome?.id === step.id) return outcome;
@@ -68,6 +94,14 @@ export function factoryStepHandler(openPorts: (config: FactoryConfig, kilnVersio
   return async (payload, context) => {
     const job = payload as unknown as FactoryStepJob;
     const config = await loadFactoryConfig(job.config);
+    // Only the run that holds the state may change it: a job left behind by a run that gave up
+    // (or died) is refused, not run beside the next run.
+    const holder = await runLockHolder(config.stateDir);
+    if (holder !== job.runId) {
+      context.logger.warn({ step: job.step.id, runId: job.runId, holder: holder ?? null }, 'factory step refused: its run is over');
+      const message = `step ${job.step.id} of run ${job.runId}: refused, the run no longer holds ${config.stateDir} (${holder ? `run ${holder} does` : 'no run does'})`;
+      return { id: job.step.id, kind: job.step.kind, status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message }, durationMs: 0 } satisfies StepOutcome as unknown as JsonValue;
+    }
     const { ports, close } = await openPorts(config, job.kilnVersion);
     try {
       context.logger.info({ step: job.step.id, runId: job.runId }, 'factory step started');

@@ -14,3 +14,17 @@ export function parseDurationMs(text: string): number | undefined {
 
 /** The words every duration error shows, so each names the same accepted forms. */
 export const DURATION_FORMS = 'a whole number of seconds or a duration like 90s, 15m, 1h30m, 7d, 1w';
+
+/** Writes milliseconds in the form parseDurationMs reads, largest units first (`1h30m`, `250ms`, `0s`). */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.round(ms));
+  const parts: string[] = [];
+  for (const unit of ['w', 'd', 'h', 'm', 's', 'ms']) {
+    const size = UNIT_MS[unit]!;
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('') || '0s';
+}

@@ -11,7 +11,7 @@ export { DEFAULT_TEXT_LIMITS, jsonErrorText, loadYamlBounded, parseJsonBounded, 
 export type { BoundedYaml, BoundedYamlOptions, TextLimits } from './structured-text.ts';
 export { assertInputDirectory, readInputFile, readInputText, unreadableInput } from './read-input.ts';
 export type { ReadInputOptions } from './read-input.ts';
-export { DURATION_FORMS, parseDurationMs } from './duration.ts';
+export { DURATION_FORMS, formatDuration, parseDurationMs } from './duration.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
 export { isProcessAlive, withFileLock } from './file-lock.ts';
 export type { FileLockOptions } from './file-lock.ts';

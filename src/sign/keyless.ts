@@ -1,6 +1,7 @@
 import { FulcioSigner, RekorWitness } from '@sigstore/sign';
 import type { Witness } from '@sigstore/sign';
 import { SignError } from './errors.ts';
+import { checkIdentityToken } from './format/oidc-token.ts';
 import type { ImageSigner } from './signer.ts';
 
 /** Options of {@link keylessSigner}. */
@@ -20,8 +21,15 @@ export interface KeylessOptions {
 /** Keyless signing through Fulcio: an ephemeral P-256 key, a short-lived certificate for the
  *  token's identity, and (with `tlogUpload`) a Rekor `dsse` entry as the bundle's witness. The
  *  ephemeral private key never leaves @sigstore/sign. */
-export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; witnesses: Witness[] } {
-  const getToken = typeof options.identityToken === 'string' ? async () => options.identityToken as string : options.identityToken;
+export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; witnesses: Witness[]; ready: () => Promise<void> } {
+  const readToken = typeof options.identityToken === 'string' ? async () => options.identityToken as string : options.identityToken;
+  // A token that is no JWT, or has expired, is refused here with why, not by Fulcio with a 401.
+  const getToken = async (): Promise<string> => {
+    const token = (await readToken()).trim();
+    const check = checkIdentityToken(token, Date.now());
+    if (!check.ok) throw new SignError('KEYLESS_FAILED', `keyless signing: the OIDC identity token is unusable: ${check.reason}`, { detail: { fulcio: options.fulcioURL } });
+    return token;
+  };
   const fulcio = new FulcioSigner({ fulcioBaseURL: options.fulcioURL, identityProvider: { getToken }, timeout: options.timeoutMs ?? 30_000, retry: 0 });
   const signer: ImageSigner = {
     async sign(data) {
@@ -41,7 +49,8 @@ export function keylessSigner(options: KeylessOptions): { signer: ImageSigner; w
       }
     },
   };
-  return { signer, witnesses: rekorWitnesses(options) };
+  // `ready` reads and checks the token now, so a long run can stop before its work, not at its first signature.
+  return { signer, witnesses: rekorWitnesses(options), ready: async () => void (await getToken()) };
 }
 
 /** The Rekor witness list for `tlogUpload` (empty when off). */

@@ -12,7 +12,7 @@ import { makeZlibUpdateArchive, ZLIB_BUMP, ZLIB_BUMP_CVE } from '../fixtures/fac
 import { freePort, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
-import { KEYLESS_IDENTITY, KEYLESS_ISSUER, KEYLESS_TOKEN, startSigstoreStandIn } from './sigstore-support.ts';
+import { KEYLESS_IDENTITY, KEYLESS_ISSUER, KEYLESS_TOKEN, keylessToken, startSigstoreStandIn } from './sigstore-support.ts';
 import { runKiln } from './cli-support.ts';
 
 // The factory end to end on Kiln OS as built and cached by test/e2e/kiln-os.test.ts (copied: runs
@@ -301,7 +301,7 @@ describe('kiln factory run', () => {
     }
   }, 10 * 60_000);
 
-  it('signs keylessly when configured: the OIDC token is read from its file when Fulcio is asked, an empty one fails the publish and says so', async () => {
+  it('signs keylessly when configured: the OIDC token is read from its file, and a run with no usable token stops before building anything, saying why', async () => {
     const sigstore = await startSigstoreStandIn(join(work, 'trusted-root.json'));
     const tokenFile = join(work, 'oidc-token');
     try {
@@ -309,10 +309,18 @@ describe('kiln factory run', () => {
       await writeConfig('updates:\n  debian:\n    apt: false\n', ['keyless:', `  fulcio-url: ${sigstore.url}`, `  rekor-url: ${sigstore.url}`, '  identity-token-file: oidc-token', '  rekor-entry-type: intoto'].join('\n'));
       const file = join(work, 'os', 'images', 'static-dev.yaml');
       await writeFile(file, `${await readFile(file, 'utf8')}  dev.kiln.factory-test: "keyless"\n`);
+      const runsBefore = await readdir(join(work, 'state', 'runs'));
       const refused = await factory();
       expect(refused.code).toBe(1);
-      expect(refused.report.steps.map((step) => [step.id, step.status])).toEqual([['image:static-dev', 'failed']]);
-      expect(refused.report.steps[0]!.error?.message).toContain('oidc-token holds none');
+      expect(refused.report).toBeUndefined();
+      expect(refused.stderr).toMatch(/would publish image:static-dev and cannot sign: .*oidc-token holds none; nothing was built/);
+      // A token that expired is refused the same way, before any work.
+      await writeFile(tokenFile, `${keylessToken({ exp: 1577836800 })}\n`);
+      const expired = await factory();
+      expect(expired.code).toBe(1);
+      expect(expired.stderr).toMatch(/cannot sign: .*identity token is unusable: it expired at 2020-01-01T00:00:00\.000Z/);
+      // Neither run got as far as a report.
+      expect(await readdir(join(work, 'state', 'runs'))).toEqual(runsBefore);
       // The token appears (a rotated projected token, say); the next run publishes with it.
       await writeFile(tokenFile, `${KEYLESS_TOKEN}\n`);
       const { code, report, stderr } = await factory();

@@ -12,8 +12,12 @@ export const KEYLESS_ISSUER = 'https://oidc.example';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** An OIDC-shaped token for KEYLESS_IDENTITY; the stand-in Fulcio reads its claims without checking a signature. */
-export const KEYLESS_TOKEN = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: KEYLESS_ISSUER, sub: KEYLESS_IDENTITY, aud: 'sigstore', exp: 4102444800 })}.c2ln`;
+/** An OIDC-shaped token for KEYLESS_IDENTITY, with `claims` over the defaults; the stand-in Fulcio
+ *  reads its claims without checking a signature. */
+export function keylessToken(claims: Record<string, unknown> = {}): string {
+  return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: KEYLESS_ISSUER, sub: KEYLESS_IDENTITY, aud: 'sigstore', exp: 4102444800, ...claims })}.c2ln`;
+}
+export const KEYLESS_TOKEN = keylessToken();
 
 export interface SigstoreStandIn {
   /** Base URL of both Fulcio and Rekor. */

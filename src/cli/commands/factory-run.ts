@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { defaultCacheDir } from '../../apk/repository/index.ts';
 import { buildAll, buildRecipe, createUnavailableEnvironmentProvider } from '../../package-builder/index.ts';
 import type { PackagePublisher } from '../../package-builder/index.ts';
-import { DURATION_FORMS, KilnError, parseDurationMs, withFileLock } from '../../lib/index.ts';
+import { withFileLock } from '../../lib/index.ts';
 import { AptSourceFetcher } from '../../debian/index.ts';
 import {
   aptUpdateSource,
@@ -25,6 +25,7 @@ import {
 import type { FactoryConfig, FactoryPorts, FactoryRunReport, ImageBuilderPort, ImageScannerPort, PackageBuilderPort, UpdateFeedOptions } from '../../factory/index.ts';
 import { applyImagePlan, planImageBuild } from '../../image/index.ts';
 import { writeOciLayout } from '../../oci/index.ts';
+import { redactUrl } from '../../metadata/index.ts';
 import { OS_IMAGE_REGISTRY } from '../../os/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
 import { keylessSigner, keySigner, SignError } from '../../sign/index.ts';
@@ -35,6 +36,7 @@ import { printJson } from '../context.ts';
 import { buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
 import { createEnvironment, createPublisher, createRunner } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
+import { durationFlag } from './factory-options.ts';
 import { loadSigningKey } from './trust-options.ts';
 
 /** pg-boss refuses leases of a day or more. */
@@ -47,6 +49,7 @@ interface FactoryRunFlags {
   json?: boolean;
   queue?: string;
   stepLease: string;
+  claimTimeout: string;
 }
 
 /** The version the root program was given, read at run time (see image-publish.ts). */
@@ -174,7 +177,7 @@ function summary(report: FactoryRunReport): string {
 /** Keyless signing for unattended runs: the OIDC token comes from a file (a projected workload
  *  token, a CI token file) or an environment variable, read whenever Fulcio is asked for a
  *  certificate, so a token rotated between runs, or during a long one, is the one used. */
-function keylessFactorySigner(config: FactoryConfig, env: NodeJS.ProcessEnv): { signer: ImageSigner; format: 'bundle'; witnesses: Witness[] } {
+function keylessFactorySigner(config: FactoryConfig, env: NodeJS.ProcessEnv): { signer: ImageSigner; format: 'bundle'; witnesses: Witness[]; ready: () => Promise<void> } {
   const keyless = config.keyless!;
   const where = keyless.identityTokenFile ?? `$${keyless.identityTokenEnv}`;
   const identityToken = async (): Promise<string> => {
@@ -182,8 +185,8 @@ function keylessFactorySigner(config: FactoryConfig, env: NodeJS.ProcessEnv): { 
     if (!token) throw new SignError('KEYLESS_FAILED', `${config.file}: keyless signing needs an OIDC identity token, and ${where} holds none`, { detail: { file: config.file, token: where } });
     return token;
   };
-  const { signer, witnesses } = keylessSigner({ fulcioURL: keyless.fulcioUrl, rekorURL: keyless.rekorUrl, identityToken, tlogUpload: keyless.tlogUpload, entryType: keyless.rekorEntryType });
-  return { signer, format: 'bundle', witnesses };
+  const { signer, witnesses, ready } = keylessSigner({ fulcioURL: keyless.fulcioUrl, rekorURL: keyless.rekorUrl, identityToken, tlogUpload: keyless.tlogUpload, entryType: keyless.rekorEntryType });
+  return { signer, format: 'bundle', witnesses, ready };
 }
 
 function upstreamFeeds(upstream: NonNullable<FactoryConfig['upstream']>, env: NodeJS.ProcessEnv): UpdateFeedOptions {
@@ -254,9 +257,10 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
     .option('--json', 'print the run report as JSON on stdout')
     .option('--queue <LOCATION>', 'run the steps as factory.step jobs on this queue (sqlite:PATH or postgres://…) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them')
     .option('--step-lease <DURATION>', 'with --queue: a worker silent this long on a step is taken for dead and the step retried', '1h')
+    .option('--claim-timeout <DURATION>', 'with --queue: with no step running, waiting steps that no worker takes for this long fail (FACTORY_NO_WORKER)', '10m')
     .action(async (flags: FactoryRunFlags, command: Command) => {
-      const leaseMs = parseDurationMs(flags.stepLease);
-      if (leaseMs === undefined || leaseMs < 1000) throw new KilnError('USAGE', `--step-lease ${JSON.stringify(flags.stepLease)}: expected ${DURATION_FORMS}, at least 1s`);
+      const leaseMs = durationFlag('--step-lease', flags.stepLease, 1000);
+      const claimTimeoutMs = durationFlag('--claim-timeout', flags.claimTimeout, 1000);
       const config = await loadFactoryConfig(resolve(context.cwd, flags.config));
       const runsDir = join(config.stateDir, 'runs');
       const progress = context.isTTY && !flags.json;
@@ -274,7 +278,7 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
       let report: FactoryRunReport;
       const queue = flags.queue ? await openJobQueue(flags.queue, { cwd: context.cwd }) : undefined;
       try {
-        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)) }) : undefined;
+        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: flags.queue!.startsWith('postgres') ? redactUrl(flags.queue!) : flags.queue! }) : undefined;
         report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version, ...(executor ? { executor } : {}) }, ports);
       } finally {
         close();

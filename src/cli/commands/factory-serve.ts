@@ -7,6 +7,7 @@ import type { FactoryRunner } from '../../factory/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
+import { absoluteQueueLocation, durationFlag } from './factory-options.ts';
 import { commandLogger, selfCommand, untilStopped } from './factory-worker.ts';
 
 /** Daily, at 03:00 UTC. */
@@ -15,12 +16,13 @@ export const DEFAULT_FACTORY_LISTEN = '127.0.0.1:9470';
 
 /** What serve runs factory runs with; without a runner they wait for `kiln factory worker`. */
 export interface FactoryServeDeps {
-  runner?: (context: CliContext) => FactoryRunner | undefined;
+  runner?: (context: CliContext, options: { queue: string }) => FactoryRunner | undefined;
 }
 
-/** Runs go through `kiln factory run --config FILE --json` in a child process (the same composition). */
-export function defaultFactoryRunner(context: CliContext): FactoryRunner | undefined {
-  return subprocessFactoryRunner(selfCommand(context));
+/** Runs go through `kiln factory run --config FILE --json` in a child process (the same composition);
+ *  with --distribute-steps, on `queue` too. */
+export function defaultFactoryRunner(context: CliContext, options: { queue: string }): FactoryRunner | undefined {
+  return subprocessFactoryRunner(selfCommand(context), options);
 }
 
 interface ServeFlags {
@@ -30,6 +32,9 @@ interface ServeFlags {
   queue?: string;
   runNow?: boolean;
   enqueueOnly?: boolean;
+  distributeSteps?: boolean;
+  stepLease: string;
+  claimTimeout: string;
   logLevel?: string;
   json?: boolean;
 }
@@ -52,6 +57,9 @@ export function registerFactoryServe(factory: Command, context: CliContext, deps
     .option('--queue <LOCATION>', 'job queue: sqlite:PATH or postgres://… (default: sqlite:factory-queue.db beside the config)')
     .option('--run-now', 'also enqueue a run for the current minute at start')
     .option('--enqueue-only', 'only enqueue runs; kiln factory worker processes run them')
+    .option('--distribute-steps', 'each run hands its steps to kiln factory worker processes on the queue (kiln factory run --queue)')
+    .option('--step-lease <DURATION>', 'with --distribute-steps: a worker silent this long on a step is taken for dead and the step retried', '1h')
+    .option('--claim-timeout <DURATION>', 'with --distribute-steps: a run whose waiting steps no worker takes for this long fails them (FACTORY_NO_WORKER)', '10m')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn, error or silent', 'info')
     .option('--json', 'print {"url","nextRun"} as JSON once listening')
     .action(async (flags: ServeFlags) => {
@@ -60,11 +68,15 @@ export function registerFactoryServe(factory: Command, context: CliContext, deps
       const config = isAbsolute(flags.config) ? flags.config : resolve(context.cwd, flags.config);
       await access(config);
       const logger = commandLogger(context, 'kiln-factory-serve', flags.logLevel ?? 'info');
-      const queue = await openJobQueue(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
+      durationFlag('--step-lease', flags.stepLease, 1000);
+      durationFlag('--claim-timeout', flags.claimTimeout, 1000);
+      const location = absoluteQueueLocation(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, context.cwd);
+      const queue = await openJobQueue(location, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
       const stopped = untilStopped(logger);
       try {
-        const runner = flags.enqueueOnly ? undefined : (deps.runner ?? defaultFactoryRunner)(context);
-        const service = await startFactoryService({ queue, config, schedule, listen, registry: new Registry(), logger, ...(runner ? { runner } : {}) });
+        const runner = flags.enqueueOnly ? undefined : (deps.runner ?? defaultFactoryRunner)(context, { queue: location });
+        const distributeSteps = flags.distributeSteps ? { stepLease: flags.stepLease, claimTimeout: flags.claimTimeout } : undefined;
+        const service = await startFactoryService({ queue, config, schedule, listen, registry: new Registry(), logger, ...(runner ? { runner } : {}), ...(distributeSteps ? { distributeSteps } : {}) });
         try {
           if (flags.runNow) await service.tick(new Date(Math.floor(Date.now() / 60_000) * 60_000));
           const { nextRun } = await service.status();

@@ -2,15 +2,16 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { FACTORY_RUN_KIND, FACTORY_STEP_KIND, FactoryQueueError, factoryRunHandler, factoryStepHandler, openJobQueue, runWorker, subprocessFactoryRunner } from '../../factory/index.ts';
 import type { JobHandlers, KilnCommand, WorkerJobEvent, WorkerSummary } from '../../factory/index.ts';
-import { DURATION_FORMS, KilnError, parseDurationMs } from '../../lib/index.ts';
+import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
+import { absoluteQueueLocation, durationFlag } from './factory-options.ts';
 
 /** What the worker and serve commands run jobs with; tests and other compositions pass their own. */
 export interface FactoryCommandDeps {
   /** Handlers by job kind for this process. */
-  handlers?: (context: CliContext) => JobHandlers;
+  handlers?: (context: CliContext, options: { queue?: string }) => JobHandlers;
 }
 
 /** This kiln as a command (`node [--import tsx] main`), as the process was started. */
@@ -19,11 +20,12 @@ export function selfCommand(context: CliContext): KilnCommand {
 }
 
 /** The factory's own job handlers: `factory.run` runs `kiln factory run --config FILE --json` in a
- *  child process; `factory.step` runs one step of a run started with `--queue`, with the ports
- *  `kiln factory run` composes (update detection off: a step never looks for updates). */
-export function defaultFactoryHandlers(context: CliContext): JobHandlers {
+ *  child process (with `--queue QUEUE` when the run distributes its steps); `factory.step` runs one
+ *  step of a run started with `--queue`, with the ports `kiln factory run` composes (update detection
+ *  off: a step never looks for updates). */
+export function defaultFactoryHandlers(context: CliContext, options: { queue?: string } = {}): JobHandlers {
   return {
-    [FACTORY_RUN_KIND]: factoryRunHandler(subprocessFactoryRunner(selfCommand(context)), undefined),
+    [FACTORY_RUN_KIND]: factoryRunHandler(subprocessFactoryRunner(selfCommand(context), options), undefined),
     [FACTORY_STEP_KIND]: factoryStepHandler(async (config, kilnVersion) => {
       const { createFactoryPorts } = await import('./factory-run.ts');
       return createFactoryPorts(config, context, { kilnVersion, updates: false });
@@ -86,10 +88,9 @@ export function registerFactoryWorker(factory: Command, context: CliContext, dep
     .option('--json', 'print what the worker did as JSON when it exits')
     .action(async (flags: WorkerFlags) => {
       const concurrency = positiveInteger('--concurrency', flags.concurrency);
-      const pollIntervalMs = parseDurationMs(flags.pollInterval);
-      if (pollIntervalMs === undefined) throw new KilnError('USAGE', `--poll-interval ${JSON.stringify(flags.pollInterval)}: expected ${DURATION_FORMS}`);
+      const pollIntervalMs = durationFlag('--poll-interval', flags.pollInterval, 0);
       const logger = commandLogger(context, 'kiln-factory-worker', flags.logLevel ?? (context.isTTY ? 'warn' : 'info'));
-      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context);
+      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context, { queue: absoluteQueueLocation(flags.queue, context.cwd) });
       if (Object.keys(handlers).length === 0) {
         throw new FactoryQueueError('QUEUE_NO_HANDLER', 'factory worker: this kiln has no factory job handlers wired to the queue yet (see docs/factory-queue.md, "What runs jobs")');
       }

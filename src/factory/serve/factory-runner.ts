@@ -14,6 +14,9 @@ export interface FactoryRunRequest {
   config: string;
   /** The scheduled minute this run is for (ISO 8601, UTC): with the config it is the job's key. */
   scheduledAt: string;
+  /** Run the steps as `factory.step` jobs on the runner's own queue, for `kiln factory worker`s
+   *  (`kiln factory run --queue`); durations as the flags take them. */
+  distributeSteps?: { stepLease?: string; claimTimeout?: string };
 }
 
 /** What a run reports back, stored as the job's result (JSON). */

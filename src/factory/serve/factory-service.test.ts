@@ -130,6 +130,19 @@ it('without a runner, enqueues runs for workers and says so', async () => {
   }
 });
 
+it('with distributeSteps, puts the step options in each run it enqueues, for whoever runs it', async () => {
+  const config = join(dir, 'f.yaml');
+  const service = await startFactoryService({ queue, config, schedule: parseCron('@daily'), listen: { host: '127.0.0.1', port: 0 }, registry: new Registry(), logger: silentLogger, distributeSteps: { stepLease: '2h', claimTimeout: '5m' } });
+  try {
+    await service.tick(new Date('2026-12-05T00:00:00Z'));
+    const job = await queue.claim(['factory.run']);
+    expect(job?.key).toBe(factoryRunKey(config, new Date('2026-12-05T00:00:00Z')));
+    expect(job?.payload).toEqual({ config, scheduledAt: '2026-12-05T00:00:00.000Z', distributeSteps: { stepLease: '2h', claimTimeout: '5m' } });
+  } finally {
+    await service.close();
+  }
+});
+
 it('refuses an address it cannot listen on with SERVE_LISTEN_FAILED', async () => {
   const first = await startFactoryService({ queue, config: join(dir, 'f.yaml'), schedule: parseCron('@daily'), listen: { host: '127.0.0.1', port: 0 }, registry: new Registry(), logger: silentLogger });
   try {

@@ -33,6 +33,8 @@ export interface FactoryServiceOptions {
   logger: Logger;
   /** Runs `factory.run` jobs in this process; without it they wait for a `kiln factory worker`. */
   runner?: FactoryRunner;
+  /** Each scheduled run hands its steps to `kiln factory worker`s on the queue. */
+  distributeSteps?: FactoryRunRequest['distributeSteps'];
   now?: () => Date;
   /** Worker poll interval (default 1000 ms). */
   pollIntervalMs?: number;
@@ -86,7 +88,7 @@ export async function startFactoryService(options: FactoryServiceOptions): Promi
   let lastRun: FactoryRunRequest | undefined = await lastRunInQueue(queue, options.config);
 
   const tick = async (scheduledAt: Date): Promise<EnqueueResult> => {
-    const request: FactoryRunRequest = { config: options.config, scheduledAt: scheduledAt.toISOString() };
+    const request: FactoryRunRequest = { config: options.config, scheduledAt: scheduledAt.toISOString(), ...(options.distributeSteps ? { distributeSteps: options.distributeSteps } : {}) };
     const result = await queue.enqueue({
       kind: FACTORY_RUN_KIND,
       key: factoryRunKey(options.config, scheduledAt),

@@ -16,6 +16,7 @@ beforeAll(async () => {
     script,
     `const [,, factory, run, flag, config, json] = process.argv;
 if (factory !== 'factory' || run !== 'run' || flag !== '--config' || json !== '--json') { console.error('bad args ' + process.argv.slice(2)); process.exit(2); }
+if (config.endsWith('steps.yaml')) { console.log(JSON.stringify({ runId: 'r3', published: [], failed: process.argv.slice(7) })); process.exit(1); }
 if (config.endsWith('ok.yaml')) { console.log(JSON.stringify({ runId: 'r1', published: [{}, {}], failed: [] })); process.exit(0); }
 if (config.endsWith('partial.yaml')) { console.log(JSON.stringify({ runId: 'r2', published: [], failed: ['zlib'] })); console.error('kiln: factory run r2: 1 failed: zlib'); process.exit(1); }
 if (config.endsWith('hang.yaml')) { setInterval(() => {}, 1000); }
@@ -44,4 +45,14 @@ it('fails with FACTORY_RUN_FAILED quoting the command when there is no report, o
   setTimeout(() => stop.abort(), 200);
   await expect(running).rejects.toMatchObject({ code: 'FACTORY_RUN_FAILED', message: expect.stringContaining('killed by SIGTERM') });
   await expect(subprocessFactoryRunner({ command: join(dir, 'missing'), args: [] }).run({ config: '/x/ok.yaml', scheduledAt: 't' }, context())).rejects.toMatchObject({ message: expect.stringContaining('cannot start') });
+});
+
+it('starts a run that distributes its steps with --queue on the runner\'s queue and the durations asked for; refuses one when the runner has no queue', async () => {
+  const runner = subprocessFactoryRunner({ command: process.execPath, args: [script] }, { queue: 'sqlite:/srv/factory/queue.db' });
+  // The stand-in reports the arguments after --json as the run's failed items.
+  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: { stepLease: '2h', claimTimeout: '5m' } }, context())).toMatchObject({ failed: ['--queue', 'sqlite:/srv/factory/queue.db', '--step-lease', '2h', '--claim-timeout', '5m'] });
+  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: {} }, context())).toMatchObject({ failed: ['--queue', 'sqlite:/srv/factory/queue.db'] });
+  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't' }, context())).toMatchObject({ failed: [] });
+  const noQueue = subprocessFactoryRunner({ command: process.execPath, args: [script] });
+  await expect(noQueue.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: {} }, context())).rejects.toMatchObject({ code: 'FACTORY_RUN_FAILED', message: expect.stringContaining('this runner was given none') });
 });

@@ -21,12 +21,22 @@ interface RunReport {
 
 const STDERR_TAIL = 4000;
 
-/** Runs each factory run as `kiln factory run --config FILE --json`. */
-export function subprocessFactoryRunner(kiln: KilnCommand): FactoryRunner {
+/** Runs each factory run as `kiln factory run --config FILE --json`; a run that asks for its steps to
+ *  be distributed gets `--queue` with `queue`, the queue this runner's process serves. */
+export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: string } = {}): FactoryRunner {
   return {
     run: (request, { signal, logger }) =>
       new Promise<FactoryRunSummary>((resolve, reject) => {
-        const child = spawn(kiln.command, [...kiln.args, 'factory', 'run', '--config', request.config, '--json'], { env: kiln.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const args = [...kiln.args, 'factory', 'run', '--config', request.config, '--json'];
+        if (request.distributeSteps) {
+          if (!options.queue) {
+            reject(new FactoryError('FACTORY_RUN_FAILED', `factory run of ${request.config}: its steps are to go to the queue, and this runner was given none`, { detail: { config: request.config } }));
+            return;
+          }
+          const { stepLease, claimTimeout } = request.distributeSteps;
+          args.push('--queue', options.queue, ...(stepLease ? ['--step-lease', stepLease] : []), ...(claimTimeout ? ['--claim-timeout', claimTimeout] : []));
+        }
+        const child = spawn(kiln.command, args, { env: kiln.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
