@@ -22,7 +22,7 @@ export type { DebianUpdateConfig, FactoryConfig } from './config.ts';
 export { applyPlan, runFactory, runFactoryStep } from './run.ts';
 export { FACTORY_STEP_KIND, factoryStepHandler, queueStepExecutor } from './step-jobs.ts';
 export type { FactoryStepJob, QueueStepOptions } from './step-jobs.ts';
-export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, StepExecutor, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
+export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, StepExecutor, ImageScan, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
 export { planFactoryRun } from './format/run-plan.ts';
 export type { FactoryPlan, FactoryPlanInput, FactoryStep, PackageBuildReason } from './format/run-plan.ts';
 export type { FactoryState, ImageState } from './format/state.ts';
@@ -41,7 +41,7 @@ export type { FactoryStateStore } from './state-store.ts';
 export { gitRecipeCommitter } from './git-commit.ts';
 export type { RecipeCommitter } from './git-commit.ts';
 export { registryImagePublisher } from './publish-image.ts';
-export type { ImagePublisher, PublishOutcome, PublishRequest } from './publish-image.ts';
+export type { AttestScanRequest, ImagePublisher, PublishOutcome, PublishRequest } from './publish-image.ts';
 // The job queue (SQLite or PostgreSQL/pg-boss), workers, and `kiln factory serve` (schedule, /status, /metrics).
 export type { ClaimedJob, EnqueueResult, FailOutcome, JobCounts, JobFailure, JobQueue, JobRecord, JobSpec, JobState, JsonValue } from './queue/port.ts';
 export { FactoryQueueError, factoryQueueErrorCodes } from './queue/errors.ts';

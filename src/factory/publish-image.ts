@@ -55,12 +55,40 @@ export interface ImagePublisher {
   publish(request: PublishRequest): Promise<PublishOutcome>;
   /** Checks, before a run builds anything, that publishing can sign (throws saying why not). */
   ready?(): Promise<void>;
+  /** Attests a new scan result and OpenVEX to an image already published (its digest unchanged). */
+  attestScan?(request: AttestScanRequest): Promise<{ attestations: number }>;
+}
+
+/** What {@link ImagePublisher.attestScan} attests, and where. */
+export interface AttestScanRequest {
+  image: string;
+  registry: string;
+  repository: string;
+  digest: string;
+  scan: { vuln: Record<string, unknown>; openvex: Record<string, unknown> };
+  now: Date;
 }
 
 /** A publisher over a registry client, signing with `signer` when given. */
 export function registryImagePublisher(client: RegistryClient, signer?: { signer: ImageSigner; format?: SignatureFormat; witnesses?: Witness[]; ready?: () => Promise<void> }): ImagePublisher {
   return {
     ...(signer?.ready ? { ready: signer.ready } : {}),
+    async attestScan(request) {
+      // Unsigned publishing attaches no attestations; the run still records the new scan.
+      if (!signer) return { attestations: 0 };
+      const where = `${request.registry}/${request.repository}`;
+      const reference = { registry: request.registry, repository: request.repository, digest: request.digest as Digest };
+      const common = { client, signer: signer.signer, format: signer.format ?? 'auto', witnesses: signer.witnesses ?? [], now: request.now } as const;
+      let attestations = 0;
+      for (const [what, type, predicate] of [['scan result', 'vuln', request.scan.vuln], ['OpenVEX document', 'openvex', request.scan.openvex]] as const) {
+        try {
+          attestations += (await attestImage({ ...common, reference, predicateType: predicateTypeUri(type), predicate })).length;
+        } catch (error) {
+          throw new FactoryError('FACTORY_PUBLISH_FAILED', `image ${request.image}: attesting the ${what} in ${where}: ${(error as Error).message.split('\n')[0]}`, { cause: error, detail: { image: request.image, repository: where, digest: request.digest, code: (error as { code?: string }).code } });
+        }
+      }
+      return { attestations };
+    },
     async publish(request) {
       const repo = { registry: request.registry, repository: request.tags.repository };
       const where = `${request.registry}/${request.tags.repository}`;

@@ -9,7 +9,7 @@ import { FactoryError } from './errors.ts';
 import type { FactoryPlan, FactoryStep } from './format/run-plan.ts';
 import { openImageHistory } from './history-store.ts';
 import type { ImageHistoryStore } from './history-store.ts';
-import type { ImagePublisher, PublishRequest } from './publish-image.ts';
+import type { AttestScanRequest, ImagePublisher, PublishRequest } from './publish-image.ts';
 import { openJobQueue } from './queue/open-job-queue.ts';
 import { runWorker } from './queue/worker.ts';
 import { acquireRunLock } from './run-lock.ts';
@@ -56,7 +56,7 @@ function ports(): FactoryPorts {
   };
 }
 
-const imageStep = (image: string, dependsOn: string[], triggers: ('first-build' | 'packages')[], updates: Extract<FactoryStep, { kind: 'image' }>['updates'] = []): FactoryStep => ({ kind: 'image', id: `image:${image}`, key: `k-image-${image}`, dependsOn, image, file: join(dir, `${image}.yaml`), configSha256: `config-${image}`, publish: true, date: '20261204', triggers, updates });
+const imageStep = (image: string, dependsOn: string[], triggers: Extract<FactoryStep, { kind: 'image' }>['triggers'], updates: Extract<FactoryStep, { kind: 'image' }>['updates'] = []): FactoryStep => ({ kind: 'image', id: `image:${image}`, key: `k-image-${image}`, dependsOn, image, file: join(dir, `${image}.yaml`), configSha256: `config-${image}`, publish: true, date: '20261204', triggers, updates });
 const packageStep = (recipe: string): FactoryStep => ({ kind: 'build-package', id: `package:${recipe}`, key: `k-${recipe}`, dependsOn: [], recipe, file: join(dir, `${recipe}.yaml`), textSha256: 'ignored', fullVersion: '1.2.13-r1', reasons: [{ kind: 'recipe-changed' }] });
 const plan = (steps: FactoryStep[]): FactoryPlan => ({ runId: 'run-1', date: '20261204', indexSha256: '', baseline: [], steps });
 
@@ -104,6 +104,44 @@ describe('applyPlan', () => {
     const retried = await runFactoryStep(imageStep('curl', [], ['packages']), { ...context, runId: 'run-2' }, ports());
     expect(retried.status).toBe('up-to-date');
     expect(await history.history('kiln/curl')).toHaveLength(2);
+  });
+
+  it('attests a new scan result and OpenVEX to a published digest when new vulnerability knowledge changes what it says, and only then', async () => {
+    const context = { config, runId: 'run-1', kilnVersion: 'test' };
+    let knowledge = 'k1';
+    let statuses: Record<string, string> = { 'CVE-2023-45853': 'zlib: affected', 'CVE-2024-0001': 'curl: affected' };
+    const attested: AttestScanRequest[] = [];
+    const base = ports();
+    const scanning: FactoryPorts = {
+      ...base,
+      scanner: { knowledge: () => Promise.resolve(knowledge), scan: async (request) => ({ ...(await base.scanner!.scan(request)), knowledge, statuses }) },
+      publisher: { ...base.publisher!, attestScan: (request) => (attested.push(request), Promise.resolve({ attestations: 2 })) },
+    };
+    const state = fileStateStore(join(dir, 'state'));
+    await applyPlan(plan([imageStep('curl', [], ['first-build'])]), context, scanning);
+    const digest = 'sha256:curl-7.88.1-r0-1.2.13-r0';
+    expect((await state.read()).images.curl).toMatchObject({ digest, scannedWith: 'k1', statuses });
+
+    // An advisory says CVE-2024-0001 does not affect curl: new knowledge, the same packages and digest.
+    knowledge = 'k2';
+    open.curl = ['CVE-2023-45853'];
+    statuses = { ...statuses, 'CVE-2024-0001': 'curl: not_affected (component_not_present)' };
+    const [again] = await applyPlan(plan([imageStep('curl', [], ['advisories'])]), { ...context, runId: 'run-2' }, scanning);
+    expect(again).toMatchObject({ status: 'reattested', detail: { digest, vulnerabilities: ['CVE-2024-0001'] } });
+    expect(published).toHaveLength(1);
+    expect(attested).toMatchObject([{ image: 'curl', registry: '127.0.0.1:5000', repository: 'kiln/curl', digest, scan: { openvex: {} } }]);
+    const entries = await history.history('kiln/curl');
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toMatchObject({ digest, previousDigest: digest, runId: 'run-2', reattested: true, reasons: [{ kind: 'advisory', id: 'CVE-2024-0001' }], cves: { fixed: ['CVE-2024-0001'], introduced: [] } });
+    expect((await state.read()).images.curl).toMatchObject({ digest, scannedWith: 'k2', cves: ['CVE-2023-45853'], statuses });
+
+    // Newer knowledge that says the same: the scan is noted, nothing attested, no history entry.
+    knowledge = 'k3';
+    const [same] = await applyPlan(plan([imageStep('curl', [], ['advisories'])]), { ...context, runId: 'run-3' }, scanning);
+    expect(same!.status).toBe('unchanged');
+    expect(attested).toHaveLength(1);
+    expect(await history.history('kiln/curl')).toHaveLength(2);
+    expect((await state.read()).images.curl!.scannedWith).toBe('k3');
   });
 
   it('a failed package build skips what waits for it and nothing else', async () => {

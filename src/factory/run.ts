@@ -22,7 +22,7 @@ import type { HistoryPackage, HistoryReason, ImageHistoryEntry, SeverityCounts }
 import { planFactoryRun } from './format/run-plan.ts';
 import type { FactoryPlan, FactoryStep, PlanUpdateInput } from './format/run-plan.ts';
 import type { ImageState } from './format/state.ts';
-import { imageTags, mainPackageOf } from './format/tags.ts';
+import { imageRepository, imageTags, mainPackageOf } from './format/tags.ts';
 import type { RecipeCommitter } from './git-commit.ts';
 import type { ImageHistoryStore } from './history-store.ts';
 import type { ImagePublisher } from './publish-image.ts';
@@ -57,9 +57,26 @@ export interface ImageBuilderPort {
   build(request: { image: string; file: string }, log: (line: string) => void): Promise<{ result: BuildImageResult; installed: LockedPackage[]; listed: string[]; configBytes: Uint8Array; reproducible?: ReproducibleFacts; configChecksum?: string }>;
 }
 
+/** What one scan of an image found. */
+export interface ImageScan {
+  /** Open vulnerability ids, sorted. */
+  ids: string[];
+  open: SeverityCounts;
+  /** The scan result predicate (cosign's vuln/v1) and the OpenVEX document, as attested. */
+  vuln: Record<string, unknown>;
+  openvex: Record<string, unknown>;
+  /** The knowledge the scan used (as `knowledge()` said it), when the scanner can tell. */
+  knowledge?: string;
+  /** What the OpenVEX says of each vulnerability: a change here is worth a new attestation. */
+  statuses?: Record<string, string>;
+}
+
 /** Port: scans a built image against the local vulnerability index. */
 export interface ImageScannerPort {
-  scan(request: { image: string; result: BuildImageResult }): Promise<{ ids: string[]; open: SeverityCounts; vuln: Record<string, unknown>; openvex: Record<string, unknown> }>;
+  scan(request: { image: string; result: BuildImageResult }): Promise<ImageScan>;
+  /** Identity of the knowledge scans use now (the feeds and their contents, Kiln's advisories among
+   *  them): published images last scanned with other knowledge are scanned again. */
+  knowledge?(): Promise<string>;
 }
 
 /** One step's log (STATE/runs/RUN/STEP.log). */
@@ -107,7 +124,7 @@ export interface FactoryStepContext {
 export interface StepOutcome {
   id: string;
   kind: FactoryStep['kind'];
-  status: 'done' | 'up-to-date' | 'unchanged' | 'built' | 'published' | 'failed' | 'skipped';
+  status: 'done' | 'up-to-date' | 'unchanged' | 'built' | 'published' | 'reattested' | 'failed' | 'skipped';
   detail?: Record<string, unknown>;
   error?: { code: string; message: string };
   blockedBy?: string[];
@@ -282,7 +299,8 @@ async function planRun(context: FactoryStepContext, ports: FactoryPorts, now: Da
   const indexSha256 = (await pathExists(index)) ? sha256(await readFile(index)) : '';
   ports.onProgress?.({ phase: 'plan' });
   const state = await ports.state.read();
-  const plan = planFactoryRun({ runId: context.runId, date: utcDate(now), recipes, updates, images, indexSha256, state }, sha256);
+  const knowledge = await ports.scanner?.knowledge?.();
+  const plan = planFactoryRun({ runId: context.runId, date: utcDate(now), recipes, updates, images, indexSha256, ...(knowledge !== undefined ? { knowledge } : {}), state }, sha256);
   return { plan, updates: outcomes, warnings };
 }
 
@@ -426,7 +444,8 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
   const locked = await ports.images.lock({ image: step.image, file: step.file });
   const lock = locked.map(lockLine).sort();
   const isPublished = !step.publish || previous?.digest !== undefined;
-  if (previous && previous.configSha256 === step.configSha256 && previous.lock.join('\n') === lock.join('\n') && isPublished) return { status: 'up-to-date' };
+  const rescan = step.triggers.includes('advisories');
+  if (previous && previous.configSha256 === step.configSha256 && previous.lock.join('\n') === lock.join('\n') && isPublished && !rescan) return { status: 'up-to-date' };
 
   const startedOn = now();
   const built = await ports.images.build({ image: step.image, file: step.file }, (line) => log.write(line));
@@ -435,14 +454,18 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
   const packages: HistoryPackage[] = built.installed.map((pkg) => ({ name: pkg.name, version: pkg.version })).sort(byName);
   const origins = [...new Set(built.installed.map((pkg) => pkg.origin))].sort();
   const base: Omit<ImageState, 'digest' | 'cves' | 'tags'> = { configSha256: step.configSha256, lock: built.installed.map(lockLine).sort(), origins, packages, builtDigest: digest };
+  if (previous?.digest === digest && rescan && ports.scanner && step.publish && ports.publisher?.attestScan && config.registry) {
+    return reattestStep(step, context, ports, log, { previous, base, built: built.result, now });
+  }
   if (previous?.digest === digest || (!step.publish && previous?.builtDigest === digest)) {
     // Reproducible: the same inputs gave the same digest; nothing to publish.
     await ports.state.update((next) => void (next.images[step.image] = { ...previous, ...base }));
     return { status: 'unchanged', detail: { digest } };
   }
   const scan = ports.scanner ? await ports.scanner.scan({ image: step.image, result: built.result }) : undefined;
+  const scanned = scanState(scan);
   if (!step.publish || !ports.publisher || !config.registry) {
-    await ports.state.update((next) => void (next.images[step.image] = { ...base, cves: scan?.ids ?? [], tags: [], ...(previous?.digest ? { digest: previous.digest } : {}) }));
+    await ports.state.update((next) => void (next.images[step.image] = { ...base, cves: scan?.ids ?? [], ...scanned, tags: [], ...(previous?.digest ? { digest: previous.digest } : {}) }));
     return { status: 'built', detail: { digest } };
   }
   const main = mainPackageOf({ name: step.image, ...(config.images[step.image]?.mainPackage ? { configured: config.images[step.image]!.mainPackage! } : {}), listed: built.listed, installed: packages });
@@ -490,6 +513,59 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
     ...(`${namespace ? `${namespace}/` : ''}${step.image}` !== tags.repository ? { repository: tags.repository } : {}),
   };
   await ports.history.append(entry);
-  await ports.state.update((next) => void (next.images[step.image] = { ...base, digest, cves: scan?.ids ?? [], tags: published.tags, repository: published.repository }));
+  await ports.state.update((next) => void (next.images[step.image] = { ...base, digest, cves: scan?.ids ?? [], ...scanned, tags: published.tags, repository: published.repository }));
   return { status: 'published', detail: { image: step.image, digest, repository: published.repository, tags: published.tags } };
+}
+
+/** The state fields a scan sets. */
+function scanState(scan: ImageScan | undefined): Pick<ImageState, 'scannedWith' | 'statuses'> {
+  return { ...(scan?.knowledge !== undefined ? { scannedWith: scan.knowledge } : {}), ...(scan?.statuses ? { statuses: scan.statuses } : {}) };
+}
+
+/** A published image whose digest did not change, scanned again because the vulnerability knowledge
+ *  did: when the open vulnerabilities or the OpenVEX statuses differ from the last scan, a new scan
+ *  result and OpenVEX are attested to the same digest and the history records which vulnerabilities
+ *  changed; otherwise only the state notes the scan. */
+async function reattestStep(
+  step: Extract<FactoryStep, { kind: 'image' }>,
+  context: FactoryStepContext,
+  ports: FactoryPorts,
+  log: StepLog,
+  found: { previous: ImageState; base: Omit<ImageState, 'digest' | 'cves' | 'tags'>; built: BuildImageResult; now: () => Date },
+): Promise<StepResult> {
+  const { previous, base } = found;
+  const digest = previous.digest!;
+  const scan = await ports.scanner!.scan({ image: step.image, result: found.built });
+  const statuses = scan.statuses ?? {};
+  const before = previous.statuses ?? {};
+  const changed = [...new Set([...Object.keys(statuses), ...Object.keys(before), ...scan.ids, ...previous.cves])].filter((id) => statuses[id] !== before[id] || scan.ids.includes(id) !== previous.cves.includes(id)).sort();
+  const next: ImageState = { ...previous, ...base, digest, cves: scan.ids, ...scanState(scan) };
+  if (changed.length === 0) {
+    await ports.state.update((state) => void (state.images[step.image] = next));
+    log.write(`${step.image}: scanned again with new vulnerability knowledge; nothing it says changed`);
+    return { status: 'unchanged', detail: { digest } };
+  }
+  const registry = context.config.registry!;
+  const slash = registry.indexOf('/');
+  const host = slash < 0 ? registry : registry.slice(0, slash);
+  const namespace = slash < 0 ? '' : registry.slice(slash + 1);
+  const repository = imageRepository(step.image, namespace);
+  await ports.publisher!.attestScan!({ image: step.image, registry: host, repository, digest, scan: { vuln: scan.vuln, openvex: scan.openvex }, now: found.now() });
+  log.write(`${step.image}: attested a new scan result and OpenVEX to ${digest} (${changed.join(', ')})`);
+  const entry: ImageHistoryEntry = {
+    image: `${namespace ? `${namespace}/` : ''}${step.image}`,
+    digest,
+    previousDigest: digest,
+    tags: previous.tags,
+    publishedAt: found.now().toISOString(),
+    runId: context.runId,
+    reasons: changed.map((id) => ({ kind: 'advisory', id })),
+    packages: diffPackages(previous.packages, previous.packages),
+    cves: diffCves(previous.cves, scan.ids, scan.open),
+    ...(`${namespace ? `${namespace}/` : ''}${step.image}` !== repository ? { repository } : {}),
+    reattested: true,
+  };
+  await ports.history.append(entry);
+  await ports.state.update((state) => void (state.images[step.image] = next));
+  return { status: 'reattested', detail: { image: step.image, digest, repository: `${host}/${repository}`, vulnerabilities: changed } };
 }

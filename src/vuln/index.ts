@@ -42,7 +42,7 @@ export { advisoryFileSchema, advisoryRecords, currentEvent, parseAdvisoryFile, V
 export type { Advisory, AdvisoryEvent, AdvisoryFile, VexJustification } from './format/advisory.ts';
 export { loadAdvisoryDirectory, summarizeAdvisories } from './advisories.ts';
 export type { AdvisoryDirectory, AdvisorySummary } from './advisories.ts';
-export { findingPurl, formatOpenVex } from './format/openvex.ts';
+export { findingPurl, formatOpenVex, vexStatuses } from './format/openvex.ts';
 export { formatCsafVex } from './format/csaf-vex.ts';
 export type { CsafOptions } from './format/csaf-vex.ts';
 export { formatCycloneDxVex } from './format/cyclonedx-vex.ts';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FactoryRunReport, ImageHistoryEntry } from '../../src/factory/index.ts';
 import { makeZlibUpdateArchive, ZLIB_BUMP, ZLIB_BUMP_CVE } from '../fixtures/factory/debian-repo.ts';
-import { freePort, startKiln } from './registry-support.ts';
+import { freePort, root, startKiln } from './registry-support.ts';
 import type { ServerProcess } from './registry-support.ts';
 import { KILN_OS_BUILD_TIMEOUT, prepareFactoryWorkspace } from './kiln-os-support.ts';
 import { KEYLESS_IDENTITY, KEYLESS_ISSUER, KEYLESS_TOKEN, keylessToken, startSigstoreStandIn } from './sigstore-support.ts';
@@ -338,6 +338,43 @@ describe('kiln factory run', () => {
     } finally {
       await sigstore.close();
     }
+  }, 10 * 60_000);
+
+  it('re-attests the images a new Kiln advisory speaks to: same digests, a new scan result and OpenVEX, a history entry naming the advisory; the next run does nothing', async () => {
+    await writeConfig('updates:\n  debian:\n    apt: false\n');
+    // zlib's CVE-2023-45853 (minizip) is matched by NVD's CPE; an advisory says Kiln OS's zlib is not affected.
+    const created = await kiln(['advisory', 'create', 'zlib', 'CVE-2023-45853', '--type', 'not-affected', '--justification', 'vulnerable_code_not_present', '--impact', 'minizip is not built', '--timestamp', '2026-01-02T00:00:00Z', '--dir', join(work, 'advisories')]);
+    expect(created.code, created.stderr).toBe(0);
+    const feeds = join(work, 'feeds-with-advisories.yaml');
+    await writeFile(feeds, `feeds:\n  - { name: test-nvd-zlib, type: nvd, path: ${join(root, 'test', 'fixtures', 'factory', 'nvd-zlib.json')} }\n  - { name: kiln, type: advisories, path: ${join(work, 'advisories')}, ecosystem: kiln }\n`);
+    const updated = await kiln(['vuln', 'db', 'update', '--config', feeds, '--db-dir', join(work, 'vuln')]);
+    expect(updated.code, updated.stderr).toBe(0);
+    const before = await history('kiln/curl');
+
+    const { code, report, stderr } = await factory();
+    expect(code, stderr).toBe(0);
+    expect(report.published).toEqual([]);
+    // Every published image is scanned again; those holding zlib say something new.
+    const statuses = Object.fromEntries(report.steps.map((step) => [step.id, step.status]));
+    expect(Object.keys(statuses).sort()).toEqual(first.published.map((entry) => `image:${entry.image}`).sort());
+    expect(Object.entries(statuses).filter(([, status]) => status === 'reattested').map(([id]) => id).sort()).toEqual(['image:curl', 'image:curl-dev', 'image:nginx', 'image:nginx-dev']);
+    expect(Object.values(statuses).filter((status) => status !== 'reattested').every((status) => status === 'unchanged')).toBe(true);
+
+    const after = await history('kiln/curl');
+    expect(after).toHaveLength(before.length + 1);
+    const entry = after.at(-1)!;
+    expect(entry).toMatchObject({ digest: before.at(-1)!.digest, previousDigest: before.at(-1)!.digest, reattested: true, reasons: [{ kind: 'advisory', id: 'CVE-2023-45853' }], cves: { fixed: ['CVE-2023-45853'], introduced: [], open: { critical: 0 } } });
+    // The registry holds an OpenVEX statement, signed with the factory's key, saying so.
+    const vex = await kiln(['verify-attestation', '--key', join(work, 'cosign.pub'), '--type', 'openvex', '--json', `${host}/kiln/curl@${entry.digest}`]);
+    expect(vex.code, vex.stderr).toBe(0);
+    const statements = (JSON.parse(vex.stdout) as { verified: { attestations: { statement: { predicate: { statements: { vulnerability: { name: string }; status: string; justification?: string }[] } } }[] }[] }).verified[0]!.attestations.flatMap((attestation) => attestation.statement.predicate.statements);
+    expect(statements).toContainEqual(expect.objectContaining({ vulnerability: expect.objectContaining({ name: 'CVE-2023-45853' }), status: 'not_affected', justification: 'vulnerable_code_not_present' }));
+    const text = await kiln(['factory', 'history', '--config', join(work, 'factory.yaml'), 'curl']);
+    expect(text.stdout).toContain('why: new advisories, same digest (scan result and OpenVEX attested again): CVE-2023-45853');
+
+    const again = await factory();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.report.steps).toEqual([]);
   }, 10 * 60_000);
 
   it('fails the publish of an image the registry refuses, with the registry\'s error, and leaves its history unchanged', async () => {

@@ -116,6 +116,9 @@ describe('image view', () => {
     expect(views[0]!.packageChanges).toEqual(['curl 1 → 2']);
     expect(views[1]!.packageChanges).toEqual(['+ curl 1']);
     expect(views[0]!.cvesFixed).toEqual(['CVE-9']);
+    // The same digest attested again after new advisories says so first.
+    const again = historyViews([{ image: 'kiln/curl', digest: d(2), previousDigest: d(2), tags: ['latest'], publishedAt: '2026-01-03T00:00:00Z', runId: 'r3', reasons: [{ kind: 'advisory', id: 'CVE-10' }], packages: { added: [], removed: [], upgraded: [] }, cves: { fixed: ['CVE-10'], introduced: [], open: emptyTally() }, reattested: true }]);
+    expect(again[0]!.reasons).toEqual(['same digest: a new scan result and OpenVEX attested', 'advisory CVE-10']);
   });
 
   it('lays out one chart point per counted digest, in time order, inside the plot', () => {

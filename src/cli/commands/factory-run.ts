@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ import { OS_IMAGE_REGISTRY } from '../../os/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
 import { keylessSigner, keySigner, SignError } from '../../sign/index.ts';
 import type { ImageSigner } from '../../sign/index.ts';
-import { formatOpenVex, readScanTarget, scanContents, SqliteVulnIndex } from '../../vuln/index.ts';
+import { formatOpenVex, readScanTarget, scanContents, SqliteVulnIndex, vexStatuses } from '../../vuln/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
 import { buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
@@ -131,13 +132,25 @@ function imageBuilder(config: FactoryConfig, quiet: CliContext): ImageBuilderPor
 
 /** Scans a built image (written to a temporary OCI layout) against the local vulnerability index. */
 function imageScanner(path: string, version: string): ImageScannerPort {
+  // The feeds' contents (Kiln's advisories are one of them) and the matcher's version.
+  const knowledge = async () => {
+    const index = new SqliteVulnIndex(path, { readonly: true });
+    try {
+      const feeds = index.feeds().map((feed) => `${feed.name} ${feed.type} ${feed.sha256}`).sort();
+      return createHash('sha256').update([`kiln ${version}`, ...feeds].join('\n')).digest('hex');
+    } finally {
+      index.close();
+    }
+  };
   return {
+    knowledge,
     async scan(request) {
       const work = await mkdtemp(join(tmpdir(), 'kiln-factory-scan-'));
       const index = new SqliteVulnIndex(path, { readonly: true });
       try {
         const startedOn = new Date();
         await writeOciLayout(join(work, 'layout'), request.result.index, { refName: 'latest', overwrite: false });
+        const used = await knowledge();
         const report = scanContents(await readScanTarget(join(work, 'layout'), { name: request.image }), index);
         const open = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
         for (const finding of report.findings) {
@@ -151,6 +164,8 @@ function imageScanner(path: string, version: string): ImageScannerPort {
           open,
           vuln: { invocation: { uri: 'https://kiln.dev/factory', parameters: [] }, scanner: { uri: 'https://kiln.dev/scan', version, db: { uri: `file://${path}`, version: report.feeds.map((feed) => `${feed.name}@${feed.updatedAt}`).join(',') }, result: report }, metadata: { scanStartedOn: startedOn.toISOString(), scanFinishedOn: finishedOn.toISOString() } },
           openvex: formatOpenVex(report, { author: 'Kiln factory', timestamp: finishedOn }),
+          knowledge: used,
+          statuses: vexStatuses(report),
         };
       } finally {
         index.close();

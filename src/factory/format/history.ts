@@ -64,6 +64,9 @@ export interface ImageHistoryEntry {
   reasons: HistoryReason[];
   packages: PackageDiff;
   cves: CveDiff;
+  /** The digest was already published: this run attached a new scan result and OpenVEX to it,
+   *  because what is known of its vulnerabilities changed. */
+  reattested?: true;
 }
 
 /** Reads the factory's history; the web catalog and the CLI depend on this, not on its storage. */

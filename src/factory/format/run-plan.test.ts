@@ -52,6 +52,21 @@ describe('planFactoryRun', () => {
     expect(plan.steps[2]).toMatchObject({ dependsOn: ['package:zlib'], reasons: [{ kind: 'dependency', of: ['zlib'] }] });
   });
 
+  it('scans a published image again when the vulnerability knowledge differs from its last scan\'s, waiting for no package', () => {
+    const input = { ...settled(), knowledge: 'k2' };
+    input.state.images.curl = { ...input.state.images.curl!, scannedWith: 'k1' };
+    input.state.images.jq = { ...input.state.images.jq!, scannedWith: 'k2' };
+    const plan = planFactoryRun(input, hash);
+    expect(plan.steps.map((step) => [step.id, step.dependsOn])).toEqual([['image:curl', []]]);
+    expect(plan.steps[0]).toMatchObject({ triggers: ['advisories'] });
+    // The knowledge is part of the step's key: other knowledge, another job.
+    expect(planFactoryRun({ ...input, knowledge: 'k3' }, hash).steps[0]!.key).not.toBe(plan.steps[0]!.key);
+    // Without a scanner there is no knowledge to compare, and an image never published has nothing to re-attest.
+    expect(planFactoryRun({ ...input, knowledge: undefined } as FactoryPlanInput, hash).steps).toEqual([]);
+    delete (input.state.images.curl as { digest?: string }).digest;
+    expect(planFactoryRun(input, hash).steps[0]).toMatchObject({ id: 'image:curl', triggers: ['retry'] });
+  });
+
   it('looks at an image again when its configuration or the index changed, or its last publish failed', () => {
     const input = settled();
     input.images = [{ ...image('curl'), configSha256: 'edited' }, image('jq')];

@@ -46,6 +46,9 @@ export interface FactoryPlanInput {
   images: PlanImageInput[];
   /** sha256 of the repository index now; images are re-locked when it differs from the state's. */
   indexSha256: string;
+  /** Identity of the vulnerability knowledge scans use now (feeds and contents, advisories among
+   *  them); a published image last scanned with other knowledge is scanned again. */
+  knowledge?: string;
   state: FactoryState;
 }
 
@@ -67,7 +70,7 @@ export type FactoryStep =
       publish: boolean;
       date: string;
       /** Why the image is looked at again (the package and CVE diffs after the build say what changed). */
-      triggers: ('first-build' | 'config' | 'packages' | 'index' | 'retry')[];
+      triggers: ('first-build' | 'config' | 'packages' | 'index' | 'retry' | 'advisories')[];
       /** Updates of recipes whose packages the image held, for the history's reasons. */
       updates: { recipe: string; from: string; to: string; fromApk: string; toApk: string; cves: string[] }[];
     };
@@ -152,6 +155,8 @@ export function planFactoryRun(input: FactoryPlanInput, hash: (text: string) => 
       if (dependsOn.length > 0) triggers.push('packages');
       if (indexChanged) triggers.push('index');
       if (image.publish && !previous.digest) triggers.push('retry');
+      // New advisories or feed contents can change what is open and what the OpenVEX says, not the digest.
+      if (input.knowledge !== undefined && previous.digest && previous.scannedWith !== input.knowledge) triggers.push('advisories');
       if (triggers.includes('config') || triggers.includes('index')) dependsOn = order.map((name) => `package:${name}`);
     }
     if (triggers.length === 0) continue;
@@ -159,7 +164,7 @@ export function planFactoryRun(input: FactoryPlanInput, hash: (text: string) => 
     const imageUpdates = input.updates
       .filter((update) => held.has(update.recipe) || !previous)
       .map((update) => ({ recipe: update.recipe, from: update.from, to: update.to, fromApk: update.fromApk, toApk: update.fullVersion, cves: update.cves }));
-    const key = hash(JSON.stringify({ kind: 'image', image: image.name, config: image.configSha256, deps: dependsOn.map((id) => stepKeys.get(id)), index: input.indexSha256, date: input.date }));
+    const key = hash(JSON.stringify({ kind: 'image', image: image.name, config: image.configSha256, deps: dependsOn.map((id) => stepKeys.get(id)), index: input.indexSha256, date: input.date, ...(triggers.includes('advisories') ? { knowledge: input.knowledge } : {}) }));
     steps.push({ kind: 'image', id: `image:${image.name}`, key, dependsOn, image: image.name, file: image.file, configSha256: image.configSha256, publish: image.publish, date: input.date, triggers, updates: imageUpdates });
   }
   return { runId: input.runId, date: input.date, indexSha256: input.indexSha256, baseline, steps };

@@ -16,6 +16,10 @@ export interface ImageState {
   builtDigest: string;
   /** Open vulnerability ids at the last scan. */
   cves: string[];
+  /** The vulnerability knowledge of the last scan (see ImageScannerPort.knowledge). */
+  scannedWith?: string;
+  /** What the last scan's OpenVEX said of each vulnerability (status, with the justification when not affected). */
+  statuses?: Record<string, string>;
   tags: string[];
   repository?: string;
 }

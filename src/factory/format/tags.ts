@@ -15,19 +15,23 @@ export function isDevImage(name: string): boolean {
   return name.endsWith('-dev') && name.length > 4;
 }
 
+/** The registry repository of a catalog image under `namespace` (`-dev` images share their base's). */
+export function imageRepository(name: string, namespace: string): string {
+  const base = isDevImage(name) ? name.slice(0, -4) : name;
+  return namespace ? `${namespace}/${base}` : base;
+}
+
 /** Tags of an image whose main package has the apk version `fullVersion` (`1.2.13-r1`), published on
  *  `date` (`YYYYMMDD`, UTC). */
 export function imageTags(options: { name: string; namespace: string; fullVersion: string; date: string }): ImageTags {
-  const dev = isDevImage(options.name);
-  const base = dev ? options.name.slice(0, -4) : options.name;
-  const suffix = dev ? '-dev' : '';
+  const suffix = isDevImage(options.name) ? '-dev' : '';
   const match = /^(.*)-r(\d+)$/.exec(options.fullVersion);
   const version = match ? match[1]! : options.fullVersion;
   const release = match ? `${version}-r${match[2]!}` : `${version}-r0`;
   // Tags allow [A-Za-z0-9_.-]; apk versions may carry other characters (`_p1` is fine, `~` is not).
   const clean = (tag: string) => tag.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128);
   return {
-    repository: options.namespace ? `${options.namespace}/${base}` : base,
+    repository: imageRepository(options.name, options.namespace),
     moving: [`latest${suffix}`, clean(`${version}${suffix}`), clean(`${release}${suffix}`)],
     dated: clean(`${version}-${options.date}${suffix}`),
   };

@@ -7,7 +7,7 @@ import { matchPackages } from '../matcher.ts';
 import { scanContents } from '../scan.ts';
 import type { VulnIndex } from '../port.ts';
 import { advisoryRecords, parseAdvisoryFile } from './advisory.ts';
-import { formatOpenVex } from './openvex.ts';
+import { formatOpenVex, vexStatuses } from './openvex.ts';
 import type { AffectedRecord } from './model.ts';
 
 const schemaPath = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'schemas', 'openvex', 'openvex_json_schema.json');
@@ -97,5 +97,13 @@ describe('OpenVEX output', () => {
       ['CVE-2099-4003', 'not_affected', undefined, 'false positive: the CPE names another product'],
     ]);
     expect((statements[0]!.products as Array<{ '@id': string }>)[0]!['@id']).toBe('pkg:apk/wolfi/libssl3@3.0.8-r0');
+    // The same verdicts, one line per vulnerability, without the document's time.
+    expect(vexStatuses(report)).toEqual({
+      'CVE-2099-4001': 'libssl3: affected (fixed in 3.0.8-r1)',
+      'CVE-2099-4002': 'libssl3: not_affected (vulnerable_code_not_present: the affected engine is not built)',
+      'CVE-2099-4003': 'libssl3: not_affected (false positive: the CPE names another product)',
+      'CVE-2099-4004': 'libssl3: affected',
+      'CVE-2099-4005': 'libssl3: affected',
+    });
   });
 });

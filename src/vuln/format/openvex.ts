@@ -72,3 +72,15 @@ export function formatOpenVex(reports: ScanReport | readonly ScanReport[], optio
     statements,
   };
 }
+
+/** What a scan report says of each vulnerability, one line per id (its packages' `affected` with the
+ *  fix known, or `not_affected` with why): two reports that say the same give the same map, whenever
+ *  they were made, so a change in it is a change worth a new OpenVEX document. */
+export function vexStatuses(report: ScanReport): Record<string, string> {
+  const byId = new Map<string, Set<string>>();
+  const add = (id: string, line: string) => (byId.get(id) ?? byId.set(id, new Set()).get(id)!).add(line);
+  for (const finding of report.findings) add(finding.id, `${finding.package}: affected${finding.fixedVersion ? ` (fixed in ${finding.fixedVersion})` : ''}`);
+  for (const finding of report.suppressed) add(finding.id, `${finding.package}: not_affected (${suppression(finding).reason})`);
+  return Object.fromEntries([...byId.keys()].sort().map((id) => [id, [...byId.get(id)!].sort().join('; ')]));
+}
+
