@@ -16,5 +16,5 @@ export { planGc } from './gc-plan.ts';
 export type { GcPlan, GcPlanOptions, GcSnapshot, RetentionRule } from './gc-plan.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
 export type { KeyedLock } from './keyed-mutex.ts';
-export { isValidName, isValidTag, isSupportedDigest } from './format/grammar.ts';
+export { isValidName, isValidTag } from './format/grammar.ts';
 export { repositoryGlob, tagGlob } from './format/patterns.ts';

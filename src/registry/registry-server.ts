@@ -11,7 +11,7 @@ import type { BlobStore } from '../storage/index.ts';
 import type { AccessController, AccessRequest, Principal } from './access.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryErrorCode } from './errors.ts';
-import { isSupportedDigest, isValidName, isValidTag } from './format/grammar.ts';
+import { isValidName, isValidTag } from './format/grammar.ts';
 import { parseByteRange, parseChunkRange } from './format/ranges.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { KeyedLock } from './keyed-mutex.ts';
@@ -20,7 +20,7 @@ import { PullThroughCache } from './pull-through.ts';
 import type { PullThroughRule } from './pull-through.ts';
 import { ImmutableTags } from './tag-policy.ts';
 import type { ImmutableTagRule } from './tag-policy.ts';
-import { ManifestProblem, MediaTypes, parseManifest } from '../oci/index.ts';
+import { isRegisteredDigest, ManifestProblem, MediaTypes, parseManifest } from '../oci/index.ts';
 
 /** Settings of the registry's HTTP behaviour (from the config file). */
 export interface RegistrySettings {
@@ -327,7 +327,7 @@ export class RegistryServer {
     const { metadata } = this.#deps;
     let digest: Digest | undefined;
     if (reference.includes(':')) {
-      if (!isSupportedDigest(reference)) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not a supported digest`, { detail: { digest: reference } });
+      if (!isRegisteredDigest(reference)) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not a supported digest`, { detail: { digest: reference } });
       digest = reference;
     } else {
       if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
@@ -361,7 +361,7 @@ export class RegistryServer {
     if (method === 'GET' || method === 'HEAD') {
       this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
       const rule = this.#mirror?.ruleFor(name);
-      if (rule && (isValidTag(reference) || isSupportedDigest(reference))) await this.#mirror!.refresh(rule, name, reference);
+      if (rule && (isValidTag(reference) || isRegisteredDigest(reference))) await this.#mirror!.refresh(rule, name, reference);
       const record = await this.#resolveReference(name, reference);
       res.setHeader('Docker-Content-Digest', record.digest);
       res.setHeader('ETag', `"${record.digest}"`);
@@ -400,7 +400,7 @@ export class RegistryServer {
     this.#refuseMirrored(name, 'pushing');
     const isDigestRef = reference.includes(':');
     if (isDigestRef) {
-      if (!DIGEST_GRAMMAR.test(reference) || !isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
+      if (!DIGEST_GRAMMAR.test(reference) || !isRegisteredDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
     } else if (!isValidTag(reference)) {
       throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
     }
@@ -458,7 +458,7 @@ export class RegistryServer {
     this.#refuseMirrored(name, 'deleting');
     const { metadata } = this.#deps;
     if (reference.includes(':')) {
-      if (!isSupportedDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
+      if (!isRegisteredDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
       // Deleting a manifest removes its tags: refused while an immutable tag points at it.
       if (!this.#immutable.isEmpty) {
         const held = await this.#immutableTagOf(name, reference);
@@ -501,7 +501,7 @@ export class RegistryServer {
       this.#authorize(exchange, [{ repository: name, actions: ['delete'] }]);
       if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
       this.#refuseMirrored(name, 'deleting');
-      if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText)}`, { detail: { digest: digestText } });
+      if (!isRegisteredDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText)}`, { detail: { digest: digestText } });
       if (!(await this.#deps.metadata.unlinkBlob(name, digestText))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} is not in ${name}`, { detail: { digest: digestText } });
       res.statusCode = 202;
       res.setHeader('Content-Length', 0);
@@ -510,7 +510,7 @@ export class RegistryServer {
     }
     if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, 'GET, HEAD, DELETE');
     this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
-    if (!isSupportedDigest(digestText)) {
+    if (!isRegisteredDigest(digestText)) {
       throw new RegistryError(DIGEST_GRAMMAR.test(digestText) ? 'BLOB_UNKNOWN' : 'DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
     }
     const digest = digestText;
@@ -602,7 +602,7 @@ export class RegistryServer {
    *  caller may pull — so a mount never reveals a blob the caller could not read. False: open a normal
    *  upload session instead (202), as the spec asks. */
   async #tryMount(exchange: Exchange, name: string, mount: string, from: string | null): Promise<boolean> {
-    if (!isSupportedDigest(mount)) return false;
+    if (!isRegisteredDigest(mount)) return false;
     let sources: string[];
     if (from !== null) {
       if (!isValidName(from, this.#deps.settings.maxNameLength) || !this.#mayPull(exchange.principal, from)) return false;
@@ -772,7 +772,7 @@ export class RegistryServer {
    *  entry, which stays valid when that entry is deleted between the two requests. */
   async #onReferrers(exchange: Exchange, name: string, digestText: string): Promise<void> {
     this.#authorize(exchange, [{ repository: name, actions: ['pull'] }]);
-    if (!isSupportedDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
+    if (!isRegisteredDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText.slice(0, 200))}`, { detail: { digest: digestText.slice(0, 200) } });
     const { url } = exchange;
     const { limit, last, requested } = this.#page(url);
     let after: { createdAt: number; digest: string } | undefined;
@@ -878,7 +878,7 @@ function requestIdOf(req: IncomingMessage): string {
 }
 
 function checkUploadDigest(value: string): Digest {
-  if (!isSupportedDigest(value)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(value.slice(0, 200))} (sha256 and sha512 are supported)`, { detail: { digest: value.slice(0, 200) } });
+  if (!isRegisteredDigest(value)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(value.slice(0, 200))} (sha256 and sha512 are supported)`, { detail: { digest: value.slice(0, 200) } });
   return value;
 }
 

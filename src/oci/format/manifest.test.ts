@@ -56,5 +56,7 @@ describe('isRegisteredDigest', () => {
     expect(isRegisteredDigest(`sha512:${'c'.repeat(128)}`)).toBe(true);
     expect(isRegisteredDigest(`sha384:${'c'.repeat(96)}`)).toBe(false);
     expect(isRegisteredDigest(`sha256:${'a'.repeat(63)}`)).toBe(false);
+    // The registry serves these and no others: upper-case hex, other algorithms, wrong lengths, no hex.
+    for (const digest of [`sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `sha512:${'0'.repeat(64)}`, 'sha256:']) expect(isRegisteredDigest(digest)).toBe(false);
   });
 });
