@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -77,6 +78,12 @@ describe('updateFeeds with local files and directories', () => {
     const bad = parseFeedConfig(`feeds: [{name: bad, type: secdb, path: bad.json}]`, join(work, 'f.yaml'));
     await expect(updateFeeds({ feeds: bad, index, fetcher, cacheDir: join(work, 'cache'), now, logger: silentLogger })).rejects.toMatchObject({ code: 'VULN_FEED_INVALID' });
     expect(index.feeds()).toEqual([]);
+  });
+
+  it('refuses to open for reading an index that does not exist, naming it, and creates nothing', () => {
+    const path = join(work, 'absent', 'vuln.sqlite');
+    expect(() => new SqliteVulnIndex(path, { readonly: true })).toThrow(expect.objectContaining({ code: 'VULN_DB_MISSING', message: expect.stringContaining(path) }));
+    expect(existsSync(join(work, 'absent'))).toBe(false);
   });
 });
 

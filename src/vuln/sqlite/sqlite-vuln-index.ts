@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AffectedRecord, CpeRange, EpssEntry, KevEntry, ParsedFeed, VulnerabilityInfo } from '../format/model.ts';
 import type { FeedState, VulnIndex } from '../port.ts';
+import { VulnError } from '../errors.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -86,6 +87,7 @@ export class SqliteVulnIndex implements VulnIndex {
 
   constructor(path: string, options: { readonly?: boolean } = {}) {
     this.path = path;
+    if (options.readonly && !existsSync(path)) throw new VulnError('VULN_DB_MISSING', `${path}: no vulnerability index (run kiln vuln db update --config FILE)`, { detail: { path } });
     if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     if (!options.readonly) {
