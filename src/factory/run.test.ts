@@ -142,6 +142,15 @@ describe('applyPlan', () => {
     expect(attested).toHaveLength(1);
     expect(await history.history('kiln/curl')).toHaveLength(2);
     expect((await state.read()).images.curl!.scannedWith).toBe('k3');
+
+    // A state from before verdicts were kept: the same open set is no change, whatever the statuses say.
+    await state.update((next) => void delete next.images.curl!.statuses);
+    knowledge = 'k4';
+    statuses = { 'CVE-2023-45853': 'zlib: affected (fixed in 1.3)' };
+    const [baseline] = await applyPlan(plan([imageStep('curl', [], ['advisories'])]), { ...context, runId: 'run-4' }, scanning);
+    expect(baseline!.status).toBe('unchanged');
+    expect(attested).toHaveLength(1);
+    expect((await state.read()).images.curl).toMatchObject({ scannedWith: 'k4', statuses });
   });
 
   it('a failed package build skips what waits for it and nothing else', async () => {

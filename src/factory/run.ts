@@ -470,9 +470,7 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
   }
   const main = mainPackageOf({ name: step.image, ...(config.images[step.image]?.mainPackage ? { configured: config.images[step.image]!.mainPackage! } : {}), listed: built.listed, installed: packages });
   if (!main) throw new FactoryError('FACTORY_BUILD_FAILED', `image ${step.image}: no package to take its version from (set images.${step.image}.main-package in ${config.file})`, { detail: { image: step.image } });
-  const slash = config.registry.indexOf('/');
-  const host = slash < 0 ? config.registry : config.registry.slice(0, slash);
-  const namespace = slash < 0 ? '' : config.registry.slice(slash + 1);
+  const { host, namespace } = registryParts(config.registry);
   const tags = imageTags({ name: step.image, namespace, fullVersion: main.version, date: step.date });
   const published = await ports.publisher.publish({
     image: step.image,
@@ -517,6 +515,12 @@ async function imageStep(step: Extract<FactoryStep, { kind: 'image' }>, context:
   return { status: 'published', detail: { image: step.image, digest, repository: published.repository, tags: published.tags } };
 }
 
+/** `registry` of factory.yaml (`HOST[/NAMESPACE]`) as the registry host and the images' namespace. */
+function registryParts(registry: string): { host: string; namespace: string } {
+  const slash = registry.indexOf('/');
+  return slash < 0 ? { host: registry, namespace: '' } : { host: registry.slice(0, slash), namespace: registry.slice(slash + 1) };
+}
+
 /** The state fields a scan sets. */
 function scanState(scan: ImageScan | undefined): Pick<ImageState, 'scannedWith' | 'statuses'> {
   return { ...(scan?.knowledge !== undefined ? { scannedWith: scan.knowledge } : {}), ...(scan?.statuses ? { statuses: scan.statuses } : {}) };
@@ -536,8 +540,9 @@ async function reattestStep(
   const { previous, base } = found;
   const digest = previous.digest!;
   const scan = await ports.scanner!.scan({ image: step.image, result: found.built });
+  // A state written before verdicts were kept has none to compare: only the open set counts then.
   const statuses = scan.statuses ?? {};
-  const before = previous.statuses ?? {};
+  const before = previous.statuses ?? statuses;
   const changed = [...new Set([...Object.keys(statuses), ...Object.keys(before), ...scan.ids, ...previous.cves])].filter((id) => statuses[id] !== before[id] || scan.ids.includes(id) !== previous.cves.includes(id)).sort();
   const next: ImageState = { ...previous, ...base, digest, cves: scan.ids, ...scanState(scan) };
   if (changed.length === 0) {
@@ -545,10 +550,7 @@ async function reattestStep(
     log.write(`${step.image}: scanned again with new vulnerability knowledge; nothing it says changed`);
     return { status: 'unchanged', detail: { digest } };
   }
-  const registry = context.config.registry!;
-  const slash = registry.indexOf('/');
-  const host = slash < 0 ? registry : registry.slice(0, slash);
-  const namespace = slash < 0 ? '' : registry.slice(slash + 1);
+  const { host, namespace } = registryParts(context.config.registry!);
   const repository = imageRepository(step.image, namespace);
   await ports.publisher!.attestScan!({ image: step.image, registry: host, repository, digest, scan: { vuln: scan.vuln, openvex: scan.openvex }, now: found.now() });
   log.write(`${step.image}: attested a new scan result and OpenVEX to ${digest} (${changed.join(', ')})`);

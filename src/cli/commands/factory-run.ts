@@ -133,24 +133,25 @@ function imageBuilder(config: FactoryConfig, quiet: CliContext): ImageBuilderPor
 /** Scans a built image (written to a temporary OCI layout) against the local vulnerability index. */
 function imageScanner(path: string, version: string): ImageScannerPort {
   // The feeds' contents (Kiln's advisories are one of them) and the matcher's version.
-  const knowledge = async () => {
-    const index = new SqliteVulnIndex(path, { readonly: true });
-    try {
-      const feeds = index.feeds().map((feed) => `${feed.name} ${feed.type} ${feed.sha256}`).sort();
-      return createHash('sha256').update([`kiln ${version}`, ...feeds].join('\n')).digest('hex');
-    } finally {
-      index.close();
-    }
+  const knowledgeOf = (index: SqliteVulnIndex) => {
+    const feeds = index.feeds().map((feed) => `${feed.name} ${feed.type} ${feed.sha256}`).sort();
+    return createHash('sha256').update([`kiln ${version}`, ...feeds].join('\n')).digest('hex');
   };
   return {
-    knowledge,
+    async knowledge() {
+      const index = new SqliteVulnIndex(path, { readonly: true });
+      try {
+        return knowledgeOf(index);
+      } finally {
+        index.close();
+      }
+    },
     async scan(request) {
       const work = await mkdtemp(join(tmpdir(), 'kiln-factory-scan-'));
       const index = new SqliteVulnIndex(path, { readonly: true });
       try {
         const startedOn = new Date();
         await writeOciLayout(join(work, 'layout'), request.result.index, { refName: 'latest', overwrite: false });
-        const used = await knowledge();
         const report = scanContents(await readScanTarget(join(work, 'layout'), { name: request.image }), index);
         const open = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
         for (const finding of report.findings) {
@@ -164,7 +165,7 @@ function imageScanner(path: string, version: string): ImageScannerPort {
           open,
           vuln: { invocation: { uri: 'https://kiln.dev/factory', parameters: [] }, scanner: { uri: 'https://kiln.dev/scan', version, db: { uri: `file://${path}`, version: report.feeds.map((feed) => `${feed.name}@${feed.updatedAt}`).join(',') }, result: report }, metadata: { scanStartedOn: startedOn.toISOString(), scanFinishedOn: finishedOn.toISOString() } },
           openvex: formatOpenVex(report, { author: 'Kiln factory', timestamp: finishedOn }),
-          knowledge: used,
+          knowledge: knowledgeOf(index),
           statuses: vexStatuses(report),
         };
       } finally {

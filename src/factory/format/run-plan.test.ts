@@ -63,6 +63,8 @@ describe('planFactoryRun', () => {
     expect(planFactoryRun({ ...input, knowledge: 'k3' }, hash).steps[0]!.key).not.toBe(plan.steps[0]!.key);
     // Without a scanner there is no knowledge to compare, and an image never published has nothing to re-attest.
     expect(planFactoryRun({ ...input, knowledge: undefined } as FactoryPlanInput, hash).steps).toEqual([]);
+    // An image that no longer publishes is not re-attested.
+    expect(planFactoryRun({ ...input, images: [{ ...image('curl'), publish: false }, image('jq')] }, hash).steps).toEqual([]);
     delete (input.state.images.curl as { digest?: string }).digest;
     expect(planFactoryRun(input, hash).steps[0]).toMatchObject({ id: 'image:curl', triggers: ['retry'] });
   });

@@ -156,7 +156,7 @@ export function planFactoryRun(input: FactoryPlanInput, hash: (text: string) => 
       if (indexChanged) triggers.push('index');
       if (image.publish && !previous.digest) triggers.push('retry');
       // New advisories or feed contents can change what is open and what the OpenVEX says, not the digest.
-      if (input.knowledge !== undefined && previous.digest && previous.scannedWith !== input.knowledge) triggers.push('advisories');
+      if (input.knowledge !== undefined && image.publish && previous.digest && previous.scannedWith !== input.knowledge) triggers.push('advisories');
       if (triggers.includes('config') || triggers.includes('index')) dependsOn = order.map((name) => `package:${name}`);
     }
     if (triggers.length === 0) continue;
