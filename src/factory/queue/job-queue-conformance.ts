@@ -163,6 +163,24 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness): 
       expect(await queue.get('test.lease', 'last')).toMatchObject({ state: 'failed', attempts: 1, maxAttempts: 1 });
     }));
 
+    it('reports a job whose lease ran out as queued again (or failed) to readers, without a claim', withQueue(async (queue, open) => {
+      await queue.enqueue({ kind: 'test.lease', key: 'retry', payload: null, leaseSeconds: 1, maxAttempts: 2, retryDelaySeconds: 0 });
+      await queue.enqueue({ kind: 'test.lease', key: 'last', payload: null, leaseSeconds: 1, maxAttempts: 1 });
+      await claimUntil(queue, ['test.lease'], 5000);
+      await claimUntil(queue, ['test.lease'], 5000);
+      expect(await queue.counts('test.lease')).toEqual({ queued: 0, active: 2, completed: 0, failed: 0 });
+      await sleep(1300);
+      // A watcher that never claims (a run waiting on its steps) must see the worker's death.
+      const watcher = await open();
+      expect(await watcher.get('test.lease', 'retry')).toMatchObject({ state: 'queued', attempts: 1 });
+      expect(await watcher.get('test.lease', 'last')).toMatchObject({ state: 'failed', attempts: 1 });
+      expect(await watcher.list({ state: 'active' })).toEqual([]);
+      expect(await watcher.counts('test.lease')).toEqual({ queued: 1, active: 0, completed: 0, failed: 1 });
+      const retried = await claimUntil(queue, ['test.lease'], 10_000);
+      expect({ key: retried.key, attempt: retried.attempt }).toEqual({ key: 'retry', attempt: 2 });
+      expect(await queue.complete(retried, null)).toBe(true);
+    }));
+
     it('hands each job to exactly one claim when several handles claim at once', withQueue(async (queue, open) => {
       const keys = Array.from({ length: 24 }, (_, index) => `job-${String(index).padStart(2, '0')}`);
       const queued = [...keys];

@@ -10,8 +10,9 @@
 //    own table `kiln_queue.completed` (kind, key, result), written in the same transaction that
 //    completes the pg-boss job;
 //  - the lease is pg-boss's expiration (`expireInSeconds`); an expired job is failed by pg-boss's
-//    `expire()` and so retried or failed like any failed attempt. Claims run it at most once a second
-//    (pg-boss's own maintenance runs it every `maintenanceIntervalSeconds`);
+//    `expire()` and so retried or failed like any failed attempt. Claims and reads run it at most once
+//    a second (pg-boss's own maintenance runs it every `maintenanceIntervalSeconds`), so a job whose
+//    worker died is not reported active past its lease;
 //  - attempts are `retryLimit + 1`; retry delay and backoff are pg-boss's;
 //  - a claim is fenced by its attempt (pg-boss's `retry_count`), so a worker whose lease expired
 //    cannot complete or fail the job after another worker took it over.
@@ -175,9 +176,11 @@ export class PgBossJobQueue implements JobQueue {
     throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${redact(this.url)}: ${what} failed: ${(error as Error).message}`, { cause: error, detail: { url: redact(this.url) } });
   }
 
+  // A read (get, list, counts): expired leases are failed first, as for a claim.
   async #query<T extends pg.QueryResultRow>(what: string, text: string, values: unknown[] = []): Promise<T[]> {
     this.#check();
     try {
+      await this.#expireDue();
       return (await this.#pool.query<T>(text, values)).rows;
     } catch (error) {
       return this.#unavailable(error, what);
@@ -248,10 +251,7 @@ export class PgBossJobQueue implements JobQueue {
     this.#check();
     if (kinds.length === 0) return undefined;
     try {
-      if (Date.now() - this.#lastExpire >= this.#expireCheckMs) {
-        this.#lastExpire = Date.now();
-        await this.#boss.expire();
-      }
+      await this.#expireDue();
       for (const kind of kinds) {
         const [job] = await this.#boss.fetch<{ payload: string }>(kind, { includeMetadata: true, batchSize: 1 });
         if (!job) continue;
@@ -269,6 +269,14 @@ export class PgBossJobQueue implements JobQueue {
     } catch (error) {
       return this.#unavailable(error, `claiming ${kinds.join(', ')}`);
     }
+  }
+
+  // Fails jobs whose lease ran out (at most once per expireCheckMs), so claims and reads never see a
+  // dead worker's job as still running between pg-boss's own maintenance sweeps.
+  async #expireDue(): Promise<void> {
+    if (Date.now() - this.#lastExpire < this.#expireCheckMs) return;
+    this.#lastExpire = Date.now();
+    await this.#boss.expire();
   }
 
   // The claim still holds the job: active, same attempt (pg-boss counts retries from 0).

@@ -1,6 +1,7 @@
 // JobQueue on an embedded SQLite database (better-sqlite3, WAL): one machine, any number of worker
 // processes. Every state change is one IMMEDIATE transaction, so two processes never claim the same
-// job; SQLite's busy timeout queues writers. Leases are wall-clock deadlines, checked on each claim.
+// job; SQLite's busy timeout queues writers. Leases are wall-clock deadlines, checked on each claim
+// and before every read, so no reader sees a dead worker's job as still running.
 import Database from 'better-sqlite3';
 import { FactoryQueueError } from './errors.ts';
 import { checkKind, jsonText, resolveJobSpec, retryDelaySeconds } from './job-spec.ts';
@@ -173,13 +174,22 @@ export class SqliteJobQueue implements JobQueue {
     });
   }
 
+  // Expires run-out leases before a read; the write transaction is taken only when one is due.
+  #expireDue(): void {
+    const now = this.#now();
+    const due = this.#open().prepare<[number], { id: number }>(`SELECT id FROM jobs WHERE state = 'active' AND lease_until <= ? LIMIT 1`).get(now);
+    if (due) this.#run((db) => this.#expireLeases(db, this.#now()));
+  }
+
   async get(kind: string, key: string): Promise<JobRecord | undefined> {
+    this.#expireDue();
     const row = this.#open().prepare<[string, string], JobRow>('SELECT * FROM jobs WHERE kind = ? AND key = ?').get(kind, key);
     return row && toRecord(row);
   }
 
   async list(options: { state: JobState; kind?: string; limit?: number }): Promise<JobRecord[]> {
     const limit = options.limit ?? 100;
+    this.#expireDue();
     const rows = options.kind === undefined
       ? this.#open().prepare<[string, number], JobRow>('SELECT * FROM jobs WHERE state = ? ORDER BY updated_at, id LIMIT ?').all(options.state, limit)
       : this.#open().prepare<[string, string, number], JobRow>('SELECT * FROM jobs WHERE state = ? AND kind = ? ORDER BY updated_at, id LIMIT ?').all(options.state, options.kind, limit);
@@ -187,6 +197,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async counts(kind?: string): Promise<JobCounts> {
+    this.#expireDue();
     const rows = kind === undefined
       ? this.#open().prepare<[], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
       : this.#open().prepare<[string], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs WHERE kind = ? GROUP BY state').all(kind);
