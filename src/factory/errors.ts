@@ -10,7 +10,7 @@ export const factoryErrorCodes = {
   FACTORY_PUBLISH_FAILED: 'the registry refused an image, its tags or its signatures; that image\'s history is left unchanged',
   FACTORY_HISTORY_INVALID: 'the history database cannot be opened or holds an entry Kiln cannot read (the file is named)',
   FACTORY_SIGNING_UNAVAILABLE: 'the run has images to publish and cannot sign them (the keyless identity token is missing, no JWT or expired); it stops before building anything',
-  FACTORY_NO_WORKER: 'a run with --queue saw none of its step jobs taken by a kiln factory worker for the claim timeout; the steps left are failed and their jobs refused if a worker takes them later',
+  FACTORY_NO_WORKER: 'a run with --queue saw none of its step jobs taken for the claim timeout while no step job of the queue ran; the waiting jobs are withdrawn from the queue and their steps failed',
   FACTORY_STEP_FAILED: 'a step run as a queue job used up its attempts (its workers died or could not read the configuration); the error of the last attempt is quoted',
   FACTORY_RUN_FAILED: 'a factory run finished with failures (each failed recipe, package or image is named in the report)',
 } as const satisfies ErrorCodeTable<string>;

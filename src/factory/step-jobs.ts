@@ -11,7 +11,7 @@ import type { FactoryStep } from './format/run-plan.ts';
 import type { JobQueue, JobRecord, JsonValue } from './queue/port.ts';
 import type { JobHandler } from './queue/worker.ts';
 import { formatDuration } from '../lib/index.ts';
-import { runLockHolder } from './run-lock.ts';
+import { checkRunLock } from './run-lock.ts';
 import { runFactoryStep } from './run.ts';
 import type { FactoryPorts, StepExecutor, StepOutcome } from './run.ts';
 
@@ -44,37 +44,59 @@ export interface QueueStepOptions {
 }
 
 /** Runs each step as a `factory.step` job on `queue` and waits for its outcome. A step job that fails
- *  for good (its attempts used up by workers that died) is the step's failure. */
+ *  for good (its attempts used up by workers that died) is the step's failure.
+ *
+ *  No worker: while none of the queue's step jobs is running (this run's or another's) and none of
+ *  this run's has moved (been taken, retried or finished) for claimTimeoutMs, a waiting step is
+ *  withdrawn from the queue and fails with FACTORY_NO_WORKER; once that happened, the run's next
+ *  waiting steps are withdrawn at once, until a worker shows up. A job withdrawn is never run later;
+ *  one a worker took first is waited for. */
 export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {}): StepExecutor {
   const claimTimeoutMs = options.claimTimeoutMs ?? 10 * 60_000;
-  // What was last seen of each of the run's jobs, and when any of them last moved: with none
-  // running and none moving for claimTimeoutMs, no worker is serving the queue.
+  const queueName = options.queueName ?? 'the queue';
   const seen = new Map<string, string>();
-  let lastMove = Date.now();
+  let lastMove: number | undefined;
+  let noWorker = false;
+  // A first sighting as queued is not movement (a new step enqueued); anything a worker did is.
   const observe = (key: string, record: Pick<JobRecord, 'state' | 'attempts'>) => {
     const mark = `${record.state}/${record.attempts}`;
-    if (seen.get(key) === mark) return;
+    const previous = seen.get(key);
+    if (previous === mark) return;
     seen.set(key, mark);
-    lastMove = Date.now();
+    if (previous !== undefined || record.state !== 'queued') {
+      lastMove = Date.now();
+      noWorker = false;
+    }
   };
-  const stepRunning = () => [...seen.values()].some((mark) => mark.startsWith('active/'));
+  const stepRunning = async () => [...seen.values()].some((mark) => mark.startsWith('active/')) || (await queue.counts(FACTORY_STEP_KIND)).active > 0;
   return {
     concurrency: options.concurrency ?? 16,
     async run(step, context) {
       const started = Date.now();
+      lastMove ??= started;
       const key = `${step.key}@${context.runId}`;
       const payload: FactoryStepJob = { config: context.config.file, runId: context.runId, kilnVersion: context.kilnVersion, step };
       const job = await queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: 0 });
       let record: Pick<JobRecord, 'state' | 'result' | 'attempts' | 'error'> | undefined = job.state === 'completed' ? { state: job.state, ...(job.result !== undefined ? { result: job.result } : {}), attempts: 1 } : undefined;
       while (!record || (record.state !== 'completed' && record.state !== 'failed')) {
-        await delay(options.pollMs ?? 250);
+        if (!noWorker) await delay(options.pollMs ?? 250);
         record = await queue.get(FACTORY_STEP_KIND, key);
         if (!record) continue;
         observe(key, record);
-        if (record.state === 'queued' && !stepRunning() && Date.now() - lastMove >= claimTimeoutMs) {
-          const message = `step ${step.id}: no kiln factory worker took a step job from ${options.queueName ?? 'the queue'} in ${formatDuration(claimTimeoutMs)}; start \`kiln factory worker --queue ${options.queueName ?? 'LOCATION'}\` (a worker that takes the job later refuses it: this run will be over)`;
+        if (record.state !== 'queued' || !(noWorker || Date.now() - lastMove >= claimTimeoutMs)) continue;
+        // A worker busy on any step job is alive: wait for it.
+        if (await stepRunning()) {
+          lastMove = Date.now();
+          noWorker = false;
+          continue;
+        }
+        const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - lastMove)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.queueName ?? 'LOCATION'}\``;
+        if (await queue.withdraw(FACTORY_STEP_KIND, key, message)) {
+          noWorker = true;
+          seen.delete(key);
           return { id: step.id, kind: step.kind, status: 'failed', error: { code: 'FACTORY_NO_WORKER', message }, durationMs: Date.now() - started };
         }
+        // Taken between the look and the withdrawal: a worker has it, wait for the outcome.
       }
       seen.delete(key);
       const outcome = record.result as unknown as StepOutcome | undefined;
@@ -96,10 +118,11 @@ export function factoryStepHandler(openPorts: (config: FactoryConfig, kilnVersio
     const config = await loadFactoryConfig(job.config);
     // Only the run that holds the state may change it: a job left behind by a run that gave up
     // (or died) is refused, not run beside the next run.
-    const holder = await runLockHolder(config.stateDir);
-    if (holder !== job.runId) {
-      context.logger.warn({ step: job.step.id, runId: job.runId, holder: holder ?? null }, 'factory step refused: its run is over');
-      const message = `step ${job.step.id} of run ${job.runId}: refused, the run no longer holds ${config.stateDir} (${holder ? `run ${holder} does` : 'no run does'})`;
+    // A lock that cannot be read throws here: the attempt fails and is retried.
+    const lock = await checkRunLock(config.stateDir, job.runId);
+    if (!lock.held) {
+      context.logger.warn({ step: job.step.id, runId: job.runId, why: lock.why }, 'factory step refused: its run is over');
+      const message = `step ${job.step.id} of run ${job.runId}: refused, the run no longer holds ${config.stateDir} (${lock.why})`;
       return { id: job.step.id, kind: job.step.kind, status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message }, durationMs: 0 } satisfies StepOutcome as unknown as JsonValue;
     }
     const { ports, close } = await openPorts(config, job.kilnVersion);

@@ -181,6 +181,31 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness): 
       expect(await queue.complete(retried, null)).toBe(true);
     }));
 
+    it('withdraws a job only while it is queued: no claim takes it after, and a claimed or finished job stays', withQueue(async (queue, open) => {
+      await queue.enqueue({ kind: 'test.withdraw', key: 'k', payload: 1 });
+      const other = await open();
+      expect(await other.withdraw('test.withdraw', 'k', 'run gave up on it')).toBe(true);
+      expect(await queue.claim(['test.withdraw'])).toBeUndefined();
+      expect(await queue.get('test.withdraw', 'k')).toMatchObject({ state: 'failed', attempts: 0, error: 'run gave up on it' });
+      expect(await other.withdraw('test.withdraw', 'k', 'again')).toBe(false);
+      expect(await queue.withdraw('test.withdraw', 'absent', 'nothing')).toBe(false);
+      // A fresh enqueue after the withdrawal starts over; once claimed it cannot be withdrawn.
+      expect((await queue.enqueue({ kind: 'test.withdraw', key: 'k', payload: 2 })).created).toBe(true);
+      const job = await claimUntil(queue, ['test.withdraw'], 5000);
+      expect(await other.withdraw('test.withdraw', 'k', 'too late')).toBe(false);
+      expect(await queue.get('test.withdraw', 'k')).toMatchObject({ state: 'active' });
+      expect(await queue.complete(job, 'done')).toBe(true);
+      expect(await other.withdraw('test.withdraw', 'k', 'done already')).toBe(false);
+      expect(await queue.get('test.withdraw', 'k')).toMatchObject({ state: 'completed', result: 'done' });
+      // A job waiting for its retry is queued too.
+      await queue.enqueue({ kind: 'test.withdraw', key: 'retrying', payload: null, retryDelaySeconds: 60 });
+      const failing = await claimUntil(queue, ['test.withdraw'], 5000);
+      expect(await queue.fail(failing, { message: 'flaky' })).toBe('retry');
+      expect(await other.withdraw('test.withdraw', 'retrying', 'run gave up')).toBe(true);
+      expect(await queue.get('test.withdraw', 'retrying')).toMatchObject({ state: 'failed', attempts: 1, error: 'run gave up' });
+      expect(await queue.counts('test.withdraw')).toEqual({ queued: 0, active: 0, completed: 1, failed: 1 });
+    }));
+
     it('hands each job to exactly one claim when several handles claim at once', withQueue(async (queue, open) => {
       const keys = Array.from({ length: 24 }, (_, index) => `job-${String(index).padStart(2, '0')}`);
       const queued = [...keys];

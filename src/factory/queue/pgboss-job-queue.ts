@@ -309,6 +309,20 @@ export class PgBossJobQueue implements JobQueue {
     });
   }
 
+  async withdraw(kind: string, key: string, message: string): Promise<boolean> {
+    checkKind(kind);
+    return this.#locked(`withdrawing ${kind} ${key}`, kind, key, async (client, db) => {
+      // Row-locked, so a claim that has not taken it yet skips it, and one that did is seen as active.
+      const live = (
+        await client.query<PgJobRow>(`SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND singleton_key = $2 AND state < 'active' ORDER BY created_on DESC LIMIT 1 FOR UPDATE`, [kind, key])
+      ).rows[0];
+      if (!live) return false;
+      await client.query(`UPDATE ${BOSS_SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [kind, live.id]);
+      await this.#boss.fail(kind, live.id, { message }, { db });
+      return true;
+    });
+  }
+
   async get(kind: string, key: string): Promise<JobRecord | undefined> {
     const [done] = await this.#query<LedgerRow>('reading a job', `SELECT * FROM ${LEDGER_SCHEMA}.completed WHERE kind = $1 AND key = $2`, [kind, key]);
     if (done) return ledgerRecord(done);

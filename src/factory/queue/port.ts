@@ -93,6 +93,9 @@ export interface JobQueue {
   complete(job: ClaimedJob, result: JsonValue): Promise<boolean>;
   /** Records a failed attempt: queued again after the retry delay while attempts remain. */
   fail(job: ClaimedJob, failure: JobFailure): Promise<FailOutcome>;
+  /** Fails a job that is still queued (never claimed, or waiting for a retry) for good with `message`,
+   *  so no worker takes it later. False when it is not queued: held by a worker, finished, or absent. */
+  withdraw(kind: string, key: string, message: string): Promise<boolean>;
   /** The latest job of this kind and key. */
   get(kind: string, key: string): Promise<JobRecord | undefined>;
   /** Jobs in one state, oldest first, at most `limit` (default 100). */

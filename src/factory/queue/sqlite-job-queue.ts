@@ -174,6 +174,14 @@ export class SqliteJobQueue implements JobQueue {
     });
   }
 
+  async withdraw(kind: string, key: string, message: string): Promise<boolean> {
+    checkKind(kind);
+    return this.#run((db) => {
+      const info = db.prepare(`UPDATE jobs SET state = 'failed', error = ?, updated_at = ? WHERE kind = ? AND key = ? AND state = 'queued'`).run(message, this.#now(), kind, key);
+      return info.changes === 1;
+    });
+  }
+
   // Expires run-out leases before a read; the write transaction is taken only when one is due.
   #expireDue(): void {
     const now = this.#now();

@@ -113,6 +113,7 @@ it('waits out a queue that is unavailable for a while, then carries on', async (
     },
     complete: (job, result) => queue.complete(job, result),
     fail: (job, failure) => queue.fail(job, failure),
+    withdraw: (kind, key, message) => queue.withdraw(kind, key, message),
     get: (kind, key) => queue.get(kind, key),
     list: (options) => queue.list(options),
     counts: (kind) => queue.counts(kind),
