@@ -21,6 +21,8 @@ export { loadFactoryConfig, parseFactoryConfig } from './config.ts';
 export type { DebianUpdateConfig, FactoryConfig } from './config.ts';
 export { applyPlan, runFactory, runFactoryStep } from './run.ts';
 export { FACTORY_STEP_KIND, factoryStepHandler, queueStepExecutor } from './step-jobs.ts';
+export { abandonRunLock, checkRunLock } from './run-lock.ts';
+export type { RunLockCheck } from './run-lock.ts';
 export type { FactoryStepJob, QueueStepOptions } from './step-jobs.ts';
 export type { FactoryPorts, FactoryProgress, FactoryRunReport, FactoryStepContext, FactoryUpdateOutcome, ImageBuilderPort, StepExecutor, ImageScan, ImageScannerPort, LockedPackage, PackageBuilderPort, StepLog, StepOutcome } from './run.ts';
 export { planFactoryRun } from './format/run-plan.ts';

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireRunLock } from './run-lock.ts';
+import { abandonRunLock, acquireRunLock, checkRunLock } from './run-lock.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -37,5 +37,51 @@ describe('acquireRunLock', () => {
     await expect(acquireRunLock(dir, 'run-d', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`remove ${join(dir, 'run.lock')} if no run is active`) });
     const release = await acquireRunLock(dir, 'run-e', new Date(Date.now() + 61_000));
     await release();
+  });
+});
+
+async function deadPid(): Promise<number> {
+  const child = spawn('true');
+  await new Promise((done) => child.once('exit', done));
+  return child.pid!;
+}
+
+describe('checkRunLock', () => {
+  it('says held only for the run that holds the lock while its process lives on this host', async () => {
+    expect(await checkRunLock(dir, 'run-a')).toEqual({ held: false, why: 'no run holds it' });
+    const release = await acquireRunLock(dir, 'run-a', new Date());
+    expect(await checkRunLock(dir, 'run-a')).toEqual({ held: true });
+    expect(await checkRunLock(dir, 'run-b')).toEqual({ held: false, why: 'run run-a holds it' });
+    await release();
+    expect(await checkRunLock(dir, 'run-a')).toEqual({ held: false, why: 'no run holds it' });
+  });
+
+  it('says not held when the holder died on this host (SIGKILL leaves the file), and trusts another host', async () => {
+    const pid = await deadPid();
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid, host: hostname(), startedAt: 'x', runId: 'dead' }));
+    expect(await checkRunLock(dir, 'dead')).toEqual({ held: false, why: `its process ${pid} is gone` });
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid, host: `not-${hostname()}`, startedAt: 'x', runId: 'remote' }));
+    expect(await checkRunLock(dir, 'remote')).toEqual({ held: true });
+  });
+
+  it('throws FACTORY_LOCKED naming the file when the lock cannot be read, rather than answering', async () => {
+    await writeFile(join(dir, 'run.lock'), '{"pid": 1');
+    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`${join(dir, 'run.lock')}: the run lock is not readable yet`) });
+    await rm(join(dir, 'run.lock'));
+    await mkdir(join(dir, 'run.lock'));
+    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('cannot read the run lock: EISDIR') });
+  });
+});
+
+describe('abandonRunLock', () => {
+  it('removes the lock only when this process holds it', async () => {
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: await deadPid(), host: hostname(), startedAt: 'x', runId: 'other' }));
+    abandonRunLock(dir);
+    expect((await stat(join(dir, 'run.lock'))).isFile()).toBe(true);
+    await rm(join(dir, 'run.lock'));
+    await acquireRunLock(dir, 'mine', new Date());
+    abandonRunLock(dir);
+    await expect(stat(join(dir, 'run.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    abandonRunLock(dir);
   });
 });

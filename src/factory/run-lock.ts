@@ -1,6 +1,7 @@
 // One factory run per state directory: STATE/run.lock holds the pid, host and start of the run that
 // owns it. A lock whose process is gone (same host, no such pid) is stale and taken over.
 import { hostname } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isProcessAlive } from '../lib/index.ts';
@@ -16,14 +17,42 @@ interface LockRecord {
 /** An unreadable lock older than this was left by a run that died while writing it. */
 const UNREADABLE_LOCK_STALE_MS = 60_000;
 
+/** Whether a run still owns the state, as a worker about to run one of its steps must know. */
+export type RunLockCheck = { held: true } | { held: false; why: string };
 
-/** The id of the run holding STATE/run.lock, or undefined when none does (or the lock is unreadable). */
-export async function runLockHolder(stateDir: string): Promise<string | undefined> {
+/** Whether run `runId` still holds STATE/run.lock: the lock names it and, when it was taken on this
+ *  host, its process is alive. No lock, another run's, or a dead holder: not held. A lock that cannot
+ *  be read (an I/O error, or one being written) is not an answer: that throws, so the caller tries
+ *  again later instead of refusing a live run's work for good. */
+export async function checkRunLock(stateDir: string, runId: string): Promise<RunLockCheck> {
+  const path = join(stateDir, 'run.lock');
+  let text: string;
   try {
-    const holder = JSON.parse(await readFile(join(stateDir, 'run.lock'), 'utf8')) as Partial<LockRecord>;
-    return typeof holder.runId === 'string' ? holder.runId : undefined;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { held: false, why: 'no run holds it' };
+    throw new FactoryError('FACTORY_LOCKED', `${path}: cannot read the run lock: ${(error as Error).message}`, { cause: error, detail: { lock: path } });
+  }
+  let holder: Partial<LockRecord>;
+  try {
+    holder = JSON.parse(text) as Partial<LockRecord>;
+  } catch (error) {
+    throw new FactoryError('FACTORY_LOCKED', `${path}: the run lock is not readable yet (being written?): ${(error as Error).message}`, { cause: error, detail: { lock: path } });
+  }
+  if (holder.runId !== runId) return { held: false, why: `run ${holder.runId ?? '?'} holds it` };
+  if (holder.host === hostname() && typeof holder.pid === 'number' && !isProcessAlive(holder.pid)) return { held: false, why: `its process ${holder.pid} is gone` };
+  return { held: true };
+}
+
+/** Removes STATE/run.lock at once if this process holds it: for a run stopped by a signal, so work
+ *  it left queued is refused at once, on every host, rather than once its process is seen gone. */
+export function abandonRunLock(stateDir: string): void {
+  const path = join(stateDir, 'run.lock');
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockRecord>;
+    if (holder.pid === process.pid && holder.host === hostname()) rmSync(path, { force: true });
   } catch {
-    return undefined;
+    // No lock, or not ours to remove.
   }
 }
 
