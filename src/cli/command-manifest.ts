@@ -1591,7 +1591,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--queue <LOCATION>",
-            "description": "run the steps as factory.step jobs on this queue (sqlite:PATH or postgres://…) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them"
+            "description": "run the steps as factory.step jobs on this queue (sqlite:PATH, postgres://…, or env:NAME to read it from that variable) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them"
           },
           {
             "flags": "--step-lease <DURATION>",
@@ -1664,7 +1664,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--queue <LOCATION>",
-            "description": "job queue: sqlite:PATH or postgres://… (default: sqlite:factory-queue.db beside the config)"
+            "description": "job queue: sqlite:PATH, postgres://…, or env:NAME to read it from that variable (default: sqlite:factory-queue.db beside the config)"
           },
           {
             "flags": "--run-now",
@@ -1713,7 +1713,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
         "options": [
           {
             "flags": "--queue <LOCATION>",
-            "description": "the job queue: sqlite:PATH (one machine) or postgres://USER@HOST:PORT/DATABASE (pg-boss)",
+            "description": "the job queue: sqlite:PATH (one machine), postgres://USER@HOST:PORT/DATABASE (pg-boss), or env:NAME to read it from that variable",
             "fields": {
               "mandatory": true
             }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteQueueLocation, durationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag } from './factory-options.ts';
 
 describe('durationFlag', () => {
   it('reads durations as the other duration flags do', () => {
@@ -15,11 +15,20 @@ describe('durationFlag', () => {
   });
 });
 
-describe('absoluteQueueLocation', () => {
+describe('queueLocationFlag', () => {
   it('makes a relative sqlite: path absolute against the working directory and leaves the rest', () => {
-    expect(absoluteQueueLocation('sqlite:queue.db', '/srv/factory')).toBe('sqlite:/srv/factory/queue.db');
-    expect(absoluteQueueLocation('sqlite:../q/queue.db', '/srv/factory')).toBe('sqlite:/srv/q/queue.db');
-    expect(absoluteQueueLocation('sqlite:/var/lib/kiln/queue.db', '/srv/factory')).toBe('sqlite:/var/lib/kiln/queue.db');
-    expect(absoluteQueueLocation('postgres://kiln@db/kiln', '/srv/factory')).toBe('postgres://kiln@db/kiln');
+    expect(queueLocationFlag('sqlite:queue.db', '/srv/factory', {})).toBe('sqlite:/srv/factory/queue.db');
+    expect(queueLocationFlag('sqlite:../q/queue.db', '/srv/factory', {})).toBe('sqlite:/srv/q/queue.db');
+    expect(queueLocationFlag('sqlite:/var/lib/kiln/queue.db', '/srv/factory', {})).toBe('sqlite:/var/lib/kiln/queue.db');
+    expect(queueLocationFlag('postgres://kiln@db/kiln', '/srv/factory', {})).toBe('postgres://kiln@db/kiln');
+  });
+
+  it('reads env:NAME from the environment, and refuses an unset or empty variable naming it', () => {
+    const env = { KILN_QUEUE: 'postgres://kiln:secret@db/kiln', REL: 'sqlite:q.db', EMPTY: '' };
+    expect(queueLocationFlag('env:KILN_QUEUE', '/srv', env)).toBe('postgres://kiln:secret@db/kiln');
+    expect(queueLocationFlag('env:REL', '/srv', env)).toBe('sqlite:/srv/q.db');
+    expect(() => queueLocationFlag('env:MISSING', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE', message: '--queue env:MISSING: environment variable MISSING is not set' }));
+    expect(() => queueLocationFlag('env:EMPTY', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => queueLocationFlag('env:', '/srv', env)).toThrow(expect.objectContaining({ message: '--queue env:: environment variable (none named) is not set' }));
   });
 });

@@ -2,9 +2,16 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DURATION_FORMS, formatDuration, KilnError, parseDurationMs } from '../../lib/index.ts';
 
-/** A queue location that means the same from any working directory (`sqlite:` paths made absolute),
- *  as child processes are given it. */
-export function absoluteQueueLocation(location: string, cwd: string): string {
+/** A `--queue` value as a location that means the same from any working directory: `env:NAME` is read
+ *  from that environment variable (so a URL with a password need not be on a command line, where
+ *  `ps` shows it), and a relative `sqlite:` path is made absolute. USAGE when NAME is unset. */
+export function queueLocationFlag(value: string, cwd: string, env: NodeJS.ProcessEnv): string {
+  let location = value;
+  if (value.startsWith('env:')) {
+    const name = value.slice('env:'.length);
+    location = env[name] ?? '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || location === '') throw new KilnError('USAGE', `--queue ${value}: environment variable ${name || '(none named)'} is not set`);
+  }
   return location.startsWith('sqlite:') && !isAbsolute(location.slice('sqlite:'.length)) ? `sqlite:${resolve(cwd, location.slice('sqlite:'.length))}` : location;
 }
 

@@ -11,6 +11,7 @@ import type { PackagePublisher } from '../../package-builder/index.ts';
 import { withFileLock } from '../../lib/index.ts';
 import { AptSourceFetcher } from '../../debian/index.ts';
 import {
+  abandonRunLock,
   aptUpdateSource,
   FactoryError,
   fileStateStore,
@@ -37,7 +38,7 @@ import { printJson } from '../context.ts';
 import { buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
 import { createEnvironment, createPublisher, createRunner } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
-import { durationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag } from './factory-options.ts';
 import { loadSigningKey } from './trust-options.ts';
 
 /** pg-boss refuses leases of a day or more. */
@@ -271,7 +272,7 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
     .option('--dry-run', 'find updates and print the plan; change nothing')
     .option('--no-updates', 'skip update detection (rebuild and publish only)')
     .option('--json', 'print the run report as JSON on stdout')
-    .option('--queue <LOCATION>', 'run the steps as factory.step jobs on this queue (sqlite:PATH or postgres://…) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them')
+    .option('--queue <LOCATION>', 'run the steps as factory.step jobs on this queue (sqlite:PATH, postgres://…, or env:NAME to read it from that variable) for `kiln factory worker`s sharing the state, output and recipe directories; the run waits for them')
     .option('--step-lease <DURATION>', 'with --queue: a worker silent this long on a step is taken for dead and the step retried', '1h')
     .option('--claim-timeout <DURATION>', 'with --queue: with no step running, waiting steps that no worker takes for this long fail (FACTORY_NO_WORKER)', '10m')
     .action(async (flags: FactoryRunFlags, command: Command) => {
@@ -292,11 +293,21 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
         },
       };
       let report: FactoryRunReport;
-      const queue = flags.queue ? await openJobQueue(flags.queue, { cwd: context.cwd }) : undefined;
+      const location = flags.queue ? queueLocationFlag(flags.queue, context.cwd, context.env) : undefined;
+      const queue = location ? await openJobQueue(location, { cwd: context.cwd }) : undefined;
+      // Stopped by a signal (serve's timeout, Ctrl-C): the lock goes with the process, so step jobs it
+      // left queued are refused by workers on any host. Partial work is safe: every write is atomic.
+      const onSignal = (signal: NodeJS.Signals) => {
+        abandonRunLock(config.stateDir);
+        context.stderr(`kiln factory run: stopped by ${signal}; ${config.stateDir} is released\n`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      };
+      if (!flags.dryRun) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, onSignal);
       try {
-        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: flags.queue!.startsWith('postgres') ? redactUrl(flags.queue!) : flags.queue! }) : undefined;
+        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: location!.startsWith('postgres') ? redactUrl(location!) : location! }) : undefined;
         report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version, ...(executor ? { executor } : {}) }, ports);
       } finally {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);
         close();
         await queue?.close();
       }

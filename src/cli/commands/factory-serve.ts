@@ -7,7 +7,7 @@ import type { FactoryRunner } from '../../factory/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { absoluteQueueLocation, durationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag } from './factory-options.ts';
 import { commandLogger, selfCommand, untilStopped } from './factory-worker.ts';
 
 /** Daily, at 03:00 UTC. */
@@ -54,7 +54,7 @@ export function registerFactoryServe(factory: Command, context: CliContext, deps
     .requiredOption('--config <FILE>', 'the factory configuration (factory.yaml)')
     .option('--schedule <CRON>', 'when to run: 5-field cron in UTC (ranges, steps, lists, names) or @daily, @hourly …', DEFAULT_FACTORY_SCHEDULE)
     .option('--listen <HOST:PORT>', 'address of /status and /metrics', DEFAULT_FACTORY_LISTEN)
-    .option('--queue <LOCATION>', 'job queue: sqlite:PATH or postgres://… (default: sqlite:factory-queue.db beside the config)')
+    .option('--queue <LOCATION>', 'job queue: sqlite:PATH, postgres://…, or env:NAME to read it from that variable (default: sqlite:factory-queue.db beside the config)')
     .option('--run-now', 'also enqueue a run for the current minute at start')
     .option('--enqueue-only', 'only enqueue runs; kiln factory worker processes run them')
     .option('--distribute-steps', 'each run hands its steps to kiln factory worker processes on the queue (kiln factory run --queue)')
@@ -70,7 +70,7 @@ export function registerFactoryServe(factory: Command, context: CliContext, deps
       const logger = commandLogger(context, 'kiln-factory-serve', flags.logLevel ?? 'info');
       durationFlag('--step-lease', flags.stepLease, 1000);
       durationFlag('--claim-timeout', flags.claimTimeout, 1000);
-      const location = absoluteQueueLocation(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, context.cwd);
+      const location = queueLocationFlag(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, context.cwd, context.env);
       const queue = await openJobQueue(location, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
       const stopped = untilStopped(logger);
       try {

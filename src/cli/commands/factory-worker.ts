@@ -6,7 +6,7 @@ import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { absoluteQueueLocation, durationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag } from './factory-options.ts';
 
 /** What the worker and serve commands run jobs with; tests and other compositions pass their own. */
 export interface FactoryCommandDeps {
@@ -80,7 +80,7 @@ export function registerFactoryWorker(factory: Command, context: CliContext, dep
   factory
     .command('worker')
     .description('run factory jobs from the queue (several workers may share one queue; see docs/factory-queue.md)')
-    .requiredOption('--queue <LOCATION>', 'the job queue: sqlite:PATH (one machine) or postgres://USER@HOST:PORT/DATABASE (pg-boss)')
+    .requiredOption('--queue <LOCATION>', 'the job queue: sqlite:PATH (one machine), postgres://USER@HOST:PORT/DATABASE (pg-boss), or env:NAME to read it from that variable')
     .option('--concurrency <N>', 'jobs run at once', '1')
     .option('--until-empty', 'exit once no job of the kinds this worker runs is queued or running')
     .option('--poll-interval <DURATION>', 'wait between claims while the queue is empty', '1s')
@@ -90,11 +90,12 @@ export function registerFactoryWorker(factory: Command, context: CliContext, dep
       const concurrency = positiveInteger('--concurrency', flags.concurrency);
       const pollIntervalMs = durationFlag('--poll-interval', flags.pollInterval, 0);
       const logger = commandLogger(context, 'kiln-factory-worker', flags.logLevel ?? (context.isTTY ? 'warn' : 'info'));
-      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context, { queue: absoluteQueueLocation(flags.queue, context.cwd) });
+      const location = queueLocationFlag(flags.queue, context.cwd, context.env);
+      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context, { queue: location });
       if (Object.keys(handlers).length === 0) {
         throw new FactoryQueueError('QUEUE_NO_HANDLER', 'factory worker: this kiln has no factory job handlers wired to the queue yet (see docs/factory-queue.md, "What runs jobs")');
       }
-      const queue = await openJobQueue(flags.queue, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
+      const queue = await openJobQueue(location, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
       const stopped = untilStopped(logger);
       let summary: WorkerSummary;
       try {

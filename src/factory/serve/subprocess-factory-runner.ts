@@ -21,6 +21,9 @@ interface RunReport {
 
 const STDERR_TAIL = 4000;
 
+/** The variable a distributed run's child reads its queue location from (`--queue env:…`). */
+export const STEP_QUEUE_VARIABLE = 'KILN_FACTORY_STEP_QUEUE';
+
 /** Runs each factory run as `kiln factory run --config FILE --json`; a run that asks for its steps to
  *  be distributed gets `--queue` with `queue`, the queue this runner's process serves. */
 export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: string } = {}): FactoryRunner {
@@ -34,9 +37,11 @@ export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: st
             return;
           }
           const { stepLease, claimTimeout } = request.distributeSteps;
-          args.push('--queue', options.queue, ...(stepLease ? ['--step-lease', stepLease] : []), ...(claimTimeout ? ['--claim-timeout', claimTimeout] : []));
+          // Through the environment: a PostgreSQL URL may carry a password, which `ps` would show.
+          args.push('--queue', `env:${STEP_QUEUE_VARIABLE}`, ...(stepLease ? ['--step-lease', stepLease] : []), ...(claimTimeout ? ['--claim-timeout', claimTimeout] : []));
         }
-        const child = spawn(kiln.command, args, { env: kiln.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const env = { ...(kiln.env ?? process.env), ...(request.distributeSteps && options.queue ? { [STEP_QUEUE_VARIABLE]: options.queue } : {}) };
+        const child = spawn(kiln.command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
