@@ -1,5 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildImageResult } from '../image/index.ts';
@@ -11,9 +12,10 @@ import { openImageHistory } from './history-store.ts';
 import type { ImageHistoryStore } from './history-store.ts';
 import type { AttestScanRequest, ImagePublisher, PublishRequest } from './publish-image.ts';
 import { openJobQueue } from './queue/open-job-queue.ts';
+import type { JsonValue } from './queue/port.ts';
 import { runWorker } from './queue/worker.ts';
 import { acquireRunLock } from './run-lock.ts';
-import { applyPlan, runFactoryStep } from './run.ts';
+import { applyPlan, checkPublisherReady, runFactoryStep } from './run.ts';
 import type { FactoryPorts, LockedPackage, StepExecutor } from './run.ts';
 import { factoryStepHandler, FACTORY_STEP_KIND, queueStepExecutor } from './step-jobs.ts';
 import { fileStateStore } from './state-store.ts';
@@ -111,11 +113,12 @@ describe('applyPlan', () => {
     let knowledge = 'k1';
     let statuses: Record<string, string> = { 'CVE-2023-45853': 'zlib: affected', 'CVE-2024-0001': 'curl: affected' };
     const attested: AttestScanRequest[] = [];
+    let signing = true;
     const base = ports();
     const scanning: FactoryPorts = {
       ...base,
-      scanner: { knowledge: () => Promise.resolve(knowledge), scan: async (request) => ({ ...(await base.scanner!.scan(request)), knowledge, statuses }) },
-      publisher: { ...base.publisher!, attestScan: (request) => (attested.push(request), Promise.resolve({ attestations: 2 })) },
+      scanner: { knowledge: () => Promise.resolve(knowledge), scan: async (request) => ({ ...(await base.scanner!.scan(request)), knowledge, statuses, openvex: { knowledge, statements: { ...statuses } } }) },
+      publisher: { ...base.publisher!, attestScan: (request) => (attested.push(request), Promise.resolve({ attestations: signing ? 2 : 0 })) },
     };
     const state = fileStateStore(join(dir, 'state'));
     await applyPlan(plan([imageStep('curl', [], ['first-build'])]), context, scanning);
@@ -129,10 +132,11 @@ describe('applyPlan', () => {
     const [again] = await applyPlan(plan([imageStep('curl', [], ['advisories'])]), { ...context, runId: 'run-2' }, scanning);
     expect(again).toMatchObject({ status: 'reattested', detail: { digest, vulnerabilities: ['CVE-2024-0001'] } });
     expect(published).toHaveLength(1);
-    expect(attested).toMatchObject([{ image: 'curl', registry: '127.0.0.1:5000', repository: 'kiln/curl', digest, scan: { openvex: {} } }]);
+    expect(attested).toMatchObject([{ image: 'curl', registry: '127.0.0.1:5000', repository: 'kiln/curl', digest }]);
+    expect(attested[0]!.scan.openvex).toEqual({ knowledge: 'k2', statements: statuses });
     const entries = await history.history('kiln/curl');
     expect(entries).toHaveLength(2);
-    expect(entries[1]).toMatchObject({ digest, previousDigest: digest, runId: 'run-2', reattested: true, reasons: [{ kind: 'advisory', id: 'CVE-2024-0001' }], cves: { fixed: ['CVE-2024-0001'], introduced: [] } });
+    expect(entries[1]).toMatchObject({ digest, previousDigest: digest, runId: 'run-2', reattested: true, attestations: 2, reasons: [{ kind: 'advisory', id: 'CVE-2024-0001' }], cves: { fixed: ['CVE-2024-0001'], introduced: [] } });
     expect((await state.read()).images.curl).toMatchObject({ digest, scannedWith: 'k2', cves: ['CVE-2023-45853'], statuses });
 
     // Newer knowledge that says the same: the scan is noted, nothing attested, no history entry.
@@ -151,6 +155,15 @@ describe('applyPlan', () => {
     expect(baseline!.status).toBe('unchanged');
     expect(attested).toHaveLength(1);
     expect((await state.read()).images.curl).toMatchObject({ scannedWith: 'k4', statuses });
+
+    // Publishing unsigned: the new verdict is recorded, and the history says nothing was attested.
+    signing = false;
+    knowledge = 'k5';
+    open.curl = [];
+    statuses = { 'CVE-2023-45853': 'zlib: fixed' };
+    const [unsigned] = await applyPlan(plan([imageStep('curl', [], ['advisories'])]), { ...context, runId: 'run-5' }, scanning);
+    expect(unsigned).toMatchObject({ status: 'reattested', detail: { vulnerabilities: ['CVE-2023-45853'], attestations: 0 } });
+    expect((await history.history('kiln/curl')).at(-1)).toMatchObject({ runId: 'run-5', reattested: true, attestations: 0, cves: { fixed: ['CVE-2023-45853'] } });
   });
 
   it('a failed package build skips what waits for it and nothing else', async () => {
@@ -209,7 +222,7 @@ describe('applyPlan with several steps at once', () => {
     const ran: string[] = [];
     const workers = [0, 1].map(() => runWorker(queue, handlers, { pollIntervalMs: 10, signal: stop.signal, onJob: (event) => ran.push(event.outcome) }));
     // Workers run a step only for the run holding the state's lock.
-    const release = await acquireRunLock(join(dir, 'state'), 'run-q', new Date());
+    let release: (() => Promise<void>) | undefined = await acquireRunLock(join(dir, 'state'), 'run-q', new Date());
     try {
       const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-q', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10 }));
       expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built'], ['package:jq', 'built'], ['image:curl', 'published'], ['image:jq', 'published']]);
@@ -217,6 +230,7 @@ describe('applyPlan with several steps at once', () => {
       expect((await history.history('kiln/curl')).map((entry) => [entry.runId, entry.digest])).toEqual([['run-q', 'sha256:curl-7.88.1-r0-1.2.13-r0']]);
 
       await release();
+      release = undefined;
 
       // A configuration no worker can read: the step's job fails for good, what waits for it is skipped.
       const broken = { ...config, file: join(dir, 'missing.yaml') };
@@ -224,37 +238,127 @@ describe('applyPlan with several steps at once', () => {
       expect(failed[0]).toMatchObject({ id: 'package:zlib', status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: expect.stringContaining('missing.yaml') } });
       expect(failed[1]).toMatchObject({ id: 'image:curl', status: 'skipped', blockedBy: ['package:zlib'] });
     } finally {
+      await release?.();
       stop.abort();
       await Promise.all(workers);
       await queue.close();
     }
   });
 
-  it('with no worker on the queue, fails the waiting steps with FACTORY_NO_WORKER after the claim timeout; a worker that takes such a job once the run is over refuses it', async () => {
+  it('with no worker on the queue, withdraws the waiting steps after the claim timeout (FACTORY_NO_WORKER): a worker that comes later finds nothing to run', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-n', new Date());
+    try {
+      const started = Date.now();
+      const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-n', kilnVersion: 'test' }, ports(), queueStepExecutor(queue, { pollMs: 10, claimTimeoutMs: 300, queueName: 'sqlite:queue.db' }));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'failed'], ['package:jq', 'failed'], ['image:curl', 'skipped'], ['image:jq', 'skipped']]);
+      expect(outcomes[0]!.error).toMatchObject({ code: 'FACTORY_NO_WORKER', message: expect.stringMatching(/no kiln factory worker took its job from sqlite:queue\.db in .*kiln factory worker --queue sqlite:queue\.db/) });
+      const left = await queue.list({ state: 'failed', kind: FACTORY_STEP_KIND });
+      expect(left.map((job) => [job.key, job.attempts]).sort()).toEqual([['k-jq@run-n', 0], ['k-zlib@run-n', 0]]);
+      expect(await queue.claim([FACTORY_STEP_KIND])).toBeUndefined();
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+
+  it('with no worker, gives up on more waiting steps than it queues at once in one claim timeout, not one per batch', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-m', new Date());
+    try {
+      const many = Array.from({ length: 10 }, (_, index) => packageStep(`lib${index}`));
+      const started = Date.now();
+      // Four batches of three: a timeout per batch would take four timeouts.
+      const outcomes = await applyPlan(plan(many), { config, runId: 'run-m', kilnVersion: 'test' }, ports(), queueStepExecutor(queue, { pollMs: 10, concurrency: 3, claimTimeoutMs: 1500 }));
+      const elapsed = Date.now() - started;
+      expect(outcomes.map((step) => step.error?.code)).toEqual(Array(10).fill('FACTORY_NO_WORKER'));
+      expect(elapsed).toBeGreaterThanOrEqual(1500);
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+
+  it('waits while a worker is busy with another run\'s step, then runs its own when the worker takes it', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-w', new Date());
+    const shared = ports();
+    try {
+      // The one worker holds another state's step for longer than this run's claim timeout.
+      await queue.enqueue({ kind: FACTORY_STEP_KIND, key: 'k-other@run-elsewhere', payload: null });
+      const busy = await queue.claim([FACTORY_STEP_KIND]);
+      const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-w', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10, claimTimeoutMs: 200 }));
+      await new Promise((done) => setTimeout(done, 700));
+      expect(await queue.get(FACTORY_STEP_KIND, 'k-zlib@run-w')).toMatchObject({ state: 'queued' });
+      expect(await queue.complete(busy!, null)).toBe(true);
+      const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
+      await runWorker(queue, handlers, { pollIntervalMs: 10, untilEmpty: true });
+      expect((await running).map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built']]);
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+
+  it('a worker refuses a step job whose run is over: the lock gone, another run\'s, or its process dead', async () => {
     await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const shared = ports();
     const builds: string[] = [];
     const counting: FactoryPorts = { ...shared, packages: { build: (request, log) => (builds.push(request.recipe), shared.packages.build(request, log)) } };
+    const handler = factoryStepHandler(() => Promise.resolve({ ports: counting, close: () => {} }));
+    const results: unknown[] = [];
+    const work = { [FACTORY_STEP_KIND]: async (payload: JsonValue, context: Parameters<typeof handler>[1]) => { const result = await handler(payload, context); results.push(result); return result; } };
+    const enqueue = (runId: string) => queue.enqueue({ kind: FACTORY_STEP_KIND, key: `k-zlib@${runId}`, payload: { config: join(dir, 'factory.yaml'), runId, kilnVersion: 'test', step: packageStep('zlib') } as unknown as JsonValue });
     try {
-      const release = await acquireRunLock(join(dir, 'state'), 'run-n', new Date());
-      const started = Date.now();
-      const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-n', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10, claimTimeoutMs: 300, queueName: 'sqlite:queue.db' }));
+      await enqueue('run-gone');
+      await runWorker(queue, work, { pollIntervalMs: 10, untilEmpty: true });
+      await mkdir(join(dir, 'state'), { recursive: true });
+      const child = spawn('true');
+      await new Promise((done) => child.once('exit', done));
+      await writeFile(join(dir, 'state', 'run.lock'), JSON.stringify({ pid: child.pid, host: hostname(), startedAt: 'x', runId: 'run-dead' }));
+      await enqueue('run-dead');
+      await runWorker(queue, work, { pollIntervalMs: 10, untilEmpty: true });
+      await rm(join(dir, 'state', 'run.lock'));
+      const release = await acquireRunLock(join(dir, 'state'), 'run-live', new Date());
+      await enqueue('run-other');
+      await runWorker(queue, work, { pollIntervalMs: 10, untilEmpty: true });
       await release();
-      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-      expect(outcomes.map((step) => [step.id, step.status])).toEqual([['package:zlib', 'failed'], ['package:jq', 'failed'], ['image:curl', 'skipped'], ['image:jq', 'skipped']]);
-      expect(outcomes[0]!.error).toMatchObject({ code: 'FACTORY_NO_WORKER', message: expect.stringContaining('kiln factory worker --queue sqlite:queue.db') });
-
-      // The jobs are still queued; a worker that comes now refuses both and builds nothing.
-      const stop = new AbortController();
-      const results: unknown[] = [];
-      const handler = factoryStepHandler(() => Promise.resolve({ ports: counting, close: () => {} }));
-      await runWorker(queue, { [FACTORY_STEP_KIND]: async (payload, context) => { const result = await handler(payload, context); results.push(result); return result; } }, { pollIntervalMs: 10, signal: stop.signal, untilEmpty: true });
       expect(builds).toEqual([]);
-      expect(results).toHaveLength(2);
-      for (const result of results) expect(result).toMatchObject({ status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: expect.stringContaining('refused, the run no longer holds') } });
+      expect(results.map((result) => (result as { error: { message: string } }).error.message.replace(/^.*\(/, '('))).toEqual([
+        '(no run holds it)',
+        `(its process ${child.pid} is gone)`,
+        '(run run-live holds it)',
+      ]);
     } finally {
       await queue.close();
     }
+  });
+});
+
+describe('checkPublisherReady', () => {
+  it('stops a run that would publish when its signer is not ready, naming the images; asks nothing otherwise', async () => {
+    let asked = 0;
+    const notReady: FactoryPorts = { ...ports(), publisher: { ...ports().publisher!, ready: () => (asked++, Promise.reject(new Error('the identity token expired at 2026-12-04T09:00:00Z'))) } };
+    const publishing = plan([packageStep('zlib'), imageStep('curl', ['package:zlib'], ['packages']), imageStep('jq', [], ['packages'])]);
+    await expect(checkPublisherReady(publishing, notReady)).rejects.toMatchObject({
+      code: 'FACTORY_SIGNING_UNAVAILABLE',
+      message: 'the run would publish image:curl, image:jq and cannot sign: the identity token expired at 2026-12-04T09:00:00Z; nothing was built',
+      detail: { steps: ['image:curl', 'image:jq'] },
+    });
+    expect(asked).toBe(1);
+    // Nothing to publish (packages only, or images kept unpublished): the signer is not asked.
+    const quiet = plan([packageStep('zlib'), { ...imageStep('jq', [], ['packages']), publish: false } as FactoryStep]);
+    await checkPublisherReady(quiet, notReady);
+    expect(asked).toBe(1);
+    // A ready signer lets the run go on.
+    const ready: FactoryPorts = { ...ports(), publisher: { ...ports().publisher!, ready: () => (asked++, Promise.resolve()) } };
+    await checkPublisherReady(publishing, ready);
+    expect(asked).toBe(2);
   });
 });

@@ -200,7 +200,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
 
 /** A run that may publish checks first that it can sign (a keyless token is there and unexpired),
  *  so a missing token stops it before hours of builds, not at its first signature. */
-async function checkPublisherReady(plan: FactoryPlan, ports: FactoryPorts): Promise<void> {
+export async function checkPublisherReady(plan: FactoryPlan, ports: FactoryPorts): Promise<void> {
   const publishing = plan.steps.filter((step) => step.kind === 'image' && step.publish).map((step) => step.id);
   if (publishing.length === 0 || !ports.publisher?.ready) return;
   try {
@@ -552,8 +552,8 @@ async function reattestStep(
   }
   const { host, namespace } = registryParts(context.config.registry!);
   const repository = imageRepository(step.image, namespace);
-  await ports.publisher!.attestScan!({ image: step.image, registry: host, repository, digest, scan: { vuln: scan.vuln, openvex: scan.openvex }, now: found.now() });
-  log.write(`${step.image}: attested a new scan result and OpenVEX to ${digest} (${changed.join(', ')})`);
+  const { attestations } = await ports.publisher!.attestScan!({ image: step.image, registry: host, repository, digest, scan: { vuln: scan.vuln, openvex: scan.openvex }, now: found.now() });
+  log.write(attestations > 0 ? `${step.image}: attested a new scan result and OpenVEX to ${digest} (${changed.join(', ')})` : `${step.image}: scanned ${digest} again (${changed.join(', ')}); publishing is unsigned, so nothing was attested`);
   const entry: ImageHistoryEntry = {
     image: `${namespace ? `${namespace}/` : ''}${step.image}`,
     digest,
@@ -566,8 +566,9 @@ async function reattestStep(
     cves: diffCves(previous.cves, scan.ids, scan.open),
     ...(`${namespace ? `${namespace}/` : ''}${step.image}` !== repository ? { repository } : {}),
     reattested: true,
+    attestations,
   };
   await ports.history.append(entry);
   await ports.state.update((state) => void (state.images[step.image] = next));
-  return { status: 'reattested', detail: { image: step.image, digest, repository: `${host}/${repository}`, vulnerabilities: changed } };
+  return { status: 'reattested', detail: { image: step.image, digest, repository: `${host}/${repository}`, vulnerabilities: changed, attestations } };
 }

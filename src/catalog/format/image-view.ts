@@ -128,7 +128,7 @@ export function historyViews(entries: readonly ImageHistoryEntry[]): HistoryEntr
       digest: entry.digest,
       publishedAt: entry.publishedAt,
       tags: entry.tags,
-      reasons: [...(entry.reattested ? ['same digest: a new scan result and OpenVEX attested'] : []), ...entry.reasons.map(reasonText)],
+      reasons: [...(entry.reattested ? [entry.attestations === 0 ? 'same digest: scanned again (unsigned: nothing attested)' : 'same digest: a new scan result and OpenVEX attested'] : []), ...entry.reasons.map(reasonText)],
       packageChanges: [
         ...entry.packages.added.map((pkg) => `+ ${pkg.name} ${pkg.version}`),
         ...entry.packages.removed.map((pkg) => `− ${pkg.name} ${pkg.version}`),

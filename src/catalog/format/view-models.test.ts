@@ -119,6 +119,8 @@ describe('image view', () => {
     // The same digest attested again after new advisories says so first.
     const again = historyViews([{ image: 'kiln/curl', digest: d(2), previousDigest: d(2), tags: ['latest'], publishedAt: '2026-01-03T00:00:00Z', runId: 'r3', reasons: [{ kind: 'advisory', id: 'CVE-10' }], packages: { added: [], removed: [], upgraded: [] }, cves: { fixed: ['CVE-10'], introduced: [], open: emptyTally() }, reattested: true }]);
     expect(again[0]!.reasons).toEqual(['same digest: a new scan result and OpenVEX attested', 'advisory CVE-10']);
+    const unsigned = historyViews([{ image: 'kiln/curl', digest: d(2), previousDigest: d(2), tags: ['latest'], publishedAt: '2026-01-03T00:00:00Z', runId: 'r3', reasons: [{ kind: 'advisory', id: 'CVE-10' }], packages: { added: [], removed: [], upgraded: [] }, cves: { fixed: ['CVE-10'], introduced: [], open: emptyTally() }, reattested: true, attestations: 0 }]);
+    expect(unsigned[0]!.reasons[0]).toBe('same digest: scanned again (unsigned: nothing attested)');
   });
 
   it('lays out one chart point per counted digest, in time order, inside the plot', () => {

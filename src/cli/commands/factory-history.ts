@@ -28,7 +28,8 @@ function reasonText(reason: HistoryReason): string {
 function entryText(entry: ImageHistoryEntry): string {
   const lines = [`${entry.publishedAt}  ${entry.digest}  ${entry.tags.join(' ')}${entry.repository ? `  (in ${entry.repository})` : ''}`];
   // A re-attested entry keeps its digest: its advisories changed a verdict, they fixed nothing in it.
-  lines.push(entry.reattested ? `  why: new advisories, same digest (scan result and OpenVEX attested again): ${entry.reasons.map((reason) => (reason.kind === 'advisory' ? reason.id : reasonText(reason))).join(', ')}` : `  why: ${entry.reasons.map(reasonText).join('; ')}`);
+  const again = entry.attestations === 0 ? 'scanned again; unsigned, nothing attested' : 'scan result and OpenVEX attested again';
+  lines.push(entry.reattested ? `  why: new advisories, same digest (${again}): ${entry.reasons.map((reason) => (reason.kind === 'advisory' ? reason.id : reasonText(reason))).join(', ')}` : `  why: ${entry.reasons.map(reasonText).join('; ')}`);
   const { added, removed, upgraded } = entry.packages;
   if (upgraded.length) lines.push(`  upgraded: ${upgraded.map((pkg) => `${pkg.name} ${pkg.from} -> ${pkg.to}`).join(', ')}`);
   if (added.length) lines.push(`  added: ${added.map((pkg) => `${pkg.name} ${pkg.version}`).join(', ')}`);

@@ -64,9 +64,11 @@ export interface ImageHistoryEntry {
   reasons: HistoryReason[];
   packages: PackageDiff;
   cves: CveDiff;
-  /** The digest was already published: this run attached a new scan result and OpenVEX to it,
-   *  because what is known of its vulnerabilities changed. */
+  /** The digest was already published: this run scanned it again because what is known of its
+   *  vulnerabilities changed, and attached a new scan result and OpenVEX to it when signing. */
   reattested?: true;
+  /** With `reattested`: the attestations attached (0 when the factory publishes unsigned). */
+  attestations?: number;
 }
 
 /** Reads the factory's history; the web catalog and the CLI depend on this, not on its storage. */
