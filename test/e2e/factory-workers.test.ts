@@ -155,6 +155,44 @@ describe('kiln factory run --queue with two kiln factory worker processes on Pos
     const lonely = await factory(many, ['--queue', `sqlite:${join(many, 'lonely.db')}`, '--claim-timeout', '2s'], 1);
     expect(lonely.steps.map((step) => [step.id, step.status, step.error?.code])).toEqual([['image:static', 'failed', 'FACTORY_NO_WORKER']]);
     expect(lonely.steps[0]!.error!.message).toContain(`kiln factory worker --queue sqlite:${join(many, 'lonely.db')}`);
+    const withdrawn = await openJobQueue(`sqlite:${join(many, 'lonely.db')}`, { cwd: many });
+    try {
+      expect((await withdrawn.list({ state: 'failed', kind: 'factory.step' })).map((job) => job.attempts)).toEqual([0]);
+    } finally {
+      await withdrawn.close();
+    }
+
+    // A run stopped by SIGTERM while its step waits (the queue named through the environment):
+    // it releases the state, and a worker that comes later refuses the step it left queued.
+    const stoppedQueue = `sqlite:${join(many, 'stopped.db')}`;
+    const stopped = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'factory', 'run', '--config', join(many, 'factory.yaml'), '--queue', 'env:STOPPED_QUEUE', '--json'], { cwd: root, env: { ...env, STOPPED_QUEUE: stoppedQueue }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stoppedErr = '';
+    stopped.stderr!.on('data', (chunk: Buffer) => void (stoppedErr += chunk.toString()));
+    const stoppedExit = new Promise<number | null>((done) => stopped.once('exit', (code) => done(code)));
+    const waiting = await (async () => {
+      for (let waited = 0; waited < 120_000; waited += 200) {
+        const queue = await openJobQueue(stoppedQueue, { cwd: many }).catch(() => undefined);
+        const jobs = queue ? await queue.list({ state: 'queued', kind: 'factory.step' }) : [];
+        await queue?.close();
+        if (jobs.length > 0) return jobs;
+        await new Promise((done) => setTimeout(done, 200));
+      }
+      return [];
+    })();
+    expect(waiting.map((job) => job.key)).toEqual([expect.stringMatching(/@\d{8}T\d{6}Z-[0-9a-f]{4}$/)]);
+    stopped.kill('SIGTERM');
+    expect(await stoppedExit).toBe(143);
+    expect(stoppedErr).toContain(`stopped by SIGTERM; ${join(many, 'state')} is released`);
+    await expect(readFile(join(many, 'state', 'run.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const late = await runKiln(['factory', 'worker', '--queue', stoppedQueue, '--until-empty', '--poll-interval', '100ms', '--json'], { cwd: many, env });
+    expect(late.code, late.stderr).toBe(0);
+    const lateQueue = await openJobQueue(stoppedQueue, { cwd: many });
+    try {
+      const [refused] = await lateQueue.list({ state: 'completed', kind: 'factory.step' });
+      expect(refused?.result).toMatchObject({ id: 'image:static', status: 'failed', error: { message: expect.stringContaining('refused, the run no longer holds') } });
+    } finally {
+      await lateQueue.close();
+    }
 
     // serve only schedules; of the two workers one runs `kiln factory run --queue`, the other its step.
     const worker = startWorker();
