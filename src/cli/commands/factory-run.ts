@@ -177,17 +177,19 @@ function imageScanner(path: string, version: string): ImageScannerPort {
   };
 }
 
-function summary(report: FactoryRunReport): string {
+/** The text report of a run: one line per update and step, then the totals. */
+export function runSummary(report: FactoryRunReport): string {
   const lines: string[] = [];
   for (const outcome of report.updates) {
-    if (outcome.source === 'debian' && outcome.status === 'update') lines.push(`update    ${outcome.recipe}: ${outcome.update.from} -> ${outcome.update.to}${outcome.update.cves.length ? ` (${outcome.update.cves.join(', ')})` : ''}`);
-    if (outcome.source === 'upstream' && outcome.status === 'update') lines.push(`update    ${outcome.recipe}: ${outcome.from} -> ${outcome.to} (${outcome.feed})`);
-    if (outcome.status === 'failed' || outcome.status === 'refused') lines.push(`unchanged ${outcome.recipe}: ${outcome.reason}`);
+    if (outcome.source === 'debian' && outcome.status === 'update') lines.push(`update     ${outcome.recipe}: ${outcome.update.from} -> ${outcome.update.to}${outcome.update.cves.length ? ` (${outcome.update.cves.join(', ')})` : ''}`);
+    if (outcome.source === 'upstream' && outcome.status === 'update') lines.push(`update     ${outcome.recipe}: ${outcome.from} -> ${outcome.to} (${outcome.feed})`);
+    if (outcome.status === 'failed' || outcome.status === 'refused') lines.push(`unchanged  ${outcome.recipe}: ${outcome.reason}`);
   }
-  for (const warning of report.warnings) lines.push(`warning   ${warning}`);
-  if (report.dryRun) for (const step of report.plan.steps) lines.push(`planned   ${step.id}`);
-  for (const step of report.steps) lines.push(`${step.status.padEnd(9)} ${step.id}${step.error ? `: ${step.error.message.split('\n')[0]}` : ''}${step.blockedBy ? ` (after ${step.blockedBy.join(', ')})` : ''}`);
-  lines.push(`${report.published.length} image${report.published.length === 1 ? '' : 's'} published, ${report.failed.length} failed, ${(report.durationMs / 1000).toFixed(1)} s (run ${report.runId})`);
+  for (const warning of report.warnings) lines.push(`warning    ${warning}`);
+  if (report.dryRun) for (const step of report.plan.steps) lines.push(`planned    ${step.id}`);
+  for (const step of report.steps) lines.push(`${step.status.padEnd(10)} ${step.id}${step.error ? `: ${step.error.message.split('\n')[0]}` : ''}${step.blockedBy ? ` (after ${step.blockedBy.join(', ')})` : ''}`);
+  const reattested = report.steps.filter((step) => step.status === 'reattested').length;
+  lines.push(`${report.published.length} image${report.published.length === 1 ? '' : 's'} published, ${reattested > 0 ? `${reattested} re-attested, ` : ''}${report.failed.length} failed, ${(report.durationMs / 1000).toFixed(1)} s (run ${report.runId})`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -288,7 +290,7 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
         onProgress: (event) => {
           if (!progress) return;
           if (event.phase === 'updates') context.stderr('checking for updates\n');
-          else if (event.phase === 'step' && event.status !== 'running') context.stderr(`[${event.done}/${event.total}] ${event.status!.padEnd(9)} ${event.step}\n`);
+          else if (event.phase === 'step' && event.status !== 'running') context.stderr(`[${event.done}/${event.total}] ${event.status!.padEnd(10)} ${event.step}\n`);
           else if (event.phase === 'step') context.stderr(`[${(event.done ?? 0) + 1}/${event.total}] running   ${event.step}\n`);
         },
       };
@@ -312,7 +314,7 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
         await queue?.close();
       }
       if (flags.json) printJson(context, report);
-      else context.stdout(summary(report));
+      else context.stdout(runSummary(report));
       if (report.failed.length > 0) {
         throw new FactoryError('FACTORY_RUN_FAILED', `factory run ${report.runId}: ${report.failed.length} failed: ${report.failed.join(', ')}${report.dryRun ? '' : ` (logs: ${join(runsDir, report.runId)})`}`, { detail: { runId: report.runId, failed: report.failed } });
       }
