@@ -264,6 +264,24 @@ describe('applyPlan with several steps at once', () => {
     }
   });
 
+  it('when the only worker dies holding a step, sees its lease run out and then gives up with FACTORY_NO_WORKER (it does not wait forever)', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-k', new Date());
+    try {
+      const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-k', kilnVersion: 'test' }, ports(), queueStepExecutor(queue, { pollMs: 10, leaseSeconds: 1, claimTimeoutMs: 300 }));
+      // A worker takes the step and dies: it never completes nor fails it.
+      let taken;
+      while (!(taken = await queue.claim([FACTORY_STEP_KIND]))) await new Promise((done) => setTimeout(done, 10));
+      const [outcome] = await running;
+      expect(outcome).toMatchObject({ id: 'package:zlib', status: 'failed', error: { code: 'FACTORY_NO_WORKER' } });
+      expect(await queue.get(FACTORY_STEP_KIND, taken.key)).toMatchObject({ state: 'failed', attempts: 1 });
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+
   it('with no worker, gives up on more waiting steps than it queues at once in one claim timeout, not one per batch', async () => {
     await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
