@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { currentProcessIdentity } from '../lib/index.ts';
 import { abandonRunLock, acquireRunLock, checkRunLock } from './run-lock.ts';
 
 let dir: string;
@@ -16,7 +17,7 @@ afterEach(async () => {
 describe('acquireRunLock', () => {
   it('lets one run in, refuses a second naming the first, and frees the lock on release', async () => {
     const release = await acquireRunLock(dir, 'run-a', new Date('2026-12-04T10:00:00Z'));
-    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ pid: process.pid, runId: 'run-a', startedAt: '2026-12-04T10:00:00.000Z' });
+    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toEqual({ ...currentProcessIdentity(), runId: 'run-a', startedAt: '2026-12-04T10:00:00.000Z' });
     await expect(acquireRunLock(dir, 'run-b', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringMatching(new RegExp(`pid ${process.pid} on .*, run run-a started 2026-12-04T10:00:00.000Z`)) });
     await release();
     const again = await acquireRunLock(dir, 'run-b', new Date());
@@ -29,6 +30,18 @@ describe('acquireRunLock', () => {
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: child.pid, host: hostname(), startedAt: 'x', runId: 'dead' }));
     const release = await acquireRunLock(dir, 'run-c', new Date());
     expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'run-c' });
+    await release();
+  });
+
+  it('never takes over a lock held in another pid namespace on the same host, and says how to remove it', async () => {
+    // A container sharing the hostname: its pid means nothing here, dead or alive.
+    const elsewhere = { ...currentProcessIdentity(), pid: await deadPid(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'contained' };
+    await writeFile(join(dir, 'run.lock'), JSON.stringify(elsewhere));
+    await expect(acquireRunLock(dir, 'run-f', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`or remove ${join(dir, 'run.lock')} if that run is no longer active (a run on another host or container is not checked from here)`) });
+    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'contained' });
+    // The same machine restarted since (another boot id): its processes are gone.
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...elsewhere, boot: 'another-boot' }));
+    const release = await acquireRunLock(dir, 'run-g', new Date());
     await release();
   });
 
@@ -64,24 +77,46 @@ describe('checkRunLock', () => {
     expect(await checkRunLock(dir, 'remote')).toEqual({ held: true });
   });
 
-  it('throws FACTORY_LOCKED naming the file when the lock cannot be read, rather than answering', async () => {
+  it('trusts a holder in another pid namespace on this host, and sees a reused pid as the holder gone', async () => {
+    const here = currentProcessIdentity();
+    // Same hostname and boot, another pid namespace (a container with the host's network): pid 1 there is not ours.
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...here, pid: await deadPid(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'contained' }));
+    expect(await checkRunLock(dir, 'contained')).toEqual({ held: true });
+    // This very pid, but a process that started at another time: the holder is gone, its pid reused.
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...here, start: '1', startedAt: 'x', runId: 'reused' }));
+    expect(await checkRunLock(dir, 'reused')).toEqual({ held: false, why: `its process ${process.pid} is gone` });
+  });
+
+  it('reads an unreadable lock again, and throws FACTORY_LOCK_UNREADABLE naming the file only when it stays so', async () => {
+    // Half-written when first read, whole a moment later: an answer, not an error.
     await writeFile(join(dir, 'run.lock'), '{"pid": 1');
-    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`${join(dir, 'run.lock')}: the run lock is not readable yet`) });
+    const completed = new Promise((done) => setTimeout(done, 100)).then(() => writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), startedAt: 'x', runId: 'run-a' })));
+    expect(await checkRunLock(dir, 'run-a')).toEqual({ held: true });
+    await completed;
+    await writeFile(join(dir, 'run.lock'), '{"pid": 1');
+    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCK_UNREADABLE', message: expect.stringContaining(`${join(dir, 'run.lock')}: cannot read the run lock: it is not JSON (half-written?)`) });
     await rm(join(dir, 'run.lock'));
     await mkdir(join(dir, 'run.lock'));
-    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('cannot read the run lock: EISDIR') });
+    await expect(checkRunLock(dir, 'run-a')).rejects.toMatchObject({ code: 'FACTORY_LOCK_UNREADABLE', message: expect.stringContaining('cannot read the run lock: EISDIR') });
   });
 });
 
 describe('abandonRunLock', () => {
-  it('removes the lock only when this process holds it', async () => {
+  it('removes the lock only when this process took it for the run it names', async () => {
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: await deadPid(), host: hostname(), startedAt: 'x', runId: 'other' }));
     abandonRunLock(dir);
     expect((await stat(join(dir, 'run.lock'))).isFile()).toBe(true);
+    // Our very pid and host, written by a process in another pid namespace (pid 1 in two containers).
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'twin' }));
+    abandonRunLock(dir);
+    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'twin' });
     await rm(join(dir, 'run.lock'));
     await acquireRunLock(dir, 'mine', new Date());
     abandonRunLock(dir);
     await expect(stat(join(dir, 'run.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // Once abandoned, a lock another run took since is not ours, even from this process.
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), startedAt: 'x', runId: 'mine' }));
     abandonRunLock(dir);
+    expect((await stat(join(dir, 'run.lock'))).isFile()).toBe(true);
   });
 });

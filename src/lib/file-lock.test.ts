@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withFileLock } from './file-lock.ts';
+import { currentProcessIdentity } from './process-identity.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -59,4 +60,33 @@ for (let i = 0; i < 25; i++) await withFileLock(${JSON.stringify(lock)}, async (
     // Too old to be held by anyone: taken over.
     expect(await withFileLock(lock, () => Promise.resolve(2), { timeoutMs: 1000, staleMs: 0 })).toBe(2);
   });
+
+  it('leaves a lock held in another pid namespace on this host alone, however dead its pid looks here', async () => {
+    const lock = join(dir, 'contained.lock');
+    const dead = spawn('true');
+    await new Promise((done) => dead.once('exit', done));
+    await writeFile(lock, JSON.stringify({ ...currentProcessIdentity(), pid: dead.pid, pidNamespace: 'pid:[1]', token: 'theirs' }));
+    await expect(withFileLock(lock, () => Promise.resolve(1), { timeoutMs: 200 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    expect(await readFile(lock, 'utf8')).toContain('"theirs"');
+  });
+
+  it('removes the locks it holds when the process exits in the middle of the body (a signal handler calling process.exit)', async () => {
+    const lock = join(dir, 'state.lock');
+    const other = join(dir, 'other.lock');
+    // Somebody else's lock must survive the exit.
+    await writeFile(other, JSON.stringify({ pid: process.pid, host: hostname(), token: 'not-the-child' }));
+    const module = resolve(import.meta.dirname, 'file-lock.ts');
+    const script = `import { withFileLock } from ${JSON.stringify(module)};
+await withFileLock(${JSON.stringify(lock)}, async () => {
+  process.stdout.write('held\\n');
+  process.exit(143);
+});`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await new Promise((done) => child.once('exit', done))).toBe(143);
+    expect(output).toBe('held\n');
+    await expect(readFile(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(other, 'utf8')).toContain('not-the-child');
+  }, 30_000);
 });

@@ -1,12 +1,14 @@
 // Mutual exclusion between processes (on one machine or several sharing a filesystem) for short
 // critical sections such as read-merge-write of a shared file. The lock is a file created with O_EXCL
-// that names its holder; a holder that died leaves it behind, so a lock whose process is gone (same
-// host) or that is older than `staleMs` (any host) is taken over.
+// that names its holder; a holder that died leaves it behind, so a lock whose process is gone (seen
+// from the same host and pid namespace) or that is older than `staleMs` (any host) is taken over.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KilnError } from './errors.ts';
+import { currentProcessIdentity, holderLiveness } from './process-identity.ts';
+import type { ProcessIdentity } from './process-identity.ts';
 
 export interface FileLockOptions {
   /** Give up after waiting this long (default 10 minutes): LOCK_TIMEOUT. */
@@ -17,20 +19,24 @@ export interface FileLockOptions {
   pollMs?: number;
 }
 
-interface Holder {
-  pid?: number;
-  host?: string;
+interface Holder extends Partial<ProcessIdentity> {
   token?: string;
 }
 
-/** Whether a process with this pid exists on this machine (EPERM: it exists, owned by another user). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+// Locks this process holds, by path → token. A process that exits while holding one (process.exit
+// from a signal handler, mid-body) removes it on the way out, so others need not wait out `staleMs`.
+const held = new Map<string, string>();
+let exitHookInstalled = false;
+
+function releaseHeldOnExit(): void {
+  for (const [path, token] of held) {
+    try {
+      if (readFileSync(path, 'utf8').includes(`"token":"${token}"`)) rmSync(path, { force: true });
+    } catch {
+      // Gone already, or unreadable: nothing of ours to remove.
+    }
   }
+  held.clear();
 }
 
 async function isStale(path: string, staleMs: number): Promise<boolean> {
@@ -45,7 +51,7 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   } catch {
     return false;
   }
-  return holder.host === hostname() && typeof holder.pid === 'number' && !isProcessAlive(holder.pid);
+  return holderLiveness(holder) === 'gone';
 }
 
 /** Runs `body` while holding the lock file `path`, and removes the lock afterwards. */
@@ -58,9 +64,14 @@ export async function withFileLock<T>(path: string, body: () => Promise<T>, opti
     try {
       const handle = await open(path, 'wx', 0o644);
       try {
-        await handle.writeFile(`${JSON.stringify({ pid: process.pid, host: hostname(), token })}\n`);
+        await handle.writeFile(`${JSON.stringify({ ...currentProcessIdentity(), token })}\n`);
       } finally {
         await handle.close();
+      }
+      held.set(path, token);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', releaseHeldOnExit);
       }
       break;
     } catch (error) {
@@ -79,5 +90,6 @@ export async function withFileLock<T>(path: string, body: () => Promise<T>, opti
     // Only our own lock: one taken over as stale in the meantime belongs to someone else now.
     const current = await readFile(path, 'utf8').catch(() => '');
     if (current.includes(`"token":"${token}"`)) await rm(path, { force: true });
+    if (held.get(path) === token) held.delete(path);
   }
 }
