@@ -12,7 +12,8 @@ import { openImageHistory } from './history-store.ts';
 import type { ImageHistoryStore } from './history-store.ts';
 import type { AttestScanRequest, ImagePublisher, PublishRequest } from './publish-image.ts';
 import { openJobQueue } from './queue/open-job-queue.ts';
-import type { JsonValue } from './queue/port.ts';
+import { FactoryQueueError } from './queue/errors.ts';
+import type { JobQueue, JsonValue } from './queue/port.ts';
 import { runWorker } from './queue/worker.ts';
 import { acquireRunLock } from './run-lock.ts';
 import { applyPlan, checkPublisherReady, runFactoryStep } from './run.ts';
@@ -298,6 +299,55 @@ describe('applyPlan with several steps at once', () => {
     } finally {
       await release();
       await queue.close();
+    }
+  });
+
+  it('after giving up on one step for want of a worker, gives the next a grace in which a worker that just started takes it', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-g', new Date());
+    const shared = ports();
+    const stop = new AbortController();
+    let worker: Promise<unknown> | undefined;
+    try {
+      // One at a time: zlib waits out the claim timeout alone; jq is queued after it failed.
+      const running = applyPlan(plan([packageStep('zlib'), packageStep('jq')]), { config, runId: 'run-g', kilnVersion: 'test' }, shared, queueStepExecutor(queue, { pollMs: 10, concurrency: 1, claimTimeoutMs: 2000 }));
+      while (!(await queue.get(FACTORY_STEP_KIND, 'k-jq@run-g'))) await new Promise((done) => setTimeout(done, 5));
+      const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
+      worker = runWorker(queue, handlers, { pollIntervalMs: 10, signal: stop.signal });
+      const outcomes = await running;
+      expect(outcomes.map((step) => [step.id, step.status, step.error?.code])).toEqual([['package:zlib', 'failed', 'FACTORY_NO_WORKER'], ['package:jq', 'built', undefined]]);
+    } finally {
+      stop.abort();
+      await worker;
+      await release();
+      await queue.close();
+    }
+  });
+
+  it('waits out a queue that fails for a while (QUEUE_UNAVAILABLE) instead of failing the run; a job that vanished fails its step', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-u', new Date());
+    const shared = ports();
+    // The database drops out for the run's first reads (a PostgreSQL restart), then comes back.
+    let outage = 3;
+    const vanished = new Set<string>();
+    const get: JobQueue['get'] = (kind, key) => (outage-- > 0 ? Promise.reject(new FactoryQueueError('QUEUE_UNAVAILABLE', 'postgres://kiln@db/kiln: reading a job failed: Connection terminated')) : vanished.has(key) ? Promise.resolve(undefined) : real.get(kind, key));
+    const flaky = new Proxy(real, { get: (target, name) => (name === 'get' ? get : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    try {
+      const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
+      const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-u', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10 }));
+      await runWorker(real, handlers, { pollIntervalMs: 10, untilEmpty: true });
+      expect((await running).map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built']]);
+      expect(outage).toBeLessThan(0);
+      // Removed from the queue by hand while waiting: the step fails, naming the job.
+      vanished.add('k-jq@run-u');
+      const [gone] = await applyPlan(plan([packageStep('jq')]), { config, runId: 'run-u', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10, queueName: 'sqlite:queue.db' }));
+      expect(gone).toMatchObject({ id: 'package:jq', status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: 'step package:jq: job k-jq@run-u vanished from sqlite:queue.db before it finished (removed by hand?)' } });
+    } finally {
+      await release();
+      await real.close();
     }
   });
 

@@ -10,12 +10,16 @@ import type { FactoryConfig } from './config.ts';
 import type { FactoryStep } from './format/run-plan.ts';
 import type { JobQueue, JobRecord, JsonValue } from './queue/port.ts';
 import type { JobHandler } from './queue/worker.ts';
+import { FactoryQueueError } from './queue/errors.ts';
 import { formatDuration } from '../lib/index.ts';
 import { checkRunLock } from './run-lock.ts';
 import { runFactoryStep } from './run.ts';
 import type { FactoryPorts, StepExecutor, StepOutcome } from './run.ts';
 
 export const FACTORY_STEP_KIND = 'factory.step';
+
+/** A failed attempt (a run lock that could not be read) waits this long before the next. */
+const STEP_RETRY_DELAY_SECONDS = 5;
 
 /** Payload of a `factory.step` job. */
 export interface FactoryStepJob {
@@ -39,20 +43,43 @@ export interface QueueStepOptions {
   /** With no step running, how long the queue may hold waiting step jobs that no worker takes before
    *  the run gives up on them with FACTORY_NO_WORKER (default 10 minutes). */
   claimTimeoutMs?: number;
-  /** The queue's location, named in FACTORY_NO_WORKER's message. */
+  /** The queue's location, named in FACTORY_NO_WORKER's message (passwords redacted). */
   queueName?: string;
+  /** What `kiln factory worker --queue` takes to reach the queue (`env:NAME` when the run was given
+   *  one), for FACTORY_NO_WORKER's hint; defaults to queueName. */
+  workerQueueFlag?: string;
+}
+
+/** How long a queue may fail every call (QUEUE_UNAVAILABLE) before the run gives up on it. */
+const QUEUE_OUTAGE_LIMIT_MS = 10 * 60_000;
+
+/** Calls `call` until the queue answers: QUEUE_UNAVAILABLE (the database restarting, a dropped
+ *  connection) is waited out, doubling the wait up to 30 s, for at most QUEUE_OUTAGE_LIMIT_MS. */
+async function patiently<T>(call: () => Promise<T>, outageLimitMs = QUEUE_OUTAGE_LIMIT_MS): Promise<T> {
+  const since = Date.now();
+  for (let failures = 0; ; failures++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof FactoryQueueError && error.code === 'QUEUE_UNAVAILABLE') || Date.now() - since >= outageLimitMs) throw error;
+      await delay(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+    }
+  }
 }
 
 /** Runs each step as a `factory.step` job on `queue` and waits for its outcome. A step job that fails
- *  for good (its attempts used up by workers that died) is the step's failure.
+ *  for good (its attempts used up by workers that died) is the step's failure; a queue that fails for
+ *  a while is waited out.
  *
  *  No worker: while none of the queue's step jobs is running (this run's or another's) and none of
  *  this run's has moved (been taken, retried or finished) for claimTimeoutMs, a waiting step is
- *  withdrawn from the queue and fails with FACTORY_NO_WORKER; once that happened, the run's next
- *  waiting steps are withdrawn at once, until a worker shows up. A job withdrawn is never run later;
- *  one a worker took first is waited for. */
+ *  withdrawn from the queue and fails with FACTORY_NO_WORKER; once that happened, each later step
+ *  is withdrawn after a short grace (a tenth of claimTimeoutMs, at most 5 s) unless a worker shows
+ *  up. A job withdrawn is never run later; one a worker took first is waited for. */
 export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {}): StepExecutor {
   const claimTimeoutMs = options.claimTimeoutMs ?? 10 * 60_000;
+  const graceMs = Math.min(claimTimeoutMs / 10, 5_000);
+  const pollMs = options.pollMs ?? 250;
   const queueName = options.queueName ?? 'the queue';
   const seen = new Map<string, string>();
   let lastMove: number | undefined;
@@ -68,33 +95,39 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       noWorker = false;
     }
   };
-  const stepRunning = async () => [...seen.values()].some((mark) => mark.startsWith('active/')) || (await queue.counts(FACTORY_STEP_KIND)).active > 0;
+  const stepRunning = async () => [...seen.values()].some((mark) => mark.startsWith('active/')) || (await patiently(() => queue.counts(FACTORY_STEP_KIND))).active > 0;
   return {
     concurrency: options.concurrency ?? 16,
     async run(step, context) {
       const started = Date.now();
       lastMove ??= started;
       const key = `${step.key}@${context.runId}`;
+      const failed = (code: 'FACTORY_NO_WORKER' | 'FACTORY_STEP_FAILED', message: string): StepOutcome => {
+        seen.delete(key);
+        return { id: step.id, kind: step.kind, status: 'failed', error: { code, message }, durationMs: Date.now() - started };
+      };
       const payload: FactoryStepJob = { config: context.config.file, runId: context.runId, kilnVersion: context.kilnVersion, step };
-      const job = await queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: 0 });
+      const job = await patiently(() => queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: STEP_RETRY_DELAY_SECONDS }));
       let record: Pick<JobRecord, 'state' | 'result' | 'attempts' | 'error'> | undefined = job.state === 'completed' ? { state: job.state, ...(job.result !== undefined ? { result: job.result } : {}), attempts: 1 } : undefined;
       while (!record || (record.state !== 'completed' && record.state !== 'failed')) {
-        if (!noWorker) await delay(options.pollMs ?? 250);
-        record = await queue.get(FACTORY_STEP_KIND, key);
-        if (!record) continue;
+        await delay(pollMs);
+        record = await patiently(() => queue.get(FACTORY_STEP_KIND, key));
+        if (!record) return failed('FACTORY_STEP_FAILED', `step ${step.id}: job ${key} vanished from ${queueName} before it finished (removed by hand?)`);
         observe(key, record);
-        if (record.state !== 'queued' || !(noWorker || Date.now() - lastMove >= claimTimeoutMs)) continue;
+        if (record.state !== 'queued') continue;
+        // Once no worker was seen, a later step still gets a short grace for one that just started.
+        const due = noWorker ? Date.now() - Math.max(started, lastMove!) >= graceMs : Date.now() - lastMove! >= claimTimeoutMs;
+        if (!due) continue;
         // A worker busy on any step job is alive: wait for it.
         if (await stepRunning()) {
           lastMove = Date.now();
           noWorker = false;
           continue;
         }
-        const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - lastMove)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.queueName ?? 'LOCATION'}\``;
-        if (await queue.withdraw(FACTORY_STEP_KIND, key, message)) {
+        const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - started)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.workerQueueFlag ?? options.queueName ?? 'LOCATION'}\``;
+        if (await patiently(() => queue.withdraw(FACTORY_STEP_KIND, key, message))) {
           noWorker = true;
-          seen.delete(key);
-          return { id: step.id, kind: step.kind, status: 'failed', error: { code: 'FACTORY_NO_WORKER', message }, durationMs: Date.now() - started };
+          return failed('FACTORY_NO_WORKER', message);
         }
         // Taken between the look and the withdrawal: a worker has it, wait for the outcome.
       }
@@ -102,9 +135,8 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       const outcome = record.result as unknown as StepOutcome | undefined;
       // Keys are input hashes: a result for another step means two steps claimed one key.
       if (record.state === 'completed' && outcome?.id === step.id) return outcome;
-      if (record.state === 'completed') return { id: step.id, kind: step.kind, status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: `step ${step.id}: job ${key} holds the result of ${outcome?.id ?? 'nothing'}` }, durationMs: Date.now() - started };
-      const message = `step ${step.id}: job ${key} failed after ${record.attempts} attempt${record.attempts === 1 ? '' : 's'}: ${record.error ?? 'no error recorded'}`;
-      return { id: step.id, kind: step.kind, status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message }, durationMs: Date.now() - started };
+      if (record.state === 'completed') return failed('FACTORY_STEP_FAILED', `step ${step.id}: job ${key} holds the result of ${outcome?.id ?? 'nothing'}`);
+      return failed('FACTORY_STEP_FAILED', `step ${step.id}: job ${key} failed after ${record.attempts} attempt${record.attempts === 1 ? '' : 's'}: ${record.error ?? 'no error recorded'}`);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationFlag, queueLocationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag, queueNames } from './factory-options.ts';
 
 describe('durationFlag', () => {
   it('reads durations as the other duration flags do', () => {
@@ -29,6 +29,16 @@ describe('queueLocationFlag', () => {
     expect(queueLocationFlag('env:REL', '/srv', env)).toBe('sqlite:/srv/q.db');
     expect(() => queueLocationFlag('env:MISSING', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE', message: '--queue env:MISSING: environment variable MISSING is not set' }));
     expect(() => queueLocationFlag('env:EMPTY', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE' }));
-    expect(() => queueLocationFlag('env:', '/srv', env)).toThrow(expect.objectContaining({ message: '--queue env:: environment variable (none named) is not set' }));
+    expect(() => queueLocationFlag('env:', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE', message: '--queue env:: no environment variable named after env:' }));
+    expect(() => queueLocationFlag('env:1X', '/srv', env)).toThrow(expect.objectContaining({ code: 'USAGE', message: '--queue env:1X: "1X" is no environment variable name (letters, digits and _, not starting with a digit)' }));
+  });
+});
+
+describe('queueNames', () => {
+  it('shows a queue without its password, and tells workers the env:NAME the run was given rather than a redacted URL', () => {
+    expect(queueNames('env:KILN_QUEUE', 'postgres://kiln:secret@db/kiln')).toEqual({ shown: 'postgres://kiln:***@db/kiln', workerFlag: 'env:KILN_QUEUE' });
+    expect(queueNames('postgres://kiln:secret@db/kiln', 'postgres://kiln:secret@db/kiln')).toEqual({ shown: 'postgres://kiln:***@db/kiln', workerFlag: 'URL' });
+    expect(queueNames('postgres://kiln@db/kiln', 'postgres://kiln@db/kiln')).toEqual({ shown: 'postgres://kiln@db/kiln', workerFlag: 'postgres://kiln@db/kiln' });
+    expect(queueNames('sqlite:q.db', 'sqlite:/srv/q.db')).toEqual({ shown: 'sqlite:/srv/q.db', workerFlag: 'sqlite:/srv/q.db' });
   });
 });

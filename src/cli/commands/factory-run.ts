@@ -27,7 +27,6 @@ import {
 import type { FactoryConfig, FactoryPorts, FactoryRunReport, ImageBuilderPort, ImageScannerPort, PackageBuilderPort, UpdateFeedOptions } from '../../factory/index.ts';
 import { applyImagePlan, planImageBuild } from '../../image/index.ts';
 import { writeOciLayout } from '../../oci/index.ts';
-import { redactUrl } from '../../metadata/index.ts';
 import { OS_IMAGE_REGISTRY } from '../../os/index.ts';
 import { dockerConfigCredentials, RegistryClient } from '../../registry-client/index.ts';
 import { keylessSigner, keySigner, SignError } from '../../sign/index.ts';
@@ -38,7 +37,7 @@ import { printJson } from '../context.ts';
 import { buildOptionsFromFlags, loadConfigFromFlags, openImageRepositories } from './image-options.ts';
 import { createEnvironment, createPublisher, createRunner } from './pkg-options.ts';
 import type { PkgBuildFlags } from './pkg-options.ts';
-import { durationFlag, queueLocationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag, queueNames } from './factory-options.ts';
 import { loadSigningKey } from './trust-options.ts';
 
 /** pg-boss refuses leases of a day or more. */
@@ -306,7 +305,8 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
       };
       if (!flags.dryRun) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, onSignal);
       try {
-        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: location!.startsWith('postgres') ? redactUrl(location!) : location! }) : undefined;
+        const names = location ? queueNames(flags.queue!, location) : undefined;
+        const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: names!.shown, workerQueueFlag: names!.workerFlag }) : undefined;
         report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version, ...(executor ? { executor } : {}) }, ports);
       } finally {
         for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);

@@ -176,11 +176,12 @@ export class PgBossJobQueue implements JobQueue {
     throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${redact(this.url)}: ${what} failed: ${(error as Error).message}`, { cause: error, detail: { url: redact(this.url) } });
   }
 
-  // A read (get, list, counts): expired leases are failed first, as for a claim.
+  // A read (get, list, counts): expired leases are failed first, as for a claim. A sweep that fails
+  // does not fail the read: the next claim or read sweeps again.
   async #query<T extends pg.QueryResultRow>(what: string, text: string, values: unknown[] = []): Promise<T[]> {
     this.#check();
     try {
-      await this.#expireDue();
+      await this.#expireDue().catch(() => undefined);
       return (await this.#pool.query<T>(text, values)).rows;
     } catch (error) {
       return this.#unavailable(error, what);

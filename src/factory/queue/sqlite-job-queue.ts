@@ -183,7 +183,16 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   // Expires run-out leases before a read; the write transaction is taken only when one is due.
+  // Before a read: a sweep that fails (the database busy) does not fail the read; the next one sweeps.
   #expireDue(): void {
+    try {
+      this.#sweepDue();
+    } catch {
+      // Read anyway.
+    }
+  }
+
+  #sweepDue(): void {
     const now = this.#now();
     const due = this.#open().prepare<[number], { id: number }>(`SELECT id FROM jobs WHERE state = 'active' AND lease_until <= ? LIMIT 1`).get(now);
     if (due) this.#run((db) => this.#expireLeases(db, this.#now()));
