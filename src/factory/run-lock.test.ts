@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { currentProcessIdentity } from '../lib/index.ts';
-import { abandonRunLock, acquireRunLock, checkRunLock } from './run-lock.ts';
+import { abandonRunLock, acquireRunLock, checkRunLock, RUN_LOCK_EXPIRY_MS, RUN_LOCK_REFRESH_MS } from './run-lock.ts';
+
+/** Makes the lock look last refreshed `ms` ago. */
+async function ageLock(dir: string, ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms);
+  await utimes(join(dir, 'run.lock'), then, then);
+}
 
 let dir: string;
 beforeEach(async () => {
@@ -33,22 +39,43 @@ describe('acquireRunLock', () => {
     await release();
   });
 
-  it('never takes over a lock held in another pid namespace on the same host, and says how to remove it', async () => {
-    // A container sharing the hostname: its pid means nothing here, dead or alive.
+  it('never takes over a live-looking lock held from elsewhere (another pid namespace or boot) until it expires unrefreshed', async () => {
+    // A container sharing the hostname, or a machine with the same hostname: its pid means nothing here.
     const elsewhere = { ...currentProcessIdentity(), pid: await deadPid(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'contained' };
     await writeFile(join(dir, 'run.lock'), JSON.stringify(elsewhere));
-    await expect(acquireRunLock(dir, 'run-f', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`or remove ${join(dir, 'run.lock')} if that run is no longer active (a run on another host or container is not checked from here)`) });
+    await expect(acquireRunLock(dir, 'run-f', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('wait for it to finish; a lock its run no longer refreshes expires 5m after the last refresh (0s ago)') });
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...elsewhere, pidNamespace: currentProcessIdentity().pidNamespace, boot: 'another-boot' }));
+    await ageLock(dir, RUN_LOCK_EXPIRY_MS - 60_000);
+    await expect(acquireRunLock(dir, 'run-g', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('(4m ago)') });
     expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'contained' });
-    // The same machine restarted since (another boot id): its processes are gone.
-    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...elsewhere, boot: 'another-boot' }));
-    const release = await acquireRunLock(dir, 'run-g', new Date());
+    // Not refreshed for longer than the expiry: its run died, wherever it ran.
+    await ageLock(dir, RUN_LOCK_EXPIRY_MS + 1000);
+    const release = await acquireRunLock(dir, 'run-h', new Date());
+    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'run-h' });
     await release();
   });
 
-  it('refuses a fresh unreadable lock file (a run writing it), and takes over one left a minute ago', async () => {
+  it('refreshes the lock it holds while the run lasts, and stops once released', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const release = await acquireRunLock(dir, 'run-r', new Date());
+      await ageLock(dir, RUN_LOCK_EXPIRY_MS - 1000);
+      vi.advanceTimersByTime(RUN_LOCK_REFRESH_MS);
+      // The touch is asynchronous: wait for it.
+      for (let tries = 0; Date.now() - (await stat(join(dir, 'run.lock'))).mtimeMs > 60_000 && tries < 100; tries++) await new Promise((done) => setImmediate(done));
+      expect(Date.now() - (await stat(join(dir, 'run.lock'))).mtimeMs).toBeLessThan(60_000);
+      expect(vi.getTimerCount()).toBe(1);
+      await release();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses a fresh unreadable lock file (a run writing it), and takes over one not refreshed for the expiry', async () => {
     await writeFile(join(dir, 'run.lock'), '');
-    await expect(acquireRunLock(dir, 'run-d', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`remove ${join(dir, 'run.lock')} if no run is active`) });
-    const release = await acquireRunLock(dir, 'run-e', new Date(Date.now() + 61_000));
+    await expect(acquireRunLock(dir, 'run-d', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining(`(lock file ${join(dir, 'run.lock')}); wait for it to finish; a lock its run no longer refreshes expires`) });
+    const release = await acquireRunLock(dir, 'run-e', new Date(), Date.now() + RUN_LOCK_EXPIRY_MS + 1000);
     await release();
   });
 });
@@ -87,6 +114,12 @@ describe('checkRunLock', () => {
     expect(await checkRunLock(dir, 'reused')).toEqual({ held: false, why: `its process ${process.pid} is gone` });
   });
 
+  it('says not held when the lock was not refreshed for the expiry, wherever its run is', async () => {
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: 4242, host: `not-${hostname()}`, startedAt: 'x', runId: 'remote' }));
+    expect(await checkRunLock(dir, 'remote')).toEqual({ held: true });
+    expect(await checkRunLock(dir, 'remote', Date.now() + RUN_LOCK_EXPIRY_MS + 61_000)).toEqual({ held: false, why: 'its run stopped refreshing it 6m1s ago' });
+  });
+
   it('reads an unreadable lock again, and throws FACTORY_LOCK_UNREADABLE naming the file only when it stays so', async () => {
     // Half-written when first read, whole a moment later: an answer, not an error.
     await writeFile(join(dir, 'run.lock'), '{"pid": 1');
@@ -104,19 +137,26 @@ describe('checkRunLock', () => {
 describe('abandonRunLock', () => {
   it('removes the lock only when this process took it for the run it names', async () => {
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: await deadPid(), host: hostname(), startedAt: 'x', runId: 'other' }));
-    abandonRunLock(dir);
+    expect(abandonRunLock(dir)).toBe(false);
     expect((await stat(join(dir, 'run.lock'))).isFile()).toBe(true);
     // Our very pid and host, written by a process in another pid namespace (pid 1 in two containers).
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'twin' }));
-    abandonRunLock(dir);
+    expect(abandonRunLock(dir)).toBe(false);
     expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'twin' });
     await rm(join(dir, 'run.lock'));
     await acquireRunLock(dir, 'mine', new Date());
-    abandonRunLock(dir);
+    expect(abandonRunLock(dir)).toBe(true);
     await expect(stat(join(dir, 'run.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
     // Once abandoned, a lock another run took since is not ours, even from this process.
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), startedAt: 'x', runId: 'mine' }));
-    abandonRunLock(dir);
+    expect(abandonRunLock(dir)).toBe(false);
     expect((await stat(join(dir, 'run.lock'))).isFile()).toBe(true);
+    await rm(join(dir, 'run.lock'));
+    // Stopped while still writing its own lock (created, not yet written): removed.
+    const release = await acquireRunLock(dir, 'half', new Date());
+    await writeFile(join(dir, 'run.lock'), '{"pid":');
+    expect(abandonRunLock(dir)).toBe(true);
+    await expect(stat(join(dir, 'run.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await release();
   });
 });

@@ -1,11 +1,13 @@
-// One factory run per state directory: STATE/run.lock names the process (pid, host, boot, pid
-// namespace, start time) and the run that owns it. A lock whose process is seen gone from the same host
-// and pid namespace is stale and taken over; one held from elsewhere stays until its run releases it.
+// One factory run per state directory: STATE/run.lock names the run that owns it and its process
+// (pid, host, boot, pid namespace, start time). The holder refreshes the file's mtime every
+// RUN_LOCK_REFRESH_MS, so a lock not refreshed for RUN_LOCK_EXPIRY_MS was left by a run that died,
+// wherever it ran; a lock whose process is seen gone from the same host, boot and pid namespace is
+// stale at once. Either is taken over.
 import { readFileSync, rmSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { currentProcessIdentity, holderLiveness, isSameProcess } from '../lib/index.ts';
+import { currentProcessIdentity, formatDuration, holderLiveness, isSameProcess } from '../lib/index.ts';
 import type { ProcessIdentity } from '../lib/index.ts';
 import { FactoryError } from './errors.ts';
 
@@ -20,18 +22,27 @@ const ownLocks = new Map<string, string>();
 /** Reads of a lock that fail (I/O error, half-written) are tried again after these waits. */
 const LOCK_READ_RETRIES_MS = [50, 200, 500, 1000];
 
-/** An unreadable lock older than this was left by a run that died while writing it. */
-const UNREADABLE_LOCK_STALE_MS = 60_000;
+/** The holder touches its lock this often while the run lasts. */
+export const RUN_LOCK_REFRESH_MS = 30_000;
+
+/** A lock not touched for this long (ten refreshes missed, room for clock skew between hosts on a
+ *  shared filesystem) was left by a run that died; so was an unreadable one this old. */
+export const RUN_LOCK_EXPIRY_MS = 5 * 60_000;
+
+/** How long ago the lock at `path` was last refreshed, by this machine's clock (0 when unknown). */
+async function lockAgeMs(path: string, nowMs: number): Promise<number> {
+  return stat(path).then((info) => nowMs - info.mtimeMs, () => 0);
+}
 
 /** Whether a run still owns the state, as a worker about to run one of its steps must know. */
 export type RunLockCheck = { held: true } | { held: false; why: string };
 
-/** Whether run `runId` still holds STATE/run.lock: the lock names it and its process is not seen
- *  gone (seen only from its own host and pid namespace). No lock, another run's, or a dead holder: not
- *  held. A lock that still cannot be read after a few tries (an I/O error, or one left half-written)
+/** Whether run `runId` still holds STATE/run.lock: the lock names it, its process is not seen gone
+ *  (seen only from its own host, boot and pid namespace) and it was refreshed within
+ *  RUN_LOCK_EXPIRY_MS. No lock, another run's, a dead holder or an expired lock: not held. A lock that still cannot be read after a few tries (an I/O error, or one left half-written)
  *  is no answer: FACTORY_LOCK_UNREADABLE, so the caller fails this attempt and tries again later
  *  instead of refusing a live run's work for good. */
-export async function checkRunLock(stateDir: string, runId: string): Promise<RunLockCheck> {
+export async function checkRunLock(stateDir: string, runId: string, nowMs = Date.now()): Promise<RunLockCheck> {
   const path = join(stateDir, 'run.lock');
   let holder: Partial<LockRecord> | undefined;
   for (let attempt = 0; holder === undefined; attempt++) {
@@ -48,40 +59,65 @@ export async function checkRunLock(stateDir: string, runId: string): Promise<Run
   }
   if (holder.runId !== runId) return { held: false, why: `run ${holder.runId ?? '?'} holds it` };
   if (holderLiveness(holder) === 'gone') return { held: false, why: `its process ${holder.pid} is gone` };
+  const ageMs = await lockAgeMs(path, nowMs);
+  if (ageMs > RUN_LOCK_EXPIRY_MS) return { held: false, why: `its run stopped refreshing it ${formatDuration(Math.round(ageMs / 1000) * 1000)} ago` };
   return { held: true };
 }
 
-/** Removes STATE/run.lock at once if this process took it for a run that is still on: for a run
- *  stopped by a signal, so work it left queued is refused at once, on every host, rather than once its
- *  process is seen gone. Never another process's lock, even one with the same pid elsewhere. */
-export function abandonRunLock(stateDir: string): void {
+/** Removes STATE/run.lock at once if this process took it for a run that is still on, and says
+ *  whether it did: for a run stopped by a signal, so work it left queued is refused at once, on every
+ *  host. Never another process's lock, even one with the same pid elsewhere; a lock this process is
+ *  still writing (empty or partial) is its own. */
+export function abandonRunLock(stateDir: string): boolean {
   const path = resolve(stateDir, 'run.lock');
   const runId = ownLocks.get(path);
-  if (runId === undefined) return;
-  try {
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockRecord>;
-    if (holder.runId === runId && isSameProcess(holder)) rmSync(path, { force: true });
-  } catch {
-    // No lock, or not readable: nothing of ours to remove.
-  }
+  if (runId === undefined) return false;
   ownLocks.delete(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false;
+  }
+  let holder: Partial<LockRecord> | undefined;
+  try {
+    holder = JSON.parse(text) as Partial<LockRecord>;
+  } catch {
+    // Created by this process (it is in ownLocks) and not yet written whole.
+  }
+  if (holder !== undefined && !(holder.runId === runId && isSameProcess(holder))) return false;
+  rmSync(path, { force: true });
+  return true;
 }
 
-/** Takes STATE/run.lock for `runId`; FACTORY_LOCKED when a live run holds it. Returns the release. */
-export async function acquireRunLock(stateDir: string, runId: string, now: Date): Promise<() => Promise<void>> {
+/** Takes STATE/run.lock for `runId` (started at `startedAt`) and keeps it fresh until released;
+ *  FACTORY_LOCKED when a live run holds it. Returns the release. */
+export async function acquireRunLock(stateDir: string, runId: string, startedAt: Date, nowMs = Date.now()): Promise<() => Promise<void>> {
   const path = join(stateDir, 'run.lock');
-  const record: LockRecord = { ...currentProcessIdentity(), startedAt: now.toISOString(), runId };
+  const record: LockRecord = { ...currentProcessIdentity(), startedAt: startedAt.toISOString(), runId };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx');
+      // Ours from here: a signal while it is being written may remove it (abandonRunLock).
+      ownLocks.set(resolve(path), runId);
       try {
         await handle.writeFile(`${JSON.stringify(record)}\n`);
         await handle.sync();
+      } catch (error) {
+        ownLocks.delete(resolve(path));
+        await rm(path, { force: true });
+        throw error;
       } finally {
         await handle.close();
       }
-      ownLocks.set(resolve(path), runId);
+      // A touch that fails (the lock removed meanwhile) is left to the checks of whoever reads it.
+      const refresh = setInterval(() => {
+        const now = new Date();
+        utimes(path, now, now).catch(() => undefined);
+      }, RUN_LOCK_REFRESH_MS);
+      refresh.unref();
       return async () => {
+        clearInterval(refresh);
         const current = await readFile(path, 'utf8').catch(() => '');
         if (current.includes(`"runId":"${runId}"`)) await rm(path, { force: true });
         if (ownLocks.get(resolve(path)) === runId) ownLocks.delete(resolve(path));
@@ -94,15 +130,16 @@ export async function acquireRunLock(stateDir: string, runId: string, now: Date)
       holder = JSON.parse(await readFile(path, 'utf8')) as LockRecord;
     } catch {
       // Unreadable or half-written: written by a run that died between create and write, or being
-      // written right now; only one older than UNREADABLE_LOCK_STALE_MS is treated as stale below.
+      // written right now; only an expired one is treated as stale below.
     }
-    const ageMs = await stat(path).then((info) => now.getTime() - info.mtimeMs, () => 0);
+    const ageMs = await lockAgeMs(path, nowMs);
     const liveness = holder.pid !== undefined ? holderLiveness(holder) : undefined;
-    const stale = liveness !== undefined ? liveness === 'gone' : ageMs > UNREADABLE_LOCK_STALE_MS;
+    const stale = liveness === 'gone' || ageMs > RUN_LOCK_EXPIRY_MS;
     if (!stale) {
-      // Only a holder in this host's pid namespace can be seen to have died; elsewhere, a person must say so.
-      const hint = liveness === 'alive' ? '' : liveness === 'unknown' ? `, or remove ${path} if that run is no longer active (a run on another host or container is not checked from here)` : `, or remove ${path} if no run is active`;
-      throw new FactoryError('FACTORY_LOCKED', `${stateDir}: another factory run holds the state (${holder.pid !== undefined ? `pid ${holder.pid} on ${holder.host ?? '?'}, run ${holder.runId ?? '?'} started ${holder.startedAt ?? '?'}` : `lock file ${path}`}); wait for it to finish${hint}`, {
+      const holding = holder.pid !== undefined ? `pid ${holder.pid} on ${holder.host ?? '?'}, run ${holder.runId ?? '?'} started ${holder.startedAt ?? '?'}` : `lock file ${path}`;
+      // A holder seen alive needs no hint; one that cannot be seen from here expires unless refreshed.
+      const hint = liveness === 'alive' ? '' : `; a lock its run no longer refreshes expires ${formatDuration(RUN_LOCK_EXPIRY_MS)} after the last refresh (${formatDuration(Math.round(Math.max(0, ageMs) / 1000) * 1000)} ago)`;
+      throw new FactoryError('FACTORY_LOCKED', `${stateDir}: another factory run holds the state (${holding}); wait for it to finish${hint}`, {
         detail: { lock: path, ...holder },
       });
     }

@@ -76,17 +76,22 @@ for (let i = 0; i < 25; i++) await withFileLock(${JSON.stringify(lock)}, async (
     // Somebody else's lock must survive the exit.
     await writeFile(other, JSON.stringify({ pid: process.pid, host: hostname(), token: 'not-the-child' }));
     const module = resolve(import.meta.dirname, 'file-lock.ts');
-    const script = `import { withFileLock } from ${JSON.stringify(module)};
-await withFileLock(${JSON.stringify(lock)}, async () => {
+    const takenOver = join(dir, 'taken-over.lock');
+    // The child holds two locks; the second is taken over by someone else (as stale) before it exits.
+    const script = `import { writeFileSync } from 'node:fs';
+import { withFileLock } from ${JSON.stringify(module)};
+await withFileLock(${JSON.stringify(lock)}, () => withFileLock(${JSON.stringify(takenOver)}, async () => {
+  writeFileSync(${JSON.stringify(takenOver)}, JSON.stringify({ token: 'the-new-holder' }));
   process.stdout.write('held\\n');
   process.exit(143);
-});`;
+}));`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     expect(await new Promise((done) => child.once('exit', done))).toBe(143);
     expect(output).toBe('held\n');
     await expect(readFile(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(takenOver, 'utf8')).toContain('the-new-holder');
     expect(await readFile(other, 'utf8')).toContain('not-the-child');
   }, 30_000);
 });

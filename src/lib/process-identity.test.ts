@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { currentProcessIdentity, holderLiveness, isSameProcess } from './process-identity.ts';
+import { currentProcessIdentity, holderLiveness, isSameProcess, processStartTicks } from './process-identity.ts';
 
 async function exitedChild(): Promise<number> {
   const child = spawn('true');
@@ -19,22 +20,46 @@ describe('currentProcessIdentity', () => {
   });
 });
 
+describe('processStartTicks', () => {
+  it('reads when a process started: a child started now, by the boot time and clock tick of this machine', () => {
+    const before = Date.now();
+    const child = spawn('sleep', ['5']);
+    try {
+      const ticks = Number(processStartTicks(child.pid!));
+      const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]);
+      const hertz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+      const startedMs = (bootSeconds + ticks / hertz) * 1000;
+      // btime has whole seconds; the child started within this test.
+      expect(startedMs).toBeGreaterThan(before - 2000);
+      expect(startedMs).toBeLessThan(Date.now() + 2000);
+      expect(processStartTicks(child.pid!)).toBe(`${ticks}`);
+    } finally {
+      child.kill();
+    }
+  });
+});
+
 describe('holderLiveness', () => {
   it('judges a holder only from its own host, boot and pid namespace', async () => {
     const here = currentProcessIdentity();
     const dead = await exitedChild();
-    // A live child: its start time read from /proc matches what it would have recorded.
     const child = spawn('sleep', ['5']);
     try {
       expect(holderLiveness(here)).toBe('alive');
-      expect(holderLiveness({ ...here, pid: dead, start: undefined })).toBe('gone');
-      expect(holderLiveness({ ...here, pid: child.pid!, start: undefined })).toBe('alive');
-      // The child's pid with another start time: a reused pid, the holder is gone.
+      // A live child as a lock it took would name it: alive; the same pid with another start time is
+      // a reused pid, so the holder is gone.
+      expect(holderLiveness({ ...here, pid: child.pid!, start: processStartTicks(child.pid!) })).toBe('alive');
       expect(holderLiveness({ ...here, pid: child.pid!, start: '1' })).toBe('gone');
+      expect(holderLiveness({ ...here, pid: dead, start: undefined })).toBe('gone');
       expect(holderLiveness({ ...here, host: `not-${here.host}` })).toBe('unknown');
+      // Same hostname elsewhere: another pid namespace (a container), or another boot id (another
+      // machine with that hostname, or this one restarted: the two cannot be told apart).
       expect(holderLiveness({ ...here, pid: dead, pidNamespace: 'pid:[1]' })).toBe('unknown');
-      expect(holderLiveness({ ...here, pid: dead, boot: 'another-boot' })).toBe('gone');
-      // A lock written before namespaces were recorded: its pid is trusted, as then.
+      expect(holderLiveness({ ...here, pid: dead, boot: 'another-boot' })).toBe('unknown');
+      // A holder that recorded what this process cannot read about itself is not judged by pid alone.
+      const blind = { pid: here.pid, host: here.host };
+      expect(holderLiveness({ ...here, pid: dead }, blind)).toBe('unknown');
+      // A lock written before boots and namespaces were recorded: its pid is trusted, as then.
       expect(holderLiveness({ pid: dead, host: here.host })).toBe('gone');
       expect(holderLiveness({ pid: process.pid, host: here.host })).toBe('alive');
       expect(holderLiveness({ host: here.host })).toBe('unknown');

@@ -31,7 +31,7 @@ function readProc(read: () => string): string | undefined {
 }
 
 /** Start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat), if readable. */
-function processStart(pid: number | 'self'): string | undefined {
+export function processStartTicks(pid: number | 'self'): string | undefined {
   const stat = readProc(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
   // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
   const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -45,7 +45,7 @@ export function currentProcessIdentity(): ProcessIdentity {
   if (current?.pid === process.pid) return current;
   const boot = readProc(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
   const pidNamespace = readProc(() => readlinkSync('/proc/self/ns/pid'));
-  const start = processStart('self');
+  const start = processStartTicks('self');
   current = { pid: process.pid, host: hostname(), ...(boot ? { boot } : {}), ...(pidNamespace ? { pidNamespace } : {}), ...(start ? { start } : {}) };
   return current;
 }
@@ -65,17 +65,19 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Whether the holder a lock names still runs, as far as this process can see. Another hostname:
- *  unknown. Same hostname, another boot id: the machine restarted since, so gone (hostnames are
- *  taken to name machines). Same boot, another pid namespace: unknown. Same namespace: its pid must
- *  exist and, where the lock recorded it, have the same start time. */
+/** Whether the holder a lock names still runs, as far as this process can see. It is judged only
+ *  from the same host, boot and pid namespace; anywhere else it is `unknown` (a machine that shares
+ *  the hostname has another boot id, as does this machine after a restart: the two cannot be told
+ *  apart, so only the lock's own expiry can end such a lock). There, its pid must exist and, where
+ *  the lock recorded it, have the same start time. A lock from a writer that recorded no boot or
+ *  namespace (an older one, or off Linux) is judged by its pid on the same host, as it always was. */
 export function holderLiveness(holder: Partial<ProcessIdentity>, here: ProcessIdentity = currentProcessIdentity()): HolderLiveness {
   if (typeof holder.pid !== 'number' || holder.host !== here.host) return 'unknown';
-  if (holder.boot !== undefined && here.boot !== undefined && holder.boot !== here.boot) return 'gone';
-  if (holder.pidNamespace !== undefined && here.pidNamespace !== undefined && holder.pidNamespace !== here.pidNamespace) return 'unknown';
+  if (holder.boot !== undefined && holder.boot !== here.boot) return 'unknown';
+  if (holder.pidNamespace !== undefined && holder.pidNamespace !== here.pidNamespace) return 'unknown';
   if (!isProcessAlive(holder.pid)) return 'gone';
   if (holder.start !== undefined) {
-    const start = holder.pid === here.pid ? here.start : processStart(holder.pid);
+    const start = holder.pid === here.pid ? here.start : processStartTicks(holder.pid);
     if (start !== undefined && start !== holder.start) return 'gone';
   }
   return 'alive';

@@ -299,13 +299,13 @@ export function registerFactoryRun(factory: Command, context: CliContext): void 
       // Stopped by a signal (serve's timeout, Ctrl-C): the lock goes with the process, so step jobs it
       // left queued are refused by workers on any host. Partial work is safe: every write is atomic.
       const onSignal = (signal: NodeJS.Signals) => {
-        abandonRunLock(config.stateDir);
-        context.stderr(`kiln factory run: stopped by ${signal}; ${config.stateDir} is released\n`);
+        const released = abandonRunLock(config.stateDir);
+        context.stderr(`kiln factory run: stopped by ${signal}${released ? `; ${config.stateDir} is released` : ''}\n`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       };
       if (!flags.dryRun) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, onSignal);
       try {
-        const names = location ? queueNames(flags.queue!, location) : undefined;
+        const names = location ? queueNames(flags.queue!, location, context.env) : undefined;
         const executor = queue ? queueStepExecutor(queue, { leaseSeconds: Math.min(MAX_STEP_LEASE_SECONDS, Math.ceil(leaseMs / 1000)), claimTimeoutMs, queueName: names!.shown, workerQueueFlag: names!.workerFlag }) : undefined;
         report = await runFactory({ config, ...(flags.dryRun ? { dryRun: true } : {}), kilnVersion: version, ...(executor ? { executor } : {}) }, ports);
       } finally {
