@@ -58,5 +58,5 @@ export { FACTORY_RUN_KIND, factoryRunHandler } from './serve/factory-runner.ts';
 export type { FactoryRunner, FactoryRunRequest, FactoryRunSummary } from './serve/factory-runner.ts';
 export { factoryRunKey, startFactoryService } from './serve/factory-service.ts';
 export type { FactoryServiceOptions, FactoryStatus, RunningFactoryService } from './serve/factory-service.ts';
-export { subprocessFactoryRunner } from './serve/subprocess-factory-runner.ts';
+export { STEP_QUEUE_VARIABLE, subprocessFactoryRunner, WORKER_QUEUE_VARIABLE } from './serve/subprocess-factory-runner.ts';
 export type { KilnCommand } from './serve/subprocess-factory-runner.ts';

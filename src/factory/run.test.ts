@@ -351,6 +351,51 @@ describe('applyPlan with several steps at once', () => {
     }
   });
 
+  it('does not count a queue outage as no worker: after the queue answers again, a worker still backing off takes the step', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-o', new Date());
+    const shared = ports();
+    // Down for longer than the claim timeout (about 1.75 s of retries against 300 ms).
+    let outage = 3;
+    const get: JobQueue['get'] = (kind, key) => (outage-- > 0 ? Promise.reject(new FactoryQueueError('QUEUE_UNAVAILABLE', 'reading a job failed: Connection terminated')) : real.get(kind, key));
+    const flaky = new Proxy(real, { get: (target, name) => (name === 'get' ? get : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    try {
+      const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-o', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10, claimTimeoutMs: 300 }));
+      while (outage >= 0) await new Promise((done) => setTimeout(done, 5));
+      // The worker comes back well after the claim timeout, counted from before the outage.
+      await new Promise((done) => setTimeout(done, 600));
+      const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
+      await runWorker(real, handlers, { pollIntervalMs: 10, untilEmpty: true });
+      expect((await running).map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built']]);
+    } finally {
+      await release();
+      await real.close();
+    }
+  });
+
+  it('a withdrawal whose answer was lost still ends the step with FACTORY_NO_WORKER', async () => {
+    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
+    const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-l', new Date());
+    // The first withdrawal is carried out, then the connection drops before its answer.
+    let lost = 1;
+    const withdraw: JobQueue['withdraw'] = async (kind, key, message) => {
+      const done = await real.withdraw(kind, key, message);
+      if (lost-- > 0) throw new FactoryQueueError('QUEUE_UNAVAILABLE', 'withdrawing a job failed: Connection terminated');
+      return done;
+    };
+    const flaky = new Proxy(real, { get: (target, name) => (name === 'withdraw' ? withdraw : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    try {
+      const [outcome] = await applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-l', kilnVersion: 'test' }, ports(), queueStepExecutor(flaky, { pollMs: 10, claimTimeoutMs: 300, queueName: 'sqlite:queue.db' }));
+      expect(outcome).toMatchObject({ id: 'package:zlib', status: 'failed', error: { code: 'FACTORY_NO_WORKER', message: expect.stringContaining('no kiln factory worker took its job from sqlite:queue.db') } });
+      expect(lost).toBeLessThan(0);
+    } finally {
+      await release();
+      await real.close();
+    }
+  });
+
   it('waits while a worker is busy with another run\'s step, then runs its own when the worker takes it', async () => {
     await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });

@@ -53,13 +53,19 @@ export interface QueueStepOptions {
 /** How long a queue may fail every call (QUEUE_UNAVAILABLE) before the run gives up on it. */
 const QUEUE_OUTAGE_LIMIT_MS = 10 * 60_000;
 
+/** After an outage, workers may still be in their own back-off (worker.ts waits up to a minute). */
+const WORKER_OUTAGE_BACKOFF_MS = 60_000;
+
 /** Calls `call` until the queue answers: QUEUE_UNAVAILABLE (the database restarting, a dropped
- *  connection) is waited out, doubling the wait up to 30 s, for at most QUEUE_OUTAGE_LIMIT_MS. */
-async function patiently<T>(call: () => Promise<T>, outageLimitMs = QUEUE_OUTAGE_LIMIT_MS): Promise<T> {
+ *  connection) is waited out, doubling the wait up to 30 s, for at most QUEUE_OUTAGE_LIMIT_MS;
+ *  `recovered` is told when an answer came after an outage. */
+async function patiently<T>(call: () => Promise<T>, recovered: () => void, outageLimitMs = QUEUE_OUTAGE_LIMIT_MS): Promise<T> {
   const since = Date.now();
   for (let failures = 0; ; failures++) {
     try {
-      return await call();
+      const answer = await call();
+      if (failures > 0) recovered();
+      return answer;
     } catch (error) {
       if (!(error instanceof FactoryQueueError && error.code === 'QUEUE_UNAVAILABLE') || Date.now() - since >= outageLimitMs) throw error;
       await delay(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
@@ -84,6 +90,14 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
   const seen = new Map<string, string>();
   let lastMove: number | undefined;
   let noWorker = false;
+  let noWorkerSince = 0;
+  // An outage is nobody's silence: the claim clock starts again once the queue answers, with room
+  // for workers still backing off.
+  const recovered = () => {
+    lastMove = Date.now() + WORKER_OUTAGE_BACKOFF_MS;
+    noWorker = false;
+  };
+  const ask = <T>(call: () => Promise<T>) => patiently(call, recovered);
   // A first sighting as queued is not movement (a new step enqueued); anything a worker did is.
   const observe = (key: string, record: Pick<JobRecord, 'state' | 'attempts'>) => {
     const mark = `${record.state}/${record.attempts}`;
@@ -95,7 +109,7 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       noWorker = false;
     }
   };
-  const stepRunning = async () => [...seen.values()].some((mark) => mark.startsWith('active/')) || (await patiently(() => queue.counts(FACTORY_STEP_KIND))).active > 0;
+  const stepRunning = async () => [...seen.values()].some((mark) => mark.startsWith('active/')) || (await ask(() => queue.counts(FACTORY_STEP_KIND))).active > 0;
   return {
     concurrency: options.concurrency ?? 16,
     async run(step, context) {
@@ -107,16 +121,16 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
         return { id: step.id, kind: step.kind, status: 'failed', error: { code, message }, durationMs: Date.now() - started };
       };
       const payload: FactoryStepJob = { config: context.config.file, runId: context.runId, kilnVersion: context.kilnVersion, step };
-      const job = await patiently(() => queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: STEP_RETRY_DELAY_SECONDS }));
+      const job = await ask(() => queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: STEP_RETRY_DELAY_SECONDS }));
       let record: Pick<JobRecord, 'state' | 'result' | 'attempts' | 'error'> | undefined = job.state === 'completed' ? { state: job.state, ...(job.result !== undefined ? { result: job.result } : {}), attempts: 1 } : undefined;
       while (!record || (record.state !== 'completed' && record.state !== 'failed')) {
         await delay(pollMs);
-        record = await patiently(() => queue.get(FACTORY_STEP_KIND, key));
+        record = await ask(() => queue.get(FACTORY_STEP_KIND, key));
         if (!record) return failed('FACTORY_STEP_FAILED', `step ${step.id}: job ${key} vanished from ${queueName} before it finished (removed by hand?)`);
         observe(key, record);
         if (record.state !== 'queued') continue;
-        // Once no worker was seen, a later step still gets a short grace for one that just started.
-        const due = noWorker ? Date.now() - Math.max(started, lastMove!) >= graceMs : Date.now() - lastMove! >= claimTimeoutMs;
+        // Once no worker was seen, the steps still waiting get a short grace for one that just started.
+        const due = noWorker ? Date.now() - Math.max(started, noWorkerSince) >= graceMs : Date.now() - lastMove! >= claimTimeoutMs;
         if (!due) continue;
         // A worker busy on any step job is alive: wait for it.
         if (await stepRunning()) {
@@ -125,13 +139,21 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
           continue;
         }
         const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - started)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.workerQueueFlag ?? options.queueName ?? 'LOCATION'}\``;
-        if (await patiently(() => queue.withdraw(FACTORY_STEP_KIND, key, message))) {
+        if (await ask(() => queue.withdraw(FACTORY_STEP_KIND, key, message))) {
+          if (!noWorker) noWorkerSince = Date.now();
           noWorker = true;
           return failed('FACTORY_NO_WORKER', message);
         }
         // Taken between the look and the withdrawal: a worker has it, wait for the outcome.
       }
       seen.delete(key);
+      // Failed without an attempt: withdrawn, by this run (a withdrawal whose answer was lost) or by
+      // another run of the same step.
+      if (record.state === 'failed' && record.attempts === 0) {
+        if (!noWorker) noWorkerSince = Date.now();
+        noWorker = true;
+        return failed('FACTORY_NO_WORKER', record.error ?? `step ${step.id}: job ${key} was withdrawn from ${queueName} before any worker took it`);
+      }
       const outcome = record.result as unknown as StepOutcome | undefined;
       // Keys are input hashes: a result for another step means two steps claimed one key.
       if (record.state === 'completed' && outcome?.id === step.id) return outcome;

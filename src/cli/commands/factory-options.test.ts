@@ -40,5 +40,8 @@ describe('queueNames', () => {
     expect(queueNames('postgres://kiln:secret@db/kiln', 'postgres://kiln:secret@db/kiln')).toEqual({ shown: 'postgres://kiln:***@db/kiln', workerFlag: 'URL' });
     expect(queueNames('postgres://kiln@db/kiln', 'postgres://kiln@db/kiln')).toEqual({ shown: 'postgres://kiln@db/kiln', workerFlag: 'postgres://kiln@db/kiln' });
     expect(queueNames('sqlite:q.db', 'sqlite:/srv/q.db')).toEqual({ shown: 'sqlite:/srv/q.db', workerFlag: 'sqlite:/srv/q.db' });
+    // A run started by serve reads its queue from a variable only it has: workers are told what serve was told.
+    expect(queueNames('env:KILN_FACTORY_STEP_QUEUE', 'postgres://kiln:secret@db/kiln', { KILN_FACTORY_WORKER_QUEUE: 'env:KILN_QUEUE' })).toEqual({ shown: 'postgres://kiln:***@db/kiln', workerFlag: 'env:KILN_QUEUE' });
+    expect(queueNames('env:KILN_FACTORY_STEP_QUEUE', 'postgres://kiln:secret@db/kiln', {})).toEqual({ shown: 'postgres://kiln:***@db/kiln', workerFlag: 'URL' });
   });
 });

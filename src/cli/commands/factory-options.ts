@@ -1,6 +1,7 @@
 // Options the factory's commands share: queue locations and duration flags.
 import { isAbsolute, resolve } from 'node:path';
 import { DURATION_FORMS, formatDuration, KilnError, parseDurationMs } from '../../lib/index.ts';
+import { STEP_QUEUE_VARIABLE, WORKER_QUEUE_VARIABLE } from '../../factory/index.ts';
 import { redactUrl } from '../../metadata/index.ts';
 
 /** A `--queue` value as a location that means the same from any working directory: `env:NAME` is read
@@ -19,9 +20,11 @@ export function queueLocationFlag(value: string, cwd: string, env: NodeJS.Proces
 
 /** How messages name the queue `--queue value` reached at `location`: `shown`, with any password
  *  redacted, and `workerFlag`, what `kiln factory worker --queue` takes to reach it (the `env:NAME`
- *  as given; `URL` where only a redacted form could be shown). */
-export function queueNames(value: string, location: string): { shown: string; workerFlag: string } {
+ *  as given; `URL` where only a redacted form could be shown). A run started by serve or a worker
+ *  is told the form its operator gave them (WORKER_QUEUE_VARIABLE), not its own private variable. */
+export function queueNames(value: string, location: string, env: NodeJS.ProcessEnv = {}): { shown: string; workerFlag: string } {
   const shown = location.startsWith('postgres') ? redactUrl(location) : location;
+  if (value === `env:${STEP_QUEUE_VARIABLE}`) return { shown, workerFlag: env[WORKER_QUEUE_VARIABLE] || (shown === location ? location : 'URL') };
   return { shown, workerFlag: value.startsWith('env:') ? value : shown === location ? location : 'URL' };
 }
 

@@ -7,7 +7,7 @@ import type { FactoryRunner } from '../../factory/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { durationFlag, queueLocationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag, queueNames } from './factory-options.ts';
 import { commandLogger, selfCommand, untilStopped } from './factory-worker.ts';
 
 /** Daily, at 03:00 UTC. */
@@ -16,12 +16,12 @@ export const DEFAULT_FACTORY_LISTEN = '127.0.0.1:9470';
 
 /** What serve runs factory runs with; without a runner they wait for `kiln factory worker`. */
 export interface FactoryServeDeps {
-  runner?: (context: CliContext, options: { queue: string }) => FactoryRunner | undefined;
+  runner?: (context: CliContext, options: { queue: string; workerQueueFlag?: string }) => FactoryRunner | undefined;
 }
 
 /** Runs go through `kiln factory run --config FILE --json` in a child process (the same composition);
  *  with --distribute-steps, on `queue` too. */
-export function defaultFactoryRunner(context: CliContext, options: { queue: string }): FactoryRunner | undefined {
+export function defaultFactoryRunner(context: CliContext, options: { queue: string; workerQueueFlag?: string }): FactoryRunner | undefined {
   return subprocessFactoryRunner(selfCommand(context), options);
 }
 
@@ -70,11 +70,12 @@ export function registerFactoryServe(factory: Command, context: CliContext, deps
       const logger = commandLogger(context, 'kiln-factory-serve', flags.logLevel ?? 'info');
       durationFlag('--step-lease', flags.stepLease, 1000);
       durationFlag('--claim-timeout', flags.claimTimeout, 1000);
-      const location = queueLocationFlag(flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`, context.cwd, context.env);
+      const queueFlag = flags.queue ?? `sqlite:${join(dirname(config), 'factory-queue.db')}`;
+      const location = queueLocationFlag(queueFlag, context.cwd, context.env);
       const queue = await openJobQueue(location, { cwd: context.cwd, onError: (error) => logger.warn({ err: error }, 'queue background error') });
       const stopped = untilStopped(logger);
       try {
-        const runner = flags.enqueueOnly ? undefined : (deps.runner ?? defaultFactoryRunner)(context, { queue: location });
+        const runner = flags.enqueueOnly ? undefined : (deps.runner ?? defaultFactoryRunner)(context, { queue: location, workerQueueFlag: queueNames(queueFlag, location, context.env).workerFlag });
         const distributeSteps = flags.distributeSteps ? { stepLease: flags.stepLease, claimTimeout: flags.claimTimeout } : undefined;
         const service = await startFactoryService({ queue, config, schedule, listen, registry: new Registry(), logger, ...(runner ? { runner } : {}), ...(distributeSteps ? { distributeSteps } : {}) });
         try {

@@ -6,12 +6,12 @@ import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { durationFlag, queueLocationFlag } from './factory-options.ts';
+import { durationFlag, queueLocationFlag, queueNames } from './factory-options.ts';
 
 /** What the worker and serve commands run jobs with; tests and other compositions pass their own. */
 export interface FactoryCommandDeps {
   /** Handlers by job kind for this process. */
-  handlers?: (context: CliContext, options: { queue?: string }) => JobHandlers;
+  handlers?: (context: CliContext, options: { queue?: string; workerQueueFlag?: string }) => JobHandlers;
 }
 
 /** This kiln as a command (`node [--import tsx] main`), as the process was started. */
@@ -23,7 +23,7 @@ export function selfCommand(context: CliContext): KilnCommand {
  *  child process (with `--queue QUEUE` when the run distributes its steps); `factory.step` runs one
  *  step of a run started with `--queue`, with the ports `kiln factory run` composes (update detection
  *  off: a step never looks for updates). */
-export function defaultFactoryHandlers(context: CliContext, options: { queue?: string } = {}): JobHandlers {
+export function defaultFactoryHandlers(context: CliContext, options: { queue?: string; workerQueueFlag?: string } = {}): JobHandlers {
   return {
     [FACTORY_RUN_KIND]: factoryRunHandler(subprocessFactoryRunner(selfCommand(context), options), undefined),
     [FACTORY_STEP_KIND]: factoryStepHandler(async (config, kilnVersion) => {
@@ -91,7 +91,7 @@ export function registerFactoryWorker(factory: Command, context: CliContext, dep
       const pollIntervalMs = durationFlag('--poll-interval', flags.pollInterval, 0);
       const logger = commandLogger(context, 'kiln-factory-worker', flags.logLevel ?? (context.isTTY ? 'warn' : 'info'));
       const location = queueLocationFlag(flags.queue, context.cwd, context.env);
-      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context, { queue: location });
+      const handlers = (deps.handlers ?? defaultFactoryHandlers)(context, { queue: location, workerQueueFlag: queueNames(flags.queue, location, context.env).workerFlag });
       if (Object.keys(handlers).length === 0) {
         throw new FactoryQueueError('QUEUE_NO_HANDLER', 'factory worker: this kiln has no factory job handlers wired to the queue yet (see docs/factory-queue.md, "What runs jobs")');
       }

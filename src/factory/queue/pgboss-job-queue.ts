@@ -328,6 +328,11 @@ export class PgBossJobQueue implements JobQueue {
     const [done] = await this.#query<LedgerRow>('reading a job', `SELECT * FROM ${LEDGER_SCHEMA}.completed WHERE kind = $1 AND key = $2`, [kind, key]);
     if (done) return ledgerRecord(done);
     const [row] = await this.#query<PgJobRow>('reading a job', `SELECT * FROM (${LATEST}) latest WHERE singleton_key = $2`, [kind, key]);
+    // Completed between the two reads: its result is in the ledger now.
+    if (row?.state === 'completed') {
+      const [now] = await this.#query<LedgerRow>('reading a job', `SELECT * FROM ${LEDGER_SCHEMA}.completed WHERE kind = $1 AND key = $2`, [kind, key]);
+      if (now) return ledgerRecord(now);
+    }
     return row && jobRecord(row);
   }
 

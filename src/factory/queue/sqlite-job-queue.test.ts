@@ -63,3 +63,22 @@ it('doubles the retry delay per attempt with jitter when asked to back off (pg-b
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('reports a read the database cannot answer as QUEUE_UNAVAILABLE naming the file, so callers wait it out', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-queue-read-'));
+  const queue = new SqliteJobQueue(join(dir, 'q.db'));
+  try {
+    await queue.enqueue({ kind: 'test.read', key: 'k', payload: null });
+    // Broken underneath by another connection: every read fails inside SQLite.
+    const other = new Database(join(dir, 'q.db'));
+    other.exec('DROP TABLE jobs');
+    other.close();
+    const unavailable = { code: 'QUEUE_UNAVAILABLE', message: expect.stringContaining(`${join(dir, 'q.db')}: job queue read failed: no such table: jobs`) };
+    await expect(queue.get('test.read', 'k')).rejects.toMatchObject(unavailable);
+    await expect(queue.list({ state: 'queued' })).rejects.toMatchObject(unavailable);
+    await expect(queue.counts('test.read')).rejects.toMatchObject(unavailable);
+  } finally {
+    await queue.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -198,26 +198,38 @@ export class SqliteJobQueue implements JobQueue {
     if (due) this.#run((db) => this.#expireLeases(db, this.#now()));
   }
 
-  async get(kind: string, key: string): Promise<JobRecord | undefined> {
+  // A read that fails (the database busy or broken) is QUEUE_UNAVAILABLE, as a write is: callers retry it.
+  #read<T>(body: (db: Database.Database) => T): T {
     this.#expireDue();
-    const row = this.#open().prepare<[string, string], JobRow>('SELECT * FROM jobs WHERE kind = ? AND key = ?').get(kind, key);
+    try {
+      return body(this.#open());
+    } catch (error) {
+      if (error instanceof FactoryQueueError) throw error;
+      throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${this.path}: job queue read failed: ${(error as Error).message}`, { cause: error, detail: { path: this.path } });
+    }
+  }
+
+  async get(kind: string, key: string): Promise<JobRecord | undefined> {
+    const row = this.#read((db) => db.prepare<[string, string], JobRow>('SELECT * FROM jobs WHERE kind = ? AND key = ?').get(kind, key));
     return row && toRecord(row);
   }
 
   async list(options: { state: JobState; kind?: string; limit?: number }): Promise<JobRecord[]> {
     const limit = options.limit ?? 100;
-    this.#expireDue();
-    const rows = options.kind === undefined
-      ? this.#open().prepare<[string, number], JobRow>('SELECT * FROM jobs WHERE state = ? ORDER BY updated_at, id LIMIT ?').all(options.state, limit)
-      : this.#open().prepare<[string, string, number], JobRow>('SELECT * FROM jobs WHERE state = ? AND kind = ? ORDER BY updated_at, id LIMIT ?').all(options.state, options.kind, limit);
+    const rows = this.#read((db) =>
+      options.kind === undefined
+        ? db.prepare<[string, number], JobRow>('SELECT * FROM jobs WHERE state = ? ORDER BY updated_at, id LIMIT ?').all(options.state, limit)
+        : db.prepare<[string, string, number], JobRow>('SELECT * FROM jobs WHERE state = ? AND kind = ? ORDER BY updated_at, id LIMIT ?').all(options.state, options.kind, limit),
+    );
     return rows.map(toRecord);
   }
 
   async counts(kind?: string): Promise<JobCounts> {
-    this.#expireDue();
-    const rows = kind === undefined
-      ? this.#open().prepare<[], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
-      : this.#open().prepare<[string], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs WHERE kind = ? GROUP BY state').all(kind);
+    const rows = this.#read((db) =>
+      kind === undefined
+        ? db.prepare<[], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
+        : db.prepare<[string], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs WHERE kind = ? GROUP BY state').all(kind),
+    );
     const counts: JobCounts = { queued: 0, active: 0, completed: 0, failed: 0 };
     for (const row of rows) counts[row.state] = row.n;
     return counts;

@@ -16,7 +16,7 @@ beforeAll(async () => {
     script,
     `const [,, factory, run, flag, config, json] = process.argv;
 if (factory !== 'factory' || run !== 'run' || flag !== '--config' || json !== '--json') { console.error('bad args ' + process.argv.slice(2)); process.exit(2); }
-if (config.endsWith('steps.yaml')) { console.log(JSON.stringify({ runId: 'r3', published: [], failed: [...process.argv.slice(7), 'env=' + (process.env.KILN_FACTORY_STEP_QUEUE ?? '')] })); process.exit(1); }
+if (config.endsWith('steps.yaml')) { console.log(JSON.stringify({ runId: 'r3', published: [], failed: [...process.argv.slice(7), 'env=' + (process.env.KILN_FACTORY_STEP_QUEUE ?? ''), 'worker=' + (process.env.KILN_FACTORY_WORKER_QUEUE ?? '')] })); process.exit(1); }
 if (config.endsWith('ok.yaml')) { console.log(JSON.stringify({ runId: 'r1', published: [{}, {}], failed: [] })); process.exit(0); }
 if (config.endsWith('partial.yaml')) { console.log(JSON.stringify({ runId: 'r2', published: [], failed: ['zlib'] })); console.error('kiln: factory run r2: 1 failed: zlib'); process.exit(1); }
 if (config.endsWith('hang.yaml')) { setInterval(() => {}, 1000); }
@@ -49,13 +49,14 @@ it('fails with FACTORY_RUN_FAILED quoting the command when there is no report, o
 
 it('starts a run that distributes its steps with --queue on the runner\'s queue (through the environment, never argv) and the durations asked for; refuses one when the runner has no queue', async () => {
   const url = 'postgres://kiln:s3cret@db.internal:5432/kiln';
-  const runner = subprocessFactoryRunner({ command: process.execPath, args: [script] }, { queue: url });
+  const runner = subprocessFactoryRunner({ command: process.execPath, args: [script] }, { queue: url, workerQueueFlag: 'env:KILN_QUEUE' });
   // The stand-in reports the arguments after --json, then the variable, as the run's failed items.
   const distributed = await runner.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: { stepLease: '2h', claimTimeout: '5m' } }, context());
-  expect(distributed.failed).toEqual(['--queue', 'env:KILN_FACTORY_STEP_QUEUE', '--step-lease', '2h', '--claim-timeout', '5m', `env=${url}`]);
-  expect(distributed.failed.slice(0, -1).join(' ')).not.toContain('s3cret');
-  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: {} }, context())).toMatchObject({ failed: ['--queue', 'env:KILN_FACTORY_STEP_QUEUE', `env=${url}`] });
-  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't' }, context())).toMatchObject({ failed: ['env='] });
+  // How workers reach the queue goes along, for the run's FACTORY_NO_WORKER hint.
+  expect(distributed.failed).toEqual(['--queue', 'env:KILN_FACTORY_STEP_QUEUE', '--step-lease', '2h', '--claim-timeout', '5m', `env=${url}`, 'worker=env:KILN_QUEUE']);
+  expect(distributed.failed.slice(0, -2).join(' ')).not.toContain('s3cret');
+  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: {} }, context())).toMatchObject({ failed: ['--queue', 'env:KILN_FACTORY_STEP_QUEUE', `env=${url}`, 'worker=env:KILN_QUEUE'] });
+  expect(await runner.run({ config: '/x/steps.yaml', scheduledAt: 't' }, context())).toMatchObject({ failed: ['env=', 'worker='] });
   const noQueue = subprocessFactoryRunner({ command: process.execPath, args: [script] });
   await expect(noQueue.run({ config: '/x/steps.yaml', scheduledAt: 't', distributeSteps: {} }, context())).rejects.toMatchObject({ code: 'FACTORY_RUN_FAILED', message: expect.stringContaining('this runner was given none') });
 });

@@ -24,9 +24,14 @@ const STDERR_TAIL = 4000;
 /** The variable a distributed run's child reads its queue location from (`--queue env:…`). */
 export const STEP_QUEUE_VARIABLE = 'KILN_FACTORY_STEP_QUEUE';
 
+/** The variable that tells a distributed run's child how workers reach its queue (`--queue` as its
+ *  operator gave it: `env:NAME`, a URL without password, or `URL`), for FACTORY_NO_WORKER's hint. */
+export const WORKER_QUEUE_VARIABLE = 'KILN_FACTORY_WORKER_QUEUE';
+
 /** Runs each factory run as `kiln factory run --config FILE --json`; a run that asks for its steps to
- *  be distributed gets `--queue` with `queue`, the queue this runner's process serves. */
-export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: string } = {}): FactoryRunner {
+ *  be distributed gets `--queue` with `queue`, the queue this runner's process serves, and
+ *  `workerQueueFlag`, how a worker is told to reach it. */
+export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: string; workerQueueFlag?: string } = {}): FactoryRunner {
   return {
     run: (request, { signal, logger }) =>
       new Promise<FactoryRunSummary>((resolve, reject) => {
@@ -40,7 +45,10 @@ export function subprocessFactoryRunner(kiln: KilnCommand, options: { queue?: st
           // Through the environment: a PostgreSQL URL may carry a password, which `ps` would show.
           args.push('--queue', `env:${STEP_QUEUE_VARIABLE}`, ...(stepLease ? ['--step-lease', stepLease] : []), ...(claimTimeout ? ['--claim-timeout', claimTimeout] : []));
         }
-        const env = { ...(kiln.env ?? process.env), ...(request.distributeSteps && options.queue ? { [STEP_QUEUE_VARIABLE]: options.queue } : {}) };
+        const env = {
+          ...(kiln.env ?? process.env),
+          ...(request.distributeSteps && options.queue ? { [STEP_QUEUE_VARIABLE]: options.queue, ...(options.workerQueueFlag ? { [WORKER_QUEUE_VARIABLE]: options.workerQueueFlag } : {}) } : {}),
+        };
         const child = spawn(kiln.command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
