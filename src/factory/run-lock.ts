@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { currentProcessIdentity, formatDuration, holderLiveness, isSameProcess } from '../lib/index.ts';
+import { currentProcessIdentity, formatDuration, holderLiveness, isSameProcess, removeStaleLock } from '../lib/index.ts';
 import type { ProcessIdentity } from '../lib/index.ts';
 import { FactoryError } from './errors.ts';
 
@@ -95,7 +95,7 @@ export function abandonRunLock(stateDir: string): boolean {
 export async function acquireRunLock(stateDir: string, runId: string, startedAt: Date, nowMs = Date.now()): Promise<() => Promise<void>> {
   const path = join(stateDir, 'run.lock');
   const record: LockRecord = { ...currentProcessIdentity(), startedAt: startedAt.toISOString(), runId };
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx');
       // Ours from here: a signal while it is being written may remove it (abandonRunLock).
@@ -126,8 +126,15 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let holder: Partial<LockRecord> = {};
+    let text = '';
     try {
-      holder = JSON.parse(await readFile(path, 'utf8')) as LockRecord;
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      // Released meanwhile: try again.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+    }
+    try {
+      holder = JSON.parse(text) as LockRecord;
     } catch {
       // Unreadable or half-written: written by a run that died between create and write, or being
       // written right now; only an expired one is treated as stale below.
@@ -143,7 +150,8 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
         detail: { lock: path, ...holder },
       });
     }
-    await rm(path, { force: true });
+    // Another run that found it stale too may have taken over first: then the next attempt says so.
+    await removeStaleLock(path, text);
   }
   throw new FactoryError('FACTORY_LOCKED', `${stateDir}: could not take the run lock ${path}`, { detail: { lock: path } });
 }

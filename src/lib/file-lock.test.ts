@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withFileLock } from './file-lock.ts';
+import { removeStaleLock, withFileLock } from './file-lock.ts';
 import { currentProcessIdentity } from './process-identity.ts';
 
 let dir: string;
@@ -94,4 +94,19 @@ await withFileLock(${JSON.stringify(lock)}, () => withFileLock(${JSON.stringify(
     expect(await readFile(takenOver, 'utf8')).toContain('the-new-holder');
     expect(await readFile(other, 'utf8')).toContain('not-the-child');
   }, 30_000);
+
+  it('removes a stale lock only if it is still the one judged stale: a lock another process took over first is put back', async () => {
+    const lock = join(dir, 'race.lock');
+    const judged = JSON.stringify({ pid: 1, host: 'gone', token: 'old' });
+    await writeFile(lock, judged);
+    expect(await removeStaleLock(lock, judged)).toBe(true);
+    await expect(readFile(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await removeStaleLock(lock, judged)).toBe(false);
+    // Both found `judged` stale; the other removed it and took the lock: its lock stays.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'new' }));
+    expect(await removeStaleLock(lock, judged)).toBe(false);
+    expect(await readFile(lock, 'utf8')).toContain('"new"');
+    // Nothing left aside.
+    expect((await readdir(dir)).sort()).toEqual(['race.lock']);
+  });
 });

@@ -4,7 +4,7 @@
 // from the same host and pid namespace) or that is older than `staleMs` (any host) is taken over.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KilnError } from './errors.ts';
 import { currentProcessIdentity, holderLiveness } from './process-identity.ts';
@@ -39,19 +39,43 @@ function releaseHeldOnExit(): void {
   held.clear();
 }
 
-async function isStale(path: string, staleMs: number): Promise<boolean> {
+/** The text of the lock at `path` if it is stale (older than `staleMs`, or its holder seen gone). */
+async function staleLockText(path: string, staleMs: number): Promise<string | undefined> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) return false;
-  if (Date.now() - info.mtimeMs > staleMs) return true;
-  // A lock just created is empty until its holder writes it: unreadable counts as held (the age check covers a holder that died there).
+  if (!info) return undefined;
   const text = await readFile(path, 'utf8').catch(() => '');
+  if (Date.now() - info.mtimeMs > staleMs) return text;
+  // A lock just created is empty until its holder writes it: unreadable counts as held (the age check covers a holder that died there).
   let holder: Holder;
   try {
     holder = JSON.parse(text) as Holder;
   } catch {
-    return false;
+    return undefined;
   }
-  return holderLiveness(holder) === 'gone';
+  return holderLiveness(holder) === 'gone' ? text : undefined;
+}
+
+/** Removes the lock file at `path` if it still holds `judged`, the text of the lock found stale; says
+ *  whether it did. Two processes that found the same lock stale must not both take over: the second
+ *  would remove the lock the first has just taken. So the lock is first moved aside (atomic: one
+ *  mover wins) and compared; a lock that is not the one judged is linked back in place. */
+export async function removeStaleLock(path: string, judged: string): Promise<boolean> {
+  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => undefined);
+  try {
+    if (moved === judged) return true;
+    // Someone took over first: put their lock back (unless yet another lock was created meanwhile).
+    await link(aside, path).catch(() => undefined);
+    return false;
+  } finally {
+    await rm(aside, { force: true });
+  }
 }
 
 /** Runs `body` while holding the lock file `path`, and removes the lock afterwards. */
@@ -77,8 +101,9 @@ export async function withFileLock<T>(path: string, body: () => Promise<T>, opti
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new KilnError('IO', `${path}: cannot create the lock file: ${(error as Error).message}`, { cause: error, detail: { path } });
     }
-    if (await isStale(path, staleMs)) {
-      await rm(path, { force: true });
+    const stale = await staleLockText(path, staleMs);
+    if (stale !== undefined) {
+      await removeStaleLock(path, stale);
       continue;
     }
     if (Date.now() > deadline) throw new KilnError('LOCK_TIMEOUT', `${path}: held by another process for more than ${Math.round(timeoutMs / 1000)} s`, { detail: { path } });
