@@ -23,7 +23,7 @@ afterEach(async () => {
 describe('acquireRunLock', () => {
   it('lets one run in, refuses a second naming the first, and frees the lock on release', async () => {
     const release = await acquireRunLock(dir, 'run-a', new Date('2026-12-04T10:00:00Z'));
-    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toEqual({ ...currentProcessIdentity(), runId: 'run-a', startedAt: '2026-12-04T10:00:00.000Z' });
+    expect(JSON.parse(await readFile(join(dir, 'run.lock'), 'utf8'))).toEqual({ ...currentProcessIdentity(), runId: 'run-a', startedAt: '2026-12-04T10:00:00.000Z', refreshMs: RUN_LOCK_REFRESH_MS });
     await expect(acquireRunLock(dir, 'run-b', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringMatching(new RegExp(`pid ${process.pid} on .*, run run-a started 2026-12-04T10:00:00.000Z`)) });
     await release();
     const again = await acquireRunLock(dir, 'run-b', new Date());
@@ -41,7 +41,7 @@ describe('acquireRunLock', () => {
 
   it('never takes over a live-looking lock held from elsewhere (another pid namespace or boot) until it expires unrefreshed', async () => {
     // A container sharing the hostname, or a machine with the same hostname: its pid means nothing here.
-    const elsewhere = { ...currentProcessIdentity(), pid: await deadPid(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'contained' };
+    const elsewhere = { ...currentProcessIdentity(), pid: await deadPid(), pidNamespace: 'pid:[1]', startedAt: 'x', runId: 'contained', refreshMs: RUN_LOCK_REFRESH_MS };
     await writeFile(join(dir, 'run.lock'), JSON.stringify(elsewhere));
     await expect(acquireRunLock(dir, 'run-f', new Date())).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('wait for it to finish; a lock its run no longer refreshes expires 5m after the last refresh (0s ago)') });
     await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...elsewhere, pidNamespace: currentProcessIdentity().pidNamespace, boot: 'another-boot' }));
@@ -55,7 +55,7 @@ describe('acquireRunLock', () => {
     await release();
   });
 
-  it('refreshes the lock it holds while the run lasts, and stops once released', async () => {
+  it('refreshes the lock it holds while the run lasts, and stops once released or taken over', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     try {
       const release = await acquireRunLock(dir, 'run-r', new Date());
@@ -67,6 +67,15 @@ describe('acquireRunLock', () => {
       expect(vi.getTimerCount()).toBe(1);
       await release();
       expect(vi.getTimerCount()).toBe(0);
+      // Taken over by another run while this one was away (suspended past the expiry): never kept
+      // fresh for its new holder, and the refreshing stops.
+      await acquireRunLock(dir, 'run-s', new Date());
+      await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: 'x', runId: 'run-t', refreshMs: RUN_LOCK_REFRESH_MS }));
+      await ageLock(dir, 120_000);
+      vi.advanceTimersByTime(RUN_LOCK_REFRESH_MS);
+      for (let tries = 0; vi.getTimerCount() > 0 && tries < 100; tries++) await new Promise((done) => setImmediate(done));
+      expect(vi.getTimerCount()).toBe(0);
+      expect(Date.now() - (await stat(join(dir, 'run.lock'))).mtimeMs).toBeGreaterThan(100_000);
     } finally {
       vi.useRealTimers();
     }
@@ -115,9 +124,17 @@ describe('checkRunLock', () => {
   });
 
   it('says not held when the lock was not refreshed for the expiry, wherever its run is', async () => {
-    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: 4242, host: `not-${hostname()}`, startedAt: 'x', runId: 'remote' }));
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: 4242, host: `not-${hostname()}`, startedAt: 'x', runId: 'remote', refreshMs: RUN_LOCK_REFRESH_MS }));
     expect(await checkRunLock(dir, 'remote')).toEqual({ held: true });
-    expect(await checkRunLock(dir, 'remote', Date.now() + RUN_LOCK_EXPIRY_MS + 61_000)).toEqual({ held: false, why: 'its run stopped refreshing it 6m1s ago' });
+    const later = Date.now() + RUN_LOCK_EXPIRY_MS + 61_000;
+    expect(await checkRunLock(dir, 'remote', later)).toEqual({ held: false, why: 'its run stopped refreshing it 6m1s ago' });
+    // Never while its holder is seen alive (a process suspended, a filesystem that refused the touch).
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ ...currentProcessIdentity(), startedAt: 'x', runId: 'live', refreshMs: RUN_LOCK_REFRESH_MS }));
+    expect(await checkRunLock(dir, 'live', later)).toEqual({ held: true });
+    // Nor a lock written by a Kiln that did not refresh its locks.
+    await writeFile(join(dir, 'run.lock'), JSON.stringify({ pid: 4242, host: `not-${hostname()}`, startedAt: 'x', runId: 'older' }));
+    expect(await checkRunLock(dir, 'older', later)).toEqual({ held: true });
+    await expect(acquireRunLock(dir, 'run-x', new Date(), later)).rejects.toMatchObject({ code: 'FACTORY_LOCKED', message: expect.stringContaining('(the lock was written by an older Kiln, which does not refresh it)') });
   });
 
   it('reads an unreadable lock again, and throws FACTORY_LOCK_UNREADABLE naming the file only when it stays so', async () => {

@@ -7,13 +7,23 @@ import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { currentProcessIdentity, formatDuration, holderLiveness, isSameProcess, removeStaleLock } from '../lib/index.ts';
-import type { ProcessIdentity } from '../lib/index.ts';
+import { currentProcessIdentity, formatDuration, holderLiveness, isSameProcess, removeStaleLock, seeLock } from '../lib/index.ts';
+import type { HolderLiveness, ProcessIdentity } from '../lib/index.ts';
 import { FactoryError } from './errors.ts';
 
 interface LockRecord extends ProcessIdentity {
   startedAt: string;
   runId: string;
+  /** How often the holder refreshes the lock. Locks without it (written before locks were refreshed)
+   *  never expire: only their holder's death, seen from its host, ends them. */
+  refreshMs?: number;
+}
+
+/** Whether a lock whose holder is `liveness` and was last refreshed `ageMs` ago has expired: never
+ *  while its holder is seen alive, nor for a lock that does not say it is refreshed. */
+function expired(holder: Partial<LockRecord> | undefined, liveness: HolderLiveness | undefined, ageMs: number): boolean {
+  if (liveness === 'alive' || ageMs <= RUN_LOCK_EXPIRY_MS) return false;
+  return holder === undefined || holder.pid === undefined || typeof holder.refreshMs === 'number';
 }
 
 /** Run locks this process holds: lock path → run id (what abandonRunLock may remove). */
@@ -38,9 +48,10 @@ async function lockAgeMs(path: string, nowMs: number): Promise<number> {
 export type RunLockCheck = { held: true } | { held: false; why: string };
 
 /** Whether run `runId` still holds STATE/run.lock: the lock names it, its process is not seen gone
- *  (seen only from its own host, boot and pid namespace) and it was refreshed within
- *  RUN_LOCK_EXPIRY_MS. No lock, another run's, a dead holder or an expired lock: not held. A lock that still cannot be read after a few tries (an I/O error, or one left half-written)
- *  is no answer: FACTORY_LOCK_UNREADABLE, so the caller fails this attempt and tries again later
+ *  (seen only from its own host, boot and pid namespace) and, unless seen alive, it was refreshed
+ *  within RUN_LOCK_EXPIRY_MS. No lock, another run's, a dead holder or an expired lock: not held. A
+ *  lock that still cannot be read after a few tries (an I/O error, or one left half-written) is no
+ *  answer: FACTORY_LOCK_UNREADABLE, so the caller fails this attempt and tries again later
  *  instead of refusing a live run's work for good. */
 export async function checkRunLock(stateDir: string, runId: string, nowMs = Date.now()): Promise<RunLockCheck> {
   const path = join(stateDir, 'run.lock');
@@ -58,9 +69,10 @@ export async function checkRunLock(stateDir: string, runId: string, nowMs = Date
     }
   }
   if (holder.runId !== runId) return { held: false, why: `run ${holder.runId ?? '?'} holds it` };
-  if (holderLiveness(holder) === 'gone') return { held: false, why: `its process ${holder.pid} is gone` };
+  const liveness = holderLiveness(holder);
+  if (liveness === 'gone') return { held: false, why: `its process ${holder.pid} is gone` };
   const ageMs = await lockAgeMs(path, nowMs);
-  if (ageMs > RUN_LOCK_EXPIRY_MS) return { held: false, why: `its run stopped refreshing it ${formatDuration(Math.round(ageMs / 1000) * 1000)} ago` };
+  if (expired(holder, liveness, ageMs)) return { held: false, why: `its run stopped refreshing it ${formatDuration(Math.round(ageMs / 1000) * 1000)} ago` };
   return { held: true };
 }
 
@@ -94,7 +106,7 @@ export function abandonRunLock(stateDir: string): boolean {
  *  FACTORY_LOCKED when a live run holds it. Returns the release. */
 export async function acquireRunLock(stateDir: string, runId: string, startedAt: Date, nowMs = Date.now()): Promise<() => Promise<void>> {
   const path = join(stateDir, 'run.lock');
-  const record: LockRecord = { ...currentProcessIdentity(), startedAt: startedAt.toISOString(), runId };
+  const record: LockRecord = { ...currentProcessIdentity(), startedAt: startedAt.toISOString(), runId, refreshMs: RUN_LOCK_REFRESH_MS };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx');
@@ -110,10 +122,19 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       } finally {
         await handle.close();
       }
-      // A touch that fails (the lock removed meanwhile) is left to the checks of whoever reads it.
+      // Touched only while it is still this run's: a lock taken over (this process suspended past the
+      // expiry) is never kept fresh for its new holder. A touch that fails is retried next time; the
+      // expiry leaves room for ten.
       const refresh = setInterval(() => {
-        const now = new Date();
-        utimes(path, now, now).catch(() => undefined);
+        void (async () => {
+          const current = await readFile(path, 'utf8').catch(() => '');
+          if (!current.includes(`"runId":"${runId}"`)) {
+            clearInterval(refresh);
+            return;
+          }
+          const now = new Date();
+          await utimes(path, now, now);
+        })().catch(() => undefined);
       }, RUN_LOCK_REFRESH_MS);
       refresh.unref();
       return async () => {
@@ -126,32 +147,28 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let holder: Partial<LockRecord> = {};
-    let text = '';
+    const seen = await seeLock(path);
+    // Released meanwhile: try again.
+    if (!seen) continue;
     try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      // Released meanwhile: try again.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-    }
-    try {
-      holder = JSON.parse(text) as LockRecord;
+      holder = JSON.parse(seen.text) as LockRecord;
     } catch {
       // Unreadable or half-written: written by a run that died between create and write, or being
       // written right now; only an expired one is treated as stale below.
     }
     const ageMs = await lockAgeMs(path, nowMs);
     const liveness = holder.pid !== undefined ? holderLiveness(holder) : undefined;
-    const stale = liveness === 'gone' || ageMs > RUN_LOCK_EXPIRY_MS;
+    const stale = liveness === 'gone' || expired(holder, liveness, ageMs);
     if (!stale) {
       const holding = holder.pid !== undefined ? `pid ${holder.pid} on ${holder.host ?? '?'}, run ${holder.runId ?? '?'} started ${holder.startedAt ?? '?'}` : `lock file ${path}`;
       // A holder seen alive needs no hint; one that cannot be seen from here expires unless refreshed.
-      const hint = liveness === 'alive' ? '' : `; a lock its run no longer refreshes expires ${formatDuration(RUN_LOCK_EXPIRY_MS)} after the last refresh (${formatDuration(Math.round(Math.max(0, ageMs) / 1000) * 1000)} ago)`;
+      const hint = liveness === 'alive' ? '' : holder.pid !== undefined && holder.refreshMs === undefined ? `, or remove ${path} if that run is over (the lock was written by an older Kiln, which does not refresh it)` : `; a lock its run no longer refreshes expires ${formatDuration(RUN_LOCK_EXPIRY_MS)} after the last refresh (${formatDuration(Math.round(Math.max(0, ageMs) / 1000) * 1000)} ago)`;
       throw new FactoryError('FACTORY_LOCKED', `${stateDir}: another factory run holds the state (${holding}); wait for it to finish${hint}`, {
         detail: { lock: path, ...holder },
       });
     }
     // Another run that found it stale too may have taken over first: then the next attempt says so.
-    await removeStaleLock(path, text);
+    await removeStaleLock(path, seen);
   }
   throw new FactoryError('FACTORY_LOCKED', `${stateDir}: could not take the run lock ${path}`, { detail: { lock: path } });
 }

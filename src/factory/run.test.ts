@@ -387,9 +387,13 @@ describe('applyPlan with several steps at once', () => {
     };
     const flaky = new Proxy(real, { get: (target, name) => (name === 'withdraw' ? withdraw : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
     try {
+      // Its job was tried once already (a worker that failed it), so it is withdrawn after an attempt.
+      await real.enqueue({ kind: FACTORY_STEP_KIND, key: 'k-zlib@run-l', payload: null, maxAttempts: 3 });
+      expect(await real.fail((await real.claim([FACTORY_STEP_KIND]))!, { message: 'worker crashed' })).toBe('retry');
       const [outcome] = await applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-l', kilnVersion: 'test' }, ports(), queueStepExecutor(flaky, { pollMs: 10, claimTimeoutMs: 300, queueName: 'sqlite:queue.db' }));
       expect(outcome).toMatchObject({ id: 'package:zlib', status: 'failed', error: { code: 'FACTORY_NO_WORKER', message: expect.stringContaining('no kiln factory worker took its job from sqlite:queue.db') } });
       expect(lost).toBeLessThan(0);
+      expect(await real.get(FACTORY_STEP_KIND, 'k-zlib@run-l')).toMatchObject({ state: 'failed', attempts: 1 });
     } finally {
       await release();
       await real.close();

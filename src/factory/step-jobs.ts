@@ -53,18 +53,19 @@ export interface QueueStepOptions {
 /** How long a queue may fail every call (QUEUE_UNAVAILABLE) before the run gives up on it. */
 const QUEUE_OUTAGE_LIMIT_MS = 10 * 60_000;
 
-/** After an outage, workers may still be in their own back-off (worker.ts waits up to a minute). */
+/** After an outage, workers may still be in their own back-off, which doubles with the outage up to
+ *  a minute (worker.ts). */
 const WORKER_OUTAGE_BACKOFF_MS = 60_000;
 
 /** Calls `call` until the queue answers: QUEUE_UNAVAILABLE (the database restarting, a dropped
  *  connection) is waited out, doubling the wait up to 30 s, for at most QUEUE_OUTAGE_LIMIT_MS;
- *  `recovered` is told when an answer came after an outage. */
-async function patiently<T>(call: () => Promise<T>, recovered: () => void, outageLimitMs = QUEUE_OUTAGE_LIMIT_MS): Promise<T> {
+ *  `recovered` is told how long the outage lasted when an answer came after one. */
+async function patiently<T>(call: () => Promise<T>, recovered: (outageMs: number) => void, outageLimitMs = QUEUE_OUTAGE_LIMIT_MS): Promise<T> {
   const since = Date.now();
   for (let failures = 0; ; failures++) {
     try {
       const answer = await call();
-      if (failures > 0) recovered();
+      if (failures > 0) recovered(Date.now() - since);
       return answer;
     } catch (error) {
       if (!(error instanceof FactoryQueueError && error.code === 'QUEUE_UNAVAILABLE') || Date.now() - since >= outageLimitMs) throw error;
@@ -91,11 +92,14 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
   let lastMove: number | undefined;
   let noWorker = false;
   let noWorkerSince = 0;
-  // An outage is nobody's silence: the claim clock starts again once the queue answers, with room
-  // for workers still backing off.
-  const recovered = () => {
-    lastMove = Date.now() + WORKER_OUTAGE_BACKOFF_MS;
-    noWorker = false;
+  // An outage is nobody's silence: the claim clocks stop for its length, and as long again for
+  // workers still backing off (their waits double), plus a second; a minute ahead at most. Brief
+  // errors only delay the verdict by about their length.
+  const recovered = (outageMs: number) => {
+    const now = Date.now();
+    const pause = 2 * outageMs + 1000;
+    lastMove = Math.min(now + WORKER_OUTAGE_BACKOFF_MS, (lastMove ?? now) + pause);
+    noWorkerSince = Math.min(now + WORKER_OUTAGE_BACKOFF_MS, noWorkerSince + pause);
   };
   const ask = <T>(call: () => Promise<T>) => patiently(call, recovered);
   // A first sighting as queued is not movement (a new step enqueued); anything a worker did is.
@@ -123,6 +127,7 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       const payload: FactoryStepJob = { config: context.config.file, runId: context.runId, kilnVersion: context.kilnVersion, step };
       const job = await ask(() => queue.enqueue({ kind: FACTORY_STEP_KIND, key, payload: payload as unknown as JsonValue, leaseSeconds: options.leaseSeconds ?? 3600, maxAttempts: options.maxAttempts ?? 3, retryDelaySeconds: STEP_RETRY_DELAY_SECONDS }));
       let record: Pick<JobRecord, 'state' | 'result' | 'attempts' | 'error'> | undefined = job.state === 'completed' ? { state: job.state, ...(job.result !== undefined ? { result: job.result } : {}), attempts: 1 } : undefined;
+      let withdrawal: string | undefined;
       while (!record || (record.state !== 'completed' && record.state !== 'failed')) {
         await delay(pollMs);
         record = await ask(() => queue.get(FACTORY_STEP_KIND, key));
@@ -139,6 +144,7 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
           continue;
         }
         const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - started)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.workerQueueFlag ?? options.queueName ?? 'LOCATION'}\``;
+        withdrawal = message;
         if (await ask(() => queue.withdraw(FACTORY_STEP_KIND, key, message))) {
           if (!noWorker) noWorkerSince = Date.now();
           noWorker = true;
@@ -147,9 +153,9 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
         // Taken between the look and the withdrawal: a worker has it, wait for the outcome.
       }
       seen.delete(key);
-      // Failed without an attempt: withdrawn, by this run (a withdrawal whose answer was lost) or by
-      // another run of the same step.
-      if (record.state === 'failed' && record.attempts === 0) {
+      // Withdrawn: by this run (a withdrawal whose answer was lost: its message is the job's error, after
+      // any number of attempts), or by another run of the same step before any attempt.
+      if (record.state === 'failed' && (record.attempts === 0 || (withdrawal !== undefined && record.error === withdrawal))) {
         if (!noWorker) noWorkerSince = Date.now();
         noWorker = true;
         return failed('FACTORY_NO_WORKER', record.error ?? `step ${step.id}: job ${key} was withdrawn from ${queueName} before any worker took it`);

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeStaleLock, withFileLock } from './file-lock.ts';
+import { removeStaleLock, seeLock, withFileLock } from './file-lock.ts';
 import { currentProcessIdentity } from './process-identity.ts';
 
 let dir: string;
@@ -95,18 +95,27 @@ await withFileLock(${JSON.stringify(lock)}, () => withFileLock(${JSON.stringify(
     expect(await readFile(other, 'utf8')).toContain('not-the-child');
   }, 30_000);
 
-  it('removes a stale lock only if it is still the one judged stale: a lock another process took over first is put back', async () => {
+  it('removes a stale lock only if it is still the very one judged stale, one taker at a time', async () => {
     const lock = join(dir, 'race.lock');
-    const judged = JSON.stringify({ pid: 1, host: 'gone', token: 'old' });
-    await writeFile(lock, judged);
+    await writeFile(lock, '');
+    const judged = (await seeLock(lock))!;
     expect(await removeStaleLock(lock, judged)).toBe(true);
     await expect(readFile(lock)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await removeStaleLock(lock, judged)).toBe(false);
-    // Both found `judged` stale; the other removed it and took the lock: its lock stays.
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'new' }));
+    // Both found the empty lock stale; the other removed it and created its own, empty as it starts:
+    // the same text, another file. It stays.
+    await writeFile(lock, '');
     expect(await removeStaleLock(lock, judged)).toBe(false);
-    expect(await readFile(lock, 'utf8')).toContain('"new"');
-    // Nothing left aside.
-    expect((await readdir(dir)).sort()).toEqual(['race.lock']);
+    expect((await seeLock(lock))!.file).not.toBe(judged.file);
+    // Another taker in the middle of its takeover: wait for it (false), unless its guard is old.
+    const current = (await seeLock(lock))!;
+    await writeFile(`${lock}.takeover`, '');
+    expect(await removeStaleLock(lock, current)).toBe(false);
+    expect(await readFile(lock, 'utf8')).toBe('');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${lock}.takeover`, old, old);
+    expect(await removeStaleLock(lock, current)).toBe(false);
+    expect(await removeStaleLock(lock, current)).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 // from the same host and pid namespace) or that is older than `staleMs` (any host) is taken over.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KilnError } from './errors.ts';
 import { currentProcessIdentity, holderLiveness } from './process-identity.ts';
@@ -39,42 +39,62 @@ function releaseHeldOnExit(): void {
   held.clear();
 }
 
-/** The text of the lock at `path` if it is stale (older than `staleMs`, or its holder seen gone). */
-async function staleLockText(path: string, staleMs: number): Promise<string | undefined> {
-  const info = await stat(path).catch(() => undefined);
+/** A lock file as it was seen: which file (inode and change time: a file created later, even on a
+ *  reused inode, or touched since, differs) and what it said. */
+export interface SeenLock {
+  file: string;
+  text: string;
+  mtimeMs: number;
+}
+
+/** How a lock file is now, or undefined when there is none. */
+export async function seeLock(path: string): Promise<SeenLock | undefined> {
+  const info = await stat(path, { bigint: true }).catch(() => undefined);
   if (!info) return undefined;
-  const text = await readFile(path, 'utf8').catch(() => '');
-  if (Date.now() - info.mtimeMs > staleMs) return text;
+  return { file: `${info.ino}:${info.ctimeNs}`, mtimeMs: Number(info.mtimeMs), text: await readFile(path, 'utf8').catch(() => '') };
+}
+
+/** The lock at `path` if it is stale (older than `staleMs`, or its holder seen gone). */
+async function staleLock(path: string, staleMs: number): Promise<SeenLock | undefined> {
+  const seen = await seeLock(path);
+  if (!seen) return undefined;
+  if (Date.now() - seen.mtimeMs > staleMs) return seen;
   // A lock just created is empty until its holder writes it: unreadable counts as held (the age check covers a holder that died there).
   let holder: Holder;
   try {
-    holder = JSON.parse(text) as Holder;
+    holder = JSON.parse(seen.text) as Holder;
   } catch {
     return undefined;
   }
-  return holderLiveness(holder) === 'gone' ? text : undefined;
+  return holderLiveness(holder) === 'gone' ? seen : undefined;
 }
 
-/** Removes the lock file at `path` if it still holds `judged`, the text of the lock found stale; says
- *  whether it did. Two processes that found the same lock stale must not both take over: the second
- *  would remove the lock the first has just taken. So the lock is first moved aside (atomic: one
- *  mover wins) and compared; a lock that is not the one judged is linked back in place. */
-export async function removeStaleLock(path: string, judged: string): Promise<boolean> {
-  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+/** A takeover guard older than this was left by a taker that died in the few steps it guards. */
+const TAKEOVER_GUARD_STALE_MS = 10_000;
+
+/** Removes the lock file at `path` if it is still the very lock judged stale (same file, same text);
+ *  says whether it did. Two processes that found the same lock stale must not both take over: the
+ *  second would remove the lock the first has just taken. Takeovers are serialised by a guard file
+ *  (PATH.takeover, created exclusively), under which the lock is looked at again and only then
+ *  removed, so a live lock never leaves its place. A taker that finds the guard taken gives up this
+ *  time (false) and looks again later. */
+export async function removeStaleLock(path: string, judged: SeenLock): Promise<boolean> {
+  const guard = `${path}.takeover`;
   try {
-    await rename(path, aside);
+    await (await open(guard, 'wx', 0o644)).close();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-  const moved = await readFile(aside, 'utf8').catch(() => undefined);
-  try {
-    if (moved === judged) return true;
-    // Someone took over first: put their lock back (unless yet another lock was created meanwhile).
-    await link(aside, path).catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const info = await stat(guard).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > TAKEOVER_GUARD_STALE_MS) await rm(guard, { force: true });
     return false;
+  }
+  try {
+    const now = await seeLock(path);
+    if (!now || now.file !== judged.file || now.text !== judged.text) return false;
+    await rm(path, { force: true });
+    return true;
   } finally {
-    await rm(aside, { force: true });
+    await rm(guard, { force: true });
   }
 }
 
@@ -101,11 +121,8 @@ export async function withFileLock<T>(path: string, body: () => Promise<T>, opti
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new KilnError('IO', `${path}: cannot create the lock file: ${(error as Error).message}`, { cause: error, detail: { path } });
     }
-    const stale = await staleLockText(path, staleMs);
-    if (stale !== undefined) {
-      await removeStaleLock(path, stale);
-      continue;
-    }
+    const stale = await staleLock(path, staleMs);
+    if (stale !== undefined && (await removeStaleLock(path, stale))) continue;
     if (Date.now() > deadline) throw new KilnError('LOCK_TIMEOUT', `${path}: held by another process for more than ${Math.round(timeoutMs / 1000)} s`, { detail: { path } });
     await delay(options.pollMs ?? 25);
   }
