@@ -102,21 +102,27 @@ export function abandonRunLock(stateDir: string): boolean {
   return true;
 }
 
+/** Whether the text of a run lock names run `runId`. */
+function namesRun(text: string, runId: string): boolean {
+  return text.includes(`"runId":"${runId}"`);
+}
+
 /** Takes STATE/run.lock for `runId` (started at `startedAt`) and keeps it fresh until released;
  *  FACTORY_LOCKED when a live run holds it. Returns the release. */
 export async function acquireRunLock(stateDir: string, runId: string, startedAt: Date, nowMs = Date.now()): Promise<() => Promise<void>> {
   const path = join(stateDir, 'run.lock');
+  const ownKey = resolve(path);
   const record: LockRecord = { ...currentProcessIdentity(), startedAt: startedAt.toISOString(), runId, refreshMs: RUN_LOCK_REFRESH_MS };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx');
       // Ours from here: a signal while it is being written may remove it (abandonRunLock).
-      ownLocks.set(resolve(path), runId);
+      ownLocks.set(ownKey, runId);
       try {
         await handle.writeFile(`${JSON.stringify(record)}\n`);
         await handle.sync();
       } catch (error) {
-        ownLocks.delete(resolve(path));
+        ownLocks.delete(ownKey);
         await rm(path, { force: true });
         throw error;
       } finally {
@@ -128,7 +134,7 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       const refresh = setInterval(() => {
         void (async () => {
           const current = await readFile(path, 'utf8').catch(() => '');
-          if (!current.includes(`"runId":"${runId}"`)) {
+          if (!namesRun(current, runId)) {
             clearInterval(refresh);
             return;
           }
@@ -140,8 +146,8 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       return async () => {
         clearInterval(refresh);
         const current = await readFile(path, 'utf8').catch(() => '');
-        if (current.includes(`"runId":"${runId}"`)) await rm(path, { force: true });
-        if (ownLocks.get(resolve(path)) === runId) ownLocks.delete(resolve(path));
+        if (namesRun(current, runId)) await rm(path, { force: true });
+        if (ownLocks.get(ownKey) === runId) ownLocks.delete(ownKey);
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -156,7 +162,7 @@ export async function acquireRunLock(stateDir: string, runId: string, startedAt:
       // Unreadable or half-written: written by a run that died between create and write, or being
       // written right now; only an expired one is treated as stale below.
     }
-    const ageMs = await lockAgeMs(path, nowMs);
+    const ageMs = nowMs - seen.mtimeMs;
     const liveness = holder.pid !== undefined ? holderLiveness(holder) : undefined;
     const stale = liveness === 'gone' || expired(holder, liveness, ageMs);
     if (!stale) {

@@ -63,9 +63,18 @@ const imageStep = (image: string, dependsOn: string[], triggers: Extract<Factory
 const packageStep = (recipe: string): FactoryStep => ({ kind: 'build-package', id: `package:${recipe}`, key: `k-${recipe}`, dependsOn: [], recipe, file: join(dir, `${recipe}.yaml`), textSha256: 'ignored', fullVersion: '1.2.13-r1', reasons: [{ kind: 'recipe-changed' }] });
 const plan = (steps: FactoryStep[]): FactoryPlan => ({ runId: 'run-1', date: '20261204', indexSha256: '', baseline: [], steps });
 
+const FACTORY_YAML = 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n';
+
+/** The real queue with one method replaced: a queue in trouble, everything else as it is. */
+function replacing<K extends keyof JobQueue>(real: JobQueue, name: K, method: JobQueue[K]): JobQueue {
+  return new Proxy(real, { get: (target, key) => (key === name ? method : (Reflect.get(target, key, target) as (...args: unknown[]) => unknown).bind(target)) });
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kiln-factory-run-'));
-  config = parseFactoryConfig('os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n', join(dir, 'factory.yaml'));
+  // On disk too: a worker's step handler loads the configuration from its file.
+  await writeFile(join(dir, 'factory.yaml'), FACTORY_YAML);
+  config = parseFactoryConfig(FACTORY_YAML, join(dir, 'factory.yaml'));
   history = openImageHistory(join(dir, 'state', 'history.db'));
   published = [];
   failBuild = new Set();
@@ -215,7 +224,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('as factory.step jobs on a SQLite queue run by two workers: the same outcomes and history as in one process; a job that cannot run fails its step', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const stop = new AbortController();
     const shared = ports();
@@ -247,7 +255,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('with no worker on the queue, withdraws the waiting steps after the claim timeout (FACTORY_NO_WORKER): a worker that comes later finds nothing to run', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-n', new Date());
     try {
@@ -266,7 +273,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('when the only worker dies holding a step, sees its lease run out and then gives up with FACTORY_NO_WORKER (it does not wait forever)', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-k', new Date());
     try {
@@ -284,7 +290,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('with no worker, gives up on more waiting steps than it queues at once in one claim timeout, not one per batch', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-m', new Date());
     try {
@@ -303,7 +308,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('after giving up on one step for want of a worker, gives the next a grace in which a worker that just started takes it', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-g', new Date());
     const shared = ports();
@@ -326,7 +330,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('waits out a queue that fails for a while (QUEUE_UNAVAILABLE) instead of failing the run; a job that vanished fails its step', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-u', new Date());
     const shared = ports();
@@ -334,7 +337,7 @@ describe('applyPlan with several steps at once', () => {
     let outage = 3;
     const vanished = new Set<string>();
     const get: JobQueue['get'] = (kind, key) => (outage-- > 0 ? Promise.reject(new FactoryQueueError('QUEUE_UNAVAILABLE', 'postgres://kiln@db/kiln: reading a job failed: Connection terminated')) : vanished.has(key) ? Promise.resolve(undefined) : real.get(kind, key));
-    const flaky = new Proxy(real, { get: (target, name) => (name === 'get' ? get : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    const flaky = replacing(real, 'get', get);
     try {
       const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
       const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-u', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10 }));
@@ -352,14 +355,13 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('does not count a queue outage as no worker: after the queue answers again, a worker still backing off takes the step', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-o', new Date());
     const shared = ports();
     // Down for longer than the claim timeout (about 1.75 s of retries against 300 ms).
     let outage = 3;
     const get: JobQueue['get'] = (kind, key) => (outage-- > 0 ? Promise.reject(new FactoryQueueError('QUEUE_UNAVAILABLE', 'reading a job failed: Connection terminated')) : real.get(kind, key));
-    const flaky = new Proxy(real, { get: (target, name) => (name === 'get' ? get : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    const flaky = replacing(real, 'get', get);
     try {
       const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-o', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10, claimTimeoutMs: 300 }));
       while (outage >= 0) await new Promise((done) => setTimeout(done, 5));
@@ -375,7 +377,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('a withdrawal whose answer was lost still ends the step with FACTORY_NO_WORKER', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-l', new Date());
     // The first withdrawal is carried out, then the connection drops before its answer.
@@ -385,7 +386,7 @@ describe('applyPlan with several steps at once', () => {
       if (lost-- > 0) throw new FactoryQueueError('QUEUE_UNAVAILABLE', 'withdrawing a job failed: Connection terminated');
       return done;
     };
-    const flaky = new Proxy(real, { get: (target, name) => (name === 'withdraw' ? withdraw : (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target)) });
+    const flaky = replacing(real, 'withdraw', withdraw);
     try {
       // Its job was tried once already (a worker that failed it), so it is withdrawn after an attempt.
       await real.enqueue({ kind: FACTORY_STEP_KIND, key: 'k-zlib@run-l', payload: null, maxAttempts: 3 });
@@ -401,7 +402,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('waits while a worker is busy with another run\'s step, then runs its own when the worker takes it', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const release = await acquireRunLock(join(dir, 'state'), 'run-w', new Date());
     const shared = ports();
@@ -423,7 +423,6 @@ describe('applyPlan with several steps at once', () => {
   });
 
   it('a worker refuses a step job whose run is over: the lock gone, another run\'s, or its process dead', async () => {
-    await writeFile(join(dir, 'factory.yaml'), 'os-dir: os\nout-dir: out\nstate-dir: state\nsigning-key: k\nregistry: 127.0.0.1:5000/kiln\n');
     const queue = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
     const shared = ports();
     const builds: string[] = [];

@@ -102,6 +102,10 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
     noWorkerSince = Math.min(now + WORKER_OUTAGE_BACKOFF_MS, noWorkerSince + pause);
   };
   const ask = <T>(call: () => Promise<T>) => patiently(call, recovered);
+  const markNoWorker = () => {
+    if (!noWorker) noWorkerSince = Date.now();
+    noWorker = true;
+  };
   // A first sighting as queued is not movement (a new step enqueued); anything a worker did is.
   const observe = (key: string, record: Pick<JobRecord, 'state' | 'attempts'>) => {
     const mark = `${record.state}/${record.attempts}`;
@@ -146,8 +150,7 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
         const message = `step ${step.id}: no kiln factory worker took its job from ${queueName} in ${formatDuration(Date.now() - started)} (no step job ran meanwhile); start \`kiln factory worker --queue ${options.workerQueueFlag ?? options.queueName ?? 'LOCATION'}\``;
         withdrawal = message;
         if (await ask(() => queue.withdraw(FACTORY_STEP_KIND, key, message))) {
-          if (!noWorker) noWorkerSince = Date.now();
-          noWorker = true;
+          markNoWorker();
           return failed('FACTORY_NO_WORKER', message);
         }
         // Taken between the look and the withdrawal: a worker has it, wait for the outcome.
@@ -156,8 +159,7 @@ export function queueStepExecutor(queue: JobQueue, options: QueueStepOptions = {
       // Withdrawn: by this run (a withdrawal whose answer was lost: its message is the job's error, after
       // any number of attempts), or by another run of the same step before any attempt.
       if (record.state === 'failed' && (record.attempts === 0 || (withdrawal !== undefined && record.error === withdrawal))) {
-        if (!noWorker) noWorkerSince = Date.now();
-        noWorker = true;
+        markNoWorker();
         return failed('FACTORY_NO_WORKER', record.error ?? `step ${step.id}: job ${key} was withdrawn from ${queueName} before any worker took it`);
       }
       const outcome = record.result as unknown as StepOutcome | undefined;

@@ -24,8 +24,8 @@ export function queueLocationFlag(value: string, cwd: string, env: NodeJS.Proces
  *  is told the form its operator gave them (WORKER_QUEUE_VARIABLE), not its own private variable. */
 export function queueNames(value: string, location: string, env: NodeJS.ProcessEnv = {}): { shown: string; workerFlag: string } {
   const shown = location.startsWith('postgres') ? redactUrl(location) : location;
-  if (value === `env:${STEP_QUEUE_VARIABLE}`) return { shown, workerFlag: env[WORKER_QUEUE_VARIABLE] || (shown === location ? location : 'URL') };
-  return { shown, workerFlag: value.startsWith('env:') ? value : shown === location ? location : 'URL' };
+  const given = value === `env:${STEP_QUEUE_VARIABLE}` ? env[WORKER_QUEUE_VARIABLE] : value.startsWith('env:') ? value : undefined;
+  return { shown, workerFlag: given || (shown === location ? location : 'URL') };
 }
 
 /** A duration flag in milliseconds, at least `minMs`; USAGE naming the flag otherwise. */
