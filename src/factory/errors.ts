@@ -6,6 +6,7 @@ export const factoryErrorCodes = {
   FACTORY_CONFIG_INVALID: 'the factory configuration is malformed or names something that does not exist (the file and field are named)',
   FACTORY_LOCKED: 'another factory run holds the state directory (its pid and start time are named; a lock left by a dead process is taken over)',
   FACTORY_LOCK_UNREADABLE: 'STATE/run.lock could not be read after several tries (an I/O error, or a lock left half-written); a step job that met it fails this attempt and is retried',
+  FACTORY_LOCK_LOST: 'the run no longer holds STATE/run.lock (its host was suspended past the expiry and another run took it over, or it was removed): the run starts no further step and stops',
   FACTORY_UPDATE_FAILED: 'an update of one recipe could not be fetched or verified; the recipe is left unchanged and the run goes on',
   FACTORY_BUILD_FAILED: 'a package or image of the run did not build; what depends on it is skipped, the rest goes on',
   FACTORY_PUBLISH_FAILED: 'the registry refused an image, its tags or its signatures; that image\'s history is left unchanged',

@@ -76,6 +76,20 @@ export async function checkRunLock(stateDir: string, runId: string, nowMs = Date
   return { held: true };
 }
 
+/** For the run itself, before each step it starts: FACTORY_LOCK_LOST once run `runId` no longer
+ *  holds STATE/run.lock (its host slept past the expiry and another run took the lock over, or the
+ *  lock was removed). A lock that cannot be read is no proof of loss: the run goes on, and its next
+ *  check reads it again. */
+export async function assertRunLockHeld(stateDir: string, runId: string): Promise<void> {
+  const lock = await checkRunLock(stateDir, runId).catch((error: unknown) => {
+    if (error instanceof FactoryError && error.code === 'FACTORY_LOCK_UNREADABLE') return { held: true } as const;
+    throw error;
+  });
+  if (lock.held) return;
+  const path = join(stateDir, 'run.lock');
+  throw new FactoryError('FACTORY_LOCK_LOST', `${path}: run ${runId} no longer holds the state directory (${lock.why}); it starts no further step`, { detail: { lock: path, runId } });
+}
+
 /** Removes STATE/run.lock at once if this process took it for a run that is still on, and says
  *  whether it did: for a run stopped by a signal, so work it left queued is refused at once, on every
  *  host. Never another process's lock, even one with the same pid elsewhere; a lock this process is

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { openJobQueue } from './queue/open-job-queue.ts';
 import { FactoryQueueError } from './queue/errors.ts';
 import type { JobQueue, JsonValue } from './queue/port.ts';
 import { runWorker } from './queue/worker.ts';
-import { acquireRunLock } from './run-lock.ts';
+import { acquireRunLock, assertRunLockHeld } from './run-lock.ts';
 import { applyPlan, checkPublisherReady, runFactoryStep } from './run.ts';
 import type { FactoryPorts, LockedPackage, StepExecutor } from './run.ts';
 import { factoryStepHandler, FACTORY_STEP_KIND, queueStepExecutor } from './step-jobs.ts';
@@ -221,6 +221,51 @@ describe('applyPlan with several steps at once', () => {
     expect(events.slice(0, 2)).toEqual(['start package:zlib', 'start package:jq']);
     expect(events.indexOf('start image:curl')).toBeGreaterThan(events.indexOf('end package:zlib'));
     expect(events.indexOf('start image:jq')).toBeLessThan(events.indexOf('end package:zlib'));
+  });
+
+  it('a run whose lock was taken over starts no further step: the running one finishes, then FACTORY_LOCK_LOST', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const release = await acquireRunLock(stateDir, 'run-1', new Date());
+    const started: string[] = [];
+    const executor: StepExecutor = {
+      concurrency: 1,
+      run: async (step, context, stepPorts) => {
+        started.push(step.id);
+        // As a run that took the lock over after this host slept past the expiry would leave it.
+        await writeFile(join(stateDir, 'run.lock'), `${JSON.stringify({ pid: 1, host: 'other-host', startedAt: new Date().toISOString(), runId: 'run-2', refreshMs: 30_000 })}\n`);
+        return runFactoryStep(step, context, stepPorts);
+      },
+    };
+    try {
+      const error = await applyPlan(plan(steps()), { config, runId: 'run-1', kilnVersion: 'test' }, ports(), executor, () => assertRunLockHeld(stateDir, 'run-1')).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FactoryError);
+      expect((error as FactoryError).code).toBe('FACTORY_LOCK_LOST');
+      expect((error as FactoryError).message).toContain('run run-2 holds it');
+      expect(started).toEqual(['package:zlib']);
+      expect(published).toEqual([]);
+    } finally {
+      await release();
+    }
+    // The release leaves the other run's lock where it is.
+    expect(JSON.parse(await readFile(join(stateDir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'run-2' });
+  });
+
+  it('a run whose lock was removed stops the same way; one that still holds it runs every step', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const release = await acquireRunLock(stateDir, 'run-1', new Date());
+    const guard = () => assertRunLockHeld(stateDir, 'run-1');
+    try {
+      const outcomes = await applyPlan(plan(steps()), { config, runId: 'run-1', kilnVersion: 'test' }, ports(), undefined, guard);
+      expect(outcomes.map((step) => step.status)).toEqual(['built', 'built', 'published', 'published']);
+      await rm(join(stateDir, 'run.lock'));
+      const error = await applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-1', kilnVersion: 'test' }, ports(), undefined, guard).catch((caught: unknown) => caught);
+      expect((error as FactoryError).code).toBe('FACTORY_LOCK_LOST');
+      expect((error as FactoryError).message).toContain('no run holds it');
+    } finally {
+      await release();
+    }
   });
 
   it('as factory.step jobs on a SQLite queue run by two workers: the same outcomes and history as in one process; a job that cannot run fails its step', async () => {

@@ -26,7 +26,7 @@ import { imageRepository, imageTags, mainPackageOf } from './format/tags.ts';
 import type { RecipeCommitter } from './git-commit.ts';
 import type { ImageHistoryStore } from './history-store.ts';
 import type { ImagePublisher } from './publish-image.ts';
-import { acquireRunLock } from './run-lock.ts';
+import { acquireRunLock, assertRunLockHeld } from './run-lock.ts';
 import type { FactoryStateStore } from './state-store.ts';
 
 const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
@@ -184,7 +184,7 @@ export async function runFactory(request: { config: FactoryConfig; dryRun?: bool
     for (const outcome of updates) if (outcome.status === 'failed' || outcome.status === 'refused') report.failed.push(`update:${outcome.recipe}`);
     if (!request.dryRun) {
       await checkPublisherReady(plan, ports);
-      report.steps = await applyPlan(plan, context, ports, request.executor);
+      report.steps = await applyPlan(plan, context, ports, request.executor, () => assertRunLockHeld(config.stateDir, runId));
       for (const step of report.steps) {
         if (step.status === 'failed' || step.status === 'skipped') report.failed.push(step.id);
         if (step.status === 'published') report.published.push(step.detail as FactoryRunReport['published'][number]);
@@ -315,8 +315,10 @@ export interface StepExecutor {
 const IN_PROCESS: StepExecutor = { concurrency: 1, run: (step, context, ports) => runFactoryStep(step, context, ports) };
 
 /** Applies a plan: a step starts when the steps it waits for are done (in plan order, at most
- *  `executor.concurrency` at once); a step whose dependencies failed is skipped and says which. */
-export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, ports: FactoryPorts, executor: StepExecutor = IN_PROCESS): Promise<StepOutcome[]> {
+ *  `executor.concurrency` at once); a step whose dependencies failed is skipped and says which.
+ *  `stillHeld` runs before each step starts and before the run's index is recorded; when it throws,
+ *  the steps already running finish and applyPlan throws its error. */
+export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, ports: FactoryPorts, executor: StepExecutor = IN_PROCESS, stillHeld: () => Promise<void> = async () => {}): Promise<StepOutcome[]> {
   if (plan.baseline.length > 0) {
     await ports.state.update((state) => {
       for (const entry of plan.baseline) state.packages[entry.recipe] = { textSha256: entry.textSha256, fullVersion: entry.fullVersion };
@@ -348,6 +350,14 @@ export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, 
         i++;
         continue;
       }
+      // A run that lost the state (taken over after its host slept past the expiry) starts nothing
+      // more: what runs finishes, then the run stops with the guard's error.
+      try {
+        await stillHeld();
+      } catch (error) {
+        await Promise.allSettled(running.values());
+        throw error;
+      }
       pending.splice(i, 1);
       ports.onProgress?.({ phase: 'step', step: step.id, status: 'running', done, total: plan.steps.length });
       running.set(
@@ -367,6 +377,7 @@ export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, 
   // The index the next run compares against: after this run's builds.
   const index = join(context.config.outDir, context.config.arch, 'APKINDEX.tar.gz');
   if (await pathExists(index)) {
+    await stillHeld();
     const indexSha256 = sha256(await readFile(index));
     const failedImage = [...outcomes.values()].some((outcome) => outcome.kind === 'image' && (outcome.status === 'failed' || outcome.status === 'skipped'));
     // With an image left behind, the next run must look at the images again.
