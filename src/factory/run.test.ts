@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -393,6 +394,21 @@ describe('applyPlan with several steps at once', () => {
       vanished.add('k-jq@run-u');
       const [gone] = await applyPlan(plan([packageStep('jq')]), { config, runId: 'run-u', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10, queueName: 'sqlite:queue.db' }));
       expect(gone).toMatchObject({ id: 'package:jq', status: 'failed', error: { code: 'FACTORY_STEP_FAILED', message: 'step package:jq: job k-jq@run-u vanished from sqlite:queue.db before it finished (removed by hand?)' } });
+    } finally {
+      await release();
+      await real.close();
+    }
+  });
+
+  it('stops at once on a queue database that is damaged (QUEUE_DAMAGED) instead of waiting on it', async () => {
+    const real = await openJobQueue(`sqlite:${join(dir, 'queue.db')}`, { cwd: dir });
+    const release = await acquireRunLock(join(dir, 'state'), 'run-d', new Date());
+    try {
+      const other = new Database(join(dir, 'queue.db'));
+      other.exec('DROP TABLE jobs');
+      other.close();
+      const error = await applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-d', kilnVersion: 'test' }, ports(), queueStepExecutor(real, { pollMs: 10 })).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'QUEUE_DAMAGED', message: expect.stringContaining('no such table: jobs') });
     } finally {
       await release();
       await real.close();

@@ -5,7 +5,7 @@ import type { TestPostgres } from '../../metadata/postgres/testing.ts';
 import { FactoryQueueError } from './errors.ts';
 import { runJobQueueConformance } from './job-queue-conformance.ts';
 import type { JobQueue } from './port.ts';
-import { PgBossJobQueue, QUEUE_APPLICATION_NAME } from './pgboss-job-queue.ts';
+import { LEDGER_SCHEMA, PgBossJobQueue, QUEUE_APPLICATION_NAME } from './pgboss-job-queue.ts';
 
 let server: TestPostgres;
 
@@ -63,6 +63,25 @@ it('opens one empty database from several processes at once', async () => {
     expect(await queues[2]!.complete(job!, 1)).toBe(true);
   } finally {
     for (const queue of queues) await queue.close();
+    await server.dropDatabase(url);
+  }
+});
+
+it('reports a queue whose tables are gone as QUEUE_DAMAGED with their SQLSTATE, not as an outage to wait out', async () => {
+  const url = await server.createDatabase();
+  const queue = await PgBossJobQueue.open(url, { expireCheckMs: 0 });
+  try {
+    await queue.enqueue({ kind: 'test.damaged', key: 'k', payload: null });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP TABLE ${LEDGER_SCHEMA}.completed`);
+    await client.end();
+    const error = await queue.get('test.damaged', 'k').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FactoryQueueError);
+    expect(error).toMatchObject({ code: 'QUEUE_DAMAGED', detail: { sqlState: '42P01' } });
+    expect((error as Error).message).toContain('retrying cannot help');
+  } finally {
+    await queue.close();
     await server.dropDatabase(url);
   }
 });

@@ -25,7 +25,7 @@ import type { ClaimedJob, EnqueueResult, FailOutcome, JobCounts, JobFailure, Job
 /** The application name of every connection, so operators (and tests) can find them. */
 export const QUEUE_APPLICATION_NAME = 'kiln-queue';
 const BOSS_SCHEMA = 'kiln_pgboss';
-const LEDGER_SCHEMA = 'kiln_queue';
+export const LEDGER_SCHEMA = 'kiln_queue';
 
 /** Options of the PostgreSQL queue. */
 export interface PgBossJobQueueOptions {
@@ -171,9 +171,15 @@ export class PgBossJobQueue implements JobQueue {
     if (this.#closed) throw new FactoryQueueError('QUEUE_CLOSED', `${redact(this.url)}: job queue used after close`, { detail: { url: redact(this.url) } });
   }
 
+  // A dropped connection or a restarting server may pass (QUEUE_UNAVAILABLE: callers wait it out);
+  // tables or columns that are gone (42P01, 42703) or data PostgreSQL reports corrupt (XX001,
+  // XX002) never answer again (QUEUE_DAMAGED: not retried).
   #unavailable(error: unknown, what: string): never {
     if (error instanceof FactoryQueueError) throw error;
-    throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${redact(this.url)}: ${what} failed: ${(error as Error).message}`, { cause: error, detail: { url: redact(this.url) } });
+    const sqlState = (error as { code?: unknown }).code;
+    const damaged = typeof sqlState === 'string' && ['42P01', '42703', 'XX001', 'XX002'].includes(sqlState);
+    const message = `${redact(this.url)}: ${what} failed: ${(error as Error).message}${damaged ? ` (SQLSTATE ${sqlState}: the queue's schema or data is damaged; retrying cannot help)` : ''}`;
+    throw new FactoryQueueError(damaged ? 'QUEUE_DAMAGED' : 'QUEUE_UNAVAILABLE', message, { cause: error, detail: { url: redact(this.url), ...(typeof sqlState === 'string' ? { sqlState } : {}) } });
   }
 
   // A read (get, list, counts): expired leases are failed first, as for a claim. A sweep that fails

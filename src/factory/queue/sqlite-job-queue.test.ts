@@ -64,7 +64,7 @@ it('doubles the retry delay per attempt with jitter when asked to back off (pg-b
   }
 });
 
-it('reports a read the database cannot answer as QUEUE_UNAVAILABLE naming the file, so callers wait it out', async () => {
+it('reports a database whose tables are gone as QUEUE_DAMAGED naming the file, reads and writes alike, so no caller waits on it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-queue-read-'));
   const queue = new SqliteJobQueue(join(dir, 'q.db'));
   try {
@@ -73,11 +73,28 @@ it('reports a read the database cannot answer as QUEUE_UNAVAILABLE naming the fi
     const other = new Database(join(dir, 'q.db'));
     other.exec('DROP TABLE jobs');
     other.close();
-    const unavailable = { code: 'QUEUE_UNAVAILABLE', message: expect.stringContaining(`${join(dir, 'q.db')}: job queue read failed: no such table: jobs`) };
-    await expect(queue.get('test.read', 'k')).rejects.toMatchObject(unavailable);
-    await expect(queue.list({ state: 'queued' })).rejects.toMatchObject(unavailable);
-    await expect(queue.counts('test.read')).rejects.toMatchObject(unavailable);
+    const damaged = (what: string) => ({ code: 'QUEUE_DAMAGED', message: expect.stringContaining(`${join(dir, 'q.db')}: job queue ${what} failed: no such table: jobs`), detail: expect.objectContaining({ sqliteCode: 'SQLITE_ERROR' }) });
+    await expect(queue.get('test.read', 'k')).rejects.toMatchObject(damaged('read'));
+    await expect(queue.list({ state: 'queued' })).rejects.toMatchObject(damaged('read'));
+    await expect(queue.counts('test.read')).rejects.toMatchObject(damaged('read'));
+    await expect(queue.enqueue({ kind: 'test.read', key: 'k2', payload: null })).rejects.toMatchObject(damaged('operation'));
   } finally {
+    await queue.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('reports a database another connection keeps busy as QUEUE_UNAVAILABLE, which callers wait out, and answers again once it is free', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-queue-busy-'));
+  const queue = new SqliteJobQueue(join(dir, 'q.db'), { busyTimeoutMs: 50 });
+  const other = new Database(join(dir, 'q.db'));
+  try {
+    other.exec('BEGIN EXCLUSIVE');
+    await expect(queue.enqueue({ kind: 'test.busy', key: 'k', payload: null })).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', detail: expect.objectContaining({ sqliteCode: expect.stringMatching(/^SQLITE_BUSY/) }) });
+    other.exec('COMMIT');
+    await expect(queue.enqueue({ kind: 'test.busy', key: 'k', payload: null })).resolves.toMatchObject({ created: true });
+  } finally {
+    other.close();
     await queue.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -94,8 +94,7 @@ export class SqliteJobQueue implements JobQueue {
     try {
       return db.transaction(() => body(db)).immediate();
     } catch (error) {
-      if (error instanceof FactoryQueueError) throw error;
-      throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${this.path}: job queue operation failed: ${(error as Error).message}`, { cause: error, detail: { path: this.path } });
+      throw this.#failure(error, 'job queue operation');
     }
   }
 
@@ -198,15 +197,24 @@ export class SqliteJobQueue implements JobQueue {
     if (due) this.#run((db) => this.#expireLeases(db, this.#now()));
   }
 
-  // A read that fails (the database busy or broken) is QUEUE_UNAVAILABLE, as a write is: callers retry it.
+  // A read that fails is reported as a write is (#failure).
   #read<T>(body: (db: Database.Database) => T): T {
     this.#expireDue();
     try {
       return body(this.#open());
     } catch (error) {
-      if (error instanceof FactoryQueueError) throw error;
-      throw new FactoryQueueError('QUEUE_UNAVAILABLE', `${this.path}: job queue read failed: ${(error as Error).message}`, { cause: error, detail: { path: this.path } });
+      throw this.#failure(error, 'job queue read');
     }
+  }
+
+  // Busy, locked and I/O errors may pass (QUEUE_UNAVAILABLE: callers wait them out); a file that is
+  // corrupt, not a database or missing its tables never answers again (QUEUE_DAMAGED: not retried).
+  #failure(error: unknown, what: string): FactoryQueueError {
+    if (error instanceof FactoryQueueError) return error;
+    const sqliteCode = (error as { code?: unknown }).code;
+    const damaged = typeof sqliteCode === 'string' && /^SQLITE_(CORRUPT|NOTADB|ERROR$|SCHEMA$)/.test(sqliteCode);
+    const message = `${this.path}: ${what} failed: ${(error as Error).message}${damaged ? ' (the database is damaged; retrying cannot help — move it aside and let the queue start afresh, or restore it)' : ''}`;
+    return new FactoryQueueError(damaged ? 'QUEUE_DAMAGED' : 'QUEUE_UNAVAILABLE', message, { cause: error, detail: { path: this.path, ...(typeof sqliteCode === 'string' ? { sqliteCode } : {}) } });
   }
 
   async get(kind: string, key: string): Promise<JobRecord | undefined> {
