@@ -97,4 +97,14 @@ describe('compileBuild', () => {
     const test = await compileTest(recipe, { arch: x86, library: createPipelineLibrary() }, 'hello');
     expect(test.steps[0]!.runs).toContain('hello --version');
   });
+
+  it('runs a test step that has both `runs` and `uses` as melange does: its own `runs`, then the pipeline it uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-pipelines-'));
+    mkdirSync(join(dir, 'test'));
+    writeFileSync(join(dir, 'test', 'check.yaml'), 'inputs:\n  cc:\n    default: gcc\npipeline:\n  - runs: ${{inputs.cc}} --version\n');
+    const text = 'package:\n  name: a\n  version: 1\ntest:\n  pipeline:\n    - uses: test/check\n      with:\n        cc: clang\n      runs: |\n        clang --help\n';
+    const test = await compileTest(loadRecipe('r.yaml', text), { arch: x86, library: createPipelineLibrary([dir]) }, 'a');
+    expect(test.steps[0]).toMatchObject({ uses: 'test/check', runs: 'clang --help\n' });
+    expect(test.steps[0]!.steps.map((step) => step.runs)).toEqual(['clang --version']);
+  });
 });

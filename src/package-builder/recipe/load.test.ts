@@ -66,10 +66,12 @@ describe('loadRecipe errors point at file:line:column', () => {
   it.each([
     ['unknown key', 'package:\n  name: a\n  version: 1\n  colour: red\n', /^r\.yaml:4:3: unknown key "colour" in package$/],
     ['unknown top-level key', 'package:\n  name: a\n  version: 1\nbogus: 1\n', /^r\.yaml:4:1: unknown key "bogus"$/],
+    ['retired top-level key', 'package:\n  name: a\n  version: 1\nsecfixes:\n  1-r0:\n    - CVE-2022-0001\n', /^r\.yaml:4:1: unknown key "secfixes" \(older melange read security fixes here; current melange rejects it too: remove it/],
     ['missing version', 'package:\n  name: a\n', /^r\.yaml:2:3: missing required key package\.version$/],
     ['bad epoch', 'package:\n  name: a\n  version: 1\n  epoch: one\n', /^r\.yaml:4:10: package\.epoch: expected an unsigned integer$/],
     ['bad name', 'package:\n  name: -a\n  version: 1\n', /^r\.yaml:2:9: package\.name: package name must match/],
-    ['uses and runs', 'package:\n  name: a\n  version: 1\npipeline:\n  - uses: fetch\n    runs: echo\n', /^r\.yaml:6:11: pipeline\[0\]\.runs: `uses` and `runs` are mutually exclusive$/],
+    ['uses and runs', 'package:\n  name: a\n  version: 1\npipeline:\n  - uses: fetch\n    runs: echo\n', /^r\.yaml:6:11: pipeline\[0\]\.runs: `uses` and `runs` are mutually exclusive in a build pipeline$/],
+    ['uses and runs in a subpackage\'s nested build step', 'package:\n  name: a\n  version: 1\nsubpackages:\n  - name: b\n    pipeline:\n      - pipeline:\n          - uses: fetch\n            runs: echo\n', /^r\.yaml:9:19: subpackages\[0\]\.pipeline\[0\]\.pipeline\[0\]\.runs: `uses` and `runs` are mutually exclusive in a build pipeline$/],
     ['with without uses', 'package:\n  name: a\n  version: 1\npipeline:\n  - with:\n      a: b\n', /^r\.yaml:6:7: pipeline\[0\]\.with: a step with `with` must have `uses`$/],
     ['duplicate subpackage', 'package:\n  name: a\n  version: 1\nsubpackages:\n  - name: b\n  - name: b\n', /^r\.yaml:6:11: subpackages\[1\]\.name: subpackage name "b" is used twice$/],
     ['undefined range', 'package:\n  name: a\n  version: 1\nsubpackages:\n  - name: b-${{range.key}}\n    range: nope\n', /^r\.yaml:6:12: undefined range "nope"/],
@@ -79,6 +81,12 @@ describe('loadRecipe errors point at file:line:column', () => {
     const error = failure(text);
     expect(error.code).toBe('RECIPE_INVALID');
     expect(error.message).toMatch(pattern);
+  });
+
+  it('reads `range: ""` as no range, as melange does', () => {
+    const recipe = loadRecipe('r.yaml', 'package:\n  name: a\n  version: 1\nsubpackages:\n  - range: ""\n    name: a-dev\n');
+    expect(recipe.subpackages.map((sub) => sub.name)).toEqual(['a-dev']);
+    expect(failure('package:\n  name: a\n  version: 1\nsubpackages:\n  - range: ""\n    name: a\n').message).toMatch(/r\.yaml:6:11: subpackages\[0\]\.name: subpackage name "a" equals the package name/);
   });
 
   it('accepts an empty pipeline and a duplicate name only in ranges after expansion', () => {

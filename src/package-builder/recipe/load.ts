@@ -145,7 +145,8 @@ function expandSubpackages(source: YamlSource, document: RecipeDocument, known: 
     const path: YamlPath = ['subpackages', index];
     const { range, ...rest } = declared;
     let expanded: Omit<Subpackage, 'range'>[];
-    if (range === undefined) expanded = [rest];
+    // `range: ""` is no range, as in melange.
+    if (range === undefined || range === '') expanded = [rest];
     else {
       const items = data.get(range);
       if (!items) throw new BuildError('RECIPE_INVALID', `${source.where([...path, 'range'])}: undefined range ${JSON.stringify(range)} (no data entry with that name)`, { detail: { range } });

@@ -77,11 +77,19 @@ const stepSchema: z.ZodType<Step> = z.lazy(() =>
       inputs: opt(z.record(z.string(), opt(inputSchema))),
       label: optStr,
     })
-    .superRefine((step, ctx) => {
-      if (step.uses !== undefined && step.runs !== undefined) ctx.addIssue({ code: 'custom', message: '`uses` and `runs` are mutually exclusive', path: ['runs'] });
-      if (step.with !== undefined && step.uses === undefined) ctx.addIssue({ code: 'custom', message: 'a step with `with` must have `uses`', path: ['with'] });
-    }),
 ) as z.ZodType<Step>;
+
+/** melange's rules for the steps of build pipelines (the package's and each subpackage's, nested
+ *  steps included): `uses` excludes `runs`, `with` needs `uses`. Test pipelines and pipeline files
+ *  are not held to them; a test step with both runs its `runs`, then the pipeline it uses. */
+function checkBuildSteps(steps: readonly Step[] | undefined, path: (string | number)[], ctx: z.RefinementCtx): void {
+  steps?.forEach((step, index) => {
+    const at = [...path, index];
+    if (step.uses !== undefined && step.runs !== undefined) ctx.addIssue({ code: 'custom', message: '`uses` and `runs` are mutually exclusive in a build pipeline', path: [...at, 'runs'] });
+    if (step.with !== undefined && step.uses === undefined) ctx.addIssue({ code: 'custom', message: 'a step with `with` must have `uses`', path: [...at, 'with'] });
+    checkBuildSteps(step.pipeline, [...at, 'pipeline'], ctx);
+  });
+}
 
 const looseMap = opt(z.record(z.string(), z.unknown()));
 
@@ -252,10 +260,12 @@ export const recipeSchema = z
     test: opt(testSchema),
   })
   .superRefine((recipe, ctx) => {
+    checkBuildSteps(recipe.pipeline, ['pipeline'], ctx);
+    recipe.subpackages?.forEach((sub, index) => checkBuildSteps(sub.pipeline, ['subpackages', index, 'pipeline'], ctx));
     const seen = new Set<string>();
     recipe.subpackages?.forEach((sub, index) => {
       // Ranged names contain ${{range.key}} and are checked after expansion.
-      if (sub.range === undefined && !sub.name.includes('${{')) {
+      if ((sub.range === undefined || sub.range === '') && !sub.name.includes('${{')) {
         if (!PACKAGE_NAME.test(sub.name)) ctx.addIssue({ code: 'custom', message: `subpackage name ${JSON.stringify(sub.name)} must match ^[a-zA-Z\\d][a-zA-Z\\d+_.-]*$`, path: ['subpackages', index, 'name'] });
         if (sub.name === recipe.package.name) ctx.addIssue({ code: 'custom', message: `subpackage name ${JSON.stringify(sub.name)} equals the package name`, path: ['subpackages', index, 'name'] });
         if (seen.has(sub.name)) ctx.addIssue({ code: 'custom', message: `subpackage name ${JSON.stringify(sub.name)} is used twice`, path: ['subpackages', index, 'name'] });

@@ -80,6 +80,12 @@ export class YamlSource {
   }
 }
 
+/** Top-level keys older melange read and current melange rejects, with what to do instead. */
+const RETIRED_TOP_LEVEL_KEYS: Record<string, string> = {
+  secfixes: ' (older melange read security fixes here; current melange rejects it too: remove it and record fixes as advisories, kept apart from the recipe)',
+  advisories: ' (older melange read advisories here; current melange rejects it too: remove it and keep advisories apart from the recipe)',
+};
+
 function issueError(source: YamlSource, issues: readonly z.core.$ZodIssue[], code: 'RECIPE_INVALID' | 'PIPELINE_INVALID'): BuildError {
   // Prefer the most specific issue: zod reports union/unknown-key issues at their container.
   const issue = issues[0]!;
@@ -89,7 +95,7 @@ function issueError(source: YamlSource, issues: readonly z.core.$ZodIssue[], cod
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     where = source.where(path, key);
-    message = `unknown key ${JSON.stringify(key)}${path.length ? ` in ${formatPath(path)}` : ''}`;
+    message = `unknown key ${JSON.stringify(key)}${path.length ? ` in ${formatPath(path)}` : ''}${path.length === 0 && code === 'RECIPE_INVALID' ? (RETIRED_TOP_LEVEL_KEYS[key] ?? '') : ''}`;
   } else if (issue.code === 'invalid_type' && issue.input === undefined) {
     where = source.where(path.slice(0, -1));
     message = `missing required key ${formatPath(path)}`;
