@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,6 +253,50 @@ describe('applyPlan with several steps at once', () => {
     expect(JSON.parse(await readFile(join(stateDir, 'run.lock'), 'utf8'))).toMatchObject({ runId: 'run-2' });
   });
 
+  it('with steps running at once, lets the running step finish when the lock is lost, then stops naming what finished', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const release = await acquireRunLock(stateDir, 'run-1', new Date());
+    const started: string[] = [];
+    const executor: StepExecutor = {
+      concurrency: 2,
+      run: (step, context, stepPorts) => {
+        started.push(step.id);
+        // Taken over while zlib builds: jq, next in line, must not start.
+        if (step.id === 'package:zlib') writeFileSync(join(stateDir, 'run.lock'), `${JSON.stringify({ pid: 1, host: 'other-host', startedAt: new Date().toISOString(), runId: 'run-2', refreshMs: 30_000 })}\n`);
+        return new Promise((done) => setTimeout(done, 50)).then(() => runFactoryStep(step, context, stepPorts));
+      },
+    };
+    try {
+      const error = await applyPlan(plan(steps()), { config, runId: 'run-1', kilnVersion: 'test' }, ports(), executor, () => assertRunLockHeld(stateDir, 'run-1')).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'FACTORY_LOCK_LOST', detail: { finished: [{ id: 'package:zlib', status: 'built' }] } });
+      expect((error as Error).message).toMatch(/run run-2 holds it\); it starts no further step; steps finished before it stopped: package:zlib built$/);
+      expect(started).toEqual(['package:zlib']);
+    } finally {
+      await release();
+    }
+  });
+
+  it('does not record the run\'s index once the lock is lost', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(join(dir, 'out', 'x86_64'), { recursive: true });
+    await writeFile(join(dir, 'out', 'x86_64', 'APKINDEX.tar.gz'), 'index');
+    const release = await acquireRunLock(stateDir, 'run-1', new Date());
+    const guard = () => assertRunLockHeld(stateDir, 'run-1');
+    try {
+      const shared = ports();
+      await applyPlan(plan([]), { config, runId: 'run-1', kilnVersion: 'test' }, shared, undefined, guard);
+      const recorded = (await shared.state.read()).indexSha256;
+      expect(recorded).toMatch(/^[0-9a-f]{64}$/);
+      await writeFile(join(dir, 'out', 'x86_64', 'APKINDEX.tar.gz'), 'index after another run');
+      await rm(join(stateDir, 'run.lock'));
+      await expect(applyPlan(plan([]), { config, runId: 'run-1', kilnVersion: 'test' }, shared, undefined, guard)).rejects.toMatchObject({ code: 'FACTORY_LOCK_LOST' });
+      expect((await shared.state.read()).indexSha256).toBe(recorded);
+    } finally {
+      await release();
+    }
+  });
+
   it('a run whose lock was removed stops the same way; one that still holds it runs every step', async () => {
     const stateDir = join(dir, 'state');
     await mkdir(stateDir, { recursive: true });
@@ -387,6 +432,8 @@ describe('applyPlan with several steps at once', () => {
     try {
       const handlers = { [FACTORY_STEP_KIND]: factoryStepHandler(() => Promise.resolve({ ports: shared, close: () => {} })) };
       const running = applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-u', kilnVersion: 'test' }, shared, queueStepExecutor(flaky, { pollMs: 10 }));
+      // A worker that runs until the queue is empty starts once the step is queued.
+      while (!(await real.get(FACTORY_STEP_KIND, 'k-zlib@run-u'))) await new Promise((done) => setTimeout(done, 5));
       await runWorker(real, handlers, { pollIntervalMs: 10, untilEmpty: true });
       expect((await running).map((step) => [step.id, step.status])).toEqual([['package:zlib', 'built']]);
       expect(outage).toBeLessThan(0);
@@ -407,7 +454,10 @@ describe('applyPlan with several steps at once', () => {
       const other = new Database(join(dir, 'queue.db'));
       other.exec('DROP TABLE jobs');
       other.close();
-      const error = await applyPlan(plan([packageStep('zlib')]), { config, runId: 'run-d', kilnVersion: 'test' }, ports(), queueStepExecutor(real, { pollMs: 10 })).catch((caught: unknown) => caught);
+      // Two steps at once, and a guard that reads the lock between starting them: the second step's
+      // failure comes while the first's is awaited, and neither may go unhandled.
+      const guard = () => assertRunLockHeld(join(dir, 'state'), 'run-d');
+      const error = await applyPlan(plan([packageStep('zlib'), packageStep('jq')]), { config, runId: 'run-d', kilnVersion: 'test' }, ports(), queueStepExecutor(real, { pollMs: 10 }), guard).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'QUEUE_DAMAGED', message: expect.stringContaining('no such table: jobs') });
     } finally {
       await release();

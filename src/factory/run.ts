@@ -314,6 +314,15 @@ export interface StepExecutor {
 
 const IN_PROCESS: StepExecutor = { concurrency: 1, run: (step, context, ports) => runFactoryStep(step, context, ports) };
 
+/** The guard's error, naming the steps that finished before the run stopped (their work is done
+ *  and kept: builds and publications are keyed by their inputs). */
+function stoppedAfter(error: unknown, outcomes: ReadonlyMap<string, StepOutcome>): unknown {
+  if (!(error instanceof FactoryError)) return error;
+  const finished = [...outcomes.values()].map((outcome) => ({ id: outcome.id, status: outcome.status }));
+  const list = finished.length === 0 ? 'none' : finished.map((outcome) => `${outcome.id} ${outcome.status}`).join(', ');
+  return new FactoryError(error.code, `${error.message}; steps finished before it stopped: ${list}`, { cause: error, detail: { ...error.detail, finished } });
+}
+
 /** Applies a plan: a step starts when the steps it waits for are done (in plan order, at most
  *  `executor.concurrency` at once); a step whose dependencies failed is skipped and says which.
  *  `stillHeld` runs before each step starts and before the run's index is recorded; when it throws,
@@ -352,21 +361,20 @@ export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, 
       }
       // A run that lost the state (taken over after its host slept past the expiry) starts nothing
       // more: what runs finishes, then the run stops with the guard's error.
-      try {
-        await stillHeld();
-      } catch (error) {
+      await stillHeld().catch(async (error: unknown) => {
         await Promise.allSettled(running.values());
-        throw error;
-      }
+        throw stoppedAfter(error, outcomes);
+      });
       pending.splice(i, 1);
       ports.onProgress?.({ phase: 'step', step: step.id, status: 'running', done, total: plan.steps.length });
-      running.set(
-        step.id,
-        executor.run(step, context, ports).then((outcome) => {
-          running.delete(step.id);
-          settle(outcome);
-        }),
-      );
+      const started = executor.run(step, context, ports).then((outcome) => {
+        running.delete(step.id);
+        settle(outcome);
+      });
+      // Handled from the start: a step that fails (its queue broken) while the loop awaits the guard
+      // must not crash the process as an unhandled rejection; the race below still sees it.
+      started.catch(() => undefined);
+      running.set(step.id, started);
     }
     if (running.size > 0) await Promise.race(running.values());
     else if (done === settledBefore) {
@@ -377,7 +385,9 @@ export async function applyPlan(plan: FactoryPlan, context: FactoryStepContext, 
   // The index the next run compares against: after this run's builds.
   const index = join(context.config.outDir, context.config.arch, 'APKINDEX.tar.gz');
   if (await pathExists(index)) {
-    await stillHeld();
+    await stillHeld().catch((error: unknown) => {
+      throw stoppedAfter(error, outcomes);
+    });
     const indexSha256 = sha256(await readFile(index));
     const failedImage = [...outcomes.values()].some((outcome) => outcome.kind === 'image' && (outcome.status === 'failed' || outcome.status === 'skipped'));
     // With an image left behind, the next run must look at the images again.

@@ -107,4 +107,13 @@ describe('compileBuild', () => {
     expect(test.steps[0]).toMatchObject({ uses: 'test/check', runs: 'clang --help\n' });
     expect(test.steps[0]!.steps.map((step) => step.runs)).toEqual(['clang --version']);
   });
+
+  it('gives the network a pipeline grants to its own steps, never to a `runs` written beside its `uses`', async () => {
+    const sha = 'a'.repeat(64);
+    const text = `package:\n  name: a\n  version: 1\ntest:\n  pipeline:\n    - uses: fetch\n      with:\n        uri: https://example.org/a.tar.gz\n        expected-sha256: ${sha}\n      runs: |\n        curl https://example.org/\n`;
+    const test = await compileTest(loadRecipe('r.yaml', text), { arch: x86, library: createPipelineLibrary() }, 'a');
+    expect(test.steps[0]).toMatchObject({ uses: 'fetch', runs: 'curl https://example.org/\n', network: false });
+    expect(test.steps[0]!.steps.length).toBeGreaterThan(0);
+    expect(test.steps[0]!.steps.every((step) => step.network)).toBe(true);
+  });
 });

@@ -282,7 +282,9 @@ class Compiler {
       children = await this.steps(step.pipeline ?? [], [...path, 'pipeline'], source, vars, workdir, env, label);
     }
 
-    const compiled: CompiledStep = { name, label, workdir, environment: env, steps: children, where, network };
+    // The network a pipeline grants goes to its own steps, never to a `runs` written beside its
+    // `uses` (a test step may have both): that stays as offline as any recipe step.
+    const compiled: CompiledStep = { name, label, workdir, environment: env, steps: children, where, network: step.runs !== undefined ? this.network : network };
     if (step.uses !== undefined) compiled.uses = step.uses;
     if (step.runs !== undefined) compiled.runs = substituteStrict(step.runs, vars, source.where([...path, 'runs']));
     if (step.assertions?.['required-steps'] !== undefined) compiled.requiredSteps = step.assertions['required-steps'];

@@ -207,13 +207,15 @@ export class SqliteJobQueue implements JobQueue {
     }
   }
 
-  // Busy, locked and I/O errors may pass (QUEUE_UNAVAILABLE: callers wait them out); a file that is
-  // corrupt, not a database or missing its tables never answers again (QUEUE_DAMAGED: not retried).
+  // Busy, locked, I/O and schema-changed errors may pass (QUEUE_UNAVAILABLE: callers wait them
+  // out); a file that is corrupt, not a database, or whose tables do not match the statements
+  // (SQLITE_ERROR: no such table or column) never answers again (QUEUE_DAMAGED: not retried).
   #failure(error: unknown, what: string): FactoryQueueError {
     if (error instanceof FactoryQueueError) return error;
     const sqliteCode = (error as { code?: unknown }).code;
-    const damaged = typeof sqliteCode === 'string' && /^SQLITE_(CORRUPT|NOTADB|ERROR$|SCHEMA$)/.test(sqliteCode);
-    const message = `${this.path}: ${what} failed: ${(error as Error).message}${damaged ? ' (the database is damaged; retrying cannot help — move it aside and let the queue start afresh, or restore it)' : ''}`;
+    const damaged = typeof sqliteCode === 'string' && /^SQLITE_(CORRUPT|NOTADB|ERROR$)/.test(sqliteCode);
+    const hint = sqliteCode === 'SQLITE_ERROR' ? 'its tables do not match this Kiln (changed by hand, or by another version of Kiln: run the same version everywhere)' : 'the database is damaged (move it aside and let the queue start afresh, or restore it)';
+    const message = `${this.path}: ${what} failed: ${(error as Error).message}${damaged ? ` (${hint}; retrying cannot help)` : ''}`;
     return new FactoryQueueError(damaged ? 'QUEUE_DAMAGED' : 'QUEUE_UNAVAILABLE', message, { cause: error, detail: { path: this.path, ...(typeof sqliteCode === 'string' ? { sqliteCode } : {}) } });
   }
 

@@ -98,6 +98,22 @@ it('stops every slot and reports the queue failure when the queue goes away', as
   await expect(runWorker(queue, { 'test.x': writeBlob }, { concurrency: 2 })).rejects.toMatchObject({ code: 'QUEUE_CLOSED' });
 });
 
+it('stops on a queue that is damaged when it records a result, and does not mark the finished job for retry', async () => {
+  await queue.enqueue({ kind: 'test.blob', key: 'k', payload: { text: 'k' } });
+  const failed: string[] = [];
+  // The real queue, whose ledger is gone: results cannot be recorded, claims still work.
+  const damaged = new Proxy(queue, {
+    get(target, name, receiver) {
+      if (name === 'complete') return () => Promise.reject(new FactoryQueueError('QUEUE_DAMAGED', 'postgres://kiln@db/kiln: completing a job failed: relation "kiln_queue.completed" does not exist'));
+      if (name === 'fail') return (job: Parameters<JobQueue['fail']>[0], failure: Parameters<JobQueue['fail']>[1]) => (failed.push(failure.message), target.fail(job, failure));
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  await expect(runWorker(damaged, { 'test.blob': writeBlob }, { untilEmpty: true, pollIntervalMs: 5 })).rejects.toMatchObject({ code: 'QUEUE_DAMAGED' });
+  expect(failed).toEqual([]);
+});
+
 it('waits out a queue that is unavailable for a while, then carries on', async () => {
   await queue.enqueue({ kind: 'test.blob', key: 'k', payload: { text: 'k' } });
   let failures = 2;

@@ -105,7 +105,9 @@ export async function runWorker(queue: JobQueue, handlers: JobHandlers, options:
       const result = await handler(job.payload, { id: job.id, kind: job.kind, key: job.key, attempt: job.attempt, signal: stop, logger });
       outcome = (await queue.complete(job, result)) ? 'completed' : 'lost';
     } catch (caught) {
-      if (caught instanceof FactoryQueueError && (caught.code === 'QUEUE_UNAVAILABLE' || caught.code === 'QUEUE_CLOSED')) throw caught;
+      // The queue's own failures are not the job's: a queue that is down is waited out by the slot,
+      // one closed or damaged stops the worker (a damaged one must not mark good work for retry).
+      if (caught instanceof FactoryQueueError && (caught.code === 'QUEUE_UNAVAILABLE' || caught.code === 'QUEUE_CLOSED' || caught.code === 'QUEUE_DAMAGED')) throw caught;
       error = messageOf(caught);
       outcome = await queue.fail(job, { message: error, permanent: isPermanent(caught) });
     }
