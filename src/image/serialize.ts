@@ -35,8 +35,9 @@ const TAR_TYPE: Record<FsNode['type'], TarHeader['type']> = {
 };
 
 function header(path: string, node: FsNode, options: SerializeOptions, override: Partial<TarHeader> = {}): TarHeader {
-  const pax: Record<string, string> = {};
-  if (node.xattrs) for (const [name, value] of node.xattrs) pax[`SCHILY.xattr.${name}`] = Buffer.from(value).toString('latin1');
+  // Xattr values are bytes (a file capability is a binary structure): written as they are.
+  const pax: Record<string, string | Uint8Array> = {};
+  if (node.xattrs) for (const [name, value] of node.xattrs) pax[`SCHILY.xattr.${name}`] = value;
   const uname = options.users.get(node.uid);
   const gname = options.groupNames.get(node.gid);
   return {

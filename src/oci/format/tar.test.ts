@@ -66,6 +66,20 @@ describe('tar writer', () => {
     expect(records.indexOf('path=')).toBeGreaterThan(records.indexOf('APK-TOOLS'));
   });
 
+  it('writes a binary xattr value (a file capability) byte for byte, its record length counting bytes', () => {
+    // VFS_CAP_REVISION_2 with cap_setuid permitted and effective: bytes above 0x7f must stay single bytes.
+    const capability = Uint8Array.from([0x01, 0x00, 0x00, 0x02, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    const bytes = Buffer.from(encodeTarHeader({ name: 'usr/bin/tool', type: 'file', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, pax: { 'SCHILY.xattr.security.capability': capability } }));
+    const size = parseInt(bytes.subarray(124, 136).toString('latin1'), 8);
+    const records = bytes.subarray(512, 512 + size);
+    const key = Buffer.from(' SCHILY.xattr.security.capability=');
+    const start = records.indexOf(key);
+    const length = Number(records.subarray(0, start).toString('latin1'));
+    expect(length).toBe(records.length);
+    expect(Buffer.compare(records.subarray(start + key.length, records.length - 1), Buffer.from(capability))).toBe(0);
+    expect(records[records.length - 1]).toBe(0x0a);
+  });
+
   it('round-trips through tar-stream and GNU tar', async () => {
     const members: TarMember[] = [
       { header: { name: 'bin', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 10 } },

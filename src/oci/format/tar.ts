@@ -28,8 +28,9 @@ export interface TarHeader {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
-  /** Extra PAX records (xattrs as `SCHILY.xattr.<name>`, `APK-TOOLS.checksum.SHA1`). */
-  pax?: Readonly<Record<string, string>>;
+  /** Extra PAX records (xattrs as `SCHILY.xattr.<name>`, `APK-TOOLS.checksum.SHA1`). A string is
+   *  written as UTF-8; bytes (an xattr's binary value) are written as they are. */
+  pax?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 const BLOCK = 512;
@@ -79,12 +80,14 @@ function isAscii(value: string): boolean {
   return true;
 }
 
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyLength = encoder.encode(body).length;
+/** `LEN key=value\n`, LEN counting every byte of the record, its own digits included. */
+function paxRecord(key: string, value: string | Uint8Array): Uint8Array {
+  const head = encoder.encode(` ${key}=`);
+  const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+  const bodyLength = head.length + bytes.length + 1;
   let length = bodyLength + String(bodyLength).length;
   if (String(length).length !== String(length - bodyLength).length) length = bodyLength + String(length).length;
-  return `${length}${body}`;
+  return Buffer.concat([encoder.encode(String(length)), head, bytes, encoder.encode('\n')]);
 }
 
 function rawHeader(fields: {
@@ -133,7 +136,7 @@ export function encodeTarHeader(header: TarHeader): Uint8Array {
     throw new OciError('OCI_TAR_ENTRY_INVALID', `tar entry name ${JSON.stringify(name)} is not a relative path`, { detail: { name } });
   }
   const size = header.type === 'file' ? (header.size ?? 0) : 0;
-  const pax: Record<string, string> = { ...(header.pax ?? {}) };
+  const pax: Record<string, string | Uint8Array> = { ...(header.pax ?? {}) };
   let ustarName: string;
   let prefix = '';
   const split = isAscii(name) ? splitUstarPath(name) : undefined;
@@ -191,7 +194,7 @@ export function encodeTarHeader(header: TarHeader): Uint8Array {
   });
   const keys = Object.keys(pax).sort();
   if (keys.length === 0) return ustar;
-  const records = encoder.encode(keys.map((key) => paxRecord(key, pax[key]!)).join(''));
+  const records = Buffer.concat(keys.map((key) => paxRecord(key, pax[key]!)));
   const slash = name.lastIndexOf('/');
   const dir = slash >= 0 ? name.slice(0, slash) : '';
   const base = slash >= 0 ? name.slice(slash + 1) : name;
