@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { access, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { KilnError } from './errors.ts';
@@ -28,8 +28,21 @@ export async function writeFileAtomic(
     } finally {
       await handle.close();
     }
-    if (options.exclusive) await assertAbsent(path);
-    await rename(temp, path);
+    if (options.exclusive) {
+      // link() refuses an existing target, so a file created since the check above is never
+      // replaced (rename would silently overwrite it).
+      await link(temp, path).catch(async (error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') await assertAbsent(path);
+        // A filesystem without hard links: check and rename, as close as it allows.
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+        await assertAbsent(path);
+        await rename(temp, path);
+      });
+      await rm(temp, { force: true });
+    } else {
+      await rename(temp, path);
+    }
     committed = true;
   } finally {
     if (!committed) await rm(temp, { force: true });
