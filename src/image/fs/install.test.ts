@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ApkItem } from '../../apk/index.ts';
-import { readAhead } from './install.ts';
+import type { ApkControl, ApkEnd, ApkEntry, ApkItem } from '../../apk/index.ts';
+import { installPackage, readAhead } from './install.ts';
+import type { PackageOwnership } from './install.ts';
+import { FsTree, sha1Hex } from './tree.ts';
 
 // A fake package: its reads are recorded so the test sees how far ahead the reader went.
 function fakePackage(name: string, log: string[], fail = false): AsyncIterable<ApkItem> {
@@ -76,5 +78,33 @@ describe('readAhead', () => {
     };
     await expect(run()).rejects.toThrow('c000 is corrupt');
     expect(seen).toEqual(['a000', 'b000']);
+  });
+});
+
+describe('installPackage', () => {
+  const entry = (path: string, type: ApkEntry['type'], extra: Partial<ApkEntry> = {}): ApkEntry => ({ path, type, mode: 0o755, uid: 0, gid: 0, uname: 'root', gname: 'root', size: 0, mtime: 0, xattrs: new Map(), devMajor: 0, devMinor: 0, hasChecksumRecord: false, ...extra });
+  async function* apk(name: string, replaces: string[], files: Array<{ entry: ApkEntry; content?: string }>): AsyncIterable<ApkItem> {
+    yield { kind: 'control', control: { pkginfo: { name, replaces, origin: name } } as unknown as ApkControl } as ApkItem;
+    for (const file of files) {
+      const text = file.content;
+      yield { kind: 'entry', entry: file.entry, ...(text === undefined ? {} : { content: (async function* () { yield Buffer.from(text); })() }) } as ApkItem;
+    }
+    yield { kind: 'end', end: {} as ApkEnd };
+  }
+
+  it('keeps the old content in a hard link whose target another package replaces, as apk does on disk', async () => {
+    const tree = new FsTree();
+    const owners = new Map<string, PackageOwnership>();
+    await installPackage(tree, apk('a', [], [
+      { entry: entry('usr/bin/x', 'file', { size: 1, sha1: sha1Hex('A') }), content: 'A' },
+      { entry: entry('usr/bin/y', 'hardlink', { linkTarget: 'usr/bin/x' }) },
+    ]), owners, 'a.apk');
+    await installPackage(tree, apk('b', ['a'], [{ entry: entry('usr/bin/x', 'file', { size: 1, mode: 0o644, sha1: sha1Hex('B') }), content: 'B' }]), owners, 'b.apk');
+    expect(tree.get('usr/bin/x')).toMatchObject({ type: 'file', owner: 'b', mode: 0o644 });
+    expect(tree.get('usr/bin/x')!.content!.toString()).toBe('B');
+    const link = tree.get('usr/bin/y')!;
+    expect(link).toMatchObject({ type: 'file', owner: 'a', mode: 0o755, sha1: sha1Hex('A') });
+    expect(link.linkTarget).toBeUndefined();
+    expect(link.content!.toString()).toBe('A');
   });
 });

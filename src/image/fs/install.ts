@@ -132,6 +132,24 @@ export async function installPackage(tree: FsTree, items: AsyncIterable<ApkItem>
   throw new ImageError('IMAGE_PATH_CONFLICT', `${where}: package ended early`, { detail: { package: where } });
 }
 
+/** A file replaced by another package: hard links to it keep the old content, as they do on disk
+ *  under apk (they share the old inode), so each becomes a file of its own. Left as links they
+ *  would take the new content, and their layer would point at a file only a higher layer has. */
+function detachHardLinks(tree: FsTree, target: string, old: FsNode): void {
+  for (const { node } of tree.walk()) {
+    if (node.type !== 'hardlink' || node.linkTarget !== target) continue;
+    node.type = 'file';
+    delete node.linkTarget;
+    node.content = old.content ?? Buffer.alloc(0);
+    node.mode = old.mode;
+    node.uid = old.uid;
+    node.gid = old.gid;
+    if (old.sha1 !== undefined) node.sha1 = old.sha1;
+    if (old.xattrs) node.xattrs = new Map(old.xattrs);
+    else delete node.xattrs;
+  }
+}
+
 function placeEntry(tree: FsTree, entry: ApkEntry, content: Buffer | undefined, self: PackageOwnership, owners: Map<string, PackageOwnership>, where: string): void {
   const type = TYPE_MAP[entry.type];
   const path = entry.path;
@@ -197,6 +215,7 @@ function placeEntry(tree: FsTree, entry: ApkEntry, content: Buffer | undefined, 
   } else {
     tree.mkdirAll(parentDir(path), { mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime });
   }
+  if (existing?.type === 'file') detachHardLinks(tree, tree.resolve(splitPath(path)).join('/'), existing);
   tree.put(path, node);
 }
 
