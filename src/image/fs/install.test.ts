@@ -92,6 +92,26 @@ describe('installPackage', () => {
     yield { kind: 'end', end: {} as ApkEnd };
   }
 
+  it('resolves owner names in the image\'s own /etc/passwd and /etc/group, as apk does; unknown names keep their number', async () => {
+    const tree = new FsTree();
+    const owners = new Map<string, PackageOwnership>();
+    await installPackage(tree, apk('base', [], [
+      { entry: entry('etc', 'directory') },
+      { entry: entry('etc/passwd', 'file', { size: 1 }), content: 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/lib/nginx:/sbin/nologin\n' },
+      { entry: entry('etc/group', 'file', { size: 1 }), content: 'root:x:0:\nnginx:x:102:nginx\n' },
+    ]), owners, 'base.apk');
+    await installPackage(tree, apk('nginx', [], [
+      { entry: entry('var/lib/nginx', 'directory', { uname: 'nginx', gname: 'nginx', uid: 1000, gid: 1000 }) },
+      { entry: entry('var/lib/nginx/cache', 'file', { uname: 'nginx', gname: 'nginx', uid: 1000, gid: 1000 }), content: '' },
+      { entry: entry('var/lib/nginx/other', 'file', { uname: 'builder', gname: 'builder', uid: 1000, gid: 1001 }), content: '' },
+      { entry: entry('var/lib/nginx/root', 'file', { uname: 'root', gname: 'root', uid: 1000, gid: 1000 }), content: '' },
+    ]), owners, 'nginx.apk');
+    expect(tree.get('var/lib/nginx')).toMatchObject({ uid: 101, gid: 102 });
+    expect(tree.get('var/lib/nginx/cache')).toMatchObject({ uid: 101, gid: 102 });
+    expect(tree.get('var/lib/nginx/other')).toMatchObject({ uid: 1000, gid: 1001 });
+    expect(tree.get('var/lib/nginx/root')).toMatchObject({ uid: 0, gid: 0 });
+  });
+
   it('keeps the old content in a hard link whose target another package replaces, as apk does on disk', async () => {
     const tree = new FsTree();
     const owners = new Map<string, PackageOwnership>();

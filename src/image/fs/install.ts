@@ -132,6 +132,29 @@ export async function installPackage(tree: FsTree, items: AsyncIterable<ApkItem>
   throw new ImageError('IMAGE_PATH_CONFLICT', `${where}: package ended early`, { detail: { package: where } });
 }
 
+const idTables = new WeakMap<Uint8Array, Map<string, number>>();
+
+/** The id an entry's owner name has in the image being built, as apk resolves it: `root` is 0, a
+ *  name in the target root's /etc/passwd (or /etc/group) has its id there, anything else keeps the
+ *  numeric id from the package. */
+function ownerId(tree: FsTree, table: 'etc/passwd' | 'etc/group', name: string, numeric: number): number {
+  if (name === 'root') return 0;
+  if (!name) return numeric;
+  const content = tree.get(table, true)?.content;
+  if (!content) return numeric;
+  let ids = idTables.get(content);
+  if (!ids) {
+    ids = new Map();
+    for (const line of Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8').split('\n')) {
+      const fields = line.split(':');
+      const id = Number(fields[2]);
+      if (fields.length >= 3 && fields[0] && /^\d+$/.test(fields[2] ?? '') && !ids.has(fields[0])) ids.set(fields[0], id);
+    }
+    idTables.set(content, ids);
+  }
+  return ids.get(name) ?? numeric;
+}
+
 /** A file replaced by another package: hard links to it keep the old content, as they do on disk
  *  under apk (they share the old inode), so each becomes a file of its own. Left as links they
  *  would take the new content, and their layer would point at a file only a higher layer has. */
@@ -153,8 +176,8 @@ function detachHardLinks(tree: FsTree, target: string, old: FsNode): void {
 function placeEntry(tree: FsTree, entry: ApkEntry, content: Buffer | undefined, self: PackageOwnership, owners: Map<string, PackageOwnership>, where: string): void {
   const type = TYPE_MAP[entry.type];
   const path = entry.path;
-  const uid = entry.uname === 'root' ? 0 : entry.uid;
-  const gid = entry.gname === 'root' ? 0 : entry.gid;
+  const uid = ownerId(tree, 'etc/passwd', entry.uname, entry.uid);
+  const gid = ownerId(tree, 'etc/group', entry.gname, entry.gid);
   if (type === 'dir') {
     const existing = tree.get(path, true);
     if (existing) {
