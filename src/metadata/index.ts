@@ -1,6 +1,6 @@
 // This index is the domain's whole public API: other domains import only what is listed here, and the
 // option and result types of the functions listed are exported with them, used by name or not.
-export type { MetadataStore, ManifestRecord, UploadSession, TagRecord, BlobLink, PutManifestResult, PutManifestOptions, Page } from './port.ts';
+export type { MetadataStore, ManifestRecord, UploadSession, TagRecord, BlobLink, PutManifestResult, PutManifestOptions, Page, UnlinkBlobResult } from './port.ts';
 export { MetadataError, metadataErrorCodes } from './errors.ts';
 export type { MetadataErrorCode } from './errors.ts';
 export { SqliteMetadataStore } from './sqlite/sqlite-metadata-store.ts';

@@ -42,9 +42,26 @@ export function runMetadataConformance(name: string, harness: MetadataHarness): 
       expect(await store.isBlobReferenced(d('x'))).toBe(true);
       await store.linkBlob('a/b', d('x'), 5, 20);
       expect((await store.blobLink('a/b', d('x')))?.linkedAt).toBe(20);
-      expect(await store.unlinkBlob('a/b', d('x'))).toBe(true);
-      expect(await store.unlinkBlob('a/b', d('x'))).toBe(false);
+      expect(await store.unlinkBlob('a/b', d('x'))).toEqual({ unlinked: true });
+      expect(await store.unlinkBlob('a/b', d('x'))).toEqual({ unlinked: false });
       expect(await store.isBlobReferenced(d('x'))).toBe(false);
+    }));
+
+    it('keeps a blob link while a manifest of the repository lists the blob, and names that manifest', withStore(async (store) => {
+      await store.linkBlob('r', d('config'), 1, 1);
+      await store.linkBlob('r', d('layer'), 1, 1);
+      await store.linkBlob('other', d('config'), 1, 1);
+      const image = manifest('r', 'image', { blobs: [d('config'), d('layer')] });
+      await store.putManifest(image, ['v1'], 2);
+      expect(await store.unlinkBlob('r', d('config'))).toEqual({ unlinked: false, referencedBy: image.digest });
+      expect(await store.unlinkBlob('r', d('layer'))).toEqual({ unlinked: false, referencedBy: image.digest });
+      expect(await store.blobLink('r', d('config'))).toEqual({ repository: 'r', digest: d('config'), size: 1, linkedAt: 1 });
+      // Only manifests of the same repository hold a link.
+      expect(await store.unlinkBlob('other', d('config'))).toEqual({ unlinked: true });
+      expect(await store.deleteManifest('r', image.digest)).toBe(true);
+      expect(await store.unlinkBlob('r', d('config'))).toEqual({ unlinked: true });
+      expect(await store.unlinkBlob('r', d('layer'))).toEqual({ unlinked: true });
+      expect(await store.listAllBlobLinks()).toEqual([]);
     }));
 
     it('never moves an immutable tag: creates it once, re-puts the same digest, refuses another and stores nothing', withStore(async (store) => {

@@ -52,6 +52,14 @@ export interface PutManifestResult {
   immutableTagsMoved: string[];
 }
 
+/** Result of `unlinkBlob`: nothing changes while a manifest of the repository still needs the blob. */
+export interface UnlinkBlobResult {
+  /** The link existed and is gone. */
+  unlinked: boolean;
+  /** When the link was kept: a manifest of the repository that lists the blob (its config or a layer). */
+  referencedBy?: Digest;
+}
+
 /** Options of `putManifest`. */
 export interface PutManifestOptions {
   /** Tags (a subset of the tags put) that may be created but never moved: when one already points at
@@ -77,7 +85,9 @@ export interface MetadataStore {
   /** Links a committed blob into a repository (creating it); refreshes the link time. */
   linkBlob(repository: string, digest: Digest, size: number, now: number): Promise<void>;
   blobLink(repository: string, digest: Digest): Promise<BlobLink | undefined>;
-  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+  /** Unlinks a blob unless a manifest in the repository lists it: removing such a link would let GC
+   *  delete bytes a stored (maybe tagged) manifest needs. The check and the delete are one transaction. */
+  unlinkBlob(repository: string, digest: Digest): Promise<UnlinkBlobResult>;
   /** True when some repository links the blob or stores a manifest with that digest. */
   isBlobReferenced(digest: Digest): Promise<boolean>;
   /** Repositories that link the blob, sorted, after `page.last` (for mounts without `from=`). */

@@ -159,15 +159,25 @@ export class AccessController {
     throw this.challenge([], `unsupported authorization scheme ${JSON.stringify(scheme)}`);
   }
 
+  /** Actions granted on `repository`: a bearer token's claims when the principal has one, else the rules. */
+  #granted(principal: Principal, repository: string): string[] {
+    return principal.tokenAccess
+      ? principal.tokenAccess.filter((entry) => entry.type === 'repository' && entry.name === repository).flatMap((entry) => entry.actions)
+      : this.allowedActions(principal, repository);
+  }
+
+  /** True when `principal` may take `action` on `repository`, judged exactly as `authorize` does. */
+  permits(principal: Principal, repository: string, action: Action): boolean {
+    const granted = this.#granted(principal, repository);
+    return granted.includes(action) || granted.includes('*');
+  }
+
   /** Throws UNAUTHORIZED (with a challenge) or DENIED unless `principal` may do everything in `needs`. */
   authorize(principal: Principal, needs: AccessRequest[]): void {
     const missing: { Type: string; Name: string; Action: string }[] = [];
     for (const need of needs) {
-      const granted = principal.tokenAccess
-        ? principal.tokenAccess.filter((entry) => entry.type === 'repository' && entry.name === need.repository).flatMap((entry) => entry.actions)
-        : this.allowedActions(principal, need.repository);
       for (const action of need.actions) {
-        if (!granted.includes(action) && !granted.includes('*')) missing.push({ Type: 'repository', Name: need.repository, Action: action });
+        if (!this.permits(principal, need.repository, action)) missing.push({ Type: 'repository', Name: need.repository, Action: action });
       }
     }
     if (missing.length === 0) return;

@@ -45,19 +45,23 @@ export type RegistryErrorCode = keyof typeof registryErrorCodes;
 export class RegistryError extends KilnError<RegistryErrorCode> {
   readonly headers: Readonly<Record<string, string>>;
   readonly extra: readonly { code: RegistryErrorCode; message: string; detail?: unknown }[];
+  readonly #httpStatus: number | undefined;
 
+  /** `options.httpStatus` overrides the table's status where the protocol asks for another one with
+   *  the same code (409 DENIED for deleting a blob a manifest still lists). */
   constructor(
     code: RegistryErrorCode,
     message?: string,
-    options: { cause?: unknown; detail?: Record<string, unknown>; headers?: Record<string, string>; extra?: { code: RegistryErrorCode; message: string; detail?: unknown }[] } = {},
+    options: { cause?: unknown; detail?: Record<string, unknown>; headers?: Record<string, string>; extra?: { code: RegistryErrorCode; message: string; detail?: unknown }[]; httpStatus?: number } = {},
   ) {
     super(code, message ?? registryErrorCodes[code].message, options);
     this.headers = options.headers ?? {};
     this.extra = options.extra ?? [];
+    this.#httpStatus = options.httpStatus;
   }
 
   get httpStatus(): number {
-    return registryErrorCodes[this.code].httpStatus;
+    return this.#httpStatus ?? registryErrorCodes[this.code].httpStatus;
   }
 
   /** The spec's JSON error body. */

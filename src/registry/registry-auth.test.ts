@@ -32,6 +32,9 @@ beforeAll(async () => {
       '      public: true',
       '      pull: ["*"]',
       '      push: [alice]',
+      // Small pages, so a catalog page with hidden names needs several reads of the metadata.
+      'http:',
+      '  maxPageSize: 2',
       '',
     ].join('\n'),
   );
@@ -112,6 +115,58 @@ describe('basic auth', () => {
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DENIED');
     expect((await new TestClient(running.url, { authorization: basic('bob', 'nope') }).request('GET', '/v2/')).status).toBe(401);
+  });
+});
+
+describe('catalog', () => {
+  async function catalog(client: TestClient, path: string): Promise<{ names: string[]; next: string | undefined }> {
+    const response = await client.request('GET', path);
+    expect(response.status).toBe(200);
+    const link = response.headers.get('link');
+    return { names: ((await response.json()) as { repositories: string[] }).repositories, next: link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)![1] };
+  }
+
+  /** Every page's names, following the Link headers. */
+  async function pages(client: TestClient, first = '/v2/_catalog'): Promise<string[][]> {
+    const all: string[][] = [];
+    for (let path: string | undefined = first; path !== undefined; ) {
+      const page = await catalog(client, path);
+      all.push(page.names);
+      if (page.next !== undefined) expect(page.next).toBe(`/v2/_catalog?n=${new URL(path, running.url).searchParams.get('n') ?? 2}&last=${encodeURIComponent(page.names.at(-1)!)}`);
+      path = page.next;
+    }
+    return all;
+  }
+
+  it('lists to a bearer token only the repositories its claims let it pull', async () => {
+    const alice = new TestClient(running.url, { authorization: basic('alice', 'alice-pw') });
+    for (const name of ['private/cat-a', 'pub/cat-b']) expect((await alice.pushImage(name, makeImage(), 'v1')).status).toBe(201);
+    // An anonymous token asking for a private repository is granted nothing (access: []).
+    const empty = await bearer('repository:private/cat-a:pull');
+    expect(await pages(empty)).toEqual([[]]);
+    const scoped = await bearer('repository:pub/cat-b:pull repository:private/cat-a:pull', basic('bob', 'bob-pw'));
+    expect(await pages(scoped)).toEqual([['private/cat-a', 'pub/cat-b']]);
+    const publicOnly = await bearer('repository:pub/cat-b:pull repository:private/cat-a:pull');
+    expect(await pages(publicOnly)).toEqual([['pub/cat-b']]);
+  });
+
+  it('pages an anonymous caller through public names only, with Link cursors that name no hidden repository', async () => {
+    const alice = new TestClient(running.url, { authorization: basic('alice', 'alice-pw') });
+    // A run of hidden names, longer than a page, between two public ones: `page/a` < `private/…` < `pub/…`.
+    for (const name of ['page/a', 'private/page-0', 'private/page-1', 'private/page-2', 'pub/page-b']) expect((await alice.pushImage(name, makeImage(), 'v1')).status).toBe(201);
+    const everything = (await pages(alice)).flat();
+    expect(everything).toEqual(expect.arrayContaining(['page/a', 'private/page-0', 'private/page-1', 'private/page-2', 'pub/page-b']));
+    const visible = everything.filter((name) => !name.startsWith('private/'));
+    // The precondition: the hidden run right after `page/a` is longer than the largest page.
+    const after = everything.slice(everything.indexOf('page/a') + 1);
+    expect(after.findIndex((name) => !name.startsWith('private/'))).toBeGreaterThan(2);
+    const anonymous = new TestClient(running.url);
+    for (const n of [1, 2]) {
+      // Every page but the last is full, and `pages` checked each Link's `last=` is the page's last name.
+      const paged = await pages(anonymous, `/v2/_catalog?n=${n}`);
+      expect(paged.flat(), `n=${n}`).toEqual(visible);
+      for (const page of paged.slice(0, -1)) expect(page).toHaveLength(n);
+    }
   });
 });
 

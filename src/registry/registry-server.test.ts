@@ -277,6 +277,29 @@ describe('content management', () => {
   });
 });
 
+describe('blob delete', () => {
+  it('refuses with 409 DENIED to delete a blob a manifest of the repository lists, until the manifest is gone', async () => {
+    const image = makeImage();
+    expect((await client.pushImage('keep/image', image, 'v1')).status).toBe(201);
+    const config = sha256(image.config);
+    const refused = await client.request('DELETE', `/v2/keep/image/blobs/${config}`);
+    expect(refused.status).toBe(409);
+    const body = (await refused.json()) as { errors: { code: string; message: string; detail: unknown }[] };
+    expect(body.errors).toEqual([
+      { code: 'DENIED', message: `blob ${config} is referenced by manifest keep/image@${image.digest}; delete the manifest first`, detail: { digest: config, manifest: image.digest } },
+    ]);
+    expect((await client.request('DELETE', `/v2/keep/image/blobs/${sha256(image.layer)}`)).status).toBe(409);
+    // Nothing changed: the image still pulls whole.
+    expect((await client.request('GET', '/v2/keep/image/manifests/v1')).status).toBe(200);
+    const pulled = await client.request('GET', `/v2/keep/image/blobs/${config}`);
+    expect(pulled.status).toBe(200);
+    expect(Buffer.from(await pulled.arrayBuffer()).equals(image.config)).toBe(true);
+    expect((await client.request('DELETE', `/v2/keep/image/manifests/${image.digest}`)).status).toBe(202);
+    expect((await client.request('DELETE', `/v2/keep/image/blobs/${config}`)).status).toBe(202);
+    expect((await client.request('HEAD', `/v2/keep/image/blobs/${config}`)).status).toBe(404);
+  });
+});
+
 describe('referrers', () => {
   it('lists referrers with artifactType and annotations, filters, and answers 200 for unknown subjects', async () => {
     const subject = makeImage();

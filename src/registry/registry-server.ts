@@ -8,6 +8,7 @@ import type { Digest, Logger } from '../lib/index.ts';
 import type { EventSink, RegistryEvent } from '../events/index.ts';
 import type { ManifestRecord, MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
+import { isLoopback } from './access.ts';
 import type { AccessController, AccessRequest, Principal } from './access.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryErrorCode } from './errors.ts';
@@ -270,11 +271,13 @@ export class RegistryServer {
     }
   }
 
+  /** With `trustProxy`, the rightmost X-Forwarded-For entry: the one the trusted proxy appended.
+   *  Entries to its left come from the client and may be anything (a forged 127.0.0.1 included). */
   #clientAddress(req: IncomingMessage, socketAddress: string): string {
     if (this.#deps.settings.trustProxy) {
       const forwarded = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+      const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+      if (last) return last;
     }
     return socketAddress;
   }
@@ -301,16 +304,25 @@ export class RegistryServer {
     sendJson(exchange.res, 200, {}, method === 'HEAD');
   }
 
+  /** Lists only repositories the caller may pull. Filtering happens while paging, and the Link cursor
+   *  is the last name shown, so neither a page's length nor its `last=` reveals a hidden name. */
   async #onCatalog(exchange: Exchange, method: string): Promise<void> {
     if (method !== 'GET') throw notAllowed(method, 'GET');
+    const { access, metadata, settings } = this.#deps;
+    const { principal } = exchange;
+    if (access.config.open && !isLoopback(principal.remoteAddress)) throw new RegistryError('DENIED', 'this registry has no users configured: only loopback clients may use it');
     const { limit, last, requested } = this.#page(exchange.url);
-    const names = limit === 0 ? [] : await this.#deps.metadata.listRepositories({ ...(last ? { last } : {}), limit: limit + 1 });
     const visible: string[] = [];
-    for (const name of names.slice(0, limit)) {
-      if (this.#deps.access.config.open || exchange.principal.tokenAccess || this.#deps.access.allowedActions(exchange.principal, name).includes('pull')) visible.push(name);
+    let cursor = last || undefined;
+    // One more than the page tells whether a next page exists; hidden names may need several reads.
+    while (limit > 0 && visible.length <= limit) {
+      const names = await metadata.listRepositories({ ...(cursor !== undefined ? { last: cursor } : {}), limit: settings.maxPageSize });
+      for (const name of names) if (visible.length <= limit && access.permits(principal, name, 'pull')) visible.push(name);
+      if (names.length < settings.maxPageSize) break;
+      cursor = names[names.length - 1];
     }
-    if (names.length > limit) exchange.res.setHeader('Link', `</v2/_catalog?n=${requested ?? limit}&last=${encodeURIComponent(names[limit - 1]!)}>; rel="next"`);
-    sendJson(exchange.res, 200, { repositories: visible });
+    if (visible.length > limit) exchange.res.setHeader('Link', `</v2/_catalog?n=${requested ?? limit}&last=${encodeURIComponent(visible[limit - 1]!)}>; rel="next"`);
+    sendJson(exchange.res, 200, { repositories: visible.slice(0, limit) });
   }
 
   async #onToken(exchange: Exchange, method: string): Promise<void> {
@@ -502,7 +514,15 @@ export class RegistryServer {
       if (!this.#deps.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
       this.#refuseMirrored(name, 'deleting');
       if (!isRegisteredDigest(digestText)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(digestText)}`, { detail: { digest: digestText } });
-      if (!(await this.#deps.metadata.unlinkBlob(name, digestText))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} is not in ${name}`, { detail: { digest: digestText } });
+      const result = await this.#deps.metadata.unlinkBlob(name, digestText);
+      if (result.referencedBy !== undefined) {
+        // Unlinking it would let GC delete bytes the manifest (and any tag on it) still needs.
+        throw new RegistryError('DENIED', `blob ${digestText} is referenced by manifest ${name}@${result.referencedBy}; delete the manifest first`, {
+          httpStatus: 409,
+          detail: { digest: digestText, manifest: result.referencedBy },
+        });
+      }
+      if (!result.unlinked) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} is not in ${name}`, { detail: { digest: digestText } });
       res.statusCode = 202;
       res.setHeader('Content-Length', 0);
       res.end();

@@ -4,7 +4,7 @@ import { manifestFromRow } from '../manifest-row.ts';
 import type { ManifestRow as ManifestRowFields } from '../manifest-row.ts';
 import { MetadataError } from '../errors.ts';
 import { redactUrl } from './redact-url.ts';
-import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
+import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UnlinkBlobResult, UploadSession } from '../port.ts';
 
 /** Ordered schema migrations; entry i brings the schema to version i + 1. Never edit a released one:
  *  append a new entry. Text columns sort with COLLATE "C" so listings are byte-wise, as the port says,
@@ -211,8 +211,13 @@ export class PostgresMetadataStore implements MetadataStore {
     return row ? { repository, digest, size: row.size, linkedAt: row.linked_at } : undefined;
   }
 
-  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
-    return ((await this.#query('DELETE FROM blob_links WHERE repository = $1 AND digest = $2', [repository, digest])).rowCount ?? 0) > 0;
+  async unlinkBlob(repository: string, digest: Digest): Promise<UnlinkBlobResult> {
+    // SERIALIZABLE: a manifest put that lists the blob and commits meanwhile aborts one of the two.
+    return this.#transaction(async (client): Promise<UnlinkBlobResult> => {
+      const { rows } = await client.query<{ manifest: Digest }>(`SELECT manifest FROM manifest_refs WHERE repository = $1 AND target = $2 AND kind = 'blob' ORDER BY manifest LIMIT 1`, [repository, digest]);
+      if (rows[0]) return { unlinked: false, referencedBy: rows[0].manifest };
+      return { unlinked: ((await client.query('DELETE FROM blob_links WHERE repository = $1 AND digest = $2', [repository, digest])).rowCount ?? 0) > 0 };
+    });
   }
 
   async isBlobReferenced(digest: Digest): Promise<boolean> {

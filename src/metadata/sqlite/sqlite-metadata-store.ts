@@ -5,7 +5,7 @@ import type { Digest } from '../../lib/index.ts';
 import { manifestFromRow } from '../manifest-row.ts';
 import type { ManifestRow } from '../manifest-row.ts';
 import { MetadataError } from '../errors.ts';
-import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UploadSession } from '../port.ts';
+import type { BlobLink, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, TagRecord, UnlinkBlobResult, UploadSession } from '../port.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -93,8 +93,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return row ? { repository, digest, size: row.size, linkedAt: row.linked_at } : undefined;
   }
 
-  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
-    return this.#stmts.unlinkBlob.run({ repository, digest }).changes > 0;
+  async unlinkBlob(repository: string, digest: Digest): Promise<UnlinkBlobResult> {
+    return this.#db.transaction((): UnlinkBlobResult => {
+      const referrer = this.#stmts.blobReferrer.get({ repository, target: digest }) as { manifest: Digest } | undefined;
+      if (referrer) return { unlinked: false, referencedBy: referrer.manifest };
+      return { unlinked: this.#stmts.unlinkBlob.run({ repository, digest }).changes > 0 };
+    }).immediate();
   }
 
   async isBlobReferenced(digest: Digest): Promise<boolean> {
@@ -297,6 +301,7 @@ function prepare(db: Database.Database) {
     allBlobLinks: db.prepare(`SELECT * FROM blob_links ORDER BY repository, digest`),
     taggedDigest: db.prepare(`SELECT 1 FROM tags WHERE repository = @repository AND digest = @digest LIMIT 1`),
     isChild: db.prepare(`SELECT 1 FROM manifest_refs WHERE repository = @repository AND target = @target AND kind = 'manifest' LIMIT 1`),
+    blobReferrer: db.prepare(`SELECT manifest FROM manifest_refs WHERE repository = @repository AND target = @target AND kind = 'blob' ORDER BY manifest LIMIT 1`),
     isBlobRef: db.prepare(`SELECT 1 FROM manifest_refs WHERE repository = @repository AND target = @target AND kind = 'blob' LIMIT 1`),
   };
 }
