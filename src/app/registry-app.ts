@@ -14,7 +14,7 @@ import { RegistryClient } from '../registry-client/index.ts';
 import type { RegistryEvent } from '../events/index.ts';
 import { loadPostgresDriver, redactUrl, SqliteMetadataStore } from '../metadata/index.ts';
 import type { MetadataStore } from '../metadata/index.ts';
-import { AccessController, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer, repositoryGlob } from '../registry/index.ts';
+import { AccessController, clientAddress, collectGarbage, isLoopback, KeyedMutex, loadHtpasswd, RegistryError, RegistryServer, repositoryGlob } from '../registry/index.ts';
 import type { AccessConfig, GcOptions, GcReport, KeyedLock, Principal, PullThroughRule, TokenSettings, Upstream } from '../registry/index.ts';
 import { FsBlobStore, loadS3BlobStore } from '../storage/index.ts';
 import type { BlobStore } from '../storage/index.ts';
@@ -126,7 +126,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, exte
       return report;
     };
     const serveMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      const remote = req.socket?.remoteAddress ?? 'unknown';
+      // The same address the registry judges by: behind a proxy on this host every socket is loopback.
+      const remote = clientAddress(req, req.socket?.remoteAddress ?? 'unknown', config.http.trustProxy);
       let principal: Principal;
       try {
         principal = await access.authenticate(req.headers.authorization, remote);

@@ -1,6 +1,6 @@
 // This index is the domain's whole public API: other domains import only what is listed here, and the
 // option and result types of the functions listed are exported with them, used by name or not.
-export { RegistryServer } from './registry-server.ts';
+export { clientAddress, RegistryServer } from './registry-server.ts';
 export type { RegistryDependencies, RegistrySettings } from './registry-server.ts';
 export { AccessController, hashHtpasswdPassword, loadHtpasswd, isLoopback, setHtpasswdEntry } from './access.ts';
 export type { AccessConfig, AccessRule, TokenSettings, Principal, Action } from './access.ts';

@@ -217,6 +217,16 @@ describe('metrics settings', () => {
     } finally {
       await anyone.close();
     }
+    // Behind a proxy on this host, without users: /metrics follows the forwarded client, not the
+    // proxy's loopback socket, and never a forged leftmost entry.
+    await writeFile(join(local.path, 'config.yaml'), 'addr: 127.0.0.1:0\nhttp:\n  trustProxy: true\n');
+    const proxied = await startRegistry(await loadRegistryConfig({ file: join(local.path, 'config.yaml'), dataDir: local.path, cwd: local.path, env: {} }), silentLogger);
+    try {
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1, 192.0.2.7' } })).status).toBe(403);
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '192.0.2.9, 127.0.0.1' } })).status).toBe(200);
+    } finally {
+      await proxied.close();
+    }
     const off = await start('  enabled: false\n');
     try {
       expect((await fetch(`${off.url}/metrics`, { headers: { authorization: basic('bob', 'b') } })).status).toBe(404);

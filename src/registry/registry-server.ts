@@ -116,6 +116,18 @@ interface Exchange {
 /** The OCI distribution v1.1 API over a BlobStore and a MetadataStore, as a plain node:http request
  *  handler (plain node:http rather than Fastify: blob bodies stream straight from the socket to disk,
  *  and the manifest hot path avoids per-request framework work — see bench/registry.bench.ts). */
+/** The address a request comes from. With `trustProxy`, the rightmost X-Forwarded-For entry: the
+ *  one the trusted proxy appended. Entries to its left come from the client and may be anything (a
+ *  forged 127.0.0.1 included). */
+export function clientAddress(req: IncomingMessage, socketAddress: string, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+    if (last) return last;
+  }
+  return socketAddress;
+}
+
 export class RegistryServer {
   readonly #deps: RegistryDependencies;
   readonly #now: () => number;
@@ -271,15 +283,8 @@ export class RegistryServer {
     }
   }
 
-  /** With `trustProxy`, the rightmost X-Forwarded-For entry: the one the trusted proxy appended.
-   *  Entries to its left come from the client and may be anything (a forged 127.0.0.1 included). */
   #clientAddress(req: IncomingMessage, socketAddress: string): string {
-    if (this.#deps.settings.trustProxy) {
-      const forwarded = req.headers['x-forwarded-for'];
-      const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
-      if (last) return last;
-    }
-    return socketAddress;
+    return clientAddress(req, socketAddress, this.#deps.settings.trustProxy);
   }
 
   /** Hands an event to the sink (which never throws and returns at once). */
