@@ -1,6 +1,6 @@
-import { parseInstalledDb, readTarEntries, splitGzipMembers } from '../apk/index.ts';
+import { ApkError, parseInstalledDb, readTarEntries, splitGzipMembers } from '../apk/index.ts';
 import { ImageError, parseOsRelease } from '../image/index.ts';
-import { isDigest, parseJsonBounded, sha256Hex } from '../lib/index.ts';
+import { isDigest, KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
 import type { ImageSnapshot, SnapshotFile, SnapshotLayer } from './format/image-diff.ts';
 
 // Reads what the image diff compares out of an image, whatever holds it: every layer is
@@ -38,6 +38,9 @@ export interface ReadSnapshot extends ImageSnapshot {
   installed: Array<{ name: string; version: string; origin?: string }>;
 }
 
+/** Largest decompressed layer (all gzip members together): the whole tar is held in memory. */
+const DEFAULT_LAYER_TAR_LIMIT = 2 * 1024 ** 3;
+
 const KEPT = new Set(['etc/os-release', 'usr/lib/os-release', 'lib/apk/db/installed', 'usr/lib/apk/db/installed']);
 
 function invalid(source: string, why: string, cause?: unknown): ImageError {
@@ -64,15 +67,20 @@ function platformText(platform: { os?: unknown; architecture?: unknown; variant?
   return `${platform.os}/${platform.architecture}${typeof platform.variant === 'string' && platform.variant ? `/${platform.variant}` : ''}`;
 }
 
-/** Decompresses (gzip) or takes (plain tar) one layer. */
-function layerTar(bytes: Uint8Array, where: string): Buffer {
+/** Decompresses (gzip) or takes (plain tar) one layer; LIMIT_EXCEEDED past `maxSize` decompressed bytes. */
+function layerTar(bytes: Uint8Array, where: string, maxSize: number): Buffer {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer[0] === 0x1f && buffer[1] === 0x8b) {
+    let members;
     try {
-      return Buffer.concat(splitGzipMembers(buffer, { name: where }).map((member) => member.content));
+      members = splitGzipMembers(buffer, { name: where, maxTotalSize: maxSize });
     } catch (error) {
+      if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
+        throw new KilnError('LIMIT_EXCEEDED', `${where}: decompresses to more than ${maxSize} bytes (the limit for one layer)`, { cause: error, detail: { source: where, limit: maxSize } });
+      }
       throw invalid(where, 'the layer is not valid gzip', error);
     }
+    return members.length === 1 ? members[0]!.content : Buffer.concat(members.map((member) => member.content));
   }
   if (buffer.length >= 4 && buffer.readUInt32LE(0) === 0xfd2fb528) throw invalid(where, 'zstd-compressed layers are not supported');
   return buffer;
@@ -120,12 +128,13 @@ function applyLayer(files: Map<string, SnapshotFile>, kept: Map<string, Buffer>,
       mtime: header.mtime,
       layer: index,
     });
-    if (header.type === 'file' && KEPT.has(path)) kept.set(path, content);
+    // A copy: the content is a view of the whole decompressed layer, which must not outlive it.
+    if (header.type === 'file' && KEPT.has(path)) kept.set(path, Buffer.from(content));
     else kept.delete(path);
   }
 }
 
-async function readImage(source: ImageBlobSource, manifestDigest: string | undefined, manifest: Record<string, unknown>, descriptorPlatform: string | undefined): Promise<ReadSnapshot> {
+async function readImage(source: ImageBlobSource, manifestDigest: string | undefined, manifest: Record<string, unknown>, descriptorPlatform: string | undefined, maxLayerSize: number): Promise<ReadSnapshot> {
   const where = `${source.name}${manifestDigest ? `@${manifestDigest}` : ''}`;
   const config = manifest.config as { digest?: unknown } | undefined;
   if (typeof config?.digest !== 'string' || !isDigest(config.digest)) throw invalid(where, 'the manifest names no config digest');
@@ -138,7 +147,7 @@ async function readImage(source: ImageBlobSource, manifestDigest: string | undef
   for (const [index, layer] of (manifest.layers as Array<{ digest?: unknown }>).entries()) {
     if (typeof layer?.digest !== 'string' || !isDigest(layer.digest)) throw invalid(where, `layer ${index} has no digest`);
     const stored = await source.blob(layer.digest);
-    const tar = layerTar(stored, `${where} layer ${layer.digest}`);
+    const tar = layerTar(stored, `${where} layer ${layer.digest}`, maxLayerSize);
     layers.push({ digest: layer.digest, compressedSize: stored.byteLength, uncompressedSize: tar.length });
     applyLayer(files, kept, tar, index, `${where} layer ${layer.digest}`);
   }
@@ -165,6 +174,8 @@ async function readImage(source: ImageBlobSource, manifestDigest: string | undef
 export interface ReadSnapshotOptions {
   /** Only this platform (`linux/amd64` or `amd64`). */
   platform?: string;
+  /** Largest decompressed layer (default {@link DEFAULT_LAYER_TAR_LIMIT}). */
+  maxLayerSize?: number;
 }
 
 /** Every single-platform image the source holds (indexes followed; attestation manifests of
@@ -188,7 +199,7 @@ export async function readImageSnapshots(source: ImageBlobSource, options: ReadS
     }
     if (seen.has(digest)) return;
     seen.add(digest);
-    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform);
+    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform, options.maxLayerSize ?? DEFAULT_LAYER_TAR_LIMIT);
     if (snapshot.platform === 'unknown/unknown') return;
     if (wanted && snapshot.platform !== wanted) return;
     snapshots.push(snapshot);

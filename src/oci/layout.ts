@@ -1,14 +1,17 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { KilnError, pathExists } from '../lib/index.ts';
+import { digestWith, isDigest, KilnError, parseDigest, pathExists } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { allBlobs, blobDescriptor } from './artifacts.ts';
 import type { BuiltIndex } from './artifacts.ts';
 import { goJsonBytes } from './format/json.ts';
 import { imageIndexDocument } from './format/image.ts';
+import type { Descriptor } from './format/image.ts';
 import { OciError } from './errors.ts';
-import { sha256Hex } from '../lib/index.ts';
 
 /** Options of {@link writeOciLayout}. */
 export interface WriteLayoutOptions {
@@ -56,12 +59,48 @@ export async function writeOciLayout(dir: string, built: BuiltIndex, options: Wr
   }
 }
 
-/** Reads a blob from a layout and verifies its digest. */
-export async function readLayoutBlob(dir: string, digest: Digest): Promise<Buffer> {
-  const hex = digest.slice('sha256:'.length);
-  const data = await readFile(join(dir, 'blobs', 'sha256', hex));
-  if (sha256Hex(data) !== hex) {
-    throw new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} does not match its digest`, { detail: { dir, digest } });
+/** What a non-regular file is, for messages. */
+function fileKind(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a named pipe';
+  if (info.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/**
+ * Reads a blob from a layout (`blobs/<algorithm>/<hex>`) and verifies its digest. The blob must be,
+ * or link to, a regular file (a pipe or /dev/zero would hang or never end; tools such as Bazel's
+ * rules_oci lay out blobs as links) and, given a descriptor, exactly its size. OCI_LAYOUT_INVALID
+ * otherwise; a missing blob is the file system's error (ENOENT), so callers can tell it apart.
+ */
+export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+  const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
+  const fail = (why: string, detail: Record<string, unknown> = {}): OciError =>
+    new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest, ...detail } });
+  if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
+  const { algorithm, hex } = parseDigest(digest);
+  const path = join(dir, 'blobs', algorithm, hex);
+  const info = await stat(path);
+  if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
+  if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`, { size: info.size, expected: size });
+  if (info.size > bufferConstants.MAX_LENGTH) {
+    throw new KilnError('LIMIT_EXCEEDED', `${dir}: blob ${digest} is ${info.size} bytes, more than fits in memory`, { detail: { dir, digest, size: info.size } });
   }
-  return data;
+  // The path may have been swapped for a pipe since stat: never block on it, and read only the file stat saw.
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) throw fail('was replaced while being read');
+    const data = Buffer.alloc(info.size);
+    let filled = 0;
+    while (filled < data.length) {
+      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+      if (bytesRead === 0) throw fail(`ends after ${filled} of ${info.size} bytes`);
+      filled += bytesRead;
+    }
+    if (digestWith(data, algorithm) !== digest) throw fail('does not match its digest');
+    return data;
+  } finally {
+    await handle.close();
+  }
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { isKilnError } from '../../lib/index.ts';
 import { readApk, summarizeApk } from './apk-reader.ts';
 import type { ReadApkOptions } from './apk-reader.ts';
+import { splitGzipMembers } from './gzip-members.ts';
 import { buildIndex, readIndex } from './index-archive.ts';
 import { parseRecords } from './record.ts';
 import { createSignatureVerifier, signBytes } from './signature.ts';
@@ -50,6 +51,19 @@ function tarBlocks(entries: RawEntry[], end: boolean): Buffer {
 }
 
 const sha1 = (data: string | Buffer) => createHash('sha1').update(data).digest('hex');
+
+/** Signature entries by keys nobody trusts, `size` bytes each. */
+const decoys = (count: number, size = 512): RawEntry[] => Array.from({ length: count }, (_, i) => ({ header: { name: `.SIGN.RSA256.decoy-${i}.rsa.pub` }, data: Buffer.alloc(size, 0x41) }));
+
+/** Yields `member` `count` times, counting how many the reader pulled. */
+function repeated(member: Buffer, count: number, pulled: { count: number }): AsyncIterable<Buffer> {
+  return (async function* () {
+    for (let i = 0; i < count; i++) {
+      pulled.count++;
+      yield member;
+    }
+  })();
+}
 
 interface CraftOptions {
   control?: RawEntry[];
@@ -170,6 +184,33 @@ describe('signatures, datahash and identity', () => {
     expect(verified.control).toMatchObject({ trust: 'signature', signedBy: 'test.rsa.pub' });
     const tampered = Buffer.concat([gzipSync(tarBlocks([{ header: { name: '.SIGN.RSA256.test.rsa.pub' }, data: sig }], false)), craft({ datahash: 'none', sign: 'none', data: [{ header: { name: 'other' }, data: 'x' }] })]);
     await expectRefused(tampered, 'APK_SIGNATURE_INVALID', /over control and data/);
+  });
+
+  it('verifies the trusted signature after 15 others, keeping the names of all 16', async () => {
+    const unsigned = craft({ sign: 'none' });
+    const control = splitGzipMembers(unsigned)[0]!.bytes;
+    const real = { header: { name: '.SIGN.RSA256.test.rsa.pub' }, data: signBytes(control, privateKey, 'RSA256') };
+    const summary = await read(Buffer.concat([gzipSync(tarBlocks([...decoys(15), real], false)), unsigned]));
+    expect(summary.control.trust).toBe('signature');
+    expect(summary.control.signatures).toHaveLength(16);
+    expect(summary.control.signatures.map((s) => s.verified)).toEqual([...Array<boolean>(15).fill(false), true]);
+  });
+
+  it('refuses more than 16 signature entries, in one member or many, before reading on', async () => {
+    const unsigned = craft({ sign: 'none' });
+    await expectRefused(Buffer.concat([gzipSync(tarBlocks(decoys(17), false)), unsigned]), 'APK_LIMIT_EXCEEDED', /more than 16 signature entries/);
+    const many = Buffer.concat([...decoys(17).map((entry) => gzipSync(tarBlocks([entry], false))), unsigned]);
+    await expectRefused(many, 'APK_LIMIT_EXCEEDED', /more than 16 signature entries/);
+    // the reviewer's shape: member after member of 64 KiB signatures; stops within the first few of 200 members
+    const pulled = { count: 0 };
+    const member = gzipSync(tarBlocks(decoys(64, 65536), false));
+    const error = await summarizeApk(repeated(member, 200, pulled), { name: 'bomb.apk', keyring }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'APK_LIMIT_EXCEEDED', message: expect.stringMatching(/^bomb\.apk: signature entries hold more than 262144 bytes/) });
+    expect(pulled.count).toBeLessThan(5);
+  });
+
+  it('refuses signature entries that hold more than 256 KiB together', async () => {
+    await expectRefused(Buffer.concat([gzipSync(tarBlocks(decoys(5, 65536), false)), craft({ sign: 'none' })]), 'APK_LIMIT_EXCEEDED', /signature entries hold more than 262144 bytes together/);
   });
 
   it('refuses a file whose content does not match its PAX checksum, and says which file', async () => {
@@ -293,6 +334,28 @@ describe('indexes', () => {
     const forged = buildIndex(parseRecords(record), { signer: { privateKey: other.privateKey, keyName: 'test.rsa.pub' } });
     await expect(readIndex(Readable.from([forged]), { name: 'idx', keyring })).rejects.toMatchObject({ code: 'APK_SIGNATURE_INVALID' });
   });
+  it('verifies an index whose trusted signature follows 15 others', async () => {
+    const unsigned = buildIndex(parseRecords(record));
+    const real = { header: { name: '.SIGN.RSA256.test.rsa.pub' }, data: signBytes(unsigned, privateKey, 'RSA256') };
+    const index = await readIndex(Readable.from([Buffer.concat([gzipSync(tarBlocks([...decoys(15), real], false)), unsigned])]), { name: 'idx', keyring });
+    expect(index).toMatchObject({ trust: 'signature', signedBy: 'test.rsa.pub' });
+    expect(index.signatures.map((s) => s.verified)).toEqual([...Array<boolean>(15).fill(false), true]);
+  });
+
+  it('refuses an index with too many signatures, or too many signature bytes, before holding them', async () => {
+    const unsigned = buildIndex(parseRecords(record));
+    await expect(readIndex(Readable.from([Buffer.concat([...decoys(17).map((entry) => gzipSync(tarBlocks([entry], false))), unsigned])]), { name: 'idx', keyring })).rejects.toMatchObject({
+      code: 'APK_LIMIT_EXCEEDED', message: 'idx: more than 16 signature entries (apk-tools verifies only one)',
+    });
+    // the reviewer's 1.4 MiB index: 200 members of 64 signatures of 64 KiB each (800 MiB once inflated)
+    const pulled = { count: 0 };
+    const member = gzipSync(tarBlocks(decoys(64, 65536), false), { level: 9 });
+    await expect(readIndex(repeated(member, 200, pulled), { name: 'APKINDEX.tar.gz', keyring })).rejects.toMatchObject({
+      code: 'APK_LIMIT_EXCEEDED', message: 'APKINDEX.tar.gz: signature entries hold more than 262144 bytes together',
+    });
+    expect(pulled.count).toBeLessThan(5);
+  });
+
   it('refuses an index without APKINDEX', async () => {
     const bytes = gzipSync(tarBlocks([{ header: { name: 'DESCRIPTION' }, data: 'x' }], true));
     await expect(readIndex(Readable.from([bytes]), { name: 'idx', allowUntrusted: true })).rejects.toMatchObject({ code: 'APK_INDEX_INVALID', message: 'idx: no APKINDEX entry' });

@@ -42,6 +42,16 @@ export const DEFAULT_APK_LIMITS: ApkReadLimits = {
   maxEntries: 1_000_000,
 };
 
+/** Most signature entries a package or index may carry: apk-tools verifies one, and signers add
+ *  only a few (one per key being rotated in); each is held in memory until the choice is made. */
+export const SIGNATURE_ENTRY_LIMIT = 16;
+/** Most bytes all signature entries of a package or index may hold together (an RSA-8192
+ *  signature is 1 KiB). */
+export const SIGNATURE_BYTES_LIMIT = 256 * 1024;
+
+/** A signature entry as reported: its bytes are kept only for the one that is verified. */
+export type SignatureName = Omit<SignatureEntry, 'signature'>;
+
 /** Options of {@link readApk}. */
 export interface ReadApkOptions {
   /** Name of the package file or URL, used in every error message. */
@@ -183,9 +193,10 @@ interface ControlStart {
 
 /** Signature members (only .SIGN entries, no end blocks) up to the control member; the first
  *  verifiable signature by a trusted key is chosen and its verifier hashes the control member. */
-async function readSignatureMembers(gzip: GzipMemberReader, ctx: ReadContext): Promise<{ signatures: SignatureEntry[]; chosen: SignatureEntry | undefined; control: ControlStart }> {
+async function readSignatureMembers(gzip: GzipMemberReader, ctx: ReadContext): Promise<{ signatures: SignatureName[]; chosen: SignatureEntry | undefined; control: ControlStart }> {
   const { limits, fault, name } = ctx;
-  const signatures: SignatureEntry[] = [];
+  const signatures: SignatureName[] = [];
+  let signatureBytes = 0;
   let chosen: SignatureEntry | undefined;
   for (;;) {
     const hashes: MemberHashes = { sha1: createHash('sha1') };
@@ -202,14 +213,18 @@ async function readSignatureMembers(gzip: GzipMemberReader, ctx: ReadContext): P
       if (!parsed) throw fault('APK_PACKAGE_INVALID', `signature member ${member.index} also holds ${JSON.stringify(header.name)}; the control section must start a new gzip member`);
       if (header.type !== 'file') throw fault('APK_PACKAGE_INVALID', `signature entry ${header.name} is not a regular file`);
       if (header.size > SIGNATURE_LIMIT) throw fault('APK_LIMIT_EXCEEDED', `signature entry ${header.name} is ${header.size} bytes (limit ${SIGNATURE_LIMIT})`);
-      const signature = await tar.content(header.size, header.name);
-      signatures.push({ entryName: header.name, ...parsed, signature });
+      if (signatures.length === SIGNATURE_ENTRY_LIMIT) throw fault('APK_LIMIT_EXCEEDED', `more than ${SIGNATURE_ENTRY_LIMIT} signature entries (apk-tools verifies only one)`);
+      signatureBytes += header.size;
+      if (signatureBytes > SIGNATURE_BYTES_LIMIT) throw fault('APK_LIMIT_EXCEEDED', `signature entries hold more than ${SIGNATURE_BYTES_LIMIT} bytes together`);
+      const entry: SignatureEntry = { entryName: header.name, ...parsed, signature: await tar.content(header.size, header.name) };
+      chosen ??= chooseSignature([entry], ctx.options.keyring);
+      // Only the chosen signature's bytes are verified; the others are reported by name.
+      signatures.push(entry === chosen ? entry : { entryName: entry.entryName, algorithm: entry.algorithm, keyName: entry.keyName });
       const next = await tar.next();
       if (next.kind === 'end-of-archive') throw fault('APK_PACKAGE_INVALID', `end-of-archive blocks inside signature member ${member.index} (apk would stop reading there)`);
       header = next.kind === 'entry' ? next.header : undefined;
     }
     if (member.info!.size > limits.maxSignatureMemberSize) throw fault('APK_LIMIT_EXCEEDED', `signature member ${member.index} inflates to ${member.info!.size} bytes`);
-    chosen ??= chooseSignature(signatures, ctx.options.keyring);
   }
 }
 
@@ -257,7 +272,7 @@ async function readControlEntries(control: ControlStart, ctx: ReadContext): Prom
  *  signature over the control member, or (legacy packages without datahash) a signature over control
  *  and data that is checked at the end. */
 function decideTrust(
-  ctx: ReadContext, signatures: readonly SignatureEntry[], chosen: SignatureEntry | undefined, controlHashes: MemberHashes, identityDigest: Buffer, pkginfo: PkgInfo,
+  ctx: ReadContext, signatures: readonly SignatureName[], chosen: SignatureEntry | undefined, controlHashes: MemberHashes, identityDigest: Buffer, pkginfo: PkgInfo,
 ): { signatureInfo: ApkSignatureInfo[]; trust: ApkTrust; signedBy?: string; legacyVerifier?: Verify } {
   const { name, options } = ctx;
   const identity = encodeQ1(identityDigest);

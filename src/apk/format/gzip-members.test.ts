@@ -158,4 +158,14 @@ describe('readGzipMember / splitGzipMembers', () => {
     expect(readGzipMember(member, 0, 0, { maxMemberSize: 5000 })!.content).toHaveLength(5000);
     expect(() => readGzipMember(member, 0, 0, { maxMemberSize: 4999, name: 'big.apk' })).toThrow(expect.objectContaining({ code: 'APK_LIMIT_EXCEEDED', message: 'big.apk: gzip member 0 inflates to more than 4999 bytes' }));
   });
+
+  it('caps what all members inflate to together, when each is under its own limit', () => {
+    const member = gzipSync(Buffer.alloc(5000, 7));
+    const three = Buffer.concat([member, member, member]);
+    expect(splitGzipMembers(three, { maxTotalSize: 15000, maxMemberSize: 5000 })).toHaveLength(3);
+    const over = { code: 'APK_LIMIT_EXCEEDED', message: 'layer: gzip members inflate to more than 14999 bytes in total' };
+    expect(() => splitGzipMembers(three, { name: 'layer', maxTotalSize: 14999, maxMemberSize: 5000 })).toThrow(expect.objectContaining(over));
+    expect(() => splitGzipMembers(three, { name: 'layer', maxTotalSize: 14999 })).toThrow(expect.objectContaining(over));
+    expect(() => splitGzipMembers(three, { name: 'layer', maxTotalSize: 20000, maxMemberSize: 4999 })).toThrow(expect.objectContaining({ message: 'layer: gzip member 0 inflates to more than 4999 bytes' }));
+  });
 });

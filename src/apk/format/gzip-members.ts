@@ -416,6 +416,9 @@ export interface GzipBufferOptions {
   name?: string;
   /** Largest decompressed size of one member; more is APK_LIMIT_EXCEEDED. */
   maxMemberSize?: number;
+  /** Largest decompressed size of all members together ({@link splitGzipMembers} only): many small
+   *  members can each stay under `maxMemberSize` and still inflate without bound. */
+  maxTotalSize?: number;
 }
 
 /**
@@ -455,16 +458,36 @@ export function readGzipMember(buffer: Buffer, offset: number, index: number, op
 /** Splits a whole file held in memory into its gzip members (same rules as GzipMemberReader); a
  *  file that ends inside a member is APK_GZIP_INVALID. */
 export function splitGzipMembers(buffer: Buffer, options: GzipBufferOptions = {}): GzipMemberBytes[] {
+  const { maxMemberSize = Number.MAX_SAFE_INTEGER, maxTotalSize = Number.MAX_SAFE_INTEGER } = options;
   const members: GzipMemberBytes[] = [];
+  let total = 0;
   for (let offset = 0; offset < buffer.length; ) {
-    const member = readGzipMember(buffer, offset, members.length, options);
+    // The member may use what the earlier ones left of the total (plus one byte, to tell "exactly
+    // the rest" from "more"), so a bomb stops inflating as soon as the total is spent.
+    const left = maxTotalSize - total;
+    let member: GzipMemberBytes | null;
+    try {
+      member = readGzipMember(buffer, offset, members.length, { ...options, maxMemberSize: Math.min(maxMemberSize, left + 1) });
+    } catch (error) {
+      if (!(error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED' && left < maxMemberSize)) throw error;
+      throw totalExceeded(options.name, maxTotalSize, error);
+    }
     if (!member) {
       throw new ApkError('APK_GZIP_INVALID', `${options.name === undefined ? '' : `${options.name}: `}gzip member at byte ${offset}: truncated (the input ends inside it)`, {
         detail: { file: options.name, offset },
       });
     }
+    total += member.content.length;
+    if (total > maxTotalSize) throw totalExceeded(options.name, maxTotalSize);
     members.push(member);
     offset = member.end;
   }
   return members;
+}
+
+function totalExceeded(name: string | undefined, limit: number, cause?: unknown): ApkError {
+  return new ApkError('APK_LIMIT_EXCEEDED', `${name === undefined ? '' : `${name}: `}gzip members inflate to more than ${limit} bytes in total`, {
+    ...(cause === undefined ? {} : { cause }),
+    detail: { file: name, limit },
+  });
 }

@@ -3,7 +3,8 @@ import type { KeyObject, Verify } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ApkError } from '../errors.ts';
 import { compareVersions } from '../version.ts';
-import type { ApkSignatureInfo, ApkTrust } from './apk-reader.ts';
+import { SIGNATURE_BYTES_LIMIT, SIGNATURE_ENTRY_LIMIT } from './apk-reader.ts';
+import type { ApkSignatureInfo, ApkTrust, SignatureName } from './apk-reader.ts';
 import { GzipMemberReader } from './gzip-members.ts';
 import { formatRecords, parseRecords } from './record.ts';
 import type { PackageRecord } from './record.ts';
@@ -59,7 +60,8 @@ export async function readIndex(source: AsyncIterable<Uint8Array>, options: Read
   const fault = (message: string, code: 'APK_INDEX_INVALID' | 'APK_LIMIT_EXCEEDED' = 'APK_INDEX_INVALID'): ApkError =>
     new ApkError(code, `${name}: ${message}`, { detail: { file: name } });
   try {
-    const signatures: SignatureEntry[] = [];
+    const signatures: SignatureName[] = [];
+    let signatureBytes = 0;
     let chosen: SignatureEntry | undefined;
     let verifier: Verify | undefined;
     let tar: TarMemberReader;
@@ -82,12 +84,17 @@ export async function readIndex(source: AsyncIterable<Uint8Array>, options: Read
         if (!parsed) throw fault(`signature member ${member.index} also holds ${JSON.stringify(header.name)}`);
         if (header.type !== 'file') throw fault(`signature entry ${header.name} is not a regular file`);
         if (header.size > SIGNATURE_LIMIT) throw fault(`signature entry ${header.name} is ${header.size} bytes (limit ${SIGNATURE_LIMIT})`, 'APK_LIMIT_EXCEEDED');
-        signatures.push({ entryName: header.name, ...parsed, signature: await tar.content(header.size, header.name) });
+        if (signatures.length === SIGNATURE_ENTRY_LIMIT) throw fault(`more than ${SIGNATURE_ENTRY_LIMIT} signature entries (apk-tools verifies only one)`, 'APK_LIMIT_EXCEEDED');
+        signatureBytes += header.size;
+        if (signatureBytes > SIGNATURE_BYTES_LIMIT) throw fault(`signature entries hold more than ${SIGNATURE_BYTES_LIMIT} bytes together`, 'APK_LIMIT_EXCEEDED');
+        const entry: SignatureEntry = { entryName: header.name, ...parsed, signature: await tar.content(header.size, header.name) };
+        chosen ??= chooseSignature([entry], options.keyring);
+        // Only the chosen signature's bytes are verified; the others are reported by name.
+        signatures.push(entry === chosen ? entry : { entryName: entry.entryName, algorithm: entry.algorithm, keyName: entry.keyName });
         const next = await tar.next();
         if (next.kind === 'end-of-archive') throw fault(`end-of-archive blocks inside signature member ${member.index}`);
         header = next.kind === 'entry' ? next.header : undefined;
       }
-      chosen ??= chooseSignature(signatures, options.keyring);
     }
 
     let description: string | undefined;
