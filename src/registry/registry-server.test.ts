@@ -1,6 +1,7 @@
 // The spec's conformance workflows (pull, push, content discovery, content management, referrers)
 // against a real loopback server built by the composition root.
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistryConfig, startRegistry } from '../app/index.ts';
@@ -149,6 +150,28 @@ describe('push and pull', () => {
     const location = start.headers.get('location')!;
     expect((await client.request('DELETE', location)).status).toBe(204);
     expect((await client.request('GET', location)).status).toBe(404);
+  });
+
+  it('a monolithic push that stalls holds up no other push of the same digest, and leaves nothing behind when dropped', async () => {
+    const data = randomBytes(4096);
+    const digest = sha256(data);
+    const { port } = new URL(running.url);
+    // Declares the whole blob, sends one byte and stalls.
+    const stalled = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((done) => stalled.once('connect', () => done()));
+    stalled.write(`POST /v2/stall/one/blobs/uploads/?digest=${digest} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${data.length}\r\nContent-Type: application/octet-stream\r\n\r\n`);
+    stalled.write(data.subarray(0, 1));
+    try {
+      const pushed = await client.request('POST', `/v2/stall/two/blobs/uploads/?digest=${digest}`, { body: data });
+      expect(pushed.status).toBe(201);
+      expect((await client.request('GET', `/v2/stall/two/blobs/${digest}`)).status).toBe(200);
+    } finally {
+      stalled.destroy();
+    }
+    // The dropped push's staging goes with it: no blob in its repository, no upload left.
+    for (let tries = 0; tries < 100 && (await readdir(join(dir.path, 'storage', 'uploads'))).length > 0; tries++) await new Promise((done) => setTimeout(done, 20));
+    expect(await readdir(join(dir.path, 'storage', 'uploads'))).toEqual([]);
+    expect((await client.request('HEAD', `/v2/stall/one/blobs/${digest}`)).status).toBe(404);
   });
 
   it('mounts across repositories, and opens a session when the source lacks the blob', async () => {

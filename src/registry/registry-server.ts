@@ -601,11 +601,27 @@ export class RegistryServer {
     if (digestParam !== null) {
       const digest = checkUploadDigest(digestParam);
       const expected = contentLength(req);
-      const { size } = await this.#deps.digestLocks.run(digest, async () => {
-        const stored = await this.#deps.blobs.put(digest, this.#countIn(req), expected);
-        await this.#deps.metadata.linkBlob(name, digest, stored.size, this.#now());
-        return stored;
-      });
+      // Staged as a session first, outside the digest's lock: a client that sends slowly (or stalls)
+      // must not hold up every other push, mount or GC of the same digest. The lock covers only
+      // the verified commit and the link; an abandoned staging expires like any session.
+      const id = randomUUID();
+      const now = this.#now();
+      await this.#deps.blobs.createUpload(id);
+      await this.#deps.metadata.createUpload({ id, repository: name, offset: 0, createdAt: now, updatedAt: now });
+      let size: number;
+      try {
+        size = await this.#deps.blobs.appendUpload(id, 0, this.#countIn(req));
+        if (expected !== undefined && size !== expected) throw new RegistryError('SIZE_INVALID', `blob body of ${size} bytes does not match Content-Length ${expected}`, { detail: { digest, size, expected } });
+        await this.#deps.digestLocks.run(digest, async () => {
+          await this.#deps.blobs.commitUpload(id, digest, size);
+          await this.#deps.metadata.linkBlob(name, digest, size, this.#now());
+        });
+      } catch (error) {
+        await this.#deps.blobs.deleteUpload(id).catch(() => undefined);
+        await this.#deps.metadata.deleteUpload(id).catch(() => undefined);
+        throw error;
+      }
+      await this.#deps.metadata.deleteUpload(id);
       this.#deps.logger.debug({ repository: name, digest, size }, 'blob pushed');
       return blobCreated(res, name, digest);
     }

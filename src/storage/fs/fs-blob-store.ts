@@ -187,7 +187,18 @@ export class FsBlobStore implements BlobStore {
   async uploadSize(id: string): Promise<number | undefined> {
     await this.#init();
     const info = await stat(this.#uploadPath(id)).catch(() => undefined);
+    if (info && (await this.#committedAlready(id, info.nlink))) return undefined;
     return info?.size;
+  }
+
+  /** A staged file with a second name was committed (linked to its digest path) by a process that
+   *  died before removing the staging name: it is a verified blob now, and writing to it would
+   *  change that blob. The staging name goes; the session is lost and must start again. */
+  async #committedAlready(id: string, links: number): Promise<boolean> {
+    if (links <= 1) return false;
+    this.#running.delete(id);
+    await unlink(this.#uploadPath(id)).catch(() => undefined);
+    return true;
   }
 
   async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
@@ -199,7 +210,8 @@ export class FsBlobStore implements BlobStore {
       throw new StorageError('STORAGE_UPLOAD_NOT_FOUND', `upload ${id} does not exist`, { cause: error, detail: { id } });
     }
     try {
-      const { size } = await handle.stat();
+      const { size, nlink } = await handle.stat();
+      if (await this.#committedAlready(id, nlink)) throw new StorageError('STORAGE_UPLOAD_NOT_FOUND', `upload ${id} was already committed; start a new upload`, { detail: { id } });
       if (size < offset) {
         throw new StorageError('STORAGE_UPLOAD_OFFSET', `upload ${id}: append at ${offset} but only ${size} bytes are staged`, { detail: { id, offset, size } });
       }
@@ -226,7 +238,7 @@ export class FsBlobStore implements BlobStore {
     const path = this.#uploadPath(id);
     const target = this.#blobPath(digest);
     const info = await stat(path).catch(() => undefined);
-    if (!info) throw new StorageError('STORAGE_UPLOAD_NOT_FOUND', `upload ${id} does not exist`, { detail: { id } });
+    if (!info || (await this.#committedAlready(id, info.nlink))) throw new StorageError('STORAGE_UPLOAD_NOT_FOUND', `upload ${id} does not exist`, { detail: { id } });
     if (info.size < size) {
       throw new StorageError('STORAGE_SIZE_MISMATCH', `upload ${id}: ${info.size} bytes staged, ${size} expected`, { detail: { id, size: info.size, expected: size } });
     }
