@@ -79,6 +79,14 @@ describe('PullThroughCache', () => {
     expect(upstream.asked).toHaveLength(2);
   });
 
+  it('remembers upstream checks only for tags that exist, so made-up tag names do not grow its memory', async () => {
+    const image = makeImage();
+    const { cache: mirror, rule } = cache(fakeUpstream(new Map([['v1', image]])));
+    await mirror.refresh(rule, 'mirror/app', 'v1');
+    for (let i = 0; i < 50; i++) await mirror.refresh(rule, 'mirror/app', `made-up-${i}`);
+    expect(mirror.rememberedTags).toBe(1);
+  });
+
   it('refuses a blob the upstream sends with the wrong bytes, and stores no manifest or tag', async () => {
     const image = makeImage();
     const { cache: mirror, rule } = cache(fakeUpstream(new Map([['v1', image]]), { corrupt: sha256(image.layer) }));

@@ -44,12 +44,20 @@ interface PullThroughDependencies {
  *  (or a tag that is due for revalidation) from the upstream — the manifest, its index children and
  *  every blob, each verified by digest — and stores it like a push, so later pulls are served
  *  locally, also while the upstream is down. */
+/** Tags whose last upstream check is remembered at most. */
+const MAX_CHECKED_TAGS = 10_000;
+
 export class PullThroughCache {
   readonly #rules: { rule: PullThroughRule; pattern: RegExp }[];
   readonly #deps: PullThroughDependencies;
   /** When each `repository:tag` was last checked upstream, in this process (a memo: losing it only
    *  costs one more check). */
   readonly #checked = new Map<string, number>();
+
+  /** How many tags' last upstream checks are remembered (bounded). */
+  get rememberedTags(): number {
+    return this.#checked.size;
+  }
 
   constructor(rules: readonly PullThroughRule[], deps: PullThroughDependencies) {
     this.#rules = rules.map((rule) => ({ rule, pattern: repositoryGlob(rule.repository) }));
@@ -83,8 +91,12 @@ export class PullThroughCache {
       }
       throw new RegistryError('UNAVAILABLE', `upstream ${rule.upstream.name} of ${repository} is unavailable and ${reference} is not cached`, { cause: error, detail: { upstream: rule.upstream.name }, headers: { 'retry-after': '5' } });
     }
-    this.#checked.set(key, now());
     if (!fetched) return;
+    // Only tags that exist are remembered (only a cached tag consults the memo), and the oldest
+    // go first beyond a bound: names a client makes up must not grow it without end.
+    this.#checked.delete(key);
+    this.#checked.set(key, now());
+    if (this.#checked.size > MAX_CHECKED_TAGS) this.#checked.delete(this.#checked.keys().next().value!);
     if (local === fetched.digest) return;
     await this.#store(rule, repository, remote, fetched, isDigest ? [] : [reference], 0);
     this.#deps.logger.info({ repository, reference, digest: fetched.digest, upstream: rule.upstream.name }, 'cached from upstream');
