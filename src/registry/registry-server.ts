@@ -476,12 +476,17 @@ export class RegistryServer {
     const { metadata } = this.#deps;
     if (reference.includes(':')) {
       if (!isRegisteredDigest(reference)) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${JSON.stringify(reference)}`, { detail: { digest: reference } });
-      // Deleting a manifest removes its tags: refused while an immutable tag points at it.
-      if (!this.#immutable.isEmpty) {
-        const held = await this.#immutableTagOf(name, reference);
-        if (held) throw immutableTag(name, held.tag, held.rule, 'deleted (it points at this manifest)');
-      }
-      if (!(await metadata.deleteManifest(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${reference} is unknown`, { detail: { digest: reference } });
+      // Deleting a manifest removes its tags: refused while an immutable tag points at it. Under the
+      // digest's lock, which a manifest PUT (the only way to tag it) holds too: no tag can arrive
+      // between the check and the delete.
+      const deleted = await this.#deps.digestLocks.run(reference, async () => {
+        if (!this.#immutable.isEmpty) {
+          const held = await this.#immutableTagOf(name, reference);
+          if (held) throw immutableTag(name, held.tag, held.rule, 'deleted (it points at this manifest)');
+        }
+        return metadata.deleteManifest(name, reference);
+      });
+      if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${reference} is unknown`, { detail: { digest: reference } });
       this.#publish(exchange, { type: 'manifest.deleted', repository: name, digest: reference });
     } else {
       if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
