@@ -242,6 +242,12 @@ describe('readLayerEntries and mergeLayers', () => {
     expect(merged.get('opt/y')!.mode).toBe(0o600);
   });
 
+  it('refuses a layer whose gzip members inflate past the limit all together, not only one by one', () => {
+    const member = gzipSync(Buffer.alloc(4096));
+    const layer = Buffer.concat(Array.from({ length: 8 }, () => member));
+    expect(() => readLayerEntries(layer, 'layer sha256:bomb', { maxLayerSize: 10_000 })).toThrow(expect.objectContaining({ code: 'APK_LIMIT_EXCEEDED', message: expect.stringContaining('layer sha256:bomb') }));
+  });
+
   it('keeps content only up to the limit but always hashes', () => {
     const layer = Buffer.from(encodeTar([entry('big', 'file', 0o644, 'x'.repeat(100))]));
     const [file] = readLayerEntries(layer, 'layer', { keepContentUpTo: 10 }).files;

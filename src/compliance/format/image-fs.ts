@@ -37,7 +37,7 @@ export interface LayerEntries {
 export interface LayerReadOptions {
   /** Keep content of regular files up to this many bytes (default 1 MiB); larger files are hashed only. */
   keepContentUpTo?: number;
-  /** Largest uncompressed layer accepted (default 4 GiB). */
+  /** Largest uncompressed layer accepted, all gzip members together (default 2 GiB). */
   maxLayerSize?: number;
 }
 
@@ -45,12 +45,17 @@ function clean(name: string): string {
   return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 }
 
+/** One member needs no copy. */
+function joinMembers(contents: Buffer[]): Buffer {
+  return contents.length === 1 ? contents[0]! : Buffer.concat(contents);
+}
+
 /** Reads a layer blob (gzip or plain tar). Errors are the apk reader's (APK_GZIP_INVALID, APK_TAR_INVALID). */
 export function readLayerEntries(layer: Buffer, where: string, options: LayerReadOptions = {}): LayerEntries {
   const keep = options.keepContentUpTo ?? 1024 * 1024;
   const isGzip = layer.length >= 2 && layer[0] === 0x1f && layer[1] === 0x8b;
   const tar = isGzip
-    ? Buffer.concat(splitGzipMembers(layer, { name: where, maxMemberSize: options.maxLayerSize ?? 4 * 1024 ** 3 }).map((member) => member.content))
+    ? joinMembers(splitGzipMembers(layer, { name: where, maxTotalSize: options.maxLayerSize ?? 2 * 1024 ** 3 }).map((member) => member.content))
     : layer;
   const result: LayerEntries = { files: [], whiteouts: [], opaque: [] };
   for (const { header, content } of readTarEntries(tar, where)) {
