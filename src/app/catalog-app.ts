@@ -4,7 +4,7 @@ import { CatalogService, createCatalogHandler, createImageAnalyzer, isCatalogPat
 import { openImageHistory, openImageSource } from '../factory/index.ts';
 import type { ImageBlobSource, ImageHistoryReader } from '../factory/index.ts';
 import type { Logger } from '../lib/index.ts';
-import { isLoopback } from '../registry/index.ts';
+import { clientAddress, isLoopback } from '../registry/index.ts';
 import { RegistryClient } from '../registry-client/index.ts';
 import type { CredentialLookup } from '../registry-client/index.ts';
 import { SqliteVulnIndex } from '../vuln/index.ts';
@@ -39,7 +39,7 @@ export interface CatalogAppOptions {
  *  only to loopback clients, whatever the registry's auth. */
 export function catalogExtension(options: CatalogAppOptions): RegistryExtension {
   return {
-    attach: async ({ blobs, metadata, url }) => {
+    attach: async ({ blobs, metadata, url, trustProxy }) => {
       const registryHost = new URL(url).host;
       const client = new RegistryClient({ logger: options.logger, userAgent: 'kiln-catalog', ...(options.credentials ? { credentials: options.credentials } : {}) });
       const vulnIndex = options.vulnDbPath ? new SqliteVulnIndex(options.vulnDbPath, { readonly: true }) : undefined;
@@ -63,7 +63,8 @@ export function catalogExtension(options: CatalogAppOptions): RegistryExtension 
       return (req: IncomingMessage, res: ServerResponse): boolean => {
         const path = (req.url ?? '/').split('?')[0]!;
         if (!isCatalogPath(path)) return false;
-        if (!isLoopback(req.socket.remoteAddress ?? '')) {
+        // The address the registry judges by: behind a trusted proxy on this host every socket is loopback.
+        if (!isLoopback(clientAddress(req, req.socket.remoteAddress ?? '', trustProxy))) {
           res.statusCode = 403;
           res.setHeader('Content-Type', 'text/plain; charset=utf-8');
           res.end('the catalog is served to loopback clients only\n');

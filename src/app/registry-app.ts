@@ -28,7 +28,7 @@ const S3_MIN_PART = 5 * 1024 * 1024;
 export interface RegistryExtension {
   /** Called once the server listens, with the stores and the registry's URL; returns a handler that
    *  serves a request and returns true, or returns false to leave it to the registry. */
-  attach(context: { blobs: BlobStore; metadata: MetadataStore; url: string; isOpen: boolean }): Promise<(req: IncomingMessage, res: ServerResponse) => boolean>;
+  attach(context: { blobs: BlobStore; metadata: MetadataStore; url: string; isOpen: boolean; trustProxy: boolean }): Promise<(req: IncomingMessage, res: ServerResponse) => boolean>;
 }
 
 /** A running registry: its address, and a graceful stop that lets running requests finish. */
@@ -183,7 +183,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, exte
     const actualPort = (server.address() as AddressInfo).port;
     const url = `${scheme}://${displayHost}:${actualPort}`;
     sourceUrl = url;
-    if (extension) extra = await extension.attach({ blobs, metadata, url, isOpen: open });
+    if (extension) extra = await extension.attach({ blobs, metadata, url, isOpen: open, trustProxy: config.http.trustProxy });
     const token = await tokenSettings(config, url);
     if (token) accessConfig.token = token;
     if (open) {

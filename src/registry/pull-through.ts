@@ -91,12 +91,14 @@ export class PullThroughCache {
       }
       throw new RegistryError('UNAVAILABLE', `upstream ${rule.upstream.name} of ${repository} is unavailable and ${reference} is not cached`, { cause: error, detail: { upstream: rule.upstream.name }, headers: { 'retry-after': '5' } });
     }
+    // Only tags held here or upstream are remembered (only a cached tag consults the memo), and the
+    // oldest go first beyond a bound: names a client makes up must not grow it without end.
+    if (local || fetched) {
+      this.#checked.delete(key);
+      this.#checked.set(key, now());
+      if (this.#checked.size > MAX_CHECKED_TAGS) this.#checked.delete(this.#checked.keys().next().value!);
+    }
     if (!fetched) return;
-    // Only tags that exist are remembered (only a cached tag consults the memo), and the oldest
-    // go first beyond a bound: names a client makes up must not grow it without end.
-    this.#checked.delete(key);
-    this.#checked.set(key, now());
-    if (this.#checked.size > MAX_CHECKED_TAGS) this.#checked.delete(this.#checked.keys().next().value!);
     if (local === fetched.digest) return;
     await this.#store(rule, repository, remote, fetched, isDigest ? [] : [reference], 0);
     this.#deps.logger.info({ repository, reference, digest: fetched.digest, upstream: rule.upstream.name }, 'cached from upstream');

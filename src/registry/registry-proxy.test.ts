@@ -70,6 +70,8 @@ describe('client address behind a trusted proxy', () => {
     expect((await spoofed.request('DELETE', '/v2/team/app/manifests/v1')).status).toBe(403);
     // The header sent twice is one list (the proxy appended to the last line): still the rightmost.
     expect(await statusOf(`${url}/v2/team/app/tags/list`, { 'x-forwarded-for': ['127.0.0.1', '198.51.100.2'] })).toBe(403);
+    // An empty last entry (a proxy that passed the client's `a,` on) is no address, not the socket's loopback.
+    expect(await statusOf(`${url}/v2/team/app/tags/list`, { 'x-forwarded-for': '127.0.0.1,' })).toBe(403);
     // A client the proxy reached over loopback is loopback, whatever it claimed to the left.
     const local = new TestClient(url, { 'x-forwarded-for': '203.0.113.7, 127.0.0.1' });
     expect((await local.pushImage('team/app', makeImage(), 'v1')).status).toBe(201);

@@ -122,8 +122,10 @@ interface Exchange {
 export function clientAddress(req: IncomingMessage, socketAddress: string, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
-    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
-    if (last) return last;
+    if (forwarded !== undefined) {
+      // An empty last entry (`a,`) is no address: never fall back to the proxy's loopback socket.
+      return (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',').pop()?.trim() || 'unknown';
+    }
   }
   return socketAddress;
 }
@@ -317,12 +319,15 @@ export class RegistryServer {
     const { principal } = exchange;
     if (access.config.open && !isLoopback(principal.remoteAddress)) throw new RegistryError('DENIED', 'this registry has no users configured: only loopback clients may use it');
     const { limit, last, requested } = this.#page(exchange.url);
+    // A bearer token lists what its subject may pull (an anonymous token: what anyone may), not
+    // only the repositories its claims name: clients ask for the catalog with a registry scope.
+    const judged: Principal = principal.tokenAccess ? { ...(principal.user !== undefined ? { user: principal.user } : {}), remoteAddress: principal.remoteAddress } : principal;
     const visible: string[] = [];
     let cursor = last || undefined;
     // One more than the page tells whether a next page exists; hidden names may need several reads.
     while (limit > 0 && visible.length <= limit) {
       const names = await metadata.listRepositories({ ...(cursor !== undefined ? { last: cursor } : {}), limit: settings.maxPageSize });
-      for (const name of names) if (visible.length <= limit && access.permits(principal, name, 'pull')) visible.push(name);
+      for (const name of names) if (visible.length <= limit && access.permits(judged, name, 'pull')) visible.push(name);
       if (names.length < settings.maxPageSize) break;
       cursor = names[names.length - 1];
     }
@@ -491,7 +496,11 @@ export class RegistryServer {
     } else {
       if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`, { detail: { tag: reference } });
       const rule = this.#immutable.ruleFor(name, reference);
-      if (rule && (await metadata.resolveTag(name, reference)) !== undefined) throw immutableTag(name, reference, rule.name, 'deleted');
+      // An immutable tag is never deleted, even one pushed after this check: deleteTag is not called.
+      if (rule) {
+        if ((await metadata.resolveTag(name, reference)) !== undefined) throw immutableTag(name, reference, rule.name, 'deleted');
+        throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${reference} is not a known tag`, { detail: { tag: reference } });
+      }
       if (!(await metadata.deleteTag(name, reference))) throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${reference} is not a known tag`, { detail: { tag: reference } });
       this.#publish(exchange, { type: 'tag.deleted', repository: name, tag: reference });
     }
@@ -606,27 +615,14 @@ export class RegistryServer {
     if (digestParam !== null) {
       const digest = checkUploadDigest(digestParam);
       const expected = contentLength(req);
-      // Staged as a session first, outside the digest's lock: a client that sends slowly (or stalls)
-      // must not hold up every other push, mount or GC of the same digest. The lock covers only
-      // the verified commit and the link; an abandoned staging expires like any session.
-      const id = randomUUID();
-      const now = this.#now();
-      await this.#deps.blobs.createUpload(id);
-      await this.#deps.metadata.createUpload({ id, repository: name, offset: 0, createdAt: now, updatedAt: now });
-      let size: number;
-      try {
-        size = await this.#deps.blobs.appendUpload(id, 0, this.#countIn(req));
-        if (expected !== undefined && size !== expected) throw new RegistryError('SIZE_INVALID', `blob body of ${size} bytes does not match Content-Length ${expected}`, { detail: { digest, size, expected } });
-        await this.#deps.digestLocks.run(digest, async () => {
-          await this.#deps.blobs.commitUpload(id, digest, size);
-          await this.#deps.metadata.linkBlob(name, digest, size, this.#now());
-        });
-      } catch (error) {
-        await this.#deps.blobs.deleteUpload(id).catch(() => undefined);
-        await this.#deps.metadata.deleteUpload(id).catch(() => undefined);
-        throw error;
-      }
-      await this.#deps.metadata.deleteUpload(id);
+      // Written and verified outside the digest's lock (put is atomic: no blob or the whole verified
+      // blob), so a client that sends slowly or stalls holds up no other push, mount or GC of the
+      // digest. The lock covers the link only; a blob GC removed meanwhile is not linked.
+      const { size } = await this.#deps.blobs.put(digest, this.#countIn(req), expected);
+      await this.#deps.digestLocks.run(digest, async () => {
+        if (!(await this.#deps.blobs.touch(digest))) throw new RegistryError('BLOB_UPLOAD_INVALID', `blob ${digest} was removed while it was being pushed; push it again`, { detail: { digest } });
+        await this.#deps.metadata.linkBlob(name, digest, size, this.#now());
+      });
       this.#deps.logger.debug({ repository: name, digest, size }, 'blob pushed');
       return blobCreated(res, name, digest);
     }

@@ -155,10 +155,15 @@ function ownerId(tree: FsTree, table: 'etc/passwd' | 'etc/group', name: string, 
   return ids.get(name) ?? numeric;
 }
 
+/** Targets of the hard links placed in each tree. */
+const linkTargets = new WeakMap<FsTree, Set<string>>();
+
 /** A file replaced by another package: hard links to it keep the old content, as they do on disk
  *  under apk (they share the old inode), so each becomes a file of its own. Left as links they
  *  would take the new content, and their layer would point at a file only a higher layer has. */
 function detachHardLinks(tree: FsTree, target: string, old: FsNode): void {
+  // Walks the tree only when a link to this target was placed (replacements are common, links rare).
+  if (!linkTargets.get(tree)?.has(target)) return;
   for (const { node } of tree.walk()) {
     if (node.type !== 'hardlink' || node.linkTarget !== target) continue;
     node.type = 'file';
@@ -209,6 +214,9 @@ function placeEntry(tree: FsTree, entry: ApkEntry, content: Buffer | undefined, 
     }
     node.linkTarget = tree.resolve(splitPath(entry.linkTarget ?? '')).join('/');
     node.sha1 = target.sha1 ?? '';
+    let targets = linkTargets.get(tree);
+    if (!targets) linkTargets.set(tree, (targets = new Set()));
+    targets.add(node.linkTarget);
   }
   if (type === 'char' || type === 'block') {
     node.devMajor = entry.devMajor;
