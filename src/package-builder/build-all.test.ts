@@ -19,6 +19,27 @@ function recipe(name: string, runtime: string[] = [], script = 'true'): string {
   return `package:\n  name: ${name}\n  version: 1.0.0\n  dependencies:\n    runtime: [${runtime.join(', ')}]\npipeline:\n  - runs: |\n      mkdir -p \${{targets.destdir}}/usr/share/${name}\n      echo ${name} > \${{targets.destdir}}/usr/share/${name}/file\n      ${script}\n`;
 }
 
+describe('build output the steps leave as links', () => {
+  it('refuses to package or write through a package directory, or a directory of its SBOM path, that is a symbolic link', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-links-'));
+    const victim = join(dir, 'victim');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'id_rsa'), 'secret');
+    const cases = [
+      ['whole', `rm -rf \${{targets.destdir}}; ln -s ${victim} \${{targets.destdir}}`, /package whole: .*whole is a symbolic link left by the build/],
+      ['sbomdir', `mkdir -p \${{targets.destdir}}/var; ln -s ${victim} \${{targets.destdir}}/var/lib`, /package sbomdir: .*var\/lib is a symbolic link left by the build/],
+    ] as const;
+    for (const [name, script, message] of cases) {
+      writeFileSync(join(dir, `${name}.yaml`), `package:\n  name: ${name}\n  version: 1.0.0\npipeline:\n  - runs: |\n      ${script}\n`);
+      const build = buildRecipe({ recipeFile: join(dir, `${name}.yaml`), outDir: join(dir, 'out'), sourceDir: null, arch: 'x86_64' }, { runner: createFakeRunner(), environment, publisher: createApkPublisher() });
+      await expect(build, name).rejects.toMatchObject({ code: 'PACKAGE_WRITE_FAILED', message: expect.stringMatching(message) as unknown });
+    }
+    // Nothing of the host's was packaged or written: the victim directory holds only what it held.
+    expect(readdirSync(victim)).toEqual(['id_rsa']);
+    expect(existsSync(join(dir, 'out', 'x86_64', 'whole-1.0.0-r0.apk'))).toBe(false);
+  });
+});
+
 describe('buildAll with the fake runner', () => {
   const ports = () => ({ runner: createFakeRunner(), environment, publisher: createApkPublisher() });
 

@@ -356,8 +356,26 @@ async function populateWorkspace(source: string, workspace: string, skip: readon
   await visit('');
 }
 
+/** Throws PACKAGE_WRITE_FAILED when a component of `relative` under `root` (which must be a real
+ *  directory) exists as a symbolic link. The build steps own the workspace: a link they leave where
+ *  the host then reads or writes (melange-out, a package directory, the SBOM's directories) would
+ *  make the host package or write its own files outside the workspace. */
+async function assertNoLinks(root: string, relative: string, what: string): Promise<void> {
+  let path = root;
+  for (const part of ['', ...relative.split('/').filter(Boolean)]) {
+    path = part ? join(path, part) : path;
+    const info = await lstat(path).catch(() => undefined);
+    if (!info) return;
+    if (info.isSymbolicLink() || (part === '' && !info.isDirectory())) {
+      throw new BuildError('PACKAGE_WRITE_FAILED', `${what}: ${path} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'} left by the build; refusing to follow it out of the workspace`, { detail: { path } });
+    }
+  }
+}
+
 async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: BuildRequest, ports: BuildPorts, workspace: string, staging: string, sde: number): Promise<BuiltPackage[]> {
   const outRoot = join(workspace, 'melange-out');
+  await assertNoLinks(workspace, 'melange-out', 'the build output');
+  for (const pkg of compiled.packages) await assertNoLinks(outRoot, pkg.name, `package ${pkg.name}`);
   const namespace = request.namespace ?? 'unknown';
   const commit = await recipeCommit(request, resolve(request.recipeFile));
   const siblings: ScaPackage[] = compiled.packages.map((pkg) => {
@@ -404,6 +422,7 @@ async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: Bu
       toolVersion: BUILDER_VERSION,
       ...(recipe.package.cpe?.vendor && recipe.package.cpe.product ? { cpe: cpeString(recipe.package.cpe, recipe.package.version) } : {}),
     });
+    await assertNoLinks(dir, dirname(sbomPath(pkg.name, recipe.fullVersion)), `package ${pkg.name}`);
     await writeFileAtomic(join(dir, sbomPath(pkg.name, recipe.fullVersion)), sbom);
 
     const scripts: Record<string, string> = {};
