@@ -34,3 +34,29 @@ describe('bubblewrap run-as', () => {
     }
   });
 });
+
+describe('bubblewrap as root', () => {
+  // As root (CI) the step has Docker's capabilities in the host's user namespace; otherwise it runs
+  // as an unprivileged user in a user namespace. Either way these must hold.
+  it('keeps kernel settings read-only, hides /proc/kcore and the host root\'s home from a step', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'kiln-bwrap-root-'));
+    try {
+      const runner = createBwrapRunner();
+      let output = '';
+      const current = readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8').trim();
+      const script = [
+        `if (echo ${current} > /proc/sys/kernel/printk_ratelimit) 2>/dev/null; then echo sysctl-written; else echo sysctl-refused; fi`,
+        'echo kcore=$(head -c 16 /proc/kcore 2>/dev/null | wc -c)',
+        'echo root-entries=$(ls -A /root 2>/dev/null | wc -l)',
+      ].join('\n');
+      const result = await runner.run(
+        { rootfs: '/', mounts: [{ source: workspace, target: '/home/build', writable: true }], workdir: '/home/build', env: { PATH: '/usr/bin:/bin' }, argv: ['/bin/sh', '-c', script], network: false },
+        (_stream, chunk) => (output += chunk.toString()),
+      );
+      expect(result.exitCode).toBe(0);
+      expect(output).toBe('sysctl-refused\nkcore=0\nroot-entries=0\n');
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});

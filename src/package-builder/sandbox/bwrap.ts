@@ -11,6 +11,10 @@ const DEFAULT_CAPABILITIES = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ] as const;
 
+/** /proc entries Docker mounts read-only, and files it hides, for root without a user namespace. */
+const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'] as const;
+const PROC_HIDDEN = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats'] as const;
+
 /** Options of the bubblewrap adapter. */
 interface BwrapOptions {
   /** bwrap executable (default `bwrap` from PATH). */
@@ -48,6 +52,12 @@ export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): s
     for (const cap of options.dropCapabilities ?? []) caps.delete(cap.toUpperCase());
     args.push('--cap-drop', 'ALL');
     for (const cap of [...caps].sort()) args.push('--cap-add', cap);
+    // Root in the host's user namespace: what Docker makes read-only or hides in /proc is so here
+    // too (a step could otherwise set kernel.core_pattern and run code as host root), and the host
+    // root's home (keys, credentials) is not there to read when the host itself is the build root.
+    for (const dir of PROC_READ_ONLY) args.push('--ro-bind-try', dir, dir);
+    for (const file of PROC_HIDDEN) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+    if (spec.rootfs === '/' && existsSync('/root')) args.push('--tmpfs', '/root');
   } else {
     args.push('--unshare-user', '--uid', '1000', '--gid', '1000');
   }
