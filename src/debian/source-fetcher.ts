@@ -61,6 +61,15 @@ export const DEFAULT_DEBIAN_MIRRORS = [
 /** Fetches Debian source packages with `apt-get source --download-only` against private lists
  *  (the machine's apt state is never touched), verifies every file against the recipe's pins and
  *  the .dsc, and keeps them content-addressed so later builds run offline. */
+/** Debian policy's source package names and version characters. Both reach apt's command line on
+ *  the host: a name such as `-c/some/file` would be read as an option. */
+const DEBIAN_SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const DEBIAN_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+~:-]*$/;
+
+function checkSourceName(name: string): void {
+  if (!DEBIAN_SOURCE_NAME.test(name)) throw new DebianError('DEBIAN_SOURCE_INVALID', `${JSON.stringify(name)} is not a Debian source package name (lower-case letters, digits, + . -, starting with a letter or digit)`, { detail: { package: name } });
+}
+
 export class AptSourceFetcher {
   readonly cacheDir: string;
   private readonly logger: Logger;
@@ -74,6 +83,8 @@ export class AptSourceFetcher {
 
   /** The verified source: from the cache when every file is there, else downloaded and verified. */
   async fetch(request: DebianSourceRequest): Promise<FetchedDebianSource> {
+    checkSourceName(request.package);
+    if (!DEBIAN_VERSION.test(request.version)) throw new DebianError('DEBIAN_SOURCE_INVALID', `debian source ${request.package}: ${JSON.stringify(request.version)} is not a Debian version`, { detail: { package: request.package, version: request.version } });
     await mkdir(this.cacheDir, { recursive: true });
     let files = await this.fromCache(request);
     if (!files) {
@@ -86,6 +97,7 @@ export class AptSourceFetcher {
 
   /** Versions of a source package the private lists know, newest first. */
   async availableVersions(name: string): Promise<string[]> {
+    checkSourceName(name);
     await this.updateLists();
     const versions = new Set<string>();
     const { stdout } = await run('apt-cache', [...this.aptOptions(), 'showsrc', '--only-source', name], { maxBuffer: 64 * 1024 * 1024 }).catch(() => ({ stdout: '' }));
