@@ -127,11 +127,14 @@ export class PullThroughCache {
     }
     for (const digest of new Set(parsed.blobs)) {
       if (await metadata.blobLink(repository, digest)) continue;
+      // Fetched and verified outside the digest's lock (put is atomic), so a slow upstream holds up
+      // no push, mount or GC of the digest; the lock covers the link, to a blob still there.
+      const stored = await blobs.put(digest, rule.upstream.blob(remote, digest), undefined).catch((error: unknown) => {
+        if (isKilnError(error) && error.code === 'STORAGE_DIGEST_MISMATCH') throw new RegistryError('DIGEST_INVALID', `upstream ${rule.upstream.name} sent wrong bytes for ${remote}@${digest}`, { cause: error });
+        throw error;
+      });
       await digestLocks.run(digest, async () => {
-        const stored = await blobs.put(digest, rule.upstream.blob(remote, digest), undefined).catch((error: unknown) => {
-          if (isKilnError(error) && error.code === 'STORAGE_DIGEST_MISMATCH') throw new RegistryError('DIGEST_INVALID', `upstream ${rule.upstream.name} sent wrong bytes for ${remote}@${digest}`, { cause: error });
-          throw error;
-        });
+        if (!(await blobs.touch(digest))) throw new RegistryError('UNAVAILABLE', `blob ${digest} of ${remote} was removed while it was being cached; pull again`, { detail: { digest }, headers: { 'retry-after': '1' } });
         await metadata.linkBlob(repository, digest, stored.size, now());
       });
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +55,34 @@ describe('bubblewrap as root', () => {
       );
       expect(result.exitCode).toBe(0);
       expect(output).toBe('sysctl-refused\nkcore=0\nroot-entries=0\n');
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bubblewrap environment', () => {
+  it('passes the environment (env-file secrets included) through a pipe, never on a command line other users can read', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'kiln-bwrap-env-'));
+    const secret = `s3cr3t-${process.pid}-${Date.now()}`;
+    try {
+      const runner = createBwrapRunner();
+      let output = '';
+      const running = runner.run(
+        { rootfs: '/', mounts: [{ source: workspace, target: '/home/build', writable: true }], workdir: '/home/build', env: { PATH: '/usr/bin:/bin', TOKEN: secret }, argv: ['/bin/sh', '-c', 'echo "$TOKEN"; sleep 1'], network: false },
+        (_stream, chunk) => (output += chunk.toString()),
+      );
+      await new Promise((done) => setTimeout(done, 400));
+      const exposed = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(secret);
+        } catch {
+          return false;
+        }
+      });
+      expect((await running).exitCode).toBe(0);
+      expect(output).toBe(`${secret}\n`);
+      expect(exposed).toEqual([]);
     } finally {
       rmSync(workspace, { recursive: true, force: true });
     }

@@ -32,7 +32,13 @@ export function createBwrapRunner(options: BwrapOptions = {}): SandboxRunner {
     name: 'bubblewrap',
     isolation: { filesystem: true, network: true },
     run(spec, output, signal) {
-      return runProcess(executable, bwrapArguments(spec, options), output, signal, { ...(spec.terminal ? { terminal: true } : {}) });
+      // The environment (which may hold --env-file secrets) reaches bwrap through a pipe (`--args 3`),
+      // not its command line, which every local user can read in /proc.
+      const args = bwrapArguments(spec, options);
+      const split = args.indexOf('--clearenv');
+      const end = args.indexOf('--', split);
+      const onFd = args.slice(split, end);
+      return runProcess(executable, [...args.slice(0, split), '--args', '3', ...args.slice(end)], output, signal, { argsOnFd3: onFd, ...(spec.terminal ? { terminal: true } : {}) });
     },
   };
 }
@@ -149,7 +155,7 @@ export function runProcess(
   args: readonly string[],
   output: SandboxOutput,
   signal?: AbortSignal,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean; terminal?: boolean } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean; terminal?: boolean; argsOnFd3?: readonly string[] } = {},
 ): Promise<SandboxResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -157,7 +163,15 @@ export function runProcess(
       return;
     }
     // A terminal command stays in the caller's process group, or it could not read the terminal.
-    const child = spawn(executable, args, { stdio: options.terminal ? 'inherit' : ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? {}, detached: options.terminal ? false : (options.detached ?? false) });
+    const stdio: Array<'inherit' | 'ignore' | 'pipe'> = options.terminal ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'];
+    if (options.argsOnFd3) stdio.push('pipe');
+    const child = spawn(executable, args, { stdio, cwd: options.cwd, env: options.env ?? {}, detached: options.terminal ? false : (options.detached ?? false) });
+    if (options.argsOnFd3) {
+      const fd3 = child.stdio[3] as NodeJS.WritableStream;
+      // An early exit of the child closes the pipe: its status tells what went wrong, not EPIPE.
+      (fd3 as unknown as { on(event: 'error', listener: () => void): void }).on('error', () => undefined);
+      fd3.end(options.argsOnFd3.map((arg) => `${arg}\0`).join(''));
+    }
     const kill = () => {
       if (options.detached && child.pid) {
         try {
