@@ -107,3 +107,16 @@ describe('client address behind a trusted proxy', () => {
     expect((await as('198.51.100.9, 198.51.100.10')).status).toBe(200);
   });
 });
+
+describe('loopback clients that name another host', () => {
+  it('gives no loopback trust to a request naming a foreign Host (a web page rebinding its DNS name to this machine)', async () => {
+    const url = await serve({ trustProxy: false });
+    const port = new URL(url).port;
+    expect(await statusOf(`${url}/v2/team/app/tags/list`, { host: `attacker.example:${port}` })).toBe(403);
+    expect(await statusOf(`${url}/v2/_catalog`, { host: 'attacker.example' })).toBe(403);
+    // This machine by its loopback names and addresses keeps it.
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'registry.localhost', `[::1]:${port}`]) {
+      expect(await statusOf(`${url}/v2/_catalog`, { host }), host).toBe(200);
+    }
+  });
+});

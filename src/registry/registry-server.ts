@@ -120,14 +120,27 @@ interface Exchange {
  *  one the trusted proxy appended. Entries to its left come from the client and may be anything (a
  *  forged 127.0.0.1 included). */
 export function clientAddress(req: IncomingMessage, socketAddress: string, trustProxy: boolean): string {
+  let address = socketAddress;
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
     if (forwarded !== undefined) {
       // An empty last entry (`a,`) is no address: never fall back to the proxy's loopback socket.
-      return (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',').pop()?.trim() || 'unknown';
+      address = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',').pop()?.trim() || 'unknown';
     }
   }
-  return socketAddress;
+  // A loopback client that names another host is a web page rebinding its DNS name to this
+  // machine (the browser sends the page's host): it gets no loopback trust.
+  if (isLoopback(address) && !isLoopbackHost(req.headers.host)) return 'unknown';
+  return address;
+}
+
+/** Whether a Host header names this machine by a loopback name or address (or is absent, as
+ *  from HTTP/1.0 clients). */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  const lower = name.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || isLoopback(lower);
 }
 
 export class RegistryServer {
