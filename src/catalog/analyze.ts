@@ -2,7 +2,7 @@ import { checkImage } from '../compliance/index.ts';
 import type { ImageCheckReport } from '../compliance/index.ts';
 import { readImageSnapshots } from '../factory/index.ts';
 import type { ImageBlobSource, ReadSnapshot } from '../factory/index.ts';
-import { sha256Hex } from '../lib/index.ts';
+import { BoundedMap, sha256Hex } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import type { BlobStore } from '../storage/index.ts';
@@ -48,6 +48,8 @@ export interface AnalyzerOptions {
   registryHost: string;
   vulnIndex?: VulnIndex;
   logger: Logger;
+  /** Clock for the retry delay after a failed analysis (tests). */
+  now?: () => number;
 }
 
 function snapshotOf(snapshot: ReadSnapshot): PlatformAnalysis {
@@ -73,11 +75,21 @@ function finding(value: { id: string; aliases: string[]; package: string; versio
   };
 }
 
+/** Analyses kept in memory at most (each holds an image's package list and findings). */
+const ANALYSES_KEPT = 2000;
+/** A failed analysis is started again from a page view only after this long. */
+const FAILED_RETRY_MS = 60_000;
+
 /** The analyzer over the registry's blob store (every blob re-hashed on read) and, for the hardening
  *  checks, the registry's API. */
 export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
-  const cache = new Map<string, Promise<ImageAnalysis>>();
-  const done = new Map<string, ImageAnalysis>();
+  // Bounded: a registry may hold more images than a process should keep analyses of.
+  const cache = new BoundedMap<string, Promise<ImageAnalysis>>(ANALYSES_KEPT);
+  const done = new BoundedMap<string, ImageAnalysis>(ANALYSES_KEPT);
+  // When an analysis last failed: a page viewed again does not start the same failing work again
+  // until FAILED_RETRY_MS have passed.
+  const failed = new BoundedMap<string, number>(ANALYSES_KEPT);
+  const now = options.now ?? Date.now;
   const queue: Array<() => Promise<unknown>> = [];
   let running = false;
   const read = async (digest: string): Promise<Uint8Array> => {
@@ -116,7 +128,10 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
         return analysis;
       });
       cache.set(key, pending);
-      pending.catch(() => cache.delete(key));
+      pending.catch(() => {
+        cache.delete(key);
+        failed.set(key, now());
+      });
     }
     return pending;
   };
@@ -139,7 +154,9 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
     peek: (repository, digest) => {
       const key = `${repository}@${digest}`;
       const found = done.get(key);
-      if (!found && !cache.has(key) && !queue.some((job) => (job as { key?: string }).key === key)) {
+      const failedAt = failed.get(key);
+      const mayRetry = failedAt === undefined || now() - failedAt >= FAILED_RETRY_MS;
+      if (!found && mayRetry && !cache.has(key) && !queue.some((job) => (job as { key?: string }).key === key)) {
         const job = Object.assign(() => analyze(repository, digest), { key });
         queue.push(job);
         void drain();

@@ -2,7 +2,7 @@ import type { ImageBlobSource, ImageHistoryEntry, ImageHistoryReader } from '../
 import { SLSA_PROVENANCE_V1 } from '../attest/index.ts';
 import { HARDENING_CHECKS_PREDICATE } from '../compliance/index.ts';
 import type { CheckResult } from '../compliance/index.ts';
-import { isDigest, parseJsonBounded } from '../lib/index.ts';
+import { BoundedMap, isDigest, parseJsonBounded } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
 import type { MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
@@ -67,7 +67,7 @@ function platformText(descriptor: Descriptor): string {
 export class CatalogService {
   private readonly options: CatalogServiceOptions;
   /** Parsed manifests by digest: a memo that cannot change a result (content-addressed). */
-  private readonly manifests = new Map<string, Promise<ParsedManifest>>();
+  private readonly manifests = new BoundedMap<string, Promise<ParsedManifest>>(10_000);
 
   constructor(options: CatalogServiceOptions) {
     this.options = options;

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { SLSA_PROVENANCE_V1, verifyAttestations } from '../attest/index.ts';
 import type { VerifiedAttestation } from '../attest/index.ts';
 import { HARDENING_CHECKS_PREDICATE } from '../compliance/index.ts';
-import { isKilnError } from '../lib/index.ts';
+import { BoundedMap, isKilnError } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { parseImageReference } from '../oci/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
@@ -53,12 +53,15 @@ export interface RegistryTrustOptions {
   logger: Logger;
 }
 
+/** Trust reports kept in memory at most. */
+const TRUST_REPORTS_KEPT = 5000;
+
 /** The trust verifier over Kiln's sign and attest verification, reading the registry over its API
  *  (every byte digest-checked by the client). Results are kept per attachment fingerprint: a memo that
  *  cannot change a result, because the subject and every attachment are content-addressed. */
 export function registryTrustVerifier(options: RegistryTrustOptions): TrustVerifier {
-  const results = new Map<string, Promise<TrustReport>>();
-  const done = new Map<string, TrustReport>();
+  const results = new BoundedMap<string, Promise<TrustReport>>(TRUST_REPORTS_KEPT);
+  const done = new BoundedMap<string, TrustReport>(TRUST_REPORTS_KEPT);
   const check = async (repository: string, digest: string): Promise<TrustReport> => {
     const reference = parseImageReference(`${options.registryHost}/${repository}@${digest}`);
     if (options.keys.length === 0) {

@@ -13,6 +13,7 @@ export { assertInputDirectory, readInputFile, readInputText, unreadableInput } f
 export type { ReadInputOptions } from './read-input.ts';
 export { DURATION_FORMS, formatDuration, parseDurationMs } from './duration.ts';
 export { KeyedMutex } from './keyed-mutex.ts';
+export { BoundedMap } from './bounded-map.ts';
 export { removeStaleLock, seeLock, withFileLock } from './file-lock.ts';
 export type { SeenLock } from './file-lock.ts';
 export { currentProcessIdentity, holderLiveness, isProcessAlive, isSameProcess, processStartTicks } from './process-identity.ts';
