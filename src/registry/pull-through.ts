@@ -1,5 +1,5 @@
 import type { Digest, Logger } from '../lib/index.ts';
-import { isKilnError } from '../lib/index.ts';
+import { BoundedMap, isKilnError } from '../lib/index.ts';
 import type { ManifestRecord, MetadataStore } from '../metadata/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { RegistryError } from './errors.ts';
@@ -52,7 +52,7 @@ export class PullThroughCache {
   readonly #deps: PullThroughDependencies;
   /** When each `repository:tag` was last checked upstream, in this process (a memo: losing it only
    *  costs one more check). */
-  readonly #checked = new Map<string, number>();
+  readonly #checked = new BoundedMap<string, number>(MAX_CHECKED_TAGS);
 
   /** How many tags' last upstream checks are remembered (bounded). */
   get rememberedTags(): number {
@@ -93,11 +93,7 @@ export class PullThroughCache {
     }
     // Only tags held here or upstream are remembered (only a cached tag consults the memo), and the
     // oldest go first beyond a bound: names a client makes up must not grow it without end.
-    if (local || fetched) {
-      this.#checked.delete(key);
-      this.#checked.set(key, now());
-      if (this.#checked.size > MAX_CHECKED_TAGS) this.#checked.delete(this.#checked.keys().next().value!);
-    }
+    if (local || fetched) this.#checked.set(key, now());
     if (!fetched) return;
     if (local === fetched.digest) return;
     await this.#store(rule, repository, remote, fetched, isDigest ? [] : [reference], 0);
