@@ -55,6 +55,12 @@ describe('parseNvd', () => {
     expect(feed.warnings.map((warning) => `${warning.record} ${warning.field}`)).toEqual(['CVE-2099-1007 configurations[0].nodes[0].cpeMatch[1].criteria', 'vulnerabilities[5] vulnerabilities[5].cve.id']);
   });
 
+  it('skips CPEs of software that runs on other software (target_sw), such as a Jenkins plugin named git', () => {
+    const match = (criteria: string) => ({ vulnerable: true, criteria, versionEndIncluding: '4.11.3' });
+    const text = JSON.stringify({ vulnerabilities: [{ cve: { id: 'CVE-2022-36882', configurations: [{ nodes: [{ cpeMatch: [match('cpe:2.3:a:jenkins:git:*:*:*:*:*:jenkins:*:*'), match('cpe:2.3:a:git-scm:git:*:*:*:*:*:*:*:*')] }] }] } }] });
+    expect(parseNvd(text, { feed: 'nvd' }).cpes).toEqual([{ cve: 'CVE-2022-36882', vendor: 'git-scm', product: 'git', endIncluding: '4.11.3' }]);
+  });
+
   it('splits CPE names on unescaped colons only', () => {
     expect(splitCpe('cpe:2.3:a:vendor:pro\\:duct:1.0:*:*:*:*:*:*:*')?.[4]).toBe('pro:duct');
     expect(splitCpe('cpe:2.3:a:vendor')).toBeUndefined();

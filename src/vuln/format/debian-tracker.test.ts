@@ -26,6 +26,15 @@ describe('parseDebianCveList', () => {
   });
 });
 
+describe('parseDebianCveList headers', () => {
+  it('reads a stanza whose description the tracker team wrote in [brackets]', () => {
+    const feed = parseDebianCveList('CVE-2099-3001 [zlib: overflow in inflate]\n\t- zlib 1:1.3.dfsg-3\n', { feed: 'debian', source: 'list' });
+    expect(feed.warnings).toEqual([]);
+    expect(feed.affected.map((record) => [record.vulnerability, record.package, record.ranges])).toEqual([['CVE-2099-3001', 'zlib', [{ fixed: '1:1.3.dfsg-3' }]]]);
+    expect(feed.vulnerabilities).toEqual([{ id: 'CVE-2099-3001', aliases: [], summary: 'zlib: overflow in inflate', cvss: [] }]);
+  });
+});
+
 describe('parseDebianAdvisoryList on the real DSA and DLA excerpts', () => {
   it('gives each CVE of an advisory the fixed version per release, with the advisory as alias', () => {
     const feed = parseDebianAdvisoryList(readFileSync(join(tracker, 'DSA-list-excerpt'), 'utf8'), { feed: 'dsa' });

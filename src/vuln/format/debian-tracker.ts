@@ -63,14 +63,16 @@ export function parseDebianCveList(text: string, options: DebianTrackerOptions):
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
     if (!/^\s/.test(line)) {
-      const header = /^(CVE-\d{4}-(?:\d{4,}|XXXX\S*))(?:\s+\((.*)\)?)?\s*$/.exec(line);
+      // The description is in (…) from NVD, or in […] where the tracker's team wrote its own.
+      const header = /^(CVE-\d{4}-(?:\d{4,}|XXXX\S*))(?:\s+(?:\((.*)\)?|\[(.*)\]?))?\s*$/.exec(line);
       if (!header) {
         current = undefined;
         feed.warnings.push({ feed: options.feed, record: `line ${index + 1}`, field: `${options.source ?? options.feed}:${index + 1}`, message: `not a CVE header: ${JSON.stringify(line.slice(0, 80))}` });
         return;
       }
       current = header[1]!.includes('XXXX') ? undefined : header[1]!;
-      if (current && header[2]) feed.vulnerabilities.push({ id: current, aliases: [], summary: header[2].replace(/\)$/, ''), cvss: [] });
+      const summary = header[2]?.replace(/\)$/, '') ?? header[3]?.replace(/\]$/, '');
+      if (current && summary) feed.vulnerabilities.push({ id: current, aliases: [], summary, cvss: [] });
       return;
     }
     if (!current) return;

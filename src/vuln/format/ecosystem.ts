@@ -44,6 +44,7 @@ export function ecosystemFromSecdb(header: { distroversion?: unknown; urlprefix?
   const prefix = typeof header.urlprefix === 'string' ? header.urlprefix : '';
   const version = typeof header.distroversion === 'string' ? /^v(\d+\.\d+)$/.exec(header.distroversion) : null;
   if (/alpinelinux\.org/.test(prefix) && version) return `alpine:${version[1]}`;
+  if (/alpinelinux\.org/.test(prefix) && header.distroversion === 'edge') return 'alpine:edge';
   return undefined;
 }
 
@@ -53,9 +54,10 @@ export function ecosystemFromOsRelease(os: Readonly<Record<string, string>>): st
   const version = os.VERSION_ID ?? '';
   switch (id) {
     case 'alpine': {
+      // Edge says VERSION_ID=3.21.0_alpha20240807: the next release's number, but edge's packages.
+      if (/_alpha|edge/.test(version)) return 'alpine:edge';
       const match = /^(\d+\.\d+)/.exec(version);
-      if (match) return `alpine:${match[1]}`;
-      return /_alpha|edge/.test(version) ? 'alpine:edge' : undefined;
+      return match ? `alpine:${match[1]}` : undefined;
     }
     case 'wolfi':
     case 'chainguard':

@@ -101,6 +101,9 @@ export function parseNvd(text: string, options: { feed: string; source?: string 
             return;
           }
           if (parts[2] !== 'a') return; // operating systems and hardware are not packages
+          // A CPE for software that runs on another (target_sw: a Jenkins plugin named git) is not
+          // the distribution's package of that name.
+          if (parts[10] !== undefined && parts[10] !== '*' && parts[10] !== '-') return;
           const range: CpeRange = { cve: id, vendor: parts[3]!, product: parts[4]! };
           if (parts[5] !== '*' && parts[5] !== '-' && parts[5] !== '') range.version = parts[5]!;
           for (const key of ['versionStartIncluding', 'versionStartExcluding', 'versionEndIncluding', 'versionEndExcluding'] as const) {

@@ -111,6 +111,20 @@ describe('parseOsvRecords on written edge cases', () => {
   });
 });
 
+describe('parseOsvRecords, as Debian and Alpine write them', () => {
+  it('takes the CVE from `upstream`, and reads events listed out of version order as OSV evaluates them', () => {
+    const record = {
+      id: 'ALPINE-CVE-2099-0001',
+      upstream: ['CVE-2099-0001'],
+      affected: [{ package: { ecosystem: 'Alpine:v3.18', name: 'zlib' }, ranges: [{ type: 'ECOSYSTEM', events: [{ fixed: '1.3-r0' }, { introduced: '0' }] }] }],
+    };
+    const feed = parseOsvRecords([{ record, source: 'inline' }], { feed: 'osv' });
+    expect(feed.affected[0]).toMatchObject({ vulnerability: 'ALPINE-CVE-2099-0001', aliases: ['CVE-2099-0001'], ranges: [{ fixed: '1.3-r0' }] });
+    const reordered = { id: 'X-2', affected: [{ package: { ecosystem: 'Wolfi', name: 'foo' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '2.0-r0' }, { fixed: '1.2-r0' }, { introduced: '1.0-r0' }, { fixed: '2.5-r0' }] }] }] };
+    expect(parseOsvRecords([{ record: reordered, source: 'inline' }], { feed: 'osv' }).affected[0]!.ranges).toEqual([{ introduced: '1.0-r0', fixed: '1.2-r0' }, { introduced: '2.0-r0', fixed: '2.5-r0' }]);
+  });
+});
+
 describe('OSV zip dumps', () => {
   it('reads every JSON record of a zip, as parseFeedParts does for a dump', () => {
     const zip = makeZip([

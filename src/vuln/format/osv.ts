@@ -1,7 +1,9 @@
 import { parseJsonBounded } from '../../lib/index.ts';
 import { VulnError } from '../errors.ts';
 import { cvss3BaseScore } from './cvss.ts';
-import { ecosystemFromOsv } from './ecosystem.ts';
+import { compareVersions } from '../../apk/index.ts';
+import { compareDebianVersions } from '../../debian/index.ts';
+import { ecosystemFromOsv, versionSchemeOf } from './ecosystem.ts';
 import { KILN_OSV_ECOSYSTEM } from './advisory-osv.ts';
 import { emptyFeed, isCveId } from './model.ts';
 import type { AffectedRecord, CvssScore, ParsedFeed, VersionRange } from './model.ts';
@@ -72,7 +74,9 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
       ...(typeof record.modified === 'string' ? { modified: record.modified } : {}),
       ...(typeof record.withdrawn === 'string' ? { withdrawn: record.withdrawn } : {}),
       ...(typeof record.published === 'string' ? { published: record.published } : {}),
-      aliases: (record.aliases as string[] | undefined) ?? [],
+      // Debian's and Alpine's records name their CVE in `upstream`, not `aliases`: without it a
+      // finding lost its CVE (severity, KEV, EPSS) and NVD reported the fixed version again.
+      aliases: [...new Set([...((record.aliases as string[] | undefined) ?? []), ...(Array.isArray(record.upstream) ? record.upstream.filter((id): id is string => typeof id === 'string') : [])])],
       ...(typeof record.summary === 'string' ? { summary: record.summary } : typeof record.details === 'string' ? { summary: record.details.split('\n')[0]! } : {}),
       severity: Array.isArray(record.severity) ? record.severity : [],
       affected: (record.affected as unknown[] | undefined) ?? [],
@@ -130,7 +134,7 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
         warn(record.id, `${field}.ranges`, 'not a list');
         return;
       }
-      const ranges = ecosystemRanges(affected.ranges, record.id, field, warn);
+      const ranges = ecosystemRanges(affected.ranges, record.id, field, warn, versionSchemeOf(ecosystem) === 'deb' ? compareDebianVersions : compareVersions);
       if (!ranges) return;
       const versions = (affected.versions as string[] | undefined) ?? [];
       if (ranges.length === 0 && versions.length === 0) return;
@@ -144,7 +148,29 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
 type Warn = (record: string, field: string, message: string) => void;
 
 /** The ECOSYSTEM ranges of an affected entry as version ranges; undefined (warned) when malformed. */
-function ecosystemRanges(value: unknown, id: string, field: string, warn: Warn): VersionRange[] | undefined {
+/** The version an OSV event is at (`introduced: "0"` is before every version). */
+function eventVersion(event: Record<string, unknown>): string | undefined {
+  for (const key of ['introduced', 'fixed', 'last_affected'] as const) if (typeof event[key] === 'string') return event[key];
+  return undefined;
+}
+
+/** Events in version order, as OSV evaluates them: feeds do not always list them so. */
+function sortedEvents(events: unknown[], compare: (a: string, b: string) => number): unknown[] {
+  const keyed = events.map((event, index) => ({ event, index, version: isObject(event) ? eventVersion(event) : undefined }));
+  try {
+    keyed.sort((a, b) => {
+      if (a.version === undefined || b.version === undefined) return a.index - b.index;
+      if (a.version === '0' && isObject(a.event) && a.event.introduced === '0') return -1;
+      if (b.version === '0' && isObject(b.event) && b.event.introduced === '0') return 1;
+      return compare(a.version, b.version) || a.index - b.index;
+    });
+  } catch {
+    return events;
+  }
+  return keyed.map((entry) => entry.event);
+}
+
+function ecosystemRanges(value: unknown, id: string, field: string, warn: Warn, compare: (a: string, b: string) => number): VersionRange[] | undefined {
   const ranges: VersionRange[] = [];
   let bad = false;
   ((value as unknown[] | undefined) ?? []).forEach((range, rangeIndex) => {
@@ -155,7 +181,7 @@ function ecosystemRanges(value: unknown, id: string, field: string, warn: Warn):
       return;
     }
     let current: VersionRange | undefined;
-    for (const event of range.events) {
+    for (const event of sortedEvents(range.events, compare)) {
       if (!isObject(event)) continue;
       if (typeof event.introduced === 'string') {
         if (current) ranges.push(current);
@@ -196,7 +222,7 @@ function kilnRecord(record: OsvRecord, out: AffectedRecord[], warn: Warn, feed: 
       warn(record.id, `${field}.database_specific.status`, `${JSON.stringify(data.status)} is neither "affected" nor "not-affected"`);
       return;
     }
-    const ranges = ecosystemRanges((affected as Record<string, unknown>).ranges, record.id, field, warn);
+    const ranges = ecosystemRanges((affected as Record<string, unknown>).ranges, record.id, field, warn, compareVersions);
     if (!ranges) return;
     out.push({ feed, ecosystem: 'kiln', package: data.name, vulnerability, aliases, status: data.status, ranges, versions: [], ...(typeof data.note === 'string' ? { note: data.note } : {}) });
   });
