@@ -108,24 +108,27 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
     ];
     const requirement = `vulnerabilities ${limits.join(', ') || 'attested'} by ${bounds.authorities.join(' or ')}`;
     const reasons: string[] = [];
-    let outcome: { passed: boolean; detail: string } | undefined;
+    // The newest scan of every authority together decides: an old attestation with fewer findings,
+    // from this authority or another, must not hide a new one.
+    const candidates: Array<{ name: string; predicate: unknown; finished: number }> = [];
     for (const name of bounds.authorities) {
       try {
         const verified = await verifyAttestations({ client, reference: pinned, policy: trust[name]!, predicateType: COSIGN_VULN_PREDICATE_TYPE, ...repo });
-        // The newest scan decides: an old attestation with fewer findings must not hide a new one.
-        const finished = (attestation: (typeof verified)[number]) => Date.parse(String((attestation.statement.predicate as { metadata?: { scanFinishedOn?: unknown } } | undefined)?.metadata?.scanFinishedOn ?? '')) || 0;
-        const newest = [...verified].sort((a, b) => finished(b) - finished(a))[0];
-        if (!newest) {
-          reasons.push(`${name}: no valid vulnerability attestation`);
-          continue;
+        if (verified.length === 0) reasons.push(`${name}: no valid vulnerability attestation`);
+        for (const attestation of verified) {
+          const finished = Date.parse(String((attestation.statement.predicate as { metadata?: { scanFinishedOn?: unknown } } | undefined)?.metadata?.scanFinishedOn ?? '')) || 0;
+          candidates.push({ name, predicate: attestation.statement.predicate, finished });
         }
-        const { maxScanAgeMs, authorities: _authorities, maxScanAge: _maxScanAge, ...counts } = bounds;
-        outcome = checkVulnerabilityBounds(newest.statement.predicate, { ...counts, ...(maxScanAgeMs !== undefined ? { maxScanAgeMs } : {}) }, now);
-        outcome = { passed: outcome.passed, detail: `${name}: ${outcome.detail}` };
-        break;
       } catch (error) {
         reasons.push(`${name}: ${message(error)}`);
       }
+    }
+    const newest = candidates.sort((a, b) => b.finished - a.finished)[0];
+    let outcome: { passed: boolean; detail: string } | undefined;
+    if (newest) {
+      const { maxScanAgeMs, authorities: _authorities, maxScanAge: _maxScanAge, ...counts } = bounds;
+      const checked = checkVulnerabilityBounds(newest.predicate, { ...counts, ...(maxScanAgeMs !== undefined ? { maxScanAgeMs } : {}) }, now);
+      outcome = { passed: checked.passed, detail: `${newest.name}: ${checked.detail}` };
     }
     checks.push({ requirement, passed: outcome?.passed ?? false, detail: outcome?.detail ?? reasons.join(' | ') });
   }
@@ -151,18 +154,22 @@ export async function evaluatePolicy(options: EvaluatePolicyOptions): Promise<Po
   return { image, digest, passed: checks.every((check) => check.passed), checks };
 }
 
-/** The platform images of an index (attestation manifests, whose platform is unknown/unknown,
- *  left out), or undefined when the digest is a single image. */
-async function platformImages(client: RegistryClient, pinned: ImageReference): Promise<Array<{ platform: string; digest: Digest }> | undefined> {
+/** The images of an index, nested indexes followed, leaving out only the entries that say they are
+ *  attestation manifests (`vnd.docker.reference.type: attestation-manifest`, as buildx writes
+ *  them): an entry without a platform may still be pulled, so it is checked like any other. Undefined
+ *  when the digest is a single image. */
+async function platformImages(client: RegistryClient, pinned: ImageReference, depth = 0): Promise<Array<{ platform: string; digest: Digest }> | undefined> {
   const pulled = await client.getManifest(pinned);
   const manifests = (pulled.manifest as { manifests?: unknown }).manifests;
   if (!Array.isArray(manifests)) return undefined;
   const out: Array<{ platform: string; digest: Digest }> = [];
-  for (const item of manifests as Array<{ digest?: Digest; platform?: { os?: string; architecture?: string; variant?: string } }>) {
+  for (const item of manifests as Array<{ digest?: Digest; mediaType?: string; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } }>) {
     if (!item.digest) continue;
+    if (item.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
     const platform = [item.platform?.os ?? 'unknown', item.platform?.architecture ?? 'unknown', ...(item.platform?.variant ? [item.platform.variant] : [])].join('/');
-    if (platform === 'unknown/unknown') continue;
-    out.push({ platform, digest: item.digest });
+    const nested = depth < 4 ? await platformImages(client, { ...pinned, digest: item.digest }, depth + 1) : undefined;
+    if (nested) out.push(...nested);
+    else out.push({ platform, digest: item.digest });
   }
   return out;
 }

@@ -62,6 +62,27 @@ attestations:
     expect(report.reports[0]!.checks.map((c) => c.passed)).toEqual([true, true, true]);
   });
 
+  it('judges vulnerability bounds by the newest scan of all the authorities: an older clean scan from one does not hide a newer failing one from another', async () => {
+    const client = new RegistryClient();
+    await pushTestImage(client, { registry: registry.host, repository: 'team/scanned', tag: 'v1' });
+    const scanned = `${registry.host}/team/scanned:v1`;
+    const scan = (finished: string, findings: Array<{ id: string; severity: string }>) => JSON.stringify({ scanner: { uri: 'https://kiln.dev', version: '1', result: { findings } }, metadata: { scanStartedOn: finished, scanFinishedOn: finished } });
+    await writeFile(join(dir, 'clean.json'), scan('2026-01-01T00:00:00Z', []));
+    await writeFile(join(dir, 'critical.json'), scan('2026-03-01T00:00:00Z', [{ id: 'CVE-2099-0001', severity: 'CRITICAL' }]));
+    expect((await kiln(['attest', '--key', 'keys/release.key', '--type', 'vuln', '--predicate', 'clean.json', scanned], { cwd: dir, env })).code).toBe(0);
+    expect((await kiln(['attest', '--key', 'keys/qa.key', '--type', 'vuln', '--predicate', 'critical.json', scanned], { cwd: dir, env })).code).toBe(0);
+    const result = await check(`
+authorities:
+  release: { key: ../keys/release.pub }
+  qa: { key: ../keys/qa.pub }
+vulnerabilities: { maxCritical: 0 }
+`, scanned);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { passed: boolean; reports: { checks: { passed: boolean; detail: string }[] }[] };
+    expect(report.passed).toBe(false);
+    expect(report.reports[0]!.checks).toEqual([expect.objectContaining({ passed: false, detail: expect.stringMatching(/^qa: .*1 critical/) })]);
+  });
+
   it('fails closed listing each unmet requirement: missing signer, missing VEX, provenance by the wrong signer', async () => {
     const result = await check(`
 authorities:
