@@ -134,6 +134,9 @@ export function registerScan(program: Command, context: CliContext): void {
           detail: { target, failOn, count: failing.length },
         });
       }
+      // A finding no feed scores is not known to be below the bar: say so rather than pass silently.
+      const unscored = reports.flatMap((report) => report.findings).filter((finding) => finding.severity === 'UNKNOWN');
+      if (unscored.length > 0) context.stderr(`warning: ${unscored.length} ${unscored.length === 1 ? 'finding has' : 'findings have'} no severity in any feed (${unscored.slice(0, 3).map((finding) => `${finding.id} in ${finding.package}`).join(', ')}${unscored.length > 3 ? ', …' : ''}); --fail-on ${failOn.toLowerCase()} did not count ${unscored.length === 1 ? 'it' : 'them'}\n`);
     }
   });
 }
