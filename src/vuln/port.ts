@@ -32,6 +32,8 @@ export interface VulnIndex {
   feeds(): FeedState[];
   /** Affected records of these (origin) package names in one ecosystem. */
   affected(ecosystem: string, packages: readonly string[]): AffectedRecord[];
+  /** Whether any feed holds records of this ecosystem (a scan warns when none does). */
+  covers?(ecosystem: string): boolean;
   /** CPE ranges whose product is one of these names. */
   cpes(products: readonly string[]): CpeRange[];
   /** Vulnerability descriptions and scores with one of these ids. */

@@ -71,6 +71,12 @@ describe('scan of an apk installed database', () => {
     expect(findingsAtOrAbove(report, 'CRITICAL')).toEqual([]);
   });
 
+  it('says so when no feed covers the release it names, instead of a silent clean result', async () => {
+    const report = scanContents(await readScanTarget(alpineDb, { ecosystem: 'alpine:3.99' }), index);
+    expect(report.warnings).toEqual([expect.stringMatching(/^no feed in the vulnerability index holds records for alpine:3\.99: its packages were matched against NVD's CPE ranges only/)]);
+    expect(lines(report).every((line) => line.endsWith(' nvd'))).toBe(true);
+  });
+
   it('without a distribution it says so and matches only upstream ranges', async () => {
     const contents = await readScanTarget(alpineDb);
     expect(contents.warnings).toEqual([expect.stringContaining('does not say which distribution')]);

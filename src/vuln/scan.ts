@@ -85,6 +85,13 @@ export function scanContents(contents: TargetContents, index: VulnIndex, options
     severityRank(b.severity) - severityRank(a.severity) || Number(Boolean(b.kev)) - Number(Boolean(a.kev)) || (a.package < b.package ? -1 : a.package > b.package ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   findings.sort(order);
   suppressed.sort(order);
+  // A clean result that only means "no data" must say so: an Alpine or Debian release no feed covers
+  // (a new Alpine branch, edge without edge's secdb) is matched against NVD's CPEs alone. Kiln OS
+  // and Wolfi are matched by upstream ranges by design (Kiln uses no Wolfi security data).
+  const uncovered =
+    contents.ecosystem && /^(alpine|debian):/.test(contents.ecosystem) && contents.packages.length > 0 && index.covers?.(contents.ecosystem) === false
+      ? `no feed in the vulnerability index holds records for ${contents.ecosystem}: its packages were matched against NVD's CPE ranges only (add that release's feed, then kiln vuln db update)`
+      : undefined;
   return {
     target: contents.target,
     kind: contents.kind,
@@ -94,7 +101,7 @@ export function scanContents(contents: TargetContents, index: VulnIndex, options
     packages: contents.packages.length,
     findings,
     suppressed,
-    warnings: contents.warnings,
+    warnings: uncovered ? [...contents.warnings, uncovered] : contents.warnings,
     feeds: index.feeds().map((feed) => ({ name: feed.name, updatedAt: feed.updatedAt, records: feed.records })),
   };
 }

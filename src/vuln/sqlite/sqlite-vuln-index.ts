@@ -151,6 +151,10 @@ export class SqliteVulnIndex implements VulnIndex {
     }));
   }
 
+  covers(ecosystem: string): boolean {
+    return this.#prepared('SELECT 1 FROM affected WHERE ecosystem = ? LIMIT 1').get(ecosystem) !== undefined;
+  }
+
   affected(ecosystem: string, packages: readonly string[]): AffectedRecord[] {
     const out: AffectedRecord[] = [];
     for (const part of chunks([...new Set(packages)])) {
