@@ -69,7 +69,8 @@ describe('bubblewrap environment', () => {
       const runner = createBwrapRunner();
       let output = '';
       const running = runner.run(
-        { rootfs: '/', mounts: [{ source: workspace, target: '/home/build', writable: true }], workdir: '/home/build', env: { PATH: '/usr/bin:/bin', TOKEN: secret }, argv: ['/bin/sh', '-c', 'echo "$TOKEN"; sleep 1'], network: false },
+        // `--` among the values must not be taken for the end of bwrap's options.
+        { rootfs: '/', mounts: [{ source: workspace, target: '/home/build', writable: true }], workdir: '/home/build', env: { PATH: '/usr/bin:/bin', DASHES: '--', TOKEN: secret }, argv: ['/bin/sh', '-c', 'echo "$DASHES $TOKEN"; sleep 1'], network: false },
         (_stream, chunk) => (output += chunk.toString()),
       );
       await new Promise((done) => setTimeout(done, 400));
@@ -81,7 +82,7 @@ describe('bubblewrap environment', () => {
         }
       });
       expect((await running).exitCode).toBe(0);
-      expect(output).toBe(`${secret}\n`);
+      expect(output).toBe(`-- ${secret}\n`);
       expect(exposed).toEqual([]);
     } finally {
       rmSync(workspace, { recursive: true, force: true });

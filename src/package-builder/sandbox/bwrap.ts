@@ -34,17 +34,21 @@ export function createBwrapRunner(options: BwrapOptions = {}): SandboxRunner {
     run(spec, output, signal) {
       // The environment (which may hold --env-file secrets) reaches bwrap through a pipe (`--args 3`),
       // not its command line, which every local user can read in /proc.
-      const args = bwrapArguments(spec, options);
-      const split = args.indexOf('--clearenv');
-      const end = args.indexOf('--', split);
-      const onFd = args.slice(split, end);
-      return runProcess(executable, [...args.slice(0, split), '--args', '3', ...args.slice(end)], output, signal, { argsOnFd3: onFd, ...(spec.terminal ? { terminal: true } : {}) });
+      const { sandbox, environment, command } = bwrapParts(spec, options);
+      return runProcess(executable, [...sandbox, '--args', '3', ...command], output, signal, { argsOnFd3: environment, ...(spec.terminal ? { terminal: true } : {}) });
     },
   };
 }
 
 /** The bwrap command line for a spec (exported for tests and debugging). */
 export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): string[] {
+  const { sandbox, environment, command } = bwrapParts(spec, options);
+  return [...sandbox, ...environment, ...command];
+}
+
+/** The bwrap command line in its three parts: the sandbox, the environment (`--clearenv` and
+ *  `--setenv`s) and the command (`--` and argv). */
+function bwrapParts(spec: SandboxSpec, options: BwrapOptions): { sandbox: string[]; environment: string[]; command: string[] } {
   const args = [...rootArguments(spec), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session');
   if (!spec.network) args.push('--unshare-net');
@@ -93,10 +97,10 @@ export function bwrapArguments(spec: SandboxSpec, options: BwrapOptions = {}): s
   // With the root rebuilt, bwrap's own root is a tmpfs: once everything is mounted, make it
   // read-only like a bound host root.
   if (shadowed.size > 0) args.push('--remount-ro', '/');
-  args.push('--chdir', spec.workdir, '--clearenv');
-  for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) args.push('--setenv', key, value);
-  args.push('--', ...spec.argv);
-  return args;
+  args.push('--chdir', spec.workdir);
+  const environment = ['--clearenv'];
+  for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) environment.push('--setenv', key, value);
+  return { sandbox: args, environment, command: ['--', ...spec.argv] };
 }
 
 function topLevel(path: string): string {
