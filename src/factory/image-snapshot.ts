@@ -1,4 +1,4 @@
-import { ApkError, parseInstalledDb, readTarEntries, splitGzipMembers } from '../apk/index.ts';
+import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT, parseInstalledDb, readTarEntries } from '../apk/index.ts';
 import { ImageError, parseOsRelease } from '../image/index.ts';
 import { isDigest, KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
 import type { ImageSnapshot, SnapshotFile, SnapshotLayer } from './format/image-diff.ts';
@@ -38,9 +38,6 @@ export interface ReadSnapshot extends ImageSnapshot {
   installed: Array<{ name: string; version: string; origin?: string }>;
 }
 
-/** Largest decompressed layer (all gzip members together): the whole tar is held in memory. */
-const DEFAULT_LAYER_TAR_LIMIT = 2 * 1024 ** 3;
-
 const KEPT = new Set(['etc/os-release', 'usr/lib/os-release', 'lib/apk/db/installed', 'usr/lib/apk/db/installed']);
 
 function invalid(source: string, why: string, cause?: unknown): ImageError {
@@ -71,16 +68,14 @@ function platformText(platform: { os?: unknown; architecture?: unknown; variant?
 function layerTar(bytes: Uint8Array, where: string, maxSize: number): Buffer {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer[0] === 0x1f && buffer[1] === 0x8b) {
-    let members;
     try {
-      members = splitGzipMembers(buffer, { name: where, maxTotalSize: maxSize });
+      return inflateGzipMembers(buffer, { name: where, maxTotalSize: maxSize });
     } catch (error) {
       if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
         throw new KilnError('LIMIT_EXCEEDED', `${where}: decompresses to more than ${maxSize} bytes (the limit for one layer)`, { cause: error, detail: { source: where, limit: maxSize } });
       }
       throw invalid(where, 'the layer is not valid gzip', error);
     }
-    return members.length === 1 ? members[0]!.content : Buffer.concat(members.map((member) => member.content));
   }
   if (buffer.length >= 4 && buffer.readUInt32LE(0) === 0xfd2fb528) throw invalid(where, 'zstd-compressed layers are not supported');
   return buffer;
@@ -174,7 +169,7 @@ async function readImage(source: ImageBlobSource, manifestDigest: string | undef
 export interface ReadSnapshotOptions {
   /** Only this platform (`linux/amd64` or `amd64`). */
   platform?: string;
-  /** Largest decompressed layer (default {@link DEFAULT_LAYER_TAR_LIMIT}). */
+  /** Largest decompressed layer (default {@link LAYER_INFLATE_LIMIT}). */
   maxLayerSize?: number;
 }
 
@@ -199,7 +194,7 @@ export async function readImageSnapshots(source: ImageBlobSource, options: ReadS
     }
     if (seen.has(digest)) return;
     seen.add(digest);
-    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform, options.maxLayerSize ?? DEFAULT_LAYER_TAR_LIMIT);
+    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform, options.maxLayerSize ?? LAYER_INFLATE_LIMIT);
     if (snapshot.platform === 'unknown/unknown') return;
     if (wanted && snapshot.platform !== wanted) return;
     snapshots.push(snapshot);

@@ -455,6 +455,16 @@ export function readGzipMember(buffer: Buffer, offset: number, index: number, op
   return { index, offset, end, bytes: buffer.subarray(offset, end), content };
 }
 
+/** The largest decompressed image layer held in memory whole (scans, image snapshots, compliance
+ *  checks): all its gzip members together. */
+export const LAYER_INFLATE_LIMIT = 2 * 1024 ** 3;
+
+/** Every member's content of a whole file held in memory, joined (a single member is not copied). */
+export function inflateGzipMembers(buffer: Buffer, options: GzipBufferOptions = {}): Buffer {
+  const members = splitGzipMembers(buffer, options);
+  return members.length === 1 ? members[0]!.content : Buffer.concat(members.map((member) => member.content));
+}
+
 /** Splits a whole file held in memory into its gzip members (same rules as GzipMemberReader); a
  *  file that ends inside a member is APK_GZIP_INVALID. */
 export function splitGzipMembers(buffer: Buffer, options: GzipBufferOptions = {}): GzipMemberBytes[] {

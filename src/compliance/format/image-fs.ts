@@ -1,4 +1,4 @@
-import { splitGzipMembers, readTarEntries } from '../../apk/index.ts';
+import { inflateGzipMembers, LAYER_INFLATE_LIMIT, readTarEntries } from '../../apk/index.ts';
 import type { TarEntryType } from '../../apk/index.ts';
 import { sha256Hex } from '../../lib/index.ts';
 
@@ -45,17 +45,12 @@ function clean(name: string): string {
   return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 }
 
-/** One member needs no copy. */
-function joinMembers(contents: Buffer[]): Buffer {
-  return contents.length === 1 ? contents[0]! : Buffer.concat(contents);
-}
-
 /** Reads a layer blob (gzip or plain tar). Errors are the apk reader's (APK_GZIP_INVALID, APK_TAR_INVALID). */
 export function readLayerEntries(layer: Buffer, where: string, options: LayerReadOptions = {}): LayerEntries {
   const keep = options.keepContentUpTo ?? 1024 * 1024;
   const isGzip = layer.length >= 2 && layer[0] === 0x1f && layer[1] === 0x8b;
   const tar = isGzip
-    ? joinMembers(splitGzipMembers(layer, { name: where, maxTotalSize: options.maxLayerSize ?? 2 * 1024 ** 3 }).map((member) => member.content))
+    ? inflateGzipMembers(layer, { name: where, maxTotalSize: options.maxLayerSize ?? LAYER_INFLATE_LIMIT })
     : layer;
   const result: LayerEntries = { files: [], whiteouts: [], opaque: [] };
   for (const { header, content } of readTarEntries(tar, where)) {

@@ -1,4 +1,4 @@
-import { ApkError, readTarEntries, splitGzipMembers } from '../../apk/index.ts';
+import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT, readTarEntries } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import { OciError } from '../errors.ts';
 
@@ -23,7 +23,6 @@ export interface LayerFilesOptions {
   maxFileSize?: number;
 }
 
-const DEFAULT_LAYER_TAR_LIMIT = 2 * 1024 ** 3;
 const DEFAULT_LAYER_FILE_LIMIT = 64 * 1024 ** 2;
 
 function clean(name: string): string {
@@ -34,20 +33,18 @@ function clean(name: string): string {
  *  leading slash). Symbolic links are not followed. OCI_ARCHIVE_INVALID when it is not a tar,
  *  LIMIT_EXCEEDED when it inflates past `maxTarSize` or a wanted file is larger than `maxFileSize`. */
 export async function readLayerFiles(layer: Uint8Array, wanted: (path: string) => boolean, source: string, options: LayerFilesOptions = {}): Promise<LayerFiles> {
-  const maxTarSize = options.maxTarSize ?? DEFAULT_LAYER_TAR_LIMIT;
+  const maxTarSize = options.maxTarSize ?? LAYER_INFLATE_LIMIT;
   const maxFileSize = options.maxFileSize ?? DEFAULT_LAYER_FILE_LIMIT;
   let bytes = Buffer.from(layer.buffer, layer.byteOffset, layer.byteLength);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    let members;
     try {
-      members = splitGzipMembers(bytes, { name: source, maxTotalSize: maxTarSize });
+      bytes = inflateGzipMembers(bytes, { name: source, maxTotalSize: maxTarSize });
     } catch (error) {
       if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
         throw new KilnError('LIMIT_EXCEEDED', `${source}: decompresses to more than ${maxTarSize} bytes (the limit for one layer)`, { cause: error, detail: { source, limit: maxTarSize } });
       }
       throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip`, { cause: error, detail: { source } });
     }
-    bytes = members.length === 1 ? members[0]!.content : Buffer.concat(members.map((member) => member.content));
   } else if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) {
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: zstd-compressed layers are not supported`, { detail: { source } });
   }
