@@ -790,11 +790,11 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--trusted-root <FILE>",
-            "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+            "description": "Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys"
           },
           {
             "flags": "--insecure-ignore-tlog [BOOL]",
-            "description": "do not require a transparency-log entry",
+            "description": "keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one",
             "parser": true
           },
           {
@@ -2487,11 +2487,11 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--trusted-root <FILE>",
-            "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+            "description": "Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys"
           },
           {
             "flags": "--insecure-ignore-tlog [BOOL]",
-            "description": "do not require a transparency-log entry",
+            "description": "keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one",
             "parser": true
           },
           {
@@ -2763,11 +2763,11 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
       },
       {
         "flags": "--trusted-root <FILE>",
-        "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+        "description": "Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys"
       },
       {
         "flags": "--insecure-ignore-tlog [BOOL]",
-        "description": "do not require a transparency-log entry",
+        "description": "keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one",
         "parser": true
       },
       {
@@ -2924,11 +2924,11 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
       },
       {
         "flags": "--trusted-root <FILE>",
-        "description": "keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF"
+        "description": "Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys"
       },
       {
         "flags": "--insecure-ignore-tlog [BOOL]",
-        "description": "do not require a transparency-log entry",
+        "description": "keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one",
         "parser": true
       },
       {

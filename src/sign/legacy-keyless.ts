@@ -2,13 +2,13 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { MessageSignatureBundleBuilder } from '@sigstore/sign';
 import type { Bundle } from '@sigstore/bundle';
 import type { Witness } from '@sigstore/sign';
-import { Verifier, toSignedEntity } from '@sigstore/verify';
+import { toSignedEntity } from '@sigstore/verify';
 import type { TrustMaterial } from '@sigstore/verify';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { SignError } from './errors.ts';
 import { CosignAnnotations } from './format/cosign-manifest.ts';
 import type { ImageSigner } from './signer.ts';
-import { sigstoreSigner } from './bundle.ts';
+import { sigstoreSigner, verifySignedEntity } from './bundle.ts';
 
 /** cosign's legacy `dev.sigstore.cosign/bundle` annotation: a Rekor entry with its Signed Entry Timestamp. */
 interface RekorBundleAnnotation {
@@ -102,7 +102,7 @@ export function verifyLegacyKeyless(
 ): { subjectAlternativeName?: string; issuer?: string } {
   const bundle = legacyLayerBundle(payload, annotations, where);
   try {
-    const signer = new Verifier(trust, { ...thresholds, timestampThreshold: thresholds.tlogThreshold > 0 ? 1 : 0 }).verify(toSignedEntity(bundle, Buffer.from(payload)));
+    const { signer } = verifySignedEntity(toSignedEntity(bundle, Buffer.from(payload)), trust, { ...thresholds, timestampThreshold: thresholds.tlogThreshold > 0 ? 1 : 0 });
     return {
       ...(signer.identity?.subjectAlternativeName === undefined ? {} : { subjectAlternativeName: signer.identity.subjectAlternativeName }),
       ...(signer.identity?.extensions?.issuer === undefined ? {} : { issuer: signer.identity.extensions.issuer }),

@@ -28,6 +28,9 @@ export type Matcher = string | RegExp;
 /** What must have signed: any of the keys, and/or a keyless identity under a trusted root. */
 export interface TrustPolicy {
   keys?: readonly KeyObject[];
+  /** Transparency logs (a trusted root's Rekor keys) that log entries in key-signed bundles are
+   *  checked against. A key-signed bundle needs no entry; without logs, its entries are not checked. */
+  logs?: TrustMaterial['tlogs'];
   keyless?: {
     trust: TrustMaterial;
     identity: Matcher;
@@ -205,7 +208,7 @@ export async function verifyBundleReferrer(
   const errors: unknown[] = [];
   if (policy.keys?.length && bundle.verificationMaterial.content.$case === 'publicKey') {
     try {
-      result = verifyDsseBundle(bundle, keyTrustMaterial(policy.keys), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }, where);
+      result = verifyDsseBundle(bundle, keyTrustMaterial(policy.keys, policy.logs), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }, where);
     } catch (error) {
       errors.push(error);
     }

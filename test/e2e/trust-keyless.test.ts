@@ -16,6 +16,7 @@ import { KEYLESS_IDENTITY as IDENTITY, KEYLESS_ISSUER as ISSUER, KEYLESS_TOKEN a
 import type { SigstoreStandIn } from './sigstore-support.ts';
 
 const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const keyPair384 = () => generateKeyPairSync('ec', { namedCurve: 'P-384' });
 
 describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
   let registry: TestRegistry;
@@ -162,14 +163,68 @@ describe('keyless sign / verify with local Fulcio and Rekor stand-ins', () => {
     expect(tampered.stderr).toMatch(/TLOG_[A-Z_]+/);
   });
 
-  it('requires a transparency-log entry unless told to ignore it', async () => {
-    const target = `${registry.host}/team/notlog:v1`;
-    await pushTestImage(new RegistryClient(), { registry: registry.host, repository: 'team/notlog', tag: 'v1' });
-    const signed = await kiln(['sign', '--identity-token', token, '--fulcio-url', base, '--tlog-upload=false', target], { cwd: dir });
+  it('requires a transparency-log entry unless told to ignore it, then checks the certificate at the current time', async () => {
+    for (const [repository, format] of [['team/notlog', '--new-bundle-format=true'], ['team/notlog-legacy', '--new-bundle-format=false']] as const) {
+      const target = `${registry.host}/${repository}:v1`;
+      await pushTestImage(new RegistryClient(), { registry: registry.host, repository, tag: 'v1' });
+      const signed = await kiln(['sign', '--identity-token', token, '--fulcio-url', base, '--tlog-upload=false', format, target], { cwd: dir });
+      expect(signed.code, signed.stderr).toBe(0);
+      const args = ['verify', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', target];
+      const strict = await kiln(args, { cwd: dir });
+      expect(strict.code).toBe(1);
+      expect(strict.stderr).toMatch(/tlog|timestamp/i);
+      const ignored = await kiln([...args, '--insecure-ignore-tlog', '--json'], { cwd: dir });
+      expect(ignored.code, `${format}: ${ignored.stderr}`).toBe(0);
+      const signature = (JSON.parse(ignored.stdout) as { verified: { signatures: { identity: { subjectAlternativeName: string }; timestamps?: unknown[] }[] }[] }).verified[0]!.signatures[0]!;
+      expect(signature.identity.subjectAlternativeName).toBe(IDENTITY);
+      // The time the chain was checked at is nobody's attestation: no timestamp is reported.
+      expect(signature.timestamps).toBeUndefined();
+      // The chain is still checked: a root that did not issue the certificate fails.
+      const other = await initializeCA(keyPair(), await initializeCTLog(keyPair()));
+      const root = JSON.parse(await readFile(join(dir, 'trusted-root.json'), 'utf8')) as { certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
+      root.certificateAuthorities[0]!.certChain.certificates[0]!.rawBytes = Buffer.from(other.rootCertificate as Uint8Array).toString('base64');
+      await writeFile(join(dir, 'other-root.json'), JSON.stringify(root));
+      const foreign = await kiln([...args.slice(0, -2), 'other-root.json', target, '--insecure-ignore-tlog'], { cwd: dir });
+      expect(foreign.code, `${format}: ${foreign.stdout}`).toBe(1);
+      expect(foreign.stderr).toMatch(/CERTIFICATE|certificate/);
+    }
+  });
+
+  it('verifies key-signed bundles that carry a Rekor entry, checking the entry when a trusted root is given', async () => {
+    const repository = 'team/key-rekor';
+    await pushTestImage(new RegistryClient(), { registry: registry.host, repository, tag: 'v1' });
+    const target = `${registry.host}/${repository}:v1`;
+    const p384 = keyPair384();
+    await writeFile(join(dir, 'p384.key'), p384.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(dir, 'p384.pub'), p384.publicKey.export({ type: 'spki', format: 'pem' }));
+    const signed = await kiln(['sign', '--key', 'p384.key', '--rekor-url', base, '--rekor-entry-type', 'intoto', '--new-bundle-format=true', target], { cwd: dir });
     expect(signed.code, signed.stderr).toBe(0);
-    const strict = await kiln(['verify', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted-root.json', target], { cwd: dir });
-    expect(strict.code).toBe(1);
-    expect(strict.stderr).toMatch(/tlog|timestamp/i);
+
+    // Without a trusted root the entry cannot be checked; a key needs none, so the key decides.
+    const offline = await kiln(['verify', '--key', 'p384.pub', '--json', target], { cwd: dir });
+    expect(offline.code, offline.stderr).toBe(0);
+    const offlineSignature = (JSON.parse(offline.stdout) as { verified: { signatures: { source: string; timestamps?: unknown[] }[] }[] }).verified[0]!.signatures[0]!;
+    expect(offlineSignature.source).toBe('bundle');
+    expect(offlineSignature.timestamps).toBeUndefined();
+
+    // With the log's trusted root the entry is checked, and its time counts.
+    const checked = await kiln(['verify', '--key', 'p384.pub', '--trusted-root', 'trusted-root.json', '--json', target], { cwd: dir });
+    expect(checked.code, checked.stderr).toBe(0);
+    const checkedSignature = (JSON.parse(checked.stdout) as { verified: { signatures: { timestamps?: { source: string }[] }[] }[] }).verified[0]!.signatures[0]!;
+    expect(checkedSignature.timestamps?.map((timestamp) => timestamp.source)).toEqual(['transparency-log']);
+
+    // A trusted root whose Rekor did not log it rejects the entry.
+    const root = JSON.parse(await readFile(join(dir, 'trusted-root.json'), 'utf8')) as { tlogs: { publicKey: { rawBytes: string } }[] };
+    root.tlogs[0]!.publicKey.rawBytes = keyPair().publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    await writeFile(join(dir, 'other-log-root.json'), JSON.stringify(root));
+    const foreign = await kiln(['verify', '--key', 'p384.pub', '--trusted-root', 'other-log-root.json', target], { cwd: dir });
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toMatch(/TLOG_/);
+
+    // Another key does not verify it.
+    await writeFile(join(dir, 'other384.pub'), keyPair384().publicKey.export({ type: 'spki', format: 'pem' }));
+    const wrongKey = await kiln(['verify', '--key', 'other384.pub', target], { cwd: dir });
+    expect(wrongKey.code).toBe(1);
   });
 
   it('needs a token for keyless signing and says so', async () => {

@@ -16,6 +16,7 @@ import type { RepositoryRef } from '../../registry-client/index.ts';
 import { SignError, decryptPrivateKey, fromPem, keySigner, keylessSigner, loadPlainPrivateKey, loadPublicKey, rekorWitnesses, trustMaterialFromTrustedRoot } from '../../sign/index.ts';
 import type { ImageSigner, SignatureFormat, TrustPolicy } from '../../sign/index.ts';
 import type { Witness } from '@sigstore/sign';
+import type { TrustMaterial } from '@sigstore/verify';
 import type { CliContext } from '../context.ts';
 
 /** Flags every registry-touching trust command takes. */
@@ -160,8 +161,8 @@ export function addIdentityOptions(command: Command): Command {
     .option('--certificate-identity-regexp <RE>', 'keyless: the identity must match this regular expression')
     .option('--certificate-oidc-issuer <URL>', 'keyless: the OIDC issuer in the certificate must equal this')
     .option('--certificate-oidc-issuer-regexp <RE>', 'keyless: the issuer must match this regular expression')
-    .option('--trusted-root <FILE>', 'keyless: Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys); required without network TUF')
-    .addOption(new Option('--insecure-ignore-tlog [BOOL]', 'do not require a transparency-log entry').argParser(parseBool('--insecure-ignore-tlog')))
+    .option('--trusted-root <FILE>', 'Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys')
+    .addOption(new Option('--insecure-ignore-tlog [BOOL]', 'keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one').argParser(parseBool('--insecure-ignore-tlog')))
     .addOption(new Option('--insecure-ignore-sct [BOOL]', 'do not require a certificate transparency SCT').argParser(parseBool('--insecure-ignore-sct')));
 }
 
@@ -192,19 +193,25 @@ export async function trustPolicyFromFlags(flags: IdentityFlags, context: CliCon
   if (flags.key?.length) policy.keys = await loadVerificationKeys(flags.key, context);
   const identity = flags.certificateIdentity ?? (flags.certificateIdentityRegexp ? regexp('--certificate-identity-regexp', flags.certificateIdentityRegexp) : undefined);
   const issuer = flags.certificateOidcIssuer ?? (flags.certificateOidcIssuerRegexp ? regexp('--certificate-oidc-issuer-regexp', flags.certificateOidcIssuerRegexp) : undefined);
-  if (identity !== undefined || issuer !== undefined) {
-    if (identity === undefined || issuer === undefined) {
-      throw new KilnError('USAGE', 'keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]');
-    }
-    if (!flags.trustedRoot) throw new KilnError('USAGE', 'keyless verification needs --trusted-root FILE (the Sigstore trusted root of the Fulcio/Rekor that issued the certificates)');
+  let trust: TrustMaterial | undefined;
+  if (flags.trustedRoot) {
     let json: unknown;
     try {
       json = parseJsonBounded(await readFile(resolve(context.cwd, flags.trustedRoot), 'utf8'), flags.trustedRoot);
     } catch (error) {
       throw new SignError('TRUST_ROOT_INVALID', `${flags.trustedRoot}: cannot read trusted root JSON`, { cause: error, detail: { path: flags.trustedRoot } });
     }
+    trust = trustMaterialFromTrustedRoot(json, flags.trustedRoot);
+    // Key-signed bundles that went to a transparency log have their entries checked against it.
+    policy.logs = trust.tlogs;
+  }
+  if (identity !== undefined || issuer !== undefined) {
+    if (identity === undefined || issuer === undefined) {
+      throw new KilnError('USAGE', 'keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]');
+    }
+    if (!trust) throw new KilnError('USAGE', 'keyless verification needs --trusted-root FILE (the Sigstore trusted root of the Fulcio/Rekor that issued the certificates)');
     policy.keyless = {
-      trust: trustMaterialFromTrustedRoot(json, flags.trustedRoot),
+      trust,
       identity,
       issuer,
       tlogThreshold: boolFlag(flags.insecureIgnoreTlog) ? 0 : 1,
