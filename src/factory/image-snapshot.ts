@@ -26,8 +26,9 @@ export interface ImageBlobSource {
   roots(): Promise<SourceRoot[]>;
   /** A manifest or index by digest, verified against it. */
   manifest(digest: string): Promise<Uint8Array>;
-  /** A config or layer blob by digest, verified against it. */
-  blob(digest: string): Promise<Uint8Array>;
+  /** A config or layer blob by digest, verified against it and, when its descriptor gives one,
+   *  against its size before it is read. */
+  blob(digest: string, size?: number): Promise<Uint8Array>;
 }
 
 /** A snapshot plus what the CVE diff needs. */
@@ -129,19 +130,24 @@ function applyLayer(files: Map<string, SnapshotFile>, kept: Map<string, Buffer>,
   }
 }
 
+/** A descriptor's size when it is a usable one; a missing or odd size is left to the digest check. */
+function descriptorSize(size: unknown): number | undefined {
+  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+}
+
 async function readImage(source: ImageBlobSource, manifestDigest: string | undefined, manifest: Record<string, unknown>, descriptorPlatform: string | undefined, maxLayerSize: number): Promise<ReadSnapshot> {
   const where = `${source.name}${manifestDigest ? `@${manifestDigest}` : ''}`;
-  const config = manifest.config as { digest?: unknown } | undefined;
+  const config = manifest.config as { digest?: unknown; size?: unknown } | undefined;
   if (typeof config?.digest !== 'string' || !isDigest(config.digest)) throw invalid(where, 'the manifest names no config digest');
-  const configDocument = jsonObject(await source.blob(config.digest), where, `config ${config.digest}`);
+  const configDocument = jsonObject(await source.blob(config.digest, descriptorSize(config.size)), where, `config ${config.digest}`);
   const platform = descriptorPlatform ?? platformText(configDocument as { os?: unknown; architecture?: unknown; variant?: unknown }) ?? 'unknown';
   if (!Array.isArray(manifest.layers)) throw invalid(where, 'the manifest has no layer list');
   const files = new Map<string, SnapshotFile>();
   const kept = new Map<string, Buffer>();
   const layers: SnapshotLayer[] = [];
-  for (const [index, layer] of (manifest.layers as Array<{ digest?: unknown }>).entries()) {
+  for (const [index, layer] of (manifest.layers as Array<{ digest?: unknown; size?: unknown }>).entries()) {
     if (typeof layer?.digest !== 'string' || !isDigest(layer.digest)) throw invalid(where, `layer ${index} has no digest`);
-    const stored = await source.blob(layer.digest);
+    const stored = await source.blob(layer.digest, descriptorSize(layer.size));
     const tar = layerTar(stored, `${where} layer ${layer.digest}`, maxLayerSize);
     layers.push({ digest: layer.digest, compressedSize: stored.byteLength, uncompressedSize: tar.length });
     applyLayer(files, kept, tar, index, `${where} layer ${layer.digest}`);

@@ -4,7 +4,7 @@ import { readTarEntries } from '../apk/index.ts';
 import { ImageError } from '../image/index.ts';
 import { parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
-import { allBlobs, looksLikeTar, parseImageReference, readLayoutBlob, withDigest } from '../oci/index.ts';
+import { LAYOUT_MANIFEST_LIMIT, allBlobs, looksLikeTar, parseImageReference, readLayoutBlob, withDigest } from '../oci/index.ts';
 import type { BuiltIndex, ImageReference } from '../oci/index.ts';
 import type { ImageBlobSource, SourceRoot } from './image-snapshot.ts';
 
@@ -23,11 +23,11 @@ function invalid(source: string, why: string, cause?: unknown): ImageError {
 
 /** An OCI image layout directory; `tag` picks the index.json entries with that ref name. */
 export function ociLayoutSource(dir: string, name: string, tag?: string): ImageBlobSource {
-  const read = async (digest: string): Promise<Uint8Array> => {
+  const read = async (digest: string, size?: number, maxBytes?: number): Promise<Uint8Array> => {
     try {
-      return await readLayoutBlob(dir, digest as Digest);
+      return await readLayoutBlob(dir, size === undefined ? (digest as Digest) : { digest: digest as Digest, size }, maxBytes === undefined ? {} : { maxBytes });
     } catch (error) {
-      throw invalid(name, `blob ${digest} is missing or does not match its digest`, error);
+      throw invalid(name, `blob ${digest} is missing, too large or does not match its digest or size`, error);
     }
   };
   return {
@@ -51,8 +51,8 @@ export function ociLayoutSource(dir: string, name: string, tag?: string): ImageB
       if (tagged.length === 0) throw invalid(name, `has no image tagged ${tag} (it has ${roots.map((root) => root.ref ?? root.digest).join(', ')})`);
       return tagged;
     },
-    manifest: read,
-    blob: read,
+    manifest: (digest) => read(digest, undefined, LAYOUT_MANIFEST_LIMIT),
+    blob: (digest, size) => read(digest, size),
   };
 }
 

@@ -85,9 +85,11 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
   } catch {
     return fail('no index.json (not an OCI image layout)');
   }
-  const blob = async (digest: Digest) => {
+  // Every read is by descriptor, so a blob must be the size its descriptor says before it is read.
+  const blob = async (descriptor: Pick<Descriptor, 'digest' | 'size'>) => {
+    const { digest } = descriptor;
     try {
-      return await readLayoutBlob(dir, digest);
+      return await readLayoutBlob(dir, descriptor);
     } catch (error) {
       if (error instanceof OciError) throw error;
       return fail(`blob ${digest} is missing`);
@@ -100,7 +102,7 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
     for (const descriptor of list) {
       const ref = descriptor.annotations?.[REF_NAME] ?? inherited;
       const annotations = { ...inheritedAnnotations, ...stringRecord(descriptor.annotations) };
-      const document = manifestDocument(await blob(descriptor.digest), descriptor.mediaType, `${where} → ${descriptor.digest}`, fail);
+      const document = manifestDocument(await blob(descriptor), descriptor.mediaType, `${where} → ${descriptor.digest}`, fail);
       if (document.index) {
         await visit(document.index.manifests, descriptor.digest, ref, { ...annotations, ...stringRecord(document.index.annotations) }, depth + 1);
         continue;
@@ -108,7 +110,7 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
       if (seen.has(descriptor.digest)) continue;
       seen.add(descriptor.digest);
       const { layers, config } = document.manifest;
-      const configDocument = json(await blob(config.digest), `${descriptor.digest} config`, fail);
+      const configDocument = json(await blob(config), `${descriptor.digest} config`, fail);
       let platform = platformOf(descriptor.platform);
       if (platform === 'unknown') platform = platformOf(configDocument);
       if (platform === 'unknown/unknown') continue;
@@ -123,12 +125,12 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
         annotations: rest,
         files: async (wanted) => {
           const read = [];
-          for (const layer of layers) read.push(await readLayerFiles(await blob(layer.digest), wanted, `${dir} layer ${layer.digest}`));
+          for (const layer of layers) read.push(await readLayerFiles(await blob(layer), wanted, `${dir} layer ${layer.digest}`));
           return applyLayers(read);
         },
         layers: async () => {
           const out: LayerBlobBytes[] = [];
-          for (const layer of layers) out.push({ name: `${dir} layer ${layer.digest}`, bytes: await blob(layer.digest) });
+          for (const layer of layers) out.push({ name: `${dir} layer ${layer.digest}`, bytes: await blob(layer) });
           return out;
         },
       });

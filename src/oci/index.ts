@@ -19,7 +19,7 @@ export { LayerBuilder, ParallelGzipWriter, compressLayer, parallelGzip, LAYER_GZ
 export type { LayerBlob } from './layer.ts';
 export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';
 export type { Blob, BuiltImage, BuiltIndex, AssembleImageInput } from './artifacts.ts';
-export { writeOciLayout, readLayoutBlob } from './layout.ts';
+export { LAYOUT_MANIFEST_LIMIT, writeOciLayout, readLayoutBlob } from './layout.ts';
 export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';

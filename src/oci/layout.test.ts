@@ -45,6 +45,13 @@ describe('readLayoutBlob', () => {
     });
   });
 
+  it('refuses a blob over the caller\'s limit before reading it, and reads one at the limit', async () => {
+    await expect(readLayoutBlob(dir, sha256, { maxBytes: data.length - 1 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED', message: `${dir}: blob ${sha256} is ${data.length} bytes, more than the ${data.length - 1} bytes allowed for it`,
+    });
+    expect(await readLayoutBlob(dir, sha256, { maxBytes: data.length })).toEqual(data);
+  });
+
   it('refuses content that does not match the digest', async () => {
     const digest = await planted('other', (path) => writeFile(path, 'tampered'));
     await expect(readLayoutBlob(dir, digest)).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID', message: `${dir}: blob ${digest} does not match its digest` });

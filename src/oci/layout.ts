@@ -67,13 +67,17 @@ function fileKind(info: Stats): string {
   return 'a device';
 }
 
+/** The largest manifest or index read from a layout: what registries accept by default (4 MiB). */
+export const LAYOUT_MANIFEST_LIMIT = 4 * 1024 * 1024;
+
 /**
  * Reads a blob from a layout (`blobs/<algorithm>/<hex>`) and verifies its digest. The blob must be,
  * or link to, a regular file (a pipe or /dev/zero would hang or never end; tools such as Bazel's
- * rules_oci lay out blobs as links) and, given a descriptor, exactly its size. OCI_LAYOUT_INVALID
+ * rules_oci lay out blobs as links) and, given a descriptor, exactly its size; with `maxBytes`, at most
+ * that (LIMIT_EXCEEDED, before anything is read). OCI_LAYOUT_INVALID
  * otherwise; a missing blob is the file system's error (ENOENT), so callers can tell it apart.
  */
-export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>, options: { maxBytes?: number } = {}): Promise<Buffer> {
   const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
   const fail = (why: string, detail: Record<string, unknown> = {}): OciError =>
     new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest, ...detail } });
@@ -83,8 +87,10 @@ export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor
   const info = await stat(path);
   if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
   if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`, { size: info.size, expected: size });
-  if (info.size > bufferConstants.MAX_LENGTH) {
-    throw new KilnError('LIMIT_EXCEEDED', `${dir}: blob ${digest} is ${info.size} bytes, more than fits in memory`, { detail: { dir, digest, size: info.size } });
+  const limit = Math.min(options.maxBytes ?? Infinity, bufferConstants.MAX_LENGTH);
+  if (info.size > limit) {
+    const why = limit === bufferConstants.MAX_LENGTH ? 'more than fits in memory' : `more than the ${limit} bytes allowed for it`;
+    throw new KilnError('LIMIT_EXCEEDED', `${dir}: blob ${digest} is ${info.size} bytes, ${why}`, { detail: { dir, digest, size: info.size, limit } });
   }
   // The path may have been swapped for a pipe since stat: never block on it, and read only the file stat saw.
   const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
