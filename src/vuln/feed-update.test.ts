@@ -5,7 +5,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpTransport } from '../apk/index.ts';
+import { createHttpTransport } from '../apk/index.ts';
+import type { HttpTransport } from '../apk/index.ts';
 import { silentLogger } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import { parseFeedConfig } from './feed-config.ts';
@@ -21,7 +22,7 @@ const now = () => new Date('2099-01-10T00:00:00Z');
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'kiln-vuln-feeds-'));
   index = new SqliteVulnIndex(join(work, 'db', 'vuln.sqlite'));
-  fetcher = new HttpTransport({ timeoutMs: 2000 });
+  fetcher = await createHttpTransport({ timeoutMs: 2000 });
 });
 
 afterEach(async () => {
@@ -123,7 +124,7 @@ describe('updateFeeds over HTTP', () => {
 
     await new Promise((resolve) => server!.close(resolve));
     fetcher.close();
-    fetcher = new HttpTransport({ timeoutMs: 2000 });
+    fetcher = await createHttpTransport({ timeoutMs: 2000 });
     const { logger, warnings } = collecting();
     const offline = await updateFeeds({ feeds, index, fetcher, cacheDir, now, logger });
     expect(offline.map((result) => [result.outcome, result.records])).toEqual([['offline', 6]]);

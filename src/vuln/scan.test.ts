@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpTransport } from '../apk/index.ts';
+import { createHttpTransport } from '../apk/index.ts';
 import { silentLogger } from '../lib/index.ts';
 import { loadFeedConfig } from './feed-config.ts';
 import { updateFeeds } from './feed-update.ts';
@@ -20,7 +20,7 @@ let index: SqliteVulnIndex;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kiln-vuln-scan-'));
   index = new SqliteVulnIndex(join(work, 'vuln.sqlite'));
-  const fetcher = new HttpTransport();
+  const fetcher = await createHttpTransport();
   try {
     await updateFeeds({ feeds: await loadFeedConfig(join(fixtures, 'feeds.yaml')), index, fetcher, cacheDir: join(work, 'cache'), now: () => new Date('2099-01-10T00:00:00Z'), logger: silentLogger });
   } finally {

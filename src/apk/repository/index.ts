@@ -1,8 +1,8 @@
 // Public API of the apk repository client. Other domains should reach it through src/apk/index.ts
 // once that re-exports this file; the CLI imports it directly.
 export type { Fetcher, FetchOptions, FetchResult, FetchBody, FetchNotModified, FetchValidators } from './fetcher.ts';
-export { HttpTransport } from './http-transport.ts';
-export type { HttpTransportOptions } from './http-transport.ts';
+export { createHttpTransport } from './transports.ts';
+export type { HttpTransport, HttpTransportOptions } from './http-transport.ts';
 export { FileTransport } from './file-transport.ts';
 export { SchemeFetcher } from './transports.ts';
 export { ApkCache, defaultCacheDir } from './cache.ts';
@@ -22,5 +22,5 @@ export { isKeyUrl } from './remote-key.ts';
 export type { RemoteKey } from './remote-key.ts';
 export { planInstall } from './plan.ts';
 export type { InstallPlan } from './plan.ts';
-export { proxyFromEnvironment, proxyFor } from './proxy.ts';
-export type { ProxySettings } from './proxy.ts';
+export { proxyFromEnvironment, proxyFor } from './proxy-settings.ts';
+export type { ProxySettings } from './proxy-settings.ts';

@@ -8,7 +8,7 @@ import type { Keyring } from './keyring.ts';
 import { fetchRemoteKey, isKeyUrl } from './remote-key.ts';
 import type { RemoteKey } from './remote-key.ts';
 import { SchemeFetcher } from './transports.ts';
-import type { ProxySettings } from './proxy.ts';
+import type { ProxySettings } from './proxy-settings.ts';
 
 /** Everything needed to build a repository client from command-line style settings. */
 export interface RepositoryClientSettings {

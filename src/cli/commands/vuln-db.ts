@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { HttpTransport, proxyFromEnvironment } from '../../apk/index.ts';
+import { createHttpTransport, proxyFromEnvironment } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import { keySigner, verifyWithKey } from '../../sign/index.ts';
 import { exportIndexBundle, feedStatus, importIndexBundle, loadFeedConfig, SqliteVulnIndex, updateFeeds, VulnError } from '../../vuln/index.ts';
@@ -32,7 +32,7 @@ export function registerVulnDb(vuln: Command, context: CliContext): void {
     const feeds = await loadFeedConfig(resolve(context.cwd, flags.config));
     const dir = vulnDbDir(context, flags);
     const index = new SqliteVulnIndex(vulnDbPath(dir));
-    const fetcher = new HttpTransport({ proxy: proxyFromEnvironment(context.env) });
+    const fetcher = await createHttpTransport({ proxy: proxyFromEnvironment(context.env) });
     try {
       const results = await updateFeeds({ feeds, index, fetcher, cacheDir: join(dir, 'feeds'), now: () => new Date(), logger: feedWarningsToStderr(context) });
       if (flags.json) {
