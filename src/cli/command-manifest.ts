@@ -1983,7 +1983,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sla <LIST>",
-            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30)"
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given)"
           },
           {
             "flags": "-o, --output <FILE>",
@@ -2134,7 +2134,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sla <LIST>",
-            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30)"
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given)"
           },
           {
             "flags": "--json",
@@ -2385,7 +2385,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sla <LIST>",
-            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30, as kiln vuln sla)"
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given, as kiln vuln sla)"
           },
           {
             "flags": "-X, --repository <URL>",
@@ -2540,7 +2540,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--sla <LIST>",
-            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30, as kiln vuln sla)"
+            "description": "days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given, as kiln vuln sla)"
           },
           {
             "flags": "-X, --repository <URL>",

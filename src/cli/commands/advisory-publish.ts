@@ -31,7 +31,7 @@ export function registerAdvisoryPublish(advisory: Command, context: CliContext):
       .requiredOption('--urlprefix <URL>', 'repository URL prefix recorded in the secdb')
       .option('--reponame <NAME>', 'repository name recorded in the secdb', 'os')
       .option('--arch <ARCH>', 'architecture the repository serves (repeatable; default x86_64 and aarch64)', (value: string, previous: string[] = []) => [...previous, value])
-      .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30)')
+      .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given)')
       .option('--json', 'print what was written as JSON'),
   ).action(async (dir: string, flags: PublishFlags) => {
     const policy = parsePolicy(flags.sla);

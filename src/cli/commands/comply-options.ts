@@ -36,7 +36,7 @@ export function addComplyOptions(command: Command): Command {
     .option('--allow-insecure-registry', 'allow plain HTTP to a registry that is not on loopback')
     .option('--vuln-db <PATH>', 'vulnerability index (vuln.sqlite, or the directory holding it: kiln vuln db update) for the vulnerabilities-within-sla check')
     .option('--advisories <DIR>', 'Kiln advisories directory: a finding\'s first advisory event starts its SLA clock (default: the index\'s publication date)')
-    .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30, as kiln vuln sla)')
+    .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given, as kiln vuln sla)')
     .option('-X, --repository <URL>', 'apk repository (https://, file:// or a path) whose signed index the installed packages are traced to, for packages-signed (repeatable)', collect)
     .option('-k, --keyring <PATH>', 'trusted public key file, directory of keys or key URL for --repository (repeatable)', collect)
     .option('--cache-dir <DIR>', 'cache for repository indexes (default $XDG_CACHE_HOME/kiln)')

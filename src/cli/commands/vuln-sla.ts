@@ -17,12 +17,16 @@ interface SlaFlags extends VulnDbFlags {
 /** `--sla critical=7,high=14`: days per severity over the defaults; USAGE when malformed. */
 export function parsePolicy(text: string | undefined): SlaPolicy {
   const policy: Record<Severity, number> = { ...DEFAULT_SLA };
+  const given = new Set<Severity>();
   for (const part of (text ?? '').split(',').filter(Boolean)) {
     const [name, days] = part.split('=');
     const severity = parseSeverity(name ?? '');
     if (!severity || !/^\d+$/.test(days ?? '')) throw new KilnError('USAGE', `--sla ${text}: use SEVERITY=DAYS pairs, e.g. critical=7,high=14`);
     policy[severity] = Number(days);
+    given.add(severity);
   }
+  // Unscored and none-rated findings count as low unless given their own days.
+  for (const follower of ['NONE', 'UNKNOWN'] as const) if (!given.has(follower)) policy[follower] = policy.LOW;
   return policy;
 }
 
@@ -34,7 +38,7 @@ export function registerVulnSla(vuln: Command, context: CliContext): void {
       .description('remediation SLA report from the advisories: first detected, fixed at (version and date), days open and SLA breaches per severity (severity from the local index)')
       .argument('[dir]', 'advisories directory', 'os/advisories')
       .option('--format <FORMAT>', 'json, csv or markdown', 'markdown')
-      .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30)')
+      .option('--sla <LIST>', 'days allowed per severity (default critical=7,high=14,medium=30,low=30; none and unknown as low unless given)')
       .option('-o, --output <FILE>', 'write here (atomically) instead of stdout'),
   ).action(async (dir: string, flags: SlaFlags) => {
     if (!['json', 'csv', 'markdown'].includes(flags.format)) throw new KilnError('USAGE', `--format ${flags.format}: use json, csv or markdown`);
