@@ -6,13 +6,15 @@
 //   parseDebianAdvisoryList, parseNvd, parseKev, parseEpss, parseFeedParts.
 //   Index: VulnIndex port; SqliteVulnIndex adapter (openVulnIndex).
 //   Scan: readScanTarget(path, { platform?, ecosystem? }) → TargetContents; scanContents(contents,
-//   index, { ignoreUnfixed? }) → ScanReport; formatScanTable / formatScanSarif; findingsAtOrAbove.
+//   index, { ignoreUnfixed?, now?, staleAfterHours? }) → ScanReport (warns about stale feeds);
+//   formatScanTable / formatScanSarif; findingsAtOrAbove.
 // This index is the domain's whole public API: other domains import only what is listed here, and the
 // option and result types of the functions listed are exported with them, used by name or not.
 export { VulnError, vulnErrorCodes } from './errors.ts';
 export type { VulnErrorCode } from './errors.ts';
 export type { AffectedRecord, CpeRange, CvssScore, EpssEntry, FeedWarning, KevEntry, ParsedFeed, VersionRange, VulnerabilityInfo } from './format/model.ts';
-export { cvss3BaseScore, parseSeverity, severityOfScore, severityRank, SEVERITIES } from './format/cvss.ts';
+export { cvss2BaseScore, cvss3BaseScore, parseSeverity, severityOfCvss, severityOfScore, severityRank, SEVERITIES } from './format/cvss.ts';
+export { cvss4Score } from './format/cvss4.ts';
 export type { Severity } from './format/cvss.ts';
 export { debianRelease, ecosystemFromOsRelease, ecosystemFromOsv, versionSchemeOf } from './format/ecosystem.ts';
 export { parseSecdb } from './format/secdb.ts';
@@ -36,7 +38,7 @@ export type { BundleSigner } from './bundle.ts';
 export { contentsOfFiles, isScannedPath, readScanTarget } from './scan-target.ts';
 export { readRegistryTargets } from './scan-registry.ts';
 export type { ReadTargetOptions, TargetContents, TargetKind } from './scan-target.ts';
-export { findingsAtOrAbove, scanContents, severityInIndex } from './scan.ts';
+export { FEED_STALE_AFTER_HOURS, findingsAtOrAbove, scanContents, severityInIndex } from './scan.ts';
 export type { Finding, ScanOptions, ScanReport } from './scan.ts';
 export { advisoryFileSchema, advisoryRecords, currentEvent, parseAdvisoryFile, VEX_JUSTIFICATIONS } from './format/advisory.ts';
 export type { Advisory, AdvisoryEvent, AdvisoryFile, VexJustification } from './format/advisory.ts';

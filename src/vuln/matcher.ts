@@ -1,6 +1,6 @@
 import { compareVersions } from '../apk/index.ts';
 import { compareDebianVersions } from '../debian/index.ts';
-import { versionSchemeOf } from './format/ecosystem.ts';
+import { DEBIAN_UNSTABLE, isDebianRelease, versionSchemeOf } from './format/ecosystem.ts';
 import type { VersionScheme } from './format/ecosystem.ts';
 import { isCveId } from './format/model.ts';
 import type { AffectedRecord, CpeRange, VersionRange } from './format/model.ts';
@@ -10,6 +10,10 @@ import type { AffectedRecord, CpeRange, VersionRange } from './format/model.ts';
 // own distribution decide first; an NVD CPE range is consulted only for a CVE that no distribution
 // record for that package mentions ("a distro feed wins over upstream ranges"): distributions
 // backport fixes without changing the upstream version, which NVD cannot know.
+// Debian's security tracker writes a line for a release only where it differs from unstable: a
+// release with no line of its own for a CVE and source package is compared with unstable's
+// (security-tracker lib/python/sectracker/analyzers.py, fixedversions()), so unstable's records
+// stand in for such a release; a release's own line, whatever it says, decides for it.
 
 /** An installed package to match. */
 export interface PackageToMatch {
@@ -34,7 +38,8 @@ export interface Match {
   matchedBy: MatchSource;
   /** Feeds whose records made the match. */
   feeds: string[];
-  /** Lowest fixed version above the installed one; absent when no fix is known. */
+  /** The version that leaves every matching range (the highest of their fixes); absent when no fix
+   *  is known or a matching range has none. */
   fixedVersion?: string;
   /** Set when a feed says the package is not affected: the match is kept but suppressed. */
   suppressed?: string;
@@ -77,6 +82,17 @@ function cpeAffects(upstream: string, range: CpeRange): boolean {
   return true;
 }
 
+/** The fix that leaves every matching range: the highest of their fixes, or none when one of
+ *  them has no fix (a lower fix would still be inside the other range). */
+function fixLeavingAll(fixes: readonly (string | undefined)[], compare: (a: string, b: string) => number): string | undefined {
+  let highest: string | undefined;
+  for (const fixed of fixes) {
+    if (fixed === undefined) return undefined;
+    if (highest === undefined || compare(fixed, highest) > 0) highest = fixed;
+  }
+  return highest;
+}
+
 /** Input of {@link matchPackages}: the packages and the candidate records the index returned for
  *  their names and origins (records of other packages or ecosystems are ignored). */
 export interface MatchInput {
@@ -84,6 +100,7 @@ export interface MatchInput {
   /** Normalized ecosystem of the scanned system; undefined when the distribution is unknown, in
    *  which case only upstream (NVD) ranges can match. */
   ecosystem?: string;
+  /** Records of the ecosystem, and for a Debian release also unstable's (`debian:sid`). */
   records: readonly AffectedRecord[];
   cpes: readonly CpeRange[];
 }
@@ -93,11 +110,14 @@ export function matchPackages(input: MatchInput): Match[] {
   const scheme = input.ecosystem ? versionSchemeOf(input.ecosystem) : 'apk';
   const compare = compareIn(scheme);
   const byPackage = new Map<string, AffectedRecord[]>();
+  const unstableByPackage = new Map<string, AffectedRecord[]>();
+  const inheritsUnstable = input.ecosystem !== undefined && isDebianRelease(input.ecosystem);
   for (const record of input.records) {
-    if (record.ecosystem !== input.ecosystem) continue;
-    const list = byPackage.get(record.package) ?? [];
+    const target = record.ecosystem === input.ecosystem ? byPackage : inheritsUnstable && record.ecosystem === DEBIAN_UNSTABLE ? unstableByPackage : undefined;
+    if (!target) continue;
+    const list = target.get(record.package) ?? [];
     list.push(record);
-    byPackage.set(record.package, list);
+    target.set(record.package, list);
   }
   const cpesByProduct = new Map<string, CpeRange[]>();
   for (const cpe of input.cpes) {
@@ -111,18 +131,31 @@ export function matchPackages(input: MatchInput): Match[] {
     const origin = pkg.origin || pkg.name;
     const names = origin === pkg.name ? [origin] : [origin, pkg.name];
     const groups = new Map<string, AffectedRecord[]>();
+    const add = (key: string, record: AffectedRecord) => {
+      const group = groups.get(key);
+      if (group) group.push(record);
+      else groups.set(key, [record]);
+    };
+    // Ids answered by unstable's line because the release has none of its own for that package.
+    const fromUnstable = new Set<string>();
     for (const name of names) {
+      const own = new Set<string>();
       for (const record of byPackage.get(name) ?? []) {
+        own.add(canonicalId(record));
+        add(canonicalId(record), record);
+      }
+      for (const record of unstableByPackage.get(name) ?? []) {
         const key = canonicalId(record);
-        const group = groups.get(key) ?? [];
-        group.push(record);
-        groups.set(key, group);
+        if (own.has(key)) continue;
+        fromUnstable.add(key);
+        add(key, record);
       }
     }
     const base = { package: pkg.name, version: pkg.version, origin, ...(input.ecosystem ? { ecosystem: input.ecosystem } : {}) };
     for (const [id, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const aliases = [...new Set(group.flatMap((record) => [record.vulnerability, ...record.aliases]))].filter((alias) => alias !== id).sort();
       const notes = [...new Set(group.flatMap((record) => (record.note ? [record.note] : [])))];
+      if (fromUnstable.has(id)) notes.push(`no ${input.ecosystem} line in the Debian tracker: unstable's applies`);
       const notAffected = group.filter((record) => record.status === 'not-affected');
       if (notAffected.length > 0) {
         matches.push({ ...base, id, aliases, matchedBy: 'distro', feeds: [...new Set(notAffected.map((record) => record.feed))].sort(), suppressed: notAffected.find((record) => record.note)?.note ?? 'not affected', notes });
@@ -130,19 +163,22 @@ export function matchPackages(input: MatchInput): Match[] {
       }
       // One pass: each range is compared once (version comparison dominates a scan's time).
       const affecting: AffectedRecord[] = [];
-      const fixes: string[] = [];
+      const fixes: Array<string | undefined> = [];
       for (const candidate of group) {
-        let hit = candidate.versions.includes(pkg.version);
+        let isInRange = false;
         for (const range of candidate.ranges) {
           if (!inRange(pkg.version, range, compare)) continue;
-          hit = true;
-          if (range.fixed !== undefined) fixes.push(range.fixed);
+          isInRange = true;
+          fixes.push(range.fixed);
         }
-        if (hit) affecting.push(candidate);
+        // A version listed one by one (OSV `versions`) says nothing about a fix.
+        const isListed = !isInRange && candidate.versions.includes(pkg.version);
+        if (isListed) fixes.push(undefined);
+        if (isInRange || isListed) affecting.push(candidate);
       }
       if (affecting.length === 0) continue;
-      if (fixes.length > 1) fixes.sort(compare);
-      matches.push({ ...base, id, aliases, matchedBy: 'distro', feeds: [...new Set(affecting.map((record) => record.feed))].sort(), ...(fixes[0] ? { fixedVersion: fixes[0] } : {}), notes });
+      const fixedVersion = fixLeavingAll(fixes, compare);
+      matches.push({ ...base, id, aliases, matchedBy: 'distro', feeds: [...new Set(affecting.map((record) => record.feed))].sort(), ...(fixedVersion ? { fixedVersion } : {}), notes });
     }
     const known = new Set([...groups.values()].flat().flatMap((record) => [canonicalId(record), record.vulnerability, ...record.aliases]));
     const upstream = upstreamVersion(pkg.version, scheme);
@@ -154,8 +190,9 @@ export function matchPackages(input: MatchInput): Match[] {
       }
     }
     for (const [cve, ranges] of [...nvd].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const fixes = ranges.map((range) => range.endExcluding).filter((fixed): fixed is string => fixed !== undefined).sort(compareVersions);
-      matches.push({ ...base, id: cve, aliases: [], matchedBy: 'nvd', feeds: ['nvd'], ...(fixes[0] ? { fixedVersion: fixes[0] } : {}), notes: [`upstream ${upstream} in CPE range of ${ranges[0]!.vendor}:${ranges[0]!.product}`] });
+      // A range ending at a last affected version (or naming one version) gives no fix.
+      const fixedVersion = fixLeavingAll(ranges.map((range) => range.endExcluding), compareVersions);
+      matches.push({ ...base, id: cve, aliases: [], matchedBy: 'nvd', feeds: ['nvd'], ...(fixedVersion ? { fixedVersion } : {}), notes: [`upstream ${upstream} in CPE range of ${ranges[0]!.vendor}:${ranges[0]!.product}`] });
     }
   }
   return matches;

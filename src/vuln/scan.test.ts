@@ -7,7 +7,9 @@ import { silentLogger } from '../lib/index.ts';
 import { loadFeedConfig } from './feed-config.ts';
 import { updateFeeds } from './feed-update.ts';
 import { formatScanSarif, formatScanTable } from './format/report.ts';
-import { findingsAtOrAbove, scanContents } from './scan.ts';
+import type { CvssScore } from './format/model.ts';
+import type { VulnIndex } from './port.ts';
+import { findingsAtOrAbove, scanContents, severityInIndex } from './scan.ts';
 import { readScanTarget } from './scan-target.ts';
 import { SqliteVulnIndex } from './sqlite/sqlite-vuln-index.ts';
 
@@ -81,6 +83,75 @@ describe('scan of an apk installed database', () => {
     const contents = await readScanTarget(alpineDb);
     expect(contents.warnings).toEqual([expect.stringContaining('does not say which distribution')]);
     expect(lines(scanContents(contents, index))).toEqual(['busybox busybox CVE-2099-1003 CRITICAL 1.36.0 nvd', 'ssl_client busybox CVE-2099-1003 CRITICAL 1.36.0 nvd', 'busybox busybox CVE-2099-1007 MEDIUM 1.36.0 nvd', 'ssl_client busybox CVE-2099-1007 MEDIUM 1.36.0 nvd']);
+  });
+});
+
+describe('scan of a Debian system against the tracker feed (test/fixtures/vuln/debian-cve-list)', () => {
+  const debian = (ecosystem: string) =>
+    scanContents({ target: 'debian', kind: 'installed-db', ecosystem, warnings: [], packages: [{ name: 'zlib1g', version: '1:1.2.13.dfsg-1', origin: 'zlib' }, { name: 'libssl3', version: '3.0.11-1', origin: 'openssl' }] }, index);
+  const summary = (report: ReturnType<typeof scanContents>) => [
+    ...report.findings.map((finding) => `${finding.package} ${finding.id} ${finding.fixedVersion ?? '-'}`),
+    ...report.suppressed.map((finding) => `${finding.package} ${finding.id} suppressed`),
+  ];
+
+  it('a release with no line of its own (trixie) is compared with unstable, and is covered by it', () => {
+    const report = debian('debian:13');
+    expect(summary(report)).toEqual(['libssl3 CVE-2099-2003 -', 'zlib1g CVE-2099-2001 1:1.3.dfsg-2']);
+    expect(report.findings.find((finding) => finding.id === 'CVE-2099-2001')!.notes).toContain("no debian:13 line in the Debian tracker: unstable's applies");
+    expect(report.warnings).toEqual([]);
+  });
+
+  it('releases with their own lines keep them: fixed (bookworm), <no-dsa> (bullseye), <not-affected> (buster)', () => {
+    expect(summary(debian('debian:12'))).toEqual(['libssl3 CVE-2099-2003 -', 'zlib1g CVE-2099-2001 1:1.2.13.dfsg-1+deb12u1']);
+    expect(summary(debian('debian:11'))).toEqual(['libssl3 CVE-2099-2003 -', 'zlib1g CVE-2099-2001 -']);
+    expect(summary(debian('debian:10'))).toEqual(['libssl3 CVE-2099-2003 -', 'zlib1g CVE-2099-2001 suppressed']);
+  });
+});
+
+describe('stale feeds', () => {
+  // The index was updated at 2099-01-10T00:00:00Z (beforeAll).
+  const at = async (now: string, staleAfterHours?: number) => scanContents(await readScanTarget(alpineDb, { ecosystem: 'alpine:3.16' }), index, { now: new Date(now), ...(staleAfterHours === undefined ? {} : { staleAfterHours }) }).warnings;
+
+  it('a scan warns about each feed not updated for more than 48 hours, naming it and its age', async () => {
+    expect(await at('2099-01-12T00:00:00Z')).toEqual([]);
+    const warnings = await at('2099-01-13T06:00:00Z');
+    expect(warnings).toHaveLength(7);
+    expect(warnings[0]).toBe('feed alpine-3.16 was last updated 3 days ago (2099-01-10T00:00:00.000Z): findings may miss vulnerabilities and fixes published since (run kiln vuln db update)');
+    expect((await at('2099-01-12T01:00:00Z'))[0]).toMatch(/^feed alpine-3\.16 was last updated 49 hours ago /);
+  });
+
+  it('the threshold can be changed', async () => {
+    expect(await at('2099-01-10T13:00:00Z', 12)).toHaveLength(7);
+    expect(await at('2099-01-13T06:00:00Z', 24 * 7)).toEqual([]);
+  });
+});
+
+describe('severity from CVSS versions', () => {
+  const score = (version: CvssScore['version'], value: number, source = 'nvd@nist.gov'): CvssScore => ({ version, score: value, vector: `v${version}`, source });
+  const indexWith = (cvss: CvssScore[]): VulnIndex => ({
+    affected: () => [{ feed: 'f', ecosystem: 'alpine:3.16', package: 'zlib', vulnerability: 'CVE-2099-1301', aliases: [], status: 'affected', ranges: [{ fixed: '9-r0' }], versions: [] }],
+    cpes: () => [],
+    vulnerabilities: () => [{ id: 'CVE-2099-1301', aliases: [], cvss }],
+    kev: () => [],
+    epss: () => [],
+    feeds: () => [],
+    replaceFeed: () => undefined,
+    touchFeed: () => undefined,
+    removeFeed: () => undefined,
+    close: () => undefined,
+  });
+  const finding = (cvss: CvssScore[]) => {
+    const [found] = scanContents({ target: 't', kind: 'installed-db', ecosystem: 'alpine:3.16', warnings: [], packages: [{ name: 'zlib', version: '1-r0' }] }, indexWith(cvss)).findings;
+    return `${found!.severity} ${found!.cvss?.version ?? '-'} ${found!.cvss?.score ?? '-'}`;
+  };
+
+  it('prefers v3.1, then v4.0, then v3.0, then v2.0 (NVD\'s first in each); v2 is rated on its own table', () => {
+    expect(finding([score('2.0', 10), score('4.0', 5.3), score('3.1', 7.5)])).toBe('HIGH 3.1 7.5');
+    expect(finding([score('2.0', 10), score('4.0', 5.3, 'osv'), score('4.0', 9.3)])).toBe('CRITICAL 4.0 9.3');
+    expect(finding([score('2.0', 4.3), score('3.0', 6.5)])).toBe('MEDIUM 3.0 6.5');
+    expect(finding([score('2.0', 10)])).toBe('HIGH 2.0 10');
+    expect(severityInIndex(indexWith([score('2.0', 2.1)]), ['CVE-2099-1301'])).toBe('LOW');
+    expect(severityInIndex(indexWith([score('4.0', 9.3)]), ['CVE-2099-1301'])).toBe('CRITICAL');
   });
 });
 

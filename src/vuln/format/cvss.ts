@@ -1,6 +1,8 @@
+import type { CvssScore } from './model.ts';
+
 // Pure: CVSS base scores. v3.0/v3.1 scores are computed from the vector (FIRST's specification,
-// section 7.1, with v3.1's Roundup); v4.0 scores need FIRST's 270-entry macro-vector table, so a
-// v4 vector without a score from its feed is kept without one. Small and exact: no library needed.
+// section 7.1, with v3.1's Roundup), v2.0 scores with FIRST's CVSS v2 guide (section 3.2.1), v4.0
+// in cvss4.ts. Small and exact: no library needed.
 
 const V3_WEIGHTS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },
@@ -40,6 +42,32 @@ export function cvss3BaseScore(vector: string): number | undefined {
   return scope === 'U' ? roundUp(Math.min(impact + exploitability, 10)) : roundUp(Math.min(1.08 * (impact + exploitability), 10));
 }
 
+const V2_WEIGHTS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  AV: { L: 0.395, A: 0.646, N: 1 },
+  AC: { H: 0.35, M: 0.61, L: 0.71 },
+  Au: { M: 0.45, S: 0.56, N: 0.704 },
+  C: { N: 0, P: 0.275, C: 0.66 },
+  I: { N: 0, P: 0.275, C: 0.66 },
+  A: { N: 0, P: 0.275, C: 0.66 },
+};
+
+/** The base score of a CVSS v2 vector (`AV:N/AC:L/Au:N/C:P/I:P/A:P`, also in parentheses as NVD's
+ *  old feeds write it), or undefined when malformed. Temporal and environmental metrics may follow. */
+export function cvss2BaseScore(vector: string): number | undefined {
+  const metrics: Record<string, string> = {};
+  for (const part of vector.trim().replace(/^\((.*)\)$/, '$1').split('/')) {
+    const [key, value, extra] = part.split(':');
+    if (!key || !value || extra !== undefined || key in metrics) return undefined;
+    metrics[key] = value;
+  }
+  const [av, ac, au, c, i, a] = ['AV', 'AC', 'Au', 'C', 'I', 'A'].map((key) => V2_WEIGHTS[key]![metrics[key] ?? '']);
+  if ([av, ac, au, c, i, a].some((weight) => weight === undefined)) return undefined;
+  const impact = 10.41 * (1 - (1 - c!) * (1 - i!) * (1 - a!));
+  const exploitability = 20 * av! * ac! * au!;
+  const score = (0.6 * impact + 0.4 * exploitability - 1.5) * (impact === 0 ? 0 : 1.176);
+  return Math.round(score * 10) / 10;
+}
+
 /** Qualitative severity ratings, lowest first (UNKNOWN: no score known). */
 export const SEVERITIES = ['UNKNOWN', 'NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 
@@ -54,6 +82,13 @@ export function severityOfScore(score: number | undefined): Severity {
   if (score < 7) return 'MEDIUM';
   if (score < 9) return 'HIGH';
   return 'CRITICAL';
+}
+
+/** The rating of a score with its CVSS version: v2.0 has no CRITICAL or NONE (NVD's v2 table:
+ *  below 4 LOW, below 7 MEDIUM, else HIGH); v3.x and v4.0 share the specification's table. */
+export function severityOfCvss(cvss: Pick<CvssScore, 'version' | 'score'> | undefined): Severity {
+  if (cvss?.version !== '2.0') return severityOfScore(cvss?.score);
+  return cvss.score < 4 ? 'LOW' : cvss.score < 7 ? 'MEDIUM' : 'HIGH';
 }
 
 /** Rank of a severity for comparisons (UNKNOWN lowest). */

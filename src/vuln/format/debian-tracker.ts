@@ -40,7 +40,9 @@ function releaseLine(line: string, id: string, aliases: string[], lineNumber: nu
   } else if (what.startsWith('<')) {
     const tag = what.slice(1, -1);
     if (tag === 'not-affected') record = { ...base, status: 'not-affected', ranges: [], ...(note ? { note } : {}) };
-    else if (tag === 'removed' || tag === 'itp') return; // not in the release at all
+    else if (tag === 'itp') return; // not in Debian yet: no installed package can be it
+    // `<removed>` (gone from the suite: a system that still has the package has no fix to upgrade
+    // to), `<no-dsa>`, `<unfixed>`, `<end-of-life>` …: affected, no fix; the tracker does the same.
     else record = { ...base, status: 'affected', ranges: [{}], note: note ? `${tag}: ${note}` : tag };
   } else if (FIXED_VERSION.test(what)) {
     record = { ...base, status: 'affected', ranges: [{ fixed: what }], ...(note ? { note } : {}) };

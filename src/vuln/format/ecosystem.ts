@@ -84,3 +84,11 @@ export function ecosystemFromPurlDistro(namespace: string, distro: string | unde
 export function versionSchemeOf(ecosystem: string): VersionScheme {
   return ecosystem.startsWith('debian:') ? 'deb' : 'apk';
 }
+
+/** Debian unstable (sid), whose tracker lines stand for every release without a line of its own. */
+export const DEBIAN_UNSTABLE = 'debian:sid';
+
+/** True for a numbered Debian release (`debian:12`), which inherits unstable's tracker lines. */
+export function isDebianRelease(ecosystem: string): boolean {
+  return /^debian:\d+$/.test(ecosystem);
+}

@@ -1,10 +1,12 @@
 import { parseJsonBounded } from '../../lib/index.ts';
 import { VulnError } from '../errors.ts';
+import { cvss2BaseScore, cvss3BaseScore } from './cvss.ts';
+import { cvss4Score } from './cvss4.ts';
 import { emptyFeed, isCveId } from './model.ts';
 import type { CpeRange, CvssScore, ParsedFeed } from './model.ts';
 
 // Pure: NVD CVE API 2.0 JSON (a page of the API, or a feed file with the same shape): descriptions,
-// CVSS v3.1 / v4.0 (and v3.0) base scores with vectors, and CPE match ranges of vulnerable products.
+// CVSS v3.1 / v4.0 (and v3.0, v2.0) base scores with vectors, and CPE match ranges of vulnerable products.
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -27,7 +29,12 @@ export function splitCpe(criteria: string): string[] | undefined {
   return parts.length === 13 && parts[0] === 'cpe' && parts[1] === '2.3' ? parts : undefined;
 }
 
-const METRICS: ReadonlyArray<[string, CvssScore['version']]> = [['cvssMetricV40', '4.0'], ['cvssMetricV31', '3.1'], ['cvssMetricV30', '3.0']];
+const METRICS: ReadonlyArray<[string, CvssScore['version'], (vector: string) => number | undefined]> = [
+  ['cvssMetricV40', '4.0', cvss4Score],
+  ['cvssMetricV31', '3.1', cvss3BaseScore],
+  ['cvssMetricV30', '3.0', cvss3BaseScore],
+  ['cvssMetricV2', '2.0', cvss2BaseScore],
+];
 
 /** Parses NVD CVE JSON 2.0; a CVE or configuration that is malformed is skipped with a warning
  *  naming the CVE and field. VULN_FEED_INVALID when there is no `vulnerabilities` list. */
@@ -53,7 +60,7 @@ export function parseNvd(text: string, options: { feed: string; source?: string 
     const id = cve.id;
     const cvss: CvssScore[] = [];
     const metrics = isObject(cve.metrics) ? cve.metrics : {};
-    for (const [key, version] of METRICS) {
+    for (const [key, version, scoreOf] of METRICS) {
       const list = metrics[key];
       if (list === undefined) continue;
       if (!Array.isArray(list)) {
@@ -62,11 +69,13 @@ export function parseNvd(text: string, options: { feed: string; source?: string 
       }
       list.forEach((metric, metricIndex) => {
         const data = isObject(metric) && isObject(metric.cvssData) ? metric.cvssData : undefined;
-        if (!data || typeof data.baseScore !== 'number' || typeof data.vectorString !== 'string' || data.baseScore < 0 || data.baseScore > 10) {
-          warn(id, `metrics.${key}[${metricIndex}].cvssData`, 'needs a baseScore from 0 to 10 and a vectorString');
+        // NVD states the score; without one, the vector gives it.
+        const score = typeof data?.baseScore === 'number' ? data.baseScore : typeof data?.vectorString === 'string' ? scoreOf(data.vectorString) : undefined;
+        if (!data || score === undefined || typeof data.vectorString !== 'string' || score < 0 || score > 10) {
+          warn(id, `metrics.${key}[${metricIndex}].cvssData`, 'needs a baseScore from 0 to 10 (or a vectorString that gives one) and a vectorString');
           return;
         }
-        cvss.push({ version, score: data.baseScore, vector: data.vectorString, ...(typeof (metric as { source?: unknown }).source === 'string' ? { source: (metric as { source: string }).source } : {}) });
+        cvss.push({ version, score, vector: data.vectorString, ...(typeof (metric as { source?: unknown }).source === 'string' ? { source: (metric as { source: string }).source } : {}) });
       });
     }
     const descriptions = Array.isArray(cve.descriptions) ? cve.descriptions : [];

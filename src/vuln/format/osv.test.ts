@@ -138,6 +138,23 @@ describe('OSV zip dumps', () => {
     expect(feed.warnings.map((warning) => warning.record)).toEqual(['PYSEC-2099-1']);
   });
 
+  it('scores CVSS v2, v3 and v4 severity vectors and warns about one that is not a vector', () => {
+    const severity = [
+      { type: 'CVSS_V2', score: 'AV:N/AC:L/Au:N/C:P/I:P/A:P' },
+      { type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+      { type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' },
+      { type: 'Ubuntu', score: 'high' },
+      { type: 'CVSS_V4', score: 'CVSS:4.0/AV:N' },
+    ];
+    const feed = parseOsvRecords([{ record: { id: 'CVE-2099-1201', modified: '2099-01-01T00:00:00Z', severity }, source: 'inline' }], { feed: 'osv' });
+    expect(feed.vulnerabilities[0]!.cvss).toEqual([
+      { version: '2.0', score: 7.5, vector: 'AV:N/AC:L/Au:N/C:P/I:P/A:P', source: 'osv' },
+      { version: '3.1', score: 9.8, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', source: 'osv' },
+      { version: '4.0', score: 9.3, vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', source: 'osv' },
+    ]);
+    expect(feed.warnings.map((warning) => `${warning.field}: ${warning.message}`)).toEqual(['severity[4].score: "CVSS:4.0/AV:N" is not a CVSS v4 vector']);
+  });
+
   it('refuses a damaged zip naming it', () => {
     const zip = makeZip([['a.json', '{}']]);
     expect(() => readZipEntries(zip.subarray(0, zip.length - 30), 'cut.zip')).toThrow(expect.objectContaining({ code: 'VULN_FEED_INVALID', message: expect.stringContaining('cut.zip') }));

@@ -1,6 +1,7 @@
 import { parseJsonBounded } from '../../lib/index.ts';
 import { VulnError } from '../errors.ts';
-import { cvss3BaseScore } from './cvss.ts';
+import { cvss2BaseScore, cvss3BaseScore } from './cvss.ts';
+import { cvss4Score } from './cvss4.ts';
 import { compareVersions } from '../../apk/index.ts';
 import { compareDebianVersions } from '../../debian/index.ts';
 import { ecosystemFromOsv, versionSchemeOf } from './ecosystem.ts';
@@ -35,6 +36,13 @@ interface OsvRecord {
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** How each OSV `severity[].type` of CVSS is scored (OSV carries the vector, not the score). */
+const OSV_CVSS: Readonly<Record<string, { name: string; score: (vector: string) => number | undefined; version: (vector: string) => CvssScore['version'] }>> = {
+  CVSS_V2: { name: 'v2', score: cvss2BaseScore, version: () => '2.0' },
+  CVSS_V3: { name: 'v3', score: cvss3BaseScore, version: (vector) => (vector.startsWith('CVSS:3.0') ? '3.0' : '3.1') },
+  CVSS_V4: { name: 'v4', score: cvss4Score, version: () => '4.0' },
+};
 
 /** Reads one OSV JSON text (a record, or a list of records as osv.dev's `all.json` has) into
  *  records; VULN_FEED_INVALID when it is not JSON or not an object/list. */
@@ -99,11 +107,11 @@ export function parseOsvRecords(records: ReadonlyArray<{ record: unknown; source
         warn(record.id, `severity[${index}]`, 'not a {type, score} object');
         return;
       }
-      if (entry.type === 'CVSS_V3') {
-        const score = cvss3BaseScore(entry.score);
-        if (score === undefined) warn(record.id, `severity[${index}].score`, `${JSON.stringify(entry.score)} is not a CVSS v3 vector`);
-        else cvss.push({ version: entry.score.startsWith('CVSS:3.0') ? '3.0' : '3.1', score, vector: entry.score, source: options.feed });
-      }
+      const scorer = OSV_CVSS[entry.type as string];
+      if (!scorer) return; // other types (Ubuntu's own ratings) are not CVSS
+      const score = scorer.score(entry.score);
+      if (score === undefined) warn(record.id, `severity[${index}].score`, `${JSON.stringify(entry.score)} is not a CVSS ${scorer.name} vector`);
+      else cvss.push({ version: scorer.version(entry.score), score, vector: entry.score, source: options.feed });
     });
     feed.vulnerabilities.push({
       id: record.id,
