@@ -269,8 +269,9 @@ export class CatalogService {
       ...(provenancePredicate?.runDetails?.builder?.id ? { builder: provenancePredicate.runDetails.builder.id } : {}),
       ...(provenancePredicate?.buildDefinition?.buildType ? { buildType: provenancePredicate.buildDefinition.buildType } : {}),
       materials: (provenancePredicate?.buildDefinition?.resolvedDependencies ?? []).slice(0, 200).map((dep) => {
-        const sha = dep.digest?.sha256 ?? Object.values(dep.digest ?? {})[0];
-        return { uri: String(dep.uri ?? dep.name ?? ''), ...(sha ? { digest: `sha256:${sha}` } : {}) };
+        // Label a digest by its algorithm: an apk's datahash is not the hash of the file the uri names.
+        const [algorithm, value] = dep.digest?.sha256 ? ['sha256', dep.digest.sha256] : (Object.entries(dep.digest ?? {})[0] ?? []);
+        return { uri: String(dep.uri ?? dep.name ?? ''), ...(algorithm && value ? { digest: `${algorithm}:${value}` } : {}) };
       }),
     };
     const history = factoryHistory.length ? { source: 'factory' as const, entries: historyViews(factoryHistory) } : { source: 'registry' as const, entries: await this.registryHistory(group) };

@@ -36,6 +36,7 @@ const result = {
     {
       arch: { oci: 'amd64', apk: 'x86_64' },
       result: { image: { manifest: { digest: `sha256:${hex('1')}` } } },
+      sbom: { os: { ID: 'kiln' }, packages: [] },
       packages: [{ record: { name: 'app', version: '1.0-r0', identity: 'Q1abc=' }, url: 'file:///srv/kiln/out/x86_64/app-1.0-r0.apk', datahash: hex('a') }],
     },
   ],

@@ -7,7 +7,7 @@ import type { RepositoryClientHandle } from '../apk/repository/index.ts';
 import { startRepoServer } from '../apk/repository/test-server.ts';
 import { loadImageConfigText } from './config/load.ts';
 import { ApkError, emptyRecord } from '../apk/index.ts';
-import { buildImage, commonPins } from './build-image.ts';
+import { buildImage, commonPins, installedDependencies } from './build-image.ts';
 import type { PackageRepositoryPort } from './build-image.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'apk', 'apko-cli-packages');
@@ -121,5 +121,25 @@ describe('commonPins', () => {
     const selections = new Map([['amd64', [rec('a', '3-r0')]], ['arm64', [rec('a', '2-r0')]]]);
     const available = new Map([['amd64', new Map([['a', new Set(['3-r0'])]])], ['arm64', new Map([['a', new Set(['2-r0'])]])]]);
     expect(commonPins(selections, available)).toEqual([]);
+  });
+});
+
+describe('installedDependencies', () => {
+  const providerOf = new Map([
+    ['busybox', 'busybox'],
+    ['/bin/sh', 'busybox'],
+    ['so:libc.musl-x86_64.so.1', 'musl'],
+    ['musl', 'musl'],
+    ['openssl', 'openssl'],
+  ]);
+  const installed = new Set(['busybox', 'musl', 'openssl']);
+
+  it('follows provides, drops itself and what is not installed', () => {
+    expect(installedDependencies(['/bin/sh', 'so:libc.musl-x86_64.so.1', 'musl>=1.2', 'busybox', 'absent'], providerOf, installed, 'busybox')).toEqual(['musl']);
+  });
+
+  it('makes no dependency of a conflict, with or without a version', () => {
+    // `!openssl<3` allows openssl 3 to be installed beside the package: it is still no dependency.
+    expect(installedDependencies(['!openssl<3', '!musl', 'busybox'], providerOf, installed, 'app')).toEqual(['busybox']);
   });
 });

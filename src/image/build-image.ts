@@ -341,6 +341,14 @@ async function lockEntries(arch: ArchInfo, fetched: ArchOutput['packages'], resu
   return entries;
 }
 
+/** The installed packages a package's `depends` entries name, directly or through what they
+ *  provide, without itself. A `!name` entry is a conflict (that name must not be installed, or only
+ *  outside a version range), never a dependency. */
+export function installedDependencies(depends: readonly string[], providerOf: ReadonlyMap<string, string>, installedNames: ReadonlySet<string>, self: string): string[] {
+  const names = depends.filter((dep) => !dep.startsWith('!')).map((dep) => providerOf.get(dep.split(/[<>=~]/)[0]!));
+  return [...new Set(names.filter((name): name is string => name !== undefined && installedNames.has(name) && name !== self))];
+}
+
 /** The SBOM's view of one arch's image: its packages with licences, sources and the dependencies
  *  among installed packages (through provides). */
 function sbomImage(arch: ArchInfo, result: BuildArchResult, repositoryName: string): SbomImage {
@@ -371,7 +379,7 @@ function sbomImage(arch: ArchInfo, result: BuildArchResult, repositoryName: stri
         ...(info.maintainer ? { maintainer: info.maintainer } : {}),
         controlSha1: pkg.control.identitySha1,
         dataSha256: pkg.end.datahash,
-        dependsOn: [...new Set(info.depends.map((dep) => provided.get(dep.replace(/^!/, '').split(/[<>=~]/)[0]!)).filter((name): name is string => name !== undefined && installedNames.has(name) && name !== info.name))],
+        dependsOn: installedDependencies(info.depends, provided, installedNames, info.name),
         ...(result.packageSources.get(info.name) ? { sources: result.packageSources.get(info.name)! } : {}),
       };
     }),

@@ -1,22 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildImageResult } from './build-image.ts';
-import { KILN_IMAGE_BUILDER_ID, KILN_IMAGE_BUILD_TYPE, publishProvenanceInput, publishSbomTargets } from './publish-attest.ts';
+import { APK_DATAHASH_DIGEST, KILN_IMAGE_BUILDER_ID, KILN_IMAGE_BUILD_TYPE, publishProvenanceInput, publishSbomTargets } from './publish-attest.ts';
 
 const hex = (c: string) => c.repeat(64);
 
-function pkg(name: string, version: string, identity: string, datahash: string) {
-  return { record: { name, version, identity, depends: [], provides: [], installIf: [], replaces: [] }, url: `file:///repo/${name}-${version}.apk`, path: `/cache/${name}.apk`, size: 10, datahash };
+function pkg(name: string, version: string, identity: string, datahash: string, origin?: string) {
+  return { record: { name, version, identity, depends: [], provides: [], installIf: [], replaces: [], ...(origin ? { origin } : {}) }, url: `file:///repo/${name}-${version}.apk`, path: `/cache/${name}.apk`, size: 10, datahash };
 }
 
 function arch(oci: string, apk: string, digest: string, packages: ReturnType<typeof pkg>[]) {
-  return { arch: { oci, apk }, result: { image: { manifest: { digest } } }, packages };
+  // The SBOM's view of the installed packages, as build-image makes it.
+  const sbom = { os: { ID: 'wolfi', VERSION_ID: '20230201' }, packages: packages.map(({ record }) => ({ name: record.name, version: record.version, arch: apk, ...(record.origin ? { origin: record.origin } : {}) })) };
+  return { arch: { oci, apk }, result: { image: { manifest: { digest } } }, packages, sbom };
 }
 
 const result = {
   index: { index: { digest: `sha256:${hex('0')}` } },
   created: '2023-11-14T22:13:20Z',
   arches: [
-    arch('amd64', 'x86_64', `sha256:${hex('1')}`, [pkg('busybox', '1.36-r1', 'Q1abc=', hex('a')), pkg('ca', '1-r0', 'Q1def=', '')]),
+    arch('amd64', 'x86_64', `sha256:${hex('1')}`, [pkg('busybox', '1.36-r1', 'Q1abc=', hex('a')), pkg('ca', '1-r0', 'Q1def=', '', 'ca-certificates')]),
     arch('arm64', 'aarch64', `sha256:${hex('2')}`, [pkg('busybox', '1.36-r1', 'Q1xyz=', hex('b'))]),
   ],
   lock: {
@@ -60,12 +62,16 @@ describe('publishProvenanceInput', () => {
       ],
       aarch64: [{ name: 'busybox', version: '1.36-r1', identity: 'Q1xyz=', datahash: hex('b') }],
     });
-    const uris = input.resolvedDependencies.slice(1).map((dep) => [dep.uri, dep.digest?.sha256]);
+  });
+
+  it('names each package by its SBOM purl and its data hash by a key of its own, not as the file\'s sha256', () => {
+    const uris = input.resolvedDependencies.slice(1).map((dep) => [dep.uri, dep.digest]);
     expect(uris).toEqual([
-      ['pkg:apk/busybox@1.36-r1?arch=x86_64', hex('a')],
-      ['pkg:apk/ca@1-r0?arch=x86_64', undefined],
-      ['pkg:apk/busybox@1.36-r1?arch=aarch64', hex('b')],
+      ['pkg:apk/wolfi/busybox@1.36-r1?arch=x86_64&distro=wolfi-20230201', { [APK_DATAHASH_DIGEST]: hex('a') }],
+      ['pkg:apk/wolfi/ca@1-r0?arch=x86_64&distro=wolfi-20230201&upstream=ca-certificates', undefined],
+      ['pkg:apk/wolfi/busybox@1.36-r1?arch=aarch64&distro=wolfi-20230201', { [APK_DATAHASH_DIGEST]: hex('b') }],
     ]);
+    expect(APK_DATAHASH_DIGEST).not.toBe('sha256');
   });
 
   it('records build date, repositories, keyring key names and image digests', () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Digest } from '../lib/index.ts';
+import { apkPurl } from '../sbom/index.ts';
 import type { SbomFormat } from '../sbom/index.ts';
 import type { BuildImageResult } from './build-image.ts';
 
@@ -82,17 +83,24 @@ function sha256Map(digest: string): Record<string, string> {
   return { [algorithm]: hex };
 }
 
+/** Digest-set key of an apk's datahash: the SHA-256 of its data member (what apk verifies), not of
+ *  the .apk file, so it must not pass for `sha256`, which a verifier would compare with the file's. */
+export const APK_DATAHASH_DIGEST = 'apkDatahashSha256';
+
 /** The SLSA v1 provenance input of a published build: config digest and path, every resolved
- *  package per architecture (version, `C:` identity, data hash, URL), the repositories and keyring
- *  names, the build date and the image digests. */
+ *  package per architecture (its SBOM purl, version, `C:` identity, data hash, URL), the repositories
+ *  and keyring names, the build date and the image digests. */
 export function publishProvenanceInput(result: BuildImageResult, facts: PublishProvenanceFacts): PublishProvenanceInput {
   const packages: ProvenanceResource[] = [];
   for (const output of result.arches) {
+    const inSbom = new Map(output.sbom.packages.map((pkg) => [pkg.name, pkg]));
     for (const pkg of output.packages) {
+      // The purl the image SBOM gives the package (namespace, distro and upstream included).
+      const listed = inSbom.get(pkg.record.name) ?? { name: pkg.record.name, version: pkg.record.version, arch: pkg.record.arch ?? output.arch.apk, ...(pkg.record.origin ? { origin: pkg.record.origin } : {}) };
       packages.push({
-        uri: `pkg:apk/${encodeURIComponent(pkg.record.name)}@${encodeURIComponent(pkg.record.version)}?arch=${encodeURIComponent(output.arch.apk)}`,
+        uri: apkPurl(listed, output.sbom.os),
         name: pkg.record.name,
-        ...(pkg.datahash ? { digest: { sha256: pkg.datahash } } : {}),
+        ...(pkg.datahash ? { digest: { [APK_DATAHASH_DIGEST]: pkg.datahash } } : {}),
         annotations: { version: pkg.record.version, arch: output.arch.apk, identity: pkg.record.identity, ...(pkg.datahash ? { datahash: pkg.datahash } : {}), url: pkg.url },
       });
     }

@@ -73,3 +73,16 @@ describe('the apk publisher never downgrades a signed index', () => {
     await expect(assertIndexKeepsSignature(join(dir, 'absent.tar.gz'), 'unused')).resolves.toBeUndefined();
   });
 });
+
+describe('the license line of a written package', () => {
+  it('joins several licenses with AND, each compound one in parentheses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-publisher-license-'));
+    const tree = mkdtempSync(join(tmpdir(), 'kiln-publisher-tree-'));
+    const publisher = createApkPublisher();
+    const licensed = (licenses: string[]) => publisher.writePackage(join(dir, `p-${licenses.length}.apk`), tree, { ...meta('p'), licenses }, {}, 0);
+    const licenseLine = (pkginfo: string) => pkginfo.split('\n').find((line) => line.startsWith('license = '));
+    expect(licenseLine((await licensed(['MIT OR Apache-2.0', 'BSD-3-Clause'])).pkginfo)).toBe('license = (MIT OR Apache-2.0) AND BSD-3-Clause');
+    expect(licenseLine((await licensed(['GPL-2.0-or-later'])).pkginfo)).toBe('license = GPL-2.0-or-later');
+    expect(licenseLine((await licensed([])).pkginfo)).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { buildIndex, entriesFromDirectory, indexRecordForFile, readIndexFile, writeApkFile } from '../apk/index.ts';
 import type { Keyring, PackageRecord, SigningKey } from '../apk/index.ts';
 import { hashFile, pathExists, writeFileAtomic } from '../lib/index.ts';
+import { conjoinLicenses } from '../sbom/index.ts';
 import { BuildError } from './errors.ts';
 import type { PackageMetadata, PackagePublisher, WrittenPackage } from './publisher.ts';
 
@@ -90,14 +91,16 @@ export function createApkPublisher(options: ApkPublisherOptions = {}): PackagePu
 }
 
 function pkginfoInput(meta: PackageMetadata) {
+  // apk keeps only the last license line, so several licenses become one expression, each
+  // compound one in parentheses: `(MIT OR Apache-2.0) AND BSD-3-Clause`
+  const license = conjoinLicenses(meta.licenses);
   return {
     name: meta.name,
     version: meta.version,
     arch: meta.arch,
     description: meta.description,
     url: meta.url,
-    // apk keeps only the last license line, so several licenses become one expression
-    ...(meta.licenses.length ? { license: meta.licenses.join(' AND ') } : {}),
+    ...(license ? { license } : {}),
     origin: meta.origin,
     commit: meta.commit,
     ...(meta.maintainer ? { maintainer: meta.maintainer } : {}),

@@ -1,18 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { hashFile, readInputText, silentLogger, writeFileAtomic } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
-import { archInfo, hostArchName } from '../apk/index.ts';
+import { archInfo, hostArchName, parseInstalledDb } from '../apk/index.ts';
+import { parseOsRelease } from '../image/index.ts';
+import { apkPurl } from '../sbom/index.ts';
 import { compileBuild, debianSourcePurl, GUEST_WORKSPACE } from './compile.ts';
 import type { CompiledBuild, SourceReference } from './compile.ts';
 import { guestBaseEnvironment, runSteps } from './engine.ts';
 import { runAsUser } from './run-as.ts';
 import type { StepLogLine } from './engine.ts';
+import { HOST_SYSROOT } from './environment/host.ts';
 import type { BuildEnvironment, BuildEnvironmentProvider } from './environment/provider.ts';
 import { BuildError } from './errors.ts';
 import { checkLibraries } from './library-check.ts';
@@ -233,7 +236,8 @@ export async function buildRecipe(request: BuildRequest, ports: BuildPorts): Pro
         await ports.publisher.updateIndex(indexFile, placed);
       }
       const provenanceFile = join(archDir, provenanceFileName(recipe.package.name, recipe.fullVersion));
-      await writeFileAtomic(provenanceFile, provenance(recipe, recipeText, compiled, packages, environment, ports.runner.name, sde, commit, request, debianSources));
+      const environmentUris = await environmentPackageUrls(environment, compiled.arch.apk);
+      await writeFileAtomic(provenanceFile, formatProvenance(recipe, recipeText, compiled, packages, environment, environmentUris, ports.runner.name, sde, commit, request, debianSources));
       const result: BuildResult = {
         origin: recipe.package.name,
         version: recipe.fullVersion,
@@ -410,6 +414,7 @@ async function emitPackages(recipe: Recipe, compiled: CompiledBuild, request: Bu
       packageName: pkg.name,
       fullVersion: recipe.fullVersion,
       arch: compiled.arch.apk,
+      origin: recipe.package.name,
       namespace,
       licenses,
       attestations: (recipe.package.copyright ?? []).flatMap((entry) => (entry.attestation ? [entry.attestation] : [])),
@@ -476,12 +481,56 @@ async function recipeCommit(request: BuildRequest, recipeFile: string): Promise<
   }
 }
 
-function provenance(
+/** os-release fields of a root (etc/, else usr/lib/), or none. */
+async function readOsRelease(root: string): Promise<Record<string, string>> {
+  for (const path of ['etc/os-release', 'usr/lib/os-release']) {
+    try {
+      return parseOsRelease(await readFile(join(root, path), 'utf8'));
+    } catch {
+      // try the next place
+    }
+  }
+  return {};
+}
+
+/**
+ * The purls of a build environment's packages, in the order it lists them, as the SBOM of the root
+ * they were installed in names them: the os-release ID as namespace (the apk type requires one),
+ * arch, distro and origin from that root's installed database. apk packages live in the assembled
+ * root, or in the sysroot beside the host's; deb packages in the host's root. What a root lacks is
+ * left out (the namespace is then `unknown`, the arch the build's).
+ */
+export async function environmentPackageUrls(environment: BuildEnvironment, arch: string): Promise<string[]> {
+  const apkRoot = environment.kind === 'assembled' ? environment.rootfs : environment.mounts?.find((mount) => mount.target === HOST_SYSROOT)?.source;
+  const apkOs = apkRoot ? await readOsRelease(apkRoot) : {};
+  let installed = new Map<string, { arch?: string; origin?: string }>();
+  if (apkRoot) {
+    try {
+      installed = new Map(parseInstalledDb(await readFile(join(apkRoot, 'lib/apk/db/installed'), 'utf8')).map((pkg) => [pkg.record.name, pkg.record]));
+    } catch {
+      // no database: the package list is all there is
+    }
+  }
+  const hostOs = environment.kind === 'bootstrap-host' ? await readOsRelease(environment.rootfs) : {};
+  return environment.packages.map((pkg) => {
+    if ((pkg.kind ?? (environment.kind === 'bootstrap-host' ? 'deb' : 'apk')) === 'deb') {
+      return `pkg:deb/${encodeURIComponent((hostOs.ID || 'unknown').toLowerCase())}/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}`;
+    }
+    const record = installed.get(pkg.name);
+    return apkPurl({ name: pkg.name, version: pkg.version, arch: record?.arch ?? arch, ...(record?.origin ? { origin: record.origin } : {}) }, apkOs);
+  });
+}
+
+/** The in-toto statement with the SLSA v1 provenance of a build. `environmentUris` names the
+ *  environment's packages, in its order ({@link environmentPackageUrls}). No `startedOn`: the
+ *  statement is part of a reproducible build's output, and SOURCE_DATE_EPOCH is not when it started. */
+export function formatProvenance(
   recipe: Recipe,
   recipeText: string,
   compiled: CompiledBuild,
   packages: readonly BuiltPackage[],
   environment: BuildEnvironment,
+  environmentUris: readonly string[],
   runner: string,
   sde: number,
   commit: string,
@@ -518,12 +567,11 @@ function provenance(
             ...source.files.map((file) => ({ name: file.name, uri: `${debianSourcePurl(source.package, source.version)}#${file.name}`, digest: { sha256: file.sha256 }, annotations: { kind: 'debian-source', role: file.role, package: source.package, version: source.version } })),
             ...source.patches.map((patch) => ({ name: `debian/patches/${patch.name}`, uri: `${debianSourcePurl(source.package, source.version)}#debian/patches/${patch.name}`, digest: { sha256: patch.sha256 }, annotations: { kind: 'debian-patch', package: source.package, version: source.version } })),
           ]),
-          ...environment.packages.map((pkg) => ({ name: pkg.name, uri: `pkg:${pkg.kind ?? (environment.kind === 'bootstrap-host' ? 'deb' : 'apk')}/${pkg.name}@${pkg.version}`, annotations: { version: pkg.version } })),
+          ...environment.packages.map((pkg, index) => ({ name: pkg.name, uri: environmentUris[index]!, annotations: { version: pkg.version } })),
         ],
       },
       runDetails: {
         builder: { id: `https://kiln.dev/builder/${runner}`, version: { kiln: BUILDER_VERSION } },
-        metadata: { startedOn: new Date(sde * 1000).toISOString() },
       },
     },
   };

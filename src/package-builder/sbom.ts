@@ -1,3 +1,5 @@
+import { apkSourceInfo, conjoinLicenses, formatApkPurl, SPDX_LICENSE_LIST_VERSION, spdxLicenseTable } from '../sbom/index.ts';
+import type { SpdxExtractedLicense } from '../sbom/index.ts';
 import type { SourceReference } from './compile.ts';
 
 // The SPDX 2.3 document embedded in each package at var/lib/db/sbom/<pkg>-<fullver>.spdx.json,
@@ -8,6 +10,8 @@ interface SbomInput {
   packageName: string;
   fullVersion: string;
   arch: string;
+  /** The package's origin (the recipe's main package); a subpackage names it as its upstream. */
+  origin?: string;
   namespace: string;
   licenses: readonly string[];
   attestations: readonly string[];
@@ -49,18 +53,12 @@ export function fnv1a128(text: string): string {
   return hash.toString(16).padStart(32, '0');
 }
 
-const SPDX_LICENSE = /^[A-Za-z0-9.+-]+$/;
-
-function licenseExpression(licenses: readonly string[]): { expression: string; extracted: { licenseId: string; extractedText: string; name: string }[] } {
-  const extracted: { licenseId: string; extractedText: string; name: string }[] = [];
-  if (licenses.length === 0) return { expression: 'NOASSERTION', extracted };
-  const parts = licenses.map((license) => {
-    if (/\s(AND|OR|WITH)\s/.test(license) || SPDX_LICENSE.test(license)) return license;
-    const id = `LicenseRef-${license.replace(/[^A-Za-z0-9.-]/g, '-')}`;
-    extracted.push({ licenseId: id, extractedText: `Non-SPDX License: ${license}`, name: license });
-    return id;
-  });
-  return { expression: parts.join(' AND '), extracted };
+/** The recipe's licences as one SPDX expression: each valid one as it is, each other text as a
+ *  LicenseRef- of its own, all of them joined with AND. */
+function licenseExpression(licenses: readonly string[]): { expression: string; extracted: SpdxExtractedLicense[] } {
+  const table = spdxLicenseTable(licenses);
+  const expression = conjoinLicenses(licenses.map((license) => table.expressionOf(license)));
+  return { expression: expression || 'NOASSERTION', extracted: table.extracted };
 }
 
 function purlEncode(value: string): string {
@@ -77,7 +75,14 @@ export function buildSbom(input: SbomInput): string {
   const recipeId = `SPDXRef-Package-Melange-${spdxId(`${input.recipePath}-${input.recipeCommit}`)}`;
   const supplier = `Organization: ${titleCase(input.namespace)}`;
   const { expression, extracted } = licenseExpression(input.licenses);
-  const qualifiers = [`arch=${input.arch}`, ...(input.namespace === 'unknown' ? [] : [`distro=${input.namespace}`])].sort();
+  const purl = formatApkPurl({
+    namespace: input.namespace,
+    name: input.packageName,
+    version: input.fullVersion,
+    arch: input.arch,
+    ...(input.namespace === 'unknown' ? {} : { distro: input.namespace }),
+    ...(input.origin ? { origin: input.origin } : {}),
+  });
   const apkPackage: Record<string, unknown> = {
     SPDXID: apkId,
     name: input.packageName,
@@ -89,9 +94,10 @@ export function buildSbom(input: SbomInput): string {
     copyrightText: input.attestations.length ? input.attestations.join('\n') : 'NOASSERTION',
     supplier,
     originator: supplier,
+    ...(input.origin ? { sourceInfo: apkSourceInfo(input.origin, input.fullVersion) } : {}),
     primaryPackagePurpose: 'APPLICATION',
     externalRefs: [
-      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:apk/${input.namespace}/${input.packageName}@${purlEncode(input.fullVersion)}?${qualifiers.join('&')}` },
+      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl },
       ...(input.cpe ? [{ referenceCategory: 'SECURITY', referenceType: 'cpe23Type', referenceLocator: input.cpe }] : []),
     ],
   };
@@ -162,7 +168,7 @@ export function buildSbom(input: SbomInput): string {
       originator: supplier,
       checksums,
       primaryPackagePurpose: 'SOURCE',
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:generic/${name}@${purlEncode(version)}?${sourceQualifiers.join('&')}` }],
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:generic/${encodeURIComponent(name)}@${purlEncode(version)}?${sourceQualifiers.join('&')}` }],
     });
     relationships.push({ spdxElementId: apkId, relationshipType: 'GENERATED_FROM', relatedSpdxElement: id });
   }
@@ -173,10 +179,11 @@ export function buildSbom(input: SbomInput): string {
     creationInfo: {
       created: new Date(input.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       creators: [`Tool: kiln (${input.toolVersion})`, 'Organization: Kiln'],
-      licenseListVersion: '3.22',
+      licenseListVersion: SPDX_LICENSE_LIST_VERSION,
     },
     dataLicense: 'CC0-1.0',
-    documentNamespace: `https://spdx.org/spdxdocs/kiln/${fnv1a128(`apk-${input.namespace}-${input.packageName}-${input.fullVersion}`)}`,
+    // The arch is part of it: the x86_64 and aarch64 builds of a package are different documents.
+    documentNamespace: `https://spdx.org/spdxdocs/kiln/${fnv1a128(`apk-${input.namespace}-${input.packageName}-${input.fullVersion}-${input.arch}`)}`,
     documentDescribes: [apkId],
     ...(extracted.length ? { hasExtractedLicensingInfos: extracted } : {}),
     packages,

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
+import { spdxLicenseExpression } from './license-expression.ts';
 import { apkPurl, ociPurl } from './model.ts';
 import type { SbomImage, SbomTool } from './model.ts';
 import { MediaTypes } from '../oci/index.ts';
 
 // Pure: a CycloneDX 1.6 JSON BOM of one image. The serial number is derived from the manifest
 // digest so the same image always gets the same document.
+
+/** A declared licence as CycloneDX has it: an SPDX expression as `expression`, any other text as
+ *  a licence `name` (an `expression` must be valid SPDX). */
+function cyclonedxLicense(text: string): Record<string, unknown> {
+  const expression = spdxLicenseExpression(text);
+  return expression ? { expression } : { license: { name: text } };
+}
 
 function uuidFrom(text: string): string {
   const hex = createHash('sha256').update(text).digest('hex');
@@ -37,17 +45,28 @@ export function cyclonedxImageDocument(image: SbomImage, tool: SbomTool): Record
       version: pkg.version,
       ...(pkg.description ? { description: pkg.description } : {}),
       hashes,
-      ...(pkg.license ? { licenses: [{ expression: pkg.license }] } : {}),
+      ...(pkg.license ? { licenses: [cyclonedxLicense(pkg.license)] } : {}),
       purl: refOf.get(pkg.name),
       ...(pkg.url ? { externalReferences: [{ type: 'website', url: pkg.url }] } : {}),
       properties: [
         { name: 'kiln:apk:arch', value: pkg.arch },
-        ...(pkg.origin ? [{ name: 'kiln:apk:origin', value: pkg.origin }] : []),
+        // Trivy matches advisories by source package, which it reads from these two properties.
+        ...(pkg.origin
+          ? [
+              { name: 'kiln:apk:origin', value: pkg.origin },
+              { name: 'aquasecurity:trivy:SrcName', value: pkg.origin },
+              { name: 'aquasecurity:trivy:SrcVersion', value: pkg.version },
+            ]
+          : []),
       ],
     });
   }
+  // Every component has an entry, an empty one when it depends on nothing (CycloneDX 1.6: a
+  // component without an entry has unknown dependencies), and the operating system depends on its
+  // packages, which is where scanners look for OS packages.
   const dependencies = [
     { ref: imageRef, dependsOn: [osRef, ...image.packages.map((pkg) => refOf.get(pkg.name)!)] },
+    { ref: osRef, dependsOn: [...new Set(image.packages.map((pkg) => refOf.get(pkg.name)!))] },
     ...image.packages.map((pkg) => ({ ref: refOf.get(pkg.name)!, dependsOn: [...new Set(pkg.dependsOn.map((name) => refOf.get(name)).filter((ref): ref is string => ref !== undefined && ref !== refOf.get(pkg.name)))] })),
   ];
   return {

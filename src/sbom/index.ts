@@ -3,9 +3,12 @@
 // option and result types of the functions listed are exported with them, used by name or not.
 export { SbomError, sbomErrorCodes } from './errors.ts';
 export type { SbomErrorCode } from './errors.ts';
-export { apkPurl, ociPurl } from './model.ts';
-export type { SbomPackage, SbomImage, SbomIndex, SbomTool } from './model.ts';
-export { spdxImageDocument, spdxIndexDocument, spdxId } from './spdx.ts';
+export { apkPurl, formatApkPurl, ociPurl } from './model.ts';
+export type { ApkPurlParts, SbomPackage, SbomImage, SbomIndex, SbomTool } from './model.ts';
+export { apkSourceInfo, spdxImageDocument, spdxIndexDocument, spdxId } from './spdx.ts';
+export { conjoinLicenses, spdxLicenseTable } from './license-expression.ts';
+export type { SpdxExtractedLicense, SpdxLicenseTable } from './license-expression.ts';
+export { SPDX_LICENSE_LIST_VERSION } from './spdx-license-list.ts';
 export { cyclonedxImageDocument } from './cyclonedx.ts';
 export { parseSbomFormats, SBOM_FORMATS } from './formats.ts';
 export type { SbomFormat } from './formats.ts';

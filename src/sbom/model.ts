@@ -54,12 +54,46 @@ export interface SbomTool {
   organization: string;
 }
 
-/** apk purl: `pkg:apk/<distro-id>/<name>@<version>?arch=<arch>&distro=<id>-<version_id>`. */
-export function apkPurl(pkg: SbomPackage, os: Record<string, string>): string {
-  const namespace = encodeURIComponent((os.ID || 'unknown').toLowerCase());
-  const qualifiers = [`arch=${encodeURIComponent(pkg.arch)}`];
-  if (os.ID) qualifiers.push(`distro=${encodeURIComponent(os.VERSION_ID ? `${os.ID}-${os.VERSION_ID}` : os.ID)}`);
-  return `pkg:apk/${namespace}/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}?${qualifiers.join('&')}`;
+/** The parts of an apk package URL (purl-spec `apk` type). */
+export interface ApkPurlParts {
+  /** The distribution (`alpine`, `wolfi`, `kiln`): the purl namespace, which the apk type requires. */
+  namespace: string;
+  name: string;
+  version: string;
+  arch?: string;
+  /** `distro` qualifier: `<ID>-<VERSION_ID>` of os-release, or the ID alone. */
+  distro?: string;
+  /** The origin (source package) the package was built from. */
+  origin?: string;
+}
+
+/** `pkg:apk/<namespace>/<name>@<version>?arch=…&distro=…&upstream=…`, every part percent-encoded
+ *  (`libstdc++` → `libstdc%2B%2B`) and the qualifiers sorted by key. The origin is written as
+ *  `upstream` only when it differs from the name, as Syft writes it, so scanners find the source
+ *  package that security advisories name. */
+export function formatApkPurl(parts: ApkPurlParts): string {
+  const qualifiers: Record<string, string> = {};
+  if (parts.arch) qualifiers.arch = parts.arch;
+  if (parts.distro) qualifiers.distro = parts.distro;
+  if (parts.origin && parts.origin !== parts.name) qualifiers.upstream = parts.origin;
+  const query = Object.keys(qualifiers)
+    .sort()
+    .map((key) => `${key}=${encodeURIComponent(qualifiers[key]!)}`)
+    .join('&');
+  return `pkg:apk/${encodeURIComponent(parts.namespace.toLowerCase())}/${encodeURIComponent(parts.name)}@${encodeURIComponent(parts.version)}${query ? `?${query}` : ''}`;
+}
+
+/** The purl of an installed package in an image with the given os-release fields:
+ *  `pkg:apk/<ID>/<name>@<version>?arch=<arch>&distro=<ID>-<VERSION_ID>[&upstream=<origin>]`. */
+export function apkPurl(pkg: Pick<SbomPackage, 'name' | 'version' | 'arch' | 'origin'>, os: Record<string, string>): string {
+  return formatApkPurl({
+    namespace: os.ID || 'unknown',
+    name: pkg.name,
+    version: pkg.version,
+    arch: pkg.arch,
+    ...(os.ID ? { distro: os.VERSION_ID ? `${os.ID}-${os.VERSION_ID}` : os.ID } : {}),
+    ...(pkg.origin ? { origin: pkg.origin } : {}),
+  });
 }
 
 /** OCI purl of an image manifest or index. */

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { spdxLicenseTable } from './license-expression.ts';
+import type { SpdxExtractedLicense } from './license-expression.ts';
 import { apkPurl, ociPurl } from './model.ts';
 import type { SbomImage, SbomIndex, SbomTool } from './model.ts';
+import { SPDX_LICENSE_LIST_VERSION } from './spdx-license-list.ts';
 import { MediaTypes } from '../oci/index.ts';
 
 // Pure: SPDX 2.3 JSON documents (image-config.md §12) for one image and for the index. Unlike apko,
@@ -15,6 +19,23 @@ const INDEX = MediaTypes.ociIndex;
 
 function supplier(os: Record<string, string>): string {
   return os.NAME ? `Organization: ${os.NAME}` : 'NOASSERTION';
+}
+
+/** SPDX `sourceInfo` of a package built from `origin`: `built package from: <origin> <version>`.
+ *  Trivy reads the source package from exactly this (older releases reject anything but the two
+ *  words after the prefix), so nothing else goes into the field. */
+export function apkSourceInfo(origin: string, version: string): string {
+  return `built package from: ${origin} ${version}`;
+}
+
+/** SPDX originator of an apk maintainer: `Name <email>` → `Person: Name (email)`. */
+export function maintainerOriginator(maintainer: string): string {
+  const match = /^(.*?)\s*<([^<>]*)>\s*$/.exec(maintainer.trim());
+  if (!match) return `Person: ${maintainer.trim()}`;
+  const name = match[1]!.trim();
+  const email = match[2]!.trim();
+  if (!name) return `Person: ${email}`;
+  return email ? `Person: ${name} (${email})` : `Person: ${name}`;
 }
 
 /** An OCI artifact (index, image or layer) as an SPDX package, identified by its digest and purl. */
@@ -38,15 +59,16 @@ function ociArtifactPackage(tool: SbomTool, artifact: { id: string; digest: stri
 }
 
 /** The SPDX 2.3 document around the packages, describing the artifact with `digest`. */
-function spdxDocument(tool: SbomTool, digest: string, created: string, describes: string, packages: Array<Record<string, unknown>>, relationships: Array<Record<string, string>>): Record<string, unknown> {
+function spdxDocument(tool: SbomTool, digest: string, created: string, describes: string, packages: Array<Record<string, unknown>>, relationships: Array<Record<string, string>>, extracted: readonly SpdxExtractedLicense[] = []): Record<string, unknown> {
   return {
     SPDXID: 'SPDXRef-DOCUMENT',
     name: `sbom-${digest}`,
     spdxVersion: 'SPDX-2.3',
-    creationInfo: { created, creators: [`Tool: ${tool.name} (${tool.version})`, `Organization: ${tool.organization}`], licenseListVersion: '3.27' },
+    creationInfo: { created, creators: [`Tool: ${tool.name} (${tool.version})`, `Organization: ${tool.organization}`], licenseListVersion: SPDX_LICENSE_LIST_VERSION },
     dataLicense: 'CC0-1.0',
     documentNamespace: `https://spdx.org/spdxdocs/${tool.name}/${digest.replace(/^sha256:/, '')}`,
     documentDescribes: [describes],
+    ...(extracted.length ? { hasExtractedLicensingInfos: extracted } : {}),
     packages,
     relationships,
   };
@@ -96,6 +118,8 @@ export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<stri
   relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: osId });
   const idOf = (name: string, version: string) => `SPDXRef-Package-${spdxId(`${name}-${version}`)}`;
   const byName = new Map(image.packages.map((pkg) => [pkg.name, pkg]));
+  const licenses = spdxLicenseTable(image.packages.flatMap((pkg) => (pkg.license ? [pkg.license] : [])));
+  const sourceIds = new Set<string>();
   for (const pkg of image.packages) {
     const id = idOf(pkg.name, pkg.version);
     const checksums = [{ algorithm: 'SHA1', checksumValue: pkg.controlSha1 }];
@@ -105,22 +129,29 @@ export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<stri
       name: pkg.name,
       versionInfo: pkg.version,
       supplier: supplier(image.os),
-      ...(pkg.maintainer ? { originator: `Person: ${pkg.maintainer.replace(/[<>]/g, '').trim()}` } : {}),
+      ...(pkg.maintainer ? { originator: maintainerOriginator(pkg.maintainer) } : {}),
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
-      licenseDeclared: pkg.license || 'NOASSERTION',
+      licenseDeclared: pkg.license ? licenses.expressionOf(pkg.license) : 'NOASSERTION',
       copyrightText: 'NOASSERTION',
       ...(pkg.url ? { homepage: pkg.url } : {}),
-      ...(pkg.origin ? { sourceInfo: `built from origin ${pkg.origin}${(pkg.sources ?? []).map((source) => `; source ${source.name} ${source.version}`).join('')}` } : {}),
+      ...(pkg.origin ? { sourceInfo: apkSourceInfo(pkg.origin, pkg.version) } : {}),
       ...(pkg.description ? { summary: pkg.description } : {}),
       primaryPackagePurpose: 'LIBRARY',
       checksums,
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: apkPurl(pkg, image.os) }],
     });
+    // The operating system contains its packages (scanners such as Trivy take OS packages from
+    // this edge); the image containing them as well stays true.
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
+    relationships.push({ spdxElementId: osId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
     for (const source of pkg.sources ?? []) {
-      const sourceId = `SPDXRef-Package-Source-${spdxId(`${pkg.name}-${source.name}-${source.version}`)}`;
+      // Name and version alone repeat when a recipe fetches twice; the purl carries the download
+      // URL and checksum, so its hash keeps ids apart. A source listed twice is one element.
+      const sourceId = `SPDXRef-Package-Source-${spdxId(`${pkg.name}-${source.name}-${source.version}`)}-${createHash('sha256').update(source.purl).digest('hex').slice(0, 12)}`;
+      if (sourceIds.has(sourceId)) continue;
+      sourceIds.add(sourceId);
       packages.push({
         SPDXID: sourceId,
         name: source.name,
@@ -142,7 +173,7 @@ export function spdxImageDocument(image: SbomImage, tool: SbomTool): Record<stri
       if (target) relationships.push({ spdxElementId: idOf(pkg.name, pkg.version), relationshipType: 'DEPENDS_ON', relatedSpdxElement: idOf(target.name, target.version) });
     }
   }
-  return spdxDocument(tool, image.digest, image.created, imageId, packages, relationships);
+  return spdxDocument(tool, image.digest, image.created, imageId, packages, relationships, licenses.extracted);
 }
 
 /** The SPDX document of the index: the index and one package per arch image (VARIANT_OF). */

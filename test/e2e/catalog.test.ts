@@ -155,6 +155,8 @@ describe('kiln catalog', () => {
     expect(view.sboms.find((sbom) => sbom.format === 'spdx')?.badge.state).toBe('verified');
     expect(view.provenance.badge.state).toBe('verified');
     expect(view.provenance.materials.length).toBeGreaterThan(3);
+    // A package is named by its SBOM purl, and its datahash is labelled as what it is, not as the file's sha256.
+    expect(view.provenance.materials.find((material) => material.uri.startsWith('pkg:apk/kiln/curl@'))?.digest).toMatch(/^apkDatahashSha256:[0-9a-f]{64}$/);
     expect(view.compliance.source).toBe('computed');
     expect(view.compliance.checks.find((check) => check.id === 'non-root-user')?.status).toBe('pass');
     expect(view.contents).toEqual({ shell: false, packageManager: false });
