@@ -2415,7 +2415,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--key <PATH>",
-            "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); --reproduce without --attest: cosign.pub verifying the provenance"
+            "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures (signature-attached) and, with --reproduce, the provenance"
           },
           {
             "flags": "--policy <FILE>",
@@ -2562,7 +2562,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--out <DIR>",
-            "description": "directory to write the documents in (created when missing; files in it are replaced)",
+            "description": "directory to write the documents in (created when missing; Kiln's files in it are replaced, and a poam.json or summary an earlier run left that this run does not write is removed)",
             "fields": {
               "mandatory": true
             }
@@ -2577,6 +2577,41 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           {
             "flags": "--json",
             "description": "print {\"files\": {...}, \"images\": [{\"image\", \"counts\", \"isBlocking\"}]} on stdout"
+          },
+          {
+            "flags": "--key <PATH>",
+            "description": "public key file (cosign.pub); may hold several keys; repeatable",
+            "parser": true
+          },
+          {
+            "flags": "--certificate-identity <SAN>",
+            "description": "keyless: the signing certificate's identity (email or URI) must equal this"
+          },
+          {
+            "flags": "--certificate-identity-regexp <RE>",
+            "description": "keyless: the identity must match this regular expression"
+          },
+          {
+            "flags": "--certificate-oidc-issuer <URL>",
+            "description": "keyless: the OIDC issuer in the certificate must equal this"
+          },
+          {
+            "flags": "--certificate-oidc-issuer-regexp <RE>",
+            "description": "keyless: the issuer must match this regular expression"
+          },
+          {
+            "flags": "--trusted-root <FILE>",
+            "description": "Sigstore trusted root JSON (Fulcio CAs, Rekor and CT log keys): required for keyless; with --key, log entries in bundles are checked against its Rekor keys"
+          },
+          {
+            "flags": "--insecure-ignore-tlog [BOOL]",
+            "description": "keyless: do not require a transparency-log entry (the certificate is then checked at the current time); --key never requires one",
+            "parser": true
+          },
+          {
+            "flags": "--insecure-ignore-sct [BOOL]",
+            "description": "do not require a certificate transparency SCT",
+            "parser": true
           }
         ],
         "action": true,

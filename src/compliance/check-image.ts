@@ -5,19 +5,19 @@ import { isKilnError, parseJsonBounded, readInputFile, sha256Hex } from '../lib/
 import { formatReference, parseImageReference } from '../oci/index.ts';
 import type { ImageReference } from '../oci/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
+import type { TrustPolicy } from '../sign/index.ts';
 import { parseOsRelease } from '../image/index.ts';
 import { readSbomPackages } from '../sbom/index.ts';
 import type { SbomContents } from '../sbom/index.ts';
-import { ecosystemFromOsRelease, scanContents } from '../vuln/index.ts';
+import { ecosystemFromOsRelease, FEED_STALE_AFTER_HOURS, scanContents } from '../vuln/index.ts';
 import type { AdvisoryFile, SlaPolicy, VulnIndex } from '../vuln/index.ts';
 import { ComplianceError } from './errors.ts';
 import type { CheckedImage, ImageCheckReport } from './format/check-model.ts';
 import { imageVariant, runChecks } from './format/checks.ts';
-import { mergeLayers, readLayerEntries } from './format/image-fs.ts';
+import { mergeLayers, readLayerEntries, resolveImagePath } from './format/image-fs.ts';
 import type { LayerEntries } from './format/image-fs.ts';
 import { findAttachments } from './attachments.ts';
 import type { AttachedArtifacts } from './format/checks.ts';
-import { resolveImagePath } from './format/checks.ts';
 import type { ImageFile } from './format/image-fs.ts';
 import type { ImageVulnerability, RebuiltImage, Reproduction, VerifiedPackageIndex, VulnerabilityScan } from './format/supply-checks.ts';
 import { readImageSource, readRegistryImages } from './image-source.ts';
@@ -58,6 +58,10 @@ export interface CheckImageOptions {
   /** Rebuilds a registry image from its verified provenance (`--reproduce`), for reproducible; it
    *  is called once per reference, with the digest the reference resolved to. */
   reproduce?: ImageReproducer;
+  /** The key(s) or keyless identity a registry image's signatures must verify with
+   *  (signature-attached); without it a signature that is found is not verified and the check does
+   *  not run. */
+  signaturePolicy?: TrustPolicy;
 }
 
 /** The port that rebuilds a published image from its verified SLSA provenance (the CLI wires it
@@ -96,15 +100,29 @@ function sbomFor(image: SourceImage, sboms: readonly LoadedSbom[], imageCount: n
   return imageCount === 1 && sboms.length === 1 && !sboms[0]!.contents.packages.some((pkg) => pkg.arch) ? sboms[0] : undefined;
 }
 
-async function imageFiles(image: SourceImage, keepContentUpTo: number | undefined) {
+/** The image's merged filesystem; every layer must be the uncompressed layer its config's
+ *  `rootfs.diff_ids` names (the config digest fixes them, a descriptor digest only the compressed
+ *  bytes), one diff id per layer. */
+async function imageFiles(image: SourceImage, source: string, keepContentUpTo: number | undefined) {
+  const blobs = await image.layers();
+  const where = `${source} (${image.platform})`;
+  if (!image.diffIds) throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: the image config has no rootfs.diff_ids`, { detail: { source, platform: image.platform } });
+  if (image.diffIds.length !== blobs.length) {
+    throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: the image config lists ${image.diffIds.length} diff_ids for ${blobs.length} layer(s)`, { detail: { source, platform: image.platform } });
+  }
   const layers: LayerEntries[] = [];
-  for (const layer of await image.layers()) {
+  for (const [index, layer] of blobs.entries()) {
+    let entries: LayerEntries;
     try {
-      layers.push(readLayerEntries(layer.bytes, layer.name, keepContentUpTo === undefined ? {} : { keepContentUpTo }));
+      entries = readLayerEntries(layer.bytes, layer.name, keepContentUpTo === undefined ? {} : { keepContentUpTo });
     } catch (error) {
       if (!isKilnError(error)) throw error;
       throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${layer.name}: not a readable layer: ${error.message}`, { cause: error, detail: { layer: layer.name } });
     }
+    if (entries.diffId !== image.diffIds[index]) {
+      throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${layer.name}: its uncompressed content is ${entries.diffId}, but the config's diff_ids[${index}] is ${image.diffIds[index]}`, { detail: { layer: layer.name, diffId: entries.diffId, expected: image.diffIds[index] } });
+    }
+    layers.push(entries);
   }
   return mergeLayers(layers);
 }
@@ -129,11 +147,30 @@ function detectionOf(finding: { id: string; aliases: readonly string[]; origin: 
   return kev ? { at: kev, from: 'added to CISA KEV' } : undefined;
 }
 
+/** Why the index cannot show the image's packages free of known vulnerabilities, by what kiln
+ *  scan matches them with: an Alpine or Debian release needs a feed with records of that release (a
+ *  numbered Debian release also reads unstable's tracker lines); Kiln OS, Wolfi and unknown
+ *  distributions are matched by upstream ranges, which need an NVD feed (or records of their own).
+ *  Undefined when the index covers the image. */
+function coverageGap(index: VulnIndex, ecosystem: string | undefined, distribution: string): string | undefined {
+  const feeds = index.feeds();
+  if (!feeds.length) return 'the vulnerability index holds no feed (kiln vuln db update fills it)';
+  if (ecosystem && /^(alpine|debian):/.test(ecosystem)) {
+    const isCovered = index.covers?.(ecosystem) !== false || (/^debian:\d+$/.test(ecosystem) && index.covers?.('debian:sid') === true);
+    return isCovered ? undefined : `no feed in the vulnerability index holds records for ${ecosystem}, the image's release (NVD's upstream ranges miss the distribution's backported fixes and its own advisories)`;
+  }
+  if (feeds.some((feed) => feed.type === 'nvd') || (ecosystem !== undefined && index.covers?.(ecosystem) === true)) return undefined;
+  return `the vulnerability index holds no NVD feed${ecosystem ? ` and no records for ${ecosystem}` : ''}, so nothing can match the packages of ${ecosystem ?? `distribution ${JSON.stringify(distribution)}`} (matched by upstream ranges)`;
+}
+
 function scanImage(name: string, files: ReadonlyMap<string, ImageFile>, options: CheckImageOptions, now: Date): VulnerabilityScan | undefined {
   const source = options.vulnerabilityIndex;
   if (!source) return undefined;
-  const feeds = source.index.feeds().map((feed) => `${feed.name} (updated ${feed.updatedAt})`);
-  const base = { index: source.label, feeds, now: now.toISOString(), ...(options.slaPolicy ? { policy: options.slaPolicy } : {}) };
+  const feedStates = source.index.feeds();
+  const feeds = feedStates.map((feed) => `${feed.name} (updated ${feed.updatedAt})`);
+  // the scanner's staleness rule, at the time the SLA is evaluated
+  const staleFeeds = feedStates.filter((feed) => (now.getTime() - Date.parse(feed.checkedAt)) / 3_600_000 > FEED_STALE_AFTER_HOURS).map((feed) => `${feed.name} (last checked ${feed.checkedAt})`);
+  const base = { index: source.label, feeds, now: now.toISOString(), ...(options.slaPolicy ? { policy: options.slaPolicy } : {}), ...(staleFeeds.length ? { staleFeeds } : {}) };
   const db = fileText(files, 'lib/apk/db/installed');
   if (db === undefined) return { ...base, findings: [] };
   const osText = fileText(files, 'etc/os-release') ?? fileText(files, 'usr/lib/os-release');
@@ -141,12 +178,13 @@ function scanImage(name: string, files: ReadonlyMap<string, ImageFile>, options:
   const ecosystem = os ? ecosystemFromOsRelease(os) : undefined;
   const warnings = ecosystem ? [] : [`${name}: distribution ${JSON.stringify(os?.ID ?? '')} has no distribution feed in Kiln; only upstream (NVD) ranges can match`];
   const packages = parseInstalledDb(db, { source: `${name}:/lib/apk/db/installed` }).map(({ record }) => ({ name: record.name, version: record.version, ...(record.origin ? { origin: record.origin } : {}) }));
-  const report = scanContents({ target: name, kind: 'rootfs', packages, ...(os ? { os } : {}), ...(ecosystem ? { ecosystem } : {}), warnings }, source.index);
+  const report = scanContents({ target: name, kind: 'rootfs', packages, ...(os ? { os } : {}), ...(ecosystem ? { ecosystem } : {}), warnings }, source.index, { now });
   const findings = report.findings.map((finding): ImageVulnerability => {
     const detected = detectionOf(finding, options.advisories, source.index);
     return { id: finding.id, aliases: finding.aliases, package: finding.package, version: finding.version, severity: finding.severity, ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}), ...(detected ? { detected } : {}) };
   });
-  return { ...base, findings, warnings: report.warnings };
+  const gap = coverageGap(source.index, ecosystem, os?.ID ?? '');
+  return { ...base, findings, warnings: report.warnings, ...(gap ? { coverageGap: gap } : {}) };
 }
 
 function rebuiltFor(image: SourceImage, rebuilt: SourceImage[] | undefined, source: string | undefined): RebuiltImage | undefined {
@@ -164,12 +202,22 @@ async function isPath(path: string): Promise<boolean> {
   }
 }
 
+/** Whether an argument names a registry: its first component is a host (has a `.` or a `:` port,
+ *  or is `localhost`), as Docker tells a registry from a Docker Hub namespace. */
+function hasRegistryHost(text: string): boolean {
+  const slash = text.indexOf('/');
+  if (slash < 0) return false;
+  const first = text.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost';
+}
+
 function referenceOf(text: string): ImageReference | undefined {
   if (text.startsWith('.') || text.startsWith('/')) return undefined;
+  // a name without a registry host would be pulled from Docker Hub: a missing local path is an
+  // error, never a pull of some other image
+  if (!hasRegistryHost(text)) return undefined;
   try {
-    const reference = parseImageReference(text);
-    // a bare word would be Docker Hub: only names with a registry host are taken for references
-    return text.includes('/') ? reference : undefined;
+    return parseImageReference(text);
   } catch {
     return undefined;
   }
@@ -191,7 +239,13 @@ interface OpenedSource {
 
 async function openSource(options: CheckImageOptions): Promise<OpenedSource> {
   const path = resolve(options.cwd ?? process.cwd(), options.image);
-  const reference = options.registry && !(await isPath(path)) ? referenceOf(options.image) : undefined;
+  const isLocal = await isPath(path);
+  const reference = options.registry && !isLocal ? referenceOf(options.image) : undefined;
+  if (!isLocal && !reference) {
+    // `team/app:1` looks like a Docker Hub name: say how to name a registry image
+    const hint = options.registry && /[/:@]/.test(options.image) ? '; not taken for a registry reference, which names its registry host (registry.example.com/team/app:1)' : '';
+    throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${path}: no such file or directory${hint}`, { detail: { source: path } });
+  }
   if (!reference || !options.registry) {
     const isDirectory = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
     return { label: path, kind: isDirectory ? 'oci-layout' : 'docker-archive', images: await readImageSource(path), defaultName: basename(path) };
@@ -206,7 +260,7 @@ async function openSource(options: CheckImageOptions): Promise<OpenedSource> {
     images: pulled.images,
     defaultName: formatReference(reference),
     digest: pulled.digest,
-    attachments: (image) => findAttachments(client, repo, [pulled.digest, ...(image.manifestDigest ? [image.manifestDigest] : [])]),
+    attachments: (image) => findAttachments(client, repo, [pulled.digest, ...(image.manifestDigest ? [image.manifestDigest] : [])], options.signaturePolicy),
   };
 }
 
@@ -244,7 +298,7 @@ export async function checkImage(options: CheckImageOptions): Promise<ImageCheck
     const name = options.name ?? (image.ref && /[:/]/.test(image.ref) ? image.ref : `${source.defaultName}${image.ref ? `:${image.ref}` : ''}`);
     const attached = source.attachments ? await source.attachments(image) : undefined;
     const names = [name, ...(image.ref && image.ref !== name ? [image.ref] : [])];
-    const files = await imageFiles(image, options.keepContentUpTo);
+    const files = await imageFiles(image, source.label, options.keepContentUpTo);
     const arch = apkArchOf(image.platform);
     let packageIndexes: VerifiedPackageIndex[] | undefined;
     if (options.packageIndexes && arch) {

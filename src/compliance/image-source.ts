@@ -7,8 +7,12 @@ import type { RegistryClient } from '../registry-client/index.ts';
 import { ComplianceError } from './errors.ts';
 
 // The images of an OCI image layout directory, a docker-archive tarball (both read by src/oci's
-// image reader, which checks every blob against its digest) or a registry reference (pulled with the
-// registry client), with what the checks need: manifest and config digests, config User and labels,
+// image reader: a layout's blobs are checked against their descriptors' digests, a docker archive's
+// layers against the config's diff ids) or a registry reference (pulled with the registry client,
+// which checks every blob against its digest), with their config's `rootfs.diff_ids`, which the
+// checks compare every layer's uncompressed digest with as they read it (check-image.ts): a
+// descriptor digest fixes only the compressed bytes, the config digest fixes the diff ids. And what
+// the checks need: manifest and config digests, config User and labels,
 // annotations, and every layer blob (the checks need each entry's mode and owner, not only file
 // contents). src/oci's errors are reported as COMPLY_IMAGE_UNREADABLE with the same message.
 
@@ -23,6 +27,9 @@ export interface SourceImage {
   user: string;
   /** Index and manifest annotations, then config labels (later wins). */
   annotations: Record<string, string>;
+  /** The config's `rootfs.diff_ids` (undefined when it has none): the uncompressed layers the
+   *  config digest fixes, which each layer read must match. */
+  diffIds?: string[];
   /** Layer blobs bottom to top, each with a name for messages. */
   layers(): Promise<Array<{ name: string; bytes: Buffer }>>;
 }
@@ -64,11 +71,14 @@ interface ImageConfigParts {
   user: string;
   labels: Record<string, string>;
   platform: string;
+  diffIds?: string[];
 }
 
 function configParts(config: Record<string, unknown>): ImageConfigParts {
   const runtime = (config.config ?? {}) as { User?: unknown; Labels?: unknown };
-  return { user: typeof runtime.User === 'string' ? runtime.User : '', labels: strings(runtime.Labels), platform: platformOf(config) };
+  const ids = (config.rootfs as { diff_ids?: unknown } | undefined)?.diff_ids;
+  const diffIds = Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? (ids as string[]) : undefined;
+  return { user: typeof runtime.User === 'string' ? runtime.User : '', labels: strings(runtime.Labels), platform: platformOf(config), ...(diffIds ? { diffIds } : {}) };
 }
 
 function digestList(value: unknown, where: string, fail: Fail): Array<{ digest: Digest; annotations: Record<string, string>; platform: string }> {
@@ -89,6 +99,7 @@ function fromEntry(entry: ImageEntry): SourceImage {
     configDigest: entry.configDigest,
     user: parts.user,
     annotations: { ...entry.annotations, ...parts.labels },
+    ...(parts.diffIds ? { diffIds: parts.diffIds } : {}),
     layers: () => entry.layers(),
   };
 }
@@ -159,6 +170,7 @@ export async function readRegistryImages(client: RegistryClient, reference: Imag
       configDigest: config.digest,
       user: parts.user,
       annotations: { ...annotations, ...strings(document.annotations), ...parts.labels },
+      ...(parts.diffIds ? { diffIds: parts.diffIds } : {}),
       layers: async () => {
         const out = [];
         for (const layer of layers) out.push({ name: `${name} layer ${layer.digest}`, bytes: await blob(layer.digest, MAX_REGISTRY_LAYER) });

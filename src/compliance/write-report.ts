@@ -1,3 +1,4 @@
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/index.ts';
 import { BASELINES } from './format/baselines.ts';
@@ -46,9 +47,38 @@ export interface WrittenReport {
   coverageSummary: string;
 }
 
+/** How each file Kiln writes begins, so a file of the same name that Kiln did not write is never
+ *  removed as stale. */
+const KILN_MARKERS: Record<'poam' | 'summary' | 'summaryHtml', string> = {
+  poam: '{\n  "plan-of-action-and-milestones": {',
+  summary: '# Kiln hardening checks\n',
+  summaryHtml: '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>Kiln hardening checks</title>',
+};
+
+/** Removes a file a previous run wrote that this run does not (a POA&M once every item is closed, the
+ *  summary of a format no longer asked for), so the directory never mixes two runs: only when its
+ *  beginning is what Kiln writes there. */
+async function removeStale(path: string, marker: string): Promise<void> {
+  let head: string;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(Buffer.byteLength(marker));
+      head = buffer.subarray(0, (await handle.read(buffer, 0, buffer.length, 0)).bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (head === marker) await unlink(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+}
+
 /** Writes the OSCAL documents, the human summaries (Markdown and HTML unless `formats` picks), the
  *  FedRAMP baseline coverage and the customer-responsibility matrix of check reports into `dir`
- *  (created when missing); each file is written atomically. */
+ *  (created when missing); each file is written atomically, and a POA&M or summary an earlier run
+ *  left there that this run does not write is removed. */
 export async function writeComplianceReport(dir: string, reports: readonly ImageCheckReport[], run: { start: string; end: string; toolVersion: string }, formats: readonly SummaryFormat[] = SUMMARY_FORMATS): Promise<WrittenReport> {
   const input: OscalInput = { reports, ...run, files: { componentDefinition: REPORT_FILES.componentDefinition, assessmentResults: REPORT_FILES.assessmentResults, poam: REPORT_FILES.poam } };
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -83,5 +113,8 @@ export async function writeComplianceReport(dir: string, reports: readonly Image
   await writeFileAtomic(written.responsibility, json(matrix));
   await writeFileAtomic(written.responsibilityCsv, responsibilityCsv(matrix));
   await writeFileAtomic(written.responsibilitySummary, responsibilityMarkdown(matrix));
+  for (const [kind, marker] of Object.entries(KILN_MARKERS) as Array<[keyof typeof KILN_MARKERS, string]>) {
+    if (!written[kind]) await removeStale(join(dir, REPORT_FILES[kind]), marker);
+  }
   return written;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTarEntries } from '../apk/index.ts';
-import { parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT, readTarEntries } from '../apk/index.ts';
+import { KilnError, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { OciError } from './errors.ts';
 import { applyLayers, readLayerFiles } from './format/layer-files.ts';
@@ -35,8 +35,50 @@ export interface ImageEntry {
   annotations: Record<string, string>;
   /** The image's files that `wanted` accepts, layers applied with whiteouts. */
   files(wanted: (path: string) => boolean): Promise<Map<string, Buffer>>;
-  /** The layer blobs as stored (compressed), bottom to top, each checked against its digest. */
+  /** The layer blobs as stored (compressed), bottom to top, each checked against its digest (a
+   *  layout's descriptor; a docker archive's config `rootfs.diff_ids`, uncompressed). */
   layers(): Promise<LayerBlobBytes[]>;
+}
+
+/** The config's `rootfs.diff_ids`, one per layer: the digests of the uncompressed layers, which is
+ *  what the config digest (the image id) fixes. */
+function diffIdsOf(config: Record<string, unknown>, layerCount: number, where: string, fail: (why: string) => never): string[] {
+  const rootfs = config.rootfs as { diff_ids?: unknown } | undefined;
+  const ids = rootfs?.diff_ids;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return fail(`${where} has no rootfs.diff_ids`);
+  if (ids.length !== layerCount) return fail(`${where} lists ${ids.length} diff_ids for ${layerCount} layer(s)`);
+  return ids as string[];
+}
+
+/** The sha256 digest of a layer's uncompressed tar (gzip members inflated within the limit). */
+function uncompressedDigest(bytes: Buffer, source: string, fail: (why: string) => never): string {
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      return `sha256:${sha256Hex(inflateGzipMembers(bytes, { name: source, maxTotalSize: LAYER_INFLATE_LIMIT }))}`;
+    } catch (error) {
+      if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
+        throw new KilnError('LIMIT_EXCEEDED', `${source}: decompresses to more than ${LAYER_INFLATE_LIMIT} bytes (the limit for one layer)`, { cause: error, detail: { source, limit: LAYER_INFLATE_LIMIT } });
+      }
+      return fail(`${source} is not valid gzip`);
+    }
+  }
+  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) return fail(`${source}: zstd-compressed layers are not supported`);
+  return `sha256:${sha256Hex(bytes)}`;
+}
+
+/** Checks each layer against its diff id the first time it is read (an unverified layer is never
+ *  handed out); `read(index)` gives the stored bytes. The memo lives as long as the image entry. */
+function verifiedLayers(diffIds: readonly string[], names: readonly string[], read: (index: number) => Promise<Buffer>, fail: (why: string) => never): (index: number) => Promise<Buffer> {
+  const checked = new Set<number>();
+  return async (index) => {
+    const bytes = await read(index);
+    if (!checked.has(index)) {
+      const actual = uncompressedDigest(bytes, names[index]!, fail);
+      if (actual !== diffIds[index]) fail(`${names[index]}: its uncompressed content is ${actual}, but the config's diff_ids[${index}] is ${diffIds[index]}`);
+      checked.add(index);
+    }
+    return bytes;
+  };
 }
 
 function stringRecord(value: unknown): Record<string, string> {
@@ -182,6 +224,10 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
     const hex = /([0-9a-f]{64})(\.json)?$/.exec(configName)?.[1];
     if (hex && sha256Hex(configBytes) !== hex) fail(`${configName} does not match its digest`);
     const config = json(configBytes, configName, fail);
+    // the archive's layers are whatever members manifest.json names: only the config's diff ids
+    // (fixed by the config digest) tie them to the image
+    const diffIds = diffIdsOf(config, layers.length, configName, fail);
+    const layer = verifiedLayers(diffIds, layers.map((name) => `layer ${name}`), async (position) => member(layers[position]!), fail);
     const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
     return {
       platform: platformOf(config),
@@ -190,10 +236,14 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
       configDigest: `sha256:${sha256Hex(configBytes)}` as Digest,
       config,
       annotations: {},
-      layers: async () => layers.map((layer) => ({ name: `${path} layer ${layer}`, bytes: member(layer) })),
+      layers: async () => {
+        const out: LayerBlobBytes[] = [];
+        for (const [index, name] of layers.entries()) out.push({ name: `${path} layer ${name}`, bytes: await layer(index) });
+        return out;
+      },
       files: async (wanted: (path: string) => boolean) => {
         const read = [];
-        for (const layer of layers) read.push(await readLayerFiles(member(layer), wanted, `${path} layer ${layer}`));
+        for (const [index, name] of layers.entries()) read.push(await readLayerFiles(await layer(index), wanted, `${path} layer ${name}`));
         return applyLayers(read);
       },
     };

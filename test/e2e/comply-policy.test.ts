@@ -59,8 +59,9 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     const digest = report!.image.manifestDigest!;
     const image = `${host}/team/hardened@${digest}`;
     // The fixture packages carry no CA bundle or zoneinfo; a registry reference without --sbom,
-    // --keyring, --rebuilt or --vuln-db leaves four checks not-run.
-    const unmet = ['ca-bundle fail', 'timezone-data fail', 'sbom-packages not-run', 'packages-signed not-run', 'reproducible not-run', 'vulnerabilities-within-sla not-run'];
+    // --keyring, --rebuilt or --vuln-db leaves four checks not-run, and without a public key to
+    // verify its signature with, signature-attached (found, not verified) too.
+    const unmet = ['ca-bundle fail', 'timezone-data fail', 'sbom-packages not-run', 'packages-signed not-run', 'signature-attached not-run', 'reproducible not-run', 'vulnerabilities-within-sla not-run'];
     expect(report!.checks.filter((check) => check.status !== 'pass' && check.status !== 'not-applicable').map((check) => `${check.id} ${check.status}`)).toEqual(unmet);
 
     const missing = await verify(image, '{ require: [non-root-user] }');
@@ -76,11 +77,11 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     expect(attested.code, attested.stderr).toBe(0);
     expect(attested.stderr).toContain(`Attested https://kiln.dev/attestations/hardening-checks/v1 to ${digest}`);
 
-    const named = await verify(image, '{ require: [non-root-user, signature-attached, no-setuid-setgid] }');
+    const named = await verify(image, '{ require: [non-root-user, sbom-attached, no-setuid-setgid] }');
     expect(named.run.code, named.run.stderr).toBe(0);
     expect(named.json).toMatchObject({ passed: true });
     expect(named.json.reports[0]!.checks).toHaveLength(1);
-    expect(named.json.reports[0]!.checks[0]!).toMatchObject({ requirement: 'hardening checks non-root-user, signature-attached, no-setuid-setgid pass by release', passed: true });
+    expect(named.json.reports[0]!.checks[0]!).toMatchObject({ requirement: 'hardening checks non-root-user, sbom-attached, no-setuid-setgid pass by release', passed: true });
     expect(named.json.reports[0]!.checks[0]!.detail).toMatch(/^release, attested \d{4}-\d\d-\d\dT[\d:.]+Z \(signed statement\): 3 required checks met: 3 pass$/);
 
     const failing = await verify(image, '{ require: [non-root-user, ca-bundle] }');
@@ -90,8 +91,8 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     // not-run is never a pass: `require: all` names every check that failed or lacked data.
     const all = await verify(image, '{ require: all }');
     expect(all.run.code).toBe(1);
-    expect(all.json.reports[0]!.checks[0]!.detail).toMatch(new RegExp(`: 6 of 21 required checks unmet: ${unmet.join(', ')}$`));
-    expect(all.run.stderr).toMatch(new RegExp(`^kiln: ${image} does not satisfy the policy:\n  hardening checks all pass by release: release, attested .*: 6 of 21 required checks unmet: ${unmet.join(', ')}\n`));
+    expect(all.json.reports[0]!.checks[0]!.detail).toMatch(new RegExp(`: 7 of 21 required checks unmet: ${unmet.join(', ')}$`));
+    expect(all.run.stderr).toMatch(new RegExp(`^kiln: ${image} does not satisfy the policy:\n  hardening checks all pass by release: release, attested .*: 7 of 21 required checks unmet: ${unmet.join(', ')}\n`));
 
     // Attested by a key the policy's authority does not name: as good as no attestation.
     expect((await kiln(['generate-key-pair', '--output-key-prefix', 'other'])).code).toBe(0);
@@ -109,7 +110,8 @@ describe('kiln comply report: POA&M for open findings within their SLA (e2e)', (
     const index = new SqliteVulnIndex(join(work, 'vuln', 'vuln.sqlite'));
     try {
       index.replaceFeed(
-        { name: 'test-nvd', type: 'nvd', location: 'test', updatedAt: published, checkedAt: published, records: 1, warnings: 0, sha256: '0'.repeat(64) },
+        // changed two days ago, checked now: a feed last checked 48 hours ago is stale and proves nothing
+        { name: 'test-nvd', type: 'nvd', location: 'test', updatedAt: published, checkedAt: new Date().toISOString(), records: 1, warnings: 0, sha256: '0'.repeat(64) },
         { affected: [], cpes: [{ cve: 'CVE-2099-7001', vendor: 'kiln', product: 'replayout', endExcluding: '2.0' }], vulnerabilities: [{ id: 'CVE-2099-7001', aliases: [], published, cvss: [{ version: '3.1', score: 9.8, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', source: 'nvd@nist.gov' }] }], kev: [], epss: [], warnings: [] },
       );
     } finally {

@@ -4,7 +4,7 @@ import { attestCheckResults, checkImage, checkLines, ComplianceError, evaluatePo
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addComplyOptions, openCheckOptions } from './comply-options.ts';
+import { addComplyOptions, openCheckOptions, signaturePolicyFromFlags } from './comply-options.ts';
 import type { ComplyFlags } from './comply-options.ts';
 import { addReproduceOptions, reproducerFromFlags } from './comply-reproduce.ts';
 import { addSignerOptions, openClient, signerFromFlags } from './trust-options.ts';
@@ -22,7 +22,7 @@ export function registerComplyCheck(comply: Command, context: CliContext): void 
     addComplyOptions(comply.command('check').description('run the hardening checks on an image (non-root, no shell/package manager/compiler, no setuid, no world-writable, no secrets, accounts, os-release, CA bundle, zoneinfo, SBOM; signature and attestations for registry images); exit 1 when a high or critical check fails'))
       .option('--json', 'print [{"image", "checks": [...], "counts", "isBlocking"}] on stdout')
       .option('--attest', 'registry images: attach the results as signed in-toto attestations (hardening-checks/v1 and oscal-assessment-results/v1 predicates)')
-      .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); --reproduce without --attest: cosign.pub verifying the provenance')
+      .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures (signature-attached) and, with --reproduce, the provenance')
       .option('--policy <FILE>', 'compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule'),
     '.att',
   ));
@@ -30,7 +30,9 @@ export function registerComplyCheck(comply: Command, context: CliContext): void 
     const start = new Date().toISOString();
     const policy = flags.policy ? await loadCompliancePolicy(resolve(context.cwd, flags.policy)) : undefined;
     if (flags.reproduce && flags.attest && flags.key) throw new KilnError('USAGE', '--reproduce with --attest --key: --key is the signing key; verify the provenance with a keyless identity (--certificate-identity, --certificate-oidc-issuer), or run the two separately');
+    const signaturePolicy = await signaturePolicyFromFlags({ ...flags, key: !flags.attest && flags.key ? [flags.key] : [] }, context);
     const opened = await openCheckOptions(context, image, flags);
+    if (signaturePolicy) opened.options.signaturePolicy = signaturePolicy;
     const reproduce = await reproducerFromFlags(flags, flags.attest ? undefined : flags.key, openClient(flags, context), context);
     if (reproduce) opened.options.reproduce = reproduce;
     let reports;

@@ -10,6 +10,8 @@ import { DEFAULT_SLA, loadAdvisoryDirectory, parseSeverity, SqliteVulnIndex, Vul
 import type { Severity, SlaPolicy } from '../../vuln/index.ts';
 import type { CliContext } from '../context.ts';
 import { collect } from './pkg-options.ts';
+import { trustPolicyFromFlags } from './trust-options.ts';
+import type { IdentityFlags } from './trust-options.ts';
 
 /** Flags shared by `kiln comply check` and `kiln comply report`. */
 export interface ComplyFlags {
@@ -41,6 +43,14 @@ export function addComplyOptions(command: Command): Command {
     .option('-k, --keyring <PATH>', 'trusted public key file, directory of keys or key URL for --repository (repeatable)', collect)
     .option('--cache-dir <DIR>', 'cache for repository indexes (default $XDG_CACHE_HOME/kiln)')
     .option('--rebuilt <PATH>', 'a rebuild of the image (OCI layout or docker archive, e.g. kiln image reproduce output) to compare digests with, for the reproducible check');
+}
+
+/** The trust policy signature-attached verifies registry signatures with: public keys, or a keyless
+ *  identity (as `kiln verify` takes them); undefined when none is given, and the check then does
+ *  not run on a signature it finds. */
+export async function signaturePolicyFromFlags(flags: IdentityFlags, context: CliContext): Promise<CheckImageOptions['signaturePolicy']> {
+  const isKeyless = [flags.certificateIdentity, flags.certificateIdentityRegexp, flags.certificateOidcIssuer, flags.certificateOidcIssuerRegexp].some((value) => value !== undefined);
+  return flags.key?.length || isKeyless ? trustPolicyFromFlags(flags, context) : undefined;
 }
 
 function slaPolicy(text: string | undefined): SlaPolicy | undefined {

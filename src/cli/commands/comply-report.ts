@@ -5,23 +5,27 @@ import type { SummaryFormat } from '../../compliance/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
-import { addComplyOptions, openCheckOptions } from './comply-options.ts';
+import { addComplyOptions, openCheckOptions, signaturePolicyFromFlags } from './comply-options.ts';
+import { addIdentityOptions } from './trust-options.ts';
+import type { IdentityFlags } from './trust-options.ts';
 import type { ComplyFlags } from './comply-options.ts';
 
 /** `kiln comply report IMAGE --out DIR`: runs the checks and writes OSCAL evidence. Exits 0 once the
  *  documents are written, whatever the checks found (the findings are in them); 1 when the image
  *  cannot be read or a file cannot be written. */
 export function registerComplyReport(comply: Command, context: CliContext): void {
-  const command = addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed or a CVE is open within its SLA), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)'))
-    .requiredOption('--out <DIR>', 'directory to write the documents in (created when missing; files in it are replaced)')
+  const command = addIdentityOptions(addComplyOptions(comply.command('report').description('run the hardening checks and write OSCAL component-definition.json, assessment-results.json, poam.json (when a check failed or a CVE is open within its SLA), summary.md/summary.html, FedRAMP Moderate/High baseline coverage (coverage.json, coverage.md) and a customer-responsibility matrix (responsibility.json, .csv, .md)'))
+    .requiredOption('--out <DIR>', 'directory to write the documents in (created when missing; Kiln\'s files in it are replaced, and a poam.json or summary an earlier run left that this run does not write is removed)')
     .option('--format <LIST>', 'human summary formats: markdown (summary.md), html (summary.html, self-contained), comma-separated', 'markdown,html')
-    .option('--json', 'print {"files": {...}, "images": [{"image", "counts", "isBlocking"}]} on stdout');
-  command.action(async (image: string, flags: ComplyFlags & { out: string; json?: boolean; format: string }) => {
+    .option('--json', 'print {"files": {...}, "images": [{"image", "counts", "isBlocking"}]} on stdout'));
+  command.action(async (image: string, flags: ComplyFlags & IdentityFlags & { out: string; json?: boolean; format: string }) => {
     const formats = flags.format.split(',').map((item) => item.trim()).filter(Boolean);
     const unknown = formats.filter((item) => !(SUMMARY_FORMATS as readonly string[]).includes(item));
     if (unknown.length || !formats.length) throw new KilnError('USAGE', `--format ${flags.format}: use markdown, html or markdown,html`);
     const start = new Date().toISOString();
+    const signaturePolicy = await signaturePolicyFromFlags(flags, context);
     const opened = await openCheckOptions(context, image, flags);
+    if (signaturePolicy) opened.options.signaturePolicy = signaturePolicy;
     let reports;
     try {
       reports = await checkImage(opened.options);

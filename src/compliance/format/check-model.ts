@@ -56,6 +56,10 @@ export interface CheckDefinition {
    *  (`SRG-OS-000095-GPOS-00049` General Purpose OS, `SRG-APP-…-CTR-…` Container Platform) this
    *  check gives evidence for. */
   references: readonly string[];
+  /** Controls a pass of this check gives evidence for but cannot establish on its own, each with
+   *  why (a FIPS-configured OpenSSL is not FIPS-validated): such a control is never reported
+   *  satisfied on this check's pass. */
+  cannotEstablish?: Readonly<Partial<Record<ControlId, string>>>;
 }
 
 /** One check's result on one image. */

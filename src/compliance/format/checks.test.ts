@@ -4,9 +4,9 @@ import { encodeTar } from '../../oci/format/tar.ts';
 import type { TarMember } from '../../oci/format/tar.ts';
 import { sha256Hex } from '../../lib/index.ts';
 import type { CheckedImage, CheckResult } from './check-model.ts';
-import { imageVariant, resolveImagePath, runChecks } from './checks.ts';
+import { imageVariant, runChecks } from './checks.ts';
 import type { ImageUnderCheck } from './checks.ts';
-import { mergeLayers, readLayerEntries } from './image-fs.ts';
+import { mergeLayers, readLayerEntries, resolveImagePath } from './image-fs.ts';
 import type { ImageFile } from './image-fs.ts';
 
 type Spec = Partial<Omit<ImageFile, 'content'>> & { content?: Buffer | string };
@@ -27,6 +27,10 @@ function files(specs: Record<string, Spec>): Map<string, ImageFile> {
 
 const TZIF = Buffer.concat([Buffer.from('TZif2'), Buffer.alloc(40)]);
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+/** openssl.cnf of an OpenSSL 3 FIPS setup (fips_config(5)): the FIPS module's configuration
+ *  included, the provider activated, fips=yes the default property. */
+const OPENSSL_FIPS_CNF = 'openssl_conf = openssl_init\n.include /etc/ssl/fipsmodule.cnf\n\n[openssl_init]\nproviders = provider_sect\nalg_section = algorithm_sect\n\n[provider_sect]\nfips = fips_sect\nbase = base_sect\n\n[base_sect]\nactivate = 1\n\n[algorithm_sect]\ndefault_properties = fips=yes\n';
+const FIPS_MODULE_CNF = '[fips_sect]\nactivate = 1\ninstall-version = 1\nconditional-errors = 1\nsecurity-checks = 1\nmodule-mac = 00:11\n';
 const INSTALLED = 'C:Q1m6wB0UFePGN8Drz82pC8y2uAiu8=\nP:base\nV:1.0-r0\nA:x86_64\nS:1\nI:1\nT:base\nU:\nL:MIT\no:base\nF:etc\nR:os-release\n\nC:Q11/HhSewwwOXgl0r0ffb0O0BRtYc=\nP:app\nV:2.0-r1\nA:x86_64\nS:1\nI:1\nT:app\nU:\nL:MIT\no:app\n\n';
 
 /** A clean runtime image: every local check passes. */
@@ -125,13 +129,26 @@ describe('runChecks', () => {
     expect(report.isBlocking).toBe(true);
   });
 
-  it('reports large files it did not scan for secrets', () => {
+  it('does not pass no-private-keys when a file was not scanned', () => {
     const tree = files(clean());
     const { content: _content, ...large } = tree.get('usr/bin/app')!;
     tree.set('usr/bin/app', large);
     const result = check(runChecks({ image: IMAGE, user: '1', files: tree }), 'no-private-keys');
-    expect(result.summary).toBe('no private key or token in 6 regular file(s); 1 file(s) over the content limit were not scanned');
-    expect(result.evidence).toEqual([{ path: 'usr/bin/app', digest: `sha256:${sha256Hex(Buffer.from('ELF'))}`, detail: 'not scanned (larger than the content limit)' }]);
+    expect(result).toMatchObject({ status: 'not-run', summary: 'no private key or token in the 6 regular file(s) scanned; 1 file(s) were not scanned (their content was not read)' });
+    expect(result.evidence).toEqual([{ path: 'usr/bin/app', digest: `sha256:${sha256Hex(Buffer.from('ELF'))}`, detail: 'not scanned (content not read)' }]);
+  });
+
+  it('scans files larger than the content kept as they are read, across window boundaries', () => {
+    const key = `-----BEGIN RSA PRIVATE KEY-----\n${'A'.repeat(64)}\n-----END RSA PRIVATE KEY-----\n`;
+    // the key straddles the first 1 MiB window's end
+    const big = Buffer.concat([Buffer.alloc(1024 * 1024 - 20), Buffer.from(key), Buffer.alloc(3 * 1024 * 1024)]);
+    const layer = Buffer.from(encodeTar([{ header: { name: 'opt/blob.bin', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, content: big }]));
+    const read = readLayerEntries(layer, 'layer');
+    expect(read.files[0]).toMatchObject({ path: 'opt/blob.bin', secretsFound: ['PEM RSA PRIVATE KEY'] });
+    expect(read.files[0]!.content).toBeUndefined();
+    const tree = files(clean());
+    tree.set('opt/blob.bin', read.files[0]!);
+    expect(check(runChecks({ image: IMAGE, user: '1', files: tree }), 'no-private-keys')).toMatchObject({ status: 'fail', summary: '1 secret(s) found: /opt/blob.bin (PEM RSA PRIVATE KEY)' });
   });
 
   it('finds password hashes (even locked ones) and empty passwords in shadow and passwd', () => {
@@ -180,7 +197,7 @@ describe('runChecks', () => {
   });
 
   it('checks FIPS configuration only on FIPS images and never calls it validated', () => {
-    const fips = { ...clean(), 'usr/lib/ossl-modules/fips.so': { content: 'x', mode: 0o755 }, 'etc/ssl/openssl.cnf': { content: '.include /etc/ssl/fipsmodule.cnf\n[algorithm_sect]\ndefault_properties = fips=yes\n' } };
+    const fips = { ...clean(), 'usr/lib/ossl-modules/fips.so': { content: 'x', mode: 0o755 }, 'etc/ssl/openssl.cnf': { content: OPENSSL_FIPS_CNF }, 'etc/ssl/fipsmodule.cnf': { content: FIPS_MODULE_CNF } };
     const marked = run(fips, {}, { 'dev.kiln.fips': 'true' });
     expect(check(marked, 'fips-configured').status).toBe('pass');
     expect(check(marked, 'fips-configured').summary).toContain('not a validated module');
@@ -192,8 +209,8 @@ describe('runChecks', () => {
   it('passes or fails the attachment checks only when the registry was asked', () => {
     const subjects = [`sha256:${'1'.repeat(64)}`];
     const found = run(clean(), { attached: { subjects, signatures: [{ digest: `sha256:${'2'.repeat(64)}`, detail: 'cosign signature' }], sboms: [], provenance: [{ digest: `sha256:${'3'.repeat(64)}`, detail: 'slsa' }] } });
-    expect([check(found, 'signature-attached').status, check(found, 'sbom-attached').status, check(found, 'provenance-attached').status]).toEqual(['pass', 'fail', 'pass']);
-    expect(check(found, 'signature-attached').summary).toBe(`1 signature(s) attached to ${subjects[0]} (found, not verified here: kiln verify verifies it)`);
+    expect([check(found, 'signature-attached').status, check(found, 'sbom-attached').status, check(found, 'provenance-attached').status]).toEqual(['not-run', 'fail', 'pass']);
+    expect(check(found, 'signature-attached').summary).toBe(`1 signature(s) attached to ${subjects[0]}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`);
     expect(check(found, 'sbom-attached')).toMatchObject({ summary: `no SBOM attestation(s) attached to ${subjects[0]}`, evidence: [{ digest: subjects[0], detail: 'looked up: cosign tags and OCI referrers' }] });
     const unsigned = run(clean(), { attached: { subjects, signatures: [], sboms: [], provenance: [] } });
     expect(unsigned.isBlocking).toBe(true);
@@ -253,5 +270,116 @@ describe('readLayerEntries and mergeLayers', () => {
     const [file] = readLayerEntries(layer, 'layer', { keepContentUpTo: 10 }).files;
     expect(file!.content).toBeUndefined();
     expect(file!.sha256).toBe(sha256Hex(Buffer.from('x'.repeat(100))));
+  });
+});
+
+const member = (name: string, type: TarMember['header']['type'], mode: number, content?: string | Buffer, linkname?: string): TarMember => ({
+  header: { name, type, mode, uid: 0, gid: 0, mtime: 0, ...(linkname ? { linkname } : {}) }, ...(content !== undefined ? { content: Buffer.from(content) } : {}),
+});
+const layerOf = (members: TarMember[]) => readLayerEntries(Buffer.from(encodeTar(members)), 'layer');
+const imageOf = (...layers: TarMember[][]) => mergeLayers(layers.map(layerOf));
+
+describe('the filesystem a container sees', () => {
+  it('cleans entry names as runtimes unpack them, so later layers override and whiteouts apply', () => {
+    const base = [member('etc', 'dir', 0o755), member('etc/os-release', 'file', 0o644, 'ID=kiln\n'), member('etc/passwd', 'file', 0o644, 'root:x:0:0:root:/root:/sbin/nologin\napp:x:1000:1000::/:/sbin/nologin\n')];
+    const upper = [member('usr//bin/bash', 'file', 0o755, 'ELF'), member('./etc/./passwd', 'file', 0o644, 'root:x:0:0:root:/root:/sbin/nologin\napp:x:0:0::/:/sbin/nologin\n'), member('usr/bin/../bin/apk', 'file', 0o755, 'ELF'), member('../../srv/escaped', 'file', 0o644, 'x')];
+    const tree = imageOf(base, upper);
+    expect([...tree.keys()].sort()).toEqual(['etc', 'etc/os-release', 'etc/passwd', 'srv/escaped', 'usr/bin/apk', 'usr/bin/bash']);
+    const report = runChecks({ image: IMAGE, user: 'app', files: tree });
+    expect(check(report, 'non-root-user')).toMatchObject({ status: 'fail', summary: 'the image runs as app, which has uid 0' });
+    expect(check(report, 'no-shell')).toMatchObject({ status: 'fail', summary: 'runtime image ships a shell: /usr/bin/bash' });
+    expect(check(report, 'no-package-manager')).toMatchObject({ status: 'fail', summary: 'runtime image ships a package manager: /usr/bin/apk' });
+    const whitedOut = imageOf(base, upper, [member('usr//bin/./.wh.bash', 'file', 0o644, '')]);
+    expect(whitedOut.has('usr/bin/bash')).toBe(false);
+    expect(check(runChecks({ image: IMAGE, user: 'app', files: whitedOut }), 'no-shell').status).toBe('pass');
+  });
+
+  it('places entries where the links in their parent directories lead, and a non-directory replaces a directory with what was under it', () => {
+    const lower = [member('usr/local/bin', 'symlink', 0o777, undefined, '/opt/tools/bin'), member('opt/tools/bin', 'dir', 0o755), member('srv/data/x', 'file', 0o644, 'x')];
+    const upper = [member('usr/local/bin/bash', 'file', 0o755, 'ELF'), member('srv/data', 'symlink', 0o777, undefined, '/nowhere')];
+    const tree = imageOf(lower, upper);
+    expect(tree.get('opt/tools/bin/bash')?.type).toBe('file');
+    expect(tree.has('usr/local/bin/bash')).toBe(false);
+    expect(tree.has('srv/data/x')).toBe(false);
+  });
+
+  it('looks in bin directories that are links (merged /usr, /usr/local/bin elsewhere), bounded on loops', () => {
+    const tree = imageOf([
+      member('etc/passwd', 'file', 0o644, 'app:x:1000:1000::/:/sbin/nologin\n'),
+      member('usr/local/bin', 'symlink', 0o777, undefined, '/opt/tools/bin'), member('opt/tools/bin/bash', 'file', 0o755, 'ELF'), member('opt/tools/bin/apk', 'file', 0o755, 'ELF'),
+      member('bin', 'symlink', 0o777, undefined, 'usr/bin'), member('usr/bin/sh', 'file', 0o755, 'ELF'),
+      member('usr/local/sbin', 'symlink', 0o777, undefined, 'sbin2'), member('usr/local/sbin2', 'symlink', 0o777, undefined, 'sbin'),
+    ]);
+    const report = runChecks({ image: IMAGE, user: '1000', files: tree });
+    expect(check(report, 'no-shell')).toMatchObject({ status: 'fail', summary: 'runtime image ships a shell: /opt/tools/bin/bash, /usr/bin/sh' });
+    expect(check(report, 'no-shell').evidence[0]!.detail).toBe('file, mode 0755 (reached as /usr/local/bin/bash: /usr/local/bin links to /opt/tools/bin)');
+    expect(check(report, 'no-package-manager')).toMatchObject({ status: 'fail', summary: 'runtime image ships a package manager: /opt/tools/bin/apk' });
+  });
+
+  it('reads /etc/passwd through links inside the image only, and stops on loops', () => {
+    const escaping = imageOf([member('srv/passwd.real', 'file', 0o644, 'app:x:0:0::/:/sbin/nologin\n'), member('etc/passwd', 'symlink', 0o777, undefined, '../../../../srv/passwd.real')]);
+    expect(check(runChecks({ image: IMAGE, user: 'app', files: escaping }), 'non-root-user')).toMatchObject({ status: 'fail', summary: 'the image runs as app, which has uid 0' });
+    const looping = imageOf([member('etc/passwd', 'symlink', 0o777, undefined, 'passwd2'), member('etc/passwd2', 'symlink', 0o777, undefined, '/etc/passwd'), member('bin/true', 'file', 0o755, 'ELF')]);
+    expect(resolveImagePath(looping, 'etc/passwd')).toBeUndefined();
+    expect(check(runChecks({ image: IMAGE, user: 'app', files: looping }), 'non-root-user').status).toBe('fail');
+  });
+
+  it('takes an empty login shell field for /bin/sh (passwd(5))', () => {
+    const report = run({ ...clean(), 'etc/passwd': { content: 'app:x:1000:1000::/home/app:\n' }, 'bin/sh': { content: 'ELF', mode: 0o755 } });
+    expect(check(report, 'login-shells')).toMatchObject({ status: 'fail', summary: '1 account(s) have a usable interactive login shell: app has login shell /bin/sh, present in the image' });
+  });
+
+  it('does not run the account checks on a /etc/passwd or /etc/shadow larger than the content kept', () => {
+    for (const path of ['etc/passwd', 'etc/shadow']) {
+      const tree = files(clean());
+      const { content: _content, ...large } = tree.get(path)!;
+      tree.set(path, { ...large, size: 2 * 1024 * 1024 });
+      const report = runChecks({ image: IMAGE, user: 'nonroot', files: tree });
+      const expected = path === 'etc/passwd' ? { 'non-root-user': 'not-run', 'no-password-hashes': 'not-run', 'no-empty-passwords': 'not-run', 'login-shells': 'not-run' } : { 'non-root-user': 'pass', 'no-password-hashes': 'not-run', 'no-empty-passwords': 'not-run', 'login-shells': 'pass' };
+      expect(Object.fromEntries(Object.keys(expected).map((id) => [id, check(report, id).status])), path).toEqual(expected);
+      expect(check(report, 'no-password-hashes').summary).toBe(`the accounts are unknown: /${path} (2097152 bytes) is larger than the content limit, so it was not read`);
+    }
+  });
+
+  it('runs no filesystem check on an image whose layers add no file', () => {
+    const report = runChecks({ image: IMAGE, user: '65532', files: imageOf([member('etc', 'dir', 0o755)]) });
+    expect(statuses(report)).toMatchObject({
+      'non-root-user': 'pass', 'no-shell': 'not-run', 'no-package-manager': 'not-run', 'no-compiler': 'not-run', 'no-setuid-setgid': 'not-run', 'no-world-writable': 'not-run',
+      'no-private-keys': 'not-run', 'no-password-hashes': 'not-run', 'no-empty-passwords': 'not-run', 'login-shells': 'not-run', 'os-release': 'fail', 'ca-bundle': 'fail', 'timezone-data': 'fail',
+    });
+    expect(report.counts.pass).toBe(1);
+    expect(runChecks({ image: IMAGE, user: '65532', files: new Map() }).counts.pass).toBe(1);
+  });
+});
+
+describe('fips-configured reads openssl.cnf as OpenSSL does', () => {
+  const fips = (cnf: string, extra: Record<string, Spec> = {}) => check(run({ ...clean(), 'usr/lib/ossl-modules/fips.so': { content: 'x', mode: 0o755 }, 'etc/ssl/openssl.cnf': { content: cnf }, ...extra }, {}, { 'dev.kiln.fips': 'true' }), 'fips-configured');
+  const module = { 'etc/ssl/fipsmodule.cnf': { content: FIPS_MODULE_CNF } };
+
+  it('passes an active .include of a fipsmodule.cnf the image ships, in every form OpenSSL accepts', () => {
+    expect(fips(OPENSSL_FIPS_CNF, module).status).toBe('pass');
+    expect(fips(OPENSSL_FIPS_CNF.replace('.include /etc/ssl/fipsmodule.cnf', '.include = /etc/ssl/fipsmodule.cnf  # the module'), module).status).toBe('pass');
+    expect(fips(OPENSSL_FIPS_CNF.replace('.include /etc/ssl/fipsmodule.cnf', '.include /etc/ssl/fips.d'), { 'etc/ssl/fips.d/fipsmodule.cnf': { content: FIPS_MODULE_CNF } }).status).toBe('pass');
+    expect(fips(OPENSSL_FIPS_CNF, module).evidence.map((item) => `${item.path}: ${item.detail}`)).toEqual(['usr/lib/ossl-modules/fips.so: OpenSSL provider module', 'etc/ssl/openssl.cnf: OpenSSL configuration', 'etc/ssl/fipsmodule.cnf: FIPS module configuration, included at /etc/ssl/openssl.cnf:2']);
+  });
+
+  it('fails a commented-out .include, an included file the image lacks, a relative path and a provider not activated', () => {
+    expect(fips(OPENSSL_FIPS_CNF.replace('.include', '# .include'), module)).toMatchObject({ status: 'fail', summary: 'openssl.cnf does not include fipsmodule.cnf (no active .include of it); [fips_sect] does not activate the fips provider (activate = 1)' });
+    expect(fips(OPENSSL_FIPS_CNF)).toMatchObject({ status: 'fail', summary: expect.stringContaining('/etc/ssl/openssl.cnf:2: .include /etc/ssl/fipsmodule.cnf names no readable file in the image') });
+    expect(fips(OPENSSL_FIPS_CNF.replace('.include /etc/ssl/fipsmodule.cnf', '.include fipsmodule.cnf'), module).summary).toContain('/etc/ssl/openssl.cnf:2: .include fipsmodule.cnf is relative');
+    expect(fips(OPENSSL_FIPS_CNF, { 'etc/ssl/fipsmodule.cnf': { content: FIPS_MODULE_CNF.replace('activate = 1', '# activate = 1') } })).toMatchObject({ status: 'fail', summary: '[fips_sect] does not activate the fips provider (activate = 1)' });
+    expect(fips(OPENSSL_FIPS_CNF.replace('default_properties = fips=yes', '# default_properties = fips=yes'), module)).toMatchObject({ status: 'fail', summary: 'openssl.cnf does not set default_properties = fips=yes in its algorithm section' });
+  });
+});
+
+describe('signature-attached', () => {
+  const subjects = [`sha256:${'1'.repeat(64)}`];
+  const signatures = [{ digest: `sha256:${'2'.repeat(64)}`, detail: 'cosign signature' }];
+
+  it('passes only on a signature that verified against the key or identity given', () => {
+    const verified = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { verified: [{ digest: subjects[0]!, detail: 'signature (tag) verified' }], failures: [] } } });
+    expect(check(verified, 'signature-attached')).toMatchObject({ status: 'pass', summary: `1 signature(s) verified on ${subjects[0]}` });
+    const rejected = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { verified: [], failures: ['no valid signature among 1'] } } });
+    expect(check(rejected, 'signature-attached')).toMatchObject({ status: 'fail', summary: `none of the 1 signature(s) attached to ${subjects[0]} verified: no valid signature among 1` });
   });
 });

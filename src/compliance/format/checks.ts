@@ -2,7 +2,10 @@ import { parseInstalledDb } from '../../apk/index.ts';
 import type { InstalledPackage } from '../../apk/index.ts';
 import type { SbomApkPackage } from '../../sbom/index.ts';
 import type { CheckDefinition, CheckedImage, CheckResult, CheckStatus, Evidence, ImageCheckReport, ImageVariant } from './check-model.ts';
+import { resolveImagePath, resolveImagePathName } from './image-fs.ts';
 import type { ImageFile } from './image-fs.ts';
+import { fipsSettings, loadOpensslConfig } from './openssl-config.ts';
+import { findSecrets } from './secrets.ts';
 import { packagesSignedOutcome, reproducibleOutcome, vulnerabilitiesOutcome } from './supply-checks.ts';
 import type { Outcome, RebuiltImage, Reproduction, VerifiedPackageIndex, VulnerabilityScan } from './supply-checks.ts';
 
@@ -18,7 +21,7 @@ export interface ImageUnderCheck {
   files: ReadonlyMap<string, ImageFile>;
   /** Apk packages of the SBOM given for this image, when one was given. */
   sbomPackages?: readonly SbomApkPackage[];
-  /** What is attached to the image in its registry (found, not verified), when read from one. */
+  /** What is attached to the image in its registry, when read from one. */
   attached?: AttachedArtifacts;
   /** A scan of the image's packages against a vulnerability index, when one was given. */
   vulnerabilities?: VulnerabilityScan;
@@ -34,9 +37,13 @@ export interface ImageUnderCheck {
 export interface AttachedArtifacts {
   /** The digests looked up (the reference's index or manifest, and the image's manifest). */
   subjects: string[];
+  /** Signatures found (not verified). */
   signatures: Evidence[];
   sboms: Evidence[];
   provenance: Evidence[];
+  /** The signatures that verified against the trust policy given (a key or a keyless identity),
+   *  and why the others did not; absent when no policy was given. */
+  verification?: { verified: Evidence[]; failures: string[] };
 }
 
 /** Annotation (or config label) that marks a dev variant: `dev.kiln.variant: dev`. */
@@ -89,6 +96,7 @@ export const CHECKS = {
   vulnerabilities: def({ id: 'vulnerabilities-within-sla', title: 'No critical or high CVE past its remediation SLA', severity: 'high', controls: ['si-2', 'ra-5'], references: ['CIS-Docker-4.4', 'SRG-OS-000439-GPOS-00195', 'SRG-APP-000456-CTR-001125'],
     rationale: 'Known vulnerabilities are remediated within the agreed time.' }),
   fips: def({ id: 'fips-configured', title: 'FIPS-configured OpenSSL (not a validated module)', severity: 'high', controls: ['sc-13'], references: ['SRG-OS-000478-GPOS-00223'],
+    cannotEstablish: { 'sc-13': 'a FIPS-configured OpenSSL is not a FIPS-validated module: SC-13 needs cryptography validated under FIPS 140 (a CMVP certificate for the module build), which no configuration check shows' },
     rationale: 'Images sold as FIPS must load only OpenSSL\'s FIPS provider by default (default_properties = fips=yes) and ship no other provider; this is FIPS-configured, never FIPS-validated, which needs a CMVP certificate.' }),
 } as const;
 
@@ -97,50 +105,34 @@ const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh'
 const PACKAGE_MANAGERS = new Set(['apk', 'apt', 'apt-get', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'pacman']);
 const COMPILER = /^(?:[a-z0-9_]+-[a-z0-9_]+-[a-z0-9_-]+-)?(?:gcc|g\+\+|cc|c\+\+|c89|c99|clang|clang\+\+|tcc|gfortran|rustc|go|javac)(?:-[0-9.]+)?$/;
 const NO_LOGIN = new Set(['/sbin/nologin', '/usr/sbin/nologin', '/bin/false', '/usr/bin/false', '/bin/nologin', '/usr/bin/nologin']);
-const PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----\r?\n(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}/;
-const TOKENS: ReadonlyArray<[string, RegExp]> = [
-  ['an AWS access key id', /\bAKIA[0-9A-Z]{16}\b/],
-  ['a GitHub token', /\bgh[pousr]_[A-Za-z0-9]{36}\b/],
-  ['a Slack token', /\bxox[baprs]-[0-9A-Za-z-]{10,}\b/],
-];
 const STICKY_SCRATCH = new Set(['tmp', 'var/tmp']);
 const CA_BUNDLES = ['etc/ssl/certs/ca-certificates.crt', 'etc/ssl/cert.pem', 'etc/pki/tls/certs/ca-bundle.crt', 'etc/ssl/ca-bundle.pem'];
 const ZONEINFO = ['usr/share/zoneinfo/UTC', 'usr/share/zoneinfo/Etc/UTC'];
+const OPENSSL_CNF = 'etc/ssl/openssl.cnf';
 const MAX_EVIDENCE = 50;
+const EMPTY_FILESYSTEM = 'the image\'s filesystem is empty (its layers add no file), so there is nothing to check: an empty image is not evidence';
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 
-/** Follows symbolic links (in any path component) to the entry a path names; undefined when it
- *  dangles, loops or leaves the image. */
-export function resolveImagePath(files: ReadonlyMap<string, ImageFile>, path: string): ImageFile | undefined {
-  let parts = path.split('/').filter((part) => part && part !== '.');
-  for (let hops = 0, index = 0; index < parts.length; ) {
-    const prefix = parts.slice(0, index + 1).join('/');
-    const entry = files.get(prefix);
-    if (entry?.type === 'symlink' && entry.linkTarget !== undefined) {
-      if (++hops > 40) return undefined;
-      const base = entry.linkTarget.startsWith('/') ? [] : parts.slice(0, index);
-      const target: string[] = [];
-      for (const part of [...base, ...entry.linkTarget.split('/'), ...parts.slice(index + 1)]) {
-        if (!part || part === '.') continue;
-        if (part === '..') target.pop();
-        else target.push(part);
-      }
-      parts = target;
-      index = 0;
-      continue;
-    }
-    // a parent missing from the tar (an implicit directory) is fine as long as the rest resolves
-    index++;
-  }
-  return files.get(parts.join('/'));
+/** A text file of the image, links followed: its text, or no text when it is larger than the
+ *  content the reader kept (its content is then unknown, which is not the same as absent). */
+interface ImageText {
+  file: ImageFile;
+  text?: string;
+}
+
+function readText(files: ReadonlyMap<string, ImageFile>, path: string): ImageText | undefined {
+  const file = resolveImagePath(files, path);
+  if (!file || file.type !== 'file') return undefined;
+  return file.content ? { file, text: file.content.toString('utf8') } : { file };
 }
 
 function textOf(files: ReadonlyMap<string, ImageFile>, path: string): { file: ImageFile; text: string } | undefined {
-  const file = resolveImagePath(files, path);
-  if (!file || file.type !== 'file' || !file.content) return undefined;
-  return { file, text: file.content.toString('utf8') };
+  const found = readText(files, path);
+  return found?.text === undefined ? undefined : { file: found.file, text: found.text };
 }
+
+const tooLarge = (found: ImageText) => `/${found.file.path} (${found.file.size} bytes) is larger than the content limit, so it was not read`;
 
 const digestOf = (file: ImageFile | undefined) => (file?.sha256 ? { digest: `sha256:${file.sha256}` } : {});
 
@@ -179,20 +171,38 @@ function accounts(text: string): Account[] {
   text.split('\n').forEach((line, index) => {
     const fields = line.split(':');
     if (fields.length < 7 || line.startsWith('#')) return;
-    out.push({ name: fields[0]!, uid: Number(fields[2]), password: fields[1]!, shell: fields[6]!.trim(), line: index + 1 });
+    // passwd(5): an empty login shell field means /bin/sh
+    out.push({ name: fields[0]!, uid: Number(fields[2]), password: fields[1]!, shell: fields[6]!.trim() || '/bin/sh', line: index + 1 });
   });
   return out;
 }
 
+/** The directories the bin directories are once the image's links are followed (`/bin` → `usr/bin`
+ *  in a merged-/usr image, `/usr/local/bin` → `/opt/tools/bin`), each with the bin directories
+ *  that lead there. A bin directory whose links loop is left out: nothing can run from it. */
+function binDirectories(files: ReadonlyMap<string, ImageFile>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const dir of BIN_DIRS) {
+    const real = resolveImagePathName(files, dir);
+    if (real === undefined) continue;
+    out.set(real, [...(out.get(real) ?? []), dir]);
+  }
+  return out;
+}
+
 function binaries(files: ReadonlyMap<string, ImageFile>, matches: (name: string) => boolean): Evidence[] {
+  const dirs = binDirectories(files);
   const found: Evidence[] = [];
   for (const file of files.values()) {
     const slash = file.path.lastIndexOf('/');
-    if (slash < 0 || !BIN_DIRS.includes(file.path.slice(0, slash))) continue;
-    if (!matches(file.path.slice(slash + 1)) || file.type === 'directory') continue;
+    const via = dirs.get(slash < 0 ? '' : file.path.slice(0, slash));
+    if (!via) continue;
+    const name = file.path.slice(slash + 1);
+    if (!matches(name) || file.type === 'directory') continue;
     const executable = file.type === 'symlink' || file.type === 'hardlink' || (file.mode & 0o111) !== 0;
     if (!executable) continue;
-    found.push({ path: file.path, ...digestOf(file), detail: file.type === 'symlink' ? `symlink to ${file.linkTarget}` : `${file.type}, mode ${octal(file.mode)}` });
+    const reached = BIN_DIRS.includes(file.path.slice(0, slash)) ? '' : ` (reached as /${via[0]}/${name}: /${via[0]} links to /${file.path.slice(0, slash)})`;
+    found.push({ path: file.path, ...digestOf(file), detail: `${file.type === 'symlink' ? `symlink to ${file.linkTarget}` : `${file.type}, mode ${octal(file.mode)}`}${reached}` });
   }
   return found.sort((a, b) => (a.path! < b.path! ? -1 : 1));
 }
@@ -204,7 +214,7 @@ function functionalityCheck(definition: CheckDefinition, what: string, found: Ev
   return result(definition, 'fail', `runtime image ships ${what}: ${list}`, found);
 }
 
-function checkNonRoot(input: ImageUnderCheck, passwd: ReturnType<typeof textOf>): CheckResult {
+function checkNonRoot(input: ImageUnderCheck, passwd: ImageText | undefined): CheckResult {
   const user = input.user.trim();
   const configEvidence: Evidence = { digest: input.image.configDigest, detail: `image config User ${JSON.stringify(user)}` };
   if (!user) return result(CHECKS.nonRoot, 'fail', 'the image config names no user, so containers run as root (uid 0)', [configEvidence]);
@@ -214,7 +224,8 @@ function checkNonRoot(input: ImageUnderCheck, passwd: ReturnType<typeof textOf>)
       ? result(CHECKS.nonRoot, 'fail', `the image runs as uid 0 (${user})`, [configEvidence])
       : result(CHECKS.nonRoot, 'pass', `the image runs as uid ${name}`, [configEvidence]);
   }
-  const account = passwd ? accounts(passwd.text).find((entry) => entry.name === name) : undefined;
+  if (passwd && passwd.text === undefined) return result(CHECKS.nonRoot, 'not-run', `the image runs as user ${name}, whose uid is unknown: ${tooLarge(passwd)}`, [configEvidence, { path: passwd.file.path, ...digestOf(passwd.file), detail: 'not read (larger than the content limit)' }]);
+  const account = passwd?.text !== undefined ? accounts(passwd.text).find((entry) => entry.name === name) : undefined;
   if (!account) return result(CHECKS.nonRoot, 'fail', `the image runs as user ${name}, which /etc/passwd does not define (the runtime cannot start it)`, [configEvidence, ...(passwd ? [{ path: passwd.file.path, ...digestOf(passwd.file), detail: 'no such account' }] : [])]);
   const accountEvidence: Evidence = { path: passwd!.file.path, ...digestOf(passwd!.file), detail: `line ${account.line}: ${name} has uid ${account.uid}` };
   if (account.uid === 0) return result(CHECKS.nonRoot, 'fail', `the image runs as ${name}, which has uid 0`, [configEvidence, accountEvidence]);
@@ -255,22 +266,22 @@ function checkSecrets(files: ReadonlyMap<string, ImageFile>): CheckResult {
   const skipped: string[] = [];
   for (const file of files.values()) {
     if (file.type !== 'file') continue;
-    if (!file.content) {
+    // a file larger than the content kept was scanned as it was read
+    const secrets = file.content ? findSecrets(file.content) : file.secretsFound;
+    if (!secrets) {
       skipped.push(file.path);
       continue;
     }
     scanned++;
-    const text = file.content.toString('latin1');
-    const key = PRIVATE_KEY.exec(text);
-    if (key) found.push({ path: file.path, ...digestOf(file), detail: `PEM ${key[1] ? `${key[1]}` : ''}PRIVATE KEY${key[2] ?? ''}` });
-    for (const [what, pattern] of TOKENS) if (pattern.test(text)) found.push({ path: file.path, ...digestOf(file), detail: `looks like ${what}` });
+    for (const detail of secrets) found.push({ path: file.path, ...digestOf(file), detail });
   }
-  found.sort((a, b) => (a.path! < b.path! ? -1 : 1));
-  const note = skipped.length ? `; ${skipped.length} file(s) over the content limit were not scanned` : '';
-  const skippedEvidence = skipped.slice(0, 10).map((path) => ({ path, ...digestOf(files.get(path)), detail: 'not scanned (larger than the content limit)' }));
-  return found.length
-    ? result(CHECKS.noPrivateKeys, 'fail', `${found.length} secret(s) found: ${found.slice(0, 5).map((item) => `/${item.path} (${item.detail})`).join(', ')}${note}`, [...found, ...skippedEvidence])
-    : result(CHECKS.noPrivateKeys, 'pass', `no private key or token in ${scanned} regular file(s)${note}`, skippedEvidence);
+  found.sort((a, b) => (a.path! < b.path! ? -1 : a.path! > b.path! ? 1 : 0));
+  const note = skipped.length ? `; ${skipped.length} file(s) were not scanned (their content was not read)` : '';
+  const skippedEvidence = skipped.slice(0, 10).map((path) => ({ path, ...digestOf(files.get(path)), detail: 'not scanned (content not read)' }));
+  if (found.length) return result(CHECKS.noPrivateKeys, 'fail', `${found.length} secret(s) found: ${found.slice(0, 5).map((item) => `/${item.path} (${item.detail})`).join(', ')}${note}`, [...found, ...skippedEvidence]);
+  // a file that was not scanned may hold a key: no pass on part of the filesystem
+  if (skipped.length) return result(CHECKS.noPrivateKeys, 'not-run', `no private key or token in the ${scanned} regular file(s) scanned${note}`, skippedEvidence);
+  return result(CHECKS.noPrivateKeys, 'pass', `no private key or token in ${scanned} regular file(s)`);
 }
 
 /** A password field that holds a hash (locked `!hash` still counts: the hash is in the image). */
@@ -279,9 +290,16 @@ function isHash(password: string): boolean {
   return value !== '' && value !== '*' && value !== 'x' && value !== '!' && !/^\*/.test(value);
 }
 
-function checkCredentials(files: ReadonlyMap<string, ImageFile>, passwd: ReturnType<typeof textOf>): CheckResult[] {
-  const shadow = textOf(files, 'etc/shadow');
-  if (!passwd) {
+function checkCredentials(files: ReadonlyMap<string, ImageFile>, passwd: ImageText | undefined): CheckResult[] {
+  const shadowFile = readText(files, 'etc/shadow');
+  const unread = [passwd, shadowFile].filter((item): item is ImageText => item !== undefined && item.text === undefined);
+  if (unread.length) {
+    const why = `the accounts are unknown: ${unread.map(tooLarge).join('; ')}`;
+    const evidence = unread.map((item) => ({ path: item.file.path, ...digestOf(item.file), detail: 'not read (larger than the content limit)' }));
+    return [result(CHECKS.noPasswordHashes, 'not-run', why, evidence), result(CHECKS.noEmptyPasswords, 'not-run', why, evidence)];
+  }
+  const shadow = shadowFile?.text !== undefined ? { file: shadowFile.file, text: shadowFile.text } : undefined;
+  if (!passwd || passwd.text === undefined) {
     const why = 'the image has no readable /etc/passwd';
     return [result(CHECKS.noPasswordHashes, shadow ? 'not-run' : 'pass', shadow ? why : 'the image has no /etc/passwd or /etc/shadow'), result(CHECKS.noEmptyPasswords, shadow ? 'not-run' : 'pass', shadow ? why : 'the image defines no accounts')];
   }
@@ -299,12 +317,13 @@ function checkCredentials(files: ReadonlyMap<string, ImageFile>, passwd: ReturnT
     if (entry.password === '') empty.push({ ...where, detail: `line ${entry.line}: account ${name} has an empty password` });
     else if (isHash(entry.password)) hashes.push({ ...where, detail: `line ${entry.line}: account ${name} has a password hash (${entry.password.startsWith('!') ? 'locked, ' : ''}${/^!*\$([^$]+)\$/.exec(entry.password)?.[1] ? `scheme $${/^!*\$([^$]+)\$/.exec(entry.password)![1]}$` : 'DES or unknown scheme'})` });
   }
-  for (const account of accounts(passwd.text)) {
+  const passwdText = passwd.text;
+  for (const account of accounts(passwdText)) {
     const where = { path: passwd.file.path, ...digestOf(passwd.file) };
     if (account.password === '' && !shadowEntries.has(account.name)) empty.push({ ...where, detail: `line ${account.line}: account ${account.name} has an empty password field and no shadow entry` });
     else if (account.password !== 'x' && isHash(account.password)) hashes.push({ ...where, detail: `line ${account.line}: account ${account.name} has a password hash in /etc/passwd` });
   }
-  const scope = `${accounts(passwd.text).length} account(s) in /etc/passwd${shadow ? `, ${shadowEntries.size} in /etc/shadow` : ''}`;
+  const scope = `${accounts(passwdText).length} account(s) in /etc/passwd${shadow ? `, ${shadowEntries.size} in /etc/shadow` : ''}`;
   return [
     hashes.length
       ? result(CHECKS.noPasswordHashes, 'fail', `${hashes.length} password hash(es): ${hashes.map((item) => item.detail).join('; ')}`, hashes)
@@ -315,8 +334,9 @@ function checkCredentials(files: ReadonlyMap<string, ImageFile>, passwd: ReturnT
   ];
 }
 
-function checkLoginShells(files: ReadonlyMap<string, ImageFile>, passwd: ReturnType<typeof textOf>, variant: ImageVariant): CheckResult {
+function checkLoginShells(files: ReadonlyMap<string, ImageFile>, passwd: ImageText | undefined, variant: ImageVariant): CheckResult {
   if (!passwd) return result(CHECKS.loginShells, 'pass', 'the image defines no accounts (no /etc/passwd)');
+  if (passwd.text === undefined) return result(CHECKS.loginShells, 'not-run', `the accounts are unknown: ${tooLarge(passwd)}`, [{ path: passwd.file.path, ...digestOf(passwd.file), detail: 'not read (larger than the content limit)' }]);
   const usable: Evidence[] = [];
   const absent: string[] = [];
   for (const account of accounts(passwd.text)) {
@@ -390,20 +410,44 @@ function checkFips(files: ReadonlyMap<string, ImageFile>, names: readonly string
   const modules = [...files.values()].filter((file) => /(^|\/)ossl-modules\/[^/]+\.so$/.test(file.path));
   const fipsModule = modules.find((file) => file.path.endsWith('/fips.so'));
   const others = modules.filter((file) => !file.path.endsWith('/fips.so'));
-  const cnf = textOf(files, 'etc/ssl/openssl.cnf');
   const evidence: Evidence[] = modules.map((file) => ({ path: file.path, ...digestOf(file), detail: 'OpenSSL provider module' }));
   const problems: string[] = [];
   if (!fipsModule) problems.push('no OpenSSL FIPS provider (ossl-modules/fips.so)');
   if (others.length) problems.push(`other providers are loadable: ${others.map((file) => `/${file.path}`).join(', ')}`);
-  if (!cnf) problems.push('no /etc/ssl/openssl.cnf');
+  const cnf = textOf(files, OPENSSL_CNF);
+  if (!cnf) problems.push(`no /${OPENSSL_CNF}`);
   else {
+    const config = loadOpensslConfig(`/${OPENSSL_CNF}`, {
+      read: (path) => {
+        const found = textOf(files, path);
+        return found ? { path: found.file.path, text: found.text } : undefined;
+      },
+      directory: (path) => {
+        const dir = resolveImagePathName(files, path);
+        const entry = dir === undefined || dir === '' ? undefined : files.get(dir);
+        if (dir === undefined || (entry && entry.type !== 'directory')) return undefined;
+        const prefix = dir === '' ? '' : `${dir}/`;
+        const inside = [...files.keys()].filter((key) => key.startsWith(prefix));
+        // a directory the tar never lists is there when something is under it
+        if (!entry && dir !== '' && !inside.length) return undefined;
+        return inside.filter((key) => !key.slice(prefix.length).includes('/') && /\.(cnf|conf)$/.test(key)).sort().map((key) => `/${key}`);
+      },
+    });
     evidence.push({ path: cnf.file.path, ...digestOf(cnf.file), detail: 'OpenSSL configuration' });
-    if (!/^\s*default_properties\s*=\s*"?fips=yes"?\s*$/m.test(cnf.text)) problems.push('openssl.cnf does not set default_properties = fips=yes');
-    if (!/fipsmodule\.cnf/.test(cnf.text)) problems.push('openssl.cnf does not include fipsmodule.cnf');
+    // only an active .include counts, and only of a fipsmodule.cnf the image ships
+    const fipsModuleConfigs = config.includes.flatMap((include) => include.files.filter((path) => path.endsWith('/fipsmodule.cnf') || path === 'fipsmodule.cnf').map((path) => ({ include, path })));
+    for (const { include, path } of fipsModuleConfigs) evidence.push({ path, ...digestOf(files.get(path)), detail: `FIPS module configuration, included at ${include.at}` });
+    if (!fipsModuleConfigs.length) {
+      const named = config.includes.filter((include) => /fipsmodule\.cnf$/.test(include.target));
+      problems.push(named.length ? named.map((include) => config.problems.find((problem) => problem.startsWith(`${include.at}:`)) ?? `${include.at}: .include ${include.target} names no file in the image`).join('; ') : 'openssl.cnf does not include fipsmodule.cnf (no active .include of it)');
+    }
+    const settings = fipsSettings(config);
+    problems.push(...settings.problems);
+    if (settings.defaultProperties?.replace(/\s+/g, '') !== 'fips=yes') problems.push('openssl.cnf does not set default_properties = fips=yes in its algorithm section');
   }
   return problems.length
     ? result(CHECKS.fips, 'fail', problems.join('; '), evidence)
-    : result(CHECKS.fips, 'pass', 'FIPS-configured: only the FIPS provider is installed and openssl.cnf enforces fips=yes (not a validated module: that needs a CMVP certificate)', evidence);
+    : result(CHECKS.fips, 'pass', 'FIPS-configured: only the FIPS provider is installed, openssl.cnf includes its fipsmodule.cnf, activates it and enforces fips=yes (not a validated module: that needs a CMVP certificate)', evidence);
 }
 
 function attachmentChecks(attached: AttachedArtifacts | undefined): CheckResult[] {
@@ -420,29 +464,44 @@ function attachmentChecks(attached: AttachedArtifacts | undefined): CheckResult[
     ? result(definition, 'pass', `${found.length} ${what} attached to ${on} (found, not verified here: ${verify} verifies it)`, found)
     : result(definition, 'fail', `no ${what} attached to ${on}`, attached.subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })));
   return [
-    one(CHECKS.signature, 'signature(s)', attached.signatures, 'kiln verify'),
+    signatureCheck(attached, on),
     one(CHECKS.sbomAttached, 'SBOM attestation(s)', attached.sboms, 'kiln verify-attestation --type spdx'),
     one(CHECKS.provenance, 'provenance attestation(s)', attached.provenance, 'kiln verify-attestation --type slsaprovenance'),
   ];
+}
+
+/** A signature that is only found says nothing about who made it: it passes only when one verifies
+ *  against the key or identity given, and does not run without one. */
+function signatureCheck(attached: AttachedArtifacts, on: string): CheckResult {
+  const found = attached.signatures;
+  if (!found.length) return result(CHECKS.signature, 'fail', `no signature(s) attached to ${on}`, attached.subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })));
+  const verification = attached.verification;
+  if (!verification) return result(CHECKS.signature, 'not-run', `${found.length} signature(s) attached to ${on}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`, found);
+  if (verification.verified.length) return result(CHECKS.signature, 'pass', `${verification.verified.length} signature(s) verified on ${on}`, [...verification.verified, ...found]);
+  return result(CHECKS.signature, 'fail', `none of the ${found.length} signature(s) attached to ${on} verified: ${verification.failures.join('; ') || 'no signature of the image verified'}`, [...found, ...verification.failures.map((detail) => ({ detail }))]);
 }
 
 /** Runs every check on one image. */
 export function runChecks(input: ImageUnderCheck, annotations: Readonly<Record<string, string>> = {}): ImageCheckReport {
   const { files, image } = input;
   const names = [image.name, ...(image.ref ? [image.ref] : [])];
-  const passwd = textOf(files, 'etc/passwd');
+  const passwd = readText(files, 'etc/passwd');
   const db = resolveImagePath(files, 'lib/apk/db/installed');
   const installed = db?.content ? parseInstalledDb(db.content.toString('utf8'), { source: `/${db.path}` }) : undefined;
+  // An image whose layers add nothing but directories has nothing to find: its filesystem checks
+  // would pass vacuously, so they do not run (the presence checks still fail: the files are absent).
+  const isEmpty = ![...files.values()].some((file) => file.type !== 'directory');
+  const unlessEmpty = (definition: CheckDefinition, run: () => CheckResult) => (isEmpty ? result(definition, 'not-run', EMPTY_FILESYSTEM) : run());
   const checks: CheckResult[] = [
     checkNonRoot(input, passwd),
-    functionalityCheck(CHECKS.noShell, 'a shell', binaries(files, (name) => SHELLS.has(name)), image.variant),
-    functionalityCheck(CHECKS.noPackageManager, 'a package manager', binaries(files, (name) => PACKAGE_MANAGERS.has(name)), image.variant),
-    functionalityCheck(CHECKS.noCompiler, 'a compiler', binaries(files, (name) => COMPILER.test(name)), image.variant),
-    checkSetuid(files),
-    checkWorldWritable(files),
-    checkSecrets(files),
-    ...checkCredentials(files, passwd),
-    checkLoginShells(files, passwd, image.variant),
+    unlessEmpty(CHECKS.noShell, () => functionalityCheck(CHECKS.noShell, 'a shell', binaries(files, (name) => SHELLS.has(name)), image.variant)),
+    unlessEmpty(CHECKS.noPackageManager, () => functionalityCheck(CHECKS.noPackageManager, 'a package manager', binaries(files, (name) => PACKAGE_MANAGERS.has(name)), image.variant)),
+    unlessEmpty(CHECKS.noCompiler, () => functionalityCheck(CHECKS.noCompiler, 'a compiler', binaries(files, (name) => COMPILER.test(name)), image.variant)),
+    unlessEmpty(CHECKS.noSetuid, () => checkSetuid(files)),
+    unlessEmpty(CHECKS.noWorldWritable, () => checkWorldWritable(files)),
+    unlessEmpty(CHECKS.noPrivateKeys, () => checkSecrets(files)),
+    ...(isEmpty ? [result(CHECKS.noPasswordHashes, 'not-run', EMPTY_FILESYSTEM), result(CHECKS.noEmptyPasswords, 'not-run', EMPTY_FILESYSTEM)] : checkCredentials(files, passwd)),
+    unlessEmpty(CHECKS.loginShells, () => checkLoginShells(files, passwd, image.variant)),
     checkOsRelease(files),
     checkCaBundle(files),
     checkZoneinfo(files),

@@ -5,6 +5,7 @@ import { BASELINES, FEDRAMP_HIGH, FEDRAMP_MODERATE } from './baselines.ts';
 import type { CheckResult, ImageCheckReport } from './check-model.ts';
 import { CHECKS } from './checks.ts';
 import { baselineCoverage, coverageMarkdown } from './coverage.ts';
+import { responsibilityMarkdown, responsibilityMatrix } from './responsibility.ts';
 
 const fedramp = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'compliance', 'fedramp');
 
@@ -50,5 +51,18 @@ describe('baselineCoverage', () => {
     expect(text).toContain('## FedRAMP Rev 5 High Baseline');
     expect(text).toContain('| CM-7 | gap |');
     expect(text).toContain('Cited by checks but not selected by this baseline: SR-4.');
+  });
+
+  it('counts a control as partly evidenced, never evidenced, when a check of it did not run or cannot establish it', () => {
+    const partial = report({ 'packages-signed': 'not-run', 'fips-configured': 'pass' });
+    const high = baselineCoverage([partial], FEDRAMP_HIGH);
+    const state = (id: string) => high.controls.find((control) => control.id === id)?.state;
+    expect([state('si-7'), state('cm-14'), state('sc-13'), state('ac-6')]).toEqual(['partial', 'partial', 'partial', 'evidenced']);
+    // two images: a check that ran on one but not the other leaves the control partial
+    expect(baselineCoverage([report({}), report({ 'no-shell': 'not-run' })], FEDRAMP_HIGH).controls.find((control) => control.id === 'cm-7')?.state).toBe('partial');
+    const rows = responsibilityMatrix([partial]);
+    expect(rows.find((row) => row.control === 'sc-13')).toMatchObject({ responsibility: 'shared', coverage: 'partial', note: expect.stringContaining('FIPS-configured is not FIPS-validated') });
+    expect(rows.find((row) => row.control === 'ac-6')).toMatchObject({ responsibility: 'kiln-image', coverage: 'evidenced' });
+    expect(responsibilityMarkdown(rows)).toContain('| SC-13 | Cryptographic Protection | yes | yes | shared | partial | fips-configured: pass (linux/amd64) |');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { oscalValidators, schemaErrors } from '../testing.ts';
 import type { ImageCheckReport } from './check-model.ts';
 import { runChecks } from './checks.ts';
+import type { ImageUnderCheck } from './checks.ts';
 import { vulnerabilitiesOutcome } from './supply-checks.ts';
 import type { ImageFile } from './image-fs.ts';
 import { assessmentResults, componentDefinition, KILN_OSCAL_NS, planOfActionAndMilestones, uuidV5 } from './oscal.ts';
@@ -12,13 +13,13 @@ function file(path: string, content: string, mode = 0o644): [string, ImageFile] 
   return [path, { path, type: 'file', mode, uid: 0, gid: 0, size: content.length, content: Buffer.from(content), sha256: 'ab'.repeat(32) }];
 }
 
-function report(failing: boolean): ImageCheckReport {
+function report(failing: boolean, extra: Partial<ImageUnderCheck> = {}): ImageCheckReport {
   const files = new Map<string, ImageFile>([
     file('etc/os-release', 'ID=kiln\n'),
     file('etc/passwd', 'nonroot:x:65532:65532::/:/sbin/nologin\n'),
     ...(failing ? [file('usr/bin/su', 'x', 0o4755), file('etc/shadow', 'nonroot::::::::\n')] : []),
   ]);
-  return runChecks({ image: { name: 'example.com/app:1', source: 'oci-layout', platform: 'linux/amd64', manifestDigest: `sha256:${failing ? 'b' : 'a'}${'0'.repeat(63)}`, configDigest: `sha256:${'c'.repeat(64)}`, variant: { kind: 'runtime' } }, user: '65532', files });
+  return runChecks({ image: { name: 'example.com/app:1', source: 'oci-layout', platform: 'linux/amd64', manifestDigest: `sha256:${failing ? 'b' : 'a'}${'0'.repeat(63)}`, configDigest: `sha256:${'c'.repeat(64)}`, variant: { kind: 'runtime' } }, user: '65532', files, ...extra });
 }
 
 const input = (reports: ImageCheckReport[]): OscalInput => ({
@@ -67,12 +68,31 @@ describe('OSCAL documents', () => {
     const state = Object.fromEntries((result.findings as Json[]).map((finding) => [finding.target['target-id'], finding.target.status.state]));
     expect(state['ac-6_obj']).toBe('not-satisfied');
     expect(state['ia-5_obj']).toBe('not-satisfied');
-    expect(state['cm-8_obj']).toBe('satisfied');
+    expect(state['sc-12_obj']).toBe('satisfied');
+    // os-release passed, but sbom-packages and sbom-attached did not run: partial, not satisfied
+    const cm8 = (result.findings as Json[]).find((finding) => finding.target['target-id'] === 'cm-8_obj')!;
+    expect(cm8.target.status).toMatchObject({ state: 'not-satisfied', reason: 'other' });
+    expect(cm8.description).toMatch(/^Not established: os-release passed, but the evidence is partial: sbom-packages did not run: .*; sbom-attached did not run: /);
     expect(state['ra-5_obj']).toBeUndefined();
     expect(state['sc-13_obj']).toBeUndefined();
     const notRun = (result.observations as Json[]).find((item) => item.title.startsWith('vulnerabilities-within-sla'))!;
     expect(notRun.remarks).toBe('Not run: no vulnerability index was given (--vuln-db), so the image was not scanned. Not counted as satisfied.');
     expect(notRun.methods).toEqual(['EXAMINE']);
+  });
+
+  it('never satisfies SC-13 from fips-configured, nor CM-14 from a signature that was only found', () => {
+    const fips = report(false);
+    fips.checks = fips.checks.map((check) => (check.id === 'fips-configured' ? { ...check, status: 'pass' as const } : check));
+    const subjects = [`sha256:${'1'.repeat(64)}`];
+    const signed = report(false, { attached: { subjects, signatures: [{ digest: `sha256:${'2'.repeat(64)}`, detail: 'cosign signature' }], sboms: [], provenance: [] } });
+    const docs = input([fips, signed]);
+    const ar = assessmentResults(docs) as Json;
+    expect(validate.assessmentResults(ar), schemaErrors(validate.assessmentResults)).toBe(true);
+    const target = (index: number, id: string) => (ar['assessment-results'].results[index].findings as Json[]).find((finding) => finding.target['target-id'] === id)?.target;
+    expect(target(0, 'sc-13_obj')).toMatchObject({ status: { state: 'not-satisfied', reason: 'other', remarks: expect.stringContaining('a FIPS-configured OpenSSL is not a FIPS-validated module') } });
+    // no check of CM-14 ran and passed: no finding, never satisfied
+    expect(target(1, 'cm-14_obj')).toBeUndefined();
+    expect(target(1, 'si-7_obj')?.status.state).toBe('not-satisfied');
   });
 
   it('a POA&M item per failed check, and no POA&M when nothing failed', () => {

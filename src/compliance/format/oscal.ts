@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult, ImageCheckReport } from './check-model.ts';
+import { assessControl } from './control-assessment.ts';
 import { CONTROL_TITLES, controlLabel } from './controls.ts';
 import type { ControlId } from './controls.ts';
 
@@ -148,27 +149,37 @@ function observation(report: ImageCheckReport, check: CheckResult, input: OscalI
   };
 }
 
-/** Findings per control: not-satisfied when a check of it failed or was only allowed (dev
- *  variant), satisfied when every check that ran passed; controls with no conclusive check get none. */
+/** Findings per control: satisfied only when every check citing it ran and passed and a pass can
+ *  establish it; not-satisfied (reason `fail`) when a check failed or was only allowed (dev
+ *  variant), and not-satisfied (reason `other`) when the evidence is partial — a citing check did
+ *  not run, or the passes cannot establish the control (FIPS-configured is not FIPS-validated).
+ *  OSCAL has no third state, and partial evidence is not a satisfied objective. Controls with no
+ *  check that ran get none. */
 function findings(report: ImageCheckReport): Json[] {
   const out: Json[] = [];
   for (const control of controlsOf(report)) {
-    const checks = report.checks.filter((check) => (check.controls as readonly string[]).includes(control));
-    const ran = checks.filter((check) => check.status === 'pass' || check.status === 'fail' || check.status === 'allowed');
-    if (!ran.length) continue;
-    const failing = ran.filter((check) => check.status !== 'pass');
-    const notRun = checks.filter((check) => check.status === 'not-run');
+    const assessment = assessControl(control, report.checks);
+    if (assessment.state === 'not-run') continue;
+    const { checks, failing, gaps } = assessment;
+    const passed = checks.filter((check) => check.status === 'pass').map((check) => check.id);
+    const description = assessment.state === 'failed'
+      ? `Not satisfied: ${failing.map((check) => `${check.id} ${check.status === 'allowed' ? 'allowed by the dev variant' : 'failed'}: ${check.summary}`).join(' ')}`
+      : assessment.state === 'partial'
+        ? `Not established: ${passed.join(', ')} passed, but the evidence is partial: ${gaps.join('; ')}.`
+        : `Satisfied by ${passed.join(', ')}.`;
     out.push({
       uuid: findingUuid(report, control),
       title: text(`${controlLabel(control)} ${CONTROL_TITLES[control]} — ${imageTitle(report)}`),
-      description: text(failing.length
-        ? `Not satisfied: ${failing.map((check) => `${check.id} ${check.status === 'allowed' ? 'allowed by the dev variant' : 'failed'}: ${check.summary}`).join(' ')}`
-        : `Satisfied by ${ran.map((check) => check.id).join(', ')}.`),
+      description: text(description),
       target: {
         type: 'objective-id',
         'target-id': `${control}_obj`,
-        status: { state: failing.length ? 'not-satisfied' : 'satisfied' },
-        ...(notRun.length ? { remarks: text(`Checks not run (not counted): ${notRun.map((check) => check.id).join(', ')}.`) } : {}),
+        status: {
+          state: assessment.state === 'satisfied' ? 'satisfied' : 'not-satisfied',
+          reason: assessment.state === 'satisfied' ? 'pass' : assessment.state === 'failed' ? 'fail' : 'other',
+          ...(assessment.state === 'partial' ? { remarks: text(`Partial evidence, not counted as satisfied: ${gaps.join('; ')}.`) } : {}),
+        },
+        ...(assessment.state === 'failed' && gaps.length ? { remarks: text(`Also not established: ${gaps.join('; ')}.`) } : {}),
       },
       'related-observations': checks.map((check) => ({ 'observation-uuid': observationUuid(report, check) })),
     });

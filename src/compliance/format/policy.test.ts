@@ -22,6 +22,11 @@ describe('compliance policy', () => {
     ]);
   });
 
+  it('a control is not met by a pass that cannot establish it: fips-configured for SC-13', () => {
+    expect(evaluatePolicy(policy({ controls: ['sc-13'] }), [report({})])).toEqual([{ image: 'example.com/app:1', platform: 'linux/amd64', requirement: 'control:sc-13', reason: expect.stringContaining('a FIPS-configured OpenSSL is not a FIPS-validated module') }]);
+    expect(evaluatePolicy(policy({ checks: ['fips-configured'] }), [report({})])).toEqual([]);
+  });
+
   it('listed checks and controls; a control needs a passing check and no other status', () => {
     const run = report({ 'no-shell': 'allowed', 'vulnerabilities-within-sla': 'not-run', 'ra-5': 'pass' }, 'dev');
     expect(evaluatePolicy(policy({ checks: ['non-root-user'] }), [run])).toEqual([]);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CheckStatus, ImageCheckReport } from './check-model.ts';
 import { CHECKS } from './checks.ts';
 import { CONTROL_TITLES } from './controls.ts';
+import type { ControlId } from './controls.ts';
 
 // Pure: a compliance policy (`kiln comply check --policy FILE`) and its evaluation against check
 // reports. A required check must `pass` (or be `not-applicable` to the image); `allowed` (a dev
@@ -10,7 +11,8 @@ import { CONTROL_TITLES } from './controls.ts';
 //
 //   require: all                 # every check must pass or be not-applicable
 //   checks: [non-root-user]      # these checks must pass
-//   controls: [ac-6, cm-7]       # every check citing these controls must pass, and one must have run
+//   controls: [ac-6, cm-7]       # every check citing these controls must pass, and one that can
+//                                # establish it (not FIPS-configured alone for sc-13) must have run
 //   allow-dev: true              # dev variants may be `allowed` a shell, package manager, compiler
 
 const CHECK_IDS = Object.values(CHECKS).map((check) => check.id);
@@ -52,6 +54,10 @@ export function evaluatePolicy(policy: CompliancePolicy, reports: readonly Image
       const failing = citing.filter((check) => !MEETS(check.status, isDevAllowed));
       if (failing.length) violations.push({ ...where, requirement: `control:${control}`, reason: failing.map((check) => `${check.id} ${check.status}`).join(', ') });
       else if (!citing.some((check) => check.status === 'pass')) violations.push({ ...where, requirement: `control:${control}`, reason: 'no check citing it passed on this image' });
+      else if (!citing.some((check) => check.status === 'pass' && !check.cannotEstablish?.[control as ControlId])) {
+        // a pass that only supports the control (FIPS-configured for SC-13) does not meet it
+        violations.push({ ...where, requirement: `control:${control}`, reason: citing.map((check) => check.cannotEstablish?.[control as ControlId]).find((why) => why !== undefined)! });
+      }
     }
   }
   return violations;

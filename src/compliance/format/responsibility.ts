@@ -6,8 +6,9 @@ import type { CoverageState } from './coverage.ts';
 
 // Pure: a customer-responsibility matrix over the FedRAMP baselines, from one run's checks. It
 // claims no more than the coverage report: the image's part of a control is `kiln-image` only when
-// every check citing it that ran passed; a control Kiln's checks cite but did not evidence in this
-// run (a failure, a dev allowance, or a check without data) is `shared` — Kiln gives the means, the
+// every check citing it ran and passed and a pass establishes it; a control Kiln's checks cite but
+// did not establish in this run (a failure, a dev allowance, a check without data, or partial
+// evidence such as FIPS-configured for SC-13) is `shared` — Kiln gives the means, the
 // customer closes it; every other control is `customer` (the customer's or inherited from their
 // platform, as their own system security plan says: the image cannot tell which).
 
@@ -31,12 +32,13 @@ export interface ResponsibilityRow {
 
 const NOTES: Record<CoverageState, string> = {
   evidenced: 'the image meets its part: every check citing the control that ran passed; the customer inherits it for the image and documents it in the SSP',
+  partial: 'partly evidenced, not established: checks citing the control passed, but others lacked data in this run or the passes cannot establish it (FIPS-configured is not FIPS-validated): the customer supplies the rest of the evidence',
   gap: 'cited by Kiln checks, but one failed or was only allowed for a dev variant: the customer must remediate or accept the risk (POA&M)',
   'not-run': 'cited by Kiln checks that lacked data in this run (scan, signed index, rebuild or registry): the customer supplies the evidence or runs the check with it',
   'not-evidenced': 'no Kiln check gives evidence: the customer\'s, or inherited from their platform',
 };
 
-const RESPONSIBILITY: Record<CoverageState, Responsibility> = { evidenced: 'kiln-image', gap: 'shared', 'not-run': 'shared', 'not-evidenced': 'customer' };
+const RESPONSIBILITY: Record<CoverageState, Responsibility> = { evidenced: 'kiln-image', partial: 'shared', gap: 'shared', 'not-run': 'shared', 'not-evidenced': 'customer' };
 
 /** The matrix: every control of the FedRAMP Moderate and High baselines, in High's order. */
 export function responsibilityMatrix(reports: readonly ImageCheckReport[]): ResponsibilityRow[] {
@@ -89,12 +91,12 @@ export function responsibilityMarkdown(rows: readonly ResponsibilityRow[]): stri
     '',
     `${rows.length} controls: ${count('kiln-image')} met by the image's evidence (kiln-image), ${count('shared')} shared, ${count('customer')} the customer's or inherited from their platform. The image claims only what its checks evidenced in this run.`,
     '',
-    '| control | title | Moderate | High | responsibility | checks | note |',
-    '|---|---|---|---|---|---|---|',
+    '| control | title | Moderate | High | responsibility | coverage | checks | note |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows.filter((item) => item.responsibility !== 'customer')) {
     const values = cells(row);
-    lines.push(`| ${values.control} | ${cell(values.title)} | ${values['fedramp-moderate']} | ${values['fedramp-high']} | ${values.responsibility} | ${cell(values.checks)} | ${cell(values.note)} |`);
+    lines.push(`| ${values.control} | ${cell(values.title)} | ${values['fedramp-moderate']} | ${values['fedramp-high']} | ${values.responsibility} | ${values.coverage} | ${cell(values.checks)} | ${cell(values.note)} |`);
   }
   const customer = rows.filter((row) => row.responsibility === 'customer');
   lines.push('', `## The customer's (${customer.length})`, '', NOTES['not-evidenced'].replace(/^./, (char) => char.toUpperCase()) + ':', '', customer.map((row) => row.label).join(', ') + '.', '');

@@ -38,7 +38,18 @@ describe('vulnerabilities-within-sla', () => {
   });
 
   it('a critical finding with no date cannot be judged: not-run, never pass', () => {
-    expect(vulnerabilitiesOutcome(scan([finding('CVE-4', 'CRITICAL')]), 2)).toMatchObject({ status: 'not-run', summary: '1 critical or high vulnerability has no known detection date, so the SLA cannot be checked: CVE-4 in app' });
+    expect(vulnerabilitiesOutcome(scan([finding('CVE-4', 'CRITICAL')]), 2)).toMatchObject({ status: 'not-run', summary: 'no breach found, but none can be ruled out: 1 critical or high vulnerability has no known detection date, so the SLA cannot be checked: CVE-4 in app' });
+  });
+
+  it('does not pass against an index with no feed, none covering the image\'s release, or a stale feed', () => {
+    expect(vulnerabilitiesOutcome({ ...scan([]), feeds: [] }, 2)).toMatchObject({ status: 'not-run', summary: 'no breach found, but none can be ruled out: the vulnerability index holds no feed' });
+    const uncovered = vulnerabilitiesOutcome({ ...scan([]), coverageGap: 'no feed in the vulnerability index holds records for alpine:3.19, the image\'s release', warnings: ['no feed in the vulnerability index holds records for alpine:3.19: its packages were matched against NVD\'s CPE ranges only'] }, 2);
+    expect(uncovered).toMatchObject({ status: 'not-run', summary: 'no breach found, but none can be ruled out: no feed in the vulnerability index holds records for alpine:3.19, the image\'s release' });
+    expect(uncovered.evidence.map((item) => item.detail)).toContain('scan warning: no feed in the vulnerability index holds records for alpine:3.19: its packages were matched against NVD\'s CPE ranges only');
+    const stale = vulnerabilitiesOutcome({ ...scan([finding('CVE-5', 'LOW', '2000-01-01')]), staleFeeds: ['nvd (last checked 2099-01-01T00:00:00Z)'] }, 2);
+    expect(stale).toMatchObject({ status: 'not-run', summary: 'no breach found, but none can be ruled out: stale feed(s): nvd (last checked 2099-01-01T00:00:00Z) (run kiln vuln db update)' });
+    // a breach found in stale or partial data is still a breach
+    expect(vulnerabilitiesOutcome({ ...scan([finding('CVE-6', 'CRITICAL', '2099-01-01T00:00:00Z')]), staleFeeds: ['nvd (last checked 2099-01-01T00:00:00Z)'], coverageGap: 'gap' }, 2).status).toBe('fail');
   });
 });
 

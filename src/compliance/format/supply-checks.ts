@@ -40,13 +40,22 @@ export interface VulnerabilityScan {
   policy?: SlaPolicy;
   /** Why the scan could not match distribution records (unknown distribution …). */
   warnings?: readonly string[];
+  /** Why the index cannot show the image's packages free of known vulnerabilities: it holds no
+   *  feed, or none with records for the image's release (nor, for a distribution matched by
+   *  upstream ranges, NVD's). A clean scan against it proves nothing. */
+  coverageGap?: string;
+  /** Feeds not updated for longer than the scanner's staleness limit, `name (last checked …)`. */
+  staleFeeds?: readonly string[];
 }
 
 const BLOCKING: ReadonlySet<VulnSeverity> = new Set(['CRITICAL', 'HIGH']);
 
 /** `vulnerabilities-within-sla`: no critical or high vulnerability open longer than its SLA. The
- *  clock of each finding starts at its `detected` time; a critical or high finding with no known
- *  date cannot be shown to be within its SLA, so the check is `not-run` unless another breached. */
+ *  clock of each finding starts at its `detected` time. A breach found is a failure whatever else
+ *  is missing; otherwise the check is `not-run` when the absence of a breach cannot be shown: an
+ *  index with no feed or none covering the image's release, a stale feed (a distribution feed can
+ *  add a record for a CVE published long ago, whose SLA has already run out), or a critical or high
+ *  finding with no known date. */
 export function vulnerabilitiesOutcome(scan: VulnerabilityScan | undefined, installedCount: number | undefined): Outcome {
   if (!scan) return { status: 'not-run', summary: 'no vulnerability index was given (--vuln-db), so the image was not scanned', evidence: [] };
   if (installedCount === undefined) return { status: 'not-run', summary: 'the image has no apk database (/lib/apk/db/installed), so its packages cannot be matched to vulnerabilities', evidence: [{ path: scan.index, detail: 'vulnerability index' }] };
@@ -86,9 +95,12 @@ export function vulnerabilitiesOutcome(scan: VulnerabilityScan | undefined, inst
   if (breached.length) {
     return { status: 'fail', summary: `${breached.length} critical or high vulnerabilit${breached.length === 1 ? 'y is' : 'ies are'} past the SLA: ${breached.slice(0, 5).map((entry) => `${entry.id} in ${entry.package} (${entry.daysOpen} > ${entry.slaDays} days)`).join(', ')}${tail}`, evidence };
   }
-  if (undated.length) {
-    return { status: 'not-run', summary: `${undated.length} critical or high vulnerabilit${undated.length === 1 ? 'y has' : 'ies have'} no known detection date, so the SLA cannot be checked: ${undated.slice(0, 5).map((finding) => `${finding.id} in ${finding.package}`).join(', ')}`, evidence };
-  }
+  const unshown = [
+    ...(scan.feeds.length ? (scan.coverageGap ? [scan.coverageGap] : []) : ['the vulnerability index holds no feed']),
+    ...(scan.staleFeeds?.length ? [`stale feed(s): ${scan.staleFeeds.join(', ')} (run kiln vuln db update)`] : []),
+    ...(undated.length ? [`${undated.length} critical or high vulnerabilit${undated.length === 1 ? 'y has' : 'ies have'} no known detection date, so the SLA cannot be checked: ${undated.slice(0, 5).map((finding) => `${finding.id} in ${finding.package}`).join(', ')}`] : []),
+  ];
+  if (unshown.length) return { status: 'not-run', summary: `no breach found, but none can be ruled out: ${unshown.join('; ')}`, evidence };
   return {
     status: 'pass',
     summary: serious.length
