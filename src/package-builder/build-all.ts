@@ -17,8 +17,9 @@ import type { Step } from './recipe/schema.ts';
 import { YamlSource } from './recipe/yaml-source.ts';
 
 /** Raised when the same inputs start to give different package bytes (2: a package names its
- *  recipe's own last commit, not the checkout's HEAD), so cached builds are redone once. */
-const PACKAGE_OUTPUT_REVISION = 2;
+ *  recipe's own last commit, not the checkout's HEAD; 3: the embedded SBOM names origins,
+ *  per-arch namespaces and valid license expressions), so cached builds are redone once. */
+const PACKAGE_OUTPUT_REVISION = 3;
 
 /** What to build: every recipe (`*.yaml`) directly in `dir`. */
 export interface BuildAllRequest extends Omit<BuildRequest, 'recipeFile' | 'sourceDir' | 'inputHash'> {
