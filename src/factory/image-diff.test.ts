@@ -4,6 +4,7 @@ import { sha256Hex } from '../lib/index.ts';
 import { encodeTar } from '../oci/index.ts';
 import type { TarMember } from '../oci/index.ts';
 import type { AffectedRecord, VulnIndex } from '../vuln/index.ts';
+import { stubVulnIndex } from '../vuln/testing.ts';
 import { formatImageDiffTable } from './format/image-diff.ts';
 import { diffImages, NOT_SCANNED_NO_INDEX } from './image-diff.ts';
 import type { ImageBlobSource } from './image-snapshot.ts';
@@ -30,7 +31,7 @@ function source(name: string, layers: TarMember[][], env: string[] = []): ImageB
 }
 
 /** A fake index: zlib affected below 1.2.12-r1 (CVE-2099-0001), curl affected below 9 (CVE-2099-0002). */
-const index: VulnIndex = {
+const index: VulnIndex = stubVulnIndex({
   affected: (ecosystem, packages) => {
     const records: AffectedRecord[] = [
       { feed: 'test', ecosystem: 'alpine:3.16', package: 'zlib', vulnerability: 'CVE-2099-0001', aliases: [], status: 'affected', ranges: [{ fixed: '1.2.12-r1' }], versions: [] } as AffectedRecord,
@@ -38,16 +39,7 @@ const index: VulnIndex = {
     ];
     return records.filter((record) => record.ecosystem === ecosystem && packages.includes(record.package));
   },
-  cpes: () => [],
-  vulnerabilities: () => [],
-  kev: () => [],
-  epss: () => [],
-  feeds: () => [],
-  replaceFeed: () => undefined,
-  touchFeed: () => undefined,
-  removeFeed: () => undefined,
-  close: () => undefined,
-};
+});
 
 const base = [dir('etc'), file('etc/os-release', OS), dir('usr'), dir('usr/bin'), file('usr/bin/tool', '#!/bin/true\n', 0o755), file('usr/bin/keep', 'same')];
 const before = source('before', [[...base, dir('lib'), dir('lib/apk'), dir('lib/apk/db'), file('lib/apk/db/installed', db([['busybox', '1.35.0-r17'], ['zlib', '1.2.12-r0']]))]], ['A=1']);

@@ -9,6 +9,7 @@ import { updateFeeds } from './feed-update.ts';
 import { formatScanSarif, formatScanTable } from './format/report.ts';
 import type { CvssScore } from './format/model.ts';
 import type { VulnIndex } from './port.ts';
+import { stubVulnIndex } from './testing.ts';
 import { findingsAtOrAbove, scanContents, severityInIndex } from './scan.ts';
 import { readScanTarget } from './scan-target.ts';
 import { SqliteVulnIndex } from './sqlite/sqlite-vuln-index.ts';
@@ -128,18 +129,11 @@ describe('stale feeds', () => {
 
 describe('severity from CVSS versions', () => {
   const score = (version: CvssScore['version'], value: number, source = 'nvd@nist.gov'): CvssScore => ({ version, score: value, vector: `v${version}`, source });
-  const indexWith = (cvss: CvssScore[]): VulnIndex => ({
-    affected: () => [{ feed: 'f', ecosystem: 'alpine:3.16', package: 'zlib', vulnerability: 'CVE-2099-1301', aliases: [], status: 'affected', ranges: [{ fixed: '9-r0' }], versions: [] }],
-    cpes: () => [],
-    vulnerabilities: () => [{ id: 'CVE-2099-1301', aliases: [], cvss }],
-    kev: () => [],
-    epss: () => [],
-    feeds: () => [],
-    replaceFeed: () => undefined,
-    touchFeed: () => undefined,
-    removeFeed: () => undefined,
-    close: () => undefined,
-  });
+  const indexWith = (cvss: CvssScore[]): VulnIndex =>
+    stubVulnIndex({
+      affected: () => [{ feed: 'f', ecosystem: 'alpine:3.16', package: 'zlib', vulnerability: 'CVE-2099-1301', aliases: [], status: 'affected', ranges: [{ fixed: '9-r0' }], versions: [] }],
+      vulnerabilities: () => [{ id: 'CVE-2099-1301', aliases: [], cvss }],
+    });
   const finding = (cvss: CvssScore[]) => {
     const [found] = scanContents({ target: 't', kind: 'installed-db', ecosystem: 'alpine:3.16', warnings: [], packages: [{ name: 'zlib', version: '1-r0' }] }, indexWith(cvss)).findings;
     return `${found!.severity} ${found!.cvss?.version ?? '-'} ${found!.cvss?.score ?? '-'}`;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { matchPackages } from '../matcher.ts';
 import { scanContents } from '../scan.ts';
 import type { VulnIndex } from '../port.ts';
+import { stubVulnIndex } from '../testing.ts';
 import { advisoryRecords, parseAdvisoryFile } from './advisory.ts';
 import { formatOpenVex, vexStatuses } from './openvex.ts';
 import type { AffectedRecord } from './model.ts';
@@ -72,18 +73,7 @@ describe('OpenVEX output', () => {
     const examples = join(schemaPath, '..', 'examples');
     expect(validate(JSON.parse(readFileSync(join(examples, 'spec-minimal.openvex.json'), 'utf8')))).toBe(true);
     const records: AffectedRecord[] = advisoryRecords(parseAdvisoryFile(OPENSSL, 'openssl.yaml', 'openssl'), 'kiln', 'wolfi');
-    const index: VulnIndex = {
-      affected: () => records,
-      cpes: () => [],
-      vulnerabilities: () => [],
-      kev: () => [],
-      epss: () => [],
-      feeds: () => [],
-      replaceFeed: () => undefined,
-      touchFeed: () => undefined,
-      removeFeed: () => undefined,
-      close: () => undefined,
-    };
+    const index: VulnIndex = stubVulnIndex({ affected: () => records });
     const report = scanContents({ target: 'rootfs', kind: 'rootfs', ecosystem: 'wolfi', packages: [{ name: 'libssl3', version: '3.0.8-r0', origin: 'openssl' }], warnings: [] }, index);
     expect(matchPackages({ ecosystem: 'wolfi', packages: [{ name: 'libssl3', version: '3.0.8-r0', origin: 'openssl' }], records, cpes: [] })).toHaveLength(5);
     const vex = formatOpenVex(report, { author: 'Kiln test', timestamp: new Date('2099-01-10T00:00:00Z') });
