@@ -133,11 +133,33 @@ describe('updateFeeds over HTTP', () => {
 
     const fresh = new SqliteVulnIndex(join(work, 'db2', 'vuln.sqlite'));
     try {
-      const fromCache = await updateFeeds({ feeds, index: fresh, fetcher, cacheDir, now, logger: silentLogger });
+      // Three days after the download: the cached copy is as old as its download, so scans call it stale.
+      const later = () => new Date('2099-01-13T00:00:00Z');
+      const fromCache = await updateFeeds({ feeds, index: fresh, fetcher, cacheDir, now: later, logger: silentLogger });
       expect(fromCache.map((result) => [result.outcome, result.records])).toEqual([['offline', 6]]);
       expect(fresh.affected('alpine:3.16', ['busybox']).map((record) => record.status).sort()).toEqual(['affected', 'not-affected']);
+      expect(fresh.feeds()[0]).toMatchObject({ checkedAt: now().toISOString(), updatedAt: now().toISOString() });
+      expect(feedStatus(fresh, later())[0]!.ageSeconds).toBe(3 * 86400);
     } finally {
       fresh.close();
+    }
+    // The feed moved to another URL: the old URL's copy is not a copy of it.
+    const moved = parseFeedConfig(`feeds: [{name: remote, type: secdb, url: "${url.replace('main.json', 'community.json')}"}]`, join(work, 'f.yaml'));
+    const fourth = new SqliteVulnIndex(join(work, 'db4', 'vuln.sqlite'));
+    try {
+      await expect(updateFeeds({ feeds: moved, index: fourth, fetcher, cacheDir, now, logger: silentLogger })).rejects.toMatchObject({
+        code: 'VULN_FEED_UNAVAILABLE',
+        message: expect.stringContaining('the cached copy is of'),
+      });
+      // A body changed after its download is refused, not indexed.
+      await writeFile(join(cacheDir, 'remote.body'), '{"packages": []}');
+      await expect(updateFeeds({ feeds, index: fourth, fetcher, cacheDir, now, logger: silentLogger })).rejects.toMatchObject({
+        code: 'VULN_FEED_UNAVAILABLE',
+        message: expect.stringContaining('does not match its recorded sha256'),
+      });
+      expect(fourth.feeds()).toEqual([]);
+    } finally {
+      fourth.close();
     }
     await mkdir(join(work, 'empty-cache'));
     const third = new SqliteVulnIndex(join(work, 'db3', 'vuln.sqlite'));

@@ -76,6 +76,65 @@ function digestOf(parts: readonly FeedPart[]): string {
   return hash.digest('hex');
 }
 
+/** What is known of a downloaded feed body, kept beside it (`<feed>.body.json`). */
+interface CachedBodyMeta {
+  location: string;
+  /** When the body was downloaded, or last confirmed current by a 304. */
+  fetchedAt: string;
+  sha256: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+const metaPath = (cachePath: string) => `${cachePath}.json`;
+const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function writeCachedBody(cachePath: string, meta: CachedBodyMeta, data: Buffer): Promise<void> {
+  await writeFileAtomic(cachePath, data);
+  await writeFileAtomic(metaPath(cachePath), `${JSON.stringify(meta)}\n`);
+}
+
+async function readCachedMeta(cachePath: string): Promise<Partial<CachedBodyMeta> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(metaPath(cachePath), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const meta = JSON.parse(text) as unknown;
+    if (meta && typeof meta === 'object') return meta as Partial<CachedBodyMeta>;
+  } catch {
+    // Unreadable metadata is treated as absent: the body's own time stands in for it.
+  }
+  return undefined;
+}
+
+async function confirmCachedBody(cachePath: string, checkedAt: string): Promise<void> {
+  const meta = await readCachedMeta(cachePath);
+  if (meta?.location === undefined || meta.sha256 === undefined) return;
+  await writeFileAtomic(metaPath(cachePath), `${JSON.stringify({ ...meta, fetchedAt: checkedAt })}\n`);
+}
+
+/** The cached body of an unreachable feed, with when it was downloaded. A copy of another location
+ *  (the feed's URL changed) or one whose bytes no longer match their recorded digest is no copy. */
+async function readCachedBody(cachePath: string, feed: FeedConfig, reason: string, cause: unknown): Promise<{ data: Buffer; fetchedAt: string }> {
+  const unavailable = (why: string) => new VulnError('VULN_FEED_UNAVAILABLE', `feed ${feed.name}: ${feed.location}: cannot fetch and ${why}: ${reason}`, { cause, detail: { feed: feed.name, location: feed.location } });
+  let data: Buffer;
+  let modified: Date;
+  try {
+    [data, modified] = await Promise.all([readFile(cachePath), stat(cachePath).then((info) => info.mtime)]);
+  } catch {
+    throw unavailable('no cached copy');
+  }
+  const meta = await readCachedMeta(cachePath);
+  if (meta?.location !== undefined && meta.location !== feed.location) throw unavailable(`the cached copy is of ${meta.location}, not of this location`);
+  if (meta?.sha256 !== undefined && meta.sha256 !== sha256Hex(data)) throw unavailable(`the cached copy ${cachePath} does not match its recorded sha256 (damaged)`);
+  const recorded = meta?.fetchedAt !== undefined && !Number.isNaN(Date.parse(meta.fetchedAt)) ? meta.fetchedAt : undefined;
+  return { data, fetchedAt: recorded ?? modified.toISOString() };
+}
+
 /** Fetches, parses and indexes every configured feed. A feed whose source is unreachable keeps
  *  what the index (or the download cache) already has; with nothing to keep, VULN_FEED_UNAVAILABLE.
  *  Malformed records are skipped and returned as warnings, also logged. */
@@ -88,6 +147,7 @@ export async function updateFeeds(options: UpdateFeedsOptions): Promise<FeedUpda
     let parts: FeedPart[];
     let validators: { etag?: string; lastModified?: string } = {};
     let offline: string | undefined;
+    let fetchedAt = checkedAt;
     if (feed.isRemote) {
       const cachePath = join(options.cacheDir, `${feed.name}.body`);
       const samePlace = previous && previous.location === feed.location && previous.type === feed.type;
@@ -95,12 +155,13 @@ export async function updateFeeds(options: UpdateFeedsOptions): Promise<FeedUpda
         const result = await options.fetcher.fetch(feed.location, samePlace ? { validators: { ...(previous.etag ? { etag: previous.etag } : {}), ...(previous.lastModified ? { lastModified: previous.lastModified } : {}) } } : {});
         if (result.kind === 'not-modified') {
           options.index.touchFeed({ ...previous!, checkedAt });
+          await confirmCachedBody(cachePath, checkedAt);
           results.push({ name: feed.name, outcome: 'unchanged', records: previous!.records, warnings: [] });
           continue;
         }
         const data = await readStream(result.body);
         validators = result.validators;
-        await writeFileAtomic(cachePath, data);
+        await writeCachedBody(cachePath, { location: feed.location, fetchedAt: checkedAt, sha256: sha256Hex(data), ...validators }, data);
         parts = [{ name: feed.location, data }];
       } catch (error) {
         if (!isKilnError(error) || error.code === 'VULN_FEED_INVALID') throw error;
@@ -110,15 +171,12 @@ export async function updateFeeds(options: UpdateFeedsOptions): Promise<FeedUpda
           results.push({ name: feed.name, outcome: 'offline', records: previous.records, warnings: [], reason });
           continue;
         }
-        let cached: Buffer;
-        try {
-          cached = await readFile(cachePath);
-        } catch {
-          throw new VulnError('VULN_FEED_UNAVAILABLE', `feed ${feed.name}: ${feed.location}: cannot fetch and no cached copy: ${reason}`, { cause: error, detail: { feed: feed.name, location: feed.location } });
-        }
-        options.logger.warn({ feed: feed.name, reason }, 'feed unreachable, indexing the cached copy');
-        parts = [{ name: feed.location, data: cached }];
+        const cached = await readCachedBody(cachePath, feed, reason, error);
+        options.logger.warn({ feed: feed.name, reason, fetchedAt: cached.fetchedAt }, 'feed unreachable, indexing the cached copy');
+        parts = [{ name: feed.location, data: cached.data }];
         offline = reason;
+        // The copy is as fresh as its download, not as this run: scans warn when it is stale.
+        fetchedAt = cached.fetchedAt;
       }
     } else {
       parts = await localParts(feed);
@@ -132,7 +190,7 @@ export async function updateFeeds(options: UpdateFeedsOptions): Promise<FeedUpda
     const parsed = parseFeedParts(parts, { feed: feed.name, type: feed.type, ...(feed.ecosystem ? { ecosystem: feed.ecosystem } : {}) });
     for (const warning of parsed.warnings) options.logger.warn({ ...warning }, 'feed record skipped');
     const records = feedRecordCount(parsed);
-    const state: FeedState = { name: feed.name, type: feed.type, location: feed.location, updatedAt: checkedAt, checkedAt, records, warnings: parsed.warnings.length, sha256, ...validators };
+    const state: FeedState = { name: feed.name, type: feed.type, location: feed.location, updatedAt: fetchedAt, checkedAt: fetchedAt, records, warnings: parsed.warnings.length, sha256, ...validators };
     options.index.replaceFeed(state, parsed);
     results.push({ name: feed.name, outcome: offline === undefined ? 'updated' : 'offline', records, warnings: parsed.warnings, ...(offline === undefined ? {} : { reason: offline }) });
   }
