@@ -154,6 +154,19 @@ describe('kiln scan', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('--fail-on warns about findings no feed scores instead of passing them silently', async () => {
+    // The secdb alone: it names fixes, not severities.
+    await writeFile(join(work, 'feeds-unscored.yaml'), `feeds:\n  - {name: wolfi-test, type: secdb, path: ${join(vulnFixtures, 'wolfi-style-secdb.json')}, ecosystem: wolfi}\n`);
+    expect((await kiln(['vuln', 'db', 'update', '--config', 'feeds-unscored.yaml', '--db-dir', 'db-unscored'])).code).toBe(0);
+    const unscored = await kiln(['scan', 'layout', '--distro', 'wolfi', '--db-dir', 'db-unscored', '--fail-on', 'critical']);
+    expect(unscored.code).toBe(0);
+    expect(unscored.stdout).toMatch(/^pretend-baselayout +1\.0\.0-r0 +CVE-2099-3001 +UNKNOWN\b/m);
+    expect(unscored.stderr).toBe('warning: 2 findings have no severity in any feed (CVE-2099-3001 in pretend-baselayout, CVE-2099-3004 in replayout); --fail-on critical did not count them\n');
+    const scored = await kiln(['scan', 'layout', '--distro', 'wolfi', '--fail-on', 'low']);
+    expect(scored.code).toBe(1);
+    expect(scored.stderr).not.toContain('no severity');
+  });
+
   it('writes SARIF 2.1.0 with one result per finding', async () => {
     const result = await kiln(['scan', 'layout', '--distro', 'wolfi', '--format', 'sarif']);
     expect(result.code).toBe(0);
