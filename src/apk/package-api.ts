@@ -38,8 +38,8 @@ export type { PackageRecord, ParseRecordsOptions } from './format/record.ts';
 export { encodeQ1, decodeQ1, encodeX1, sameQ1 } from './format/encoding.ts';
 export { GzipMemberReader, inflateGzipMembers, LAYER_INFLATE_LIMIT, readGzipMember, splitGzipMembers } from './format/gzip-members.ts';
 export type { GzipMember, GzipMemberInfo, CompressedSink, GzipMemberBytes, GzipBufferOptions } from './format/gzip-members.ts';
-export { readTarEntries } from './format/tar-member.ts';
-export type { TarEntryBytes } from './format/tar-member.ts';
+export { readTarEntries, TarMemberReader } from './format/tar-member.ts';
+export type { TarEntryBytes, TarSource } from './format/tar-member.ts';
 export { parsePkgInfo, formatPkgInfo, pkgInfoToRecord } from './format/pkginfo.ts';
 export type { PkgInfo, PkgInfoInput } from './format/pkginfo.ts';
 export { readApk, summarizeApk, DEFAULT_APK_LIMITS, SCRIPT_NAMES } from './format/apk-reader.ts';
@@ -49,6 +49,7 @@ export type {
 export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, SIGNATURE_DIGESTS } from './format/signature.ts';
 export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signature.ts';
 export type { TarEntryType, TarHeader } from './format/tar.ts';
+export { BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from './format/tar.ts';
 export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
 export { buildApk, buildApkBuffer, normalizeEntries, signatureMember } from './format/apk-writer.ts';

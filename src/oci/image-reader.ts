@@ -1,11 +1,14 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT, readTarEntries } from '../apk/index.ts';
-import { KilnError, parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT } from '../apk/index.ts';
+import { KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { OciError } from './errors.ts';
-import { applyLayers, readLayerFiles } from './format/layer-files.ts';
-import { readLayoutBlob } from './layout.ts';
+import { applyLayers } from './format/layer-files.ts';
+import { readLayoutBlob, streamLayoutBlob } from './layout.ts';
+import { readLayerStream } from './format/layer-stream.ts';
+import { openTarFile } from './tar-file.ts';
 import { MediaTypes } from './format/media-types.ts';
 import { ManifestProblem, readManifestDocument } from './format/manifest.ts';
 import type { ManifestDocument } from './format/manifest.ts';
@@ -166,8 +169,13 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
         config: configDocument,
         annotations: rest,
         files: async (wanted) => {
+          // Each layer is streamed (never held whole) and checked against its descriptor's digest
+          // and the config's diff id in the same pass.
+          const diffIds = diffIdsOf(configDocument, layers.length, `${descriptor.digest} config`, fail);
           const read = [];
-          for (const layer of layers) read.push(await readLayerFiles(await blob(layer), wanted, `${dir} layer ${layer.digest}`));
+          for (const [index, layer] of layers.entries()) {
+            read.push(await readLayerStream(layoutLayerChunks(dir, layer, fail), wanted, `${dir} layer ${layer.digest}`, { diffId: diffIds[index]!, diffIdIndex: index }));
+          }
           return applyLayers(read);
         },
         layers: async () => {
@@ -184,16 +192,6 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
   return images;
 }
 
-function tarMembers(bytes: Buffer, source: string): Map<string, Buffer> {
-  const members = new Map<string, Buffer>();
-  try {
-    for (const { header, content } of readTarEntries(bytes, source)) if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), content);
-  } catch (error) {
-    throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${(error as Error).message}`, { cause: error, detail: { source } });
-  }
-  return members;
-}
-
 /** True when the bytes start like a tar archive (ustar magic at offset 257). */
 export function looksLikeTar(bytes: Uint8Array): boolean {
   return bytes.length >= 512 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar';
@@ -205,8 +203,11 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
   const fail = (why: string): never => {
     throw new OciError('OCI_ARCHIVE_INVALID', `${path}: ${why}`, { detail: { path } });
   };
-  const members = tarMembers(await readInputFile(path, { what: 'docker archive', maxBytes: options.maxBytes ?? 8 * 1024 * 1024 * 1024 }), path);
-  const manifestBytes = members.get('manifest.json') ?? fail('no manifest.json (not a docker archive)');
+  // Indexed in place: an archive of many gigabytes is never held, only the members read.
+  const archive = await openTarFile(path, 'docker archive', options);
+  const member = (name: string, where: string) => archive.members.get(name.replace(/^\.\//, '')) ?? fail(`${where} names ${name}, which the archive lacks`);
+  const manifestMember = archive.members.get('manifest.json') ?? fail('no manifest.json (not a docker archive)');
+  const manifestBytes = await archive.read(manifestMember, ARCHIVE_MANIFEST_LIMIT);
   let manifest: unknown;
   try {
     manifest = parseJsonBounded(manifestBytes.toString('utf8'), `${path}: manifest.json`);
@@ -214,22 +215,23 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
     return fail('manifest.json is not JSON');
   }
   if (!Array.isArray(manifest)) return fail('manifest.json is not a list');
-  return manifest.map((entry: unknown, index) => {
+  const images: ImageEntry[] = [];
+  for (const [index, entry] of (manifest as unknown[]).entries()) {
     const item = entry as { Config?: unknown; RepoTags?: unknown; Layers?: unknown } | null;
     if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((layer) => typeof layer === 'string')) fail(`manifest.json[${index}] needs Config and Layers`);
     const layers = item!.Layers as string[];
-    const member = (name: string) => members.get(name) ?? fail(`manifest.json[${index}] names ${name}, which the archive lacks`);
-    const configBytes = member(item!.Config as string);
     const configName = item!.Config as string;
+    const configBytes = await archive.read(member(configName, `manifest.json[${index}]`), ARCHIVE_CONFIG_LIMIT);
     const hex = /([0-9a-f]{64})(\.json)?$/.exec(configName)?.[1];
     if (hex && sha256Hex(configBytes) !== hex) fail(`${configName} does not match its digest`);
     const config = json(configBytes, configName, fail);
     // the archive's layers are whatever members manifest.json names: only the config's diff ids
     // (fixed by the config digest) tie them to the image
     const diffIds = diffIdsOf(config, layers.length, configName, fail);
-    const layer = verifiedLayers(diffIds, layers.map((name) => `layer ${name}`), async (position) => member(layers[position]!), fail);
+    const layerMembers = layers.map((name) => member(name, `manifest.json[${index}]`));
+    const layer = verifiedLayers(diffIds, layers.map((name) => `layer ${name}`), async (position) => archive.read(layerMembers[position]!, bufferConstants.MAX_LENGTH), fail);
     const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
-    return {
+    images.push({
       platform: platformOf(config),
       ...(tags[0] ? { ref: tags[0] } : {}),
       layerCount: layers.length,
@@ -238,14 +240,32 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
       annotations: {},
       layers: async () => {
         const out: LayerBlobBytes[] = [];
-        for (const [index, name] of layers.entries()) out.push({ name: `${path} layer ${name}`, bytes: await layer(index) });
+        for (const [position, name] of layers.entries()) out.push({ name: `${path} layer ${name}`, bytes: await layer(position) });
         return out;
       },
       files: async (wanted: (path: string) => boolean) => {
         const read = [];
-        for (const [index, name] of layers.entries()) read.push(await readLayerFiles(await layer(index), wanted, `${path} layer ${name}`));
+        for (const [position, name] of layers.entries()) {
+          read.push(await readLayerStream(archive.stream(layerMembers[position]!), wanted, `${path}: layer ${name}`, { diffId: diffIds[position]!, diffIdIndex: position }));
+        }
         return applyLayers(read);
       },
-    };
-  });
+    });
+  }
+  return images;
+}
+
+/** Largest manifest.json and image config read from a docker archive. */
+const ARCHIVE_MANIFEST_LIMIT = 16 * 1024 * 1024;
+const ARCHIVE_CONFIG_LIMIT = 16 * 1024 * 1024;
+
+/** A layout layer's chunks; a missing blob is OCI_LAYOUT_INVALID naming it. */
+async function* layoutLayerChunks(dir: string, layer: Descriptor, fail: (why: string) => never): AsyncGenerator<Buffer> {
+  try {
+    yield* streamLayoutBlob(dir, layer);
+  } catch (error) {
+    if (error instanceof KilnError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') fail(`blob ${layer.digest} is missing`);
+    throw error;
+  }
 }

@@ -24,7 +24,9 @@ export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';
 export type { ImageEntry, LayerBlobBytes } from './image-reader.ts';
-export { readLayerFiles, applyLayers } from './format/layer-files.ts';
+export { applyLayers } from './format/layer-files.ts';
+export { readLayerStream } from './format/layer-stream.ts';
+export type { LayerStreamOptions, StreamedLayer } from './format/layer-stream.ts';
 export type { LayerFiles } from './format/layer-files.ts';
 export type { DockerArchiveOptions } from './docker-archive.ts';
 export {

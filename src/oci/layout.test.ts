@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestWith } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
-import { readLayoutBlob } from './layout.ts';
+import { readLayoutBlob, streamLayoutBlob } from './layout.ts';
 
 let dir: string;
 const data = Buffer.from('{"schemaVersion":2}');
@@ -74,5 +74,34 @@ describe('readLayoutBlob', () => {
   it('leaves a missing blob to the file system error, and refuses a digest it cannot verify', async () => {
     await expect(readLayoutBlob(dir, digestWith('absent'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(readLayoutBlob(dir, 'sha256:../../../etc/passwd' as Digest)).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID' });
+  });
+});
+
+async function drain(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+describe('streamLayoutBlob', () => {
+  it('streams a blob by descriptor and checks its digest at the end', async () => {
+    expect(await drain(streamLayoutBlob(dir, { digest: sha256, size: data.length }))).toEqual(data);
+    expect(await drain(streamLayoutBlob(dir, { digest: sha512, size: data.length }))).toEqual(data);
+    const digest = await planted('streamed other', (path) => writeFile(path, 'tampered'));
+    const seen: Buffer[] = [];
+    await expect((async () => {
+      for await (const chunk of streamLayoutBlob(dir, { digest, size: 8 })) seen.push(chunk);
+    })()).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID', message: `${dir}: blob ${digest} does not match its digest` });
+    // The bytes went by before the end: a consumer must trust nothing until the iteration completes.
+    expect(Buffer.concat(seen).toString()).toBe('tampered');
+  });
+
+  it('refuses a blob of another size, a named pipe and an unverifiable digest before streaming', async () => {
+    await expect(drain(streamLayoutBlob(dir, { digest: sha256, size: data.length + 1 }))).rejects.toMatchObject({
+      code: 'OCI_LAYOUT_INVALID', message: `${dir}: blob ${sha256} is ${data.length} bytes, its descriptor says ${data.length + 1}`,
+    });
+    const fifo = await planted('streamed fifo', async (path) => void execFileSync('mkfifo', [path]));
+    await expect(drain(streamLayoutBlob(dir, { digest: fifo, size: 0 }))).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID', message: `${dir}: blob ${fifo} is a named pipe, not a regular file` });
+    await expect(drain(streamLayoutBlob(dir, { digest: 'sha256:../../../etc/passwd' as Digest, size: 1 }))).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID' });
   });
 });

@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -110,3 +110,43 @@ export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor
     await handle.close();
   }
 }
+
+/**
+ * Streams a blob from a layout with the checks of {@link readLayoutBlob} (a regular file of the
+ * descriptor's size, the file that was checked and not one swapped in since), in chunks, without
+ * holding it: for layers larger than memory. The digest is checked at the end: the iteration throws
+ * OCI_LAYOUT_INVALID there when the bytes are not the blob, so a consumer trusts nothing it derived
+ * before the iteration completed.
+ */
+export async function* streamLayoutBlob(dir: string, blob: Pick<Descriptor, 'digest' | 'size'>): AsyncGenerator<Buffer> {
+  const { digest, size } = blob;
+  const fail = (why: string): OciError => new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest } });
+  if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
+  const { algorithm, hex } = parseDigest(digest);
+  const path = join(dir, 'blobs', algorithm, hex);
+  const info = await stat(path);
+  if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
+  if (info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`);
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) throw fail('was replaced while being read');
+    const hash = createHash(algorithm);
+    let position = 0;
+    while (position < info.size) {
+      const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, info.size - position));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) throw fail(`ends after ${position} of ${info.size} bytes`);
+      const part = chunk.subarray(0, bytesRead);
+      hash.update(part);
+      position += bytesRead;
+      yield part;
+    }
+    if (`${algorithm}:${hash.digest('hex')}` !== digest) throw fail('does not match its digest');
+  } finally {
+    await handle.close();
+  }
+}
+
+const STREAM_CHUNK = 1 << 20;
+

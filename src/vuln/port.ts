@@ -52,4 +52,6 @@ export interface RegistryImageReader {
   getManifest(ref: ImageReference): Promise<{ digest: Digest; manifest: ImageManifest | ImageIndex }>;
   /** A blob's bytes, refused when larger than maxBytes. */
   getBlob(repo: { registry: string; repository: string }, digest: Digest, maxBytes?: number): Promise<Uint8Array>;
+  /** A blob in chunks; the iteration throws at its end when the bytes do not match the digest. */
+  openBlob(repo: { registry: string; repository: string }, digest: Digest): AsyncIterable<Uint8Array>;
 }

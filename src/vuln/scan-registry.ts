@@ -1,6 +1,6 @@
 import { isKilnError, parseJsonBounded } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
-import { applyLayers, formatReference, readLayerFiles } from '../oci/index.ts';
+import { applyLayers, formatReference, readLayerStream } from '../oci/index.ts';
 import type { ImageIndex, ImageManifest, ImageReference } from '../oci/index.ts';
 import { VulnError } from './errors.ts';
 import type { RegistryImageReader } from './port.ts';
@@ -12,7 +12,6 @@ import type { ReadTargetOptions, TargetContents } from './scan-target.ts';
 // database are kept from each layer; every manifest and blob is digest-checked by the reader.
 
 const MAX_CONFIG = 16 * 1024 * 1024;
-const MAX_LAYER = 4 * 1024 ** 3;
 
 function platformOf(value: { os?: unknown; architecture?: unknown; variant?: unknown } | undefined): string | undefined {
   if (!value || typeof value.os !== 'string' || typeof value.architecture !== 'string') return undefined;
@@ -45,6 +44,13 @@ export async function readRegistryTargets(reader: RegistryImageReader, reference
       return fail(`blob ${digest}: ${isKilnError(error) ? error.message : (error as Error).message}`, error);
     }
   };
+  async function* layerChunks(digest: Digest): AsyncGenerator<Uint8Array> {
+    try {
+      yield* reader.openBlob(repo, digest);
+    } catch (error) {
+      fail(`blob ${digest}: ${isKilnError(error) ? error.message : (error as Error).message}`, error);
+    }
+  }
   const configOf = (bytes: Uint8Array, where: string): Record<string, unknown> => {
     let value: unknown;
     try {
@@ -66,7 +72,9 @@ export async function readRegistryTargets(reader: RegistryImageReader, reference
       platform: found,
       read: async () => {
         const read = [];
-        for (const layer of layers) read.push(await readLayerFiles(await blob(layer.digest, MAX_LAYER), isScannedPath, `${name} layer ${layer.digest}`));
+        // Streamed: a layer is never held whole, whatever its size; the client checks each blob's
+        // digest at its end, before readLayerStream returns what it kept.
+        for (const layer of layers) read.push(await readLayerStream(layerChunks(layer.digest), isScannedPath, `${name} layer ${layer.digest}`));
         return { ...contentsOfFiles(name, 'registry', applyLayers(read), options, found), digest };
       },
     };

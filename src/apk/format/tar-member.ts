@@ -10,6 +10,9 @@ import type { TarHeader } from './tar.ts';
 /** What the next tar item in a member is. */
 type TarStep = { kind: 'entry'; header: TarHeader; offset: number } | { kind: 'end-of-archive' } | { kind: 'member-end' };
 
+/** Where a TarMemberReader takes its decompressed bytes from: a gzip member, or any stream. */
+export type TarSource = Pick<GzipMember, 'index' | 'read'>;
+
 /**
  * Reads tar records from one gzip member. Tar entries (with their PAX/long-name prefixes) must not
  * straddle a member boundary: apk's boundary checks assume whole entries per member.
@@ -22,7 +25,7 @@ export class TarMemberReader {
   position = 0;
 
   constructor(
-    private readonly member: GzipMember,
+    private readonly member: TarSource,
     private readonly where: string,
   ) {}
 

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { ApkError, TarMemberReader } from '../../apk/index.ts';
+import type { TarSource } from '../../apk/index.ts';
+import { KilnError } from '../../lib/index.ts';
+import { OciError } from '../errors.ts';
+import { cleanLayerPath, DEFAULT_LAYER_FILE_LIMIT } from './layer-files.ts';
+import type { LayerFiles } from './layer-files.ts';
+
+// Reads a layer as it streams in (no I/O of its own: it consumes the chunks it is given), keeping
+// only the files a caller wants: memory stays at the wanted files plus a few chunks, whatever the
+// layer's size, and the uncompressed digest (the config's diff id) is computed in the same pass.
+
+/** What to check and keep while streaming a layer. */
+export interface LayerStreamOptions {
+  /** Largest wanted file (default 64 MiB). */
+  maxFileSize?: number;
+  /** The uncompressed tar must hash to this (`rootfs.diff_ids[i]`); checked once the layer has
+   *  been read to its end, before anything is returned. */
+  diffId?: string;
+  /** Which of the config's diff ids `diffId` is, for messages. */
+  diffIdIndex?: number;
+}
+
+/** Files and the uncompressed digest of one layer. */
+export interface StreamedLayer extends LayerFiles {
+  /** `sha256:<hex>` of the uncompressed tar. */
+  diffId: string;
+}
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = 0xfd2fb528;
+
+/** Reads a layer (gzip or plain tar, any number of gzip members) from `chunks`, keeping the regular
+ *  files `wanted` accepts. The source checks its own digest (a registry or layout blob stream throws
+ *  at its end when the bytes are not the blob): nothing is returned before the source ended.
+ *  OCI_ARCHIVE_INVALID when it is not gzip or tar, LIMIT_EXCEEDED when a wanted file is larger than
+ *  `maxFileSize`, OCI_ARCHIVE_INVALID when `diffId` is given and the tar does not hash to it. */
+export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted: (path: string) => boolean, source: string, options: LayerStreamOptions = {}): Promise<StreamedLayer> {
+  const maxFileSize = options.maxFileSize ?? DEFAULT_LAYER_FILE_LIMIT;
+  const pending = chunks[Symbol.asyncIterator]();
+  const head = await pending.next();
+  const first = head.done ? Buffer.alloc(0) : Buffer.from(head.value.buffer, head.value.byteOffset, head.value.byteLength);
+  const compression = first.length >= 2 && first[0] === GZIP[0] && first[1] === GZIP[1] ? 'gzip' : first.length >= 4 && first.readUInt32LE(0) === ZSTD ? 'zstd' : 'none';
+  if (compression === 'zstd') {
+    await pending.return?.();
+    throw new OciError('OCI_ARCHIVE_INVALID', `${source}: zstd-compressed layers are not supported`, { detail: { source } });
+  }
+  // The first chunk was taken to look at the magic bytes; the stream starts with it again.
+  const input = Readable.from((async function* () {
+    if (!head.done) yield first;
+    for (let next = await pending.next(); !next.done; next = await pending.next()) yield next.value;
+  })(), { objectMode: false });
+  const diffHash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      diffHash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  // pipeline destroys every stage on the first error, so the iteration below sees it.
+  const tar = compression === 'gzip' ? pipeline(input, createGunzip(), hashing, () => {}) : pipeline(input, hashing, () => {});
+  const reader = new TarMemberReader(streamMember(tar), source);
+  const result: StreamedLayer = { files: new Map(), whiteouts: [], opaque: [], diffId: '' };
+  try {
+    for (;;) {
+      const step = await reader.next();
+      if (step.kind !== 'entry') break;
+      const { header } = step;
+      const path = cleanLayerPath(header.name);
+      const base = path.slice(path.lastIndexOf('/') + 1);
+      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+      const isWhiteout = base.startsWith('.wh.');
+      if (base === '.wh..wh..opq') result.opaque.push(dir);
+      else if (isWhiteout) result.whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+      const size = header.type === 'file' ? header.size : 0;
+      if (header.type === 'file' && !isWhiteout && wanted(path)) {
+        if (size > maxFileSize) {
+          throw new KilnError('LIMIT_EXCEEDED', `${source}: ${path} is ${size} bytes (limit ${maxFileSize})`, { detail: { source, path, size, limit: maxFileSize } });
+        }
+        // A copy: the content may be a view of a larger decompressed chunk.
+        result.files.set(path, Buffer.from(await reader.content(size, JSON.stringify(header.name))));
+      } else {
+        await reader.discard(paddedSize(size), JSON.stringify(header.name));
+      }
+    }
+    // After the end-of-archive blocks (or a tar without them) the rest of the stream still counts
+    // toward the digests: read it to the end, so the source verifies its own digest too.
+    while (await reader.readSome(1 << 20)) {
+      // drained
+    }
+  } catch (error) {
+    tar.destroy();
+    if (error instanceof KilnError && !(error instanceof ApkError)) throw error;
+    if (error instanceof ApkError) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } });
+    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
+    throw error;
+  }
+  result.diffId = `sha256:${diffHash.digest('hex')}`;
+  if (options.diffId !== undefined && result.diffId !== options.diffId) {
+    throw new OciError('OCI_ARCHIVE_INVALID', `${source}: its uncompressed content is ${result.diffId}, but the config's diff_ids${options.diffIdIndex === undefined ? '' : `[${options.diffIdIndex}]`} is ${options.diffId}`, { detail: { source, diffId: options.diffId, actual: result.diffId } });
+  }
+  return result;
+}
+
+function paddedSize(size: number): number {
+  return Math.ceil(size / 512) * 512;
+}
+
+/** The decompressed stream as the one "member" the tar reader walks: an OCI layer's tar may cross
+ *  gzip member boundaries (parallel compressors write many), unlike an apk package's. */
+function streamMember(stream: Readable): TarSource {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return {
+    index: 0,
+    async read() {
+      const next = await iterator.next();
+      return next.done ? null : next.value;
+    },
+  };
+}
