@@ -2415,7 +2415,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--key <PATH>",
-            "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures (signature-attached) and, with --reproduce, the provenance"
+            "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures and SBOM and provenance attestations (signature-attached, sbom-attached, provenance-attached) and, with --reproduce, the provenance"
           },
           {
             "flags": "--policy <FILE>",

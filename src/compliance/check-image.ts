@@ -58,9 +58,9 @@ export interface CheckImageOptions {
   /** Rebuilds a registry image from its verified provenance (`--reproduce`), for reproducible; it
    *  is called once per reference, with the digest the reference resolved to. */
   reproduce?: ImageReproducer;
-  /** The key(s) or keyless identity a registry image's signatures must verify with
-   *  (signature-attached); without it a signature that is found is not verified and the check does
-   *  not run. */
+  /** The key(s) or keyless identity a registry image's signatures and SBOM and provenance
+   *  attestations must verify with (signature-attached, sbom-attached, provenance-attached); without
+   *  it what is found is not verified and those checks do not run. */
   signaturePolicy?: TrustPolicy;
 }
 

@@ -60,8 +60,9 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     const image = `${host}/team/hardened@${digest}`;
     // The fixture packages carry no CA bundle or zoneinfo; a registry reference without --sbom,
     // --keyring, --rebuilt or --vuln-db leaves four checks not-run, and without a public key to
-    // verify its signature with, signature-attached (found, not verified) too.
-    const unmet = ['ca-bundle fail', 'timezone-data fail', 'sbom-packages not-run', 'packages-signed not-run', 'signature-attached not-run', 'reproducible not-run', 'vulnerabilities-within-sla not-run'];
+    // verify them with, signature-attached, sbom-attached and provenance-attached (found, not
+    // verified) too.
+    const unmet = ['ca-bundle fail', 'timezone-data fail', 'sbom-packages not-run', 'packages-signed not-run', 'signature-attached not-run', 'sbom-attached not-run', 'provenance-attached not-run', 'reproducible not-run', 'vulnerabilities-within-sla not-run'];
     expect(report!.checks.filter((check) => check.status !== 'pass' && check.status !== 'not-applicable').map((check) => `${check.id} ${check.status}`)).toEqual(unmet);
 
     const missing = await verify(image, '{ require: [non-root-user] }');
@@ -77,11 +78,17 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     expect(attested.code, attested.stderr).toBe(0);
     expect(attested.stderr).toContain(`Attested https://kiln.dev/attestations/hardening-checks/v1 to ${digest}`);
 
-    const named = await verify(image, '{ require: [non-root-user, sbom-attached, no-setuid-setgid] }');
+    // --attest takes --key as the signing key, so the run verified no attestation: sbom-attached
+    // did not run and cannot meet a requirement
+    const unverified = await verify(image, '{ require: [non-root-user, sbom-attached] }');
+    expect(unverified.run.code).toBe(1);
+    expect(unverified.json.reports[0]!.checks[0]!.detail).toMatch(/: 1 of 2 required checks unmet: sbom-attached not-run$/);
+
+    const named = await verify(image, '{ require: [non-root-user, no-private-keys, no-setuid-setgid] }');
     expect(named.run.code, named.run.stderr).toBe(0);
     expect(named.json).toMatchObject({ passed: true });
     expect(named.json.reports[0]!.checks).toHaveLength(1);
-    expect(named.json.reports[0]!.checks[0]!).toMatchObject({ requirement: 'hardening checks non-root-user, sbom-attached, no-setuid-setgid pass by release', passed: true });
+    expect(named.json.reports[0]!.checks[0]!).toMatchObject({ requirement: 'hardening checks non-root-user, no-private-keys, no-setuid-setgid pass by release', passed: true });
     expect(named.json.reports[0]!.checks[0]!.detail).toMatch(/^release, attested \d{4}-\d\d-\d\dT[\d:.]+Z \(signed statement\): 3 required checks met: 3 pass$/);
 
     const failing = await verify(image, '{ require: [non-root-user, ca-bundle] }');
@@ -91,8 +98,8 @@ describe('kiln policy verify with a hardening section (e2e)', () => {
     // not-run is never a pass: `require: all` names every check that failed or lacked data.
     const all = await verify(image, '{ require: all }');
     expect(all.run.code).toBe(1);
-    expect(all.json.reports[0]!.checks[0]!.detail).toMatch(new RegExp(`: 7 of 21 required checks unmet: ${unmet.join(', ')}$`));
-    expect(all.run.stderr).toMatch(new RegExp(`^kiln: ${image} does not satisfy the policy:\n  hardening checks all pass by release: release, attested .*: 7 of 21 required checks unmet: ${unmet.join(', ')}\n`));
+    expect(all.json.reports[0]!.checks[0]!.detail).toMatch(new RegExp(`: 9 of 21 required checks unmet: ${unmet.join(', ')}$`));
+    expect(all.run.stderr).toMatch(new RegExp(`^kiln: ${image} does not satisfy the policy:\n  hardening checks all pass by release: release, attested .*: 9 of 21 required checks unmet: ${unmet.join(', ')}\n`));
 
     // Attested by a key the policy's authority does not name: as good as no attestation.
     expect((await kiln(['generate-key-pair', '--output-key-prefix', 'other'])).code).toBe(0);

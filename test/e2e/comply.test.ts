@@ -7,6 +7,10 @@ import { buildApkBuffer, buildIndex, generateSigningKey, loadSigningKey } from '
 import type { ApkWriteEntry, PackageRecord, PkgInfoInput, SigningKey } from '../../src/apk/index.ts';
 import type { CheckStatus, ImageCheckReport } from '../../src/compliance/index.ts';
 import { oscalValidators, schemaErrors } from '../../src/compliance/testing.ts';
+import type { Digest } from '../../src/lib/index.ts';
+import type { ImageManifest } from '../../src/oci/index.ts';
+import { RegistryClient } from '../../src/registry-client/index.ts';
+import { cosignTag } from '../../src/sign/index.ts';
 import { SqliteVulnIndex } from '../../src/vuln/index.ts';
 import { runKiln } from './cli-support.ts';
 import type { CliRun } from './cli-support.ts';
@@ -353,17 +357,38 @@ describe('kiln comply check on a registry reference (e2e)', () => {
     expect(run.code).toBe(0);
     expect(reports.map((report) => [report.image.name, report.image.platform])).toEqual([[`${host}/team/clean:1`, 'linux/amd64'], [`${host}/team/clean:1`, 'linux/arm64']]);
     for (const report of reports) {
-      // a signature that is only found is not evidence of who signed
-      expect(statuses(report)).toEqual({ ...CLEAN, 'sbom-packages': 'not-run', 'signature-attached': 'not-run', 'sbom-attached': 'pass', 'provenance-attached': 'pass' });
-      expect(result(report, 'signature-attached').summary).toMatch(/attached to sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}: found, not verified \(give --key cosign\.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them\)$/);
+      // a signature or attestation that is only found is not evidence of who attached it
+      expect(statuses(report)).toEqual({ ...CLEAN, 'sbom-packages': 'not-run', 'signature-attached': 'not-run', 'sbom-attached': 'not-run', 'provenance-attached': 'not-run' });
+      for (const id of ['signature-attached', 'sbom-attached', 'provenance-attached']) {
+        expect(result(report, id).summary, id).toMatch(/attached to sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}: found, not verified \(give --key cosign\.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them\)$/);
+      }
     }
-    const verified = await check([`${host}/team/clean:1`, '--key', 'cosign.pub', '--platform', 'amd64']);
+    // verified with the key that published: every platform image passes, on attestations that name it
+    const verified = await check([`${host}/team/clean:1`, '--key', 'cosign.pub']);
     expect([verified.run.code, verified.run.stderr]).toEqual([0, '']);
-    expect(result(verified.reports[0]!, 'signature-attached')).toMatchObject({ status: 'pass', summary: expect.stringMatching(/^\d+ signature\(s\) verified on sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}$/) });
+    for (const report of verified.reports) {
+      expect(statuses(report)).toEqual({ ...CLEAN, 'sbom-packages': 'not-run', 'signature-attached': 'pass', 'sbom-attached': 'pass', 'provenance-attached': 'pass' });
+      expect(result(report, 'signature-attached').summary).toMatch(/^\d+ signature\(s\) verified on sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}$/);
+      expect(result(report, 'sbom-attached').summary).toMatch(/^\d+ SBOM attestation\(s\) verified on sha256:[0-9a-f]{64}, sha256:[0-9a-f]{64}$/);
+      // publish attests an SBOM to the index and to each platform image, by .att tag and bundle
+      const verifiedSboms = result(report, 'sbom-attached').evidence.filter((item) => item.detail.includes(' verified by key '));
+      for (const item of verifiedSboms) {
+        expect(item).toMatchObject({ digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), detail: expect.stringMatching(/^https:\/\/(spdx\.dev\/Document|cyclonedx\.org\/bom) attestation in (the \.att tag|a bundle referrer) verified by key \S+ for subject sha256:[0-9a-f]{64}$/) });
+      }
+      const forImage = verifiedSboms.filter((item) => item.detail.endsWith(`for subject ${report.image.manifestDigest}`)).map((item) => item.detail.replace(/ verified by .*/, ''));
+      expect(forImage.sort()).toEqual([
+        'https://cyclonedx.org/bom attestation in a bundle referrer', 'https://cyclonedx.org/bom attestation in the .att tag',
+        'https://spdx.dev/Document attestation in a bundle referrer', 'https://spdx.dev/Document attestation in the .att tag',
+      ]);
+      expect(result(report, 'provenance-attached').evidence[0]!.detail).toMatch(/^https:\/\/slsa\.dev\/provenance\/v1 attestation in (the \.att tag|a bundle referrer) verified by key \S+ for subject sha256:[0-9a-f]{64}$/);
+    }
     expect((await kiln(['generate-key-pair', '--output-key-prefix', 'stranger'])).code).toBe(0);
     const stranger = await check([`${host}/team/clean:1`, '--key', 'stranger.pub', '--platform', 'amd64']);
     expect(stranger.run.code).toBe(1);
     expect(result(stranger.reports[0]!, 'signature-attached')).toMatchObject({ status: 'fail', summary: expect.stringContaining('verified: ') });
+    for (const id of ['sbom-attached', 'provenance-attached']) {
+      expect(result(stranger.reports[0]!, id), id).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^none of the \d+ (SBOM|provenance) attestation\(s\) attached to .* verified: .*no envelope signature verifies with the given key/) });
+    }
     const report = await kiln(['comply', 'report', `${host}/team/clean:1`, '--key', 'cosign.pub', '--platform', 'amd64', '--out', 'report-signed', '--json']);
     expect(report.code, report.stderr).toBe(0);
   });
@@ -373,6 +398,54 @@ describe('kiln comply check on a registry reference (e2e)', () => {
     expect(run.code).toBe(1);
     expect(failed(reports[0]!)).toEqual(['no-setuid-setgid', 'signature-attached', 'sbom-attached', 'provenance-attached']);
     expect(run.stderr).toBe(`kiln: ${host}/team/setuid:1: high or critical checks failed: no-setuid-setgid (linux/amd64), signature-attached (linux/amd64)\n`);
+  });
+
+  it('passes sbom-attached only on an SBOM attestation signed by the trusted key for the image', async () => {
+    const published = await kiln(['image', 'publish', 'clean.yaml', `${host}/team/forged:1`, '--cache-dir', 'cache', '--json']);
+    expect(published.code, published.stderr).toBe(0);
+    const plain = await check([`${host}/team/forged:1`, '--platform', 'amd64']);
+    // the subjects looked up: the index the tag names, then the platform image's manifest
+    const [index, manifest] = result(plain.reports[0]!, 'sbom-attached').evidence.map((item) => item.digest!) as [string, string];
+    expect(manifest).toBe(plain.reports[0]!.image.manifestDigest);
+    // someone with push access but not the release key attaches an "SBOM" to the image
+    expect((await kiln(['generate-key-pair', '--output-key-prefix', 'forger'])).code).toBe(0);
+    const forged = await kiln(['attest', '--key', 'forger.key', '--type', 'spdxjson', '--predicate', 'clean-sbom/sbom-x86_64.spdx.json', '--tlog-upload=false', `${host}/team/forged@${manifest}`]);
+    expect(forged.code, forged.stderr).toBe(0);
+
+    const unverified = await check([`${host}/team/forged:1`, '--platform', 'amd64']);
+    expect(result(unverified.reports[0]!, 'sbom-attached')).toMatchObject({ status: 'not-run', summary: `2 SBOM attestation(s) attached to ${index}, ${manifest}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)` });
+
+    const rejected = await check([`${host}/team/forged:1`, '--platform', 'amd64', '--key', 'cosign.pub']);
+    expect(result(rejected.reports[0]!, 'sbom-attached')).toMatchObject({ status: 'fail', summary: expect.stringMatching(new RegExp(`^none of the \\d+ SBOM attestation\\(s\\) attached to ${index}, ${manifest} verified: https://spdx\\.dev/Document attestation for subject ${manifest} rejected: team/forged:${manifest.replace(':', '-')}\\.att layer 0: no envelope signature verifies with the given key; https://spdx\\.dev/Document attestation for subject ${manifest} rejected: bundle referrer sha256:[0-9a-f]{64}: bundle is signed by key \\S+, which is not among the keys given$`)) });
+    expect(result(rejected.reports[0]!, 'provenance-attached')).toMatchObject({ status: 'fail', summary: `no provenance attestation(s) attached to ${index}, ${manifest}` });
+
+    // the same attestation passes for whoever trusts the forger's key: the key decides, not the tag
+    const theirs = await check([`${host}/team/forged:1`, '--platform', 'amd64', '--key', 'forger.pub']);
+    // one statement, stored twice: in the .att tag and as a bundle referrer
+    expect(result(theirs.reports[0]!, 'sbom-attached')).toMatchObject({ status: 'pass', summary: `2 SBOM attestation(s) verified on ${index}, ${manifest}` });
+    expect(result(theirs.reports[0]!, 'sbom-attached').evidence.slice(0, 2).map((item) => item.detail.replace(/ by key \S+ /, ' by key K '))).toEqual([
+      `https://spdx.dev/Document attestation in the .att tag verified by key K for subject ${manifest}`,
+      `https://spdx.dev/Document attestation in a bundle referrer verified by key K for subject ${manifest}`,
+    ]);
+
+    // an attestation the trusted key made for another image, copied onto this one's index: its
+    // signature verifies, but its statement names the other image
+    const client = new RegistryClient();
+    const clean = await check([`${host}/team/clean:1`, '--platform', 'amd64']);
+    const from = { registry: host, repository: 'team/clean' };
+    const to = { registry: host, repository: 'team/forged' };
+    const att = await client.getManifest({ ...from, tag: cosignTag(clean.reports[0]!.image.manifestDigest! as Digest, 'att') });
+    const copied = att.manifest as ImageManifest;
+    for (const blob of [copied.config, ...copied.layers]) expect(await client.mountBlob(to, blob.digest, from.repository)).toBe(true);
+    await client.putManifest({ ...to, tag: cosignTag(index as Digest, 'att') }, att.bytes, att.mediaType);
+    const replayed = await check([`${host}/team/forged:1`, '--platform', 'amd64', '--key', 'cosign.pub']);
+    const sbom = result(replayed.reports[0]!, 'sbom-attached');
+    expect(sbom.status).toBe('fail');
+    expect(sbom.summary).toContain(`https://spdx.dev/Document attestation for subject ${index} rejected: team/forged:${index.replace(':', '-')}.att layer 0: statement subject does not name ${index}`);
+    expect(sbom.summary).toContain(`https://cyclonedx.org/bom attestation for subject ${index} rejected: team/forged:${index.replace(':', '-')}.att layer 1: statement subject does not name ${index}`);
+    expect(sbom.summary).toContain(`https://spdx.dev/Document attestation for subject ${manifest} rejected: team/forged:${manifest.replace(':', '-')}.att layer 0: no envelope signature verifies with the given key`);
+    // the copied provenance too: found on the index, rejected for it
+    expect(result(replayed.reports[0]!, 'provenance-attached')).toMatchObject({ status: 'fail', summary: expect.stringContaining(`statement subject does not name ${index}`) });
   });
 
   it('attaches the results as signed attestations that kiln verify-attestation verifies', async () => {

@@ -22,7 +22,7 @@ export function registerComplyCheck(comply: Command, context: CliContext): void 
     addComplyOptions(comply.command('check').description('run the hardening checks on an image (non-root, no shell/package manager/compiler, no setuid, no world-writable, no secrets, accounts, os-release, CA bundle, zoneinfo, SBOM; signature and attestations for registry images); exit 1 when a high or critical check fails'))
       .option('--json', 'print [{"image", "checks": [...], "counts", "isBlocking"}] on stdout')
       .option('--attest', 'registry images: attach the results as signed in-toto attestations (hardening-checks/v1 and oscal-assessment-results/v1 predicates)')
-      .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures (signature-attached) and, with --reproduce, the provenance')
+      .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures and SBOM and provenance attestations (signature-attached, sbom-attached, provenance-attached) and, with --reproduce, the provenance')
       .option('--policy <FILE>', 'compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule'),
     '.att',
   ));

@@ -45,9 +45,9 @@ export function addComplyOptions(command: Command): Command {
     .option('--rebuilt <PATH>', 'a rebuild of the image (OCI layout or docker archive, e.g. kiln image reproduce output) to compare digests with, for the reproducible check');
 }
 
-/** The trust policy signature-attached verifies registry signatures with: public keys, or a keyless
- *  identity (as `kiln verify` takes them); undefined when none is given, and the check then does
- *  not run on a signature it finds. */
+/** The trust policy signature-attached, sbom-attached and provenance-attached verify registry
+ *  signatures and attestations with: public keys, or a keyless identity (as `kiln verify` takes
+ *  them); undefined when none is given, and the checks then do not run on what they find. */
 export async function signaturePolicyFromFlags(flags: IdentityFlags, context: CliContext): Promise<CheckImageOptions['signaturePolicy']> {
   const isKeyless = [flags.certificateIdentity, flags.certificateIdentityRegexp, flags.certificateOidcIssuer, flags.certificateOidcIssuerRegexp].some((value) => value !== undefined);
   return flags.key?.length || isKeyless ? trustPolicyFromFlags(flags, context) : undefined;

@@ -209,7 +209,7 @@ describe('runChecks', () => {
   it('passes or fails the attachment checks only when the registry was asked', () => {
     const subjects = [`sha256:${'1'.repeat(64)}`];
     const found = run(clean(), { attached: { subjects, signatures: [{ digest: `sha256:${'2'.repeat(64)}`, detail: 'cosign signature' }], sboms: [], provenance: [{ digest: `sha256:${'3'.repeat(64)}`, detail: 'slsa' }] } });
-    expect([check(found, 'signature-attached').status, check(found, 'sbom-attached').status, check(found, 'provenance-attached').status]).toEqual(['not-run', 'fail', 'pass']);
+    expect([check(found, 'signature-attached').status, check(found, 'sbom-attached').status, check(found, 'provenance-attached').status]).toEqual(['not-run', 'fail', 'not-run']);
     expect(check(found, 'signature-attached').summary).toBe(`1 signature(s) attached to ${subjects[0]}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`);
     expect(check(found, 'sbom-attached')).toMatchObject({ summary: `no SBOM attestation(s) attached to ${subjects[0]}`, evidence: [{ digest: subjects[0], detail: 'looked up: cosign tags and OCI referrers' }] });
     const unsigned = run(clean(), { attached: { subjects, signatures: [], sboms: [], provenance: [] } });
@@ -375,11 +375,64 @@ describe('fips-configured reads openssl.cnf as OpenSSL does', () => {
 describe('signature-attached', () => {
   const subjects = [`sha256:${'1'.repeat(64)}`];
   const signatures = [{ digest: `sha256:${'2'.repeat(64)}`, detail: 'cosign signature' }];
+  const none = { verified: [], failures: [] };
 
   it('passes only on a signature that verified against the key or identity given', () => {
-    const verified = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { verified: [{ digest: subjects[0]!, detail: 'signature (tag) verified' }], failures: [] } } });
+    const verified = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { signatures: { verified: [{ digest: subjects[0]!, detail: 'signature (tag) verified' }], failures: [] }, sboms: none, provenance: none } } });
     expect(check(verified, 'signature-attached')).toMatchObject({ status: 'pass', summary: `1 signature(s) verified on ${subjects[0]}` });
-    const rejected = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { verified: [], failures: ['no valid signature among 1'] } } });
+    const rejected = run(clean(), { attached: { subjects, signatures, sboms: [], provenance: [], verification: { signatures: { verified: [], failures: ['no valid signature among 1'] }, sboms: none, provenance: none } } });
     expect(check(rejected, 'signature-attached')).toMatchObject({ status: 'fail', summary: `none of the 1 signature(s) attached to ${subjects[0]} verified: no valid signature among 1` });
+  });
+});
+
+describe('sbom-attached and provenance-attached', () => {
+  // an index and its platform manifest: an attestation verified for either counts
+  const subjects = [`sha256:${'1'.repeat(64)}`, `sha256:${'4'.repeat(64)}`];
+  const on = subjects.join(', ');
+  const sbom = { digest: `sha256:${'5'.repeat(64)}`, detail: `https://spdx.dev/Document attestation in the .att tag (subject ${subjects[1]})` };
+  const forged = { digest: `sha256:${'6'.repeat(64)}`, detail: `https://spdx.dev/Document attestation in a bundle referrer (subject ${subjects[0]})` };
+  const slsa = { digest: `sha256:${'7'.repeat(64)}`, detail: `https://slsa.dev/provenance/v1 attestation in the .att tag (subject ${subjects[1]})` };
+  const none = { verified: [], failures: [] };
+  const attached = (verification?: NonNullable<ImageUnderCheck['attached']>['verification']) => ({ attached: { subjects, signatures: [], sboms: [sbom, forged], provenance: [slsa], ...(verification ? { verification } : {}) } });
+  const statuses = (report: ReturnType<typeof run>) => [check(report, 'sbom-attached').status, check(report, 'provenance-attached').status];
+
+  it('does not run on attestations that are only found: anyone who can push can attach one', () => {
+    const found = run(clean(), attached());
+    expect(statuses(found)).toEqual(['not-run', 'not-run']);
+    expect(check(found, 'sbom-attached')).toMatchObject({
+      summary: `2 SBOM attestation(s) attached to ${on}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`,
+      evidence: [sbom, forged],
+    });
+    expect(check(found, 'provenance-attached').summary).toBe(`1 provenance attestation(s) attached to ${on}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`);
+  });
+
+  it('passes on an attestation that verified for one of the subjects, naming it, its type and signer first', () => {
+    const verifiedSbom = { digest: sbom.digest, detail: `https://spdx.dev/Document attestation in the .att tag verified by key abc= for subject ${subjects[1]}` };
+    const verifiedSlsa = { digest: slsa.digest, detail: `https://slsa.dev/provenance/v1 attestation in the .att tag verified by key abc= for subject ${subjects[1]}` };
+    const rejection = `https://spdx.dev/Document attestation for subject ${subjects[0]} rejected: bundle referrer ${forged.digest}: bundle is signed by key xyz=, which is not among the keys given`;
+    const report = run(clean(), attached({ signatures: none, sboms: { verified: [verifiedSbom], failures: [rejection] }, provenance: { verified: [verifiedSlsa], failures: [] } }));
+    expect(statuses(report)).toEqual(['pass', 'pass']);
+    expect(check(report, 'sbom-attached')).toMatchObject({ summary: `1 SBOM attestation(s) verified on ${on}`, evidence: [verifiedSbom, forged, { detail: rejection }] });
+    expect(check(report, 'provenance-attached')).toMatchObject({ summary: `1 provenance attestation(s) verified on ${on}`, evidence: [verifiedSlsa] });
+  });
+
+  it('fails when attestations are found but none verified, saying why each was rejected', () => {
+    const reasons = [
+      `https://spdx.dev/Document attestation for subject ${subjects[1]} rejected: app:${subjects[1]!.replace(':', '-')}.att layer 0: no envelope signature verifies with the given key`,
+      `https://spdx.dev/Document attestation for subject ${subjects[0]} rejected: bundle referrer ${forged.digest}: statement subject does not name ${subjects[0]}`,
+    ];
+    const report = run(clean(), attached({ signatures: none, sboms: { verified: [], failures: reasons }, provenance: { verified: [], failures: [] } }));
+    expect(statuses(report)).toEqual(['fail', 'fail']);
+    expect(check(report, 'sbom-attached')).toMatchObject({ summary: `none of the 2 SBOM attestation(s) attached to ${on} verified: ${reasons.join('; ')}`, evidence: [sbom, forged, { detail: reasons[0] }, { detail: reasons[1] }] });
+    expect(check(report, 'provenance-attached').summary).toBe(`none of the 1 provenance attestation(s) attached to ${on} verified: none verified for the image`);
+  });
+
+  it('fails when none is attached, with or without a trust policy', () => {
+    for (const verification of [undefined, { signatures: none, sboms: none, provenance: none }]) {
+      const report = run(clean(), { attached: { subjects, signatures: [], sboms: [], provenance: [], ...(verification ? { verification } : {}) } });
+      expect(statuses(report)).toEqual(['fail', 'fail']);
+      expect(check(report, 'sbom-attached')).toMatchObject({ summary: `no SBOM attestation(s) attached to ${on}`, evidence: subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })) });
+      expect(check(report, 'provenance-attached').summary).toBe(`no provenance attestation(s) attached to ${on}`);
+    }
   });
 });

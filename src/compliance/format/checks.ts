@@ -39,11 +39,20 @@ export interface AttachedArtifacts {
   subjects: string[];
   /** Signatures found (not verified). */
   signatures: Evidence[];
+  /** SPDX or CycloneDX attestations found (not verified). */
   sboms: Evidence[];
+  /** SLSA provenance attestations found (not verified). */
   provenance: Evidence[];
-  /** The signatures that verified against the trust policy given (a key or a keyless identity),
-   *  and why the others did not; absent when no policy was given. */
-  verification?: { verified: Evidence[]; failures: string[] };
+  /** What verifying each kind against the trust policy given (a key or a keyless identity) found;
+   *  absent when no policy was given, and then nothing found is evidence of who attached it. */
+  verification?: { signatures: AttachmentVerification; sboms: AttachmentVerification; provenance: AttachmentVerification };
+}
+
+/** The attachments of one kind that verified against the trust policy for one of the subjects, and
+ *  why the others were rejected. */
+export interface AttachmentVerification {
+  verified: Evidence[];
+  failures: string[];
 }
 
 /** Annotation (or config label) that marks a dev variant: `dev.kiln.variant: dev`. */
@@ -459,26 +468,27 @@ function attachmentChecks(attached: AttachedArtifacts | undefined): CheckResult[
       result(CHECKS.provenance, 'not-run', `${local}; check the published reference (kiln verify-attestation --type slsaprovenance)`),
     ];
   }
-  const on = attached.subjects.join(', ');
-  const one = (definition: CheckDefinition, what: string, found: Evidence[], verify: string) => found.length
-    ? result(definition, 'pass', `${found.length} ${what} attached to ${on} (found, not verified here: ${verify} verifies it)`, found)
-    : result(definition, 'fail', `no ${what} attached to ${on}`, attached.subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })));
   return [
-    signatureCheck(attached, on),
-    one(CHECKS.sbomAttached, 'SBOM attestation(s)', attached.sboms, 'kiln verify-attestation --type spdx'),
-    one(CHECKS.provenance, 'provenance attestation(s)', attached.provenance, 'kiln verify-attestation --type slsaprovenance'),
+    verifiedCheck(CHECKS.signature, 'signature(s)', attached.signatures, attached.verification?.signatures, attached.subjects),
+    verifiedCheck(CHECKS.sbomAttached, 'SBOM attestation(s)', attached.sboms, attached.verification?.sboms, attached.subjects),
+    verifiedCheck(CHECKS.provenance, 'provenance attestation(s)', attached.provenance, attached.verification?.provenance, attached.subjects),
   ];
 }
 
-/** A signature that is only found says nothing about who made it: it passes only when one verifies
- *  against the key or identity given, and does not run without one. */
-function signatureCheck(attached: AttachedArtifacts, on: string): CheckResult {
-  const found = attached.signatures;
-  if (!found.length) return result(CHECKS.signature, 'fail', `no signature(s) attached to ${on}`, attached.subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })));
-  const verification = attached.verification;
-  if (!verification) return result(CHECKS.signature, 'not-run', `${found.length} signature(s) attached to ${on}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`, found);
-  if (verification.verified.length) return result(CHECKS.signature, 'pass', `${verification.verified.length} signature(s) verified on ${on}`, [...verification.verified, ...found]);
-  return result(CHECKS.signature, 'fail', `none of the ${found.length} signature(s) attached to ${on} verified: ${verification.failures.join('; ') || 'no signature of the image verified'}`, [...found, ...verification.failures.map((detail) => ({ detail }))]);
+/** An attachment that is only found says nothing about who made it or what it is about (anyone who
+ *  can push to the repository can attach one): the check passes only when one verifies against the
+ *  key or identity given, for one of the subjects, and does not run without one. */
+function verifiedCheck(definition: CheckDefinition, what: string, found: Evidence[], verification: AttachmentVerification | undefined, subjects: readonly string[]): CheckResult {
+  const on = subjects.join(', ');
+  if (!found.length) return result(definition, 'fail', `no ${what} attached to ${on}`, subjects.map((digest) => ({ digest, detail: 'looked up: cosign tags and OCI referrers' })));
+  if (!verification) return result(definition, 'not-run', `${found.length} ${what} attached to ${on}: found, not verified (give --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer, to verify them)`, found);
+  const rejected = verification.failures.map((detail) => ({ detail }));
+  if (verification.verified.length) {
+    // each verified one is named once, as verified; what else was found or rejected follows
+    const verified = new Set(verification.verified.map((item) => item.digest));
+    return result(definition, 'pass', `${verification.verified.length} ${what} verified on ${on}`, [...verification.verified, ...found.filter((item) => !verified.has(item.digest)), ...rejected]);
+  }
+  return result(definition, 'fail', `none of the ${found.length} ${what} attached to ${on} verified: ${verification.failures.join('; ') || 'none verified for the image'}`, [...found, ...rejected]);
 }
 
 /** Runs every check on one image. */
