@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { access, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -226,7 +227,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, exte
           await closed;
           clearInterval(sweeper);
           clearTimeout(timer);
-          // Events still queued get a few seconds, then go to the dead-letter log.
+          // Events still queued get a few seconds, then stay in the outbox for the next start.
           await webhooks?.close(Math.min(config.http.shutdownTimeout * 1000, 5000));
           await closeStores();
           await rm(pidFile(config), { force: true });
@@ -264,10 +265,14 @@ const ACTION_OF: Readonly<Record<RegistryEvent['type'], 'push' | 'delete' | 'pul
 
 /** The configured webhooks as one sink, or undefined when there are none. */
 function createWebhookSink(config: RegistryConfig, logger: Logger, source: () => string): WebhookSink | undefined {
-  if (config.events.webhooks.length === 0) return undefined;
+  // Registry state, so in the data directory even when the dead-letter log is configured elsewhere.
+  const outboxPath = join(config.dataDir, 'events-outbox.jsonl');
+  // With no webhooks left, a sink is still made for an outbox on disk: it dead-letters what it holds.
+  if (config.events.webhooks.length === 0 && !existsSync(outboxPath)) return undefined;
   return new WebhookSink({
     source,
     deadLetterPath: config.events.deadLetter,
+    outboxPath,
     logger,
     endpoints: config.events.webhooks.map((hook) => {
       const patterns = hook.repositories.map(repositoryGlob);
