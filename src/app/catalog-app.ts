@@ -53,7 +53,7 @@ export function catalogExtension(options: CatalogAppOptions): RegistryExtension 
         blobs,
         registryHost,
         trust: registryTrustVerifier({ client, registryHost, keys: options.keys, logger: options.logger }),
-        analyzer: createImageAnalyzer({ blobs, client, registryHost, ...(vulnIndex ? { vulnIndex } : {}), logger: options.logger }),
+        analyzer: createImageAnalyzer({ blobs, client, registryHost, ...(vulnIndex ? { vulnIndex } : {}), ...(options.keys.length ? { trust: { keys: options.keys } } : {}), logger: options.logger }),
         ...(history ? { history } : {}),
         comparisons,
         ...(options.keyPath ? { keyPath: options.keyPath } : {}),

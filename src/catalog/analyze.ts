@@ -5,6 +5,7 @@ import type { ImageBlobSource, ReadSnapshot } from '../factory/index.ts';
 import { BoundedMap, sha256Hex } from '../lib/index.ts';
 import type { Logger } from '../lib/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
+import type { TrustPolicy } from '../sign/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import { ecosystemFromOsRelease, scanContents } from '../vuln/index.ts';
 import type { VulnIndex } from '../vuln/index.ts';
@@ -47,6 +48,9 @@ export interface AnalyzerOptions {
   client: RegistryClient;
   registryHost: string;
   vulnIndex?: VulnIndex;
+  /** The keys the catalog trusts: the hardening checks verify signatures and SBOM and provenance
+   *  attestations against them (without, those checks do not run). */
+  trust?: TrustPolicy;
   logger: Logger;
   /** Clock for the retry delay after a failed analysis (tests). */
   now?: () => number;
@@ -113,7 +117,7 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
     let compliance: ImageCheckReport[] | undefined;
     if (reference) {
       try {
-        compliance = await checkImage({ image: reference, registry: options.client });
+        compliance = await checkImage({ image: reference, registry: options.client, ...(options.trust ? { signaturePolicy: options.trust } : {}) });
       } catch (error) {
         options.logger.warn({ err: error, image: reference }, 'hardening checks failed');
       }

@@ -159,6 +159,9 @@ describe('kiln catalog', () => {
     expect(view.provenance.materials.find((material) => material.uri.startsWith('pkg:apk/kiln/curl@'))?.digest).toMatch(/^apkDatahashSha256:[0-9a-f]{64}$/);
     expect(view.compliance.source).toBe('computed');
     expect(view.compliance.checks.find((check) => check.id === 'non-root-user')?.status).toBe('pass');
+    // The catalog's trusted key verifies what is attached, so these checks run and pass.
+    const attachments = Object.fromEntries(view.compliance.checks.filter((check) => check.id.endsWith('-attached')).map((check) => [check.id, check.status]));
+    expect(attachments).toEqual({ 'signature-attached': 'pass', 'sbom-attached': 'pass', 'provenance-attached': 'pass' });
     expect(view.contents).toEqual({ shell: false, packageManager: false });
     expect(view.trust.commands[0]).toBe(`kiln verify --key ${join(work, 'trusted.pub')} ${host}/kiln-os/curl@${view.digest}`);
     // The command the page prints verifies.
