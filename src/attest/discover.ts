@@ -1,8 +1,10 @@
+import { parseJsonBounded } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import type { Descriptor, ImageReference } from '../oci/index.ts';
 import type { RegistryClient, RepositoryRef } from '../registry-client/index.ts';
 import { BUNDLE_MEDIA_TYPE, CosignAnnotations, DSSE_ENVELOPE_MEDIA_TYPE, cosignTag } from '../sign/index.ts';
 import type { DsseEnvelope } from '../sign/index.ts';
+import { AttestError } from './errors.ts';
 import { predicateTypeMatches } from './format/predicate-types.ts';
 import { MediaTypes } from '../oci/index.ts';
 
@@ -58,7 +60,7 @@ export async function downloadAttestations(
     if (layer.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE) continue;
     const predicateType = layer.annotations?.[CosignAnnotations.predicateType];
     if (wanted && !(predicateType && predicateTypeMatches(predicateType, wanted))) continue;
-    const envelope = JSON.parse(new TextDecoder().decode(await client.getBlob(repo, layer.digest, 32 * 1024 * 1024))) as DsseEnvelope;
+    const envelope = envelopeOf(parsed(await client.getBlob(repo, layer.digest, 32 * 1024 * 1024), `.att layer ${layer.digest}`), `.att layer ${layer.digest}`);
     result.push({ source: 'tag', digest: layer.digest, ...(predicateType ? { predicateType } : {}), envelope });
   }
   for (const referrer of tree.referrers) {
@@ -69,11 +71,39 @@ export async function downloadAttestations(
     const manifest = (await client.getManifest({ ...repo, digest: referrer.digest })).manifest;
     const layer = 'layers' in manifest ? manifest.layers[0] : undefined;
     if (!layer) continue;
-    const bundle = JSON.parse(new TextDecoder().decode(await client.getBlob(repo, layer.digest, 16 * 1024 * 1024))) as { dsseEnvelope?: DsseEnvelope };
-    if (!bundle.dsseEnvelope) continue;
-    result.push({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), envelope: bundle.dsseEnvelope });
+    const where = `bundle referrer ${referrer.digest}`;
+    const bundle = parsed(await client.getBlob(repo, layer.digest, 16 * 1024 * 1024), where) as { dsseEnvelope?: unknown };
+    // A bundle holding a message signature instead of an envelope is no attestation.
+    if (bundle.dsseEnvelope === undefined) continue;
+    result.push({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), envelope: envelopeOf(bundle.dsseEnvelope, where) });
   }
   return result;
+}
+
+function malformed(where: string, why: string): AttestError {
+  return new AttestError('ATTESTATION_MALFORMED', `${where}: ${why}`, { detail: { attestation: where } });
+}
+
+/** A downloaded attestation document as a JSON object. */
+function parsed(bytes: Uint8Array, where: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseJsonBounded(Buffer.from(bytes).toString('utf8'), where);
+  } catch (error) {
+    // The parser's message names the document and where its JSON breaks.
+    throw new AttestError('ATTESTATION_MALFORMED', (error as Error).message, { detail: { attestation: where } });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw malformed(where, 'is not a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The value as a DSSE envelope, checked for the fields every reader of it uses. */
+function envelopeOf(value: unknown, where: string): DsseEnvelope {
+  const envelope = value as Partial<DsseEnvelope> | null;
+  if (!envelope || typeof envelope !== 'object' || typeof envelope.payloadType !== 'string' || typeof envelope.payload !== 'string' || !Array.isArray(envelope.signatures)) {
+    throw malformed(where, 'is not a DSSE envelope (it needs payloadType, payload and signatures)');
+  }
+  return envelope as DsseEnvelope;
 }
 
 /** SBOMs attached the deprecated way (`.sbom` tag, unsigned): each layer's bytes and media type. */

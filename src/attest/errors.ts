@@ -7,6 +7,7 @@ export const attestErrorCodes = {
   PREDICATE_TYPE_UNKNOWN: 'the --type is neither a cosign predicate name nor a URI',
   ATTESTATION_NOT_FOUND: 'the image has no attestations (of the requested type)',
   ATTESTATION_INVALID: 'no attestation of the image verified; each rejected one is listed',
+  ATTESTATION_MALFORMED: 'an attached attestation is not a JSON DSSE envelope (or a Sigstore bundle holding one)',
   POLICY_INVALID: 'a policy file is malformed (YAML/JSON, unknown field, missing key file)',
   POLICY_FAILED: 'the image does not satisfy the policy; each failed requirement is listed',
 } as const satisfies ErrorCodeTable<string>;

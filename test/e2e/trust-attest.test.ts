@@ -159,6 +159,26 @@ describe('kiln attest / verify-attestation / download / tree against docker-regi
     expect(verified.stderr).toContain('no SBOM attached');
   });
 
+  it('names an attached attestation that is not a DSSE envelope instead of failing inside', async () => {
+    const target = await pushTestImage(client, { registry: registry.host, repository: 'team/junk', tag: 'v1' });
+    const repo = { registry: registry.host, repository: 'team/junk' };
+    const config = await client.pushBlob(repo, Buffer.from('{}'), { mediaType: 'application/vnd.oci.image.config.v1+json' });
+    const attach = async (bytes: Buffer) => {
+      const layer = await client.pushBlob(repo, bytes, { mediaType: 'application/vnd.dsse.envelope.v1+json' });
+      await client.putManifestJson({ ...repo, tag: `sha256-${target.digest.slice(7)}.att` }, {
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { ...config, mediaType: 'application/vnd.oci.image.config.v1+json' },
+        layers: [{ ...layer, mediaType: 'application/vnd.dsse.envelope.v1+json', annotations: { predicateType: 'https://spdx.dev/Document' } }],
+      });
+      return layer.digest;
+    };
+    for (const [bytes, why] of [[Buffer.from('not json at all'), 'not valid JSON: Unexpected token'], [Buffer.from('{"payload": 1}'), 'is not a DSSE envelope (it needs payloadType, payload and signatures)']] as const) {
+      const digest = await attach(bytes);
+      const result = await kiln(['download', 'attestation', `${registry.host}/team/junk:v1`], { cwd: dir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^kiln: \\.att layer ${digest}: ${why.replace(/[()]/g, '\\$&')}.*\\n$`));
+    }
+  });
+
   it('downloads attestations and the SBOM, and shows the tree', async () => {
     const downloaded = await kiln(['download', 'attestation', '--predicate-type', 'openvex', ref], { cwd: dir });
     expect(downloaded.code, downloaded.stderr).toBe(0);
