@@ -2418,6 +2418,11 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
             "description": "--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures and SBOM and provenance attestations (signature-attached, sbom-attached, provenance-attached) and, with --reproduce, the provenance"
           },
           {
+            "flags": "--verify-key <PATH>",
+            "description": "cosign.pub the checks verify registry signatures and attestations (and, with --reproduce, the provenance) with; what --key is without --attest, for when --key is the signing key (repeatable)",
+            "parser": true
+          },
+          {
             "flags": "--policy <FILE>",
             "description": "compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule"
           },
@@ -2467,7 +2472,7 @@ export const COMMAND_MANIFEST: readonly DeclaredCommand[] = [
           },
           {
             "flags": "--reproduce",
-            "description": "registry images: rebuild the image from its SLSA provenance (verified with --key cosign.pub or a keyless identity) for the reproducible check, as kiln image reproduce does"
+            "description": "registry images: rebuild the image from its SLSA provenance (verified with --key cosign.pub, --verify-key or a keyless identity) for the reproducible check, as kiln image reproduce does"
           },
           {
             "flags": "--certificate-identity <SAN>",

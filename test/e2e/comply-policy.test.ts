@@ -155,6 +155,21 @@ describe('kiln policy verify: the newest hardening-check attestation decides (e2
     expect(after.run.code, after.run.stderr).toBe(0);
     expect(after.json.reports[0]!.checks[0]!.detail).toMatch(/: 1 required checks met: 1 pass$/);
   });
+
+  it('--verify-key verifies the attachments while --key signs the attested results', async () => {
+    const checked = JSON.parse((await kiln(['comply', 'check', `${host}/team/hardened:1`, '--json'])).stdout) as ImageCheckReport[];
+    const image = `${host}/team/hardened@${checked[0]!.image.manifestDigest}`;
+    const required = '{ require: [signature-attached, sbom-attached, provenance-attached] }';
+    await new Promise((done) => setTimeout(done, 1100));
+    expect((await kiln(['comply', 'check', `${host}/team/hardened:1`, '--attest', '--key', 'cosign.key'])).code).toBe(0);
+    expect((await verify(image, required)).json.reports[0]!.checks[0]!.detail).toMatch(/: 3 of 3 required checks unmet: signature-attached not-run, sbom-attached not-run, provenance-attached not-run$/);
+    await new Promise((done) => setTimeout(done, 1100));
+    const attested = await kiln(['comply', 'check', `${host}/team/hardened:1`, '--attest', '--key', 'cosign.key', '--verify-key', 'cosign.pub']);
+    expect(attested.code, attested.stderr).toBe(0);
+    const after = await verify(image, required);
+    expect(after.run.code, after.run.stderr).toBe(0);
+    expect(after.json.reports[0]!.checks[0]!.detail).toMatch(/: 3 required checks met: 3 pass$/);
+  });
 });
 
 describe('kiln policy verify: a hardening section on a tag that resolves to an index (e2e)', () => {

@@ -7,10 +7,11 @@ import { printJson } from '../context.ts';
 import { addComplyOptions, openCheckOptions, signaturePolicyFromFlags } from './comply-options.ts';
 import type { ComplyFlags } from './comply-options.ts';
 import { addReproduceOptions, reproducerFromFlags } from './comply-reproduce.ts';
+import { collect } from './pkg-options.ts';
 import { addSignerOptions, openClient, signerFromFlags } from './trust-options.ts';
 import type { IdentityFlags, SignerFlags } from './trust-options.ts';
 
-type CheckFlags = ComplyFlags & SignerFlags & Omit<IdentityFlags, 'key'> & { json?: boolean; attest?: boolean; policy?: string; reproduce?: boolean };
+type CheckFlags = ComplyFlags & SignerFlags & Omit<IdentityFlags, 'key'> & { json?: boolean; attest?: boolean; policy?: string; reproduce?: boolean; verifyKey?: string[] };
 
 /** `kiln comply check IMAGE`: the hardening checks, one line each (or JSON); `--attest` attaches the
  *  results to a registry image as signed attestations. Exit codes: 0 when no check of severity high
@@ -23,17 +24,23 @@ export function registerComplyCheck(comply: Command, context: CliContext): void 
       .option('--json', 'print [{"image", "checks": [...], "counts", "isBlocking"}] on stdout')
       .option('--attest', 'registry images: attach the results as signed in-toto attestations (hardening-checks/v1 and oscal-assessment-results/v1 predicates)')
       .option('--key <PATH>', '--attest: cosign.key or PEM private key (without it, keyless: Fulcio); without --attest: cosign.pub verifying registry signatures and SBOM and provenance attestations (signature-attached, sbom-attached, provenance-attached) and, with --reproduce, the provenance')
+      .option('--verify-key <PATH>', 'cosign.pub the checks verify registry signatures and attestations (and, with --reproduce, the provenance) with; what --key is without --attest, for when --key is the signing key (repeatable)', collect)
       .option('--policy <FILE>', 'compliance policy (YAML or JSON: require: all, checks: [...], controls: [...], allow-dev): exit 1 unless every requirement is met, instead of the high/critical rule'),
     '.att',
   ));
   command.action(async (image: string, flags: CheckFlags) => {
     const start = new Date().toISOString();
     const policy = flags.policy ? await loadCompliancePolicy(resolve(context.cwd, flags.policy)) : undefined;
-    if (flags.reproduce && flags.attest && flags.key) throw new KilnError('USAGE', '--reproduce with --attest --key: --key is the signing key; verify the provenance with a keyless identity (--certificate-identity, --certificate-oidc-issuer), or run the two separately');
-    const signaturePolicy = await signaturePolicyFromFlags({ ...flags, key: !flags.attest && flags.key ? [flags.key] : [] }, context);
+    // With --attest, --key signs: public keys to verify with come from --verify-key.
+    const verifyKeys = [...(flags.verifyKey ?? []), ...(!flags.attest && flags.key ? [flags.key] : [])];
+    const isKeyless = flags.certificateIdentity !== undefined || flags.certificateIdentityRegexp !== undefined;
+    if (flags.reproduce && !verifyKeys.length && !isKeyless) {
+      throw new KilnError('USAGE', `--reproduce verifies the image's provenance: give ${flags.attest ? '--verify-key cosign.pub (--key is the signing key with --attest)' : '--key cosign.pub'}, or --certificate-identity and --certificate-oidc-issuer (keyless)`);
+    }
+    const signaturePolicy = await signaturePolicyFromFlags({ ...flags, key: verifyKeys }, context);
     const opened = await openCheckOptions(context, image, flags);
     if (signaturePolicy) opened.options.signaturePolicy = signaturePolicy;
-    const reproduce = await reproducerFromFlags(flags, flags.attest ? undefined : flags.key, openClient(flags, context), context);
+    const reproduce = await reproducerFromFlags(flags, verifyKeys, openClient(flags, context), context);
     if (reproduce) opened.options.reproduce = reproduce;
     let reports;
     try {

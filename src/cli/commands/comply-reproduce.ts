@@ -21,7 +21,7 @@ import type { IdentityFlags } from './trust-options.ts';
 /** Adds `--reproduce` and the keyless identity flags of `kiln image reproduce`; `--key` is the
  *  check command's own (a public key here, a signing key for --attest). */
 export function addReproduceOptions(command: Command): Command {
-  command.option('--reproduce', 'registry images: rebuild the image from its SLSA provenance (verified with --key cosign.pub or a keyless identity) for the reproducible check, as kiln image reproduce does');
+  command.option('--reproduce', 'registry images: rebuild the image from its SLSA provenance (verified with --key cosign.pub, --verify-key or a keyless identity) for the reproducible check, as kiln image reproduce does');
   // the same flags as kiln image reproduce, taken from its helper (without its --key)
   for (const option of addIdentityOptions(new Command()).options) if (option.long !== '--key') command.addOption(option);
   return command;
@@ -34,14 +34,15 @@ const UNUSABLE = new Set(['IMAGE_PROVENANCE_MISSING', 'IMAGE_PROVENANCE_INCOMPLE
  *  missing --key or identity is bad usage before any image is pulled. */
 export async function reproducerFromFlags(
   flags: Omit<IdentityFlags, 'key'> & { reproduce?: boolean; cacheDir?: string },
-  key: string | undefined,
+  keys: readonly string[],
   client: RegistryClient,
   context: CliContext,
 ): Promise<ImageReproducer | undefined> {
   if (!flags.reproduce) return undefined;
-  // the check command's --key is one path (and, with --attest, a signing key): never pass it through
-  const { reproduce: _reproduce, cacheDir: _cacheDir, key: _key, ...identity } = flags as typeof flags & { key?: unknown };
-  const policy = await trustPolicyFromFlags({ ...identity, ...(key ? { key: [key] } : {}) }, context);
+  // the check command's --key is one path (and, with --attest, a signing key): the caller passes
+  // the public keys to verify with
+  const { reproduce: _reproduce, cacheDir: _cacheDir, key: _key, verifyKey: _verifyKey, ...identity } = flags as typeof flags & { key?: unknown; verifyKey?: unknown };
+  const policy = await trustPolicyFromFlags({ ...identity, ...(keys.length ? { key: [...keys] } : {}) }, context);
   return async ({ reference: name, digest }): Promise<Reproduction> => {
     const reference = withDigest(parseImageReference(name), digest as Digest);
     let found;
