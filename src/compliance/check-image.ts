@@ -104,19 +104,19 @@ function sbomFor(image: SourceImage, sboms: readonly LoadedSbom[], imageCount: n
  *  `rootfs.diff_ids` names (the config digest fixes them, a descriptor digest only the compressed
  *  bytes), one diff id per layer. */
 async function imageFiles(image: SourceImage, source: string, keepContentUpTo: number | undefined) {
-  const blobs = await image.layers();
+  const layerSources = image.layers();
   const where = `${source} (${image.platform})`;
   if (!image.diffIds) throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: the image config has no rootfs.diff_ids`, { detail: { source, platform: image.platform } });
-  if (image.diffIds.length !== blobs.length) {
-    throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: the image config lists ${image.diffIds.length} diff_ids for ${blobs.length} layer(s)`, { detail: { source, platform: image.platform } });
+  if (image.diffIds.length !== layerSources.length) {
+    throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: the image config lists ${image.diffIds.length} diff_ids for ${layerSources.length} layer(s)`, { detail: { source, platform: image.platform } });
   }
   const layers: LayerEntries[] = [];
-  for (const [index, layer] of blobs.entries()) {
+  for (const [index, layer] of layerSources.entries()) {
     let entries: LayerEntries;
     try {
-      entries = readLayerEntries(layer.bytes, layer.name, keepContentUpTo === undefined ? {} : { keepContentUpTo });
+      entries = await readLayerEntries(layer.chunks(), layer.name, keepContentUpTo === undefined ? {} : { keepContentUpTo });
     } catch (error) {
-      if (!isKilnError(error)) throw error;
+      if (!isKilnError(error) || error instanceof ComplianceError) throw error;
       throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${layer.name}: not a readable layer: ${error.message}`, { cause: error, detail: { layer: layer.name } });
     }
     if (entries.diffId !== image.diffIds[index]) {

@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { isDigest, isKilnError, parseJsonBounded } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { looksLikeTar, openDockerArchive, openOciLayout } from '../oci/index.ts';
-import type { ImageEntry, ImageReference } from '../oci/index.ts';
+import type { ImageEntry, ImageReference, LayerSource } from '../oci/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import { ComplianceError } from './errors.ts';
 
@@ -13,7 +13,7 @@ import { ComplianceError } from './errors.ts';
 // checks compare every layer's uncompressed digest with as they read it (check-image.ts): a
 // descriptor digest fixes only the compressed bytes, the config digest fixes the diff ids. And what
 // the checks need: manifest and config digests, config User and labels,
-// annotations, and every layer blob (the checks need each entry's mode and owner, not only file
+// annotations, and every layer, streamed (the checks need each entry's mode and owner, not only file
 // contents). src/oci's errors are reported as COMPLY_IMAGE_UNREADABLE with the same message.
 
 /** One image of a source, with lazy access to its layers. */
@@ -30,8 +30,10 @@ export interface SourceImage {
   /** The config's `rootfs.diff_ids` (undefined when it has none): the uncompressed layers the
    *  config digest fixes, which each layer read must match. */
   diffIds?: string[];
-  /** Layer blobs bottom to top, each with a name for messages. */
-  layers(): Promise<Array<{ name: string; bytes: Buffer }>>;
+  /** Layers bottom to top, each with a name for messages, streamed as stored (a layout's or
+   *  registry's blob checked against its digest at the end of the stream; every layer's uncompressed
+   *  digest is checked against `diffIds` by the reader). */
+  layers(): LayerSource[];
 }
 
 const MAX_ARCHIVE = 8 * 1024 ** 3;
@@ -134,8 +136,6 @@ export async function readDockerArchiveImages(path: string): Promise<SourceImage
   return (await unreadable(path, () => openDockerArchive(path, { maxBytes: MAX_ARCHIVE }))).map(fromEntry);
 }
 
-const MAX_REGISTRY_LAYER = 4 * 1024 ** 3;
-
 /** The images of a registry reference (an index's platforms, or one manifest), pulled with the
  *  registry client, which checks every manifest and blob against its digest. */
 export async function readRegistryImages(client: RegistryClient, reference: ImageReference, name: string): Promise<{ digest: Digest; images: SourceImage[] }> {
@@ -155,6 +155,14 @@ export async function readRegistryImages(client: RegistryClient, reference: Imag
       return fail(`blob ${digest}: ${isKilnError(error) ? error.message : 'cannot be pulled'}`, error);
     }
   };
+  // Layers stream: an image is never held whole; the client checks each blob's digest at its end.
+  async function* blobChunks(digest: Digest): AsyncGenerator<Uint8Array> {
+    try {
+      yield* client.openBlob(repo, digest);
+    } catch (error) {
+      fail(`blob ${digest}: ${isKilnError(error) ? error.message : 'cannot be pulled'}`, error);
+    }
+  }
   const top = await pull(reference);
   const images: SourceImage[] = [];
   const add = async (digest: Digest, document: Record<string, unknown>, platform: string, annotations: Record<string, string>) => {
@@ -171,11 +179,7 @@ export async function readRegistryImages(client: RegistryClient, reference: Imag
       user: parts.user,
       annotations: { ...annotations, ...strings(document.annotations), ...parts.labels },
       ...(parts.diffIds ? { diffIds: parts.diffIds } : {}),
-      layers: async () => {
-        const out = [];
-        for (const layer of layers) out.push({ name: `${name} layer ${layer.digest}`, bytes: await blob(layer.digest, MAX_REGISTRY_LAYER) });
-        return out;
-      },
+      layers: () => layers.map((layer) => ({ name: `${name} layer ${layer.digest}`, chunks: () => blobChunks(layer.digest) })),
     });
   };
   const document = top.manifest as unknown as Record<string, unknown>;

@@ -1,7 +1,5 @@
-import { constants as bufferConstants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT } from '../apk/index.ts';
 import { KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { OciError } from './errors.ts';
@@ -14,10 +12,13 @@ import { ManifestProblem, readManifestDocument } from './format/manifest.ts';
 import type { ManifestDocument } from './format/manifest.ts';
 import type { Descriptor } from './format/image.ts';
 
-/** One layer blob of an image, named for messages (`<source> layer <digest or member>`). */
-export interface LayerBlobBytes {
+/** One layer of an image as stored (compressed), named for messages (`<source> layer <digest or
+ *  member>`), read in chunks. A layout's blob stream checks its descriptor's digest at its end; a
+ *  docker archive's member has no digest of its own: only the config's `rootfs.diff_ids` ties it to
+ *  the image, so a reader checks the uncompressed digest (readLayerStream's `diffId`). */
+export interface LayerSource {
   name: string;
-  bytes: Buffer;
+  chunks(): AsyncIterable<Uint8Array>;
 }
 
 /** One image found in a layout or archive, with a way to read its layers. */
@@ -38,9 +39,8 @@ export interface ImageEntry {
   annotations: Record<string, string>;
   /** The image's files that `wanted` accepts, layers applied with whiteouts. */
   files(wanted: (path: string) => boolean): Promise<Map<string, Buffer>>;
-  /** The layer blobs as stored (compressed), bottom to top, each checked against its digest (a
-   *  layout's descriptor; a docker archive's config `rootfs.diff_ids`, uncompressed). */
-  layers(): Promise<LayerBlobBytes[]>;
+  /** The layers bottom to top, streamed (see {@link LayerSource} for what checks them). */
+  layers(): LayerSource[];
 }
 
 /** The config's `rootfs.diff_ids`, one per layer: the digests of the uncompressed layers, which is
@@ -51,37 +51,6 @@ function diffIdsOf(config: Record<string, unknown>, layerCount: number, where: s
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return fail(`${where} has no rootfs.diff_ids`);
   if (ids.length !== layerCount) return fail(`${where} lists ${ids.length} diff_ids for ${layerCount} layer(s)`);
   return ids as string[];
-}
-
-/** The sha256 digest of a layer's uncompressed tar (gzip members inflated within the limit). */
-function uncompressedDigest(bytes: Buffer, source: string, fail: (why: string) => never): string {
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      return `sha256:${sha256Hex(inflateGzipMembers(bytes, { name: source, maxTotalSize: LAYER_INFLATE_LIMIT }))}`;
-    } catch (error) {
-      if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
-        throw new KilnError('LIMIT_EXCEEDED', `${source}: decompresses to more than ${LAYER_INFLATE_LIMIT} bytes (the limit for one layer)`, { cause: error, detail: { source, limit: LAYER_INFLATE_LIMIT } });
-      }
-      return fail(`${source} is not valid gzip`);
-    }
-  }
-  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) return fail(`${source}: zstd-compressed layers are not supported`);
-  return `sha256:${sha256Hex(bytes)}`;
-}
-
-/** Checks each layer against its diff id the first time it is read (an unverified layer is never
- *  handed out); `read(index)` gives the stored bytes. The memo lives as long as the image entry. */
-function verifiedLayers(diffIds: readonly string[], names: readonly string[], read: (index: number) => Promise<Buffer>, fail: (why: string) => never): (index: number) => Promise<Buffer> {
-  const checked = new Set<number>();
-  return async (index) => {
-    const bytes = await read(index);
-    if (!checked.has(index)) {
-      const actual = uncompressedDigest(bytes, names[index]!, fail);
-      if (actual !== diffIds[index]) fail(`${names[index]}: its uncompressed content is ${actual}, but the config's diff_ids[${index}] is ${diffIds[index]}`);
-      checked.add(index);
-    }
-    return bytes;
-  };
 }
 
 function stringRecord(value: unknown): Record<string, string> {
@@ -178,11 +147,7 @@ export async function openOciLayout(dir: string): Promise<ImageEntry[]> {
           }
           return applyLayers(read);
         },
-        layers: async () => {
-          const out: LayerBlobBytes[] = [];
-          for (const layer of layers) out.push({ name: `${dir} layer ${layer.digest}`, bytes: await blob(layer) });
-          return out;
-        },
+        layers: () => layers.map((layer) => ({ name: `${dir} layer ${layer.digest}`, chunks: () => layoutLayerChunks(dir, layer, fail) })),
       });
     }
   };
@@ -229,7 +194,6 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
     // (fixed by the config digest) tie them to the image
     const diffIds = diffIdsOf(config, layers.length, configName, fail);
     const layerMembers = layers.map((name) => member(name, `manifest.json[${index}]`));
-    const layer = verifiedLayers(diffIds, layers.map((name) => `layer ${name}`), async (position) => archive.read(layerMembers[position]!, bufferConstants.MAX_LENGTH), fail);
     const tags = Array.isArray(item!.RepoTags) ? (item!.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
     images.push({
       platform: platformOf(config),
@@ -238,11 +202,7 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
       configDigest: `sha256:${sha256Hex(configBytes)}` as Digest,
       config,
       annotations: {},
-      layers: async () => {
-        const out: LayerBlobBytes[] = [];
-        for (const [position, name] of layers.entries()) out.push({ name: `${path} layer ${name}`, bytes: await layer(position) });
-        return out;
-      },
+      layers: () => layers.map((name, position) => ({ name: `${path}: layer ${name}`, chunks: () => archive.stream(layerMembers[position]!) })),
       files: async (wanted: (path: string) => boolean) => {
         const read = [];
         for (const [position, name] of layers.entries()) {

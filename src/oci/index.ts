@@ -23,10 +23,10 @@ export { LAYOUT_MANIFEST_LIMIT, writeOciLayout, readLayoutBlob } from './layout.
 export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';
-export type { ImageEntry, LayerBlobBytes } from './image-reader.ts';
+export type { ImageEntry, LayerSource } from './image-reader.ts';
 export { applyLayers } from './format/layer-files.ts';
-export { readLayerStream } from './format/layer-stream.ts';
-export type { LayerStreamOptions, StreamedLayer } from './format/layer-stream.ts';
+export { readLayerStream, walkLayerStream } from './format/layer-stream.ts';
+export type { LayerEntryBody, LayerStreamOptions, StreamedLayer } from './format/layer-stream.ts';
 export type { LayerFiles } from './format/layer-files.ts';
 export type { DockerArchiveOptions } from './docker-archive.ts';
 export {

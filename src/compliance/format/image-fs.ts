@@ -1,13 +1,15 @@
-import { inflateGzipMembers, LAYER_INFLATE_LIMIT, readTarEntries } from '../../apk/index.ts';
+import { createHash } from 'node:crypto';
 import type { TarEntryType } from '../../apk/index.ts';
 import { sha256Hex } from '../../lib/index.ts';
+import { walkLayerStream } from '../../oci/index.ts';
 import { ComplianceError } from '../errors.ts';
-import { findSecrets } from './secrets.ts';
+import { SecretScanner } from './secrets.ts';
 
 // Pure: the merged filesystem of an image as a container sees it, with every entry's type, mode and
 // owner (the checks need setuid bits, world-writable directories and file contents, which the
-// scanner's reader in src/oci does not keep). Layers are read with the apk format's gzip and tar
-// readers, the one gzip/tar reader of the project, and applied the way containerd unpacks them:
+// scanner's reader in src/oci does not keep). Layers are streamed through src/oci's layer walker
+// (the apk format's tar reader, the one tar reader of the project) and applied the way containerd
+// unpacks them:
 // names cleaned lexically (`usr//bin/../bin/sh` is `usr/bin/sh`; `..` at the root stays at the
 // root), each entry placed in its parent directory after the symbolic links already unpacked are
 // followed, OCI whiteouts applied bottom to top.
@@ -46,10 +48,8 @@ export interface LayerEntries {
 /** Limits of {@link readLayerEntries}. */
 export interface LayerReadOptions {
   /** Keep content of regular files up to this many bytes (default 1 MiB); larger files are hashed
-   *  and scanned for secrets only. */
+   *  and scanned for secrets as they stream by, never held. */
   keepContentUpTo?: number;
-  /** Largest uncompressed layer accepted, all gzip members together (default 2 GiB). */
-  maxLayerSize?: number;
 }
 
 /** Symbolic links followed for one path before it counts as a loop (Linux's MAXSYMLINKS). */
@@ -73,45 +73,55 @@ export function cleanEntryPath(name: string): string {
 
 const AUFS_METADATA = '.wh..wh.';
 
-/** Reads a layer blob (gzip or plain tar). Errors are the apk reader's (APK_GZIP_INVALID,
- *  APK_TAR_INVALID), and COMPLY_IMAGE_UNREADABLE for a whiteout that names no file. */
-export function readLayerEntries(layer: Buffer, where: string, options: LayerReadOptions = {}): LayerEntries {
+/** Reads a layer (gzip or plain tar) as it streams from `chunks`: memory holds the entries' metadata
+ *  and the small files' contents, not the layer. Errors are src/oci's layer reader's
+ *  (OCI_ARCHIVE_INVALID) and the source's, and COMPLY_IMAGE_UNREADABLE for a whiteout that names no
+ *  file. The diff id is known, and anything read may be trusted, only once this returns. */
+export async function readLayerEntries(chunks: AsyncIterable<Uint8Array>, where: string, options: LayerReadOptions = {}): Promise<LayerEntries> {
   const keep = options.keepContentUpTo ?? 1024 * 1024;
-  const isGzip = layer.length >= 2 && layer[0] === 0x1f && layer[1] === 0x8b;
-  const tar = isGzip
-    ? inflateGzipMembers(layer, { name: where, maxTotalSize: options.maxLayerSize ?? LAYER_INFLATE_LIMIT })
-    : layer;
-  const result: LayerEntries = { diffId: `sha256:${sha256Hex(tar)}`, files: [], whiteouts: [], opaque: [] };
-  for (const { header, content } of readTarEntries(tar, where)) {
+  const result: LayerEntries = { diffId: '', files: [], whiteouts: [], opaque: [] };
+  result.diffId = await walkLayerStream(chunks, where, async (header, body) => {
     const path = cleanEntryPath(header.name);
     // containerd ignores an entry that resolves to the root
-    if (path === '') continue;
+    if (path === '') return;
     const slash = path.lastIndexOf('/');
     const base = path.slice(slash + 1);
     const dir = slash < 0 ? '' : path.slice(0, slash);
     if (base === '.wh..wh..opq') {
       result.opaque.push(dir);
-      continue;
+      return;
     }
     // AUFS hard-link metadata at the root (/.wh..wh.plnk …) is not part of the filesystem
-    if (path.startsWith(AUFS_METADATA)) continue;
+    if (path.startsWith(AUFS_METADATA)) return;
     if (base.startsWith('.wh.')) {
       const gone = base.slice(4);
       if (gone === '' || gone === '.' || gone === '..') {
         throw new ComplianceError('COMPLY_IMAGE_UNREADABLE', `${where}: invalid whiteout ${JSON.stringify(header.name)} (it names no file)`, { detail: { layer: where, entry: header.name } });
       }
       result.whiteouts.push(dir ? `${dir}/${gone}` : gone);
-      continue;
+      return;
     }
     const file: ImageFile = { path, type: header.type, mode: header.mode, uid: header.uid, gid: header.gid, size: header.size };
     if (header.type === 'symlink' || header.type === 'hardlink') file.linkTarget = header.linkName;
     if (header.type === 'file') {
-      file.sha256 = sha256Hex(content);
-      if (content.length <= keep) file.content = Buffer.from(content);
-      else file.secretsFound = findSecrets(content);
+      if (header.size <= keep) {
+        // a copy: the content may be a view of a larger decompressed chunk
+        const content = Buffer.from(await body.content());
+        file.sha256 = sha256Hex(content);
+        file.content = content;
+      } else {
+        const hash = createHash('sha256');
+        const scanner = new SecretScanner();
+        for await (const chunk of body.chunks()) {
+          hash.update(chunk);
+          scanner.push(chunk);
+        }
+        file.sha256 = hash.digest('hex');
+        file.secretsFound = scanner.finish();
+      }
     }
     result.files.push(file);
-  }
+  });
   return result;
 }
 

@@ -25,12 +25,42 @@ function secretsInText(text: string): string[] {
 /** What secrets a file's bytes hold, one description each (`PEM RSA PRIVATE KEY`, `looks like an
  *  AWS access key id`); empty when none. Any size: large contents are scanned window by window. */
 export function findSecrets(content: Uint8Array): string[] {
-  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-  if (bytes.length <= WINDOW) return secretsInText(bytes.toString('latin1'));
-  const found = new Set<string>();
-  for (let start = 0; start < bytes.length; start += WINDOW - OVERLAP) {
-    for (const item of secretsInText(bytes.subarray(start, start + WINDOW).toString('latin1'))) found.add(item);
-    if (start + WINDOW >= bytes.length) break;
+  const scanner = new SecretScanner();
+  scanner.push(content);
+  return scanner.finish();
+}
+
+/** {@link findSecrets} over content that arrives in chunks, holding at most a window of it. */
+export class SecretScanner {
+  readonly #found = new Set<string>();
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Bytes at the start of the pending data that the last window already scanned (its overlap). */
+  #scanned = 0;
+
+  push(chunk: Uint8Array): void {
+    this.#pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.#pendingBytes += chunk.byteLength;
+    while (this.#pendingBytes > WINDOW) {
+      const data = Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#scan(data.subarray(0, WINDOW));
+      // the next window starts OVERLAP bytes before this one's end
+      const rest = data.subarray(WINDOW - OVERLAP);
+      this.#pending = [rest];
+      this.#pendingBytes = rest.length;
+      this.#scanned = OVERLAP;
+    }
   }
-  return [...found];
+
+  /** What was found; the scanner is done. */
+  finish(): string[] {
+    if (this.#pendingBytes > this.#scanned) this.#scan(Buffer.concat(this.#pending, this.#pendingBytes));
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return [...this.#found];
+  }
+
+  #scan(window: Buffer): void {
+    for (const item of secretsInText(window.toString('latin1'))) this.#found.add(item);
+  }
 }

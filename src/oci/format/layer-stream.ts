@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ApkError, TarMemberReader } from '../../apk/index.ts';
-import type { TarSource } from '../../apk/index.ts';
+import type { TarHeader, TarSource } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import { OciError } from '../errors.ts';
 import { cleanLayerPath, DEFAULT_LAYER_FILE_LIMIT } from './layer-files.ts';
@@ -32,13 +32,22 @@ export interface StreamedLayer extends LayerFiles {
 const GZIP = [0x1f, 0x8b];
 const ZSTD = 0xfd2fb528;
 
-/** Reads a layer (gzip or plain tar, any number of gzip members) from `chunks`, keeping the regular
- *  files `wanted` accepts. The source checks its own digest (a registry or layout blob stream throws
- *  at its end when the bytes are not the blob): nothing is returned before the source ended.
- *  OCI_ARCHIVE_INVALID when it is not gzip or tar, LIMIT_EXCEEDED when a wanted file is larger than
- *  `maxFileSize`, OCI_ARCHIVE_INVALID when `diffId` is given and the tar does not hash to it. */
-export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted: (path: string) => boolean, source: string, options: LayerStreamOptions = {}): Promise<StreamedLayer> {
-  const maxFileSize = options.maxFileSize ?? DEFAULT_LAYER_FILE_LIMIT;
+/** The content of the tar entry a {@link walkLayerStream} visitor is given. What the visitor does
+ *  not read is skipped after it returns. */
+export interface LayerEntryBody {
+  /** The whole content (the caller has checked the size is one it will hold). */
+  content(): Promise<Buffer>;
+  /** The content in chunks of at most 1 MiB, for files not to be held whole. */
+  chunks(): AsyncGenerator<Buffer>;
+}
+
+/** Walks the entries of a layer (gzip or plain tar, any number of gzip members) as it streams from
+ *  `chunks`, handing each header and its body to `visit`, and returns the `sha256:` digest of the
+ *  uncompressed tar (the config's diff id) once the source has been read to its end. The source checks
+ *  its own digest (a registry or layout blob stream throws at its end when the bytes are not the
+ *  blob), so a caller trusts nothing before this returns. OCI_ARCHIVE_INVALID when it is not gzip or
+ *  tar; an error `visit` throws is passed on as it is. */
+export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source: string, visit: (header: TarHeader, body: LayerEntryBody) => Promise<void>): Promise<string> {
   const pending = chunks[Symbol.asyncIterator]();
   const head = await pending.next();
   const first = head.done ? Buffer.alloc(0) : Buffer.from(head.value.buffer, head.value.byteOffset, head.value.byteLength);
@@ -62,28 +71,36 @@ export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted:
   // pipeline destroys every stage on the first error, so the iteration below sees it.
   const tar = compression === 'gzip' ? pipeline(input, createGunzip(), hashing, () => {}) : pipeline(input, hashing, () => {});
   const reader = new TarMemberReader(streamMember(tar), source);
-  const result: StreamedLayer = { files: new Map(), whiteouts: [], opaque: [], diffId: '' };
   try {
     for (;;) {
       const step = await reader.next();
       if (step.kind !== 'entry') break;
       const { header } = step;
-      const path = cleanLayerPath(header.name);
-      const base = path.slice(path.lastIndexOf('/') + 1);
-      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-      const isWhiteout = base.startsWith('.wh.');
-      if (base === '.wh..wh..opq') result.opaque.push(dir);
-      else if (isWhiteout) result.whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+      const what = JSON.stringify(header.name);
+      // Only regular files carry content in this dialect (links and directories have size 0).
       const size = header.type === 'file' ? header.size : 0;
-      if (header.type === 'file' && !isWhiteout && wanted(path)) {
-        if (size > maxFileSize) {
-          throw new KilnError('LIMIT_EXCEEDED', `${source}: ${path} is ${size} bytes (limit ${maxFileSize})`, { detail: { source, path, size, limit: maxFileSize } });
-        }
-        // A copy: the content may be a view of a larger decompressed chunk.
-        result.files.set(path, Buffer.from(await reader.content(size, JSON.stringify(header.name))));
-      } else {
-        await reader.discard(paddedSize(size), JSON.stringify(header.name));
-      }
+      let left = size;
+      let padding = paddedSize(size) - size;
+      await visit(header, {
+        content: async () => {
+          if (left !== size) throw new RangeError(`${source}: ${what}: content() after chunks()`);
+          // reader.content takes the padding too
+          const data = await reader.content(size, what);
+          left = 0;
+          padding = 0;
+          return data;
+        },
+        chunks: async function* () {
+          while (left > 0) {
+            const part = await reader.readSome(Math.min(left, 1 << 20));
+            if (!part) throw new ApkError('APK_TAR_INVALID', `${source}: ${what} is cut off at the end of the layer`, { detail: { file: source } });
+            left -= part.length;
+            yield part;
+          }
+        },
+      });
+      // whatever the visitor did not read, and the padding
+      await reader.discard(left + padding, what);
     }
     // After the end-of-archive blocks (or a tar without them) the rest of the stream still counts
     // toward the digests: read it to the end, so the source verifies its own digest too.
@@ -97,7 +114,29 @@ export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted:
     if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
     throw error;
   }
-  result.diffId = `sha256:${diffHash.digest('hex')}`;
+  return `sha256:${diffHash.digest('hex')}`;
+}
+
+/** Reads a layer from `chunks` (see {@link walkLayerStream}), keeping the regular files `wanted`
+ *  accepts. LIMIT_EXCEEDED when a wanted file is larger than `maxFileSize`, OCI_ARCHIVE_INVALID when
+ *  `diffId` is given and the tar does not hash to it. */
+export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted: (path: string) => boolean, source: string, options: LayerStreamOptions = {}): Promise<StreamedLayer> {
+  const maxFileSize = options.maxFileSize ?? DEFAULT_LAYER_FILE_LIMIT;
+  const result: StreamedLayer = { files: new Map(), whiteouts: [], opaque: [], diffId: '' };
+  result.diffId = await walkLayerStream(chunks, source, async (header, body) => {
+    const path = cleanLayerPath(header.name);
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    const isWhiteout = base.startsWith('.wh.');
+    if (base === '.wh..wh..opq') result.opaque.push(dir);
+    else if (isWhiteout) result.whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+    if (header.type !== 'file' || isWhiteout || !wanted(path)) return;
+    if (header.size > maxFileSize) {
+      throw new KilnError('LIMIT_EXCEEDED', `${source}: ${path} is ${header.size} bytes (limit ${maxFileSize})`, { detail: { source, path, size: header.size, limit: maxFileSize } });
+    }
+    // A copy: the content may be a view of a larger decompressed chunk.
+    result.files.set(path, Buffer.from(await body.content()));
+  });
   if (options.diffId !== undefined && result.diffId !== options.diffId) {
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: its uncompressed content is ${result.diffId}, but the config's diff_ids${options.diffIdIndex === undefined ? '' : `[${options.diffIdIndex}]`} is ${options.diffId}`, { detail: { source, diffId: options.diffId, actual: result.diffId } });
   }
