@@ -36,7 +36,7 @@
 export { parseRecords, formatRecord, formatRecords, emptyRecord, applyRecordField } from './format/record.ts';
 export type { PackageRecord, ParseRecordsOptions } from './format/record.ts';
 export { encodeQ1, decodeQ1, encodeX1, sameQ1 } from './format/encoding.ts';
-export { GzipMemberReader, inflateGzipMembers, LAYER_INFLATE_LIMIT, readGzipMember, splitGzipMembers } from './format/gzip-members.ts';
+export { GzipMemberReader, inflateGzipMembers, readGzipMember, splitGzipMembers } from './format/gzip-members.ts';
 export type { GzipMember, GzipMemberInfo, CompressedSink, GzipMemberBytes, GzipBufferOptions } from './format/gzip-members.ts';
 export { readTarEntries, TarMemberReader } from './format/tar-member.ts';
 export type { TarEntryBytes, TarSource } from './format/tar-member.ts';

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { checkImage } from '../compliance/index.ts';
 import type { ImageCheckReport } from '../compliance/index.ts';
 import { readImageSnapshots } from '../factory/index.ts';
 import type { ImageBlobSource, ReadSnapshot } from '../factory/index.ts';
 import { BoundedMap, sha256Hex } from '../lib/index.ts';
-import type { Logger } from '../lib/index.ts';
+import type { Digest, Logger } from '../lib/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import type { TrustPolicy } from '../sign/index.ts';
 import type { BlobStore } from '../storage/index.ts';
@@ -101,6 +102,16 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
     if (`sha256:${sha256Hex(bytes)}` !== digest) throw new CatalogError('CATALOG_REQUEST_INVALID', `blob ${digest} does not match its digest in the blob store`, { detail: { digest } });
     return bytes;
   };
+  // Layers stream from the blob store (an analysis never holds an image in the registry's memory),
+  // re-hashed as they pass and refused at their end when the bytes are not the blob.
+  async function* stream(digest: string): AsyncGenerator<Uint8Array> {
+    const hash = createHash('sha256');
+    for await (const chunk of await options.blobs.get(digest as Digest)) {
+      hash.update(chunk as Buffer);
+      yield chunk as Buffer;
+    }
+    if (`sha256:${hash.digest('hex')}` !== digest) throw new CatalogError('CATALOG_REQUEST_INVALID', `blob ${digest} does not match its digest in the blob store`, { detail: { digest } });
+  }
   const scan = (snapshot: ReadSnapshot | undefined, name: string): ImageAnalysis['scan'] => {
     if (!options.vulnIndex) return { scanned: false, note: 'no vulnerability index (kiln catalog serve --vuln-db)', findings: [], suppressed: [] };
     if (!snapshot || snapshot.installed.length === 0) return { scanned: false, note: 'the image has no apk database to scan', findings: [], suppressed: [] };
@@ -141,7 +152,7 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
   };
   const analyze = (repository: string, digest: string) => {
     const key = `${repository}@${digest}`;
-    return memo(key, () => run(key, { name: key, roots: async () => [{ digest }], manifest: read, blob: read }, `${options.registryHost}/${key}`));
+    return memo(key, () => run(key, { name: key, roots: async () => [{ digest }], manifest: read, blob: read, layer: stream }, `${options.registryHost}/${key}`));
   };
   const drain = async () => {
     if (running) return;

@@ -27,7 +27,7 @@ function source(name: string, layers: TarMember[][], env: string[] = []): ImageB
   const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: env } })));
   const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: config }, layers: layerDigests.map((digest) => ({ digest })) })));
   const read = async (digest: string) => blobs.get(digest)!;
-  return { name, roots: async () => [{ digest: manifest }], manifest: read, blob: read };
+  return { name, roots: async () => [{ digest: manifest }], manifest: read, blob: read, layer: async function* (digest: string) { yield await read(digest); } };
 }
 
 /** A fake index: zlib affected below 1.2.12-r1 (CVE-2099-0001), curl affected below 9 (CVE-2099-0002). */

@@ -1,11 +1,13 @@
-import { ApkError, inflateGzipMembers, LAYER_INFLATE_LIMIT, parseInstalledDb, readTarEntries } from '../apk/index.ts';
+import { createHash } from 'node:crypto';
+import { parseInstalledDb } from '../apk/index.ts';
 import { ImageError, parseOsRelease } from '../image/index.ts';
 import { isDigest, KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
+import { walkLayerStream } from '../oci/index.ts';
 import type { ImageSnapshot, SnapshotFile, SnapshotLayer } from './format/image-diff.ts';
 
-// Reads what the image diff compares out of an image, whatever holds it: every layer is
-// decompressed and its tar headers applied in order (OCI whiteouts included) into one file table
-// with content digests; the apk database and os-release are kept for the package and CVE diffs.
+// Reads what the image diff compares out of an image, whatever holds it: every layer is streamed
+// (never held whole) and its tar headers applied in order (OCI whiteouts included) into one file
+// table with content digests; the apk database and os-release are kept for the package and CVE diffs.
 
 /** A top-level entry of an image source: an OCI layout's index.json entry, a registry reference's
  *  manifest, a docker archive's image. */
@@ -26,9 +28,12 @@ export interface ImageBlobSource {
   roots(): Promise<SourceRoot[]>;
   /** A manifest or index by digest, verified against it. */
   manifest(digest: string): Promise<Uint8Array>;
-  /** A config or layer blob by digest, verified against it and, when its descriptor gives one,
-   *  against its size before it is read. */
+  /** A config blob by digest, verified against it and, when its descriptor gives one, against its
+   *  size before it is read. */
   blob(digest: string, size?: number): Promise<Uint8Array>;
+  /** A layer blob by digest in chunks, checked as {@link blob} is; the digest is checked at the end
+   *  of the stream (the iteration throws there), so nothing read is trusted before it ends. */
+  layer(digest: string, size?: number): AsyncIterable<Uint8Array>;
 }
 
 /** A snapshot plus what the CVE diff needs. */
@@ -40,6 +45,8 @@ export interface ReadSnapshot extends ImageSnapshot {
 }
 
 const KEPT = new Set(['etc/os-release', 'usr/lib/os-release', 'lib/apk/db/installed', 'usr/lib/apk/db/installed']);
+/** Largest kept file (an apk database of thousands of packages is a few MiB). */
+const KEPT_LIMIT = 64 * 1024 * 1024;
 
 function invalid(source: string, why: string, cause?: unknown): ImageError {
   return new ImageError('IMAGE_SOURCE_INVALID', `${source}: ${why}`, { ...(cause ? { cause } : {}), detail: { source } });
@@ -65,31 +72,69 @@ function platformText(platform: { os?: unknown; architecture?: unknown; variant?
   return `${platform.os}/${platform.architecture}${typeof platform.variant === 'string' && platform.variant ? `/${platform.variant}` : ''}`;
 }
 
-/** Decompresses (gzip) or takes (plain tar) one layer; LIMIT_EXCEEDED past `maxSize` decompressed bytes. */
-function layerTar(bytes: Uint8Array, where: string, maxSize: number): Buffer {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer[0] === 0x1f && buffer[1] === 0x8b) {
-    try {
-      return inflateGzipMembers(buffer, { name: where, maxTotalSize: maxSize });
-    } catch (error) {
-      if (error instanceof ApkError && error.code === 'APK_LIMIT_EXCEEDED') {
-        throw new KilnError('LIMIT_EXCEEDED', `${where}: decompresses to more than ${maxSize} bytes (the limit for one layer)`, { cause: error, detail: { source: where, limit: maxSize } });
-      }
-      throw invalid(where, 'the layer is not valid gzip', error);
-    }
-  }
-  if (buffer.length >= 4 && buffer.readUInt32LE(0) === 0xfd2fb528) throw invalid(where, 'zstd-compressed layers are not supported');
-  return buffer;
+/** One entry of a layer as the snapshot keeps it: metadata and content digest, and the content of
+ *  the few files the diff reads (os-release, the apk database). */
+interface LayerEntry {
+  path: string;
+  file: SnapshotFile;
+  content?: Buffer;
 }
 
-/** Applies one layer's tar onto `files` (whiteouts first, as the OCI spec orders them within a layer). */
-function applyLayer(files: Map<string, SnapshotFile>, kept: Map<string, Buffer>, tar: Buffer, index: number, where: string): void {
-  let entries;
+/** Streams one layer into its entries and whiteouts, never holding the layer. */
+async function readLayer(chunks: AsyncIterable<Uint8Array>, index: number, where: string): Promise<{ entries: LayerEntry[]; removed: Array<{ path: string; self: boolean }>; compressedSize: number; uncompressedSize: number }> {
+  const entries: LayerEntry[] = [];
+  const removed: Array<{ path: string; self: boolean }> = [];
+  let compressedSize = 0;
+  const counted = (async function* () {
+    for await (const chunk of chunks) {
+      compressedSize += chunk.byteLength;
+      yield chunk;
+    }
+  })();
+  let walked;
   try {
-    entries = readTarEntries(tar, where);
+    walked = await walkLayerStream(counted, where, async (header, body) => {
+      const path = clean(header.name);
+      const base = path.slice(path.lastIndexOf('/') + 1);
+      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+      if (base === '.wh..wh..opq') removed.push({ path: dir, self: false });
+      else if (base.startsWith('.wh.')) removed.push({ path: dir ? `${dir}/${base.slice(4)}` : base.slice(4), self: true });
+      if (path === '' || path === '.' || base.startsWith('.wh.')) return;
+      const file: SnapshotFile = {
+        type: header.type,
+        mode: header.mode & 0o7777,
+        uid: header.uid,
+        gid: header.gid,
+        size: header.type === 'file' ? header.size : 0,
+        ...(header.linkName ? { linkName: header.linkName } : {}),
+        mtime: header.mtime,
+        layer: index,
+      };
+      const entry: LayerEntry = { path, file };
+      if (header.type === 'file') {
+        if (KEPT.has(path) && header.size <= KEPT_LIMIT) {
+          // a copy: the content may be a view of a larger decompressed chunk
+          const content = Buffer.from(await body.content());
+          file.digest = `sha256:${sha256Hex(content)}`;
+          entry.content = content;
+        } else {
+          const hash = createHash('sha256');
+          for await (const part of body.chunks()) hash.update(part);
+          file.digest = `sha256:${hash.digest('hex')}`;
+        }
+      }
+      entries.push(entry);
+    });
   } catch (error) {
-    throw invalid(where, `not a readable tar: ${(error as Error).message}`, error);
+    if (error instanceof ImageError || (error instanceof KilnError && error.code === 'LIMIT_EXCEEDED')) throw error;
+    if (error instanceof KilnError) throw invalid(where, (error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message), error);
+    throw error;
   }
+  return { entries, removed, compressedSize, uncompressedSize: walked.size };
+}
+
+/** Applies one layer onto `files` (whiteouts first, as the OCI spec orders them within a layer). */
+function applyLayer(files: Map<string, SnapshotFile>, kept: Map<string, Buffer>, layer: { entries: LayerEntry[]; removed: Array<{ path: string; self: boolean }> }): void {
   const remove = (prefix: string, self: boolean) => {
     for (const path of [...files.keys()]) {
       if ((self && path === prefix) || prefix === '' || path.startsWith(`${prefix}/`)) {
@@ -98,34 +143,14 @@ function applyLayer(files: Map<string, SnapshotFile>, kept: Map<string, Buffer>,
       }
     }
   };
-  for (const { header } of entries) {
-    const path = clean(header.name);
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-    if (base === '.wh..wh..opq') remove(dir, false);
-    else if (base.startsWith('.wh.')) remove(dir ? `${dir}/${base.slice(4)}` : base.slice(4), true);
-  }
-  for (const { header, content } of entries) {
-    const path = clean(header.name);
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (path === '' || path === '.' || base.startsWith('.wh.')) continue;
+  for (const { path, self } of layer.removed) remove(path, self);
+  for (const { path, file, content } of layer.entries) {
     const existing = files.get(path);
     // A directory entry repeated in a later layer keeps the directory's contents.
-    if (existing && existing.type !== 'directory' && header.type === 'directory') remove(path, false);
-    if (existing && existing.type === 'directory' && header.type !== 'directory') remove(path, false);
-    files.set(path, {
-      type: header.type,
-      mode: header.mode & 0o7777,
-      uid: header.uid,
-      gid: header.gid,
-      size: header.type === 'file' ? content.length : 0,
-      ...(header.type === 'file' ? { digest: `sha256:${sha256Hex(content)}` } : {}),
-      ...(header.linkName ? { linkName: header.linkName } : {}),
-      mtime: header.mtime,
-      layer: index,
-    });
-    // A copy: the content is a view of the whole decompressed layer, which must not outlive it.
-    if (header.type === 'file' && KEPT.has(path)) kept.set(path, Buffer.from(content));
+    if (existing && existing.type !== 'directory' && file.type === 'directory') remove(path, false);
+    if (existing && existing.type === 'directory' && file.type !== 'directory') remove(path, false);
+    files.set(path, file);
+    if (content) kept.set(path, content);
     else kept.delete(path);
   }
 }
@@ -135,7 +160,7 @@ function descriptorSize(size: unknown): number | undefined {
   return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
 }
 
-async function readImage(source: ImageBlobSource, manifestDigest: string | undefined, manifest: Record<string, unknown>, descriptorPlatform: string | undefined, maxLayerSize: number): Promise<ReadSnapshot> {
+async function readImage(source: ImageBlobSource, manifestDigest: string | undefined, manifest: Record<string, unknown>, descriptorPlatform: string | undefined): Promise<ReadSnapshot> {
   const where = `${source.name}${manifestDigest ? `@${manifestDigest}` : ''}`;
   const config = manifest.config as { digest?: unknown; size?: unknown } | undefined;
   if (typeof config?.digest !== 'string' || !isDigest(config.digest)) throw invalid(where, 'the manifest names no config digest');
@@ -147,10 +172,9 @@ async function readImage(source: ImageBlobSource, manifestDigest: string | undef
   const layers: SnapshotLayer[] = [];
   for (const [index, layer] of (manifest.layers as Array<{ digest?: unknown; size?: unknown }>).entries()) {
     if (typeof layer?.digest !== 'string' || !isDigest(layer.digest)) throw invalid(where, `layer ${index} has no digest`);
-    const stored = await source.blob(layer.digest, descriptorSize(layer.size));
-    const tar = layerTar(stored, `${where} layer ${layer.digest}`, maxLayerSize);
-    layers.push({ digest: layer.digest, compressedSize: stored.byteLength, uncompressedSize: tar.length });
-    applyLayer(files, kept, tar, index, `${where} layer ${layer.digest}`);
+    const read = await readLayer(source.layer(layer.digest, descriptorSize(layer.size)), index, `${where} layer ${layer.digest}`);
+    layers.push({ digest: layer.digest, compressedSize: read.compressedSize, uncompressedSize: read.uncompressedSize });
+    applyLayer(files, kept, read);
   }
   const osBytes = kept.get('etc/os-release') ?? kept.get('usr/lib/os-release');
   const dbPath = ['lib/apk/db/installed', 'usr/lib/apk/db/installed'].find((path) => kept.has(path));
@@ -175,8 +199,6 @@ async function readImage(source: ImageBlobSource, manifestDigest: string | undef
 export interface ReadSnapshotOptions {
   /** Only this platform (`linux/amd64` or `amd64`). */
   platform?: string;
-  /** Largest decompressed layer (default {@link LAYER_INFLATE_LIMIT}). */
-  maxLayerSize?: number;
 }
 
 /** Every single-platform image the source holds (indexes followed; attestation manifests of
@@ -200,7 +222,7 @@ export async function readImageSnapshots(source: ImageBlobSource, options: ReadS
     }
     if (seen.has(digest)) return;
     seen.add(digest);
-    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform, options.maxLayerSize ?? LAYER_INFLATE_LIMIT);
+    const snapshot = await readImage(source, synthetic ? undefined : digest, document, platform);
     if (snapshot.platform === 'unknown/unknown') return;
     if (wanted && snapshot.platform !== wanted) return;
     snapshots.push(snapshot);

@@ -1,11 +1,11 @@
+import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readTarEntries } from '../apk/index.ts';
 import { ImageError } from '../image/index.ts';
-import { parseJsonBounded, readInputFile, sha256Hex } from '../lib/index.ts';
+import { parseJsonBounded, sha256Hex } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
-import { LAYOUT_MANIFEST_LIMIT, allBlobs, looksLikeTar, parseImageReference, readLayoutBlob, withDigest } from '../oci/index.ts';
-import type { BuiltIndex, ImageReference } from '../oci/index.ts';
+import { LAYOUT_MANIFEST_LIMIT, allBlobs, looksLikeTar, openTarFile, parseImageReference, readLayoutBlob, streamLayoutBlob, withDigest } from '../oci/index.ts';
+import type { BuiltIndex, ImageReference, TarFile, TarFileMember } from '../oci/index.ts';
 import type { ImageBlobSource, SourceRoot } from './image-snapshot.ts';
 
 // Adapters of the image-diff source port: an OCI image layout, a docker-archive tarball, a registry
@@ -15,6 +15,16 @@ import type { ImageBlobSource, SourceRoot } from './image-snapshot.ts';
 export interface ImageRegistryPort {
   getManifest(ref: ImageReference): Promise<{ bytes: Uint8Array; digest: Digest }>;
   getBlob(repo: { registry: string; repository: string }, digest: Digest, maxBytes?: number): Promise<Uint8Array>;
+  /** A blob in chunks; the iteration throws at its end when the bytes do not match the digest. */
+  openBlob(repo: { registry: string; repository: string }, digest: Digest): AsyncIterable<Uint8Array>;
+}
+
+/** Largest config or manifest read whole from a source. */
+const DOCUMENT_LIMIT = 16 * 1024 * 1024;
+
+/** The bytes of an in-memory blob as a stream of one chunk. */
+async function* oneChunk(bytes: Promise<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield await bytes;
 }
 
 function invalid(source: string, why: string, cause?: unknown): ImageError {
@@ -53,49 +63,78 @@ export function ociLayoutSource(dir: string, name: string, tag?: string): ImageB
     },
     manifest: (digest) => read(digest, undefined, LAYOUT_MANIFEST_LIMIT),
     blob: (digest, size) => read(digest, size),
+    layer: (digest, size) => layoutLayer(dir, name, digest, size),
   };
 }
 
-/** A docker-archive tarball (`docker save`, `kiln image build`): manifest.json names each image's
- *  config and layers; the adapter makes up a manifest per image. */
-export async function dockerArchiveSource(path: string, name: string): Promise<ImageBlobSource> {
-  let entries;
+async function* layoutLayer(dir: string, name: string, digest: string, size: number | undefined): AsyncGenerator<Uint8Array> {
   try {
-    entries = readTarEntries(await readInputFile(path, { what: 'docker archive', maxBytes: 8 * 1024 * 1024 * 1024 }), name);
+    yield* streamLayoutBlob(dir, size === undefined ? (digest as Digest) : { digest: digest as Digest, size });
   } catch (error) {
-    if (error instanceof ImageError) throw error;
+    throw invalid(name, `blob ${digest} is missing, too large or does not match its digest or size`, error);
+  }
+}
+
+/** A docker-archive tarball (`docker save`, `kiln image build`): manifest.json names each image's
+ *  config and layers; the adapter makes up a manifest per image. The archive is indexed in place and
+ *  each layer hashed as it streams by (to name it in the made-up manifest), never held whole. */
+export async function dockerArchiveSource(path: string, name: string): Promise<ImageBlobSource> {
+  let archive: TarFile;
+  try {
+    archive = await openTarFile(path, 'docker archive', { maxBytes: 8 * 1024 * 1024 * 1024 });
+  } catch (error) {
     throw invalid(name, `not a readable docker archive: ${(error as Error).message}`, error);
   }
-  const members = new Map<string, Buffer>();
-  for (const { header, content } of entries) if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), content);
-  const blobs = new Map<string, Uint8Array>();
-  const put = (bytes: Uint8Array): string => {
-    const digest = `sha256:${sha256Hex(bytes)}`;
-    blobs.set(digest, bytes);
-    return digest;
-  };
-  const manifestBytes = members.get('manifest.json');
-  if (!manifestBytes) throw invalid(name, 'no manifest.json (not a docker archive)');
+  // what each digest names: a document made up here, or an archive member
+  const documents = new Map<string, Uint8Array>();
+  const members = new Map<string, TarFileMember>();
+  const member = (file: string, position: number) => archive.members.get(file.replace(/^\.\//, '')) ?? (() => { throw invalid(name, `manifest.json[${position}] names ${file}, which the archive lacks`); })();
+  const manifestMember = archive.members.get('manifest.json');
+  if (!manifestMember) throw invalid(name, 'no manifest.json (not a docker archive)');
   let manifest: unknown;
   try {
-    manifest = parseJsonBounded(manifestBytes.toString('utf8'), `${name}: manifest.json`);
+    manifest = parseJsonBounded((await archive.read(manifestMember, DOCUMENT_LIMIT)).toString('utf8'), `${name}: manifest.json`);
   } catch (error) {
     throw invalid(name, 'manifest.json is not JSON', error);
   }
   if (!Array.isArray(manifest)) throw invalid(name, 'manifest.json is not a list');
-  const roots: SourceRoot[] = manifest.map((entry: unknown, position) => {
+  const memberDigest = async (file: TarFileMember): Promise<string> => {
+    const hash = createHash('sha256');
+    for await (const chunk of archive.stream(file)) hash.update(chunk);
+    const digest = `sha256:${hash.digest('hex')}`;
+    members.set(digest, file);
+    return digest;
+  };
+  const roots: SourceRoot[] = [];
+  for (const [position, entry] of (manifest as unknown[]).entries()) {
     const item = entry as { Config?: unknown; Layers?: unknown; RepoTags?: unknown } | null;
     if (typeof item?.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((layer) => typeof layer === 'string')) throw invalid(name, `manifest.json[${position}] needs Config and Layers`);
-    const member = (file: string) => members.get(file) ?? (() => { throw invalid(name, `manifest.json[${position}] names ${file}, which the archive lacks`); })();
-    const synthetic = {
-      config: { digest: put(member(item.Config)) },
-      layers: (item.Layers as string[]).map((layer) => ({ digest: put(member(layer)) })),
-    };
+    const layers = [];
+    for (const layer of item.Layers as string[]) layers.push({ digest: await memberDigest(member(layer, position)) });
+    const synthetic = { config: { digest: await memberDigest(member(item.Config, position)) }, layers };
+    const bytes = Buffer.from(JSON.stringify(synthetic));
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    documents.set(digest, bytes);
     const tags = Array.isArray(item.RepoTags) ? (item.RepoTags as unknown[]).filter((tag): tag is string => typeof tag === 'string') : [];
-    return { digest: put(Buffer.from(JSON.stringify(synthetic))), synthetic: true, ...(tags[0] ? { ref: tags[0] } : {}) };
-  });
-  const read = async (digest: string) => blobs.get(digest) ?? (() => { throw invalid(name, `no blob ${digest}`); })();
-  return { name, roots: async () => roots, manifest: read, blob: read };
+    roots.push({ digest, synthetic: true, ...(tags[0] ? { ref: tags[0] } : {}) });
+  }
+  const found = (digest: string) => members.get(digest) ?? (() => { throw invalid(name, `no blob ${digest}`); })();
+  const read = async (digest: string): Promise<Uint8Array> => {
+    const document = documents.get(digest);
+    if (document) return document;
+    const bytes = await archive.read(found(digest), DOCUMENT_LIMIT);
+    if (`sha256:${sha256Hex(bytes)}` !== digest) throw invalid(name, `blob ${digest} changed since the archive was opened`);
+    return bytes;
+  };
+  async function* layer(digest: string): AsyncGenerator<Uint8Array> {
+    const hash = createHash('sha256');
+    for await (const chunk of archive.stream(found(digest))) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    if (`sha256:${hash.digest('hex')}` !== digest) throw invalid(name, `blob ${digest} changed since the archive was opened`);
+  }
+  return { name, roots: async () => roots, manifest: read, blob: read, layer };
 }
 
 /** An image in a registry; manifests and blobs are verified against their digests by the client. */
@@ -105,7 +144,8 @@ export function registrySource(client: ImageRegistryPort, reference: ImageRefere
     name,
     roots: async () => [{ digest: (await client.getManifest(reference)).digest }],
     manifest: async (digest) => (await client.getManifest(withDigest(reference, digest as Digest))).bytes,
-    blob: (digest) => client.getBlob(repo, digest as Digest, 4 * 1024 * 1024 * 1024),
+    blob: (digest) => client.getBlob(repo, digest as Digest, DOCUMENT_LIMIT),
+    layer: (digest) => client.openBlob(repo, digest as Digest),
   };
 }
 
@@ -113,7 +153,7 @@ export function registrySource(client: ImageRegistryPort, reference: ImageRefere
 export function builtIndexSource(built: BuiltIndex, name: string): ImageBlobSource {
   const blobs = new Map(allBlobs(built).map((blob) => [blob.digest as string, blob.data]));
   const read = async (digest: string) => blobs.get(digest) ?? (() => { throw invalid(name, `no blob ${digest}`); })();
-  return { name, roots: async () => [{ digest: built.index.digest }], manifest: read, blob: read };
+  return { name, roots: async () => [{ digest: built.index.digest }], manifest: read, blob: read, layer: (digest) => oneChunk(read(digest)) };
 }
 
 /** How an image argument is named: `oci:DIR[:TAG]` (or `oci-layout:`), `docker-archive:FILE`, a

@@ -19,14 +19,16 @@ export { LayerBuilder, ParallelGzipWriter, compressLayer, parallelGzip, LAYER_GZ
 export type { LayerBlob } from './layer.ts';
 export { assembleImage, assembleIndex, allBlobs, blobDescriptor } from './artifacts.ts';
 export type { Blob, BuiltImage, BuiltIndex, AssembleImageInput } from './artifacts.ts';
-export { LAYOUT_MANIFEST_LIMIT, writeOciLayout, readLayoutBlob } from './layout.ts';
+export { LAYOUT_MANIFEST_LIMIT, writeOciLayout, readLayoutBlob, streamLayoutBlob } from './layout.ts';
+export { openTarFile } from './tar-file.ts';
+export type { TarFile, TarFileMember } from './tar-file.ts';
 export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';
 export type { ImageEntry, LayerSource } from './image-reader.ts';
 export { applyLayers } from './format/layer-files.ts';
 export { readLayerStream, walkLayerStream } from './format/layer-stream.ts';
-export type { LayerEntryBody, LayerStreamOptions, StreamedLayer } from './format/layer-stream.ts';
+export type { LayerEntryBody, LayerStreamOptions, StreamedLayer, WalkedLayer } from './format/layer-stream.ts';
 export type { LayerFiles } from './format/layer-files.ts';
 export type { DockerArchiveOptions } from './docker-archive.ts';
 export {

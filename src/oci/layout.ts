@@ -113,20 +113,20 @@ export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor
 
 /**
  * Streams a blob from a layout with the checks of {@link readLayoutBlob} (a regular file of the
- * descriptor's size, the file that was checked and not one swapped in since), in chunks, without
+ * descriptor's size when one is given, the file that was checked and not one swapped in since), in chunks, without
  * holding it: for layers larger than memory. The digest is checked at the end: the iteration throws
  * OCI_LAYOUT_INVALID there when the bytes are not the blob, so a consumer trusts nothing it derived
  * before the iteration completed.
  */
-export async function* streamLayoutBlob(dir: string, blob: Pick<Descriptor, 'digest' | 'size'>): AsyncGenerator<Buffer> {
-  const { digest, size } = blob;
+export async function* streamLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>): AsyncGenerator<Buffer> {
+  const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
   const fail = (why: string): OciError => new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest } });
   if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
   const { algorithm, hex } = parseDigest(digest);
   const path = join(dir, 'blobs', algorithm, hex);
   const info = await stat(path);
   if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
-  if (info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`);
+  if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`);
   const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const opened = await handle.stat();

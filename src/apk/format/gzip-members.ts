@@ -455,10 +455,6 @@ export function readGzipMember(buffer: Buffer, offset: number, index: number, op
   return { index, offset, end, bytes: buffer.subarray(offset, end), content };
 }
 
-/** The largest decompressed image layer held in memory whole (scans, image snapshots, compliance
- *  checks): all its gzip members together. */
-export const LAYER_INFLATE_LIMIT = 2 * 1024 ** 3;
-
 /** Every member's content of a whole file held in memory, joined (a single member is not copied). */
 export function inflateGzipMembers(buffer: Buffer, options: GzipBufferOptions = {}): Buffer {
   const members = splitGzipMembers(buffer, options);

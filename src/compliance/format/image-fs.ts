@@ -80,7 +80,7 @@ const AUFS_METADATA = '.wh..wh.';
 export async function readLayerEntries(chunks: AsyncIterable<Uint8Array>, where: string, options: LayerReadOptions = {}): Promise<LayerEntries> {
   const keep = options.keepContentUpTo ?? 1024 * 1024;
   const result: LayerEntries = { diffId: '', files: [], whiteouts: [], opaque: [] };
-  result.diffId = await walkLayerStream(chunks, where, async (header, body) => {
+  const walked = await walkLayerStream(chunks, where, async (header, body) => {
     const path = cleanEntryPath(header.name);
     // containerd ignores an entry that resolves to the root
     if (path === '') return;
@@ -122,6 +122,7 @@ export async function readLayerEntries(chunks: AsyncIterable<Uint8Array>, where:
     }
     result.files.push(file);
   });
+  result.diffId = walked.diffId;
   return result;
 }
 

@@ -41,13 +41,21 @@ export interface LayerEntryBody {
   chunks(): AsyncGenerator<Buffer>;
 }
 
+/** What {@link walkLayerStream} learned of the whole layer. */
+export interface WalkedLayer {
+  /** `sha256:<hex>` of the uncompressed tar (the config's diff id). */
+  diffId: string;
+  /** Bytes of the uncompressed tar. */
+  size: number;
+}
+
 /** Walks the entries of a layer (gzip or plain tar, any number of gzip members) as it streams from
- *  `chunks`, handing each header and its body to `visit`, and returns the `sha256:` digest of the
- *  uncompressed tar (the config's diff id) once the source has been read to its end. The source checks
+ *  `chunks`, handing each header and its body to `visit`, and returns the digest and size of the
+ *  uncompressed tar once the source has been read to its end. The source checks
  *  its own digest (a registry or layout blob stream throws at its end when the bytes are not the
  *  blob), so a caller trusts nothing before this returns. OCI_ARCHIVE_INVALID when it is not gzip or
  *  tar; an error `visit` throws is passed on as it is. */
-export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source: string, visit: (header: TarHeader, body: LayerEntryBody) => Promise<void>): Promise<string> {
+export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source: string, visit: (header: TarHeader, body: LayerEntryBody) => Promise<void>): Promise<WalkedLayer> {
   const pending = chunks[Symbol.asyncIterator]();
   const head = await pending.next();
   const first = head.done ? Buffer.alloc(0) : Buffer.from(head.value.buffer, head.value.byteOffset, head.value.byteLength);
@@ -62,9 +70,11 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
     for (let next = await pending.next(); !next.done; next = await pending.next()) yield next.value;
   })(), { objectMode: false });
   const diffHash = createHash('sha256');
+  let size = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       diffHash.update(chunk);
+      size += chunk.length;
       done(null, chunk);
     },
   });
@@ -78,14 +88,14 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
       const { header } = step;
       const what = JSON.stringify(header.name);
       // Only regular files carry content in this dialect (links and directories have size 0).
-      const size = header.type === 'file' ? header.size : 0;
-      let left = size;
-      let padding = paddedSize(size) - size;
+      const length = header.type === 'file' ? header.size : 0;
+      let left = length;
+      let padding = paddedSize(length) - length;
       await visit(header, {
         content: async () => {
-          if (left !== size) throw new RangeError(`${source}: ${what}: content() after chunks()`);
+          if (left !== length) throw new RangeError(`${source}: ${what}: content() after chunks()`);
           // reader.content takes the padding too
-          const data = await reader.content(size, what);
+          const data = await reader.content(length, what);
           left = 0;
           padding = 0;
           return data;
@@ -114,7 +124,7 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
     if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
     throw error;
   }
-  return `sha256:${diffHash.digest('hex')}`;
+  return { diffId: `sha256:${diffHash.digest('hex')}`, size };
 }
 
 /** Reads a layer from `chunks` (see {@link walkLayerStream}), keeping the regular files `wanted`
@@ -123,7 +133,7 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
 export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted: (path: string) => boolean, source: string, options: LayerStreamOptions = {}): Promise<StreamedLayer> {
   const maxFileSize = options.maxFileSize ?? DEFAULT_LAYER_FILE_LIMIT;
   const result: StreamedLayer = { files: new Map(), whiteouts: [], opaque: [], diffId: '' };
-  result.diffId = await walkLayerStream(chunks, source, async (header, body) => {
+  const walked = await walkLayerStream(chunks, source, async (header, body) => {
     const path = cleanLayerPath(header.name);
     const base = path.slice(path.lastIndexOf('/') + 1);
     const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
@@ -137,6 +147,7 @@ export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted:
     // A copy: the content may be a view of a larger decompressed chunk.
     result.files.set(path, Buffer.from(await body.content()));
   });
+  result.diffId = walked.diffId;
   if (options.diffId !== undefined && result.diffId !== options.diffId) {
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: its uncompressed content is ${result.diffId}, but the config's diff_ids${options.diffIdIndex === undefined ? '' : `[${options.diffIdIndex}]`} is ${options.diffId}`, { detail: { source, diffId: options.diffId, actual: result.diffId } });
   }
