@@ -36,7 +36,6 @@ export interface SourceImage {
   layers(): LayerSource[];
 }
 
-const MAX_ARCHIVE = 8 * 1024 ** 3;
 
 type Fail = (why: string, cause?: unknown) => never;
 
@@ -133,7 +132,7 @@ export async function readDockerArchiveImages(path: string): Promise<SourceImage
     }
   });
   if (!looksLikeTar(head)) return failFor(path)('not a tar archive (and not an OCI layout directory)');
-  return (await unreadable(path, () => openDockerArchive(path, { maxBytes: MAX_ARCHIVE }))).map(fromEntry);
+  return (await unreadable(path, () => openDockerArchive(path))).map(fromEntry);
 }
 
 /** The images of a registry reference (an index's platforms, or one manifest), pulled with the

@@ -81,7 +81,7 @@ async function* layoutLayer(dir: string, name: string, digest: string, size: num
 export async function dockerArchiveSource(path: string, name: string): Promise<ImageBlobSource> {
   let archive: TarFile;
   try {
-    archive = await openTarFile(path, 'docker archive', { maxBytes: 8 * 1024 * 1024 * 1024 });
+    archive = await openTarFile(path, 'docker archive');
   } catch (error) {
     throw invalid(name, `not a readable docker archive: ${(error as Error).message}`, error);
   }
