@@ -36,7 +36,6 @@ export interface SourceImage {
   layers(): LayerSource[];
 }
 
-
 type Fail = (why: string, cause?: unknown) => never;
 
 function failFor(source: string): Fail {
