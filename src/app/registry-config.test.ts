@@ -111,6 +111,7 @@ describe('tag policies', () => {
     ['gc:\n  retention:\n    - repository: "ci/**"\n      keepLast: -1\n', 'gc.retention.0.keepLast', ''],
     ['tags:\n  immutable:\n    - repository: "prod/**"\n      tags: []\n', 'tags.immutable.0.tags', ''],
     ['tags:\n  immutable:\n    - repository: "prod/**"\n      tags: [v1]\n      ttl: 3\n', 'tags.immutable.0', ''],
+    ['events:\n  webhooks:\n    - {name: ci, url: "https://ci.example/hook", secret: "0123456789abcdef"}\n    - {name: ci, url: "https://other.example/hook", secret: "0123456789abcdef"}\n', 'events.webhooks.1.name', '"ci" is already the name of events.webhooks.0'],
   ])('refuses %j naming the key', async (yaml, key, message) => {
     const error = await load(yaml).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', detail: { key } });

@@ -245,6 +245,13 @@ export async function loadRegistryConfig(options: { file?: string; addr?: string
   const base = file ? join(file, '..') : options.cwd;
   const dataDir = options.dataDir ? resolve(options.cwd, options.dataDir) : config.dataDir ? resolve(base, config.dataDir) : defaultDataDir(options.env);
   const at = (path: string | undefined) => (path === undefined ? undefined : isAbsolute(path) ? path : resolve(base, path));
+  // The outbox names each pending delivery by webhook name: two webhooks of one name would share it.
+  const named = new Map<string, number>();
+  for (const [index, hook] of config.events.webhooks.entries()) {
+    const first = named.get(hook.name);
+    if (first !== undefined) throw new RegistryError('CONFIG_INVALID', `${file ?? 'config'}: events.webhooks.${index}.name: ${JSON.stringify(hook.name)} is already the name of events.webhooks.${first}`, { detail: { file, key: `events.webhooks.${index}.name` } });
+    named.set(hook.name, index);
+  }
   const webhooks = config.events.webhooks.map((hook, index) => {
     const secret = hook.secret ?? options.env[hook.secretEnv!];
     if (!secret || secret.length < 16) {
