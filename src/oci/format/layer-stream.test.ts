@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeTar, encodeTarHeader } from './tar.ts';
@@ -83,6 +83,20 @@ describe('readLayerStream and applyLayers', () => {
     const bytes = gzipSync(encodeTar([{ header: { name: 'etc/os-release', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, content: Buffer.alloc(1 << 20) }]));
     await expect(read(bytes, () => true, name, { maxFileSize: 1 << 19 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: `${name}: etc/os-release is ${1 << 20} bytes (limit ${1 << 19})` });
     expect((await read(bytes, () => true, name)).files.get('etc/os-release')).toHaveLength(1 << 20);
+  });
+
+  it('closes the source when it stops early', async () => {
+    const bytes = gzipSync(encodeTar([{ header: { name: 'etc/os-release', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, content: Buffer.alloc(1 << 20) }, { header: { name: 'usr/rest', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, content: randomBytes(4 << 20) }]));
+    let closed = false;
+    async function* source(): AsyncGenerator<Buffer> {
+      try {
+        yield* chunks(bytes, 1024);
+      } finally {
+        closed = true;
+      }
+    }
+    await expect(readLayerStream(source(), () => true, 'layer', { maxFileSize: 1 << 19 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(closed).toBe(true);
   });
 
   it('keeps copies of wanted files, not views of larger decompressed chunks', async () => {

@@ -66,8 +66,13 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
   }
   // The first chunk was taken to look at the magic bytes; the stream starts with it again.
   const input = Readable.from((async function* () {
-    if (!head.done) yield first;
-    for (let next = await pending.next(); !next.done; next = await pending.next()) yield next.value;
+    try {
+      if (!head.done) yield first;
+      for (let next = await pending.next(); !next.done; next = await pending.next()) yield next.value;
+    } finally {
+      // Stopped early (an error, a refused entry): the source closes its file or connection.
+      await pending.return?.();
+    }
   })(), { objectMode: false });
   const diffHash = createHash('sha256');
   let size = 0;
@@ -78,8 +83,13 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
       done(null, chunk);
     },
   });
-  // pipeline destroys every stage on the first error, so the iteration below sees it.
-  const tar = compression === 'gzip' ? pipeline(input, createGunzip(), hashing, () => {}) : pipeline(input, hashing, () => {});
+  // pipeline destroys every stage on the first error, so the iteration below sees it; `settled`
+  // is when every stage has closed (the source's own cleanup included).
+  let settle = () => {};
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const tar = compression === 'gzip' ? pipeline(input, createGunzip(), hashing, () => settle()) : pipeline(input, hashing, () => settle());
   const reader = new TarMemberReader(streamMember(tar), source);
   try {
     for (;;) {
@@ -118,7 +128,9 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
       // drained
     }
   } catch (error) {
+    // Stop reading, and let the source close its file or connection before the error goes on.
     tar.destroy();
+    await settled;
     if (error instanceof KilnError && !(error instanceof ApkError)) throw error;
     if (error instanceof ApkError) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } });
     if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
