@@ -48,7 +48,7 @@ export type {
 } from './format/apk-reader.ts';
 export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, SIGNATURE_DIGESTS } from './format/signature.ts';
 export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signature.ts';
-export type { TarEntryType, TarHeader } from './format/tar.ts';
+export type { TarDialect, TarEntryType, TarHeader } from './format/tar.ts';
 export { BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from './format/tar.ts';
 export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';

@@ -93,13 +93,18 @@ describe('openOciLayout', () => {
     await writeFile(join(plain, 'blobs', 'sha256', sha(CLEAN)), tampered);
     const [image] = await openOciLayout(plain);
     await expect(image!.files(() => true)).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID', message: `${plain}: blob sha256:${sha(CLEAN)} does not match its digest` });
-    // A gzip layer with a changed byte fails as gzip, naming the layer.
+    // A gzip layer with its trailer changed fails as gzip or as a blob that is not its digest, whichever
+    // the stream reaches first (both at its end); either way it names the layer and hands out nothing.
     const layer = gzipSync(CLEAN);
     const dir = await layout('tampered-gzip-layout', [layer], [`sha256:${sha(CLEAN)}`]);
     const broken = Buffer.from(layer);
     broken[broken.length - 1] = broken[broken.length - 1]! ^ 1;
     await writeFile(join(dir, 'blobs', 'sha256', sha(layer)), broken);
     const [gzipped] = await openOciLayout(dir);
-    await expect(gzipped!.files(() => true)).rejects.toMatchObject({ code: 'OCI_ARCHIVE_INVALID', message: `${dir} layer sha256:${sha(layer)}: the layer is not valid gzip: incorrect length check` });
+    const failure = (await gzipped!.files(() => true).then(() => undefined, (error: unknown) => error)) as { code: string; message: string } | undefined;
+    expect([
+      { code: 'OCI_ARCHIVE_INVALID', message: `${dir} layer sha256:${sha(layer)}: the layer is not valid gzip: incorrect length check` },
+      { code: 'OCI_LAYOUT_INVALID', message: `${dir}: blob sha256:${sha(layer)} does not match its digest` },
+    ]).toContainEqual({ code: failure?.code, message: failure?.message });
   });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, rm, truncate, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTar } from './format/tar.ts';
+import { encodeTar, encodeTarHeader } from './format/tar.ts';
 import type { TarMember } from './format/tar.ts';
 import { openTarFile } from './tar-file.ts';
 
@@ -34,6 +34,15 @@ describe('openTarFile', () => {
     expect((await drain(tar.stream(tar.members.get(LONG)!))).equals(big)).toBe(true);
     expect((await tar.read(tar.members.get('config.json')!, 10)).toString()).toBe('{}');
     await expect(tar.read(tar.members.get(LONG)!, 1024)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining(`${LONG} is ${big.length} bytes`) });
+  });
+
+  it('takes a member\'s size from its PAX record, as writers store members of 8 GiB and more', async () => {
+    const path = join(work, 'pax.tar');
+    const inner = Buffer.from(encodeTar([file('etc/os-release', 'ID=alpine\n')]));
+    await writeFile(path, Buffer.concat([Buffer.from(encodeTarHeader({ name: 'abc/layer.tar', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, pax: { size: String(inner.length) } })), inner, Buffer.from(encodeTar([file('manifest.json', '[]')]))]));
+    const tar = await openTarFile(path, 'docker archive');
+    expect([...tar.members.keys()]).toEqual(['abc/layer.tar', 'manifest.json']);
+    expect((await tar.read(tar.members.get('abc/layer.tar')!, 1 << 20)).equals(inner)).toBe(true);
   });
 
   it('refuses a tar cut off inside a member, and a file over the limit, naming the file', async () => {

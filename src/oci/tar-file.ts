@@ -42,13 +42,13 @@ export async function openTarFile(path: string, what: string, options: { maxByte
     if (options.maxBytes !== undefined && info.size > options.maxBytes) {
       throw new KilnError('LIMIT_EXCEEDED', `${what} ${path}: ${info.size} bytes is more than the limit of ${options.maxBytes}`, { detail: { path, size: info.size, limit: options.maxBytes } });
     }
-    const records = new PendingTarRecords();
+    const records = new PendingTarRecords('oci');
     const block = Buffer.alloc(BLOCK);
     let position = 0;
     while (position + BLOCK <= info.size) {
       await readFully(handle, block, position, fail);
       if (isZeroBlock(block)) break;
-      const raw = parseHeaderBlock(block, `${path}: tar header at offset ${position}`);
+      const raw = parseHeaderBlock(block, `${path}: tar header at offset ${position}`, 'oci');
       const where = `${path}: ${JSON.stringify(raw.name)}`;
       const start = position + BLOCK;
       const kind = metadataRecord(raw, where, path);
@@ -122,12 +122,14 @@ async function openRegular(path: string, what: string): Promise<FileHandle> {
   } catch (error) {
     throw unreadableInput(what, path, error);
   }
-  const info = await handle.stat();
-  if (!info.isFile()) {
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw unreadableInput(what, path, Object.assign(new Error('is not a regular file'), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL' }));
+    return handle;
+  } catch (error) {
     await handle.close();
-    throw unreadableInput(what, path, Object.assign(new Error('is not a regular file'), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL' }));
+    throw error;
   }
-  return handle;
 }
 
 async function readFully(handle: FileHandle, into: Buffer, position: number, fail: (why: string) => Error): Promise<void> {

@@ -1,7 +1,7 @@
 import { ApkError } from '../errors.ts';
 import type { GzipMember } from './gzip-members.ts';
 import { BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from './tar.ts';
-import type { TarHeader } from './tar.ts';
+import type { TarDialect, TarHeader } from './tar.ts';
 
 // The two drivers of apk's tar dialect (tar.ts): TarMemberReader streams the records of one gzip
 // member; readTarEntries reads a tar held in memory. Both take headers, PAX and GNU records and
@@ -27,6 +27,7 @@ export class TarMemberReader {
   constructor(
     private readonly member: TarSource,
     private readonly where: string,
+    private readonly dialect: TarDialect = 'apk',
   ) {}
 
   private fault(code: 'APK_TAR_INVALID' | 'APK_PACKAGE_INVALID', message: string): ApkError {
@@ -91,7 +92,7 @@ export class TarMemberReader {
 
   /** Reads the next header, applying `x` (PAX), `g` (ignored), `L` (GNU long name) and `K` (ignored, as apk does). */
   async next(): Promise<TarStep> {
-    const records = new PendingTarRecords();
+    const records = new PendingTarRecords(this.dialect);
     for (;;) {
       const offset = this.position;
       const block = await this.readExact(BLOCK);
@@ -104,7 +105,7 @@ export class TarMemberReader {
         if (!records.isEmpty) throw this.fault('APK_TAR_INVALID', 'end-of-archive block after an extended header');
         return { kind: 'end-of-archive' };
       }
-      const raw = parseHeaderBlock(block, `${this.where}: tar header at member ${this.member.index} offset ${offset}`);
+      const raw = parseHeaderBlock(block, `${this.where}: tar header at member ${this.member.index} offset ${offset}`, this.dialect);
       const where = `${this.where}: ${JSON.stringify(raw.name)}`;
       const what = metadataRecord(raw, where, this.where);
       if (!what) return { kind: 'entry', header: records.resolve(raw, where), offset };

@@ -53,9 +53,23 @@ function cString(block: Uint8Array, start: number, length: number): string {
   return Buffer.from(block.buffer, block.byteOffset + start, end - start).toString('utf8');
 }
 
-function octal(block: Uint8Array, start: number, length: number, field: string, where: string): number {
+/**
+ * Which tar a reader accepts. `apk`: apk-tools' own (numbers in octal only; of PAX records only
+ * path, linkpath, xattrs and apk's checksum count). `oci`: image layers and docker archives as
+ * containerd and Go's archive/tar read them — also GNU base-256 numbers and the PAX size, uid, gid,
+ * mtime, uname and gname records (how writers store files of 8 GiB and more, and large ids).
+ */
+export type TarDialect = 'apk' | 'oci';
+
+function octal(block: Uint8Array, start: number, length: number, field: string, where: string, dialect: TarDialect = 'apk'): number {
   if (block[start]! & 0x80) {
-    throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} uses base-256 encoding, which apk does not support`, { detail: { field } });
+    if (dialect === 'apk') throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} uses base-256 encoding, which apk does not support`, { detail: { field } });
+    // GNU base-256: the rest of the field is a big-endian number; 0xff first means negative
+    if (block[start] === 0xff) throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} is negative`, { detail: { field } });
+    let value = block[start]! & 0x7f;
+    for (let index = start + 1; index < start + length; index++) value = value * 256 + block[index]!;
+    if (!Number.isSafeInteger(value)) throw new ApkError('APK_TAR_INVALID', `${where}: tar field ${field} is too large`, { detail: { field } });
+    return value;
   }
   let index = start;
   const end = start + length;
@@ -85,7 +99,7 @@ export function isZeroBlock(block: Uint8Array): boolean {
 }
 
 /** Parses and checks one 512-byte header block (checksum, ustar magic, octal fields). */
-export function parseHeaderBlock(block: Uint8Array, where: string): RawTarHeader {
+export function parseHeaderBlock(block: Uint8Array, where: string, dialect: TarDialect = 'apk'): RawTarHeader {
   const stored = octal(block, 148, 8, 'chksum', where);
   let sum = 0;
   for (let index = 0; index < BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : block[index]!;
@@ -97,10 +111,10 @@ export function parseHeaderBlock(block: Uint8Array, where: string): RawTarHeader
     name: prefix ? `${prefix}/${name}` : name,
     typeflag: String.fromCharCode(block[156]!),
     mode: octal(block, 100, 8, 'mode', where) & 0o7777,
-    uid: octal(block, 108, 8, 'uid', where),
-    gid: octal(block, 116, 8, 'gid', where),
-    size: octal(block, 124, 12, 'size', where),
-    mtime: octal(block, 136, 12, 'mtime', where),
+    uid: octal(block, 108, 8, 'uid', where, dialect),
+    gid: octal(block, 116, 8, 'gid', where, dialect),
+    size: octal(block, 124, 12, 'size', where, dialect),
+    mtime: octal(block, 136, 12, 'mtime', where, dialect),
     linkName: cString(block, 157, 100),
     uname: cString(block, 265, 32),
     gname: cString(block, 297, 32),
@@ -134,7 +148,7 @@ const TYPES: Record<string, TarEntryType> = {
 };
 
 /** Applies pending PAX/GNU records to a raw header, producing the entry apk would see. */
-function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, longName: string | undefined, where: string): TarHeader {
+function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, longName: string | undefined, where: string, dialect: TarDialect): TarHeader {
   const type = TYPES[raw.typeflag];
   if (!type) {
     throw new ApkError('APK_TAR_INVALID', `${where}: unsupported tar entry type ${JSON.stringify(raw.typeflag)} for ${JSON.stringify(raw.name)}`, {
@@ -143,6 +157,7 @@ function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, 
   }
   let name = longName ?? raw.name;
   let linkName = raw.linkName;
+  let { size, uid, gid, mtime, uname, gname } = raw;
   const xattrs = new Map<string, Buffer>();
   let checksumSha1: string | undefined;
   if (pax) {
@@ -150,6 +165,19 @@ function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, 
       if (key === 'path') name = value.toString('utf8');
       else if (key === 'linkpath') linkName = value.toString('utf8');
       else if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+      else if (dialect === 'oci' && (key === 'size' || key === 'uid' || key === 'gid')) {
+        const text = value.toString('latin1');
+        const number = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+        if (!Number.isSafeInteger(number)) throw new ApkError('APK_TAR_INVALID', `${where}: ${JSON.stringify(name)}: PAX ${key} ${JSON.stringify(text)} is not a number`, { detail: { name, key } });
+        if (key === 'size') size = number;
+        else if (key === 'uid') uid = number;
+        else gid = number;
+      } else if (dialect === 'oci' && key === 'mtime') {
+        const text = value.toString('latin1');
+        if (!/^-?\d{1,15}(\.\d+)?$/.test(text)) throw new ApkError('APK_TAR_INVALID', `${where}: ${JSON.stringify(name)}: PAX mtime ${JSON.stringify(text)} is not a time`, { detail: { name, key } });
+        mtime = Math.floor(Number(text));
+      } else if (dialect === 'oci' && key === 'uname') uname = value.toString('utf8');
+      else if (dialect === 'oci' && key === 'gname') gname = value.toString('utf8');
       else if (key === 'APK-TOOLS.checksum.SHA1') {
         const hex = value.toString('latin1');
         if (!/^[0-9a-f]{40}$/.test(hex)) {
@@ -163,11 +191,11 @@ function resolveHeader(raw: RawTarHeader, pax: Map<string, Buffer> | undefined, 
     throw new ApkError('APK_TAR_INVALID', `${where}: entry name or link target contains a NUL byte`, { detail: { name: name.replace(/\0/g, '\\0') } });
   }
   const entry: TarHeader = {
-    name, type, mode: raw.mode, uid: raw.uid, gid: raw.gid, uname: raw.uname, gname: raw.gname,
-    size: type === 'file' ? raw.size : 0, mtime: raw.mtime, linkName, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs,
+    name, type, mode: raw.mode, uid, gid, uname, gname,
+    size: type === 'file' ? size : 0, mtime, linkName, devMajor: raw.devMajor, devMinor: raw.devMinor, xattrs,
   };
   if (checksumSha1 !== undefined) entry.checksumSha1 = checksumSha1;
-  if (type !== 'file' && raw.size !== 0) {
+  if (type !== 'file' && size !== 0) {
     throw new ApkError('APK_TAR_INVALID', `${where}: ${JSON.stringify(name)}: ${type} entry has a non-zero size`, { detail: { name, type } });
   }
   return entry;
@@ -206,6 +234,8 @@ export class PendingTarRecords {
   private pax: Map<string, Buffer> | undefined;
   private longName: string | undefined;
 
+  constructor(private readonly dialect: TarDialect = 'apk') {}
+
   /** True while records wait for their entry. */
   get isEmpty(): boolean {
     return this.pax === undefined && this.longName === undefined;
@@ -225,7 +255,7 @@ export class PendingTarRecords {
 
   /** The entry `raw` describes with the pending records applied; they are used up. */
   resolve(raw: RawTarHeader, where: string): TarHeader {
-    const header = resolveHeader(raw, this.pax, this.longName, where);
+    const header = resolveHeader(raw, this.pax, this.longName, where, this.dialect);
     this.pax = undefined;
     this.longName = undefined;
     return header;

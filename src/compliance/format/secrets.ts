@@ -41,15 +41,19 @@ export class SecretScanner {
   push(chunk: Uint8Array): void {
     this.#pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.#pendingBytes += chunk.byteLength;
-    while (this.#pendingBytes > WINDOW) {
-      const data = Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#scan(data.subarray(0, WINDOW));
-      // the next window starts OVERLAP bytes before this one's end
-      const rest = data.subarray(WINDOW - OVERLAP);
-      this.#pending = [rest];
-      this.#pendingBytes = rest.length;
+    if (this.#pendingBytes <= WINDOW) return;
+    // One join per push; windows then step through it, each starting OVERLAP bytes before the
+    // previous one's end.
+    const data = Buffer.concat(this.#pending, this.#pendingBytes);
+    let start = 0;
+    while (data.length - start > WINDOW) {
+      this.#scan(data.subarray(start, start + WINDOW));
+      start += WINDOW - OVERLAP;
       this.#scanned = OVERLAP;
     }
+    const rest = data.subarray(start);
+    this.#pending = [rest];
+    this.#pendingBytes = rest.length;
   }
 
   /** What was found; the scanner is done. */

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeTar, encodeTarHeader } from './tar.ts';
 import { applyLayers } from './layer-files.ts';
-import { readLayerStream } from './layer-stream.ts';
+import { readLayerStream, walkLayerStream } from './layer-stream.ts';
 
 function tarOf(entries: Array<[string, string | undefined]>): Buffer {
   return Buffer.from(
@@ -83,6 +83,38 @@ describe('readLayerStream and applyLayers', () => {
     const bytes = gzipSync(encodeTar([{ header: { name: 'etc/os-release', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0 }, content: Buffer.alloc(1 << 20) }]));
     await expect(read(bytes, () => true, name, { maxFileSize: 1 << 19 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: `${name}: etc/os-release is ${1 << 20} bytes (limit ${1 << 19})` });
     expect((await read(bytes, () => true, name)).files.get('etc/os-release')).toHaveLength(1 << 20);
+  });
+
+  it('reads the tar as containerd does: PAX size and uid records override the header', async () => {
+    // A header claiming 2048 bytes, a PAX size of 0: what follows is the next entry, as GNU tar,
+    // Go and containerd read it, not content to skip.
+    const payload = Buffer.from(encodeTar([{ header: { name: 'usr/bin/evil', type: 'file', mode: 0o4755, uid: 0, gid: 0, mtime: 0 }, content: Buffer.from('#!/bin/sh\n') }], { end: false }));
+    const tar = Buffer.concat([Buffer.from(encodeTarHeader({ name: 'usr/share/doc/readme', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: payload.length, pax: { size: '0' } })), payload, Buffer.from(encodeTar([]))]);
+    expect([...(await read(gzipSync(tar), () => true, 'layer')).files.keys()]).toEqual(['usr/share/doc/readme', 'usr/bin/evil']);
+    // Kiln's writer keeps a uid over 2097151 in a PAX record (the header field says 0).
+    const owners: number[] = [];
+    await walkLayerStream(chunks(Buffer.from(encodeTar([{ header: { name: 'home/app/tool', type: 'file', mode: 0o755, uid: 3_000_000, gid: 3_000_001, mtime: 0 }, content: Buffer.from('x') }]))), 'layer', async (header) => {
+      owners.push(header.uid, header.gid);
+    });
+    expect(owners).toEqual([3_000_000, 3_000_001]);
+  });
+
+  it('tells gzip from tar however the source cuts its first bytes', async () => {
+    const bytes = layer([['etc/os-release', 'ID=wolfi\n']]);
+    async function* oneByteFirst(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(0);
+      yield bytes.subarray(0, 1);
+      yield bytes.subarray(1);
+    }
+    expect((await readLayerStream(oneByteFirst(), wanted, 'layer')).files.get('etc/os-release')!.toString()).toBe('ID=wolfi\n');
+  });
+
+  it('passes on a source error whatever its code (a stall timeout is a DOMException with a numeric code)', async () => {
+    async function* stalled(): AsyncGenerator<Buffer> {
+      yield layer([['etc/os-release', 'ID=wolfi\n']]).subarray(0, 10);
+      throw new DOMException('the registry sent nothing for 30 s', 'TimeoutError');
+    }
+    await expect(readLayerStream(stalled(), wanted, 'layer')).rejects.toMatchObject({ name: 'TimeoutError', message: 'the registry sent nothing for 30 s' });
   });
 
   it('closes the source when it stops early', async () => {

@@ -30,6 +30,8 @@ export interface StreamedLayer extends LayerFiles {
 }
 
 const GZIP = [0x1f, 0x8b];
+/** How long an error waits for the source to close (see walkLayerStream). */
+const SOURCE_CLOSE_WAIT_MS = 1000;
 const ZSTD = 0xfd2fb528;
 
 /** The content of the tar entry a {@link walkLayerStream} visitor is given. What the visitor does
@@ -57,21 +59,37 @@ export interface WalkedLayer {
  *  tar; an error `visit` throws is passed on as it is. */
 export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source: string, visit: (header: TarHeader, body: LayerEntryBody) => Promise<void>): Promise<WalkedLayer> {
   const pending = chunks[Symbol.asyncIterator]();
-  const head = await pending.next();
-  const first = head.done ? Buffer.alloc(0) : Buffer.from(head.value.buffer, head.value.byteOffset, head.value.byteLength);
+  // Enough bytes to tell gzip and zstd from a plain tar, however the source cuts its chunks.
+  const heads: Buffer[] = [];
+  let headBytes = 0;
+  while (headBytes < 4) {
+    const next = await pending.next();
+    if (next.done) break;
+    heads.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+    headBytes += next.value.byteLength;
+  }
+  const first = Buffer.concat(heads, headBytes);
   const compression = first.length >= 2 && first[0] === GZIP[0] && first[1] === GZIP[1] ? 'gzip' : first.length >= 4 && first.readUInt32LE(0) === ZSTD ? 'zstd' : 'none';
   if (compression === 'zstd') {
     await pending.return?.();
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: zstd-compressed layers are not supported`, { detail: { source } });
   }
-  // The first chunk was taken to look at the magic bytes; the stream starts with it again.
+  // The first bytes were taken to look at the magic; the stream starts with them again.
+  let sourceClosed = () => {};
+  const closed = new Promise<void>((resolve) => {
+    sourceClosed = resolve;
+  });
   const input = Readable.from((async function* () {
     try {
-      if (!head.done) yield first;
+      if (first.length) yield first;
       for (let next = await pending.next(); !next.done; next = await pending.next()) yield next.value;
     } finally {
       // Stopped early (an error, a refused entry): the source closes its file or connection.
-      await pending.return?.();
+      try {
+        await pending.return?.();
+      } finally {
+        sourceClosed();
+      }
     }
   })(), { objectMode: false });
   const diffHash = createHash('sha256');
@@ -90,7 +108,7 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
     settle = resolve;
   });
   const tar = compression === 'gzip' ? pipeline(input, createGunzip(), hashing, () => settle()) : pipeline(input, hashing, () => settle());
-  const reader = new TarMemberReader(streamMember(tar), source);
+  const reader = new TarMemberReader(streamMember(tar), source, 'oci');
   try {
     for (;;) {
       const step = await reader.next();
@@ -128,12 +146,17 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
       // drained
     }
   } catch (error) {
-    // Stop reading, and let the source close its file or connection before the error goes on.
+    // Stop reading, and let the source close its file or connection before the error goes on; a
+    // source whose read is stalled closes when that read ends, which is not waited for past a second.
     tar.destroy();
     await settled;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, SOURCE_CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     if (error instanceof KilnError && !(error instanceof ApkError)) throw error;
     if (error instanceof ApkError) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: not a readable tar: ${error.message}`, { cause: error, detail: { source } });
-    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) throw new OciError('OCI_ARCHIVE_INVALID', `${source}: the layer is not valid gzip: ${(error as Error).message}`, { cause: error, detail: { source } });
     throw error;
   }
   return { diffId: `sha256:${diffHash.digest('hex')}`, size };
