@@ -46,11 +46,21 @@ export interface DownloadedAttestation {
   envelope: DsseEnvelope;
 }
 
-/** Fetches (digest-checked, but NOT signature-verified) the DSSE envelopes attached to an image. */
+/** An attached attestation that is not a DSSE envelope (ATTESTATION_MALFORMED), as
+ *  downloadAttestations reports it to `onMalformed` instead of failing. */
+export interface MalformedAttestation {
+  source: 'tag' | 'bundle';
+  digest: Digest;
+  predicateType?: string;
+  error: AttestError;
+}
+
+/** Fetches (digest-checked, but NOT signature-verified) the DSSE envelopes attached to an image;
+ *  one that is not an envelope is ATTESTATION_MALFORMED, or goes to `onMalformed` when given. */
 export async function downloadAttestations(
   client: RegistryClient,
   reference: ImageReference,
-  options: { predicateType?: string; signatureRepository?: RepositoryRef } = {},
+  options: { predicateType?: string; signatureRepository?: RepositoryRef; onMalformed?: (found: MalformedAttestation) => void } = {},
 ): Promise<DownloadedAttestation[]> {
   const tree = await imageTree(client, reference, options.signatureRepository);
   const repo = options.signatureRepository ?? { registry: reference.registry, repository: reference.repository };
@@ -60,7 +70,14 @@ export async function downloadAttestations(
     if (layer.mediaType !== DSSE_ENVELOPE_MEDIA_TYPE) continue;
     const predicateType = layer.annotations?.[CosignAnnotations.predicateType];
     if (wanted && !(predicateType && predicateTypeMatches(predicateType, wanted))) continue;
-    const envelope = envelopeOf(parsed(await client.getBlob(repo, layer.digest, 32 * 1024 * 1024), `.att layer ${layer.digest}`), `.att layer ${layer.digest}`);
+    let envelope: DsseEnvelope;
+    try {
+      envelope = envelopeOf(parsed(await client.getBlob(repo, layer.digest, 32 * 1024 * 1024), `.att layer ${layer.digest}`), `.att layer ${layer.digest}`);
+    } catch (error) {
+      if (!options.onMalformed || !(error instanceof AttestError)) throw error;
+      options.onMalformed({ source: 'tag', digest: layer.digest, ...(predicateType ? { predicateType } : {}), error });
+      continue;
+    }
     result.push({ source: 'tag', digest: layer.digest, ...(predicateType ? { predicateType } : {}), envelope });
   }
   for (const referrer of tree.referrers) {
@@ -72,10 +89,18 @@ export async function downloadAttestations(
     const layer = 'layers' in manifest ? manifest.layers[0] : undefined;
     if (!layer) continue;
     const where = `bundle referrer ${referrer.digest}`;
-    const bundle = parsed(await client.getBlob(repo, layer.digest, 16 * 1024 * 1024), where) as { dsseEnvelope?: unknown };
-    // A bundle holding a message signature instead of an envelope is no attestation.
-    if (bundle.dsseEnvelope === undefined) continue;
-    result.push({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), envelope: envelopeOf(bundle.dsseEnvelope, where) });
+    let envelope: DsseEnvelope;
+    try {
+      const bundle = parsed(await client.getBlob(repo, layer.digest, 16 * 1024 * 1024), where) as { dsseEnvelope?: unknown };
+      // A bundle holding a message signature instead of an envelope is no attestation.
+      if (bundle.dsseEnvelope === undefined) continue;
+      envelope = envelopeOf(bundle.dsseEnvelope, where);
+    } catch (error) {
+      if (!options.onMalformed || !(error instanceof AttestError)) throw error;
+      options.onMalformed({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), error });
+      continue;
+    }
+    result.push({ source: 'bundle', digest: referrer.digest, ...(predicateType ? { predicateType } : {}), envelope });
   }
   return result;
 }

@@ -22,7 +22,7 @@ export type { AttestImageOptions, AttestedManifest } from './attest-image.ts';
 export { verifyAttestations } from './verify-attestation.ts';
 export type { VerifyAttestationsOptions, VerifiedAttestation } from './verify-attestation.ts';
 export { imageTree, downloadAttestations, downloadAttachedSboms } from './discover.ts';
-export type { ImageTree, DownloadedAttestation } from './discover.ts';
+export type { ImageTree, DownloadedAttestation, MalformedAttestation } from './discover.ts';
 export { parsePolicy, parseDuration, policyJsonSchema } from './format/policy.ts';
 export type { Policy, KeylessAuthority } from './format/policy.ts';
 export { evaluatePolicy, assertPolicyPassed } from './policy.ts';

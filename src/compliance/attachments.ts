@@ -68,7 +68,17 @@ export async function findAttachments(client: RegistryClient, repo: { registry: 
       const isSignatureBundle = referrer.artifactType === BUNDLE_MEDIA_TYPE && referrer.annotations?.['dev.sigstore.bundle.predicateType'] === COSIGN_SIGN_PREDICATE;
       if (isSignatureBundle || referrer.artifactType === COSIGN_SIG_ARTIFACT_TYPE) attached.signatures.push({ digest: referrer.digest, detail: `signature referrer ${referrer.artifactType} (subject ${digest})` });
     }
-    const downloaded = await downloadAttestations(client, reference);
+    // A malformed attestation is found but can never verify: evidence of the check, not an error.
+    const downloaded = await downloadAttestations(client, reference, {
+      onMalformed: (found) => {
+        const type = found.predicateType ?? '';
+        const kind = SBOM_TYPES.test(type) ? 'sboms' : PROVENANCE_TYPES.test(type) ? 'provenance' : undefined;
+        if (!kind) return;
+        const detail = `${type} attestation in ${found.source === 'tag' ? 'the .att tag' : 'a bundle referrer'} (subject ${digest}) is malformed: ${oneLine(found.error.message)}`;
+        attached[kind].push({ digest: found.digest, detail });
+        if (policy) verification[kind].failures.push(detail);
+      },
+    });
     // the predicate types the attestations claim (unsigned annotations), per kind: each is
     // verified below, where the signed statement must carry that type
     const claimed = { sboms: new Set<string>(), provenance: new Set<string>() };

@@ -448,6 +448,30 @@ describe('kiln comply check on a registry reference (e2e)', () => {
     expect(result(replayed.reports[0]!, 'provenance-attached')).toMatchObject({ status: 'fail', summary: expect.stringContaining(`statement subject does not name ${index}`) });
   });
 
+  it('reports an attached attestation that is not a DSSE envelope as found and malformed, not as an error', async () => {
+    const published = await kiln(['image', 'publish', 'clean.yaml', `${host}/team/junk:1`, '--cache-dir', 'cache', '--json']);
+    expect(published.code, published.stderr).toBe(0);
+    const plain = await check([`${host}/team/junk:1`, '--platform', 'amd64']);
+    const manifest = plain.reports[0]!.image.manifestDigest! as Digest;
+    const client = new RegistryClient();
+    const repo = { registry: host, repository: 'team/junk' };
+    const config = await client.pushBlob(repo, Buffer.from('{}'), { mediaType: 'application/vnd.oci.image.config.v1+json' });
+    const junk = await client.pushBlob(repo, Buffer.from('this is not an envelope'), { mediaType: 'application/vnd.dsse.envelope.v1+json' });
+    await client.putManifestJson({ ...repo, tag: cosignTag(manifest, 'att') }, {
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { ...config, mediaType: 'application/vnd.oci.image.config.v1+json' },
+      layers: [{ ...junk, mediaType: 'application/vnd.dsse.envelope.v1+json', annotations: { predicateType: 'https://spdx.dev/Document' } }],
+    });
+    const unverified = await check([`${host}/team/junk:1`, '--platform', 'amd64']);
+    expect(unverified.run.stderr).not.toContain('internal error');
+    const found = result(unverified.reports[0]!, 'sbom-attached');
+    expect(found.status).toBe('not-run');
+    expect(found.evidence).toContainEqual({ digest: junk.digest, detail: expect.stringMatching(new RegExp(`^https://spdx\\.dev/Document attestation in the \\.att tag \\(subject ${manifest}\\) is malformed: \\.att layer ${junk.digest}: not valid JSON`)) });
+    const verified = await check([`${host}/team/junk:1`, '--platform', 'amd64', '--key', 'cosign.pub']);
+    const sbom = result(verified.reports[0]!, 'sbom-attached');
+    expect(sbom.status).toBe('fail');
+    expect(sbom.summary).toContain(`attestation in the .att tag (subject ${manifest}) is malformed: .att layer ${junk.digest}: not valid JSON`);
+  });
+
   it('attaches the results as signed attestations that kiln verify-attestation verifies', async () => {
     const run = await kiln(['comply', 'check', `${host}/team/clean:1`, '--attest', '--key', 'cosign.key', '--json']);
     expect(run.code, run.stderr).toBe(0);
