@@ -88,8 +88,8 @@ export async function dockerArchiveSource(path: string, name: string): Promise<I
   // what each digest names: a document made up here, or an archive member
   const documents = new Map<string, Uint8Array>();
   const members = new Map<string, TarFileMember>();
-  const member = (file: string, position: number) => archive.members.get(file.replace(/^\.\//, '')) ?? (() => { throw invalid(name, `manifest.json[${position}] names ${file}, which the archive lacks`); })();
-  const manifestMember = archive.members.get('manifest.json');
+  const member = (file: string, position: number) => archive.find(file) ?? (() => { throw invalid(name, `manifest.json[${position}] names ${file}, which the archive lacks`); })();
+  const manifestMember = archive.find('manifest.json');
   if (!manifestMember) throw invalid(name, 'no manifest.json (not a docker archive)');
   let manifest: unknown;
   try {

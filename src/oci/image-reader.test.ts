@@ -48,6 +48,19 @@ describe('openDockerArchive', () => {
     await expect(image!.files(() => true)).rejects.toMatchObject(expected);
   });
 
+  it('reads a layer two images share through the link legacy docker save writes for the second', async () => {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${sha(CLEAN)}`] } }));
+    const manifest = JSON.stringify([
+      { Config: `${sha(config)}.json`, RepoTags: ['example.com/a:1'], Layers: ['aaa/layer.tar'] },
+      { Config: `${sha(config)}.json`, RepoTags: ['example.com/b:1'], Layers: ['bbb/layer.tar'] },
+    ]);
+    const path = join(work, 'shared.tar');
+    await writeFile(path, encodeTar([member('manifest.json', manifest), member(`${sha(config)}.json`, config), member('aaa/layer.tar', CLEAN), { header: { name: 'bbb/layer.tar', type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 0, linkname: '../aaa/layer.tar' } }]));
+    const images = await openDockerArchive(path);
+    expect(images.map((image) => image.ref)).toEqual(['example.com/a:1', 'example.com/b:1']);
+    for (const image of images) expect([...(await image.files(() => true)).keys()]).toEqual(['etc/passwd']);
+  });
+
   it('refuses a config whose diff ids do not count the layers', async () => {
     await expect(openDockerArchive(await archive('extra.tar', [CLEAN, OTHER], [`sha256:${sha(CLEAN)}`]))).rejects.toMatchObject({ code: 'OCI_ARCHIVE_INVALID', message: expect.stringContaining('lists 1 diff_ids for 2 layer(s)') });
   });

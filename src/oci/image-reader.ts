@@ -170,8 +170,8 @@ export async function openDockerArchive(path: string, options: { maxBytes?: numb
   };
   // Indexed in place: an archive of many gigabytes is never held, only the members read.
   const archive = await openTarFile(path, 'docker archive', options);
-  const member = (name: string, where: string) => archive.members.get(name.replace(/^\.\//, '')) ?? fail(`${where} names ${name}, which the archive lacks`);
-  const manifestMember = archive.members.get('manifest.json') ?? fail('no manifest.json (not a docker archive)');
+  const member = (name: string, where: string) => archive.find(name) ?? fail(`${where} names ${name}, which the archive lacks`);
+  const manifestMember = archive.find('manifest.json') ?? fail('no manifest.json (not a docker archive)');
   const manifestBytes = await archive.read(manifestMember, ARCHIVE_MANIFEST_LIMIT);
   let manifest: unknown;
   try {

@@ -45,6 +45,16 @@ describe('openTarFile', () => {
     expect((await tar.read(tar.members.get('abc/layer.tar')!, 1 << 20)).equals(inner)).toBe(true);
   });
 
+  it('finds a member through symbolic links, as legacy docker save stores a shared layer, and not past a loop', async () => {
+    const path = join(work, 'links.tar');
+    const link = (name: string, target: string): TarMember => ({ header: { name, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 0, linkname: target } });
+    await writeFile(path, encodeTar([file('aaa/layer.tar', 'LAYER'), link('bbb/layer.tar', '../aaa/layer.tar'), link('ccc/layer.tar', '/bbb/layer.tar'), link('loop/a', 'b'), link('loop/b', 'a'), link('out/x', '../../../aaa/layer.tar')]));
+    const tar = await openTarFile(path, 'docker archive');
+    for (const name of ['aaa/layer.tar', './bbb/layer.tar', 'ccc/layer.tar', 'out/x']) expect((await tar.read(tar.find(name)!, 10)).toString()).toBe('LAYER');
+    expect(tar.find('loop/a')).toBeUndefined();
+    expect(tar.find('absent')).toBeUndefined();
+  });
+
   it('refuses a tar cut off inside a member, and a file over the limit, naming the file', async () => {
     const path = join(work, 'cut.tar');
     await writeFile(path, encodeTar([file('a', 'x'.repeat(2000))]));

@@ -1,5 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { ApkError, BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from '../apk/index.ts';
 import { KilnError, unreadableInput } from '../lib/index.ts';
@@ -20,6 +21,9 @@ export interface TarFileMember {
 export interface TarFile {
   /** Regular files by name (`./` removed); a later member of the same name replaces an earlier one. */
   members: ReadonlyMap<string, TarFileMember>;
+  /** The regular file a name leads to, following symbolic-link members (legacy `docker save` stores
+   *  a layer two images share once, and a link to it in the other image's directory). */
+  find(name: string): TarFileMember | undefined;
   /** A member's content in memory; LIMIT_EXCEEDED when it is larger than `maxBytes`. */
   read(member: TarFileMember, maxBytes: number): Promise<Buffer>;
   /** A member's content in chunks. */
@@ -27,6 +31,13 @@ export interface TarFile {
 }
 
 const STREAM_CHUNK = 1 << 20;
+/** Symbolic links followed for one name before it counts as a loop (Linux's MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+/** A member's name as a key: no leading `./` or `/`. */
+function memberPath(name: string): string {
+  return name.replace(/^(\.\/|\/)+/, '');
+}
 
 /** Indexes the tar at `path` (`what` names it in messages; `maxBytes` bounds the file). OCI_ARCHIVE_INVALID when it is not a
  *  readable tar; the file must stay the same file while it is read (OCI_ARCHIVE_INVALID when it was
@@ -35,6 +46,7 @@ export async function openTarFile(path: string, what: string, options: { maxByte
   const fail = (why: string, cause?: unknown): OciError => new OciError('OCI_ARCHIVE_INVALID', `${path}: ${why}`, { ...(cause ? { cause } : {}), detail: { path } });
   const handle = await openRegular(path, what);
   const members = new Map<string, TarFileMember>();
+  const links = new Map<string, string>();
   let identity: { ino: number; dev: number; size: number };
   try {
     const info = await handle.stat();
@@ -64,7 +76,8 @@ export async function openTarFile(path: string, what: string, options: { maxByte
       const header = records.resolve(raw, where);
       const size = header.type === 'file' ? header.size : 0;
       if (start + size > info.size) throw fail(`${JSON.stringify(header.name)} at offset ${position} is cut off at the end of the tar`);
-      if (header.type === 'file') members.set(header.name.replace(/^\.\//, ''), { name: header.name, offset: start, size });
+      if (header.type === 'file') members.set(memberPath(header.name), { name: header.name, offset: start, size });
+      else if (header.type === 'symlink') links.set(memberPath(header.name), header.linkName);
       position = start + padded(size);
     }
     if (position + BLOCK > info.size && position < info.size) throw fail(`the tar ends inside a header block at offset ${position}`);
@@ -85,6 +98,18 @@ export async function openTarFile(path: string, what: string, options: { maxByte
   };
   return {
     members,
+    find(name) {
+      let path = memberPath(name);
+      for (let hops = 0; hops <= MAX_LINK_HOPS; hops++) {
+        const member = members.get(path);
+        if (member) return member;
+        const target = links.get(path);
+        if (target === undefined) return undefined;
+        // relative to the link's directory; never above the archive's root
+        path = memberPath(posix.normalize(target.startsWith('/') ? target : posix.join(posix.dirname(path), target)).replace(/^(\.\.\/)+/, ''));
+      }
+      return undefined;
+    },
     async read(member, maxBytes) {
       if (member.size > maxBytes) {
         throw new KilnError('LIMIT_EXCEEDED', `${path}: ${member.name} is ${member.size} bytes, more than the ${maxBytes} allowed for it`, { detail: { path, member: member.name, size: member.size, limit: maxBytes } });
