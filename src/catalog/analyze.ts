@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { checkImage } from '../compliance/index.ts';
 import type { ImageCheckReport } from '../compliance/index.ts';
 import { readImageSnapshots } from '../factory/index.ts';
 import type { ImageBlobSource, ReadSnapshot } from '../factory/index.ts';
-import { BoundedMap, sha256Hex } from '../lib/index.ts';
+import { BoundedMap, sha256Hex, verifyChunks } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
 import type { RegistryClient } from '../registry-client/index.ts';
 import type { TrustPolicy } from '../sign/index.ts';
@@ -105,12 +104,8 @@ export function createImageAnalyzer(options: AnalyzerOptions): ImageAnalyzer {
   // Layers stream from the blob store (an analysis never holds an image in the registry's memory),
   // re-hashed as they pass and refused at their end when the bytes are not the blob.
   async function* stream(digest: string): AsyncGenerator<Uint8Array> {
-    const hash = createHash('sha256');
-    for await (const chunk of await options.blobs.get(digest as Digest)) {
-      hash.update(chunk as Buffer);
-      yield chunk as Buffer;
-    }
-    if (`sha256:${hash.digest('hex')}` !== digest) throw new CatalogError('CATALOG_REQUEST_INVALID', `blob ${digest} does not match its digest in the blob store`, { detail: { digest } });
+    const chunks = (await options.blobs.get(digest as Digest)) as AsyncIterable<Buffer>;
+    yield* verifyChunks(chunks, digest as Digest, () => new CatalogError('CATALOG_REQUEST_INVALID', `blob ${digest} does not match its digest in the blob store`, { detail: { digest } }));
   }
   const scan = (snapshot: ReadSnapshot | undefined, name: string): ImageAnalysis['scan'] => {
     if (!options.vulnIndex) return { scanned: false, note: 'no vulnerability index (kiln catalog serve --vuln-db)', findings: [], suppressed: [] };

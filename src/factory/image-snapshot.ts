@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseInstalledDb } from '../apk/index.ts';
 import { ImageError, parseOsRelease } from '../image/index.ts';
 import { isDigest, KilnError, parseJsonBounded, sha256Hex } from '../lib/index.ts';
-import { walkLayerStream } from '../oci/index.ts';
+import { cleanLayerPath, walkLayerStream } from '../oci/index.ts';
 import type { ImageSnapshot, SnapshotFile, SnapshotLayer } from './format/image-diff.ts';
 
 // Reads what the image diff compares out of an image, whatever holds it: every layer is streamed
@@ -63,10 +63,6 @@ function jsonObject(bytes: Uint8Array, source: string, what: string): Record<str
   return value as Record<string, unknown>;
 }
 
-function clean(name: string): string {
-  return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
-}
-
 function platformText(platform: { os?: unknown; architecture?: unknown; variant?: unknown } | undefined): string | undefined {
   if (typeof platform?.os !== 'string' || typeof platform.architecture !== 'string') return undefined;
   return `${platform.os}/${platform.architecture}${typeof platform.variant === 'string' && platform.variant ? `/${platform.variant}` : ''}`;
@@ -94,7 +90,7 @@ async function readLayer(chunks: AsyncIterable<Uint8Array>, index: number, where
   let walked;
   try {
     walked = await walkLayerStream(counted, where, async (header, body) => {
-      const path = clean(header.name);
+      const path = cleanLayerPath(header.name);
       const base = path.slice(path.lastIndexOf('/') + 1);
       const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
       if (base === '.wh..wh..opq') removed.push({ path: dir, self: false });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ImageError } from '../image/index.ts';
-import { parseJsonBounded, sha256Hex } from '../lib/index.ts';
+import { parseJsonBounded, sha256Hex, verifyChunks } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { LAYOUT_MANIFEST_LIMIT, allBlobs, looksLikeTar, openTarFile, parseImageReference, readLayoutBlob, streamLayoutBlob, withDigest } from '../oci/index.ts';
 import type { BuiltIndex, ImageReference, TarFile, TarFileMember } from '../oci/index.ts';
@@ -126,14 +126,7 @@ export async function dockerArchiveSource(path: string, name: string): Promise<I
     if (`sha256:${sha256Hex(bytes)}` !== digest) throw invalid(name, `blob ${digest} changed since the archive was opened`);
     return bytes;
   };
-  async function* layer(digest: string): AsyncGenerator<Uint8Array> {
-    const hash = createHash('sha256');
-    for await (const chunk of archive.stream(found(digest))) {
-      hash.update(chunk);
-      yield chunk;
-    }
-    if (`sha256:${hash.digest('hex')}` !== digest) throw invalid(name, `blob ${digest} changed since the archive was opened`);
-  }
+  const layer = (digest: string) => verifyChunks(archive.stream(found(digest)), digest as Digest, () => invalid(name, `blob ${digest} changed since the archive was opened`));
   return { name, roots: async () => roots, manifest: read, blob: read, layer };
 }
 

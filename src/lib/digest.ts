@@ -54,3 +54,17 @@ export function sha256Hex(data: Uint8Array | string): string {
 export function sha256Digest(data: Uint8Array | string): Digest {
   return `sha256:${sha256Hex(data)}`;
 }
+
+/** Passes `chunks` on, hashing them with `digest`'s algorithm; at their end throws `mismatch(actual)`
+ *  when they do not hash to `digest`. A consumer trusts nothing it derived before the iteration
+ *  completed. */
+export async function* verifyChunks<T extends Uint8Array>(chunks: AsyncIterable<T>, digest: Digest, mismatch: (actual: Digest) => Error): AsyncGenerator<T> {
+  const algorithm = algorithmOf(digest);
+  const hash = createHash(algorithm);
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  const actual: Digest = `${algorithm}:${hash.digest('hex')}`;
+  if (actual !== digest) throw mismatch(actual);
+}

@@ -2,7 +2,7 @@
 // option and result types of the functions listed are exported with them, used by name or not.
 export { KilnError, isKilnError, libErrorCodes, USAGE_ERROR_CODES } from './errors.ts';
 export type { ErrorCodeTable } from './errors.ts';
-export { DIGEST_ALGORITHMS, DIGEST_GRAMMAR, algorithmOf, digestWith, isDigest, parseDigest, sha256Hex, sha256Digest } from './digest.ts';
+export { DIGEST_ALGORITHMS, DIGEST_GRAMMAR, algorithmOf, digestWith, isDigest, parseDigest, sha256Hex, sha256Digest, verifyChunks } from './digest.ts';
 export type { Digest, DigestAlgorithm } from './digest.ts';
 export { silentLogger } from './logger.ts';
 export type { Logger, Progress } from './logger.ts';

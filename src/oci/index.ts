@@ -26,7 +26,7 @@ export type { WriteLayoutOptions } from './layout.ts';
 export { writeDockerArchive, dockerArchiveEntries } from './docker-archive.ts';
 export { openOciLayout, openDockerArchive, looksLikeTar } from './image-reader.ts';
 export type { ImageEntry, LayerSource } from './image-reader.ts';
-export { applyLayers } from './format/layer-files.ts';
+export { applyLayers, cleanLayerPath } from './format/layer-files.ts';
 export { readLayerStream, walkLayerStream } from './format/layer-stream.ts';
 export type { LayerEntryBody, LayerStreamOptions, StreamedLayer, WalkedLayer } from './format/layer-stream.ts';
 export type { LayerFiles } from './format/layer-files.ts';

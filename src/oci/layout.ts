@@ -1,10 +1,11 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { digestWith, isDigest, KilnError, parseDigest, pathExists } from '../lib/index.ts';
+import { digestWith, isDigest, KilnError, parseDigest, pathExists, verifyChunks } from '../lib/index.ts';
 import type { Digest } from '../lib/index.ts';
 import { allBlobs, blobDescriptor } from './artifacts.ts';
 import type { BuiltIndex } from './artifacts.ts';
@@ -78,25 +79,14 @@ export const LAYOUT_MANIFEST_LIMIT = 4 * 1024 * 1024;
  * otherwise; a missing blob is the file system's error (ENOENT), so callers can tell it apart.
  */
 export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>, options: { maxBytes?: number } = {}): Promise<Buffer> {
-  const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
-  const fail = (why: string, detail: Record<string, unknown> = {}): OciError =>
-    new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest, ...detail } });
-  if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
-  const { algorithm, hex } = parseDigest(digest);
-  const path = join(dir, 'blobs', algorithm, hex);
-  const info = await stat(path);
-  if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
-  if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`, { size: info.size, expected: size });
+  const { digest, algorithm, path, info, fail } = await statLayoutBlob(dir, blob);
   const limit = Math.min(options.maxBytes ?? Infinity, bufferConstants.MAX_LENGTH);
   if (info.size > limit) {
     const why = limit === bufferConstants.MAX_LENGTH ? 'more than fits in memory' : `more than the ${limit} bytes allowed for it`;
     throw new KilnError('LIMIT_EXCEEDED', `${dir}: blob ${digest} is ${info.size} bytes, ${why}`, { detail: { dir, digest, size: info.size, limit } });
   }
-  // The path may have been swapped for a pipe since stat: never block on it, and read only the file stat saw.
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const handle = await openStatted(path, info, fail);
   try {
-    const opened = await handle.stat();
-    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) throw fail('was replaced while being read');
     const data = Buffer.alloc(info.size);
     let filled = 0;
     while (filled < data.length) {
@@ -113,40 +103,59 @@ export async function readLayoutBlob(dir: string, blob: Digest | Pick<Descriptor
 
 /**
  * Streams a blob from a layout with the checks of {@link readLayoutBlob} (a regular file of the
- * descriptor's size when one is given, the file that was checked and not one swapped in since), in chunks, without
- * holding it: for layers larger than memory. The digest is checked at the end: the iteration throws
- * OCI_LAYOUT_INVALID there when the bytes are not the blob, so a consumer trusts nothing it derived
- * before the iteration completed.
+ * descriptor's size when one is given, the file that was checked and not one swapped in since), in
+ * chunks, without holding it: for layers larger than memory. The digest is checked at the end: the
+ * iteration throws OCI_LAYOUT_INVALID there when the bytes are not the blob, so a consumer trusts
+ * nothing it derived before the iteration completed.
  */
 export async function* streamLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>): AsyncGenerator<Buffer> {
-  const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
-  const fail = (why: string): OciError => new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest } });
-  if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
-  const { algorithm, hex } = parseDigest(digest);
-  const path = join(dir, 'blobs', algorithm, hex);
-  const info = await stat(path);
-  if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
-  if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`);
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const { digest, path, info, fail } = await statLayoutBlob(dir, blob);
+  const handle = await openStatted(path, info, fail);
   try {
-    const opened = await handle.stat();
-    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) throw fail('was replaced while being read');
-    const hash = createHash(algorithm);
-    let position = 0;
-    while (position < info.size) {
-      const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, info.size - position));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
-      if (bytesRead === 0) throw fail(`ends after ${position} of ${info.size} bytes`);
-      const part = chunk.subarray(0, bytesRead);
-      hash.update(part);
-      position += bytesRead;
-      yield part;
-    }
-    if (`${algorithm}:${hash.digest('hex')}` !== digest) throw fail('does not match its digest');
+    yield* verifyChunks(fileChunks(handle, info.size, fail), digest, () => fail('does not match its digest'));
   } finally {
     await handle.close();
   }
 }
 
-const STREAM_CHUNK = 1 << 20;
+/** A layout blob's path and file status, checked as both readers check it before opening: a digest
+ *  Kiln verifies, a regular file, the descriptor's size when one is given. */
+async function statLayoutBlob(dir: string, blob: Digest | Pick<Descriptor, 'digest' | 'size'>) {
+  const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
+  const fail = (why: string, detail: Record<string, unknown> = {}): OciError =>
+    new OciError('OCI_LAYOUT_INVALID', `${dir}: blob ${digest} ${why}`, { detail: { dir, digest, ...detail } });
+  if (!isDigest(digest)) throw fail('is not a digest of an algorithm Kiln verifies');
+  const { algorithm, hex } = parseDigest(digest);
+  const path = join(dir, 'blobs', algorithm, hex);
+  const info = await stat(path);
+  if (!info.isFile()) throw fail(`is ${fileKind(info)}, not a regular file`);
+  if (size !== undefined && info.size !== size) throw fail(`is ${info.size} bytes, its descriptor says ${size}`, { size: info.size, expected: size });
+  return { digest, algorithm, path, info, fail };
+}
 
+/** Opens the file `stat` saw: the path may have been swapped for a pipe since, so never block on it
+ *  and refuse another file. */
+async function openStatted(path: string, info: Stats, fail: (why: string) => OciError): Promise<FileHandle> {
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) throw fail('was replaced while being read');
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** The first `size` bytes of an open file, in chunks of at most 1 MiB. */
+async function* fileChunks(handle: FileHandle, size: number, fail: (why: string) => OciError): AsyncGenerator<Buffer> {
+  for (let position = 0; position < size; ) {
+    const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, size - position));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+    if (bytesRead === 0) throw fail(`ends after ${position} of ${size} bytes`);
+    position += bytesRead;
+    yield chunk.subarray(0, bytesRead);
+  }
+}
+
+const STREAM_CHUNK = 1 << 20;

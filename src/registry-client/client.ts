@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isDigest, silentLogger } from '../lib/index.ts';
+import { isDigest, silentLogger, verifyChunks } from '../lib/index.ts';
 import type { Digest, Logger } from '../lib/index.ts';
 import { encodeJson, isIndexMediaType, MANIFEST_ACCEPT, ManifestProblem, MediaTypes, readManifestDocument, referenceIdentifier } from '../oci/index.ts';
 import type { Descriptor, ImageIndex, ImageManifest, ImageReference, ManifestDocument } from '../oci/index.ts';
@@ -246,18 +246,8 @@ export class RegistryClient {
       throw new RegistryClientError('BLOB_NOT_FOUND', `blob ${where} not found`, { detail: { digest, repository: `${repo.registry}/${repo.repository}` } });
     }
     await this.#expect(response, [200], `GET blob ${where}`);
-    const algorithm = digest.startsWith('sha512:') ? 'sha512' : 'sha256';
-    const hash = createHash(algorithm);
-    if (response.body) {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    }
-    const actual = `${algorithm}:${hash.digest('hex')}`;
-    if (actual !== digest) {
-      throw new RegistryClientError('REGISTRY_DIGEST_MISMATCH', `blob ${where}: registry sent bytes with digest ${actual}`, { detail: { expected: digest, actual } });
-    }
+    const body = (response.body ?? (async function* () {})()) as unknown as AsyncIterable<Uint8Array>;
+    yield* verifyChunks(body, digest, (actual) => new RegistryClientError('REGISTRY_DIGEST_MISMATCH', `blob ${where}: registry sent bytes with digest ${actual}`, { detail: { expected: digest, actual } }));
   }
 
   /** Pulls a whole blob into memory (verified); `maxBytes` guards against huge blobs. */

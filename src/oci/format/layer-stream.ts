@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ApkError, TarMemberReader } from '../../apk/index.ts';
+import { ApkError, padded, TarMemberReader } from '../../apk/index.ts';
 import type { TarHeader, TarSource } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import { OciError } from '../errors.ts';
@@ -118,7 +118,7 @@ export async function walkLayerStream(chunks: AsyncIterable<Uint8Array>, source:
       // Only regular files carry content in this dialect (links and directories have size 0).
       const length = header.type === 'file' ? header.size : 0;
       let left = length;
-      let padding = paddedSize(length) - length;
+      let padding = padded(length) - length;
       await visit(header, {
         content: async () => {
           if (left !== length) throw new RangeError(`${source}: ${what}: content() after chunks()`);
@@ -187,10 +187,6 @@ export async function readLayerStream(chunks: AsyncIterable<Uint8Array>, wanted:
     throw new OciError('OCI_ARCHIVE_INVALID', `${source}: its uncompressed content is ${result.diffId}, but the config's diff_ids${options.diffIdIndex === undefined ? '' : `[${options.diffIdIndex}]`} is ${options.diffId}`, { detail: { source, diffId: options.diffId, actual: result.diffId } });
   }
   return result;
-}
-
-function paddedSize(size: number): number {
-  return Math.ceil(size / 512) * 512;
 }
 
 /** The decompressed stream as the one "member" the tar reader walks: an OCI layer's tar may cross
