@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ApkError } from '../errors.ts';
@@ -43,6 +42,7 @@ export async function verifyPackageFile(path: string, expected: ExpectedPackage,
   let controlEnd: number;
   let identity: string;
   let datahash: string;
+  let actual: string;
   try {
     size = (await handle.stat()).size;
     if (expected.size !== undefined && size !== expected.size) {
@@ -76,18 +76,20 @@ export async function verifyPackageFile(path: string, expected: ExpectedPackage,
       }
       wanted = Math.min(size, MAX_HEAD, head.length * 4);
     }
+    const expectedBytes = identityBytes(expected.identity);
+    if (!expectedBytes || !expectedBytes.equals(identityBytes(identity)!)) {
+      throw new ApkError('APK_REPO_PACKAGE_IDENTITY_MISMATCH', `${where}: control member hashes to ${identity}, but the index says ${expected.identity}`, {
+        detail: { package: where, identity, expected: expected.identity },
+      });
+    }
+    // The data is hashed through the same handle as the head: a file renamed over `path` meanwhile
+    // (a cache sharing process replacing it) cannot mix its bytes into this verdict.
+    const hash = createHash('sha256');
+    if (controlEnd < size) await pipeline(handle.createReadStream({ start: controlEnd, autoClose: false }), hash);
+    actual = hash.digest('hex');
   } finally {
     await handle.close();
   }
-  const expectedBytes = identityBytes(expected.identity);
-  if (!expectedBytes || !expectedBytes.equals(identityBytes(identity)!)) {
-    throw new ApkError('APK_REPO_PACKAGE_IDENTITY_MISMATCH', `${where}: control member hashes to ${identity}, but the index says ${expected.identity}`, {
-      detail: { package: where, identity, expected: expected.identity },
-    });
-  }
-  const hash = createHash('sha256');
-  if (controlEnd < size) await pipeline(createReadStream(path, { start: controlEnd }), hash);
-  const actual = hash.digest('hex');
   if (actual !== datahash) {
     throw new ApkError('APK_REPO_PACKAGE_DATAHASH_MISMATCH', `${where}: data member hashes to sha256:${actual}, but .PKGINFO datahash is ${datahash}`, {
       detail: { package: where, datahash, actual },
