@@ -41,8 +41,12 @@ interface StoreOptions {
  * Content-addressed on-disk cache, cacache-style: downloads stream to a temporary file in the same
  * file system while being counted, are verified by the caller's check, then renamed to their final
  * name; a failed check removes the temporary file, so nothing unverified ever has a final name.
- * Layout under `<root>/apk/`: `packages/<2 hex>/<identity hex>.apk` (keyed by the index `C:`),
- * `indexes/<sha256(url)>.tar.gz` + `.json`, `tmp/`.
+ * Layout under `<root>/apk/`: `packages/<2 hex>/<identity hex>/<source hex>.apk` (see
+ * {@link ApkCache.packagePath}), `indexes/<sha256(url)>.tar.gz` + `.json`, `tmp/`.
+ *
+ * Nothing here deletes a package file: a cached copy that no longer verifies stays where it is until
+ * a verified download is renamed over it (an atomic replacement), so a path handed out never goes
+ * missing under another process that shares the cache directory.
  */
 export class ApkCache {
   readonly root: string;
@@ -51,9 +55,25 @@ export class ApkCache {
     this.root = join(root, 'apk');
   }
 
-  /** Final path of a package by identity key (lower-case hex of the `C:` digest). */
-  packagePath(key: string): string {
-    return join(this.root, 'packages', key.slice(0, 2), `${key}.apk`);
+  /**
+   * Final path of a package: `packages/<2 hex>/<identity hex>/<source hex>.apk`, where identity hex
+   * is the lower-case hex of the index `C:` digest and source hex the first 32 hex digits (128 bits)
+   * of the SHA-256 of the package URL it is downloaded from.
+   *
+   * The identity alone is not enough: it hashes only the control member, so two repositories (two
+   * builds signed by two keys, Wolfi and a local rebuild) serve files of the same identity that differ
+   * in their signature member and size. Keyed by identity only, they shared one file, and each
+   * process that verified it against its own index replaced the other's copy. The URL names the
+   * source (repository, arch, name and version), so different sources never share a file, while
+   * one URL's copy is shared by every process and client that fetches it. Two files at one path
+   * can then only differ in their signature member (the identity fixes the control member, whose
+   * `.PKGINFO` datahash fixes the data), and only when the repository at that URL re-signed the
+   * package. The URL is hashed rather than spelled out: it may be long, hold any character, or carry
+   * credentials. Files of the earlier `packages/<2 hex>/<identity hex>.apk` layout are ignored.
+   */
+  packagePath(key: string, url: string): string {
+    const source = createHash('sha256').update(url).digest('hex').slice(0, 32);
+    return join(this.root, 'packages', key.slice(0, 2), key, `${source}.apk`);
   }
 
   async hasFile(path: string): Promise<boolean> {
@@ -64,12 +84,10 @@ export class ApkCache {
     }
   }
 
-  async removeFile(path: string): Promise<void> {
-    await rm(path, { force: true });
-  }
-
   /** Streams `body` to a temporary file, runs `check(tempPath)` (which throws on bad content), then
-   *  renames the file to `finalPath`. The temporary file is removed whatever happens. */
+   *  renames the file to `finalPath`, atomically replacing any file there (a reader that opened the
+   *  old file keeps reading it; one that opens `finalPath` afterwards gets the new one; none finds it
+   *  missing). The temporary file is removed whatever happens. */
   async store<T>(finalPath: string, body: Readable, options: StoreOptions, check: (tempPath: string) => Promise<T>): Promise<T> {
     const tmpDir = join(this.root, 'tmp');
     await mkdir(tmpDir, { recursive: true });

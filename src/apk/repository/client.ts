@@ -42,7 +42,17 @@ export interface FetchedPackage {
   source: PackageSource;
   /** URL it was (or would be) downloaded from. */
   url: string;
-  /** Path of the verified file in the cache. Read-only: never modify it. */
+  /**
+   * Path of the verified file in the cache, this source's own (see ApkCache.packagePath: keyed by
+   * identity and package URL, so another repository's copy of the same identity is never here).
+   * Read-only: never modify it. It never goes missing: a copy is only ever replaced by renaming
+   * another verified download of the same URL and identity over it, whose control and data members
+   * are byte-for-byte these (the identity hashes the control member, which holds the data's
+   * datahash); only the signature member can differ, and only if the repository re-signed the
+   * package at that URL. Reading by path is therefore safe for whatever is checked against the
+   * identity or datahash (as the image builder's readApkFile with expectedIdentity does); a reader
+   * that needs these exact signature bytes must read them from one open file (one stream).
+   */
   path: string;
   /** `C:` (Q1 SHA-1 of the control member), as recomputed. */
   identity: string;
@@ -237,33 +247,36 @@ export class RepositoryClient {
 
   /**
    * Makes one package available, verified, in the cache: a cached copy is re-verified against the
-   * record (`S:`, `C:`, datahash) before use and replaced if it fails; a download streams to a
-   * temporary file and is renamed into the cache only after it verifies.
+   * record (`S:`, `C:`, datahash) before use; a download streams to a temporary file and is renamed
+   * into the cache only after it verifies. A cached copy that fails is left in place until that
+   * rename replaces it: another process sharing the cache may be reading it (and a failed download
+   * leaves it to be verified, and refused, again next time).
    */
   fetchPackage(source: PackageSource, onBytes?: (count: number) => void): Promise<FetchedPackage> {
     const where = `${source.record.name}-${source.record.version} (${source.record.identity})`;
-    const key = identityKey(source.record.identity, where);
-    let load = this.#packageLoads.get(key);
+    const url = this.packageUrl(source);
+    // Keyed by the cache path (identity and URL): the same identity from two repositories is two
+    // fetches, each answered with its own source, URL and file.
+    const path = this.#options.cache.packagePath(identityKey(source.record.identity, where), url);
+    let load = this.#packageLoads.get(path);
     if (!load) {
-      load = this.#fetchPackage(source, key, onBytes).finally(() => this.#packageLoads.delete(key));
-      this.#packageLoads.set(key, load);
+      load = this.#fetchPackage(source, url, path, onBytes).finally(() => this.#packageLoads.delete(path));
+      this.#packageLoads.set(path, load);
     }
     return load;
   }
 
-  async #fetchPackage(source: PackageSource, key: string, onBytes?: (count: number) => void): Promise<FetchedPackage> {
+  async #fetchPackage(source: PackageSource, url: string, path: string, onBytes?: (count: number) => void): Promise<FetchedPackage> {
     const { cache, logger } = this.#options;
     const { record } = source;
-    const url = this.packageUrl(source);
-    const path = cache.packagePath(key);
     const expected = record.size !== undefined ? { identity: record.identity, size: record.size } : { identity: record.identity };
     if (await cache.hasFile(path)) {
       try {
         const verified = await verifyPackageFile(path, expected, `${url} (cached ${path})`);
         return { source, url, path, ...verified, cached: true };
       } catch (error) {
-        logger.warn({ url, path, code: (error as ApkError).code }, 'cached package failed verification, refetching');
-        await cache.removeFile(path);
+        // Not removed: the verified download below is renamed over it.
+        logger.warn({ url, path, code: (error as ApkError).code }, 'cached package failed verification, replacing it');
       }
     }
     const verified = await this.#withRetries(url, () => this.#download(record, url, path, expected, onBytes));
