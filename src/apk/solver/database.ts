@@ -122,6 +122,8 @@ export class SolveScope {
   packageProvidesSeen = new Int32Array(0);
   /** Discovery ran with SOLVERF_AVAILABLE inherited: install_if fails for unavailable packages. */
   iifNeedsAvailable = false;
+  /** Where a restored universe's links come from until first use (see Database.fromParts). */
+  lazy: LazyLinks | undefined;
   constructor(private readonly db: Database) {}
   /** Ends the current solve: every name's and package's state reads as fresh again. */
   reset(): void {
@@ -135,7 +137,8 @@ export class SolveScope {
   restart(): void {
     this.epoch = 1;
     for (const stamps of [this.nameTouched, this.nameSeen, this.nameReevaluateDeps, this.packageSeen, this.packageProvidesSeen]) stamps.fill(0);
-    for (const pkg of this.db.packageList) pkg.forgetState();
+    // A restored universe's list has holes where packages are not objects yet (and have no state).
+    for (const pkg of this.db.packageList) pkg?.forgetState();
   }
   /** Makes the discovery arrays cover every name and package (keeping their contents). */
   ensureCapacity(names: number, packages: number): void {
@@ -181,6 +184,19 @@ function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T):
   return to;
 }
 
+/** Reads a restored universe's lists when a name or package is first asked for them. */
+interface LazyLinks {
+  providersOf(serial: number): Provider[];
+  rdependsOf(serial: number): Name[];
+  rdependsSerialsOf(serial: number): Int32Array;
+  rinstallIfOf(serial: number): Name[];
+  dependentsOf(serial: number): Package[];
+  iifDependentsOf(serial: number): Package[];
+  dependsOf(id: number): Dep[];
+  providesOf(id: number): Dep[];
+  installIfOf(id: number): Dep[];
+}
+
 /**
  * The links of every package in creation order, recorded as packages are added (while their
  * names are at hand) so the discovery graph is assembled from integers rather than by walking the
@@ -217,6 +233,30 @@ class LinkRecorder {
   addProvider(name: Name, pkg: Package): void {
     this.providerName.push(name.serial);
     this.providerPackage.push(pkg.id);
+  }
+
+  /** The links of a restored universe, read back from its discovery graph (grouping providers by
+   *  name keeps each name's own order, which is all the graph's stable sort looks at). */
+  static fromGraph(graph: DiscoveryGraph, reverseIifNames: readonly Name[]): LinkRecorder {
+    const links = new LinkRecorder();
+    const packageCount = graph.packageName.length;
+    for (let p = 0; p < packageCount; p++) {
+      links.packageName.push(graph.packageName[p]!);
+      links.dependStart.push(graph.dependStart[p]!);
+      links.provideStart.push(graph.provideStart[p]!);
+      links.installIfStart.push(graph.installIfStart[p]!);
+    }
+    for (let i = 0; i < graph.dependName.length; i++) links.dependName.push(graph.dependName[i]!);
+    for (let i = 0; i < graph.provideName.length; i++) links.provideName.push(graph.provideName[i]!);
+    for (let i = 0; i < graph.installIfName.length; i++) links.installIfName.push(graph.installIfName[i]!);
+    for (let n = 0; n < graph.nameCount; n++) {
+      for (let i = graph.providerStart[n]!; i < graph.providerStart[n + 1]!; i++) {
+        links.providerName.push(n);
+        links.providerPackage.push(graph.providerPackage[i]!);
+      }
+    }
+    links.reverseIifNames.push(...reverseIifNames);
+    return links;
   }
 
   /** CSR offsets for `count` packages: the recorded starts plus the end. */
@@ -332,10 +372,44 @@ function sortByTableKey(names: Name[]): void {
 /** A package or provided name. */
 export class Name {
   /** Packages offering this name (shared empty list until the first; never modified in place when empty). */
-  providers: Provider[] = NO_PROVIDERS;
+  private providerList: Provider[] | undefined = NO_PROVIDERS;
+  private dependentList: Package[] | undefined = NO_PACKAGES;
+  private iifDependentList: Package[] | undefined = NO_PACKAGES;
+  /** Packages offering this name (shared empty list until the first; never modified in place when empty). */
+  get providers(): Provider[] {
+    return this.providerList ?? (this.providerList = this.scope.lazy!.providersOf(this.serial));
+  }
+  set providers(value: Provider[]) {
+    this.providerList = value;
+  }
   /** Packages loaded before the database was opened whose depends / install_if name this one. */
-  dependents: Package[] = NO_PACKAGES;
-  iifDependents: Package[] = NO_PACKAGES;
+  get dependents(): Package[] {
+    return this.dependentList ?? (this.dependentList = this.scope.lazy!.dependentsOf(this.serial));
+  }
+  set dependents(value: Package[]) {
+    this.dependentList = value;
+  }
+  get iifDependents(): Package[] {
+    return this.iifDependentList ?? (this.iifDependentList = this.scope.lazy!.iifDependentsOf(this.serial));
+  }
+  set iifDependents(value: Package[]) {
+    this.iifDependentList = value;
+  }
+  /** Marks the links of a restored name for reading from the universe on first use; `dependents`
+   *  and `iifDependents` tell whether those lists are empty (their reverse links then are too). */
+  deferLinks(dependents: boolean, iifDependents: boolean): void {
+    this.providerList = undefined;
+    if (dependents) {
+      this.dependentList = undefined;
+      this.staleReverse();
+      this.rdependsFromUniverse = true;
+    }
+    if (iifDependents) {
+      this.iifDependentList = undefined;
+      this.staleReverseIif();
+      this.rinstallIfFromUniverse = true;
+    }
+  }
   /** Reverse links, built on first use from `dependents` (undefined = not built yet). */
   private rdependsList: Name[] | undefined = NO_NAMES;
   private rinstallIfList: Name[] | undefined = NO_NAMES;
@@ -352,9 +426,12 @@ export class Name {
   private tableKeyCache = -1;
   private state: NameState | undefined;
   private rdependsSerialList: Int32Array | undefined;
+  /** The reverse links are read from the restored universe (not computed from `dependents`). */
+  private rdependsFromUniverse = false;
+  private rinstallIfFromUniverse = false;
   /** Names that depend on this one (apk's rdepends), in apk's name-table order. */
   get rdepends(): Name[] {
-    return (this.rdependsList ??= reverseNames(this.dependents));
+    return (this.rdependsList ??= this.rdependsFromUniverse ? this.scope.lazy!.rdependsOf(this.serial) : reverseNames(this.dependents));
   }
   set rdepends(value: Name[]) {
     this.rdependsList = value;
@@ -362,7 +439,7 @@ export class Name {
   }
   /** Names with an install_if on this one, in apk's name-table order. */
   get rinstallIf(): Name[] {
-    return (this.rinstallIfList ??= reverseNames(this.iifDependents));
+    return (this.rinstallIfList ??= this.rinstallIfFromUniverse ? this.scope.lazy!.rinstallIfOf(this.serial) : reverseNames(this.iifDependents));
   }
   set rinstallIf(value: Name[]) {
     this.rinstallIfList = value;
@@ -371,10 +448,16 @@ export class Name {
   staleReverse(): void {
     this.rdependsList = undefined;
     this.rdependsSerialList = undefined;
+    this.rdependsFromUniverse = false;
   }
   /** Serials of `rdepends`. */
   get rdependsSerials(): Int32Array {
     if (this.rdependsSerialList === undefined) {
+      if (this.rdependsList === undefined && this.rdependsFromUniverse) {
+        // A restored universe stores them: no name needs to become an object to list them.
+        this.rdependsSerialList = this.scope.lazy!.rdependsSerialsOf(this.serial);
+        return this.rdependsSerialList;
+      }
       // A plain loop: Int32Array.from with a mapping function iterates and calls back per name.
       const names = this.rdepends;
       const serials = new Int32Array(names.length);
@@ -385,6 +468,7 @@ export class Name {
   }
   staleReverseIif(): void {
     this.rinstallIfList = undefined;
+    this.rinstallIfFromUniverse = false;
   }
   /**
    * Position in apk's name-table walk as one number: bucket ascending, then the most recently
@@ -396,6 +480,11 @@ export class Name {
       this.tableKeyCache = nameBucket(this.name) * SERIAL_LIMIT + (SERIAL_LIMIT - 1 - this.serial);
     }
     return this.tableKeyCache;
+  }
+  /** Sets the name-table bucket computed elsewhere (a universe image stores every name's bucket). */
+  presetBucket(bucket: number): void {
+    if (this.serial >= SERIAL_LIMIT) throw new RangeError('more than 2^24 package names');
+    this.tableKeyCache = bucket * SERIAL_LIMIT + (SERIAL_LIMIT - 1 - this.serial);
   }
   /** Per-solve state, cleared on first use in each solve (large indexes have many names no solve touches). */
   get ss(): NameState {
@@ -522,13 +611,35 @@ export class Package {
     readonly installedSize: number,
     public size: number,
     readonly providerPriority: number,
-    readonly depends: Dep[],
-    readonly provides: Dep[],
-    public installIf: Dep[],
-    readonly record: PackageRecord,
+    /** Dependency lists; undefined = read from the restored universe on first use. */
+    private dependList: Dep[] | undefined,
+    private provideList: Dep[] | undefined,
+    private installIfList: Dep[] | undefined,
+    /** The index record, or how to read it when first asked (a universe image reads records lazily). */
+    private recordSource: PackageRecord | ((id: number) => PackageRecord),
     /** The database's solve scope. */
     private readonly scope: SolveScope,
   ) {}
+  get depends(): Dep[] {
+    return this.dependList ?? (this.dependList = this.scope.lazy!.dependsOf(this.id));
+  }
+  get provides(): Dep[] {
+    return this.provideList ?? (this.provideList = this.scope.lazy!.providesOf(this.id));
+  }
+  get installIf(): Dep[] {
+    return this.installIfList ?? (this.installIfList = this.scope.lazy!.installIfOf(this.id));
+  }
+  set installIf(value: Dep[]) {
+    this.installIfList = value;
+  }
+  /** The index record this package was loaded from. */
+  get record(): PackageRecord {
+    const source = this.recordSource;
+    if (typeof source !== 'function') return source;
+    const record = source(this.id);
+    this.recordSource = record;
+    return record;
+  }
 }
 
 /** A repository (index) and the tags it is listed under. */
@@ -538,7 +649,7 @@ export interface Repository {
 }
 
 /** A repository tag; index 0 is the untagged default. */
-interface RepoTag {
+export interface RepoTag {
   /** `@name`, or '' for the default tag. */
   tag: string;
   plain: string;
@@ -556,6 +667,68 @@ type RecordSource =
   | { kind: 'virtual' };
 
 const MAX_TAGS = 16;
+
+const NAME_REPOSITORY_PROVIDERS = 1;
+const NAME_DEPENDENCY = 2;
+const NAME_REVERSE_IIF = 4;
+const PACKAGE_UNINSTALLABLE = 1;
+const PACKAGE_FROM_FILE = 2;
+const PACKAGE_CACHED = 4;
+const COMPAT_NEW_FEATURES = 1;
+const COMPAT_NOT_INSTALLABLE = 2;
+const COMPAT_DEP_VERSIONS = 4;
+
+/**
+ * An opened universe of repositories as plain data (Database.toParts): strings by index, names by
+ * serial, packages by id, every list as offsets into a flat array (`xStart[i]..xStart[i + 1]`).
+ * A dependency reference `r` is `deps[r]` when r >= 0, else the shared any-version dependency on
+ * name serial `-1 - r`.
+ */
+export interface UniverseParts {
+  arches: string[];
+  strings: string[];
+  names: string[];
+  nameBucket: Int32Array;
+  nameFlags: Uint8Array;
+  providerStart: Int32Array;
+  providerPackage: Int32Array;
+  /** String index of each provider's version ('' for an unversioned provide). */
+  providerVersion: Int32Array;
+  dependentStart: Int32Array;
+  dependentPackage: Int32Array;
+  iifDependentStart: Int32Array;
+  iifDependentPackage: Int32Array;
+  /** Each name's reverse dependencies (Name.rdepends), in apk's name-table order. */
+  rdependStart: Int32Array;
+  rdependName: Int32Array;
+  reverseIifNames: Int32Array;
+  packageName: Int32Array;
+  packageVersion: Int32Array;
+  packageIdentity: Int32Array;
+  packageArch: Int32Array;
+  packageInstalledSize: Float64Array;
+  packageSize: Float64Array;
+  packagePriority: Int32Array;
+  packageRepos: Int32Array;
+  packageFlags: Uint8Array;
+  dependStart: Int32Array;
+  dependRef: Int32Array;
+  provideStart: Int32Array;
+  provideRef: Int32Array;
+  installIfStart: Int32Array;
+  installIfRef: Int32Array;
+  depName: Int32Array;
+  depOp: Int32Array;
+  depVersion: Int32Array;
+  depTag: Int32Array;
+  depBroken: Uint8Array;
+  repoTags: RepoTag[];
+  repos: Repository[];
+  availableRepos: number;
+  compat: number;
+  linkVersion: number;
+  graph: DiscoveryGraph;
+}
 
 /** The package universe and repository/tag configuration. */
 export class Database {
@@ -589,7 +762,14 @@ export class Database {
   /** How many names an applet has set solver flags on (Name.solverFlagsSet). */
   flaggedNames = 0;
   private graph: DiscoveryGraph | undefined;
-  private readonly links = new LinkRecorder();
+  /** Recorded links; a restored universe reads them back from its graph only if a record is added. */
+  private linkRecorder: LinkRecorder | undefined = new LinkRecorder();
+  private restoredReverseIif: Name[] = [];
+  /** A universe restored from parts whose names and packages are not all objects yet. */
+  private restored: RestoredUniverse | undefined;
+  private get links(): LinkRecorder {
+    return (this.linkRecorder ??= LinkRecorder.fromGraph(this.graph!, this.restoredReverseIif));
+  }
   private recordWordErrors = 0;
   /** Names the current solve has touched. */
   get touchedNames(): readonly Name[] {
@@ -600,6 +780,10 @@ export class Database {
 
   getName(name: string): Name {
     let n = this.names.get(name);
+    if (!n && this.restored) {
+      const serial = this.restored.serialOf(name);
+      if (serial !== undefined) return this.nameAt(serial);
+    }
     if (!n) {
       n = new Name(name, this.nameSerial++, this.scope);
       this.names.set(name, n);
@@ -782,6 +966,7 @@ export class Database {
 
   /** apk_db_pkg_add for one record from the given source. */
   addRecord(record: PackageRecord, source: RecordSource): Package {
+    this.materializeAll();
     const name = this.getName(record.name);
     const depends = this.pullRecordDeps(record.depends);
     let uninstallable = false;
@@ -995,6 +1180,185 @@ export class Database {
     };
   }
 
+  /**
+   * The opened universe as plain data (names by serial, packages by id, links as offsets), which a
+   * universe image stores and {@link Database.fromParts} turns back into the same database. Only a
+   * universe of repositories can be exported: installed and cached packages belong to one root.
+   */
+  toParts(): UniverseParts {
+    this.materializeAll();
+    if (!this.openComplete || this.installed.length || this.cacheActive || this.world.length || this.flaggedNames || this.files.size) {
+      throw new RangeError('only an opened universe of repositories, before any solve flags, can be exported');
+    }
+    const graph = this.discoveryGraph();
+    const strings: string[] = [];
+    const stringIds = new Map<string, number>();
+    const stringId = (value: string): number => {
+      let id = stringIds.get(value);
+      if (id === undefined) {
+        id = strings.length;
+        strings.push(value);
+        stringIds.set(value, id);
+      }
+      return id;
+    };
+    const names = this.nameList;
+    const nameCount = names.length;
+    const nameBucketOf = new Int32Array(nameCount);
+    const nameFlags = new Uint8Array(nameCount);
+    const providerStart = new Int32Array(nameCount + 1);
+    const providers: number[] = [];
+    const providerVersions: number[] = [];
+    const dependentStart = new Int32Array(nameCount + 1);
+    const dependents: number[] = [];
+    const iifDependentStart = new Int32Array(nameCount + 1);
+    const iifDependents: number[] = [];
+    const rdependStart = new Int32Array(nameCount + 1);
+    const rdepends: number[] = [];
+    for (let n = 0; n < nameCount; n++) {
+      const name = names[n]!;
+      nameBucketOf[n] = nameBucket(name.name);
+      nameFlags[n] = (name.hasRepositoryProviders ? NAME_REPOSITORY_PROVIDERS : 0) | (name.isDependency ? NAME_DEPENDENCY : 0) | (name.hasReverseIif ? NAME_REVERSE_IIF : 0);
+      for (const provider of name.providers) {
+        providers.push(provider.pkg.id);
+        providerVersions.push(stringId(provider.version));
+      }
+      providerStart[n + 1] = providers.length;
+      for (const pkg of name.dependents) dependents.push(pkg.id);
+      dependentStart[n + 1] = dependents.length;
+      for (const pkg of name.iifDependents) iifDependents.push(pkg.id);
+      iifDependentStart[n + 1] = iifDependents.length;
+      for (const serial of name.rdependsSerials) rdepends.push(serial);
+      rdependStart[n + 1] = rdepends.length;
+    }
+    const packages = this.packageList;
+    const packageCount = packages.length;
+    const depName: number[] = [];
+    const depOp: number[] = [];
+    const depVersion: number[] = [];
+    const depTag: number[] = [];
+    const depBroken: number[] = [];
+    const depIds = new Map<Dep, number>();
+    const depRef = (dep: Dep): number => {
+      // A record's dependency on any version of a name is the name's shared object.
+      if (dep === dep.name.plainDep) return -1 - dep.name.serial;
+      let id = depIds.get(dep);
+      if (id === undefined) {
+        id = depName.length;
+        depName.push(dep.name.serial);
+        depOp.push(dep.op);
+        depVersion.push(stringId(dep.version));
+        depTag.push(dep.tag);
+        depBroken.push(dep.broken ? 1 : 0);
+        depIds.set(dep, id);
+      }
+      return id;
+    };
+    const lists = (pick: (pkg: Package) => Dep[]): { start: Int32Array; refs: Int32Array } => {
+      const start = new Int32Array(packageCount + 1);
+      const refs: number[] = [];
+      for (let p = 0; p < packageCount; p++) {
+        for (const dep of pick(packages[p]!)) refs.push(depRef(dep));
+        start[p + 1] = refs.length;
+      }
+      return { start, refs: Int32Array.from(refs) };
+    };
+    const depends = lists((pkg) => pkg.depends);
+    const provides = lists((pkg) => pkg.provides);
+    const installIf = lists((pkg) => pkg.installIf);
+    const packageName = new Int32Array(packageCount);
+    const packageVersion = new Int32Array(packageCount);
+    const packageIdentity = new Int32Array(packageCount);
+    const packageArch = new Int32Array(packageCount);
+    const packageInstalledSize = new Float64Array(packageCount);
+    const packageSize = new Float64Array(packageCount);
+    const packagePriority = new Int32Array(packageCount);
+    const packageRepos = new Int32Array(packageCount);
+    const packageFlags = new Uint8Array(packageCount);
+    for (let p = 0; p < packageCount; p++) {
+      const pkg = packages[p]!;
+      packageName[p] = pkg.name.serial;
+      packageVersion[p] = stringId(pkg.version);
+      packageIdentity[p] = stringId(pkg.identity);
+      packageArch[p] = stringId(pkg.arch);
+      packageInstalledSize[p] = pkg.installedSize;
+      packageSize[p] = pkg.size;
+      packagePriority[p] = pkg.providerPriority;
+      packageRepos[p] = pkg.repos;
+      packageFlags[p] = (pkg.uninstallable ? PACKAGE_UNINSTALLABLE : 0) | (pkg.fromFile ? PACKAGE_FROM_FILE : 0) | (pkg.cached ? PACKAGE_CACHED : 0);
+    }
+    return {
+      arches: [...this.arches],
+      strings,
+      names: names.map((name) => name.name),
+      nameBucket: nameBucketOf, nameFlags,
+      providerStart, providerPackage: Int32Array.from(providers), providerVersion: Int32Array.from(providerVersions),
+      dependentStart, dependentPackage: Int32Array.from(dependents),
+      iifDependentStart, iifDependentPackage: Int32Array.from(iifDependents),
+      rdependStart, rdependName: Int32Array.from(rdepends),
+      reverseIifNames: Int32Array.from(this.links.reverseIifNames, (name) => name.serial),
+      packageName, packageVersion, packageIdentity, packageArch, packageInstalledSize, packageSize, packagePriority, packageRepos, packageFlags,
+      dependStart: depends.start, dependRef: depends.refs, provideStart: provides.start, provideRef: provides.refs, installIfStart: installIf.start, installIfRef: installIf.refs,
+      depName: Int32Array.from(depName), depOp: Int32Array.from(depOp), depVersion: Int32Array.from(depVersion), depTag: Int32Array.from(depTag), depBroken: Uint8Array.from(depBroken),
+      repoTags: this.repoTags.map((tag) => ({ ...tag })),
+      repos: this.repos.map((repo) => ({ ...repo })),
+      availableRepos: this.availableRepos,
+      compat: (this.compatNewFeatures ? COMPAT_NEW_FEATURES : 0) | (this.compatNotInstallable ? COMPAT_NOT_INSTALLABLE : 0) | (this.compatDepVersions ? COMPAT_DEP_VERSIONS : 0),
+      linkVersion: this.linkVersion,
+      graph,
+    };
+  }
+
+  /**
+   * The database {@link toParts} exported, opened and ready to solve. Names and packages become
+   * objects only when a solve first reaches them (a solve touches a few hundred of a large index's
+   * thousands), their lists when first read, and records through `record(packageId)` when first
+   * asked for. The parts must be internally consistent (see universe-image.ts); they are trusted.
+   */
+  static fromParts(parts: UniverseParts, record: (id: number) => PackageRecord): Database {
+    const db = new Database(parts.arches);
+    const nameCount = parts.names.length;
+    const packageCount = parts.packageName.length;
+    db.restored = new RestoredUniverse(db, parts, record);
+    db.scope.lazy = db.restored;
+    db.nameList.length = nameCount;
+    db.packageList.length = packageCount;
+    db.nameSerial = nameCount;
+    db.repoTags.length = 0;
+    for (const tag of parts.repoTags) db.repoTags.push({ ...tag });
+    for (const repo of parts.repos) db.repos.push({ ...repo });
+    db.availableRepos = parts.availableRepos;
+    db.compatNewFeatures = (parts.compat & COMPAT_NEW_FEATURES) !== 0;
+    db.compatNotInstallable = (parts.compat & COMPAT_NOT_INSTALLABLE) !== 0;
+    db.compatDepVersions = (parts.compat & COMPAT_DEP_VERSIONS) !== 0;
+    db.linkVersion = parts.linkVersion;
+    db.graph = { ...parts.graph, version: parts.linkVersion, availableRepos: parts.availableRepos };
+    db.linkRecorder = undefined;
+    db.openComplete = true;
+    db.scope.ensureCapacity(nameCount, packageCount);
+    return db;
+  }
+
+  /** The name with this serial. */
+  nameAt(serial: number): Name {
+    return this.nameList[serial] ?? this.restored!.name(serial);
+  }
+
+  /** The package with this id. */
+  packageAt(id: number): Package {
+    return this.packageList[id] ?? this.restored!.package(id);
+  }
+
+  /** Makes every name and package of a restored universe an object (before adding to it or exporting it). */
+  private materializeAll(): void {
+    const restored = this.restored;
+    if (!restored) return;
+    for (let serial = 0; serial < restored.nameCount; serial++) this.nameAt(serial);
+    for (let id = 0; id < restored.packageCount; id++) this.packageAt(id);
+    this.restoredReverseIif = restored.reverseIifNames();
+    this.restored = undefined;
+  }
+
   /** Adds a repository (apk merges repeated URLs and ORs their tags). Returns its index. */
   addRepository(key: string, tag: string | undefined): number {
     const tagId = Math.max(0, this.getTagId(tag));
@@ -1041,6 +1405,157 @@ export class Database {
     if (this.compatNewFeatures) out.push(`WARNING: This apk-tools is OLD! Some packages ${how}.`);
     if (this.compatDepVersions) out.push(`WARNING: The indexes contain broken packages which ${how}.`);
     return out;
+  }
+}
+
+/**
+ * The source of a restored universe's objects (Database.fromParts): makes a name, a package or a
+ * list an object the first time it is asked for, registering names and packages in the
+ * database's tables as apk's loading would have.
+ */
+class RestoredUniverse implements LazyLinks {
+  readonly nameCount: number;
+  readonly packageCount: number;
+  private serials: Map<string, number> | undefined;
+  private readonly deps: Array<Dep | undefined>;
+  constructor(
+    private readonly db: Database,
+    private readonly parts: UniverseParts,
+    private readonly record: (id: number) => PackageRecord,
+  ) {
+    this.nameCount = parts.names.length;
+    this.packageCount = parts.packageName.length;
+    this.deps = new Array<Dep | undefined>(parts.depName.length);
+  }
+
+  private lookups = 0;
+  /** The serial of a loaded name. A world names a few: the first questions scan the list
+   *  natively; the lookup table is built only once there are more. */
+  serialOf(text: string): number | undefined {
+    if (!this.serials && ++this.lookups <= 32) {
+      const serial = this.parts.names.indexOf(text);
+      return serial < 0 ? undefined : serial;
+    }
+    if (!this.serials) {
+      const names = this.parts.names;
+      const serials = new Map<string, number>();
+      for (let n = 0; n < names.length; n++) serials.set(names[n]!, n);
+      this.serials = serials;
+    }
+    return this.serials.get(text);
+  }
+
+  name(serial: number): Name {
+    const parts = this.parts;
+    const text = parts.names[serial]!;
+    const name = new Name(text, serial, this.db.scope);
+    name.presetBucket(parts.nameBucket[serial]!);
+    const flags = parts.nameFlags[serial]!;
+    if (flags & NAME_REPOSITORY_PROVIDERS) name.hasRepositoryProviders = true;
+    if (flags & NAME_DEPENDENCY) name.isDependency = true;
+    if (flags & NAME_REVERSE_IIF) name.hasReverseIif = true;
+    name.deferLinks(parts.dependentStart[serial] !== parts.dependentStart[serial + 1], parts.iifDependentStart[serial] !== parts.iifDependentStart[serial + 1]);
+    this.db.names.set(text, name);
+    this.db.nameList[serial] = name;
+    return name;
+  }
+
+  package(id: number): Package {
+    const parts = this.parts;
+    const strings = parts.strings;
+    const identity = strings[parts.packageIdentity[id]!]!;
+    const pkg = new Package(
+      id, identity, this.db.nameAt(parts.packageName[id]!), strings[parts.packageVersion[id]!]!, strings[parts.packageArch[id]!]!,
+      parts.packageInstalledSize[id]!, parts.packageSize[id]!, parts.packagePriority[id]!, undefined, undefined, undefined, this.record, this.db.scope,
+    );
+    const flags = parts.packageFlags[id]!;
+    if (flags & PACKAGE_UNINSTALLABLE) pkg.uninstallable = true;
+    if (flags & PACKAGE_FROM_FILE) pkg.fromFile = true;
+    if (flags & PACKAGE_CACHED) pkg.cached = true;
+    pkg.repos = parts.packageRepos[id]!;
+    this.db.packages.set(identityKey(identity), pkg);
+    this.db.packageList[id] = pkg;
+    return pkg;
+  }
+
+  private dep(ref: number): Dep {
+    if (ref < 0) {
+      const name = this.db.nameAt(-1 - ref);
+      return (name.plainDep ??= { name, op: DEPMASK_ANY, version: '', tag: 0, broken: PLAIN_BROKEN });
+    }
+    let dep = this.deps[ref];
+    if (dep === undefined) {
+      const parts = this.parts;
+      dep = { name: this.db.nameAt(parts.depName[ref]!), op: parts.depOp[ref]!, version: parts.strings[parts.depVersion[ref]!]!, tag: parts.depTag[ref]!, broken: parts.depBroken[ref] === 1 };
+      this.deps[ref] = dep;
+    }
+    return dep;
+  }
+
+  private depList(start: Int32Array, refs: Int32Array, id: number): Dep[] {
+    const from = start[id]!;
+    const to = start[id + 1]!;
+    if (from === to) return NO_DEPS;
+    const list = new Array<Dep>(to - from);
+    for (let i = from; i < to; i++) list[i - from] = this.dep(refs[i]!);
+    return list;
+  }
+
+  private packages(start: Int32Array, ids: Int32Array, serial: number, empty: Package[]): Package[] {
+    const from = start[serial]!;
+    const to = start[serial + 1]!;
+    if (from === to) return empty;
+    const list = new Array<Package>(to - from);
+    for (let i = from; i < to; i++) list[i - from] = this.db.packageAt(ids[i]!);
+    return list;
+  }
+
+  rdependsSerialsOf(serial: number): Int32Array {
+    return this.parts.rdependName.subarray(this.parts.rdependStart[serial]!, this.parts.rdependStart[serial + 1]!);
+  }
+
+  rdependsOf(serial: number): Name[] {
+    return Array.from(this.rdependsSerialsOf(serial), (n) => this.db.nameAt(n));
+  }
+
+  rinstallIfOf(serial: number): Name[] {
+    const graph = this.parts.graph;
+    if (serial >= graph.nameCount) return [];
+    return Array.from(graph.rinstallIfName.subarray(graph.rinstallIfStart[serial]!, graph.rinstallIfStart[serial + 1]!), (n) => this.db.nameAt(n));
+  }
+
+  reverseIifNames(): Name[] {
+    return Array.from(this.parts.reverseIifNames, (serial) => this.db.nameAt(serial));
+  }
+
+  providersOf(serial: number): Provider[] {
+    const parts = this.parts;
+    const from = parts.providerStart[serial]!;
+    const to = parts.providerStart[serial + 1]!;
+    if (from === to) return NO_PROVIDERS;
+    const list = new Array<Provider>(to - from);
+    for (let i = from; i < to; i++) list[i - from] = { pkg: this.db.packageAt(parts.providerPackage[i]!), version: parts.strings[parts.providerVersion[i]!]! };
+    return list;
+  }
+
+  dependentsOf(serial: number): Package[] {
+    return this.packages(this.parts.dependentStart, this.parts.dependentPackage, serial, NO_PACKAGES);
+  }
+
+  iifDependentsOf(serial: number): Package[] {
+    return this.packages(this.parts.iifDependentStart, this.parts.iifDependentPackage, serial, NO_PACKAGES);
+  }
+
+  dependsOf(id: number): Dep[] {
+    return this.depList(this.parts.dependStart, this.parts.dependRef, id);
+  }
+
+  providesOf(id: number): Dep[] {
+    return this.depList(this.parts.provideStart, this.parts.provideRef, id);
+  }
+
+  installIfOf(id: number): Dep[] {
+    return this.depList(this.parts.installIfStart, this.parts.installIfRef, id);
   }
 }
 

@@ -13,6 +13,7 @@ import {
 } from './database.ts';
 import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } from './report.ts';
 import { resetSolverState, solve } from './solve.ts';
+import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
 
 /** One repository (an APKINDEX), in priority order. */
 export interface ResolveRepository {
@@ -80,6 +81,9 @@ export interface Resolution {
   changes: ResolvedChange[];
   /** What `apk add --simulate` would print for this changeset. */
   text: string;
+  /** For each package of `install`: the names of the repositories that list it, in priority order
+   *  (where apk would download it from first). */
+  installFrom: string[][];
 }
 
 /** The resolver could not satisfy the world; `message` is apk's report ("unable to select packages: …"). */
@@ -166,11 +170,28 @@ export interface ResolveOptions {
 export class Resolver {
   private readonly db: Database;
   private readonly loadedNames: number;
-  constructor(input: UniverseInput) {
-    this.db = openResolveDatabase(input);
+  /** A universe from its inputs, or an opened database (see {@link Resolver.fromImage}). */
+  constructor(input: UniverseInput | Database) {
+    this.db = input instanceof Database ? input : openResolveDatabase(input);
     // Build the solver's flat graph now, with the rest of the universe, not in the first solve.
     this.db.discoveryGraph();
     this.loadedNames = this.db.nameList.length;
+  }
+
+  /**
+   * The universe of a prepared image ({@link Resolver.toImage}), with the metadata it was stored
+   * with. Throws APK_UNIVERSE_IMAGE_INVALID when the bytes are not a sound image.
+   */
+  static fromImage(bytes: Uint8Array, where: string): { resolver: Resolver; meta: unknown } {
+    const { db, meta } = decodeUniverseImage(bytes, where);
+    return { resolver: new Resolver(db), meta };
+  }
+
+  /** This universe as an image that {@link Resolver.fromImage} opens again; only a universe of
+   *  repositories (no installed or cached packages), before any world was resolved on it. */
+  toImage(meta: unknown): Buffer {
+    if (this.addedNames !== 0) throw new RangeError('a universe that has resolved worlds naming unknown packages cannot be stored');
+    return encodeUniverseImage(this.db, meta);
   }
 
   /** Names added since loading: world entries naming packages no repository has stay in the
@@ -218,9 +239,11 @@ export class Resolver {
       return entry;
     });
     commitChangeset(db, changeset, world, out, { forceBrokenWorld });
-    const install = changeset.changes.filter((c) => c.newPkg).map((c) => (c.newPkg as Package).record);
+    const installed = changeset.changes.filter((c) => c.newPkg).map((c) => c.newPkg as Package);
+    const install = installed.map((pkg) => pkg.record);
+    const installFrom = installed.map((pkg) => db.repos.filter((_repo, index) => (pkg.repos & (1 << index)) !== 0).map((repo) => repo.key));
     const remove = changeset.changes.filter((c) => !c.newPkg).map((c) => (c.oldPkg as Package).record);
-    return { install, remove, changes, text: out.text() };
+    return { install, remove, changes, text: out.text(), installFrom };
   }
 }
 

@@ -303,7 +303,7 @@ class SolverRun {
       const serial = serials[i]!;
       if (scope.nameSeen[serial] !== epoch) continue;
       scope.nameReevaluateDeps[serial] = epoch;
-      if (scope.nameTouched[serial] === epoch) this.queueDirty(this.db.nameList[serial]!);
+      if (scope.nameTouched[serial] === epoch) this.queueDirty(this.db.nameAt(serial));
     }
   }
 
@@ -371,8 +371,10 @@ class SolverRun {
       if (packageSeen[p] !== epoch) {
         packageSeen[p] = epoch;
         if (scope.packages.length !== 0) {
-          const state = db.packageList[p]!.currentState;
-          if (state) scope.initDiscoveredPackage(db.packageList[p]!, state);
+          // A package not yet an object (restored universe) has no state to update.
+          const pkg = db.packageList[p];
+          const state = pkg?.currentState;
+          if (state) scope.initDiscoveredPackage(pkg!, state);
         }
         for (let j = g.dependStart[p]!, end = g.dependStart[p + 1]!; j < end; j++) {
           const n0 = g.dependName[j]!;
@@ -406,12 +408,12 @@ class SolverRun {
     // Names an applet set flags on (everything named on the command line) are resolved first;
     // the solver fixtures (basic17, pinning7, provides-swap, selfupgrade1) pin down this polarity.
     let orderFlags = 0;
-    if (db.flaggedNames !== 0 && db.nameList[n]!.solverFlagsSet) orderFlags += 0x80000000;
+    if (db.flaggedNames !== 0 && db.nameList[n]?.solverFlagsSet) orderFlags += 0x80000000;
     if (known && g.nameHasOwnProvider[n]) orderFlags += 0x40000000;
     scope.nameOrder[n] = orderFlags + ++this.orderCounter;
     scope.nameNoIif[n] = noIif;
     if (scope.names.length !== 0) {
-      const state = db.nameList[n]!.currentState;
+      const state = db.nameList[n]?.currentState;
       if (state) scope.initDiscoveredName(n, state);
     }
     for (let i = first; i < last; i++) {
@@ -601,9 +603,10 @@ class SolverRun {
     }
 
     ss.reverseDepsDone = true;
-    for (let name0At = 0, name0List = name.rdepends; name0At < name0List.length; name0At++) {
-      const name0 = name0List[name0At]!;
-      if (name0.seen && !name0.ss.locked) {
+    // By serial: only names the solve has seen become objects (a restored universe's others need not).
+    for (let at = 0, serials = name.rdependsSerials; at < serials.length; at++) {
+      const serial = serials[at]!;
+      if (scope.nameSeen[serial] === scope.epoch && !this.db.nameAt(serial).ss.locked) {
         ss.reverseDepsDone = false;
         break;
       }

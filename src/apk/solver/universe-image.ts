@@ -1,0 +1,289 @@
+// A prepared solver universe as one binary file (like libsolv's .solv files or apt's pkgcache.bin):
+// the names, packages, dependencies and discovery graph of an opened repository universe as typed
+// arrays, plus every package record as JSON read only when asked for. Loading it skips parsing the
+// index text and building the universe, which is most of a one-shot resolve. Pure: bytes in and out.
+//
+// Layout: magic (8 bytes) | header length (u32 LE) | header JSON | sections, each 8-aligned, the
+// records last | SHA-256 of everything before the records (32 bytes; each record is checked
+// against its package when read). The header lists every section's kind, offset and element
+// count, the string-table sizes and whatever the caller keys the image with (`meta`).
+import { createHash } from 'node:crypto';
+import type { PackageRecord } from '../format/record.ts';
+import { ApkError } from '../errors.ts';
+import { Database } from './database.ts';
+import type { DiscoveryGraph, RepoTag, Repository, UniverseParts } from './database.ts';
+
+const MAGIC = Buffer.from('KILNUNV\u0001', 'latin1');
+const DIGEST_BYTES = 32;
+/** Bumped whenever the layout or the meaning of a field changes: older images are then rebuilt. */
+export const UNIVERSE_IMAGE_FORMAT = 1;
+
+type ArrayKind = 'i32' | 'f64' | 'u8';
+type TypedArray = Int32Array | Float64Array | Uint8Array;
+
+const PART_ARRAYS = {
+  nameBucket: 'i32', nameFlags: 'u8', providerStart: 'i32', providerPackage: 'i32', providerVersion: 'i32',
+  dependentStart: 'i32', dependentPackage: 'i32', iifDependentStart: 'i32', iifDependentPackage: 'i32', rdependStart: 'i32', rdependName: 'i32', reverseIifNames: 'i32',
+  packageName: 'i32', packageVersion: 'i32', packageIdentity: 'i32', packageArch: 'i32', packageInstalledSize: 'f64', packageSize: 'f64',
+  packagePriority: 'i32', packageRepos: 'i32', packageFlags: 'u8', dependStart: 'i32', dependRef: 'i32', provideStart: 'i32', provideRef: 'i32',
+  installIfStart: 'i32', installIfRef: 'i32', depName: 'i32', depOp: 'i32', depVersion: 'i32', depTag: 'i32', depBroken: 'u8',
+} as const satisfies Record<string, ArrayKind>;
+
+const GRAPH_ARRAYS = {
+  providerStart: 'i32', providerPackage: 'i32', nameHasOwnProvider: 'u8', rinstallIfStart: 'i32', rinstallIfName: 'i32', packageName: 'i32',
+  dependStart: 'i32', dependName: 'i32', provideStart: 'i32', provideName: 'i32', installIfStart: 'i32', installIfName: 'i32',
+  packageNoInstallIf: 'u8', packageAvailable: 'u8',
+} as const satisfies Record<string, ArrayKind>;
+
+type PartArrayName = keyof typeof PART_ARRAYS;
+type GraphArrayName = keyof typeof GRAPH_ARRAYS;
+
+interface Header {
+  format: number;
+  meta: unknown;
+  arches: string[];
+  /** How many entries the newline-separated `strings` and `names` sections hold. */
+  stringCount: number;
+  nameCount: number;
+  repoTags: RepoTag[];
+  repos: Repository[];
+  availableRepos: number;
+  compat: number;
+  linkVersion: number;
+  graphNameCount: number;
+  /** [section name, kind, byte offset from the file start, element count]. */
+  sections: Array<[string, ArrayKind, number, number]>;
+}
+
+const BYTES: Record<ArrayKind, number> = { i32: 4, f64: 8, u8: 1 };
+
+function invalid(where: string, message: string): ApkError {
+  return new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${where}: ${message}`, { detail: { file: where } });
+}
+
+/** Encodes a database opened from repositories (plus its records, by package id) as an image. */
+export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
+  const parts = db.toParts();
+  const records = db.packageList.map((pkg) => Buffer.from(JSON.stringify(pkg.record), 'utf8'));
+  const recordStart = new Float64Array(records.length + 1);
+  for (let i = 0; i < records.length; i++) recordStart[i + 1] = recordStart[i]! + records[i]!.length;
+  const arrays: Array<[string, ArrayKind, TypedArray]> = [];
+  for (const [name, kind] of Object.entries(PART_ARRAYS)) arrays.push([name, kind, parts[name as PartArrayName]]);
+  for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) arrays.push([`graph.${name}`, kind, parts.graph[name as GraphArrayName]]);
+  arrays.push(['strings', 'u8', joinStrings(parts.strings, 'strings')]);
+  arrays.push(['names', 'u8', joinStrings(parts.names, 'names')]);
+  arrays.push(['recordStart', 'f64', recordStart]);
+  arrays.push(['records', 'u8', Buffer.concat(records)]);
+  const header: Header = {
+    format: UNIVERSE_IMAGE_FORMAT, meta, arches: parts.arches, stringCount: parts.strings.length, nameCount: parts.names.length, repoTags: parts.repoTags, repos: parts.repos,
+    availableRepos: parts.availableRepos, compat: parts.compat, linkVersion: parts.linkVersion, graphNameCount: parts.graph.nameCount, sections: [],
+  };
+  // Offsets depend on the header's length, which depends on the offsets: lay out with a header
+  // length padded to a multiple of 4096, then grow that until the header fits.
+  let room = 4096;
+  for (;;) {
+    let at = align(MAGIC.length + 4 + room);
+    header.sections = arrays.map(([name, kind, array]) => {
+      const entry: [string, ArrayKind, number, number] = [name, kind, at, array.length];
+      at = align(at + array.byteLength);
+      return entry;
+    });
+    const json = Buffer.from(JSON.stringify(header), 'utf8');
+    if (json.length > room) {
+      room = Math.ceil(json.length / 4096) * 4096;
+      continue;
+    }
+    const out = Buffer.alloc(at + DIGEST_BYTES);
+    MAGIC.copy(out, 0);
+    out.writeUInt32LE(json.length, MAGIC.length);
+    json.copy(out, MAGIC.length + 4);
+    header.sections.forEach(([, , offset], i) => {
+      const array = arrays[i]![2];
+      Buffer.from(array.buffer, array.byteOffset, array.byteLength).copy(out, offset);
+    });
+    // The digest covers everything up to the records, which are checked one by one when read.
+    createHash('sha256').update(out.subarray(0, header.sections.at(-1)![2])).digest().copy(out, at);
+    return out;
+  }
+}
+
+/** String tables as newline-separated UTF-8 (index values never contain a newline): one native
+ *  split reads them back, several times faster than a JSON array of the same strings. */
+function joinStrings(list: readonly string[], what: string): Buffer {
+  for (const item of list) if (item.includes('\n')) throw new RangeError(`${what}: ${JSON.stringify(item)} contains a newline`);
+  return Buffer.from(list.join('\n'), 'utf8');
+}
+
+function splitStrings(bytes: Uint8Array, count: number, what: string, where: string): string[] {
+  const list = count === 0 ? [] : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8').split('\n');
+  if (list.length !== count || (count === 0 && bytes.length !== 0)) throw invalid(where, `${what}: ${list.length} entries, expected ${count}`);
+  return list;
+}
+
+function align(offset: number): number {
+  return Math.ceil(offset / 8) * 8;
+}
+
+/** What a decoded image gives: the caller's key material and the opened database. */
+export interface DecodedUniverseImage {
+  meta: unknown;
+  db: Database;
+}
+
+/**
+ * Decodes an image: checks its digest, format and every offset and reference (a damaged or foreign
+ * file is an APK_UNIVERSE_IMAGE_INVALID error, never a wrong universe), then opens the database.
+ * Records are parsed from their JSON when first asked for.
+ */
+export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
+  if (bytes.length < MAGIC.length + 4 + DIGEST_BYTES || !Buffer.from(bytes.buffer, bytes.byteOffset, MAGIC.length).equals(MAGIC)) {
+    throw invalid(where, 'not a universe image');
+  }
+  // Typed-array views need aligned offsets: work on a copy when the bytes do not start on 8.
+  const data = bytes.byteOffset % 8 === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : Buffer.from(bytes);
+  const bodyEnd = data.length - DIGEST_BYTES;
+  const headerLength = data.readUInt32LE(MAGIC.length);
+  if (MAGIC.length + 4 + headerLength > bodyEnd) throw invalid(where, 'header runs past the end');
+  let header: Header;
+  try {
+    header = JSON.parse(data.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headerLength)) as Header;
+  } catch (cause) {
+    throw invalid(where, `header is not JSON (${(cause as Error).message})`);
+  }
+  if (header?.format !== UNIVERSE_IMAGE_FORMAT || !Array.isArray(header.sections)) throw invalid(where, `format ${String(header?.format)}, expected ${UNIVERSE_IMAGE_FORMAT}`);
+  // The records are the last section; the digest covers the header and every section before them.
+  const records = header.sections.at(-1);
+  if (records?.[0] !== 'records' || !Number.isSafeInteger(records[2]) || records[2] < MAGIC.length + 4 + headerLength || records[2] > bodyEnd) {
+    throw invalid(where, 'records section is missing');
+  }
+  if (!createHash('sha256').update(data.subarray(0, records[2])).digest().equals(data.subarray(bodyEnd))) throw invalid(where, 'digest does not match its content');
+  const sections = new Map<string, TypedArray>();
+  for (const [name, kind, offset, count] of header.sections) {
+    const size = BYTES[kind];
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || offset < 0 || count < 0 || offset % size !== 0 || offset + count * size > bodyEnd) {
+      throw invalid(where, `section ${name} lies outside the file`);
+    }
+    const at = data.byteOffset + offset;
+    sections.set(name, kind === 'i32' ? new Int32Array(data.buffer, at, count) : kind === 'f64' ? new Float64Array(data.buffer, at, count) : new Uint8Array(data.buffer, at, count));
+  }
+  const section = <T extends TypedArray>(name: string, kind: ArrayKind): T => {
+    const array = sections.get(name);
+    const expected = kind === 'i32' ? Int32Array : kind === 'f64' ? Float64Array : Uint8Array;
+    if (!(array instanceof expected)) throw invalid(where, `section ${name} is missing`);
+    return array as T;
+  };
+  const parts = {} as UniverseParts;
+  for (const [name, kind] of Object.entries(PART_ARRAYS)) (parts as unknown as Record<string, TypedArray>)[name] = section(name, kind);
+  const graph = { version: header.linkVersion, availableRepos: header.availableRepos, nameCount: header.graphNameCount } as DiscoveryGraph;
+  for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) (graph as unknown as Record<string, TypedArray>)[name] = section(`graph.${name}`, kind);
+  Object.assign(parts, {
+    arches: header.arches, repoTags: header.repoTags, repos: header.repos,
+    strings: splitStrings(section('strings', 'u8'), header.stringCount, 'strings', where),
+    names: splitStrings(section('names', 'u8'), header.nameCount, 'names', where),
+    availableRepos: header.availableRepos, compat: header.compat, linkVersion: header.linkVersion, graph,
+  });
+  checkUniverseParts(parts, where);
+  const recordStart = section<Float64Array>('recordStart', 'f64');
+  const recordBytes = section<Uint8Array>('records', 'u8');
+  const packageCount = parts.packageName.length;
+  checkOffsets(recordStart, packageCount, recordBytes.length, 'recordStart', where);
+  const recordText = Buffer.from(recordBytes.buffer, recordBytes.byteOffset, recordBytes.length);
+  const db = Database.fromParts(parts, (id) => {
+    let record: PackageRecord;
+    try {
+      record = JSON.parse(recordText.toString('utf8', recordStart[id], recordStart[id + 1])) as PackageRecord;
+    } catch (cause) {
+      throw invalid(where, `record of package ${id} is not JSON (${(cause as Error).message})`);
+    }
+    const pkg = db.packageAt(id);
+    if (record === null || typeof record !== 'object' || record.identity !== pkg.identity || record.name !== pkg.name.name || record.version !== pkg.version) {
+      throw invalid(where, `record of package ${id} does not describe ${pkg.name.name}-${pkg.version}`);
+    }
+    return record;
+  });
+  return { meta: header.meta, db };
+}
+
+/** Offsets `start` for `count` entries: starts at 0, never decreases, ends at `total`. */
+function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string): void {
+  if (start.length !== count + 1 || start[0] !== 0 || start[count] !== total) throw invalid(where, `${what}: offsets do not cover their list`);
+  for (let i = 0; i < count; i++) if (!(start[i]! <= start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
+}
+
+/** Every value of `values` is an index below `limit` (or, with `negativeLimit`, a reference -1 - n with n below it). */
+function checkIndexes(values: Int32Array, limit: number, what: string, where: string, negativeLimit = 0): void {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (value >= limit || (value < 0 && -1 - value >= negativeLimit)) throw invalid(where, `${what}: entry ${i} refers to ${value}, out of range`);
+  }
+}
+
+function checkLength(array: { length: number }, length: number, what: string, where: string): void {
+  if (array.length !== length) throw invalid(where, `${what}: ${array.length} entries, expected ${length}`);
+}
+
+/** Every count, offset and reference of the parts is consistent: what Database.fromParts relies on. */
+function checkUniverseParts(parts: UniverseParts, where: string): void {
+  const isStrings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === 'string');
+  if (!isStrings(parts.strings) || !isStrings(parts.names) || !isStrings(parts.arches)) throw invalid(where, 'string tables are not lists of strings');
+  if (!Array.isArray(parts.repoTags) || parts.repoTags.length === 0 || !Array.isArray(parts.repos) || parts.repos.length > 32) throw invalid(where, 'repository tables are malformed');
+  for (const tag of parts.repoTags) if (typeof tag?.tag !== 'string' || typeof tag.plain !== 'string' || !Number.isInteger(tag.allowedRepos)) throw invalid(where, 'repository tag is malformed');
+  for (const repo of parts.repos) if (typeof repo?.key !== 'string' || !Number.isInteger(repo.tagMask)) throw invalid(where, 'repository is malformed');
+  for (const value of [parts.availableRepos, parts.compat, parts.linkVersion]) if (!Number.isInteger(value)) throw invalid(where, 'database flags are malformed');
+  const strings = parts.strings.length;
+  const names = parts.names.length;
+  const packages = parts.packageName.length;
+  const deps = parts.depName.length;
+  for (const [array, what] of [[parts.nameBucket, 'nameBucket'], [parts.nameFlags, 'nameFlags']] as const) checkLength(array, names, what, where);
+  for (const [start, list, what] of [
+    [parts.providerStart, parts.providerPackage, 'providers'], [parts.dependentStart, parts.dependentPackage, 'dependents'],
+    [parts.iifDependentStart, parts.iifDependentPackage, 'install_if dependents'],
+  ] as const) {
+    checkOffsets(start, names, list.length, what, where);
+    checkIndexes(list, packages, what, where);
+  }
+  checkOffsets(parts.rdependStart, names, parts.rdependName.length, 'reverse dependencies', where);
+  checkIndexes(parts.rdependName, names, 'reverse dependencies', where);
+  checkLength(parts.providerVersion, parts.providerPackage.length, 'provider versions', where);
+  checkIndexes(parts.providerVersion, strings, 'provider versions', where);
+  checkIndexes(parts.reverseIifNames, names, 'reverse install_if names', where);
+  for (const [array, what] of [
+    [parts.packageVersion, 'packageVersion'], [parts.packageIdentity, 'packageIdentity'], [parts.packageArch, 'packageArch'],
+    [parts.packageInstalledSize, 'packageInstalledSize'], [parts.packageSize, 'packageSize'], [parts.packagePriority, 'packagePriority'],
+    [parts.packageRepos, 'packageRepos'], [parts.packageFlags, 'packageFlags'],
+  ] as const) checkLength(array, packages, what, where);
+  checkIndexes(parts.packageName, names, 'packageName', where);
+  for (const [array, what] of [[parts.packageVersion, 'packageVersion'], [parts.packageIdentity, 'packageIdentity'], [parts.packageArch, 'packageArch']] as const) {
+    checkIndexes(array, strings, what, where);
+  }
+  for (const [start, refs, what] of [
+    [parts.dependStart, parts.dependRef, 'depends'], [parts.provideStart, parts.provideRef, 'provides'], [parts.installIfStart, parts.installIfRef, 'install_if'],
+  ] as const) {
+    checkOffsets(start, packages, refs.length, what, where);
+    checkIndexes(refs, deps, what, where, names);
+  }
+  for (const [array, what] of [[parts.depOp, 'depOp'], [parts.depVersion, 'depVersion'], [parts.depTag, 'depTag'], [parts.depBroken, 'depBroken']] as const) {
+    checkLength(array, deps, what, where);
+  }
+  checkIndexes(parts.depName, names, 'depName', where);
+  checkIndexes(parts.depVersion, strings, 'depVersion', where);
+  checkIndexes(parts.depTag, parts.repoTags.length, 'depTag', where);
+  const graph = parts.graph;
+  const graphNames = graph.nameCount;
+  if (!Number.isInteger(graphNames) || graphNames < 0 || graphNames > names) throw invalid(where, 'graph name count is out of range');
+  checkOffsets(graph.providerStart, graphNames, graph.providerPackage.length, 'graph providers', where);
+  checkIndexes(graph.providerPackage, packages, 'graph providers', where);
+  checkLength(graph.nameHasOwnProvider, graphNames, 'graph own providers', where);
+  checkOffsets(graph.rinstallIfStart, graphNames, graph.rinstallIfName.length, 'graph install_if links', where);
+  checkIndexes(graph.rinstallIfName, names, 'graph install_if links', where);
+  checkLength(graph.packageName, packages, 'graph package names', where);
+  checkIndexes(graph.packageName, names, 'graph package names', where);
+  for (const [start, list, what] of [
+    [graph.dependStart, graph.dependName, 'graph depends'], [graph.provideStart, graph.provideName, 'graph provides'], [graph.installIfStart, graph.installIfName, 'graph install_if'],
+  ] as const) {
+    checkOffsets(start, packages, list.length, what, where);
+    checkIndexes(list, names, what, where);
+  }
+  checkLength(graph.packageNoInstallIf, packages, 'graph install_if flags', where);
+  checkLength(graph.packageAvailable, packages, 'graph availability', where);
+}
