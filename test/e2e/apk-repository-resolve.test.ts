@@ -74,6 +74,24 @@ describe('kiln apk resolve', () => {
     expect(server.notModified).toEqual(['/x86_64/APKINDEX.tar.gz']);
   });
 
+  it('answers later runs from the universe prepared on the first, and rebuilds a damaged one', async () => {
+    const { readdir, writeFile } = await import('node:fs/promises');
+    const args = ['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'aarch64', '--json', 'replayout', 'custom-ca-certs-1'];
+    const first = await kiln(args);
+    expect(first.code).toBe(0);
+    const dir = join(work, 'cache', 'kiln', 'apk', 'universes');
+    const images = await readdir(dir);
+    expect(images).toHaveLength(1);
+    const second = await kiln(args);
+    expect(second).toMatchObject({ code: 0, stderr: '', stdout: first.stdout });
+    await writeFile(join(dir, images[0]!), 'not an image', { mode: 0o600 });
+    const third = await kiln(args);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toBe(first.stdout);
+    expect(third.stderr).toBe(`WARNING: prepared universe unusable, rebuilding it: ${join(dir, images[0]!)} (${join(dir, images[0]!)}: not a universe image)\n`);
+    expect((await readFile(join(dir, images[0]!))).subarray(0, 7).toString()).toBe('KILNUNV');
+  });
+
   it('warns and uses the cached index when the server fails', async () => {
     const args = ['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'x86_64', 'replayout'];
     const first = await kiln(args);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { buildIndex, compareIndexRecords, readIndex } from './index-archive.ts';
+import { buildIndex, compareIndexRecords, readIndex, verifyIndex } from './index-archive.ts';
 import { parsePublicKey } from './signature.ts';
 import type { Keyring } from './signature.ts';
 
@@ -69,6 +69,31 @@ describe('readIndex', () => {
     expect(index.records.map((r) => r.name)).toEqual(['a-pkg', 'b-pkg']);
     expect(index.skipped).toEqual(['.SIGN.RSA.main@tainer.com-abcdef12.rsa.pub']);
     expect(index.trust).toBe('untrusted');
+  });
+});
+
+describe('verifyIndex', () => {
+  it('finds the same signatures and trust as readIndex, without records', async () => {
+    for (const file of ['apko/alpine-317/APKINDEX.tar.gz', 'apko/signing/APKINDEX.tar.gz']) {
+      const keyring = file.includes('alpine') ? alpineKeys : keys(`apko/signing/keys/${manifest.items.find((item) => item.file === file)!.signatures[1]!.keyname}`);
+      const { records, text, ...read } = await readIndex(open(file), { keyring });
+      expect(records.length).toBeGreaterThan(0);
+      expect(text.length).toBeGreaterThan(0);
+      const verified = await verifyIndex(open(file), { keyring });
+      expect(verified).toEqual(read);
+      expect(verified).not.toHaveProperty('records');
+    }
+  });
+
+  it('refuses what readIndex refuses: a bad signature, an untrusted signer, a dot entry, a corrupt index member', async () => {
+    const wrong = new Map([[manifest.items.find((item) => item.file === 'apko/signing/APKINDEX.tar.gz')!.signatures[0]!.keyname, [...alpineKeys.values()][0]!]]);
+    await expect(verifyIndex(open('apko/signing/APKINDEX.tar.gz'), { keyring: wrong })).rejects.toMatchObject({ code: 'APK_SIGNATURE_INVALID' });
+    await expect(verifyIndex(open('apko/alpine-317/APKINDEX.tar.gz'), { keyring: keys('keys/wolfi-signing.rsa.pub') })).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
+    await expect(verifyIndex(open('apko/APKINDEX.tar.gz'), { allowUntrusted: true })).rejects.toMatchObject({ code: 'APK_INDEX_INVALID' });
+    const bytes = readFileSync(join(fixtures, 'apko/alpine-317/APKINDEX.tar.gz'));
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 100]! ^= 0xff;
+    await expect(verifyIndex(Readable.from([damaged]), { keyring: alpineKeys })).rejects.toMatchObject({ code: expect.stringMatching(/^APK_(INDEX|SIGNATURE|GZIP)_INVALID$/) });
   });
 });
 

@@ -54,6 +54,21 @@ export const DEFAULT_INDEX_LIMIT = 300 * 1024 * 1024;
  * `APKINDEX`. Unknown upper-case record fields are refused (apk cannot install such packages).
  */
 export async function readIndex(source: AsyncIterable<Uint8Array>, options: ReadIndexOptions = {}): Promise<ApkIndex> {
+  return (await readIndexArchive(source, options, true)) as ApkIndex;
+}
+
+/** What {@link verifyIndex} finds: an index's signatures and trust, without its records. */
+export type VerifiedIndexArchive = Omit<ApkIndex, 'records' | 'text'>;
+
+/**
+ * Checks an APKINDEX.tar.gz exactly as {@link readIndex} does (structure, signature, trust) but
+ * skips the records: for callers that already hold what the records of these very bytes give.
+ */
+export async function verifyIndex(source: AsyncIterable<Uint8Array>, options: ReadIndexOptions = {}): Promise<VerifiedIndexArchive> {
+  return readIndexArchive(source, options, false);
+}
+
+async function readIndexArchive(source: AsyncIterable<Uint8Array>, options: ReadIndexOptions, withRecords: boolean): Promise<ApkIndex | VerifiedIndexArchive> {
   const name = options.name ?? 'APKINDEX.tar.gz';
   const maxSize = options.maxSize ?? DEFAULT_INDEX_LIMIT;
   const gzip = new GzipMemberReader(source, name);
@@ -113,9 +128,14 @@ export async function readIndex(source: AsyncIterable<Uint8Array>, options: Read
         if (header.type !== 'file') throw fault(`${header.name} is not a regular file`);
         if ((header.name === 'APKINDEX' ? text : description) !== undefined) throw fault(`two ${header.name} entries`);
         if (header.name === 'DESCRIPTION' && header.size > DESCRIPTION_LIMIT) throw fault(`DESCRIPTION is ${header.size} bytes (limit ${DESCRIPTION_LIMIT})`, 'APK_LIMIT_EXCEEDED');
-        const content = (await tar.content(header.size, header.name)).toString('utf8');
-        if (header.name === 'APKINDEX') text = content;
-        else description = content;
+        if (header.name === 'APKINDEX' && !withRecords) {
+          await tar.discard(Math.ceil(header.size / BLOCK) * BLOCK, header.name);
+          text = '';
+        } else {
+          const content = (await tar.content(header.size, header.name)).toString('utf8');
+          if (header.name === 'APKINDEX') text = content;
+          else description = content;
+        }
       } else {
         await tar.discard(Math.ceil(header.size / BLOCK) * BLOCK, header.name);
       }
@@ -149,11 +169,11 @@ export async function readIndex(source: AsyncIterable<Uint8Array>, options: Read
         detail: { file: name, keys: names },
       });
     }
-    const records = parseRecords(text, { source: `${name}: APKINDEX` });
-    const index: ApkIndex = { records, text, signatures: signatureInfo, trust, skipped };
+    const index: VerifiedIndexArchive = { signatures: signatureInfo, trust, skipped };
     if (description !== undefined) index.description = description;
     if (chosen) index.signedBy = chosen.keyName;
-    return index;
+    if (!withRecords) return index;
+    return { ...index, records: parseRecords(text, { source: `${name}: APKINDEX` }), text };
   } finally {
     await gzip.close();
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,19 @@ describe('index loading', () => {
     expect(index.signedBy).toBe('melange.rsa.pub');
     expect(index.records.map((record) => record.name).sort()).toEqual(['custom-ca-certs-1', 'custom-ca-certs-2', 'pretend-baselayout', 'replayout']);
     expect(server.requests).toEqual(['/x86_64/APKINDEX.tar.gz']);
+  });
+
+  it('verifies indexes without parsing them, and parses the same bytes when asked', async () => {
+    const repositoryClient = client();
+    const [verified] = await repositoryClient.verifyIndexes([parseRepository(server.url, 'test')], 'x86_64');
+    const bytes = await readFile(join(repoFixture, 'x86_64', 'APKINDEX.tar.gz'));
+    expect(verified).toMatchObject({ url: `${server.url}/x86_64/APKINDEX.tar.gz`, signedBy: 'melange.rsa.pub', fromCache: false, digest: createHash('sha256').update(bytes).digest('hex') });
+    const records = await verified!.records();
+    expect(records.map((record) => record.name).sort()).toEqual(['custom-ca-certs-1', 'custom-ca-certs-2', 'pretend-baselayout', 'replayout']);
+    expect(await verified!.records()).toBe(records);
+    expect(server.requests).toEqual(['/x86_64/APKINDEX.tar.gz']);
+    const keyring = await loadRepositoryKeyring([join(fixtures, 'keys')]);
+    await expect(client({ keyring }).verifyIndexes([parseRepository(server.url, 'test')], 'x86_64')).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
   });
 
   it('refuses an index signed by a key not in the keyring', async () => {

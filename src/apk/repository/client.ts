@@ -4,8 +4,8 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../lib/index.ts';
 import type { Logger, Progress } from '../../lib/index.ts';
-import { readIndex } from '../package-api.ts';
-import type { Keyring, PackageRecord } from '../package-api.ts';
+import { readIndex, verifyIndex } from '../package-api.ts';
+import type { ApkIndex, Keyring, PackageRecord, VerifiedIndexArchive } from '../package-api.ts';
 import { ApkError } from '../errors.ts';
 import type { ApkCache } from './cache.ts';
 import type { Fetcher, FetchValidators } from './fetcher.ts';
@@ -28,6 +28,15 @@ export interface RepositoryIndex {
   signedBy?: string;
   /** Whether the bytes came from the cache (fresh or confirmed by a 304) rather than a download. */
   fromCache: boolean;
+}
+
+/** A repository's index for one architecture, verified, whose records are read only when asked:
+ *  a caller holding what these very bytes give (a prepared universe) keys it by `digest`. */
+export interface VerifiedRepositoryIndex extends Omit<RepositoryIndex, 'records'> {
+  /** SHA-256 hex of the APKINDEX.tar.gz bytes that verified. */
+  digest: string;
+  /** The records of those bytes, parsed on the first call. */
+  records(): Promise<PackageRecord[]>;
 }
 
 /** Where one package comes from: its index record, the repository and the arch directory. */
@@ -118,7 +127,7 @@ export class RepositoryClient {
    *  (its `signedBy` may differ under a larger one). */
   #keyringGeneration = 0;
   /** The last parse of each index URL, by the SHA-256 of the bytes it came from. */
-  readonly #parsedIndexes = new Map<string, { digest: string; generation: number; index: Awaited<ReturnType<typeof readIndex>> }>();
+  readonly #parsedIndexes = new Map<string, { digest: string; generation: number; index: ApkIndex }>();
 
   constructor(options: RepositoryClientOptions) {
     for (const [name, key] of options.keyring) this.trustKey(name, key);
@@ -153,6 +162,19 @@ export class RepositoryClient {
     return Promise.all(repositories.map((repository) => this.loadIndex(repository, arch)));
   }
 
+  /**
+   * Fetches (or revalidates) and verifies the indexes of several repositories exactly as
+   * {@link loadIndexes} does, but parses records only when a caller asks for them.
+   */
+  verifyIndexes(repositories: readonly Repository[], arch: string): Promise<VerifiedRepositoryIndex[]> {
+    return Promise.all(
+      repositories.map(async (repository) => {
+        const loaded = await this.#loadIndex(repository, arch, indexUrl(repository, arch), false);
+        return loaded as VerifiedRepositoryIndex;
+      }),
+    );
+  }
+
   /** Fetches (or revalidates) `URL/ARCH/APKINDEX.tar.gz`, verifies its signature against the
    *  keyring before reading any record, and parses it. */
   loadIndex(repository: Repository, arch: string): Promise<RepositoryIndex> {
@@ -160,13 +182,13 @@ export class RepositoryClient {
     const key = `${repository.tag ?? ''}\u0000${url}`;
     let load = this.#indexLoads.get(key);
     if (!load) {
-      load = this.#loadIndex(repository, arch, url).finally(() => this.#indexLoads.delete(key));
+      load = this.#loadIndex(repository, arch, url, true).then((index) => index as RepositoryIndex).finally(() => this.#indexLoads.delete(key));
       this.#indexLoads.set(key, load);
     }
     return load;
   }
 
-  async #loadIndex(repository: Repository, arch: string, url: string): Promise<RepositoryIndex> {
+  async #loadIndex(repository: Repository, arch: string, url: string, withRecords: boolean): Promise<RepositoryIndex | VerifiedRepositoryIndex> {
     const { cache, fetcher, logger, now } = this.#options;
     if (this.#keyring.size === 0 && !this.#options.allowUntrusted) {
       throw new ApkError('APK_REPO_KEYRING_EMPTY', `${url}: no trusted keys to verify the index: give a keyring (--keyring DIR, key files or key URLs) or --allow-untrusted`, { detail: { url } });
@@ -204,40 +226,48 @@ export class RepositoryClient {
         fromCache = true;
       }
     }
-    let index;
+    let index: VerifiedIndexArchive;
+    // Bytes read from the cache were hashed and checked against their entry when read.
+    const digest = fromCache && cached && bytes === cached.bytes ? cached.entry.sha256 : createHash('sha256').update(bytes).digest('hex');
+    const verifiedBytes = bytes;
     try {
-      // The same verified bytes parse to the same records: hand out the parse of the last load (the
-      // keyring only grows, so what verified then still verifies). Callers that resolve several
-      // times (per arch, again with pins) then share one records array and its solver universe.
-      // Bytes read from the cache were hashed and checked against their entry when read.
-      const digest = fromCache && cached && bytes === cached.bytes ? cached.entry.sha256 : createHash('sha256').update(bytes).digest('hex');
-      const parsed = this.#parsedIndexes.get(url);
-      if (parsed && parsed.digest === digest && parsed.generation === this.#keyringGeneration) index = parsed.index;
-      else {
-        // The package core's reader checks the signature over the index member before any record
-        // is parsed, and refuses dot entries and unknown upper-case fields as apk does.
-        index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
-        this.#parsedIndexes.set(url, { digest, generation: this.#keyringGeneration, index });
-      }
+      index = withRecords ? await this.#parseIndex(url, digest, bytes) : await verifyIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
     } catch (error) {
       if (!fromCache || !(error instanceof ApkError)) throw error;
       // The cached copy does not verify under today's keyring: forget it and download afresh.
       logger.warn({ url, code: error.code }, 'cached index failed verification, refetching');
       await cache.removeIndex(url);
-      return this.#loadIndex(repository, arch, url);
+      return this.#loadIndex(repository, arch, url, withRecords);
     }
     if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators);
-    const records = index.records;
-    logger.debug({ url, records: records.length, fromCache, signedBy: index.signedBy }, 'index loaded');
-    return {
+    logger.debug({ url, fromCache, signedBy: index.signedBy }, 'index loaded');
+    const loaded = {
       repository,
       arch,
       url,
       ...(index.description !== undefined ? { description: index.description } : {}),
-      records,
       ...(index.signedBy !== undefined ? { signedBy: index.signedBy } : {}),
       fromCache,
     };
+    if (withRecords) return { ...loaded, records: (index as ApkIndex).records };
+    let records: Promise<PackageRecord[]> | undefined;
+    return { ...loaded, digest, records: () => (records ??= this.#parseIndex(url, digest, verifiedBytes).then((parsed) => parsed.records)) };
+  }
+
+  /**
+   * Verifies and parses index bytes. The same verified bytes parse to the same records: the parse
+   * of the last load is handed out again (the keyring only grows, so what verified then still
+   * verifies). Callers that resolve several times (per arch, again with pins) then share one
+   * records array and its solver universe. The package core's reader checks the signature over
+   * the index member before any record is parsed, and refuses dot entries and unknown upper-case
+   * fields as apk does.
+   */
+  async #parseIndex(url: string, digest: string, bytes: Buffer): Promise<ApkIndex> {
+    const parsed = this.#parsedIndexes.get(url);
+    if (parsed && parsed.digest === digest && parsed.generation === this.#keyringGeneration) return parsed.index;
+    const index = await readIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
+    this.#parsedIndexes.set(url, { digest, generation: this.#keyringGeneration, index });
+    return index;
   }
 
   /** URL of a package: `URL/ARCH/NAME-VERSION.apk`. */

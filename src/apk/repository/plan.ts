@@ -1,8 +1,9 @@
 import { resolve } from '../resolve-api.ts';
-import type { Resolution, ResolveFlags } from '../resolve-api.ts';
+import type { Resolution, ResolveFlags, Resolver } from '../resolve-api.ts';
 import type { PackageRecord } from '../package-api.ts';
 import { ApkError } from '../errors.ts';
 import type { PackageSource, RepositoryIndex } from './client.ts';
+import type { Repository } from './repositories.ts';
 import { identityBytes } from './identity.ts';
 
 /** The install plan of a world over loaded indexes: what to fetch from where, in install order. */
@@ -93,6 +94,31 @@ export function planInstall(
     const index = sourceOf(record);
     if (!index) {
       // Only an installed package the repositories no longer carry can get here.
+      throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
+        detail: { package: `${record.name}-${record.version}`, identity: record.identity },
+      });
+    }
+    return { record, repository: index.repository, arch: index.arch };
+  });
+  return { install, text: resolution.text, resolution };
+}
+
+/**
+ * The install plan of a world over a universe already built from indexes (see
+ * openPreparedResolver), whose repositories were named by their URLs: each chosen package comes
+ * from the first of `indexes` whose URL lists it, as in {@link planInstall}. Pure.
+ */
+export function planInstallWith(
+  resolver: Resolver,
+  indexes: ReadonlyArray<{ repository: Repository; arch: string }>,
+  world: readonly string[],
+  options: { flags?: ResolveFlags } = {},
+): InstallPlan {
+  const resolution = resolver.resolve(world, options.flags ? { flags: options.flags } : {});
+  const install = resolution.install.map((record, position): PackageSource => {
+    const from = resolution.installFrom[position] ?? [];
+    const index = indexes.find((candidate) => from.includes(candidate.repository.url));
+    if (!index) {
       throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
         detail: { package: `${record.name}-${record.version}`, identity: record.identity },
       });

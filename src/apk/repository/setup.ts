@@ -29,6 +29,8 @@ export interface RepositoryClientSettings {
 /** A client plus the resources to release when done. */
 export interface RepositoryClientHandle {
   client: RepositoryClient;
+  /** The client's on-disk cache (indexes, packages, prepared universes). */
+  cache: ApkCache;
   keyring: Keyring;
   /** Keys fetched from URLs, by the URL as given (their content goes into images' /etc/apk/keys). */
   remoteKeys: ReadonlyMap<string, RemoteKey>;
@@ -62,7 +64,7 @@ export async function openRepositoryClient(settings: RepositoryClientSettings): 
       ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       ...(settings.logger ? { logger: settings.logger } : {}),
     });
-    return { client, keyring, remoteKeys, close: () => fetcher.close() };
+    return { client, cache, keyring, remoteKeys, close: () => fetcher.close() };
   } catch (error) {
     fetcher.close();
     throw error;

@@ -1,0 +1,102 @@
+// Prepared solver universes on disk: a one-shot resolve (`kiln apk resolve`) over indexes it has
+// seen before opens the universe image made from them instead of parsing every record and
+// building the universe again, as apt keeps pkgcache.bin and libsolv its .solv files.
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, writeFileAtomic } from '../../lib/index.ts';
+import type { Logger } from '../../lib/index.ts';
+import { ApkError } from '../errors.ts';
+import { Resolver } from '../resolve-api.ts';
+import type { ApkCache } from './cache.ts';
+import type { VerifiedRepositoryIndex } from './client.ts';
+
+/** A resolver over verified indexes, and whether it came from a stored image. */
+export interface PreparedResolver {
+  resolver: Resolver;
+  fromImage: boolean;
+  /** Path of the image (read, or written when `fromImage` is false and storing succeeded). */
+  path: string;
+}
+
+/**
+ * What an image is made from and keyed by: the exact index bytes (their digests, which the client
+ * checked against a signature moments ago), the key that signed each under today's keyring, the
+ * repositories' names and tags in priority order, and the architecture. An image is used only when
+ * all of these match, so it answers exactly as a universe built from the records would.
+ */
+function universeKey(indexes: readonly VerifiedRepositoryIndex[], arch: string): unknown {
+  return {
+    arch,
+    repositories: indexes.map((index) => ({ name: index.repository.url, tag: index.repository.tag ?? null, digest: index.digest, signedBy: index.signedBy ?? null })),
+  };
+}
+
+/** Where the image for a key lives: `<cache>/apk/universes/<sha256 of the key>.img`. */
+function imagePath(cache: ApkCache, key: unknown): string {
+  return join(cache.root, 'universes', `${createHash('sha256').update(JSON.stringify(key)).digest('hex')}.img`);
+}
+
+/**
+ * The resolver for verified indexes: opened from the stored image when one matches them, else built
+ * from their records and stored (atomically, private to the user) for the next run. An image that
+ * is damaged, foreign or writable by others is ignored with a warning and replaced. Only the
+ * process's own user may have written it: like the index copies beside it, it lives in the user's
+ * cache, and an image is trusted for what it says the verified index bytes contain.
+ */
+export async function openPreparedResolver(
+  indexes: readonly VerifiedRepositoryIndex[],
+  arch: string,
+  options: { cache: ApkCache; logger?: Logger },
+): Promise<PreparedResolver> {
+  const logger = options.logger ?? silentLogger;
+  const key = universeKey(indexes, arch);
+  const path = imagePath(options.cache, key);
+  try {
+    const bytes = await readPrivateFile(path);
+    if (bytes) {
+      const { resolver, meta } = Resolver.fromImage(bytes, path);
+      if (JSON.stringify(meta) !== JSON.stringify(key)) throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: made from other indexes`, { detail: { file: path } });
+      return { resolver, fromImage: true, path };
+    }
+  } catch (error) {
+    if (!(error instanceof ApkError)) throw error;
+    logger.warn({ url: path, code: error.code, reason: error.message }, 'prepared universe unusable, rebuilding it');
+  }
+  const resolver = new Resolver({
+    repositories: await Promise.all(
+      indexes.map(async (index) => ({ records: await index.records(), name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
+    ),
+    arch,
+  });
+  try {
+    await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
+  } catch (error) {
+    // The image only saves time: a read-only or full cache leaves the answer unchanged.
+    logger.warn({ url: path, reason: (error as Error).message }, 'could not store the prepared universe');
+  }
+  return { resolver, fromImage: false, path };
+}
+
+/** A file's bytes when it exists, is a regular file owned by this user and writable by no one
+ *  else (checked on the open handle); undefined when there is none; APK_UNIVERSE_IMAGE_INVALID otherwise. */
+async function readPrivateFile(path: string): Promise<Buffer | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: cannot be read (${(error as Error).message})`, { cause: error, detail: { file: path } });
+  }
+  try {
+    const stat = await handle.stat();
+    const uid = process.getuid?.();
+    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+      throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: not a private file of this user (owner ${stat.uid}, mode ${(stat.mode & 0o7777).toString(8)})`, { detail: { file: path } });
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
