@@ -56,10 +56,10 @@ export { buildApk, buildApkBuffer, normalizeEntries, signatureMember } from './f
 export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
 export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile, resignApkFile } from './package/package-files.ts';
 export type { DirectoryEntryOptions, ResignOptions } from './package/package-files.ts';
-export { readIndex, verifyIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from './format/index-archive.ts';
+export { readIndex, verifyIndex, recheckIndex, buildIndex, compareIndexRecords, DEFAULT_INDEX_LIMIT } from './format/index-archive.ts';
 export { ARCHS, archInfo, findArch, hostArchName } from './format/arch.ts';
 export type { ArchInfo } from './format/arch.ts';
-export type { ApkIndex, VerifiedIndexArchive, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
+export type { ApkIndex, VerifiedIndexArchive, IndexCheck, ReadIndexOptions, BuildIndexOptions } from './format/index-archive.ts';
 export { readIndexFile, writeIndexFile, indexRecordForFile } from './package/index-files.ts';
 export type { IndexPackageOptions } from './package/index-files.ts';
 export {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { buildIndex, compareIndexRecords, readIndex, verifyIndex } from './index-archive.ts';
+import { buildIndex, compareIndexRecords, readIndex, recheckIndex, verifyIndex } from './index-archive.ts';
 import { parsePublicKey } from './signature.ts';
 import type { Keyring } from './signature.ts';
 
@@ -94,6 +94,39 @@ describe('verifyIndex', () => {
     const damaged = Buffer.from(bytes);
     damaged[damaged.length - 100]! ^= 0xff;
     await expect(verifyIndex(Readable.from([damaged]), { keyring: alpineKeys })).rejects.toMatchObject({ code: expect.stringMatching(/^APK_(INDEX|SIGNATURE|GZIP)_INVALID$/) });
+  });
+});
+
+describe('recheckIndex', () => {
+  const alpine317 = readFileSync(join(fixtures, 'apko/alpine-317/APKINDEX.tar.gz'));
+  const signing = readFileSync(join(fixtures, 'apko/signing/APKINDEX.tar.gz'));
+  const signingNames = manifest.items.find((item) => item.file === 'apko/signing/APKINDEX.tar.gz')!.signatures.map((s) => s.keyname);
+  const signingKey = (position: number): Keyring => keys(`apko/signing/keys/${signingNames[position]!}`);
+
+  it('decides as a full read does, from the check that read left', async () => {
+    const { check } = await verifyIndex(Readable.from([alpine317]), { keyring: alpineKeys });
+    expect(check.signedFrom).toBeGreaterThan(0);
+    expect(recheckIndex(alpine317, check, { keyring: alpineKeys })).toEqual(await verifyIndex(Readable.from([alpine317]), { keyring: alpineKeys }));
+    // The same check under a keyring that trusts none of its signers, untrusted input allowed.
+    const untrusted = recheckIndex(alpine317, check, { keyring: keys('keys/wolfi-signing.rsa.pub'), allowUntrusted: true });
+    expect(untrusted).toEqual({ ...(await verifyIndex(Readable.from([alpine317]), { keyring: keys('keys/wolfi-signing.rsa.pub'), allowUntrusted: true })), check });
+    const second = (await verifyIndex(Readable.from([signing]), { keyring: signingKey(1) })).check;
+    expect(recheckIndex(signing, second, { keyring: signingKey(1) })).toMatchObject({ trust: 'signature', signedBy: signingNames[1] });
+  });
+
+  it('leaves to a full read what it cannot decide the same way', async () => {
+    const { check } = await verifyIndex(Readable.from([alpine317]), { keyring: alpineKeys });
+    const tampered = Buffer.from(alpine317);
+    tampered[tampered.length - 100]! ^= 0xff;
+    expect(recheckIndex(tampered, check, { keyring: alpineKeys })).toBeUndefined();
+    // Another key under the trusted name, an untrusted index not allowed, a check that is not one.
+    expect(recheckIndex(alpine317, check, { keyring: new Map([...alpineKeys.keys()].map((name) => [name, [...keys('keys/wolfi-signing.rsa.pub').values()][0]!])) })).toBeUndefined();
+    expect(recheckIndex(alpine317, check, { keyring: keys('keys/wolfi-signing.rsa.pub') })).toBeUndefined();
+    expect(recheckIndex(alpine317, { ...check, signatures: 'none' } as never, { keyring: alpineKeys })).toBeUndefined();
+    expect(recheckIndex(alpine317, { ...check, signedFrom: alpine317.length }, { keyring: alpineKeys })).toBeUndefined();
+    // A keyring that would pick a signature whose bytes the first read did not keep.
+    const second = (await verifyIndex(Readable.from([signing]), { keyring: signingKey(1) })).check;
+    expect(recheckIndex(signing, second, { keyring: signingKey(0) })).toBeUndefined();
   });
 });
 

@@ -43,6 +43,8 @@ export interface ApkIndex {
   signedBy?: string;
   /** Entries skipped in lenient mode. */
   skipped: string[];
+  /** What this read established, for {@link recheckIndex}. */
+  check: IndexCheck;
 }
 
 const DESCRIPTION_LIMIT = 4096;
@@ -59,6 +61,65 @@ export async function readIndex(source: AsyncIterable<Uint8Array>, options: Read
 
 /** What {@link verifyIndex} finds: an index's signatures and trust, without its records. */
 export type VerifiedIndexArchive = Omit<ApkIndex, 'records' | 'text'>;
+
+/**
+ * What reading an index established about its bytes, so that the very same bytes can be checked
+ * against a keyring again without decompressing them (see {@link recheckIndex}): everything but the
+ * signature is a function of the bytes alone, and the signature is verified afresh.
+ */
+export interface IndexCheck {
+  /** Offset of the index member: the signature covers the bytes from here to the end of the file. */
+  signedFrom: number;
+  /** The signature entries in file order, with the bytes (base64) of the one that was verified. */
+  signatures: Array<{ entryName: string; algorithm: string; keyName: string; signature?: string }>;
+  description?: string;
+  skipped: string[];
+}
+
+/** A check read back from storage has the shape a read gives (anything else is not used). */
+function isIndexCheck(value: unknown): value is IndexCheck {
+  const check = value as IndexCheck | null;
+  const isString = (item: unknown): item is string => typeof item === 'string';
+  return (
+    typeof check === 'object' && check !== null && Number.isSafeInteger(check.signedFrom) && Array.isArray(check.skipped) && check.skipped.every(isString) &&
+    (check.description === undefined || isString(check.description)) && Array.isArray(check.signatures) &&
+    check.signatures.every((entry) => isString(entry?.entryName) && isString(entry.algorithm) && isString(entry.keyName) && (entry.signature === undefined || isString(entry.signature)))
+  );
+}
+
+/**
+ * Checks index bytes that were read in full before (by {@link readIndex} or {@link verifyIndex},
+ * which gave `check`) against today's keyring: apk's rule picks the signature, whose bytes are
+ * verified again over the index member. Returns undefined when that cannot decide the same way a
+ * full read would (another signature would be chosen, one whose bytes were not kept, a signature
+ * that fails, an untrusted index not allowed): the caller then reads the index in full, which
+ * gives the precise error. The caller must know that `bytes` are the bytes `check` came from.
+ */
+export function recheckIndex(bytes: Uint8Array, check: IndexCheck, options: ReadIndexOptions = {}): VerifiedIndexArchive | undefined {
+  if (options.lenient || !isIndexCheck(check) || check.signedFrom <= 0 || check.signedFrom >= bytes.length) return undefined;
+  const entries: SignatureEntry[] = check.signatures.map((entry) => ({
+    entryName: entry.entryName, algorithm: entry.algorithm, keyName: entry.keyName, signature: Buffer.from(entry.signature ?? '', 'base64'),
+  }));
+  const chosen = chooseSignature(entries, options.keyring);
+  if (chosen) {
+    const kept = check.signatures[entries.indexOf(chosen)]!.signature;
+    if (kept === undefined) return undefined;
+    const verifier = createSignatureVerifier(chosen);
+    verifier.update(bytes.subarray(check.signedFrom));
+    if (!verifier.verify(options.keyring!.get(chosen.keyName)!, chosen.signature)) return undefined;
+  } else if (!options.allowUntrusted) {
+    return undefined;
+  }
+  const index: VerifiedIndexArchive = {
+    signatures: entries.map((entry) => ({ algorithm: entry.algorithm, keyName: entry.keyName, verified: entry === chosen, trusted: options.keyring?.has(entry.keyName) ?? false })),
+    trust: chosen ? 'signature' : 'untrusted',
+    skipped: check.skipped,
+    check,
+  };
+  if (check.description !== undefined) index.description = check.description;
+  if (chosen) index.signedBy = chosen.keyName;
+  return index;
+}
 
 /**
  * Checks an APKINDEX.tar.gz exactly as {@link readIndex} does (structure, signature, trust) but
@@ -81,9 +142,11 @@ async function readIndexArchive(source: AsyncIterable<Uint8Array>, options: Read
     let verifier: Verify | undefined;
     let tar: TarMemberReader;
     let first: TarHeader;
+    let memberStart = 0;
     for (;;) {
       verifier = chosen ? createSignatureVerifier(chosen) : undefined;
       const sink = verifier ? (bytes: Buffer) => verifier!.update(bytes) : undefined;
+      memberStart = gzip.offset;
       const member = await gzip.next(sink, maxSize);
       if (!member) throw fault(signatures.length ? 'no index after the signature' : 'empty file');
       tar = new TarMemberReader(member, name);
@@ -169,7 +232,15 @@ async function readIndexArchive(source: AsyncIterable<Uint8Array>, options: Read
         detail: { file: name, keys: names },
       });
     }
-    const index: VerifiedIndexArchive = { signatures: signatureInfo, trust, skipped };
+    const check: IndexCheck = {
+      signedFrom: memberStart,
+      signatures: signatures.map((entry) => ({
+        entryName: entry.entryName, algorithm: entry.algorithm, keyName: entry.keyName, ...(entry === chosen ? { signature: chosen.signature.toString('base64') } : {}),
+      })),
+      ...(description !== undefined ? { description } : {}),
+      skipped,
+    };
+    const index: VerifiedIndexArchive = { signatures: signatureInfo, trust, skipped, check };
     if (description !== undefined) index.description = description;
     if (chosen) index.signedBy = chosen.keyName;
     if (!withRecords) return index;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
+import type { IndexCheck } from '../package-api.ts';
 import type { FetchValidators } from './fetcher.ts';
 
 /** `$XDG_CACHE_HOME/kiln` when XDG_CACHE_HOME is an absolute path (per the XDG spec), else `~/.cache/kiln`. */
@@ -23,6 +24,9 @@ export interface IndexCacheEntry {
   validators: FetchValidators;
   sha256: string;
   size: number;
+  /** What the last full read of these bytes established (their signatures, where the signed part
+   *  starts), so a later load verifies the signature again without decompressing the index. */
+  check?: IndexCheck;
 }
 
 /** Byte count and limit checks while a download streams to its temporary file. */
@@ -143,9 +147,9 @@ export class ApkCache {
   }
 
   /** Stores an index (bytes first, then the metadata that points at them, both atomically). */
-  async writeIndex(url: string, bytes: Buffer, fetchedAt: number, validators: FetchValidators): Promise<void> {
+  async writeIndex(url: string, bytes: Buffer, fetchedAt: number, validators: FetchValidators, check?: IndexCheck): Promise<void> {
     const paths = this.#indexPaths(url);
-    const entry: IndexCacheEntry = { url, fetchedAt, validators, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    const entry: IndexCacheEntry = { url, fetchedAt, validators, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, ...(check ? { check } : {}) };
     await writeFileAtomic(paths.data, bytes);
     await writeFileAtomic(paths.meta, `${JSON.stringify(entry)}\n`);
   }
@@ -153,6 +157,11 @@ export class ApkCache {
   /** Records that the server confirmed the cached index is current. */
   async touchIndex(entry: IndexCacheEntry, fetchedAt: number): Promise<void> {
     await writeFileAtomic(this.#indexPaths(entry.url).meta, `${JSON.stringify({ ...entry, fetchedAt })}\n`);
+  }
+
+  /** Records what a full read of the cached index's bytes established (see IndexCacheEntry.check). */
+  async recordIndexCheck(entry: IndexCacheEntry, check: IndexCheck): Promise<void> {
+    await writeFileAtomic(this.#indexPaths(entry.url).meta, `${JSON.stringify({ ...entry, check })}\n`);
   }
 
   async removeIndex(url: string): Promise<void> {

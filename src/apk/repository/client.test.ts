@@ -89,6 +89,24 @@ describe('index loading', () => {
     await expect(client({ keyring }).verifyIndexes([parseRepository(server.url, 'test')], 'x86_64')).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
   });
 
+  it('keeps what the full read found beside the cached index, and still decides right when that is wrong', async () => {
+    const repository = parseRepository(server.url, 'test');
+    const [first] = await client().verifyIndexes([repository], 'x86_64');
+    const [meta] = (await listFiles(join(cacheRoot, 'apk', 'indexes'))).filter((file) => file.endsWith('.json'));
+    const entry = JSON.parse(await readFile(meta!, 'utf8')) as { check: { signedFrom: number; signatures: Array<{ keyName: string; signature?: string }> } };
+    expect(entry.check.signedFrom).toBeGreaterThan(0);
+    expect(entry.check.signatures).toEqual([expect.objectContaining({ keyName: 'melange.rsa.pub', signature: expect.any(String) })]);
+    const [again] = await client().verifyIndexes([repository], 'x86_64');
+    expect(again).toMatchObject({ digest: first!.digest, signedBy: 'melange.rsa.pub', fromCache: true });
+    // A stored check whose signature is wrong makes the client read the index in full again.
+    entry.check.signatures[0]!.signature = Buffer.alloc(256).toString('base64');
+    await writeFile(meta!, JSON.stringify(entry));
+    const [third] = await client().verifyIndexes([repository], 'x86_64');
+    expect(third).toMatchObject({ digest: first!.digest, signedBy: 'melange.rsa.pub' });
+    const keyring = await loadRepositoryKeyring([join(fixtures, 'keys')]);
+    await expect(client({ keyring }).verifyIndexes([repository], 'x86_64')).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
+  });
+
   it('refuses an index signed by a key not in the keyring', async () => {
     const keyring = await loadRepositoryKeyring([join(fixtures, 'keys')]);
     const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));

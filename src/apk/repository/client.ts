@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../lib/index.ts';
 import type { Logger, Progress } from '../../lib/index.ts';
-import { readIndex, verifyIndex } from '../package-api.ts';
+import { readIndex, recheckIndex, verifyIndex } from '../package-api.ts';
 import type { ApkIndex, Keyring, PackageRecord, VerifiedIndexArchive } from '../package-api.ts';
 import { ApkError } from '../errors.ts';
 import type { ApkCache } from './cache.ts';
@@ -230,8 +230,13 @@ export class RepositoryClient {
     // Bytes read from the cache were hashed and checked against their entry when read.
     const digest = fromCache && cached && bytes === cached.bytes ? cached.entry.sha256 : createHash('sha256').update(bytes).digest('hex');
     const verifiedBytes = bytes;
+    // These very bytes were read in full before: verifying their signature again suffices.
+    const known = cached?.entry.sha256 === digest ? cached.entry.check : undefined;
     try {
-      index = withRecords ? await this.#parseIndex(url, digest, bytes) : await verifyIndex(chunks(bytes), { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted });
+      const options = { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted };
+      index = withRecords
+        ? await this.#parseIndex(url, digest, bytes)
+        : ((known ? recheckIndex(bytes, known, options) : undefined) ?? (await verifyIndex(chunks(bytes), options)));
     } catch (error) {
       if (!fromCache || !(error instanceof ApkError)) throw error;
       // The cached copy does not verify under today's keyring: forget it and download afresh.
@@ -239,7 +244,8 @@ export class RepositoryClient {
       await cache.removeIndex(url);
       return this.#loadIndex(repository, arch, url, withRecords);
     }
-    if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators);
+    if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators, index.check);
+    else if (cached && !known && cached.entry.sha256 === digest) await cache.recordIndexCheck(cached.entry, index.check);
     logger.debug({ url, fromCache, signedBy: index.signedBy }, 'index loaded');
     const loaded = {
       repository,
