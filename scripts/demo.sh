@@ -11,7 +11,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm ci --no-audit --no-fund </dev/null
 fi
 npm run --silent build
-kiln() { node dist/cli/main.js "$@"; }
+kiln() { node dist/kiln.js "$@"; }
 
 work=.kiln-demo
 rm -rf "$work"
@@ -35,7 +35,7 @@ echo "== 4. files inside the amd64 image, with owners"
 kiln image ls-files examples/demo-image.yaml --arch amd64 | head -20
 
 echo "== 5. serve Kiln's registry on 127.0.0.1:5055 (data under $work/registry) and publish the image"
-node dist/cli/main.js registry serve --addr 127.0.0.1:5055 --data-dir "$work/registry" 2>"$work/registry.log" &
+node dist/kiln.js registry serve --addr 127.0.0.1:5055 --data-dir "$work/registry" 2>"$work/registry.log" &
 registry_pid=$!
 trap 'kill $registry_pid 2>/dev/null || true; wait $registry_pid 2>/dev/null || true' EXIT
 get() { node -e 'fetch(process.argv[1], { headers: { accept: process.argv[2] ?? "*/*" } }).then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text() + "\n"); }, () => process.exit(1))' "$@"; }
@@ -45,7 +45,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 export COSIGN_PASSWORD=kiln-demo
-(cd "$work" && node ../dist/cli/main.js generate-key-pair >/dev/null)
+(cd "$work" && node ../dist/kiln.js generate-key-pair >/dev/null)
 kiln image publish examples/demo-image.yaml 127.0.0.1:5055/demo:latest --key "$work/cosign.key" --json >"$work/publish.json"
 node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`pushed ${r.refs.join(" ")}\nsigned ${r.signatures.length} manifests, attached ${r.attestations.length} attestations`)' "$work/publish.json"
 echo "== 6. verify the signatures and the SLSA provenance, list what is attached"

@@ -17,18 +17,18 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm ci --no-audit --no-fund </dev/null
 fi
 # Rebuild dist/ only when a source file is newer than it.
-if [[ ! -f dist/cli/main.js ]] || [[ -n "$(find src -newer dist/cli/main.js -print -quit)" ]]; then
+if [[ ! -f dist/kiln.js ]] || [[ -n "$(find src -newer dist/kiln.js -print -quit)" ]]; then
   echo "== building Kiln" >&2
   npm run --silent build
 fi
-kiln() { node dist/cli/main.js "$@"; }
+kiln() { node dist/kiln.js "$@"; }
 
 echo "== Kiln OS: packages from Debian's sources, then the catalog images (cached in $os/)" >&2
 kiln os build --out-dir "$os/out" --signing-key "$os/kiln-os.rsa" --debian-source-cache "$os/debian-sources" >&2
 
 mkdir -p "$state/published"
 if [[ ! -f "$state/cosign.key" ]]; then
-  (cd "$state" && node ../dist/cli/main.js generate-key-pair >/dev/null)
+  (cd "$state" && node ../dist/kiln.js generate-key-pair >/dev/null)
   echo "== generated the signing key $state/cosign.key (public key $state/cosign.pub)" >&2
 fi
 
@@ -36,7 +36,7 @@ args=(catalog serve --data-dir "$state/registry" --listen "127.0.0.1:$port" --ke
 vulndb="${XDG_CACHE_HOME:-$HOME/.cache}/kiln/vuln/vuln.sqlite"
 [[ -f "$vulndb" ]] && args+=(--vuln-db "$vulndb")
 [[ -f "$state/history.sqlite" ]] && args+=(--history "$state/history.sqlite")
-node dist/cli/main.js "${args[@]}" 2>>"$state/catalog.log" &
+node dist/kiln.js "${args[@]}" 2>>"$state/catalog.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
@@ -62,6 +62,6 @@ for config in os/images/*.yaml; do
   name="$(basename "$config" .yaml)"
   echo "  docker pull 127.0.0.1:$port/kiln-os/$name:latest    # or: podman pull --tls-verify=false 127.0.0.1:$port/kiln-os/$name:latest"
 done
-echo "Verify:        node dist/cli/main.js verify --key $state/cosign.pub 127.0.0.1:$port/kiln-os/curl:latest"
+echo "Verify:        node dist/kiln.js verify --key $state/cosign.pub 127.0.0.1:$port/kiln-os/curl:latest"
 echo "Ctrl-C stops the server (data stays in $state/)."
 wait $server

@@ -21,11 +21,13 @@ export interface PipelineLibrary {
   resolve(name: string, where: string): Promise<ResolvedPipeline>;
 }
 
-/** Directory of the built-in definitions (YAML data beside this module; from dist, the source tree). */
+/** Directory of the built-in definitions: YAML data beside this module (in dist/package-builder
+ *  when the bundled CLI runs this code from dist/bundle or dist), else the source tree's. */
 export function builtinPipelineDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'pipelines');
-  if (existsSync(join(beside, 'fetch.yaml'))) return beside;
+  for (const dir of [join(here, 'pipelines'), join(here, '..', 'package-builder', 'pipelines'), join(here, 'package-builder', 'pipelines')]) {
+    if (existsSync(join(dir, 'fetch.yaml'))) return dir;
+  }
   return resolve(here, '..', '..', 'src', 'package-builder', 'pipelines');
 }
 

@@ -117,7 +117,7 @@ describe('hostile inputs to every command that reads a file', () => {
 /** Runs the built CLI in a new user namespace, where root's mode-bit override does not apply. */
 function runUnprivileged(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--user', process.execPath, join(root, 'dist', 'cli', 'main.js'), ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), COSIGN_PASSWORD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('unshare', ['--user', process.execPath, join(root, 'dist', 'kiln.js'), ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), COSIGN_PASSWORD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

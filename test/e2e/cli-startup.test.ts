@@ -1,6 +1,7 @@
 // `kiln --version` and help load only the CLI's own startup modules and commander: no command module
 // and none of the services behind them (Sigstore, the registry server, SQLite, pino …). Runs the built
-// CLI (npm run build; scripts/test.sh builds before the tests) with a module recorder.
+// CLI (npm run build; scripts/test.sh builds before the tests) with a module recorder, both as compiled
+// modules and as the bundle the `kiln` bin runs.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,8 +12,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '../..');
-const main = join(root, 'dist/cli/main.js');
 const recorder = join(import.meta.dirname, 'record-modules.mjs');
+/** The compiled modules, and the bundle `kiln` runs (scripts/bundle-cli.mjs), whose output files are
+ *  mapped back to the compiled modules they hold through the bundle's metafile. */
+const entries = [
+  { name: 'compiled modules', main: join(root, 'dist/cli/main.js') },
+  { name: 'bundle', main: join(root, 'dist/kiln.js'), meta: join(root, 'dist/bundle/meta.json') },
+];
 
 /** What the startup path may load: the entry, the program, the command outlines (and, for a command's
  *  help, every command's declaration), commander. */
@@ -22,27 +28,37 @@ const HEAVY = ['@sigstore/', 'better-sqlite3', 'fastify', 'pino', 'prom-client',
 
 let dir: string;
 beforeAll(async () => {
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  for (const entry of entries) if (!existsSync(entry.main)) throw new Error(`${entry.main} is missing: run npm run build first`);
   dir = await mkdtemp(join(tmpdir(), 'kiln-cli-startup-'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the built `kiln ARGS` and returns its exit code, stdout and the project files it loaded
- *  (relative to the repository; Node's own modules left out). */
-async function kiln(args: string[], name: string): Promise<{ code: number; stdout: string; loaded: string[] }> {
-  const log = join(dir, `${name}.log`);
-  const { code, stdout } = await promisify(execFile)(process.execPath, ['--import', pathToFileURL(recorder).href, main, ...args], { cwd: dir, env: { ...process.env, KILN_MODULE_LOG: log } }).then(
-    (done) => ({ code: 0, stdout: done.stdout }),
-    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
-  );
-  const prefix = pathToFileURL(`${root}/`).href;
-  const urls = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith(prefix));
-  return { code, stdout, loaded: [...new Set(urls.map((url) => url.slice(prefix.length)))].sort() };
-}
+describe.each(entries)('kiln startup ($name)', ({ main, meta }) => {
+  /** Runs the built `kiln ARGS` and returns its exit code, stdout and the project files it loaded
+   *  (relative to the repository; Node's own modules left out; a bundle's files as the modules in them). */
+  async function kiln(args: string[], name: string): Promise<{ code: number; stdout: string; loaded: string[] }> {
+    const log = join(dir, `${name}-${meta ? 'bundle' : 'modules'}.log`);
+    const { code, stdout } = await promisify(execFile)(process.execPath, ['--import', pathToFileURL(recorder).href, main, ...args], { cwd: dir, env: { ...process.env, KILN_MODULE_LOG: log } }).then(
+      (done) => ({ code: 0, stdout: done.stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    const prefix = pathToFileURL(`${root}/`).href;
+    const urls = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith(prefix));
+    let files = [...new Set(urls.map((url) => url.slice(prefix.length)))];
+    if (meta) {
+      const { outputs } = JSON.parse(await readFile(meta, 'utf8')) as { outputs: Record<string, string[]> };
+      files = files.flatMap((file) => {
+        if (!file.startsWith('dist/')) return [file];
+        const inputs = outputs[file];
+        if (!inputs) throw new Error(`${file} was loaded but is not an output of the bundle`);
+        return inputs;
+      });
+    }
+    return { code, stdout, loaded: [...new Set(files)].sort() };
+  }
 
-describe('kiln startup', () => {
   for (const args of [['--version'], ['--help'], ['image', '--help'], ['image', 'build', '--help'], ['help', 'registry'], ['download', 'sbom', '--help']]) {
     it(`loads no command module for kiln ${args.join(' ')}`, async () => {
       const run = await kiln(args, args.join('_'));

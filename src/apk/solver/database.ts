@@ -678,6 +678,13 @@ const COMPAT_NEW_FEATURES = 1;
 const COMPAT_NOT_INSTALLABLE = 2;
 const COMPAT_DEP_VERSIONS = 4;
 
+/** A list of strings read by position (an array, or a packed table that decodes on demand). */
+export interface StringTable {
+  readonly length: number;
+  at(index: number): string | undefined;
+  indexOf(text: string): number;
+}
+
 /**
  * An opened universe of repositories as plain data (Database.toParts): strings by index, names by
  * serial, packages by id, every list as offsets into a flat array (`xStart[i]..xStart[i + 1]`).
@@ -686,8 +693,8 @@ const COMPAT_DEP_VERSIONS = 4;
  */
 export interface UniverseParts {
   arches: string[];
-  strings: string[];
-  names: string[];
+  strings: StringTable;
+  names: StringTable;
   nameBucket: Int32Array;
   nameFlags: Uint8Array;
   providerStart: Int32Array;
@@ -1439,7 +1446,7 @@ class RestoredUniverse implements LazyLinks {
     if (!this.serials) {
       const names = this.parts.names;
       const serials = new Map<string, number>();
-      for (let n = 0; n < names.length; n++) serials.set(names[n]!, n);
+      for (let n = 0; n < names.length; n++) serials.set(names.at(n)!, n);
       this.serials = serials;
     }
     return this.serials.get(text);
@@ -1447,7 +1454,7 @@ class RestoredUniverse implements LazyLinks {
 
   name(serial: number): Name {
     const parts = this.parts;
-    const text = parts.names[serial]!;
+    const text = parts.names.at(serial)!;
     const name = new Name(text, serial, this.db.scope);
     name.presetBucket(parts.nameBucket[serial]!);
     const flags = parts.nameFlags[serial]!;
@@ -1463,9 +1470,9 @@ class RestoredUniverse implements LazyLinks {
   package(id: number): Package {
     const parts = this.parts;
     const strings = parts.strings;
-    const identity = strings[parts.packageIdentity[id]!]!;
+    const identity = strings.at(parts.packageIdentity[id]!)!;
     const pkg = new Package(
-      id, identity, this.db.nameAt(parts.packageName[id]!), strings[parts.packageVersion[id]!]!, strings[parts.packageArch[id]!]!,
+      id, identity, this.db.nameAt(parts.packageName[id]!), strings.at(parts.packageVersion[id]!)!, strings.at(parts.packageArch[id]!)!,
       parts.packageInstalledSize[id]!, parts.packageSize[id]!, parts.packagePriority[id]!, undefined, undefined, undefined, this.record, this.db.scope,
     );
     const flags = parts.packageFlags[id]!;
@@ -1486,7 +1493,7 @@ class RestoredUniverse implements LazyLinks {
     let dep = this.deps[ref];
     if (dep === undefined) {
       const parts = this.parts;
-      dep = { name: this.db.nameAt(parts.depName[ref]!), op: parts.depOp[ref]!, version: parts.strings[parts.depVersion[ref]!]!, tag: parts.depTag[ref]!, broken: parts.depBroken[ref] === 1 };
+      dep = { name: this.db.nameAt(parts.depName[ref]!), op: parts.depOp[ref]!, version: parts.strings.at(parts.depVersion[ref]!)!, tag: parts.depTag[ref]!, broken: parts.depBroken[ref] === 1 };
       this.deps[ref] = dep;
     }
     return dep;
@@ -1534,7 +1541,7 @@ class RestoredUniverse implements LazyLinks {
     const to = parts.providerStart[serial + 1]!;
     if (from === to) return NO_PROVIDERS;
     const list = new Array<Provider>(to - from);
-    for (let i = from; i < to; i++) list[i - from] = { pkg: this.db.packageAt(parts.providerPackage[i]!), version: parts.strings[parts.providerVersion[i]!]! };
+    for (let i = from; i < to; i++) list[i - from] = { pkg: this.db.packageAt(parts.providerPackage[i]!), version: parts.strings.at(parts.providerVersion[i]!)! };
     return list;
   }
 

@@ -91,6 +91,18 @@ describe('universe images', () => {
       expect(outcome(restored, ['curl'], { flags: { latest: true, available: true } })).toEqual(outcome(fresh, ['curl'], { flags: { latest: true, available: true } }));
     });
 
+    it('finds every name by its text, and no name for a part of one', () => {
+      const fresh = openResolveDatabase(input);
+      const restored = decodeUniverseImage(image, 'test.img').db;
+      const count = fresh.nameList.length;
+      // Past the first lookups the restored universe switches from searching to a table: cover both.
+      for (let serial = 0; serial < count; serial += 37) expect(restored.getName(fresh.nameList[serial]!.name).serial).toBe(serial);
+      for (const part of ['pyth', 'ython3', 'so:libc', 'gcc-', '', 'python3\ngcc']) {
+        const before = restored.nameList.length;
+        expect(restored.getName(part).serial).toBe(before);
+      }
+    });
+
     it('reads package records only when asked, each checked against its package', () => {
       const { db } = decodeUniverseImage(image, 'test.img');
       const curl = db.getName('curl').providers[0]!.pkg;

@@ -11,12 +11,12 @@ import { createHash } from 'node:crypto';
 import type { PackageRecord } from '../format/record.ts';
 import { ApkError } from '../errors.ts';
 import { Database } from './database.ts';
-import type { DiscoveryGraph, RepoTag, Repository, UniverseParts } from './database.ts';
+import type { DiscoveryGraph, RepoTag, Repository, StringTable, UniverseParts } from './database.ts';
 
 const MAGIC = Buffer.from('KILNUNV\u0001', 'latin1');
 const DIGEST_BYTES = 32;
 /** Bumped whenever the layout or the meaning of a field changes: older images are then rebuilt. */
-export const UNIVERSE_IMAGE_FORMAT = 1;
+export const UNIVERSE_IMAGE_FORMAT = 2;
 
 type ArrayKind = 'i32' | 'f64' | 'u8';
 type TypedArray = Int32Array | Float64Array | Uint8Array;
@@ -70,8 +70,10 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   const arrays: Array<[string, ArrayKind, TypedArray]> = [];
   for (const [name, kind] of Object.entries(PART_ARRAYS)) arrays.push([name, kind, parts[name as PartArrayName]]);
   for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) arrays.push([`graph.${name}`, kind, parts.graph[name as GraphArrayName]]);
-  arrays.push(['strings', 'u8', joinStrings(parts.strings, 'strings')]);
-  arrays.push(['names', 'u8', joinStrings(parts.names, 'names')]);
+  for (const [name, table] of [['strings', parts.strings], ['names', parts.names]] as const) {
+    const packed = packStrings(Array.from({ length: table.length }, (_, index) => table.at(index)!), name);
+    arrays.push([name, 'u8', packed.bytes], [`${name}.starts`, 'i32', packed.starts]);
+  }
   arrays.push(['recordStart', 'f64', recordStart]);
   arrays.push(['records', 'u8', Buffer.concat(records)]);
   const header: Header = {
@@ -107,17 +109,56 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   }
 }
 
-/** String tables as newline-separated UTF-8 (index values never contain a newline): one native
- *  split reads them back, several times faster than a JSON array of the same strings. */
-function joinStrings(list: readonly string[], what: string): Buffer {
+/**
+ * A string table as UTF-8 with a newline before every entry and one at the end (index values never
+ * contain a newline), plus the offset of each entry's leading newline. Entries are decoded when
+ * first read, and a lookup by text is one native search of the bytes: a solve reads a few hundred
+ * of an index's tens of thousands of strings.
+ */
+function packStrings(list: readonly string[], what: string): { bytes: Buffer; starts: Int32Array } {
   for (const item of list) if (item.includes('\n')) throw new RangeError(`${what}: ${JSON.stringify(item)} contains a newline`);
-  return Buffer.from(list.join('\n'), 'utf8');
+  const bytes = Buffer.from(`\n${list.map((item) => `${item}\n`).join('')}`, 'utf8');
+  const starts = new Int32Array(list.length + 1);
+  for (let i = 0, at = 0; i < list.length; i++) {
+    starts[i] = at;
+    at += 1 + Buffer.byteLength(list[i]!, 'utf8');
+  }
+  starts[list.length] = bytes.length - 1;
+  return { bytes, starts };
 }
 
-function splitStrings(bytes: Uint8Array, count: number, what: string, where: string): string[] {
-  const list = count === 0 ? [] : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8').split('\n');
-  if (list.length !== count || (count === 0 && bytes.length !== 0)) throw invalid(where, `${what}: ${list.length} entries, expected ${count}`);
-  return list;
+/** A packed string table read in place (see packStrings). */
+class PackedStrings implements StringTable {
+  private readonly decoded: Array<string | undefined>;
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly starts: Int32Array,
+  ) {
+    this.decoded = new Array<string | undefined>(starts.length - 1);
+  }
+  get length(): number {
+    return this.starts.length - 1;
+  }
+  at(index: number): string | undefined {
+    if (!(index >= 0 && index < this.length)) return undefined;
+    return (this.decoded[index] ??= this.bytes.toString('utf8', this.starts[index]! + 1, this.starts[index + 1]!));
+  }
+  indexOf(text: string): number {
+    if (text.includes('\n')) return -1;
+    const at = this.bytes.indexOf(`\n${text}\n`, 0, 'utf8');
+    if (at < 0) return -1;
+    // The entry whose leading newline is at `at`: a binary search of the offsets.
+    let low = 0;
+    let high = this.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const start = this.starts[middle]!;
+      if (start === at) return middle;
+      if (start < at) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
 }
 
 function align(offset: number): number {
@@ -176,10 +217,17 @@ export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUn
   for (const [name, kind] of Object.entries(PART_ARRAYS)) (parts as unknown as Record<string, TypedArray>)[name] = section(name, kind);
   const graph = { version: header.linkVersion, availableRepos: header.availableRepos, nameCount: header.graphNameCount } as DiscoveryGraph;
   for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) (graph as unknown as Record<string, TypedArray>)[name] = section(`graph.${name}`, kind);
+  const table = (name: string, count: number): PackedStrings => {
+    const bytes = section<Uint8Array>(name, 'u8');
+    const starts = section<Int32Array>(`${name}.starts`, 'i32');
+    checkOffsets(starts, count, Math.max(0, bytes.length - 1), `${name}.starts`, where, false);
+    if (bytes[bytes.length - 1] !== NEWLINE) throw invalid(where, `${name}: the table does not end with a newline`);
+    return new PackedStrings(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), starts);
+  };
   Object.assign(parts, {
     arches: header.arches, repoTags: header.repoTags, repos: header.repos,
-    strings: splitStrings(section('strings', 'u8'), header.stringCount, 'strings', where),
-    names: splitStrings(section('names', 'u8'), header.nameCount, 'names', where),
+    strings: table('strings', header.stringCount),
+    names: table('names', header.nameCount),
     availableRepos: header.availableRepos, compat: header.compat, linkVersion: header.linkVersion, graph,
   });
   checkUniverseParts(parts, where);
@@ -204,11 +252,14 @@ export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUn
   return { meta: header.meta, db };
 }
 
-/** Offsets `start` for `count` entries: starts at 0, never decreases, ends at `total`. */
-function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string): void {
+/** Offsets `start` for `count` entries: starts at 0, never decreases (strictly increases when
+ *  `empty` entries are not allowed), ends at `total`. */
+function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string, empty = true): void {
   if (start.length !== count + 1 || start[0] !== 0 || start[count] !== total) throw invalid(where, `${what}: offsets do not cover their list`);
-  for (let i = 0; i < count; i++) if (!(start[i]! <= start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
+  for (let i = 0; i < count; i++) if (!(empty ? start[i]! <= start[i + 1]! : start[i]! < start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
 }
+
+const NEWLINE = 0x0a;
 
 /** Every value of `values` is an index below `limit` (or, with `negativeLimit`, a reference -1 - n with n below it). */
 function checkIndexes(values: Int32Array, limit: number, what: string, where: string, negativeLimit = 0): void {
@@ -224,8 +275,7 @@ function checkLength(array: { length: number }, length: number, what: string, wh
 
 /** Every count, offset and reference of the parts is consistent: what Database.fromParts relies on. */
 function checkUniverseParts(parts: UniverseParts, where: string): void {
-  const isStrings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === 'string');
-  if (!isStrings(parts.strings) || !isStrings(parts.names) || !isStrings(parts.arches)) throw invalid(where, 'string tables are not lists of strings');
+  if (!Array.isArray(parts.arches) || !parts.arches.every((arch) => typeof arch === 'string')) throw invalid(where, 'architectures are not a list of strings');
   if (!Array.isArray(parts.repoTags) || parts.repoTags.length === 0 || !Array.isArray(parts.repos) || parts.repos.length > 32) throw invalid(where, 'repository tables are malformed');
   for (const tag of parts.repoTags) if (typeof tag?.tag !== 'string' || typeof tag.plain !== 'string' || !Number.isInteger(tag.allowedRepos)) throw invalid(where, 'repository tag is malformed');
   for (const repo of parts.repos) if (typeof repo?.key !== 'string' || !Number.isInteger(repo.tagMask)) throw invalid(where, 'repository is malformed');
