@@ -5,7 +5,7 @@
 // modules each output file holds), so tests can check what a command loads.
 // Run by `npm run build` after tsc.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -27,17 +27,6 @@ const result = await build({
   packages: 'external',
   metafile: true,
   logLevel: 'warning',
-  // Kiln's modules run no code on import that matters beyond their exports (none is imported for
-  // its effects alone), so a module whose exports a chunk does not use is left out of it: the
-  // domain index files re-export far more than one command needs.
-  plugins: [
-    {
-      name: 'kiln-modules-are-pure',
-      setup(context) {
-        context.onResolve({ filter: /^\.\.?\// }, (args) => ({ path: resolve(args.resolveDir, args.path), sideEffects: false }));
-      },
-    },
-  ],
 });
 const outputs = Object.fromEntries(
   Object.entries(result.metafile.outputs).map(([file, output]) => [file, Object.keys(output.inputs).sort()]),
