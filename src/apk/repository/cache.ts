@@ -46,7 +46,8 @@ interface StoreOptions {
  * file system while being counted, are verified by the caller's check, then renamed to their final
  * name; a failed check removes the temporary file, so nothing unverified ever has a final name.
  * Layout under `<root>/apk/`: `packages/<2 hex>/<identity hex>/<source hex>.apk` (see
- * {@link ApkCache.packagePath}), `indexes/<sha256(url)>.tar.gz` + `.json`, `tmp/`.
+ * {@link ApkCache.packagePath}), `indexes/<sha256(url)>.tar.gz` + `.json`, `universes/<sha256 of the
+ * key>.img` (prepared solver universes, see prepared-universe.ts), `tmp/`.
  *
  * Nothing here deletes a package file: a cached copy that no longer verifies stays where it is until
  * a verified download is renamed over it (an atomic replacement), so a path handed out never goes
