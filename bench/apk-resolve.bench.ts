@@ -1,12 +1,10 @@
 // apk resolver: load the real Alpine 3.17 (aarch64) APKINDEX (parse it and build the solver's package
 // universe, as apk-tools builds its name and package tables while loading an index), then resolve a
 // base system and a heavy build world against it, reporting medians against the aims (load < 150 ms,
-// resolve < 20 ms); then `kiln apk resolve` as a whole process beside apk-tools 3.0.6's
-// `apk add --simulate` (same index and world), when an apk-tools 3 binary is given.
-import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+// resolve < 20 ms), and opening the prepared universe `kiln apk resolve` keeps instead of loading
+// the index. Whole-process figures beside apk-tools are in cli.bench.ts.
+import { createReadStream } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readIndex, resolve, Resolver } from '../src/apk/index.ts';
@@ -72,100 +70,6 @@ const WORLDS: Array<{ label: string; world: string }> = [
   { label: 'heavy build world', world: 'build-base python3 py3-setuptools git curl openssl-dev perl cmake' },
 ];
 
-/** Whole-process batches: pairs of batches of WHOLE_BATCH runs, the two commands in turn. */
-const WHOLE_SAMPLES = Number(process.env.KILN_BENCH_APK_RESOLVE_SAMPLES ?? 9);
-const WHOLE_BATCH = 3;
-
-/** CPU (user + system, from /usr/bin/time) and wall ms per run of a batch of `runs` runs. */
-function batch(command: readonly string[], runs: number, cwd: string): { cpu: number; wall: number } {
-  const loop = `i=0; while [ $i -lt ${runs} ]; do "$@" >/dev/null 2>&1; i=$((i + 1)); done`;
-  const start = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', 'sh', '-c', loop, 'sh', ...command], { cwd, encoding: 'utf8' });
-  const wall = (performance.now() - start) / runs;
-  const line = /cpu (\d+\.\d+) (\d+\.\d+)\s*$/.exec(result.stderr);
-  if (result.status !== 0 || !line) throw new Error(`${command.join(' ')}: /usr/bin/time failed: ${result.stderr}`);
-  return { cpu: ((Number(line[1]) + Number(line[2])) * 1000) / runs, wall };
-}
-
-/** Median CPU ms of A and B and the median of the pairwise CPU ratios A/B. */
-function pairCpu(a: readonly string[], b: readonly string[], cwd: string): { a: number; b: number; ratio: number } {
-  batch(a, 1, cwd);
-  batch(b, 1, cwd);
-  const cpuA: number[] = [];
-  const cpuB: number[] = [];
-  const ratio: number[] = [];
-  for (let i = 0; i < WHOLE_SAMPLES; i++) {
-    const x = batch(a, WHOLE_BATCH, cwd);
-    const y = batch(b, WHOLE_BATCH, cwd);
-    cpuA.push(x.cpu);
-    cpuB.push(y.cpu);
-    ratio.push(x.cpu / y.cpu);
-  }
-  return { a: median(cpuA), b: median(cpuB), ratio: median(ratio) };
-}
-
-/** An apk-tools 3 binary: $KILN_BENCH_APK, else `apk` on the PATH if it is version 3. */
-function findApkTools(): string | undefined {
-  for (const path of [process.env.KILN_BENCH_APK, 'apk'].filter((p): p is string => Boolean(p))) {
-    const version = spawnSync(path, ['--version'], { encoding: 'utf8' });
-    if (version.status === 0 && /^apk-tools 3\./.test(version.stdout)) return path;
-  }
-  return undefined;
-}
-
-/**
- * `kiln apk resolve` as a whole process beside apk-tools' `apk add --simulate`, same index and
- * world. The CLI is compiled from the current sources into a temporary directory (dist/ may be
- * older than the sources, and rebuilding it would disturb whoever else uses it).
- */
-async function wholeProcess(context: BenchContext, file: string): Promise<string> {
-  const apk = findApkTools();
-  if (!apk) return 'apk-tools 3 was not found (set KILN_BENCH_APK to an apk-tools 3 binary): no whole-process comparison in this run.';
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-apk-resolve-'));
-  try {
-    context.log('compiling the CLI into a temporary directory');
-    await symlink(join(context.root, 'node_modules'), join(dir, 'node_modules'));
-    await copyFile(join(context.root, 'package.json'), join(dir, 'package.json'));
-    // Type errors elsewhere in the tree do not stop tsc from emitting: the CLI's own file decides.
-    spawnSync('npx', ['tsc', '-p', join(context.root, 'tsconfig.build.json'), '--outDir', join(dir, 'out')], { cwd: context.root, stdio: 'ignore' });
-    if (!existsSync(join(dir, 'out', 'cli', 'main.js'))) throw new Error('compiling the CLI with tsc produced no cli/main.js');
-    const repo = join(dir, 'repo');
-    await mkdir(join(repo, 'aarch64'), { recursive: true });
-    await copyFile(file, join(repo, 'aarch64', 'APKINDEX.tar.gz'));
-    const root = join(dir, 'root');
-    await mkdir(root);
-    spawnSync(apk, ['--root', root, '--arch', 'aarch64', '--initdb', 'add'], { cwd: dir });
-    const world = ['python3', 'gcc'];
-    const kilnArgs = [join(dir, 'out', 'cli', 'main.js'), 'apk', 'resolve', '--allow-untrusted', '--arch', 'aarch64', '--cache-dir', join(dir, 'cache'), '-X', repo, ...world];
-    const apkCommand = [apk, '--root', root, '--arch', 'aarch64', '--allow-untrusted', '--no-cache', '--no-network', '--repository', repo, 'add', '--simulate', ...world];
-    const plan = (command: readonly string[]): string => spawnSync(command[0]!, command.slice(1), { cwd: dir, encoding: 'utf8' }).stdout;
-    const apkPlan = plan(apkCommand);
-    const version = /apk-tools [\d.]+/.exec(plan([apk, '--version']))?.[0] ?? 'apk-tools';
-    // `--no-opt` (no optimizing compiler) is measured as a launcher option, not applied by the CLI.
-    const variants: Array<{ label: string; command: string[] }> = [
-      { label: `\`kiln apk resolve ${world.join(' ')}\``, command: [process.execPath, ...kilnArgs] },
-      { label: `the same under \`node --no-opt\``, command: [process.execPath, '--no-opt', ...kilnArgs] },
-    ];
-    const rows = variants.map(({ label, command }) => {
-      context.log(`${label} vs ${version}`);
-      const same = plan(command) === apkPlan;
-      const figures = pairCpu(command, apkCommand, dir);
-      return `| ${label} | ${figures.a.toFixed(0)} | ${figures.b.toFixed(0)} | **${figures.ratio.toFixed(2)}×** | ${same ? 'yes' : 'NO'} |`;
-    });
-    return [
-      `Whole process, \`kiln apk resolve\` beside \`apk add --simulate\` (${version}, empty root, \`--no-network\`), world \`${world.join(' ')}\`, the`,
-      `index above as a file repository. CPU is user + system from /usr/bin/time over batches of ${WHOLE_BATCH} runs, the two commands in`,
-      `turn, ${WHOLE_SAMPLES} batches each; the ratio is the median of the pairwise ratios. "Same plan" compares the output byte for byte.`,
-      '',
-      `| command | Kiln CPU ms | apk-tools CPU ms | CPU ratio (aim ≤ 4×) | same plan |`,
-      '|---|---:|---:|---:|---|',
-      ...rows,
-    ].join('\n');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 export default async function bench(context: BenchContext): Promise<string> {
   const file = join(context.root, 'test', 'fixtures', 'apk', 'apko', 'alpine-317', 'APKINDEX.tar.gz');
   const arch = 'aarch64';
@@ -199,8 +103,10 @@ export default async function bench(context: BenchContext): Promise<string> {
   });
   const build = timeSync(RUNS, () => new Resolver({ repositories: [{ records }], arch }));
   const loadIndex = await timeAsync(RUNS, async () => new Resolver({ repositories: [{ records: await read() }], arch }));
-
-  const whole = await wholeProcess(context, file);
+  // The prepared universe `kiln apk resolve` keeps in its cache: store it once, then open it and solve.
+  const image = new Resolver({ repositories: [{ records }], arch }).toImage({ bench: true });
+  const openImage = timeSync(RUNS, () => Resolver.fromImage(image, 'bench.img'));
+  const openAndSolve = timeSync(RUNS, () => Resolver.fromImage(image, 'bench.img').resolver.resolve(WORLDS[2]!.world));
 
   const rows: string[] = [];
   WORLDS.forEach(({ label, world }, i) => {
@@ -220,8 +126,8 @@ export default async function bench(context: BenchContext): Promise<string> {
     `Alpine 3.17 \`main\` aarch64 index (${records.length} records, fixture \`test/fixtures/apk/apko/alpine-317/APKINDEX.tar.gz\`).`,
     `Median of ${RUNS} runs after ${WARMUP} untimed warm-up runs (solves: ${SOLVE_RUNS} after ${SOLVE_WARMUP}), milliseconds; wall clock and process CPU time (user + system,`,
     'GC threads included, so CPU can exceed wall). The machine is shared: wall clock includes time spent waiting for a core.',
-    'In-process figures, compared with the aims; whole-process figures beside apk-tools 3.0.6 (`apk add --simulate`) follow',
-    'at the end of this section.',
+    'In-process figures, compared with the aims; whole-process figures beside apk-tools 3.0.6 (`apk add --simulate`) are in',
+    '"CLI start-up" below.',
     `Machine load average (1/5/15 min): ${loadBefore} before, ${load()} after measuring — other jobs share the 2 cores.`,
     '',
     'Loading an index, as apk-tools does before it solves: parse the APKINDEX, then build the solver\'s name and package tables.',
@@ -232,6 +138,8 @@ export default async function bench(context: BenchContext): Promise<string> {
     `| build solver universe from the records (\`new Resolver\`) | ${ms(build.wall)} | ${ms(build.cpu)} | — | — |`,
     `| **load index** (parse + build universe, one run each) | ${ms(loadIndex.wall)} | ${ms(loadIndex.cpu)} | 150 | ${(loadIndex.wall / 150).toFixed(2)} |`,
     `| first \`resolve()\` of the process (load universe + solve alpine-base, cold JIT, one run) | ${ms(firstMs)} | — | — | — |`,
+    `| open the prepared universe instead (\`Resolver.fromImage\`, ${(image.length / 2 ** 20).toFixed(1)} MiB image: digest, checks, tables) | ${ms(openImage.wall)} | ${ms(openImage.cpu)} | — | — |`,
+    `| open it and resolve the heavy build world below | ${ms(openAndSolve.wall)} | ${ms(openAndSolve.cpu)} | — | — |`,
     '',
     'Resolving a world with the index loaded. **resolve** is `Resolver.resolve(world)` on the loaded universe (the solve,',
     'plus apk\'s changeset and output text), measured before the loading loops above so the process holds one universe, as a',
@@ -242,8 +150,6 @@ export default async function bench(context: BenchContext): Promise<string> {
     '| world | packages | **resolve** wall ms | CPU ms | wall / aim 20 | `resolve()` again wall ms | one-shot cold `resolve()` wall ms | CPU ms |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
-    '',
-    whole,
   ].join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { RepositoryClient } from './client.ts';
 import { loadRepositoryKeyring } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 import { planInstall, planInstallWith } from './plan.ts';
-import { openPreparedResolver } from './prepared-universe.ts';
+import { KEPT_UNIVERSE_IMAGES, openPreparedResolver } from './prepared-universe.ts';
 import { parseRepository } from './repositories.ts';
 import { startRepoServer } from './test-server.ts';
 import type { RepoServer } from './test-server.ts';
@@ -136,6 +136,26 @@ describe('prepared universes', () => {
     expect(again.prepared.fromImage).toBe(false);
     expect(warnings).toEqual([expect.stringContaining('not a private file of this user (owner')]);
     expect((await stat(prepared.path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the most recently used images and removes the others', async () => {
+    // One small index under more architectures than are kept: one image each.
+    const arches = Array.from({ length: KEPT_UNIVERSE_IMAGES + 1 }, (_, i) => `arch${i}`);
+    for (const arch of arches) {
+      await mkdir(join(work, 'small', arch), { recursive: true });
+      await copyFile(join(signedRepo, 'x86_64', 'APKINDEX.tar.gz'), join(work, 'small', arch, 'APKINDEX.tar.gz'));
+    }
+    const small = parseRepository(join(work, 'small'), 'test');
+    const paths: string[] = [];
+    for (const arch of arches.slice(0, KEPT_UNIVERSE_IMAGES)) paths.push((await prepare({}, small, arch)).prepared.path);
+    expect(await images()).toHaveLength(KEPT_UNIVERSE_IMAGES);
+    // The first two were used long ago; opening the second again makes it recent.
+    for (const path of paths.slice(0, 2)) await utimes(path, new Date(2000, 0, 1), new Date(2000, 0, 1));
+    expect((await prepare({}, small, arches[1])).prepared.fromImage).toBe(true);
+    const last = await prepare({}, small, arches.at(-1));
+    expect(last.prepared.fromImage).toBe(false);
+    const kept = (await images()).map((name) => join(work, 'cache', 'apk', 'universes', name)).sort();
+    expect(kept).toEqual([...paths.slice(1), last.prepared.path].sort());
   });
 
   it('still resolves when the image cannot be stored', async () => {

@@ -2,8 +2,8 @@
 // seen before opens the universe image made from them instead of parsing every record and
 // building the universe again, as apt keeps pkgcache.bin and libsolv its .solv files.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { silentLogger, writeFileAtomic } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
@@ -71,11 +71,33 @@ export async function openPreparedResolver(
   });
   try {
     await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
+    await pruneImages(dirname(path), path);
   } catch (error) {
     // The image only saves time: a read-only or full cache leaves the answer unchanged.
     logger.warn({ url: path, reason: (error as Error).message }, 'could not store the prepared universe');
   }
   return { resolver, fromImage: false, path };
+}
+
+/** How many images are kept: each set of indexes (a day's Wolfi index, another architecture, other
+ *  repositories) has its own, several MiB each; the least recently used go first. */
+export const KEPT_UNIVERSE_IMAGES = 8;
+
+/** Removes all but the KEPT_UNIVERSE_IMAGES most recently used images (an image's modification time
+ *  is renewed each time it is opened). Another process's image being written has a temporary name. */
+async function pruneImages(dir: string, keep: string): Promise<void> {
+  const images: Array<{ path: string; used: number }> = [];
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.img')) continue;
+    const path = join(dir, name);
+    try {
+      images.push({ path, used: (await stat(path)).mtimeMs });
+    } catch {
+      // Removed meanwhile by another process.
+    }
+  }
+  images.sort((a, b) => b.used - a.used);
+  for (const image of images.slice(KEPT_UNIVERSE_IMAGES)) if (image.path !== keep) await rm(image.path, { force: true });
 }
 
 /** A file's bytes when it exists, is a regular file owned by this user and writable by no one
@@ -95,7 +117,11 @@ async function readPrivateFile(path: string): Promise<Buffer | undefined> {
     if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
       throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: not a private file of this user (owner ${stat.uid}, mode ${(stat.mode & 0o7777).toString(8)})`, { detail: { file: path } });
     }
-    return await handle.readFile();
+    const bytes = await handle.readFile();
+    // Marks the image as used, for pruning (least recently used first).
+    const now = new Date();
+    await handle.utimes(now, now).catch(() => undefined);
+    return bytes;
   } finally {
     await handle.close();
   }
