@@ -74,13 +74,16 @@ describe('kiln apk resolve', () => {
     expect(server.notModified).toEqual(['/x86_64/APKINDEX.tar.gz']);
   });
 
-  it('answers later runs from the universe prepared on the first, and rebuilds a damaged one', async () => {
+  it('prepares the universe the second time it sees the index, answers later runs from it, and rebuilds a damaged one', async () => {
     const { readdir, writeFile } = await import('node:fs/promises');
     const args = ['apk', 'resolve', '-X', server.url, '-k', key, '--arch', 'aarch64', '--json', 'replayout', 'custom-ca-certs-1'];
     const first = await kiln(args);
     expect(first.code).toBe(0);
     const dir = join(work, 'cache', 'kiln', 'apk', 'universes');
+    expect((await readdir(dir)).filter((name) => name.endsWith('.img'))).toEqual([]);
+    expect(await kiln(args)).toMatchObject({ code: 0, stderr: '', stdout: first.stdout });
     const images = await readdir(dir);
+    expect(images.filter((name) => name.endsWith('.img'))).toHaveLength(1);
     expect(images).toHaveLength(1);
     const second = await kiln(args);
     expect(second).toMatchObject({ code: 0, stderr: '', stdout: first.stdout });

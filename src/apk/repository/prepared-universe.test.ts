@@ -60,14 +60,29 @@ async function images(): Promise<string[]> {
   }
 }
 
-async function prepare(options: { keyring?: Keyring; allowUntrusted?: boolean } = {}, repository = alpine(), arch = 'aarch64') {
+async function prepare(options: { keyring?: Keyring; allowUntrusted?: boolean; storeOnFirstUse?: boolean } = {}, repository = alpine(), arch = 'aarch64') {
   const { client: repositoryClient, cache } = client(options);
   const indexes = await repositoryClient.verifyIndexes([repository], arch);
-  const prepared = await openPreparedResolver(indexes, arch, { cache, logger });
+  const prepared = await openPreparedResolver(indexes, arch, { cache, logger, storeOnFirstUse: options.storeOnFirstUse ?? true });
   return { prepared, indexes, repositoryClient };
 }
 
 describe('prepared universes', () => {
+  it('stores the universe the second time the same indexes are seen, and opens it from then on', async () => {
+    const markers = async (): Promise<string[]> => (await readdir(join(work, 'cache', 'apk', 'universes'))).filter((name) => name.endsWith('.seen'));
+    const once = await prepare({ storeOnFirstUse: false });
+    expect(once.prepared).toMatchObject({ fromImage: false, stored: false });
+    expect(await images()).toEqual([]);
+    expect(await markers()).toHaveLength(1);
+    const twice = await prepare({ storeOnFirstUse: false });
+    expect(twice.prepared).toMatchObject({ fromImage: false, stored: true, path: once.prepared.path });
+    expect(await images()).toHaveLength(1);
+    expect(await markers()).toEqual([]);
+    expect((await prepare({ storeOnFirstUse: false })).prepared).toMatchObject({ fromImage: true, stored: false });
+    const world = ['python3', 'gcc'];
+    expect(planInstallWith(once.prepared.resolver, once.indexes, world).text).toBe(planInstallWith(twice.prepared.resolver, twice.indexes, world).text);
+  });
+
   it('stores the universe on the first run and opens it on the next, with the same plan as the records give', async () => {
     const first = await prepare();
     expect(first.prepared.fromImage).toBe(false);

@@ -15,7 +15,9 @@ import type { VerifiedRepositoryIndex } from './client.ts';
 export interface PreparedResolver {
   resolver: Resolver;
   fromImage: boolean;
-  /** Path of the image (read, or written when `fromImage` is false and storing succeeded). */
+  /** An image was stored by this call. */
+  stored?: boolean;
+  /** Path of the image (read, or to be written). */
   path: string;
 }
 
@@ -39,25 +41,30 @@ function imagePath(cache: ApkCache, key: unknown): string {
 
 /**
  * The resolver for verified indexes: opened from the stored image when one matches them, else built
- * from their records and stored (atomically, private to the user) for the next run. An image that
- * is damaged, foreign or writable by others is ignored with a warning and replaced. Only the
- * process's own user may have written it: like the index copies beside it, it lives in the user's
- * cache, and an image is trusted for what it says the verified index bytes contain.
+ * from their records. Storing an image costs more than the run it is made in saves, so it is stored
+ * (atomically, private to the user) the second time the same indexes are seen: a one-off run, as
+ * in a fresh CI container, only leaves a marker (`.seen`). `storeOnFirstUse` stores at once. An
+ * image that is damaged, foreign or writable by others is ignored with a warning and replaced.
+ * Only the process's own user may have written it: like the index copies beside it, it lives in
+ * the user's cache, and an image is trusted for what it says the verified index bytes contain.
  */
 export async function openPreparedResolver(
   indexes: readonly VerifiedRepositoryIndex[],
   arch: string,
-  options: { cache: ApkCache; logger?: Logger },
+  options: { cache: ApkCache; logger?: Logger; storeOnFirstUse?: boolean },
 ): Promise<PreparedResolver> {
   const logger = options.logger ?? silentLogger;
   const key = universeKey(indexes, arch);
   const path = imagePath(options.cache, key);
+  const marker = `${path.slice(0, -'.img'.length)}.seen`;
+  let replace = false;
   try {
     const bytes = await readPrivateFile(path);
+    replace = bytes !== undefined;
     if (bytes) {
       const { resolver, meta } = Resolver.fromImage(bytes, path);
       if (JSON.stringify(meta) !== JSON.stringify(key)) throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: made from other indexes`, { detail: { file: path } });
-      return { resolver, fromImage: true, path };
+      return { resolver, fromImage: true, stored: false, path };
     }
   } catch (error) {
     if (!(error instanceof ApkError)) throw error;
@@ -70,25 +77,43 @@ export async function openPreparedResolver(
     arch,
   });
   try {
-    await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
-    await pruneImages(dirname(path), path);
+    if (replace || options.storeOnFirstUse || (await exists(marker))) {
+      await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
+      await rm(marker, { force: true });
+      await prune(dirname(path), '.img', KEPT_UNIVERSE_IMAGES, path);
+      return { resolver, fromImage: false, stored: true, path };
+    }
+    await writeFileAtomic(marker, '', { mode: 0o600 });
+    await prune(dirname(path), '.seen', KEPT_MARKERS, marker);
   } catch (error) {
     // The image only saves time: a read-only or full cache leaves the answer unchanged.
     logger.warn({ url: path, reason: (error as Error).message }, 'could not store the prepared universe');
   }
-  return { resolver, fromImage: false, path };
+  return { resolver, fromImage: false, stored: false, path };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How many images are kept: each set of indexes (a day's Wolfi index, another architecture, other
  *  repositories) has its own, several MiB each; the least recently used go first. */
 export const KEPT_UNIVERSE_IMAGES = 8;
 
-/** Removes all but the KEPT_UNIVERSE_IMAGES most recently used images (an image's modification time
- *  is renewed each time it is opened). Another process's image being written has a temporary name. */
-async function pruneImages(dir: string, keep: string): Promise<void> {
+/** How many markers of indexes seen once are kept. */
+const KEPT_MARKERS = 64;
+
+/** Removes all but the `kept` most recently used files ending in `suffix` (an image's modification
+ *  time is renewed each time it is opened). Another process's file being written has a temporary name. */
+async function prune(dir: string, suffix: string, kept: number, keep: string): Promise<void> {
   const images: Array<{ path: string; used: number }> = [];
   for (const name of await readdir(dir)) {
-    if (!name.endsWith('.img')) continue;
+    if (!name.endsWith(suffix)) continue;
     const path = join(dir, name);
     try {
       images.push({ path, used: (await stat(path)).mtimeMs });
@@ -97,7 +122,7 @@ async function pruneImages(dir: string, keep: string): Promise<void> {
     }
   }
   images.sort((a, b) => b.used - a.used);
-  for (const image of images.slice(KEPT_UNIVERSE_IMAGES)) if (image.path !== keep) await rm(image.path, { force: true });
+  for (const image of images.slice(kept)) if (image.path !== keep) await rm(image.path, { force: true });
 }
 
 /** A file's bytes when it exists, is a regular file owned by this user and writable by no one

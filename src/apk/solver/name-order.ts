@@ -31,11 +31,12 @@ export function murmur3(text: string, seed = SEED): number {
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
     k = (key.charCodeAt(o) | (key.charCodeAt(o + 1) << 8) | (key.charCodeAt(o + 2) << 16) | (key.charCodeAt(o + 3) << 24)) >>> 0;
+    // Rotations written out rather than called: this runs for every name while interpreted.
     k = Math.imul(k, c1);
-    k = rotl32(k, 15);
+    k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
     h ^= k;
-    h = rotl32(h, 13);
+    h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) >>> 0;
   }
   const tail = blocks * 4;
