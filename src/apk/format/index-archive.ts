@@ -96,14 +96,15 @@ function isIndexCheck(value: unknown): value is IndexCheck {
  * gives the precise error. The caller must know that `bytes` are the bytes `check` came from.
  */
 export function recheckIndex(bytes: Uint8Array, check: IndexCheck, options: ReadIndexOptions = {}): VerifiedIndexArchive | undefined {
-  if (options.lenient || !isIndexCheck(check) || check.signedFrom <= 0 || check.signedFrom >= bytes.length) return undefined;
+  // A size limit is checked while decompressing: leave it to a full read.
+  if (options.lenient || options.maxSize !== undefined || !isIndexCheck(check) || check.signedFrom < 0 || check.signedFrom >= bytes.length) return undefined;
   const entries: SignatureEntry[] = check.signatures.map((entry) => ({
     entryName: entry.entryName, algorithm: entry.algorithm, keyName: entry.keyName, signature: Buffer.from(entry.signature ?? '', 'base64'),
   }));
   const chosen = chooseSignature(entries, options.keyring);
   if (chosen) {
     const kept = check.signatures[entries.indexOf(chosen)]!.signature;
-    if (kept === undefined) return undefined;
+    if (kept === undefined || check.signedFrom === 0) return undefined;
     const verifier = createSignatureVerifier(chosen);
     verifier.update(bytes.subarray(check.signedFrom));
     if (!verifier.verify(options.keyring!.get(chosen.keyName)!, chosen.signature)) return undefined;

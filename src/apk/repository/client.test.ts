@@ -107,6 +107,24 @@ describe('index loading', () => {
     await expect(client({ keyring }).verifyIndexes([repository], 'x86_64')).rejects.toMatchObject({ code: 'APK_UNTRUSTED' });
   });
 
+  it('records a new check when the keyring changes what a full read finds, keeping the time of the last revalidation', async () => {
+    const repository = parseRepository(server.url, 'test');
+    const meta = async (): Promise<{ fetchedAt: number; check: { signatures: Array<{ keyName: string; signature?: string }> } }> => {
+      const [file] = (await listFiles(join(cacheRoot, 'apk', 'indexes'))).filter((name) => name.endsWith('.json'));
+      return JSON.parse(await readFile(file!, 'utf8'));
+    };
+    // Accepted untrusted first: the check keeps no signature bytes.
+    await client({ keyring: new Map(), allowUntrusted: true, now: () => 1000 }).verifyIndexes([repository], 'x86_64');
+    expect((await meta()).check.signatures).toEqual([{ entryName: expect.any(String), algorithm: 'RSA256', keyName: 'melange.rsa.pub' }]);
+    // An untrusted index is checked again quickly as well: same answer.
+    const [again] = await client({ keyring: new Map(), allowUntrusted: true, now: () => 1500 }).verifyIndexes([repository], 'x86_64');
+    expect(again!.signedBy).toBeUndefined();
+    // Now the key is trusted: a full read verifies it and its check replaces the stored one.
+    const [trusted] = await client({ now: () => 2000 }).verifyIndexes([repository], 'x86_64');
+    expect(trusted!.signedBy).toBe('melange.rsa.pub');
+    expect(await meta()).toMatchObject({ fetchedAt: 2000, check: { signatures: [expect.objectContaining({ keyName: 'melange.rsa.pub', signature: expect.any(String) })] } });
+  });
+
   it('refuses an index signed by a key not in the keyring', async () => {
     const keyring = await loadRepositoryKeyring([join(fixtures, 'keys')]);
     const error = await rejection(client({ keyring }).loadIndex(parseRepository(server.url, 'test'), 'x86_64'));

@@ -197,6 +197,7 @@ export class RepositoryClient {
     let bytes: Buffer | undefined;
     let fromCache = false;
     let fresh: { validators: FetchValidators } | undefined;
+    let touchedAt: number | undefined;
     if (cached && now() - cached.entry.fetchedAt <= this.#options.indexMaxAgeMs) {
       bytes = cached.bytes;
       fromCache = true;
@@ -206,7 +207,8 @@ export class RepositoryClient {
         if (result.kind === 'not-modified' && cached) {
           bytes = cached.bytes;
           fromCache = true;
-          await cache.touchIndex(cached.entry, now());
+          touchedAt = now();
+          await cache.touchIndex(cached.entry, touchedAt);
         } else if (result.kind === 'body') {
           bytes = await readAll(result.body, MAX_INDEX_DOWNLOAD, url);
           fresh = { validators: result.validators };
@@ -232,11 +234,11 @@ export class RepositoryClient {
     const verifiedBytes = bytes;
     // These very bytes were read in full before: verifying their signature again suffices.
     const known = cached?.entry.sha256 === digest ? cached.entry.check : undefined;
+    let quick: VerifiedIndexArchive | undefined;
     try {
       const options = { name: url, keyring: this.#keyring, allowUntrusted: this.#options.allowUntrusted };
-      index = withRecords
-        ? await this.#parseIndex(url, digest, bytes)
-        : ((known ? recheckIndex(bytes, known, options) : undefined) ?? (await verifyIndex(chunks(bytes), options)));
+      quick = !withRecords && known ? recheckIndex(bytes, known, options) : undefined;
+      index = quick ?? (withRecords ? await this.#parseIndex(url, digest, bytes) : await verifyIndex(chunks(bytes), options));
     } catch (error) {
       if (!fromCache || !(error instanceof ApkError)) throw error;
       // The cached copy does not verify under today's keyring: forget it and download afresh.
@@ -245,7 +247,11 @@ export class RepositoryClient {
       return this.#loadIndex(repository, arch, url, withRecords);
     }
     if (fresh) await cache.writeIndex(url, bytes, now(), fresh.validators, index.check);
-    else if (cached && !known && cached.entry.sha256 === digest) await cache.recordIndexCheck(cached.entry, index.check);
+    else if (cached && quick === undefined && cached.entry.sha256 === digest && JSON.stringify(known) !== JSON.stringify(index.check)) {
+      // Keep what this full read found (a keyring that now trusts another signer changes it), on
+      // top of the entry as the 304 above left it.
+      await cache.recordIndexCheck({ ...cached.entry, ...(touchedAt !== undefined ? { fetchedAt: touchedAt } : {}) }, index.check);
+    }
     logger.debug({ url, fromCache, signedBy: index.signedBy }, 'index loaded');
     const loaded = {
       repository,

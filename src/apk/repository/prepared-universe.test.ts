@@ -60,10 +60,10 @@ async function images(): Promise<string[]> {
   }
 }
 
-async function prepare(options: { keyring?: Keyring; allowUntrusted?: boolean; storeOnFirstUse?: boolean } = {}, repository = alpine(), arch = 'aarch64') {
+async function prepare(options: { keyring?: Keyring; allowUntrusted?: boolean; storeOnFirstUse?: boolean; code?: string } = {}, repository = alpine(), arch = 'aarch64') {
   const { client: repositoryClient, cache } = client(options);
   const indexes = await repositoryClient.verifyIndexes([repository], arch);
-  const prepared = await openPreparedResolver(indexes, arch, { cache, logger, storeOnFirstUse: options.storeOnFirstUse ?? true });
+  const prepared = await openPreparedResolver(indexes, arch, { cache, logger, storeOnFirstUse: options.storeOnFirstUse ?? true, ...(options.code ? { code: options.code } : {}) });
   return { prepared, indexes, repositoryClient };
 }
 
@@ -116,6 +116,11 @@ describe('prepared universes', () => {
     expect(otherBytes.prepared.path).not.toBe(first.prepared.path);
     expect(planInstallWith(otherBytes.prepared.resolver, otherBytes.indexes, ['replayout']).install.map((source) => source.record.name)).toEqual(['pretend-baselayout', 'replayout']);
     expect(await images()).toHaveLength(3);
+    // Another build of Kiln neither reads nor replaces this build's image.
+    const otherBuild = await prepare({ code: 'another build' });
+    expect(otherBuild.prepared.fromImage).toBe(false);
+    expect(otherBuild.prepared.path).not.toBe(otherBytes.prepared.path);
+    expect((await prepare()).prepared.fromImage).toBe(true);
 
     // The same signed bytes, trusted through a key or accepted untrusted, are two universes.
     const server: RepoServer = await startRepoServer(signedRepo);
@@ -136,7 +141,8 @@ describe('prepared universes', () => {
   it('rebuilds and replaces a damaged image, with a warning', async () => {
     const { prepared } = await prepare();
     const bytes = await readFile(prepared.path);
-    bytes[200]! ^= 0xff;
+    // A byte in the records, the last and largest section.
+    bytes[bytes.length - 1000]! ^= 0xff;
     await writeFile(prepared.path, bytes, { mode: 0o600 });
     const again = await prepare();
     expect(again.prepared.fromImage).toBe(false);

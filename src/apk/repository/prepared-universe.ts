@@ -4,10 +4,11 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { silentLogger, writeFileAtomic } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
-import { Resolver } from '../resolve-api.ts';
+import { Resolver, UNIVERSE_CODE_URL } from '../resolve-api.ts';
 import type { ApkCache } from './cache.ts';
 import type { VerifiedRepositoryIndex } from './client.ts';
 
@@ -27,8 +28,9 @@ export interface PreparedResolver {
  * repositories' names and tags in priority order, and the architecture. An image is used only when
  * all of these match, so it answers exactly as a universe built from the records would.
  */
-function universeKey(indexes: readonly VerifiedRepositoryIndex[], arch: string): unknown {
+function universeKey(indexes: readonly VerifiedRepositoryIndex[], arch: string, code: string): unknown {
   return {
+    code,
     arch,
     repositories: indexes.map((index) => ({ name: index.repository.url, tag: index.repository.tag ?? null, digest: index.digest, signedBy: index.signedBy ?? null })),
   };
@@ -51,16 +53,17 @@ function imagePath(cache: ApkCache, key: unknown): string {
 export async function openPreparedResolver(
   indexes: readonly VerifiedRepositoryIndex[],
   arch: string,
-  options: { cache: ApkCache; logger?: Logger; storeOnFirstUse?: boolean },
+  options: { cache: ApkCache; logger?: Logger; storeOnFirstUse?: boolean; /** Which build makes the image (default: from the code's file). */ code?: string },
 ): Promise<PreparedResolver> {
   const logger = options.logger ?? silentLogger;
-  const key = universeKey(indexes, arch);
+  const key = universeKey(indexes, arch, options.code ?? (await codeIdentity()));
   const path = imagePath(options.cache, key);
   const marker = `${path.slice(0, -'.img'.length)}.seen`;
-  let replace = false;
+  let existing: Buffer | undefined;
+  let unusable = false;
   try {
-    const bytes = await readPrivateFile(path);
-    replace = bytes !== undefined;
+    existing = await readPrivateFile(path);
+    const bytes = existing;
     if (bytes) {
       const { resolver, meta } = Resolver.fromImage(bytes, path);
       if (JSON.stringify(meta) !== JSON.stringify(key)) throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: made from other indexes`, { detail: { file: path } });
@@ -69,7 +72,10 @@ export async function openPreparedResolver(
   } catch (error) {
     if (!(error instanceof ApkError)) throw error;
     logger.warn({ url: path, code: error.code, reason: error.message }, 'prepared universe unusable, rebuilding it');
+    unusable = true;
   }
+  // An unusable image is replaced at once, not after another sighting of the indexes.
+  const replace = unusable || existing !== undefined;
   const resolver = new Resolver({
     repositories: await Promise.all(
       indexes.map(async (index) => ({ records: await index.records(), name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
@@ -79,17 +85,29 @@ export async function openPreparedResolver(
   try {
     if (replace || options.storeOnFirstUse || (await exists(marker))) {
       await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
-      await rm(marker, { force: true });
-      await prune(dirname(path), '.img', KEPT_UNIVERSE_IMAGES, path);
+      // Housekeeping: a failure here leaves a stale file behind, not a missing image.
+      await rm(marker, { force: true }).catch(() => undefined);
+      await prune(dirname(path), '.img', KEPT_UNIVERSE_IMAGES, path).catch(() => undefined);
       return { resolver, fromImage: false, stored: true, path };
     }
     await writeFileAtomic(marker, '', { mode: 0o600 });
-    await prune(dirname(path), '.seen', KEPT_MARKERS, marker);
+    await prune(dirname(path), '.seen', KEPT_MARKERS, marker).catch(() => undefined);
   } catch (error) {
     // The image only saves time: a read-only or full cache leaves the answer unchanged.
     logger.warn({ url: path, reason: (error as Error).message }, 'could not store the prepared universe');
   }
   return { resolver, fromImage: false, stored: false, path };
+}
+
+/** Which build of Kiln makes and reads images: the size and modification time of the file holding
+ *  its solver code (rewritten by every build). An image made by another build is not used. */
+async function codeIdentity(): Promise<string> {
+  try {
+    const { size, mtimeMs } = await stat(fileURLToPath(UNIVERSE_CODE_URL));
+    return `${size}-${mtimeMs}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

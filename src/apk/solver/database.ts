@@ -1071,8 +1071,10 @@ export class Database {
   /** apk_db_pkg_rdepends: reverse links for a package added after the database was opened. */
   private addReverseDependencies(pkg: Package): void {
     const addRdep = (name: Name, target: Name): void => {
-      if (target.rdepends === NO_NAMES) target.rdepends = [];
-      if (!target.rdepends.includes(name)) target.rdepends.push(name);
+      const list = target.rdepends === NO_NAMES ? [] : target.rdepends;
+      if (!list.includes(name)) list.push(name);
+      // Assigned again so the serials the solver reads are rebuilt from the longer list.
+      target.rdepends = list;
     };
     const addRiif = (name: Name, target: Name): void => {
       this.noteReverseIif(target);

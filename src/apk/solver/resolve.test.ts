@@ -248,3 +248,26 @@ describe('resolve on the real Alpine 3.17 aarch64 index', () => {
     expect(resolver.resolve(PINNED[0]![0]).install.map((r) => `${r.name}-${r.version}`)).toEqual(PINNED[0]![1]);
   });
 });
+
+describe('adding a record after a solve', () => {
+  it('answers as a database that had no solve before the record was added', () => {
+    const records = solverRepo('complicated1.repo');
+    const outcome = (db: ReturnType<typeof openResolveDatabase>, world: string[]): string => {
+      try {
+        return new Resolver(db).resolve(world).text;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    for (const [at, added] of records.entries()) {
+      const input = { repositories: [{ records: records.filter((_, i) => i !== at), name: 'r' }], arch: 'x86_64' };
+      // A solve first builds the reverse links the added record must extend.
+      const solved = openResolveDatabase(input);
+      outcome(solved, ['a']);
+      solved.addRecord(added, { kind: 'repository', index: 0 });
+      const fresh = openResolveDatabase(input);
+      fresh.addRecord(added, { kind: 'repository', index: 0 });
+      for (const world of [['a'], ['b'], ['c'], ['d']]) expect(outcome(solved, world), `${added.name}-${added.version} then ${world}`).toBe(outcome(fresh, world));
+    }
+  });
+});

@@ -14,6 +14,7 @@ import {
 import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } from './report.ts';
 import { resetSolverState, solve } from './solve.ts';
 import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
+export { UNIVERSE_CODE_URL } from './universe-image.ts';
 
 /** One repository (an APKINDEX), in priority order. */
 export interface ResolveRepository {

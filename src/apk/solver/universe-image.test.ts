@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,12 @@ import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 const solverDir = join(fixtures, 'solver');
+
+/** An image with its digest computed again over its (changed) bytes. */
+function reseal(bytes: Buffer): Buffer {
+  const body = bytes.subarray(0, bytes.length - 32);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
 
 /** What a resolve gives, or the error it throws, in a comparable form. */
 function outcome(resolver: Resolver, world: readonly string[], options: ResolveOptions = {}): unknown {
@@ -113,7 +120,9 @@ describe('universe images', () => {
       const at = bad.indexOf(Buffer.from(`"identity":"${other}"`));
       expect(at).toBeGreaterThan(0);
       bad.write('X', at + '"identity":"'.length + 1, 'latin1');
-      const damaged = decodeUniverseImage(bad, 'damaged.img').db;
+      expect(() => decodeUniverseImage(bad, 'damaged.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('digest') }));
+      // Sealed again (as only someone writing the image on purpose could), the record is still refused.
+      const damaged = decodeUniverseImage(reseal(bad), 'damaged.img').db;
       expect(() => damaged.getName('curl').providers[0]!.pkg.record).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('does not describe curl-') }));
     });
 
@@ -140,6 +149,18 @@ describe('universe images', () => {
       for (const [message, bytes] of cases) {
         expect(() => decodeUniverseImage(bytes, '/cache/u.img'), message).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining(message) }));
         expect(() => decodeUniverseImage(bytes, '/cache/u.img')).toThrow(/^\/cache\/u\.img: /);
+      }
+    });
+
+    it('refuses a malformed header as a bad image, not with a TypeError', () => {
+      const length = image.readUInt32LE(8);
+      const header = JSON.parse(image.toString('utf8', 12, 12 + length)) as { sections: unknown[] };
+      for (const sections of [[null, ...header.sections], [5, ...header.sections], [['names', 'f32', 0, 1], ...header.sections], 'none']) {
+        const text = Buffer.from(JSON.stringify({ ...header, sections }));
+        const bytes = Buffer.from(image);
+        bytes.writeUInt32LE(text.length, 8);
+        text.copy(bytes, 12);
+        expect(() => decodeUniverseImage(reseal(bytes), 'odd.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID' }));
       }
     });
 

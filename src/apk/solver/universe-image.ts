@@ -4,9 +4,9 @@
 // index text and building the universe, which is most of a one-shot resolve. Pure: bytes in and out.
 //
 // Layout: magic (8 bytes) | header length (u32 LE) | header JSON | sections, each 8-aligned, the
-// records last | SHA-256 of everything before the records (32 bytes; each record is checked
-// against its package when read). The header lists every section's kind, offset and element
-// count, the string-table sizes and whatever the caller keys the image with (`meta`).
+// records last | SHA-256 of everything before it (32 bytes). The header lists every section's kind,
+// offset and element count, the string-table sizes and whatever the caller keys the image with
+// (`meta`). Each record is also checked against its package when it is read.
 import { createHash } from 'node:crypto';
 import type { PackageRecord } from '../format/record.ts';
 import { ApkError } from '../errors.ts';
@@ -16,7 +16,11 @@ import type { DiscoveryGraph, RepoTag, Repository, StringTable, UniverseParts } 
 const MAGIC = Buffer.from('KILNUNV\u0001', 'latin1');
 const DIGEST_BYTES = 32;
 /** Bumped whenever the layout or the meaning of a field changes: older images are then rebuilt. */
-export const UNIVERSE_IMAGE_FORMAT = 2;
+export const UNIVERSE_IMAGE_FORMAT = 3;
+
+/** The file this code was loaded from (with the compiled or bundled CLI, the file that holds the
+ *  solver too): images record which build made them, as what they store is computed by that code. */
+export const UNIVERSE_CODE_URL = import.meta.url;
 
 type ArrayKind = 'i32' | 'f64' | 'u8';
 type TypedArray = Int32Array | Float64Array | Uint8Array;
@@ -105,8 +109,7 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
       const array = arrays[i]![2];
       Buffer.from(array.buffer, array.byteOffset, array.byteLength).copy(out, offset);
     });
-    // The digest covers everything up to the records, which are checked one by one when read.
-    createHash('sha256').update(out.subarray(0, header.sections.at(-1)![2])).digest().copy(out, at);
+    createHash('sha256').update(out.subarray(0, at)).digest().copy(out, at);
     return out;
   }
 }
@@ -179,6 +182,16 @@ export interface DecodedUniverseImage {
  * Records are parsed from their JSON when first asked for.
  */
 export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
+  try {
+    return decodeImage(bytes, where);
+  } catch (error) {
+    if (error instanceof ApkError) throw error;
+    // A shape the checks did not foresee is still a bad image, not a crash.
+    throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${where}: not a readable universe image (${(error as Error).message})`, { cause: error, detail: { file: where } });
+  }
+}
+
+function decodeImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
   if (bytes.length < MAGIC.length + 4 + DIGEST_BYTES || !Buffer.from(bytes.buffer, bytes.byteOffset, MAGIC.length).equals(MAGIC)) {
     throw invalid(where, 'not a universe image');
   }
@@ -194,14 +207,11 @@ export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUn
     throw invalid(where, `header is not JSON (${(cause as Error).message})`);
   }
   if (header?.format !== UNIVERSE_IMAGE_FORMAT || !Array.isArray(header.sections)) throw invalid(where, `format ${String(header?.format)}, expected ${UNIVERSE_IMAGE_FORMAT}`);
-  // The records are the last section; the digest covers the header and every section before them.
-  const records = header.sections.at(-1);
-  if (records?.[0] !== 'records' || !Number.isSafeInteger(records[2]) || records[2] < MAGIC.length + 4 + headerLength || records[2] > bodyEnd) {
-    throw invalid(where, 'records section is missing');
-  }
-  if (!createHash('sha256').update(data.subarray(0, records[2])).digest().equals(data.subarray(bodyEnd))) throw invalid(where, 'digest does not match its content');
+  if (!createHash('sha256').update(data.subarray(0, bodyEnd)).digest().equals(data.subarray(bodyEnd))) throw invalid(where, 'digest does not match its content');
   const sections = new Map<string, TypedArray>();
-  for (const [name, kind, offset, count] of header.sections) {
+  for (const entry of header.sections) {
+    if (!Array.isArray(entry) || entry.length !== 4 || typeof entry[0] !== 'string' || !Object.hasOwn(BYTES, entry[1])) throw invalid(where, 'a section entry is malformed');
+    const [name, kind, offset, count] = entry;
     const size = BYTES[kind];
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || offset < 0 || count < 0 || offset % size !== 0 || offset + count * size > bodyEnd) {
       throw invalid(where, `section ${name} lies outside the file`);
