@@ -111,14 +111,20 @@ export function recheckIndex(bytes: Uint8Array, check: IndexCheck, options: Read
   } else if (!options.allowUntrusted) {
     return undefined;
   }
+  return verifiedArchive(check, chosen ? entries.indexOf(chosen) : -1, options.keyring);
+}
+
+/** What a read or a recheck reports once the signature at `chosenAt` verified (-1: none, the index
+ *  accepted untrusted). */
+function verifiedArchive(check: IndexCheck, chosenAt: number, keyring: Keyring | undefined): VerifiedIndexArchive {
   const index: VerifiedIndexArchive = {
-    signatures: entries.map((entry) => ({ algorithm: entry.algorithm, keyName: entry.keyName, verified: entry === chosen, trusted: options.keyring?.has(entry.keyName) ?? false })),
-    trust: chosen ? 'signature' : 'untrusted',
+    signatures: check.signatures.map((entry, at) => ({ algorithm: entry.algorithm, keyName: entry.keyName, verified: at === chosenAt, trusted: keyring?.has(entry.keyName) ?? false })),
+    trust: chosenAt >= 0 ? 'signature' : 'untrusted',
     skipped: check.skipped,
     check,
   };
   if (check.description !== undefined) index.description = check.description;
-  if (chosen) index.signedBy = chosen.keyName;
+  if (chosenAt >= 0) index.signedBy = check.signatures[chosenAt]!.keyName;
   return index;
 }
 
@@ -215,18 +221,12 @@ async function readIndexArchive(source: AsyncIterable<Uint8Array>, options: Read
     if (await gzip.next()) throw fault('extra gzip member after the index');
     if (text === undefined) throw fault('no APKINDEX entry');
 
-    const signatureInfo: ApkSignatureInfo[] = signatures.map((entry) => ({
-      algorithm: entry.algorithm, keyName: entry.keyName, verified: false, trusted: options.keyring?.has(entry.keyName) ?? false,
-    }));
-    let trust: ApkTrust = 'untrusted';
     if (chosen) {
       if (!verifier!.verify(options.keyring!.get(chosen.keyName)!, chosen.signature)) {
         throw new ApkError('APK_SIGNATURE_INVALID', `${name}: signature ${chosen.entryName} does not verify with trusted key ${chosen.keyName}`, {
           detail: { file: name, key: chosen.keyName },
         });
       }
-      signatureInfo[signatures.indexOf(chosen)]!.verified = true;
-      trust = 'signature';
     } else if (!options.allowUntrusted && !options.lenient) {
       const names = signatures.map((entry) => entry.keyName);
       throw new ApkError('APK_UNTRUSTED', `${name}: ${names.length ? `signed by ${names.join(', ')}, none of which is in the keyring` : 'index is not signed'}`, {
@@ -241,9 +241,7 @@ async function readIndexArchive(source: AsyncIterable<Uint8Array>, options: Read
       ...(description !== undefined ? { description } : {}),
       skipped,
     };
-    const index: VerifiedIndexArchive = { signatures: signatureInfo, trust, skipped, check };
-    if (description !== undefined) index.description = description;
-    if (chosen) index.signedBy = chosen.keyName;
+    const index = verifiedArchive(check, chosen ? signatures.indexOf(chosen) : -1, options.keyring);
     if (!withRecords) return index;
     return { ...index, records: parseRecords(text, { source: `${name}: APKINDEX` }), text };
   } finally {

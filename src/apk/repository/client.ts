@@ -167,12 +167,7 @@ export class RepositoryClient {
    * {@link loadIndexes} does, but parses records only when a caller asks for them.
    */
   verifyIndexes(repositories: readonly Repository[], arch: string): Promise<VerifiedRepositoryIndex[]> {
-    return Promise.all(
-      repositories.map(async (repository) => {
-        const loaded = await this.#loadIndex(repository, arch, indexUrl(repository, arch), false);
-        return loaded as VerifiedRepositoryIndex;
-      }),
-    );
+    return Promise.all(repositories.map((repository) => this.#loadIndex(repository, arch, indexUrl(repository, arch), false) as Promise<VerifiedRepositoryIndex>));
   }
 
   /** Fetches (or revalidates) `URL/ARCH/APKINDEX.tar.gz`, verifies its signature against the

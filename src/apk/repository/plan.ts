@@ -1,5 +1,5 @@
 import { resolve } from '../resolve-api.ts';
-import type { Resolution, ResolveFlags, Resolver } from '../resolve-api.ts';
+import type { Resolution, ResolveFlags, ResolveRepository, Resolver } from '../resolve-api.ts';
 import type { PackageRecord } from '../package-api.ts';
 import { ApkError } from '../errors.ts';
 import type { PackageSource, RepositoryIndex } from './client.ts';
@@ -74,7 +74,7 @@ export function planInstall(
   options: { installed?: readonly PackageRecord[]; flags?: ResolveFlags } = {},
 ): InstallPlan {
   const resolution = resolve({
-    repositories: indexes.map((index) => ({ records: index.records, name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
+    repositories: indexes.map((index) => resolveRepository(index.repository, index.records)),
     world,
     arch,
     ...(options.installed ? { installed: options.installed } : {}),
@@ -90,17 +90,25 @@ export function planInstall(
       return listsIdentity(index.records, record.identity, key);
     });
   };
-  const install = resolution.install.map((record): PackageSource => {
-    const index = sourceOf(record);
-    if (!index) {
-      // Only an installed package the repositories no longer carry can get here.
-      throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
-        detail: { package: `${record.name}-${record.version}`, identity: record.identity },
-      });
-    }
-    return { record, repository: index.repository, arch: index.arch };
-  });
+  // Only an installed package the repositories no longer carry can have no source.
+  const install = resolution.install.map((record) => packageSource(record, sourceOf(record)));
   return { install, text: resolution.text, resolution };
+}
+
+/** A loaded index as the resolver's repository: named by its URL (which planInstallWith maps the
+ *  resolver's answer back by), with its `@tag`. */
+export function resolveRepository(repository: Repository, records: readonly PackageRecord[]): ResolveRepository {
+  return { records, name: repository.url, ...(repository.tag ? { tag: repository.tag } : {}) };
+}
+
+/** Where a planned package is fetched from; APK_REPO_PACKAGE_UNKNOWN when no loaded index lists it. */
+function packageSource(record: PackageRecord, index: { repository: Repository; arch: string } | undefined): PackageSource {
+  if (!index) {
+    throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
+      detail: { package: `${record.name}-${record.version}`, identity: record.identity },
+    });
+  }
+  return { record, repository: index.repository, arch: index.arch };
 }
 
 /**
@@ -115,15 +123,9 @@ export function planInstallWith(
   options: { flags?: ResolveFlags } = {},
 ): InstallPlan {
   const resolution = resolver.resolve(world, options.flags ? { flags: options.flags } : {});
-  const install = resolution.install.map((record, position): PackageSource => {
+  const install = resolution.install.map((record, position) => {
     const from = resolution.installFrom[position] ?? [];
-    const index = indexes.find((candidate) => from.includes(candidate.repository.url));
-    if (!index) {
-      throw new ApkError('APK_REPO_PACKAGE_UNKNOWN', `${record.name}-${record.version} (${record.identity}) is in the plan but in no loaded index`, {
-        detail: { package: `${record.name}-${record.version}`, identity: record.identity },
-      });
-    }
-    return { record, repository: index.repository, arch: index.arch };
+    return packageSource(record, indexes.find((candidate) => from.includes(candidate.repository.url)));
   });
   return { install, text: resolution.text, resolution };
 }

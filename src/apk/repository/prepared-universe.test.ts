@@ -141,7 +141,7 @@ describe('prepared universes', () => {
   it('rebuilds and replaces a damaged image, with a warning', async () => {
     const { prepared } = await prepare();
     const bytes = await readFile(prepared.path);
-    // A byte in the records, the last and largest section.
+    // A byte near the end of the image (the records and their offsets).
     bytes[bytes.length - 1000]! ^= 0xff;
     await writeFile(prepared.path, bytes, { mode: 0o600 });
     const again = await prepare();

@@ -5,19 +5,20 @@ import { createHash } from 'node:crypto';
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger, writeFileAtomic } from '../../lib/index.ts';
+import { pathExists, silentLogger, writeFileAtomic } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
 import { Resolver, UNIVERSE_CODE_URL } from '../resolve-api.ts';
 import type { ApkCache } from './cache.ts';
 import type { VerifiedRepositoryIndex } from './client.ts';
+import { resolveRepository } from './plan.ts';
 
 /** A resolver over verified indexes, and whether it came from a stored image. */
 export interface PreparedResolver {
   resolver: Resolver;
   fromImage: boolean;
   /** An image was stored by this call. */
-  stored?: boolean;
+  stored: boolean;
   /** Path of the image (read, or to be written). */
   path: string;
 }
@@ -63,9 +64,8 @@ export async function openPreparedResolver(
   let unusable = false;
   try {
     existing = await readPrivateFile(path);
-    const bytes = existing;
-    if (bytes) {
-      const { resolver, meta } = Resolver.fromImage(bytes, path);
+    if (existing) {
+      const { resolver, meta } = Resolver.fromImage(existing, path);
       if (JSON.stringify(meta) !== JSON.stringify(key)) throw new ApkError('APK_UNIVERSE_IMAGE_INVALID', `${path}: made from other indexes`, { detail: { file: path } });
       return { resolver, fromImage: true, stored: false, path };
     }
@@ -77,13 +77,11 @@ export async function openPreparedResolver(
   // An unusable image is replaced at once, not after another sighting of the indexes.
   const replace = unusable || existing !== undefined;
   const resolver = new Resolver({
-    repositories: await Promise.all(
-      indexes.map(async (index) => ({ records: await index.records(), name: index.repository.url, ...(index.repository.tag ? { tag: index.repository.tag } : {}) })),
-    ),
+    repositories: await Promise.all(indexes.map(async (index) => resolveRepository(index.repository, await index.records()))),
     arch,
   });
   try {
-    if (replace || options.storeOnFirstUse || (await exists(marker))) {
+    if (replace || options.storeOnFirstUse || (await pathExists(marker))) {
       await writeFileAtomic(path, resolver.toImage(key), { mode: 0o600 });
       // Housekeeping: a failure here leaves a stale file behind, not a missing image.
       await rm(marker, { force: true }).catch(() => undefined);
@@ -107,15 +105,6 @@ async function codeIdentity(): Promise<string> {
     return `${size}-${mtimeMs}`;
   } catch {
     return 'unknown';
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

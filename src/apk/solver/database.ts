@@ -371,7 +371,6 @@ function sortByTableKey(names: Name[]): void {
 
 /** A package or provided name. */
 export class Name {
-  /** Packages offering this name (shared empty list until the first; never modified in place when empty). */
   private providerList: Provider[] | undefined = NO_PROVIDERS;
   private dependentList: Package[] | undefined = NO_PACKAGES;
   private iifDependentList: Package[] | undefined = NO_PACKAGES;
@@ -475,13 +474,10 @@ export class Name {
    * created name first (apk adds to the head of a bucket's list).
    */
   get tableKey(): number {
-    if (this.tableKeyCache < 0) {
-      if (this.serial >= SERIAL_LIMIT) throw new RangeError('more than 2^24 package names');
-      this.tableKeyCache = nameBucket(this.name) * SERIAL_LIMIT + (SERIAL_LIMIT - 1 - this.serial);
-    }
+    if (this.tableKeyCache < 0) this.presetBucket(nameBucket(this.name));
     return this.tableKeyCache;
   }
-  /** Sets the name-table bucket computed elsewhere (a universe image stores every name's bucket). */
+  /** Sets the name's table key from its bucket (a universe image stores every name's bucket). */
   presetBucket(bucket: number): void {
     if (this.serial >= SERIAL_LIMIT) throw new RangeError('more than 2^24 package names');
     this.tableKeyCache = bucket * SERIAL_LIMIT + (SERIAL_LIMIT - 1 - this.serial);
@@ -1226,7 +1222,8 @@ export class Database {
     const rdepends: number[] = [];
     for (let n = 0; n < nameCount; n++) {
       const name = names[n]!;
-      nameBucketOf[n] = nameBucket(name.name);
+      // From the table key the reverse links below compute anyway (and cache): one hash per name.
+      nameBucketOf[n] = Math.floor(name.tableKey / SERIAL_LIMIT);
       nameFlags[n] = (name.hasRepositoryProviders ? NAME_REPOSITORY_PROVIDERS : 0) | (name.isDependency ? NAME_DEPENDENCY : 0) | (name.hasReverseIif ? NAME_REVERSE_IIF : 0);
       for (const provider of name.providers) {
         providers.push(provider.pkg.id);

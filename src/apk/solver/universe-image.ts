@@ -3,8 +3,8 @@
 // arrays, plus every package record as JSON read only when asked for. Loading it skips parsing the
 // index text and building the universe, which is most of a one-shot resolve. Pure: bytes in and out.
 //
-// Layout: magic (8 bytes) | header length (u32 LE) | header JSON | sections, each 8-aligned, the
-// records last | SHA-256 of everything before it (32 bytes). The header lists every section's kind,
+// Layout: magic (8 bytes) | header length (u32 LE) | header JSON | sections, each 8-aligned |
+// SHA-256 of everything before it (32 bytes). The header lists every section's kind,
 // offset and element count, the string-table sizes and whatever the caller keys the image with
 // (`meta`). Each record is also checked against its package when it is read.
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ import type { DiscoveryGraph, RepoTag, Repository, StringTable, UniverseParts } 
 const MAGIC = Buffer.from('KILNUNV\u0001', 'latin1');
 const DIGEST_BYTES = 32;
 /** Bumped whenever the layout or the meaning of a field changes: older images are then rebuilt. */
-export const UNIVERSE_IMAGE_FORMAT = 3;
+export const UNIVERSE_IMAGE_FORMAT = 4;
 
 /** The file this code was loaded from (with the compiled or bundled CLI, the file that holds the
  *  solver too): images record which build made them, as what they store is computed by that code. */
@@ -68,20 +68,15 @@ function invalid(where: string, message: string): ApkError {
 /** Encodes a database opened from repositories (plus its records, by package id) as an image. */
 export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   const parts = db.toParts();
-  // One string and one encode for all records: a Buffer per record costs several times more.
-  const texts = db.packageList.map((pkg) => JSON.stringify(pkg.record));
-  const recordStart = new Float64Array(texts.length + 1);
-  for (let i = 0; i < texts.length; i++) recordStart[i + 1] = recordStart[i]! + Buffer.byteLength(texts[i]!, 'utf8');
-  const records = Buffer.from(texts.join(''), 'utf8');
   const arrays: Array<[string, ArrayKind, TypedArray]> = [];
   for (const [name, kind] of Object.entries(PART_ARRAYS)) arrays.push([name, kind, parts[name as PartArrayName]]);
   for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) arrays.push([`graph.${name}`, kind, parts.graph[name as GraphArrayName]]);
-  for (const [name, table] of [['strings', parts.strings], ['names', parts.names]] as const) {
-    const packed = packStrings(Array.from({ length: table.length }, (_, index) => table.at(index)!), name);
+  // Records as JSON texts, one per package (JSON escapes newlines, so they pack like any string).
+  const records = db.packageList.map((pkg) => JSON.stringify(pkg.record));
+  for (const [name, list] of [['strings', stringList(parts.strings)], ['names', stringList(parts.names)], ['records', records]] as const) {
+    const packed = packStrings(list, name);
     arrays.push([name, 'u8', packed.bytes], [`${name}.starts`, 'i32', packed.starts]);
   }
-  arrays.push(['recordStart', 'f64', recordStart]);
-  arrays.push(['records', 'u8', records]);
   const header: Header = {
     format: UNIVERSE_IMAGE_FORMAT, meta, arches: parts.arches, stringCount: parts.strings.length, nameCount: parts.names.length, repoTags: parts.repoTags, repos: parts.repos,
     availableRepos: parts.availableRepos, compat: parts.compat, linkVersion: parts.linkVersion, graphNameCount: parts.graph.nameCount, sections: [],
@@ -112,6 +107,10 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
     createHash('sha256').update(out.subarray(0, at)).digest().copy(out, at);
     return out;
   }
+}
+
+function stringList(table: StringTable): string[] {
+  return Array.from({ length: table.length }, (_, index) => table.at(index)!);
 }
 
 /**
@@ -243,15 +242,11 @@ function decodeImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
     availableRepos: header.availableRepos, compat: header.compat, linkVersion: header.linkVersion, graph,
   });
   checkUniverseParts(parts, where);
-  const recordStart = section<Float64Array>('recordStart', 'f64');
-  const recordBytes = section<Uint8Array>('records', 'u8');
-  const packageCount = parts.packageName.length;
-  checkOffsets(recordStart, packageCount, recordBytes.length, 'recordStart', where);
-  const recordText = Buffer.from(recordBytes.buffer, recordBytes.byteOffset, recordBytes.length);
+  const records = table('records', parts.packageName.length);
   const db = Database.fromParts(parts, (id) => {
     let record: PackageRecord;
     try {
-      record = JSON.parse(recordText.toString('utf8', recordStart[id], recordStart[id + 1])) as PackageRecord;
+      record = JSON.parse(records.at(id)!) as PackageRecord;
     } catch (cause) {
       throw invalid(where, `record of package ${id} is not JSON (${(cause as Error).message})`);
     }
