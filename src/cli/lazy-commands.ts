@@ -4,15 +4,13 @@
 // recorded from the real registrations), which gives commander everything help and parsing need,
 // and imports a command's module only when the run reaches something a declaration cannot do: the
 // command's action, a custom option parser, or help whose text depends on the machine.
-import { createRequire } from 'node:module';
+import * as commander from 'commander';
 import type { Command } from 'commander';
-import type * as Commander from 'commander';
 import type { CliContext } from './context.ts';
 
-/** commander, required rather than imported: it is CommonJS, and required directly it skips Node's
- *  ES-module wrapper and export scan, about 2 ms of every start (measured). Same module instance as
- *  `import … from 'commander'` in the command modules. */
-export const commander = createRequire(import.meta.url)('commander') as typeof Commander;
+/** commander as one object (its CommonJS exports). The bundled CLI (scripts/bundle-cli.mjs) holds
+ *  its code, which skips Node's package resolution and CommonJS export scan at every start. */
+export { commander };
 const { Argument, Option } = commander;
 
 /** Adds one command, with any subcommands of its own, to its parent: each module's `registerX`. */

@@ -22,7 +22,7 @@ const entries = [
 
 /** What the startup path may load: the entry, the program, the command outlines (and, for a command's
  *  help, every command's declaration), commander. */
-const STARTUP = [/^dist\/cli\/(main|program|lazy-commands|command-outlines|command-manifest)\.js$/, /^node_modules\/commander\//];
+const STARTUP = [/^dist\/cli\/(main|program|lazy-commands|command-outlines|command-manifest)\.js$/, /^node_modules\/commander\//, /^commander-builtin:/];
 /** Named so that a failure says at once what came back into the startup path. */
 const HEAVY = ['@sigstore/', 'better-sqlite3', 'fastify', 'pino', 'prom-client', 'yaml', 'zod', 'tar-stream', 'jose', 'dist/cli/commands/', 'dist/lib/'];
 
@@ -38,14 +38,16 @@ afterAll(async () => {
 describe.each(entries)('kiln startup ($name)', ({ main, meta }) => {
   /** Runs the built `kiln ARGS` and returns its exit code, stdout and the project files it loaded
    *  (relative to the repository; Node's own modules left out; a bundle's files as the modules in them). */
-  async function kiln(args: string[], name: string): Promise<{ code: number; stdout: string; loaded: string[] }> {
+  async function kiln(args: string[], name: string): Promise<{ code: number; stdout: string; loaded: string[]; builtins: string[] }> {
     const log = join(dir, `${name}-${meta ? 'bundle' : 'modules'}.log`);
     const { code, stdout } = await promisify(execFile)(process.execPath, ['--import', pathToFileURL(recorder).href, main, ...args], { cwd: dir, env: { ...process.env, KILN_MODULE_LOG: log } }).then(
       (done) => ({ code: 0, stdout: done.stdout }),
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
     );
     const prefix = pathToFileURL(`${root}/`).href;
-    const urls = (await readFile(log, 'utf8')).split('\n').filter((url) => url.startsWith(prefix));
+    const lines = (await readFile(log, 'utf8')).split('\n');
+    const urls = lines.filter((url) => url.startsWith(prefix));
+    const builtins = [...new Set(lines.filter((line) => line.startsWith('node:')))].sort();
     let files = [...new Set(urls.map((url) => url.slice(prefix.length)))];
     if (meta) {
       const { outputs } = JSON.parse(await readFile(meta, 'utf8')) as { outputs: Record<string, string[]> };
@@ -56,7 +58,7 @@ describe.each(entries)('kiln startup ($name)', ({ main, meta }) => {
         return inputs;
       });
     }
-    return { code, stdout, loaded: [...new Set(files)].sort() };
+    return { code, stdout, loaded: [...new Set(files)].sort(), builtins };
   }
 
   for (const args of [['--version'], ['--help'], ['image', '--help'], ['image', 'build', '--help'], ['help', 'registry'], ['download', 'sbom', '--help']]) {
@@ -69,6 +71,9 @@ describe.each(entries)('kiln startup ($name)', ({ main, meta }) => {
       expect(run.loaded).toContain('dist/cli/command-outlines.js');
       // `kiln --version` and `kiln --help` read only the outlines, not every command's declaration.
       expect(run.loaded.includes('dist/cli/command-manifest.js')).toBe(args[0] !== '--version' && args[0] !== '--help');
+      expect(run.builtins).toContain('node:fs');
+      // The bundle holds commander, whose child_process (executable subcommands only) loads on use.
+      if (meta) expect(run.builtins).not.toContain('node:child_process');
     });
   }
 

@@ -21,8 +21,8 @@ export type { RepositoryClientSettings, RepositoryClientHandle } from './setup.t
 export { isKeyUrl } from './remote-key.ts';
 export type { RemoteKey } from './remote-key.ts';
 export { planInstall, planInstallWith } from './plan.ts';
-export { openPreparedResolver } from './prepared-universe.ts';
-export type { PreparedResolver } from './prepared-universe.ts';
+export { openPreparedResolver, withPreparedResolver } from './prepared-universe.ts';
+export type { PreparedResolver, PreparedResolverOptions } from './prepared-universe.ts';
 export type { InstallPlan } from './plan.ts';
 export { proxyFromEnvironment, proxyFor } from './proxy-settings.ts';
 export type { ProxySettings } from './proxy-settings.ts';

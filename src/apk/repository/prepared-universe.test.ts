@@ -8,7 +8,7 @@ import { RepositoryClient } from './client.ts';
 import { loadRepositoryKeyring } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 import { planInstall, planInstallWith } from './plan.ts';
-import { KEPT_UNIVERSE_IMAGES, openPreparedResolver } from './prepared-universe.ts';
+import { KEPT_UNIVERSE_IMAGES, openPreparedResolver, withPreparedResolver } from './prepared-universe.ts';
 import { parseRepository } from './repositories.ts';
 import { startRepoServer } from './test-server.ts';
 import type { RepoServer } from './test-server.ts';
@@ -138,16 +138,55 @@ describe('prepared universes', () => {
     }
   });
 
-  it('rebuilds and replaces a damaged image, with a warning', async () => {
+  it('rebuilds and replaces an image whose body is damaged, with a warning', async () => {
     const { prepared } = await prepare();
     const bytes = await readFile(prepared.path);
-    // A byte near the end of the image (the records and their offsets).
-    bytes[bytes.length - 1000]! ^= 0xff;
+    // A byte of the body (the tables before the records).
+    bytes[bytes.readUInt32LE(12) - 1000]! ^= 0xff;
     await writeFile(prepared.path, bytes, { mode: 0o600 });
     const again = await prepare();
     expect(again.prepared.fromImage).toBe(false);
     expect(warnings).toEqual([expect.stringMatching(/^prepared universe unusable, rebuilding it: .*\.img: digest does not match its content$/)]);
     expect((await prepare()).prepared.fromImage).toBe(true);
+  });
+
+  it('answers from the records when a record read for a resolve is damaged, and replaces the image', async () => {
+    const { prepared, indexes } = await prepare();
+    const expected = planInstallWith(prepared.resolver, indexes, ['alpine-base']);
+    prepared.close();
+    const bytes = await readFile(prepared.path);
+    const at = bytes.indexOf('"name":"busybox"', bytes.readUInt32LE(12));
+    expect(at).toBeGreaterThan(0);
+    bytes.write('X', at + '"name":"b'.length, 'latin1');
+    await writeFile(prepared.path, bytes, { mode: 0o600 });
+    const opened = await prepare();
+    // The body is sound: the image opens, and the damage shows only when busybox's record is read.
+    expect(opened.prepared.fromImage).toBe(true);
+    opened.prepared.close();
+    const used: boolean[] = [];
+    const plan = await withPreparedResolver(indexes, 'aarch64', { cache: new ApkCache(join(work, 'cache')), logger }, (resolver) => {
+      used.push(true);
+      return planInstallWith(resolver, indexes, ['alpine-base']);
+    });
+    expect(used.length).toBe(2);
+    expect(plan.text).toBe(expected.text);
+    expect(plan.install).toEqual(expected.install);
+    expect(warnings).toEqual([expect.stringMatching(/^prepared universe unusable, rebuilding it: .*\.img: record of package \d+ does not match its digest$/)]);
+    // Replaced at once: the next resolve reads every record cleanly.
+    const next = await prepare();
+    expect(next.prepared.fromImage).toBe(true);
+    expect(planInstallWith(next.prepared.resolver, indexes, ['alpine-base']).text).toBe(expected.text);
+    next.prepared.close();
+    expect(warnings.length).toBe(1);
+  });
+
+  it('reads no record once closed', async () => {
+    await prepare();
+    const { prepared, indexes } = await prepare();
+    expect(prepared.fromImage).toBe(true);
+    prepared.close();
+    prepared.close();
+    expect(() => planInstallWith(prepared.resolver, indexes, ['alpine-base'])).toThrow(/the prepared universe was closed/);
   });
 
   it('does not trust an image others can write, and replaces it with a private one', async () => {

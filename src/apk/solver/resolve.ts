@@ -14,7 +14,9 @@ import {
 import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } from './report.ts';
 import { resetSolverState, solve } from './solve.ts';
 import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
-export { UNIVERSE_CODE_URL } from './universe-image.ts';
+import type { UniverseRecordReader } from './universe-image.ts';
+export { UNIVERSE_CODE_URL, UNIVERSE_IMAGE_PREFIX_BYTES, universeImageLeadBytes } from './universe-image.ts';
+export type { UniverseRecordReader } from './universe-image.ts';
 
 /** One repository (an APKINDEX), in priority order. */
 export interface ResolveRepository {
@@ -181,10 +183,11 @@ export class Resolver {
 
   /**
    * The universe of a prepared image ({@link Resolver.toImage}), with the metadata it was stored
-   * with. Throws APK_UNIVERSE_IMAGE_INVALID when the bytes are not a sound image.
+   * with: the whole file, or its lead bytes and a reader of its records. Throws
+   * APK_UNIVERSE_IMAGE_INVALID when the bytes are not a sound image.
    */
-  static fromImage(bytes: Uint8Array, where: string): { resolver: Resolver; meta: unknown } {
-    const { db, meta } = decodeUniverseImage(bytes, where);
+  static fromImage(bytes: Uint8Array, where: string, readRecords?: UniverseRecordReader): { resolver: Resolver; meta: unknown } {
+    const { db, meta } = decodeUniverseImage(bytes, where, readRecords);
     return { resolver: new Resolver(db), meta };
   }
 

@@ -10,15 +10,31 @@ import { Database } from './database.ts';
 import { openResolveDatabase, Resolver } from './resolve.ts';
 import type { ResolveOptions, UniverseInput } from './resolve.ts';
 import { parseSolverTest } from './test-file.ts';
-import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
+import { decodeUniverseImage, encodeUniverseImage, UNIVERSE_IMAGE_PREFIX_BYTES, universeImageLeadBytes } from './universe-image.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'apk');
 const solverDir = join(fixtures, 'solver');
 
-/** An image with its digest computed again over its (changed) bytes. */
-function reseal(bytes: Buffer): Buffer {
-  const body = bytes.subarray(0, bytes.length - 32);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+/** An image's header and where its body ends (the body's digest follows, then the records). */
+function layout(image: Buffer): { bodyEnd: number; section: (name: string) => [string, string, number, number] } {
+  const header = JSON.parse(image.toString('utf8', 16, 16 + image.readUInt32LE(8))) as { sections: unknown };
+  const sections = Array.isArray(header.sections) ? (header.sections as unknown[]) : [];
+  const section = (name: string): [string, string, number, number] => sections.find((entry) => Array.isArray(entry) && entry[0] === name) as [string, string, number, number];
+  return { bodyEnd: image.readUInt32LE(12), section };
+}
+
+/** An image with its record digests (from the original layout) and body digest computed again
+ *  over its (changed) bytes. */
+function reseal(image: Buffer, original: Buffer = image): Buffer {
+  const bytes = Buffer.from(image);
+  const { bodyEnd, section } = layout(original);
+  const [, , startsAt, count] = section('records.starts');
+  const [, , digestsAt] = section('records.digests');
+  const starts = new Int32Array(bytes.buffer.slice(bytes.byteOffset + startsAt, bytes.byteOffset + startsAt + count * 4));
+  const recordsAt = bodyEnd + 32;
+  for (let id = 0; id + 1 < count; id++) createHash('sha256').update(bytes.subarray(recordsAt + starts[id]!, recordsAt + starts[id + 1]!)).digest().copy(bytes, digestsAt + id * 32);
+  createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().copy(bytes, bodyEnd);
+  return bytes;
 }
 
 /** What a resolve gives, or the error it throws, in a comparable form. */
@@ -110,20 +126,46 @@ describe('universe images', () => {
       }
     });
 
-    it('reads package records only when asked, each checked against its package', () => {
+    it('reads package records only when asked, each checked against its digest and its package', () => {
       const { db } = decodeUniverseImage(image, 'test.img');
       const curl = db.getName('curl').providers[0]!.pkg;
       expect(curl.record).toEqual(records.find((record) => record.name === 'curl'));
-      // A record whose text names another package is refused when it is read.
+      // A record whose text names another package is refused when it is read, not before.
       const other = records.find((record) => record.name === 'curl')!.identity;
       const bad = Buffer.from(image);
-      const at = bad.indexOf(Buffer.from(`"identity":"${other}"`));
+      const at = bad.indexOf(Buffer.from(`"identity":"${other}"`), layout(image).bodyEnd);
       expect(at).toBeGreaterThan(0);
       bad.write('X', at + '"identity":"'.length + 1, 'latin1');
-      expect(() => decodeUniverseImage(bad, 'damaged.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('digest') }));
+      const changed = decodeUniverseImage(bad, 'damaged.img').db;
+      expect(changed.getName('busybox').providers[0]!.pkg.record.name).toBe('busybox');
+      expect(() => changed.getName('curl').providers[0]!.pkg.record).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('does not match its digest') }));
       // Sealed again (as only someone writing the image on purpose could), the record is still refused.
       const damaged = decodeUniverseImage(reseal(bad), 'damaged.img').db;
       expect(() => damaged.getName('curl').providers[0]!.pkg.record).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('does not describe curl-') }));
+    });
+
+    it('opens from its lead bytes, reading each record asked for and nothing else', () => {
+      const lead = universeImageLeadBytes(image.subarray(0, UNIVERSE_IMAGE_PREFIX_BYTES), 'test.img');
+      expect(lead).toBe(layout(image).bodyEnd + 32);
+      expect(lead).toBeLessThan(image.length / 2);
+      const reads: Array<[number, number]> = [];
+      const readRecords = (offset: number, length: number): Uint8Array => {
+        reads.push([offset, length]);
+        return image.subarray(lead + offset, lead + offset + length);
+      };
+      const { resolver } = Resolver.fromImage(image.subarray(0, lead), 'test.img', readRecords);
+      expect(reads.length).toBe(0);
+      const plan = resolver.resolve(['python3', 'gcc']);
+      expect(plan.text).toBe(new Resolver(input).resolve(['python3', 'gcc']).text);
+      expect(plan.install).toEqual(plan.install.map((installed) => records.find((record) => record.identity === installed.identity)));
+      // The records of the plan, each once.
+      expect(reads.length).toBe(plan.install.length);
+      expect(new Set(reads.map(([offset]) => offset)).size).toBe(reads.length);
+      expect(reads.reduce((sum, [, length]) => sum + length, 0)).toBeLessThan(50_000);
+      // A file cut inside the records fails on the record it cuts, naming the image.
+      const cut = decodeUniverseImage(image.subarray(0, lead), 'cut.img', (offset, length) => image.subarray(lead + offset, Math.min(lead + offset + length, image.length - 100))).db;
+      expect(cut.packageAt(0).record).toEqual(records[0]);
+      expect(() => cut.packageAt(layout(image).section('records.starts')[3] - 2).record).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringMatching(/^cut\.img: the file ends inside the record of package \d+$/) }));
     });
 
     it('lets a record be added to a restored universe', () => {
@@ -138,13 +180,18 @@ describe('universe images', () => {
 
     it('refuses damaged, truncated and foreign images with APK_UNIVERSE_IMAGE_INVALID naming the file', () => {
       const flipped = Buffer.from(image);
-      flipped[flipped.length >> 3]! ^= 0x40;
+      flipped[layout(image).bodyEnd >> 1]! ^= 0x40;
+      const headerTooLong = Buffer.from(image);
+      headerTooLong.writeUInt32LE(0x7fffffff, 8);
       const cases: Array<[string, Buffer]> = [
         ['digest', flipped],
         ['not a universe image', Buffer.from('KILNUNV\u0002 and more bytes than a header needs............')],
-        ['not a universe image', image.subarray(0, 20)],
-        ['header runs past the end', Buffer.concat([image.subarray(0, 8), Buffer.from([0xff, 0xff, 0xff, 0x7f]), image.subarray(12, 200)])],
-        ['digest does not match', image.subarray(0, image.length - 40)],
+        ['not a universe image', image.subarray(0, 12)],
+        ['the file ends before its digest', image.subarray(0, 20)],
+        ['header runs past the end', headerTooLong],
+        ['the file ends before its digest', image.subarray(0, layout(image).bodyEnd + 20)],
+        ['bytes of records, expected', image.subarray(0, image.length - 40)],
+        ['bytes of records, expected', Buffer.concat([image, Buffer.from('{}')])],
       ];
       for (const [message, bytes] of cases) {
         expect(() => decodeUniverseImage(bytes, '/cache/u.img'), message).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining(message) }));
@@ -154,13 +201,13 @@ describe('universe images', () => {
 
     it('refuses a malformed header as a bad image, not with a TypeError', () => {
       const length = image.readUInt32LE(8);
-      const header = JSON.parse(image.toString('utf8', 12, 12 + length)) as { sections: unknown[] };
+      const header = JSON.parse(image.toString('utf8', 16, 16 + length)) as { sections: unknown[] };
       for (const sections of [[null, ...header.sections], [5, ...header.sections], [['names', 'f32', 0, 1], ...header.sections], 'none']) {
         const text = Buffer.from(JSON.stringify({ ...header, sections }));
         const bytes = Buffer.from(image);
         bytes.writeUInt32LE(text.length, 8);
-        text.copy(bytes, 12);
-        expect(() => decodeUniverseImage(reseal(bytes), 'odd.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID' }));
+        text.copy(bytes, 16);
+        expect(() => decodeUniverseImage(reseal(bytes, image), 'odd.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID' }));
       }
     });
 

@@ -3,10 +3,12 @@
 // arrays, plus every package record as JSON read only when asked for. Loading it skips parsing the
 // index text and building the universe, which is most of a one-shot resolve. Pure: bytes in and out.
 //
-// Layout: magic (8 bytes) | header length (u32 LE) | header JSON | sections, each 8-aligned |
-// SHA-256 of everything before it (32 bytes). The header lists every section's kind,
-// offset and element count, the string-table sizes and whatever the caller keys the image with
-// (`meta`). Each record is also checked against its package when it is read.
+// Layout: magic (8 bytes) | header length (u32 LE) | body length (u32 LE) | header JSON | sections,
+// each 8-aligned | SHA-256 of the body (everything before it, 32 bytes) | records.
+// The header lists every section's kind, offset and element count, the string-table sizes and
+// whatever the caller keys the image with (`meta`). The records (three fifths of the file) come
+// last, outside the body: a reader reads the body, then only the records a solve asks for, each
+// checked against its own SHA-256 (a body section) and against its package.
 import { createHash } from 'node:crypto';
 import type { PackageRecord } from '../format/record.ts';
 import { ApkError } from '../errors.ts';
@@ -15,8 +17,10 @@ import type { DiscoveryGraph, RepoTag, Repository, StringTable, UniverseParts } 
 
 const MAGIC = Buffer.from('KILNUNV\u0001', 'latin1');
 const DIGEST_BYTES = 32;
+/** Bytes before the header: magic, header length, body length. */
+export const UNIVERSE_IMAGE_PREFIX_BYTES = MAGIC.length + 8;
 /** Bumped whenever the layout or the meaning of a field changes: older images are then rebuilt. */
-export const UNIVERSE_IMAGE_FORMAT = 4;
+export const UNIVERSE_IMAGE_FORMAT = 5;
 
 /** The file this code was loaded from (with the compiled or bundled CLI, the file that holds the
  *  solver too): images record which build made them, as what they store is computed by that code. */
@@ -48,6 +52,8 @@ interface Header {
   arches: string[];
   /** How many entries the newline-separated `strings` and `names` sections hold. */
   stringCount: number;
+  /** Bytes of records after the body's digest (the file's end). */
+  recordBytes: number;
   nameCount: number;
   repoTags: RepoTag[];
   repos: Repository[];
@@ -71,21 +77,28 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   const arrays: Array<[string, ArrayKind, TypedArray]> = [];
   for (const [name, kind] of Object.entries(PART_ARRAYS)) arrays.push([name, kind, parts[name as PartArrayName]]);
   for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) arrays.push([`graph.${name}`, kind, parts.graph[name as GraphArrayName]]);
-  // Records as JSON texts, one per package (JSON escapes newlines, so they pack like any string).
-  const records = db.packageList.map((pkg) => JSON.stringify(pkg.record));
-  for (const [name, list] of [['strings', stringList(parts.strings)], ['names', stringList(parts.names)], ['records', records]] as const) {
+  for (const [name, list] of [['strings', stringList(parts.strings)], ['names', stringList(parts.names)]] as const) {
     const packed = packStrings(list, name);
     arrays.push([name, 'u8', packed.bytes], [`${name}.starts`, 'i32', packed.starts]);
   }
+  // Records as JSON texts, one per package, each with its SHA-256 in the body.
+  const records = db.packageList.map((pkg) => Buffer.from(JSON.stringify(pkg.record), 'utf8'));
+  const recordStarts = new Int32Array(records.length + 1);
+  const recordDigests = new Uint8Array(records.length * DIGEST_BYTES);
+  records.forEach((record, id) => {
+    recordStarts[id + 1] = recordStarts[id]! + record.length;
+    recordDigests.set(createHash('sha256').update(record).digest(), id * DIGEST_BYTES);
+  });
+  arrays.push(['records.starts', 'i32', recordStarts], ['records.digests', 'u8', recordDigests]);
   const header: Header = {
-    format: UNIVERSE_IMAGE_FORMAT, meta, arches: parts.arches, stringCount: parts.strings.length, nameCount: parts.names.length, repoTags: parts.repoTags, repos: parts.repos,
-    availableRepos: parts.availableRepos, compat: parts.compat, linkVersion: parts.linkVersion, graphNameCount: parts.graph.nameCount, sections: [],
+    format: UNIVERSE_IMAGE_FORMAT, meta, arches: parts.arches, stringCount: parts.strings.length, nameCount: parts.names.length, recordBytes: recordStarts[records.length]!,
+    repoTags: parts.repoTags, repos: parts.repos, availableRepos: parts.availableRepos, compat: parts.compat, linkVersion: parts.linkVersion, graphNameCount: parts.graph.nameCount, sections: [],
   };
   // Offsets depend on the header's length, which depends on the offsets: lay out with a header
   // length padded to a multiple of 4096, then grow that until the header fits.
   let room = 4096;
   for (;;) {
-    let at = align(MAGIC.length + 4 + room);
+    let at = align(UNIVERSE_IMAGE_PREFIX_BYTES + room);
     header.sections = arrays.map(([name, kind, array]) => {
       const entry: [string, ArrayKind, number, number] = [name, kind, at, array.length];
       at = align(at + array.byteLength);
@@ -96,18 +109,35 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
       room = Math.ceil(json.length / 4096) * 4096;
       continue;
     }
-    const out = Buffer.alloc(at + DIGEST_BYTES);
+    const out = Buffer.alloc(at + DIGEST_BYTES + header.recordBytes);
     MAGIC.copy(out, 0);
     out.writeUInt32LE(json.length, MAGIC.length);
-    json.copy(out, MAGIC.length + 4);
+    out.writeUInt32LE(at, MAGIC.length + 4);
+    json.copy(out, UNIVERSE_IMAGE_PREFIX_BYTES);
     header.sections.forEach(([, , offset], i) => {
       const array = arrays[i]![2];
       Buffer.from(array.buffer, array.byteOffset, array.byteLength).copy(out, offset);
     });
     createHash('sha256').update(out.subarray(0, at)).digest().copy(out, at);
+    records.forEach((record, id) => record.copy(out, at + DIGEST_BYTES + recordStarts[id]!));
     return out;
   }
 }
+
+/**
+ * How many bytes of an image to read before decoding it (its body and the body's digest), from its
+ * first UNIVERSE_IMAGE_PREFIX_BYTES bytes. The records after them are read on demand.
+ */
+export function universeImageLeadBytes(prefix: Uint8Array, where: string): number {
+  if (prefix.length < UNIVERSE_IMAGE_PREFIX_BYTES || !Buffer.from(prefix.buffer, prefix.byteOffset, MAGIC.length).equals(MAGIC)) throw invalid(where, 'not a universe image');
+  const bodyLength = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.length).readUInt32LE(MAGIC.length + 4);
+  if (bodyLength < UNIVERSE_IMAGE_PREFIX_BYTES) throw invalid(where, 'body length is out of range');
+  return bodyLength + DIGEST_BYTES;
+}
+
+/** Reads `length` bytes of an image's records from `offset` (counted from the first record), for
+ *  an image decoded from its lead bytes only; fewer bytes back means the file ends early. */
+export type UniverseRecordReader = (offset: number, length: number) => Uint8Array;
 
 function stringList(table: StringTable): string[] {
   return Array.from({ length: table.length }, (_, index) => table.at(index)!);
@@ -178,11 +208,12 @@ export interface DecodedUniverseImage {
 /**
  * Decodes an image: checks its digest, format and every offset and reference (a damaged or foreign
  * file is an APK_UNIVERSE_IMAGE_INVALID error, never a wrong universe), then opens the database.
- * Records are parsed from their JSON when first asked for.
+ * `bytes` is the whole file, or its lead bytes (universeImageLeadBytes) with `readRecords` to read
+ * the rest. Records are read, checked and parsed when first asked for.
  */
-export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
+export function decodeUniverseImage(bytes: Uint8Array, where: string, readRecords?: UniverseRecordReader): DecodedUniverseImage {
   try {
-    return decodeImage(bytes, where);
+    return decodeImage(bytes, where, readRecords);
   } catch (error) {
     if (error instanceof ApkError) throw error;
     // A shape the checks did not foresee is still a bad image, not a crash.
@@ -190,23 +221,21 @@ export function decodeUniverseImage(bytes: Uint8Array, where: string): DecodedUn
   }
 }
 
-function decodeImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
-  if (bytes.length < MAGIC.length + 4 + DIGEST_BYTES || !Buffer.from(bytes.buffer, bytes.byteOffset, MAGIC.length).equals(MAGIC)) {
-    throw invalid(where, 'not a universe image');
-  }
+function decodeImage(bytes: Uint8Array, where: string, readRecords: UniverseRecordReader | undefined): DecodedUniverseImage {
+  const bodyEnd = universeImageLeadBytes(bytes, where) - DIGEST_BYTES;
+  if (bytes.length < bodyEnd + DIGEST_BYTES) throw invalid(where, 'the file ends before its digest');
   // Typed-array views need aligned offsets: work on a copy when the bytes do not start on 8.
   const data = bytes.byteOffset % 8 === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : Buffer.from(bytes);
-  const bodyEnd = data.length - DIGEST_BYTES;
   const headerLength = data.readUInt32LE(MAGIC.length);
-  if (MAGIC.length + 4 + headerLength > bodyEnd) throw invalid(where, 'header runs past the end');
+  if (UNIVERSE_IMAGE_PREFIX_BYTES + headerLength > bodyEnd) throw invalid(where, 'header runs past the end');
+  if (!createHash('sha256').update(data.subarray(0, bodyEnd)).digest().equals(data.subarray(bodyEnd, bodyEnd + DIGEST_BYTES))) throw invalid(where, 'digest does not match its content');
   let header: Header;
   try {
-    header = JSON.parse(data.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headerLength)) as Header;
+    header = JSON.parse(data.toString('utf8', UNIVERSE_IMAGE_PREFIX_BYTES, UNIVERSE_IMAGE_PREFIX_BYTES + headerLength)) as Header;
   } catch (cause) {
     throw invalid(where, `header is not JSON (${(cause as Error).message})`);
   }
   if (header?.format !== UNIVERSE_IMAGE_FORMAT || !Array.isArray(header.sections)) throw invalid(where, `format ${String(header?.format)}, expected ${UNIVERSE_IMAGE_FORMAT}`);
-  if (!createHash('sha256').update(data.subarray(0, bodyEnd)).digest().equals(data.subarray(bodyEnd))) throw invalid(where, 'digest does not match its content');
   const sections = new Map<string, TypedArray>();
   for (const entry of header.sections) {
     if (!Array.isArray(entry) || entry.length !== 4 || typeof entry[0] !== 'string' || !Object.hasOwn(BYTES, entry[1])) throw invalid(where, 'a section entry is malformed');
@@ -242,21 +271,49 @@ function decodeImage(bytes: Uint8Array, where: string): DecodedUniverseImage {
     availableRepos: header.availableRepos, compat: header.compat, linkVersion: header.linkVersion, graph,
   });
   checkUniverseParts(parts, where);
-  const records = table('records', parts.packageName.length);
+  const record = recordSource(data, bodyEnd + DIGEST_BYTES, header, section, parts.packageName.length, where, readRecords);
   const db = Database.fromParts(parts, (id) => {
-    let record: PackageRecord;
+    const pkg = db.packageAt(id);
+    const found = record(id);
+    if (found === null || typeof found !== 'object' || found.identity !== pkg.identity || found.name !== pkg.name.name || found.version !== pkg.version) {
+      throw invalid(where, `record of package ${id} does not describe ${pkg.name.name}-${pkg.version}`);
+    }
+    return found;
+  });
+  return { meta: header.meta, db };
+}
+
+/** Package `id`'s record, read from the bytes after the body (or through `readRecords`) and checked
+ *  against its digest before it is parsed. */
+function recordSource(
+  data: Buffer, recordsAt: number, header: Header, section: <T extends TypedArray>(name: string, kind: ArrayKind) => T, packages: number, where: string,
+  readRecords: UniverseRecordReader | undefined,
+): (id: number) => PackageRecord {
+  const total = header.recordBytes;
+  if (!Number.isSafeInteger(total) || total < 0) throw invalid(where, 'record length is out of range');
+  const starts = section<Int32Array>('records.starts', 'i32');
+  checkOffsets(starts, packages, total, 'records.starts', where, false);
+  const digests = section<Uint8Array>('records.digests', 'u8');
+  checkLength(digests, packages * DIGEST_BYTES, 'records.digests', where);
+  let read: UniverseRecordReader;
+  if (data.length > recordsAt || !readRecords) {
+    // The whole file is here: it must end with the last record.
+    if (data.length !== recordsAt + total) throw invalid(where, `${data.length - recordsAt} bytes of records, expected ${total}`);
+    read = (offset, length) => data.subarray(recordsAt + offset, recordsAt + offset + length);
+  } else read = readRecords;
+  return (id) => {
+    const length = starts[id + 1]! - starts[id]!;
+    const text = read(starts[id]!, length);
+    if (text.length !== length) throw invalid(where, `the file ends inside the record of package ${id}`);
+    if (!createHash('sha256').update(text).digest().equals(digests.subarray(id * DIGEST_BYTES, (id + 1) * DIGEST_BYTES))) {
+      throw invalid(where, `record of package ${id} does not match its digest`);
+    }
     try {
-      record = JSON.parse(records.at(id)!) as PackageRecord;
+      return JSON.parse(Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8')) as PackageRecord;
     } catch (cause) {
       throw invalid(where, `record of package ${id} is not JSON (${(cause as Error).message})`);
     }
-    const pkg = db.packageAt(id);
-    if (record === null || typeof record !== 'object' || record.identity !== pkg.identity || record.name !== pkg.name.name || record.version !== pkg.version) {
-      throw invalid(where, `record of package ${id} does not describe ${pkg.name.name}-${pkg.version}`);
-    }
-    return record;
-  });
-  return { meta: header.meta, db };
+  };
 }
 
 /** Offsets `start` for `count` entries: starts at 0, never decreases (strictly increases when

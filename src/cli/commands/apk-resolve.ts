@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { hostArchName } from '../../apk/index.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
-import { defaultCacheDir, isKeyUrl, openPreparedResolver, openRepositoryClient, parseRepositories, parseRepository, planInstallWith, proxyFromEnvironment } from '../../apk/repository/index.ts';
+import { defaultCacheDir, isKeyUrl, openRepositoryClient, parseRepositories, parseRepository, planInstallWith, proxyFromEnvironment, withPreparedResolver } from '../../apk/repository/index.ts';
 import type { DownloadProgress, PackageSource, Repository, RepositoryClientHandle, RepositoryIndex } from '../../apk/repository/index.ts';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../context.ts';
@@ -156,8 +156,7 @@ export function registerApkResolve(apk: Command, context: CliContext): void {
       try {
         // Verified indexes seen before open as the universe prepared from them (no record parsing).
         const indexes = await open.handle.client.verifyIndexes(open.repositories, open.arch);
-        const { resolver } = await openPreparedResolver(indexes, open.arch, { cache: open.handle.cache, logger: warningsToStderr(context) });
-        const plan = planInstallWith(resolver, indexes, world);
+        const plan = await withPreparedResolver(indexes, open.arch, { cache: open.handle.cache, logger: warningsToStderr(context) }, (resolver) => planInstallWith(resolver, indexes, world));
         if (flags.json) printJson(context, { install: plan.install.map((source) => planEntry(source, open.handle.client)) });
         else context.stdout(plan.text);
       } finally {
