@@ -211,13 +211,38 @@ describe('universe images', () => {
       }
     });
 
-    it('refuses an image whose references point outside its tables even when its digest matches', () => {
-      // Rebuild a consistent file around broken parts: the checks, not the digest, must catch it.
+    it('refuses to write a universe whose references point outside its tables', () => {
+      // Read back, an image's values are vouched for by its digest: they are checked as it is written.
       const db = openResolveDatabase(input);
       const parts = db.toParts();
       parts.depName[0] = parts.names.length + 5;
       const forged = Object.assign(Object.create(Database.prototype) as Database, { toParts: () => parts, packageList: db.packageList });
-      expect(() => decodeUniverseImage(encodeUniverseImage(forged, {}), 'forged.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('depName') }));
+      expect(() => encodeUniverseImage(forged, {})).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('depName: entry 0 refers to') }));
+      const unordered = db.toParts();
+      unordered.providerStart[5] = unordered.providerStart[6]! + 1;
+      expect(() => encodeUniverseImage(Object.assign(Object.create(Database.prototype) as Database, { toParts: () => unordered, packageList: db.packageList }), {})).toThrow(
+        expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringContaining('providers: offsets decrease at 5') }),
+      );
+    });
+
+    it('refuses an image whose tables do not match their counts even when its digest matches', () => {
+      const { section } = layout(image);
+      const [, , offset, count] = section('packageName');
+      const bytes = Buffer.from(image);
+      // One entry fewer for packageName than the file has packages.
+      const length = bytes.readUInt32LE(8);
+      const header = JSON.parse(bytes.toString('utf8', 16, 16 + length)) as { sections: Array<[string, string, number, number]> };
+      header.sections = header.sections.map((entry) => (entry[0] === 'packageName' ? [entry[0], entry[1], offset, count - 1] : entry));
+      const text = Buffer.from(JSON.stringify(header));
+      bytes.writeUInt32LE(text.length, 8);
+      text.copy(bytes, 16);
+      expect(() => decodeUniverseImage(reseal(bytes, image), 'short.img')).toThrow(expect.objectContaining({ code: 'APK_UNIVERSE_IMAGE_INVALID', message: expect.stringMatching(/^short\.img: .*entries, expected/) }));
+    });
+
+    it('stores a table the discovery graph repeats once', () => {
+      const { section } = layout(image);
+      expect(section('graph.providerStart')[2]).toBe(section('providerStart')[2]);
+      expect(section('graph.dependName')[2]).not.toBe(section('depName')[2]);
     });
   });
 

@@ -74,6 +74,8 @@ function invalid(where: string, message: string): ApkError {
 /** Encodes a database opened from repositories (plus its records, by package id) as an image. */
 export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   const parts = db.toParts();
+  // What a reader trusts the digest for is checked here, value by value.
+  checkUniverseParts(parts, 'universe image being written', true);
   const arrays: Array<[string, ArrayKind, TypedArray]> = [];
   for (const [name, kind] of Object.entries(PART_ARRAYS)) arrays.push([name, kind, parts[name as PartArrayName]]);
   for (const [name, kind] of Object.entries(GRAPH_ARRAYS)) arrays.push([`graph.${name}`, kind, parts.graph[name as GraphArrayName]]);
@@ -99,7 +101,13 @@ export function encodeUniverseImage(db: Database, meta: unknown): Buffer {
   let room = 4096;
   for (;;) {
     let at = align(UNIVERSE_IMAGE_PREFIX_BYTES + room);
+    // A section equal to one laid out before it (the discovery graph repeats some tables) shares its bytes.
+    const laid: Array<{ kind: ArrayKind; bytes: Buffer; offset: number }> = [];
     header.sections = arrays.map(([name, kind, array]) => {
+      const bytes = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+      const same = laid.find((earlier) => earlier.kind === kind && earlier.bytes.equals(bytes));
+      if (same) return [name, kind, same.offset, array.length];
+      laid.push({ kind, bytes, offset: at });
       const entry: [string, ArrayKind, number, number] = [name, kind, at, array.length];
       at = align(at + array.byteLength);
       return entry;
@@ -260,7 +268,7 @@ function decodeImage(bytes: Uint8Array, where: string, readRecords: UniverseReco
   const table = (name: string, count: number): PackedStrings => {
     const bytes = section<Uint8Array>(name, 'u8');
     const starts = section<Int32Array>(`${name}.starts`, 'i32');
-    checkOffsets(starts, count, Math.max(0, bytes.length - 1), `${name}.starts`, where, false);
+    checkOffsets(starts, count, Math.max(0, bytes.length - 1), `${name}.starts`, where, false, false);
     if (bytes[bytes.length - 1] !== NEWLINE) throw invalid(where, `${name}: the table does not end with a newline`);
     return new PackedStrings(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), starts);
   };
@@ -270,7 +278,7 @@ function decodeImage(bytes: Uint8Array, where: string, readRecords: UniverseReco
     names: table('names', header.nameCount),
     availableRepos: header.availableRepos, compat: header.compat, linkVersion: header.linkVersion, graph,
   });
-  checkUniverseParts(parts, where);
+  checkUniverseParts(parts, where, false);
   const record = recordSource(data, bodyEnd + DIGEST_BYTES, header, section, parts.packageName.length, where, readRecords);
   const db = Database.fromParts(parts, (id) => {
     const pkg = db.packageAt(id);
@@ -292,7 +300,7 @@ function recordSource(
   const total = header.recordBytes;
   if (!Number.isSafeInteger(total) || total < 0) throw invalid(where, 'record length is out of range');
   const starts = section<Int32Array>('records.starts', 'i32');
-  checkOffsets(starts, packages, total, 'records.starts', where, false);
+  checkOffsets(starts, packages, total, 'records.starts', where, false, false);
   const digests = section<Uint8Array>('records.digests', 'u8');
   checkLength(digests, packages * DIGEST_BYTES, 'records.digests', where);
   let read: UniverseRecordReader;
@@ -303,6 +311,7 @@ function recordSource(
   } else read = readRecords;
   return (id) => {
     const length = starts[id + 1]! - starts[id]!;
+    if (!(length > 0)) throw invalid(where, `record of package ${id} has no bytes`);
     const text = read(starts[id]!, length);
     if (text.length !== length) throw invalid(where, `the file ends inside the record of package ${id}`);
     if (!createHash('sha256').update(text).digest().equals(digests.subarray(id * DIGEST_BYTES, (id + 1) * DIGEST_BYTES))) {
@@ -316,11 +325,11 @@ function recordSource(
   };
 }
 
-/** Offsets `start` for `count` entries: starts at 0, never decreases (strictly increases when
- *  `empty` entries are not allowed), ends at `total`. */
-function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string, empty = true): void {
+/** Offsets `start` for `count` entries: starts at 0, ends at `total` and, when scanned, never
+ *  decreases (strictly increases when `empty` entries are not allowed). */
+function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string, empty: boolean, scan: boolean): void {
   if (start.length !== count + 1 || start[0] !== 0 || start[count] !== total) throw invalid(where, `${what}: offsets do not cover their list`);
-  for (let i = 0; i < count; i++) if (!(empty ? start[i]! <= start[i + 1]! : start[i]! < start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
+  if (scan) for (let i = 0; i < count; i++) if (!(empty ? start[i]! <= start[i + 1]! : start[i]! < start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
 }
 
 const NEWLINE = 0x0a;
@@ -337,8 +346,17 @@ function checkLength(array: { length: number }, length: number, what: string, wh
   if (array.length !== length) throw invalid(where, `${what}: ${array.length} entries, expected ${length}`);
 }
 
-/** Every count, offset and reference of the parts is consistent: what Database.fromParts relies on. */
-function checkUniverseParts(parts: UniverseParts, where: string): void {
+/**
+ * The parts are consistent: what Database.fromParts relies on. Every count and table end always;
+ * with `scan`, also every offset and reference in the tables (a pass over all of them). Images are
+ * scanned as they are written; read back, the body's digest vouches that those values are the ones
+ * scanned (the key holds the build that wrote them), so reading checks the shape alone.
+ */
+function checkUniverseParts(parts: UniverseParts, where: string, scan: boolean): void {
+  const offsets = (start: Int32Array, count: number, total: number, what: string): void => checkOffsets(start, count, total, what, where, true, scan);
+  const indexes = (values: Int32Array, limit: number, what: string, negativeLimit = 0): void => {
+    if (scan) checkIndexes(values, limit, what, where, negativeLimit);
+  };
   if (!Array.isArray(parts.arches) || !parts.arches.every((arch) => typeof arch === 'string')) throw invalid(where, 'architectures are not a list of strings');
   if (!Array.isArray(parts.repoTags) || parts.repoTags.length === 0 || !Array.isArray(parts.repos) || parts.repos.length > 32) throw invalid(where, 'repository tables are malformed');
   for (const tag of parts.repoTags) if (typeof tag?.tag !== 'string' || typeof tag.plain !== 'string' || !Number.isInteger(tag.allowedRepos)) throw invalid(where, 'repository tag is malformed');
@@ -353,50 +371,50 @@ function checkUniverseParts(parts: UniverseParts, where: string): void {
     [parts.providerStart, parts.providerPackage, 'providers'], [parts.dependentStart, parts.dependentPackage, 'dependents'],
     [parts.iifDependentStart, parts.iifDependentPackage, 'install_if dependents'],
   ] as const) {
-    checkOffsets(start, names, list.length, what, where);
-    checkIndexes(list, packages, what, where);
+    offsets(start, names, list.length, what);
+    indexes(list, packages, what);
   }
-  checkOffsets(parts.rdependStart, names, parts.rdependName.length, 'reverse dependencies', where);
-  checkIndexes(parts.rdependName, names, 'reverse dependencies', where);
+  offsets(parts.rdependStart, names, parts.rdependName.length, 'reverse dependencies');
+  indexes(parts.rdependName, names, 'reverse dependencies');
   checkLength(parts.providerVersion, parts.providerPackage.length, 'provider versions', where);
-  checkIndexes(parts.providerVersion, strings, 'provider versions', where);
-  checkIndexes(parts.reverseIifNames, names, 'reverse install_if names', where);
+  indexes(parts.providerVersion, strings, 'provider versions');
+  indexes(parts.reverseIifNames, names, 'reverse install_if names');
   for (const [array, what] of [
     [parts.packageVersion, 'packageVersion'], [parts.packageIdentity, 'packageIdentity'], [parts.packageArch, 'packageArch'],
     [parts.packageInstalledSize, 'packageInstalledSize'], [parts.packageSize, 'packageSize'], [parts.packagePriority, 'packagePriority'],
     [parts.packageRepos, 'packageRepos'], [parts.packageFlags, 'packageFlags'],
   ] as const) checkLength(array, packages, what, where);
-  checkIndexes(parts.packageName, names, 'packageName', where);
+  indexes(parts.packageName, names, 'packageName');
   for (const [array, what] of [[parts.packageVersion, 'packageVersion'], [parts.packageIdentity, 'packageIdentity'], [parts.packageArch, 'packageArch']] as const) {
-    checkIndexes(array, strings, what, where);
+    indexes(array, strings, what);
   }
   for (const [start, refs, what] of [
     [parts.dependStart, parts.dependRef, 'depends'], [parts.provideStart, parts.provideRef, 'provides'], [parts.installIfStart, parts.installIfRef, 'install_if'],
   ] as const) {
-    checkOffsets(start, packages, refs.length, what, where);
-    checkIndexes(refs, deps, what, where, names);
+    offsets(start, packages, refs.length, what);
+    indexes(refs, deps, what, names);
   }
   for (const [array, what] of [[parts.depOp, 'depOp'], [parts.depVersion, 'depVersion'], [parts.depTag, 'depTag'], [parts.depBroken, 'depBroken']] as const) {
     checkLength(array, deps, what, where);
   }
-  checkIndexes(parts.depName, names, 'depName', where);
-  checkIndexes(parts.depVersion, strings, 'depVersion', where);
-  checkIndexes(parts.depTag, parts.repoTags.length, 'depTag', where);
+  indexes(parts.depName, names, 'depName');
+  indexes(parts.depVersion, strings, 'depVersion');
+  indexes(parts.depTag, parts.repoTags.length, 'depTag');
   const graph = parts.graph;
   const graphNames = graph.nameCount;
   if (!Number.isInteger(graphNames) || graphNames < 0 || graphNames > names) throw invalid(where, 'graph name count is out of range');
-  checkOffsets(graph.providerStart, graphNames, graph.providerPackage.length, 'graph providers', where);
-  checkIndexes(graph.providerPackage, packages, 'graph providers', where);
+  offsets(graph.providerStart, graphNames, graph.providerPackage.length, 'graph providers');
+  indexes(graph.providerPackage, packages, 'graph providers');
   checkLength(graph.nameHasOwnProvider, graphNames, 'graph own providers', where);
-  checkOffsets(graph.rinstallIfStart, graphNames, graph.rinstallIfName.length, 'graph install_if links', where);
-  checkIndexes(graph.rinstallIfName, names, 'graph install_if links', where);
+  offsets(graph.rinstallIfStart, graphNames, graph.rinstallIfName.length, 'graph install_if links');
+  indexes(graph.rinstallIfName, names, 'graph install_if links');
   checkLength(graph.packageName, packages, 'graph package names', where);
-  checkIndexes(graph.packageName, names, 'graph package names', where);
+  indexes(graph.packageName, names, 'graph package names');
   for (const [start, list, what] of [
     [graph.dependStart, graph.dependName, 'graph depends'], [graph.provideStart, graph.provideName, 'graph provides'], [graph.installIfStart, graph.installIfName, 'graph install_if'],
   ] as const) {
-    checkOffsets(start, packages, list.length, what, where);
-    checkIndexes(list, names, what, where);
+    offsets(start, packages, list.length, what);
+    indexes(list, names, what);
   }
   checkLength(graph.packageNoInstallIf, packages, 'graph install_if flags', where);
   checkLength(graph.packageAvailable, packages, 'graph availability', where);
