@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_MANIFEST } from './command-manifest.ts';
+import { COMMAND_MANIFEST_JSON } from './command-manifest.ts';
 import { COMMAND_OUTLINES } from './command-outlines.ts';
 import type { CliContext } from './context.ts';
 import { loadAll, outlineOf } from './lazy-commands.ts';
@@ -14,6 +14,8 @@ import { buildProgram, COMMAND_STEPS, createRoot, loadProgram } from './program.
 const manifestPath = join(import.meta.dirname, 'command-manifest.ts');
 const outlinesPath = join(import.meta.dirname, 'command-outlines.ts');
 const quiet: CliContext = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: '/', isTTY: false };
+
+const COMMAND_MANIFEST = Object.values(COMMAND_MANIFEST_JSON).map((text) => JSON.parse(text) as DeclaredCommand);
 
 function find(commands: readonly DeclaredCommand[], path: string[]): DeclaredCommand | undefined {
   const [name, ...rest] = path;
@@ -29,6 +31,7 @@ describe('command manifest', () => {
       await writeFile(outlinesPath, outlinesSource(manifest));
     }
     expect(COMMAND_MANIFEST).toEqual(manifest);
+    expect(Object.keys(COMMAND_MANIFEST_JSON)).toEqual(manifest.map((command) => command.name));
     expect(COMMAND_OUTLINES).toEqual(manifest.map(outlineOf));
     expect(await readFile(manifestPath, 'utf8')).toBe(manifestSource(manifest));
     expect(await readFile(outlinesPath, 'utf8')).toBe(outlinesSource(manifest));

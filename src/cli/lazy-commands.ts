@@ -76,8 +76,11 @@ export interface DeclaredCommand {
  *  reaches a command: reading all of it cost `kiln --version` about 6 ms. */
 interface Declarations {
   outlines: readonly DeclaredCommand[];
-  whole?: readonly DeclaredCommand[];
+  whole?: WholeDeclarations;
 }
+
+/** A top-level command's whole declaration, by name. */
+export type WholeDeclarations = (name: string) => DeclaredCommand | undefined;
 
 /** A command's outline: what its parent's help shows of it (name, description, arguments, and one
  *  option, so that `[options]` shows for a command with any) and how a run treats it. */
@@ -255,7 +258,7 @@ export function declareCommands(
 
   const wholeOf = (outline: DeclaredCommand) => (): DeclaredCommand => {
     if (!declarations.whole) throw new DeclarationsNotLoaded();
-    const whole = declarations.whole.find((command) => command.name === outline.name);
+    const whole = declarations.whole(outline.name);
     if (!whole) throw new Error(`kiln ${outline.name}: in command-outlines.ts but not in command-manifest.ts (regenerate them)`);
     return whole;
   };

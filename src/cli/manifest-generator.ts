@@ -136,7 +136,7 @@ export function recordManifest(
   manifest.forEach((command, i) => markHostDependent(basic[i]!, command, command.name));
 
   const declared = createRoot(probeContext);
-  declareCommands(declared, { outlines: manifest.map(outlineOf), whole: manifest }, steps, new Map(), probeContext);
+  declareCommands(declared, { outlines: manifest.map(outlineOf), whole: (name) => manifest.find((command) => command.name === name) }, steps, new Map(), probeContext);
   probe.commands.forEach((command, i) => {
     const copy = declared.commands[i];
     if (!copy || !isDeepStrictEqual(commandShape(command), commandShape(copy))) {
@@ -150,19 +150,29 @@ const GENERATED = [
   '// Generated from the commands\' own registrations by manifest-generator.ts: do not edit. When a command',
   '// changes, `UPDATE_GOLDEN=1 npx vitest run src/cli/command-manifest.test.ts` rewrites this file (that test',
   '// fails while it is stale). It lets `kiln` declare every command without importing its module.',
-  'import type { DeclaredCommand } from \'./lazy-commands.ts\';',
-  '',
 ];
 
-/** The text of command-manifest.ts: every command's whole declaration, imported once a run reaches one. */
+/** The text of command-manifest.ts: every command's whole declaration, imported once a run reaches
+ *  one. Each top-level command's is JSON text, parsed only when a run reaches that command: strings
+ *  cost V8 next to nothing to compile, where the object literals of all commands cost a few ms. */
 export function manifestSource(manifest: readonly DeclaredCommand[]): string {
-  return [...GENERATED, '/** Every command as registered (help, arguments, options), in help order. */', `export const COMMAND_MANIFEST: readonly DeclaredCommand[] = ${JSON.stringify(manifest, null, 2)};`, ''].join('\n');
+  return [
+    ...GENERATED,
+    '',
+    '/** Each top-level command as registered (help, arguments, options) as JSON, by name, in help order. */',
+    'export const COMMAND_MANIFEST_JSON: Readonly<Record<string, string>> = {',
+    ...manifest.map((command) => `  ${JSON.stringify(command.name)}: ${JSON.stringify(JSON.stringify(command))},`),
+    '};',
+    '',
+  ].join('\n');
 }
 
 /** The text of command-outlines.ts: the top-level commands' outlines, all that start-up reads. */
 export function outlinesSource(manifest: readonly DeclaredCommand[]): string {
   return [
     ...GENERATED,
+    'import type { DeclaredCommand } from \'./lazy-commands.ts\';',
+    '',
     '/** The top-level commands\' outlines (their lines in `kiln --help`), in help order. */',
     'export const COMMAND_OUTLINES: readonly DeclaredCommand[] = [',
     ...manifest.map((command) => `  ${JSON.stringify(outlineOf(command))},`),

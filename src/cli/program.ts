@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { COMMAND_OUTLINES } from './command-outlines.ts';
 import { CommandNotLoaded, commander, DeclarationsNotLoaded, declareCommands, loadAll, registerAll } from './lazy-commands.ts';
-import type { CommandStep, DeclaredCommand, LazyCommand, RegisterCommand } from './lazy-commands.ts';
+import type { CommandStep, DeclaredCommand, LazyCommand, RegisterCommand, WholeDeclarations } from './lazy-commands.ts';
 
 export const KILN_VERSION = '0.1.0';
 
@@ -102,15 +102,24 @@ function configureOutput(command: Command, context: CliContext): void {
   for (const child of command.commands) configureOutput(child, context);
 }
 
-function declareProgram(context: CliContext, whole: readonly DeclaredCommand[] | undefined, loaded: ReadonlyMap<LazyCommand, RegisterCommand>, argv?: readonly string[]): Command {
+function declareProgram(context: CliContext, whole: WholeDeclarations | undefined, loaded: ReadonlyMap<LazyCommand, RegisterCommand>, argv?: readonly string[]): Command {
   const program = createRoot(context);
   const declarations = { outlines: COMMAND_OUTLINES, ...(whole ? { whole } : {}) };
   declareCommands(program, declarations, COMMAND_STEPS, loaded, context, { ...(argv ? { argv } : {}), onRegistered: (command) => configureOutput(command, context) });
   return program;
 }
 
-async function loadDeclarations(): Promise<readonly DeclaredCommand[]> {
-  return (await import('./command-manifest.ts')).COMMAND_MANIFEST;
+/** The whole declarations, each command's parsed from its JSON text when first asked for: a run
+ *  reaches one or two of them. */
+async function loadDeclarations(): Promise<WholeDeclarations> {
+  const { COMMAND_MANIFEST_JSON } = await import('./command-manifest.ts');
+  const parsed = new Map<string, DeclaredCommand>();
+  return (name) => {
+    if (!Object.hasOwn(COMMAND_MANIFEST_JSON, name)) return undefined;
+    let command = parsed.get(name);
+    if (!command) parsed.set(name, (command = JSON.parse(COMMAND_MANIFEST_JSON[name]!) as DeclaredCommand));
+    return command;
+  };
 }
 
 /** The program with every command declared in full (help, usage, options) and no command module
@@ -130,7 +139,7 @@ export async function loadProgram(context: CliContext): Promise<Command> {
 /** Runs the CLI in-process and returns its exit code; never calls process.exit. */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   const loaded = new Map<LazyCommand, RegisterCommand>();
-  let whole: readonly DeclaredCommand[] | undefined;
+  let whole: WholeDeclarations | undefined;
   for (;;) {
     try {
       // A run that names a command will reach it: spare it the retry that DeclarationsNotLoaded costs.
