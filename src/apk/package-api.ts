@@ -46,13 +46,13 @@ export { readApk, summarizeApk, DEFAULT_APK_LIMITS, SCRIPT_NAMES } from './forma
 export type {
   ApkItem, ApkControl, ApkEntry, ApkEnd, ApkSummary, ApkTrust, ApkSignatureInfo, ApkReadLimits, ReadApkOptions, ScriptName,
 } from './format/apk-reader.ts';
-export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, SIGNATURE_DIGESTS } from './format/signature.ts';
+export { parseSignatureName, chooseSignature, parsePublicKey, signBytes, signatureMember, SIGNATURE_DIGESTS } from './format/signature.ts';
 export type { Keyring, SignatureEntry, SignatureAlgorithm } from './format/signature.ts';
 export type { TarDialect, TarEntryType, TarHeader } from './format/tar.ts';
 export { BLOCK, isZeroBlock, metadataRecord, padded, parseHeaderBlock, PendingTarRecords } from './format/tar.ts';
 export { loadKeyring, loadKeyringFromPaths, loadPublicKeys, loadSigningKey, generateSigningKey } from './package/keys.ts';
 export type { SigningKey, GeneratedKeyFiles } from './package/keys.ts';
-export { buildApk, buildApkBuffer, normalizeEntries, signatureMember } from './format/apk-writer.ts';
+export { buildApk, buildApkBuffer, normalizeEntries } from './format/apk-writer.ts';
 export type { ApkWriteEntry, BuildApkInput, BuiltApk, EntryContent } from './format/apk-writer.ts';
 export { readApkFile, verifyApkFile, entriesFromDirectory, writeApkFile, resignApkFile } from './package/package-files.ts';
 export type { DirectoryEntryOptions, ResignOptions } from './package/package-files.ts';

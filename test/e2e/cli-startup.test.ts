@@ -84,6 +84,17 @@ describe.each(entries)('kiln startup ($name)', ({ main, meta }) => {
     expect(run.loaded.filter((file) => /@sigstore|better-sqlite3|fastify|pino/.test(file))).toEqual([]);
   });
 
+  it('resolves with the solver and the repository client, without the package reader, writer or installed database', async () => {
+    const repo = join(root, 'test/fixtures/apk/apko-cli-packages');
+    const args = ['apk', 'resolve', '-X', repo, '-k', join(repo, 'melange.rsa.pub'), '--arch', 'aarch64', '--cache-dir', join(dir, `cache-${meta ? 'bundle' : 'modules'}`), 'replayout'];
+    const run = await kiln(args, 'apk-resolve-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Installing replayout');
+    expect(run.loaded).toEqual(expect.arrayContaining(['dist/apk/solver/solve.js', 'dist/apk/repository/client.js', 'dist/apk/format/index-archive.js']));
+    expect(run.loaded.filter((file) => /^dist\/apk\/(format\/(apk-reader|apk-writer|installed-db|pkginfo)|solver\/(simulate|test-file)|package\/package-files)\.js$/.test(file))).toEqual([]);
+    expect(run.loaded.filter((file) => file.startsWith('dist/cli/commands/'))).toEqual(['dist/cli/commands/apk-resolve.js']);
+  });
+
   it('loads a command whose help names the machine (apk resolve: --arch) to print that help', async () => {
     const run = await kiln(['apk', 'resolve', '--help'], 'apk-resolve');
     expect(run.code).toBe(0);

@@ -8,7 +8,7 @@ import type { GzipMember } from './gzip-members.ts';
 import { isSkippedDataName, parentPath, safeEntryPath } from './paths.ts';
 import { parsePkgInfo } from './pkginfo.ts';
 import type { PkgInfo } from './pkginfo.ts';
-import { chooseSignature, createSignatureVerifier, parseSignatureName, SIGNATURE_LIMIT } from './signature.ts';
+import { chooseSignature, createSignatureVerifier, parseSignatureName, SIGNATURE_BYTES_LIMIT, SIGNATURE_ENTRY_LIMIT, SIGNATURE_LIMIT } from './signature.ts';
 import type { Keyring, SignatureEntry } from './signature.ts';
 import { TarMemberReader } from './tar-member.ts';
 import type { TarEntryType, TarHeader } from './tar.ts';
@@ -41,13 +41,6 @@ export const DEFAULT_APK_LIMITS: ApkReadLimits = {
   maxDataSize: 64 * 2 ** 30,
   maxEntries: 1_000_000,
 };
-
-/** Most signature entries a package or index may carry: apk-tools verifies one, and signers add
- *  only a few (one per key being rotated in); each is held in memory until the choice is made. */
-export const SIGNATURE_ENTRY_LIMIT = 16;
-/** Most bytes all signature entries of a package or index may hold together (an RSA-8192
- *  signature is 1 KiB). */
-export const SIGNATURE_BYTES_LIMIT = 256 * 1024;
 
 /** A signature entry as reported: its bytes are kept only for the one that is verified. */
 export type SignatureName = Omit<SignatureEntry, 'signature'>;

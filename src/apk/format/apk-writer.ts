@@ -8,9 +8,9 @@ import { formatPkgInfo } from './pkginfo.ts';
 import type { PkgInfoInput } from './pkginfo.ts';
 import { SCRIPT_NAMES } from './apk-reader.ts';
 import type { ScriptName } from './apk-reader.ts';
-import { signBytes } from './signature.ts';
+import { signatureMember } from './signature.ts';
 import type { SignatureAlgorithm } from './signature.ts';
-import { BLOCK, encodeHeader, padding } from './tar.ts';
+import { BLOCK, encodeHeader, padding, tarWithoutEnd } from './tar.ts';
 import type { TarEntryType, TarWriteHeader } from './tar.ts';
 
 /** Content of a regular file: bytes, or a function that opens a fresh stream each time it is called. */
@@ -199,16 +199,6 @@ export async function* dataTar(entries: readonly NormalEntry[], mtime: number, s
   yield Buffer.alloc(2 * BLOCK);
 }
 
-/** A tar with no end-of-archive blocks (what apk needs for signature and control members). */
-function tarWithoutEnd(files: ReadonlyArray<{ name: string; data: Buffer; mode: number }>, mtime: number): Buffer {
-  const parts: Buffer[] = [];
-  for (const file of files) {
-    parts.push(encodeHeader({ name: file.name, type: 'file', mode: file.mode, uid: 0, gid: 0, uname: 'root', gname: 'root', size: file.data.length, mtime }));
-    parts.push(file.data, padding(file.data.length));
-  }
-  return Buffer.concat(parts);
-}
-
 /**
  * Builds a package: streams the gzip'd data member to `writeData` while hashing it, then builds the
  * control member (with datahash) and the signature member. The caller writes
@@ -264,14 +254,6 @@ export async function buildApk(input: BuildApkInput, writeData: (chunk: Buffer) 
     pkginfoText,
     fileSize: signature.length + control.length + dataSize,
   };
-}
-
-/** The gzip'd signature member (`.SIGN.<ALG>.<key name>`, no end blocks) for a control member. */
-export function signatureMember(control: Uint8Array, signer: { privateKey: KeyObject; keyName: string; algorithm?: SignatureAlgorithm }, mtime: number, level = 9): Buffer {
-  const algorithm = signer.algorithm ?? 'RSA256';
-  if (!signer.keyName || signer.keyName.includes('/')) throw new ApkError('APK_KEY_INVALID', `signing key name ${JSON.stringify(signer.keyName)} is not a file name`, { detail: { key: signer.keyName } });
-  const signature = signBytes(control, signer.privateKey, algorithm);
-  return gzipSync(tarWithoutEnd([{ name: `.SIGN.${algorithm}.${signer.keyName}`, data: signature, mode: 0o644 }], mtime), { level });
 }
 
 /** Builds a whole package in memory (small packages and tests). */

@@ -1,6 +1,8 @@
 import { createPublicKey, createSign, createVerify } from 'node:crypto';
 import type { KeyObject, Verify } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { ApkError } from '../errors.ts';
+import { tarWithoutEnd } from './tar.ts';
 
 /** Trusted public keys by key name (the key file's name, e.g. `alpine-devel@…-616ae350.rsa.pub`). */
 export type Keyring = ReadonlyMap<string, KeyObject>;
@@ -64,4 +66,19 @@ export function parsePublicKey(pem: string | Buffer, name: string): KeyObject {
 /** RSA PKCS#1 v1.5 signature over `data` with the digest of `algorithm` (apk's RSA/RSA256/RSA512). */
 export function signBytes(data: Uint8Array, privateKey: KeyObject, algorithm: SignatureAlgorithm = 'RSA256'): Buffer {
   return createSign(SIGNATURE_DIGESTS[algorithm]).update(data).sign(privateKey);
+}
+
+/** Most signature entries a package or index may carry: apk-tools verifies one, and signers add
+ *  only a few (one per key being rotated in); each is held in memory until the choice is made. */
+export const SIGNATURE_ENTRY_LIMIT = 16;
+/** Most bytes all signature entries of a package or index may hold together (an RSA-8192
+ *  signature is 1 KiB). */
+export const SIGNATURE_BYTES_LIMIT = 256 * 1024;
+
+/** The gzip'd signature member (`.SIGN.<ALG>.<key name>`, no end blocks) for a control member. */
+export function signatureMember(control: Uint8Array, signer: { privateKey: KeyObject; keyName: string; algorithm?: SignatureAlgorithm }, mtime: number, level = 9): Buffer {
+  const algorithm = signer.algorithm ?? 'RSA256';
+  if (!signer.keyName || signer.keyName.includes('/')) throw new ApkError('APK_KEY_INVALID', `signing key name ${JSON.stringify(signer.keyName)} is not a file name`, { detail: { key: signer.keyName } });
+  const signature = signBytes(control, signer.privateKey, algorithm);
+  return gzipSync(tarWithoutEnd([{ name: `.SIGN.${algorithm}.${signer.keyName}`, data: signature, mode: 0o644 }], mtime), { level });
 }

@@ -375,3 +375,13 @@ export function encodeHeader(header: TarWriteHeader): Buffer {
 export function padding(size: number): Buffer {
   return Buffer.alloc(padded(size) - size);
 }
+
+/** A tar with no end-of-archive blocks (what apk needs for signature and control members). */
+export function tarWithoutEnd(files: ReadonlyArray<{ name: string; data: Buffer; mode: number }>, mtime: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const file of files) {
+    parts.push(encodeHeader({ name: file.name, type: 'file', mode: file.mode, uid: 0, gid: 0, uname: 'root', gname: 'root', size: file.data.length, mtime }));
+    parts.push(file.data, padding(file.data.length));
+  }
+  return Buffer.concat(parts);
+}

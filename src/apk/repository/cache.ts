@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../../lib/index.ts';
 import { ApkError } from '../errors.ts';
-import type { IndexCheck } from '../package-api.ts';
+import type { IndexCheck } from '../format/index-archive.ts';
 import type { FetchValidators } from './fetcher.ts';
 
 /** `$XDG_CACHE_HOME/kiln` when XDG_CACHE_HOME is an absolute path (per the XDG spec), else `~/.cache/kiln`. */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
-import { loadKeyring as loadKeyDirectories, loadPublicKeys } from '../package-api.ts';
-import type { Keyring } from '../package-api.ts';
+import { loadKeyring as loadKeyDirectories, loadPublicKeys } from '../package/keys.ts';
+import type { Keyring } from '../format/signature.ts';
 import { ApkError } from '../errors.ts';
 
 export type { Keyring };

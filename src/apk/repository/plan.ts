@@ -1,6 +1,6 @@
-import { resolve } from '../resolve-api.ts';
-import type { Resolution, ResolveFlags, ResolveRepository, Resolver } from '../resolve-api.ts';
-import type { PackageRecord } from '../package-api.ts';
+import { resolve } from '../solver/resolve.ts';
+import type { Resolution, ResolveFlags, ResolveRepository, Resolver } from '../solver/resolve.ts';
+import type { PackageRecord } from '../format/record.ts';
 import { ApkError } from '../errors.ts';
 import type { PackageSource, RepositoryIndex } from './client.ts';
 import type { Repository } from './repositories.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { writeFileAtomic } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
-import { parsePublicKey } from '../package-api.ts';
+import { parsePublicKey } from '../format/signature.ts';
 import { ApkError } from '../errors.ts';
 import type { ApkCache } from './cache.ts';
 import { isTransient } from './client.ts';

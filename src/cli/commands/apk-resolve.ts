@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { hostArchName } from '../../apk/index.ts';
+import { hostArchName } from '../../apk/format/arch.ts';
 import { KilnError } from '../../lib/index.ts';
 import type { Logger } from '../../lib/index.ts';
 import { defaultCacheDir, isKeyUrl, openRepositoryClient, parseRepositories, parseRepository, planInstallWith, proxyFromEnvironment, withPreparedResolver } from '../../apk/repository/index.ts';
