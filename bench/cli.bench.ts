@@ -16,6 +16,9 @@ import type { BenchContext } from './run.ts';
 
 const SAMPLES = Number(process.env.KILN_BENCH_CLI_SAMPLES ?? 21);
 const BATCH = 10;
+/** Batches (of PEER_BATCH runs) for the rows beside apk-tools: a resolve run costs 20 times a start. */
+const PEER_SAMPLES = Number(process.env.KILN_BENCH_PEER_SAMPLES ?? 15);
+const PEER_BATCH = 5;
 
 interface Figures {
   /** Median CPU ms (user + system) of one run of A and of B. */
@@ -135,14 +138,19 @@ export default async function cliBench(ctx: BenchContext): Promise<string> {
       output([apk, '--root', root, '--arch', 'aarch64', '--initdb', 'add'], dir);
       const apkCommand = [apk, '--root', root, '--arch', 'aarch64', '--allow-untrusted', '--no-cache', '--no-network', '--repository', repo, 'add', '--simulate', ...world];
       const samePlan = output(apkCommand, dir) === kilnPlan;
-      const peerSamples = Math.max(5, Math.floor(SAMPLES / 3));
-      const figures = pair(resolveCommand, apkCommand, dir, peerSamples, 3);
+      const figures = pair(resolveCommand, apkCommand, dir, PEER_SAMPLES, PEER_BATCH);
       // The first run over indexes: no prepared universe yet, so it parses the records and builds the
       // universe, and marks the indexes as seen (the cache entry is removed before every run; the
       // shell and rm are in Kiln's figure).
       const universes = join(dir, 'cache', 'apk', 'universes');
       const firstRun = ['sh', '-c', 'rm -rf "$0" && exec "$@"', universes, ...resolveCommand];
-      const first = pair(firstRun, apkCommand, dir, peerSamples, 3);
+      const first = pair(firstRun, apkCommand, dir, PEER_SAMPLES, PEER_BATCH);
+      // Node.js reads NODE_EXTRA_CA_CERTS's bundle at every start, before any script runs: where the
+      // environment sets it, the same rows without it show what Kiln costs on a machine that does not.
+      const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
+      const withoutCerts = extraCerts
+        ? { resolve: pair(['env', '-u', 'NODE_EXTRA_CA_CERTS', ...resolveCommand], apkCommand, dir, PEER_SAMPLES, PEER_BATCH), node: pair(['env', '-u', 'NODE_EXTRA_CA_CERTS', ...node], node, dir) }
+        : undefined;
       const version = /apk-tools [\d.]+/.exec(output([apk, '--version'], dir))?.[0] ?? 'apk-tools';
       const startup = measured.get('apk resolve --help')!;
       const row = (what: string, f: Figures, aim: string): string =>
@@ -152,10 +160,19 @@ export default async function cliBench(ctx: BenchContext): Promise<string> {
         '|---|---:|---:|---:|---:|---:|---:|---|---|',
         row(`\`kiln apk resolve ${world.join(' ')}\` vs \`apk add --simulate ${world.join(' ')}\` (${version}, empty root)`, figures, '≤ 4×'),
         row('the same, first run over the index (no prepared universe: records parsed, universe built)', first, '—'),
+        ...(withoutCerts ? [row('the first row with NODE_EXTRA_CA_CERTS unset for Kiln (see below)', withoutCerts.resolve, '—')] : []),
         '',
+        ...(withoutCerts
+          ? [
+              `This machine's environment sets NODE_EXTRA_CA_CERTS (\`${extraCerts}\`): every Node.js process then parses that CA bundle`,
+              `as it starts, before any script runs. \`node -e 0\` costs ${cpuMs(withoutCerts.node.cpu[1])} ms of CPU with it and ${cpuMs(withoutCerts.node.cpu[0])} ms without: the aim is`,
+              'measured as the machine is, the row above shows a machine without it.',
+              '',
+            ]
+          : []),
         `Of Kiln's ${cpuMs(figures.cpu[0])} ms of CPU, ${cpuMs(startup.cpu[0])} ms is starting up with the command's code loaded (the \`kiln apk resolve --help\` row: Node.js`,
         'itself, commander and the bundle chunk of the apk domain); the rest is checking the index (its digest and its signature), reading the',
-        'prepared universe (its digest and tables), the solve, and garbage collection. The prepared universe is kept in the cache',
+        'prepared universe (its body\'s digest and table shapes, then the planned packages\' records), the solve, and garbage collection. The prepared universe is kept in the cache',
         '(`apk/universes/`), keyed by the index bytes, the key that signed them, the repositories and the architecture. It is stored the',
         'second time the same index is seen (that run costs the first row\'s work plus writing it); a run over an index never seen before',
         'builds the universe from the records (second row). CPU can exceed wall time because V8 collects garbage on other threads.',
@@ -184,7 +201,7 @@ ${rows.join('\n')}
 ### \`kiln apk resolve\` beside apk-tools
 
 Alpine 3.17 \`main\` aarch64 index (5004 records, \`test/fixtures/apk/apko/alpine-317/APKINDEX.tar.gz\`) as a file
-repository, world \`${world.join(' ')}\`, nothing installed; medians of batches of 3 runs, run in turn. "Same plan" compares
+repository, world \`${world.join(' ')}\`, nothing installed; medians of ${PEER_SAMPLES} batches of ${PEER_BATCH} runs, run in turn. "Same plan" compares
 Kiln's output with apk's byte for byte. apk-tools is built from its v3.0.6 tag (static, meson); give its binary as
 KILN_BENCH_APK.
 
