@@ -3,8 +3,9 @@
 // dozens of modules, which Node.js resolves, reads and compiles one by one. npm packages stay
 // external, except commander, which every command loads: bundled, it skips Node's package
 // resolution and CommonJS export scan, and the child_process module it needs only to run
-// executable subcommands (which Kiln has none of) is loaded when first used, not at start-up. The module layout the bundle came from is kept in dist/bundle/meta.json (which compiled
-// modules each output file holds), so tests can check what a command loads.
+// executable subcommands (which Kiln has none of) is loaded when first used, not at start-up.
+// The module layout the bundle came from is kept in dist/bundle/meta.json (which compiled modules
+// each output file holds), so tests can check what a command loads.
 // Run by `npm run build` after tsc.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

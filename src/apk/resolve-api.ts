@@ -47,8 +47,7 @@ export {
   isConflict,
 } from './dependency.ts';
 export type { Dependency, DependencyList, ParseDependencyOptions, ProvidedName } from './dependency.ts';
-export { resolve, cachedResolver, Resolver, ApkResolveError, UNIVERSE_CODE_URL, UNIVERSE_IMAGE_PREFIX_BYTES, universeImageLeadBytes } from './solver/resolve.ts';
-export type { UniverseRecordReader } from './solver/resolve.ts';
+export { resolve, cachedResolver, Resolver, ApkResolveError } from './solver/resolve.ts';
 export type { ResolveInput, UniverseInput, ResolveOptions, ResolveRepository, ResolveFlags, Resolution, ResolvedChange, ChangeAction } from './solver/resolve.ts';
 export { simulateApk } from './solver/simulate.ts';
 export type { SimulationInput, SimulationResult, SimulatedRepository } from './solver/simulate.ts';

@@ -8,8 +8,8 @@ import * as commander from 'commander';
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 
-/** commander as one object (its CommonJS exports). The bundled CLI (scripts/bundle-cli.mjs) holds
- *  its code, which skips Node's package resolution and CommonJS export scan at every start. */
+/** commander's exports as one namespace. The bundled CLI (scripts/bundle-cli.mjs) holds its code,
+ *  which skips Node's package resolution and CommonJS export scan at every start. */
 export { commander };
 const { Argument, Option } = commander;
 

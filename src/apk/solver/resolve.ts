@@ -15,8 +15,6 @@ import { changeAction, checkWorld, commitChangeset, Output, printSolverErrors } 
 import { resetSolverState, solve } from './solve.ts';
 import { decodeUniverseImage, encodeUniverseImage } from './universe-image.ts';
 import type { UniverseRecordReader } from './universe-image.ts';
-export { UNIVERSE_CODE_URL, UNIVERSE_IMAGE_PREFIX_BYTES, universeImageLeadBytes } from './universe-image.ts';
-export type { UniverseRecordReader } from './universe-image.ts';
 
 /** One repository (an APKINDEX), in priority order. */
 export interface ResolveRepository {

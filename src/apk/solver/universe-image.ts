@@ -214,8 +214,9 @@ export interface DecodedUniverseImage {
 }
 
 /**
- * Decodes an image: checks its digest, format and every offset and reference (a damaged or foreign
- * file is an APK_UNIVERSE_IMAGE_INVALID error, never a wrong universe), then opens the database.
+ * Decodes an image: checks its body's digest, its format and the shape of every table (a damaged
+ * or foreign file is an APK_UNIVERSE_IMAGE_INVALID error, never a wrong universe; the values in
+ * the tables were checked as the image was written), then opens the database.
  * `bytes` is the whole file, or its lead bytes (universeImageLeadBytes) with `readRecords` to read
  * the rest. Records are read, checked and parsed when first asked for.
  */
@@ -268,7 +269,7 @@ function decodeImage(bytes: Uint8Array, where: string, readRecords: UniverseReco
   const table = (name: string, count: number): PackedStrings => {
     const bytes = section<Uint8Array>(name, 'u8');
     const starts = section<Int32Array>(`${name}.starts`, 'i32');
-    checkOffsets(starts, count, Math.max(0, bytes.length - 1), `${name}.starts`, where, false, false);
+    checkOffsets(starts, count, Math.max(0, bytes.length - 1), `${name}.starts`, where, false);
     if (bytes[bytes.length - 1] !== NEWLINE) throw invalid(where, `${name}: the table does not end with a newline`);
     return new PackedStrings(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), starts);
   };
@@ -300,7 +301,7 @@ function recordSource(
   const total = header.recordBytes;
   if (!Number.isSafeInteger(total) || total < 0) throw invalid(where, 'record length is out of range');
   const starts = section<Int32Array>('records.starts', 'i32');
-  checkOffsets(starts, packages, total, 'records.starts', where, false, false);
+  checkOffsets(starts, packages, total, 'records.starts', where, false);
   const digests = section<Uint8Array>('records.digests', 'u8');
   checkLength(digests, packages * DIGEST_BYTES, 'records.digests', where);
   let read: UniverseRecordReader;
@@ -325,11 +326,10 @@ function recordSource(
   };
 }
 
-/** Offsets `start` for `count` entries: starts at 0, ends at `total` and, when scanned, never
- *  decreases (strictly increases when `empty` entries are not allowed). */
-function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string, empty: boolean, scan: boolean): void {
+/** Offsets `start` for `count` entries: starts at 0, ends at `total` and, when scanned, never decreases. */
+function checkOffsets(start: ArrayLike<number>, count: number, total: number, what: string, where: string, scan: boolean): void {
   if (start.length !== count + 1 || start[0] !== 0 || start[count] !== total) throw invalid(where, `${what}: offsets do not cover their list`);
-  if (scan) for (let i = 0; i < count; i++) if (!(empty ? start[i]! <= start[i + 1]! : start[i]! < start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
+  if (scan) for (let i = 0; i < count; i++) if (!(start[i]! <= start[i + 1]!)) throw invalid(where, `${what}: offsets decrease at ${i}`);
 }
 
 const NEWLINE = 0x0a;
@@ -353,7 +353,7 @@ function checkLength(array: { length: number }, length: number, what: string, wh
  * scanned (the key holds the build that wrote them), so reading checks the shape alone.
  */
 function checkUniverseParts(parts: UniverseParts, where: string, scan: boolean): void {
-  const offsets = (start: Int32Array, count: number, total: number, what: string): void => checkOffsets(start, count, total, what, where, true, scan);
+  const offsets = (start: Int32Array, count: number, total: number, what: string): void => checkOffsets(start, count, total, what, where, scan);
   const indexes = (values: Int32Array, limit: number, what: string, negativeLimit = 0): void => {
     if (scan) checkIndexes(values, limit, what, where, negativeLimit);
   };
